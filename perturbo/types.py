@@ -1,0 +1,159 @@
+"""The data that crosses module boundaries: frozen, typed, picklable.
+
+One experiment is an :class:`ExperimentSpec` (what to do), its result an :class:`Outcome`
+(what happened), and the pair an :class:`Observation` (what the history keeps).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+
+class Kind(str, Enum):
+    """The three experiment kinds perturbo runs."""
+
+    GENETIC = "genetic"
+    ATTACK = "attack"
+    HYPERPARAMETER = "hyperparameter"
+
+
+class Status(str, Enum):
+    """How an experiment ended.
+
+    ``REJECTED``: the proposal never ran (invalid, duplicate, unknown gene...): ``Outcome.error``
+    says why, and the planner sees it through ``tell``. ``FAILED``: it ran and raised, or its
+    objective was NaN/inf. ``PRUNED``: stopped early by a scheduler (ASHA); its intermediate
+    values are kept.
+    """
+
+    COMPLETED = "completed"
+    FAILED = "failed"
+    REJECTED = "rejected"
+    PRUNED = "pruned"
+
+
+@dataclass(frozen=True)
+class ExperimentSpec:
+    """One proposed experiment.
+
+    ``params`` holds the experiment's parameters (genetic: ``{"gene": "IFNG"}``;
+    hyperparameter: the config). ``id`` and ``round`` are stamped by the campaign loop, so a
+    planner may leave them empty. ``planner`` names who proposed it (a hybrid planner marks
+    ``"agent"``, ``"bo"`` or ``"fallback"``) and ``note`` carries a short rationale.
+    """
+
+    params: Mapping[str, Any]
+    kind: Kind = Kind.GENETIC
+    id: str = ""
+    round: int = -1
+    planner: str = ""
+    note: str = ""
+
+    def stamped(self, id: str, round: int) -> ExperimentSpec:
+        return replace(self, id=id, round=round)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "params": dict(self.params),
+            "kind": self.kind.value,
+            "id": self.id,
+            "round": self.round,
+            "planner": self.planner,
+            "note": self.note,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ExperimentSpec:
+        return cls(
+            params=dict(d["params"]),
+            kind=Kind(d.get("kind", "genetic")),
+            id=str(d.get("id", "")),
+            round=int(d.get("round", -1)),
+            planner=str(d.get("planner", "")),
+            note=str(d.get("note", "")),
+        )
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one experiment returned.
+
+    ``metrics`` are the final scalar results (genetic: ``score`` and ``hit``; hyperparameter:
+    the objective and any others). ``intermediate`` holds per-step values (per epoch) in
+    order, for early stopping and plots. ``error`` is the reason for REJECTED/FAILED.
+    """
+
+    status: Status
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    intermediate: tuple[float, ...] = ()
+    error: str = ""
+    duration_s: float = 0.0
+    worker: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is Status.COMPLETED
+
+    def value(self, name: str) -> float:
+        """The metric ``name``, or NaN where the experiment has none (failed, rejected)."""
+        v = self.metrics.get(name)
+        return float(v) if v is not None else math.nan
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "status": self.status.value,
+            "metrics": {k: float(v) for k, v in self.metrics.items()},
+            "intermediate": list(self.intermediate),
+            "error": self.error,
+            "duration_s": self.duration_s,
+            "worker": self.worker,
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Outcome:
+        return cls(
+            status=Status(d["status"]),
+            metrics={k: float(v) for k, v in dict(d.get("metrics", {})).items()},
+            intermediate=tuple(float(x) for x in d.get("intermediate", ())),
+            error=str(d.get("error", "")),
+            duration_s=float(d.get("duration_s", 0.0)),
+            worker=str(d.get("worker", "")),
+        )
+
+
+def rejected(reason: str) -> Outcome:
+    return Outcome(status=Status.REJECTED, error=reason)
+
+
+def failed(reason: str, duration_s: float = 0.0) -> Outcome:
+    return Outcome(status=Status.FAILED, error=reason, duration_s=duration_s)
+
+
+@dataclass(frozen=True)
+class Observation:
+    """An experiment and what came of it: the unit the history stores and planners learn from."""
+
+    spec: ExperimentSpec
+    outcome: Outcome
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"spec": self.spec.to_dict(), "outcome": self.outcome.to_dict()}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Observation:
+        return cls(ExperimentSpec.from_dict(d["spec"]), Outcome.from_dict(d["outcome"]))
+
+
+class PerturboError(Exception):
+    """An error a user can cause and fix: the message names the input and the fix.
+
+    The CLI prints it as one line and exits non-zero, with no traceback.
+    """
+
+
+class InvalidSpec(ValueError):
+    """A proposal that cannot run; the campaign records it as REJECTED with this reason."""

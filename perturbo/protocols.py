@@ -75,6 +75,11 @@ class Space(Protocol):
         """A canonical identity of (validated) params, for duplicate detection."""
         ...
 
+    def sample(self, rng: Any, n: int, exclude: set[str]) -> list[dict[str, Any]]:
+        """Draw up to ``n`` valid params uniformly (``rng``: numpy Generator), none of whose
+        keys is in ``exclude`` where ``unique`` (fewer where the space runs out)."""
+        ...
+
 
 @runtime_checkable
 class Recorder(Protocol):

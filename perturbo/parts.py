@@ -1,0 +1,37 @@
+"""What a kind hands the composition root (the CLI, the Python API): everything one
+campaign needs, built from one plain config dict (from CLI flags, a TOML file, or the
+config logged to MLflow on resume)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from perturbo.campaign import StopRule
+from perturbo.protocols import ExecutorFactory, Planner, RoundMetrics, Space
+from perturbo.types import Kind
+
+
+@dataclass
+class CampaignParts:
+    """One campaign, assembled.
+
+    ``config`` is the plain, JSON-serialisable config the parts were built from: the
+    recorder logs it so ``perturbo resume`` can rebuild the same parts. ``params`` are the
+    few values worth showing as MLflow params (planner, seed, batch, rounds, screen...).
+    ``objective``/``direction`` name the metric a planner optimises ("hit", "max").
+    """
+
+    kind: Kind
+    planner: Planner
+    space: Space
+    executor_factory: ExecutorFactory
+    batch: int
+    stop: StopRule
+    config: Mapping[str, Any]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    metrics: RoundMetrics | None = None
+    objective: str = ""
+    direction: str = "max"
+    num_gpus_per_worker: float = 0.0

@@ -1,0 +1,159 @@
+"""Settings: CLI flags, a TOML file and environment variables, merged and validated.
+
+The one reader of environment variables in perturbo (``RAY_ADDRESS``,
+``MLFLOW_TRACKING_URI``; API keys later). Everything else receives plain values.
+
+Precedence, highest first: a flag given on the command line, a key in the ``--config`` TOML
+file, an environment variable, the default. Each kind declares its own pydantic model
+(``perturbo.cli_genetic.GeneticConfig``...) and this module merges and validates into it;
+a validation error becomes one :class:`~perturbo.types.PerturboError` naming the field,
+where it came from and the fix.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from perturbo.types import PerturboError
+
+DEFAULT_DB = "mlflow.db"
+"""The default tracking store: a sqlite file in the working directory (MLflow 3's own default,
+so ``mlflow ui`` started in the same directory shows the campaigns)."""
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def default_tracking_uri(cwd: str | Path | None = None) -> str:
+    """``sqlite:///<cwd>/mlflow.db`` with an absolute path, so a later ``cd`` does not lose it."""
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    return f"sqlite:///{(base / DEFAULT_DB).resolve()}"
+
+
+def env_tracking_uri() -> str | None:
+    return os.environ.get("MLFLOW_TRACKING_URI") or None
+
+
+def env_ray_address() -> str | None:
+    return os.environ.get("RAY_ADDRESS") or None
+
+
+class RunOptions(BaseModel):
+    """Where and how a campaign runs (not part of what it is: not logged as its config)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(None, description="campaign name (= MLflow experiment)")
+    tracking_uri: str | None = Field(None, description="MLflow tracking URI")
+    address: str | None = Field(None, description="Ray cluster address to join")
+    local: bool = Field(False, description="run in-process, without Ray")
+    workers: int | None = Field(None, gt=0, description="number of parallel workers (actors)")
+    progress: bool = Field(True, description="live progress display")
+
+    def resolved_tracking_uri(self) -> str:
+        return self.tracking_uri or env_tracking_uri() or default_tracking_uri()
+
+    def resolved_address(self) -> str | None:
+        return self.address or env_ray_address()
+
+
+RUN_OPTION_KEYS = frozenset(RunOptions.model_fields)
+
+_FLAG_HINTS = {
+    "greater_than": "a positive number",
+    "greater_than_equal": "a larger number",
+    "int_parsing": "a whole number",
+    "int_from_float": "a whole number",
+    "float_parsing": "a number",
+    "bool_parsing": "true or false",
+    "literal_error": "one of the listed values",
+    "extra_forbidden": "remove it (check the spelling against `perturbo run KIND --help`)",
+    "missing": "set it",
+}
+
+
+def read_toml(path: str | Path) -> dict[str, Any]:
+    """Parse a TOML config file; PerturboError naming the file on any problem."""
+    p = Path(path)
+    if not p.is_file():
+        raise PerturboError(f"config file {str(p)!r} not found: pass an existing TOML file to --config")
+    try:
+        with p.open("rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise PerturboError(f"config file {str(p)!r} is not valid TOML ({e}): fix the syntax") from None
+    # Allow both a flat file and one with [run] / [<kind>] tables.
+    flat: dict[str, Any] = {}
+    for k, v in data.items():
+        if k in ("run", "genetic", "hyperparameter", "attack") and isinstance(v, dict):
+            flat.update(v)
+        else:
+            flat[k] = v
+    return flat
+
+
+def _flag(field: str) -> str:
+    return "--" + field.replace("_", "-")
+
+
+def explain(e: ValidationError, sources: Mapping[str, str]) -> PerturboError:
+    """One line per invalid field: the field, its source, what is wrong, the fix."""
+    parts = []
+    for err in e.errors():
+        field = ".".join(str(x) for x in err["loc"]) or "config"
+        top = str(err["loc"][0]) if err["loc"] else field
+        src = sources.get(top, _flag(top))
+        got = err.get("input")
+        got_s = "" if err["type"] in ("missing",) or isinstance(got, dict) else f" (got {got!r})"
+        hint = _FLAG_HINTS.get(err["type"], "a valid value")
+        if err["type"] == "literal_error":
+            hint = err.get("ctx", {}).get("expected", hint)
+            hint = f"one of {hint}"
+        parts.append(f"{field} from {src}: {err['msg'].lower()}{got_s}; fix: use {hint}")
+    return PerturboError("invalid settings: " + " | ".join(parts))
+
+
+def build_model(
+    model: type[M],
+    cli: Mapping[str, Any],
+    toml: Mapping[str, Any] | None = None,
+    toml_path: str | None = None,
+) -> M:
+    """Merge TOML values under CLI values and validate into ``model``.
+
+    ``cli`` holds only the flags the user actually gave (argparse defaults are SUPPRESSed).
+    """
+    toml = dict(toml or {})
+    merged = {**toml, **dict(cli)}
+    sources = {k: f"{toml_path!r}" for k in toml}
+    sources.update({k: _flag(k) for k in cli})
+    try:
+        return model.model_validate(merged)
+    except ValidationError as e:
+        raise explain(e, sources) from None
+
+
+def split_run_options(values: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Split merged settings into (RunOptions keys, kind keys)."""
+    run = {k: v for k, v in values.items() if k in RUN_OPTION_KEYS}
+    rest = {k: v for k, v in values.items() if k not in RUN_OPTION_KEYS and k != "kind"}
+    return run, rest
+
+
+def load(
+    kind_model: type[M],
+    cli: Mapping[str, Any],
+    config_path: str | None = None,
+) -> tuple[RunOptions, M]:
+    """Settings for one ``perturbo run KIND``: (where/how it runs, what it is)."""
+    toml = read_toml(config_path) if config_path else {}
+    t_run, t_kind = split_run_options(toml)
+    c_run, c_kind = split_run_options(cli)
+    options = build_model(RunOptions, c_run, t_run, config_path)
+    kind = build_model(kind_model, c_kind, t_kind, config_path)
+    return options, kind

@@ -1,0 +1,82 @@
+"""Plots a campaign logs at the end (PNG artifacts), one small function per plot.
+
+Matplotlib's object API (``matplotlib.figure.Figure``) with the Agg canvas: no pyplot
+state, no display needed. A *plotter* takes a :class:`PlotData` and returns
+``{artifact file name: Figure}``; kinds add their own plotters here
+(:func:`default_plotters` picks them by kind).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from perturbo.types import Kind, Observation
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+Series = Sequence[tuple[int, float]]
+"""(round, value) points of one metric, in round order."""
+
+
+@dataclass(frozen=True)
+class PlotData:
+    """What a plotter may draw from: the campaign's observations and its per-round metrics."""
+
+    campaign: str
+    history: Sequence[Observation]
+    round_metrics: Mapping[str, Series] = field(default_factory=dict)
+    objective: str = ""
+    direction: str = "max"
+
+
+Plotter = Callable[[PlotData], Mapping[str, "Figure"]]
+
+
+def _figure(width: float = 6.0, height: float = 4.0) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def metric_vs_round(series: Mapping[str, Series], ylabel: str, title: str) -> Figure:
+    """One line per named series, x = round (1-based for people), markers on each round."""
+    fig = _figure()
+    ax = fig.add_subplot()
+    for name, points in series.items():
+        if not points:
+            continue
+        xs = [r + 1 for r, _ in points]
+        ys = [v for _, v in points]
+        ax.plot(xs, ys, marker="o", label=name)
+    ax.set_xlabel("round")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    if len(series) > 1:
+        ax.legend()
+    return fig
+
+
+def hit_ratio_plot(data: PlotData) -> dict[str, Figure]:
+    """Genetic: cumulative hit ratio (hits found / all hits in the screen) after each round."""
+    points = data.round_metrics.get("hit_ratio")
+    if not points:
+        return {}
+    fig = metric_vs_round({data.campaign: points}, "hit ratio (hits found / all hits)",
+                          f"{data.campaign}: hit ratio vs round")
+    return {"hit_ratio.png": fig}
+
+
+def default_plotters(kind: Kind) -> tuple[Plotter, ...]:
+    """Plotters logged at the end of a campaign of ``kind``."""
+    if kind is Kind.GENETIC:
+        return (hit_ratio_plot,)
+    return ()
+
+
+def save_png(fig: Figure, path: str) -> None:
+    fig.savefig(path, format="png")

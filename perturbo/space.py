@@ -1,0 +1,511 @@
+"""Search spaces for continuous, integer, categorical and conditional parameters.
+
+A :class:`SearchSpace` is what the campaign validates every hyperparameter (or attack)
+proposal against (it implements :class:`perturbo.protocols.Space`), what random and Sobol
+planners sample from, and what BO and evolution see as a unit cube.
+
+Define one in Python::
+
+    space = SearchSpace([
+        Float("lr", 1e-4, 1e-1, log=True),
+        Int("width", 16, 256, log=True),
+        Categorical("optimizer", ["adam", "sgd"]),
+        Float("momentum", 0.0, 0.99, when={"optimizer": ["sgd"]}),
+    ])
+
+or from a TOML table (``SearchSpace.from_toml("space.toml")``)::
+
+    [lr]
+    type = "float"          # float | int | categorical
+    low = 1e-4
+    high = 0.1
+    log = true
+    [optimizer]
+    type = "categorical"
+    choices = ["adam", "sgd"]
+    [momentum]
+    type = "float"
+    low = 0.0
+    high = 0.99
+    when = { optimizer = ["sgd"] }
+
+A parameter with ``when`` is *conditional*: it is active only when each named parent takes
+one of the listed values; inactive parameters are dropped from validated params.
+
+Unit-cube encoding (:meth:`SearchSpace.encode` / :meth:`SearchSpace.decode`), one column per
+parameter, in declaration order:
+
+- ``Float``/``Int``: ``(v - low) / (high - low)``, on ``log`` scale where ``log=True``;
+  ``Int`` decodes by rounding.
+- ``Categorical``: the choice *index* scaled to ``[0, 1]``, i.e. ``i / (k - 1)``; columns listed
+  in :attr:`SearchSpace.cat_dims` so models treat them as unordered (BoTorch's
+  ``MixedSingleTaskGP`` compares categories for equality only). Decoding snaps to the
+  nearest index. One column per categorical (not one-hot) keeps the cube small.
+- An inactive conditional parameter encodes as its default (midpoint / first choice), so
+  every row has the same width.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from perturbo.types import InvalidSpec, PerturboError
+
+_REL_TOL = 1e-9
+
+
+def _freeze_when(name: str, when: Mapping[str, Iterable[Any]] | None) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    if not when:
+        return ()
+    out = []
+    for parent, values in when.items():
+        if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+            values = [values]
+        vals = tuple(values)
+        if not vals:
+            raise PerturboError(
+                f"parameter {name!r}: `when` lists no values for parent {parent!r}; "
+                f"give the parent values that activate it, e.g. when={{{parent!r}: [...]}}"
+            )
+        out.append((str(parent), vals))
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class _Param:
+    name: str
+    when: tuple[tuple[str, tuple[Any, ...]], ...] = field(default=(), kw_only=True)
+
+    def active(self, params: Mapping[str, Any]) -> bool:
+        """True where every parent named in ``when`` takes one of the listed values."""
+        return all(params.get(p) in vals for p, vals in self.when)
+
+
+def _numeric_checks(kind: str, name: str, low: float, high: float, log: bool) -> None:
+    if not (math.isfinite(low) and math.isfinite(high)):
+        raise PerturboError(f"parameter {name!r}: bounds must be finite numbers, got low={low}, high={high}")
+    if low > high:
+        raise PerturboError(
+            f"parameter {name!r}: low={low} > high={high}; swap them so that low <= high"
+        )
+    if log and low <= 0:
+        raise PerturboError(
+            f"parameter {name!r}: a log-scale {kind} needs positive bounds, got low={low}; "
+            f"set low > 0 (e.g. {1e-5 if kind == 'float' else 1}) or use log=false"
+        )
+
+
+@dataclass(frozen=True)
+class Float(_Param):
+    """A real parameter in ``[low, high]``, sampled and encoded on a log scale if ``log``."""
+
+    low: float = 0.0
+    high: float = 1.0
+    log: bool = False
+
+    def __init__(
+        self, name: str, low: float, high: float, log: bool = False,
+        when: Mapping[str, Iterable[Any]] | None = None,
+    ) -> None:
+        try:
+            low, high = float(low), float(high)
+        except (TypeError, ValueError):
+            raise PerturboError(f"parameter {name!r}: low/high must be numbers, got {low!r}, {high!r}") from None
+        _numeric_checks("float", name, low, high, log)
+        object.__setattr__(self, "name", str(name))
+        object.__setattr__(self, "low", low)
+        object.__setattr__(self, "high", high)
+        object.__setattr__(self, "log", bool(log))
+        object.__setattr__(self, "when", _freeze_when(name, when))
+
+    def _to_unit(self, v: float) -> float:
+        lo, hi = (math.log(self.low), math.log(self.high)) if self.log else (self.low, self.high)
+        x = math.log(v) if self.log else v
+        return 0.5 if hi == lo else (x - lo) / (hi - lo)
+
+    def _from_unit(self, u: float) -> float:
+        u = min(max(float(u), 0.0), 1.0)
+        if self.log:
+            lo, hi = math.log(self.low), math.log(self.high)
+            v = math.exp(lo + u * (hi - lo))
+        else:
+            v = self.low + u * (self.high - self.low)
+        return min(max(v, self.low), self.high)
+
+    def validate(self, v: Any) -> float:
+        if isinstance(v, bool):
+            raise InvalidSpec(f"{self.name}={v!r} is not a number")
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise InvalidSpec(f"{self.name}={v!r} is not a number") from None
+        if not math.isfinite(x):
+            raise InvalidSpec(f"{self.name}={v!r} is not finite")
+        tol = _REL_TOL * max(1.0, abs(self.high - self.low))
+        if x < self.low - tol or x > self.high + tol:
+            raise InvalidSpec(f"{self.name}={x:g} is outside [{self.low:g}, {self.high:g}]")
+        return min(max(x, self.low), self.high)
+
+    @property
+    def default(self) -> float:
+        return self._from_unit(0.5)
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": "float", "low": self.low, "high": self.high, "log": self.log}
+
+
+@dataclass(frozen=True)
+class Int(_Param):
+    """An integer parameter in ``[low, high]`` (both included), optionally on a log scale."""
+
+    low: int = 0
+    high: int = 1
+    log: bool = False
+
+    def __init__(
+        self, name: str, low: int, high: int, log: bool = False,
+        when: Mapping[str, Iterable[Any]] | None = None,
+    ) -> None:
+        for b in (low, high):
+            if isinstance(b, bool) or not float(b).is_integer():
+                raise PerturboError(f"parameter {name!r}: int bounds must be integers, got low={low!r}, high={high!r}")
+        _numeric_checks("int", name, float(low), float(high), log)
+        object.__setattr__(self, "name", str(name))
+        object.__setattr__(self, "low", int(low))
+        object.__setattr__(self, "high", int(high))
+        object.__setattr__(self, "log", bool(log))
+        object.__setattr__(self, "when", _freeze_when(name, when))
+
+    def _bounds(self) -> tuple[float, float]:
+        # Stretch by half a step so each integer owns an equal share of the unit interval.
+        if self.log:
+            return math.log(self.low - 0.5), math.log(self.high + 0.5)
+        return self.low - 0.5, self.high + 0.5
+
+    def _to_unit(self, v: float) -> float:
+        lo, hi = self._bounds()
+        x = math.log(max(v, 1e-12)) if self.log else v
+        return min(max((x - lo) / (hi - lo), 0.0), 1.0)
+
+    def _from_unit(self, u: float) -> int:
+        u = min(max(float(u), 0.0), 1.0)
+        lo, hi = self._bounds()
+        x = lo + u * (hi - lo)
+        v = math.exp(x) if self.log else x
+        return int(min(max(round(v), self.low), self.high))
+
+    def validate(self, v: Any) -> int:
+        if isinstance(v, bool):
+            raise InvalidSpec(f"{self.name}={v!r} is not an integer")
+        try:
+            x = float(v)
+        except (TypeError, ValueError):
+            raise InvalidSpec(f"{self.name}={v!r} is not an integer") from None
+        if not math.isfinite(x) or not x.is_integer():
+            raise InvalidSpec(f"{self.name}={v!r} is not an integer")
+        if x < self.low or x > self.high:
+            raise InvalidSpec(f"{self.name}={int(x)} is outside [{self.low}, {self.high}]")
+        return int(x)
+
+    @property
+    def default(self) -> int:
+        return self._from_unit(0.5)
+
+    def describe(self) -> dict[str, Any]:
+        return {"type": "int", "low": self.low, "high": self.high, "log": self.log}
+
+
+@dataclass(frozen=True)
+class Categorical(_Param):
+    """A choice among ``choices`` (str, int, float or bool values).
+
+    ``ordered=True`` marks a grid whose order means something (``batch_size`` in
+    ``[16, 32, 64]``): models then treat its cube column as ordinal, not as unordered
+    categories.
+    """
+
+    choices: tuple[Any, ...] = ()
+    ordered: bool = False
+
+    def __init__(
+        self, name: str, choices: Sequence[Any], when: Mapping[str, Iterable[Any]] | None = None,
+        ordered: bool = False,
+    ) -> None:
+        if isinstance(choices, (str, bytes)):
+            raise PerturboError(f"parameter {name!r}: choices must be a list, e.g. choices=[{choices!r}]")
+        ch = tuple(choices)
+        if not ch:
+            raise PerturboError(f"parameter {name!r}: a categorical needs at least one choice; list them in choices=[...]")
+        if len(set(map(repr, ch))) != len(ch):
+            raise PerturboError(f"parameter {name!r}: choices {list(ch)} contain duplicates; list each once")
+        object.__setattr__(self, "name", str(name))
+        object.__setattr__(self, "choices", ch)
+        object.__setattr__(self, "ordered", bool(ordered))
+        object.__setattr__(self, "when", _freeze_when(name, when))
+
+    def index(self, v: Any) -> int:
+        for i, c in enumerate(self.choices):
+            if type(c) is type(v) and c == v:
+                return i
+        for i, c in enumerate(self.choices):  # 1 == 1.0, "1" for 1 from a CLI or an LLM
+            if c == v or (isinstance(v, str) and str(c) == v.strip()):
+                return i
+        raise InvalidSpec(f"{self.name}={v!r} is not one of {list(self.choices)}")
+
+    def validate(self, v: Any) -> Any:
+        return self.choices[self.index(v)]
+
+    def _to_unit(self, v: Any) -> float:
+        k = len(self.choices)
+        return 0.0 if k == 1 else self.index(v) / (k - 1)
+
+    def _from_unit(self, u: float) -> Any:
+        k = len(self.choices)
+        i = int(round(min(max(float(u), 0.0), 1.0) * (k - 1)))
+        return self.choices[i]
+
+    @property
+    def default(self) -> Any:
+        return self.choices[0]
+
+    def describe(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"type": "categorical", "choices": list(self.choices)}
+        if self.ordered:
+            d["ordered"] = True
+        return d
+
+
+Param = Float | Int | Categorical
+
+_TYPES = {"float": Float, "int": Int, "integer": Int, "categorical": Categorical, "choice": Categorical}
+
+
+class SearchSpace:
+    """An ordered set of parameters; implements :class:`perturbo.protocols.Space`.
+
+    ``unique`` is False: the same config may run twice (noise, resumed runs), but planners
+    avoid repeating pending configs.
+    """
+
+    unique = False
+
+    def __init__(self, params: Sequence[Param]) -> None:
+        params = list(params)
+        if not params:
+            raise PerturboError("the search space has no parameters; define at least one (Float, Int or Categorical)")
+        names: dict[str, Param] = {}
+        for p in params:
+            if not isinstance(p, (Float, Int, Categorical)):
+                raise PerturboError(f"search space entry {p!r} is not a Float, Int or Categorical")
+            if p.name in names:
+                raise PerturboError(f"parameter {p.name!r} is defined twice; give each parameter a unique name")
+            for parent, vals in p.when:
+                if parent not in names:
+                    raise PerturboError(
+                        f"parameter {p.name!r} depends on {parent!r}, which is not defined before it; "
+                        f"define {parent!r} first (parents precede children)"
+                    )
+                par = names[parent]
+                for v in vals:
+                    try:
+                        par.validate(v)
+                    except InvalidSpec as e:
+                        raise PerturboError(f"parameter {p.name!r}: `when` value {v!r} is impossible: {e}") from None
+            names[p.name] = p
+        self.params: tuple[Param, ...] = tuple(params)
+        self._by_name = names
+
+    # -- construction -------------------------------------------------------------------
+    @classmethod
+    def from_dict(cls, table: Mapping[str, Mapping[str, Any]]) -> SearchSpace:
+        """Build from ``{name: {"type": ..., "low"/"high"/"log" | "choices", "when"}}``."""
+        params: list[Param] = []
+        for name, spec in table.items():
+            if not isinstance(spec, Mapping):
+                raise PerturboError(f"parameter {name!r}: expected a table with a `type`, got {spec!r}")
+            spec = dict(spec)
+            typ = str(spec.pop("type", "categorical" if "choices" in spec else "float")).lower()
+            if typ not in _TYPES:
+                raise PerturboError(f"parameter {name!r}: unknown type {typ!r}; use float, int or categorical")
+            when = spec.pop("when", None)
+            cls_ = _TYPES[typ]
+            allowed = {"choices", "ordered"} if cls_ is Categorical else {"low", "high", "log"}
+            extra = set(spec) - allowed
+            if extra:
+                raise PerturboError(
+                    f"parameter {name!r}: unknown key(s) {sorted(extra)} for a {typ}; allowed: {sorted(allowed | {'type', 'when'})}"
+                )
+            missing = {"choices"} - set(spec) if cls_ is Categorical else {"low", "high"} - set(spec)
+            if missing:
+                raise PerturboError(f"parameter {name!r}: missing {sorted(missing)} for a {typ}")
+            params.append(cls_(name, when=when, **spec))
+        return cls(params)
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> SearchSpace:
+        """Read a TOML file whose tables are parameters (or whose ``[space]`` table holds them)."""
+        p = Path(path)
+        if not p.is_file():
+            raise PerturboError(f"search space file {str(p)!r} does not exist; pass the path of a TOML file")
+        try:
+            data = tomllib.loads(p.read_text())
+        except tomllib.TOMLDecodeError as e:
+            raise PerturboError(f"search space file {str(p)!r} is not valid TOML: {e}") from None
+        if "space" in data and isinstance(data["space"], Mapping):
+            data = data["space"]
+        return cls.from_dict(data)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        """The inverse of :meth:`from_dict` (JSON-serialisable, for configs and MLflow)."""
+        out = {}
+        for p in self.params:
+            d = p.describe()
+            if p.when:
+                d["when"] = {k: list(v) for k, v in p.when}
+            out[p.name] = d
+        return out
+
+    def describe(self) -> str:
+        """One line per parameter, for humans and LLM prompts."""
+        lines = []
+        for p in self.params:
+            d = p.describe()
+            if isinstance(p, Categorical):
+                s = f"{p.name}: one of {list(p.choices)}" + (" (ordered)" if p.ordered else "")
+            else:
+                s = f"{p.name}: {d['type']} in [{p.low:g}, {p.high:g}]" + (" (log scale)" if p.log else "")
+            if p.when:
+                s += " — only when " + " and ".join(f"{k} in {list(v)}" for k, v in p.when)
+            lines.append(s)
+        return "\n".join(lines)
+
+    # -- properties -----------------------------------------------------------------------
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params)
+
+    @property
+    def dim(self) -> int:
+        return len(self.params)
+
+    @property
+    def cat_dims(self) -> tuple[int, ...]:
+        """Columns of the encoding that hold unordered categoricals (for mixed GP kernels)."""
+        return tuple(i for i, p in enumerate(self.params) if isinstance(p, Categorical) and not p.ordered)
+
+    @property
+    def discrete_dims(self) -> dict[int, list[float]]:
+        """Column -> the cube values it can take, for every Int, ordered and unordered
+        categorical column (the values decoding snaps to)."""
+        out: dict[int, list[float]] = {}
+        for i, p in enumerate(self.params):
+            if isinstance(p, Categorical):
+                out[i] = [p._to_unit(c) for c in p.choices]
+            elif isinstance(p, Int):
+                out[i] = [p._to_unit(v) for v in range(p.low, p.high + 1)] if p.high - p.low < 10_000 else []
+        return out
+
+    @property
+    def int_dims(self) -> tuple[int, ...]:
+        return tuple(i for i, p in enumerate(self.params) if isinstance(p, Int))
+
+    @property
+    def is_conditional(self) -> bool:
+        return any(p.when for p in self.params)
+
+    def __getitem__(self, name: str) -> Param:
+        return self._by_name[name]
+
+    def __len__(self) -> int:
+        return len(self.params)
+
+    def __repr__(self) -> str:
+        return f"SearchSpace({list(self.params)!r})"
+
+    # -- protocols.Space ------------------------------------------------------------------
+    def active(self, params: Mapping[str, Any]) -> list[Param]:
+        """Parameters active for ``params`` (parents resolved in declaration order)."""
+        out, seen = [], {}
+        for p in self.params:
+            if p.active(seen):
+                out.append(p)
+                if p.name in params:
+                    seen[p.name] = params[p.name]
+        return out
+
+    def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Normalised params (typed, inactive dropped) or :class:`InvalidSpec` with the reason."""
+        if not isinstance(params, Mapping):
+            raise InvalidSpec(f"params must be a mapping of parameter names to values, got {type(params).__name__}")
+        unknown = [k for k in params if k not in self._by_name]
+        if unknown:
+            raise InvalidSpec(f"unknown parameter(s) {unknown}; the space has {list(self.names)}")
+        out: dict[str, Any] = {}
+        for p in self.params:
+            if not p.active(out):
+                continue  # inactive: drop whatever was given
+            if p.name not in params:
+                raise InvalidSpec(f"missing parameter {p.name!r}")
+            out[p.name] = p.validate(params[p.name])
+        return out
+
+    def key(self, params: Mapping[str, Any]) -> str:
+        def norm(v: Any) -> Any:
+            return float(f"{v:.10g}") if isinstance(v, float) else v
+
+        return json.dumps({k: norm(params[k]) for k in sorted(params)}, sort_keys=True, default=str)
+
+    def sample(self, rng: Any, n: int, exclude: set[str]) -> list[dict[str, Any]]:
+        """``n`` configs drawn uniformly (on log scale where ``log``); configs whose key is in
+        ``exclude`` are redrawn a few times (they only recur in small discrete spaces)."""
+        rng = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
+        out: list[dict[str, Any]] = []
+        keys = set(exclude)
+        for _ in range(n):
+            for _attempt in range(20):
+                cfg = self.decode(rng.random(self.dim))
+                k = self.key(cfg)
+                if k not in keys:
+                    break
+            keys.add(k)
+            out.append(cfg)
+        return out
+
+    # -- unit cube ---------------------------------------------------------------------------
+    def encode(self, params: Mapping[str, Any]) -> np.ndarray:
+        """Validated params -> point in ``[0, 1]^dim`` (see the module docstring), shape ``(dim,)``."""
+        x = np.empty(self.dim)
+        for i, p in enumerate(self.params):
+            v = params.get(p.name, None)
+            x[i] = p._to_unit(p.default if v is None else v)
+        return x
+
+    def encode_many(self, configs: Sequence[Mapping[str, Any]]) -> np.ndarray:
+        """Shape ``(len(configs), dim)``."""
+        return np.array([self.encode(c) for c in configs]).reshape(len(configs), self.dim)
+
+    def decode(self, x: Sequence[float]) -> dict[str, Any]:
+        """A point of the cube -> valid params (ints rounded, categories snapped, inactive dropped)."""
+        x = np.asarray(x, dtype=float).reshape(-1)
+        if x.shape[0] != self.dim:
+            raise ValueError(f"expected a point of dimension {self.dim}, got {x.shape[0]}")
+        out: dict[str, Any] = {}
+        for p, u in zip(self.params, x, strict=True):
+            if p.active(out):
+                out[p.name] = p._from_unit(u)
+        return out
+
+    def snap(self, x: np.ndarray) -> np.ndarray:
+        """Round cube points to the ones their decoded params encode to, shape kept ``(..., dim)``.
+        Inactive conditional columns are set to their default."""
+        x = np.asarray(x, dtype=float)
+        flat = x.reshape(-1, self.dim)
+        return np.array([self.encode(self.decode(r)) for r in flat]).reshape(x.shape)

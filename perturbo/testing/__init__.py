@@ -1,0 +1,1 @@
+"""Reusable test suites for code built on perturbo (as ``optuna.testing`` ships its own)."""

@@ -1,0 +1,219 @@
+"""Batch Bayesian optimisation with BoTorch over a :class:`~perturbo.space.SearchSpace`.
+
+- Model: ``SingleTaskGP`` (``MixedSingleTaskGP`` where the space has unordered categoricals)
+  on the unit-cube encoding, with an input ``Normalize`` transform (over the continuous
+  columns) and an outcome ``Standardize`` transform; hyperparameters fitted by maximum
+  marginal likelihood (BoTorch's default dimension-scaled priors).
+- Acquisition: ``qLogNoisyExpectedImprovement`` (one objective) or
+  ``qLogNoisyExpectedHypervolumeImprovement`` (several, reference point inferred from the
+  observed Pareto front); in-flight experiments are passed as ``X_pending`` so a batch (and
+  a second batch while the first runs) spreads out.
+- Optimisation: ``optimize_acqf`` (continuous spaces) or ``optimize_acqf_mixed_alternating``
+  (ints and categoricals), both kept cheap (few restarts and raw samples) so a proposal
+  costs well under a second with 200 observations on one CPU thread.
+- The first ``n_init`` points are scrambled Sobol'; so is any proposal made while fewer
+  than two usable observations exist or the model cannot be fitted (the spec's ``note``
+  says which).
+
+Failed, rejected and NaN outcomes are left out of the model (they still count as seen).
+A pruned trial enters with the value it was stopped at.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from perturbo.search._told import Told
+from perturbo.search.objective import Objective, pareto_mask
+from perturbo.search.sobol import SobolPlanner
+
+from perturbo.space import SearchSpace
+from perturbo.types import ExperimentSpec, Kind, Observation
+
+
+class BOPlanner:
+    """Batch BO (see the module docstring).
+
+    ``n_init``: Sobol' points before the first model (default ``max(5, dim + 1)``, at most 20).
+    ``num_restarts``/``raw_samples``/``mc_samples``: the cost knobs of one proposal.
+    """
+
+    name = "bo"
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        kind: Kind = Kind.HYPERPARAMETER,
+        seed: int = 0,
+        objective: str | Sequence[str] = "value",
+        direction: str | Sequence[str] = "max",
+        n_init: int | None = None,
+        num_restarts: int = 4,
+        raw_samples: int = 256,
+        mc_samples: int = 64,
+        maxiter: int = 60,
+    ) -> None:
+        self._space, self._kind, self._seed = space, kind, seed
+        self.objective = Objective.of(objective, direction)
+        self._told = Told(space, self.objective)
+        self._sobol = SobolPlanner(space, kind, seed)
+        self._sobol.name = self.name
+        self.n_init = n_init if n_init is not None else min(20, max(5, space.dim + 1))
+        self.num_restarts, self.raw_samples, self.mc_samples, self.maxiter = num_restarts, raw_samples, mc_samples, maxiter
+        self._n_asked = 0
+        self.last_ask_s = 0.0
+        self._configs: list[dict[str, Any]] = []  # usable observations' params, aligned with Told.X
+
+    # -- Planner -------------------------------------------------------------------------
+    def tell(self, observations: Sequence[Observation]) -> None:
+        for o in observations:
+            for _x, y in self._told.add([o]):
+                if y is not None:
+                    self._configs.append(self._space.validate(o.spec.params))
+        self._sobol.tell(observations)
+
+    def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
+        t0 = time.perf_counter()
+        n_sobol = max(0, min(n, self.n_init - self._told.n_told - len(pending)))
+        out: list[ExperimentSpec] = []
+        if len(self._told) < 2:
+            n_sobol = n
+        if n_sobol:
+            out += [self._note(s, "sobol initial design") for s in self._sobol.ask(n_sobol, pending)]
+        if n - len(out) > 0:
+            try:
+                out += self._bo(n - len(out), list(pending) + out)
+            except Exception as e:  # noqa: BLE001 - a numerical failure must not stop the campaign
+                specs = self._sobol.ask(n - len(out), list(pending) + out)
+                out += [self._note(s, f"sobol fallback: model failed ({type(e).__name__}: {e})"[:300]) for s in specs]
+        self._n_asked += len(out)
+        self.last_ask_s = time.perf_counter() - t0
+        return out
+
+    def _note(self, s: ExperimentSpec, note: str) -> ExperimentSpec:
+        return ExperimentSpec(s.params, self._kind, planner=self.name, note=note)
+
+    # -- the model ------------------------------------------------------------------------
+    def _bo(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
+        import torch
+
+        torch.set_num_threads(1)
+        with torch.random.fork_rng(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.manual_seed(self._seed * 100_003 + self._told.n_told + len(pending))
+            X = torch.as_tensor(self._told.X, dtype=torch.double)
+            Y = torch.as_tensor(self._told.Y, dtype=torch.double)
+            Xp = torch.as_tensor(self._told.pending_x(pending), dtype=torch.double)
+            model = self._fit(X, Y)
+            acq = self._acquisition(model, X, Y, Xp if len(Xp) else None)
+            cand = self._optimize(acq, n)
+        return self._to_specs(cand.detach().numpy(), pending, model_note=f"{self._acq_name} on {len(X)} points")
+
+    def _fit(self, X: Any, Y: Any) -> Any:
+        from botorch.fit import fit_gpytorch_mll
+        from botorch.models import MixedSingleTaskGP, SingleTaskGP
+        from botorch.models.transforms import Normalize, Standardize
+        from gpytorch.mlls import ExactMarginalLogLikelihood
+
+        d, m = X.shape[-1], Y.shape[-1]
+        cat = list(self._space.cat_dims)
+        cont = [i for i in range(d) if i not in cat]
+        bounds = torch_unit_bounds(d)
+        tf = Normalize(d=d, bounds=bounds, indices=cont) if cont else None
+        if cat:
+            model = MixedSingleTaskGP(X, Y, cat_dims=cat, input_transform=tf, outcome_transform=Standardize(m=m))
+        else:
+            model = SingleTaskGP(X, Y, input_transform=tf, outcome_transform=Standardize(m=m))
+        mll = ExactMarginalLogLikelihood(model.likelihood, model)
+        fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": 100}})
+        return model
+
+    def _acquisition(self, model: Any, X: Any, Y: Any, Xp: Any) -> Any:
+        import torch
+        from botorch.sampling import SobolQMCNormalSampler
+
+        sampler = SobolQMCNormalSampler(sample_shape=torch.Size([self.mc_samples]))
+        if not self.objective.multi:
+            from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+
+            self._acq_name = "qLogNEI"
+            return qLogNoisyExpectedImprovement(model, X_baseline=X, X_pending=Xp, sampler=sampler,
+                                                prune_baseline=True, cache_root=True)
+        from botorch.acquisition.multi_objective.logei import (
+            qLogNoisyExpectedHypervolumeImprovement,
+        )
+        from botorch.utils.multi_objective.hypervolume import infer_reference_point
+
+        self._acq_name = "qLogNEHVI"
+        front = Y[torch.as_tensor(pareto_mask(Y.numpy()))]
+        ref = infer_reference_point(front)
+        return qLogNoisyExpectedHypervolumeImprovement(model, ref_point=ref.tolist(), X_baseline=X, X_pending=Xp,
+                                                       sampler=sampler, prune_baseline=True)
+
+    def _optimize(self, acq: Any, q: int) -> Any:
+        d = self._space.dim
+        bounds = torch_unit_bounds(d)
+        discrete = {i: v for i, v in self._space.discrete_dims.items() if v}
+        if not discrete:
+            from botorch.optim import optimize_acqf
+
+            cand, _ = optimize_acqf(acq, bounds=bounds, q=q, num_restarts=self.num_restarts,
+                                    raw_samples=self.raw_samples, sequential=True,
+                                    options={"maxiter": self.maxiter, "batch_limit": self.num_restarts})
+            return cand
+        from botorch.optim.optimize_mixed import optimize_acqf_mixed_alternating
+
+        cat = {i: discrete[i] for i in self._space.cat_dims}
+        disc = {i: v for i, v in discrete.items() if i not in cat}
+        cand, _ = optimize_acqf_mixed_alternating(
+            acq, bounds=bounds, discrete_dims=disc or None, cat_dims=cat or None, q=q,
+            num_restarts=self.num_restarts, raw_samples=self.raw_samples,
+            options={"maxiter_alternating": 8, "maxiter_continuous": 20, "maxiter_discrete": 4,
+                     "batch_limit": self.num_restarts},
+        )
+        return cand
+
+    def _to_specs(self, x: np.ndarray, pending: Sequence[ExperimentSpec], model_note: str) -> list[ExperimentSpec]:
+        """Decode candidates; a duplicate of a run, pending or batch config is swapped for a
+        random one (it would add little and, in small grids, repeats forever)."""
+        seen = set(self._told.keys) | self._told.pending_keys(pending)
+        rng = np.random.default_rng(self._seed * 7919 + self._told.n_told)
+        out = []
+        for row in x:
+            params = self._space.decode(row)
+            note = model_note
+            if self._space.key(params) in seen:
+                params = self._space.sample(rng, 1, seen)[0]
+                note = f"{model_note}; duplicate candidate replaced by a random config"
+            seen.add(self._space.key(params))
+            out.append(ExperimentSpec(params, self._kind, planner=self.name, note=note))
+        return out
+
+    # -- results ----------------------------------------------------------------------------
+    def pareto_front(self) -> list[tuple[dict[str, Any], dict[str, float]]]:
+        """Non-dominated observed configs and their objective values (original signs)."""
+        Y = self._told.Y
+        if not len(Y):
+            return []
+        mask = pareto_mask(Y)
+        vals = Y * self.objective.signs
+        return [(self._configs[i], dict(zip(self.objective.names, map(float, vals[i]), strict=True)))
+                for i in np.flatnonzero(mask)]
+
+    def best(self) -> tuple[dict[str, Any], float] | None:
+        """The best observed config of the (first) objective and its value."""
+        Y = self._told.Y
+        if not len(Y):
+            return None
+        i = int(np.argmax(Y[:, 0]))
+        return self._configs[i], float(Y[i, 0] * self.objective.signs[0])
+
+
+def torch_unit_bounds(d: int) -> Any:
+    import torch
+
+    return torch.stack([torch.zeros(d, dtype=torch.double), torch.ones(d, dtype=torch.double)])

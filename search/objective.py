@@ -1,0 +1,63 @@
+"""What a general planner optimises: one or more named metrics, each maximised or minimised."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from perturbo.types import Observation, Status
+
+
+@dataclass(frozen=True)
+class Objective:
+    """``names[i]`` is maximised where ``directions[i] == "max"``, else minimised."""
+
+    names: tuple[str, ...]
+    directions: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        if not self.names or len(self.names) != len(self.directions):
+            raise ValueError(f"objective names {self.names} and directions {self.directions} must pair up")
+        for d in self.directions:
+            if d not in ("max", "min"):
+                raise ValueError(f"direction must be 'max' or 'min', got {d!r}")
+
+    @classmethod
+    def of(cls, objective: str | Sequence[str], direction: str | Sequence[str] = "max") -> Objective:
+        names = (objective,) if isinstance(objective, str) else tuple(objective)
+        dirs = (direction,) * len(names) if isinstance(direction, str) else tuple(direction)
+        return cls(names, dirs)
+
+    @property
+    def multi(self) -> bool:
+        return len(self.names) > 1
+
+    @property
+    def signs(self) -> np.ndarray:
+        return np.array([1.0 if d == "max" else -1.0 for d in self.directions])
+
+    def signed(self, obs: Observation) -> np.ndarray | None:
+        """The outcome's objective values, negated where minimised (larger is better), or
+        None where it is unusable: rejected, failed, or any value missing/NaN/inf. A PRUNED
+        trial counts with the value it was stopped at (a pessimistic but honest signal)."""
+        if obs.outcome.status not in (Status.COMPLETED, Status.PRUNED):
+            return None
+        vals = [obs.outcome.value(n) for n in self.names]
+        if not all(math.isfinite(v) for v in vals):
+            return None
+        return np.asarray(vals) * self.signs
+
+
+def pareto_mask(y: np.ndarray) -> np.ndarray:
+    """Rows of ``y`` (shape ``(n, m)``, larger is better) not dominated by another row."""
+    y = np.asarray(y, dtype=float)
+    n = y.shape[0]
+    mask = np.ones(n, dtype=bool)
+    for i in range(n):
+        dom = np.all(y >= y[i], axis=1) & np.any(y > y[i], axis=1)
+        if dom.any():
+            mask[i] = False
+    return mask

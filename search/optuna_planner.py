@@ -1,0 +1,159 @@
+"""An adapter over Optuna's ask/tell: TPE, GP, CMA-ES, NSGA-II (or random) as a perturbo Planner.
+
+perturbo owns the loop and the history; Optuna keeps an in-memory study that mirrors it.
+Each proposal is an ``optuna`` trial left RUNNING until its observation is told, so samplers
+that account for running trials (TPE's constant liar) see the in-flight batch. On resume,
+observations the study never asked for are added with ``study.add_trial``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+from perturbo.search.objective import Objective
+
+from perturbo.space import Categorical, Float, Int, SearchSpace
+from perturbo.types import ExperimentSpec, InvalidSpec, Kind, Observation, PerturboError, Status
+
+SAMPLERS = ("tpe", "gp", "cmaes", "nsga2", "random")
+
+
+def make_sampler(name: str, seed: int, multi: bool = False) -> Any:
+    """An Optuna sampler by short name (see :data:`SAMPLERS`)."""
+    import optuna
+
+    name = name.lower().replace("-", "").replace("_", "")
+    if name == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
+    if name == "gp":
+        return optuna.samplers.GPSampler(seed=seed)
+    if name in ("cmaes", "cma"):
+        if multi:
+            raise PerturboError("optuna sampler 'cmaes' is single-objective; use 'nsga2', 'tpe' or 'gp' for several objectives")
+        return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
+    if name in ("nsga2", "nsgaii"):
+        return optuna.samplers.NSGAIISampler(seed=seed)
+    if name == "random":
+        return optuna.samplers.RandomSampler(seed=seed)
+    raise PerturboError(f"unknown optuna sampler {name!r}; choose one of {', '.join(SAMPLERS)}")
+
+
+def distributions(space: SearchSpace) -> dict[str, Any]:
+    import optuna.distributions as d
+
+    out: dict[str, Any] = {}
+    for p in space.params:
+        if isinstance(p, Float):
+            out[p.name] = d.FloatDistribution(p.low, p.high, log=p.log)
+        elif isinstance(p, Int):
+            out[p.name] = d.IntDistribution(p.low, p.high, log=p.log)
+        elif isinstance(p, Categorical):
+            out[p.name] = d.CategoricalDistribution(p.choices)
+    return out
+
+
+class OptunaPlanner:
+    """``sampler``: one of :data:`SAMPLERS`. Multi-objective where ``objective`` names several."""
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        kind: Kind = Kind.HYPERPARAMETER,
+        seed: int = 0,
+        objective: str | Sequence[str] = "value",
+        direction: str | Sequence[str] = "max",
+        sampler: str = "tpe",
+    ) -> None:
+        import optuna
+
+        logging.getLogger("optuna").setLevel(logging.WARNING)
+        self._optuna = optuna
+        self._space, self._kind = space, kind
+        self._objective = Objective.of(objective, direction)
+        self.name = f"optuna-{sampler.lower()}"
+        self._dists = distributions(space)
+        self.study = optuna.create_study(
+            directions=["maximize" if d == "max" else "minimize" for d in self._objective.directions],
+            sampler=make_sampler(sampler, seed, self._objective.multi),
+        )
+        self._running: dict[str, list[Any]] = {}
+        self._rng = np.random.default_rng(seed)
+
+    def _suggest(self, trial: Any) -> dict[str, Any]:
+        params: dict[str, Any] = {}
+        for p in self._space.params:
+            if not p.active(params):
+                continue
+            if isinstance(p, Float):
+                params[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.log)
+            elif isinstance(p, Int):
+                params[p.name] = trial.suggest_int(p.name, p.low, p.high, log=p.log)
+            else:
+                params[p.name] = trial.suggest_categorical(p.name, p.choices)
+        return params
+
+    def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
+        """``n`` new trials. A suggestion repeating a pending (or same-batch) config is told
+        FAIL ("duplicate") and asked again, up to 3 times; then a random untaken config is
+        enqueued (``study.enqueue_trial``) so the study records what actually runs."""
+        TS = self._optuna.trial.TrialState
+        taken = {self._space.key(s.params) for s in pending}
+        out = []
+        for _ in range(n):
+            for attempt in range(4):
+                if attempt == 3:
+                    self.study.enqueue_trial(self._space.sample(self._rng, 1, taken)[0])
+                trial = self.study.ask()
+                params = self._suggest(trial)
+                key = self._space.key(params)
+                if key not in taken or attempt == 3:
+                    break
+                trial.set_user_attr("perturbo", "duplicate of a pending config")
+                self.study.tell(trial, state=TS.FAIL)
+            taken.add(key)
+            self._running.setdefault(key, []).append(trial)
+            out.append(ExperimentSpec(params, self._kind, planner=self.name))
+        return out
+
+    def _values(self, o: Observation) -> list[float] | None:
+        y = self._objective.signed(o)
+        return None if y is None else list(y * self._objective.signs)
+
+    def tell(self, observations: Sequence[Observation]) -> None:
+        TS = self._optuna.trial.TrialState
+        for o in observations:
+            trials = self._running.get(self._space.key(o.spec.params))
+            trial = trials.pop(0) if trials else None
+            values = self._values(o)
+            status = o.outcome.status
+            if trial is not None:
+                for step, v in enumerate(o.outcome.intermediate):
+                    if not self._objective.multi and v == v:
+                        trial.report(float(v), step)
+                if status is Status.COMPLETED and values is not None:
+                    self.study.tell(trial, values)
+                elif status is Status.PRUNED and not self._objective.multi:
+                    self.study.tell(trial, state=TS.PRUNED)
+                else:
+                    self.study.tell(trial, state=TS.FAIL)
+                continue
+            if status is Status.REJECTED:
+                continue  # never ran and Optuna never asked for it: nothing to learn
+            try:
+                params = self._space.validate(o.spec.params)
+            except InvalidSpec:
+                continue
+            dists = {k: self._dists[k] for k in params}
+            inter = {i: float(v) for i, v in enumerate(o.outcome.intermediate) if v == v}
+            if status is Status.COMPLETED and values is not None:
+                t = self._optuna.trial.create_trial(params=params, distributions=dists, values=values,
+                                                    intermediate_values=inter if not self._objective.multi else None)
+            elif status is Status.PRUNED and not self._objective.multi:
+                t = self._optuna.trial.create_trial(params=params, distributions=dists, state=TS.PRUNED,
+                                                    intermediate_values=inter)
+            else:
+                t = self._optuna.trial.create_trial(params=params, distributions=dists, state=TS.FAIL)
+            self.study.add_trial(t)

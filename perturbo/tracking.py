@@ -31,6 +31,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -474,7 +475,9 @@ class MlflowRecorder:
             (d / "rationale.txt").write_text(rationale)
         c.log_artifacts(rid, str(d))
         # The UI's table view (Evaluation / artifact preview) reads log_table's JSON.
-        c.log_table(rid, data=table, artifact_file="results.json")
+        with warnings.catch_warnings():  # pandas 3 deprecation inside mlflow's log_table
+            warnings.simplefilter("ignore")
+            c.log_table(rid, data=table, artifact_file="results.json")
         c.set_terminated(rid, status="FINISHED")
 
     def _write_trial_runs(self, round: int, obs: list[Observation]) -> None:

@@ -1,0 +1,53 @@
+# perturbo: `make demo` installs everything and runs the main job on the embedded defaults;
+# `make test` installs and runs the test suite. Both reuse an existing .venv and reinstall only
+# when pyproject.toml changed (a stamp file named after its hash).
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+PIP    := $(PY) -m pip
+STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
+
+# One OpenMP/BLAS thread per process: torch with more threads than free cores is up to 100x
+# slower on a busy machine.
+export OMP_NUM_THREADS ?= 1
+export MKL_NUM_THREADS ?= 1
+
+# Extra build settings for packages compiled from source (llama-cpp-python: no LLaVA tools).
+BUILD_ENV := CMAKE_ARGS="-DLLAVA_BUILD=OFF"
+
+.PHONY: install demo test lint clean-venv help
+
+help:
+	@echo "make demo   install, then run a genetic campaign on the defaults (IFNG, bo, 5 x 128)"
+	@echo "make test   install, then run the tests"
+	@echo "make lint   ruff on the package and tests"
+
+install: $(STAMP)
+
+$(PY):
+	@$(PYTHON) -m venv $(VENV) || { \
+	  echo "python venv module missing: installing python3-venv (needs root)"; \
+	  apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
+
+# torch first, pinned: any later request for torch is then satisfied by this (CPU) build
+# instead of pulling multi-GB CUDA wheels. Then the package with its dev extras.
+$(STAMP): pyproject.toml | $(PY)
+	$(PIP) install torch==2.13.0
+	$(BUILD_ENV) $(PIP) install -e ".[dev]"
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+demo: install
+	$(BIN)/perturbo run genetic
+	@echo "browse the results: $(BIN)/perturbo show   or   $(BIN)/perturbo ui"
+
+test: install
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q
+
+lint: install
+	$(BIN)/ruff check perturbo agents actors search tests
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,1 +1,37 @@
-"""actors"""
+"""Executor pools and the Ray runtime: where experiments run.
+
+``LocalExecutorPool`` runs in-process (tests, ``--local``); ``RayExecutorPool`` runs on
+long-lived Ray actors; ``connect`` starts a local Ray on 127.0.0.1 or joins a cluster.
+Ray itself is imported only when a Ray pool or runtime is actually used.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+__all__ = ["LocalExecutorPool", "RayExecutorPool", "RayRuntime", "connect"]
+
+_HOME = {
+    "LocalExecutorPool": "perturbo.actors.local_pool",
+    "RayExecutorPool": "perturbo.actors.ray_pool",
+    "RayRuntime": "perturbo.actors.ray_runtime",
+    "connect": "perturbo.actors.ray_runtime",
+}
+
+if TYPE_CHECKING:
+    from perturbo.actors.local_pool import LocalExecutorPool
+    from perturbo.actors.ray_pool import RayExecutorPool
+    from perturbo.actors.ray_runtime import RayRuntime, connect
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        value = getattr(import_module(_HOME[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'perturbo.actors' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -1,0 +1,58 @@
+"""Running one experiment safely: shared by the local pool and the Ray actors.
+
+Whatever the executor does (raise, return garbage, fail to build), the caller gets an
+:class:`~perturbo.types.Outcome`; only the death of the process itself escapes (and the Ray
+pool resubmits on that).
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import replace
+
+from perturbo.protocols import Executor
+from perturbo.types import ExperimentSpec, Outcome, failed
+
+
+def describe(exc: BaseException) -> str:
+    """``Type: message (at file:line in func)`` — short enough for a planner (or an LLM) to read."""
+    text = f"{type(exc).__name__}: {exc}".strip()
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        f = frames[-1]
+        text += f" (at {f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name})"
+    return text
+
+
+def run_one(get_executor: Callable[[], Executor], spec: ExperimentSpec, worker: str) -> Outcome:
+    """Build (once, lazily, by ``get_executor``) and run the executor on ``spec``; never raises
+    an ``Exception``: failures become ``Status.FAILED`` outcomes with the error text."""
+    t0 = time.perf_counter()
+    try:
+        executor = get_executor()
+    except Exception as e:  # noqa: BLE001 - any build error is the experiment's outcome
+        return replace(
+            failed(f"could not build the executor: {describe(e)}", time.perf_counter() - t0),
+            worker=worker,
+        )
+    try:
+        outcome = executor.run(spec)
+    except Exception as e:  # noqa: BLE001 - the executor's failure is the experiment's outcome
+        return replace(failed(describe(e), time.perf_counter() - t0), worker=worker)
+    dt = time.perf_counter() - t0
+    if not isinstance(outcome, Outcome):
+        return replace(
+            failed(
+                f"executor {type(executor).__name__}.run returned "
+                f"{type(outcome).__name__}, not an Outcome",
+                dt,
+            ),
+            worker=worker,
+        )
+    if outcome.duration_s == 0.0 or not outcome.worker:
+        outcome = replace(
+            outcome, duration_s=outcome.duration_s or dt, worker=outcome.worker or worker
+        )
+    return outcome

@@ -1,0 +1,352 @@
+"""The Ray :class:`~perturbo.protocols.ExecutorPool`: long-lived actors, chunked dispatch,
+resubmission when an actor dies. The only ``ray.wait``/``ray.get`` caller in perturbo.
+
+Design (measured in ``benchmarks/overhead.py``):
+
+- ``n_workers`` actors are created once and reused for every round (an actor start costs
+  seconds; a call on a live actor about a millisecond).
+- A batch is split into chunks, one actor call runs a chunk and returns its outcomes, and
+  each actor has up to ``calls_per_worker`` calls queued so it never idles while the driver
+  collects. Chunks are sized so the batch spreads over all actors (``ceil(queued /
+  (workers * calls_per_worker))``), capped at ``max_chunk`` and, once experiment durations
+  are known, at about ``target_call_s`` of work, so slow experiments go one per call and
+  come back as they finish.
+- An actor that dies (``RayActorError``: crash, ``os._exit``, OOM kill, lost node) is
+  replaced by a fresh one and its experiments go back to the front of the queue. Those of
+  the call that was running get a strike and are retried one per call on an idle actor (so
+  a poison experiment cannot sink its chunk-mates twice); after ``max_retries`` strikes an
+  experiment is recorded FAILED with the reason. Calls queued behind it never started and
+  go back without a strike. An exception inside the executor is the experiment's outcome
+  (FAILED with the error), never retried. A chunk is returned whole, so experiments that
+  ran before the crash in the same chunk run again: each experiment is *reported* exactly
+  once, *executed* at least once.
+"""
+
+from __future__ import annotations
+
+import collections
+import math
+import os
+import socket
+import sys
+import time
+import warnings
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from perturbo.actors._run import run_one
+from perturbo.actors.ray_runtime import RayRuntime, connect
+
+from perturbo.protocols import Executor, ExecutorFactory
+from perturbo.types import ExperimentSpec, Observation, Outcome, Status, failed
+
+__all__ = ["RayExecutorPool"]
+
+
+class _Worker:
+    """The actor body: holds one executor (built lazily from the factory, so a factory that
+    raises gives FAILED outcomes instead of an actor that never starts)."""
+
+    def __init__(self, factory: ExecutorFactory, threads: int) -> None:
+        os.environ.setdefault("OMP_NUM_THREADS", str(threads))  # before torch loads libgomp
+        self._factory = factory
+        self._executor: Executor | None = None
+        self._threads = threads
+        self.name = f"{socket.gethostname()}:{os.getpid()}"
+
+    def _get(self) -> Executor:
+        if self._executor is None:
+            self._executor = self._factory()
+            torch = sys.modules.get("torch")
+            if torch is not None:
+                torch.set_num_threads(self._threads)
+        return self._executor
+
+    def run_batch(self, specs: list[ExperimentSpec]) -> list[Outcome]:
+        return [run_one(self._get, s, self.name) for s in specs]
+
+    def whoami(self) -> str:
+        return self.name
+
+
+@dataclass
+class _Item:
+    spec: ExperimentSpec
+    attempts: int = 0  # times the actor running it died
+    last_error: str = ""
+
+
+@dataclass
+class _Call:
+    slot: int
+    actor: Any
+    items: list[_Item]
+    ref: Any
+    seq: int  # submission order: an actor runs its calls in this order, one at a time
+    isolated: bool = False  # a suspect running alone: nothing else goes to its actor
+    ran: bool | None = None  # after its actor died: was this call the one running?
+
+
+class RayExecutorPool:
+    """Runs experiments on ``n_workers`` long-lived Ray actors, each holding an executor
+    built by ``executor_factory`` (a picklable zero-argument callable).
+
+    ``n_workers`` defaults to the CPUs Ray has available. ``num_gpus_per_worker`` is
+    requested only where the cluster has GPUs (otherwise a warning, and 0). Ray is
+    connected with :func:`~perturbo.actors.connect` if this process has not done so (and
+    then :meth:`close` shuts it down again); pass ``runtime`` to use your own.
+    """
+
+    def __init__(
+        self,
+        executor_factory: ExecutorFactory,
+        n_workers: int | None = None,
+        num_gpus_per_worker: float = 0.0,
+        max_retries: int = 3,
+        *,
+        runtime: RayRuntime | None = None,
+        max_chunk: int = 16,
+        calls_per_worker: int = 2,
+        target_call_s: float = 0.25,
+        threads_per_worker: int = 1,
+    ) -> None:
+        if n_workers is not None and n_workers < 1:
+            raise ValueError(f"n_workers must be >= 1, got {n_workers}")
+        if max_retries < 0 or max_chunk < 1 or calls_per_worker < 1:
+            raise ValueError("max_retries >= 0, max_chunk >= 1 and calls_per_worker >= 1 required")
+        import ray  # lazy: the one heavy import of this module
+
+        self._ray = ray
+        self._own_runtime = None
+        if not ray.is_initialized():
+            self._own_runtime = connect()
+        total = ray.cluster_resources()
+        if n_workers is None:
+            n_workers = max(1, int(ray.available_resources().get("CPU", 1)))
+        gpus = float(num_gpus_per_worker)
+        if gpus > 0 and total.get("GPU", 0.0) <= 0:
+            warnings.warn(
+                f"num_gpus_per_worker={gpus:g} but the Ray cluster has no GPU: running on CPU",
+                stacklevel=2,
+            )
+            gpus = 0.0
+        # One CPU per actor where free; else they share what is free (another pool, a model
+        # host may hold CPUs): an actor asking for more than is free would never start.
+        free = float(ray.available_resources().get("CPU", 0.0))
+        cpu_per = 1.0
+        if n_workers > free:
+            cpu_per = max(0.0, math.floor(100 * free / n_workers) / 100)
+            warnings.warn(
+                f"{n_workers} workers but {free:g} CPUs free in the Ray cluster: each actor "
+                f"reserves {cpu_per:g} CPU and they share the cores",
+                stacklevel=2,
+            )
+        self._remote = ray.remote(_Worker).options(
+            num_cpus=cpu_per,
+            num_gpus=gpus,
+            max_restarts=0,
+            max_concurrency=1,
+            scheduling_strategy="SPREAD",
+        )
+        self._factory = executor_factory
+        self._cpu_per = cpu_per
+        self._threads = threads_per_worker
+        self._n = n_workers
+        self._max_retries = max_retries
+        self._max_chunk = max_chunk
+        self._calls_per_worker = calls_per_worker
+        self._target_call_s = target_call_s
+        self._mean_s: float | None = None  # running mean of experiment duration
+        self._queue: collections.deque[_Item] = collections.deque()
+        self._calls: dict[Any, _Call] = {}
+        self._seq = 0
+        self._actors = [self._new_actor() for _ in range(n_workers)]
+        self.n_replaced = 0
+        """Actors replaced after they died (for diagnostics and tests)."""
+
+    # -- ExecutorPool ------------------------------------------------------------------
+
+    def submit(self, specs: Sequence[ExperimentSpec]) -> None:
+        self._queue.extend(_Item(s) for s in specs)
+        self._dispatch()
+
+    def wait(self, timeout_s: float) -> list[Observation]:
+        """Observations finished so far: blocks until at least one is ready or ``timeout_s``
+        passes; returns ``[]`` at once when nothing is in flight."""
+        ray = self._ray
+        deadline = time.monotonic() + max(0.0, timeout_s)
+        out: list[Observation] = []
+        while True:
+            self._dispatch()
+            if not self._calls:
+                return out
+            left = 0.0 if out else max(0.0, deadline - time.monotonic())
+            refs = list(self._calls)
+            ready, rest = ray.wait(refs, num_returns=1, timeout=left)
+            if not ready:
+                return out
+            if rest:
+                ready += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
+            for ref in ready:
+                out.extend(self._finish(ref))
+            if out or time.monotonic() >= deadline:
+                self._dispatch()
+                return out
+
+    def free_slots(self) -> int:
+        return max(0, self._n - len(self._queue) - sum(len(c.items) for c in self._calls.values()))
+
+    def in_flight(self) -> list[ExperimentSpec]:
+        running = [i.spec for c in self._calls.values() for i in c.items]
+        return running + [i.spec for i in self._queue]
+
+    def close(self) -> None:
+        """Kill the actors (and the Ray this pool started, if it started one). Idempotent."""
+        if not self._ray.is_initialized():
+            self._actors = []
+        held = len(self._actors) * self._cpu_per
+        want = self._ray.available_resources().get("CPU", 0.0) + held if held else 0.0
+        for a in self._actors:
+            try:
+                self._ray.kill(a)
+            except Exception:  # noqa: BLE001 - already dead or Ray already down
+                pass
+        self._actors = []
+        self._calls.clear()
+        self._queue.clear()
+        if held > 0:  # ray.kill is asynchronous: let the CPUs come back before returning
+            deadline = time.monotonic() + 3.0
+            while time.monotonic() < deadline:
+                if self._ray.available_resources().get("CPU", 0.0) >= want - 1e-6:
+                    break
+                time.sleep(0.05)
+        if self._own_runtime is not None:
+            self._own_runtime.shutdown()
+            self._own_runtime = None
+
+    def workers(self) -> list[str]:
+        """``host:pid`` of each live actor (a blocking call on each)."""
+        return list(self._ray.get([a.whoami.remote() for a in self._actors]))
+
+    @property
+    def n_workers(self) -> int:
+        return self._n
+
+    def __enter__(self) -> RayExecutorPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- dispatch ----------------------------------------------------------------------
+
+    def _new_actor(self) -> Any:
+        return self._remote.remote(self._factory, self._threads)
+
+    def _busy(self, slot: int) -> int:
+        actor = self._actors[slot]
+        mine = [c for c in self._calls.values() if c.slot == slot and c.actor is actor]
+        return self._calls_per_worker if any(c.isolated for c in mine) else len(mine)
+
+    def _chunk_size(self) -> int:
+        cap = self._max_chunk
+        if self._mean_s is not None and self._mean_s > 0:
+            cap = max(1, min(cap, int(self._target_call_s / self._mean_s)))
+        spread = math.ceil(len(self._queue) / (self._n * self._calls_per_worker))
+        return max(1, min(cap, spread))
+
+    def _dispatch(self) -> None:
+        if not self._queue or not self._actors:
+            return
+        busy = [self._busy(s) for s in range(self._n)]
+        k = self._chunk_size()  # once per pass, so a batch splits evenly
+        while self._queue:
+            slot = min(range(self._n), key=busy.__getitem__)
+            suspect = self._queue[0].attempts > 0  # it was running when an actor died
+            if busy[slot] >= (1 if suspect else self._calls_per_worker):
+                return  # a suspect waits for an idle actor: alone, so its crash is its own
+            if suspect:
+                chunk = [self._queue.popleft()]
+            else:
+                chunk = [self._queue.popleft() for _ in range(min(k, len(self._queue)))]
+            actor = self._actors[slot]
+            ref = actor.run_batch.remote([i.spec for i in chunk])
+            self._seq += 1
+            self._calls[ref] = _Call(slot, actor, chunk, ref, self._seq, isolated=suspect)
+            busy[slot] = self._calls_per_worker if suspect else busy[slot] + 1
+
+    def _finish(self, ref: Any) -> list[Observation]:
+        ray = self._ray
+        call = self._calls.pop(ref)
+        try:
+            outcomes = ray.get(ref)
+        except ray.exceptions.RayActorError as e:  # the process died: not the experiment's fault
+            self._blame(call)
+            self._replace(call)
+            return self._requeue(call.items, _short(e), counts=bool(call.ran))
+        except Exception as e:  # noqa: BLE001 - e.g. unpicklable result: the chunk failed
+            msg = f"the worker could not run or return it: {_short(e)}"
+            return [Observation(i.spec, failed(msg)) for i in call.items]
+        if len(outcomes) != len(call.items):  # cannot happen unless _Worker is broken
+            raise RuntimeError(f"actor returned {len(outcomes)} outcomes for {len(call.items)}")
+        self._learn_duration(outcomes)
+        return [Observation(i.spec, o) for i, o in zip(call.items, outcomes, strict=True)]
+
+    def _blame(self, call: _Call) -> None:
+        """An actor runs its calls one at a time in order: of those its death cut short, only
+        the earliest was running; the others never started and go back without a strike."""
+        if call.ran is not None:
+            return
+        group = sorted(
+            [call, *(c for c in self._calls.values() if c.actor is call.actor)], key=lambda c: c.seq
+        )
+        culprit = None
+        for c in group:
+            c.ran = False
+            if culprit is None:
+                try:
+                    self._ray.get(c.ref, timeout=0)  # finished before the death: not it
+                except Exception:  # noqa: BLE001 - died, or not done: the one running
+                    culprit = c
+        if culprit is not None:
+            culprit.ran = True
+
+    def _replace(self, call: _Call) -> None:
+        if self._actors and self._actors[call.slot] is call.actor:
+            try:
+                self._ray.kill(call.actor)
+            except Exception:  # noqa: BLE001 - it is already gone
+                pass
+            self._actors[call.slot] = self._new_actor()
+            self.n_replaced += 1
+
+    def _requeue(self, items: list[_Item], error: str, counts: bool) -> list[Observation]:
+        gave_up: list[Observation] = []
+        for item in reversed(items):  # appendleft: keep their order at the queue's front
+            if not counts:
+                self._queue.appendleft(item)
+                continue
+            item.attempts += 1
+            item.last_error = error
+            if item.attempts > self._max_retries:
+                msg = (
+                    f"the worker running it died {item.attempts} times (last: {error}); not "
+                    "retried again. Fix: check the experiment's memory/GPU needs or the "
+                    "executor for a crash"
+                )
+                gave_up.append(Observation(item.spec, failed(msg)))
+            else:
+                self._queue.appendleft(item)
+        return gave_up[::-1]
+
+    def _learn_duration(self, outcomes: Sequence[Outcome]) -> None:
+        ds = [o.duration_s for o in outcomes if o.status is not Status.REJECTED]
+        if ds:
+            m = sum(ds) / len(ds)
+            self._mean_s = m if self._mean_s is None else 0.8 * self._mean_s + 0.2 * m
+
+
+def _short(e: BaseException) -> str:
+    lines = [ln for ln in str(e).strip().splitlines() if ln.strip()]
+    return f"{type(e).__name__}: {lines[0] if lines else ''}"[:300]

@@ -1,0 +1,206 @@
+"""Starting or joining Ray: the one place that calls ``ray.init``.
+
+Locally, Ray is bound to 127.0.0.1 with authentication off and no dashboard; with an
+``address`` it joins an existing cluster (``auto``, ``host:port`` or ``ray://host:port``).
+Ray reads some settings from the environment *when it is imported* (the loopback binding,
+the auth mode), so :func:`connect` sets them from its arguments before importing Ray; no
+constructor deeper down reads the environment.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any
+
+from perturbo.types import PerturboError
+
+__all__ = ["RayRuntime", "connect", "worker_env"]
+
+_DEFAULT_PORTS = {"ray": 10001, "": 6379}
+
+
+def worker_env(threads: int = 1) -> dict[str, str]:
+    """Environment for Ray worker processes: one BLAS/OpenMP thread each (torch with more
+    threads than cores is up to 100x slower on a busy machine)."""
+    n = str(threads)
+    return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n}
+
+
+@dataclass
+class RayRuntime:
+    """A connection to Ray from this process. :meth:`shutdown` stops only what
+    :func:`connect` started here (``ray.shutdown()``); it never stops a cluster it joined
+    or Ray that someone else started."""
+
+    address: str
+    started_here: bool
+    _ray: Any = field(repr=False, default=None)
+
+    def shutdown(self) -> None:
+        if self._ray is not None and self._ray.is_initialized():
+            if self.started_here or self.address:
+                self._ray.shutdown()  # ends this driver's connection / the local Ray it started
+        self._ray = None
+
+    def has_gpu(self) -> bool:
+        return self.resources().get("GPU", 0.0) > 0
+
+    def cpus(self) -> int:
+        return int(self.resources().get("CPU", 0.0))
+
+    def resources(self) -> dict[str, float]:
+        """The cluster's total resources (``CPU``, ``GPU``, memory...)."""
+        ray = self._ray if self._ray is not None else _import_ray()
+        return dict(ray.cluster_resources())
+
+    def __enter__(self) -> RayRuntime:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.shutdown()
+
+
+def connect(
+    address: str | None = None,
+    num_cpus: int | None = None,
+    *,
+    auth_mode: str | None = "disabled",
+    loopback_only: bool = True,
+    threads_per_worker: int = 1,
+    object_store_memory: int | None = 512 * 2**20,
+    log_to_driver: bool = False,
+    connect_timeout_s: float = 10.0,
+) -> RayRuntime:
+    """Start a local Ray (``address=None``) or join a running cluster.
+
+    Local Ray: bound to 127.0.0.1 (``loopback_only``), ``RAY_AUTH_MODE=auth_mode``
+    (``"disabled"``), no dashboard, workers with ``threads_per_worker`` OpenMP/BLAS threads,
+    worker output not forwarded to this terminal (``log_to_driver``). Joining a cluster:
+    ``address`` is ``"auto"`` (the cluster started on this machine by ``ray start``),
+    ``"host:port"`` (the head's GCS, usually port 6379) or ``"ray://host:port"`` (Ray Client,
+    usually port 10001); authentication is then whatever the environment says (set
+    ``RAY_AUTH_MODE=token`` and ``RAY_AUTH_TOKEN`` for a token-protected cluster) unless
+    ``auth_mode`` is given explicitly. An unreachable address raises
+    :class:`~perturbo.types.PerturboError` naming it and the fix, within ~``connect_timeout_s``.
+
+    Where Ray is already initialised in this process, it is reused (and not shut down by
+    :meth:`RayRuntime.shutdown`).
+    """
+    address = (address or "").strip() or None
+    if address is not None:
+        _check_reachable(address, connect_timeout_s)
+    if "ray" in sys.modules and sys.modules["ray"].is_initialized():
+        return RayRuntime(address="", started_here=False, _ray=sys.modules["ray"])
+    env = {"RAY_USAGE_STATS_ENABLED": "0"}
+    if address is None:
+        if loopback_only:
+            env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # Ray 2.60: node IP = 127.0.0.1
+        if auth_mode is not None:
+            env["RAY_AUTH_MODE"] = auth_mode
+    elif auth_mode is not None and auth_mode != "disabled":
+        env["RAY_AUTH_MODE"] = auth_mode  # joining: "disabled" (the local default) is not forced
+    if "ray" in sys.modules and any(os.environ.get(k) != v for k, v in env.items()):
+        warnings.warn(
+            "ray was imported before perturbo.actors.connect(): Ray read its settings "
+            f"({', '.join(env)}) at import; set them in the environment before importing ray",
+            stacklevel=2,
+        )
+    os.environ.update(env)  # inherited by the raylet and the workers this process starts
+    ray = _import_ray()
+    runtime_env = {"env_vars": worker_env(threads_per_worker)}
+    t0 = time.monotonic()
+    try:
+        if address is None:
+            ray.init(
+                num_cpus=num_cpus,
+                include_dashboard=False,
+                _node_ip_address="127.0.0.1" if loopback_only else None,
+                object_store_memory=object_store_memory,
+                log_to_driver=log_to_driver,
+                logging_level=logging.WARNING,
+                runtime_env=runtime_env,
+                namespace="perturbo",
+            )
+            return RayRuntime(address="", started_here=True, _ray=ray)
+        ray.init(
+            address=address,
+            log_to_driver=log_to_driver,
+            logging_level=logging.WARNING,
+            runtime_env=runtime_env,
+            namespace="perturbo",
+        )
+        return RayRuntime(address=address, started_here=False, _ray=ray)
+    except PerturboError:
+        raise
+    except Exception as e:  # noqa: BLE001 - Ray raises ConnectionError, RuntimeError, ValueError...
+        if ray.is_initialized():
+            ray.shutdown()
+        if address is None:
+            raise PerturboError(
+                f"could not start a local Ray ({type(e).__name__}: {_first_line(e)}). "
+                "Fix: check free memory and /tmp space, or join a running cluster with --address"
+            ) from None
+        raise PerturboError(
+            _unreachable(
+                address,
+                f"{type(e).__name__}: {_first_line(e)}, after {time.monotonic() - t0:.0f} s",
+            )
+        ) from None
+
+
+def _import_ray() -> Any:
+    import ray  # the heavy import, deferred until Ray is really needed
+
+    return ray
+
+
+def _first_line(e: BaseException) -> str:
+    text = str(e).strip().splitlines()
+    return text[0] if text else ""
+
+
+def _unreachable(address: str, why: str) -> str:
+    return (
+        f"cannot reach the Ray cluster at --address {address!r} ({why}). Fix: give the head "
+        "node's address (host:6379 for the GCS, or ray://host:10001 for Ray Client), check the "
+        "cluster is up (`ray status` on the head) and that this machine may connect to it "
+        "(firewall; RAY_AUTH_MODE=token and RAY_AUTH_TOKEN for a token-protected cluster), "
+        "or leave --address out to start a local Ray on this machine"
+    )
+
+
+def _split(address: str) -> tuple[str, str, int] | None:
+    """``(scheme, host, port)`` of ``host:port`` / ``ray://host:port``; None for ``auto``."""
+    if address == "auto":
+        return None
+    scheme, _, rest = address.rpartition("://")
+    host, sep, port = rest.rpartition(":")
+    if not sep:
+        host, port = rest, str(_DEFAULT_PORTS.get(scheme, 6379))
+    host = host.strip("[]")
+    if scheme not in ("", "ray") or not host or not port.isdigit():
+        raise PerturboError(
+            f"--address {address!r} is not a Ray address. Fix: use 'auto', 'host:port' "
+            "(e.g. 10.0.0.5:6379) or 'ray://host:port' (e.g. ray://10.0.0.5:10001)"
+        )
+    return scheme, host, int(port)
+
+
+def _check_reachable(address: str, timeout_s: float) -> None:
+    """Fail fast (a TCP connect) instead of letting ``ray.init`` retry for minutes."""
+    parts = _split(address)
+    if parts is None:
+        return
+    _, host, port = parts
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except OSError as e:
+        reason = "timed out" if isinstance(e, TimeoutError) else (e.strerror or str(e))
+        raise PerturboError(_unreachable(address, f"{host}:{port}: {reason}")) from None

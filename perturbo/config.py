@@ -64,15 +64,14 @@ class RunOptions(BaseModel):
 
 RUN_OPTION_KEYS = frozenset(RunOptions.model_fields)
 
-_FLAG_HINTS = {
-    "greater_than": "a positive number",
-    "greater_than_equal": "a larger number",
-    "int_parsing": "a whole number",
-    "int_from_float": "a whole number",
-    "float_parsing": "a number",
-    "bool_parsing": "true or false",
-    "literal_error": "one of the listed values",
-    "extra_forbidden": "remove it (check the spelling against `perturbo run KIND --help`)",
+_FIXES = {
+    "greater_than": "use a positive number",
+    "greater_than_equal": "use a larger number",
+    "int_parsing": "use a whole number",
+    "int_from_float": "use a whole number",
+    "float_parsing": "use a number",
+    "bool_parsing": "use true or false",
+    "extra_forbidden": "remove it or fix its spelling (`perturbo run KIND --help` lists the settings)",
     "missing": "set it",
 }
 
@@ -110,11 +109,14 @@ def explain(e: ValidationError, sources: Mapping[str, str]) -> PerturboError:
         src = sources.get(top, _flag(top))
         got = err.get("input")
         got_s = "" if err["type"] in ("missing",) or isinstance(got, dict) else f" (got {got!r})"
-        hint = _FLAG_HINTS.get(err["type"], "a valid value")
+        fix = _FIXES.get(err["type"], "use a valid value")
+        what = err["msg"].lower()
         if err["type"] == "literal_error":
-            hint = err.get("ctx", {}).get("expected", hint)
-            hint = f"one of {hint}"
-        parts.append(f"{field} from {src}: {err['msg'].lower()}{got_s}; fix: use {hint}")
+            fix = f"use one of {err.get('ctx', {}).get('expected', 'the listed values')}"
+            what = "not a known choice"
+        elif err["type"] == "extra_forbidden":
+            what = "unknown setting"
+        parts.append(f"{field} from {src}: {what}{got_s}; fix: {fix}")
     return PerturboError("invalid settings: " + " | ".join(parts))
 
 

@@ -1,0 +1,267 @@
+"""CRISPR screens: the :class:`Screen` data and how it is loaded (built-in or a user's CSV).
+
+A screen is a table ``Gene,Score`` (one row per knocked-out gene, the measured phenotype),
+the set of *hit* genes, and a task description (what is measured, what a hit means).
+
+Rules, in one place:
+
+- **Gene symbols** are normalised by stripping whitespace and upper-casing (``" ifng"`` ->
+  ``"IFNG"``), in the CSV, the hits file and every proposal.
+- **Hits** of a built-in screen come from its shipped ``NAME_hits.npy``. For a user's CSV they
+  come from ``--hits hits.txt`` (one gene per line; blank lines and ``#`` comments ignored);
+  without one, the hits are the **top 5% of genes by |score|** (both tails, at least one gene),
+  the rule that reproduces the IFNG and Carnevale22 screens.
+- **Duplicated genes**: the shipped Scharenberg22 table has 6 genes on two rows each; for the
+  built-in screens the row with the largest |score| is kept. A user's CSV with duplicated genes
+  is an error (which row is right is the user's call): the message lists them.
+- **Task**: ``NAME.task.json`` (keys ``Task`` and ``Measurement``) for a built-in screen; for a
+  user's CSV the ``--task`` file, else ``STEM.task.json`` beside the CSV, else a default sentence.
+- **Study**: screens from one study are siblings (IFNG and IL2 both come from Schmidt et al.
+  2022); a transfer prior never learns from the screen being run nor from its siblings. A user
+  screen's study is its file stem unless its task.json has a ``Study`` key.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from perturbo.types import PerturboError
+
+DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "screens"
+HIT_FRACTION = 0.05
+"""Default hit rule for a user's screen without a hits file: the top 5% by |score|."""
+
+_BUILTIN_STUDY = {"IFNG": "Schmidt22", "IL2": "Schmidt22"}
+
+
+def normalize_gene(symbol: str) -> str:
+    """The canonical form of a gene symbol: whitespace stripped, upper case."""
+    return symbol.strip().upper()
+
+
+@dataclass(frozen=True, eq=False)
+class Screen:
+    """One screen. ``genes`` are canonical (upper case) and unique; ``scores[i]`` belongs to
+    ``genes[i]``; ``hits`` is a subset of ``genes``."""
+
+    name: str
+    genes: tuple[str, ...]
+    scores: np.ndarray
+    hits: frozenset[str]
+    task: str
+    measurement: str
+    study: str
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {g: i for i, g in enumerate(self.genes)})
+
+    def index(self, gene: str) -> int:
+        """Position of ``gene`` (normalised) in :attr:`genes`; ``KeyError`` if absent."""
+        return self._index[normalize_gene(gene)]
+
+    def score(self, gene: str) -> float:
+        return float(self.scores[self.index(gene)])
+
+    def is_hit(self, gene: str) -> bool:
+        return normalize_gene(gene) in self.hits
+
+    def __contains__(self, gene: object) -> bool:
+        return isinstance(gene, str) and normalize_gene(gene) in self._index
+
+    def __len__(self) -> int:
+        return len(self.genes)
+
+    @property
+    def hit_mask(self) -> np.ndarray:
+        """Boolean array aligned with :attr:`genes`: True for hits."""
+        return np.fromiter((g in self.hits for g in self.genes), bool, len(self.genes))
+
+    @property
+    def description(self) -> str:
+        """Task and measurement in one paragraph (for prompts and the text prior)."""
+        return f"Task: {self.task}. Measurement: {self.measurement}."
+
+
+def builtin_screens() -> tuple[str, ...]:
+    """Names of the screens shipped with perturbo, sorted."""
+    return tuple(sorted(p.stem for p in DATA_DIR.glob("*.csv")))
+
+
+def load_screen(source: str, hits: str | None = None, task: str | None = None) -> Screen:
+    """A built-in screen by name (case-insensitive) or a user's ``Gene,Score`` CSV by path.
+
+    ``hits``: a text file with one hit gene per line (user CSVs only; without it the top 5% by
+    |score| are hits). ``task``: a task.json (``{"Task": ..., "Measurement": ...}``) or the task
+    sentence itself. Raises :class:`PerturboError` naming the bad input and the fix.
+    """
+    by_lower = {n.lower(): n for n in builtin_screens()}
+    if str(source).lower() in by_lower and not Path(source).is_file():
+        name = by_lower[str(source).lower()]
+        if hits is not None:
+            raise PerturboError(
+                f"--hits {hits}: the built-in screen {name} ships its own hits; "
+                "drop --hits, or copy its CSV and pass that path to use other hits"
+            )
+        return _load_builtin(name, task)
+    path = Path(source)
+    if not path.is_file():
+        raise PerturboError(
+            f"screen {source!r} is neither a built-in screen ({', '.join(builtin_screens())}) "
+            "nor an existing CSV file; pass one of those names or the path to a Gene,Score CSV"
+        )
+    genes, scores = _read_csv(path, allow_duplicates=False)
+    hit_set = _read_hits(Path(hits), genes) if hits is not None else _top_fraction(genes, scores)
+    task_text, measurement, study = _read_task(task, path)
+    return Screen(path.stem, genes, scores, hit_set, task_text, measurement, study or path.stem)
+
+
+def _load_builtin(name: str, task: str | None) -> Screen:
+    genes, scores = _read_csv(DATA_DIR / f"{name}.csv", allow_duplicates=True)
+    raw = np.load(DATA_DIR / f"{name}_hits.npy", allow_pickle=True)
+    hit_set = frozenset(normalize_gene(str(g)) for g in raw.tolist()) & frozenset(genes)
+    if task is None:
+        task = str(DATA_DIR / f"{name}.task.json")
+    task_text, measurement, _ = _read_task(task, None)
+    return Screen(
+        name, genes, scores, hit_set, task_text, measurement, _BUILTIN_STUDY.get(name, name)
+    )
+
+
+def _read_csv(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...], np.ndarray]:
+    fix = "it must be a CSV with a header row containing Gene and Score, one gene per row"
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except (OSError, UnicodeDecodeError, csv.Error) as e:
+        raise PerturboError(f"screen {path}: cannot be read as CSV ({e}); {fix}") from None
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise PerturboError(f"screen {path}: the file is empty; {fix}")
+    header = [c.strip().lower() for c in rows[0]]
+    missing = [c for c in ("gene", "score") if c not in header]
+    if missing:
+        raise PerturboError(
+            f"screen {path}: no {' or '.join(m.capitalize() for m in missing)} column in the "
+            f"header {rows[0]}; {fix}"
+        )
+    gi, si = header.index("gene"), header.index("score")
+    if len(rows) == 1:
+        raise PerturboError(f"screen {path}: the header has no data rows below it; {fix}")
+    best: dict[str, float] = {}
+    dupes: list[str] = []
+    bad_nan: list[str] = []
+    for lineno, r in enumerate(rows[1:], start=2):
+        if len(r) <= max(gi, si):
+            raise PerturboError(f"screen {path}: line {lineno} has {len(r)} fields, too few; {fix}")
+        gene = normalize_gene(r[gi])
+        if not gene:
+            raise PerturboError(
+                f"screen {path}: line {lineno} has an empty Gene; fill or delete it"
+            )
+        try:
+            score = float(r[si])
+        except ValueError:
+            raise PerturboError(
+                f"screen {path}: line {lineno} ({gene}) has Score {r[si]!r}, not a number; "
+                "fix or delete that row"
+            ) from None
+        if not math.isfinite(score):
+            bad_nan.append(gene)
+            continue
+        if gene in best:
+            dupes.append(gene)
+            if abs(score) > abs(best[gene]):
+                best[gene] = score
+            continue
+        best[gene] = score
+    if bad_nan:
+        raise PerturboError(
+            f"screen {path}: {len(bad_nan)} gene(s) have a NaN or infinite Score "
+            f"({', '.join(bad_nan[:5])}{', ...' if len(bad_nan) > 5 else ''}); "
+            "give them a number or delete those rows"
+        )
+    if dupes and not allow_duplicates:
+        shown = sorted(set(dupes))
+        raise PerturboError(
+            f"screen {path}: {len(shown)} gene(s) appear on more than one row "
+            f"({', '.join(shown[:5])}{', ...' if len(shown) > 5 else ''}; symbols compared "
+            "ignoring case and spaces); keep one row per gene (e.g. average the replicates)"
+        )
+    return tuple(best), np.fromiter(best.values(), float, len(best))
+
+
+def _top_fraction(genes: tuple[str, ...], scores: np.ndarray) -> frozenset[str]:
+    k = max(1, int(math.ceil(HIT_FRACTION * len(genes))))
+    order = np.argsort(-np.abs(scores), kind="stable")[:k]
+    return frozenset(genes[i] for i in order)
+
+
+def _read_hits(path: Path, genes: tuple[str, ...]) -> frozenset[str]:
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise PerturboError(
+            f"--hits {path}: cannot be read ({e}); pass a text file with one hit gene per line"
+        ) from None
+    named = [normalize_gene(ln.split("#", 1)[0]) for ln in lines]
+    named = [g for g in named if g]
+    if not named:
+        raise PerturboError(
+            f"--hits {path}: no gene names in it; write one hit gene per line, or drop --hits "
+            f"to use the top {HIT_FRACTION:.0%} of genes by |score|"
+        )
+    known = set(genes)
+    unknown = [g for g in dict.fromkeys(named) if g not in known]
+    if unknown:
+        raise PerturboError(
+            f"--hits {path}: {len(unknown)} gene(s) are not in the screen "
+            f"({', '.join(unknown[:5])}{', ...' if len(unknown) > 5 else ''}); "
+            "remove them or add them to the screen CSV"
+        )
+    return frozenset(named)
+
+
+def _read_task(task: str | None, csv_path: Path | None) -> tuple[str, str, str]:
+    """(task, measurement, study or "") from a task.json path, a plain sentence, or defaults."""
+    if task is None and csv_path is not None:
+        beside = csv_path.with_name(csv_path.stem + ".task.json")
+        task = str(beside) if beside.is_file() else None
+    if task is None:
+        return (
+            "identify genes whose knockout changes the phenotype measured by this screen",
+            "the screen's Score column (a hit is a gene whose knockout changes it strongly)",
+            "",
+        )
+    path = Path(task)
+    if not path.is_file():
+        if task.lower().endswith(".json"):
+            raise PerturboError(
+                f"--task {task}: no such file; pass an existing task.json "
+                '({"Task": "...", "Measurement": "..."}) or the task sentence itself'
+            )
+        return task.strip(), "the screen's Score column", ""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise PerturboError(
+            f"--task {task}: not valid JSON ({e}); write "
+            '{"Task": "what the screen looks for", "Measurement": "what Score measures"}'
+        ) from None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("Task"), str)
+        or not data["Task"].strip()
+    ):
+        raise PerturboError(
+            f'--task {task}: needs a non-empty string "Task" (and optionally "Measurement", '
+            '"Study"), e.g. {"Task": "identify genes that regulate IL-2", "Measurement": "..."}'
+        )
+    measurement = data.get("Measurement") or "the screen's Score column"
+    return data["Task"].strip(), str(measurement).strip(), str(data.get("Study") or "").strip()

@@ -48,6 +48,20 @@ class GeneticConfig(BaseModel):
         "transfer+text", description="bo: knowledge used before any hit is seen")
     learn_from_past: bool = Field(
         True, description="bo: also learn the transfer prior from earlier genetic campaigns in MLflow")
+    # agent / hybrid (perturbo.agents.genetic.make_genetic_planner reads these keys)
+    llm: Literal["local", "openai", "anthropic", "ollama"] = Field(
+        "local", description="agent: LLM backend (API keys come from the environment, never logged)")
+    llm_model: str | None = Field(None, description="agent: model name (backend default if unset)")
+    llm_base_url: str | None = Field(None, description="agent: base URL of an OpenAI-compatible or ollama server")
+    llm_threads: int | None = Field(None, gt=0, description="agent: CPU threads of the local model")
+    llm_max_tokens: int = Field(400, gt=0, description="agent: max tokens per answer")
+    llm_structured_method: Literal["json_mode", "function_calling", "json_schema"] = Field(
+        "json_mode", description="agent: how structured output is requested from a remote model")
+    critic: bool = Field(False, description="agent: a critic reviews each proposal")
+    agent_style: Literal["sets", "genes"] = Field(
+        "sets", description="agent: choose among gene sets (small models) or name genes")
+    agent_share: float = Field(0.25, ge=0.0, le=1.0, description="hybrid: share of the batch the agent picks")
+    max_repairs: int = Field(2, ge=0, description="agent: repair turns for invalid proposals")
 
     @field_validator("screen")
     @classmethod
@@ -90,6 +104,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--prior", default=s, metavar="transfer+text|transfer|text|none", help=_help("prior"))
     g.add_argument("--no-learn-from-past", dest="learn_from_past", action="store_false", default=s,
                    help="bo: do not use earlier campaigns' results in the transfer prior")
+    a = parser.add_argument_group("LLM agent (--planner agent|hybrid)")
+    a.add_argument("--llm", default=s, metavar="local|openai|anthropic|ollama", help=_help("llm"))
+    a.add_argument("--llm-model", default=s, metavar="NAME", help=_help("llm_model"))
+    a.add_argument("--llm-base-url", default=s, metavar="URL", help=_help("llm_base_url"))
+    a.add_argument("--llm-threads", type=int, default=s, help=_help("llm_threads"))
+    a.add_argument("--llm-max-tokens", type=int, default=s, help=_help("llm_max_tokens"))
+    a.add_argument("--critic", action="store_true", default=s, help=_help("critic"))
+    a.add_argument("--agent-style", default=s, metavar="sets|genes", help=_help("agent_style"))
+    a.add_argument("--agent-share", type=float, default=s, help=_help("agent_share"))
+    a.add_argument("--max-repairs", type=int, default=s, help=_help("max_repairs"))
 
 
 def default_name(config: Mapping[str, Any]) -> str:
@@ -127,7 +151,10 @@ def make_planner(
                 f"planner {name!r} needs the LLM agents (perturbo.agents.genetic), which are "
                 f"not available in this install ({e}): use --planner bo or --planner random"
             ) from None
-        return make_genetic_planner(name, screen, config, extra_labels=tuple(extra_labels))
+        from perturbo.config import llm_api_key
+
+        return make_genetic_planner(name, screen, config, extra_labels=tuple(extra_labels),
+                                    api_key=llm_api_key(str(config.get("llm", "local"))))
     raise PerturboError(f"--planner {name!r} is unknown: use one of {', '.join(PLANNERS)}")
 
 
@@ -159,6 +186,8 @@ def build(config: Mapping[str, Any], past_labels: PastLabels | None = None) -> C
     }
     if cfg.planner in ("bo", "hybrid"):
         params.update(acquisition=cfg.acquisition, prior=cfg.prior, past_campaigns=len(labels))
+    if cfg.planner in ("agent", "hybrid"):
+        params.update(llm=cfg.llm, llm_model=cfg.llm_model or "default", critic=cfg.critic)
     return CampaignParts(
         kind=Kind.GENETIC,
         planner=planner,

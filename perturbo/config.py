@@ -43,6 +43,16 @@ def env_ray_address() -> str | None:
     return os.environ.get("RAY_ADDRESS") or None
 
 
+_API_KEY_VARS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+
+
+def llm_api_key(backend: str) -> str | None:
+    """The API key of a remote LLM backend, from its usual environment variable. Passed to
+    the agent as a value; never part of a logged config."""
+    var = _API_KEY_VARS.get(backend)
+    return (os.environ.get(var) or None) if var else None
+
+
 class RunOptions(BaseModel):
     """Where and how a campaign runs (not part of what it is: not logged as its config)."""
 

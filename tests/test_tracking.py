@@ -14,15 +14,23 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
+from perturbo.actors import LocalExecutorPool
 from stores import *  # noqa: F403
 from stores import genes_csv, make_screen_csv
 
 from perturbo import cli_genetic, tracking
-from perturbo.actors import LocalExecutorPool
 from perturbo.campaign import StopRule, run
 from perturbo.history import History
 from perturbo.kinds.genetic import GeneticMetrics, load_screen
-from perturbo.types import ExperimentSpec, InvalidSpec, Kind, Observation, Outcome, PerturboError, Status
+from perturbo.types import (
+    ExperimentSpec,
+    InvalidSpec,
+    Kind,
+    Observation,
+    Outcome,
+    PerturboError,
+    Status,
+)
 
 
 def _client(uri: str) -> Any:

@@ -1,0 +1,135 @@
+"""`perturbo resume`: a campaign stopped midway (by its stop rule, by Ctrl-C in the middle of
+a round, by a store that refused a write) finishes with no experiment lost and none repeated."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import perturbo.actors
+import pytest
+from perturbo.actors.local_pool import LocalExecutorPool
+from stores import *  # noqa: F403
+
+from perturbo import tracking
+from perturbo.cli import main
+
+BASE = ["--planner", "random", "--batch", "16", "--local", "--no-progress"]
+
+
+def _genes(history: Any) -> list[str]:
+    return [o.spec.params["gene"] for o in history]
+
+
+def _assert_complete(history: Any, rounds: int, batch: int = 16) -> None:
+    """Every round once, each with a full batch, and no gene tested twice."""
+    assert [o.spec.round for o in history] == [r for r in range(rounds) for _ in range(batch)]
+    genes = _genes(history)
+    assert len(genes) == len(set(genes)) == rounds * batch
+    assert all(o.outcome.ok for o in history)
+
+
+def _status(store: str, name: str) -> str:
+    from mlflow import MlflowClient
+
+    c = MlflowClient(store)
+    exp = c.get_experiment_by_name(name)
+    [parent] = c.search_runs([exp.experiment_id], "tags.`perturbo.role` = 'campaign'")
+    return parent.info.status
+
+
+def test_stop_after_two_rounds_then_resume_to_four(store: str, screen_csv: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["run", "genetic", "--screen", str(screen_csv), "--rounds", "2", *BASE,
+               "--tracking-uri", store, "--name", "halves"])
+    assert rc == 0, capsys.readouterr().err
+    _, first = tracking.load_history(store, "halves")
+    _assert_complete(first, 2)
+
+    rc = main(["resume", "halves", "--tracking-uri", store, "--local"])  # already done: no-op
+    assert rc == 0
+    _, same = tracking.load_history(store, "halves")
+    assert [o.to_dict() for o in same] == [o.to_dict() for o in first]
+
+    rc = main(["resume", "halves", "--rounds", "4", "--tracking-uri", store, "--local",
+               "--no-progress"])
+    assert rc == 0, capsys.readouterr().err
+    config, final = tracking.load_history(store, "halves")
+    assert config["rounds"] == 4  # the next resume continues to 4, not back to 2
+    _assert_complete(final, 4)
+    assert [o.to_dict() for o in final[:32]] == [o.to_dict() for o in first]
+    assert _status(store, "halves") == "FINISHED"
+    [summary] = tracking.list_campaigns(store)
+    assert summary.rounds == 4
+
+
+class _CtrlCInRound3(LocalExecutorPool):
+    """Presses Ctrl-C while the third round's experiments are running."""
+
+    def __init__(self, *a: Any, **kw: Any) -> None:
+        super().__init__(*a, **kw)
+        self.submits = 0
+
+    def submit(self, specs: Any) -> None:
+        self.submits += 1
+        super().submit(specs)
+
+    def wait(self, timeout_s: float) -> Any:
+        if self.submits == 3:
+            raise KeyboardInterrupt
+        return super().wait(timeout_s)
+
+
+def test_ctrl_c_midway_keeps_recorded_rounds_and_resume_finishes(
+    store: str, screen_csv: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setattr(perturbo.actors, "LocalExecutorPool", _CtrlCInRound3)
+    rc = main(["run", "genetic", "--screen", str(screen_csv), "--rounds", "4", *BASE,
+               "--tracking-uri", store, "--name", "ctrl-c"])
+    err = capsys.readouterr().err
+    assert rc == 130
+    assert "perturbo resume ctrl-c" in err and "Traceback" not in err
+    assert _status(store, "ctrl-c") == "KILLED"
+    _, before = tracking.load_history(store, "ctrl-c")
+    _assert_complete(before, 2)
+
+    monkeypatch.undo()
+    rc = main(["resume", "ctrl-c", "--tracking-uri", store, "--local", "--no-progress"])
+    assert rc == 0, capsys.readouterr().err
+    _, final = tracking.load_history(store, "ctrl-c")
+    _assert_complete(final, 4)
+    assert [o.to_dict() for o in final[:32]] == [o.to_dict() for o in before]
+    assert _status(store, "ctrl-c") == "FINISHED"
+
+
+def test_store_failure_midway_spools_the_round_and_resume_uploads_it(
+    store: str, screen_csv: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    real = tracking.MlflowRecorder._write_round
+
+    def fail_round_1(self: Any, round: int, *a: Any) -> None:
+        if round == 1:
+            raise ConnectionError("tracking server went away")
+        real(self, round, *a)
+
+    monkeypatch.setattr(tracking.MlflowRecorder, "_write_round", fail_round_1)
+    rc = main(["run", "genetic", "--screen", str(screen_csv), "--rounds", "3", *BASE,
+               "--tracking-uri", store, "--name", "flaky"])
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err
+    assert "could not record round 1" in err and "perturbo resume flaky" in err
+    spool = Path(store[len("sqlite:///"):]).parent / "perturbo-unsent"
+    [spooled] = list(spool.rglob("round-001.json"))
+    ran_in_round_1 = [o["spec"]["params"]["gene"] for o in json.loads(spooled.read_text())["observations"]]
+    assert len(ran_in_round_1) == 16
+
+    monkeypatch.undo()
+    rc = main(["resume", "flaky", "--tracking-uri", store, "--local", "--no-progress"])
+    assert rc == 0, capsys.readouterr().err
+    assert not spooled.exists()
+    _, final = tracking.load_history(store, "flaky")
+    _assert_complete(final, 3)
+    assert _genes(final.by_round(1)) == ran_in_round_1  # uploaded, not run again

@@ -55,7 +55,7 @@ class LibrarySource:
 
     def fingerprint(self) -> str:
         st = self.path.stat()
-        return f"{self.name}:{self.path.name}:{st.st_size}"
+        return f"{self.name}:{self.path.name}:{st.st_size}:{st.st_mtime_ns}"
 
 
 @dataclass(frozen=True)
@@ -95,9 +95,16 @@ def read_gmt(path: Path) -> dict[str, list[str]]:
     return sets
 
 
-@lru_cache(maxsize=2)
 def _all_sets(
     sources: tuple[LibrarySource, ...],
+) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
+    """Every set of ``sources`` as (prefixed names, members); memoised per file version."""
+    return _parse_sets(sources, tuple(s.fingerprint() for s in sources))
+
+
+@lru_cache(maxsize=2)
+def _parse_sets(
+    sources: tuple[LibrarySource, ...], fingerprints: tuple[str, ...]
 ) -> tuple[tuple[str, ...], tuple[tuple[str, ...], ...]]:
     names: list[str] = []
     members: list[tuple[str, ...]] = []

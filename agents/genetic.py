@@ -1,0 +1,464 @@
+"""The genetic agent (``--planner agent``) and the hybrid planner (``--planner hybrid``).
+
+Each round the planner summarises the campaign (hits, top and bottom scores), asks its tools
+for hypotheses (gene sets enriched among the hits, and sets holding the genes ``bo`` rates
+highest), and asks the LLM to *choose* 1-5 of them with a reason each (style ``"sets"``, the
+default: what a small local model does well). Genes are drawn from the chosen sets, ranked by
+``bo``. A strong remote model may instead name genes directly (style ``"genes"``).
+
+- ``agent``: the batch comes from the chosen sets; what they cannot fill comes from ``bo``'s
+  ranking and is marked ``planner="fallback"``.
+- ``hybrid``: ``bo`` ranks all genes; a share of the batch (``agent_share``) goes to ``bo``'s
+  best-ranked genes inside the agent's chosen sets, the rest to ``bo``'s overall best.
+
+Every answer is validated (unknown ids or genes, duplicates, already tested) and errors go
+back to the model for at most ``max_repairs`` turns; whatever is still missing is filled by
+the fallback and marked so — never silently. An optional critic reviews the choice and may
+revise it. ``last_trace``/``traces`` hold each round's :class:`~perturbo.agents.trace.RoundTrace`;
+the rationale travels in each spec's ``note`` (the campaign logs it with the round).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Literal
+
+import numpy as np
+from perturbo.agents.structured import LLMCall, ask_structured
+from perturbo.agents.tools import Hypothesis, Measured, campaign_stats, candidate_hypotheses
+from perturbo.agents.trace import RoundTrace
+from pydantic import BaseModel, Field, create_model
+
+from perturbo.genesets import GeneKnowledge
+from perturbo.protocols import Planner
+from perturbo.types import ExperimentSpec, Kind, Observation, PerturboError, Status
+
+log = logging.getLogger(__name__)
+
+Style = Literal["sets", "genes"]
+
+
+def _limit(n: int) -> Any:
+    """A string field whose length bound is advertised in the JSON schema (the local model's
+    grammar enforces it: short outputs keep a round fast) but not validated: a remote model's
+    long reason is kept, never a reason to reject an answer."""
+    return Field("", json_schema_extra={"maxLength": n})
+
+
+class _Verdict(BaseModel):
+    approve: bool
+    ids: list[int] = Field(default_factory=list, json_schema_extra={"maxItems": 5})
+    comment: str = _limit(120)
+
+
+class GeneList(BaseModel):
+    """Style ``genes``: the model names genes directly."""
+
+    genes: list[str]
+    rationale: str = _limit(200)
+
+
+def _set_schema(ids: Sequence[int], max_choices: int) -> type[BaseModel]:
+    """The answer schema for one round: ids constrained (by grammar on the local model) to the
+    listed hypotheses; validation of the values happens in ``check`` so partial validity is
+    measurable and fed back."""
+    choice = create_model(
+        "Choice",
+        id=(int, Field(json_schema_extra={"enum": list(ids)})),
+        reason=(str, _limit(40)),
+    )
+    return create_model(
+        "SetChoices",
+        choices=(list[choice], Field(json_schema_extra={"minItems": 1, "maxItems": max_choices})),  # type: ignore[valid-type]
+        rationale=(str, _limit(100)),
+    )
+
+
+SYSTEM = (
+    "You design CRISPR knockout screens. {task} A gene is a hit when knocking it out changes "
+    "the measurement strongly. Think like a biologist; reply with JSON only."
+)
+
+
+class GeneticAgentPlanner:
+    """LLM planner over a screen's genes (Planner protocol). See the module docstring."""
+
+    def __init__(
+        self,
+        genes: Sequence[str],
+        task: str,
+        llm: Any,
+        *,
+        knowledge: GeneKnowledge | None = None,
+        ranker: Planner | None = None,
+        hybrid: bool = False,
+        style: Style = "sets",
+        critic: bool = False,
+        max_repairs: int = 2,
+        n_hypotheses: int = 8,
+        max_choices: int = 4,
+        agent_share: float = 0.25,
+        seed: int = 0,
+        method: str = "json_mode",
+    ) -> None:
+        if style not in ("sets", "genes"):
+            raise PerturboError(f"agent style {style!r} is unknown: use 'sets' or 'genes'")
+        self.name = "hybrid" if hybrid else "agent"
+        self.genes = tuple(g.strip().upper() for g in genes)
+        self._known = frozenset(self.genes)
+        self.task = task
+        self.llm = llm
+        self.knowledge = knowledge
+        self.ranker = ranker
+        self.hybrid = hybrid
+        self.style = style
+        self.critic = critic
+        self.max_repairs = max_repairs
+        self.n_hypotheses = n_hypotheses
+        self.max_choices = max_choices
+        self.agent_share = agent_share
+        self.method = method
+        self._rng = np.random.default_rng(seed)
+        self._scores: dict[str, float] = {}
+        self._hits: dict[str, bool] = {}
+        self._rejected: set[str] = set()
+        self._rounds: set[int] = set()
+        self.traces: list[RoundTrace] = []
+
+    # -- Planner protocol ------------------------------------------------------------------
+    def tell(self, observations: Sequence[Observation]) -> None:
+        for o in observations:
+            gene = str(o.spec.params.get("gene", "")).strip().upper()
+            if o.outcome.status is Status.REJECTED:
+                continue
+            self._scores[gene] = o.outcome.value("score") if o.outcome.ok else float("nan")
+            self._hits[gene] = o.outcome.value("hit") == 1.0
+            if o.spec.round >= 0:
+                self._rounds.add(o.spec.round)
+        if self.ranker is not None:
+            self.ranker.tell(observations)
+
+    @property
+    def last_trace(self) -> RoundTrace | None:
+        return self.traces[-1] if self.traces else None
+
+    def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
+        t0 = time.perf_counter()
+        pend = {str(s.params.get("gene", "")).strip().upper() for s in pending}
+        exclude = set(self._scores) | pend
+        if n <= 0 or len(exclude) >= len(self.genes):
+            return []
+        ranked = self._ranked(n, pending, exclude)
+        measured = Measured(
+            {g: s for g, s in self._scores.items() if np.isfinite(s)}, dict(self._hits), len(self._rounds)
+        )
+        if self.style == "genes":
+            picks, trace = self._ask_genes(n, exclude, measured, ranked)
+        else:
+            picks, trace = self._ask_sets(n, exclude, measured, ranked)
+        specs = self._fill(n, picks, exclude, ranked)
+        by: dict[str, int] = {}
+        for s in specs:
+            by[s.planner] = by.get(s.planner, 0) + 1
+        trace = RoundTrace(
+            planner=self.name, n_requested=n, calls=trace.calls, by_source=by,
+            items_proposed=trace.items_proposed, items_valid=trace.items_valid,
+            items_valid_first=trace.items_valid_first, items_proposed_first=trace.items_proposed_first,
+            seconds=time.perf_counter() - t0, rationale=trace.rationale,
+        )
+        self.traces.append(trace)
+        return specs
+
+    # -- ranking and filling ---------------------------------------------------------------
+    def _ranked(self, n: int, pending: Sequence[ExperimentSpec], exclude: set[str]) -> list[str]:
+        """Untested genes in the ranker's order (bo's best first); empty without a ranker."""
+        if self.ranker is None:
+            return []
+        m = min(len(self.genes) - len(exclude), max(4 * n, 256))
+        rank = getattr(self.ranker, "rank", None)
+        if callable(rank):  # GeneBOPlanner.rank: bo's ordering without side effects
+            genes = [g for g, _ in rank(m, exclude)]
+        else:
+            genes = [str(s.params.get("gene", "")) for s in self.ranker.ask(m, pending)]
+        return [g.strip().upper() for g in genes if g.strip().upper() not in exclude]
+
+    def _fill(
+        self, n: int, picks: list[tuple[str, str, str]], exclude: set[str], ranked: list[str]
+    ) -> list[ExperimentSpec]:
+        """``picks``: (gene, planner, note) chosen by the agent. Complete the batch: hybrid with
+        bo's ranking (``planner="bo"``), agent with the fallback (``planner="fallback"``)."""
+        out: list[ExperimentSpec] = []
+        used: set[str] = set()
+        for gene, who, note in picks[:n]:
+            if gene not in used and gene not in exclude and gene in self._known:
+                out.append(ExperimentSpec({"gene": gene}, Kind.GENETIC, planner=who, note=note))
+                used.add(gene)
+        who = "bo" if self.hybrid else "fallback"
+        note = "bo: highest posterior mean" if self.hybrid else (
+            "fallback: the agent's choices did not fill the batch; bo's ranking" if ranked
+            else "fallback: the agent's choices did not fill the batch; random untested genes")
+        for gene in ranked:
+            if len(out) >= n:
+                break
+            if gene not in used:
+                out.append(ExperimentSpec({"gene": gene}, Kind.GENETIC, planner=who, note=note))
+                used.add(gene)
+        if len(out) < n:
+            rest = [g for g in self.genes if g not in exclude and g not in used]
+            self._rng.shuffle(rest)
+            for gene in rest[: n - len(out)]:
+                out.append(ExperimentSpec({"gene": gene}, Kind.GENETIC, planner="fallback",
+                                          note="fallback: random untested genes"))
+        return out
+
+    # -- style "sets": choose among hypotheses -----------------------------------------------
+    def _ask_sets(
+        self, n: int, exclude: set[str], measured: Measured, ranked: list[str]
+    ) -> tuple[list[tuple[str, str, str]], RoundTrace]:
+        if self.knowledge is None:
+            return [], RoundTrace(self.name, n, rationale="no gene-set knowledge: fallback only")
+        hyps = candidate_hypotheses(
+            self.knowledge, measured, exclude, favoured=ranked[: 2 * n], k=self.n_hypotheses
+        )
+        if not hyps:
+            return [], RoundTrace(self.name, n, rationale="no gene set left to propose: fallback only")
+        by_id = {h.id: h for h in hyps}
+        schema = _set_schema(list(by_id), self.max_choices)
+        stats = campaign_stats(measured).text()
+        listing = "\n".join(h.line() for h in hyps)
+        k = min(self.max_choices, len(hyps))
+        user = (
+            f"{stats}\n\nCandidate gene sets (hypotheses):\n{listing}\n\n"
+            f"Choose 1 to {k} sets whose untested genes most likely hold new hits (high hit rate, "
+            "bo-favoured, relevant to the task). JSON: "
+            '{"choices": [{"id": <number>, "reason": "<few words>"}], "rationale": "<short sentence>"}'
+        )
+        first: list[int] = []
+
+        def check(p: BaseModel) -> list[str]:
+            ids = [c.id for c in p.choices]  # type: ignore[attr-defined]
+            if not first:
+                first.extend(ids or [-1])
+            return _id_problems(ids, by_id, k)
+
+        answer, call = ask_structured(
+            self.llm, SYSTEM.format(task=_sentence(self.task)), user, schema, check,
+            name=f"{self.name}.sets", max_repairs=self.max_repairs, method=self.method,
+        )
+        calls = [call]
+        chosen: list[tuple[Hypothesis, str]] = []
+        rationale = ""
+        if answer is not None:
+            seen: set[int] = set()
+            for c in answer.choices:  # type: ignore[attr-defined]
+                if c.id in by_id and c.id not in seen and len(chosen) < k:
+                    chosen.append((by_id[c.id], c.reason))
+                    seen.add(c.id)
+            rationale = answer.rationale  # type: ignore[attr-defined]
+        proposed = len(answer.choices) if answer is not None else 0  # type: ignore[attr-defined]
+        valid = len(chosen)
+        if chosen and self.critic:
+            chosen, critic_call = self._review(user, chosen, by_id, k)
+            calls.append(critic_call)
+        first_parsed = bool(call.parsed and call.parsed[0])
+        first_valid = len({i for i in first if i in by_id}) if first_parsed else 0
+        first_n = len(first) if first_parsed else 1
+        picks = self._draw(n, chosen, exclude, ranked, rationale)
+        if not picks:
+            why = call.failure or "no valid choice"
+            log.warning("%s planner: the LLM gave no usable choice (%s); the batch is filled by the fallback",
+                        self.name, why)
+        return picks, RoundTrace(
+            self.name, n, tuple(calls), items_proposed=max(proposed, 1), items_valid=valid,
+            items_valid_first=first_valid, items_proposed_first=max(first_n, 1),
+            rationale=rationale or (call.failure and f"LLM failed: {call.failure}") or "",
+        )
+
+    def _review(
+        self, user: str, chosen: list[tuple[Hypothesis, str]], by_id: Mapping[int, Hypothesis], k: int
+    ) -> tuple[list[tuple[Hypothesis, str]], LLMCall]:
+        """The critic: approve the choice, or replace it with better ids from the same list."""
+        proposal = "; ".join(f"{h.id} ({r or 'no reason'})" for h, r in chosen)
+        prompt = (
+            f"{user}\n\nA colleague chose: {proposal}.\nReview the choice against the results. If it "
+            "is good, answer approve=true. Otherwise approve=false and give better ids from the list. "
+            'JSON: {"approve": true|false, "ids": [<numbers>], "comment": "<one sentence>"}'
+        )
+
+        def check(v: _Verdict) -> list[str]:
+            return [] if v.approve else _id_problems(v.ids, by_id, k)
+
+        verdict, call = ask_structured(
+            self.llm, SYSTEM.format(task=_sentence(self.task)), prompt, _Verdict, check,
+            name=f"{self.name}.critic", max_repairs=1, method=self.method,
+        )
+        if verdict is None or verdict.approve or _id_problems(verdict.ids, by_id, k):
+            return chosen, call
+        return [(by_id[i], f"critic: {verdict.comment}") for i in dict.fromkeys(verdict.ids)], call
+
+    def _draw(
+        self, n: int, chosen: list[tuple[Hypothesis, str]], exclude: set[str], ranked: list[str],
+        rationale: str,
+    ) -> list[tuple[str, str, str]]:
+        """Genes from the chosen sets, bo's best first. Hybrid: ``agent_share`` of the batch,
+        taken from bo's top-ranked genes that lie in the chosen sets. Agent: the whole batch,
+        shared out evenly between the sets."""
+        if not chosen:
+            return []
+        rank = {g: i for i, g in enumerate(ranked)}
+        head = f"{rationale} | " if rationale else ""
+        note = {h.name: f"{head}set {h.name}: {r}".strip() for h, r in chosen}
+        if self.hybrid:
+            quota = int(round(self.agent_share * n))
+            member = {}
+            for h, _ in chosen:
+                for g in h.untested:
+                    member.setdefault(g, h.name)
+            picks = [(g, "agent", note[member[g]]) for g in ranked if g in member][:quota]
+            return picks
+        queues = []
+        for h, _ in chosen:
+            genes = [g for g in h.untested if g not in exclude]
+            genes.sort(key=lambda g: (rank.get(g, len(rank)), self._rng.random()))
+            queues.append((h.name, genes))
+        picks: list[tuple[str, str, str]] = []
+        used: set[str] = set()
+        while len(picks) < n and any(q for _, q in queues):
+            for name, q in queues:
+                while q and q[0] in used:
+                    q.pop(0)
+                if q and len(picks) < n:
+                    g = q.pop(0)
+                    picks.append((g, "agent", note[name]))
+                    used.add(g)
+        return picks
+
+    # -- style "genes": the model names genes ------------------------------------------------
+    def _ask_genes(
+        self, n: int, exclude: set[str], measured: Measured, ranked: list[str]
+    ) -> tuple[list[tuple[str, str, str]], RoundTrace]:
+        context = ""
+        if self.knowledge is not None:
+            hyps = candidate_hypotheses(self.knowledge, measured, exclude, favoured=ranked[: 2 * n], k=8)
+            context = "\n".join(f"{h.line()} e.g. {', '.join(h.untested[:8])}" for h in hyps)
+        user = (
+            f"{campaign_stats(measured).text()}\n\nGene sets worth considering:\n{context or 'none'}\n\n"
+            f"Propose {n} untested genes (official human gene symbols) for the next round. "
+            'Reply as JSON: {"genes": ["SYMBOL", ...], "rationale": "<one sentence>"}'
+        )
+        accepted: dict[str, None] = {}
+        counts = {"proposed": 0, "first_proposed": -1, "first_valid": 0}
+
+        def check(p: GeneList) -> list[str]:
+            problems: list[str] = []
+            valid_now = 0
+            for raw in p.genes:
+                g = str(raw).strip().upper()
+                counts["proposed"] += 1
+                if g not in self._known:
+                    problems.append(f"{raw!r} is not a gene of this screen")
+                elif g in exclude:
+                    problems.append(f"{g} was already tested (or is running)")
+                elif g in accepted:
+                    problems.append(f"{g} is a duplicate")
+                else:
+                    accepted[g] = None
+                    valid_now += 1
+            if counts["first_proposed"] < 0:
+                counts["first_proposed"], counts["first_valid"] = len(p.genes), valid_now
+            if len(accepted) < n:
+                problems.append(
+                    f"{n - len(accepted)} more genes needed; already accepted: "
+                    f"{', '.join(list(accepted)[:30])}{'...' if len(accepted) > 30 else ''}"
+                )
+            return problems[:20]
+
+        answer, call = ask_structured(
+            self.llm, SYSTEM.format(task=_sentence(self.task)), user, GeneList, check,
+            name=f"{self.name}.genes", max_repairs=self.max_repairs, method=self.method,
+        )
+        if not (call.parsed and call.parsed[0]):  # the first answer did not parse: 0 valid of it
+            counts["first_proposed"], counts["first_valid"] = 1, 0
+        rationale = answer.rationale if answer is not None else ""
+        note = f"{rationale} | named by the agent" if rationale else "named by the agent"
+        picks = [(g, "agent", note) for g in list(accepted)[:n]]
+        return picks, RoundTrace(
+            self.name, n, (call,), items_proposed=max(counts["proposed"], 1), items_valid=len(accepted),
+            items_valid_first=counts["first_valid"], items_proposed_first=max(counts["first_proposed"], 1),
+            rationale=rationale or (call.failure and f"LLM failed: {call.failure}") or "",
+        )
+
+
+def _id_problems(ids: Sequence[int], by_id: Mapping[int, Hypothesis], k: int) -> list[str]:
+    problems = []
+    if not ids:
+        problems.append("choose at least one id")
+    seen: set[int] = set()
+    for i in ids:
+        if i not in by_id:
+            problems.append(f"id {i} is not in the list (choose from {min(by_id)} to {max(by_id)})")
+        elif i in seen:
+            problems.append(f"id {i} is chosen twice")
+        seen.add(i)
+    if len(ids) > k:
+        problems.append(f"choose at most {k} ids")
+    return problems
+
+
+def _sentence(text: str) -> str:
+    t = " ".join(str(text).split())
+    return t if t.endswith(".") else t + "."
+
+
+def make_genetic_planner(
+    name: str,
+    screen: Any,
+    config: Mapping[str, Any],
+    extra_labels: Sequence[Mapping[str, bool]] = (),
+    *,
+    llm: Any = None,
+    engine: Any = None,
+    api_key: str | None = None,
+) -> GeneticAgentPlanner:
+    """The ``agent``/``hybrid`` planner for ``screen`` from a campaign config.
+
+    Config keys (all optional): ``llm`` (local|openai|anthropic|ollama), ``llm_model``,
+    ``llm_base_url``, ``llm_threads``, ``llm_max_tokens``, ``critic`` (bool), ``agent_style``
+    (sets|genes), ``agent_share`` (hybrid), ``max_repairs``, plus bo's ``seed``,
+    ``acquisition``, ``prior``. ``api_key`` comes from :mod:`perturbo.config` (never from the
+    config dict, which is logged); ``engine``: a ModelHost client shared by the campaign.
+    """
+    from perturbo.agents.llm import LLMSettings, make_chat_model
+
+    from perturbo.genesets import knowledge_for
+
+    seed = int(config.get("seed", 0))
+    know = knowledge_for(tuple(screen.genes))
+    if llm is None:
+        settings = LLMSettings(
+            backend=str(config.get("llm", "local")), model=config.get("llm_model"),
+            base_url=config.get("llm_base_url"), api_key=api_key,
+            n_threads=config.get("llm_threads"), max_tokens=int(config.get("llm_max_tokens", 400)),
+            seed=seed,
+        )
+        llm = make_chat_model(settings, engine=engine)
+    ranker: Planner | None
+    try:
+        from perturbo.search.gene_bo import GeneBOPlanner
+
+        ranker = GeneBOPlanner(
+            screen, seed=seed, knowledge=know, acquisition=str(config.get("acquisition", "greedy")),
+            prior=str(config.get("prior", "transfer+text")), extra_labels=tuple(extra_labels),
+        )
+    except ImportError:  # bo missing from this install: genes drawn from the sets in random order
+        ranker = None
+    return GeneticAgentPlanner(
+        screen.genes, getattr(screen, "description", "") or screen.task, llm,
+        knowledge=know, ranker=ranker, hybrid=(name == "hybrid"),
+        style=str(config.get("agent_style", "sets")),  # type: ignore[arg-type]
+        critic=bool(config.get("critic", False)), max_repairs=int(config.get("max_repairs", 2)),
+        agent_share=float(config.get("agent_share", 0.25)), seed=seed,
+        method=str(config.get("llm_structured_method", "json_mode")),
+    )

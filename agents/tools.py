@@ -1,0 +1,178 @@
+"""The genetic agent's tools: plain typed functions over what is known offline (gene sets,
+:class:`~perturbo.genesets.GeneKnowledge`) and what the campaign measured.
+
+Small local models cannot recall relevant genes (measured: ~2 of 20 real, no better than
+chance), so the planner calls these tools itself and puts their answers in the prompt: the
+model's judgement goes to *choosing* among numbered hypotheses (gene sets) the tools surface,
+and the genes are then drawn from the chosen sets. The same functions are the tools a chat
+agent or a strong remote model may call by name (:data:`TOOLS`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from perturbo.genesets import Enrichment, GeneKnowledge
+
+
+@dataclass(frozen=True)
+class Measured:
+    """What the campaign measured so far: each tested gene's score and hit label."""
+
+    scores: Mapping[str, float]
+    hits: Mapping[str, bool]
+    rounds: int
+
+    @property
+    def hit_genes(self) -> list[str]:
+        return [g for g, h in self.hits.items() if h]
+
+
+@dataclass(frozen=True)
+class CampaignStats:
+    """A compact summary for a prompt (sizes bounded whatever the campaign's length)."""
+
+    rounds: int
+    n_tested: int
+    n_hits: int
+    hit_rate: float
+    top: tuple[tuple[str, float], ...]
+    bottom: tuple[tuple[str, float], ...]
+    recent_hits: tuple[str, ...]
+
+    def text(self) -> str:
+        if self.n_tested == 0:
+            return "Nothing tested yet (first round)."
+        top = ", ".join(f"{g} {s:+.2f}" for g, s in self.top)
+        bottom = ", ".join(f"{g} {s:+.2f}" for g, s in self.bottom)
+        hits = ", ".join(self.recent_hits) or "none"
+        return (
+            f"After {self.rounds} round(s): {self.n_tested} genes tested, {self.n_hits} hits "
+            f"({100 * self.hit_rate:.1f}%).\nHits: {hits}\nHighest scores: {top}\nLowest scores: {bottom}"
+        )
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """A numbered gene set offered to the model: its record so far and what is left to test."""
+
+    id: int
+    name: str
+    size: int
+    n_tested: int
+    n_hits: int
+    untested: tuple[str, ...]
+    support: int
+    source: str
+
+    def line(self, width: int = 60) -> str:
+        """One short line (prompt tokens are the cost of a round on a CPU)."""
+        name = self.name if len(self.name) <= width else self.name[: width - 3] + "..."
+        rate = f" ({100 * self.n_hits / self.n_tested:.0f}%)" if self.n_tested else ""
+        return (
+            f"{self.id}. {name} | tested {self.n_tested}, hits {self.n_hits}{rate} | "
+            f"untested {len(self.untested)} | bo-favoured {self.support}"
+        )
+
+
+def campaign_stats(measured: Measured, top: int = 5, max_hits: int = 15) -> CampaignStats:
+    """Tested/hit counts, the highest and lowest scores, and the hits (highest |score| first)."""
+    items = sorted(measured.scores.items(), key=lambda kv: kv[1])
+    hits = sorted(measured.hit_genes, key=lambda g: -abs(measured.scores.get(g, 0.0)))
+    n = len(measured.scores)
+    return CampaignStats(
+        rounds=measured.rounds, n_tested=n, n_hits=len(hits),
+        hit_rate=len(hits) / n if n else 0.0,
+        top=tuple(reversed(items[-top:])), bottom=tuple(items[:top]),
+        recent_hits=tuple(hits[:max_hits]),
+    )
+
+
+def gene_sets_of(knowledge: GeneKnowledge, gene: str, k: int = 10) -> list[str]:
+    """Tool: the (most specific) gene sets containing ``gene``."""
+    return knowledge.sets_containing(gene)[:k]
+
+
+def enriched_among_hits(knowledge: GeneKnowledge, measured: Measured, top: int = 20) -> list[Enrichment]:
+    """Tool: gene sets over-represented among the hits so far (hypergeometric, tested universe)."""
+    return knowledge.enriched_sets(measured.hit_genes, measured.scores.keys(), top=top)
+
+
+def similar_genes(knowledge: GeneKnowledge, gene: str, k: int = 10) -> list[tuple[str, float]]:
+    """Tool: genes closest to ``gene`` in bo's gene-feature space (TF-IDF set membership)."""
+    return knowledge.similar_genes(gene, k)
+
+
+def candidate_hypotheses(
+    knowledge: GeneKnowledge,
+    measured: Measured,
+    exclude: Iterable[str],
+    favoured: Sequence[str] = (),
+    k: int = 12,
+    min_untested: int = 3,
+    max_size: int = 500,
+) -> list[Hypothesis]:
+    """Up to ``k`` numbered gene sets worth testing next.
+
+    Half come from sets enriched among the hits (where there are hits), the rest from sets
+    holding many of ``favoured`` — the genes the model-based ranker (bo) rates highest — so
+    the list is informative in round 1 too. Sets with fewer than ``min_untested`` untested
+    genes or more than ``max_size`` genes are skipped (a huge set is no hypothesis).
+    """
+    excluded = {g.strip().upper() for g in exclude}
+    chosen: list[tuple[str, str]] = []
+    seen: set[str] = set()
+    for e in enriched_among_hits(knowledge, measured, top=3 * k):
+        if len(chosen) >= (k + 1) // 2:
+            break
+        if e.size <= max_size and _n_untested(knowledge, e.name, excluded) >= min_untested:
+            chosen.append((e.name, "enriched"))
+            seen.add(e.name)
+    support = _support(knowledge, favoured)
+    if support is not None:
+        sizes = np.maximum(knowledge.set_sizes, 1)
+        score = support / np.sqrt(sizes)
+        score[(sizes > max_size) | (support < 2)] = -np.inf
+        for j in np.argsort(-score):
+            if len(chosen) >= k or not np.isfinite(score[j]):
+                break
+            name = knowledge.set_names[j]
+            if name not in seen and _n_untested(knowledge, name, excluded) >= min_untested:
+                chosen.append((name, "favoured"))
+                seen.add(name)
+    out = []
+    for i, (name, source) in enumerate(chosen, start=1):
+        members = knowledge.genes_in_set(name)
+        tested = [g for g in members if g in measured.scores]
+        untested = tuple(g for g in members if g not in excluded)
+        out.append(
+            Hypothesis(
+                id=i, name=name, size=len(members), n_tested=len(tested),
+                n_hits=sum(bool(measured.hits.get(g)) for g in tested), untested=untested,
+                support=_count(favoured, members), source=source,
+            )
+        )
+    return out
+
+
+def _n_untested(knowledge: GeneKnowledge, name: str, excluded: set[str]) -> int:
+    return sum(g not in excluded for g in knowledge.genes_in_set(name))
+
+
+def _support(knowledge: GeneKnowledge, favoured: Sequence[str]) -> np.ndarray | None:
+    idx = [knowledge.index(g) for g in favoured if g in knowledge]
+    if not idx:
+        return None
+    return np.asarray(knowledge.binary[np.asarray(idx)].sum(axis=0)).ravel()
+
+
+def _count(favoured: Sequence[str], members: Sequence[str]) -> int:
+    m = set(members)
+    return sum(g in m for g in favoured)
+
+
+TOOLS = (gene_sets_of, enriched_among_hits, similar_genes, campaign_stats)
+"""The plain typed tools, for a chat agent (``langchain_core.tools.tool`` wraps each)."""

@@ -219,10 +219,10 @@ def run_campaign(
         else:
             from perturbo.actors import RayExecutorPool, connect
 
-            runtime = connect(address)
+            runtime = connect(address)  # the pool runs on the Ray this connected to
             gpus = parts.num_gpus_per_worker if runtime.has_gpu() else 0.0
             pool = RayExecutorPool(parts.executor_factory, n_workers=options.workers,
-                                   num_gpus_per_worker=gpus, runtime=runtime)
+                                   num_gpus_per_worker=gpus)
             where = f"ray {address or '127.0.0.1 (local)'}"
         recorder.start({"pool": where, "workers": options.workers or "auto"})
         _say(f"{'resuming' if resume else 'campaign'} {name!r}: {len(history)} experiments "

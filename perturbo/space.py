@@ -503,6 +503,62 @@ class SearchSpace:
                 out[p.name] = p._from_unit(u)
         return out
 
+    @property
+    def is_discrete(self) -> bool:
+        """True where every parameter is an Int or a Categorical (a finite grid)."""
+        return not any(isinstance(p, Float) for p in self.params)
+
+    def size(self) -> float:
+        """Number of distinct configs (``inf`` with a Float; conditionals counted as if
+        always active, an upper bound)."""
+        n = 1.0
+        for p in self.params:
+            if isinstance(p, Float):
+                return math.inf
+            n *= len(p.choices) if isinstance(p, Categorical) else p.high - p.low + 1
+        return n
+
+    def grid(self) -> list[dict[str, Any]]:
+        """Every config of a discrete space (deduplicated over inactive parameters)."""
+        import itertools
+
+        if not self.is_discrete:
+            raise ValueError("grid() needs a space of Int and Categorical parameters only")
+        values = [list(p.choices) if isinstance(p, Categorical) else list(range(p.low, p.high + 1)) for p in self.params]
+        out: dict[str, dict[str, Any]] = {}
+        for combo in itertools.product(*values):
+            cfg = self.validate(dict(zip(self.names, combo, strict=True)))
+            out.setdefault(self.key(cfg), cfg)
+        return list(out.values())
+
+    def neighbours(self, params: Mapping[str, Any], steps: int = 2) -> list[dict[str, Any]]:
+        """Configs one parameter away from ``params``: every other choice of an unordered
+        categorical, up to ``steps`` grid steps of an ordered one or an Int (Floats kept)."""
+        base = dict(params)
+        out = []
+        for p in self.active(base):
+            cur = base.get(p.name)
+            if isinstance(p, Categorical):
+                i = p.index(cur)
+                idx = [j for j in range(len(p.choices)) if j != i] if not p.ordered else \
+                    [i + d for d in range(-steps, steps + 1) if d and 0 <= i + d < len(p.choices)]
+                alts = [p.choices[j] for j in idx]
+            elif isinstance(p, Int):
+                alts = [cur + d for d in range(-steps, steps + 1) if d and p.low <= cur + d <= p.high]
+            else:
+                continue
+            for a in alts:
+                cand = dict(base)
+                cand[p.name] = a
+                for q in self.params:  # a newly active child takes its default
+                    if q.name not in cand and q.active(cand):
+                        cand[q.name] = q.default
+                try:
+                    out.append(self.validate(cand))
+                except InvalidSpec:
+                    continue
+        return out
+
     def snap(self, x: np.ndarray) -> np.ndarray:
         """Round cube points to the ones their decoded params encode to, shape kept ``(..., dim)``.
         Inactive conditional columns are set to their default."""

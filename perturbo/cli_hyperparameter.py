@@ -1,0 +1,177 @@
+"""``perturbo run hyperparameter``: the hyperparameter kind's flags, settings and parts.
+
+``build(config)`` turns a plain config dict (from flags, a TOML file, or the config logged to
+MLflow on resume) into :class:`~perturbo.parts.CampaignParts`. Heavy modules (torch,
+BoTorch, Optuna, Ray) are imported inside the functions, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from perturbo.types import Kind, PerturboError
+
+if TYPE_CHECKING:
+    from perturbo.parts import CampaignParts
+    from perturbo.protocols import Planner
+    from perturbo.space import SearchSpace
+
+PLANNERS = ("bo", "random", "sobol", "evolution", "optuna", "optuna-tpe", "optuna-gp", "optuna-cmaes", "optuna-nsga2")
+
+
+class HyperparameterConfig(BaseModel):
+    """What a hyperparameter campaign is. Logged to MLflow as the campaign's config (resume
+    rebuilds from it), so every field is plain JSON."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["hyperparameter"] = "hyperparameter"
+    task: str = Field("digits-cnn", description="built-in task, or module:function with --allow-user-code")
+    planner: str = Field("bo", description="who proposes")
+    trials: int = Field(50, gt=0, description="trials to run in all")
+    batch: int = Field(4, gt=0, description="trials per round, run in parallel")
+    seed: int = Field(0, description="random seed (planner and training)")
+    space: str | None = Field(None, description="TOML file with a custom search space")
+    asha: bool = Field(False, description="stop poor trials early (asynchronous successive halving)")
+    eta: float = Field(3.0, gt=1, description="ASHA: keep the top 1/eta at each rung")
+    min_epochs: int = Field(1, gt=0, description="ASHA: epochs before the first rung")
+    max_epochs: int | None = Field(None, gt=0, description="epochs of a full trial (task default)")
+    objective: str | None = Field(None, description="metric to optimise (task default; user code: 'value')")
+    direction: Literal["max", "min"] | None = Field(None, description="maximise or minimise it")
+    allow_user_code: bool = Field(False, description="allow --task module:function (runs your code)")
+
+    @field_validator("space")
+    @classmethod
+    def _space_path(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        p = Path(v).expanduser()
+        if not p.is_file():
+            raise ValueError(f"search space file {v!r} does not exist; pass the path of a TOML file")
+        return str(p.resolve())
+
+    @field_validator("planner")
+    @classmethod
+    def _planner(cls, v: str) -> str:
+        if v not in PLANNERS:
+            raise ValueError(f"unknown planner {v!r}; use one of {', '.join(PLANNERS)}")
+        return v
+
+
+def _help(field: str, extra: str = "") -> str:
+    info = HyperparameterConfig.model_fields[field]
+    return f"{info.description}{extra} (default: {info.default})"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The hyperparameter kind's flags. Defaults are SUPPRESSed so a TOML file can set them."""
+    s = argparse.SUPPRESS
+    g = parser.add_argument_group("hyperparameter campaign")
+    g.add_argument("--task", default=s, metavar="NAME|module:function", help=_help(
+        "task", ": digits-cnn, wine-mlp, breast_cancer-mlp, iris-mlp, branin, hartmann6, ackley10, "
+        "hpobench-<dataset>, fcnet-<dataset>, nb201-<dataset> (an unknown name lists them all)"))
+    g.add_argument("--planner", default=s, metavar="NAME", help=_help(
+        "planner", ": bo (BoTorch batch BO), optuna / optuna-tpe, optuna-gp, optuna-cmaes, optuna-nsga2, "
+        "evolution (differential evolution), sobol, random"))
+    g.add_argument("--trials", type=int, default=s, help=_help("trials"))
+    g.add_argument("--batch", type=int, default=s, help=_help("batch"))
+    g.add_argument("--seed", type=int, default=s, help=_help("seed"))
+    g.add_argument("--space", default=s, metavar="TOML", help=_help(
+        "space", "; tables named after parameters: type = float|int|categorical, low/high/log or "
+        "choices, optional when = {parent = [values]}"))
+    g.add_argument("--asha", action="store_true", default=s, help=_help("asha"))
+    g.add_argument("--eta", type=float, default=s, help=_help("eta"))
+    g.add_argument("--min-epochs", dest="min_epochs", type=int, default=s, help=_help("min_epochs"))
+    g.add_argument("--max-epochs", dest="max_epochs", type=int, default=s, help=_help("max_epochs"))
+    g.add_argument("--objective", default=s, help=_help("objective"))
+    g.add_argument("--direction", default=s, metavar="max|min", help=_help("direction"))
+    g.add_argument("--allow-user-code", dest="allow_user_code", action="store_true", default=s,
+                   help=_help("allow_user_code"))
+
+
+def default_name(config: Mapping[str, Any]) -> str:
+    task = str(config.get("task", "task")).replace(":", "-").replace("/", "-")
+    return f"hyperparameter-{task}-{config.get('planner', 'bo')}-s{config.get('seed', 0)}"
+
+
+def make_planner(name: str, space: SearchSpace, seed: int, objective: str, direction: str) -> Planner:
+    """The planner ``name`` (see :data:`PLANNERS`) over ``space``."""
+    kind = Kind.HYPERPARAMETER
+    if name == "bo":
+        from perturbo.search.bo import BOPlanner
+
+        return BOPlanner(space, kind, seed, objective=objective, direction=direction)
+    if name == "random":
+        from perturbo.search.random import RandomPlanner
+
+        return RandomPlanner(space, kind, seed)
+    if name == "sobol":
+        from perturbo.search.sobol import SobolPlanner
+
+        return SobolPlanner(space, kind, seed)
+    if name == "evolution":
+        from perturbo.search.evolution import EvolutionPlanner
+
+        return EvolutionPlanner(space, kind, seed, objective=objective, direction=direction)
+    if name.startswith("optuna"):
+        from perturbo.search.optuna_planner import OptunaPlanner
+
+        sampler = name.split("-", 1)[1] if "-" in name else "tpe"
+        return OptunaPlanner(space, kind, seed, objective=objective, direction=direction, sampler=sampler)
+    raise PerturboError(f"--planner {name!r} is unknown: use one of {', '.join(PLANNERS)}")
+
+
+def build(config: Mapping[str, Any]) -> CampaignParts:
+    """The parts of one hyperparameter campaign."""
+    from perturbo.campaign import StopRule
+    from perturbo.config import build_model
+    from perturbo.kinds.hyperparameter import ExecutorFactory, HyperparameterMetrics, TaskRecipe
+    from perturbo.parts import CampaignParts
+    from perturbo.space import SearchSpace
+
+    cfg = config if isinstance(config, HyperparameterConfig) else build_model(HyperparameterConfig, {}, config, "config")
+    user_space = SearchSpace.from_toml(cfg.space) if cfg.space else None
+    recipe = TaskRecipe(
+        task=cfg.task, seed=cfg.seed, space=user_space.to_dict() if user_space else None,
+        allow_user_code=cfg.allow_user_code, objective=cfg.objective or "value",
+        direction=cfg.direction or "max", max_epochs=cfg.max_epochs,
+    )
+    task = recipe.build()  # validates the task name / user code here, on the driver
+    space = user_space or task.space()
+    objective = cfg.objective or task.objective
+    direction = cfg.direction or task.direction
+    if cfg.objective and cfg.objective != task.objective:
+        recipe = TaskRecipe(**{**recipe.__dict__, "objective": objective})
+    max_epochs = int(getattr(task, "max_epochs", 0) or 0)
+    rungs = None
+    if cfg.asha:
+        if max_epochs < 2:
+            raise PerturboError(f"--asha needs a task trained over epochs; {cfg.task!r} has none "
+                                f"(use digits-cnn or an -mlp task, or --max-epochs for your function)")
+        from perturbo.actors.rungs import SharedRungs
+
+        rungs = SharedRungs(f"{default_name(cfg.model_dump())}-{uuid.uuid4().hex[:8]}", max_epochs,
+                            cfg.min_epochs, cfg.eta, direction)
+    planner = make_planner(cfg.planner, space, cfg.seed, objective, direction)
+    params = {"planner": cfg.planner, "seed": cfg.seed, "batch": cfg.batch, "trials": cfg.trials,
+              "task": cfg.task, "objective": objective, "direction": direction, "asha": cfg.asha}
+    return CampaignParts(
+        kind=Kind.HYPERPARAMETER,
+        planner=planner,
+        space=space,
+        executor_factory=ExecutorFactory(recipe, rungs),
+        batch=cfg.batch,
+        stop=StopRule(max_experiments=cfg.trials),
+        config=cfg.model_dump(),
+        params=params,
+        metrics=HyperparameterMetrics(objective, direction, max_epochs),
+        objective=objective,
+        direction=direction,
+        num_gpus_per_worker=0.25 if max_epochs else 0.0,
+    )

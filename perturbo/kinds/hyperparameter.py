@@ -1,0 +1,160 @@
+"""The hyperparameter kind: one experiment trains and evaluates one config on a task.
+
+:class:`HyperparameterExecutor` runs a trial of a task from :mod:`perturbo.kinds.hpo_tasks`
+(on CUDA where torch sees a GPU, else on the CPU with one thread), records the objective
+after every epoch in ``Outcome.intermediate`` and, when given a rung keeper (ASHA, see
+:mod:`perturbo.search.asha` and :mod:`perturbo.actors.rungs`), stops a trial the keeper
+rejects: it ends ``Status.PRUNED`` with its metrics so far. An objective that raises or
+returns NaN/inf ends ``Status.FAILED`` with the reason; the campaign goes on.
+
+Executors never see planners or MLflow: the rung keeper is a plain object with
+``report(trial_id, epoch, value) -> bool``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Protocol
+
+from perturbo.kinds.hpo_tasks import Task, make_task
+from perturbo.space import SearchSpace
+from perturbo.types import ExperimentSpec, Kind, Observation, Outcome, Status, failed
+
+
+class Rungs(Protocol):
+    def report(self, trial_id: str, epoch: int, value: float) -> bool: ...
+
+
+@dataclass(frozen=True)
+class TaskRecipe:
+    """A picklable recipe for a task (what each Ray actor rebuilds once)."""
+
+    task: str
+    seed: int = 0
+    space: Mapping[str, Any] | None = None  # SearchSpace.to_dict(), for user objectives
+    allow_user_code: bool = False
+    objective: str = "value"
+    direction: str = "max"
+    max_epochs: int | None = None
+
+    def build(self) -> Task:
+        space = SearchSpace.from_dict(self.space) if self.space else None
+        return make_task(self.task, seed=self.seed, space=space, allow_user_code=self.allow_user_code,
+                         objective=self.objective, direction=self.direction, max_epochs=self.max_epochs)
+
+
+def _describe(e: BaseException) -> str:
+    import traceback
+
+    text = f"{type(e).__name__}: {e}".strip()
+    frames = traceback.extract_tb(e.__traceback__)
+    if frames:
+        f = frames[-1]
+        text += f" (at {f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name})"
+    return text
+
+
+class HyperparameterExecutor:
+    """Trains/evaluates one config per :meth:`run`. The task (and its data) is built once."""
+
+    kind: ClassVar[Kind] = Kind.HYPERPARAMETER
+
+    def __init__(self, recipe: TaskRecipe | Task, rungs: Rungs | None = None) -> None:
+        self.task: Task = recipe.build() if isinstance(recipe, TaskRecipe) else recipe
+        self.rungs = rungs
+        self.device = "cpu"
+        try:
+            import torch
+
+            torch.set_num_threads(1)
+            self.device = "cuda" if torch.cuda.is_available() else "cpu"
+        except ImportError:  # pragma: no cover - torch is a dependency
+            pass
+        if hasattr(self.task, "device"):
+            self.task.device = self.device  # type: ignore[attr-defined]
+
+    def run(self, spec: ExperimentSpec) -> Outcome:
+        t0 = time.perf_counter()
+        intermediate: list[float] = []
+        pruned = False
+
+        def report(epoch: int, value: float) -> bool:
+            nonlocal pruned
+            intermediate.append(float(value))
+            if self.rungs is not None and not self.rungs.report(spec.id, epoch, float(value)):
+                pruned = True
+                return False
+            return True
+
+        try:
+            metrics = self.task.evaluate(dict(spec.params), report)
+        except Exception as e:  # noqa: BLE001 - the objective's failure is the trial's outcome
+            return replace(failed(f"objective raised {_describe(e)}", time.perf_counter() - t0),
+                           intermediate=tuple(intermediate))
+        dt = time.perf_counter() - t0
+        obj = self.task.objective
+        v = metrics.get(obj) if isinstance(metrics, Mapping) else None
+        if v is None:
+            return replace(failed(f"objective returned no {obj!r} metric (got {sorted(metrics or {})})", dt),
+                           intermediate=tuple(intermediate))
+        try:
+            v = float(v)
+        except (TypeError, ValueError):
+            return failed(f"objective {obj!r} is not a number: {v!r}", dt)
+        if not math.isfinite(v):
+            return replace(failed(f"objective {obj!r} is {v} (diverged or invalid)", dt),
+                           intermediate=tuple(intermediate))
+        finite = {k: float(x) for k, x in metrics.items() if isinstance(x, (int, float)) and math.isfinite(x)}
+        status = Status.PRUNED if pruned else Status.COMPLETED
+        return Outcome(status, finite, tuple(intermediate), duration_s=dt)
+
+
+@dataclass(frozen=True)
+class ExecutorFactory:
+    """Picklable zero-argument factory for :class:`HyperparameterExecutor` (one per actor)."""
+
+    recipe: TaskRecipe
+    rungs: Rungs | None = None
+
+    def __call__(self) -> HyperparameterExecutor:
+        return HyperparameterExecutor(self.recipe, self.rungs)
+
+
+@dataclass
+class HyperparameterMetrics:
+    """Round metrics: best objective so far, trial counts, and ASHA's savings (epochs
+    spent vs training every trial that ran for ``max_epochs``)."""
+
+    objective: str
+    direction: str = "max"
+    max_epochs: int = 0
+    _sign: float = field(init=False, default=1.0)
+
+    def __post_init__(self) -> None:
+        self._sign = 1.0 if self.direction == "max" else -1.0
+
+    def __call__(self, round_obs: Sequence[Observation], history: Sequence[Observation]) -> dict[str, float]:
+        done = [o for o in history if o.outcome.status is Status.COMPLETED]
+        vals = [o.outcome.value(self.objective) for o in done]
+        vals = [v for v in vals if math.isfinite(v)]
+        out: dict[str, float] = {
+            "n_completed": float(len(done)),
+            "n_failed": float(sum(o.outcome.status is Status.FAILED for o in history)),
+            "n_pruned": float(sum(o.outcome.status is Status.PRUNED for o in history)),
+        }
+        if vals:
+            out[f"best_{self.objective}"] = self._sign * max(self._sign * v for v in vals)
+        rv = [o.outcome.value(self.objective) for o in round_obs if o.outcome.status is Status.COMPLETED]
+        rv = [v for v in rv if math.isfinite(v)]
+        if rv:
+            out[f"round_best_{self.objective}"] = self._sign * max(self._sign * v for v in rv)
+        if self.max_epochs:
+            ran = [o for o in history if o.outcome.status in (Status.COMPLETED, Status.PRUNED, Status.FAILED)]
+            spent = sum(len(o.outcome.intermediate) for o in ran)
+            full = self.max_epochs * len(ran)
+            out.update(epochs_spent=float(spent), epochs_full=float(full),
+                       epochs_saved_frac=0.0 if not full else 1.0 - spent / full)
+        return out

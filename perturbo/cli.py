@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     res.add_argument("campaign", metavar="CAMPAIGN")
     res.add_argument("--rounds", type=int, default=None,
                      help="total rounds, to extend a finished campaign (default: as configured)")
+    res.add_argument("--trials", type=int, default=None,
+                     help="total trials of a hyperparameter campaign, to extend it")
     _add_run_options(res, resume=True)
 
     show = sub.add_parser("show", help="list campaigns, or one campaign's rounds",
@@ -228,6 +230,8 @@ def run_campaign(
         _say(f"{'resuming' if resume else 'campaign'} {name!r}: {len(history)} experiments "
              f"recorded, {where}, tracking {uri}")
         total = parts.stop.rounds
+        if total is None and parts.stop.max_experiments is not None:
+            total = -(-parts.stop.max_experiments // parts.batch)  # rounds the budget allows
         with RoundProgress(total, done, enabled=options.progress, title=name) as progress:
             history = run(planner=parts.planner, pool=pool, space=parts.space, batch=parts.batch,
                           stop=parts.stop, recorder=recorder, metrics=parts.metrics,
@@ -280,12 +284,16 @@ def cmd_resume(ns: argparse.Namespace) -> int:
     config, history = tracking.load_history(uri, ns.campaign)
     kind = str(config.get("kind", "genetic"))
     config = dict(config)
-    if ns.rounds is not None:
-        if ns.rounds <= 0:
-            raise PerturboError(f"--rounds {ns.rounds}: must be a positive number of rounds")
-        if "rounds" not in config:
-            raise PerturboError(f"--rounds: campaign {ns.campaign!r} ({kind}) has no rounds setting")
-        config["rounds"] = ns.rounds
+    for key in ("rounds", "trials"):
+        value = getattr(ns, key)
+        if value is None:
+            continue
+        if value <= 0:
+            raise PerturboError(f"--{key} {value}: must be a positive number; fix: use --{key} 1 or more")
+        if key not in config:
+            raise PerturboError(f"--{key}: campaign {ns.campaign!r} ({kind}) has no {key} setting; "
+                                f"`perturbo show {ns.campaign}` shows its settings")
+        config[key] = value
     run_campaign(kind, config, options, history=history, resume=True, name=ns.campaign)
     return 0
 

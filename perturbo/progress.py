@@ -29,6 +29,13 @@ def headline(metrics: Mapping[str, float], limit: int = 4) -> str:
     return "  ".join(f"{k}={_fmt(float(metrics[k]))}" for k in keys[:limit])
 
 
+def _console() -> Any:
+    from rich.console import Console
+
+    console = Console(stderr=True)
+    return console if console.is_terminal else Console(stderr=True, width=200)
+
+
 class RoundProgress:
     """``on_round`` callback for :func:`perturbo.campaign.run`; use as a context manager."""
 
@@ -44,7 +51,6 @@ class RoundProgress:
 
     def __enter__(self) -> RoundProgress:
         if self.enabled:
-            from rich.console import Console
             from rich.progress import (
                 BarColumn,
                 MofNCompleteColumn,
@@ -57,7 +63,7 @@ class RoundProgress:
             self._progress = Progress(
                 SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
                 MofNCompleteColumn(), TimeElapsedColumn(),
-                console=Console(stderr=True), transient=False,
+                console=_console(), transient=False,
             )
             self._progress.start()
             self._task = self._progress.add_task(

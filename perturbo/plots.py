@@ -71,11 +71,35 @@ def hit_ratio_plot(data: PlotData) -> dict[str, Figure]:
     return {"hit_ratio.png": fig}
 
 
+def optimisation_history_plot(data: PlotData) -> dict[str, Figure]:
+    """Each trial's objective in the order it was recorded, and the best so far (as Optuna's
+    ``plot_optimization_history``). Failed and rejected trials are left out."""
+    key = data.objective or "value"
+    pts = [(i, float(o.outcome.metrics[key])) for i, o in enumerate(data.history)
+           if o.outcome.ok and key in o.outcome.metrics]
+    if not pts:
+        return {}
+    best: list[float] = []
+    for _, v in pts:
+        better = max if data.direction == "max" else min
+        best.append(v if not best else better(best[-1], v))
+    fig = _figure()
+    ax = fig.add_subplot()
+    ax.scatter([i + 1 for i, _ in pts], [v for _, v in pts], s=12, alpha=0.6, label="trial")
+    ax.step([i + 1 for i, _ in pts], best, where="post", color="C1", label=f"best ({data.direction})")
+    ax.set_xlabel("trial")
+    ax.set_ylabel(key)
+    ax.set_title(f"{data.campaign}: optimisation history")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return {"optimisation_history.png": fig}
+
+
 def default_plotters(kind: Kind) -> tuple[Plotter, ...]:
     """Plotters logged at the end of a campaign of ``kind``."""
     if kind is Kind.GENETIC:
         return (hit_ratio_plot,)
-    return ()
+    return (optimisation_history_plot,)
 
 
 def save_png(fig: Figure, path: str) -> None:

@@ -188,6 +188,7 @@ def test_trial_runs_for_hyperparameter_kind(store: str) -> None:
             (e, pytest.approx(x / (e + 1))) for e in range(3)]
     bests = sorted((m.step, m.value) for m in c.get_metric_history(rec.run_id, "best"))
     assert [s for s, _ in bests] == [0, 1, 2, 3, 4] and bests[-1][1] == 0.0
+    assert {f.path for f in c.list_artifacts(rec.run_id, "plots")} == {"plots/optimisation_history.png"}
     _, loaded = tracking.load_history(store, "hpo")
     assert [o.to_dict() for o in loaded] == [o.to_dict() for o in history]
 

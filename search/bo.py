@@ -54,9 +54,9 @@ class BOPlanner:
         objective: str | Sequence[str] = "value",
         direction: str | Sequence[str] = "max",
         n_init: int | None = None,
-        num_restarts: int = 4,
-        raw_samples: int = 128,
-        mc_samples: int = 64,
+        num_restarts: int = 3,
+        raw_samples: int = 64,
+        mc_samples: int = 32,
         maxiter: int = 30,
         max_grid: int = 4096,
         n_random: int = 1024,
@@ -174,7 +174,8 @@ class BOPlanner:
 
             cand, _ = optimize_acqf(acq, bounds=bounds, q=q, num_restarts=self.num_restarts,
                                     raw_samples=self.raw_samples, sequential=True,
-                                    options={"maxiter": self.maxiter, "batch_limit": self.num_restarts})
+                                    options={"maxiter": self.maxiter, "batch_limit": self.num_restarts},
+                                    retry_on_optimization_warning=False)
             return cand
         from botorch.optim.optimize_mixed import optimize_acqf_mixed_alternating
 

@@ -140,13 +140,14 @@ class HyperparameterMetrics:
         done = [o for o in history if o.outcome.status is Status.COMPLETED]
         vals = [o.outcome.value(self.objective) for o in done]
         vals = [v for v in vals if math.isfinite(v)]
-        out: dict[str, float] = {
+        out: dict[str, float] = {}
+        if vals:  # first: the progress display shows the leading keys
+            out[f"best_{self.objective}"] = self._sign * max(self._sign * v for v in vals)
+        out.update({
             "n_completed": float(len(done)),
             "n_failed": float(sum(o.outcome.status is Status.FAILED for o in history)),
             "n_pruned": float(sum(o.outcome.status is Status.PRUNED for o in history)),
-        }
-        if vals:
-            out[f"best_{self.objective}"] = self._sign * max(self._sign * v for v in vals)
+        })
         rv = [o.outcome.value(self.objective) for o in round_obs if o.outcome.status is Status.COMPLETED]
         rv = [v for v in rv if math.isfinite(v)]
         if rv:

@@ -30,13 +30,20 @@ def genes_csv(path: Path) -> dict[str, float]:
     return {r.split(",")[0]: float(r.split(",")[1]) for r in rows if r}
 
 
+_TEMPLATE: list[Path] = []  # one per test session, whichever module asks first
+
+
 @pytest.fixture(scope="session")
 def mlflow_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from mlflow import MlflowClient
+    # Each module that star-imports this fixture gets its own copy of it; the cache makes
+    # them share one template store.
+    if not _TEMPLATE:
+        from mlflow import MlflowClient
 
-    db = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
-    MlflowClient(f"sqlite:///{db}").search_experiments()  # creates the schema
-    return db
+        db = tmp_path_factory.mktemp("mlflow-template") / "mlflow.db"
+        MlflowClient(f"sqlite:///{db}").search_experiments()  # creates the schema
+        _TEMPLATE.append(db)
+    return _TEMPLATE[0]
 
 
 @pytest.fixture

@@ -81,3 +81,42 @@ def test_genetic_campaign_on_ray_recorded_in_mlflow(
     assert json.loads(cfg.read_text()) == config
     png = Path(c.download_artifacts(parent.info.run_id, "plots/hit_ratio.png", str(tmp_path)))
     assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def _real_gene_csv(path: Path, rows: slice, study: str) -> Path:
+    """A user screen made of real gene symbols (a slice of the shipped IL2 screen), so the
+    `bo` planner has gene-set knowledge to work with; ``study`` goes in its task.json."""
+    from perturbo.kinds.screens import DATA_DIR
+
+    lines = (DATA_DIR / "IL2.csv").read_text().splitlines()
+    path.write_text("\n".join([lines[0], *lines[1:][rows]]) + "\n")
+    path.with_name(path.stem + ".task.json").write_text(json.dumps(
+        {"Task": "find genes that regulate IL-2 production", "Study": study}))
+    return path
+
+
+def test_bo_learns_from_earlier_campaigns_but_never_its_own_study(
+    store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a = _real_gene_csv(tmp_path / "lab_a.csv", slice(0, 300), "StudyA")
+    sib = _real_gene_csv(tmp_path / "lab_sib.csv", slice(300, 600), "StudyNew")
+    new = _real_gene_csv(tmp_path / "lab_new.csv", slice(600, 900), "StudyNew")
+    for name, csv in (("past-a", a), ("past-sibling", sib)):
+        rc = main(["run", "genetic", "--screen", str(csv), "--planner", "random", "--rounds", "1",
+                   "--batch", "40", "--local", "--tracking-uri", store, "--name", name,
+                   "--no-progress"])
+        assert rc == 0, capsys.readouterr().err
+    rc = main(["run", "genetic", "--screen", str(new), "--planner", "bo", "--prior", "transfer",
+               "--rounds", "2", "--batch", "16", "--local", "--tracking-uri", store, "--name",
+               "bo-new", "--no-progress"])
+    assert rc == 0, capsys.readouterr().err
+    c = _client(store)
+    exp = c.get_experiment_by_name("bo-new")
+    [parent] = c.search_runs([exp.experiment_id], "tags.`perturbo.role` = 'campaign'")
+    # past-a is learned from; past-sibling (same study) is not
+    assert parent.data.params["past_campaigns"] == "1"
+    assert parent.data.params["planner"] == "bo"
+    _, history = tracking.load_history(store, "bo-new")
+    genes = [o.spec.params["gene"] for o in history]
+    assert len(genes) == len(set(genes)) == 32 and all(o.outcome.ok for o in history)
+    assert all(o.spec.planner == "bo" for o in history)

@@ -19,9 +19,12 @@ import sys
 import time
 from collections.abc import Mapping, Sequence
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perturbo.types import PerturboError
+
+if TYPE_CHECKING:
+    from perturbo.config import RunOptions
 
 KINDS = ("genetic", "hyperparameter")
 _KIND_MODULES = {"genetic": "perturbo.cli_genetic", "hyperparameter": "perturbo.cli_hyperparameter"}
@@ -151,13 +154,7 @@ def _settings(kind: str, ns: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
         raise PerturboError(f"`perturbo run {kind}` is not available in this install yet")
     values = {k: v for k, v in vars(ns).items()
               if k not in ("command", "kind", "config_file") and not k.startswith("_")}
-    model = getattr(mod, f"{kind.capitalize()}Config", None)
-    if model is None:  # a kind module without a pydantic model validates in build()
-        toml = cfg.read_toml(ns.config_file) if getattr(ns, "config_file", None) else {}
-        t_run, t_kind = cfg.split_run_options(toml)
-        c_run, c_kind = cfg.split_run_options(values)
-        options = cfg.build_model(cfg.RunOptions, c_run, t_run, getattr(ns, "config_file", None))
-        return options, {"kind": kind, **t_kind, **c_kind}
+    model = getattr(mod, f"{kind.capitalize()}Config")  # each kind module declares its settings
     options, kind_cfg = cfg.load(model, values, getattr(ns, "config_file", None))
     return options, kind_cfg.model_dump()
 
@@ -174,7 +171,7 @@ def _untested_left(parts: Any, history: Sequence[Any]) -> int | None:
 def run_campaign(
     kind: str,
     config: Mapping[str, Any],
-    options: Any,
+    options: RunOptions,
     *,
     history: Any = None,
     resume: bool = False,
@@ -191,7 +188,8 @@ def run_campaign(
         raise PerturboError(f"`perturbo run {kind}` is not available in this install yet")
     uri = options.resolved_tracking_uri()
     tracking.check_reachable(uri)
-    name = name or options.name or f"{mod.default_name(config)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    base = mod.default_name(config) if hasattr(mod, "default_name") else kind
+    name = name or options.name or f"{base}-{time.strftime('%Y%m%d-%H%M%S')}"
     history = history if history is not None else History()
 
     def past_labels(screen: Any) -> list[dict[str, bool]]:

@@ -29,17 +29,28 @@ def run_campaign(
     **settings: Any,
 ) -> History:
     """Run a new campaign of ``kind`` with ``settings`` (validated as the CLI validates them)."""
-    from perturbo.cli import _kind_module, run_campaign as _run
+    from perturbo.cli import _kind_module
+    from perturbo.cli import run_campaign as _run
     from perturbo.config import RunOptions, build_model
     from perturbo.types import PerturboError
 
-    options = RunOptions(name=name, tracking_uri=tracking_uri, local=local, address=address,
-                         workers=workers, progress=progress)
+    options = RunOptions(
+        name=name,
+        tracking_uri=tracking_uri,
+        local=local,
+        address=address,
+        workers=workers,
+        progress=progress,
+    )
     mod = _kind_module(kind)
     if mod is None:
         raise PerturboError(f"kind {kind!r} is not available in this install")
     model = getattr(mod, f"{kind.capitalize()}Config", None)
-    config = build_model(model, settings).model_dump() if model is not None else {"kind": kind, **settings}
+    config = (
+        build_model(model, settings).model_dump()
+        if model is not None
+        else {"kind": kind, **settings}
+    )
     return _run(kind, config, options)
 
 
@@ -58,9 +69,11 @@ def resume_campaign(
     from perturbo.cli import run_campaign as _run
     from perturbo.config import RunOptions
 
-    options = RunOptions(tracking_uri=tracking_uri, local=local, address=address,
-                         workers=workers, progress=progress)
+    options = RunOptions(
+        tracking_uri=tracking_uri, local=local, address=address, workers=workers, progress=progress
+    )
     config, history = tracking.load_history(options.resolved_tracking_uri(), name)
     config = {**config, **overrides}
-    return _run(str(config.get("kind", "genetic")), config, options, history=history,
-                resume=True, name=name)
+    return _run(
+        str(config.get("kind", "genetic")), config, options, history=history, resume=True, name=name
+    )

@@ -60,22 +60,49 @@ def _add_run_options(p: argparse.ArgumentParser, resume: bool = False) -> None:
     s = argparse.SUPPRESS
     g = p.add_argument_group("where it runs and records")
     if not resume:
-        g.add_argument("--name", default=s, metavar="CAMPAIGN",
-                       help="campaign name = MLflow experiment (default: KIND-SCREEN-PLANNER-sSEED-TIME)")
-        g.add_argument("--config", dest="config_file", default=s, metavar="FILE.toml",
-                       help="read settings from a TOML file; flags given here override it")
-    g.add_argument("--tracking-uri", default=s, metavar="URI",
-                   help="MLflow store: sqlite:///file.db or http://host:5000 (default: "
-                        "$MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in this directory)")
-    g.add_argument("--address", default=s, metavar="ADDR",
-                   help="join this Ray cluster (auto, host:6379, ray://host:10001; default: "
-                        "$RAY_ADDRESS, else start a local Ray on 127.0.0.1)")
-    g.add_argument("--local", action="store_true", default=s,
-                   help="run experiments in this process, without Ray (fast for small jobs)")
-    g.add_argument("--workers", type=int, default=s,
-                   help="parallel workers (Ray actors); default: one per CPU")
-    g.add_argument("--no-progress", dest="progress", action="store_false", default=s,
-                   help="no live progress display")
+        g.add_argument(
+            "--name",
+            default=s,
+            metavar="CAMPAIGN",
+            help="campaign name = MLflow experiment (default: KIND-SCREEN-PLANNER-sSEED-TIME)",
+        )
+        g.add_argument(
+            "--config",
+            dest="config_file",
+            default=s,
+            metavar="FILE.toml",
+            help="read settings from a TOML file; flags given here override it",
+        )
+    g.add_argument(
+        "--tracking-uri",
+        default=s,
+        metavar="URI",
+        help="MLflow store: sqlite:///file.db or http://host:5000 (default: "
+        "$MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in this directory)",
+    )
+    g.add_argument(
+        "--address",
+        default=s,
+        metavar="ADDR",
+        help="join this Ray cluster (auto, host:6379, ray://host:10001; default: "
+        "$RAY_ADDRESS, else start a local Ray on 127.0.0.1)",
+    )
+    g.add_argument(
+        "--local",
+        action="store_true",
+        default=s,
+        help="run experiments in this process, without Ray (fast for small jobs)",
+    )
+    g.add_argument(
+        "--workers", type=int, default=s, help="parallel workers (Ray actors); default: one per CPU"
+    )
+    g.add_argument(
+        "--no-progress",
+        dest="progress",
+        action="store_false",
+        default=s,
+        help="no live progress display",
+    )
 
 
 def _kind_module(kind: str) -> ModuleType | None:
@@ -91,8 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="perturbo",
         description="Closed-loop experiment design: planners (BO, Optuna, evolution, LLM agents) "
-                    "propose perturbation experiments, Ray actors run them, MLflow records them.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+        "propose perturbation experiments, Ray actors run them, MLflow records them.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from perturbo import __version__
 
@@ -100,14 +128,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
 
-    run = sub.add_parser("run", help="run a new campaign", description="Run a new campaign.",
-                         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    run = sub.add_parser(
+        "run",
+        help="run a new campaign",
+        description="Run a new campaign.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     kinds = run.add_subparsers(dest="kind", metavar="KIND")
     kinds.required = True
     for kind in KINDS:
-        kp = kinds.add_parser(kind, help=f"a {kind} campaign", epilog=RUN_EPILOG,
-                              formatter_class=argparse.RawDescriptionHelpFormatter,
-                              description=f"Run a {kind} campaign.")
+        kp = kinds.add_parser(
+            kind,
+            help=f"a {kind} campaign",
+            epilog=RUN_EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+            description=f"Run a {kind} campaign.",
+        )
         mod = _kind_module(kind)
         if mod is not None:
             mod.add_arguments(kp)
@@ -115,29 +152,54 @@ def build_parser() -> argparse.ArgumentParser:
             kp.set_defaults(_unavailable=True)
         _add_run_options(kp)
 
-    res = sub.add_parser("resume", help="continue a campaign from what MLflow recorded",
-                         description="Rebuild a campaign's history and config from MLflow and "
-                                     "continue it: nothing recorded runs again, nothing is lost.",
-                         formatter_class=argparse.RawDescriptionHelpFormatter,
-                         epilog="example:\n  perturbo resume genetic-IFNG-bo-s0 --rounds 8")
+    res = sub.add_parser(
+        "resume",
+        help="continue a campaign from what MLflow recorded",
+        description="Rebuild a campaign's history and config from MLflow and "
+        "continue it: nothing recorded runs again, nothing is lost.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="example:\n  perturbo resume genetic-IFNG-bo-s0 --rounds 8",
+    )
     res.add_argument("campaign", metavar="CAMPAIGN")
-    res.add_argument("--rounds", type=int, default=None,
-                     help="total rounds, to extend a finished campaign (default: as configured)")
-    res.add_argument("--trials", type=int, default=None,
-                     help="total trials of a hyperparameter campaign, to extend it")
+    res.add_argument(
+        "--rounds",
+        type=int,
+        default=None,
+        help="total rounds, to extend a finished campaign (default: as configured)",
+    )
+    res.add_argument(
+        "--trials",
+        type=int,
+        default=None,
+        help="total trials of a hyperparameter campaign, to extend it",
+    )
     _add_run_options(res, resume=True)
 
-    show = sub.add_parser("show", help="list campaigns, or one campaign's rounds",
-                          description="Without CAMPAIGN: the campaigns in the store. With it: "
-                                      "its settings and metrics per round.")
+    show = sub.add_parser(
+        "show",
+        help="list campaigns, or one campaign's rounds",
+        description="Without CAMPAIGN: the campaigns in the store. With it: "
+        "its settings and metrics per round.",
+    )
     show.add_argument("campaign", nargs="?", metavar="CAMPAIGN")
-    show.add_argument("--tracking-uri", default=argparse.SUPPRESS, metavar="URI",
-                      help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
+    show.add_argument(
+        "--tracking-uri",
+        default=argparse.SUPPRESS,
+        metavar="URI",
+        help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
+    )
 
-    ui = sub.add_parser("ui", help="open the MLflow UI on the store (127.0.0.1)",
-                        description="Start `mlflow ui` on 127.0.0.1 for the tracking store.")
-    ui.add_argument("--tracking-uri", default=argparse.SUPPRESS, metavar="URI",
-                    help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)")
+    ui = sub.add_parser(
+        "ui",
+        help="open the MLflow UI on the store (127.0.0.1)",
+        description="Start `mlflow ui` on 127.0.0.1 for the tracking store.",
+    )
+    ui.add_argument(
+        "--tracking-uri",
+        default=argparse.SUPPRESS,
+        metavar="URI",
+        help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
+    )
     ui.add_argument("--port", type=int, default=5000)
     ui.add_argument("--print-only", action="store_true", help="print the command, do not start it")
     return parser
@@ -152,8 +214,11 @@ def _settings(kind: str, ns: argparse.Namespace) -> tuple[Any, dict[str, Any]]:
     mod = _kind_module(kind)
     if mod is None:
         raise PerturboError(f"`perturbo run {kind}` is not available in this install yet")
-    values = {k: v for k, v in vars(ns).items()
-              if k not in ("command", "kind", "config_file") and not k.startswith("_")}
+    values = {
+        k: v
+        for k, v in vars(ns).items()
+        if k not in ("command", "kind", "config_file") and not k.startswith("_")
+    }
     model = getattr(mod, f"{kind.capitalize()}Config")  # each kind module declares its settings
     options, kind_cfg = cfg.load(model, values, getattr(ns, "config_file", None))
     return options, kind_cfg.model_dump()
@@ -193,17 +258,21 @@ def run_campaign(
     history = history if history is not None else History()
 
     def past_labels(screen: Any) -> list[dict[str, bool]]:
-        return tracking.load_past_labels(uri, exclude_campaign=name,
-                                         exclude_screens=[screen.name],
-                                         exclude_studies=[screen.study])
+        return tracking.load_past_labels(
+            uri,
+            exclude_campaign=name,
+            exclude_screens=[screen.name],
+            exclude_studies=[screen.study],
+        )
 
     parts = mod.build(config, past_labels=past_labels) if kind == "genetic" else mod.build(config)
     left = _untested_left(parts, history)
     if left is not None and parts.batch > left:
         raise PerturboError(
             f"--batch {parts.batch} is larger than the {left} untested experiments left in "
-            f"campaign {name!r}: use --batch {left} or less" if left else
-            f"campaign {name!r} has tested every experiment in its space: nothing left to run"
+            f"campaign {name!r}: use --batch {left} or less"
+            if left
+            else f"campaign {name!r} has tested every experiment in its space: nothing left to run"
         )
     address = options.resolved_address()
     runtime = None
@@ -221,19 +290,30 @@ def run_campaign(
 
             runtime = connect(address)  # the pool runs on the Ray this connected to
             gpus = parts.num_gpus_per_worker if runtime.has_gpu() else 0.0
-            pool = RayExecutorPool(parts.executor_factory, n_workers=options.workers,
-                                   num_gpus_per_worker=gpus)
+            pool = RayExecutorPool(
+                parts.executor_factory, n_workers=options.workers, num_gpus_per_worker=gpus
+            )
             where = f"ray {address or '127.0.0.1 (local)'}"
         recorder.start({"pool": where, "workers": options.workers or "auto"})
-        _say(f"{'resuming' if resume else 'campaign'} {name!r}: {len(history)} experiments "
-             f"recorded, {where}, tracking {uri}")
+        _say(
+            f"{'resuming' if resume else 'campaign'} {name!r}: {len(history)} experiments "
+            f"recorded, {where}, tracking {uri}"
+        )
         total = parts.stop.rounds
         if total is None and parts.stop.max_experiments is not None:
             total = -(-parts.stop.max_experiments // parts.batch)  # rounds the budget allows
         with RoundProgress(total, done, enabled=options.progress, title=name) as progress:
-            history = run(planner=parts.planner, pool=pool, space=parts.space, batch=parts.batch,
-                          stop=parts.stop, recorder=recorder, metrics=parts.metrics,
-                          history=history, on_round=progress)
+            history = run(
+                planner=parts.planner,
+                pool=pool,
+                space=parts.space,
+                batch=parts.batch,
+                stop=parts.stop,
+                recorder=recorder,
+                metrics=parts.metrics,
+                history=history,
+                on_round=progress,
+            )
     except KeyboardInterrupt:
         msg = f"interrupted: the recorded rounds are kept; `perturbo resume {name}` continues"
         recorder.abort("KILLED", msg)
@@ -249,8 +329,10 @@ def run_campaign(
             pool.close()
         if runtime is not None:
             runtime.shutdown()
-    _say(f"done: {len(history)} experiments in {history.last_round + 1} rounds; "
-         f"`perturbo show {name}` or `perturbo ui` to browse them")
+    _say(
+        f"done: {len(history)} experiments in {history.last_round + 1} rounds; "
+        f"`perturbo show {name}` or `perturbo ui` to browse them"
+    )
     return history
 
 
@@ -264,8 +346,10 @@ def _say(msg: str) -> None:
 
 def cmd_run(ns: argparse.Namespace) -> int:
     if getattr(ns, "_unavailable", False):
-        raise PerturboError(f"`perturbo run {ns.kind}` is not available in this install yet: "
-                            "use `perturbo run genetic`")
+        raise PerturboError(
+            f"`perturbo run {ns.kind}` is not available in this install yet: "
+            "use `perturbo run genetic`"
+        )
     options, config = _settings(ns.kind, ns)
     name = getattr(ns, "_campaign", None) or options.name
     run_campaign(ns.kind, config, options, name=name)
@@ -287,10 +371,14 @@ def cmd_resume(ns: argparse.Namespace) -> int:
         if value is None:
             continue
         if value <= 0:
-            raise PerturboError(f"--{key} {value}: must be a positive number; fix: use --{key} 1 or more")
+            raise PerturboError(
+                f"--{key} {value}: must be a positive number; fix: use --{key} 1 or more"
+            )
         if key not in config:
-            raise PerturboError(f"--{key}: campaign {ns.campaign!r} ({kind}) has no {key} setting; "
-                                f"`perturbo show {ns.campaign}` shows its settings")
+            raise PerturboError(
+                f"--{key}: campaign {ns.campaign!r} ({kind}) has no {key} setting; "
+                f"`perturbo show {ns.campaign}` shows its settings"
+            )
         config[key] = value
     run_campaign(kind, config, options, history=history, resume=True, name=ns.campaign)
     return 0
@@ -313,20 +401,37 @@ def cmd_show(ns: argparse.Namespace) -> int:
             console.print(f"no campaigns in {uri} yet: start one with `perturbo run genetic`")
             return 0
         t = Table(title=f"campaigns in {uri}")
-        for col in ("campaign", "kind", "status", "rounds", "started", "planner", "subject", "headline"):
+        for col in (
+            "campaign",
+            "kind",
+            "status",
+            "rounds",
+            "started",
+            "planner",
+            "subject",
+            "headline",
+        ):
             t.add_column(col)
         from perturbo.progress import headline
 
         for r in rows:
-            t.add_row(r.name, r.kind, r.status, str(r.rounds),
-                      time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)),
-                      r.params.get("planner", ""), r.params.get("screen", r.params.get("task", "")),
-                      headline({k: v for k, v in r.metrics.items() if not k.startswith("final_")}, 2))
+            t.add_row(
+                r.name,
+                r.kind,
+                r.status,
+                str(r.rounds),
+                time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)),
+                r.params.get("planner", ""),
+                r.params.get("screen", r.params.get("task", "")),
+                headline({k: v for k, v in r.metrics.items() if not k.startswith("final_")}, 2),
+            )
         console.print(t)
         return 0
     summary, rounds = tracking.round_metrics(uri, ns.campaign)
-    console.print(f"[bold]{summary.name}[/bold] ({summary.kind}, {summary.status}, "
-                  f"{summary.rounds} rounds recorded)")
+    console.print(
+        f"[bold]{summary.name}[/bold] ({summary.kind}, {summary.status}, "
+        f"{summary.rounds} rounds recorded)"
+    )
     console.print("  " + "  ".join(f"{k}={v}" for k, v in sorted(summary.params.items())))
     keys: list[str] = []
     for m in rounds.values():
@@ -350,8 +455,18 @@ def cmd_ui(ns: argparse.Namespace) -> int:
     if uri.startswith(("http://", "https://")):
         print(f"the campaigns are on a tracking server: open {uri} in a browser")
         return 0
-    cmd = [sys.executable, "-m", "mlflow", "ui", "--backend-store-uri", uri,
-           "--host", "127.0.0.1", "--port", str(ns.port)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "mlflow",
+        "ui",
+        "--backend-store-uri",
+        uri,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(ns.port),
+    ]
     print(f"mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port {ns.port}")
     print(f"open http://127.0.0.1:{ns.port} (Ctrl-C stops it)")
     if ns.print_only:
@@ -375,8 +490,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"perturbo: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:
-        print(f"perturbo: {e}" if isinstance(e, Interrupted) else "perturbo: interrupted",
-              file=sys.stderr)
+        print(
+            f"perturbo: {e}" if isinstance(e, Interrupted) else "perturbo: interrupted",
+            file=sys.stderr,
+        )
         return 130
 
 

@@ -35,32 +35,47 @@ class GeneticConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["genetic"] = "genetic"
-    screen: str = Field("IFNG", description="a built-in screen name or the path to a Gene,Score CSV")
-    hits: str | None = Field(None, description="text file with one hit gene per line (own CSV only)")
+    screen: str = Field(
+        "IFNG", description="a built-in screen name or the path to a Gene,Score CSV"
+    )
+    hits: str | None = Field(
+        None, description="text file with one hit gene per line (own CSV only)"
+    )
     task: str | None = Field(None, description="task.json or the task sentence (own CSV only)")
     planner: Literal["random", "bo", "agent", "hybrid"] = Field("bo", description="who proposes")
     rounds: int = Field(5, gt=0, description="rounds of experiments")
     batch: int = Field(128, gt=0, description="genes knocked out per round")
     seed: int = Field(0, description="random seed")
     acquisition: Literal["greedy", "ucb", "thompson"] = Field(
-        "greedy", description="bo: how the next batch is picked from the GP")
+        "greedy", description="bo: how the next batch is picked from the GP"
+    )
     prior: Literal["transfer+text", "transfer", "text", "none"] = Field(
-        "transfer+text", description="bo: knowledge used before any hit is seen")
+        "transfer+text", description="bo: knowledge used before any hit is seen"
+    )
     learn_from_past: bool = Field(
-        True, description="bo: also learn the transfer prior from earlier genetic campaigns in MLflow")
+        True,
+        description="bo: also learn the transfer prior from earlier genetic campaigns in MLflow",
+    )
     # agent / hybrid (perturbo.agents.genetic.make_genetic_planner reads these keys)
     llm: Literal["local", "openai", "anthropic", "ollama"] = Field(
-        "local", description="agent: LLM backend (API keys come from the environment, never logged)")
+        "local", description="agent: LLM backend (API keys come from the environment, never logged)"
+    )
     llm_model: str | None = Field(None, description="agent: model name (backend default if unset)")
-    llm_base_url: str | None = Field(None, description="agent: base URL of an OpenAI-compatible or ollama server")
+    llm_base_url: str | None = Field(
+        None, description="agent: base URL of an OpenAI-compatible or ollama server"
+    )
     llm_threads: int | None = Field(None, gt=0, description="agent: CPU threads of the local model")
     llm_max_tokens: int = Field(400, gt=0, description="agent: max tokens per answer")
     llm_structured_method: Literal["json_mode", "function_calling", "json_schema"] = Field(
-        "json_mode", description="agent: how structured output is requested from a remote model")
+        "json_mode", description="agent: how structured output is requested from a remote model"
+    )
     critic: bool = Field(False, description="agent: a critic reviews each proposal")
     agent_style: Literal["sets", "genes"] = Field(
-        "sets", description="agent: choose among gene sets (small models) or name genes")
-    agent_share: float = Field(0.25, ge=0.0, le=1.0, description="hybrid: share of the batch the agent picks")
+        "sets", description="agent: choose among gene sets (small models) or name genes"
+    )
+    agent_share: float = Field(
+        0.25, ge=0.0, le=1.0, description="hybrid: share of the batch the agent picks"
+    )
     max_repairs: int = Field(2, ge=0, description="agent: repair turns for invalid proposals")
 
     @field_validator("screen")
@@ -89,21 +104,45 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     defaults shown come from :class:`GeneticConfig`."""
     s = argparse.SUPPRESS
     g = parser.add_argument_group("genetic campaign")
-    g.add_argument("--screen", default=s, metavar="NAME|CSV", help=_help(
-        "screen", ": IFNG, IL2, Carnevale22_Adenosine, Scharenberg22, or my_screen.csv"))
-    g.add_argument("--hits", default=s, metavar="FILE", help=_help(
-        "hits", "; without it the top 5%% of genes by |score| are the hits"))
+    g.add_argument(
+        "--screen",
+        default=s,
+        metavar="NAME|CSV",
+        help=_help("screen", ": IFNG, IL2, Carnevale22_Adenosine, Scharenberg22, or my_screen.csv"),
+    )
+    g.add_argument(
+        "--hits",
+        default=s,
+        metavar="FILE",
+        help=_help("hits", "; without it the top 5%% of genes by |score| are the hits"),
+    )
     g.add_argument("--task", default=s, metavar="JSON|TEXT", help=_help("task"))
-    g.add_argument("--planner", default=s, metavar="|".join(PLANNERS), help=_help(
-        "planner", ": random (seeded baseline), bo (Bayesian optimisation over gene-set "
-        "features), agent (LLM), hybrid (LLM + bo)"))
+    g.add_argument(
+        "--planner",
+        default=s,
+        metavar="|".join(PLANNERS),
+        help=_help(
+            "planner",
+            ": random (seeded baseline), bo (Bayesian optimisation over gene-set "
+            "features), agent (LLM), hybrid (LLM + bo)",
+        ),
+    )
     g.add_argument("--rounds", type=int, default=s, help=_help("rounds"))
     g.add_argument("--batch", type=int, default=s, help=_help("batch"))
     g.add_argument("--seed", type=int, default=s, help=_help("seed"))
-    g.add_argument("--acquisition", default=s, metavar="greedy|ucb|thompson", help=_help("acquisition"))
-    g.add_argument("--prior", default=s, metavar="transfer+text|transfer|text|none", help=_help("prior"))
-    g.add_argument("--no-learn-from-past", dest="learn_from_past", action="store_false", default=s,
-                   help="bo: do not use earlier campaigns' results in the transfer prior")
+    g.add_argument(
+        "--acquisition", default=s, metavar="greedy|ucb|thompson", help=_help("acquisition")
+    )
+    g.add_argument(
+        "--prior", default=s, metavar="transfer+text|transfer|text|none", help=_help("prior")
+    )
+    g.add_argument(
+        "--no-learn-from-past",
+        dest="learn_from_past",
+        action="store_false",
+        default=s,
+        help="bo: do not use earlier campaigns' results in the transfer prior",
+    )
     a = parser.add_argument_group("LLM agent (--planner agent|hybrid)")
     a.add_argument("--llm", default=s, metavar="local|openai|anthropic|ollama", help=_help("llm"))
     a.add_argument("--llm-model", default=s, metavar="NAME", help=_help("llm_model"))
@@ -140,8 +179,11 @@ def make_planner(
                 "(`make install`) or use --planner random"
             ) from None
         return GeneBOPlanner(
-            screen, seed=seed, acquisition=str(config.get("acquisition", "greedy")),
-            prior=str(config.get("prior", "transfer+text")), extra_labels=tuple(extra_labels),
+            screen,
+            seed=seed,
+            acquisition=str(config.get("acquisition", "greedy")),
+            prior=str(config.get("prior", "transfer+text")),
+            extra_labels=tuple(extra_labels),
         )
     if name in ("agent", "hybrid"):
         try:
@@ -153,8 +195,13 @@ def make_planner(
             ) from None
         from perturbo.config import llm_api_key
 
-        return make_genetic_planner(name, screen, config, extra_labels=tuple(extra_labels),
-                                    api_key=llm_api_key(str(config.get("llm", "local"))))
+        return make_genetic_planner(
+            name,
+            screen,
+            config,
+            extra_labels=tuple(extra_labels),
+            api_key=llm_api_key(str(config.get("llm", "local"))),
+        )
     raise PerturboError(f"--planner {name!r} is unknown: use one of {', '.join(PLANNERS)}")
 
 
@@ -170,7 +217,11 @@ def build(config: Mapping[str, Any], past_labels: PastLabels | None = None) -> C
     from perturbo.kinds.genetic import GenePool, GeneticExecutor, GeneticMetrics, load_screen
     from perturbo.parts import CampaignParts
 
-    cfg = config if isinstance(config, GeneticConfig) else build_model(GeneticConfig, {}, config, "config")
+    cfg = (
+        config
+        if isinstance(config, GeneticConfig)
+        else build_model(GeneticConfig, {}, config, "config")
+    )
     screen = load_screen(cfg.screen, cfg.hits, cfg.task)
     space = GenePool(screen.genes)
     if cfg.batch > len(space):
@@ -178,11 +229,17 @@ def build(config: Mapping[str, Any], past_labels: PastLabels | None = None) -> C
             f"--batch {cfg.batch} is larger than the {len(space)} genes of screen {screen.name}: "
             f"use --batch {len(space)} or less"
         )
-    labels: Labels = past_labels(screen) if (past_labels is not None and _uses_transfer(cfg)) else ()
+    labels: Labels = (
+        past_labels(screen) if (past_labels is not None and _uses_transfer(cfg)) else ()
+    )
     planner = make_planner(cfg.planner, screen, cfg.model_dump(), extra_labels=labels)
     params = {
-        "planner": cfg.planner, "seed": cfg.seed, "batch": cfg.batch, "rounds": cfg.rounds,
-        "screen": screen.name, "study": screen.study,
+        "planner": cfg.planner,
+        "seed": cfg.seed,
+        "batch": cfg.batch,
+        "rounds": cfg.rounds,
+        "screen": screen.name,
+        "study": screen.study,
     }
     if cfg.planner in ("bo", "hybrid"):
         params.update(acquisition=cfg.acquisition, prior=cfg.prior, past_campaigns=len(labels))

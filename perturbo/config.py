@@ -90,12 +90,16 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     """Parse a TOML config file; PerturboError naming the file on any problem."""
     p = Path(path)
     if not p.is_file():
-        raise PerturboError(f"config file {str(p)!r} not found: pass an existing TOML file to --config")
+        raise PerturboError(
+            f"config file {str(p)!r} not found: pass an existing TOML file to --config"
+        )
     try:
         with p.open("rb") as f:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
-        raise PerturboError(f"config file {str(p)!r} is not valid TOML ({e}): fix the syntax") from None
+        raise PerturboError(
+            f"config file {str(p)!r} is not valid TOML ({e}): fix the syntax"
+        ) from None
     # Allow both a flat file and one with [run] / [<kind>] tables.
     flat: dict[str, Any] = {}
     for k, v in data.items():

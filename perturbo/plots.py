@@ -66,8 +66,11 @@ def hit_ratio_plot(data: PlotData) -> dict[str, Figure]:
     points = data.round_metrics.get("hit_ratio")
     if not points:
         return {}
-    fig = metric_vs_round({data.campaign: points}, "hit ratio (hits found / all hits)",
-                          f"{data.campaign}: hit ratio vs round")
+    fig = metric_vs_round(
+        {data.campaign: points},
+        "hit ratio (hits found / all hits)",
+        f"{data.campaign}: hit ratio vs round",
+    )
     return {"hit_ratio.png": fig}
 
 
@@ -75,8 +78,11 @@ def optimisation_history_plot(data: PlotData) -> dict[str, Figure]:
     """Each trial's objective in the order it was recorded, and the best so far (as Optuna's
     ``plot_optimization_history``). Failed and rejected trials are left out."""
     key = data.objective or "value"
-    pts = [(i, float(o.outcome.metrics[key])) for i, o in enumerate(data.history)
-           if o.outcome.ok and key in o.outcome.metrics]
+    pts = [
+        (i, float(o.outcome.metrics[key]))
+        for i, o in enumerate(data.history)
+        if o.outcome.ok and key in o.outcome.metrics
+    ]
     if not pts:
         return {}
     best: list[float] = []
@@ -86,7 +92,9 @@ def optimisation_history_plot(data: PlotData) -> dict[str, Figure]:
     fig = _figure()
     ax = fig.add_subplot()
     ax.scatter([i + 1 for i, _ in pts], [v for _, v in pts], s=12, alpha=0.6, label="trial")
-    ax.step([i + 1 for i, _ in pts], best, where="post", color="C1", label=f"best ({data.direction})")
+    ax.step(
+        [i + 1 for i, _ in pts], best, where="post", color="C1", label=f"best ({data.direction})"
+    )
     ax.set_xlabel("trial")
     ax.set_ylabel(key)
     ax.set_title(f"{data.campaign}: optimisation history")

@@ -39,8 +39,13 @@ def _console() -> Any:
 class RoundProgress:
     """``on_round`` callback for :func:`perturbo.campaign.run`; use as a context manager."""
 
-    def __init__(self, total_rounds: int | None, done_rounds: int = 0, enabled: bool = True,
-                 title: str = "campaign") -> None:
+    def __init__(
+        self,
+        total_rounds: int | None,
+        done_rounds: int = 0,
+        enabled: bool = True,
+        title: str = "campaign",
+    ) -> None:
         self.total = total_rounds
         self.done = done_rounds
         self.enabled = enabled
@@ -61,13 +66,18 @@ class RoundProgress:
             )
 
             self._progress = Progress(
-                SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(),
-                MofNCompleteColumn(), TimeElapsedColumn(),
-                console=_console(), transient=False,
+                SpinnerColumn(),
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeElapsedColumn(),
+                console=_console(),
+                transient=False,
             )
             self._progress.start()
             self._task = self._progress.add_task(
-                f"{self.title}: round {self.done + 1}", total=self.total, completed=self.done)
+                f"{self.title}: round {self.done + 1}", total=self.total, completed=self.done
+            )
         self._last = time.perf_counter()
         return self
 
@@ -78,15 +88,18 @@ class RoundProgress:
     def __call__(self, report: RoundReport) -> None:
         now = time.perf_counter()
         round_s, self._last = now - self._last, now
-        line = (f"round {report.round + 1}: {headline(report.metrics)}  "
-                f"ran={report.n_ran} rejected={report.n_rejected}  "
-                f"planner {report.planner_s:.2f}s  experiments {report.run_s:.2f}s  "
-                f"round {round_s:.2f}s")
+        line = (
+            f"round {report.round + 1}: {headline(report.metrics)}  "
+            f"ran={report.n_ran} rejected={report.n_rejected}  "
+            f"planner {report.planner_s:.2f}s  experiments {report.run_s:.2f}s  "
+            f"round {round_s:.2f}s"
+        )
         self.done = report.round + 1
         if self._progress is None:
             return
         self._progress.console.print(line, highlight=False)
         self._progress.update(
-            self._task, completed=self.done,
+            self._task,
+            completed=self.done,
             description=f"{self.title}: {headline(report.metrics, 2)}",
         )

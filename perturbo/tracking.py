@@ -181,7 +181,9 @@ def _artifact_location(uri: str, campaign: str) -> str | None:
 
 def _find_parent(client: MlflowClient, experiment_id: str) -> Any | None:
     runs = client.search_runs(
-        [experiment_id], filter_string=f"tags.`{ROLE}` = 'campaign'", order_by=["start_time ASC"],
+        [experiment_id],
+        filter_string=f"tags.`{ROLE}` = 'campaign'",
+        order_by=["start_time ASC"],
         max_results=5,
     )
     return runs[0] if runs else None
@@ -281,7 +283,9 @@ class MlflowRecorder:
     def __post_init__(self) -> None:
         self.nesting = self.nesting or DEFAULT_NESTING.get(self.kind, "round")
         self.plotters = default_plotters(self.kind) if self.plotters is None else self.plotters
-        self.spool_dir = Path(self.spool_dir) if self.spool_dir else default_spool_dir(self.tracking_uri)
+        self.spool_dir = (
+            Path(self.spool_dir) if self.spool_dir else default_spool_dir(self.tracking_uri)
+        )
         self._client: MlflowClient | None = None
         self.experiment_id = ""
         self.run_id = ""
@@ -292,12 +296,21 @@ class MlflowRecorder:
     def from_parts(
         cls, parts: CampaignParts, tracking_uri: str, campaign: str, **kw: Any
     ) -> MlflowRecorder:
-        tags = {f"perturbo.{k}": str(v) for k, v in parts.params.items() if k in ("screen", "study", "task")}
+        tags = {
+            f"perturbo.{k}": str(v)
+            for k, v in parts.params.items()
+            if k in ("screen", "study", "task")
+        }
         kw.setdefault("tags", tags)
         return cls(
-            tracking_uri=tracking_uri, campaign=campaign, kind=parts.kind,
-            config=dict(parts.config), params=dict(parts.params), objective=parts.objective,
-            direction=parts.direction, **kw,
+            tracking_uri=tracking_uri,
+            campaign=campaign,
+            kind=parts.kind,
+            config=dict(parts.config),
+            params=dict(parts.params),
+            objective=parts.objective,
+            direction=parts.direction,
+            **kw,
         )
 
     # -- helpers
@@ -345,10 +358,21 @@ class MlflowRecorder:
                 # Params cannot change in MLflow; the config (e.g. more --rounds) can: rewrite it
                 # so the next resume continues with what this one was asked to do.
                 c.log_dict(self.run_id, _jsonable(self.config), CONFIG_FILE)
-                changed = {f"perturbo.resumed.{k}": v for k, v in self.params.items()
-                           if str(parent.data.params.get(k, v)) != str(v)[:_MAX_PARAM_LEN]}
-                _log_batch(c, self.run_id, tags={"perturbo.resumes": str(
-                    int(parent.data.tags.get("perturbo.resumes", "0")) + 1), **changed})
+                changed = {
+                    f"perturbo.resumed.{k}": v
+                    for k, v in self.params.items()
+                    if str(parent.data.params.get(k, v)) != str(v)[:_MAX_PARAM_LEN]
+                }
+                _log_batch(
+                    c,
+                    self.run_id,
+                    tags={
+                        "perturbo.resumes": str(
+                            int(parent.data.tags.get("perturbo.resumes", "0")) + 1
+                        ),
+                        **changed,
+                    },
+                )
                 self._series = self._load_series()
                 self._drop_orphans()
             else:
@@ -367,9 +391,14 @@ class MlflowRecorder:
                 else:
                     self.experiment_id = exp.experiment_id
                 run = c.create_run(
-                    self.experiment_id, run_name=self.campaign,
-                    tags={ROLE: "campaign", "perturbo.kind": self.kind.value,
-                          "perturbo.nesting": str(self.nesting), **self.tags},
+                    self.experiment_id,
+                    run_name=self.campaign,
+                    tags={
+                        ROLE: "campaign",
+                        "perturbo.kind": self.kind.value,
+                        "perturbo.nesting": str(self.nesting),
+                        **self.tags,
+                    },
                 )
                 self.run_id = run.info.run_id
                 _log_batch(c, self.run_id, params=self.params)
@@ -385,7 +414,10 @@ class MlflowRecorder:
         self._flush_spool()
 
     def record_round(
-        self, round: int, observations: Sequence[Observation], metrics: Mapping[str, float],
+        self,
+        round: int,
+        observations: Sequence[Observation],
+        metrics: Mapping[str, float],
         notes: Mapping[str, Any],
     ) -> None:
         obs = list(observations)
@@ -405,17 +437,27 @@ class MlflowRecorder:
     def finish(self, history: Sequence[Observation], metrics: Mapping[str, float]) -> None:
         c = self.client
         try:
-            final = [(f"final_{k}", v, 0) for k, v in metrics.items()
-                     if k not in self._series and _finite(v)]
-            final.append(("final_n_experiments", float(sum(o.outcome.status is not Status.REJECTED for o in history)), 0))
-            _log_batch(c, self.run_id, metrics=final,
-                       tags={"perturbo.stopped": "finished"})
+            final = [
+                (f"final_{k}", v, 0)
+                for k, v in metrics.items()
+                if k not in self._series and _finite(v)
+            ]
+            final.append(
+                (
+                    "final_n_experiments",
+                    float(sum(o.outcome.status is not Status.REJECTED for o in history)),
+                    0,
+                )
+            )
+            _log_batch(c, self.run_id, metrics=final, tags={"perturbo.stopped": "finished"})
             self._log_plots(history)
             c.set_terminated(self.run_id, status="FINISHED")
         except Exception as e:
             raise _wrap(self.tracking_uri, "finishing the campaign", e) from None
 
-    def abort(self, status: Literal["KILLED", "FAILED"], reason: str, history: Sequence[Observation] = ()) -> None:
+    def abort(
+        self, status: Literal["KILLED", "FAILED"], reason: str, history: Sequence[Observation] = ()
+    ) -> None:
         """End the parent run early; what was recorded stays and ``perturbo resume`` continues.
         Best effort: never raises (it runs while another error is on its way out)."""
         if not self.run_id:
@@ -430,7 +472,10 @@ class MlflowRecorder:
 
     # -- writing one round
     def _write_round(
-        self, round: int, obs: list[Observation], metrics: Mapping[str, float],
+        self,
+        round: int,
+        obs: list[Observation],
+        metrics: Mapping[str, float],
         notes: Mapping[str, Any],
     ) -> None:
         c = self.client
@@ -447,17 +492,30 @@ class MlflowRecorder:
             _log_batch(c, self.run_id, metrics=step_metrics)
             # The commit point: a round is recorded iff its observations file is on the parent.
             f = Path(tmp) / f"round-{round:03d}.json"
-            f.write_text(json.dumps({"round": round, "observations": [o.to_dict() for o in obs],
-                                     "metrics": dict(metrics)}))
+            f.write_text(
+                json.dumps(
+                    {
+                        "round": round,
+                        "observations": [o.to_dict() for o in obs],
+                        "metrics": dict(metrics),
+                    }
+                )
+            )
             c.log_artifact(self.run_id, str(f), ROUNDS_DIR)
 
     def _write_round_run(
-        self, round: int, obs: list[Observation], step_metrics: list[tuple[str, float, int]],
-        rationale: str, proposed_by: Mapping[str, int], tmp: Path,
+        self,
+        round: int,
+        obs: list[Observation],
+        step_metrics: list[tuple[str, float, int]],
+        rationale: str,
+        proposed_by: Mapping[str, int],
+        tmp: Path,
     ) -> None:
         c = self.client
         run = c.create_run(
-            self.experiment_id, run_name=f"round-{round:03d}",
+            self.experiment_id,
+            run_name=f"round-{round:03d}",
             tags={"mlflow.parentRunId": self.run_id, ROLE: "round", "perturbo.round": str(round)},
         )
         rid = run.info.run_id
@@ -465,8 +523,12 @@ class MlflowRecorder:
         extra = [(f"proposed_by_{k}", float(v), round) for k, v in proposed_by.items()]
         extra += [("n_rejected", float(n_rej), round), ("n_ran", float(len(obs) - n_rej), round)]
         planners = ",".join(sorted(proposed_by)) or str(self.params.get("planner", ""))
-        _log_batch(c, rid, metrics=step_metrics + extra,
-                   params={"round": round, "planner": planners, "batch": len(obs)})
+        _log_batch(
+            c,
+            rid,
+            metrics=step_metrics + extra,
+            params={"round": round, "planner": planners, "batch": len(obs)},
+        )
         d = tmp / "round"
         d.mkdir()
         table = observations_table(obs)
@@ -486,26 +548,42 @@ class MlflowRecorder:
         for o in obs:
             st = o.outcome.status
             run = c.create_run(
-                self.experiment_id, run_name=f"trial-{o.spec.id}",
-                tags={"mlflow.parentRunId": self.run_id, ROLE: "trial",
-                      "perturbo.round": str(round), "perturbo.id": o.spec.id,
-                      "perturbo.status": st.value, "perturbo.planner": o.spec.planner,
-                      **({"perturbo.error": o.outcome.error} if o.outcome.error else {}),
-                      **({"perturbo.note": o.spec.note} if o.spec.note else {})},
+                self.experiment_id,
+                run_name=f"trial-{o.spec.id}",
+                tags={
+                    "mlflow.parentRunId": self.run_id,
+                    ROLE: "trial",
+                    "perturbo.round": str(round),
+                    "perturbo.id": o.spec.id,
+                    "perturbo.status": st.value,
+                    "perturbo.planner": o.spec.planner,
+                    **({"perturbo.error": o.outcome.error} if o.outcome.error else {}),
+                    **({"perturbo.note": o.spec.note} if o.spec.note else {}),
+                },
             )
             ms = [(k, float(v), 0) for k, v in o.outcome.metrics.items() if _finite(float(v))]
-            ms += [(key + "_epoch" if key in o.outcome.metrics else key, float(v), i)
-                   for i, v in enumerate(o.outcome.intermediate) if _finite(float(v))]
+            ms += [
+                (key + "_epoch" if key in o.outcome.metrics else key, float(v), i)
+                for i, v in enumerate(o.outcome.intermediate)
+                if _finite(float(v))
+            ]
             ms.append(("duration_s", float(o.outcome.duration_s), 0))
-            _log_batch(c, run.info.run_id, metrics=ms,
-                       params={**{str(k): v for k, v in o.spec.params.items()},
-                               "planner": o.spec.planner or str(self.params.get("planner", ""))})
+            _log_batch(
+                c,
+                run.info.run_id,
+                metrics=ms,
+                params={
+                    **{str(k): v for k, v in o.spec.params.items()},
+                    "planner": o.spec.planner or str(self.params.get("planner", "")),
+                },
+            )
             status = {Status.COMPLETED: "FINISHED", Status.PRUNED: "KILLED"}.get(st, "FAILED")
             c.set_terminated(run.info.run_id, status=status)
 
     def _log_plots(self, history: Sequence[Observation]) -> None:
-        data = PlotData(self.campaign, list(history), dict(self._series), self.objective,
-                        self.direction)
+        data = PlotData(
+            self.campaign, list(history), dict(self._series), self.objective, self.direction
+        )
         with tempfile.TemporaryDirectory(prefix="perturbo-plots-") as tmp:
             wrote = False
             for plotter in self.plotters or ():
@@ -532,7 +610,8 @@ class MlflowRecorder:
         would show twice after the round is re-run: delete them."""
         recorded = {int(n) for n in _recorded_rounds(self.client, self.run_id)}
         runs = self.client.search_runs(
-            [self.experiment_id], filter_string=f"tags.`mlflow.parentRunId` = '{self.run_id}'",
+            [self.experiment_id],
+            filter_string=f"tags.`mlflow.parentRunId` = '{self.run_id}'",
             max_results=50000,
         )
         for r in runs:
@@ -542,16 +621,25 @@ class MlflowRecorder:
 
     # -- the spool
     def _spool_round(
-        self, round: int, obs: list[Observation], metrics: Mapping[str, float],
+        self,
+        round: int,
+        obs: list[Observation],
+        metrics: Mapping[str, float],
         notes: Mapping[str, Any],
     ) -> Path:
         self.spool.mkdir(parents=True, exist_ok=True)
         path = self.spool / f"round-{round:03d}.json"
-        path.write_text(json.dumps({
-            "round": round, "observations": [o.to_dict() for o in obs],
-            "metrics": dict(metrics), "notes": _jsonable(dict(notes)),
-            "config": _jsonable(dict(self.config)),
-        }))
+        path.write_text(
+            json.dumps(
+                {
+                    "round": round,
+                    "observations": [o.to_dict() for o in obs],
+                    "metrics": dict(metrics),
+                    "notes": _jsonable(dict(notes)),
+                    "config": _jsonable(dict(self.config)),
+                }
+            )
+        )
         return path
 
     def _flush_spool(self) -> None:
@@ -574,8 +662,11 @@ def _jsonable(x: Any) -> Any:
 
 def _recorded_rounds(client: MlflowClient, run_id: str) -> list[int]:
     names = [Path(f.path).name for f in client.list_artifacts(run_id, ROUNDS_DIR)]
-    return sorted(int(n[len("round-") : -len(".json")]) for n in names
-                  if n.startswith("round-") and n.endswith(".json"))
+    return sorted(
+        int(n[len("round-") : -len(".json")])
+        for n in names
+        if n.startswith("round-") and n.endswith(".json")
+    )
 
 
 # --------------------------------------------------------------------------- reading back
@@ -604,7 +695,9 @@ def _download(c: MlflowClient, run_id: str, path: str, dst: str) -> Path:
     return Path(c.download_artifacts(run_id, path, dst))
 
 
-def load_history(tracking_uri: str, campaign: str, spool_dir: Path | None = None) -> tuple[dict[str, Any], History]:
+def load_history(
+    tracking_uri: str, campaign: str, spool_dir: Path | None = None
+) -> tuple[dict[str, Any], History]:
     """The campaign's logged config and its observations, exactly as recorded (plus any rounds
     spooled locally while the store was unreachable), in round order."""
     c, parent = _open_campaign(tracking_uri, campaign)
@@ -616,15 +709,20 @@ def load_history(tracking_uri: str, campaign: str, spool_dir: Path | None = None
                 d = _download(c, parent.info.run_id, ROUNDS_DIR, tmp)
                 for f in sorted(d.glob("round-*.json")):
                     data = json.loads(f.read_text())
-                    rounds[int(data["round"])] = [Observation.from_dict(x) for x in data["observations"]]
+                    rounds[int(data["round"])] = [
+                        Observation.from_dict(x) for x in data["observations"]
+                    ]
         except Exception as e:
             raise _wrap(tracking_uri, f"reading campaign {campaign!r}", e) from None
-    rec = MlflowRecorder(tracking_uri, campaign, Kind(config.get("kind", "genetic")), config,
-                         spool_dir=spool_dir)
+    rec = MlflowRecorder(
+        tracking_uri, campaign, Kind(config.get("kind", "genetic")), config, spool_dir=spool_dir
+    )
     if rec.spool.is_dir():
         for f in sorted(rec.spool.glob("round-*.json")):
             data = json.loads(f.read_text())
-            rounds.setdefault(int(data["round"]), [Observation.from_dict(x) for x in data["observations"]])
+            rounds.setdefault(
+                int(data["round"]), [Observation.from_dict(x) for x in data["observations"]]
+            )
     history = History([o for r in sorted(rounds) for o in rounds[r]])
     return config, history
 
@@ -661,7 +759,8 @@ def load_past_labels(
             continue  # an experiment without a recorded campaign: nothing to learn from
         labels = {
             str(o.spec.params.get("gene")): o.outcome.value("hit") > 0.5
-            for o in hist if o.outcome.ok and "gene" in o.spec.params
+            for o in hist
+            if o.outcome.ok and "gene" in o.spec.params
         }
         if labels:
             out.append(labels)
@@ -690,29 +789,39 @@ def list_campaigns(tracking_uri: str) -> list[CampaignSummary]:
         exps = c.search_experiments()
         ids = [e.experiment_id for e in exps]
         if ids:
-            runs = c.search_runs(ids, filter_string=f"tags.`{ROLE}` = 'campaign'",
-                                 order_by=["start_time DESC"], max_results=1000)
+            runs = c.search_runs(
+                ids,
+                filter_string=f"tags.`{ROLE}` = 'campaign'",
+                order_by=["start_time DESC"],
+                max_results=1000,
+            )
     except Exception as e:
         raise _wrap(tracking_uri, "listing campaigns", e) from None
     names = {e.experiment_id: e.name for e in exps}
     out = []
     for r in runs:
-        out.append(CampaignSummary(
-            name=names.get(r.info.experiment_id, r.info.run_name),
-            kind=r.data.tags.get("perturbo.kind", ""),
-            status=r.info.status,
-            rounds=len(_recorded_rounds(c, r.info.run_id)),
-            started=r.info.start_time / 1000.0,
-            params=dict(r.data.params),
-            metrics=dict(r.data.metrics),
-        ))
+        out.append(
+            CampaignSummary(
+                name=names.get(r.info.experiment_id, r.info.run_name),
+                kind=r.data.tags.get("perturbo.kind", ""),
+                status=r.info.status,
+                rounds=len(_recorded_rounds(c, r.info.run_id)),
+                started=r.info.start_time / 1000.0,
+                params=dict(r.data.params),
+                metrics=dict(r.data.metrics),
+            )
+        )
     return out
 
 
-def round_metrics(tracking_uri: str, campaign: str) -> tuple[CampaignSummary, dict[int, dict[str, float]]]:
+def round_metrics(
+    tracking_uri: str, campaign: str
+) -> tuple[CampaignSummary, dict[int, dict[str, float]]]:
     """A campaign's summary and its metrics per round (from the parent run's step=round values)."""
     c, parent = _open_campaign(tracking_uri, campaign)
-    rec = MlflowRecorder(tracking_uri, campaign, Kind(parent.data.tags.get("perturbo.kind", "genetic")), {})
+    rec = MlflowRecorder(
+        tracking_uri, campaign, Kind(parent.data.tags.get("perturbo.kind", "genetic")), {}
+    )
     rec._client, rec.run_id = c, parent.info.run_id
     try:
         series = rec._load_series()
@@ -724,10 +833,21 @@ def round_metrics(tracking_uri: str, campaign: str) -> tuple[CampaignSummary, di
         for step, v in pts:
             rows.setdefault(step, {})[k] = v
     params = dict(parent.data.params)
-    params.update({k[len("perturbo.resumed."):]: v for k, v in parent.data.tags.items()
-                   if k.startswith("perturbo.resumed.")})
-    summary = CampaignSummary(campaign, rec.kind.value, parent.info.status, n_rounds,
-                              parent.info.start_time / 1000.0, params,
-                              dict(parent.data.metrics))
+    params.update(
+        {
+            k[len("perturbo.resumed.") :]: v
+            for k, v in parent.data.tags.items()
+            if k.startswith("perturbo.resumed.")
+        }
+    )
+    summary = CampaignSummary(
+        campaign,
+        rec.kind.value,
+        parent.info.status,
+        n_rounds,
+        parent.info.start_time / 1000.0,
+        params,
+        dict(parent.data.metrics),
+    )
     # final-only metrics (n_experiments...) are logged at step 0; keep rows to recorded rounds
     return summary, {r: rows[r] for r in sorted(rows) if r < n_rounds or n_rounds == 0}

@@ -37,16 +37,25 @@ def assert_one_clear_error(rc: int, err: str, *needles: str) -> None:
 
 def test_help_is_fast_and_teaches() -> None:
     t0 = time.monotonic()
-    r = subprocess.run([sys.executable, "-m", "perturbo.cli", "--help"], capture_output=True,
-                       text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "perturbo.cli", "--help"], capture_output=True, text=True, timeout=60
+    )
     assert r.returncode == 0
     assert time.monotonic() - t0 < 5
     assert "perturbo run genetic --screen IFNG --planner bo --rounds 5 --batch 128" in r.stdout
     assert "perturbo resume" in r.stdout and "perturbo ui" in r.stdout
-    r = subprocess.run([sys.executable, "-c", "import perturbo.cli, sys; "
-                        "print(','.join(m for m in ('mlflow', 'ray', 'torch', 'botorch', "
-                        "'langchain_core') if m in sys.modules))"],
-                       capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import perturbo.cli, sys; "
+            "print(','.join(m for m in ('mlflow', 'ray', 'torch', 'botorch', "
+            "'langchain_core') if m in sys.modules))",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.stdout.strip() == "", "heavy libraries imported by `perturbo --help`"
 
 
@@ -55,8 +64,20 @@ def test_run_genetic_help_shows_flags_and_defaults(capsys: pytest.CaptureFixture
         main(["run", "genetic", "--help"])
     assert e.value.code == 0
     out = capsys.readouterr().out
-    for flag in ("--screen", "--planner", "--rounds", "--batch", "--seed", "--local", "--address",
-                 "--tracking-uri", "--name", "--config", "(default: 5)", "(default: 128)"):
+    for flag in (
+        "--screen",
+        "--planner",
+        "--rounds",
+        "--batch",
+        "--seed",
+        "--local",
+        "--address",
+        "--tracking-uri",
+        "--name",
+        "--config",
+        "(default: 5)",
+        "(default: 128)",
+    ):
         assert flag in out
 
 
@@ -74,52 +95,101 @@ def bad_dir(tmp_path: Path) -> Path:
     return d
 
 
-@pytest.mark.parametrize("name,needles", [
-    ("empty.csv", ["empty.csv", "empty"]),
-    ("header_only.csv", ["header_only.csv", "no data rows"]),
-    ("no_score.csv", ["no_score.csv", "Score column"]),
-    ("nan.csv", ["nan.csv", "NaN", "B"]),
-    ("dupes.csv", ["dupes.csv", "more than one row", "A"]),
-    ("text_score.csv", ["text_score.csv", "'high'"]),
-    ("binary.csv", ["binary.csv"]),
-    ("missing.csv", ["missing.csv", "neither a built-in screen"]),
-])
-def test_bad_screen_csv(capsys: pytest.CaptureFixture[str], bad_dir: Path, store: str,
-                        name: str, needles: list[str]) -> None:
-    rc, _, err = cli(capsys, "run", "genetic", "--screen", str(bad_dir / name), "--planner",
-                     "random", "--local", "--tracking-uri", store, "--no-progress")
+@pytest.mark.parametrize(
+    "name,needles",
+    [
+        ("empty.csv", ["empty.csv", "empty"]),
+        ("header_only.csv", ["header_only.csv", "no data rows"]),
+        ("no_score.csv", ["no_score.csv", "Score column"]),
+        ("nan.csv", ["nan.csv", "NaN", "B"]),
+        ("dupes.csv", ["dupes.csv", "more than one row", "A"]),
+        ("text_score.csv", ["text_score.csv", "'high'"]),
+        ("binary.csv", ["binary.csv"]),
+        ("missing.csv", ["missing.csv", "neither a built-in screen"]),
+    ],
+)
+def test_bad_screen_csv(
+    capsys: pytest.CaptureFixture[str], bad_dir: Path, store: str, name: str, needles: list[str]
+) -> None:
+    rc, _, err = cli(
+        capsys,
+        "run",
+        "genetic",
+        "--screen",
+        str(bad_dir / name),
+        "--planner",
+        "random",
+        "--local",
+        "--tracking-uri",
+        store,
+        "--no-progress",
+    )
     assert_one_clear_error(rc, err, *needles)
     assert tracking.list_campaigns(store) == []  # nothing half-created
 
 
-@pytest.mark.parametrize("args,needles", [
-    (["--rounds", "0"], ["rounds", "--rounds", "greater than 0", "(got 0)"]),
-    (["--rounds", "-3"], ["--rounds", "(got -3)"]),
-    (["--batch", "0"], ["--batch", "greater than 0"]),
-    (["--planner", "oracle"], ["--planner", "'oracle'", "'bo'"]),
-    (["--screen", "NOPE"], ["'NOPE'", "IFNG"]),
-    (["--acquisition", "ei"], ["--acquisition", "'ei'"]),
-])
-def test_bad_settings(capsys: pytest.CaptureFixture[str], store: str, args: list[str],
-                      needles: list[str]) -> None:
+@pytest.mark.parametrize(
+    "args,needles",
+    [
+        (["--rounds", "0"], ["rounds", "--rounds", "greater than 0", "(got 0)"]),
+        (["--rounds", "-3"], ["--rounds", "(got -3)"]),
+        (["--batch", "0"], ["--batch", "greater than 0"]),
+        (["--planner", "oracle"], ["--planner", "'oracle'", "'bo'"]),
+        (["--screen", "NOPE"], ["'NOPE'", "IFNG"]),
+        (["--acquisition", "ei"], ["--acquisition", "'ei'"]),
+    ],
+)
+def test_bad_settings(
+    capsys: pytest.CaptureFixture[str], store: str, args: list[str], needles: list[str]
+) -> None:
     rc, _, err = cli(capsys, "run", "genetic", *args, "--local", "--tracking-uri", store)
     assert_one_clear_error(rc, err, *needles)
 
 
-def test_batch_larger_than_the_screen(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                      store: str) -> None:
+def test_batch_larger_than_the_screen(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, store: str
+) -> None:
     csv = make_screen_csv(tmp_path / "tiny.csv", n=12)
-    rc, _, err = cli(capsys, "run", "genetic", "--screen", str(csv), "--batch", "20",
-                     "--planner", "random", "--local", "--tracking-uri", store)
+    rc, _, err = cli(
+        capsys,
+        "run",
+        "genetic",
+        "--screen",
+        str(csv),
+        "--batch",
+        "20",
+        "--planner",
+        "random",
+        "--local",
+        "--tracking-uri",
+        store,
+    )
     assert_one_clear_error(rc, err, "--batch 20", "12 genes", "--batch 12 or less")
 
 
-def test_batch_larger_than_the_untested_genes_left(capsys: pytest.CaptureFixture[str],
-                                                   tmp_path: Path, store: str) -> None:
+def test_batch_larger_than_the_untested_genes_left(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, store: str
+) -> None:
     csv = make_screen_csv(tmp_path / "small.csv", n=25)
-    rc, _, err = cli(capsys, "run", "genetic", "--screen", str(csv), "--batch", "10", "--rounds",
-                     "2", "--planner", "random", "--local", "--tracking-uri", store, "--name",
-                     "small", "--no-progress")
+    rc, _, err = cli(
+        capsys,
+        "run",
+        "genetic",
+        "--screen",
+        str(csv),
+        "--batch",
+        "10",
+        "--rounds",
+        "2",
+        "--planner",
+        "random",
+        "--local",
+        "--tracking-uri",
+        store,
+        "--name",
+        "small",
+        "--no-progress",
+    )
     assert rc == 0, err
     _, before = tracking.load_history(store, "small")
     rc, _, err = cli(capsys, "resume", "small", "--rounds", "3", "--local", "--tracking-uri", store)
@@ -131,22 +201,56 @@ def test_batch_larger_than_the_untested_genes_left(capsys: pytest.CaptureFixture
 
 def test_unreachable_tracking_uri(capsys: pytest.CaptureFixture[str]) -> None:
     t0 = time.monotonic()
-    rc, _, err = cli(capsys, "run", "genetic", "--planner", "random", "--local",
-                     "--tracking-uri", "http://127.0.0.1:9")
+    rc, _, err = cli(
+        capsys,
+        "run",
+        "genetic",
+        "--planner",
+        "random",
+        "--local",
+        "--tracking-uri",
+        "http://127.0.0.1:9",
+    )
     assert_one_clear_error(rc, err, "http://127.0.0.1:9", "unreachable", "--tracking-uri")
     assert time.monotonic() - t0 < 10
 
 
-def test_unreachable_ray_address_loses_nothing(capsys: pytest.CaptureFixture[str],
-                                               screen_csv: Path, store: str) -> None:
-    rc, _, err = cli(capsys, "run", "genetic", "--screen", str(screen_csv), "--planner", "random",
-                     "--rounds", "1", "--batch", "8", "--local", "--tracking-uri", store,
-                     "--name", "kept", "--no-progress")
+def test_unreachable_ray_address_loses_nothing(
+    capsys: pytest.CaptureFixture[str], screen_csv: Path, store: str
+) -> None:
+    rc, _, err = cli(
+        capsys,
+        "run",
+        "genetic",
+        "--screen",
+        str(screen_csv),
+        "--planner",
+        "random",
+        "--rounds",
+        "1",
+        "--batch",
+        "8",
+        "--local",
+        "--tracking-uri",
+        store,
+        "--name",
+        "kept",
+        "--no-progress",
+    )
     assert rc == 0, err
     _, before = tracking.load_history(store, "kept")
     t0 = time.monotonic()
-    rc, _, err = cli(capsys, "resume", "kept", "--rounds", "2", "--address", "127.0.0.1:9",
-                     "--tracking-uri", store)
+    rc, _, err = cli(
+        capsys,
+        "resume",
+        "kept",
+        "--rounds",
+        "2",
+        "--address",
+        "127.0.0.1:9",
+        "--tracking-uri",
+        store,
+    )
     assert_one_clear_error(rc, err, "127.0.0.1:9", "--address")
     assert time.monotonic() - t0 < 30
     _, after = tracking.load_history(store, "kept")
@@ -160,13 +264,17 @@ def test_resume_unknown_campaign(capsys: pytest.CaptureFixture[str], store: str)
     assert_one_clear_error(rc, err, "'ghost'", "perturbo show")
 
 
-def test_toml_config_and_flags_override(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                        screen_csv: Path, store: str) -> None:
+def test_toml_config_and_flags_override(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, screen_csv: Path, store: str
+) -> None:
     toml = tmp_path / "run.toml"
-    toml.write_text(f'screen = "{screen_csv}"\nplanner = "random"\nrounds = 3\nbatch = 8\n'
-                    f'seed = 7\nlocal = true\ntracking_uri = "{store}"\nname = "from-toml"\n')
-    rc, _, err = cli(capsys, "run", "genetic", "--config", str(toml), "--rounds", "2",
-                     "--no-progress")
+    toml.write_text(
+        f'screen = "{screen_csv}"\nplanner = "random"\nrounds = 3\nbatch = 8\n'
+        f'seed = 7\nlocal = true\ntracking_uri = "{store}"\nname = "from-toml"\n'
+    )
+    rc, _, err = cli(
+        capsys, "run", "genetic", "--config", str(toml), "--rounds", "2", "--no-progress"
+    )
     assert rc == 0, err
     config, hist = tracking.load_history(store, "from-toml")
     assert (config["rounds"], config["batch"], config["seed"]) == (2, 8, 7)
@@ -174,7 +282,7 @@ def test_toml_config_and_flags_override(capsys: pytest.CaptureFixture[str], tmp_
     assert len(hist) == 16
 
     bad = tmp_path / "bad.toml"
-    bad.write_text('rounds = 0\nbatchsize = 3\n')
+    bad.write_text("rounds = 0\nbatchsize = 3\n")
     rc, _, err = cli(capsys, "run", "genetic", "--config", str(bad))
     assert_one_clear_error(rc, err, "bad.toml", "rounds", "batchsize")
     broken = tmp_path / "broken.toml"
@@ -188,9 +296,24 @@ def test_toml_config_and_flags_override(capsys: pytest.CaptureFixture[str], tmp_
 def test_show_and_ui(capsys: pytest.CaptureFixture[str], screen_csv: Path, store: str) -> None:
     rc, out, _ = cli(capsys, "show", "--tracking-uri", store)
     assert rc == 0 and "no campaigns" in out
-    rc, _, err = cli(capsys, "run", "genetic", "--screen", str(screen_csv), "--planner", "random",
-                     "--rounds", "2", "--batch", "8", "--local", "--tracking-uri", store,
-                     "--name", "shown")
+    rc, _, err = cli(
+        capsys,
+        "run",
+        "genetic",
+        "--screen",
+        str(screen_csv),
+        "--planner",
+        "random",
+        "--rounds",
+        "2",
+        "--batch",
+        "8",
+        "--local",
+        "--tracking-uri",
+        store,
+        "--name",
+        "shown",
+    )
     assert rc == 0, err
     assert "round 2:" in err and "hit_ratio=" in err  # the progress display
     rc, out, _ = cli(capsys, "show", "--tracking-uri", store)
@@ -205,8 +328,22 @@ def test_show_and_ui(capsys: pytest.CaptureFixture[str], screen_csv: Path, store
 
 def test_console_script_exit_code_without_traceback(tmp_path: Path) -> None:
     (tmp_path / "e.csv").write_text("")
-    r = subprocess.run([sys.executable, "-m", "perturbo.cli", "run", "genetic", "--screen",
-                        str(tmp_path / "e.csv"), "--local", "--tracking-uri",
-                        f"sqlite:///{tmp_path}/m.db"], capture_output=True, text=True, timeout=120)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "perturbo.cli",
+            "run",
+            "genetic",
+            "--screen",
+            str(tmp_path / "e.csv"),
+            "--local",
+            "--tracking-uri",
+            f"sqlite:///{tmp_path}/m.db",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and "e.csv" in r.stderr

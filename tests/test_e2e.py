@@ -26,12 +26,35 @@ def _client(uri: str) -> Any:
 
 
 def test_genetic_campaign_on_ray_recorded_in_mlflow(
-    ray_runtime: Any, store: str, screen_csv: Path, tmp_path: Path,
+    ray_runtime: Any,
+    store: str,
+    screen_csv: Path,
+    tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    rc = main(["run", "genetic", "--screen", str(screen_csv), "--planner", "random",
-               "--rounds", "2", "--batch", "16", "--seed", "4", "--workers", "2",
-               "--tracking-uri", store, "--name", "e2e", "--no-progress"])
+    rc = main(
+        [
+            "run",
+            "genetic",
+            "--screen",
+            str(screen_csv),
+            "--planner",
+            "random",
+            "--rounds",
+            "2",
+            "--batch",
+            "16",
+            "--seed",
+            "4",
+            "--workers",
+            "2",
+            "--tracking-uri",
+            store,
+            "--name",
+            "e2e",
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 0, err
     assert "ray" in err
@@ -43,7 +66,12 @@ def test_genetic_campaign_on_ray_recorded_in_mlflow(
     assert parent.data.tags["perturbo.meta.pool"].startswith("ray")
     p = parent.data.params
     assert (p["planner"], p["seed"], p["batch"], p["rounds"], p["screen"]) == (
-        "random", "4", "16", "2", "toy_screen")
+        "random",
+        "4",
+        "16",
+        "2",
+        "toy_screen",
+    )
 
     # the observations, as recorded, ran on Ray workers and carry the screen's true values
     config, history = tracking.load_history(store, "e2e")
@@ -54,7 +82,9 @@ def test_genetic_campaign_on_ray_recorded_in_mlflow(
     truth = genes_csv(screen_csv)
     screen = load_screen(str(screen_csv))
     for o in history:
-        assert o.outcome.ok and o.outcome.metrics["score"] == pytest.approx(truth[o.spec.params["gene"]])
+        assert o.outcome.ok and o.outcome.metrics["score"] == pytest.approx(
+            truth[o.spec.params["gene"]]
+        )
         assert o.outcome.metrics["hit"] == float(o.spec.params["gene"] in screen.hits)
 
     # per-round metrics on the parent (step = round) match the history
@@ -90,8 +120,9 @@ def _real_gene_csv(path: Path, rows: slice, study: str) -> Path:
 
     lines = (DATA_DIR / "IL2.csv").read_text().splitlines()
     path.write_text("\n".join([lines[0], *lines[1:][rows]]) + "\n")
-    path.with_name(path.stem + ".task.json").write_text(json.dumps(
-        {"Task": "find genes that regulate IL-2 production", "Study": study}))
+    path.with_name(path.stem + ".task.json").write_text(
+        json.dumps({"Task": "find genes that regulate IL-2 production", "Study": study})
+    )
     return path
 
 
@@ -102,13 +133,49 @@ def test_bo_learns_from_earlier_campaigns_but_never_its_own_study(
     sib = _real_gene_csv(tmp_path / "lab_sib.csv", slice(300, 600), "StudyNew")
     new = _real_gene_csv(tmp_path / "lab_new.csv", slice(600, 900), "StudyNew")
     for name, csv in (("past-a", a), ("past-sibling", sib)):
-        rc = main(["run", "genetic", "--screen", str(csv), "--planner", "random", "--rounds", "1",
-                   "--batch", "40", "--local", "--tracking-uri", store, "--name", name,
-                   "--no-progress"])
+        rc = main(
+            [
+                "run",
+                "genetic",
+                "--screen",
+                str(csv),
+                "--planner",
+                "random",
+                "--rounds",
+                "1",
+                "--batch",
+                "40",
+                "--local",
+                "--tracking-uri",
+                store,
+                "--name",
+                name,
+                "--no-progress",
+            ]
+        )
         assert rc == 0, capsys.readouterr().err
-    rc = main(["run", "genetic", "--screen", str(new), "--planner", "bo", "--prior", "transfer",
-               "--rounds", "2", "--batch", "16", "--local", "--tracking-uri", store, "--name",
-               "bo-new", "--no-progress"])
+    rc = main(
+        [
+            "run",
+            "genetic",
+            "--screen",
+            str(new),
+            "--planner",
+            "bo",
+            "--prior",
+            "transfer",
+            "--rounds",
+            "2",
+            "--batch",
+            "16",
+            "--local",
+            "--tracking-uri",
+            store,
+            "--name",
+            "bo-new",
+            "--no-progress",
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     c = _client(store)
     exp = c.get_experiment_by_name("bo-new")

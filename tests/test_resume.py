@@ -39,10 +39,24 @@ def _status(store: str, name: str) -> str:
     return parent.info.status
 
 
-def test_stop_after_two_rounds_then_resume_to_four(store: str, screen_csv: Path,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:
-    rc = main(["run", "genetic", "--screen", str(screen_csv), "--rounds", "2", *BASE,
-               "--tracking-uri", store, "--name", "halves"])
+def test_stop_after_two_rounds_then_resume_to_four(
+    store: str, screen_csv: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(
+        [
+            "run",
+            "genetic",
+            "--screen",
+            str(screen_csv),
+            "--rounds",
+            "2",
+            *BASE,
+            "--tracking-uri",
+            store,
+            "--name",
+            "halves",
+        ]
+    )
     assert rc == 0, capsys.readouterr().err
     _, first = tracking.load_history(store, "halves")
     _assert_complete(first, 2)
@@ -52,8 +66,9 @@ def test_stop_after_two_rounds_then_resume_to_four(store: str, screen_csv: Path,
     _, same = tracking.load_history(store, "halves")
     assert [o.to_dict() for o in same] == [o.to_dict() for o in first]
 
-    rc = main(["resume", "halves", "--rounds", "4", "--tracking-uri", store, "--local",
-               "--no-progress"])
+    rc = main(
+        ["resume", "halves", "--rounds", "4", "--tracking-uri", store, "--local", "--no-progress"]
+    )
     assert rc == 0, capsys.readouterr().err
     config, final = tracking.load_history(store, "halves")
     assert config["rounds"] == 4  # the next resume continues to 4, not back to 2
@@ -82,12 +97,27 @@ class _CtrlCInRound3(LocalExecutorPool):
 
 
 def test_ctrl_c_midway_keeps_recorded_rounds_and_resume_finishes(
-    store: str, screen_csv: Path, monkeypatch: pytest.MonkeyPatch,
+    store: str,
+    screen_csv: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setattr(perturbo.actors, "LocalExecutorPool", _CtrlCInRound3)
-    rc = main(["run", "genetic", "--screen", str(screen_csv), "--rounds", "4", *BASE,
-               "--tracking-uri", store, "--name", "ctrl-c"])
+    rc = main(
+        [
+            "run",
+            "genetic",
+            "--screen",
+            str(screen_csv),
+            "--rounds",
+            "4",
+            *BASE,
+            "--tracking-uri",
+            store,
+            "--name",
+            "ctrl-c",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 130
     assert "perturbo resume ctrl-c" in err and "Traceback" not in err
@@ -105,7 +135,9 @@ def test_ctrl_c_midway_keeps_recorded_rounds_and_resume_finishes(
 
 
 def test_store_failure_midway_spools_the_round_and_resume_uploads_it(
-    store: str, screen_csv: Path, monkeypatch: pytest.MonkeyPatch,
+    store: str,
+    screen_csv: Path,
+    monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     real = tracking.MlflowRecorder._write_round
@@ -116,14 +148,29 @@ def test_store_failure_midway_spools_the_round_and_resume_uploads_it(
         real(self, round, *a)
 
     monkeypatch.setattr(tracking.MlflowRecorder, "_write_round", fail_round_1)
-    rc = main(["run", "genetic", "--screen", str(screen_csv), "--rounds", "3", *BASE,
-               "--tracking-uri", store, "--name", "flaky"])
+    rc = main(
+        [
+            "run",
+            "genetic",
+            "--screen",
+            str(screen_csv),
+            "--rounds",
+            "3",
+            *BASE,
+            "--tracking-uri",
+            store,
+            "--name",
+            "flaky",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 2 and "Traceback" not in err
     assert "could not record round 1" in err and "perturbo resume flaky" in err
-    spool = Path(store[len("sqlite:///"):]).parent / "perturbo-unsent"
+    spool = Path(store[len("sqlite:///") :]).parent / "perturbo-unsent"
     [spooled] = list(spool.rglob("round-001.json"))
-    ran_in_round_1 = [o["spec"]["params"]["gene"] for o in json.loads(spooled.read_text())["observations"]]
+    ran_in_round_1 = [
+        o["spec"]["params"]["gene"] for o in json.loads(spooled.read_text())["observations"]
+    ]
     assert len(ran_in_round_1) == 16
 
     monkeypatch.undo()

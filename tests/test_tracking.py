@@ -49,22 +49,33 @@ class Noted:
     def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
         self.rounds += 1
         out = self.inner.ask(n, pending)
-        return [ExperimentSpec(s.params, s.kind, planner=s.planner, note=f"why round {self.rounds}")
-                for s in out]
+        return [
+            ExperimentSpec(s.params, s.kind, planner=s.planner, note=f"why round {self.rounds}")
+            for s in out
+        ]
 
     def tell(self, observations: Sequence[Observation]) -> None:
         self.inner.tell(observations)
 
 
 def _genetic(csv: Path, rounds: int = 3, batch: int = 16, **kw: Any) -> Any:
-    return cli_genetic.build({"screen": str(csv), "planner": "random", "rounds": rounds,
-                              "batch": batch, "seed": 1, **kw})
+    return cli_genetic.build(
+        {"screen": str(csv), "planner": "random", "rounds": rounds, "batch": batch, "seed": 1, **kw}
+    )
 
 
 def _run(parts: Any, recorder: Any, history: History | None = None, planner: Any = None) -> History:
-    return run(planner=planner or parts.planner, pool=LocalExecutorPool(parts.executor_factory),
-               space=parts.space, batch=parts.batch, stop=parts.stop, recorder=recorder,
-               metrics=parts.metrics, history=history, poll_s=0.01)
+    return run(
+        planner=planner or parts.planner,
+        pool=LocalExecutorPool(parts.executor_factory),
+        space=parts.space,
+        batch=parts.batch,
+        stop=parts.stop,
+        recorder=recorder,
+        metrics=parts.metrics,
+        history=history,
+        poll_s=0.01,
+    )
 
 
 def test_genetic_campaign_layout_and_exact_round_trip(store: str, screen_csv: Path) -> None:
@@ -113,7 +124,9 @@ def test_genetic_campaign_layout_and_exact_round_trip(store: str, screen_csv: Pa
     # the whole config, and a PNG plot
     arts = {f.path for f in c.list_artifacts(rec.run_id, "plots")}
     assert arts == {"plots/hit_ratio.png"}
-    png = Path(c.download_artifacts(rec.run_id, "plots/hit_ratio.png", str(Path(store[10:]).parent)))
+    png = Path(
+        c.download_artifacts(rec.run_id, "plots/hit_ratio.png", str(Path(store[10:]).parent))
+    )
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
     config, loaded = tracking.load_history(store, "layout")
@@ -150,8 +163,12 @@ class Curve:
         x = spec.params["x"]
         if x == 13:
             return Outcome(Status.FAILED, error="unlucky")
-        return Outcome(Status.COMPLETED, {"loss": float(x)},
-                       intermediate=tuple(x / (e + 1) for e in range(3)), duration_s=0.5)
+        return Outcome(
+            Status.COMPLETED,
+            {"loss": float(x)},
+            intermediate=tuple(x / (e + 1) for e in range(3)),
+            duration_s=0.5,
+        )
 
 
 def test_trial_runs_for_hyperparameter_kind(store: str) -> None:
@@ -163,12 +180,26 @@ def test_trial_runs_for_hyperparameter_kind(store: str) -> None:
     def best(round_obs: Sequence[Observation], hist: Sequence[Observation]) -> dict[str, float]:
         return {"best": min((o.outcome.value("loss") for o in hist if o.outcome.ok), default=99.0)}
 
-    rec = tracking.MlflowRecorder(store, "hpo", Kind.HYPERPARAMETER, {"kind": "hyperparameter"},
-                                  params={"planner": "random"}, objective="loss")
+    rec = tracking.MlflowRecorder(
+        store,
+        "hpo",
+        Kind.HYPERPARAMETER,
+        {"kind": "hyperparameter"},
+        params={"planner": "random"},
+        objective="loss",
+    )
     assert rec.nesting == "trial"
     rec.start()
-    history = run(planner=planner, pool=LocalExecutorPool(Curve), space=space, batch=4,
-                  stop=StopRule(rounds=5), recorder=rec, metrics=best, poll_s=0.01)
+    history = run(
+        planner=planner,
+        pool=LocalExecutorPool(Curve),
+        space=space,
+        batch=4,
+        stop=StopRule(rounds=5),
+        recorder=rec,
+        metrics=best,
+        poll_s=0.01,
+    )
     c = _client(store)
     exp = c.get_experiment_by_name("hpo")
     trials = c.search_runs([exp.experiment_id], "tags.`perturbo.role` = 'trial'", max_results=100)
@@ -185,10 +216,13 @@ def test_trial_runs_for_hyperparameter_kind(store: str) -> None:
         assert t.data.metrics["duration_s"] == 0.5
         curve = c.get_metric_history(t.info.run_id, "loss_epoch")
         assert [(m.step, m.value) for m in sorted(curve, key=lambda m: m.step)] == [
-            (e, pytest.approx(x / (e + 1))) for e in range(3)]
+            (e, pytest.approx(x / (e + 1))) for e in range(3)
+        ]
     bests = sorted((m.step, m.value) for m in c.get_metric_history(rec.run_id, "best"))
     assert [s for s, _ in bests] == [0, 1, 2, 3, 4] and bests[-1][1] == 0.0
-    assert {f.path for f in c.list_artifacts(rec.run_id, "plots")} == {"plots/optimisation_history.png"}
+    assert {f.path for f in c.list_artifacts(rec.run_id, "plots")} == {
+        "plots/optimisation_history.png"
+    }
     _, loaded = tracking.load_history(store, "hpo")
     assert [o.to_dict() for o in loaded] == [o.to_dict() for o in history]
 
@@ -218,7 +252,9 @@ def test_a_round_the_store_refuses_is_spooled_then_uploaded_on_resume(
     # what was recorded is all there: round 0 in the store, round 1 in the spool
     _, hist = tracking.load_history(store, "flaky")
     assert [o.spec.round for o in hist] == [0] * 16 + [1] * 16
-    spool_genes = [o["spec"]["params"]["gene"] for o in json.loads(spooled.read_text())["observations"]]
+    spool_genes = [
+        o["spec"]["params"]["gene"] for o in json.loads(spooled.read_text())["observations"]
+    ]
     assert [o.spec.params["gene"] for o in hist.by_round(1)] == spool_genes
 
     parts2 = _genetic(screen_csv, rounds=3)
@@ -283,8 +319,10 @@ def test_past_labels_leave_out_the_screen_and_its_study(store: str, tmp_path: Pa
     want_a = {o.spec.params["gene"]: o.outcome.metrics["hit"] > 0.5 for o in hist["on-a"]}
     assert want_a in labels and sum(want_a.values()) >= 0
     assert tracking.load_past_labels(store, exclude_campaign="on-a") == [
-        {o.spec.params["gene"]: o.outcome.metrics["hit"] > 0.5 for o in hist["on-b"]}]
+        {o.spec.params["gene"]: o.outcome.metrics["hit"] > 0.5 for o in hist["on-b"]}
+    ]
     assert tracking.load_past_labels(store, exclude_screens=["SCREEN_A"]) == [
-        {o.spec.params["gene"]: o.outcome.metrics["hit"] > 0.5 for o in hist["on-b"]}]
+        {o.spec.params["gene"]: o.outcome.metrics["hit"] > 0.5 for o in hist["on-b"]}
+    ]
     assert tracking.load_past_labels(store, exclude_studies=["studyb"]) == [want_a]
     assert tracking.load_past_labels(f"sqlite:///{tmp_path}/absent.db") == []

@@ -1,79 +1,175 @@
-"""The Python API: run a campaign the way `perturbo run` does, from Python.
+"""The Python API: ``Campaign(...).run()`` — sugar over the same parts the CLI builds.
 
-    from perturbo.api import run_campaign
-    history = run_campaign("genetic", screen="IFNG", planner="bo", rounds=5, batch=128, local=True)
+    from perturbo.api import Campaign
+    from perturbo.space import Float, Int, SearchSpace
 
-Settings are the ``perturbo run KIND`` flags with underscores (``tracking_uri``, ``llm_model``...);
-the campaign is recorded in MLflow exactly as from the command line, so ``perturbo show`` and
-``perturbo resume`` work on it.
+    def train(params, report):              # report(epoch, value) -> False: stop (ASHA)
+        ...
+        return {"accuracy": acc}
+
+    best = Campaign(train, space=SearchSpace([Float("lr", 1e-4, 1e-1, log=True), Int("width", 8, 256)]),
+                    objective="accuracy", trials=40, batch=4, planner="bo").run().best
+
+A built-in task is named by string (``Campaign("digits-cnn", asha=True)``). Trials run
+in-process by default (``workers=1``), on a thread pool with ``workers>1``, or on Ray actors
+with ``ray=True`` (a local Ray on 127.0.0.1, or ``address``). With ``tracking_uri`` the campaign
+is recorded in MLflow (a parent run, one nested run per trial) and ``perturbo resume``/
+``perturbo show`` work on it — for a named task or ``module:function``; a Python callable
+cannot be rebuilt on resume, so its config records its import path.
 """
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from perturbo.history import History
-
-__all__ = ["resume_campaign", "run_campaign"]
-
-
-def run_campaign(
-    kind: str = "genetic",
-    *,
-    name: str | None = None,
-    tracking_uri: str | None = None,
-    local: bool = False,
-    address: str | None = None,
-    workers: int | None = None,
-    progress: bool = False,
-    **settings: Any,
-) -> History:
-    """Run a new campaign of ``kind`` with ``settings`` (validated as the CLI validates them)."""
-    from perturbo.cli import _kind_module
-    from perturbo.cli import run_campaign as _run
-    from perturbo.config import RunOptions, build_model
-    from perturbo.types import PerturboError
-
-    options = RunOptions(
-        name=name,
-        tracking_uri=tracking_uri,
-        local=local,
-        address=address,
-        workers=workers,
-        progress=progress,
-    )
-    mod = _kind_module(kind)
-    if mod is None:
-        raise PerturboError(f"kind {kind!r} is not available in this install")
-    model = getattr(mod, f"{kind.capitalize()}Config", None)
-    config = (
-        build_model(model, settings).model_dump()
-        if model is not None
-        else {"kind": kind, **settings}
-    )
-    return _run(kind, config, options)
+from perturbo.space import SearchSpace
+from perturbo.types import Observation, PerturboError, Status
 
 
-def resume_campaign(
-    name: str,
-    *,
-    tracking_uri: str | None = None,
-    local: bool = False,
-    address: str | None = None,
-    workers: int | None = None,
-    progress: bool = False,
-    **overrides: Any,
-) -> History:
-    """Continue campaign ``name`` from what MLflow recorded (``overrides``: e.g. ``rounds=8``)."""
-    from perturbo import tracking
-    from perturbo.cli import run_campaign as _run
-    from perturbo.config import RunOptions
+@dataclass(frozen=True)
+class Result:
+    """What :meth:`Campaign.run` returns: the history and the best trial."""
 
-    options = RunOptions(
-        tracking_uri=tracking_uri, local=local, address=address, workers=workers, progress=progress
-    )
-    config, history = tracking.load_history(options.resolved_tracking_uri(), name)
-    config = {**config, **overrides}
-    return _run(
-        str(config.get("kind", "genetic")), config, options, history=history, resume=True, name=name
-    )
+    history: History
+    objective: str
+    direction: str
+
+    @property
+    def completed(self) -> list[Observation]:
+        return [o for o in self.history if o.outcome.status is Status.COMPLETED
+                and self.objective in o.outcome.metrics]
+
+    @property
+    def best(self) -> Observation | None:
+        done = self.completed
+        if not done:
+            return None
+        sign = 1.0 if self.direction == "max" else -1.0
+        return max(done, key=lambda o: sign * o.outcome.metrics[self.objective])
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        b = self.best
+        if b is None:
+            raise PerturboError("no trial completed, so there is no best config; look at the failed trials' errors")
+        return dict(b.spec.params)
+
+    @property
+    def best_value(self) -> float:
+        b = self.best
+        return float("nan") if b is None else float(b.outcome.metrics[self.objective])
+
+
+class Campaign:
+    """One hyperparameter campaign (see the module docstring).
+
+    ``task``: a built-in task name, ``"module:function"``, or a callable
+    ``f(params) -> float | {metric: float}`` (optionally ``f(params, report)``).
+    """
+
+    def __init__(
+        self,
+        task: str | Callable[..., Any] = "digits-cnn",
+        *,
+        space: SearchSpace | Mapping[str, Any] | str | None = None,
+        planner: str = "bo",
+        trials: int = 50,
+        batch: int = 4,
+        seed: int = 0,
+        objective: str | None = None,
+        direction: str | None = None,
+        asha: bool = False,
+        max_epochs: int | None = None,
+        eta: float = 3.0,
+        workers: int = 1,
+        ray: bool = False,
+        address: str | None = None,
+        tracking_uri: str | None = None,
+        name: str | None = None,
+        allow_user_code: bool = False,
+    ) -> None:
+        self.fn = task if callable(task) else None
+        if self.fn is not None and space is None:
+            raise PerturboError("a callable objective needs a search space: Campaign(fn, space=SearchSpace([...]))")
+        table: Any = space.to_dict() if isinstance(space, SearchSpace) else (dict(space) if isinstance(space, Mapping) else space)
+        task_name = f"{getattr(task, '__module__', 'main')}:{getattr(task, '__qualname__', 'objective')}" \
+            if self.fn is not None else str(task)
+        self.config: dict[str, Any] = {
+            "task": task_name, "planner": planner, "trials": trials, "batch": batch, "seed": seed,
+            "space": table, "asha": asha, "eta": eta, "max_epochs": max_epochs, "objective": objective,
+            "direction": direction, "allow_user_code": allow_user_code or self.fn is not None,
+        }
+        self.workers, self.ray, self.address = workers, ray, address
+        self.tracking_uri, self.name = tracking_uri, name
+
+    def parts(self) -> Any:
+        """The :class:`~perturbo.parts.CampaignParts` (built fresh on every call)."""
+        from perturbo.cli_hyperparameter import build
+
+        if self.fn is None:
+            return build(self.config)
+        from perturbo.kinds.hpo_tasks import register_function
+
+        register_function(self.config["task"], self.fn)
+        parts = build(self.config)
+        f = parts.executor_factory
+        parts.executor_factory = _CallableFactory(self.fn, f.recipe, f.rungs)
+        return parts
+
+    def run(self, progress: bool = False) -> Result:
+        from perturbo.campaign import run
+
+        parts = self.parts()
+        runtime = pool = recorder = None
+        try:
+            if self.ray or self.address:
+                from perturbo.actors import RayExecutorPool, connect
+
+                runtime = connect(self.address)
+                pool = RayExecutorPool(parts.executor_factory, n_workers=self.workers if self.workers > 1 else None)
+            else:
+                from perturbo.actors import LocalExecutorPool
+
+                pool = LocalExecutorPool(parts.executor_factory, n_workers=self.workers)
+            if self.tracking_uri:
+                from perturbo import tracking
+
+                name = self.name or f"hyperparameter-{uuid.uuid4().hex[:8]}"
+                recorder = tracking.MlflowRecorder.from_parts(parts, self.tracking_uri, name)
+                recorder.start({"pool": "ray" if runtime else "local", "workers": self.workers})
+            on_round = None
+            if progress:
+                from perturbo.progress import RoundProgress
+
+                on_round = RoundProgress(None, 0, True, self.name or "campaign")
+            hist = run(planner=parts.planner, pool=pool, space=parts.space, batch=parts.batch, stop=parts.stop,
+                       recorder=recorder, metrics=parts.metrics, on_round=on_round, poll_s=0.05)
+        finally:
+            if pool is not None:
+                pool.close()
+            if runtime is not None:
+                runtime.shutdown()
+        return Result(hist, parts.objective, parts.direction)
+
+
+@dataclass(frozen=True)
+class _CallableFactory:
+    fn: Callable[..., Any]
+    recipe: Any
+    rungs: Any
+
+    def __call__(self) -> Any:
+        from perturbo.kinds.hpo_tasks import UserTask
+        from perturbo.kinds.hyperparameter import HyperparameterExecutor
+
+        space = SearchSpace.from_dict(self.recipe.space)
+        task = UserTask(self.recipe.task, space, self.recipe.objective, self.recipe.direction,
+                        self.recipe.max_epochs or 0, _fn=self.fn)
+        return HyperparameterExecutor(task, self.rungs)
+
+
+__all__: Sequence[str] = ("Campaign", "Result")

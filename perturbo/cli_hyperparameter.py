@@ -37,7 +37,8 @@ class HyperparameterConfig(BaseModel):
     trials: int = Field(50, gt=0, description="trials to run in all")
     batch: int = Field(4, gt=0, description="trials per round, run in parallel")
     seed: int = Field(0, description="random seed (planner and training)")
-    space: str | None = Field(None, description="TOML file with a custom search space")
+    space: str | dict[str, Any] | None = Field(
+        None, description="TOML file with a custom search space (Python API: also an inline table)")
     asha: bool = Field(False, description="stop poor trials early (asynchronous successive halving)")
     eta: float = Field(3.0, gt=1, description="ASHA: keep the top 1/eta at each rung")
     min_epochs: int = Field(1, gt=0, description="ASHA: epochs before the first rung")
@@ -48,8 +49,8 @@ class HyperparameterConfig(BaseModel):
 
     @field_validator("space")
     @classmethod
-    def _space_path(cls, v: str | None) -> str | None:
-        if v is None:
+    def _space_path(cls, v: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
+        if v is None or isinstance(v, dict):
             return v
         p = Path(v).expanduser()
         if not p.is_file():
@@ -136,7 +137,10 @@ def build(config: Mapping[str, Any]) -> CampaignParts:
     from perturbo.space import SearchSpace
 
     cfg = config if isinstance(config, HyperparameterConfig) else build_model(HyperparameterConfig, {}, config, "config")
-    user_space = SearchSpace.from_toml(cfg.space) if cfg.space else None
+    if isinstance(cfg.space, dict):
+        user_space = SearchSpace.from_dict(cfg.space)
+    else:
+        user_space = SearchSpace.from_toml(cfg.space) if cfg.space else None
     recipe = TaskRecipe(
         task=cfg.task, seed=cfg.seed, space=user_space.to_dict() if user_space else None,
         allow_user_code=cfg.allow_user_code, objective=cfg.objective or "value",

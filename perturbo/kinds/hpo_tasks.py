@@ -220,6 +220,9 @@ class UserTask:
     _fn: Callable[..., Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
+        if self._fn is not None:  # a callable given directly (Python API)
+            self._takes_report = "report" in inspect.signature(self._fn).parameters
+            return
         mod_name, _, fn_name = self.name.partition(":")
         if not mod_name or not fn_name:
             raise PerturboError(f"user objective {self.name!r} must be 'module:function', e.g. 'mypkg.train:objective'")
@@ -246,6 +249,14 @@ class UserTask:
 
 
 # -- lookup -----------------------------------------------------------------------------------
+
+_FUNCTIONS: dict[str, Callable[..., Any]] = {}
+
+
+def register_function(name: str, fn: Callable[..., Any]) -> None:
+    """Make a Python callable available as user task ``name`` in this process (the Python
+    API's ``Campaign(fn, ...)``; still needs ``allow_user_code``)."""
+    _FUNCTIONS[name] = fn
 
 
 def builtin_tasks() -> tuple[str, ...]:
@@ -275,7 +286,7 @@ def make_task(
                                 f"to let perturbo import and run it")
         if space is None:
             raise PerturboError(f"user objective {name!r} needs a search space; pass --space space.toml")
-        return UserTask(name, space, objective, direction, max_epochs or 0)
+        return UserTask(name, space, objective, direction, max_epochs or 0, _fn=_FUNCTIONS.get(name))
     from perturbo.kinds.hpo_tabular import make_tabular_task, tabular_tasks
 
     if name in tabular_tasks():

@@ -107,6 +107,10 @@ def default_plotters(kind: Kind) -> tuple[Plotter, ...]:
     """Plotters logged at the end of a campaign of ``kind``."""
     if kind is Kind.GENETIC:
         return (hit_ratio_plot,)
+    if kind is Kind.HYPERPARAMETER:
+        from perturbo.kinds.hpo_plots import HYPERPARAMETER_PLOTTERS
+
+        return (optimisation_history_plot, *HYPERPARAMETER_PLOTTERS)
     return (optimisation_history_plot,)
 
 

@@ -1,0 +1,117 @@
+"""Hyperparameter plots logged at the end of a campaign (plotters for :mod:`perturbo.plots`):
+parallel coordinates of the trials, per-epoch learning curves (pruned trials greyed), and the
+Pareto front of two objectives."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from perturbo.types import Status
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from perturbo.plots import PlotData
+
+
+def _figure(width: float = 7.0, height: float = 4.0) -> Figure:
+    from matplotlib.figure import Figure
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def _done(data: PlotData) -> list[Any]:
+    key = data.objective or "value"
+    return [o for o in data.history if o.outcome.status in (Status.COMPLETED, Status.PRUNED)
+            and math.isfinite(o.outcome.metrics.get(key, math.nan))]
+
+
+def parallel_coordinates_plot(data: PlotData) -> dict[str, Figure]:
+    """One line per trial across its parameters (each scaled to [0, 1]; log-looking positive
+    ranges on a log scale; categories by order of appearance), coloured by the objective."""
+    import numpy as np
+    from matplotlib import cm, colors
+
+    obs = _done(data)
+    if len(obs) < 2:
+        return {}
+    key = data.objective or "value"
+    names = sorted({k for o in obs for k in o.spec.params})
+    cols = []
+    for n in names:
+        vals = [o.spec.params.get(n) for o in obs]
+        present = [v for v in vals if v is not None]
+        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+            x = np.array([np.nan if v is None else float(v) for v in vals])
+            lo, hi = np.nanmin(x), np.nanmax(x)
+            if lo > 0 and hi / lo > 100:
+                x, lo, hi = np.log10(x), math.log10(lo), math.log10(hi)
+            cols.append((x - lo) / (hi - lo) if hi > lo else np.full(len(x), 0.5))
+        else:
+            cats = list(dict.fromkeys(map(str, present)))
+            cols.append(np.array([np.nan if v is None else cats.index(str(v)) / max(1, len(cats) - 1) for v in vals]))
+    y = np.array([o.outcome.metrics[key] for o in obs])
+    norm = colors.Normalize(y.min(), y.max())
+    cmap = cm.viridis if data.direction == "max" else cm.viridis_r
+    fig = _figure(max(6.0, 1.2 * len(names) + 2))
+    ax = fig.add_subplot()
+    order = np.argsort(y if data.direction == "max" else -y)  # best drawn last, on top
+    for i in order:
+        ax.plot(range(len(names)), [c[i] for c in cols], color=cmap(norm(y[i])), alpha=0.7, lw=1.2)
+    ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    ax.set_yticks([])
+    fig.colorbar(cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=key)
+    ax.set_title(f"{data.campaign}: parallel coordinates")
+    return {"parallel_coordinates.png": fig}
+
+
+def learning_curves_plot(data: PlotData) -> dict[str, Figure]:
+    """The objective per epoch of every trial; pruned trials (ASHA) in grey."""
+    obs = [o for o in data.history if len(o.outcome.intermediate) > 1 or
+           (o.outcome.intermediate and o.outcome.status is Status.PRUNED)]
+    if not obs:
+        return {}
+    fig = _figure()
+    ax = fig.add_subplot()
+    for o in obs:
+        ys = list(o.outcome.intermediate)
+        pruned = o.outcome.status is Status.PRUNED
+        ax.plot(range(1, len(ys) + 1), ys, color="0.6" if pruned else "C0", alpha=0.5 if pruned else 0.8,
+                lw=1, marker="x" if pruned else None, markevery=[len(ys) - 1] if pruned else None)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(data.objective or "value")
+    n_p = sum(o.outcome.status is Status.PRUNED for o in obs)
+    ax.set_title(f"{data.campaign}: learning curves ({n_p} of {len(obs)} stopped early)")
+    ax.grid(True, alpha=0.3)
+    return {"learning_curves.png": fig}
+
+
+def pareto_front_plot(data: PlotData, objectives: tuple[str, str], directions: tuple[str, str]) -> dict[str, Figure]:
+    """Two objectives of every completed trial, the non-dominated ones joined."""
+    import numpy as np
+
+    from perturbo.search.objective import pareto_mask
+
+    obs = [o for o in data.history if o.outcome.ok and all(math.isfinite(o.outcome.metrics.get(k, math.nan))
+                                                            for k in objectives)]
+    if len(obs) < 2:
+        return {}
+    y = np.array([[o.outcome.metrics[k] for k in objectives] for o in obs])
+    signs = np.array([1 if d == "max" else -1 for d in directions])
+    mask = pareto_mask(y * signs)
+    fig = _figure(5.5, 4.5)
+    ax = fig.add_subplot()
+    ax.scatter(y[~mask, 0], y[~mask, 1], s=14, color="0.6", label="trial")
+    front = y[mask][np.argsort(y[mask, 0])]
+    ax.plot(front[:, 0], front[:, 1], "o-", color="C3", label="Pareto front")
+    ax.set_xlabel(f"{objectives[0]} ({directions[0]})")
+    ax.set_ylabel(f"{objectives[1]} ({directions[1]})")
+    ax.legend()
+    ax.grid(True, alpha=0.3)
+    ax.set_title(f"{data.campaign}: Pareto front")
+    return {"pareto_front.png": fig}
+
+
+HYPERPARAMETER_PLOTTERS = (parallel_coordinates_plot, learning_curves_plot)
+"""Plotters for :func:`perturbo.plots.default_plotters` to add for the hyperparameter kind."""

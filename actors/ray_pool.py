@@ -94,8 +94,12 @@ class RayExecutorPool:
 
     ``n_workers`` defaults to the CPUs Ray has available. ``num_gpus_per_worker`` is
     requested only where the cluster has GPUs (otherwise a warning, and 0). Ray is
-    connected with :func:`~perturbo.actors.connect` if this process has not done so (and
-    then :meth:`close` shuts it down again); pass ``runtime`` to use your own.
+    started with :func:`~perturbo.actors.connect` if this process has not connected yet
+    (and then :meth:`close` shuts it down again); call ``connect(address)`` first to run
+    on a cluster. ``max_retries``: how often an experiment whose actor died is retried.
+    Tuning (rarely needed): ``max_chunk`` experiments per actor call at most,
+    ``calls_per_worker`` calls queued per actor, ``target_call_s`` of work per call once
+    durations are known, ``threads_per_worker`` OpenMP/torch threads in each actor.
     """
 
     def __init__(
@@ -105,7 +109,6 @@ class RayExecutorPool:
         num_gpus_per_worker: float = 0.0,
         max_retries: int = 3,
         *,
-        runtime: RayRuntime | None = None,
         max_chunk: int = 16,
         calls_per_worker: int = 2,
         target_call_s: float = 0.25,
@@ -118,7 +121,7 @@ class RayExecutorPool:
         import ray  # lazy: the one heavy import of this module
 
         self._ray = ray
-        self._own_runtime = None
+        self._own_runtime: RayRuntime | None = None
         if not ray.is_initialized():
             self._own_runtime = connect()
         total = ray.cluster_resources()
@@ -223,7 +226,7 @@ class RayExecutorPool:
                 time.sleep(0.05)
         if self._own_runtime is not None:
             self._own_runtime.shutdown()
-            self._own_runtime = None
+            self._own_runtime: RayRuntime | None = None
 
     def workers(self) -> list[str]:
         """``host:pid`` of each live actor (a blocking call on each)."""

@@ -23,16 +23,19 @@ uploads it: nothing recorded is lost.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
 import re
+import signal
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -422,7 +425,8 @@ class MlflowRecorder:
     ) -> None:
         obs = list(observations)
         try:
-            self._write_round(round, obs, metrics, notes)
+            with _ctrl_c_after_write():
+                self._write_round(round, obs, metrics, notes)
         except Exception as e:
             path = self._spool_round(round, obs, metrics, notes)
             raise PerturboError(
@@ -654,6 +658,23 @@ class MlflowRecorder:
                 obs = [Observation.from_dict(x) for x in d["observations"]]
                 self.record_round(rnd, obs, d["metrics"], d.get("notes", {}))
             path.unlink()
+
+
+@contextlib.contextmanager
+def _ctrl_c_after_write() -> Iterator[None]:
+    """Hold a Ctrl-C that arrives while a round is being written until the write is done, so
+    a round is either recorded whole or not at all (then it simply runs again on resume)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[Any] = []
+    previous = signal.signal(signal.SIGINT, lambda *a: pressed.append(a))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt
 
 
 def _jsonable(x: Any) -> Any:

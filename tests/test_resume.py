@@ -180,3 +180,63 @@ def test_store_failure_midway_spools_the_round_and_resume_uploads_it(
     _, final = tracking.load_history(store, "flaky")
     _assert_complete(final, 3)
     assert _genes(final.by_round(1)) == ran_in_round_1  # uploaded, not run again
+
+
+def test_real_sigint_to_the_cli_then_resume(tmp_path: Path, store: str) -> None:
+    """Ctrl-C as a user sends it (SIGINT to `perturbo run`), at whatever point it lands."""
+    import signal
+    import subprocess
+    import sys
+
+    from stores import make_screen_csv
+
+    csv = make_screen_csv(tmp_path / "long.csv", n=2000)
+    cmd = [
+        sys.executable,
+        "-m",
+        "perturbo.cli",
+        "run",
+        "genetic",
+        "--screen",
+        str(csv),
+        "--rounds",
+        "100",
+        *BASE[:-1],  # with the progress display: its lines tell when a round is done
+        "--tracking-uri",
+        store,
+        "--name",
+        "sigint",
+    ]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    assert proc.stderr is not None
+    seen = []
+    for line in proc.stderr:
+        seen.append(line)
+        if line.startswith("round 3:"):
+            proc.send_signal(signal.SIGINT)
+            break
+    rest = proc.stderr.read()
+    rc = proc.wait(timeout=60)
+    assert rc == 130, "".join(seen) + rest
+    assert "perturbo resume sigint" in rest and "Traceback" not in rest
+    _, before = tracking.load_history(store, "sigint")
+    n = before.last_round + 1
+    assert 3 <= n < 100
+    _assert_complete(before, n)
+
+    rc = main(
+        [
+            "resume",
+            "sigint",
+            "--rounds",
+            str(n + 2),
+            "--tracking-uri",
+            store,
+            "--local",
+            "--no-progress",
+        ]
+    )
+    assert rc == 0
+    _, final = tracking.load_history(store, "sigint")
+    _assert_complete(final, n + 2)
+    assert [o.to_dict() for o in final[: len(before)]] == [o.to_dict() for o in before]

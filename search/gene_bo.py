@@ -400,8 +400,10 @@ class GeneBOPlanner:
             torch.no_grad(),
             gpytorch.settings.max_cholesky_size(100_000),
             torch.random.fork_rng(),  # seeded draws without touching the global torch RNG
+            warnings.catch_warnings(),
         ):
             torch.manual_seed(int(self._rng.integers(2**31)))
+            warnings.simplefilter("ignore", gpytorch.utils.warnings.NumericalWarning)  # jitter
             post = model.posterior(x)
             draws = post.rsample(torch.Size([n])).squeeze(-1).numpy()  # (n, m)
         chosen: list[tuple[str, float]] = []

@@ -150,6 +150,18 @@ def text_prior(
     return score
 
 
+def warm_cache(cache_dir: Path | None = DEFAULT_CACHE) -> None:
+    """Build every on-disk cache a ``bo`` campaign on a built-in screen reads: gene knowledge,
+    transfer priors and the MiniLM embeddings of all gene-set names. The embeddings are the
+    slow part (~1.5-3 min on a busy 2-core CPU, once per install); run this at install time
+    (``python -m perturbo.search.gene_priors``) so the first campaign starts in seconds."""
+    for name in builtin_screens():
+        screen = _builtin(name)
+        know = GeneKnowledge.for_genes(screen.genes, cache_dir=cache_dir)
+        transfer_prior(screen, cache_dir=cache_dir)
+        text_prior(screen, know, cache_dir=cache_dir)
+
+
 def humanize(set_name: str) -> str:
     """A gene-set name as prose for the text model: library prefix and ids dropped."""
     name = set_name.split(": ", 1)[-1]
@@ -224,3 +236,7 @@ def _save(cache_dir: Path | None, sub: str, key: str, arr: np.ndarray) -> None:
     tmp = path.with_name(path.stem + ".tmp.npy")
     np.save(tmp, arr)
     tmp.replace(path)
+
+
+if __name__ == "__main__":
+    warm_cache()

@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import sys
+import threading
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -75,7 +76,7 @@ def connect(
     threads_per_worker: int = 1,
     object_store_memory: int | None = 512 * 2**20,
     log_to_driver: bool = False,
-    connect_timeout_s: float = 10.0,
+    timeout_s: float = 12.0,
 ) -> RayRuntime:
     """Start a local Ray (``address=None``) or join a running cluster.
 
@@ -87,14 +88,15 @@ def connect(
     usually port 10001); authentication is then whatever the environment says (set
     ``RAY_AUTH_MODE=token`` and ``RAY_AUTH_TOKEN`` for a token-protected cluster) unless
     ``auth_mode`` is given explicitly. An unreachable address raises
-    :class:`~perturbo.types.PerturboError` naming it and the fix, within ~``connect_timeout_s``.
+    :class:`~perturbo.types.PerturboError` naming it and the fix, within ~``timeout_s``.
 
     Where Ray is already initialised in this process, it is reused (and not shut down by
     :meth:`RayRuntime.shutdown`).
     """
     address = (address or "").strip() or None
+    deadline = time.monotonic() + timeout_s
     if address is not None:
-        _check_reachable(address, connect_timeout_s)
+        _check_reachable(address, min(5.0, timeout_s))
     if "ray" in sys.modules and sys.modules["ray"].is_initialized():
         return RayRuntime(address="", started_here=False, _ray=sys.modules["ray"])
     env = {"RAY_USAGE_STATS_ENABLED": "0"}
@@ -103,8 +105,11 @@ def connect(
             env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # Ray 2.60: node IP = 127.0.0.1
         if auth_mode is not None:
             env["RAY_AUTH_MODE"] = auth_mode
-    elif auth_mode is not None and auth_mode != "disabled":
-        env["RAY_AUTH_MODE"] = auth_mode  # joining: "disabled" (the local default) is not forced
+    else:
+        if auth_mode is not None and auth_mode != "disabled":
+            env["RAY_AUTH_MODE"] = auth_mode  # joining: the local default is not forced
+        if _is_loopback(address):  # else Ray swaps 127.0.0.1 for this machine's LAN address
+            env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     if "ray" in sys.modules and any(os.environ.get(k) != v for k, v in env.items()):
         warnings.warn(
             "ray was imported before perturbo.actors.connect(): Ray read its settings "
@@ -128,7 +133,9 @@ def connect(
                 namespace="perturbo",
             )
             return RayRuntime(address="", started_here=True, _ray=ray)
-        ray.init(
+        _init_within(
+            ray,
+            max(1.0, deadline - time.monotonic()),
             address=address,
             log_to_driver=log_to_driver,
             logging_level=logging.WARNING,
@@ -152,6 +159,33 @@ def connect(
                 f"{type(e).__name__}: {_first_line(e)}, after {time.monotonic() - t0:.0f} s",
             )
         ) from None
+
+
+def _init_within(ray: Any, timeout_s: float, **kwargs: Any) -> None:
+    """``ray.init(**kwargs)``, given up after ``timeout_s``: against a port that accepts TCP
+    but is no Ray GCS, ``ray.init`` retries for minutes (measured: > 2 min)."""
+    error: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            ray.init(**kwargs)
+        except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
+            error.append(e)
+
+    t = threading.Thread(target=target, name="perturbo-ray-init", daemon=True)
+    t.start()
+    t.join(timeout_s)
+    if t.is_alive():
+        raise PerturboError(
+            _unreachable(kwargs["address"], f"no Ray cluster answered within {timeout_s:.0f} s")
+        )
+    if error:
+        raise error[0]
+
+
+def _is_loopback(address: str) -> bool:
+    parts = _split(address)
+    return parts is not None and (parts[1] == "localhost" or parts[1].startswith("127."))
 
 
 def _import_ray() -> Any:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import json
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -173,7 +174,7 @@ class GeneKnowledge:
         know = cls._build(genes, srcs, min_size, max_size)
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp.npz")
+            tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npz")  # atomic, per process
             np.savez_compressed(
                 tmp,
                 indices=know.binary.indices,

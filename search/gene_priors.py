@@ -233,7 +233,7 @@ def _save(cache_dir: Path | None, sub: str, key: str, arr: np.ndarray) -> None:
         return
     path = Path(cache_dir) / sub / f"{key}.npy"
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.stem + ".tmp.npy")
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")  # atomic, per process
     np.save(tmp, arr)
     tmp.replace(path)
 

@@ -90,6 +90,8 @@ def _limit_http_retries() -> None:
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
     # tqdm bars for every artifact download would tear through the progress display
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+    # agent traces are written with their round, before the round counts as recorded
+    os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
 
 
 def _sqlite_path(uri: str) -> Path | None:
@@ -282,6 +284,9 @@ class MlflowRecorder:
     plotters: Sequence[Plotter] | None = None
     resume: bool = False
     spool_dir: Path | None = None
+    planner: Any = None
+    """The campaign's planner: where it keeps a ``last_trace`` (LLM agents: prompts, answers,
+    repairs, tokens), that round's trace is logged with the round."""
 
     def __post_init__(self) -> None:
         self.nesting = self.nesting or DEFAULT_NESTING.get(self.kind, "round")
@@ -305,6 +310,7 @@ class MlflowRecorder:
             if k in ("screen", "study", "task")
         }
         kw.setdefault("tags", tags)
+        kw.setdefault("planner", parts.planner)
         return cls(
             tracking_uri=tracking_uri,
             campaign=campaign,
@@ -486,13 +492,23 @@ class MlflowRecorder:
         step_metrics = [(k, float(v), round) for k, v in metrics.items() if _finite(float(v))]
         rationale = str(notes.get("rationale", "") or "")
         proposed_by = dict(notes.get("proposed_by", {}) or {})
+        trace = self._agent_trace()
+        if trace is not None:
+            step_metrics += _trace_metrics(trace, round)
+        trace_run = self.run_id
         with tempfile.TemporaryDirectory(prefix="perturbo-round-") as tmp:
             if self.nesting in ("round", "both"):
-                self._write_round_run(round, obs, step_metrics, rationale, proposed_by, Path(tmp))
+                trace_run = self._write_round_run(
+                    round, obs, step_metrics, rationale, proposed_by, trace, Path(tmp)
+                )
             if self.nesting in ("trial", "both"):
                 self._write_trial_runs(round, obs)
                 if rationale and self.nesting == "trial":
                     c.log_text(self.run_id, rationale, f"rationale/round-{round:03d}.txt")
+                if trace is not None and self.nesting == "trial":
+                    c.log_dict(self.run_id, trace, f"agent_traces/round-{round:03d}.json")
+            if trace is not None:
+                _log_llm_traces(c, self.experiment_id, trace_run, round, trace)
             _log_batch(c, self.run_id, metrics=step_metrics)
             # The commit point: a round is recorded iff its observations file is on the parent.
             f = Path(tmp) / f"round-{round:03d}.json"
@@ -514,8 +530,9 @@ class MlflowRecorder:
         step_metrics: list[tuple[str, float, int]],
         rationale: str,
         proposed_by: Mapping[str, int],
+        trace: Mapping[str, Any] | None,
         tmp: Path,
-    ) -> None:
+    ) -> str:
         c = self.client
         run = c.create_run(
             self.experiment_id,
@@ -539,12 +556,20 @@ class MlflowRecorder:
         table.to_csv(d / "results.csv", index=False)
         if rationale:
             (d / "rationale.txt").write_text(rationale)
+        if trace is not None:
+            (d / "agent_trace.json").write_text(json.dumps(trace, indent=1, default=str))
         c.log_artifacts(rid, str(d))
         # The UI's table view (Evaluation / artifact preview) reads log_table's JSON.
         with warnings.catch_warnings():  # pandas 3 deprecation inside mlflow's log_table
             warnings.simplefilter("ignore")
             c.log_table(rid, data=table, artifact_file="results.json")
         c.set_terminated(rid, status="FINISHED")
+        return rid
+
+    def _agent_trace(self) -> dict[str, Any] | None:
+        trace = getattr(self.planner, "last_trace", None)
+        to_dict = getattr(trace, "to_dict", None)
+        return _jsonable(to_dict()) if callable(to_dict) else None
 
     def _write_trial_runs(self, round: int, obs: list[Observation]) -> None:
         c = self.client
@@ -658,6 +683,82 @@ class MlflowRecorder:
                 obs = [Observation.from_dict(x) for x in d["observations"]]
                 self.record_round(rnd, obs, d["metrics"], d.get("notes", {}))
             path.unlink()
+
+
+def _trace_metrics(trace: Mapping[str, Any], round: int) -> list[tuple[str, float, int]]:
+    """An agent round's headline numbers, as step=round metrics."""
+    keys = {
+        "validity": "agent_validity",
+        "validity_first": "agent_validity_first",
+        "repairs": "agent_repairs",
+        "tokens": "agent_tokens",
+        "seconds": "agent_s",
+    }
+    out = []
+    for k, name in keys.items():
+        v = trace.get(k)
+        if isinstance(v, int | float) and _finite(float(v)):
+            out.append((name, float(v), round))
+    out += [(f"agent_by_{k}", float(v), round) for k, v in dict(trace.get("by_source", {})).items()]
+    return out
+
+
+def _log_llm_traces(
+    client: MlflowClient, experiment_id: str, run_id: str, round: int, trace: Mapping[str, Any]
+) -> None:
+    """The round's LLM calls as an MLflow trace (the UI's Traces tab): one AGENT span for the
+    round, one CHAT_MODEL span per call with prompt, answers, validation errors fed back,
+    tokens and latency. Best effort: the same content is in ``agent_trace.json`` already."""
+    import mlflow
+
+    # The tracing exporter writes to the *global* tracking URI, not the client's.
+    previous = mlflow.get_tracking_uri()
+    mlflow.set_tracking_uri(client.tracking_uri)
+    try:
+        end = time.time_ns()
+        calls = list(trace.get("calls", []))
+        total = sum(float(cl.get("seconds", 0.0)) for cl in calls)
+        t = end - int(max(total, float(trace.get("seconds", 0.0))) * 1e9)
+        root = client.start_trace(
+            f"round-{round:03d} {trace.get('planner', 'agent')}",
+            span_type="AGENT",
+            inputs={"round": round, "n_requested": trace.get("n_requested")},
+            experiment_id=experiment_id,
+            run_id=run_id,
+            start_time_ns=t,
+            tags={"perturbo.round": str(round)},
+        )
+        for cl in calls:
+            dt = int(float(cl.get("seconds", 0.0)) * 1e9)
+            span = client.start_span(
+                str(cl.get("name", "llm")),
+                trace_id=root.trace_id,
+                parent_id=root.span_id,
+                span_type="CHAT_MODEL",
+                inputs={"prompt": cl.get("prompt", "")},
+                start_time_ns=t,
+                attributes={k: cl.get(k) for k in ("input_tokens", "output_tokens", "repairs")},
+            )
+            t += dt
+            client.end_span(
+                root.trace_id,
+                span.span_id,
+                outputs={"answers": cl.get("answers", []), "errors": cl.get("errors", [])},
+                attributes={"failure": cl.get("failure", "")},
+                status="OK" if cl.get("ok") else "ERROR",
+                end_time_ns=t,
+            )
+        client.end_trace(
+            root.trace_id,
+            outputs={k: trace.get(k) for k in ("by_source", "validity", "repairs", "rationale")},
+            end_time_ns=max(t, end),
+        )
+    except Exception as e:  # noqa: BLE001 - tracing must never cost a round
+        warnings.warn(
+            f"MLflow tracing of round {round} failed ({e}); see agent_trace.json", stacklevel=2
+        )
+    finally:
+        mlflow.set_tracking_uri(previous)
 
 
 @contextlib.contextmanager

@@ -22,7 +22,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from perturbo.agents.llama_engine import EngineSettings
-
 from perturbo.types import PerturboError
 
 

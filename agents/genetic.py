@@ -26,11 +26,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
+from pydantic import BaseModel, Field, create_model
+
 from perturbo.agents.structured import LLMCall, ask_structured
 from perturbo.agents.tools import Hypothesis, Measured, campaign_stats, candidate_hypotheses
 from perturbo.agents.trace import RoundTrace
-from pydantic import BaseModel, Field, create_model
-
 from perturbo.genesets import GeneKnowledge
 from perturbo.protocols import Planner
 from perturbo.types import ExperimentSpec, Kind, Observation, PerturboError, Status
@@ -50,7 +50,7 @@ def _limit(n: int) -> Any:
 class _Verdict(BaseModel):
     approve: bool
     ids: list[int] = Field(default_factory=list, json_schema_extra={"maxItems": 5})
-    comment: str = _limit(120)
+    comment: str = _limit(80)
 
 
 class GeneList(BaseModel):
@@ -61,17 +61,14 @@ class GeneList(BaseModel):
 
 
 def _set_schema(ids: Sequence[int], max_choices: int) -> type[BaseModel]:
-    """The answer schema for one round: ids constrained (by grammar on the local model) to the
-    listed hypotheses; validation of the values happens in ``check`` so partial validity is
-    measurable and fed back."""
-    choice = create_model(
-        "Choice",
-        id=(int, Field(json_schema_extra={"enum": list(ids)})),
-        reason=(str, _limit(40)),
-    )
+    """The answer schema for one round: ``ids`` constrained (by grammar on the local model) to
+    the listed hypotheses, and one short rationale. No per-id reasons: output tokens cost
+    ~0.1-0.3 s each on a CPU, and a small model mostly copies the set name into them. Values
+    are validated in ``check`` (not by pydantic) so partial validity is measurable and fed back."""
     return create_model(
         "SetChoices",
-        choices=(list[choice], Field(json_schema_extra={"minItems": 1, "maxItems": max_choices})),  # type: ignore[valid-type]
+        ids=(list[int], Field(json_schema_extra={
+            "items": {"type": "integer", "enum": list(ids)}, "minItems": 1, "maxItems": max_choices})),
         rationale=(str, _limit(100)),
     )
 
@@ -220,25 +217,25 @@ class GeneticAgentPlanner:
         if self.knowledge is None:
             return [], RoundTrace(self.name, n, rationale="no gene-set knowledge: fallback only")
         hyps = candidate_hypotheses(
-            self.knowledge, measured, exclude, favoured=ranked[: 2 * n], k=self.n_hypotheses
+            self.knowledge, measured, exclude, favoured=ranked[: 2 * n], k=self.n_hypotheses,
+            rng=self._rng,
         )
         if not hyps:
             return [], RoundTrace(self.name, n, rationale="no gene set left to propose: fallback only")
         by_id = {h.id: h for h in hyps}
-        schema = _set_schema(list(by_id), self.max_choices)
+        k = min(self.max_choices, len(hyps))
+        schema = _set_schema(list(by_id), k)
         stats = campaign_stats(measured).text()
         listing = "\n".join(h.line() for h in hyps)
-        k = min(self.max_choices, len(hyps))
         user = (
-            f"{stats}\n\nCandidate gene sets (hypotheses):\n{listing}\n\n"
-            f"Choose 1 to {k} sets whose untested genes most likely hold new hits (high hit rate, "
-            "bo-favoured, relevant to the task). JSON: "
-            '{"choices": [{"id": <number>, "reason": "<few words>"}], "rationale": "<short sentence>"}'
+            f"{stats}\nGene sets (hits/tested, untested left, genes bo ranks high):\n{listing}\n"
+            f"Choose 1 to {k} set ids whose untested genes most likely hold new hits. "
+            'JSON: {"ids": [<id>, ...], "rationale": "<short sentence>"}'
         )
         first: list[int] = []
 
         def check(p: BaseModel) -> list[str]:
-            ids = [c.id for c in p.choices]  # type: ignore[attr-defined]
+            ids = list(p.ids)  # type: ignore[attr-defined]
             if not first:
                 first.extend(ids or [-1])
             return _id_problems(ids, by_id, k)
@@ -251,23 +248,21 @@ class GeneticAgentPlanner:
         chosen: list[tuple[Hypothesis, str]] = []
         rationale = ""
         if answer is not None:
-            seen: set[int] = set()
-            for c in answer.choices:  # type: ignore[attr-defined]
-                if c.id in by_id and c.id not in seen and len(chosen) < k:
-                    chosen.append((by_id[c.id], c.reason))
-                    seen.add(c.id)
             rationale = answer.rationale  # type: ignore[attr-defined]
-        proposed = len(answer.choices) if answer is not None else 0  # type: ignore[attr-defined]
-        valid = len(chosen)
+            for i in dict.fromkeys(answer.ids):  # type: ignore[attr-defined]
+                if i in by_id and len(chosen) < k:
+                    chosen.append((by_id[i], rationale))
+        proposed = len(answer.ids) if answer is not None else 0  # type: ignore[attr-defined]
         if chosen and self.critic:
             chosen, critic_call = self._review(user, chosen, by_id, k)
             calls.append(critic_call)
         first_parsed = bool(call.parsed and call.parsed[0])
         first_valid = len({i for i in first if i in by_id}) if first_parsed else 0
+        valid = len(chosen)
         first_n = len(first) if first_parsed else 1
         picks = self._draw(n, chosen, exclude, ranked, rationale)
         if not picks:
-            why = call.failure or "no valid choice"
+            why = call.failure or "; ".join(call.errors[-1] if call.errors else ()) or "no valid choice"
             log.warning("%s planner: the LLM gave no usable choice (%s); the batch is filled by the fallback",
                         self.name, why)
         return picks, RoundTrace(
@@ -280,7 +275,7 @@ class GeneticAgentPlanner:
         self, user: str, chosen: list[tuple[Hypothesis, str]], by_id: Mapping[int, Hypothesis], k: int
     ) -> tuple[list[tuple[Hypothesis, str]], LLMCall]:
         """The critic: approve the choice, or replace it with better ids from the same list."""
-        proposal = "; ".join(f"{h.id} ({r or 'no reason'})" for h, r in chosen)
+        proposal = ", ".join(str(h.id) for h, _ in chosen)
         prompt = (
             f"{user}\n\nA colleague chose: {proposal}.\nReview the choice against the results. If it "
             "is good, answer approve=true. Otherwise approve=false and give better ids from the list. "
@@ -308,8 +303,7 @@ class GeneticAgentPlanner:
         if not chosen:
             return []
         rank = {g: i for i, g in enumerate(ranked)}
-        head = f"{rationale} | " if rationale else ""
-        note = {h.name: f"{head}set {h.name}: {r}".strip() for h, r in chosen}
+        note = {h.name: f"set {h.name}: {r}" if r else f"set {h.name}" for h, r in chosen}
         if self.hybrid:
             quota = int(round(self.agent_share * n))
             member = {}
@@ -341,7 +335,8 @@ class GeneticAgentPlanner:
     ) -> tuple[list[tuple[str, str, str]], RoundTrace]:
         context = ""
         if self.knowledge is not None:
-            hyps = candidate_hypotheses(self.knowledge, measured, exclude, favoured=ranked[: 2 * n], k=8)
+            hyps = candidate_hypotheses(
+                self.knowledge, measured, exclude, favoured=ranked[: 2 * n], k=8, rng=self._rng)
             context = "\n".join(f"{h.line()} e.g. {', '.join(h.untested[:8])}" for h in hyps)
         user = (
             f"{campaign_stats(measured).text()}\n\nGene sets worth considering:\n{context or 'none'}\n\n"
@@ -392,17 +387,16 @@ class GeneticAgentPlanner:
 
 
 def _id_problems(ids: Sequence[int], by_id: Mapping[int, Hypothesis], k: int) -> list[str]:
+    """Problems worth a repair turn: unknown ids, none at all, too many. A repeated id is
+    dropped without one (harmless; small models repeat), but counts against validity."""
     problems = []
-    if not ids:
+    distinct = list(dict.fromkeys(ids))
+    if not distinct:
         problems.append("choose at least one id")
-    seen: set[int] = set()
-    for i in ids:
+    for i in distinct:
         if i not in by_id:
             problems.append(f"id {i} is not in the list (choose from {min(by_id)} to {max(by_id)})")
-        elif i in seen:
-            problems.append(f"id {i} is chosen twice")
-        seen.add(i)
-    if len(ids) > k:
+    if len(distinct) > k:
         problems.append(f"choose at most {k} ids")
     return problems
 
@@ -431,7 +425,6 @@ def make_genetic_planner(
     config dict, which is logged); ``engine``: a ModelHost client shared by the campaign.
     """
     from perturbo.agents.llm import LLMSettings, make_chat_model
-
     from perturbo.genesets import knowledge_for
 
     seed = int(config.get("seed", 0))
@@ -440,7 +433,8 @@ def make_genetic_planner(
         settings = LLMSettings(
             backend=str(config.get("llm", "local")), model=config.get("llm_model"),
             base_url=config.get("llm_base_url"), api_key=api_key,
-            n_threads=config.get("llm_threads"), max_tokens=int(config.get("llm_max_tokens", 400)),
+            n_threads=int(config["llm_threads"]) if config.get("llm_threads") else None,
+            max_tokens=int(config.get("llm_max_tokens", 400)),
             seed=seed,
         )
         llm = make_chat_model(settings, engine=engine)

@@ -29,8 +29,9 @@ from langchain_core.messages.ai import UsageMetadata
 from langchain_core.output_parsers import JsonOutputParser, PydanticOutputParser
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable, RunnableLambda, RunnableParallel
-from perturbo.agents.llama_engine import ChatEngine
 from pydantic import BaseModel, ConfigDict, Field
+
+from perturbo.agents.llama_engine import ChatEngine
 
 
 class LocalChatModel(BaseChatModel):

@@ -16,10 +16,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from perturbo.agents.structured import ask_structured
-from perturbo.agents.trace import RoundTrace
 from pydantic import BaseModel, Field
 
+from perturbo.agents.structured import ask_structured
+from perturbo.agents.trace import RoundTrace
 from perturbo.protocols import Planner
 from perturbo.types import ExperimentSpec, InvalidSpec, Kind, Observation, Status
 

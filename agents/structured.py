@@ -32,7 +32,9 @@ T = TypeVar("T", bound=BaseModel)
 @dataclass(frozen=True)
 class LLMCall:
     """The trace of one agent call (one or more turns): what was asked, what came back, the
-    validation errors fed back, tokens, latency, and why it failed if it did."""
+    validation errors fed back, tokens, latency. ``failure``: why the *backend* failed
+    (unreachable, timeout); answers still invalid after the repair turns leave ``ok=False``
+    with their problems in ``errors[-1]``."""
 
     name: str
     prompt: str
@@ -114,8 +116,7 @@ def ask_structured(
         if not problems:
             return parsed, _call(name, user, turns, t0, True, "")
         messages += [AIMessage(text or "(empty)"), HumanMessage(_repair_prompt(problems))]
-    last = "; ".join(turns.errors[-1]) if turns.errors else ""
-    return best, _call(name, user, turns, t0, False, failure or last)
+    return best, _call(name, user, turns, t0, False, failure)
 
 
 def _call(name: str, prompt: str, t: _Turns, t0: float, ok: bool, failure: str) -> LLMCall:

@@ -8,32 +8,18 @@ from __future__ import annotations
 import json
 
 import pytest
+from agent_helpers import Ranker
 from langchain_core.language_models import FakeListChatModel
-from perturbo.actors.local_pool import LocalExecutorPool
-from perturbo.agents.genetic import GeneticAgentPlanner
-from perturbo.search.random import RandomPlanner
 
 from perturbo import StopRule, run
+from perturbo.actors.local_pool import LocalExecutorPool
+from perturbo.agents.genetic import GeneticAgentPlanner
 from perturbo.kinds.genetic import GenePool, GeneticExecutor, GeneticMetrics
 from perturbo.types import ExperimentSpec, Kind, Observation, Outcome, Status
 
 
-class Ranker(RandomPlanner):
-    """A seeded stand-in for bo's ranking (``rank``), so the tests need no GP."""
-
-    def __init__(self, order: list[str]) -> None:
-        self.order = order
-        self.told: list[Observation] = []
-
-    def rank(self, n: int, exclude: set[str]) -> list[tuple[str, float]]:
-        return [(g, 1.0) for g in self.order if g not in exclude][:n]
-
-    def tell(self, observations):  # type: ignore[no-untyped-def]
-        self.told.extend(observations)
-
-
-def _choices(*ids: int, why: str = "r") -> str:
-    return json.dumps({"choices": [{"id": i, "reason": why} for i in ids], "rationale": "test"})
+def _choices(*ids: int, why: str = "test") -> str:
+    return json.dumps({"ids": list(ids), "rationale": why})
 
 
 def _planner(screen, knowledge, responses, **kw) -> GeneticAgentPlanner:  # type: ignore[no-untyped-def]
@@ -69,7 +55,7 @@ def test_agent_draws_the_batch_from_the_chosen_enriched_set(screen, knowledge) -
     specs = p.ask(4, [])
     _check_batch(specs, 4, set(tested), screen)
     hyp_listing = p.last_trace.calls[0].prompt
-    assert "1. LIB: SET0" in hyp_listing  # enriched among the hits: listed first
+    assert "1. SET0 |" in hyp_listing  # enriched among the hits: listed first
     assert {s.params["gene"] for s in specs} <= set(knowledge.genes_in_set("LIB: SET0"))
     assert all(s.planner == "agent" and "SET0" in s.note for s in specs)
     assert p.last_trace.validity == 1.0 and p.last_trace.repairs == 0
@@ -88,7 +74,7 @@ def test_hallucinated_ids_are_fed_back_and_repaired(screen, knowledge) -> None:
     p.ask(3, [])
     call = p.last_trace.calls[0]
     assert any("42 is not in the list" in e for e in call.errors[0])
-    assert any("chosen twice" in e for e in call.errors[0])
+    assert call.repairs == 1 and not any("1" in e for e in call.errors[0][1:])  # repeats: no repair
     assert call.ok and p.last_trace.validity_first == pytest.approx(1 / 3)  # one valid distinct id of 3
 
 
@@ -125,7 +111,8 @@ def test_hybrid_gives_a_share_to_the_agent_and_the_rest_to_bo(screen, knowledge)
     agent = [s.params["gene"] for s in specs if s.planner == "agent"]
     bo = [s.params["gene"] for s in specs if s.planner == "bo"]
     assert p.name == "hybrid" and len(agent) == 4 and len(bo) == 4
-    assert set(agent) <= set(knowledge.genes_in_set(p.last_trace.calls[0].prompt.split("1. ")[1].split(" |")[0]))
+    first = p.last_trace.calls[0].prompt.split("\n1. ")[1].split(" |")[0]
+    assert set(agent) <= set(knowledge.genes_in_set(f"LIB: {first}"))
     assert bo == ["G20", "G21", "G22", "G23"]
 
 

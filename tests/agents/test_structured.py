@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from langchain_core.language_models import FakeListChatModel, GenericFakeChatModel
 from langchain_core.messages import AIMessage
-from perturbo.agents.structured import ask_structured, parse_lenient
 from pydantic import BaseModel
+
+from perturbo.agents.structured import ask_structured, parse_lenient
 
 
 class Pick(BaseModel):

@@ -11,6 +11,14 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
+    "GeneticAgentPlanner": "perturbo.agents.genetic",
+    "make_genetic_planner": "perturbo.agents.genetic",
+    "SpaceAgentPlanner": "perturbo.agents.space_agent",
+    "make_space_planner": "perturbo.agents.space_agent",
+    "RoundTrace": "perturbo.agents.trace",
+    "LLMCall": "perturbo.agents.structured",
+    "ask_structured": "perturbo.agents.structured",
+    "llm_settings": "perturbo.agents.llm",
     "LLMSettings": "perturbo.agents.llm",
     "make_chat_model": "perturbo.agents.llm",
     "LocalChatModel": "perturbo.agents.local_chat",

@@ -424,20 +424,13 @@ def make_genetic_planner(
     ``acquisition``, ``prior``. ``api_key`` comes from :mod:`perturbo.config` (never from the
     config dict, which is logged); ``engine``: a ModelHost client shared by the campaign.
     """
-    from perturbo.agents.llm import LLMSettings, make_chat_model
+    from perturbo.agents.llm import llm_settings, make_chat_model
     from perturbo.genesets import knowledge_for
 
     seed = int(config.get("seed", 0))
     know = knowledge_for(tuple(screen.genes))
     if llm is None:
-        settings = LLMSettings(
-            backend=str(config.get("llm", "local")), model=config.get("llm_model"),
-            base_url=config.get("llm_base_url"), api_key=api_key,
-            n_threads=int(config["llm_threads"]) if config.get("llm_threads") else None,
-            max_tokens=int(config.get("llm_max_tokens", 400)),
-            seed=seed,
-        )
-        llm = make_chat_model(settings, engine=engine)
+        llm = make_chat_model(llm_settings(config, api_key), engine=engine)
     ranker: Planner | None
     try:
         from perturbo.search.gene_bo import GeneBOPlanner

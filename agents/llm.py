@@ -10,6 +10,7 @@ package or key is a :class:`~perturbo.types.PerturboError` naming the fix.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -67,6 +68,27 @@ class LLMSettings:
         d["model"] = self.model_name
         d["api_key_set"] = self.api_key is not None
         return d
+
+
+def llm_settings(config: Mapping[str, Any], api_key: str | None = None) -> LLMSettings:
+    """:class:`LLMSettings` from a campaign config's ``llm*`` keys (``llm``, ``llm_model``,
+    ``llm_base_url``, ``llm_threads``, ``llm_max_tokens``, ``llm_structured_method``, ``seed``).
+    ``api_key``: given by the composition root; where ``None`` for a remote backend it is taken
+    from :func:`perturbo.config.llm_api_key` (the one reader of environment variables)."""
+    backend = str(config.get("llm") or "local")
+    if api_key is None and backend in ("openai", "anthropic"):
+        from perturbo.config import llm_api_key
+
+        api_key = llm_api_key(backend)
+    threads = config.get("llm_threads")
+    return LLMSettings(
+        backend=backend, model=config.get("llm_model") or None,
+        base_url=config.get("llm_base_url") or None, api_key=api_key,
+        n_threads=int(threads) if threads else None,
+        max_tokens=int(config.get("llm_max_tokens") or 400),
+        structured_method=str(config.get("llm_structured_method") or "json_mode"),
+        seed=int(config.get("seed", 0) or 0),
+    )
 
 
 def make_chat_model(settings: LLMSettings, engine: Any = None) -> Any:

@@ -156,3 +156,29 @@ class SpaceAgentPlanner:
 
 def _round(cfg: dict[str, Any]) -> dict[str, Any]:
     return {k: (float(f"{v:.4g}") if isinstance(v, float) else v) for k, v in cfg.items()}
+
+
+def make_space_planner(
+    space: Any,
+    kind: Kind,
+    config: Any,
+    objective: str,
+    direction: str = "max",
+    *,
+    task: str = "",
+    llm: Any = None,
+    engine: Any = None,
+    api_key: str | None = None,
+) -> SpaceAgentPlanner:
+    """``--planner agent`` for a search-space kind (hyperparameter, attack), from the campaign
+    config's ``llm*`` keys (see :func:`perturbo.agents.llm.llm_settings`) and ``seed``."""
+    from perturbo.agents.llm import llm_settings, make_chat_model
+
+    settings = llm_settings(config, api_key)
+    if llm is None:
+        llm = make_chat_model(settings, engine=engine)
+    return SpaceAgentPlanner(
+        space, kind, llm, objective=objective, direction=direction, task=task,
+        max_repairs=int(config.get("max_repairs", 2)), seed=int(config.get("seed", 0) or 0),
+        method=settings.structured_method,
+    )

@@ -36,3 +36,15 @@ def test_invalid_configs_are_repaired_and_the_rest_is_marked_fallback() -> None:
     assert any("lr" in e for e in call.errors[0]) and any("rmsprop" in e for e in call.errors[0])
     assert "acc=0.7" in call.prompt and "lr: float in [0.0001, 0.1] (log scale)" in call.prompt
     assert p.last_trace.validity_first == 1 / 3 and p.last_trace.repairs == 2
+
+
+def test_make_space_planner_reads_llm_keys_and_never_logs_the_key(monkeypatch) -> None:
+    from perturbo.agents.llm import llm_settings
+    from perturbo.agents.space_agent import make_space_planner
+
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-from-env")
+    cfg = {"llm": "openai", "llm_model": "m", "llm_base_url": "http://127.0.0.1:1/v1", "seed": 3}
+    s = llm_settings(cfg)
+    assert s.api_key == "sk-from-env" and "sk-from-env" not in str(s.public())
+    p = make_space_planner(_space(), Kind.HYPERPARAMETER, cfg, "acc", llm=FakeListChatModel(responses=["x"]))
+    assert p.name == "agent" and p.fallback is not None

@@ -347,3 +347,25 @@ def test_console_script_exit_code_without_traceback(tmp_path: Path) -> None:
     )
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and "e.csv" in r.stderr
+
+
+def test_python_api_runs_and_resumes(screen_csv: Path, store: str) -> None:
+    from perturbo.api import resume_campaign, run_campaign
+    from perturbo.types import PerturboError
+
+    h = run_campaign(
+        "genetic",
+        screen=str(screen_csv),
+        planner="random",
+        rounds=1,
+        batch=8,
+        local=True,
+        tracking_uri=store,
+        name="api",
+    )
+    assert len(h) == 8
+    h2 = resume_campaign("api", rounds=2, local=True, tracking_uri=store)
+    assert [o.to_dict() for o in h2[:8]] == [o.to_dict() for o in h]
+    assert len({o.spec.params["gene"] for o in h2}) == 16
+    with pytest.raises(PerturboError, match="rounds"):
+        run_campaign("genetic", rounds=0, local=True, tracking_uri=store)

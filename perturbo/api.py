@@ -173,3 +173,63 @@ class _CallableFactory:
 
 
 __all__: Sequence[str] = ("Campaign", "Result")
+
+
+# -- any kind, as `perturbo run KIND` / `perturbo resume` (helper T) ------------------------
+
+
+def run_campaign(
+    kind: str = "genetic",
+    *,
+    name: str | None = None,
+    tracking_uri: str | None = None,
+    local: bool = False,
+    address: str | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+    **settings: Any,
+) -> History:
+    """Run a new campaign of ``kind`` exactly as ``perturbo run KIND`` does: ``settings`` are
+    the flags with underscores (``screen``, ``planner``, ``rounds``, ``batch``...), validated
+    the same way; recorded in MLflow (``tracking_uri``, default ``./mlflow.db``)."""
+    from perturbo.cli import _kind_module
+    from perturbo.cli import run_campaign as _run
+    from perturbo.config import RunOptions, build_model
+
+    options = RunOptions(
+        name=name, tracking_uri=tracking_uri, local=local, address=address, workers=workers,
+        progress=progress,
+    )
+    mod = _kind_module(kind)
+    if mod is None:
+        raise PerturboError(f"kind {kind!r} is not available in this install")
+    config = build_model(getattr(mod, f"{kind.capitalize()}Config"), settings).model_dump()
+    return _run(kind, config, options)
+
+
+def resume_campaign(
+    name: str,
+    *,
+    tracking_uri: str | None = None,
+    local: bool = False,
+    address: str | None = None,
+    workers: int | None = None,
+    progress: bool = False,
+    **overrides: Any,
+) -> History:
+    """Continue campaign ``name`` from what MLflow recorded, as ``perturbo resume`` does
+    (``overrides``: e.g. ``rounds=8`` to extend it)."""
+    from perturbo import tracking
+    from perturbo.cli import run_campaign as _run
+    from perturbo.config import RunOptions
+
+    options = RunOptions(
+        tracking_uri=tracking_uri, local=local, address=address, workers=workers, progress=progress
+    )
+    config, history = tracking.load_history(options.resolved_tracking_uri(), name)
+    config = {**config, **overrides}
+    kind = str(config.get("kind", "genetic"))
+    return _run(kind, config, options, history=history, resume=True, name=name)
+
+
+__all__ = (*__all__, "resume_campaign", "run_campaign")

@@ -2,8 +2,8 @@
 
 Each round the planner summarises the campaign (hits, top and bottom scores), asks its tools
 for hypotheses (gene sets enriched among the hits, and sets holding the genes ``bo`` rates
-highest), and asks the LLM to *choose* 1-5 of them with a reason each (style ``"sets"``, the
-default: what a small local model does well). Genes are drawn from the chosen sets, ranked by
+highest), and asks the LLM to *choose* 1-4 of them (ids from a numbered list) with one short
+rationale (style ``"sets"``, the default: what a small local model does well). Genes are drawn from the chosen sets, ranked by
 ``bo``. A strong remote model may instead name genes directly (style ``"genes"``).
 
 - ``agent``: the batch comes from the chosen sets; what they cannot fill comes from ``bo``'s
@@ -98,7 +98,7 @@ class GeneticAgentPlanner:
         max_choices: int = 4,
         agent_share: float = 0.25,
         seed: int = 0,
-        method: str = "json_mode",
+        method: str = "function_calling",
     ) -> None:
         if style not in ("sets", "genes"):
             raise PerturboError(f"agent style {style!r} is unknown: use 'sets' or 'genes'")
@@ -447,5 +447,5 @@ def make_genetic_planner(
         style=str(config.get("agent_style", "sets")),  # type: ignore[arg-type]
         critic=bool(config.get("critic", False)), max_repairs=int(config.get("max_repairs", 2)),
         agent_share=float(config.get("agent_share", 0.25)), seed=seed,
-        method=str(config.get("llm_structured_method", "json_mode")),
+        method=str(config.get("llm_structured_method") or "function_calling"),
     )

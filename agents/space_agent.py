@@ -48,7 +48,7 @@ class SpaceAgentPlanner:
         max_repairs: int = 2,
         max_history: int = 16,
         seed: int = 0,
-        method: str = "json_mode",
+        method: str = "function_calling",
     ) -> None:
         from perturbo.search.random import RandomPlanner
 

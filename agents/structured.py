@@ -80,7 +80,7 @@ def ask_structured(
     *,
     name: str = "agent",
     max_repairs: int = 2,
-    method: str = "json_mode",
+    method: str = "function_calling",
 ) -> tuple[T | None, LLMCall]:
     """Ask ``llm`` for a ``schema`` object; repair up to ``max_repairs`` times.
 

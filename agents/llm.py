@@ -33,9 +33,9 @@ OPENAI_URL = "https://api.openai.com/v1"
 class LLMSettings:
     """Which model answers the agents. ``api_key`` is excluded from ``repr`` and from
     :meth:`public` (what may be logged). ``structured_method`` is how remote backends are asked
-    for JSON: ``function_calling`` (default; a forced tool call, which llama.cpp's server,
-    vLLM, OpenAI, Anthropic and Ollama all constrain to the schema: measured to parse where
-    ``json_mode`` did not with SmolLM2 on llama_cpp.server), ``json_mode`` or ``json_schema``.
+    for JSON: ``function_calling`` (default: a forced tool call, which llama.cpp's server
+    constrains to the schema -- measured to parse where ``json_mode`` did not, with SmolLM2
+    on ``llama_cpp.server``), ``json_mode`` or ``json_schema``.
     ``n_threads``/``n_gpu_layers`` apply to ``local``
     (``n_gpu_layers=None``: all layers on a GPU where one exists, else none)."""
 

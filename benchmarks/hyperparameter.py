@@ -171,7 +171,6 @@ def time_bo_at(task_name: str, n_obs: int = 200, batch: int = 4) -> tuple[float,
     """(CPU, wall) seconds per proposal of ``bo`` asked for ``batch`` configs after ``n_obs``
     observations of random configs."""
     from perturbo.search.bo import BOPlanner
-
     from perturbo.types import Observation
 
     task = make_task(task_name, seed=0)
@@ -226,7 +225,7 @@ def report(runs: list[dict[str, Any]], timing: dict[str, tuple[float, float]], a
         "",
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()} "
         f"({os.cpu_count()} CPUs, shared, one thread: `OMP_NUM_THREADS=1`, `nice -n 10`). "
-        f"Command: `{' '.join(['python', 'benchmarks/hyperparameter.py', *sys.argv[1:]])}`.",
+        f"Command: `{' '.join(['python', 'benchmarks/hyperparameter.py', *sys.argv[1:]])}` at commit {_commit()}.",
         f"Batch {args.batch} proposals per round; budget {args.evals} evaluations (every seed first run to "
         f"{args.first_evals or args.evals}, then as many as time allowed to {args.evals}: the seeds per cell are "
         f"in each heading; asked for {args.seeds}). Optuna {_version('optuna')} (TPESampler / GPSampler, defaults, through "
@@ -317,6 +316,16 @@ def report(runs: list[dict[str, Any]], timing: dict[str, tuple[float, float]], a
     fig.tight_layout()
     fig.savefig(out.parent / f"{out.stem}_regret.png", dpi=110)
     return "\n".join(lines)
+
+
+def _commit() -> str:
+    import subprocess
+
+    try:
+        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                              cwd=Path(__file__).parent, timeout=10).stdout.strip() or "?"
+    except (OSError, subprocess.SubprocessError):
+        return "?"
 
 
 def _version(pkg: str) -> str:

@@ -29,10 +29,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
+
 from perturbo.search._told import Told
 from perturbo.search.objective import Objective, pareto_mask
 from perturbo.search.sobol import SobolPlanner
-
 from perturbo.space import SearchSpace
 from perturbo.types import ExperimentSpec, Kind, Observation
 
@@ -73,6 +73,7 @@ class BOPlanner:
         self._n_asked = 0
         self.last_ask_s = 0.0  # wall seconds of the last ask (all its proposals)
         self.last_ask_cpu_s = 0.0  # CPU seconds of this process in the last ask
+        self._hypers: dict[str, dict[str, Any]] = {}  # last fitted GP hyperparameters, by model class
         self._configs: list[dict[str, Any]] = []  # usable observations' params, aligned with Told.X
 
     # -- Planner -------------------------------------------------------------------------
@@ -139,8 +140,18 @@ class BOPlanner:
             model = MixedSingleTaskGP(X, Y, cat_dims=cat, input_transform=tf, outcome_transform=Standardize(m=m))
         else:
             model = SingleTaskGP(X, Y, input_transform=tf, outcome_transform=Standardize(m=m))
+        # Warm start from the last fit's hyperparameters (same model class and shapes): the
+        # optimiser then needs a few steps instead of a hundred (measured: ~3x cheaper fits).
+        prev = self._hypers.get(type(model).__name__)
+        if prev:
+            own = model.state_dict()
+            model.load_state_dict({k: v for k, v in prev.items() if k in own and own[k].shape == v.shape},
+                                  strict=False)
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
         fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": 100}})
+        self._hypers[type(model).__name__] = {
+            k: v.detach().clone() for k, v in model.state_dict().items()
+            if not k.startswith(("outcome_transform", "input_transform")) and "train" not in k}
         return model
 
     def _acquisition(self, model: Any, X: Any, Y: Any, Xp: Any) -> Any:
@@ -170,24 +181,53 @@ class BOPlanner:
         bounds = torch_unit_bounds(d)
         discrete = {i: v for i, v in self._space.discrete_dims.items() if v}
         if not discrete:
-            from botorch.optim import optimize_acqf
-
-            cand, _ = optimize_acqf(acq, bounds=bounds, q=q, num_restarts=self.num_restarts,
-                                    raw_samples=self.raw_samples, sequential=True,
-                                    options={"maxiter": self.maxiter, "batch_limit": self.num_restarts},
-                                    retry_on_optimization_warning=False)
-            return cand
+            return self._optimize_continuous(acq, q, bounds)
         from botorch.optim.optimize_mixed import optimize_acqf_mixed_alternating
 
         cat = {i: discrete[i] for i in self._space.cat_dims}
         disc = {i: v for i, v in discrete.items() if i not in cat}
+        for i, v in discrete.items():  # BoTorch wants a discrete column's bounds to be its values' range
+            bounds[0, i], bounds[1, i] = min(v), max(v)
         cand, _ = optimize_acqf_mixed_alternating(
             acq, bounds=bounds, discrete_dims=disc or None, cat_dims=cat or None, q=q,
             num_restarts=self.num_restarts, raw_samples=self.raw_samples,
-            options={"maxiter_alternating": 8, "maxiter_continuous": 20, "maxiter_discrete": 4,
+            options={"maxiter_alternating": 4, "maxiter_continuous": 15, "maxiter_discrete": 3,
+                     "initialization_strategy": "random",
                      "batch_limit": self.num_restarts},
         )
         return cand
+
+    def _optimize_continuous(self, acq: Any, q: int, bounds: Any) -> Any:
+        """Sequential greedy q-batch: each point maximises the acquisition with the ones
+        chosen before it pending. Restarts start from the best of ``raw_samples`` uniform
+        points *and* as many Gaussian perturbations of the best observed points (the peak of
+        EI near the incumbent is narrow in 6-10 dimensions; uniform points rarely land on it)."""
+        import torch
+        from botorch.optim import optimize_acqf
+
+        d = bounds.shape[-1]
+        base_pending = acq.X_pending
+        X, Y = self._told.X, self._told.Y
+        top = X[np.argsort(-Y[:, 0])[: self.n_top]] if not self.objective.multi else X[pareto_mask(Y)]
+        chosen: list[Any] = []
+        for _ in range(q):
+            n_local = self.raw_samples
+            centres = top[torch.randint(len(top), (n_local,)).numpy()]
+            scale = np.exp(torch.empty(n_local, 1, dtype=torch.double).uniform_(np.log(0.01), np.log(0.2)).numpy())
+            local = np.clip(centres + scale * torch.randn(n_local, d, dtype=torch.double).numpy(), 0, 1)
+            raw = torch.cat([torch.rand(self.raw_samples, d, dtype=torch.double),
+                             torch.as_tensor(local, dtype=torch.double)]).unsqueeze(1)
+            with torch.no_grad():
+                vals = acq(raw)
+            ics = raw[torch.topk(vals, self.num_restarts).indices]
+            x, _ = optimize_acqf(acq, bounds=bounds, q=1, num_restarts=self.num_restarts,
+                                 batch_initial_conditions=ics, options={"maxiter": self.maxiter},
+                                 retry_on_optimization_warning=False)
+            chosen.append(x)
+            pend = torch.cat([base_pending, *chosen]) if base_pending is not None else torch.cat(chosen)
+            acq.set_X_pending(pend)
+        acq.set_X_pending(base_pending)
+        return torch.cat(chosen)
 
     def _optimize_discrete(self, acq: Any, q: int, pending: Sequence[ExperimentSpec]) -> Any:
         """Finite grids: greedy sequential q-batch over a candidate set (BoTorch's

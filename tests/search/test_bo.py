@@ -7,13 +7,13 @@ import math
 
 import numpy as np
 import pytest
+
+from perturbo.kinds.hpo_tasks import make_task
 from perturbo.search.bo import BOPlanner
 from perturbo.search.evolution import DifferentialEvolution, EvolutionPlanner
 from perturbo.search.objective import pareto_mask
 from perturbo.search.random import RandomPlanner
 from perturbo.search.sobol import SobolPlanner
-
-from perturbo.kinds.hpo_tasks import make_task
 from perturbo.space import Categorical, Float, SearchSpace
 from perturbo.types import ExperimentSpec, Kind, Observation, Outcome, Status
 
@@ -148,3 +148,39 @@ def test_pruned_trials_count_with_their_last_value(planner: str) -> None:
              for i, s in enumerate(specs)])
     assert len(pl._told) == 4
     assert len(pl.ask(2, [])) == 2
+
+
+def test_bo_models_mixed_spaces_instead_of_falling_back() -> None:
+    """Ints, categoricals and a conditional parameter go through the mixed GP and BoTorch's
+    mixed optimiser; the Sobol fallback (a model failure) would say so in the note."""
+    task = make_task("digits-cnn")
+    space = task.space()
+    pl = BOPlanner(space, K, 0, "acc", n_init=4, num_restarts=2, raw_samples=32)
+    rng = np.random.default_rng(0)
+    cfgs = space.sample(rng, 8, set())
+    pl.tell([Observation(ExperimentSpec(c, K, f"i{i}", 0), Outcome(Status.COMPLETED, {"acc": float(rng.random())}))
+             for i, c in enumerate(cfgs)])
+    specs = pl.ask(2, [])
+    assert all(s.note.startswith("qLogNEI on 8 points") for s in specs), [s.note for s in specs]
+    for s in specs:
+        assert space.validate(s.params) == s.params
+
+
+def test_optuna_adapter_multi_objective_and_resume() -> None:
+    from perturbo.search.optuna_planner import OptunaPlanner
+
+    space = SearchSpace([Float("x", 0.0, 1.0), Float("y", 0.0, 1.0)])
+    pl = OptunaPlanner(space, K, 0, objective=("acc", "cost"), direction=("max", "min"), sampler="nsga2")
+    hist = []
+    for r in range(3):
+        specs = pl.ask(4, [])
+        obs = [Observation(s.stamped(f"{r}-{i}", r),
+                           Outcome(Status.COMPLETED, {"acc": s.params["x"], "cost": s.params["x"] + s.params["y"]}))
+               for i, s in enumerate(specs)]
+        pl.tell(obs)
+        hist += obs
+    assert len(pl.study.best_trials) >= 1
+    assert all(t.values[1] >= t.values[0] for t in pl.study.best_trials)
+    fresh = OptunaPlanner(space, K, 0, objective=("acc", "cost"), direction=("max", "min"), sampler="nsga2")
+    fresh.tell(hist)  # resume: trials Optuna never asked for are added to its study
+    assert len(fresh.study.trials) == 12 and len(fresh.ask(2, [])) == 2

@@ -192,14 +192,17 @@ class GeneticAgentPlanner:
             if gene not in used and gene not in exclude and gene in self._known:
                 out.append(ExperimentSpec({"gene": gene}, Kind.GENETIC, planner=who, note=note))
                 used.add(gene)
-        who = "bo" if self.hybrid else "fallback"
-        note = "bo: highest posterior mean" if self.hybrid else (
-            "fallback: the agent's choices did not fill the batch; bo's ranking" if ranked
-            else "fallback: the agent's choices did not fill the batch; random untested genes")
+        # Marked "fallback": whatever the agent should have chosen but did not (agent: the rest
+        # of the batch; hybrid: its whole share when the model gave no usable choice).
+        short = n - len(out) if not self.hybrid else (
+            int(round(self.agent_share * n)) if not out else 0)
+        fb_note = "fallback: the agent gave no usable choice or its sets ran out; bo's ranking"
         for gene in ranked:
             if len(out) >= n:
                 break
             if gene not in used:
+                who, note = ("fallback", fb_note) if short > 0 else ("bo", "bo: highest posterior mean")
+                short -= 1
                 out.append(ExperimentSpec({"gene": gene}, Kind.GENETIC, planner=who, note=note))
                 used.add(gene)
         if len(out) < n:

@@ -159,3 +159,10 @@ def test_campaign_with_a_failing_llm_loses_no_round(screen, knowledge) -> None:
     assert [r.round for r in rounds] == [0, 1, 2] and len(history) == 15
     assert all(o.outcome.status is Status.COMPLETED for o in history)
     assert [t.by_source.get("fallback", 0) for t in p.traces] == [5, 0, 5]
+
+
+def test_hybrid_marks_its_share_fallback_when_the_llm_gives_nothing(screen, knowledge) -> None:
+    p = _planner(screen, knowledge, ["junk"] * 3, hybrid=True, agent_share=0.5, max_repairs=1)
+    specs = p.ask(8, [])
+    _check_batch(specs, 8, set(), screen)
+    assert [s.planner for s in specs] == ["fallback"] * 4 + ["bo"] * 4

@@ -105,7 +105,7 @@ def make_chat_model(settings: LLMSettings, engine: Any = None) -> Any:
         from perturbo.agents.local_chat import LocalChatModel
 
         if engine is None:
-            engine = shared_engine(engine_settings(settings, gpu=False))
+            engine = shared_engine(engine_settings(settings, gpu=_gpu_offload()))
         return LocalChatModel(
             engine=engine, model_name=getattr(engine, "model_name", settings.model_name),
             temperature=settings.temperature, max_tokens=settings.max_tokens, seed=settings.seed,
@@ -156,6 +156,16 @@ def make_chat_model(settings: LLMSettings, engine: Any = None) -> Any:
         model=settings.model_name, base_url=settings.base_url or "http://127.0.0.1:11434",
         temperature=settings.temperature, num_predict=settings.max_tokens, seed=settings.seed,
     )
+
+
+def _gpu_offload() -> bool:
+    """True where this llama.cpp build can offload layers to a GPU (a CUDA/Metal build)."""
+    try:
+        import llama_cpp
+
+        return bool(llama_cpp.llama_supports_gpu_offload())
+    except Exception:  # no llama-cpp: the engine raises its own clear error next
+        return False
 
 
 def engine_settings(settings: LLMSettings, gpu: bool) -> Any:

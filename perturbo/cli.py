@@ -331,7 +331,7 @@ def run_campaign(
             runtime.shutdown()
     _say(
         f"done: {len(history)} experiments in {history.last_round + 1} rounds; "
-        f"`perturbo show {name}` or `perturbo ui` to browse them"
+        f"`perturbo show {name}`, or `perturbo ui` and open {recorder.ui_url()}"
     )
     return history
 

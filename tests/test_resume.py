@@ -7,12 +7,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-import perturbo.actors
 import pytest
-from perturbo.actors.local_pool import LocalExecutorPool
 from stores import *  # noqa: F403
 
+import perturbo.actors
 from perturbo import tracking
+from perturbo.actors.local_pool import LocalExecutorPool
 from perturbo.cli import main
 
 BASE = ["--planner", "random", "--batch", "16", "--local", "--no-progress"]

@@ -73,7 +73,8 @@ class BOPlanner:
         self._n_asked = 0
         self.last_ask_s = 0.0  # wall seconds of the last ask (all its proposals)
         self.last_ask_cpu_s = 0.0  # CPU seconds of this process in the last ask
-        self._hypers: dict[str, dict[str, Any]] = {}  # last fitted GP hyperparameters, by model class
+        # No warm start of GP hyperparameters from the last fit: measured, it made fits ~3x
+        # cheaper but trapped NAS-Bench-201's categorical kernel (median regret at 50: 0.02 -> 0.14).
         self._configs: list[dict[str, Any]] = []  # usable observations' params, aligned with Told.X
 
     # -- Planner -------------------------------------------------------------------------
@@ -140,18 +141,8 @@ class BOPlanner:
             model = MixedSingleTaskGP(X, Y, cat_dims=cat, input_transform=tf, outcome_transform=Standardize(m=m))
         else:
             model = SingleTaskGP(X, Y, input_transform=tf, outcome_transform=Standardize(m=m))
-        # Warm start from the last fit's hyperparameters (same model class and shapes): the
-        # optimiser then needs a few steps instead of a hundred (measured: ~3x cheaper fits).
-        prev = self._hypers.get(type(model).__name__)
-        if prev:
-            own = model.state_dict()
-            model.load_state_dict({k: v for k, v in prev.items() if k in own and own[k].shape == v.shape},
-                                  strict=False)
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
         fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": 100}})
-        self._hypers[type(model).__name__] = {
-            k: v.detach().clone() for k, v in model.state_dict().items()
-            if not k.startswith(("outcome_transform", "input_transform")) and "train" not in k}
         return model
 
     def _acquisition(self, model: Any, X: Any, Y: Any, Xp: Any) -> Any:

@@ -36,6 +36,8 @@ $(PY):
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install torch==2.13.0
 	$(BUILD_ENV) $(PIP) install -e ".[dev]"
+	@echo "building the gene-set caches (~/.cache/perturbo; once per install, 1-3 min) ..."
+	$(PY) -m perturbo.search.gene_priors
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 

@@ -49,7 +49,8 @@ class SharedRungs:
             if h is None:
                 cls = ray.remote(num_cpus=0)(_RungActor)
                 h = cls.options(name=f"perturbo-rungs-{self.name}", get_if_exists=True).remote(
-                    self.max_epochs, self.min_epochs, self.eta, self.direction)
+                    self.max_epochs, self.min_epochs, self.eta, self.direction
+                )
                 _HANDLES[self.name] = h
             return h
 

@@ -80,7 +80,9 @@ def true_value(task: Any, params: Mapping[str, Any]) -> float:
     return float(task.evaluate_array(np.array([[params[f"x{i}"] for i in range(len(params))]]))[0])
 
 
-def run_ours(name: str, task: Any, seed: int, evals: int, batch: int) -> tuple[list[float], list[tuple[int, float]]]:
+def run_ours(
+    name: str, task: Any, seed: int, evals: int, batch: int
+) -> tuple[list[float], list[tuple[int, float]]]:
     from perturbo.actors.local_pool import LocalExecutorPool
     from perturbo.search.bo import BOPlanner
     from perturbo.search.evolution import EvolutionPlanner
@@ -88,12 +90,21 @@ def run_ours(name: str, task: Any, seed: int, evals: int, batch: int) -> tuple[l
 
     space = task.space()
     kw = dict(seed=seed, objective=task.objective, direction=task.direction)
-    planner = {"bo": lambda: BOPlanner(space, Kind.HYPERPARAMETER, **kw),
-               "evolution": lambda: EvolutionPlanner(space, Kind.HYPERPARAMETER, **kw),
-               "random": lambda: RandomPlanner(space, Kind.HYPERPARAMETER, seed)}[name]()
+    planner = {
+        "bo": lambda: BOPlanner(space, Kind.HYPERPARAMETER, **kw),
+        "evolution": lambda: EvolutionPlanner(space, Kind.HYPERPARAMETER, **kw),
+        "random": lambda: RandomPlanner(space, Kind.HYPERPARAMETER, seed),
+    }[name]()
     timed = Timed(planner)
     pool = LocalExecutorPool(lambda: TaskExecutor(task))
-    hist = run(planner=timed, pool=pool, space=space, batch=batch, stop=StopRule(max_experiments=evals), poll_s=0.0)
+    hist = run(
+        planner=timed,
+        pool=pool,
+        space=space,
+        batch=batch,
+        stop=StopRule(max_experiments=evals),
+        poll_s=0.0,
+    )
     return [true_value(task, o.spec.params) for o in hist if o.outcome.ok], timed.times
 
 
@@ -107,7 +118,9 @@ class Timed:
     def ask(self, n: int, pending: Any) -> Any:
         t0, c0 = time.perf_counter(), time.process_time()
         out = self.planner.ask(n, pending)
-        self.times.append((self.n, (time.process_time() - c0) / max(1, n), (time.perf_counter() - t0) / max(1, n)))
+        self.times.append(
+            (self.n, (time.process_time() - c0) / max(1, n), (time.perf_counter() - t0) / max(1, n))
+        )
         return out
 
     def tell(self, obs: Any) -> None:
@@ -129,12 +142,20 @@ def _optuna_suggest(trial: Any, space: SearchSpace) -> dict[str, Any]:
     return params
 
 
-def run_optuna(sampler: str, task: Any, seed: int, evals: int, batch: int) -> tuple[list[float], list[tuple[int, float]]]:
+def run_optuna(
+    sampler: str, task: Any, seed: int, evals: int, batch: int
+) -> tuple[list[float], list[tuple[int, float]]]:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    smp = optuna.samplers.TPESampler(seed=seed) if sampler == "tpe" else optuna.samplers.GPSampler(seed=seed)
-    study = optuna.create_study(direction="maximize" if task.direction == "max" else "minimize", sampler=smp)
+    smp = (
+        optuna.samplers.TPESampler(seed=seed)
+        if sampler == "tpe"
+        else optuna.samplers.GPSampler(seed=seed)
+    )
+    study = optuna.create_study(
+        direction="maximize" if task.direction == "max" else "minimize", sampler=smp
+    )
     space = task.space()
     vals, times, n = [], [], 0
     while n < evals:
@@ -156,8 +177,16 @@ def one_run(planner: str, task_name: str, seed: int, evals: int, batch: int) -> 
         vals, times = run_optuna(planner.split("-", 1)[1], task, seed, evals, batch)
     else:
         vals, times = run_ours(planner, task, seed, evals, batch)
-    return {"planner": planner, "task": task_name, "seed": seed, "evals": evals, "batch": batch,
-            "values": vals, "planner_s": times, "wall_s": time.perf_counter() - t0}
+    return {
+        "planner": planner,
+        "task": task_name,
+        "seed": seed,
+        "evals": evals,
+        "batch": batch,
+        "values": vals,
+        "planner_s": times,
+        "wall_s": time.perf_counter() - t0,
+    }
 
 
 def regret_curve(task: Any, values: list[float], opt_ref: tuple[float, float]) -> np.ndarray:
@@ -177,8 +206,14 @@ def time_bo_at(task_name: str, n_obs: int = 200, batch: int = 4) -> tuple[float,
     space = task.space()
     pl = BOPlanner(space, Kind.HYPERPARAMETER, 0, task.objective, task.direction)
     cfgs = space.sample(np.random.default_rng(0), n_obs, set())
-    pl.tell([Observation(ExperimentSpec(c, Kind.HYPERPARAMETER), Outcome(Status.COMPLETED, task.evaluate(c)))
-             for c in cfgs])
+    pl.tell(
+        [
+            Observation(
+                ExperimentSpec(c, Kind.HYPERPARAMETER), Outcome(Status.COMPLETED, task.evaluate(c))
+            )
+            for c in cfgs
+        ]
+    )
     t0, c0 = time.perf_counter(), time.process_time()
     pl.ask(batch, [])
     return (time.process_time() - c0) / batch, (time.perf_counter() - t0) / batch
@@ -187,7 +222,12 @@ def time_bo_at(task_name: str, n_obs: int = 200, batch: int = 4) -> tuple[float,
 # -- report -------------------------------------------------------------------------------------
 
 
-def report(runs: list[dict[str, Any]], timing: dict[str, tuple[float, float]], args: argparse.Namespace, out: Path) -> str:
+def report(
+    runs: list[dict[str, Any]],
+    timing: dict[str, tuple[float, float]],
+    args: argparse.Namespace,
+    out: Path,
+) -> str:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -213,12 +253,15 @@ def report(runs: list[dict[str, Any]], timing: dict[str, tuple[float, float]], a
             if rs:
                 n = max(len(r["values"]) for r in rs)
                 rows = [regret_curve(dirs[t], r["values"], refs[t]) for r in rs]
-                curves[t, p] = np.array([np.pad(c, (0, n - len(c)), constant_values=np.nan) for c in rows])
+                curves[t, p] = np.array(
+                    [np.pad(c, (0, n - len(c)), constant_values=np.nan) for c in rows]
+                )
                 seeds_used[t, p] = len(rs)
 
     def at(t: str, p: str, c: int) -> np.ndarray:
         col = curves[t, p][:, c - 1] if curves[t, p].shape[1] >= c else np.array([])
         return col[~np.isnan(col)]
+
     cps = [c for c in CHECKPOINTS if c <= args.evals] or [args.evals]
     lines = [
         "# Hyperparameter planners vs Optuna: median normalised regret",
@@ -238,12 +281,25 @@ def report(runs: list[dict[str, Any]], timing: dict[str, tuple[float, float]], a
     ]
     for c in cps:
         ns = sorted({len(at(t, p, c)) for t in tasks for p in planners if (t, p) in curves} - {0})
-        lines += [f"## After {c} evaluations ({'/'.join(map(str, ns)) or 0} seeds per cell)", "",
-                  "| task | " + " | ".join(planners) + " |", "|---|" + "---|" * len(planners)]
+        lines += [
+            f"## After {c} evaluations ({'/'.join(map(str, ns)) or 0} seeds per cell)",
+            "",
+            "| task | " + " | ".join(planners) + " |",
+            "|---|" + "---|" * len(planners),
+        ]
         for t in tasks:
-            meds = {p: float(np.median(at(t, p, c))) for p in planners if (t, p) in curves and len(at(t, p, c))}
+            meds = {
+                p: float(np.median(at(t, p, c)))
+                for p in planners
+                if (t, p) in curves and len(at(t, p, c))
+            }
             best = min(meds.values()) if meds else None
-            cells = [(f"**{meds[p]:.3g}**" if meds[p] == best else f"{meds[p]:.3g}") if p in meds else "–" for p in planners]
+            cells = [
+                (f"**{meds[p]:.3g}**" if meds[p] == best else f"{meds[p]:.3g}")
+                if p in meds
+                else "–"
+                for p in planners
+            ]
             lines.append(f"| {t} | " + " | ".join(cells) + " |")
         lines.append("")
     # bars
@@ -256,7 +312,9 @@ def report(runs: list[dict[str, Any]], timing: dict[str, tuple[float, float]], a
         for t in tasks:
             if (t, "bo") in curves and (t, ref) in curves:
                 if len(at(t, "bo", c50)) and len(at(t, ref, c50)):
-                    rows.append((t, float(np.median(at(t, "bo", c50))), float(np.median(at(t, ref, c50)))))
+                    rows.append(
+                        (t, float(np.median(at(t, "bo", c50))), float(np.median(at(t, ref, c50))))
+                    )
         if ref == "optuna-tpe":
             wins = sum(b < o for _, b, o in rows)
             need, word = 0.8, "lower than"
@@ -264,35 +322,52 @@ def report(runs: list[dict[str, Any]], timing: dict[str, tuple[float, float]], a
             wins = sum(b <= o * 1.0 + 1e-12 for _, b, o in rows)
             need, word = 0.5, "matches or beats (<=)"
         share = wins / max(1, len(rows))
-        verdict.append(f"- `bo` {word} {ref} at {c50} evaluations on {wins}/{len(rows)} tasks "
-                       f"({share:.0%}; target >= {need:.0%}: **{'met' if share >= need else 'NOT met'}**): "
-                       + ", ".join(f"{t} {b:.3g} vs {o:.3g}" for t, b, o in rows))
+        verdict.append(
+            f"- `bo` {word} {ref} at {c50} evaluations on {wins}/{len(rows)} tasks "
+            f"({share:.0%}; target >= {need:.0%}: **{'met' if share >= need else 'NOT met'}**): "
+            + ", ".join(f"{t} {b:.3g} vs {o:.3g}" for t, b, o in rows)
+        )
     lines += ["## Targets", "", *verdict, ""]
     # planner time
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
-    lines += ["## Planner time per proposal (seconds)", "",
-              "From the runs above: CPU seconds of the planner's process per proposal (median / max over "
-              "rounds), then wall seconds (max) — wall time includes waiting for the CPU on this shared box.", "",
-              "| planner | " + " | ".join(tasks) + " |", "|---|" + "---|" * len(tasks)]
+    lines += [
+        "## Planner time per proposal (seconds)",
+        "",
+        "From the runs above: CPU seconds of the planner's process per proposal (median / max over "
+        "rounds), then wall seconds (max) — wall time includes waiting for the CPU on this shared box.",
+        "",
+        "| planner | " + " | ".join(tasks) + " |",
+        "|---|" + "---|" * len(tasks),
+    ]
     for p in planners:
         cells = []
         for t in tasks:
             ts = [x for r in runs if r["task"] == t and r["planner"] == p for x in r["planner_s"]]
             cpu = [x[1] for x in ts]
             wall = [x[-1] for x in ts]
-            cells.append(f"{np.median(cpu):.3f} / {max(cpu):.2f} (wall max {max(wall):.2f})" if ts else "–")
+            cells.append(
+                f"{np.median(cpu):.3f} / {max(cpu):.2f} (wall max {max(wall):.2f})" if ts else "–"
+            )
         lines.append(f"| {p} | " + " | ".join(cells) + " |")
     if timing:
         worst = max(c for c, _ in timing.values())
         worst_wall = max(w for _, w in timing.values())
-        lines += ["", f"`bo` asked for {args.batch} configs after 200 observations of random configs, "
-                  f"seconds per proposal (CPU / wall, load average {load:.1f} on {os.cpu_count()} CPUs): "
-                  + ", ".join(f"{t} {c:.2f} / {w:.2f}" for t, (c, w) in timing.items())
-                  + f" — target <= 1 s: **{'met' if worst <= 1.0 else 'NOT met'}** in CPU time (worst {worst:.2f} s); "
-                  f"wall worst {worst_wall:.2f} s."]
+        lines += [
+            "",
+            f"`bo` asked for {args.batch} configs after 200 observations of random configs, "
+            f"seconds per proposal (CPU / wall, load average {load:.1f} on {os.cpu_count()} CPUs): "
+            + ", ".join(f"{t} {c:.2f} / {w:.2f}" for t, (c, w) in timing.items())
+            + f" — target <= 1 s: **{'met' if worst <= 1.0 else 'NOT met'}** in CPU time (worst {worst:.2f} s); "
+            f"wall worst {worst_wall:.2f} s.",
+        ]
     wall = {p: sum(r["wall_s"] for r in all_runs if r["planner"] == p) for p in planners}
-    lines += ["", "Total wall time per planner (s): " + ", ".join(f"{p} {w:.0f}" for p, w in wall.items()), "",
-              f"![regret curves]({out.stem}_regret.png)", ""]
+    lines += [
+        "",
+        "Total wall time per planner (s): " + ", ".join(f"{p} {w:.0f}" for p, w in wall.items()),
+        "",
+        f"![regret curves]({out.stem}_regret.png)",
+        "",
+    ]
     # plot
     fig, axes = plt.subplots(1, len(tasks), figsize=(4.2 * len(tasks), 3.6), squeeze=False)
     for ax, t in zip(axes[0], tasks, strict=True):
@@ -305,8 +380,12 @@ def report(runs: list[dict[str, Any]], timing: dict[str, tuple[float, float]], a
             x = np.arange(1, n + 1)
             med = np.nanmedian(c[:, :n], 0)
             ax.plot(x, np.maximum(med, 1e-6), label=p, lw=2 if p == "bo" else 1.2)
-            ax.fill_between(x, np.maximum(np.nanpercentile(c[:, :n], 25, 0), 1e-6),
-                            np.maximum(np.nanpercentile(c[:, :n], 75, 0), 1e-6), alpha=0.15)
+            ax.fill_between(
+                x,
+                np.maximum(np.nanpercentile(c[:, :n], 25, 0), 1e-6),
+                np.maximum(np.nanpercentile(c[:, :n], 75, 0), 1e-6),
+                alpha=0.15,
+            )
         ax.set_yscale("log")
         ax.set_title(t)
         ax.set_xlabel("evaluations")
@@ -322,8 +401,16 @@ def _commit() -> str:
     import subprocess
 
     try:
-        return subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                              cwd=Path(__file__).parent, timeout=10).stdout.strip() or "?"
+        return (
+            subprocess.run(
+                ["git", "rev-parse", "--short", "HEAD"],
+                capture_output=True,
+                text=True,
+                cwd=Path(__file__).parent,
+                timeout=10,
+            ).stdout.strip()
+            or "?"
+        )
     except (OSError, subprocess.SubprocessError):
         return "?"
 
@@ -335,20 +422,32 @@ def _version(pkg: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--tasks", nargs="+", default=list(TASKS))
     ap.add_argument("--planners", nargs="+", default=list(PLANNERS), choices=PLANNERS)
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--evals", type=int, default=100)
     ap.add_argument("--batch", type=int, default=4)
-    ap.add_argument("--first-evals", type=int, default=52,
-                    help="first run every seed to this many evaluations (the 25/50 columns), then all to --evals; "
-                         "0: one pass. On a busy box the first pass is what finishes for sure")
-    ap.add_argument("--quick", action="store_true", help="2 seeds, 24 evaluations, Branin and one tabular task")
+    ap.add_argument(
+        "--first-evals",
+        type=int,
+        default=52,
+        help="first run every seed to this many evaluations (the 25/50 columns), then all to --evals; "
+        "0: one pass. On a busy box the first pass is what finishes for sure",
+    )
+    ap.add_argument(
+        "--quick", action="store_true", help="2 seeds, 24 evaluations, Branin and one tabular task"
+    )
     ap.add_argument("--resume", action="store_true", help="skip runs already in the .jsonl")
     ap.add_argument("--no-timing", action="store_true", help="skip the 200-observation bo timing")
-    ap.add_argument("--report-only", action="store_true", help="no new runs: report what the .jsonl holds")
-    ap.add_argument("--out", default=None, help="output .md path (default results/hyperparameter[_quick].md)")
+    ap.add_argument(
+        "--report-only", action="store_true", help="no new runs: report what the .jsonl holds"
+    )
+    ap.add_argument(
+        "--out", default=None, help="output .md path (default results/hyperparameter[_quick].md)"
+    )
     args = ap.parse_args(argv)
     if args.quick:
         args.seeds, args.evals = 2, 24
@@ -357,7 +456,11 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    out = Path(args.out) if args.out else RESULTS / ("hyperparameter_quick.md" if args.quick else "hyperparameter.md")
+    out = (
+        Path(args.out)
+        if args.out
+        else RESULTS / ("hyperparameter_quick.md" if args.quick else "hyperparameter.md")
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     jl = out.with_name(out.stem + "_runs.jsonl")
     runs: list[dict[str, Any]] = []
@@ -366,9 +469,19 @@ def main(argv: list[str] | None = None) -> int:
     elif jl.exists():
         jl.unlink()
     done = {(r["planner"], r["task"], r["seed"], r["evals"]) for r in runs}
-    passes = sorted({min(args.first_evals, args.evals), args.evals}) if args.first_evals else [args.evals]
-    todo = [(p, t, s, e) for e in passes for s in range(args.seeds) for t in args.tasks for p in args.planners
-            if not any((p, t, s, e2) in done for e2 in range(e, 10 * args.evals + 1))]
+    passes = (
+        sorted({min(args.first_evals, args.evals), args.evals})
+        if args.first_evals
+        else [args.evals]
+    )
+    todo = [
+        (p, t, s, e)
+        for e in passes
+        for s in range(args.seeds)
+        for t in args.tasks
+        for p in args.planners
+        if not any((p, t, s, e2) in done for e2 in range(e, 10 * args.evals + 1))
+    ]
     if args.report_only:
         todo = []
     t_start = time.perf_counter()
@@ -378,9 +491,16 @@ def main(argv: list[str] | None = None) -> int:
         with jl.open("a") as f:
             f.write(json.dumps(r) + "\n")
         el = time.perf_counter() - t_start
-        print(f"[{i}/{len(todo)}] {p:11s} {t:20s} seed {s} ({e} evals): {r['wall_s']:6.1f}s "
-              f"(elapsed {el / 60:.1f} min, ~{el / i * (len(todo) - i) / 60:.1f} min left)", flush=True)
-    timing = {} if args.no_timing or "bo" not in args.planners else {t: time_bo_at(t, 200, args.batch) for t in args.tasks}
+        print(
+            f"[{i}/{len(todo)}] {p:11s} {t:20s} seed {s} ({e} evals): {r['wall_s']:6.1f}s "
+            f"(elapsed {el / 60:.1f} min, ~{el / i * (len(todo) - i) / 60:.1f} min left)",
+            flush=True,
+        )
+    timing = (
+        {}
+        if args.no_timing or "bo" not in args.planners
+        else {t: time_bo_at(t, 200, args.batch) for t in args.tasks}
+    )
     text = report(runs, timing, args, out)
     out.write_text(text)
     print(text)

@@ -40,8 +40,11 @@ class Result:
 
     @property
     def completed(self) -> list[Observation]:
-        return [o for o in self.history if o.outcome.status is Status.COMPLETED
-                and self.objective in o.outcome.metrics]
+        return [
+            o
+            for o in self.history
+            if o.outcome.status is Status.COMPLETED and self.objective in o.outcome.metrics
+        ]
 
     @property
     def best(self) -> Observation | None:
@@ -55,7 +58,9 @@ class Result:
     def best_params(self) -> dict[str, Any]:
         b = self.best
         if b is None:
-            raise PerturboError("no trial completed, so there is no best config; look at the failed trials' errors")
+            raise PerturboError(
+                "no trial completed, so there is no best config; look at the failed trials' errors"
+            )
         return dict(b.spec.params)
 
     @property
@@ -94,14 +99,32 @@ class Campaign:
     ) -> None:
         self.fn = task if callable(task) else None
         if self.fn is not None and space is None:
-            raise PerturboError("a callable objective needs a search space: Campaign(fn, space=SearchSpace([...]))")
-        table: Any = space.to_dict() if isinstance(space, SearchSpace) else (dict(space) if isinstance(space, Mapping) else space)
-        task_name = f"{getattr(task, '__module__', 'main')}:{getattr(task, '__qualname__', 'objective')}" \
-            if self.fn is not None else str(task)
+            raise PerturboError(
+                "a callable objective needs a search space: Campaign(fn, space=SearchSpace([...]))"
+            )
+        table: Any = (
+            space.to_dict()
+            if isinstance(space, SearchSpace)
+            else (dict(space) if isinstance(space, Mapping) else space)
+        )
+        task_name = (
+            f"{getattr(task, '__module__', 'main')}:{getattr(task, '__qualname__', 'objective')}"
+            if self.fn is not None
+            else str(task)
+        )
         self.config: dict[str, Any] = {
-            "task": task_name, "planner": planner, "trials": trials, "batch": batch, "seed": seed,
-            "space": table, "asha": asha, "eta": eta, "max_epochs": max_epochs, "objective": objective,
-            "direction": direction, "allow_user_code": allow_user_code or self.fn is not None,
+            "task": task_name,
+            "planner": planner,
+            "trials": trials,
+            "batch": batch,
+            "seed": seed,
+            "space": table,
+            "asha": asha,
+            "eta": eta,
+            "max_epochs": max_epochs,
+            "objective": objective,
+            "direction": direction,
+            "allow_user_code": allow_user_code or self.fn is not None,
         }
         self.workers, self.ray, self.address = workers, ray, address
         self.tracking_uri, self.name = tracking_uri, name
@@ -130,7 +153,9 @@ class Campaign:
                 from perturbo.actors import RayExecutorPool, connect
 
                 runtime = connect(self.address)
-                pool = RayExecutorPool(parts.executor_factory, n_workers=self.workers if self.workers > 1 else None)
+                pool = RayExecutorPool(
+                    parts.executor_factory, n_workers=self.workers if self.workers > 1 else None
+                )
             else:
                 from perturbo.actors import LocalExecutorPool
 
@@ -146,8 +171,17 @@ class Campaign:
                 from perturbo.progress import RoundProgress
 
                 on_round = RoundProgress(None, 0, True, self.name or "campaign")
-            hist = run(planner=parts.planner, pool=pool, space=parts.space, batch=parts.batch, stop=parts.stop,
-                       recorder=recorder, metrics=parts.metrics, on_round=on_round, poll_s=0.05)
+            hist = run(
+                planner=parts.planner,
+                pool=pool,
+                space=parts.space,
+                batch=parts.batch,
+                stop=parts.stop,
+                recorder=recorder,
+                metrics=parts.metrics,
+                on_round=on_round,
+                poll_s=0.05,
+            )
         finally:
             if pool is not None:
                 pool.close()
@@ -167,8 +201,14 @@ class _CallableFactory:
         from perturbo.kinds.hyperparameter import HyperparameterExecutor
 
         space = SearchSpace.from_dict(self.recipe.space)
-        task = UserTask(self.recipe.task, space, self.recipe.objective, self.recipe.direction,
-                        self.recipe.max_epochs or 0, _fn=self.fn)
+        task = UserTask(
+            self.recipe.task,
+            space,
+            self.recipe.objective,
+            self.recipe.direction,
+            self.recipe.max_epochs or 0,
+            _fn=self.fn,
+        )
         return HyperparameterExecutor(task, self.rungs)
 
 
@@ -197,7 +237,11 @@ def run_campaign(
     from perturbo.config import RunOptions, build_model
 
     options = RunOptions(
-        name=name, tracking_uri=tracking_uri, local=local, address=address, workers=workers,
+        name=name,
+        tracking_uri=tracking_uri,
+        local=local,
+        address=address,
+        workers=workers,
         progress=progress,
     )
     mod = _kind_module(kind)

@@ -22,7 +22,17 @@ if TYPE_CHECKING:
     from perturbo.protocols import Planner
     from perturbo.space import SearchSpace
 
-PLANNERS = ("bo", "random", "sobol", "evolution", "optuna", "optuna-tpe", "optuna-gp", "optuna-cmaes", "optuna-nsga2")
+PLANNERS = (
+    "bo",
+    "random",
+    "sobol",
+    "evolution",
+    "optuna",
+    "optuna-tpe",
+    "optuna-gp",
+    "optuna-cmaes",
+    "optuna-nsga2",
+)
 
 
 class HyperparameterConfig(BaseModel):
@@ -32,20 +42,29 @@ class HyperparameterConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["hyperparameter"] = "hyperparameter"
-    task: str = Field("digits-cnn", description="built-in task, or module:function with --allow-user-code")
+    task: str = Field(
+        "digits-cnn", description="built-in task, or module:function with --allow-user-code"
+    )
     planner: str = Field("bo", description="who proposes")
     trials: int = Field(50, gt=0, description="trials to run in all")
     batch: int = Field(4, gt=0, description="trials per round, run in parallel")
     seed: int = Field(0, description="random seed (planner and training)")
     space: str | dict[str, Any] | None = Field(
-        None, description="TOML file with a custom search space (Python API: also an inline table)")
-    asha: bool = Field(False, description="stop poor trials early (asynchronous successive halving)")
+        None, description="TOML file with a custom search space (Python API: also an inline table)"
+    )
+    asha: bool = Field(
+        False, description="stop poor trials early (asynchronous successive halving)"
+    )
     eta: float = Field(3.0, gt=1, description="ASHA: keep the top 1/eta at each rung")
     min_epochs: int = Field(1, gt=0, description="ASHA: epochs before the first rung")
     max_epochs: int | None = Field(None, gt=0, description="epochs of a full trial (task default)")
-    objective: str | None = Field(None, description="metric to optimise (task default; user code: 'value')")
+    objective: str | None = Field(
+        None, description="metric to optimise (task default; user code: 'value')"
+    )
     direction: Literal["max", "min"] | None = Field(None, description="maximise or minimise it")
-    allow_user_code: bool = Field(False, description="allow --task module:function (runs your code)")
+    allow_user_code: bool = Field(
+        False, description="allow --task module:function (runs your code)"
+    )
 
     @field_validator("space")
     @classmethod
@@ -54,7 +73,9 @@ class HyperparameterConfig(BaseModel):
             return v
         p = Path(v).expanduser()
         if not p.is_file():
-            raise ValueError(f"search space file {v!r} does not exist; pass the path of a TOML file")
+            raise ValueError(
+                f"search space file {v!r} does not exist; pass the path of a TOML file"
+            )
         return str(p.resolve())
 
     @field_validator("planner")
@@ -74,26 +95,52 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The hyperparameter kind's flags. Defaults are SUPPRESSed so a TOML file can set them."""
     s = argparse.SUPPRESS
     g = parser.add_argument_group("hyperparameter campaign")
-    g.add_argument("--task", default=s, metavar="NAME|module:function", help=_help(
-        "task", ": digits-cnn, wine-mlp, breast_cancer-mlp, iris-mlp, branin, hartmann6, ackley10, "
-        "hpobench-<dataset>, fcnet-<dataset>, nb201-<dataset> (an unknown name lists them all)"))
-    g.add_argument("--planner", default=s, metavar="NAME", help=_help(
-        "planner", ": bo (BoTorch batch BO), optuna / optuna-tpe, optuna-gp, optuna-cmaes, optuna-nsga2, "
-        "evolution (differential evolution), sobol, random"))
+    g.add_argument(
+        "--task",
+        default=s,
+        metavar="NAME|module:function",
+        help=_help(
+            "task",
+            ": digits-cnn, wine-mlp, breast_cancer-mlp, iris-mlp, branin, hartmann6, ackley10, "
+            "hpobench-<dataset>, fcnet-<dataset>, nb201-<dataset> (an unknown name lists them all)",
+        ),
+    )
+    g.add_argument(
+        "--planner",
+        default=s,
+        metavar="NAME",
+        help=_help(
+            "planner",
+            ": bo (BoTorch batch BO), optuna / optuna-tpe, optuna-gp, optuna-cmaes, optuna-nsga2, "
+            "evolution (differential evolution), sobol, random",
+        ),
+    )
     g.add_argument("--trials", type=int, default=s, help=_help("trials"))
     g.add_argument("--batch", type=int, default=s, help=_help("batch"))
     g.add_argument("--seed", type=int, default=s, help=_help("seed"))
-    g.add_argument("--space", default=s, metavar="TOML", help=_help(
-        "space", "; tables named after parameters: type = float|int|categorical, low/high/log or "
-        "choices, optional when = {parent = [values]}"))
+    g.add_argument(
+        "--space",
+        default=s,
+        metavar="TOML",
+        help=_help(
+            "space",
+            "; tables named after parameters: type = float|int|categorical, low/high/log or "
+            "choices, optional when = {parent = [values]}",
+        ),
+    )
     g.add_argument("--asha", action="store_true", default=s, help=_help("asha"))
     g.add_argument("--eta", type=float, default=s, help=_help("eta"))
     g.add_argument("--min-epochs", dest="min_epochs", type=int, default=s, help=_help("min_epochs"))
     g.add_argument("--max-epochs", dest="max_epochs", type=int, default=s, help=_help("max_epochs"))
     g.add_argument("--objective", default=s, help=_help("objective"))
     g.add_argument("--direction", default=s, metavar="max|min", help=_help("direction"))
-    g.add_argument("--allow-user-code", dest="allow_user_code", action="store_true", default=s,
-                   help=_help("allow_user_code"))
+    g.add_argument(
+        "--allow-user-code",
+        dest="allow_user_code",
+        action="store_true",
+        default=s,
+        help=_help("allow_user_code"),
+    )
 
 
 def default_name(config: Mapping[str, Any]) -> str:
@@ -101,7 +148,9 @@ def default_name(config: Mapping[str, Any]) -> str:
     return f"hyperparameter-{task}-{config.get('planner', 'bo')}-s{config.get('seed', 0)}"
 
 
-def make_planner(name: str, space: SearchSpace, seed: int, objective: str, direction: str) -> Planner:
+def make_planner(
+    name: str, space: SearchSpace, seed: int, objective: str, direction: str
+) -> Planner:
     """The planner ``name`` (see :data:`PLANNERS`) over ``space``."""
     kind = Kind.HYPERPARAMETER
     if name == "bo":
@@ -124,7 +173,9 @@ def make_planner(name: str, space: SearchSpace, seed: int, objective: str, direc
         from perturbo.search.optuna_planner import OptunaPlanner
 
         sampler = name.split("-", 1)[1] if "-" in name else "tpe"
-        return OptunaPlanner(space, kind, seed, objective=objective, direction=direction, sampler=sampler)
+        return OptunaPlanner(
+            space, kind, seed, objective=objective, direction=direction, sampler=sampler
+        )
     raise PerturboError(f"--planner {name!r} is unknown: use one of {', '.join(PLANNERS)}")
 
 
@@ -136,15 +187,23 @@ def build(config: Mapping[str, Any]) -> CampaignParts:
     from perturbo.parts import CampaignParts
     from perturbo.space import SearchSpace
 
-    cfg = config if isinstance(config, HyperparameterConfig) else build_model(HyperparameterConfig, {}, config, "config")
+    cfg = (
+        config
+        if isinstance(config, HyperparameterConfig)
+        else build_model(HyperparameterConfig, {}, config, "config")
+    )
     if isinstance(cfg.space, dict):
         user_space = SearchSpace.from_dict(cfg.space)
     else:
         user_space = SearchSpace.from_toml(cfg.space) if cfg.space else None
     recipe = TaskRecipe(
-        task=cfg.task, seed=cfg.seed, space=user_space.to_dict() if user_space else None,
-        allow_user_code=cfg.allow_user_code, objective=cfg.objective or "value",
-        direction=cfg.direction or "max", max_epochs=cfg.max_epochs,
+        task=cfg.task,
+        seed=cfg.seed,
+        space=user_space.to_dict() if user_space else None,
+        allow_user_code=cfg.allow_user_code,
+        objective=cfg.objective or "value",
+        direction=cfg.direction or "max",
+        max_epochs=cfg.max_epochs,
     )
     task = recipe.build()  # validates the task name / user code here, on the driver
     space = user_space or task.space()
@@ -156,15 +215,30 @@ def build(config: Mapping[str, Any]) -> CampaignParts:
     rungs = None
     if cfg.asha:
         if max_epochs < 2:
-            raise PerturboError(f"--asha needs a task trained over epochs; {cfg.task!r} has none "
-                                f"(use digits-cnn or an -mlp task, or --max-epochs for your function)")
+            raise PerturboError(
+                f"--asha needs a task trained over epochs; {cfg.task!r} has none "
+                f"(use digits-cnn or an -mlp task, or --max-epochs for your function)"
+            )
         from perturbo.actors.rungs import SharedRungs
 
-        rungs = SharedRungs(f"{default_name(cfg.model_dump())}-{uuid.uuid4().hex[:8]}", max_epochs,
-                            cfg.min_epochs, cfg.eta, direction)
+        rungs = SharedRungs(
+            f"{default_name(cfg.model_dump())}-{uuid.uuid4().hex[:8]}",
+            max_epochs,
+            cfg.min_epochs,
+            cfg.eta,
+            direction,
+        )
     planner = make_planner(cfg.planner, space, cfg.seed, objective, direction)
-    params = {"planner": cfg.planner, "seed": cfg.seed, "batch": cfg.batch, "trials": cfg.trials,
-              "task": cfg.task, "objective": objective, "direction": direction, "asha": cfg.asha}
+    params = {
+        "planner": cfg.planner,
+        "seed": cfg.seed,
+        "batch": cfg.batch,
+        "trials": cfg.trials,
+        "task": cfg.task,
+        "objective": objective,
+        "direction": direction,
+        "asha": cfg.asha,
+    }
     return CampaignParts(
         kind=Kind.HYPERPARAMETER,
         planner=planner,

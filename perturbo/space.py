@@ -62,7 +62,9 @@ from perturbo.types import InvalidSpec, PerturboError
 _REL_TOL = 1e-9
 
 
-def _freeze_when(name: str, when: Mapping[str, Iterable[Any]] | None) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+def _freeze_when(
+    name: str, when: Mapping[str, Iterable[Any]] | None
+) -> tuple[tuple[str, tuple[Any, ...]], ...]:
     if not when:
         return ()
     out = []
@@ -91,7 +93,9 @@ class _Param:
 
 def _numeric_checks(kind: str, name: str, low: float, high: float, log: bool) -> None:
     if not (math.isfinite(low) and math.isfinite(high)):
-        raise PerturboError(f"parameter {name!r}: bounds must be finite numbers, got low={low}, high={high}")
+        raise PerturboError(
+            f"parameter {name!r}: bounds must be finite numbers, got low={low}, high={high}"
+        )
     if low > high:
         raise PerturboError(
             f"parameter {name!r}: low={low} > high={high}; swap them so that low <= high"
@@ -112,13 +116,19 @@ class Float(_Param):
     log: bool = False
 
     def __init__(
-        self, name: str, low: float, high: float, log: bool = False,
+        self,
+        name: str,
+        low: float,
+        high: float,
+        log: bool = False,
         when: Mapping[str, Iterable[Any]] | None = None,
     ) -> None:
         try:
             low, high = float(low), float(high)
         except (TypeError, ValueError):
-            raise PerturboError(f"parameter {name!r}: low/high must be numbers, got {low!r}, {high!r}") from None
+            raise PerturboError(
+                f"parameter {name!r}: low/high must be numbers, got {low!r}, {high!r}"
+            ) from None
         _numeric_checks("float", name, low, high, log)
         object.__setattr__(self, "name", str(name))
         object.__setattr__(self, "low", low)
@@ -171,12 +181,18 @@ class Int(_Param):
     log: bool = False
 
     def __init__(
-        self, name: str, low: int, high: int, log: bool = False,
+        self,
+        name: str,
+        low: int,
+        high: int,
+        log: bool = False,
         when: Mapping[str, Iterable[Any]] | None = None,
     ) -> None:
         for b in (low, high):
             if isinstance(b, bool) or not float(b).is_integer():
-                raise PerturboError(f"parameter {name!r}: int bounds must be integers, got low={low!r}, high={high!r}")
+                raise PerturboError(
+                    f"parameter {name!r}: int bounds must be integers, got low={low!r}, high={high!r}"
+                )
         _numeric_checks("int", name, float(low), float(high), log)
         object.__setattr__(self, "name", str(name))
         object.__setattr__(self, "low", int(low))
@@ -236,16 +252,25 @@ class Categorical(_Param):
     ordered: bool = False
 
     def __init__(
-        self, name: str, choices: Sequence[Any], when: Mapping[str, Iterable[Any]] | None = None,
+        self,
+        name: str,
+        choices: Sequence[Any],
+        when: Mapping[str, Iterable[Any]] | None = None,
         ordered: bool = False,
     ) -> None:
         if isinstance(choices, (str, bytes)):
-            raise PerturboError(f"parameter {name!r}: choices must be a list, e.g. choices=[{choices!r}]")
+            raise PerturboError(
+                f"parameter {name!r}: choices must be a list, e.g. choices=[{choices!r}]"
+            )
         ch = tuple(choices)
         if not ch:
-            raise PerturboError(f"parameter {name!r}: a categorical needs at least one choice; list them in choices=[...]")
+            raise PerturboError(
+                f"parameter {name!r}: a categorical needs at least one choice; list them in choices=[...]"
+            )
         if len(set(map(repr, ch))) != len(ch):
-            raise PerturboError(f"parameter {name!r}: choices {list(ch)} contain duplicates; list each once")
+            raise PerturboError(
+                f"parameter {name!r}: choices {list(ch)} contain duplicates; list each once"
+            )
         object.__setattr__(self, "name", str(name))
         object.__setattr__(self, "choices", ch)
         object.__setattr__(self, "ordered", bool(ordered))
@@ -285,7 +310,13 @@ class Categorical(_Param):
 
 Param = Float | Int | Categorical
 
-_TYPES = {"float": Float, "int": Int, "integer": Int, "categorical": Categorical, "choice": Categorical}
+_TYPES = {
+    "float": Float,
+    "int": Int,
+    "integer": Int,
+    "categorical": Categorical,
+    "choice": Categorical,
+}
 
 
 class SearchSpace:
@@ -300,13 +331,17 @@ class SearchSpace:
     def __init__(self, params: Sequence[Param]) -> None:
         params = list(params)
         if not params:
-            raise PerturboError("the search space has no parameters; define at least one (Float, Int or Categorical)")
+            raise PerturboError(
+                "the search space has no parameters; define at least one (Float, Int or Categorical)"
+            )
         names: dict[str, Param] = {}
         for p in params:
             if not isinstance(p, (Float, Int, Categorical)):
                 raise PerturboError(f"search space entry {p!r} is not a Float, Int or Categorical")
             if p.name in names:
-                raise PerturboError(f"parameter {p.name!r} is defined twice; give each parameter a unique name")
+                raise PerturboError(
+                    f"parameter {p.name!r} is defined twice; give each parameter a unique name"
+                )
             for parent, vals in p.when:
                 if parent not in names:
                     raise PerturboError(
@@ -318,7 +353,9 @@ class SearchSpace:
                     try:
                         par.validate(v)
                     except InvalidSpec as e:
-                        raise PerturboError(f"parameter {p.name!r}: `when` value {v!r} is impossible: {e}") from None
+                        raise PerturboError(
+                            f"parameter {p.name!r}: `when` value {v!r} is impossible: {e}"
+                        ) from None
             names[p.name] = p
         self.params: tuple[Param, ...] = tuple(params)
         self._by_name = names
@@ -330,11 +367,15 @@ class SearchSpace:
         params: list[Param] = []
         for name, spec in table.items():
             if not isinstance(spec, Mapping):
-                raise PerturboError(f"parameter {name!r}: expected a table with a `type`, got {spec!r}")
+                raise PerturboError(
+                    f"parameter {name!r}: expected a table with a `type`, got {spec!r}"
+                )
             spec = dict(spec)
             typ = str(spec.pop("type", "categorical" if "choices" in spec else "float")).lower()
             if typ not in _TYPES:
-                raise PerturboError(f"parameter {name!r}: unknown type {typ!r}; use float, int or categorical")
+                raise PerturboError(
+                    f"parameter {name!r}: unknown type {typ!r}; use float, int or categorical"
+                )
             when = spec.pop("when", None)
             cls_ = _TYPES[typ]
             allowed = {"choices", "ordered"} if cls_ is Categorical else {"low", "high", "log"}
@@ -343,7 +384,9 @@ class SearchSpace:
                 raise PerturboError(
                     f"parameter {name!r}: unknown key(s) {sorted(extra)} for a {typ}; allowed: {sorted(allowed | {'type', 'when'})}"
                 )
-            missing = {"choices"} - set(spec) if cls_ is Categorical else {"low", "high"} - set(spec)
+            missing = (
+                {"choices"} - set(spec) if cls_ is Categorical else {"low", "high"} - set(spec)
+            )
             if missing:
                 raise PerturboError(f"parameter {name!r}: missing {sorted(missing)} for a {typ}")
             params.append(cls_(name, when=when, **spec))
@@ -354,7 +397,9 @@ class SearchSpace:
         """Read a TOML file whose tables are parameters (or whose ``[space]`` table holds them)."""
         p = Path(path)
         if not p.is_file():
-            raise PerturboError(f"search space file {str(p)!r} does not exist; pass the path of a TOML file")
+            raise PerturboError(
+                f"search space file {str(p)!r} does not exist; pass the path of a TOML file"
+            )
         try:
             data = tomllib.loads(p.read_text())
         except tomllib.TOMLDecodeError as e:
@@ -381,7 +426,9 @@ class SearchSpace:
             if isinstance(p, Categorical):
                 s = f"{p.name}: one of {list(p.choices)}" + (" (ordered)" if p.ordered else "")
             else:
-                s = f"{p.name}: {d['type']} in [{p.low:g}, {p.high:g}]" + (" (log scale)" if p.log else "")
+                s = f"{p.name}: {d['type']} in [{p.low:g}, {p.high:g}]" + (
+                    " (log scale)" if p.log else ""
+                )
             if p.when:
                 s += " — only when " + " and ".join(f"{k} in {list(v)}" for k, v in p.when)
             lines.append(s)
@@ -399,7 +446,9 @@ class SearchSpace:
     @property
     def cat_dims(self) -> tuple[int, ...]:
         """Columns of the encoding that hold unordered categoricals (for mixed GP kernels)."""
-        return tuple(i for i, p in enumerate(self.params) if isinstance(p, Categorical) and not p.ordered)
+        return tuple(
+            i for i, p in enumerate(self.params) if isinstance(p, Categorical) and not p.ordered
+        )
 
     @property
     def discrete_dims(self) -> dict[int, list[float]]:
@@ -410,7 +459,11 @@ class SearchSpace:
             if isinstance(p, Categorical):
                 out[i] = [p._to_unit(c) for c in p.choices]
             elif isinstance(p, Int):
-                out[i] = [p._to_unit(v) for v in range(p.low, p.high + 1)] if p.high - p.low < 10_000 else []
+                out[i] = (
+                    [p._to_unit(v) for v in range(p.low, p.high + 1)]
+                    if p.high - p.low < 10_000
+                    else []
+                )
         return out
 
     @property
@@ -444,7 +497,9 @@ class SearchSpace:
     def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
         """Normalised params (typed, inactive dropped) or :class:`InvalidSpec` with the reason."""
         if not isinstance(params, Mapping):
-            raise InvalidSpec(f"params must be a mapping of parameter names to values, got {type(params).__name__}")
+            raise InvalidSpec(
+                f"params must be a mapping of parameter names to values, got {type(params).__name__}"
+            )
         unknown = [k for k in params if k not in self._by_name]
         if unknown:
             raise InvalidSpec(f"unknown parameter(s) {unknown}; the space has {list(self.names)}")
@@ -524,7 +579,10 @@ class SearchSpace:
 
         if not self.is_discrete:
             raise ValueError("grid() needs a space of Int and Categorical parameters only")
-        values = [list(p.choices) if isinstance(p, Categorical) else list(range(p.low, p.high + 1)) for p in self.params]
+        values = [
+            list(p.choices) if isinstance(p, Categorical) else list(range(p.low, p.high + 1))
+            for p in self.params
+        ]
         out: dict[str, dict[str, Any]] = {}
         for combo in itertools.product(*values):
             cfg = self.validate(dict(zip(self.names, combo, strict=True)))
@@ -540,11 +598,18 @@ class SearchSpace:
             cur = base.get(p.name)
             if isinstance(p, Categorical):
                 i = p.index(cur)
-                idx = [j for j in range(len(p.choices)) if j != i] if not p.ordered else \
-                    [i + d for d in range(-steps, steps + 1) if d and 0 <= i + d < len(p.choices)]
+                idx = (
+                    [j for j in range(len(p.choices)) if j != i]
+                    if not p.ordered
+                    else [
+                        i + d for d in range(-steps, steps + 1) if d and 0 <= i + d < len(p.choices)
+                    ]
+                )
                 alts = [p.choices[j] for j in idx]
             elif isinstance(p, Int):
-                alts = [cur + d for d in range(-steps, steps + 1) if d and p.low <= cur + d <= p.high]
+                alts = [
+                    cur + d for d in range(-steps, steps + 1) if d and p.low <= cur + d <= p.high
+                ]
             else:
                 continue
             for a in alts:

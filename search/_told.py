@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from perturbo.search.objective import Objective
 
+from perturbo.search.objective import Objective
 from perturbo.space import SearchSpace
 from perturbo.types import ExperimentSpec, InvalidSpec, Observation, Status
 
@@ -27,7 +27,9 @@ class Told:
         self.failed_x: list[np.ndarray] = []
         self.n_told = 0
 
-    def add(self, observations: Sequence[Observation]) -> list[tuple[np.ndarray, np.ndarray | None]]:
+    def add(
+        self, observations: Sequence[Observation]
+    ) -> list[tuple[np.ndarray, np.ndarray | None]]:
         """Add observations; return ``(x, y or None)`` for each one that ran with valid params."""
         added = []
         for o in observations:

@@ -38,12 +38,19 @@ class ASHA:
         self, max_epochs: int, min_epochs: int = 1, eta: float = 3.0, direction: str = "max"
     ) -> None:
         if max_epochs < 1 or min_epochs < 1 or min_epochs > max_epochs:
-            raise ValueError(f"ASHA needs 1 <= min_epochs <= max_epochs, got {min_epochs}, {max_epochs}")
+            raise ValueError(
+                f"ASHA needs 1 <= min_epochs <= max_epochs, got {min_epochs}, {max_epochs}"
+            )
         if eta <= 1:
             raise ValueError(f"ASHA's reduction factor eta must be > 1, got {eta}")
         if direction not in ("max", "min"):
             raise ValueError(f"direction must be 'max' or 'min', got {direction!r}")
-        self.max_epochs, self.min_epochs, self.eta, self.direction = max_epochs, min_epochs, eta, direction
+        self.max_epochs, self.min_epochs, self.eta, self.direction = (
+            max_epochs,
+            min_epochs,
+            eta,
+            direction,
+        )
         rungs, r = [], float(min_epochs)
         while r < max_epochs:
             rungs.append(int(round(r)))
@@ -85,4 +92,8 @@ def savings(epochs_run: list[int], max_epochs: int) -> dict[str, float]:
     """Epochs spent vs training every trial fully: ``{"epochs_spent", "epochs_full", "epochs_saved_frac"}``."""
     spent = float(sum(epochs_run))
     full = float(max_epochs * len(epochs_run))
-    return {"epochs_spent": spent, "epochs_full": full, "epochs_saved_frac": 0.0 if full == 0 else 1 - spent / full}
+    return {
+        "epochs_spent": spent,
+        "epochs_full": full,
+        "epochs_saved_frac": 0.0 if full == 0 else 1 - spent / full,
+    }

@@ -68,7 +68,12 @@ class BOPlanner:
         self._sobol = SobolPlanner(space, kind, seed)
         self._sobol.name = self.name
         self.n_init = n_init if n_init is not None else min(20, max(5, space.dim + 1))
-        self.num_restarts, self.raw_samples, self.mc_samples, self.maxiter = num_restarts, raw_samples, mc_samples, maxiter
+        self.num_restarts, self.raw_samples, self.mc_samples, self.maxiter = (
+            num_restarts,
+            raw_samples,
+            mc_samples,
+            maxiter,
+        )
         self.max_grid, self.n_random, self.n_top = max_grid, n_random, n_top
         self._n_asked = 0
         self.last_ask_s = 0.0  # wall seconds of the last ask (all its proposals)
@@ -92,13 +97,18 @@ class BOPlanner:
         if len(self._told) < 2:
             n_sobol = n
         if n_sobol:
-            out += [self._note(s, "sobol initial design") for s in self._sobol.ask(n_sobol, pending)]
+            out += [
+                self._note(s, "sobol initial design") for s in self._sobol.ask(n_sobol, pending)
+            ]
         if n - len(out) > 0:
             try:
                 out += self._bo(n - len(out), list(pending) + out)
             except Exception as e:  # noqa: BLE001 - a numerical failure must not stop the campaign
                 specs = self._sobol.ask(n - len(out), list(pending) + out)
-                out += [self._note(s, f"sobol fallback: model failed ({type(e).__name__}: {e})"[:300]) for s in specs]
+                out += [
+                    self._note(s, f"sobol fallback: model failed ({type(e).__name__}: {e})"[:300])
+                    for s in specs
+                ]
         self._n_asked += len(out)
         self.last_ask_s = time.perf_counter() - t0
         self.last_ask_cpu_s = time.process_time() - c0
@@ -124,7 +134,9 @@ class BOPlanner:
                 cand = self._optimize_discrete(acq, n, pending)
             else:
                 cand = self._optimize(acq, n)
-        return self._to_specs(cand.detach().numpy(), pending, model_note=f"{self._acq_name} on {len(X)} points")
+        return self._to_specs(
+            cand.detach().numpy(), pending, model_note=f"{self._acq_name} on {len(X)} points"
+        )
 
     def _fit(self, X: Any, Y: Any) -> Any:
         from botorch.fit import fit_gpytorch_mll
@@ -138,7 +150,9 @@ class BOPlanner:
         bounds = torch_unit_bounds(d)
         tf = Normalize(d=d, bounds=bounds, indices=cont) if cont else None
         if cat:
-            model = MixedSingleTaskGP(X, Y, cat_dims=cat, input_transform=tf, outcome_transform=Standardize(m=m))
+            model = MixedSingleTaskGP(
+                X, Y, cat_dims=cat, input_transform=tf, outcome_transform=Standardize(m=m)
+            )
         else:
             model = SingleTaskGP(X, Y, input_transform=tf, outcome_transform=Standardize(m=m))
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
@@ -154,8 +168,14 @@ class BOPlanner:
             from botorch.acquisition.logei import qLogNoisyExpectedImprovement
 
             self._acq_name = "qLogNEI"
-            return qLogNoisyExpectedImprovement(model, X_baseline=X, X_pending=Xp, sampler=sampler,
-                                                prune_baseline=True, cache_root=True)
+            return qLogNoisyExpectedImprovement(
+                model,
+                X_baseline=X,
+                X_pending=Xp,
+                sampler=sampler,
+                prune_baseline=True,
+                cache_root=True,
+            )
         from botorch.acquisition.multi_objective.logei import (
             qLogNoisyExpectedHypervolumeImprovement,
         )
@@ -164,8 +184,14 @@ class BOPlanner:
         self._acq_name = "qLogNEHVI"
         front = Y[torch.as_tensor(pareto_mask(Y.numpy()))]
         ref = infer_reference_point(front)
-        return qLogNoisyExpectedHypervolumeImprovement(model, ref_point=ref.tolist(), X_baseline=X, X_pending=Xp,
-                                                       sampler=sampler, prune_baseline=True)
+        return qLogNoisyExpectedHypervolumeImprovement(
+            model,
+            ref_point=ref.tolist(),
+            X_baseline=X,
+            X_pending=Xp,
+            sampler=sampler,
+            prune_baseline=True,
+        )
 
     def _optimize(self, acq: Any, q: int) -> Any:
         d = self._space.dim
@@ -177,14 +203,26 @@ class BOPlanner:
 
         cat = {i: discrete[i] for i in self._space.cat_dims}
         disc = {i: v for i, v in discrete.items() if i not in cat}
-        for i, v in discrete.items():  # BoTorch wants a discrete column's bounds to be its values' range
+        for (
+            i,
+            v,
+        ) in discrete.items():  # BoTorch wants a discrete column's bounds to be its values' range
             bounds[0, i], bounds[1, i] = min(v), max(v)
         cand, _ = optimize_acqf_mixed_alternating(
-            acq, bounds=bounds, discrete_dims=disc or None, cat_dims=cat or None, q=q,
-            num_restarts=self.num_restarts, raw_samples=self.raw_samples,
-            options={"maxiter_alternating": 4, "maxiter_continuous": 15, "maxiter_discrete": 3,
-                     "initialization_strategy": "random",
-                     "batch_limit": self.num_restarts},
+            acq,
+            bounds=bounds,
+            discrete_dims=disc or None,
+            cat_dims=cat or None,
+            q=q,
+            num_restarts=self.num_restarts,
+            raw_samples=self.raw_samples,
+            options={
+                "maxiter_alternating": 4,
+                "maxiter_continuous": 15,
+                "maxiter_discrete": 3,
+                "initialization_strategy": "random",
+                "batch_limit": self.num_restarts,
+            },
         )
         return cand
 
@@ -199,23 +237,45 @@ class BOPlanner:
         d = bounds.shape[-1]
         base_pending = acq.X_pending
         X, Y = self._told.X, self._told.Y
-        top = X[np.argsort(-Y[:, 0])[: self.n_top]] if not self.objective.multi else X[pareto_mask(Y)]
+        top = (
+            X[np.argsort(-Y[:, 0])[: self.n_top]] if not self.objective.multi else X[pareto_mask(Y)]
+        )
         chosen: list[Any] = []
         for _ in range(q):
             n_local = self.raw_samples
             centres = top[torch.randint(len(top), (n_local,)).numpy()]
-            scale = np.exp(torch.empty(n_local, 1, dtype=torch.double).uniform_(np.log(0.01), np.log(0.2)).numpy())
-            local = np.clip(centres + scale * torch.randn(n_local, d, dtype=torch.double).numpy(), 0, 1)
-            raw = torch.cat([torch.rand(self.raw_samples, d, dtype=torch.double),
-                             torch.as_tensor(local, dtype=torch.double)]).unsqueeze(1)
+            scale = np.exp(
+                torch.empty(n_local, 1, dtype=torch.double)
+                .uniform_(np.log(0.01), np.log(0.2))
+                .numpy()
+            )
+            local = np.clip(
+                centres + scale * torch.randn(n_local, d, dtype=torch.double).numpy(), 0, 1
+            )
+            raw = torch.cat(
+                [
+                    torch.rand(self.raw_samples, d, dtype=torch.double),
+                    torch.as_tensor(local, dtype=torch.double),
+                ]
+            ).unsqueeze(1)
             with torch.no_grad():
                 vals = acq(raw)
             ics = raw[torch.topk(vals, self.num_restarts).indices]
-            x, _ = optimize_acqf(acq, bounds=bounds, q=1, num_restarts=self.num_restarts,
-                                 batch_initial_conditions=ics, options={"maxiter": self.maxiter},
-                                 retry_on_optimization_warning=False)
+            x, _ = optimize_acqf(
+                acq,
+                bounds=bounds,
+                q=1,
+                num_restarts=self.num_restarts,
+                batch_initial_conditions=ics,
+                options={"maxiter": self.maxiter},
+                retry_on_optimization_warning=False,
+            )
             chosen.append(x)
-            pend = torch.cat([base_pending, *chosen]) if base_pending is not None else torch.cat(chosen)
+            pend = (
+                torch.cat([base_pending, *chosen])
+                if base_pending is not None
+                else torch.cat(chosen)
+            )
             acq.set_X_pending(pend)
         acq.set_X_pending(base_pending)
         return torch.cat(chosen)
@@ -235,11 +295,18 @@ class BOPlanner:
         else:
             rng = np.random.default_rng(self._seed * 31 + self._told.n_told)
             cands = space.sample(rng, self.n_random, set())
-            order = np.argsort(-self._told.Y[:, 0]) if not self.objective.multi else \
-                np.flatnonzero(pareto_mask(self._told.Y))
+            order = (
+                np.argsort(-self._told.Y[:, 0])
+                if not self.objective.multi
+                else np.flatnonzero(pareto_mask(self._told.Y))
+            )
             for i in list(order)[: self.n_top]:
                 cands += space.neighbours(self._configs[i])
-                cands += [c for nb in space.neighbours(self._configs[i], steps=1)[:12] for c in space.neighbours(nb, steps=1)]
+                cands += [
+                    c
+                    for nb in space.neighbours(self._configs[i], steps=1)[:12]
+                    for c in space.neighbours(nb, steps=1)
+                ]
         uniq: dict[str, dict[str, Any]] = {}
         for c in cands:
             k = space.key(c)
@@ -251,7 +318,9 @@ class BOPlanner:
         cand, _ = optimize_acqf_discrete(acq, q=q, choices=X, max_batch_size=512, unique=True)
         return cand
 
-    def _to_specs(self, x: np.ndarray, pending: Sequence[ExperimentSpec], model_note: str) -> list[ExperimentSpec]:
+    def _to_specs(
+        self, x: np.ndarray, pending: Sequence[ExperimentSpec], model_note: str
+    ) -> list[ExperimentSpec]:
         """Decode candidates; a duplicate of a run, pending or batch config is swapped for a
         random one (it would add little and, in small grids, repeats forever)."""
         seen = set(self._told.keys) | self._told.pending_keys(pending)
@@ -275,8 +344,10 @@ class BOPlanner:
             return []
         mask = pareto_mask(Y)
         vals = Y * self.objective.signs
-        return [(self._configs[i], dict(zip(self.objective.names, map(float, vals[i]), strict=True)))
-                for i in np.flatnonzero(mask)]
+        return [
+            (self._configs[i], dict(zip(self.objective.names, map(float, vals[i]), strict=True)))
+            for i in np.flatnonzero(mask)
+        ]
 
     def best(self) -> tuple[dict[str, Any], float] | None:
         """The best observed config of the (first) objective and its value."""

@@ -16,10 +16,10 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
-from perturbo.search._told import Told, fresh
-from perturbo.search.objective import Objective
 from scipy.stats import qmc
 
+from perturbo.search._told import Told, fresh
+from perturbo.search.objective import Objective
 from perturbo.space import SearchSpace
 from perturbo.types import ExperimentSpec, Kind, Observation
 
@@ -163,7 +163,9 @@ class EvolutionPlanner:
     def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
         x = self.de.ask(n)
         taken = self._told.pending_keys(pending)
-        configs, replaced = fresh(self._space, [self._space.decode(r) for r in x], taken, self.de._rng)
+        configs, replaced = fresh(
+            self._space, [self._space.decode(r) for r in x], taken, self.de._rng
+        )
         out = []
         for row, params, swap in zip(x, configs, replaced, strict=True):
             if swap:  # a repeat of a pending config: evolve the random replacement instead

@@ -20,13 +20,17 @@ class Objective:
 
     def __post_init__(self) -> None:
         if not self.names or len(self.names) != len(self.directions):
-            raise ValueError(f"objective names {self.names} and directions {self.directions} must pair up")
+            raise ValueError(
+                f"objective names {self.names} and directions {self.directions} must pair up"
+            )
         for d in self.directions:
             if d not in ("max", "min"):
                 raise ValueError(f"direction must be 'max' or 'min', got {d!r}")
 
     @classmethod
-    def of(cls, objective: str | Sequence[str], direction: str | Sequence[str] = "max") -> Objective:
+    def of(
+        cls, objective: str | Sequence[str], direction: str | Sequence[str] = "max"
+    ) -> Objective:
         names = (objective,) if isinstance(objective, str) else tuple(objective)
         dirs = (direction,) * len(names) if isinstance(direction, str) else tuple(direction)
         return cls(names, dirs)

@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-from perturbo.search.objective import Objective
 
+from perturbo.search.objective import Objective
 from perturbo.space import Categorical, Float, Int, SearchSpace
 from perturbo.types import ExperimentSpec, InvalidSpec, Kind, Observation, PerturboError, Status
 
@@ -32,7 +32,9 @@ def make_sampler(name: str, seed: int, multi: bool = False) -> Any:
         return optuna.samplers.GPSampler(seed=seed)
     if name in ("cmaes", "cma"):
         if multi:
-            raise PerturboError("optuna sampler 'cmaes' is single-objective; use 'nsga2', 'tpe' or 'gp' for several objectives")
+            raise PerturboError(
+                "optuna sampler 'cmaes' is single-objective; use 'nsga2', 'tpe' or 'gp' for several objectives"
+            )
         return optuna.samplers.CmaEsSampler(seed=seed, warn_independent_sampling=False)
     if name in ("nsga2", "nsgaii"):
         return optuna.samplers.NSGAIISampler(seed=seed)
@@ -76,7 +78,9 @@ class OptunaPlanner:
         self.name = f"optuna-{sampler.lower()}"
         self._dists = distributions(space)
         self.study = optuna.create_study(
-            directions=["maximize" if d == "max" else "minimize" for d in self._objective.directions],
+            directions=[
+                "maximize" if d == "max" else "minimize" for d in self._objective.directions
+            ],
             sampler=make_sampler(sampler, seed, self._objective.multi),
         )
         self._running: dict[str, list[Any]] = {}
@@ -149,11 +153,18 @@ class OptunaPlanner:
             dists = {k: self._dists[k] for k in params}
             inter = {i: float(v) for i, v in enumerate(o.outcome.intermediate) if v == v}
             if status is Status.COMPLETED and values is not None:
-                t = self._optuna.trial.create_trial(params=params, distributions=dists, values=values,
-                                                    intermediate_values=inter if not self._objective.multi else None)
+                t = self._optuna.trial.create_trial(
+                    params=params,
+                    distributions=dists,
+                    values=values,
+                    intermediate_values=inter if not self._objective.multi else None,
+                )
             elif status is Status.PRUNED and not self._objective.multi:
-                t = self._optuna.trial.create_trial(params=params, distributions=dists, state=TS.PRUNED,
-                                                    intermediate_values=inter)
+                t = self._optuna.trial.create_trial(
+                    params=params, distributions=dists, state=TS.PRUNED, intermediate_values=inter
+                )
             else:
-                t = self._optuna.trial.create_trial(params=params, distributions=dists, state=TS.FAIL)
+                t = self._optuna.trial.create_trial(
+                    params=params, distributions=dists, state=TS.FAIL
+                )
             self.study.add_trial(t)

@@ -6,9 +6,9 @@ import warnings
 from collections.abc import Sequence
 
 import numpy as np
-from perturbo.search._told import fresh
 from scipy.stats import qmc
 
+from perturbo.search._told import fresh
 from perturbo.space import SearchSpace
 from perturbo.types import ExperimentSpec, Kind, Observation
 
@@ -42,8 +42,12 @@ class SobolPlanner:
         x = self.points(start, n)
         self._drawn = start + n
         taken = {self._space.key(s.params) for s in pending}
-        configs, _ = fresh(self._space, [self._space.decode(r) for r in x], taken,
-                           np.random.default_rng([self._seed, start]))
+        configs, _ = fresh(
+            self._space,
+            [self._space.decode(r) for r in x],
+            taken,
+            np.random.default_rng([self._seed, start]),
+        )
         return [ExperimentSpec(c, self._kind, planner=self.name) for c in configs]
 
     def tell(self, observations: Sequence[Observation]) -> None:

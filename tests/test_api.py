@@ -26,15 +26,25 @@ SPACE = SearchSpace([Float("x", 0.0, 1.0), Categorical("kind", ["a", "b"])])
 
 
 def test_campaign_with_a_callable_finds_the_optimum() -> None:
-    res = Campaign(bumpy, space=SPACE, objective="score", planner="bo", trials=20, batch=4, seed=0).run()
+    res = Campaign(
+        bumpy, space=SPACE, objective="score", planner="bo", trials=20, batch=4, seed=0
+    ).run()
     assert res.history.n_ran == 20
     assert res.best_params["kind"] == "b" and abs(res.best_params["x"] - 0.3) < 0.15
     assert res.best_value == pytest.approx(1 - (res.best_params["x"] - 0.3) ** 2)
 
 
 def test_campaign_with_asha_prunes_and_a_builtin_task() -> None:
-    res = Campaign(bumpy, space=SPACE, objective="score", planner="random", trials=16, batch=4,
-                   asha=True, max_epochs=9).run()
+    res = Campaign(
+        bumpy,
+        space=SPACE,
+        objective="score",
+        planner="random",
+        trials=16,
+        batch=4,
+        asha=True,
+        max_epochs=9,
+    ).run()
     assert any(o.outcome.status is Status.PRUNED for o in res.history)
     res = Campaign("branin", planner="evolution", trials=8).run()
     assert res.best_value < 50 and res.direction == "min"

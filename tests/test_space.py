@@ -12,32 +12,44 @@ from perturbo.types import InvalidSpec, PerturboError
 
 
 def space() -> SearchSpace:
-    return SearchSpace([
-        Float("lr", 1e-4, 1e-1, log=True),
-        Float("dropout", 0.0, 0.5),
-        Int("width", 16, 256, log=True),
-        Int("layers", 1, 4),
-        Categorical("optimizer", ["adam", "sgd"]),
-        Float("momentum", 0.0, 0.99, when={"optimizer": ["sgd"]}),
-        Categorical("batch", [16, 32, 64], ordered=True),
-    ])
+    return SearchSpace(
+        [
+            Float("lr", 1e-4, 1e-1, log=True),
+            Float("dropout", 0.0, 0.5),
+            Int("width", 16, 256, log=True),
+            Int("layers", 1, 4),
+            Categorical("optimizer", ["adam", "sgd"]),
+            Float("momentum", 0.0, 0.99, when={"optimizer": ["sgd"]}),
+            Categorical("batch", [16, 32, 64], ordered=True),
+        ]
+    )
 
 
-@pytest.mark.parametrize("make, words", [
-    (lambda: Float("lr", 1.0, 0.1), ["'lr'", "low=1.0 > high=0.1", "swap"]),
-    (lambda: Int("n", 5, 2), ["'n'", "swap"]),
-    (lambda: Categorical("act", []), ["'act'", "at least one choice"]),
-    (lambda: Float("lr", 0.0, 1.0, log=True), ["'lr'", "log", "positive", "low > 0"]),
-    (lambda: Float("lr", -1.0, 1.0, log=True), ["'lr'", "low > 0"]),
-    (lambda: Int("n", 0, 8, log=True), ["'n'", "positive"]),
-    (lambda: Float("x", 0, math.inf), ["'x'", "finite"]),
-    (lambda: Categorical("c", ["a", "a"]), ["'c'", "duplicates"]),
-    (lambda: SearchSpace([Float("x", 0, 1), Float("x", 0, 2)]), ["'x'", "twice"]),
-    (lambda: SearchSpace([Float("m", 0, 1, when={"opt": ["sgd"]})]), ["'m'", "'opt'", "define 'opt' first"]),
-    (lambda: SearchSpace([Categorical("opt", ["adam"]), Float("m", 0, 1, when={"opt": ["sgd"]})]),
-     ["'m'", "'sgd'"]),
-    (lambda: SearchSpace([]), ["no parameters"]),
-])
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: Float("lr", 1.0, 0.1), ["'lr'", "low=1.0 > high=0.1", "swap"]),
+        (lambda: Int("n", 5, 2), ["'n'", "swap"]),
+        (lambda: Categorical("act", []), ["'act'", "at least one choice"]),
+        (lambda: Float("lr", 0.0, 1.0, log=True), ["'lr'", "log", "positive", "low > 0"]),
+        (lambda: Float("lr", -1.0, 1.0, log=True), ["'lr'", "low > 0"]),
+        (lambda: Int("n", 0, 8, log=True), ["'n'", "positive"]),
+        (lambda: Float("x", 0, math.inf), ["'x'", "finite"]),
+        (lambda: Categorical("c", ["a", "a"]), ["'c'", "duplicates"]),
+        (lambda: SearchSpace([Float("x", 0, 1), Float("x", 0, 2)]), ["'x'", "twice"]),
+        (
+            lambda: SearchSpace([Float("m", 0, 1, when={"opt": ["sgd"]})]),
+            ["'m'", "'opt'", "define 'opt' first"],
+        ),
+        (
+            lambda: SearchSpace(
+                [Categorical("opt", ["adam"]), Float("m", 0, 1, when={"opt": ["sgd"]})]
+            ),
+            ["'m'", "'sgd'"],
+        ),
+        (lambda: SearchSpace([]), ["no parameters"]),
+    ],
+)
 def test_invalid_spaces_name_the_parameter_and_the_fix(make, words) -> None:
     with pytest.raises(PerturboError) as e:
         make()
@@ -58,16 +70,23 @@ def test_from_dict_and_toml_round_trip(tmp_path) -> None:
     t = SearchSpace.from_toml(toml)
     assert t.names == ("lr", "optimizer", "momentum", "units")
     assert t["lr"] == Float("lr", 1e-4, 0.1, log=True)
-    assert t.validate({"lr": 0.01, "optimizer": "adam", "units": 9}) == {"lr": 0.01, "optimizer": "adam", "units": 9}
+    assert t.validate({"lr": 0.01, "optimizer": "adam", "units": 9}) == {
+        "lr": 0.01,
+        "optimizer": "adam",
+        "units": 9,
+    }
 
 
-@pytest.mark.parametrize("table, words", [
-    ({"lr": {"type": "real", "low": 0, "high": 1}}, ["'lr'", "unknown type 'real'"]),
-    ({"lr": {"type": "float", "low": 0}}, ["'lr'", "missing", "high"]),
-    ({"lr": {"type": "float", "low": 0, "high": 1, "step": 2}}, ["'lr'", "step"]),
-    ({"c": {"type": "categorical", "choices": []}}, ["'c'", "at least one"]),
-    ({"lr": {"type": "float", "low": 2, "high": 1}}, ["'lr'", "swap"]),
-])
+@pytest.mark.parametrize(
+    "table, words",
+    [
+        ({"lr": {"type": "real", "low": 0, "high": 1}}, ["'lr'", "unknown type 'real'"]),
+        ({"lr": {"type": "float", "low": 0}}, ["'lr'", "missing", "high"]),
+        ({"lr": {"type": "float", "low": 0, "high": 1, "step": 2}}, ["'lr'", "step"]),
+        ({"c": {"type": "categorical", "choices": []}}, ["'c'", "at least one"]),
+        ({"lr": {"type": "float", "low": 2, "high": 1}}, ["'lr'", "swap"]),
+    ],
+)
 def test_from_dict_errors(table, words) -> None:
     with pytest.raises(PerturboError) as e:
         SearchSpace.from_dict(table)
@@ -86,9 +105,25 @@ def test_from_toml_errors(tmp_path) -> None:
 
 def test_validate_normalises_and_rejects_with_reasons() -> None:
     s = space()
-    ok = {"lr": "0.01", "dropout": 0, "width": 32.0, "layers": 2, "optimizer": "sgd", "momentum": 0.9, "batch": "32"}
+    ok = {
+        "lr": "0.01",
+        "dropout": 0,
+        "width": 32.0,
+        "layers": 2,
+        "optimizer": "sgd",
+        "momentum": 0.9,
+        "batch": "32",
+    }
     v = s.validate(ok)
-    assert v == {"lr": 0.01, "dropout": 0.0, "width": 32, "layers": 2, "optimizer": "sgd", "momentum": 0.9, "batch": 32}
+    assert v == {
+        "lr": 0.01,
+        "dropout": 0.0,
+        "width": 32,
+        "layers": 2,
+        "optimizer": "sgd",
+        "momentum": 0.9,
+        "batch": 32,
+    }
     assert isinstance(v["width"], int) and isinstance(v["batch"], int)
     # an inactive conditional parameter is dropped; an active one is required
     adam = s.validate({**ok, "optimizer": "adam"})
@@ -97,7 +132,10 @@ def test_validate_normalises_and_rejects_with_reasons() -> None:
         "lr": ({**ok, "lr": 1.0}, "outside"),
         "width": ({**ok, "width": 32.5}, "not an integer"),
         "optimizer": ({**ok, "optimizer": "rmsprop"}, "not one of"),
-        "momentum": ({k: x for k, x in ok.items() if k != "momentum"}, "missing parameter 'momentum'"),
+        "momentum": (
+            {k: x for k, x in ok.items() if k != "momentum"},
+            "missing parameter 'momentum'",
+        ),
         "extra": ({**ok, "colour": 1}, "unknown parameter"),
         "nan": ({**ok, "dropout": math.nan}, "not finite"),
     }
@@ -145,7 +183,9 @@ def test_small_grid_sampling_avoids_excluded() -> None:
     [c] = s.sample(np.random.default_rng(0), 1, taken)
     assert s.key(c) not in taken
     nb = s.neighbours({"a": 0, "b": "p"})
-    assert {s.key(c) for c in nb} == {s.key(x) for x in ({"a": 1, "b": "p"}, {"a": 2, "b": "p"}, {"a": 0, "b": "q"})}
+    assert {s.key(c) for c in nb} == {
+        s.key(x) for x in ({"a": 1, "b": "p"}, {"a": 2, "b": "p"}, {"a": 0, "b": "q"})
+    }
 
 
 def test_describe_lists_every_parameter() -> None:

@@ -23,8 +23,12 @@ def _figure(width: float = 7.0, height: float = 4.0) -> Figure:
 
 def _done(data: PlotData) -> list[Any]:
     key = data.objective or "value"
-    return [o for o in data.history if o.outcome.status in (Status.COMPLETED, Status.PRUNED)
-            and math.isfinite(o.outcome.metrics.get(key, math.nan))]
+    return [
+        o
+        for o in data.history
+        if o.outcome.status in (Status.COMPLETED, Status.PRUNED)
+        and math.isfinite(o.outcome.metrics.get(key, math.nan))
+    ]
 
 
 def parallel_coordinates_plot(data: PlotData) -> dict[str, Figure]:
@@ -50,7 +54,14 @@ def parallel_coordinates_plot(data: PlotData) -> dict[str, Figure]:
             cols.append((x - lo) / (hi - lo) if hi > lo else np.full(len(x), 0.5))
         else:
             cats = list(dict.fromkeys(map(str, present)))
-            cols.append(np.array([np.nan if v is None else cats.index(str(v)) / max(1, len(cats) - 1) for v in vals]))
+            cols.append(
+                np.array(
+                    [
+                        np.nan if v is None else cats.index(str(v)) / max(1, len(cats) - 1)
+                        for v in vals
+                    ]
+                )
+            )
     y = np.array([o.outcome.metrics[key] for o in obs])
     norm = colors.Normalize(y.min(), y.max())
     cmap = cm.viridis if data.direction == "max" else cm.viridis_r
@@ -68,8 +79,12 @@ def parallel_coordinates_plot(data: PlotData) -> dict[str, Figure]:
 
 def learning_curves_plot(data: PlotData) -> dict[str, Figure]:
     """The objective per epoch of every trial; pruned trials (ASHA) in grey."""
-    obs = [o for o in data.history if len(o.outcome.intermediate) > 1 or
-           (o.outcome.intermediate and o.outcome.status is Status.PRUNED)]
+    obs = [
+        o
+        for o in data.history
+        if len(o.outcome.intermediate) > 1
+        or (o.outcome.intermediate and o.outcome.status is Status.PRUNED)
+    ]
     if not obs:
         return {}
     fig = _figure()
@@ -77,8 +92,15 @@ def learning_curves_plot(data: PlotData) -> dict[str, Figure]:
     for o in obs:
         ys = list(o.outcome.intermediate)
         pruned = o.outcome.status is Status.PRUNED
-        ax.plot(range(1, len(ys) + 1), ys, color="0.6" if pruned else "C0", alpha=0.5 if pruned else 0.8,
-                lw=1, marker="x" if pruned else None, markevery=[len(ys) - 1] if pruned else None)
+        ax.plot(
+            range(1, len(ys) + 1),
+            ys,
+            color="0.6" if pruned else "C0",
+            alpha=0.5 if pruned else 0.8,
+            lw=1,
+            marker="x" if pruned else None,
+            markevery=[len(ys) - 1] if pruned else None,
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel(data.objective or "value")
     n_p = sum(o.outcome.status is Status.PRUNED for o in obs)
@@ -87,14 +109,20 @@ def learning_curves_plot(data: PlotData) -> dict[str, Figure]:
     return {"learning_curves.png": fig}
 
 
-def pareto_front_plot(data: PlotData, objectives: tuple[str, str], directions: tuple[str, str]) -> dict[str, Figure]:
+def pareto_front_plot(
+    data: PlotData, objectives: tuple[str, str], directions: tuple[str, str]
+) -> dict[str, Figure]:
     """Two objectives of every completed trial, the non-dominated ones joined."""
     import numpy as np
 
     from perturbo.search.objective import pareto_mask
 
-    obs = [o for o in data.history if o.outcome.ok and all(math.isfinite(o.outcome.metrics.get(k, math.nan))
-                                                            for k in objectives)]
+    obs = [
+        o
+        for o in data.history
+        if o.outcome.ok
+        and all(math.isfinite(o.outcome.metrics.get(k, math.nan)) for k in objectives)
+    ]
     if len(obs) < 2:
         return {}
     y = np.array([[o.outcome.metrics[k] for k in objectives] for o in obs])

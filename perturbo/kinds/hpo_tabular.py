@@ -28,8 +28,28 @@ import numpy as np
 from perturbo.space import Categorical, SearchSpace
 
 _BENCHES = {
-    "hpobench": ("HPOBench", ["australian", "blood_transfusion", "car", "credit_g", "kc1", "phoneme", "segment", "vehicle"]),
-    "fcnet": ("HPOLib", ["naval_propulsion", "parkinsons_telemonitoring", "protein_structure", "slice_localization"]),
+    "hpobench": (
+        "HPOBench",
+        [
+            "australian",
+            "blood_transfusion",
+            "car",
+            "credit_g",
+            "kc1",
+            "phoneme",
+            "segment",
+            "vehicle",
+        ],
+    ),
+    "fcnet": (
+        "HPOLib",
+        [
+            "naval_propulsion",
+            "parkinsons_telemonitoring",
+            "protein_structure",
+            "slice_localization",
+        ],
+    ),
     "nb201": ("NASBench201", ["cifar10", "cifar100", "imagenet"]),
 }
 
@@ -87,8 +107,17 @@ class TabularTask:
         for name, choices in ss.items():
             v = params[name]
             if types[name] is float:
-                idx.append(str(int(np.argmin(np.abs(np.log(np.asarray(choices, float)) - math.log(float(v))))
-                                   if min(choices) > 0 else np.argmin(np.abs(np.asarray(choices, float) - float(v))))))
+                idx.append(
+                    str(
+                        int(
+                            np.argmin(
+                                np.abs(np.log(np.asarray(choices, float)) - math.log(float(v)))
+                            )
+                            if min(choices) > 0
+                            else np.argmin(np.abs(np.asarray(choices, float) - float(v)))
+                        )
+                    )
+                )
             else:
                 idx.append(str(list(choices).index(v)))
         return "".join(idx)
@@ -100,8 +129,12 @@ class TabularTask:
 
     def _all_means(self) -> np.ndarray:
         if self._means is None:
-            self._means = np.array([np.mean([self._transform(v) for v in d[self._main]])
-                                    for d in self._bench._dataset.values()])
+            self._means = np.array(
+                [
+                    np.mean([self._transform(v) for v in d[self._main]])
+                    for d in self._bench._dataset.values()
+                ]
+            )
         return self._means
 
     @property

@@ -74,11 +74,17 @@ class TorchTask:
             Float("momentum", 0.0, 0.99, when={"optimizer": ["sgd"]}),
         ]
         if self.dataset == "digits":
-            return SearchSpace([Int("channels", 4, 32, log=True), Int("hidden", 16, 128, log=True), *common])
-        return SearchSpace([
-            Int("layers", 1, 3), Int("width", 8, 256, log=True),
-            Categorical("activation", ["relu", "tanh"]), *common,
-        ])
+            return SearchSpace(
+                [Int("channels", 4, 32, log=True), Int("hidden", 16, 128, log=True), *common]
+            )
+        return SearchSpace(
+            [
+                Int("layers", 1, 3),
+                Int("width", 8, 256, log=True),
+                Categorical("activation", ["relu", "tanh"]),
+                *common,
+            ]
+        )
 
     def _load(self) -> tuple[Any, ...]:
         if self._data is None:
@@ -94,8 +100,13 @@ class TorchTask:
                 mu, sd = Xtr.mean(0), Xtr.std(0) + 1e-8
                 Xtr, Xva = (Xtr - mu) / sd, (Xva - mu) / sd
             t = lambda a, dt: torch.as_tensor(np.asarray(a), dtype=dt)  # noqa: E731
-            self._data = (t(Xtr, torch.float32), t(ytr, torch.long), t(Xva, torch.float32),
-                          t(yva, torch.long), int(y.max()) + 1)
+            self._data = (
+                t(Xtr, torch.float32),
+                t(ytr, torch.long),
+                t(Xva, torch.float32),
+                t(yva, torch.long),
+                int(y.max()) + 1,
+            )
         return self._data
 
     def _model(self, p: Mapping[str, Any], n_in: int, n_out: int) -> Any:
@@ -104,9 +115,17 @@ class TorchTask:
         if self.dataset == "digits":
             c, h = int(p["channels"]), int(p["hidden"])
             return nn.Sequential(
-                nn.Unflatten(1, (1, 8, 8)), nn.Conv2d(1, c, 3, padding=1), nn.ReLU(),
-                nn.Conv2d(c, 2 * c, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-                nn.Dropout(float(p["dropout"])), nn.Linear(2 * c * 16, h), nn.ReLU(), nn.Linear(h, n_out),
+                nn.Unflatten(1, (1, 8, 8)),
+                nn.Conv2d(1, c, 3, padding=1),
+                nn.ReLU(),
+                nn.Conv2d(c, 2 * c, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+                nn.Flatten(),
+                nn.Dropout(float(p["dropout"])),
+                nn.Linear(2 * c * 16, h),
+                nn.ReLU(),
+                nn.Linear(h, n_out),
             )
         act = nn.ReLU if p["activation"] == "relu" else nn.Tanh
         layers: list[Any] = []
@@ -125,10 +144,18 @@ class TorchTask:
         torch.manual_seed(self.seed)
         model = self._model(params, Xtr.shape[1], k).to(self.device)
         if params["optimizer"] == "adam":
-            opt = torch.optim.Adam(model.parameters(), lr=float(params["lr"]), weight_decay=float(params["weight_decay"]))
+            opt = torch.optim.Adam(
+                model.parameters(),
+                lr=float(params["lr"]),
+                weight_decay=float(params["weight_decay"]),
+            )
         else:
-            opt = torch.optim.SGD(model.parameters(), lr=float(params["lr"]), momentum=float(params.get("momentum", 0.0)),
-                                  weight_decay=float(params["weight_decay"]))
+            opt = torch.optim.SGD(
+                model.parameters(),
+                lr=float(params["lr"]),
+                momentum=float(params.get("momentum", 0.0)),
+                weight_decay=float(params["weight_decay"]),
+            )
         loss_fn = nn.CrossEntropyLoss()
         bs = int(params["batch_size"])
         metrics: dict[str, float] = {}
@@ -137,7 +164,7 @@ class TorchTask:
             perm = torch.randperm(len(Xtr), generator=gen).to(self.device)
             total = 0.0
             for i in range(0, len(Xtr), bs):
-                idx = perm[i:i + bs]
+                idx = perm[i : i + bs]
                 opt.zero_grad()
                 loss = loss_fn(model(Xtr[idx]), ytr[idx])
                 loss.backward()
@@ -148,7 +175,12 @@ class TorchTask:
                 out = model(Xva)
                 val_loss = float(loss_fn(out, yva))
                 acc = float((out.argmax(1) == yva).float().mean())
-            metrics = {"val_accuracy": acc, "val_loss": val_loss, "train_loss": total / len(Xtr), "epochs": float(epoch)}
+            metrics = {
+                "val_accuracy": acc,
+                "val_loss": val_loss,
+                "train_loss": total / len(Xtr),
+                "epochs": float(epoch),
+            }
             if not math.isfinite(val_loss):
                 metrics["val_accuracy"] = math.nan  # diverged: the executor records FAILED
                 break
@@ -159,7 +191,11 @@ class TorchTask:
 
 # -- synthetic functions ------------------------------------------------------------------
 
-_SYNTHETIC = {"branin": ("Branin", {}), "hartmann6": ("Hartmann", {"dim": 6}), "ackley10": ("Ackley", {"dim": 10})}
+_SYNTHETIC = {
+    "branin": ("Branin", {}),
+    "hartmann6": ("Hartmann", {"dim": 6}),
+    "ackley10": ("Ackley", {"dim": 10}),
+}
 
 
 @dataclass
@@ -187,14 +223,18 @@ class SyntheticTask:
 
     def space(self) -> SearchSpace:
         b = self._fn.bounds
-        return SearchSpace([Float(f"x{i}", float(b[0, i]), float(b[1, i])) for i in range(b.shape[1])])
+        return SearchSpace(
+            [Float(f"x{i}", float(b[0, i]), float(b[1, i])) for i in range(b.shape[1])]
+        )
 
     def evaluate_array(self, x: np.ndarray) -> np.ndarray:
         """Noise-free values of points ``x`` (``(n, dim)``, in the function's own bounds)."""
         import torch
 
         with torch.no_grad():
-            return self._fn.evaluate_true(torch.as_tensor(np.atleast_2d(x), dtype=torch.double)).numpy()
+            return self._fn.evaluate_true(
+                torch.as_tensor(np.atleast_2d(x), dtype=torch.double)
+            ).numpy()
 
     def evaluate(self, params: Mapping[str, Any], report: Report = _always) -> dict[str, float]:
         x = np.array([[float(params[f"x{i}"]) for i in range(self._fn.dim)]])
@@ -225,15 +265,21 @@ class UserTask:
             return
         mod_name, _, fn_name = self.name.partition(":")
         if not mod_name or not fn_name:
-            raise PerturboError(f"user objective {self.name!r} must be 'module:function', e.g. 'mypkg.train:objective'")
+            raise PerturboError(
+                f"user objective {self.name!r} must be 'module:function', e.g. 'mypkg.train:objective'"
+            )
         try:
             mod = importlib.import_module(mod_name)
         except ImportError as e:
-            raise PerturboError(f"cannot import module {mod_name!r} of user objective {self.name!r} ({e}); "
-                                f"put it on PYTHONPATH or install it") from None
+            raise PerturboError(
+                f"cannot import module {mod_name!r} of user objective {self.name!r} ({e}); "
+                f"put it on PYTHONPATH or install it"
+            ) from None
         fn = getattr(mod, fn_name, None)
         if not callable(fn):
-            raise PerturboError(f"module {mod_name!r} has no function {fn_name!r}; check the name after ':'")
+            raise PerturboError(
+                f"module {mod_name!r} has no function {fn_name!r}; check the name after ':'"
+            )
         self._fn = fn
         self._takes_report = "report" in inspect.signature(fn).parameters
 
@@ -242,7 +288,9 @@ class UserTask:
 
     def evaluate(self, params: Mapping[str, Any], report: Report = _always) -> dict[str, float]:
         assert self._fn is not None
-        out = self._fn(dict(params), report=report) if self._takes_report else self._fn(dict(params))
+        out = (
+            self._fn(dict(params), report=report) if self._takes_report else self._fn(dict(params))
+        )
         if isinstance(out, Mapping):
             return {str(k): float(v) for k, v in out.items()}
         return {self.objective: float(out)}
@@ -266,8 +314,14 @@ def builtin_tasks() -> tuple[str, ...]:
 
 
 def make_task(
-    name: str, *, seed: int = 0, space: SearchSpace | None = None, allow_user_code: bool = False,
-    objective: str = "value", direction: str = "max", max_epochs: int | None = None,
+    name: str,
+    *,
+    seed: int = 0,
+    space: SearchSpace | None = None,
+    allow_user_code: bool = False,
+    objective: str = "value",
+    direction: str = "max",
+    max_epochs: int | None = None,
 ) -> Task:
     """The task ``name`` (see :func:`builtin_tasks`), or a user ``module:function``.
 
@@ -282,14 +336,22 @@ def make_task(
         return SyntheticTask(name, seed=seed)
     if ":" in name:
         if not allow_user_code:
-            raise PerturboError(f"task {name!r} is user code; pass --allow-user-code (allow_user_code=True) "
-                                f"to let perturbo import and run it")
+            raise PerturboError(
+                f"task {name!r} is user code; pass --allow-user-code (allow_user_code=True) "
+                f"to let perturbo import and run it"
+            )
         if space is None:
-            raise PerturboError(f"user objective {name!r} needs a search space; pass --space space.toml")
-        return UserTask(name, space, objective, direction, max_epochs or 0, _fn=_FUNCTIONS.get(name))
+            raise PerturboError(
+                f"user objective {name!r} needs a search space; pass --space space.toml"
+            )
+        return UserTask(
+            name, space, objective, direction, max_epochs or 0, _fn=_FUNCTIONS.get(name)
+        )
     from perturbo.kinds.hpo_tabular import make_tabular_task, tabular_tasks
 
     if name in tabular_tasks():
         return make_tabular_task(name, seed=seed)
-    raise PerturboError(f"unknown task {name!r}; built-in tasks: {', '.join(builtin_tasks())}, "
-                        f"or 'module:function' with --allow-user-code")
+    raise PerturboError(
+        f"unknown task {name!r}; built-in tasks: {', '.join(builtin_tasks())}, "
+        f"or 'module:function' with --allow-user-code"
+    )

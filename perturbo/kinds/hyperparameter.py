@@ -42,8 +42,15 @@ class TaskRecipe:
 
     def build(self) -> Task:
         space = SearchSpace.from_dict(self.space) if self.space else None
-        return make_task(self.task, seed=self.seed, space=space, allow_user_code=self.allow_user_code,
-                         objective=self.objective, direction=self.direction, max_epochs=self.max_epochs)
+        return make_task(
+            self.task,
+            seed=self.seed,
+            space=space,
+            allow_user_code=self.allow_user_code,
+            objective=self.objective,
+            direction=self.direction,
+            max_epochs=self.max_epochs,
+        )
 
 
 def _describe(e: BaseException) -> str:
@@ -92,22 +99,32 @@ class HyperparameterExecutor:
         try:
             metrics = self.task.evaluate(dict(spec.params), report)
         except Exception as e:  # noqa: BLE001 - the objective's failure is the trial's outcome
-            return replace(failed(f"objective raised {_describe(e)}", time.perf_counter() - t0),
-                           intermediate=tuple(intermediate))
+            return replace(
+                failed(f"objective raised {_describe(e)}", time.perf_counter() - t0),
+                intermediate=tuple(intermediate),
+            )
         dt = time.perf_counter() - t0
         obj = self.task.objective
         v = metrics.get(obj) if isinstance(metrics, Mapping) else None
         if v is None:
-            return replace(failed(f"objective returned no {obj!r} metric (got {sorted(metrics or {})})", dt),
-                           intermediate=tuple(intermediate))
+            return replace(
+                failed(f"objective returned no {obj!r} metric (got {sorted(metrics or {})})", dt),
+                intermediate=tuple(intermediate),
+            )
         try:
             v = float(v)
         except (TypeError, ValueError):
             return failed(f"objective {obj!r} is not a number: {v!r}", dt)
         if not math.isfinite(v):
-            return replace(failed(f"objective {obj!r} is {v} (diverged or invalid)", dt),
-                           intermediate=tuple(intermediate))
-        finite = {k: float(x) for k, x in metrics.items() if isinstance(x, (int, float)) and math.isfinite(x)}
+            return replace(
+                failed(f"objective {obj!r} is {v} (diverged or invalid)", dt),
+                intermediate=tuple(intermediate),
+            )
+        finite = {
+            k: float(x)
+            for k, x in metrics.items()
+            if isinstance(x, (int, float)) and math.isfinite(x)
+        }
         status = Status.PRUNED if pruned else Status.COMPLETED
         return Outcome(status, finite, tuple(intermediate), duration_s=dt)
 
@@ -136,26 +153,41 @@ class HyperparameterMetrics:
     def __post_init__(self) -> None:
         self._sign = 1.0 if self.direction == "max" else -1.0
 
-    def __call__(self, round_obs: Sequence[Observation], history: Sequence[Observation]) -> dict[str, float]:
+    def __call__(
+        self, round_obs: Sequence[Observation], history: Sequence[Observation]
+    ) -> dict[str, float]:
         done = [o for o in history if o.outcome.status is Status.COMPLETED]
         vals = [o.outcome.value(self.objective) for o in done]
         vals = [v for v in vals if math.isfinite(v)]
         out: dict[str, float] = {}
         if vals:  # first: the progress display shows the leading keys
             out[f"best_{self.objective}"] = self._sign * max(self._sign * v for v in vals)
-        out.update({
-            "n_completed": float(len(done)),
-            "n_failed": float(sum(o.outcome.status is Status.FAILED for o in history)),
-            "n_pruned": float(sum(o.outcome.status is Status.PRUNED for o in history)),
-        })
-        rv = [o.outcome.value(self.objective) for o in round_obs if o.outcome.status is Status.COMPLETED]
+        out.update(
+            {
+                "n_completed": float(len(done)),
+                "n_failed": float(sum(o.outcome.status is Status.FAILED for o in history)),
+                "n_pruned": float(sum(o.outcome.status is Status.PRUNED for o in history)),
+            }
+        )
+        rv = [
+            o.outcome.value(self.objective)
+            for o in round_obs
+            if o.outcome.status is Status.COMPLETED
+        ]
         rv = [v for v in rv if math.isfinite(v)]
         if rv:
             out[f"round_best_{self.objective}"] = self._sign * max(self._sign * v for v in rv)
         if self.max_epochs:
-            ran = [o for o in history if o.outcome.status in (Status.COMPLETED, Status.PRUNED, Status.FAILED)]
+            ran = [
+                o
+                for o in history
+                if o.outcome.status in (Status.COMPLETED, Status.PRUNED, Status.FAILED)
+            ]
             spent = sum(len(o.outcome.intermediate) for o in ran)
             full = self.max_epochs * len(ran)
-            out.update(epochs_spent=float(spent), epochs_full=float(full),
-                       epochs_saved_frac=0.0 if not full else 1.0 - spent / full)
+            out.update(
+                epochs_spent=float(spent),
+                epochs_full=float(full),
+                epochs_saved_frac=0.0 if not full else 1.0 - spent / full,
+            )
         return out

@@ -36,13 +36,15 @@ MakePlanner = Callable[[SearchSpace, int], Planner]
 
 def mixed_space() -> SearchSpace:
     """Float (linear and log), Int, Categorical and a conditional Float."""
-    return SearchSpace([
-        Float("x", -2.0, 2.0),
-        Float("lr", 1e-4, 1.0, log=True),
-        Int("n", 1, 8),
-        Categorical("act", ["relu", "tanh", "gelu"]),
-        Float("slope", 0.0, 1.0, when={"act": ["relu"]}),
-    ])
+    return SearchSpace(
+        [
+            Float("x", -2.0, 2.0),
+            Float("lr", 1e-4, 1.0, log=True),
+            Int("n", 1, 8),
+            Categorical("act", ["relu", "tanh", "gelu"]),
+            Float("slope", 0.0, 1.0, when={"act": ["relu"]}),
+        ]
+    )
 
 
 def small_space() -> SearchSpace:
@@ -53,8 +55,17 @@ def small_space() -> SearchSpace:
 def value(params: Mapping[str, Any]) -> float:
     """A deterministic toy objective (maximised) over either space."""
     if "x" in params:
-        v = -(params["x"] - 0.5) ** 2 - (math.log10(params["lr"]) + 2) ** 2 / 4 - abs(params["n"] - 5) / 4
-        return v + {"relu": 0.3 + 0.2 * params.get("slope", 0.0), "tanh": 0.0, "gelu": 0.1}[params["act"]]
+        v = (
+            -((params["x"] - 0.5) ** 2)
+            - (math.log10(params["lr"]) + 2) ** 2 / 4
+            - abs(params["n"] - 5) / 4
+        )
+        return (
+            v
+            + {"relu": 0.3 + 0.2 * params.get("slope", 0.0), "tanh": 0.0, "gelu": 0.1}[
+                params["act"]
+            ]
+        )
     return float(params["a"]) + {"p": 0.0, "q": 0.5, "r": 0.2}[params["b"]]
 
 
@@ -71,7 +82,9 @@ def _run(space: SearchSpace, specs: Sequence[ExperimentSpec], round: int) -> lis
     return out
 
 
-def _campaign(make: MakePlanner, space: SearchSpace, seed: int, rounds: int, batch: int = 3) -> tuple[Planner, History, list[list[dict]]]:
+def _campaign(
+    make: MakePlanner, space: SearchSpace, seed: int, rounds: int, batch: int = 3
+) -> tuple[Planner, History, list[list[dict]]]:
     planner = make(space, seed)
     history, asked = History(), []
     for r in range(rounds):
@@ -110,8 +123,12 @@ def check_bad_outcomes(make: MakePlanner) -> None:
         Observation(specs[2].stamped("c", 0), Outcome(Status.COMPLETED, {"value": math.nan})),
         Observation(specs[3].stamped("d", 0), Outcome(Status.COMPLETED, {"value": math.inf})),
         Observation(specs[4].stamped("e", 0), Outcome(Status.COMPLETED, {})),
-        Observation(specs[5].stamped("f", 0), Outcome(Status.PRUNED, {"value": -3.0}, (-4.0, -3.0))),
-        Observation(ExperimentSpec({"x": 99, "bogus": 1}, Kind.HYPERPARAMETER, "g", 0), rejected("unknown")),
+        Observation(
+            specs[5].stamped("f", 0), Outcome(Status.PRUNED, {"value": -3.0}, (-4.0, -3.0))
+        ),
+        Observation(
+            ExperimentSpec({"x": 99, "bogus": 1}, Kind.HYPERPARAMETER, "g", 0), rejected("unknown")
+        ),
     ]
     planner.tell(obs)
     for r in range(1, 4):  # only bad news so far, then some good: keep proposing valid configs
@@ -126,8 +143,10 @@ def check_pending_avoided(make: MakePlanner) -> None:
     """No proposal repeats a pending config, or another proposal of the same batch."""
     space = small_space()
     planner, _, _ = _campaign(make, space, seed=2, rounds=1, batch=2)
-    pending = [ExperimentSpec(c, Kind.HYPERPARAMETER) for c in
-               ({"a": 2, "b": "q"}, {"a": 2, "b": "r"}, {"a": 1, "b": "q"}, {"a": 2, "b": "p"})]
+    pending = [
+        ExperimentSpec(c, Kind.HYPERPARAMETER)
+        for c in ({"a": 2, "b": "q"}, {"a": 2, "b": "r"}, {"a": 1, "b": "q"}, {"a": 2, "b": "p"})
+    ]
     specs = planner.ask(4, pending)
     keys = [space.key(space.validate(s.params)) for s in specs]
     pend = {space.key(p.params) for p in pending}
@@ -169,6 +188,10 @@ def check_tell_empty(make: MakePlanner) -> None:
 
 
 CONTRACT: tuple[Callable[[MakePlanner], None], ...] = (
-    check_ask_valid, check_bad_outcomes, check_pending_avoided, check_resume,
-    check_seed_reproducible, check_tell_empty,
+    check_ask_valid,
+    check_bad_outcomes,
+    check_pending_avoided,
+    check_resume,
+    check_seed_reproducible,
+    check_tell_empty,
 )

@@ -19,11 +19,19 @@ def _history(n: int = 12) -> list[Observation]:
     rng = np.random.default_rng(0)
     out = []
     for i in range(n):
-        p = {"lr": float(10 ** rng.uniform(-4, -1)), "opt": ["adam", "sgd"][i % 2], "width": int(rng.integers(8, 64))}
+        p = {
+            "lr": float(10 ** rng.uniform(-4, -1)),
+            "opt": ["adam", "sgd"][i % 2],
+            "width": int(rng.integers(8, 64)),
+        }
         curve = tuple(float(x) for x in np.cumsum(rng.uniform(0, 0.1, 9 if i % 3 else 1)))
         st = Status.PRUNED if len(curve) == 1 else Status.COMPLETED
-        out.append(Observation(ExperimentSpec(p, Kind.HYPERPARAMETER, f"t{i}", 0),
-                               Outcome(st, {"acc": curve[-1], "cost": float(p["width"])}, curve)))
+        out.append(
+            Observation(
+                ExperimentSpec(p, Kind.HYPERPARAMETER, f"t{i}", 0),
+                Outcome(st, {"acc": curve[-1], "cost": float(p["width"])}, curve),
+            )
+        )
     return out
 
 

@@ -8,8 +8,8 @@ import types
 
 import numpy as np
 import pytest
-from perturbo.actors.local_pool import LocalExecutorPool
 
+from perturbo.actors.local_pool import LocalExecutorPool
 from perturbo.campaign import run
 from perturbo.cli_hyperparameter import build
 from perturbo.kinds.hpo_tasks import builtin_tasks, make_task
@@ -24,14 +24,24 @@ def _spec(params, id="t0"):
 
 def test_digits_cnn_trains_and_reports_every_epoch() -> None:
     ex = HyperparameterExecutor(TaskRecipe("digits-cnn", max_epochs=3))
-    good = {"channels": 8, "hidden": 32, "lr": 3e-3, "weight_decay": 1e-5, "dropout": 0.1,
-            "batch_size": 32, "optimizer": "adam"}
+    good = {
+        "channels": 8,
+        "hidden": 32,
+        "lr": 3e-3,
+        "weight_decay": 1e-5,
+        "dropout": 0.1,
+        "batch_size": 32,
+        "optimizer": "adam",
+    }
     o = ex.run(_spec(ex.task.space().validate(good)))
     assert o.status is Status.COMPLETED, o.error
     assert len(o.intermediate) == 3 and o.intermediate[-1] == o.metrics["val_accuracy"]
     assert o.metrics["val_accuracy"] > 0.85  # a sane CNN learns 8x8 digits in 3 epochs
     bad = {**good, "lr": 1e-4, "optimizer": "sgd", "momentum": 0.0}
-    assert ex.run(_spec(ex.task.space().validate(bad))).metrics["val_accuracy"] < o.metrics["val_accuracy"]
+    assert (
+        ex.run(_spec(ex.task.space().validate(bad))).metrics["val_accuracy"]
+        < o.metrics["val_accuracy"]
+    )
 
 
 def test_tabular_mlp_and_lookup_tasks() -> None:
@@ -44,7 +54,9 @@ def test_tabular_mlp_and_lookup_tasks() -> None:
         cfg = task.space().sample(np.random.default_rng(1), 1, set())[0]
         o = HyperparameterExecutor(task).run(_spec(cfg))
         assert o.ok and math.isfinite(o.metrics[task.objective])
-        assert task.true_value(cfg) == pytest.approx(o.metrics[task.objective], abs=abs(task.optimum - task.reference) * 5)
+        assert task.true_value(cfg) == pytest.approx(
+            o.metrics[task.objective], abs=abs(task.optimum - task.reference) * 5
+        )
         assert (task.optimum >= task.reference) == (task.direction == "max")
 
 
@@ -96,16 +108,36 @@ def test_bad_objectives_fail_with_reasons_and_the_campaign_goes_on(moody: str) -
     space = SearchSpace([Float("x", 0.0, 1.0)])
     ex = ExecutorFactory(TaskRecipe(moody, space=space.to_dict(), allow_user_code=True))()
     reasons = {x: ex.run(_spec({"x": x})) for x in (0.1, 0.3, 0.45, 0.55, 0.8)}
-    assert reasons[0.1].status is Status.FAILED and "RuntimeError: diverged at step 3" in reasons[0.1].error
+    assert (
+        reasons[0.1].status is Status.FAILED
+        and "RuntimeError: diverged at step 3" in reasons[0.1].error
+    )
     assert reasons[0.3].status is Status.FAILED and "nan" in reasons[0.3].error
     assert reasons[0.45].status is Status.FAILED and "inf" in reasons[0.45].error
     assert reasons[0.55].status is Status.FAILED and "no 'value' metric" in reasons[0.55].error
     assert reasons[0.8].ok and reasons[0.8].metrics["value"] == pytest.approx(1.0)
 
-    parts = build({"task": moody, "space": None, "allow_user_code": True, "planner": "bo",
-                   "trials": 16, "batch": 4, "seed": 1} | {"space": _toml(space)})
-    hist = run(planner=parts.planner, pool=LocalExecutorPool(parts.executor_factory), space=parts.space,
-               batch=parts.batch, stop=parts.stop, metrics=parts.metrics, poll_s=0.0)
+    parts = build(
+        {
+            "task": moody,
+            "space": None,
+            "allow_user_code": True,
+            "planner": "bo",
+            "trials": 16,
+            "batch": 4,
+            "seed": 1,
+        }
+        | {"space": _toml(space)}
+    )
+    hist = run(
+        planner=parts.planner,
+        pool=LocalExecutorPool(parts.executor_factory),
+        space=parts.space,
+        batch=parts.batch,
+        stop=parts.stop,
+        metrics=parts.metrics,
+        poll_s=0.0,
+    )
     statuses = [o.outcome.status for o in hist]
     assert len(hist) == 16 and Status.FAILED in statuses and Status.COMPLETED in statuses
     m = parts.metrics([], list(hist))
@@ -118,7 +150,9 @@ def _toml(space: SearchSpace) -> str:
     lines = []
     for name, d in space.to_dict().items():
         lines.append(f"[{name}]")
-        lines += [f"{k} = {str(v).lower() if isinstance(v, bool) else repr(v)}" for k, v in d.items()]
+        lines += [
+            f"{k} = {str(v).lower() if isinstance(v, bool) else repr(v)}" for k, v in d.items()
+        ]
     f = tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False)
     f.write("\n".join(lines).replace("'", '"') + "\n")
     f.close()
@@ -128,21 +162,35 @@ def _toml(space: SearchSpace) -> str:
 @pytest.mark.parametrize("planner", ["bo", "optuna", "optuna-gp", "evolution", "sobol", "random"])
 def test_cli_build_runs_a_small_campaign(planner: str) -> None:
     parts = build({"task": "branin", "planner": planner, "trials": 10, "batch": 4, "seed": 0})
-    assert parts.kind is Kind.HYPERPARAMETER and parts.objective == "value" and parts.direction == "min"
-    hist = run(planner=parts.planner, pool=LocalExecutorPool(parts.executor_factory), space=parts.space,
-               batch=parts.batch, stop=parts.stop, metrics=parts.metrics, poll_s=0.0)
+    assert (
+        parts.kind is Kind.HYPERPARAMETER
+        and parts.objective == "value"
+        and parts.direction == "min"
+    )
+    hist = run(
+        planner=parts.planner,
+        pool=LocalExecutorPool(parts.executor_factory),
+        space=parts.space,
+        batch=parts.batch,
+        stop=parts.stop,
+        metrics=parts.metrics,
+        poll_s=0.0,
+    )
     assert hist.n_ran == 10 and all(o.outcome.ok for o in hist)
     assert {o.spec.planner for o in hist} == {parts.planner.name}
     assert parts.config["planner"] == planner and parts.params["trials"] == 10
 
 
-@pytest.mark.parametrize("config, words", [
-    ({"task": "nope"}, ["unknown task 'nope'", "digits-cnn"]),
-    ({"task": "branin", "planner": "hyperband"}, ["planner", "hyperband", "bo"]),
-    ({"task": "branin", "asha": True}, ["--asha", "epochs"]),
-    ({"task": "branin", "space": "/no/such/space.toml"}, ["space", "does not exist"]),
-    ({"task": "branin", "trials": 0}, ["trials"]),
-])
+@pytest.mark.parametrize(
+    "config, words",
+    [
+        ({"task": "nope"}, ["unknown task 'nope'", "digits-cnn"]),
+        ({"task": "branin", "planner": "hyperband"}, ["planner", "hyperband", "bo"]),
+        ({"task": "branin", "asha": True}, ["--asha", "epochs"]),
+        ({"task": "branin", "space": "/no/such/space.toml"}, ["space", "does not exist"]),
+        ({"task": "branin", "trials": 0}, ["trials"]),
+    ],
+)
 def test_cli_build_errors(config, words) -> None:
     with pytest.raises(PerturboError) as e:
         build(config)

@@ -16,13 +16,38 @@ pytestmark = pytest.mark.slow
 
 
 def test_hyperparameter_campaign_on_ray_with_asha_recorded_in_mlflow(
-    ray_runtime: Any, store: str, capsys: pytest.CaptureFixture[str],
+    ray_runtime: Any,
+    store: str,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from mlflow import MlflowClient
 
-    rc = main(["run", "hyperparameter", "--task", "breast_cancer-mlp", "--planner", "bo", "--trials", "12",
-               "--batch", "4", "--seed", "2", "--asha", "--max-epochs", "9", "--workers", "2",
-               "--tracking-uri", store, "--name", "hp-e2e", "--no-progress"])
+    rc = main(
+        [
+            "run",
+            "hyperparameter",
+            "--task",
+            "breast_cancer-mlp",
+            "--planner",
+            "bo",
+            "--trials",
+            "12",
+            "--batch",
+            "4",
+            "--seed",
+            "2",
+            "--asha",
+            "--max-epochs",
+            "9",
+            "--workers",
+            "2",
+            "--tracking-uri",
+            store,
+            "--name",
+            "hp-e2e",
+            "--no-progress",
+        ]
+    )
     err = capsys.readouterr().err
     assert rc == 0, err
     assert "ray" in err
@@ -55,7 +80,9 @@ def test_hyperparameter_campaign_on_ray_with_asha_recorded_in_mlflow(
         assert float(run.data.params["lr"]) == pytest.approx(o.spec.params["lr"])
         assert run.data.metrics["val_accuracy"] == pytest.approx(o.outcome.metrics["val_accuracy"])
         epochs = c.get_metric_history(run.info.run_id, "val_accuracy_epoch")
-        assert [m.value for m in sorted(epochs, key=lambda m: m.step)] == pytest.approx(list(o.outcome.intermediate))
+        assert [m.value for m in sorted(epochs, key=lambda m: m.step)] == pytest.approx(
+            list(o.outcome.intermediate)
+        )
     # the savings are on the parent: epochs spent vs training every trial fully
     saved = c.get_metric_history(parent.info.run_id, "epochs_saved_frac")
     spent = sum(len(o.outcome.intermediate) for o in history)

@@ -8,13 +8,13 @@ import types
 
 import numpy as np
 import pytest
+
 from perturbo.actors.local_pool import LocalExecutorPool
 from perturbo.actors.rungs import SharedRungs
-from perturbo.search.asha import ASHA, savings
-from perturbo.search.random import RandomPlanner
-
 from perturbo.campaign import StopRule, run
 from perturbo.kinds.hyperparameter import ExecutorFactory, HyperparameterMetrics, TaskRecipe
+from perturbo.search.asha import ASHA, savings
+from perturbo.search.random import RandomPlanner
 from perturbo.space import Float, SearchSpace
 from perturbo.types import Kind, Status
 
@@ -29,11 +29,19 @@ def test_rungs_and_the_top_fraction_rule() -> None:
     assert not a.report("t4", 1, 0.6)  # cut-off = 67th percentile of {0.5, 0.4, 0.9} = 0.63
     assert a.report("t5", 1, 0.7)
     assert not a.report("t6", 1, math.nan)
-    assert [(s.epoch, s.n_reached, s.n_stopped) for s in a.stats()] == [(1, 5, 2), (3, 0, 0), (9, 0, 0)]
+    assert [(s.epoch, s.n_reached, s.n_stopped) for s in a.stats()] == [
+        (1, 5, 2),
+        (3, 0, 0),
+        (9, 0, 0),
+    ]
     m = ASHA(max_epochs=9, direction="min")
     m.report("a", 1, 1.0)
     assert not m.report("b", 1, 2.0) and m.report("c", 1, 0.5)
-    assert savings([1, 3, 9, 9], 9) == {"epochs_spent": 22.0, "epochs_full": 36.0, "epochs_saved_frac": 1 - 22 / 36}
+    assert savings([1, 3, 9, 9], 9) == {
+        "epochs_spent": 22.0,
+        "epochs_full": 36.0,
+        "epochs_saved_frac": 1 - 22 / 36,
+    }
 
 
 def _learning_curves(params, report):
@@ -56,12 +64,24 @@ def curves_module(monkeypatch):
 
 def test_asha_stops_bad_trials_early_in_a_campaign(curves_module: str) -> None:
     space = SearchSpace([Float("q", 0.0, 1.0)])
-    recipe = TaskRecipe(curves_module, space=space.to_dict(), allow_user_code=True, objective="acc",
-                        direction="max", max_epochs=9)
+    recipe = TaskRecipe(
+        curves_module,
+        space=space.to_dict(),
+        allow_user_code=True,
+        objective="acc",
+        direction="max",
+        max_epochs=9,
+    )
     rungs = SharedRungs("test-asha", max_epochs=9, eta=3)
     pool = LocalExecutorPool(ExecutorFactory(recipe, rungs))
-    hist = run(planner=RandomPlanner(space, Kind.HYPERPARAMETER, seed=0), pool=pool, space=space, batch=4,
-               stop=StopRule(max_experiments=40), poll_s=0.0)
+    hist = run(
+        planner=RandomPlanner(space, Kind.HYPERPARAMETER, seed=0),
+        pool=pool,
+        space=space,
+        batch=4,
+        stop=StopRule(max_experiments=40),
+        poll_s=0.0,
+    )
     assert len(hist) == 40
     pruned = [o for o in hist if o.outcome.status is Status.PRUNED]
     done = [o for o in hist if o.outcome.status is Status.COMPLETED]
@@ -74,7 +94,9 @@ def test_asha_stops_bad_trials_early_in_a_campaign(curves_module: str) -> None:
     # the ones stopped are the bad ones: the best config ran in full, and pruned trials are worse
     best = max(hist, key=lambda o: o.spec.params["q"])
     assert best.outcome.status is Status.COMPLETED
-    assert np.median([o.spec.params["q"] for o in pruned]) < np.median([o.spec.params["q"] for o in done])
+    assert np.median([o.spec.params["q"] for o in pruned]) < np.median(
+        [o.spec.params["q"] for o in done]
+    )
     m = HyperparameterMetrics("acc", "max", 9)([], list(hist))
     assert m["epochs_full"] == 360 and m["epochs_saved_frac"] > 0.3
     assert m["n_pruned"] == len(pruned)

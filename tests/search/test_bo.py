@@ -51,7 +51,12 @@ def test_bo_proposal_is_fast_with_200_observations() -> None:
     space = task.space()
     pl = BOPlanner(space, K, 0, "value", "min")
     cfgs = space.sample(np.random.default_rng(0), 200, set())
-    pl.tell([Observation(ExperimentSpec(c, K), Outcome(Status.COMPLETED, task.evaluate(c))) for c in cfgs])
+    pl.tell(
+        [
+            Observation(ExperimentSpec(c, K), Outcome(Status.COMPLETED, task.evaluate(c)))
+            for c in cfgs
+        ]
+    )
     c0 = time.process_time()
     specs = pl.ask(4, [])
     cpu = (time.process_time() - c0) / 4
@@ -75,20 +80,33 @@ def test_bo_spreads_batch_and_avoids_pending() -> None:
 
 
 def test_bo_on_a_finite_grid_never_repeats_and_finds_the_best() -> None:
-    space = SearchSpace([Categorical("a", list("pqrst")), Categorical("b", [1, 2, 4, 8, 16], ordered=True),
-                         Categorical("c", ["x", "y"])])
+    space = SearchSpace(
+        [
+            Categorical("a", list("pqrst")),
+            Categorical("b", [1, 2, 4, 8, 16], ordered=True),
+            Categorical("c", ["x", "y"]),
+        ]
+    )
     best = {"a": "r", "b": 8, "c": "y"}
 
     def f(p):
-        return -(["p", "q", "r", "s", "t"].index(p["a"]) - 2) ** 2 - (math.log2(p["b"]) - 3) ** 2 - (p["c"] == "x")
+        return (
+            -((["p", "q", "r", "s", "t"].index(p["a"]) - 2) ** 2)
+            - (math.log2(p["b"]) - 3) ** 2
+            - (p["c"] == "x")
+        )
 
     pl = BOPlanner(space, K, 0, "f", "max")
     seen = []
     for r in range(6):
         specs = pl.ask(4, [])
         seen += [space.key(s.params) for s in specs]
-        pl.tell([Observation(s.stamped(f"{r}-{i}", r), Outcome(Status.COMPLETED, {"f": f(s.params)}))
-                 for i, s in enumerate(specs)])
+        pl.tell(
+            [
+                Observation(s.stamped(f"{r}-{i}", r), Outcome(Status.COMPLETED, {"f": f(s.params)}))
+                for i, s in enumerate(specs)
+            ]
+        )
     assert len(set(seen)) == len(seen) == 24
     assert space.key(best) in seen, "did not find the optimum of a 50-config grid in 24 trials"
 
@@ -103,7 +121,11 @@ def test_multi_objective_bo_proposes_and_keeps_a_pareto_front() -> None:
             x, y = s.params["x"], s.params["y"]
             m = {"acc": 1 - (x - 0.7) ** 2 - 0.1 * y, "cost": x + 0.5 * y}
             st = Status.FAILED if (r, i) == (1, 0) else Status.COMPLETED
-            obs.append(Observation(s.stamped(f"{r}-{i}", r), Outcome(st, m if st is Status.COMPLETED else {})))
+            obs.append(
+                Observation(
+                    s.stamped(f"{r}-{i}", r), Outcome(st, m if st is Status.COMPLETED else {})
+                )
+            )
         pl.tell(obs)
     assert "qLogNEHVI" in specs[0].note
     front = pl.pareto_front()
@@ -135,17 +157,32 @@ def test_sobol_continues_its_sequence_on_resume() -> None:
     a = SobolPlanner(space, K, 5)
     first = a.ask(8, [])
     b = SobolPlanner(space, K, 5)
-    b.tell([Observation(s.stamped(str(i), 0), Outcome(Status.COMPLETED, {})) for i, s in enumerate(first[:4])])
+    b.tell(
+        [
+            Observation(s.stamped(str(i), 0), Outcome(Status.COMPLETED, {}))
+            for i, s in enumerate(first[:4])
+        ]
+    )
     assert [s.params for s in b.ask(4, [])] == [s.params for s in first[4:]]
 
 
 @pytest.mark.parametrize("planner", ["bo", "evolution"])
 def test_pruned_trials_count_with_their_last_value(planner: str) -> None:
     space = SearchSpace([Float("x", 0, 1)])
-    pl = BOPlanner(space, K, 0, "acc") if planner == "bo" else EvolutionPlanner(space, K, 0, "acc", popsize=4)
+    pl = (
+        BOPlanner(space, K, 0, "acc")
+        if planner == "bo"
+        else EvolutionPlanner(space, K, 0, "acc", popsize=4)
+    )
     specs = pl.ask(4, [])
-    pl.tell([Observation(s.stamped(str(i), 0), Outcome(Status.PRUNED, {"acc": 0.1 * i}, (0.05, 0.1 * i)))
-             for i, s in enumerate(specs)])
+    pl.tell(
+        [
+            Observation(
+                s.stamped(str(i), 0), Outcome(Status.PRUNED, {"acc": 0.1 * i}, (0.05, 0.1 * i))
+            )
+            for i, s in enumerate(specs)
+        ]
+    )
     assert len(pl._told) == 4
     assert len(pl.ask(2, [])) == 2
 
@@ -158,8 +195,15 @@ def test_bo_models_mixed_spaces_instead_of_falling_back() -> None:
     pl = BOPlanner(space, K, 0, "acc", n_init=4, num_restarts=2, raw_samples=32)
     rng = np.random.default_rng(0)
     cfgs = space.sample(rng, 8, set())
-    pl.tell([Observation(ExperimentSpec(c, K, f"i{i}", 0), Outcome(Status.COMPLETED, {"acc": float(rng.random())}))
-             for i, c in enumerate(cfgs)])
+    pl.tell(
+        [
+            Observation(
+                ExperimentSpec(c, K, f"i{i}", 0),
+                Outcome(Status.COMPLETED, {"acc": float(rng.random())}),
+            )
+            for i, c in enumerate(cfgs)
+        ]
+    )
     specs = pl.ask(2, [])
     assert all(s.note.startswith("qLogNEI on 8 points") for s in specs), [s.note for s in specs]
     for s in specs:
@@ -170,17 +214,27 @@ def test_optuna_adapter_multi_objective_and_resume() -> None:
     from perturbo.search.optuna_planner import OptunaPlanner
 
     space = SearchSpace([Float("x", 0.0, 1.0), Float("y", 0.0, 1.0)])
-    pl = OptunaPlanner(space, K, 0, objective=("acc", "cost"), direction=("max", "min"), sampler="nsga2")
+    pl = OptunaPlanner(
+        space, K, 0, objective=("acc", "cost"), direction=("max", "min"), sampler="nsga2"
+    )
     hist = []
     for r in range(3):
         specs = pl.ask(4, [])
-        obs = [Observation(s.stamped(f"{r}-{i}", r),
-                           Outcome(Status.COMPLETED, {"acc": s.params["x"], "cost": s.params["x"] + s.params["y"]}))
-               for i, s in enumerate(specs)]
+        obs = [
+            Observation(
+                s.stamped(f"{r}-{i}", r),
+                Outcome(
+                    Status.COMPLETED, {"acc": s.params["x"], "cost": s.params["x"] + s.params["y"]}
+                ),
+            )
+            for i, s in enumerate(specs)
+        ]
         pl.tell(obs)
         hist += obs
     assert len(pl.study.best_trials) >= 1
     assert all(t.values[1] >= t.values[0] for t in pl.study.best_trials)
-    fresh = OptunaPlanner(space, K, 0, objective=("acc", "cost"), direction=("max", "min"), sampler="nsga2")
+    fresh = OptunaPlanner(
+        space, K, 0, objective=("acc", "cost"), direction=("max", "min"), sampler="nsga2"
+    )
     fresh.tell(hist)  # resume: trials Optuna never asked for are added to its study
     assert len(fresh.study.trials) == 12 and len(fresh.ask(2, [])) == 2

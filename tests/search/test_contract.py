@@ -14,13 +14,30 @@ from perturbo.types import Kind
 
 PLANNERS = {
     # cheap acquisition optimisation: the contract is about behaviour, test_bo.py about quality
-    "bo": lambda space, seed: BOPlanner(space, Kind.HYPERPARAMETER, seed, objective="value", n_init=4,
-                                        num_restarts=2, raw_samples=32),
-    "optuna-tpe": lambda space, seed: OptunaPlanner(space, Kind.HYPERPARAMETER, seed, "value", sampler="tpe"),
-    "optuna-gp": lambda space, seed: OptunaPlanner(space, Kind.HYPERPARAMETER, seed, "value", sampler="gp"),
-    "optuna-cmaes": lambda space, seed: OptunaPlanner(space, Kind.HYPERPARAMETER, seed, "value", sampler="cmaes"),
-    "optuna-nsga2": lambda space, seed: OptunaPlanner(space, Kind.HYPERPARAMETER, seed, "value", sampler="nsga2"),
-    "evolution": lambda space, seed: EvolutionPlanner(space, Kind.HYPERPARAMETER, seed, objective="value", popsize=6),
+    "bo": lambda space, seed: BOPlanner(
+        space,
+        Kind.HYPERPARAMETER,
+        seed,
+        objective="value",
+        n_init=4,
+        num_restarts=2,
+        raw_samples=32,
+    ),
+    "optuna-tpe": lambda space, seed: OptunaPlanner(
+        space, Kind.HYPERPARAMETER, seed, "value", sampler="tpe"
+    ),
+    "optuna-gp": lambda space, seed: OptunaPlanner(
+        space, Kind.HYPERPARAMETER, seed, "value", sampler="gp"
+    ),
+    "optuna-cmaes": lambda space, seed: OptunaPlanner(
+        space, Kind.HYPERPARAMETER, seed, "value", sampler="cmaes"
+    ),
+    "optuna-nsga2": lambda space, seed: OptunaPlanner(
+        space, Kind.HYPERPARAMETER, seed, "value", sampler="nsga2"
+    ),
+    "evolution": lambda space, seed: EvolutionPlanner(
+        space, Kind.HYPERPARAMETER, seed, objective="value", popsize=6
+    ),
     "random": lambda space, seed: RandomPlanner(space, Kind.HYPERPARAMETER, seed),
     "sobol": lambda space, seed: SobolPlanner(space, Kind.HYPERPARAMETER, seed),
 }

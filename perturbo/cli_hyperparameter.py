@@ -32,6 +32,7 @@ PLANNERS = (
     "optuna-gp",
     "optuna-cmaes",
     "optuna-nsga2",
+    "agent",
 )
 
 
@@ -65,6 +66,15 @@ class HyperparameterConfig(BaseModel):
     allow_user_code: bool = Field(
         False, description="allow --task module:function (runs your code)"
     )
+    llm: Literal["local", "openai", "anthropic", "ollama"] = Field(
+        "local", description="agent: LLM backend (local = embedded model, offline)"
+    )
+    llm_model: str | None = Field(None, description="agent: model name (backend default if unset)")
+    llm_base_url: str | None = Field(
+        None, description="agent: base URL of an OpenAI-compatible server"
+    )
+    llm_threads: int | None = Field(None, gt=0, description="agent: CPU threads of the local model")
+    llm_max_tokens: int = Field(400, gt=0, description="agent: max tokens per answer")
 
     @field_validator("space")
     @classmethod
@@ -112,7 +122,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=_help(
             "planner",
             ": bo (BoTorch batch BO), optuna / optuna-tpe, optuna-gp, optuna-cmaes, optuna-nsga2, "
-            "evolution (differential evolution), sobol, random",
+            "evolution (differential evolution), sobol, random, agent (LLM, see --llm)",
         ),
     )
     g.add_argument("--trials", type=int, default=s, help=_help("trials"))
@@ -141,6 +151,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=s,
         help=_help("allow_user_code"),
     )
+    a = parser.add_argument_group("agent planner (--planner agent)")
+    a.add_argument("--llm", default=s, metavar="local|openai|anthropic|ollama", help=_help("llm"))
+    a.add_argument(
+        "--llm-model", dest="llm_model", default=s, metavar="NAME", help=_help("llm_model")
+    )
+    a.add_argument(
+        "--llm-base-url", dest="llm_base_url", default=s, metavar="URL", help=_help("llm_base_url")
+    )
+    a.add_argument(
+        "--llm-threads", dest="llm_threads", type=int, default=s, help=_help("llm_threads")
+    )
+    a.add_argument(
+        "--llm-max-tokens", dest="llm_max_tokens", type=int, default=s, help=_help("llm_max_tokens")
+    )
 
 
 def default_name(config: Mapping[str, Any]) -> str:
@@ -149,10 +173,30 @@ def default_name(config: Mapping[str, Any]) -> str:
 
 
 def make_planner(
-    name: str, space: SearchSpace, seed: int, objective: str, direction: str
+    name: str,
+    space: SearchSpace,
+    seed: int,
+    objective: str,
+    direction: str,
+    config: Mapping[str, Any] | None = None,
+    llm: Any = None,
 ) -> Planner:
-    """The planner ``name`` (see :data:`PLANNERS`) over ``space``."""
+    """The planner ``name`` (see :data:`PLANNERS`) over ``space``. ``config`` (the campaign's)
+    and ``llm`` (a LangChain chat model, for tests) matter to ``agent`` only."""
     kind = Kind.HYPERPARAMETER
+    if name == "agent":
+        try:
+            from perturbo.agents.space_agent import make_space_planner  # helper L's generic agent
+        except ImportError as e:
+            raise PerturboError(
+                f"planner 'agent' needs the LLM agents (perturbo.agents), not available in this "
+                f"install ({e}): use --planner bo"
+            ) from None
+        cfg = dict(config or {})
+        task = f"tune the hyperparameters of task {cfg.get('task', '?')!r} to {direction}imise {objective}"
+        return make_space_planner(
+            space, kind, {**cfg, "seed": seed}, objective, direction, task=task, llm=llm
+        )
     if name == "bo":
         from perturbo.search.bo import BOPlanner
 
@@ -228,8 +272,8 @@ def build(config: Mapping[str, Any]) -> CampaignParts:
             cfg.eta,
             direction,
         )
-    planner = make_planner(cfg.planner, space, cfg.seed, objective, direction)
-    params = {
+    planner = make_planner(cfg.planner, space, cfg.seed, objective, direction, cfg.model_dump())
+    params: dict[str, Any] = {
         "planner": cfg.planner,
         "seed": cfg.seed,
         "batch": cfg.batch,
@@ -239,6 +283,8 @@ def build(config: Mapping[str, Any]) -> CampaignParts:
         "direction": direction,
         "asha": cfg.asha,
     }
+    if cfg.planner == "agent":
+        params.update(llm=cfg.llm, llm_model=cfg.llm_model or "default")
     return CampaignParts(
         kind=Kind.HYPERPARAMETER,
         planner=planner,

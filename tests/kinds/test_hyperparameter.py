@@ -196,3 +196,38 @@ def test_cli_build_errors(config, words) -> None:
         build(config)
     for w in words:
         assert w in str(e.value), (w, str(e.value))
+
+
+def test_agent_planner_runs_a_hyperparameter_campaign_with_a_fake_llm() -> None:
+    """``--planner agent`` is helper L's generic space agent; a fake chat model stands in."""
+    import json
+
+    from langchain_core.language_models import FakeListChatModel
+
+    from perturbo.campaign import StopRule
+    from perturbo.cli_hyperparameter import make_planner
+
+    task = make_task("branin")
+    answer = {
+        "configs": [
+            {"x0": 3.0, "x1": 2.0},
+            {"x0": -3.0, "x1": 12.0},
+            {"x0": 9.5, "x1": 2.5},
+            {"x0": 99.0, "x1": 0.0},
+        ],
+        "rationale": "near the known basins",
+    }
+    llm = FakeListChatModel(responses=[json.dumps(answer)] * 12)
+    planner = make_planner("agent", task.space(), 0, "value", "min", {"task": "branin"}, llm=llm)
+    factory = ExecutorFactory(TaskRecipe("branin"))
+    hist = run(
+        planner=planner,
+        pool=LocalExecutorPool(factory),
+        space=task.space(),
+        batch=4,
+        stop=StopRule(max_experiments=4),
+        poll_s=0.0,
+    )
+    assert len(hist) == 4 and all(o.outcome.ok for o in hist)
+    assert [o.spec.planner for o in hist].count("agent") == 3  # x0=99 is outside [-5, 10]: fallback
+    assert min(o.outcome.metrics["value"] for o in hist) < 2.0

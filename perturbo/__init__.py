@@ -3,7 +3,17 @@
 The core (this package) holds the types, protocols, history and the campaign loop; heavy
 libraries live behind ``perturbo.search`` (BoTorch, Optuna), ``perturbo.actors`` (Ray),
 ``perturbo.agents`` (LangChain) and ``perturbo.tracking`` (MLflow), imported lazily.
+
+Quick start::
+
+    from perturbo import run_campaign
+    history = run_campaign("genetic", screen="IFNG", planner="bo", rounds=5, batch=128, local=True)
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from perturbo.campaign import RoundReport, StopRule, run
 from perturbo.history import History
@@ -17,17 +27,49 @@ from perturbo.types import (
     Status,
 )
 
+if TYPE_CHECKING:
+    from perturbo.api import Campaign, Result, resume_campaign, run_campaign
+    from perturbo.space import Categorical, Float, Int, SearchSpace
+
+# Re-exported lazily: the space and the API pull numpy/torch-adjacent modules that
+# `perturbo --help` should not pay for.
+_LAZY = {
+    "Campaign": "perturbo.api",
+    "Result": "perturbo.api",
+    "run_campaign": "perturbo.api",
+    "resume_campaign": "perturbo.api",
+    "SearchSpace": "perturbo.space",
+    "Float": "perturbo.space",
+    "Int": "perturbo.space",
+    "Categorical": "perturbo.space",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'perturbo' has no attribute {name!r}")
+
+
 __all__ = [
+    "Campaign",
+    "Categorical",
     "ExperimentSpec",
+    "Float",
     "History",
+    "Int",
     "InvalidSpec",
     "Kind",
     "Observation",
     "Outcome",
     "PerturboError",
+    "Result",
     "RoundReport",
+    "SearchSpace",
     "Status",
     "StopRule",
+    "resume_campaign",
     "run",
+    "run_campaign",
 ]
 __version__ = "0.1.0"

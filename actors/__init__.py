@@ -10,17 +10,20 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["LocalExecutorPool", "RayExecutorPool", "RayRuntime", "connect"]
+__all__ = ["LocalExecutorPool", "OpenPool", "RayExecutorPool", "RayRuntime", "connect", "open_pool"]
 
 _HOME = {
     "LocalExecutorPool": "perturbo.actors.local_pool",
     "RayExecutorPool": "perturbo.actors.ray_pool",
     "RayRuntime": "perturbo.actors.ray_runtime",
     "connect": "perturbo.actors.ray_runtime",
+    "OpenPool": "perturbo.actors.open",
+    "open_pool": "perturbo.actors.open",
 }
 
 if TYPE_CHECKING:
     from perturbo.actors.local_pool import LocalExecutorPool
+    from perturbo.actors.open import OpenPool, open_pool
     from perturbo.actors.ray_pool import RayExecutorPool
     from perturbo.actors.ray_runtime import RayRuntime, connect
 

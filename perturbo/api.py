@@ -144,49 +144,31 @@ class Campaign:
         return parts
 
     def run(self, progress: bool = False) -> Result:
-        from perturbo.campaign import run
+        from perturbo.actors import open_pool
 
         parts = self.parts()
-        runtime = pool = recorder = None
+        opened = open_pool(
+            parts.executor_factory,
+            local=not (self.ray or self.address),
+            address=self.address,
+            workers=self.workers if (self.workers > 1 or not self.ray) else None,
+        )
         try:
-            if self.ray or self.address:
-                from perturbo.actors import RayExecutorPool, connect
-
-                runtime = connect(self.address)
-                pool = RayExecutorPool(
-                    parts.executor_factory, n_workers=self.workers if self.workers > 1 else None
-                )
-            else:
-                from perturbo.actors import LocalExecutorPool
-
-                pool = LocalExecutorPool(parts.executor_factory, n_workers=self.workers)
+            recorder = None
             if self.tracking_uri:
                 from perturbo import tracking
 
                 name = self.name or f"hyperparameter-{uuid.uuid4().hex[:8]}"
                 recorder = tracking.MlflowRecorder.from_parts(parts, self.tracking_uri, name)
-                recorder.start({"pool": "ray" if runtime else "local", "workers": self.workers})
+                recorder.start({"pool": opened.where, "workers": self.workers})
             on_round = None
             if progress:
                 from perturbo.progress import RoundProgress
 
                 on_round = RoundProgress(None, 0, True, self.name or "campaign")
-            hist = run(
-                planner=parts.planner,
-                pool=pool,
-                space=parts.space,
-                batch=parts.batch,
-                stop=parts.stop,
-                recorder=recorder,
-                metrics=parts.metrics,
-                on_round=on_round,
-                poll_s=0.05,
-            )
+            hist = parts.run(opened.pool, recorder=recorder, on_round=on_round, poll_s=0.05)
         finally:
-            if pool is not None:
-                pool.close()
-            if runtime is not None:
-                runtime.shutdown()
+            opened.close()
         return Result(hist, parts.objective, parts.direction)
 
 

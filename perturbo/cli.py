@@ -244,7 +244,6 @@ def run_campaign(
 ) -> Any:
     """Compose and run one campaign; return its History. Raises PerturboError on bad input."""
     from perturbo import tracking
-    from perturbo.campaign import run
     from perturbo.history import History
     from perturbo.progress import RoundProgress
 
@@ -275,25 +274,20 @@ def run_campaign(
             else f"campaign {name!r} has tested every experiment in its space: nothing left to run"
         )
     address = options.resolved_address()
-    runtime = None
-    pool = None
+    opened = None
     recorder = tracking.MlflowRecorder.from_parts(parts, uri, name, resume=resume)
     done = history.last_round + 1
     try:
-        if options.local:
-            from perturbo.actors import LocalExecutorPool
+        from perturbo.actors import open_pool
 
-            pool = LocalExecutorPool(parts.executor_factory, n_workers=options.workers or 1)
-            where = "local"
-        else:
-            from perturbo.actors import RayExecutorPool, connect
-
-            runtime = connect(address)  # the pool runs on the Ray this connected to
-            gpus = parts.num_gpus_per_worker if runtime.has_gpu() else 0.0
-            pool = RayExecutorPool(
-                parts.executor_factory, n_workers=options.workers, num_gpus_per_worker=gpus
-            )
-            where = f"ray {address or '127.0.0.1 (local)'}"
+        opened = open_pool(
+            parts.executor_factory,
+            local=options.local,
+            address=address,
+            workers=options.workers,
+            num_gpus_per_worker=parts.num_gpus_per_worker,
+        )
+        where = opened.where
         recorder.start({"pool": where, "workers": options.workers or "auto"})
         _say(
             f"{'resuming' if resume else 'campaign'} {name!r}: {len(history)} experiments "
@@ -303,17 +297,7 @@ def run_campaign(
         if total is None and parts.stop.max_experiments is not None:
             total = -(-parts.stop.max_experiments // parts.batch)  # rounds the budget allows
         with RoundProgress(total, done, enabled=options.progress, title=name) as progress:
-            history = run(
-                planner=parts.planner,
-                pool=pool,
-                space=parts.space,
-                batch=parts.batch,
-                stop=parts.stop,
-                recorder=recorder,
-                metrics=parts.metrics,
-                history=history,
-                on_round=progress,
-            )
+            history = parts.run(opened.pool, recorder=recorder, history=history, on_round=progress)
     except KeyboardInterrupt:
         msg = f"interrupted: the recorded rounds are kept; `perturbo resume {name}` continues"
         recorder.abort("KILLED", msg)
@@ -325,10 +309,8 @@ def run_campaign(
         recorder.abort("FAILED", f"{type(e).__name__}: {e}")
         raise
     finally:
-        if pool is not None:
-            pool.close()
-        if runtime is not None:
-            runtime.shutdown()
+        if opened is not None:
+            opened.close()
     _say(
         f"done: {len(history)} experiments in {history.last_round + 1} rounds; "
         f"`perturbo show {name}`, or `perturbo ui` and open {recorder.ui_url()}"

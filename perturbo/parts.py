@@ -4,12 +4,13 @@ config logged to MLflow on resume)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from perturbo.campaign import StopRule
-from perturbo.protocols import ExecutorFactory, Planner, RoundMetrics, Space
+from perturbo.campaign import RoundReport, StopRule, run
+from perturbo.history import History
+from perturbo.protocols import ExecutorFactory, ExecutorPool, Planner, Recorder, RoundMetrics, Space
 from perturbo.types import Kind
 
 
@@ -35,3 +36,26 @@ class CampaignParts:
     objective: str = ""
     direction: str = "max"
     num_gpus_per_worker: float = 0.0
+
+    def run(
+        self,
+        pool: ExecutorPool,
+        *,
+        recorder: Recorder | None = None,
+        history: History | None = None,
+        on_round: Callable[[RoundReport], None] | None = None,
+        poll_s: float = 0.5,
+    ) -> History:
+        """Run these parts on ``pool`` through :func:`perturbo.campaign.run`."""
+        return run(
+            planner=self.planner,
+            pool=pool,
+            space=self.space,
+            batch=self.batch,
+            stop=self.stop,
+            recorder=recorder,
+            metrics=self.metrics,
+            history=history,
+            on_round=on_round,
+            poll_s=poll_s,
+        )

@@ -1,0 +1,53 @@
+"""Open the pool a campaign runs on: in-process (``local``) or Ray actors (a local Ray on
+127.0.0.1, or the cluster at ``address``). The one place the CLI and the Python API choose."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from perturbo.protocols import ExecutorFactory, ExecutorPool
+
+
+@dataclass
+class OpenPool:
+    """A pool and the Ray runtime this process started for it (``None`` when local).
+    ``where`` says in words where experiments run, for logs and MLflow."""
+
+    pool: ExecutorPool
+    runtime: Any
+    where: str
+
+    def close(self) -> None:
+        """Stop the actors, then only the Ray this process started."""
+        try:
+            self.pool.close()
+        finally:
+            if self.runtime is not None:
+                self.runtime.shutdown()
+
+
+def open_pool(
+    executor_factory: ExecutorFactory,
+    *,
+    local: bool = False,
+    address: str | None = None,
+    workers: int | None = None,
+    num_gpus_per_worker: float = 0.0,
+) -> OpenPool:
+    """``local``: run in this process with ``workers`` threads (default 1). Otherwise Ray
+    actors, one per CPU unless ``workers`` says; GPUs are requested only where the cluster
+    has them."""
+    import perturbo.actors as actors  # the public names (lazy: Ray loads only when used)
+
+    if local:
+        pool = actors.LocalExecutorPool(executor_factory, n_workers=workers or 1)
+        return OpenPool(pool, None, "local")
+    runtime = actors.connect(address)  # the pool runs on the Ray this connected to
+    try:
+        gpus = num_gpus_per_worker if runtime.has_gpu() else 0.0
+        pool = actors.RayExecutorPool(executor_factory, n_workers=workers, num_gpus_per_worker=gpus)
+    except BaseException:
+        runtime.shutdown()
+        raise
+    return OpenPool(pool, runtime, f"ray {address or '127.0.0.1 (local)'}")

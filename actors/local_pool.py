@@ -16,7 +16,6 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor
 from concurrent.futures import wait as futures_wait
 
 from perturbo.actors._run import run_one
-
 from perturbo.protocols import Executor, ExecutorFactory
 from perturbo.types import ExperimentSpec, Observation
 

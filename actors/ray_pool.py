@@ -37,7 +37,6 @@ from typing import Any
 
 from perturbo.actors._run import run_one
 from perturbo.actors.ray_runtime import RayRuntime, connect
-
 from perturbo.protocols import Executor, ExecutorFactory
 from perturbo.types import ExperimentSpec, Observation, Outcome, Status, failed
 

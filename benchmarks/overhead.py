@@ -38,9 +38,8 @@ from typing import Any, ClassVar
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-from perturbo.search.random import RandomPlanner  # noqa: E402
-
 from perturbo.campaign import StopRule, run  # noqa: E402
+from perturbo.search.random import RandomPlanner  # noqa: E402
 from perturbo.types import ExperimentSpec, Kind, Outcome, Status  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -39,10 +39,10 @@ import numpy as np
 import torch
 from botorch.models import SingleTaskGP
 from gpytorch.mlls import ExactMarginalLogLikelihood
-from perturbo.search import gene_priors
 
 from perturbo.genesets import DEFAULT_CACHE, GeneKnowledge
 from perturbo.kinds.screens import Screen, normalize_gene
+from perturbo.search import gene_priors
 from perturbo.types import ExperimentSpec, Kind, Observation, Status
 
 ACQUISITIONS = ("greedy", "ucb", "thompson")

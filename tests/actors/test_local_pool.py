@@ -9,11 +9,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pytest
-from perturbo.actors import LocalExecutorPool
-from perturbo.search.random import RandomPlanner
 
+from perturbo.actors import LocalExecutorPool
 from perturbo.campaign import StopRule, run
 from perturbo.protocols import ExecutorPool
+from perturbo.search.random import RandomPlanner
 from perturbo.types import ExperimentSpec, InvalidSpec, Kind, Outcome, Status
 
 

@@ -10,10 +10,10 @@ import time
 from typing import Any, ClassVar
 
 import pytest
-from perturbo.search.random import RandomPlanner
 
 from perturbo.campaign import StopRule, run
 from perturbo.protocols import ExecutorPool
+from perturbo.search.random import RandomPlanner
 from perturbo.types import ExperimentSpec, Kind, Observation, Outcome, Status
 
 pytestmark = pytest.mark.slow

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from perturbo.actors import connect
 
+from perturbo.actors import connect
 from perturbo.types import PerturboError
 
 

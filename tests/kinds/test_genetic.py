@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from perturbo.search.random import RandomPlanner
 
 from perturbo.campaign import StopRule, run
 from perturbo.kinds.genetic import (
@@ -21,6 +20,7 @@ from perturbo.kinds.genetic import (
     load_screen,
 )
 from perturbo.kinds.screens import DATA_DIR
+from perturbo.search.random import RandomPlanner
 from perturbo.types import ExperimentSpec, InvalidSpec, Kind, Observation, PerturboError, Status
 
 

@@ -6,11 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from perturbo.search.gene_bo import GeneBOPlanner
-from perturbo.search.gene_priors import LabelSource, text_prior, training_sources, transfer_prior
 
 from perturbo.genesets import GeneKnowledge, LibrarySource
 from perturbo.kinds.genetic import GeneticExecutor, Screen, load_screen
+from perturbo.search.gene_bo import GeneBOPlanner
+from perturbo.search.gene_priors import LabelSource, text_prior, training_sources, transfer_prior
 from perturbo.types import ExperimentSpec, Kind, Observation, failed
 
 N = 400

@@ -32,11 +32,25 @@ from perturbo.types import Observation, PerturboError, Status
 
 @dataclass(frozen=True)
 class Result:
-    """What :meth:`Campaign.run` returns: the history and the best trial."""
+    """What :meth:`Campaign.run` returns: the history and the best trial (of the first
+    objective), and, for several objectives, the :attr:`pareto` front."""
 
     history: History
     objective: str
     direction: str
+    objectives: tuple[str, ...] = ()
+    directions: tuple[str, ...] = ()
+
+    @property
+    def pareto(self) -> list[Observation]:
+        """Completed trials no other completed trial beats on every objective."""
+        from perturbo.search.objective import pareto_set
+
+        return pareto_set(
+            self.history,
+            self.objectives or (self.objective,),
+            self.directions or (self.direction,),
+        )
 
     @property
     def completed(self) -> list[Observation]:
@@ -74,6 +88,8 @@ class Campaign:
 
     ``task``: a built-in task name, ``"module:function"``, or a callable
     ``f(params) -> float | {metric: float}`` (optionally ``f(params, report)``).
+    ``objective``/``direction``: one metric, or several (a list, or comma-separated) for a
+    multi-objective campaign; :attr:`Result.pareto` is then its Pareto front.
     """
 
     def __init__(
@@ -85,8 +101,8 @@ class Campaign:
         trials: int = 50,
         batch: int = 4,
         seed: int = 0,
-        objective: str | None = None,
-        direction: str | None = None,
+        objective: str | Sequence[str] | None = None,
+        direction: str | Sequence[str] | None = None,
         asha: bool = False,
         max_epochs: int | None = None,
         eta: float = 3.0,
@@ -122,8 +138,8 @@ class Campaign:
             "asha": asha,
             "eta": eta,
             "max_epochs": max_epochs,
-            "objective": objective,
-            "direction": direction,
+            "objective": _plain(objective),
+            "direction": _plain(direction),
             "allow_user_code": allow_user_code or self.fn is not None,
         }
         self.workers, self.ray, self.address = workers, ray, address
@@ -169,7 +185,12 @@ class Campaign:
             hist = parts.run(opened.pool, recorder=recorder, on_round=on_round, poll_s=0.05)
         finally:
             opened.close()
-        return Result(hist, parts.objective, parts.direction)
+        return Result(hist, parts.objective, parts.direction, parts.objectives, parts.directions)
+
+
+def _plain(names: str | Sequence[str] | None) -> str | list[str] | None:
+    """One name, or several as a JSON list (the config is logged to MLflow)."""
+    return names if names is None or isinstance(names, str) else list(names)
 
 
 @dataclass(frozen=True)
@@ -191,7 +212,7 @@ class _CallableFactory:
             self.recipe.max_epochs or 0,
             _fn=self.fn,
         )
-        return HyperparameterExecutor(task, self.rungs)
+        return HyperparameterExecutor(task, self.rungs, self.recipe.objectives)
 
 
 __all__: Sequence[str] = ("Campaign", "Result")

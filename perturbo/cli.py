@@ -36,6 +36,7 @@ examples:
   perturbo run genetic --screen my_screen.csv --hits my_hits.txt --planner random --local
   perturbo run genetic --config run.toml                # settings from a TOML file (flags win)
   perturbo run hyperparameter --task digits-cnn --planner bo --trials 50 --batch 4
+  perturbo run hyperparameter --task wine-mlp --objective val_accuracy,n_params --direction max,min
   perturbo show                                         # list the campaigns in the store
   perturbo show genetic-IFNG-bo-s0                      # its rounds and metrics
   perturbo resume genetic-IFNG-bo-s0 --rounds 8         # continue (or extend) a campaign

@@ -34,6 +34,17 @@ PLANNERS = (
     "optuna-nsga2",
     "agent",
 )
+MULTI_OBJECTIVE_PLANNERS = (
+    "bo",
+    "optuna",
+    "optuna-tpe",
+    "optuna-gp",
+    "optuna-nsga2",
+    "sobol",
+    "random",
+)
+"""Planners that take several objectives (bo: qLogNEHVI; optuna: its multi-objective
+samplers; sobol/random ignore the objective)."""
 
 
 class HyperparameterConfig(BaseModel):
@@ -59,10 +70,14 @@ class HyperparameterConfig(BaseModel):
     eta: float = Field(3.0, gt=1, description="ASHA: keep the top 1/eta at each rung")
     min_epochs: int = Field(1, gt=0, description="ASHA: epochs before the first rung")
     max_epochs: int | None = Field(None, gt=0, description="epochs of a full trial (task default)")
-    objective: str | None = Field(
-        None, description="metric to optimise (task default; user code: 'value')"
+    objective: str | list[str] | None = Field(
+        None,
+        description="metric to optimise (task default; user code: 'value'); several, "
+        "comma-separated, for a multi-objective campaign with a Pareto front",
     )
-    direction: Literal["max", "min"] | None = Field(None, description="maximise or minimise it")
+    direction: str | list[str] | None = Field(
+        None, description="max or min, one per objective (comma-separated)"
+    )
     allow_user_code: bool = Field(
         False, description="allow --task module:function (runs your code)"
     )
@@ -142,8 +157,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--eta", type=float, default=s, help=_help("eta"))
     g.add_argument("--min-epochs", dest="min_epochs", type=int, default=s, help=_help("min_epochs"))
     g.add_argument("--max-epochs", dest="max_epochs", type=int, default=s, help=_help("max_epochs"))
-    g.add_argument("--objective", default=s, help=_help("objective"))
-    g.add_argument("--direction", default=s, metavar="max|min", help=_help("direction"))
+    g.add_argument(
+        "--objective",
+        default=s,
+        metavar="METRIC[,METRIC]",
+        help=_help(
+            "objective",
+            "; e.g. --objective val_accuracy,n_params --direction max,min (-mlp/-cnn tasks "
+            "also report val_loss, train_seconds)",
+        ),
+    )
+    g.add_argument("--direction", default=s, metavar="max|min[,...]", help=_help("direction"))
     g.add_argument(
         "--allow-user-code",
         dest="allow_user_code",
@@ -172,18 +196,74 @@ def default_name(config: Mapping[str, Any]) -> str:
     return f"hyperparameter-{task}-{config.get('planner', 'bo')}-s{config.get('seed', 0)}"
 
 
+def _names(value: str | list[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    parts = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+    return tuple(p.strip() for p in parts if p.strip())
+
+
+def objectives_of(
+    objective: str | list[str] | None,
+    direction: str | list[str] | None,
+    task: Any,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The campaign's objectives and their directions from ``--objective``/``--direction``
+    (comma-separated or TOML lists), checked against the metrics ``task`` reports (where it
+    declares them: built-in tasks do, user functions cannot)."""
+    names = _names(objective) or (task.objective,)
+    dirs = _names(direction)
+    known = tuple(getattr(task, "metric_names", lambda: ())())
+    for n in names:
+        if known and n not in known:
+            raise PerturboError(
+                f"--objective {n!r} is not a metric of task {task.name!r}; use one of "
+                f"{', '.join(known)} (comma-separated for several)"
+            )
+    if len(set(names)) < len(names):
+        raise PerturboError(f"--objective names a metric twice ({','.join(names)}); name each once")
+    for d in dirs:
+        if d not in ("max", "min"):
+            raise PerturboError(
+                f"--direction {d!r} is neither max nor min; pass max or min per objective"
+            )
+    if not dirs:
+        if len(names) > 1:
+            raise PerturboError(
+                f"--objective names {len(names)} metrics ({','.join(names)}) but no --direction: "
+                f"pass one max|min each, e.g. --direction {','.join(['max'] * len(names))}"
+            )
+        dirs = (task.direction,)
+    if len(dirs) != len(names):
+        raise PerturboError(
+            f"--direction gives {len(dirs)} direction(s) ({','.join(dirs)}) for {len(names)} "
+            f"objective(s) ({','.join(names)}); pass one max|min per objective, in the same order"
+        )
+    return names, dirs
+
+
 def make_planner(
     name: str,
     space: SearchSpace,
     seed: int,
-    objective: str,
-    direction: str,
+    objective: str | tuple[str, ...],
+    direction: str | tuple[str, ...],
     config: Mapping[str, Any] | None = None,
     llm: Any = None,
 ) -> Planner:
-    """The planner ``name`` (see :data:`PLANNERS`) over ``space``. ``config`` (the campaign's)
-    and ``llm`` (a LangChain chat model, for tests) matter to ``agent`` only."""
+    """The planner ``name`` (see :data:`PLANNERS`) over ``space``; several objectives (tuples)
+    for a multi-objective planner (:data:`MULTI_OBJECTIVE_PLANNERS`). ``config`` (the
+    campaign's) and ``llm`` (a LangChain chat model, for tests) matter to ``agent`` only."""
     kind = Kind.HYPERPARAMETER
+    if not isinstance(objective, str):
+        if len(objective) > 1 and name not in MULTI_OBJECTIVE_PLANNERS:
+            raise PerturboError(
+                f"--planner {name} optimises one objective, and --objective names "
+                f"{len(objective)} ({','.join(objective)}): use --planner "
+                f"{' / '.join(MULTI_OBJECTIVE_PLANNERS)}, or name one objective"
+            )
+        if len(objective) == 1:
+            objective, direction = objective[0], direction[0]
     if name == "agent":
         try:
             from perturbo.agents.space_agent import make_space_planner  # helper L's generic agent
@@ -240,23 +320,29 @@ def build(config: Mapping[str, Any]) -> CampaignParts:
         user_space = SearchSpace.from_dict(cfg.space)
     else:
         user_space = SearchSpace.from_toml(cfg.space) if cfg.space else None
+    given, given_dirs = _names(cfg.objective), _names(cfg.direction)
     recipe = TaskRecipe(
         task=cfg.task,
         seed=cfg.seed,
         space=user_space.to_dict() if user_space else None,
         allow_user_code=cfg.allow_user_code,
-        objective=cfg.objective or "value",
-        direction=cfg.direction or "max",
+        objective=given[0] if given else "value",
+        direction=given_dirs[0] if given_dirs else "max",
         max_epochs=cfg.max_epochs,
     )
     task = recipe.build()  # validates the task name / user code here, on the driver
     space = user_space or task.space()
-    objective = cfg.objective or task.objective
-    direction = cfg.direction or task.direction
-    if cfg.objective and cfg.objective != task.objective:
-        recipe = TaskRecipe(**{**recipe.__dict__, "objective": objective})
+    objectives, directions = objectives_of(cfg.objective, cfg.direction, task)
+    objective, direction = objectives[0], directions[0]
+    if objective != task.objective or len(objectives) > 1:
+        recipe = TaskRecipe(**{**recipe.__dict__, "objective": objective, "objectives": objectives})
     max_epochs = int(getattr(task, "max_epochs", 0) or 0)
     rungs = None
+    if cfg.asha and len(objectives) > 1:
+        raise PerturboError(
+            f"--asha stops trials on one objective, and --objective names {len(objectives)} "
+            f"({','.join(objectives)}): drop --asha, or name one objective"
+        )
     if cfg.asha:
         if max_epochs < 2:
             raise PerturboError(
@@ -272,15 +358,15 @@ def build(config: Mapping[str, Any]) -> CampaignParts:
             cfg.eta,
             direction,
         )
-    planner = make_planner(cfg.planner, space, cfg.seed, objective, direction, cfg.model_dump())
+    planner = make_planner(cfg.planner, space, cfg.seed, objectives, directions, cfg.model_dump())
     params: dict[str, Any] = {
         "planner": cfg.planner,
         "seed": cfg.seed,
         "batch": cfg.batch,
         "trials": cfg.trials,
         "task": cfg.task,
-        "objective": objective,
-        "direction": direction,
+        "objective": ",".join(objectives),
+        "direction": ",".join(directions),
         "asha": cfg.asha,
     }
     if cfg.planner == "agent":
@@ -297,5 +383,7 @@ def build(config: Mapping[str, Any]) -> CampaignParts:
         metrics=HyperparameterMetrics(objective, direction, max_epochs),
         objective=objective,
         direction=direction,
+        objectives=objectives,
+        directions=directions,
         num_gpus_per_worker=0.25 if max_epochs else 0.0,
     )

@@ -21,7 +21,9 @@ class CampaignParts:
     ``config`` is the plain, JSON-serialisable config the parts were built from: the
     recorder logs it so ``perturbo resume`` can rebuild the same parts. ``params`` are the
     few values worth showing as MLflow params (planner, seed, batch, rounds, screen...).
-    ``objective``/``direction`` name the metric a planner optimises ("hit", "max").
+    ``objective``/``direction`` name the metric a planner optimises ("hit", "max");
+    ``objectives``/``directions`` name all of them where a campaign has several (the first
+    is ``objective``); left empty they default to the one ``objective``/``direction``.
     """
 
     kind: Kind
@@ -36,6 +38,20 @@ class CampaignParts:
     objective: str = ""
     direction: str = "max"
     num_gpus_per_worker: float = 0.0
+    objectives: tuple[str, ...] = ()
+    directions: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.objectives:
+            self.objectives = (self.objective,) if self.objective else ()
+            self.directions = (self.direction,) if self.objective else ()
+        elif not self.objective:
+            self.objective = self.objectives[0]
+            self.direction = self.directions[0] if self.directions else self.direction
+
+    @property
+    def multi_objective(self) -> bool:
+        return len(self.objectives) > 1
 
     def run(
         self,

@@ -30,6 +30,9 @@ class PlotData:
     round_metrics: Mapping[str, Series] = field(default_factory=dict)
     objective: str = ""
     direction: str = "max"
+    objectives: tuple[str, ...] = ()
+    """All objectives of a multi-objective campaign (the first is ``objective``)."""
+    directions: tuple[str, ...] = ()
 
 
 Plotter = Callable[[PlotData], Mapping[str, "Figure"]]

@@ -62,6 +62,8 @@ one per trial (a hyperparameter trial is what people compare), by kind."""
 ROLE = "perturbo.role"
 CONFIG_FILE = "campaign/config.json"
 ROUNDS_DIR = "rounds"
+PARETO_FILE = "pareto_front.json"
+"""Multi-objective campaigns: the Pareto set, on the parent run (and ``pareto_front.csv``)."""
 _TIMING_KEYS = ("planner_s", "run_s")
 _MAX_PARAM_LEN = 6000  # MLflow's limit on a param value
 _MAX_TAG_LEN = 5000  # stay well under MLflow's 8000 on a tag value
@@ -281,6 +283,9 @@ class MlflowRecorder:
     nesting: Nesting | None = None
     objective: str = ""
     direction: str = "max"
+    objectives: tuple[str, ...] = ()
+    """All objectives where a campaign has several: its Pareto set is logged at the end."""
+    directions: tuple[str, ...] = ()
     plotters: Sequence[Plotter] | None = None
     resume: bool = False
     spool_dir: Path | None = None
@@ -319,6 +324,8 @@ class MlflowRecorder:
             params=dict(parts.params),
             objective=parts.objective,
             direction=parts.direction,
+            objectives=tuple(parts.objectives),
+            directions=tuple(parts.directions),
             **kw,
         )
 
@@ -461,6 +468,7 @@ class MlflowRecorder:
             )
             _log_batch(c, self.run_id, metrics=final, tags={"perturbo.stopped": "finished"})
             self._log_plots(history)
+            self._log_pareto(history)
             c.set_terminated(self.run_id, status="FINISHED")
         except Exception as e:
             raise _wrap(self.tracking_uri, "finishing the campaign", e) from None
@@ -611,7 +619,13 @@ class MlflowRecorder:
 
     def _log_plots(self, history: Sequence[Observation]) -> None:
         data = PlotData(
-            self.campaign, list(history), dict(self._series), self.objective, self.direction
+            self.campaign,
+            list(history),
+            dict(self._series),
+            self.objective,
+            self.direction,
+            tuple(self.objectives),
+            tuple(self.directions),
         )
         with tempfile.TemporaryDirectory(prefix="perturbo-plots-") as tmp:
             wrote = False
@@ -621,6 +635,48 @@ class MlflowRecorder:
                     wrote = True
             if wrote:
                 self.client.log_artifacts(self.run_id, tmp, "plots")
+
+    def _log_pareto(self, history: Sequence[Observation]) -> None:
+        """Several objectives: the completed trials none beats on all of them, as
+        ``pareto_front.json`` (ids, params, objective values) and ``pareto_front.csv``."""
+        if len(self.objectives) < 2:
+            return
+        import csv
+        import io
+
+        from perturbo.search.objective import pareto_set
+
+        front = pareto_set(history, self.objectives, self.directions)
+        rows = [
+            {
+                "id": o.spec.id,
+                "params": _jsonable(dict(o.spec.params)),
+                "values": {n: float(o.outcome.metrics[n]) for n in self.objectives},
+            }
+            for o in front
+        ]
+        self.client.log_dict(
+            self.run_id,
+            {
+                "objectives": list(self.objectives),
+                "directions": list(self.directions),
+                "trials": rows,
+            },
+            PARETO_FILE,
+        )
+        names = sorted({k for r in rows for k in r["params"]})
+        buf = io.StringIO()
+        w = csv.writer(buf)
+        w.writerow(["id", *self.objectives, *names])
+        for r in rows:
+            w.writerow(
+                [
+                    r["id"],
+                    *(r["values"][n] for n in self.objectives),
+                    *(r["params"].get(k, "") for k in names),
+                ]
+            )
+        self.client.log_text(self.run_id, buf.getvalue(), PARETO_FILE.replace(".json", ".csv"))
 
     # -- resume helpers
     def _load_series(self) -> dict[str, list[tuple[int, float]]]:

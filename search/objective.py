@@ -65,3 +65,22 @@ def pareto_mask(y: np.ndarray) -> np.ndarray:
         if dom.any():
             mask[i] = False
     return mask
+
+
+def pareto_set(
+    observations: Sequence[Observation], names: Sequence[str], directions: Sequence[str]
+) -> list[Observation]:
+    """The completed observations whose values of ``names`` no other completed observation
+    dominates (each name maximised or minimised per ``directions``), in history order.
+    Observations missing a value (or with NaN/inf) are left out."""
+    obj = Objective(tuple(names), tuple(directions))
+    done = [
+        o
+        for o in observations
+        if o.outcome.status is Status.COMPLETED
+        and all(math.isfinite(o.outcome.value(n)) for n in obj.names)
+    ]
+    if not done:
+        return []
+    y = np.array([[o.outcome.value(n) for n in obj.names] for o in done]) * obj.signs
+    return [o for o, keep in zip(done, pareto_mask(y), strict=True) if keep]

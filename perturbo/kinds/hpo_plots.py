@@ -141,5 +141,16 @@ def pareto_front_plot(
     return {"pareto_front.png": fig}
 
 
-HYPERPARAMETER_PLOTTERS = (parallel_coordinates_plot, learning_curves_plot)
+def pareto_plot(data: PlotData) -> dict[str, Figure]:
+    """A multi-objective campaign's Pareto front over its first two objectives (none for one)."""
+    if len(data.objectives) < 2 or len(data.directions) < 2:
+        return {}
+    return pareto_front_plot(
+        data,
+        (data.objectives[0], data.objectives[1]),
+        (data.directions[0], data.directions[1]),
+    )
+
+
+HYPERPARAMETER_PLOTTERS = (parallel_coordinates_plot, learning_curves_plot, pareto_plot)
 """Plotters for :func:`perturbo.plots.default_plotters` to add for the hyperparameter kind."""

@@ -84,6 +84,10 @@ class TabularTask:
             self.direction = "max" if self._bench.directions[main] == "maximize" else "min"
         self._means: np.ndarray | None = None
 
+    def metric_names(self) -> tuple[str, ...]:
+        extra = ("log_val_loss",) if self._prefix == "fcnet" else ()
+        return (*self._bench.available_metric_names, *extra)
+
     def space(self) -> SearchSpace:
         params = []
         for name, choices in self._bench.search_space.items():

@@ -53,7 +53,9 @@ _TABULAR = ("wine", "breast_cancer", "iris")
 @dataclass
 class TorchTask:
     """Train a small torch model on a scikit-learn dataset; the objective is validation
-    accuracy (maximised), reported each epoch. Deterministic for a given ``seed``."""
+    accuracy (maximised), reported each epoch. Deterministic for a given ``seed``, except
+    ``train_seconds``. ``n_params`` (model size) and ``train_seconds`` are there to trade
+    accuracy against in a multi-objective campaign."""
 
     name: str
     dataset: str  # "digits" or one of _TABULAR
@@ -63,6 +65,9 @@ class TorchTask:
     objective: str = "val_accuracy"
     direction: str = "max"
     _data: tuple[Any, ...] | None = field(default=None, repr=False)
+
+    def metric_names(self) -> tuple[str, ...]:
+        return ("val_accuracy", "val_loss", "train_loss", "epochs", "n_params", "train_seconds")
 
     def space(self) -> SearchSpace:
         common = [
@@ -136,13 +141,17 @@ class TorchTask:
         return nn.Sequential(*layers, nn.Linear(d, n_out))
 
     def evaluate(self, params: Mapping[str, Any], report: Report = _always) -> dict[str, float]:
+        import time
+
         import torch
         from torch import nn
 
+        t0 = time.perf_counter()
         Xtr, ytr, Xva, yva, k = (t.to(self.device) if hasattr(t, "to") else t for t in self._load())
         gen = torch.Generator().manual_seed(self.seed)
         torch.manual_seed(self.seed)
         model = self._model(params, Xtr.shape[1], k).to(self.device)
+        n_params = float(sum(p.numel() for p in model.parameters()))
         if params["optimizer"] == "adam":
             opt = torch.optim.Adam(
                 model.parameters(),
@@ -180,6 +189,8 @@ class TorchTask:
                 "val_loss": val_loss,
                 "train_loss": total / len(Xtr),
                 "epochs": float(epoch),
+                "n_params": n_params,
+                "train_seconds": time.perf_counter() - t0,
             }
             if not math.isfinite(val_loss):
                 metrics["val_accuracy"] = math.nan  # diverged: the executor records FAILED
@@ -216,6 +227,9 @@ class SyntheticTask:
         cls, kw = _SYNTHETIC[self.name]
         self._fn = getattr(tf, cls)(**kw)
         self._rng = np.random.default_rng(self.seed)
+
+    def metric_names(self) -> tuple[str, ...]:
+        return ("value",)
 
     @property
     def optimum(self) -> float:

@@ -39,6 +39,8 @@ class TaskRecipe:
     objective: str = "value"
     direction: str = "max"
     max_epochs: int | None = None
+    objectives: tuple[str, ...] = ()
+    """Every metric a trial must return (a multi-objective campaign's; empty: ``objective``)."""
 
     def build(self) -> Task:
         space = SearchSpace.from_dict(self.space) if self.space else None
@@ -69,9 +71,18 @@ class HyperparameterExecutor:
 
     kind: ClassVar[Kind] = Kind.HYPERPARAMETER
 
-    def __init__(self, recipe: TaskRecipe | Task, rungs: Rungs | None = None) -> None:
+    def __init__(
+        self,
+        recipe: TaskRecipe | Task,
+        rungs: Rungs | None = None,
+        objectives: tuple[str, ...] = (),
+    ) -> None:
         self.task: Task = recipe.build() if isinstance(recipe, TaskRecipe) else recipe
         self.rungs = rungs
+        if not objectives and isinstance(recipe, TaskRecipe):
+            objectives = recipe.objectives
+        # the task's objective first, then any other objective of a multi-objective campaign
+        self.objectives = tuple(dict.fromkeys((self.task.objective, *objectives)))
         self.device = "cpu"
         try:
             import torch
@@ -104,22 +115,24 @@ class HyperparameterExecutor:
                 intermediate=tuple(intermediate),
             )
         dt = time.perf_counter() - t0
-        obj = self.task.objective
-        v = metrics.get(obj) if isinstance(metrics, Mapping) else None
-        if v is None:
-            return replace(
-                failed(f"objective returned no {obj!r} metric (got {sorted(metrics or {})})", dt),
-                intermediate=tuple(intermediate),
-            )
-        try:
-            v = float(v)
-        except (TypeError, ValueError):
-            return failed(f"objective {obj!r} is not a number: {v!r}", dt)
-        if not math.isfinite(v):
-            return replace(
-                failed(f"objective {obj!r} is {v} (diverged or invalid)", dt),
-                intermediate=tuple(intermediate),
-            )
+        for obj in self.objectives:
+            v = metrics.get(obj) if isinstance(metrics, Mapping) else None
+            if v is None:
+                return replace(
+                    failed(
+                        f"objective returned no {obj!r} metric (got {sorted(metrics or {})})", dt
+                    ),
+                    intermediate=tuple(intermediate),
+                )
+            try:
+                v = float(v)
+            except (TypeError, ValueError):
+                return failed(f"objective {obj!r} is not a number: {v!r}", dt)
+            if not math.isfinite(v):
+                return replace(
+                    failed(f"objective {obj!r} is {v} (diverged or invalid)", dt),
+                    intermediate=tuple(intermediate),
+                )
         finite = {
             k: float(x)
             for k, x in metrics.items()

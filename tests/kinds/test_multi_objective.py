@@ -1,0 +1,206 @@
+"""Multi-objective hyperparameter campaigns: `--objective a,b --direction max,min` through the
+CLI into a real MLflow sqlite store (the Pareto set and its plot on the parent run, read back
+and checked against every completed trial), the Python API, and bad objective input."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+from stores import *  # noqa: F403
+
+from perturbo import tracking
+from perturbo.api import Campaign
+from perturbo.cli import main
+from perturbo.cli_hyperparameter import build
+from perturbo.space import Float, SearchSpace
+from perturbo.types import PerturboError, Status
+
+
+def _dominates(a: tuple[float, float], b: tuple[float, float]) -> bool:
+    """``a`` beats ``b`` (accuracy maximised, parameter count minimised)."""
+    return a[0] >= b[0] and a[1] <= b[1] and (a[0] > b[0] or a[1] < b[1])
+
+
+def test_two_objective_cli_campaign_logs_its_pareto_front(
+    store: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(
+        [
+            "run", "hyperparameter", "--task", "wine-mlp",
+            "--objective", "val_accuracy,n_params", "--direction", "max,min",
+            "--planner", "bo", "--trials", "12", "--batch", "4", "--max-epochs", "2",
+            "--seed", "1", "--local", "--tracking-uri", store, "--name", "mo",
+        ]
+    )  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    c = tracking._client(store)
+    exp = c.get_experiment_by_name("mo")
+    (parent,) = c.search_runs([exp.experiment_id], "tags.`perturbo.role` = 'campaign'")
+    trials = c.search_runs([exp.experiment_id], "tags.`perturbo.role` = 'trial'", max_results=100)
+    assert len(trials) == 12
+    # the model proposed the last round, with the hypervolume acquisition
+    assert any("qLogNEHVI" in t.data.tags.get("perturbo.note", "") for t in trials)
+    done = {
+        t.data.tags["perturbo.id"]: (t.data.metrics["val_accuracy"], t.data.metrics["n_params"])
+        for t in trials
+        if t.data.tags["perturbo.status"] == Status.COMPLETED.value
+    }
+    assert len(done) == 12
+    front_ids = {i for i, p in done.items() if not any(_dominates(q, p) for q in done.values())}
+
+    art = Path(c.download_artifacts(parent.info.run_id, "pareto_front.json", str(tmp_path)))
+    saved = json.loads(art.read_text())
+    assert saved["objectives"] == ["val_accuracy", "n_params"]
+    assert saved["directions"] == ["max", "min"]
+    ids = [r["id"] for r in saved["trials"]]
+    assert set(ids) == front_ids and len(ids) == len(front_ids)
+    for r in saved["trials"]:  # the values logged are the trial's own, not recomputed
+        assert (r["values"]["val_accuracy"], r["values"]["n_params"]) == done[r["id"]]
+        assert {"lr", "width", "layers"} <= set(r["params"])
+    csv = Path(c.download_artifacts(parent.info.run_id, "pareto_front.csv", str(tmp_path)))
+    rows = csv.read_text().strip().splitlines()
+    assert rows[0].startswith("id,val_accuracy,n_params,") and len(rows) == 1 + len(ids)
+    plots = {f.path for f in c.list_artifacts(parent.info.run_id, "plots")}
+    assert "plots/pareto_front.png" in plots
+    png = Path(c.download_artifacts(parent.info.run_id, "plots/pareto_front.png", str(tmp_path)))
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert parent.data.params["objective"] == "val_accuracy,n_params"
+
+
+def test_single_objective_campaign_logs_no_pareto_front(store: str) -> None:
+    Campaign("branin", planner="random", trials=4, batch=4, tracking_uri=store, name="one").run()
+    c = tracking._client(store)
+    exp = c.get_experiment_by_name("one")
+    (parent,) = c.search_runs([exp.experiment_id], "tags.`perturbo.role` = 'campaign'")
+    names = {f.path for f in c.list_artifacts(parent.info.run_id)}
+    plots = {f.path for f in c.list_artifacts(parent.info.run_id, "plots")}
+    assert "pareto_front.json" not in names and "plots/pareto_front.png" not in plots
+
+
+def _two(params: dict[str, float]) -> dict[str, float]:
+    x = params["x"]
+    return {"a": x, "b": (x - 0.3) ** 2}  # a wants x high, b wants x = 0.3
+
+
+def test_python_api_pareto_and_a_missing_second_objective_fails_the_trial() -> None:
+    space = SearchSpace([Float("x", 0.0, 1.0)])
+    res = Campaign(
+        _two, space=space, objective=["a", "b"], direction=["max", "min"],
+        planner="sobol", trials=8, batch=4,
+    ).run()  # fmt: skip
+    assert res.objectives == ("a", "b") and all(o.outcome.ok for o in res.history)
+    pts = {o.spec.id: (o.outcome.metrics["a"], -o.outcome.metrics["b"]) for o in res.history}
+    beats = lambda p, q: p[0] >= q[0] and p[1] >= q[1] and p != q  # noqa: E731
+    expected = {i for i, q in pts.items() if not any(beats(p, q) for p in pts.values())}
+    front = {o.spec.id for o in res.pareto}
+    assert front == expected and 0 < len(front) < len(pts)
+
+    res = Campaign(
+        lambda p: {"a": p["x"]}, space=space, objective="a,b", direction="max,min",
+        planner="random", trials=4, batch=4,
+    ).run()  # fmt: skip
+    assert all(o.outcome.status is Status.FAILED for o in res.history)
+    assert all("no 'b' metric" in (o.outcome.error or "") for o in res.history)
+    assert res.pareto == []
+
+
+@pytest.mark.parametrize(
+    "config, words",
+    [
+        (
+            {"objective": "val_accuracy,accuracy", "direction": "max,max"},
+            ["--objective 'accuracy'", "wine-mlp", "n_params", "train_seconds"],
+        ),
+        (
+            {"objective": "val_accuracy,n_params", "direction": "max"},
+            ["--direction", "1 direction", "2 objective", "one max|min per objective"],
+        ),
+        (
+            {"objective": "val_accuracy,n_params"},
+            ["no --direction", "--direction max,max"],
+        ),
+        (
+            {"objective": "val_accuracy,n_params", "direction": "max,smaller"},
+            ["--direction 'smaller'", "max or min"],
+        ),
+        (
+            {"objective": "val_accuracy,val_accuracy", "direction": "max,max"},
+            ["--objective", "twice"],
+        ),
+        (
+            {"objective": ["val_accuracy", "n_params"], "direction": ["max", "min"],
+             "planner": "evolution"},
+            ["--planner evolution", "one objective", "bo", "optuna-nsga2"],
+        ),
+        (
+            {"objective": "val_accuracy,n_params", "direction": "max,min",
+             "planner": "optuna-cmaes"},
+            ["--planner optuna-cmaes", "one objective"],
+        ),
+        (
+            {"objective": "val_accuracy,n_params", "direction": "max,min", "asha": True},
+            ["--asha", "one objective", "drop --asha"],
+        ),
+    ],
+)  # fmt: skip
+def test_bad_objective_input_names_the_flag_and_the_fix(config, words) -> None:
+    with pytest.raises(PerturboError) as e:
+        build({"task": "wine-mlp", **config})
+    for w in words:
+        assert w in str(e.value), (w, str(e.value))
+
+
+def test_bad_objective_through_the_cli_is_one_line(
+    store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rc = main(
+        [
+            "run", "hyperparameter", "--task", "branin", "--objective", "value,loss",
+            "--direction", "min,min", "--local", "--tracking-uri", store,
+        ]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    lines = [ln for ln in err.strip().splitlines() if ln.strip()]
+    assert rc == 2 and len(lines) == 1 and "Traceback" not in err, err
+    assert "--objective 'loss'" in lines[0] and "branin" in lines[0] and "value" in lines[0]
+    assert tracking._client(store).get_experiment_by_name("hyperparameter-branin-bo-s0") is None
+
+
+def test_task_metrics_include_the_cheap_second_objectives() -> None:
+    parts = build(
+        {"task": "wine-mlp", "objective": "val_accuracy,train_seconds",
+         "direction": "max,min", "max_epochs": 1, "planner": "random"}
+    )  # fmt: skip
+    assert parts.objectives == ("val_accuracy", "train_seconds")
+    assert parts.objective == "val_accuracy" and parts.multi_objective
+    ex = parts.executor_factory()
+    from perturbo.types import ExperimentSpec, Kind
+
+    small = {"layers": 1, "width": 8, "activation": "relu", "lr": 1e-2, "weight_decay": 1e-5,
+             "dropout": 0.0, "batch_size": 32, "optimizer": "adam"}  # fmt: skip
+    big = {**small, "layers": 3, "width": 64}
+    o1 = ex.run(ExperimentSpec(small, Kind.HYPERPARAMETER))
+    o2 = ex.run(ExperimentSpec(big, Kind.HYPERPARAMETER))
+    # wine has 13 features and 3 classes: 13*8+8 + 8*3+3 parameters
+    assert o1.metrics["n_params"] == 13 * 8 + 8 + 8 * 3 + 3
+    assert o2.metrics["n_params"] == 13 * 64 + 64 + 2 * (64 * 64 + 64) + 64 * 3 + 3
+    assert math.isfinite(o1.metrics["train_seconds"]) and o1.metrics["train_seconds"] > 0
+
+
+def test_toml_config_names_objectives_as_lists(tmp_path: Path) -> None:
+    from perturbo.cli_hyperparameter import HyperparameterConfig
+    from perturbo.config import load
+
+    toml = tmp_path / "run.toml"
+    toml.write_text(
+        'task = "wine-mlp"\nplanner = "optuna-nsga2"\n'
+        'objective = ["val_accuracy", "n_params"]\ndirection = ["max", "min"]\n'
+    )
+    _, cfg = load(HyperparameterConfig, {"direction": "max,max"}, str(toml))  # flags win
+    parts = build(cfg)
+    assert parts.objectives == ("val_accuracy", "n_params")
+    assert parts.directions == ("max", "max")
+    assert parts.planner._objective.directions == ("max", "max")

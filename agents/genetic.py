@@ -448,7 +448,8 @@ def make_genetic_planner(
         screen.genes, getattr(screen, "description", "") or screen.task, llm,
         knowledge=know, ranker=ranker, hybrid=(name == "hybrid"),
         style=str(config.get("agent_style", "sets")),  # type: ignore[arg-type]
-        critic=bool(config.get("critic", False)), max_repairs=int(config.get("max_repairs", 2)),
+        critic=str(config.get("critic", False)).strip().lower() in ("true", "1", "yes"),
+        max_repairs=int(config.get("max_repairs", 2)),
         agent_share=float(config.get("agent_share", 0.25)), seed=seed,
         method=str(config.get("llm_structured_method") or "function_calling"),
     )

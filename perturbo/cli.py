@@ -18,6 +18,7 @@ import importlib
 import sys
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -246,7 +247,6 @@ def run_campaign(
     """Compose and run one campaign; return its History. Raises PerturboError on bad input."""
     from perturbo import tracking
     from perturbo.history import History
-    from perturbo.progress import RoundProgress
 
     mod = _kind_module(kind)
     if mod is None:
@@ -265,7 +265,68 @@ def run_campaign(
             exclude_studies=[screen.study],
         )
 
-    parts = mod.build(config, past_labels=past_labels) if kind == "genetic" else mod.build(config)
+    address = options.resolved_address()
+    host = _start_model_host(mod, config, options, address)
+    try:
+        parts = (
+            mod.build(config, past_labels=past_labels, engine=host.engine if host else None)
+            if kind == "genetic"
+            else mod.build(config)
+        )
+        return _run_parts(parts, name, uri, address, options, history, resume)
+    finally:
+        if host is not None:
+            host.close()
+
+
+@dataclass
+class _HostedModel:
+    """The campaign's local LLM, loaded once in a Ray actor and shared by its agents."""
+
+    engine: Any
+    runtime: Any
+
+    def close(self) -> None:
+        try:
+            self.engine.shutdown()
+        finally:
+            self.runtime.shutdown()
+
+
+def _start_model_host(
+    mod: ModuleType, config: Mapping[str, Any], options: RunOptions, address: str | None
+) -> _HostedModel | None:
+    """Host the embedded model in a Ray actor where an agent planner uses it and the campaign
+    runs on Ray (with --local the agent loads it in this process)."""
+    uses = getattr(mod, "uses_local_llm", None)
+    if options.local or uses is None or not uses(config):
+        return None
+    from perturbo.actors import connect
+    from perturbo.actors.model_host import ModelHost
+    from perturbo.agents.llm import engine_settings, llm_settings
+
+    runtime = connect(address)  # the pool's connect() later joins this same Ray
+    try:
+        _say("loading the local LLM into a Ray actor (once per campaign) ...")
+        settings = engine_settings(llm_settings(config), gpu=runtime.has_gpu())
+        return _HostedModel(ModelHost.start(settings, runtime), runtime)
+    except BaseException:
+        runtime.shutdown()
+        raise
+
+
+def _run_parts(
+    parts: Any,
+    name: str,
+    uri: str,
+    address: str | None,
+    options: RunOptions,
+    history: Any,
+    resume: bool,
+) -> Any:
+    from perturbo import tracking
+    from perturbo.progress import RoundProgress
+
     left = _untested_left(parts, history)
     if left is not None and parts.batch > left:
         raise PerturboError(
@@ -274,7 +335,6 @@ def run_campaign(
             if left
             else f"campaign {name!r} has tested every experiment in its space: nothing left to run"
         )
-    address = options.resolved_address()
     opened = None
     recorder = tracking.MlflowRecorder.from_parts(parts, uri, name, resume=resume)
     done = history.last_round + 1

@@ -67,7 +67,9 @@ class GeneticConfig(BaseModel):
     llm_threads: int | None = Field(None, gt=0, description="agent: CPU threads of the local model")
     llm_max_tokens: int = Field(400, gt=0, description="agent: max tokens per answer")
     llm_structured_method: Literal["json_mode", "function_calling", "json_schema"] = Field(
-        "json_mode", description="agent: how structured output is requested from a remote model"
+        "function_calling",
+        description="agent: how structured output is requested from a remote model "
+        "(function_calling: measured to parse against llama_cpp.server; json_mode did not)",
     )
     critic: bool = Field(False, description="agent: a critic reviews each proposal")
     agent_style: Literal["sets", "genes"] = Field(
@@ -161,9 +163,14 @@ def default_name(config: Mapping[str, Any]) -> str:
 
 
 def make_planner(
-    name: str, screen: Screen, config: Mapping[str, Any], extra_labels: Labels = ()
+    name: str,
+    screen: Screen,
+    config: Mapping[str, Any],
+    extra_labels: Labels = (),
+    engine: Any = None,
 ) -> Planner:
-    """The planner ``name`` for ``screen``. ``extra_labels``: earlier campaigns' gene -> hit."""
+    """The planner ``name`` for ``screen``. ``extra_labels``: earlier campaigns' gene -> hit.
+    ``engine``: the campaign's shared local model (a ModelHost client) for agent/hybrid."""
     seed = int(config.get("seed", 0))
     if name == "random":
         from perturbo.kinds.genetic import GenePool
@@ -200,6 +207,7 @@ def make_planner(
             screen,
             config,
             extra_labels=tuple(extra_labels),
+            engine=engine,
             api_key=llm_api_key(str(config.get("llm", "local"))),
         )
     raise PerturboError(f"--planner {name!r} is unknown: use one of {', '.join(PLANNERS)}")
@@ -209,9 +217,17 @@ def _uses_transfer(cfg: GeneticConfig) -> bool:
     return cfg.learn_from_past and cfg.planner in ("bo", "hybrid") and "transfer" in cfg.prior
 
 
-def build(config: Mapping[str, Any], past_labels: PastLabels | None = None) -> CampaignParts:
+def uses_local_llm(config: Mapping[str, Any]) -> bool:
+    """Whether this campaign's planner runs the embedded model (worth hosting once in Ray)."""
+    return config.get("planner") in ("agent", "hybrid") and config.get("llm", "local") == "local"
+
+
+def build(
+    config: Mapping[str, Any], past_labels: PastLabels | None = None, engine: Any = None
+) -> CampaignParts:
     """The parts of one genetic campaign. ``past_labels`` (from the composition root, which
-    owns the tracking store) feeds the transfer prior of ``bo``/``hybrid``."""
+    owns the tracking store) feeds the transfer prior of ``bo``/``hybrid``; ``engine`` is the
+    shared local model for ``agent``/``hybrid`` (``None``: loaded in this process)."""
     from perturbo.campaign import StopRule
     from perturbo.config import build_model
     from perturbo.kinds.genetic import GenePool, GeneticExecutor, GeneticMetrics, load_screen
@@ -232,7 +248,9 @@ def build(config: Mapping[str, Any], past_labels: PastLabels | None = None) -> C
     labels: Labels = (
         past_labels(screen) if (past_labels is not None and _uses_transfer(cfg)) else ()
     )
-    planner = make_planner(cfg.planner, screen, cfg.model_dump(), extra_labels=labels)
+    planner = make_planner(
+        cfg.planner, screen, cfg.model_dump(), extra_labels=labels, engine=engine
+    )
     params = {
         "planner": cfg.planner,
         "seed": cfg.seed,

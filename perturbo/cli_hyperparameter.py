@@ -250,6 +250,7 @@ def make_planner(
     direction: str | tuple[str, ...],
     config: Mapping[str, Any] | None = None,
     llm: Any = None,
+    engine: Any = None,
 ) -> Planner:
     """The planner ``name`` (see :data:`PLANNERS`) over ``space``; several objectives (tuples)
     for a multi-objective planner (:data:`MULTI_OBJECTIVE_PLANNERS`). ``config`` (the
@@ -275,7 +276,14 @@ def make_planner(
         cfg = dict(config or {})
         task = f"tune the hyperparameters of task {cfg.get('task', '?')!r} to {direction}imise {objective}"
         return make_space_planner(
-            space, kind, {**cfg, "seed": seed}, objective, direction, task=task, llm=llm
+            space,
+            kind,
+            {**cfg, "seed": seed},
+            objective,
+            direction,
+            task=task,
+            llm=llm,
+            engine=engine,
         )
     if name == "bo":
         from perturbo.search.bo import BOPlanner
@@ -303,8 +311,14 @@ def make_planner(
     raise PerturboError(f"--planner {name!r} is unknown: use one of {', '.join(PLANNERS)}")
 
 
-def build(config: Mapping[str, Any]) -> CampaignParts:
-    """The parts of one hyperparameter campaign."""
+def uses_local_llm(config: Mapping[str, Any]) -> bool:
+    """Whether this campaign's planner runs the embedded model (worth hosting once in Ray)."""
+    return config.get("planner") == "agent" and config.get("llm", "local") == "local"
+
+
+def build(config: Mapping[str, Any], engine: Any = None) -> CampaignParts:
+    """The parts of one hyperparameter campaign. ``engine``: the shared local model for
+    ``--planner agent`` (``None``: loaded in this process)."""
     from perturbo.campaign import StopRule
     from perturbo.config import build_model
     from perturbo.kinds.hyperparameter import ExecutorFactory, HyperparameterMetrics, TaskRecipe
@@ -358,7 +372,9 @@ def build(config: Mapping[str, Any]) -> CampaignParts:
             cfg.eta,
             direction,
         )
-    planner = make_planner(cfg.planner, space, cfg.seed, objectives, directions, cfg.model_dump())
+    planner = make_planner(
+        cfg.planner, space, cfg.seed, objectives, directions, cfg.model_dump(), engine=engine
+    )
     params: dict[str, Any] = {
         "planner": cfg.planner,
         "seed": cfg.seed,

@@ -189,17 +189,9 @@ def test_bo_learns_from_earlier_campaigns_but_never_its_own_study(
     assert all(o.spec.planner == "bo" for o in history)
 
 
-@pytest.mark.llm
-def test_hybrid_campaign_on_ray_shares_one_hosted_local_model(
-    ray_runtime: Any,
-    store: str,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    capsys: pytest.CaptureFixture[str],
-) -> None:
-    """`--planner hybrid` on Ray: the embedded model (SmolLM2) is loaded once, in a ModelHost
-    actor, and every LLM call of the campaign goes through it; the rationale and the agent
-    trace land in MLflow beside the round."""
+@pytest.fixture
+def hosts_started(monkeypatch: pytest.MonkeyPatch) -> list[Any]:
+    """Every ModelHost the code under test starts (the real one, spied on)."""
     from perturbo.actors.model_host import ModelHost
 
     started: list[Any] = []
@@ -211,6 +203,20 @@ def test_hybrid_campaign_on_ray_shares_one_hosted_local_model(
         return host
 
     monkeypatch.setattr(ModelHost, "start", classmethod(spy))
+    return started
+
+
+@pytest.mark.llm
+def test_hybrid_campaign_on_ray_shares_one_hosted_local_model(
+    ray_runtime: Any,
+    store: str,
+    tmp_path: Path,
+    hosts_started: list[Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """`--planner hybrid` on Ray: the embedded model (SmolLM2) is loaded once, in a ModelHost
+    actor, and every LLM call of the campaign goes through it; the rationale and the agent
+    trace land in MLflow beside the round."""
     screen = _real_gene_csv(tmp_path / "lab.csv", slice(0, 400), "StudyLLM")
     rc = main(
         [
@@ -222,7 +228,7 @@ def test_hybrid_campaign_on_ray_shares_one_hosted_local_model(
     )  # fmt: skip
     err = capsys.readouterr().err
     assert rc == 0, err
-    assert len(started) == 1  # one model for the whole campaign
+    assert len(hosts_started) == 1  # one model for the whole campaign
     config, history = tracking.load_history(store, "hybrid-ray")
     assert len(history) == 32 and len({o.spec.params["gene"] for o in history}) == 32
     assert {o.spec.planner for o in history} <= {"agent", "bo", "fallback"}
@@ -235,3 +241,24 @@ def test_hybrid_campaign_on_ray_shares_one_hosted_local_model(
         d = Path(c.download_artifacts(run.info.run_id, "agent_trace.json", str(tmp_path)))
         trace = json.loads(d.read_text())
         assert trace, "the round's agent trace is empty"
+
+
+@pytest.mark.llm
+def test_hyperparameter_agent_on_ray_uses_the_hosted_model(
+    ray_runtime: Any, store: str, hosts_started: list[Any], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The generic space agent gets the same hosted model: no per-kind agent code."""
+    rc = main(
+        [
+            "run", "hyperparameter", "--task", "branin", "--planner", "agent",
+            "--llm-model", "smollm2", "--llm-threads", "1", "--trials", "4", "--batch", "2",
+            "--workers", "2", "--tracking-uri", store, "--name", "hpo-agent-ray",
+            "--no-progress",
+        ]
+    )  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 0, err
+    assert len(hosts_started) == 1
+    _, history = tracking.load_history(store, "hpo-agent-ray")
+    assert history.n_ran == 4
+    assert all(o.outcome.ok for o in history if o.outcome.status.value != "rejected")

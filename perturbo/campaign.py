@@ -86,9 +86,13 @@ def _collect(pool: ExecutorPool, n: int, poll_s: float) -> list[Observation]:
 
 def seen_keys(history: Sequence[Observation], space: Space) -> set[str]:
     """Keys of every experiment that ran (rejected proposals may be proposed again)."""
-    return {
-        space.key(o.spec.params) for o in history if o.outcome.status is not Status.REJECTED
-    }
+    return {space.key(o.spec.params) for o in history if o.outcome.status is not Status.REJECTED}
+
+
+MAX_EMPTY_ROUNDS = 3
+"""Rounds in a row in which every proposal was rejected before the loop gives up: a planner
+that only proposes invalid experiments would otherwise spin forever under a budget stop
+(rejections cost nothing). Each rejected round is still recorded."""
 
 
 def run(
@@ -117,7 +121,8 @@ def run(
     seen = seen_keys(history, space)
     started = time.monotonic()
     next_round = history.last_round + 1
-    while stop.reason(history, next_round, started) is None:
+    empty_rounds = 0
+    while stop.reason(history, next_round, started) is None and empty_rounds < MAX_EMPTY_ROUNDS:
         n = batch
         if stop.max_experiments is not None:
             n = min(n, stop.max_experiments - history.n_ran)
@@ -127,6 +132,7 @@ def run(
         if not specs:
             break  # the planner has nothing left to propose (pool of genes exhausted)
         valid, bad = _validate(specs, space, seen, next_round)
+        empty_rounds = 0 if valid else empty_rounds + 1
         t1 = time.perf_counter()
         pool.submit(valid)
         done = _collect(pool, len(valid), poll_s)

@@ -64,35 +64,11 @@ class RunResult:
     wall_s: float  # the whole campaign incl. setup
 
 
-def parse_planner(spec: str) -> tuple[str, dict[str, Any]]:
-    name, *opts = spec.split(":")
-    config: dict[str, Any] = {}
-    for o in opts:
-        key, _, value = o.partition("=")
-        config[key.strip()] = value.strip()
-    return name.strip(), config
-
-
-def run_one(spec: str, screen_name: str, seed: int, rounds: int, batch: int) -> RunResult:
-    import torch
-
+def run_local(screen: Any, planner: Any, batch: int, rounds: int, on_round: Any) -> None:
+    """One genetic campaign through :func:`perturbo.campaign.run` on the in-process pool."""
     from perturbo.actors import LocalExecutorPool
     from perturbo.campaign import StopRule, run
-    from perturbo.cli_genetic import make_planner
-    from perturbo.kinds.genetic import GenePool, GeneticExecutor, GeneticMetrics, load_screen
-
-    torch.set_num_threads(1)
-    screen = load_screen(screen_name)
-    name, config = parse_planner(spec)
-    t0 = time.perf_counter()
-    planner = make_planner(name, screen, {**config, "seed": seed})
-    setup_s = time.perf_counter() - t0
-    curve: list[float] = []
-    planner_s: list[float] = []
-
-    def on_round(report: Any) -> None:
-        curve.append(float(report.metrics["hit_ratio"]))
-        planner_s.append(float(report.planner_s))
+    from perturbo.kinds.genetic import GenePool, GeneticExecutor, GeneticMetrics
 
     pool = LocalExecutorPool(partial(GeneticExecutor, screen))
     try:
@@ -108,6 +84,37 @@ def run_one(spec: str, screen_name: str, seed: int, rounds: int, batch: int) -> 
         )
     finally:
         pool.close()
+
+
+def parse_planner(spec: str) -> tuple[str, dict[str, Any]]:
+    name, *opts = spec.split(":")
+    config: dict[str, Any] = {}
+    for o in opts:
+        key, _, value = o.partition("=")
+        config[key.strip()] = value.strip()
+    return name.strip(), config
+
+
+def run_one(spec: str, screen_name: str, seed: int, rounds: int, batch: int) -> RunResult:
+    import torch
+
+    from perturbo.cli_genetic import make_planner
+    from perturbo.kinds.genetic import load_screen
+
+    torch.set_num_threads(1)
+    screen = load_screen(screen_name)
+    name, config = parse_planner(spec)
+    t0 = time.perf_counter()
+    planner = make_planner(name, screen, {**config, "seed": seed})
+    setup_s = time.perf_counter() - t0
+    curve: list[float] = []
+    planner_s: list[float] = []
+
+    def on_round(report: Any) -> None:
+        curve.append(float(report.metrics["hit_ratio"]))
+        planner_s.append(float(report.planner_s))
+
+    run_local(screen, planner, batch, rounds, on_round)
     wall_s = time.perf_counter() - t0
     return RunResult(
         spec,

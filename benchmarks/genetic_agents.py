@@ -28,7 +28,6 @@ import statistics
 import sys
 import time
 from dataclasses import asdict, dataclass, field
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -89,10 +88,8 @@ class MemoEngine:
 def run_one(spec: str, screen_name: str, seed: int, rounds: int, engine: Any, threads: int) -> Run:
     import torch
 
-    from perturbo.actors import LocalExecutorPool
-    from perturbo.campaign import StopRule, run
     from perturbo.cli_genetic import make_planner
-    from perturbo.kinds.genetic import GenePool, GeneticExecutor, GeneticMetrics, load_screen
+    from perturbo.kinds.genetic import load_screen
 
     torch.set_num_threads(1)
     screen = load_screen(screen_name)
@@ -131,20 +128,10 @@ def run_one(spec: str, screen_name: str, seed: int, rounds: int, engine: Any, th
             flush=True,
         )
 
-    pool = LocalExecutorPool(partial(GeneticExecutor, screen))
-    try:
-        run(
-            planner=planner,
-            pool=pool,
-            space=GenePool(screen.genes),
-            batch=batch,
-            stop=StopRule(rounds=rounds),
-            metrics=GeneticMetrics(screen),
-            on_round=on_round,
-            poll_s=0.01,
-        )
-    finally:
-        pool.close()
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from genetic import run_local
+
+    run_local(screen, planner, batch, rounds, on_round)
     r.hit_ratio = r.curve[-1] if r.curve else 0.0
     return r
 

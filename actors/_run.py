@@ -8,22 +8,12 @@ pool resubmits on that).
 from __future__ import annotations
 
 import time
-import traceback
 from collections.abc import Callable
 from dataclasses import replace
 
 from perturbo.protocols import Executor
 from perturbo.types import ExperimentSpec, Outcome, failed
-
-
-def describe(exc: BaseException) -> str:
-    """``Type: message (at file:line in func)`` — short enough for a planner (or an LLM) to read."""
-    text = f"{type(exc).__name__}: {exc}".strip()
-    frames = traceback.extract_tb(exc.__traceback__)
-    if frames:
-        f = frames[-1]
-        text += f" (at {f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name})"
-    return text
+from perturbo.types import describe_error as describe
 
 
 def run_one(get_executor: Callable[[], Executor], spec: ExperimentSpec, worker: str) -> Outcome:

@@ -133,6 +133,19 @@ def failed(reason: str, duration_s: float = 0.0) -> Outcome:
     return Outcome(status=Status.FAILED, error=reason, duration_s=duration_s)
 
 
+def describe_error(exc: BaseException) -> str:
+    """``Type: message (at file:line in func)``: short enough for a planner (or an LLM) to read
+    in a FAILED outcome's ``error``."""
+    import traceback
+
+    text = f"{type(exc).__name__}: {exc}".strip()
+    frames = traceback.extract_tb(exc.__traceback__)
+    if frames:
+        f = frames[-1]
+        text += f" (at {f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name})"
+    return text
+
+
 @dataclass(frozen=True)
 class Observation:
     """An experiment and what came of it: the unit the history stores and planners learn from."""

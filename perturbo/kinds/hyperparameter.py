@@ -21,7 +21,15 @@ from typing import Any, ClassVar, Protocol
 
 from perturbo.kinds.hpo_tasks import Task, make_task
 from perturbo.space import SearchSpace
-from perturbo.types import ExperimentSpec, Kind, Observation, Outcome, Status, failed
+from perturbo.types import (
+    ExperimentSpec,
+    Kind,
+    Observation,
+    Outcome,
+    Status,
+    describe_error,
+    failed,
+)
 
 
 class Rungs(Protocol):
@@ -53,17 +61,6 @@ class TaskRecipe:
             direction=self.direction,
             max_epochs=self.max_epochs,
         )
-
-
-def _describe(e: BaseException) -> str:
-    import traceback
-
-    text = f"{type(e).__name__}: {e}".strip()
-    frames = traceback.extract_tb(e.__traceback__)
-    if frames:
-        f = frames[-1]
-        text += f" (at {f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name})"
-    return text
 
 
 class HyperparameterExecutor:
@@ -111,7 +108,7 @@ class HyperparameterExecutor:
             metrics = self.task.evaluate(dict(spec.params), report)
         except Exception as e:  # noqa: BLE001 - the objective's failure is the trial's outcome
             return replace(
-                failed(f"objective raised {_describe(e)}", time.perf_counter() - t0),
+                failed(f"objective raised {describe_error(e)}", time.perf_counter() - t0),
                 intermediate=tuple(intermediate),
             )
         dt = time.perf_counter() - t0

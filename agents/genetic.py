@@ -33,7 +33,7 @@ from perturbo.agents.tools import Hypothesis, Measured, campaign_stats, candidat
 from perturbo.agents.trace import RoundTrace
 from perturbo.genesets import GeneKnowledge
 from perturbo.protocols import Planner
-from perturbo.types import ExperimentSpec, Kind, Observation, PerturboError, Status
+from perturbo.types import ExperimentSpec, Observation, PerturboError, Status
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +190,7 @@ class GeneticAgentPlanner:
         used: set[str] = set()
         for gene, who, note in picks[:n]:
             if gene not in used and gene not in exclude and gene in self._known:
-                out.append(ExperimentSpec({"gene": gene}, Kind.GENETIC, planner=who, note=note))
+                out.append(ExperimentSpec({"gene": gene}, "genetic", planner=who, note=note))
                 used.add(gene)
         # Marked "fallback": whatever the agent should have chosen but did not (agent: the rest
         # of the batch; hybrid: its whole share when the model gave no usable choice).
@@ -203,13 +203,13 @@ class GeneticAgentPlanner:
             if gene not in used:
                 who, note = ("fallback", fb_note) if short > 0 else ("bo", "bo: highest posterior mean")
                 short -= 1
-                out.append(ExperimentSpec({"gene": gene}, Kind.GENETIC, planner=who, note=note))
+                out.append(ExperimentSpec({"gene": gene}, "genetic", planner=who, note=note))
                 used.add(gene)
         if len(out) < n:
             rest = [g for g in self.genes if g not in exclude and g not in used]
             self._rng.shuffle(rest)
             for gene in rest[: n - len(out)]:
-                out.append(ExperimentSpec({"gene": gene}, Kind.GENETIC, planner="fallback",
+                out.append(ExperimentSpec({"gene": gene}, "genetic", planner="fallback",
                                           note="fallback: random untested genes"))
         return out
 

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from perturbo.agents.structured import ask_structured
 from perturbo.agents.trace import RoundTrace
 from perturbo.protocols import Planner
-from perturbo.types import ExperimentSpec, InvalidSpec, Kind, Observation, Status
+from perturbo.types import ExperimentSpec, InvalidSpec, Observation, Status
 
 
 class ConfigList(BaseModel):
@@ -39,7 +39,7 @@ class SpaceAgentPlanner:
     def __init__(
         self,
         space: Any,
-        kind: Kind,
+        kind: str,
         llm: Any,
         objective: str,
         direction: str = "max",
@@ -160,7 +160,7 @@ def _round(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def make_space_planner(
     space: Any,
-    kind: Kind,
+    kind: str,
     config: Any,
     objective: str,
     direction: str = "max",

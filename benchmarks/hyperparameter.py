@@ -45,7 +45,7 @@ import numpy as np  # noqa: E402
 from perturbo.campaign import StopRule, run  # noqa: E402
 from perturbo.kinds.hpo_tasks import make_task  # noqa: E402
 from perturbo.space import Categorical, Float, Int, SearchSpace  # noqa: E402
-from perturbo.types import ExperimentSpec, Kind, Outcome, Status  # noqa: E402
+from perturbo.types import ExperimentSpec, Outcome, Status  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 TASKS = ("branin", "hartmann6", "ackley10", "hpobench-australian", "nb201-cifar100")
@@ -54,7 +54,6 @@ CHECKPOINTS = (25, 50, 100)
 
 
 class TaskExecutor:
-    kind: ClassVar[Kind] = Kind.HYPERPARAMETER
 
     def __init__(self, task: Any) -> None:
         self.task = task
@@ -91,9 +90,9 @@ def run_ours(
     space = task.space()
     kw = dict(seed=seed, objective=task.objective, direction=task.direction)
     planner = {
-        "bo": lambda: BOPlanner(space, Kind.HYPERPARAMETER, **kw),
-        "evolution": lambda: EvolutionPlanner(space, Kind.HYPERPARAMETER, **kw),
-        "random": lambda: RandomPlanner(space, Kind.HYPERPARAMETER, seed),
+        "bo": lambda: BOPlanner(space, "hyperparameter", **kw),
+        "evolution": lambda: EvolutionPlanner(space, "hyperparameter", **kw),
+        "random": lambda: RandomPlanner(space, "hyperparameter", seed),
     }[name]()
     timed = Timed(planner)
     pool = LocalExecutorPool(lambda: TaskExecutor(task))
@@ -204,12 +203,12 @@ def time_bo_at(task_name: str, n_obs: int = 200, batch: int = 4) -> tuple[float,
 
     task = make_task(task_name, seed=0)
     space = task.space()
-    pl = BOPlanner(space, Kind.HYPERPARAMETER, 0, task.objective, task.direction)
+    pl = BOPlanner(space, "hyperparameter", 0, task.objective, task.direction)
     cfgs = space.sample(np.random.default_rng(0), n_obs, set())
     pl.tell(
         [
             Observation(
-                ExperimentSpec(c, Kind.HYPERPARAMETER), Outcome(Status.COMPLETED, task.evaluate(c))
+                ExperimentSpec(c, "hyperparameter"), Outcome(Status.COMPLETED, task.evaluate(c))
             )
             for c in cfgs
         ]

@@ -40,7 +40,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from perturbo.campaign import StopRule, run  # noqa: E402
 from perturbo.search.random import RandomPlanner  # noqa: E402
-from perturbo.types import ExperimentSpec, Kind, Outcome, Status  # noqa: E402
+from perturbo.types import ExperimentSpec, Outcome, Status  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -48,7 +48,6 @@ RESULTS = Path(__file__).resolve().parent / "results"
 class NoOp:
     """The executor that does nothing: all that is measured is the machinery around it."""
 
-    kind: ClassVar[Kind] = Kind.HYPERPARAMETER
 
     def run(self, spec: ExperimentSpec) -> Outcome:
         return Outcome(Status.COMPLETED, {"y": float(spec.params["x"])})
@@ -84,7 +83,7 @@ class Row:
 
 def bench_pool(pool: Any, trials: int, batch: int) -> float:
     specs = [
-        ExperimentSpec({"x": i / trials}, Kind.HYPERPARAMETER, id=f"e{i}") for i in range(trials)
+        ExperimentSpec({"x": i / trials}, "hyperparameter", id=f"e{i}") for i in range(trials)
     ]
     t0 = time.perf_counter()
     for b in range(0, trials, batch):
@@ -100,7 +99,7 @@ def bench_campaign(pool: Any, trials: int, batch: int, seed: int) -> float:
     space = UnitInterval()
     t0 = time.perf_counter()
     hist = run(
-        planner=RandomPlanner(space, Kind.HYPERPARAMETER, seed=seed),
+        planner=RandomPlanner(space, "hyperparameter", seed=seed),
         pool=pool,
         space=space,
         batch=batch,
@@ -188,7 +187,7 @@ def main(argv: list[str] | None = None) -> int:
         pool = RayExecutorPool(NoOp, n_workers=workers)
         pool.submit(
             [
-                ExperimentSpec({"x": 0.0}, Kind.HYPERPARAMETER, id=f"w{i}")
+                ExperimentSpec({"x": 0.0}, "hyperparameter", id=f"w{i}")
                 for i in range(4 * workers)
             ]
         )

@@ -20,7 +20,6 @@ from perturbo.history import History
 from perturbo.types import (
     ExperimentSpec,
     InvalidSpec,
-    Kind,
     Observation,
     Outcome,
     PerturboError,
@@ -59,7 +58,6 @@ __all__ = [
     "History",
     "Int",
     "InvalidSpec",
-    "Kind",
     "Observation",
     "Outcome",
     "PerturboError",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from perturbo.types import Kind, PerturboError
+from perturbo.types import PerturboError
 
 if TYPE_CHECKING:
     from perturbo.kinds.genetic import Screen
@@ -176,7 +176,7 @@ def make_planner(
         from perturbo.kinds.genetic import GenePool
         from perturbo.search.random import RandomPlanner
 
-        return RandomPlanner(GenePool(screen.genes), Kind.GENETIC, seed=seed)
+        return RandomPlanner(GenePool(screen.genes), "genetic", seed=seed)
     if name == "bo":
         try:
             from perturbo.search.gene_bo import GeneBOPlanner
@@ -264,7 +264,7 @@ def build(
     if cfg.planner in ("agent", "hybrid"):
         params.update(llm=cfg.llm, llm_model=cfg.llm_model or "default", critic=cfg.critic)
     return CampaignParts(
-        kind=Kind.GENETIC,
+        kind="genetic",
         planner=planner,
         space=space,
         executor_factory=functools.partial(GeneticExecutor, screen),

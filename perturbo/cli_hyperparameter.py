@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from perturbo.types import Kind, PerturboError
+from perturbo.types import PerturboError
 
 if TYPE_CHECKING:
     from perturbo.parts import CampaignParts
@@ -255,7 +255,7 @@ def make_planner(
     """The planner ``name`` (see :data:`PLANNERS`) over ``space``; several objectives (tuples)
     for a multi-objective planner (:data:`MULTI_OBJECTIVE_PLANNERS`). ``config`` (the
     campaign's) and ``llm`` (a LangChain chat model, for tests) matter to ``agent`` only."""
-    kind = Kind.HYPERPARAMETER
+    kind = "hyperparameter"
     if not isinstance(objective, str):
         if len(objective) > 1 and name not in MULTI_OBJECTIVE_PLANNERS:
             raise PerturboError(
@@ -388,7 +388,7 @@ def build(config: Mapping[str, Any], engine: Any = None) -> CampaignParts:
     if cfg.planner == "agent":
         params.update(llm=cfg.llm, llm_model=cfg.llm_model or "default")
     return CampaignParts(
-        kind=Kind.HYPERPARAMETER,
+        kind="hyperparameter",
         planner=planner,
         space=space,
         executor_factory=ExecutorFactory(recipe, rungs),

@@ -11,7 +11,6 @@ from typing import Any
 from perturbo.campaign import RoundReport, StopRule, run
 from perturbo.history import History
 from perturbo.protocols import ExecutorFactory, ExecutorPool, Planner, Recorder, RoundMetrics, Space
-from perturbo.types import Kind
 
 
 @dataclass
@@ -24,9 +23,14 @@ class CampaignParts:
     ``objective``/``direction`` name the metric a planner optimises ("hit", "max");
     ``objectives``/``directions`` name all of them where a campaign has several (the first
     is ``objective``); left empty they default to the one ``objective``/``direction``.
+    ``tags`` become MLflow experiment tags (``perturbo.<key>``: the screen, the task, the
+    model...), so the store can be searched by them. ``schedule``: ``"sync"`` runs rounds
+    (a wet-lab batch), ``"async"`` refills a worker as soon as it frees (kinds whose
+    experiments vary in duration). ``experiment_timeout_s``: an experiment running longer
+    ends FAILED with the reason (``None``: no limit).
     """
 
-    kind: Kind
+    kind: str
     planner: Planner
     space: Space
     executor_factory: ExecutorFactory
@@ -40,6 +44,9 @@ class CampaignParts:
     num_gpus_per_worker: float = 0.0
     objectives: tuple[str, ...] = ()
     directions: tuple[str, ...] = ()
+    tags: Mapping[str, str] = field(default_factory=dict)
+    schedule: str = "sync"
+    experiment_timeout_s: float | None = None
 
     def __post_init__(self) -> None:
         if not self.objectives:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from perturbo.types import Kind, Observation
+from perturbo.types import Observation
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -106,11 +106,11 @@ def optimisation_history_plot(data: PlotData) -> dict[str, Figure]:
     return {"optimisation_history.png": fig}
 
 
-def default_plotters(kind: Kind) -> tuple[Plotter, ...]:
+def default_plotters(kind: str) -> tuple[Plotter, ...]:
     """Plotters logged at the end of a campaign of ``kind``."""
-    if kind is Kind.GENETIC:
+    if kind is "genetic":
         return (hit_ratio_plot,)
-    if kind is Kind.HYPERPARAMETER:
+    if kind is "hyperparameter":
         from perturbo.kinds.hpo_plots import HYPERPARAMETER_PLOTTERS
 
         return (optimisation_history_plot, *HYPERPARAMETER_PLOTTERS)

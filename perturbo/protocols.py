@@ -9,10 +9,14 @@ Data flow (one way)::
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, ClassVar, Protocol, runtime_checkable
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-from perturbo.types import ExperimentSpec, Kind, Observation, Outcome
+from perturbo.types import CampaignSummary, ExperimentSpec, Observation, Outcome
+
+if TYPE_CHECKING:
+    from perturbo.history import History
 
 
 @runtime_checkable
@@ -34,13 +38,13 @@ class Planner(Protocol):
 class Executor(Protocol):
     """Runs one experiment. Plain Python: Ray wraps it, it never sees Ray or MLflow."""
 
-    kind: ClassVar[Kind]
-
     def run(self, spec: ExperimentSpec) -> Outcome: ...
 
 
 ExecutorFactory = Callable[[], Executor]
-"""A picklable zero-argument callable that builds an executor inside a worker (an actor)."""
+"""A picklable zero-argument callable that builds an executor inside a worker (an actor).
+The one meaning of the name in perturbo: kinds name their own factories for what they build
+(``TrialFactory``...)."""
 
 
 @runtime_checkable
@@ -101,3 +105,50 @@ class RoundMetrics(Protocol):
     def __call__(
         self, round_obs: Sequence[Observation], history: Sequence[Observation]
     ) -> dict[str, float]: ...
+
+
+@runtime_checkable
+class StoreReader(Protocol):
+    """The read side of the campaign store (MLflow), as Optuna's ``BaseStorage`` reads a study:
+    ``perturbo show``, ``resume``, priors that learn from earlier campaigns, and the chat agent
+    all read through it. Unknown campaigns raise :class:`~perturbo.types.PerturboError` with
+    the fix; an absent store lists no campaigns."""
+
+    uri: str
+
+    def list_campaigns(self, kind: str | None = None) -> list[CampaignSummary]:
+        """Every campaign (of ``kind``), newest first."""
+        ...
+
+    def summary(self, campaign: str) -> CampaignSummary: ...
+
+    def config(self, campaign: str) -> dict[str, Any]:
+        """The config the campaign was built from (what ``resume`` rebuilds it with)."""
+        ...
+
+    def history(self, campaign: str) -> History:
+        """Its observations, exactly as recorded, in round order."""
+        ...
+
+    def round_metrics(self, campaign: str) -> dict[int, dict[str, float]]:
+        """Metrics per recorded round (round -> name -> value)."""
+        ...
+
+    def artifacts(self, campaign: str, path: str = "") -> list[str]:
+        """Artifact paths of the campaign's parent run under ``path``."""
+        ...
+
+    def download(self, campaign: str, path: str, dst: str | Path) -> Path:
+        """Fetch one artifact (or folder) of the parent run into ``dst``; returns its path."""
+        ...
+
+    def traces(self, campaign: str) -> list[dict[str, Any]]:
+        """The LLM agents' per-round traces (prompts, answers, repairs, tokens), oldest first."""
+        ...
+
+    def earlier(
+        self, kind: str, exclude: Sequence[str] = ()
+    ) -> Iterator[tuple[CampaignSummary, History]]:
+        """Earlier campaigns of ``kind`` (all but the names in ``exclude``) with their
+        histories: what a prior that learns from this lab's past reads."""
+        ...

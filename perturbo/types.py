@@ -13,14 +13,6 @@ from enum import Enum
 from typing import Any
 
 
-class Kind(str, Enum):
-    """The three experiment kinds perturbo runs."""
-
-    GENETIC = "genetic"
-    ATTACK = "attack"
-    HYPERPARAMETER = "hyperparameter"
-
-
 class Status(str, Enum):
     """How an experiment ended.
 
@@ -40,14 +32,14 @@ class Status(str, Enum):
 class ExperimentSpec:
     """One proposed experiment.
 
-    ``params`` holds the experiment's parameters (genetic: ``{"gene": "IFNG"}``;
-    hyperparameter: the config). ``id`` and ``round`` are stamped by the campaign loop, so a
+    ``params`` holds the experiment's parameters (what the kind's space validates).
+    ``kind`` names the kind (a registry name) that runs it. ``id`` and ``round`` are stamped by the campaign loop, so a
     planner may leave them empty. ``planner`` names who proposed it (a hybrid planner marks
     ``"agent"``, ``"bo"`` or ``"fallback"``) and ``note`` carries a short rationale.
     """
 
     params: Mapping[str, Any]
-    kind: Kind = Kind.GENETIC
+    kind: str = ""
     id: str = ""
     round: int = -1
     planner: str = ""
@@ -59,7 +51,7 @@ class ExperimentSpec:
     def to_dict(self) -> dict[str, Any]:
         return {
             "params": dict(self.params),
-            "kind": self.kind.value,
+            "kind": str(self.kind),
             "id": self.id,
             "round": self.round,
             "planner": self.planner,
@@ -70,7 +62,7 @@ class ExperimentSpec:
     def from_dict(cls, d: Mapping[str, Any]) -> ExperimentSpec:
         return cls(
             params=dict(d["params"]),
-            kind=Kind(d.get("kind", "genetic")),
+            kind=str(d.get("kind", "")),
             id=str(d.get("id", "")),
             round=int(d.get("round", -1)),
             planner=str(d.get("planner", "")),
@@ -82,8 +74,7 @@ class ExperimentSpec:
 class Outcome:
     """What one experiment returned.
 
-    ``metrics`` are the final scalar results (genetic: ``score`` and ``hit``; hyperparameter:
-    the objective and any others). ``intermediate`` holds per-step values (per epoch) in
+    ``metrics`` are the final scalar results the kind's executor reports. ``intermediate`` holds per-step values (per epoch) in
     order, for early stopping and plots. ``error`` is the reason for REJECTED/FAILED.
     """
 
@@ -170,3 +161,17 @@ class PerturboError(Exception):
 
 class InvalidSpec(ValueError):
     """A proposal that cannot run; the campaign records it as REJECTED with this reason."""
+
+
+@dataclass(frozen=True)
+class CampaignSummary:
+    """One campaign as the store lists it (``perturbo show``, the chat's campaign list)."""
+
+    name: str
+    kind: str
+    status: str
+    rounds: int
+    started: float
+    params: Mapping[str, str] = field(default_factory=dict)
+    metrics: Mapping[str, float] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)

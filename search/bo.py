@@ -34,7 +34,7 @@ from perturbo.search._told import Told
 from perturbo.search.objective import Objective, pareto_mask
 from perturbo.search.sobol import SobolPlanner
 from perturbo.space import SearchSpace
-from perturbo.types import ExperimentSpec, Kind, Observation
+from perturbo.types import ExperimentSpec, Observation
 
 
 class BOPlanner:
@@ -49,7 +49,7 @@ class BOPlanner:
     def __init__(
         self,
         space: SearchSpace,
-        kind: Kind = Kind.HYPERPARAMETER,
+        kind: str = "",
         seed: int = 0,
         objective: str | Sequence[str] = "value",
         direction: str | Sequence[str] = "max",

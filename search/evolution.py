@@ -21,7 +21,7 @@ from scipy.stats import qmc
 from perturbo.search._told import Told, fresh
 from perturbo.search.objective import Objective
 from perturbo.space import SearchSpace
-from perturbo.types import ExperimentSpec, Kind, Observation
+from perturbo.types import ExperimentSpec, Observation
 
 _STRATEGIES = ("rand1bin", "best1bin", "currenttobest1bin")
 
@@ -147,7 +147,7 @@ class EvolutionPlanner:
     def __init__(
         self,
         space: SearchSpace,
-        kind: Kind = Kind.HYPERPARAMETER,
+        kind: str = "",
         seed: int = 0,
         objective: str | Sequence[str] = "value",
         direction: str | Sequence[str] = "max",

@@ -43,7 +43,7 @@ from gpytorch.mlls import ExactMarginalLogLikelihood
 from perturbo.genesets import DEFAULT_CACHE, GeneKnowledge
 from perturbo.kinds.screens import Screen, normalize_gene
 from perturbo.search import gene_priors
-from perturbo.types import ExperimentSpec, Kind, Observation, Status
+from perturbo.types import ExperimentSpec, Observation, Status
 
 ACQUISITIONS = ("greedy", "ucb", "thompson")
 PRIORS = ("transfer+text", "transfer", "text", "none")
@@ -159,7 +159,7 @@ class GeneBOPlanner:
         picked = self.rank(n, exclude)
         note = self._note()
         return [
-            ExperimentSpec({"gene": g}, Kind.GENETIC, planner=self.name, note=note)
+            ExperimentSpec({"gene": g}, "genetic", planner=self.name, note=note)
             for g, _ in picked
         ]
 

@@ -16,7 +16,7 @@ import numpy as np
 
 from perturbo.search.objective import Objective
 from perturbo.space import Categorical, Float, Int, SearchSpace
-from perturbo.types import ExperimentSpec, InvalidSpec, Kind, Observation, PerturboError, Status
+from perturbo.types import ExperimentSpec, InvalidSpec, Observation, PerturboError, Status
 
 SAMPLERS = ("tpe", "gp", "cmaes", "nsga2", "random")
 
@@ -63,7 +63,7 @@ class OptunaPlanner:
     def __init__(
         self,
         space: SearchSpace,
-        kind: Kind = Kind.HYPERPARAMETER,
+        kind: str = "",
         seed: int = 0,
         objective: str | Sequence[str] = "value",
         direction: str | Sequence[str] = "max",

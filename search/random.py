@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from perturbo.protocols import Space
-from perturbo.types import ExperimentSpec, Kind, Observation, Status
+from perturbo.types import ExperimentSpec, Observation, Status
 
 
 class RandomPlanner:
@@ -16,7 +16,7 @@ class RandomPlanner:
 
     name = "random"
 
-    def __init__(self, space: Space, kind: Kind, seed: int = 0) -> None:
+    def __init__(self, space: Space, kind: str, seed: int = 0) -> None:
         self._space = space
         self._kind = kind
         self._rng = np.random.default_rng(seed)

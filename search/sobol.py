@@ -10,7 +10,7 @@ from scipy.stats import qmc
 
 from perturbo.search._told import fresh
 from perturbo.space import SearchSpace
-from perturbo.types import ExperimentSpec, Kind, Observation
+from perturbo.types import ExperimentSpec, Observation
 
 
 class SobolPlanner:
@@ -23,7 +23,7 @@ class SobolPlanner:
 
     name = "sobol"
 
-    def __init__(self, space: SearchSpace, kind: Kind = Kind.HYPERPARAMETER, seed: int = 0) -> None:
+    def __init__(self, space: SearchSpace, kind: str = "", seed: int = 0) -> None:
         self._space, self._kind, self._seed = space, kind, seed
         self._drawn = 0
         self._n_ran = 0

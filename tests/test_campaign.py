@@ -13,7 +13,6 @@ from perturbo.history import History
 from perturbo.types import (
     ExperimentSpec,
     InvalidSpec,
-    Kind,
     Observation,
     Outcome,
     Status,
@@ -41,7 +40,6 @@ class ToySpace:
 
 
 class ToyExecutor:
-    kind: ClassVar[Kind] = Kind.GENETIC
 
     def run(self, spec: ExperimentSpec) -> Outcome:
         n = int(spec.params["item"][1:])

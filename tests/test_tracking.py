@@ -25,7 +25,6 @@ from perturbo.kinds.genetic import GeneticMetrics, load_screen
 from perturbo.types import (
     ExperimentSpec,
     InvalidSpec,
-    Kind,
     Observation,
     Outcome,
     PerturboError,
@@ -157,7 +156,6 @@ class Ints:
 class Curve:
     """loss = x, with a per-epoch curve x/(epoch+1); x=13 fails."""
 
-    kind: ClassVar[Kind] = Kind.HYPERPARAMETER
 
     def run(self, spec: ExperimentSpec) -> Outcome:
         x = spec.params["x"]
@@ -175,7 +173,7 @@ def test_trial_runs_for_hyperparameter_kind(store: str) -> None:
     from perturbo.search.random import RandomPlanner
 
     space = Ints()
-    planner = RandomPlanner(space, Kind.HYPERPARAMETER, seed=3)
+    planner = RandomPlanner(space, "hyperparameter", seed=3)
 
     def best(round_obs: Sequence[Observation], hist: Sequence[Observation]) -> dict[str, float]:
         return {"best": min((o.outcome.value("loss") for o in hist if o.outcome.ok), default=99.0)}
@@ -183,7 +181,7 @@ def test_trial_runs_for_hyperparameter_kind(store: str) -> None:
     rec = tracking.MlflowRecorder(
         store,
         "hpo",
-        Kind.HYPERPARAMETER,
+        "hyperparameter",
         {"kind": "hyperparameter"},
         params={"planner": "random"},
         objective="loss",
@@ -275,7 +273,7 @@ def test_a_round_the_store_refuses_is_spooled_then_uploaded_on_resume(
 @pytest.mark.parametrize("uri", ["http://127.0.0.1:9", "https://127.0.0.1:9/"])
 def test_unreachable_server_fails_fast_naming_it(uri: str) -> None:
     t0 = time.monotonic()
-    rec = tracking.MlflowRecorder(uri, "x", Kind.GENETIC, {})
+    rec = tracking.MlflowRecorder(uri, "x", "genetic", {})
     with pytest.raises(PerturboError, match="127.0.0.1:9.*unreachable.*--tracking-uri"):
         rec.start()
     with pytest.raises(PerturboError, match="unreachable"):

@@ -26,7 +26,7 @@ from perturbo.kinds.screens import (
     load_screen,
     normalize_gene,
 )
-from perturbo.types import ExperimentSpec, InvalidSpec, Kind, Observation, Outcome, Status, rejected
+from perturbo.types import ExperimentSpec, InvalidSpec, Observation, Outcome, Status, rejected
 
 __all__ = [
     "HIT_FRACTION",
@@ -103,7 +103,6 @@ class GeneticExecutor:
     Plain Python and picklable (Ray ships it to actors). Unknown genes come back REJECTED.
     """
 
-    kind: ClassVar[Kind] = Kind.GENETIC
 
     def __init__(self, screen: Screen) -> None:
         self.screen = screen

@@ -23,7 +23,6 @@ from perturbo.kinds.hpo_tasks import Task, make_task
 from perturbo.space import SearchSpace
 from perturbo.types import (
     ExperimentSpec,
-    Kind,
     Observation,
     Outcome,
     Status,
@@ -66,7 +65,6 @@ class TaskRecipe:
 class HyperparameterExecutor:
     """Trains/evaluates one config per :meth:`run`. The task (and its data) is built once."""
 
-    kind: ClassVar[Kind] = Kind.HYPERPARAMETER
 
     def __init__(
         self,

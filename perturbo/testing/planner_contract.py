@@ -23,7 +23,6 @@ from perturbo.space import Categorical, Float, Int, SearchSpace
 from perturbo.types import (
     ExperimentSpec,
     InvalidSpec,
-    Kind,
     Observation,
     Outcome,
     Status,
@@ -106,7 +105,7 @@ def check_ask_valid(make: MakePlanner) -> None:
         for s in specs:
             assert isinstance(s, ExperimentSpec)
             p = space.validate(s.params)  # raises InvalidSpec on a bad proposal
-            assert s.kind is Kind.HYPERPARAMETER, f"kind {s.kind}"
+            assert s.kind == "hyperparameter", f"kind {s.kind}"
             assert s.planner, "spec.planner must name the planner"
             if p["act"] != "relu":
                 assert "slope" not in s.params or True  # inactive params are dropped by validate
@@ -127,7 +126,7 @@ def check_bad_outcomes(make: MakePlanner) -> None:
             specs[5].stamped("f", 0), Outcome(Status.PRUNED, {"value": -3.0}, (-4.0, -3.0))
         ),
         Observation(
-            ExperimentSpec({"x": 99, "bogus": 1}, Kind.HYPERPARAMETER, "g", 0), rejected("unknown")
+            ExperimentSpec({"x": 99, "bogus": 1}, "hyperparameter", "g", 0), rejected("unknown")
         ),
     ]
     planner.tell(obs)
@@ -144,7 +143,7 @@ def check_pending_avoided(make: MakePlanner) -> None:
     space = small_space()
     planner, _, _ = _campaign(make, space, seed=2, rounds=1, batch=2)
     pending = [
-        ExperimentSpec(c, Kind.HYPERPARAMETER)
+        ExperimentSpec(c, "hyperparameter")
         for c in ({"a": 2, "b": "q"}, {"a": 2, "b": "r"}, {"a": 1, "b": "q"}, {"a": 2, "b": "p"})
     ]
     specs = planner.ask(4, pending)

@@ -14,13 +14,12 @@ from perturbo.actors import LocalExecutorPool
 from perturbo.campaign import StopRule, run
 from perturbo.protocols import ExecutorPool
 from perturbo.search.random import RandomPlanner
-from perturbo.types import ExperimentSpec, InvalidSpec, Kind, Outcome, Status
+from perturbo.types import ExperimentSpec, InvalidSpec, Outcome, Status
 
 
 class Square:
     """x -> x**2; raises on x == 3, returns garbage on x == 4."""
 
-    kind: ClassVar[Kind] = Kind.HYPERPARAMETER
     built = 0
 
     def __init__(self) -> None:
@@ -56,7 +55,7 @@ class IntSpace:
 
 
 def _specs(*xs: int) -> list[ExperimentSpec]:
-    return [ExperimentSpec({"x": x}, Kind.HYPERPARAMETER, id=f"e{x}") for x in xs]
+    return [ExperimentSpec({"x": x}, "hyperparameter", id=f"e{x}") for x in xs]
 
 
 def test_runs_everything_and_converts_errors_to_failed() -> None:
@@ -118,7 +117,7 @@ def test_campaign_runs_through_local_pool() -> None:
     space = IntSpace()
     pool = LocalExecutorPool(Square)
     hist = run(
-        planner=RandomPlanner(space, Kind.HYPERPARAMETER, seed=1),
+        planner=RandomPlanner(space, "hyperparameter", seed=1),
         pool=pool,
         space=space,
         batch=4,

@@ -14,7 +14,7 @@ import pytest
 from perturbo.campaign import StopRule, run
 from perturbo.protocols import ExecutorPool
 from perturbo.search.random import RandomPlanner
-from perturbo.types import ExperimentSpec, Kind, Observation, Outcome, Status
+from perturbo.types import ExperimentSpec, Observation, Outcome, Status
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,6 @@ ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 class Sleeper:
     """Sleeps ``params["sleep"]`` s; records its own interval and process."""
 
-    kind: ClassVar[Kind] = Kind.HYPERPARAMETER
 
     def run(self, spec: ExperimentSpec) -> Outcome:
         t0 = time.time()
@@ -44,7 +43,7 @@ class Sleeper:
 
 def _specs(n: int, prefix: str = "e", **params: Any) -> list[ExperimentSpec]:
     return [
-        ExperimentSpec({"i": i, **params}, Kind.HYPERPARAMETER, id=f"{prefix}{i}") for i in range(n)
+        ExperimentSpec({"i": i, **params}, "hyperparameter", id=f"{prefix}{i}") for i in range(n)
     ]
 
 
@@ -141,7 +140,7 @@ class Grid:
 def test_campaign_loop_on_ray(sleepers: Any) -> None:
     space = Grid(40)
     hist = run(
-        planner=RandomPlanner(space, Kind.HYPERPARAMETER, seed=0),
+        planner=RandomPlanner(space, "hyperparameter", seed=0),
         pool=sleepers,
         space=space,
         batch=16,

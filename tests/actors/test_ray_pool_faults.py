@@ -13,7 +13,7 @@ from typing import Any, ClassVar
 import pytest
 
 from perturbo.protocols import ExecutorPool
-from perturbo.types import ExperimentSpec, Kind, Observation, Outcome, Status
+from perturbo.types import ExperimentSpec, Observation, Outcome, Status
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,6 @@ class Crasher:
     ``params["die"]`` ("once": only the first time, judged by a marker file; "always"), and
     raises on ``params["raise"]``."""
 
-    kind: ClassVar[Kind] = Kind.HYPERPARAMETER
 
     def __init__(self, log_dir: str) -> None:
         self.dir = Path(log_dir)
@@ -46,7 +45,7 @@ class Crasher:
 
 def _specs(n: int, prefix: str = "e", **params: Any) -> list[ExperimentSpec]:
     return [
-        ExperimentSpec({"i": i, **params}, Kind.HYPERPARAMETER, id=f"{prefix}{i}") for i in range(n)
+        ExperimentSpec({"i": i, **params}, "hyperparameter", id=f"{prefix}{i}") for i in range(n)
     ]
 
 
@@ -66,7 +65,7 @@ def test_killed_actor_experiment_is_resubmitted_and_reported_once(
     with RayExecutorPool(lambda: Crasher(str(tmp_path)), n_workers=2, max_retries=2) as pool:
         specs = [
             *_specs(5, "ok"),
-            ExperimentSpec({"die": "once"}, Kind.HYPERPARAMETER, id="victim"),
+            ExperimentSpec({"die": "once"}, "hyperparameter", id="victim"),
         ]
         pool.submit(specs)
         obs = _collect(pool, len(specs), timeout_s=80)
@@ -91,8 +90,8 @@ def test_poison_experiment_fails_after_retries_and_spares_the_rest(
     with RayExecutorPool(lambda: Crasher(str(tmp_path)), n_workers=2, max_retries=1) as pool:
         specs = [
             *_specs(3, "ok"),
-            ExperimentSpec({"die": "always"}, Kind.HYPERPARAMETER, id="poison"),
-            ExperimentSpec({"raise": True}, Kind.HYPERPARAMETER, id="raises"),
+            ExperimentSpec({"die": "always"}, "hyperparameter", id="poison"),
+            ExperimentSpec({"raise": True}, "hyperparameter", id="raises"),
         ]
         pool.submit(specs)
         obs = {o.spec.id: o.outcome for o in _collect(pool, len(specs), timeout_s=80)}

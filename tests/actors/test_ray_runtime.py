@@ -63,10 +63,10 @@ rt.shutdown()
 _CLIENT = """
 import sys
 from perturbo.actors import RayExecutorPool, connect
-from perturbo.types import ExperimentSpec, Kind, Outcome, Status
+from perturbo.types import ExperimentSpec, Outcome, Status
 
 class Echo:
-    kind = Kind.HYPERPARAMETER
+    kind = "hyperparameter"
     def run(self, spec):
         return Outcome(Status.COMPLETED, {"x": float(spec.params["x"])})
 
@@ -74,7 +74,7 @@ rt = connect(sys.argv[1])
 assert not rt.started_here and rt.cpus() == 1, rt.resources()
 with RayExecutorPool(Echo) as pool:
     assert pool.n_workers == 1
-    pool.submit([ExperimentSpec({"x": 3}, Kind.HYPERPARAMETER, id="a")])
+    pool.submit([ExperimentSpec({"x": 3}, "hyperparameter", id="a")])
     obs = []
     while not obs:
         obs = pool.wait(timeout_s=30)

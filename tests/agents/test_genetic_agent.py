@@ -15,7 +15,7 @@ from perturbo import StopRule, run
 from perturbo.actors.local_pool import LocalExecutorPool
 from perturbo.agents.genetic import GeneticAgentPlanner
 from perturbo.kinds.genetic import GenePool, GeneticExecutor, GeneticMetrics
-from perturbo.types import ExperimentSpec, Kind, Observation, Outcome, Status
+from perturbo.types import ExperimentSpec, Observation, Outcome, Status
 
 
 def _choices(*ids: int, why: str = "test") -> str:
@@ -33,7 +33,7 @@ def _planner(screen, knowledge, responses, **kw) -> GeneticAgentPlanner:  # type
 def _tell_round(p: GeneticAgentPlanner, screen, genes: list[str], round: int = 0) -> None:  # type: ignore[no-untyped-def]
     obs = [
         Observation(
-            ExperimentSpec({"gene": g}, Kind.GENETIC, id=f"{round}-{g}", round=round),
+            ExperimentSpec({"gene": g}, "genetic", id=f"{round}-{g}", round=round),
             Outcome(Status.COMPLETED, {"score": screen.score(g), "hit": float(screen.is_hit(g))}),
         )
         for g in genes

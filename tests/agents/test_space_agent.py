@@ -8,7 +8,7 @@ from langchain_core.language_models import FakeListChatModel
 
 from perturbo.agents.space_agent import SpaceAgentPlanner
 from perturbo.space import Categorical, Float, Int, SearchSpace
-from perturbo.types import ExperimentSpec, Kind, Observation, Outcome, Status
+from perturbo.types import ExperimentSpec, Observation, Outcome, Status
 
 
 def _space() -> SearchSpace:
@@ -25,8 +25,8 @@ def test_invalid_configs_are_repaired_and_the_rest_is_marked_fallback() -> None:
                          {"lr": 0.01, "width": 32, "opt": "rmsprop"}], "rationale": "try mid lr"}
     second = {"configs": [{"lr": 0.001, "width": 128, "opt": "sgd"}], "rationale": "fix"}
     llm = FakeListChatModel(responses=[json.dumps(first), json.dumps(second), "junk"])
-    p = SpaceAgentPlanner(_space(), Kind.HYPERPARAMETER, llm, objective="acc", max_repairs=2, seed=1)
-    p.tell([Observation(ExperimentSpec({"lr": 0.05, "width": 16, "opt": "sgd"}, Kind.HYPERPARAMETER),
+    p = SpaceAgentPlanner(_space(), "hyperparameter", llm, objective="acc", max_repairs=2, seed=1)
+    p.tell([Observation(ExperimentSpec({"lr": 0.05, "width": 16, "opt": "sgd"}, "hyperparameter"),
                         Outcome(Status.COMPLETED, {"acc": 0.7}))])
     specs = p.ask(3, [])
     assert len(specs) == 3
@@ -46,5 +46,5 @@ def test_make_space_planner_reads_llm_keys_and_never_logs_the_key(monkeypatch) -
     cfg = {"llm": "openai", "llm_model": "m", "llm_base_url": "http://127.0.0.1:1/v1", "seed": 3}
     s = llm_settings(cfg)
     assert s.api_key == "sk-from-env" and "sk-from-env" not in str(s.public())
-    p = make_space_planner(_space(), Kind.HYPERPARAMETER, cfg, "acc", llm=FakeListChatModel(responses=["x"]))
+    p = make_space_planner(_space(), "hyperparameter", cfg, "acc", llm=FakeListChatModel(responses=["x"]))
     assert p.name == "agent" and p.fallback is not None

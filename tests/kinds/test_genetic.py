@@ -21,7 +21,7 @@ from perturbo.kinds.genetic import (
 )
 from perturbo.kinds.screens import DATA_DIR
 from perturbo.search.random import RandomPlanner
-from perturbo.types import ExperimentSpec, InvalidSpec, Kind, Observation, PerturboError, Status
+from perturbo.types import ExperimentSpec, InvalidSpec, Observation, PerturboError, Status
 
 
 def _csv(tmp_path: Path, text: str, name: str = "my_screen.csv") -> Path:
@@ -175,7 +175,7 @@ def test_metrics_count_hits_precision_and_ratio(tmp_path: Path) -> None:
     ex = GeneticExecutor(screen)
 
     def obs(gene: str, r: int) -> Observation:
-        spec = ExperimentSpec({"gene": gene}, Kind.GENETIC, f"{gene}-{r}", r)
+        spec = ExperimentSpec({"gene": gene}, "genetic", f"{gene}-{r}", r)
         return Observation(spec, ex.run(spec))
 
     r0 = [obs("G39", 0), obs("G1", 0), obs("G2", 0), obs("G3", 0)]
@@ -198,7 +198,7 @@ def test_campaign_with_random_planner_tests_each_gene_once(tmp_path: Path) -> No
     screen = load_screen(str(_screen_csv(tmp_path)))
     pool_space = GenePool(screen.genes)
     history = run(
-        planner=RandomPlanner(pool_space, Kind.GENETIC, seed=1),
+        planner=RandomPlanner(pool_space, "genetic", seed=1),
         pool=LocalExecutorPool(partial(GeneticExecutor, screen)),
         space=pool_space,
         batch=8,

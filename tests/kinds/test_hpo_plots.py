@@ -12,7 +12,7 @@ from perturbo.kinds.hpo_plots import (
     pareto_front_plot,
 )
 from perturbo.plots import PlotData
-from perturbo.types import ExperimentSpec, Kind, Observation, Outcome, Status
+from perturbo.types import ExperimentSpec, Observation, Outcome, Status
 
 
 def _history(n: int = 12) -> list[Observation]:
@@ -28,7 +28,7 @@ def _history(n: int = 12) -> list[Observation]:
         st = Status.PRUNED if len(curve) == 1 else Status.COMPLETED
         out.append(
             Observation(
-                ExperimentSpec(p, Kind.HYPERPARAMETER, f"t{i}", 0),
+                ExperimentSpec(p, "hyperparameter", f"t{i}", 0),
                 Outcome(st, {"acc": curve[-1], "cost": float(p["width"])}, curve),
             )
         )

@@ -15,11 +15,11 @@ from perturbo.cli_hyperparameter import build
 from perturbo.kinds.hpo_tasks import builtin_tasks, make_task
 from perturbo.kinds.hyperparameter import ExecutorFactory, HyperparameterExecutor, TaskRecipe
 from perturbo.space import Float, SearchSpace
-from perturbo.types import ExperimentSpec, Kind, PerturboError, Status
+from perturbo.types import ExperimentSpec, PerturboError, Status
 
 
 def _spec(params, id="t0"):
-    return ExperimentSpec(params, Kind.HYPERPARAMETER, id=id)
+    return ExperimentSpec(params, "hyperparameter", id=id)
 
 
 def test_digits_cnn_trains_and_reports_every_epoch() -> None:
@@ -163,7 +163,7 @@ def _toml(space: SearchSpace) -> str:
 def test_cli_build_runs_a_small_campaign(planner: str) -> None:
     parts = build({"task": "branin", "planner": planner, "trials": 10, "batch": 4, "seed": 0})
     assert (
-        parts.kind is Kind.HYPERPARAMETER
+        parts.kind == "hyperparameter"
         and parts.objective == "value"
         and parts.direction == "min"
     )

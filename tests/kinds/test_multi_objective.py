@@ -177,13 +177,13 @@ def test_task_metrics_include_the_cheap_second_objectives() -> None:
     assert parts.objectives == ("val_accuracy", "train_seconds")
     assert parts.objective == "val_accuracy" and parts.multi_objective
     ex = parts.executor_factory()
-    from perturbo.types import ExperimentSpec, Kind
+    from perturbo.types import ExperimentSpec
 
     small = {"layers": 1, "width": 8, "activation": "relu", "lr": 1e-2, "weight_decay": 1e-5,
              "dropout": 0.0, "batch_size": 32, "optimizer": "adam"}  # fmt: skip
     big = {**small, "layers": 3, "width": 64}
-    o1 = ex.run(ExperimentSpec(small, Kind.HYPERPARAMETER))
-    o2 = ex.run(ExperimentSpec(big, Kind.HYPERPARAMETER))
+    o1 = ex.run(ExperimentSpec(small, "hyperparameter"))
+    o2 = ex.run(ExperimentSpec(big, "hyperparameter"))
     # wine has 13 features and 3 classes: 13*8+8 + 8*3+3 parameters
     assert o1.metrics["n_params"] == 13 * 8 + 8 + 8 * 3 + 3
     assert o2.metrics["n_params"] == 13 * 64 + 64 + 2 * (64 * 64 + 64) + 64 * 3 + 3

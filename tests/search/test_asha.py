@@ -16,7 +16,7 @@ from perturbo.kinds.hyperparameter import ExecutorFactory, HyperparameterMetrics
 from perturbo.search.asha import ASHA, savings
 from perturbo.search.random import RandomPlanner
 from perturbo.space import Float, SearchSpace
-from perturbo.types import Kind, Status
+from perturbo.types import Status
 
 
 def test_rungs_and_the_top_fraction_rule() -> None:
@@ -75,7 +75,7 @@ def test_asha_stops_bad_trials_early_in_a_campaign(curves_module: str) -> None:
     rungs = SharedRungs("test-asha", max_epochs=9, eta=3)
     pool = LocalExecutorPool(ExecutorFactory(recipe, rungs))
     hist = run(
-        planner=RandomPlanner(space, Kind.HYPERPARAMETER, seed=0),
+        planner=RandomPlanner(space, "hyperparameter", seed=0),
         pool=pool,
         space=space,
         batch=4,

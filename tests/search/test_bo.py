@@ -15,9 +15,9 @@ from perturbo.search.objective import pareto_mask
 from perturbo.search.random import RandomPlanner
 from perturbo.search.sobol import SobolPlanner
 from perturbo.space import Categorical, Float, SearchSpace
-from perturbo.types import ExperimentSpec, Kind, Observation, Outcome, Status
+from perturbo.types import ExperimentSpec, Observation, Outcome, Status
 
-K = Kind.HYPERPARAMETER
+K = "hyperparameter"
 
 
 def _optimise(planner, task, evals: int, batch: int = 4) -> list[float]:

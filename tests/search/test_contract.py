@@ -10,13 +10,12 @@ from perturbo.search.optuna_planner import OptunaPlanner
 from perturbo.search.random import RandomPlanner
 from perturbo.search.sobol import SobolPlanner
 from perturbo.testing.planner_contract import CONTRACT
-from perturbo.types import Kind
 
 PLANNERS = {
     # cheap acquisition optimisation: the contract is about behaviour, test_bo.py about quality
     "bo": lambda space, seed: BOPlanner(
         space,
-        Kind.HYPERPARAMETER,
+        "hyperparameter",
         seed,
         objective="value",
         n_init=4,
@@ -24,22 +23,22 @@ PLANNERS = {
         raw_samples=32,
     ),
     "optuna-tpe": lambda space, seed: OptunaPlanner(
-        space, Kind.HYPERPARAMETER, seed, "value", sampler="tpe"
+        space, "hyperparameter", seed, "value", sampler="tpe"
     ),
     "optuna-gp": lambda space, seed: OptunaPlanner(
-        space, Kind.HYPERPARAMETER, seed, "value", sampler="gp"
+        space, "hyperparameter", seed, "value", sampler="gp"
     ),
     "optuna-cmaes": lambda space, seed: OptunaPlanner(
-        space, Kind.HYPERPARAMETER, seed, "value", sampler="cmaes"
+        space, "hyperparameter", seed, "value", sampler="cmaes"
     ),
     "optuna-nsga2": lambda space, seed: OptunaPlanner(
-        space, Kind.HYPERPARAMETER, seed, "value", sampler="nsga2"
+        space, "hyperparameter", seed, "value", sampler="nsga2"
     ),
     "evolution": lambda space, seed: EvolutionPlanner(
-        space, Kind.HYPERPARAMETER, seed, objective="value", popsize=6
+        space, "hyperparameter", seed, objective="value", popsize=6
     ),
-    "random": lambda space, seed: RandomPlanner(space, Kind.HYPERPARAMETER, seed),
-    "sobol": lambda space, seed: SobolPlanner(space, Kind.HYPERPARAMETER, seed),
+    "random": lambda space, seed: RandomPlanner(space, "hyperparameter", seed),
+    "sobol": lambda space, seed: SobolPlanner(space, "hyperparameter", seed),
 }
 
 

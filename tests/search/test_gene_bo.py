@@ -11,7 +11,7 @@ from perturbo.genesets import GeneKnowledge, LibrarySource
 from perturbo.kinds.genetic import GeneticExecutor, Screen, load_screen
 from perturbo.search.gene_bo import GeneBOPlanner
 from perturbo.search.gene_priors import LabelSource, text_prior, training_sources, transfer_prior
-from perturbo.types import ExperimentSpec, Kind, Observation, failed
+from perturbo.types import ExperimentSpec, Observation, failed
 
 N = 400
 GENES = tuple(f"G{i}" for i in range(N))
@@ -111,7 +111,7 @@ def test_api_for_other_planners(tmp_path: Path) -> None:
         Observation(s.stamped(f"0-{i}", 0), GeneticExecutor(screen).run(s))
         for i, s in enumerate(first)
     ]
-    broken = ExperimentSpec({"gene": "G5"}, Kind.GENETIC, "0-x", 0)
+    broken = ExperimentSpec({"gene": "G5"}, "genetic", "0-x", 0)
     planner.tell([*obs, Observation(broken, failed("worker died"))])
     ranked = planner.rank(50, exclude={"G1"})
     names = [g for g, _ in ranked]

@@ -1,0 +1,102 @@
+"""What a kind hands the core: one :class:`KindSpec` per experiment kind.
+
+The core (the CLI, the API, the tracking store, plots and progress) asks a kind's spec for
+everything kind-specific and never branches on a kind's name. A kind is a package that
+exposes ``KIND = KindSpec(...)``; it is found through :mod:`perturbo.kinds` (the built-in
+registry line, or the ``perturbo.kinds`` entry-point group for third-party packages).
+
+    KIND = KindSpec(
+        name="toy",
+        description="guess a number",
+        config_model=ToyConfig,           # pydantic; its `kind` field is Literal["toy"]
+        add_arguments=add_arguments,      # argparse flags, defaults SUPPRESSed
+        build=build,                      # (config, BuildContext) -> CampaignParts
+        default_name=lambda c: f"toy-s{c.get('seed', 0)}",
+    )
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
+    from perturbo.parts import CampaignParts
+    from perturbo.plots import Plotter
+    from perturbo.protocols import StoreReader
+
+Nesting = Literal["round", "trial", "both"]
+"""MLflow layout under a campaign's parent run: one nested run per round (a genetic round of
+128 genes is read as a table), per trial (a trial is what people compare), or both."""
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What the composition root gives a kind's ``build`` beside the config.
+
+    ``store``: the campaign store's read side (earlier campaigns, for priors that learn from
+    what this lab already measured); ``None`` where there is no store (a bare Python run).
+    ``campaign``: this campaign's name (exclude it when reading earlier ones).
+    ``engine``: the campaign's shared local LLM (a ModelHost client) where
+    :attr:`KindSpec.uses_local_llm` said so; ``None`` otherwise (agents load their own).
+    """
+
+    store: StoreReader | None = None
+    campaign: str = ""
+    engine: Any = None
+
+
+def _never(config: Mapping[str, Any]) -> bool:
+    return False
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    """Everything the core asks of a kind.
+
+    - ``name``: the CLI word (``perturbo run NAME``) and the ``kind`` stored in every record.
+    - ``config_model``: a pydantic model (``extra="forbid"``) of what a campaign *is*; logged
+      as the campaign's config, so ``perturbo resume`` rebuilds from it.
+    - ``add_arguments(parser)``: the kind's flags (defaults ``argparse.SUPPRESS`` so a TOML
+      file can set them).
+    - ``build(config, context) -> CampaignParts``: the campaign, assembled.
+    - ``default_name(config)``: the campaign name without its time stamp.
+    - ``headline``: metric keys the progress display and ``perturbo show`` print first.
+    - ``subject``: the param shown as the campaign's subject (screen, task, model).
+    - ``plotters``: logged as PNGs at the end of a campaign.
+    - ``nesting``: MLflow nested runs per round or per trial.
+    - ``uses_local_llm(config)``: host the embedded LLM once in a Ray actor for this campaign.
+    - ``budget_keys``: config keys ``perturbo resume --rounds/--trials`` may extend.
+    - ``tag_params``: params that become MLflow experiment tags (``perturbo.<key>``), so the
+      store can be searched by them (earlier campaigns on the same screen...).
+    - ``examples``: lines for ``perturbo run NAME --help``.
+    """
+
+    name: str
+    description: str
+    config_model: type[BaseModel]
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    build: Callable[[Mapping[str, Any], BuildContext], CampaignParts]
+    default_name: Callable[[Mapping[str, Any]], str]
+    headline: tuple[str, ...] = ()
+    subject: str = ""
+    plotters: Sequence[Plotter] = ()
+    nesting: Nesting = "trial"
+    uses_local_llm: Callable[[Mapping[str, Any]], bool] = _never
+    budget_keys: tuple[str, ...] = ()
+    tag_params: tuple[str, ...] = ()
+    examples: str = ""
+    extras: Mapping[str, Any] = field(default_factory=dict)
+    """Optional, kind-defined hooks other parts of perturbo may look up by name (the chat's
+    summariser, the Python API's sugar); the core never requires one."""
+
+    def __post_init__(self) -> None:
+        if not self.name or not self.name.replace("-", "").replace("_", "").isalnum():
+            raise ValueError(f"kind name {self.name!r}: use letters, digits, '-' or '_'")
+
+
+__all__ = ["BuildContext", "KindSpec", "Nesting"]

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shlex
 import tomllib
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -40,13 +41,14 @@ def _run_commands(dockerfile: str) -> list[str]:
 
 
 def _makefile_install() -> list[str]:
-    """The recipe of `make install` (the $(STAMP) target), with $(VAR)s expanded."""
+    """The recipes of `make install` and `make install-dev` (the $(STAMP...) targets), in
+    Makefile order, with $(VAR)s expanded."""
     text = (ROOT / "Makefile").read_text()
     var = dict(re.findall(r"^(\w+)\s*:?=\s*(.*?)\s*$", text, flags=re.M))
-    recipe = re.search(r"^\$\(STAMP\):.*\n((?:\t.*\n)+)", text, flags=re.M)
-    assert recipe, "no $(STAMP) recipe in the Makefile"
+    recipes = re.findall(r"^\$\(STAMP\w*\):.*\n((?:\t.*\n)+)", text, flags=re.M)
+    assert recipes, "no $(STAMP) recipe in the Makefile"
     lines = []
-    for line in recipe.group(1).splitlines():
+    for line in "".join(recipes).splitlines():
         line = line.strip().lstrip("@")
         for _ in range(3):  # nested variables: PIP := $(PY) -m pip, PY := $(BIN)/python ...
             line = re.sub(r"\$\((\w+)\)", lambda m: var.get(m.group(1), m.group(0)), line)
@@ -54,9 +56,16 @@ def _makefile_install() -> list[str]:
     return lines
 
 
-def _pip_installs(commands: list[str]) -> list[tuple[dict[str, str], list[str], list[str]]]:
-    """(env prefix, requirements, options) of each `pip install`, requirements normalised:
-    extras and -e dropped (the image installs the package itself, not editable, no dev tools)."""
+@dataclass(frozen=True)
+class Install:
+    env: dict[str, str]
+    reqs: list[str]  # requirements without extras ("." = the package)
+    extras: frozenset[str]  # of the package
+    opts: list[str]
+
+
+def _pip_installs(commands: list[str]) -> list[Install]:
+    """Each `pip install` of ``commands``: its env prefix, requirements, extras, options."""
     out = []
     for cmd in commands:
         argv = shlex.split(cmd)
@@ -66,33 +75,74 @@ def _pip_installs(commands: list[str]) -> list[tuple[dict[str, str], list[str], 
             env[k] = v
         if "pip" not in argv or "install" not in argv:
             continue
-        args = argv[argv.index("install") + 1 :]
-        reqs, opts = [], []
-        it = iter(args)
+        reqs, opts, extras = [], [], set()
+        it = iter(argv[argv.index("install") + 1 :])
         for a in it:
             if a in ("--index-url", "--extra-index-url", "-i"):
                 opts += [a, next(it)]
             elif a.startswith("-"):
-                opts.append(a)
+                opts.append(a)  # -e: the image installs the package itself, not editable
             else:
-                reqs.append(re.sub(r"\[[^\]]*\]$", "", a))
-        out.append((env, reqs, opts))
+                m = re.fullmatch(r"(.*?)(?:\[([^\]]*)\])?", a)
+                reqs.append(m.group(1))
+                extras |= set(filter(None, (m.group(2) or "").split(",")))
+        out.append(Install(env, reqs, frozenset(extras), opts))
     return out
+
+
+def _extras_closure(extras: frozenset[str]) -> set[str]:
+    """The extras these pull in (``dev = ["perturbo[llm]", ...]`` pulls ``llm``)."""
+    table = _pyproject()["project"].get("optional-dependencies", {})
+    seen, todo = set(), list(extras)
+    while todo:
+        e = todo.pop()
+        if e in seen:
+            continue
+        seen.add(e)
+        for dep in table.get(e, []):
+            m = re.fullmatch(r"perturbo\[([^\]]*)\]", dep.replace(" ", ""))
+            if m:
+                todo += m.group(1).split(",")
+    return seen
+
+
+def _builds_llama(i: Install) -> bool:
+    """Whether this install brings llama-cpp-python (compiled from source)."""
+    if "." not in i.reqs:
+        return any(r.startswith("llama-cpp-python") for r in i.reqs)
+    project = _pyproject()["project"]
+    deps = list(project["dependencies"])
+    for e in _extras_closure(i.extras):
+        deps += project.get("optional-dependencies", {}).get(e, [])
+    return any(d.startswith("llama-cpp-python") for d in deps)
+
+
+def _llama_env() -> dict[str, str]:
+    (env,) = {
+        tuple(sorted(i.env.items())) for i in _pip_installs(_makefile_install()) if _builds_llama(i)
+    }
+    return dict(env)
 
 
 def test_makefile_recipe_is_read() -> None:
     installs = _pip_installs(_makefile_install())
-    assert [r for _, r, _ in installs] == [["torch==2.13.0"], ["."]]
-    assert installs[1][0] == {"CMAKE_ARGS": "-DLLAVA_BUILD=OFF"}
+    assert installs[0].reqs == ["torch==2.13.0"]
+    assert all(i.reqs == ["."] for i in installs[1:]) and len(installs) >= 2
+    assert _llama_env() == {"CMAKE_ARGS": "-DLLAVA_BUILD=OFF"}
 
 
 @pytest.mark.parametrize("dockerfile", IMAGES)
 def test_image_installs_like_the_makefile(dockerfile: str) -> None:
-    make = _pip_installs(_makefile_install())
     image = _pip_installs(_run_commands(dockerfile))
-    assert [r for _, r, _ in image] == [r for _, r, _ in make], "same installs, same order"
-    assert image[0][1] == [f"torch=={_pin('torch')}"]  # torch first, at pyproject's pin
-    assert image[1][0] == make[1][0], "same build environment (CMAKE_ARGS) for the package"
+    assert image[0].reqs == [f"torch=={_pin('torch')}"], "torch first, at pyproject's pin"
+    assert image[0].reqs == _pip_installs(_makefile_install())[0].reqs
+    assert [i.reqs for i in image[1:]] == [["."]], "then the package, once"
+    (package,) = image[1:]
+    assert "llm" in _extras_closure(package.extras), "the image runs the agent planners too"
+    assert "dev" not in package.extras, "an image runs campaigns; it does not test"
+    assert _builds_llama(package) and package.env == _llama_env(), (
+        "llama-cpp-python is compiled with the Makefile's CMAKE_ARGS"
+    )
     make_steps = [c for c in _makefile_install() if " -m perturbo." in c]
     image_steps = [c for c in _run_commands(dockerfile) if c.startswith("python -m perturbo.")]
     assert [c.split(" -m ")[1] for c in make_steps] == [c.split(" -m ")[1] for c in image_steps]
@@ -102,7 +152,9 @@ def test_image_installs_like_the_makefile(dockerfile: str) -> None:
 def test_image_has_what_compiling_llama_cpp_needs(dockerfile: str) -> None:
     cmds = _run_commands(dockerfile)
     apt = next(i for i, c in enumerate(cmds) if "apt-get install" in c)
-    package = next(i for i, c in enumerate(cmds) if re.search(r"pip install \.(\s|$)", c))
+    package = next(
+        i for i, c in enumerate(cmds) if re.search(r"pip install \"?\.[\[\s\"]", c + " ")
+    )
     assert apt < package
     assert {"build-essential", "cmake"} <= set(shlex.split(cmds[apt]))
     assert "python:3.11" in (DEPLOY / dockerfile).read_text()  # requires-python >= 3.11
@@ -110,10 +162,8 @@ def test_image_has_what_compiling_llama_cpp_needs(dockerfile: str) -> None:
 
 def test_torch_builds() -> None:
     """CPU image: torch from PyTorch's CPU index; CUDA image: PyPI's torch, the CUDA build."""
-    (_, _, cpu_opts), *_ = _pip_installs(_run_commands("Dockerfile"))
-    (_, _, cuda_opts), *_ = _pip_installs(_run_commands("Dockerfile.cuda"))
-    assert cpu_opts == ["--index-url", CPU_INDEX]
-    assert cuda_opts == []
+    assert _pip_installs(_run_commands("Dockerfile"))[0].opts == ["--index-url", CPU_INDEX]
+    assert _pip_installs(_run_commands("Dockerfile.cuda"))[0].opts == []
 
 
 @pytest.mark.parametrize("dockerfile", IMAGES)

@@ -20,6 +20,15 @@ Design (measured in ``benchmarks/overhead.py``):
   (FAILED with the error), never retried. A chunk is returned whole, so experiments that
   ran before the crash in the same chunk run again: each experiment is *reported* exactly
   once, *executed* at least once.
+- Time limits. An experiment given a timeout (``experiment_timeout_s``, or ``submit(...,
+  timeout_s=)``) runs alone in its actor call; its clock starts when its actor is up and
+  done with the calls before it. Past the limit it is reported FAILED ("timed out after N
+  s"), its actor is killed and replaced, and the calls queued behind it go back to the
+  queue without a strike. An actor that cannot be placed (it asks for a GPU that stays
+  busy, more CPUs than any node has) is given ``placement_timeout_s``: then it is dropped
+  and its work goes to the other actors, or, where no actor of the pool could ever be
+  placed, :class:`~perturbo.types.PerturboError` says what was asked for and what the
+  cluster has, instead of waiting forever.
 """
 
 from __future__ import annotations
@@ -31,14 +40,14 @@ import socket
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from perturbo.actors._run import run_one
 from perturbo.actors.ray_runtime import RayRuntime, connect
 from perturbo.protocols import Executor, ExecutorFactory
-from perturbo.types import ExperimentSpec, Observation, Outcome, Status, failed
+from perturbo.types import ExperimentSpec, Observation, Outcome, PerturboError, Status, failed
 
 __all__ = ["RayExecutorPool"]
 
@@ -74,6 +83,7 @@ class _Item:
     spec: ExperimentSpec
     attempts: int = 0  # times the actor running it died
     last_error: str = ""
+    timeout_s: float | None = None
 
 
 @dataclass
@@ -85,6 +95,12 @@ class _Call:
     seq: int  # submission order: an actor runs its calls in this order, one at a time
     isolated: bool = False  # a suspect running alone: nothing else goes to its actor
     ran: bool | None = None  # after its actor died: was this call the one running?
+    started: float | None = None  # monotonic time its actor began it (as seen by the driver)
+
+    @property
+    def deadline(self) -> float | None:
+        t = self.items[0].timeout_s if len(self.items) == 1 else None
+        return None if t is None or self.started is None else self.started + t
 
 
 class RayExecutorPool:
@@ -96,6 +112,11 @@ class RayExecutorPool:
     started with :func:`~perturbo.actors.connect` if this process has not connected yet
     (and then :meth:`close` shuts it down again); call ``connect(address)`` first to run
     on a cluster. ``max_retries``: how often an experiment whose actor died is retried.
+    ``experiment_timeout_s``: the default time limit of an experiment (``None``: none).
+    ``placement_timeout_s``: how long an actor may wait for its resources before it is
+    dropped (or, where no actor of the pool starts, a :class:`PerturboError` is raised).
+    ``resources``: custom Ray resources each actor asks for (``{"accelerator_type:A100":
+    0.01}``, a node's custom label), beside its CPU and GPU share.
     Tuning (rarely needed): ``max_chunk`` experiments per actor call at most,
     ``calls_per_worker`` calls queued per actor, ``target_call_s`` of work per call once
     durations are known, ``threads_per_worker`` OpenMP/torch threads in each actor.
@@ -112,11 +133,16 @@ class RayExecutorPool:
         calls_per_worker: int = 2,
         target_call_s: float = 0.25,
         threads_per_worker: int = 1,
+        experiment_timeout_s: float | None = None,
+        placement_timeout_s: float = 180.0,
+        resources: Mapping[str, float] | None = None,
     ) -> None:
         if n_workers is not None and n_workers < 1:
             raise ValueError(f"n_workers must be >= 1, got {n_workers}")
         if max_retries < 0 or max_chunk < 1 or calls_per_worker < 1:
             raise ValueError("max_retries >= 0, max_chunk >= 1 and calls_per_worker >= 1 required")
+        if experiment_timeout_s is not None and experiment_timeout_s <= 0:
+            raise ValueError(f"experiment_timeout_s must be > 0, got {experiment_timeout_s}")
         import ray  # lazy: the one heavy import of this module
 
         self._ray = ray
@@ -150,9 +176,15 @@ class RayExecutorPool:
             max_restarts=0,
             max_concurrency=1,
             scheduling_strategy="SPREAD",
+            resources=dict(resources or {}),
         )
         self._factory = executor_factory
         self._cpu_per = cpu_per
+        self._gpus = gpus
+        self._resources = dict(resources or {})
+        self._timeout_s = experiment_timeout_s
+        self._placement_s = placement_timeout_s
+        self._starting: dict[Any, tuple[int, Any, float]] = {}  # ready ref -> slot, actor, t0
         self._threads = threads_per_worker
         self._n = n_workers
         self._max_retries = max_retries
@@ -163,14 +195,22 @@ class RayExecutorPool:
         self._queue: collections.deque[_Item] = collections.deque()
         self._calls: dict[Any, _Call] = {}
         self._seq = 0
-        self._actors = [self._new_actor() for _ in range(n_workers)]
+        self._actors: list[Any] = []
+        self._actors = [self._new_actor(slot) for slot in range(n_workers)]
         self.n_replaced = 0
-        """Actors replaced after they died (for diagnostics and tests)."""
+        """Actors replaced after they died or timed out (for diagnostics and tests)."""
+        self.n_timed_out = 0
+        """Experiments stopped at their time limit."""
 
     # -- ExecutorPool ------------------------------------------------------------------
 
-    def submit(self, specs: Sequence[ExperimentSpec]) -> None:
-        self._queue.extend(_Item(s) for s in specs)
+    def submit(self, specs: Sequence[ExperimentSpec], timeout_s: float | None = None) -> None:
+        """Queue ``specs``; ``timeout_s`` (default: the pool's ``experiment_timeout_s``) limits
+        each one's run time."""
+        t = self._timeout_s if timeout_s is None else timeout_s
+        if t is not None and t <= 0:
+            raise ValueError(f"timeout_s must be > 0, got {t}")
+        self._queue.extend(_Item(s, timeout_s=t) for s in specs)
         self._dispatch()
 
     def wait(self, timeout_s: float) -> list[Observation]:
@@ -183,21 +223,26 @@ class RayExecutorPool:
             self._dispatch()
             if not self._calls:
                 return out
-            left = 0.0 if out else max(0.0, deadline - time.monotonic())
-            refs = list(self._calls)
-            ready, rest = ray.wait(refs, num_returns=1, timeout=left)
-            if not ready:
+            out.extend(self._enforce_limits())
+            if not self._calls:
                 return out
-            if rest:
+            now = time.monotonic()
+            left = 0.0 if out else max(0.0, min(deadline, self._next_limit()) - now)
+            refs = [*self._calls, *self._starting]  # an actor coming up starts a clock
+            ready, rest = ray.wait(refs, num_returns=1, timeout=left)
+            if rest and ready:
                 ready += ray.wait(rest, num_returns=len(rest), timeout=0)[0]
             for ref in ready:
-                out.extend(self._finish(ref))
+                if ref in self._calls:
+                    out.extend(self._finish(ref))
             if out or time.monotonic() >= deadline:
                 self._dispatch()
                 return out
 
     def free_slots(self) -> int:
-        return max(0, self._n - len(self._queue) - sum(len(c.items) for c in self._calls.values()))
+        """Live actors not given an experiment yet (the asynchronous schedule fills them)."""
+        busy = len(self._queue) + sum(len(c.items) for c in self._calls.values())
+        return max(0, self.n_workers - busy)
 
     def in_flight(self) -> list[ExperimentSpec]:
         running = [i.spec for c in self._calls.values() for i in c.items]
@@ -207,9 +252,9 @@ class RayExecutorPool:
         """Kill the actors (and the Ray this pool started, if it started one). Idempotent."""
         if not self._ray.is_initialized():
             self._actors = []
-        held = len(self._actors) * self._cpu_per
+        held = len(self._live()) * self._cpu_per
         want = self._ray.available_resources().get("CPU", 0.0) + held if held else 0.0
-        for a in self._actors:
+        for a in self._live():
             try:
                 self._ray.kill(a)
             except Exception:  # noqa: BLE001 - already dead or Ray already down
@@ -217,6 +262,7 @@ class RayExecutorPool:
         self._actors = []
         self._calls.clear()
         self._queue.clear()
+        self._starting.clear()
         if held > 0:  # ray.kill is asynchronous: let the CPUs come back before returning
             deadline = time.monotonic() + 3.0
             while time.monotonic() < deadline:
@@ -229,11 +275,15 @@ class RayExecutorPool:
 
     def workers(self) -> list[str]:
         """``host:pid`` of each live actor (a blocking call on each)."""
-        return list(self._ray.get([a.whoami.remote() for a in self._actors]))
+        return list(self._ray.get([a.whoami.remote() for a in self._live()]))
 
     @property
     def n_workers(self) -> int:
-        return self._n
+        """Actors of the pool (less those dropped because they could not be placed)."""
+        return len(self._live())
+
+    def _live(self) -> list[Any]:
+        return [a for a in self._actors if a is not None]
 
     def __enter__(self) -> RayExecutorPool:
         return self
@@ -243,11 +293,16 @@ class RayExecutorPool:
 
     # -- dispatch ----------------------------------------------------------------------
 
-    def _new_actor(self) -> Any:
-        return self._remote.remote(self._factory, self._threads)
+    def _new_actor(self, slot: int) -> Any:
+        actor = self._remote.remote(self._factory, self._threads)
+        # actor calls run in order: this one answers once the actor is placed and built
+        self._starting[actor.whoami.remote()] = (slot, actor, time.monotonic())
+        return actor
 
     def _busy(self, slot: int) -> int:
         actor = self._actors[slot]
+        if actor is None:
+            return math.inf  # type: ignore[return-value]  # dropped: never chosen
         mine = [c for c in self._calls.values() if c.slot == slot and c.actor is actor]
         return self._calls_per_worker if any(c.isolated for c in mine) else len(mine)
 
@@ -255,11 +310,11 @@ class RayExecutorPool:
         cap = self._max_chunk
         if self._mean_s is not None and self._mean_s > 0:
             cap = max(1, min(cap, int(self._target_call_s / self._mean_s)))
-        spread = math.ceil(len(self._queue) / (self._n * self._calls_per_worker))
+        spread = math.ceil(len(self._queue) / (max(1, self.n_workers) * self._calls_per_worker))
         return max(1, min(cap, spread))
 
     def _dispatch(self) -> None:
-        if not self._queue or not self._actors:
+        if not self._queue or not self._live():
             return
         busy = [self._busy(s) for s in range(self._n)]
         k = self._chunk_size()  # once per pass, so a batch splits evenly
@@ -268,7 +323,7 @@ class RayExecutorPool:
             suspect = self._queue[0].attempts > 0  # it was running when an actor died
             if busy[slot] >= (1 if suspect else self._calls_per_worker):
                 return  # a suspect waits for an idle actor: alone, so its crash is its own
-            if suspect:
+            if suspect or self._queue[0].timeout_s is not None:  # one clock per call
                 chunk = [self._queue.popleft()]
             else:
                 chunk = [self._queue.popleft() for _ in range(min(k, len(self._queue)))]
@@ -316,12 +371,98 @@ class RayExecutorPool:
 
     def _replace(self, call: _Call) -> None:
         if self._actors and self._actors[call.slot] is call.actor:
-            try:
-                self._ray.kill(call.actor)
-            except Exception:  # noqa: BLE001 - it is already gone
-                pass
-            self._actors[call.slot] = self._new_actor()
+            self._kill(call.actor)
+            self._actors[call.slot] = self._new_actor(call.slot)
             self.n_replaced += 1
+
+    def _kill(self, actor: Any) -> None:
+        try:
+            self._ray.kill(actor)
+        except Exception:  # noqa: BLE001 - it is already gone
+            pass
+
+    # -- time limits -------------------------------------------------------------------
+
+    def _next_limit(self) -> float:
+        """The earliest moment a time limit may fire (an experiment's, an actor placement's)."""
+        limits = [d for c in self._calls.values() if (d := c.deadline) is not None]
+        limits += [t0 + self._placement_s for _, _, t0 in self._starting.values()]
+        return min(limits, default=math.inf)
+
+    def _enforce_limits(self) -> list[Observation]:
+        """Start the clocks of calls their actor has begun, drop actors never placed, and stop
+        experiments past their limit (reported FAILED; their actor replaced)."""
+        now = time.monotonic()
+        if self._starting:
+            done = self._ray.wait(list(self._starting), num_returns=len(self._starting), timeout=0)[
+                0
+            ]
+            for ref in done:
+                del self._starting[ref]
+            late = [v for v in self._starting.values() if now - v[2] >= self._placement_s]
+            for slot, actor, _ in late:
+                self._drop_unplaced(slot, actor)
+        starting = {id(a) for _, a, _ in self._starting.values()}
+        first: dict[int, _Call] = {}  # per actor, the call it is running
+        for c in self._calls.values():
+            a = id(c.actor)
+            if a not in starting and (a not in first or c.seq < first[a].seq):
+                first[a] = c
+        for c in first.values():
+            if c.started is None:
+                c.started = now
+        out: list[Observation] = []
+        for c in [c for c in self._calls.values() if (d := c.deadline) is not None and now >= d]:
+            if c.ref in self._calls:
+                out += self._time_out(c)
+        return out
+
+    def _time_out(self, call: _Call) -> list[Observation]:
+        t = call.items[0].timeout_s
+        self._release(call.actor)
+        self._replace(call)
+        self.n_timed_out += 1
+        msg = (
+            f"timed out after {t:g} s (its worker was stopped and replaced). Fix: raise the "
+            "experiment timeout, or make the experiment cheaper"
+        )
+        return [Observation(i.spec, failed(msg, float(t or 0.0))) for i in call.items]
+
+    def _release(self, actor: Any) -> list[_Call]:
+        """Forget every call queued on ``actor``; those not timed out go back to the front of
+        the queue in their order, without a strike (they were cut short by no fault of theirs)."""
+        mine = sorted((c for c in self._calls.values() if c.actor is actor), key=lambda c: c.seq)
+        for c in mine:
+            del self._calls[c.ref]
+        expired = [c for c in mine if (d := c.deadline) is not None and time.monotonic() >= d]
+        for c in reversed([c for c in mine if c not in expired]):
+            self._queue.extendleft(reversed(c.items))
+        return mine
+
+    def _drop_unplaced(self, slot: int, actor: Any) -> None:
+        self._starting = {r: v for r, v in self._starting.items() if v[1] is not actor}
+        self._release(actor)
+        self._kill(actor)
+        if self._actors[slot] is actor:
+            self._actors[slot] = None
+        asked = {"CPU": self._cpu_per, "GPU": self._gpus, **self._resources}
+        asked = {k: v for k, v in asked.items() if v}
+        keys = {"CPU", "GPU", *self._resources}
+        have = {k: v for k, v in self._ray.cluster_resources().items() if k in keys}
+        free = {k: v for k, v in self._ray.available_resources().items() if k in keys}
+        what = (
+            f"a Ray actor asking for {asked or 'no resources'} could not be placed within "
+            f"{self._placement_s:g} s (the cluster has {have}, {free} free now)"
+        )
+        if not self._live():
+            self._queue.clear()
+            raise PerturboError(
+                f"{what}, and no worker of this pool could start: the campaign would wait "
+                "forever. Fix: free the resources (another job may hold the GPU), ask for "
+                "fewer (workers, GPUs per worker), add nodes, or wait longer "
+                "(placement_timeout_s); then `perturbo resume` the campaign"
+            )
+        warnings.warn(f"{what}: dropped; the pool runs on {self.n_workers} workers", stacklevel=3)
 
     def _requeue(self, items: list[_Item], error: str, counts: bool) -> list[Observation]:
         gave_up: list[Observation] = []

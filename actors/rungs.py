@@ -5,16 +5,22 @@ logic in-process where Ray is not running (LocalExecutorPool).
 actor, and the first ``report`` there finds (or creates) the named rung actor of the
 campaign (``get_if_exists``), so all workers see the same rungs without the driver having
 to create anything. The rung logic itself is :class:`perturbo.search.asha.ASHA`.
+
+The rungs are not the source of truth: on resume the driver calls :meth:`SharedRungs.seed`
+with the recorded history (``CampaignParts.run`` does, through the executor factory's
+``resume``), so rung state lost with the actor (or a dead driver's Ray) is rebuilt.
 """
 
 from __future__ import annotations
 
 import sys
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from perturbo.search.asha import ASHA
+from perturbo.search.asha import ASHA, trials_of
+from perturbo.types import Observation
 
 _LOCAL: dict[str, ASHA] = {}
 _HANDLES: dict[str, Any] = {}
@@ -43,6 +49,17 @@ class SharedRungs:
             asha = _LOCAL.setdefault(self.name, self._asha())
         return asha.report(trial_id, epoch, value)
 
+    def seed(self, history: Iterable[Observation]) -> int:
+        """Rebuild the rungs from recorded observations (see :meth:`ASHA.seed`); returns the
+        number of rung entries seeded."""
+        trials = trials_of(history)
+        ray = sys.modules.get("ray")
+        if ray is not None and ray.is_initialized():
+            return int(ray.get(self._actor(ray).seed.remote(trials)))
+        with _LOCK:
+            asha = _LOCAL.setdefault(self.name, self._asha())
+        return asha.seed(trials)
+
     def _actor(self, ray: Any) -> Any:
         with _LOCK:
             h = _HANDLES.get(self.name)
@@ -69,6 +86,9 @@ class _RungActor:
 
     def report(self, trial_id: str, epoch: int, value: float) -> bool:
         return self._asha.report(trial_id, epoch, value)
+
+    def seed(self, trials: list[tuple[str, bool, tuple[float, ...]]]) -> int:
+        return self._asha.seed(trials)
 
     def stats(self) -> list[Any]:
         return self._asha.stats()

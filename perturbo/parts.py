@@ -69,7 +69,14 @@ class CampaignParts:
         on_round: Callable[[RoundReport], None] | None = None,
         poll_s: float = 0.5,
     ) -> History:
-        """Run these parts on ``pool`` through :func:`perturbo.campaign.run`."""
+        """Run these parts on ``pool`` through :func:`perturbo.campaign.run` (with their
+        ``schedule`` and ``experiment_timeout_s``). On resume (a non-empty ``history``) an
+        executor factory holding state rebuilt from the store (ASHA's rungs) is given the
+        history first, through its ``resume(history)`` where it has one."""
+        if history is not None and len(history):
+            resume = getattr(self.executor_factory, "resume", None)
+            if callable(resume):
+                resume(history)
         return run(
             planner=self.planner,
             pool=pool,
@@ -81,4 +88,6 @@ class CampaignParts:
             history=history,
             on_round=on_round,
             poll_s=poll_s,
+            schedule=self.schedule,
+            experiment_timeout_s=self.experiment_timeout_s,
         )

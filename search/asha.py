@@ -8,16 +8,22 @@ trial at a rung always goes on. No trial waits for others, so it suits parallel 
 
 Executors never see this class directly: they get a ``report(trial_id, epoch, value)``
 callable, backed by an in-process :class:`ASHA` or by the shared Ray actor in
-:mod:`perturbo.actors.rungs`.
+:mod:`perturbo.actors.rungs`. The rungs are state rebuilt from the store, as Optuna's
+pruners read intermediate values from storage: :meth:`ASHA.seed` replays the recorded
+trials' per-epoch values (``Outcome.intermediate``) on resume, so a resumed campaign cuts
+new trials against the old ones instead of starting with empty rungs.
 """
 
 from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+
+from perturbo.types import Observation, Status
 
 
 @dataclass(frozen=True)
@@ -83,9 +89,35 @@ class ASHA:
                 self._stopped[epoch].add(trial_id)
             return keep
 
+    def seed(self, trials: Iterable[tuple[str, bool, Sequence[float]]]) -> int:
+        """Replay recorded trials: ``(trial_id, pruned, per-epoch values)``, the values in
+        epoch order from epoch 1. Each value at a rung is recorded there (as if reported);
+        a pruned trial counts as stopped at the rung of its last value. Earlier decisions are
+        kept, not re-judged. Returns the number of rung entries seeded."""
+        n = 0
+        with self._lock:
+            for trial_id, pruned, values in trials:
+                for epoch, v in enumerate(values, start=1):
+                    if epoch in self._recorded and math.isfinite(v):
+                        self._recorded[epoch][trial_id] = float(v)
+                        n += 1
+                        if pruned and epoch == len(values):
+                            self._stopped[epoch].add(trial_id)
+        return n
+
     def stats(self) -> list[RungStats]:
         with self._lock:
             return [RungStats(r, len(self._recorded[r]), len(self._stopped[r])) for r in self.rungs]
+
+
+def trials_of(history: Iterable[Observation]) -> list[tuple[str, bool, tuple[float, ...]]]:
+    """What :meth:`ASHA.seed` replays from a campaign history: every trial that ran and
+    reported per-epoch values (small and picklable, to ship to the rung actor)."""
+    return [
+        (o.spec.id, o.outcome.status is Status.PRUNED, tuple(o.outcome.intermediate))
+        for o in history
+        if o.outcome.intermediate and o.outcome.status is not Status.REJECTED
+    ]
 
 
 def savings(epochs_run: list[int], max_epochs: int) -> dict[str, float]:

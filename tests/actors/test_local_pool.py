@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pytest
@@ -138,3 +138,55 @@ def test_campaign_runs_through_local_pool() -> None:
 def test_bad_n_workers() -> None:
     with pytest.raises(ValueError, match="n_workers"):
         LocalExecutorPool(Square, n_workers=0)
+
+
+class Nap:
+    """Sleeps ``params["s"]`` seconds, then returns it."""
+
+    def run(self, spec: ExperimentSpec) -> Outcome:
+        time.sleep(float(spec.params["s"]))
+        return Outcome(Status.COMPLETED, {"s": float(spec.params["s"])})
+
+
+def _naps(*secs: float) -> list[ExperimentSpec]:
+    return [ExperimentSpec({"s": s}, "hyperparameter", id=f"n{i}") for i, s in enumerate(secs)]
+
+
+def _drain(pool: LocalExecutorPool, n: int, limit_s: float = 10) -> list[Any]:
+    out: list[Any] = []
+    deadline = time.monotonic() + limit_s
+    while len(out) < n and time.monotonic() < deadline:
+        out += pool.wait(timeout_s=0.2)
+    return out
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_timeout_fails_the_hung_experiment_and_abandons_its_thread(workers: int) -> None:
+    with LocalExecutorPool(Nap, n_workers=workers, experiment_timeout_s=0.3) as pool:
+        pool.submit(_naps(0.05, 2.0, 0.05, 0.05))
+        assert pool.free_slots() == 0 and len(pool.in_flight()) == 4
+        t0 = time.monotonic()
+        obs = {o.spec.id: o.outcome for o in _drain(pool, 4)}
+        assert time.monotonic() - t0 < 1.5
+        assert sorted(obs) == ["n0", "n1", "n2", "n3"]
+        assert obs["n1"].status is Status.FAILED and obs["n1"].error.startswith(
+            "timed out after 0.3 s"
+        )
+        assert all(obs[i].ok for i in ("n0", "n2", "n3")) and pool.n_timed_out == 1
+        assert pool.in_flight() == [] and pool.free_slots() == workers
+        time.sleep(2.0)  # the abandoned thread returns now: its late result is dropped
+        pool.submit(_naps(0.01))
+        assert [o.spec.id for o in _drain(pool, 1)] == ["n0"]
+        assert pool.wait(timeout_s=0.1) == []
+
+
+def test_submit_timeout_overrides_and_free_slots_are_real() -> None:
+    with LocalExecutorPool(Nap, n_workers=3) as pool:
+        assert pool.free_slots() == 3
+        pool.submit(_naps(0.5), timeout_s=0.1)
+        pool.submit(_naps(0.5, 0.05)[1:])
+        assert pool.free_slots() == 1
+        obs = {o.spec.id: o.outcome.status for o in _drain(pool, 2)}
+        assert list(obs.values()).count(Status.FAILED) == 1
+        with pytest.raises(ValueError, match="timeout_s"):
+            pool.submit(_naps(0.1), timeout_s=-1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 import sys
 import time
-from typing import Any, ClassVar
+from typing import Any
 
 import pytest
 
@@ -25,7 +25,6 @@ ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
 
 class Sleeper:
     """Sleeps ``params["sleep"]`` s; records its own interval and process."""
-
 
     def run(self, spec: ExperimentSpec) -> Outcome:
         t0 = time.time()

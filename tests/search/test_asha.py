@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import sys
 import types
+from typing import Any
 
 import numpy as np
 import pytest
@@ -12,11 +13,11 @@ import pytest
 from perturbo.actors.local_pool import LocalExecutorPool
 from perturbo.actors.rungs import SharedRungs
 from perturbo.campaign import StopRule, run
-from perturbo.kinds.hyperparameter import ExecutorFactory, HyperparameterMetrics, TaskRecipe
+from perturbo.kinds.hyperparameter import HyperparameterMetrics, TaskRecipe, TrialFactory
 from perturbo.search.asha import ASHA, savings
 from perturbo.search.random import RandomPlanner
 from perturbo.space import Float, SearchSpace
-from perturbo.types import Status
+from perturbo.types import ExperimentSpec, Observation, Outcome, Status
 
 
 def test_rungs_and_the_top_fraction_rule() -> None:
@@ -73,7 +74,7 @@ def test_asha_stops_bad_trials_early_in_a_campaign(curves_module: str) -> None:
         max_epochs=9,
     )
     rungs = SharedRungs("test-asha", max_epochs=9, eta=3)
-    pool = LocalExecutorPool(ExecutorFactory(recipe, rungs))
+    pool = LocalExecutorPool(TrialFactory(recipe, rungs))
     hist = run(
         planner=RandomPlanner(space, "hyperparameter", seed=0),
         pool=pool,
@@ -100,3 +101,70 @@ def test_asha_stops_bad_trials_early_in_a_campaign(curves_module: str) -> None:
     m = HyperparameterMetrics("acc", "max", 9)([], list(hist))
     assert m["epochs_full"] == 360 and m["epochs_saved_frac"] > 0.3
     assert m["n_pruned"] == len(pruned)
+
+
+# -- rung state rebuilt from the recorded history (resume) ---------------------------------
+
+
+def _replay(a: ASHA, trials: list[tuple[str, float]]) -> list[tuple[str, bool, tuple[float, ...]]]:
+    """Run learning curves ``q * epoch / 9`` through ``a``; return what a history records."""
+    out = []
+    for tid, q in trials:
+        values: list[float] = []
+        pruned = False
+        for epoch in range(1, 10):
+            values.append(q * epoch / 9)
+            if not a.report(tid, epoch, values[-1]):
+                pruned = True
+                break
+        out.append((tid, pruned, tuple(values)))
+    return out
+
+
+def test_seeded_rungs_equal_the_live_ones() -> None:
+    rng = np.random.default_rng(0)
+    trials = [(f"t{i}", float(q)) for i, q in enumerate(rng.random(30))]
+    live = ASHA(max_epochs=9, eta=3)
+    recorded = _replay(live, trials)
+    assert any(p for _, p, _ in recorded) and not all(p for _, p, _ in recorded)
+    seeded = ASHA(max_epochs=9, eta=3)
+    assert seeded.seed(recorded) > 30
+    assert seeded.stats() == live.stats()
+    new = [(f"n{i}", float(q)) for i, q in enumerate(rng.random(10))]
+    assert _replay(seeded, new) == _replay(live, new)  # the same decisions as if never lost
+    fresh = ASHA(max_epochs=9, eta=3)
+    assert fresh.report("n-bad", 1, 0.0)  # an empty rung lets anything through
+    assert not seeded.report("n-bad", 1, 0.0)  # a seeded one stops a bad trial at once
+
+
+def _history_of(recorded: list[tuple[str, bool, tuple[float, ...]]]) -> list[Observation]:
+    return [
+        Observation(
+            ExperimentSpec({"q": 0.0}, "hyperparameter", id=tid, round=0),
+            Outcome(Status.PRUNED if p else Status.COMPLETED, {"acc": v[-1]}, v),
+        )
+        for tid, p, v in recorded
+    ]
+
+
+@pytest.mark.parametrize("where", ["local", "ray"])
+def test_shared_rungs_are_seeded_from_the_history(where: str, request: Any) -> None:
+    import uuid
+
+    if where == "ray":
+        pytest.importorskip("ray")
+        request.getfixturevalue("ray_runtime")
+    live = ASHA(max_epochs=9, eta=3)
+    recorded = _replay(live, [(f"t{i}", q) for i, q in enumerate(np.linspace(0.1, 1.0, 12))])
+    history = _history_of(recorded)
+    history.append(Observation(history[0].spec, Outcome(Status.REJECTED, error="invalid")))
+    rungs = SharedRungs(f"seed-{where}-{uuid.uuid4().hex[:6]}", max_epochs=9, eta=3)
+    at_rungs = sum(
+        len([e for e in range(1, len(v) + 1) if e in live.rungs]) for _, _, v in recorded
+    )
+    assert rungs.seed(history) == at_rungs
+    assert [(s.epoch, s.n_reached, s.n_stopped) for s in rungs.stats()] == [
+        (s.epoch, s.n_reached, s.n_stopped) for s in live.stats()
+    ]
+    assert not rungs.report("late-bad", 1, 0.01)  # judged against the recorded trials
+    assert rungs.report("late-good", 1, 0.2)

@@ -1,0 +1,166 @@
+"""The steps both schedules of :mod:`perturbo.campaign` share: ask the planner (retried
+once), stamp and validate its proposals, record a group of finished experiments as a round
+and tell the planner. Sequencing them is the campaign's job, not this module's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from perturbo.history import History
+from perturbo.protocols import ExecutorPool, Planner, Recorder, RoundMetrics, Space
+from perturbo.types import (
+    ExperimentSpec,
+    InvalidSpec,
+    Observation,
+    PerturboError,
+    Status,
+    describe_error,
+    rejected,
+)
+
+PLANNER_TRIES = 2
+"""A planner that raises is asked again once; a second failure stops the campaign."""
+
+
+@dataclass(frozen=True)
+class RoundReport:
+    """What the loop tells a progress display after each round."""
+
+    round: int
+    metrics: Mapping[str, float]
+    planner_s: float
+    run_s: float
+    n_ran: int
+    n_rejected: int
+    observations: Sequence[Observation] = field(repr=False, default=())
+
+
+def seen_keys(history: Sequence[Observation], space: Space) -> set[str]:
+    """Keys of every experiment that ran (rejected proposals may be proposed again)."""
+    return {space.key(o.spec.params) for o in history if o.outcome.status is not Status.REJECTED}
+
+
+@dataclass
+class Steps:
+    """One campaign's state between the steps: the history, the keys already run, the next
+    round number and the running count of proposals stamped in it (ids stay unique)."""
+
+    planner: Planner
+    pool: ExecutorPool
+    space: Space
+    history: History
+    recorder: Recorder | None = None
+    metrics: RoundMetrics | None = None
+    on_round: Callable[[RoundReport], None] | None = None
+    experiment_timeout_s: float | None = None
+    seen: set[str] = field(default_factory=set)
+    next_round: int = 0
+    _stamped: int = 0  # proposals stamped with next_round so far
+
+    def ask(self, n: int) -> tuple[list[ExperimentSpec], float]:
+        """Up to ``n`` proposals with the pool's in-flight experiments as ``pending``, and the
+        planner's time. A planner that raises twice ends in :class:`PerturboError` naming it."""
+        t0 = time.perf_counter()
+        for attempt in range(PLANNER_TRIES):
+            try:
+                specs = list(self.planner.ask(n, pending=self.pool.in_flight()))[:n]
+                return specs, time.perf_counter() - t0
+            except Exception as e:  # noqa: BLE001 - any planner bug: retried, then reported
+                error = e
+                if attempt + 1 == PLANNER_TRIES:
+                    break
+        name = getattr(self.planner, "name", type(self.planner).__name__)
+        raise PerturboError(
+            f"planner {name!r} raised {PLANNER_TRIES} times in a row when asked for round "
+            f"{self.next_round} ({describe_error(error)}); {self.history.n_ran} experiments "
+            "are recorded. Fix the planner (or its settings), then `perturbo resume` the "
+            "campaign: it continues after the last recorded round"
+        ) from error
+
+    def validate(
+        self, specs: Sequence[ExperimentSpec]
+    ) -> tuple[list[ExperimentSpec], list[Observation]]:
+        """Stamp ids, normalise params and split proposals into runnable and rejected. A
+        proposal repeating one in flight is rejected as a repeat (in a ``unique`` space)."""
+        valid: list[ExperimentSpec] = []
+        bad: list[Observation] = []
+        flying = (
+            {self.space.key(s.params) for s in self.pool.in_flight()}
+            if self.space.unique
+            else set()
+        )
+        batch_keys: set[str] = set()
+        for spec in specs:
+            spec = spec.stamped(
+                id=f"r{self.next_round:03d}-{self._stamped:04d}", round=self.next_round
+            )
+            self._stamped += 1
+            try:
+                params = self.space.validate(spec.params)
+                key = self.space.key(params)
+                if self.space.unique and key in self.seen:
+                    raise InvalidSpec(f"{key} was already tested in an earlier round")
+                if self.space.unique and key in batch_keys:
+                    raise InvalidSpec(f"{key} appears twice in this batch")
+                if key in flying:
+                    raise InvalidSpec(f"{key} is already running")
+            except InvalidSpec as e:
+                bad.append(Observation(spec, rejected(str(e))))
+                continue
+            batch_keys.add(key)
+            valid.append(replace(spec, params=params))
+        return valid, bad
+
+    def submit(self, specs: Sequence[ExperimentSpec]) -> None:
+        if not specs:
+            return
+        if self.experiment_timeout_s is None:
+            self.pool.submit(specs)
+        else:
+            self.pool.submit(specs, timeout_s=self.experiment_timeout_s)  # type: ignore[call-arg]
+
+    def record(
+        self, obs: Sequence[Observation], planner_s: float, run_s: float, restamp: bool = False
+    ) -> RoundReport:
+        """Record ``obs`` as round ``next_round`` (``restamp``: their specs get that round,
+        as in the asynchronous schedule where a round is a group of completions), append them
+        to the history and tell the planner."""
+        r = self.next_round
+        if restamp:
+            obs = [Observation(replace(o.spec, round=r), o.outcome) for o in obs]
+        obs = list(obs)
+        self.seen.update(
+            self.space.key(o.spec.params) for o in obs if o.outcome.status is not Status.REJECTED
+        )
+        m = self.metrics(obs, list(self.history) + obs) if self.metrics else {}
+        m = {**m, "planner_s": planner_s, "run_s": run_s}
+        if self.recorder is not None:
+            self.recorder.record_round(r, obs, m, round_notes(obs))
+        self.history.extend(obs)
+        self.planner.tell(obs)
+        n_bad = sum(o.outcome.status is Status.REJECTED for o in obs)
+        report = RoundReport(r, m, planner_s, run_s, len(obs) - n_bad, n_bad, obs)
+        if self.on_round is not None:
+            self.on_round(report)
+        self.next_round += 1
+        self._stamped = 0
+        return report
+
+    def finish(self) -> None:
+        if self.recorder is not None:
+            final = self.metrics([], list(self.history)) if self.metrics else {}
+            self.recorder.finish(list(self.history), final)
+
+
+def round_notes(obs: Sequence[Observation]) -> dict[str, Any]:
+    """Rationales the planner attached to this round's proposals (deduplicated, in order)."""
+    notes = list(dict.fromkeys(o.spec.note for o in obs if o.spec.note))
+    by_planner: dict[str, int] = {}
+    for o in obs:
+        if o.spec.planner:
+            by_planner[o.spec.planner] = by_planner.get(o.spec.planner, 0) + 1
+    return {"rationale": "\n".join(notes), "proposed_by": by_planner}

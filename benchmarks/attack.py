@@ -1,0 +1,402 @@
+"""Attack-kind bars: strength vs AutoAttack, PGD speed vs ART, one-pixel success, hosting.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/attack.py            # the full run (<= 15 min)
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/attack.py --quick    # a smoke run
+
+Writes ``benchmarks/results/attack.md`` (``attack-quick.md`` with ``--quick``) and plots.
+
+- **strength**: on the standard and the adversarially trained digits CNN, the same held-out
+  samples and eps (Linf 0.1): the campaign's worst-case robust accuracy (bo, 40 trials,
+  batch 4, cascade) vs pyautoattack's standard AutoAttack, ART's AutoAttack and PGD-20
+  alone, each with its forward + backward passes (counted by the wrapped model: every
+  sample through forward, every sample a gradient flows back through). Every attack's
+  examples are judged by the same :func:`perturbo.kinds.attack.evaluate.assess`.
+- **speed**: PGD-20 adversarial examples per second on one batch of the same samples, ours
+  (fixed work, no early stop; and with early stop) vs ART's ProjectedGradientDescentPyTorch.
+- **one-pixel**: success rate of the few-pixel DE attack, 1/3/5 pixels.
+- **hosting**: one PGD step in-process vs through a Ray host actor (actors/target_host.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+import torch  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent
+EPS = 0.1
+
+
+def _timed(fn: Any) -> tuple[Any, float]:
+    t0 = time.perf_counter()
+    out = fn()
+    return out, time.perf_counter() - t0
+
+
+def _judge(tg: Any, x_adv: torch.Tensor, idx: torch.Tensor, eps: float = EPS) -> float:
+    from perturbo.kinds.attack.evaluate import assess
+
+    a = assess(
+        tg.model,
+        tg.x[idx],
+        tg.y[idx],
+        x_adv,
+        eps=eps,
+        norm="linf",
+        lo=tg.lo,
+        hi=tg.hi,
+        clean_pred=tg.clean_pred[idx],
+    )
+    return float(a.robust.sum()) / len(idx)
+
+
+def _reference(tg: Any, name: str, fn: Any) -> dict[str, Any]:
+    """Run a reference attack on every sample; robust accuracy, passes, seconds."""
+    idx = torch.arange(len(tg.y))
+    tg.model.reset()
+    with torch.enable_grad():
+        xa, dt = _timed(lambda: fn(tg.model, tg.x, tg.y))
+    c = tg.model.counts()
+    return {
+        "attack": name,
+        "robust": _judge(tg, xa, idx),
+        "fwd": c["forward_passes"],
+        "bwd": c["backward_passes"],
+        "seconds": dt,
+    }
+
+
+def strength(model: str, n: int, trials: int, batch: int) -> list[dict[str, Any]]:
+    from perturbo.actors import LocalExecutorPool
+    from perturbo.kinds.attack import library as lib
+    from perturbo.kinds.attack.campaign import build
+    from perturbo.kinds.attack.pgd import pgd
+    from perturbo.kinds.attack.samples import worst_case
+    from perturbo.kinds.attack.targets import TargetRecipe
+
+    tg = TargetRecipe(model, n_samples=n, device="cpu").load()
+    kw = {"eps": EPS, "norm": "linf", "lo": tg.lo, "hi": tg.hi}
+    rows = [
+        {
+            "attack": "clean",
+            "robust": float((tg.clean_pred == tg.y).float().mean()),
+            "fwd": 0,
+            "bwd": 0,
+            "seconds": 0.0,
+        }
+    ]
+    rows.append(
+        _reference(
+            tg, "PGD-20 (ours, CE, 1 restart)", lambda m, x, y: pgd(m, x, y, steps=20, **kw).x_adv
+        )
+    )
+    rows.append(
+        _reference(
+            tg, "pyautoattack AutoAttack (standard)", lambda m, x, y: lib.autoattack(m, x, y, **kw)
+        )
+    )
+    rows.append(
+        _reference(
+            tg,
+            "ART AutoAttack (default attacks)",
+            lambda m, x, y: lib.art_autoattack(m, x, y, n_classes=tg.n_classes, **kw),
+        )
+    )
+    parts = build(
+        {
+            "model": model,
+            "eps": EPS,
+            "norm": "linf",
+            "samples": n,
+            "planner": "bo",
+            "trials": trials,
+            "batch": batch,
+            "seed": 0,
+        }
+    )
+    pool = LocalExecutorPool(parts.executor_factory, n_workers=1)
+    try:
+        history, dt = _timed(lambda: parts.run(pool, poll_s=0.05))
+    finally:
+        pool.close()
+    done = [o for o in history if o.outcome.ok]
+    wc = worst_case(history, n, EPS)
+    rows.append(
+        {
+            "attack": f"campaign (bo, {len(history)} trials, batch {batch}, cascade)",
+            "robust": wc.accuracy(),
+            "seconds": dt,
+            "fwd": int(sum(o.outcome.metrics["forward_passes"] for o in done)),
+            "bwd": int(sum(o.outcome.metrics["backward_passes"] for o in done)),
+            "history": history,
+        }
+    )
+    return rows
+
+
+def speed(n: int, repeats: int) -> list[dict[str, Any]]:
+    from perturbo.kinds.attack import library as lib
+    from perturbo.kinds.attack.pgd import pgd
+    from perturbo.kinds.attack.targets import TargetRecipe
+
+    tg = TargetRecipe("digits-cnn", n_samples=n, device="cpu").load()
+    x, y = tg.x, tg.y
+    kw = {"eps": EPS, "norm": "linf", "lo": tg.lo, "hi": tg.hi}
+    step = 2.5 * EPS / 20
+    runs = {
+        "ours, fixed work (no early stop)": lambda: (
+            pgd(tg.model, x, y, steps=20, step_size=step, early_stop=False, **kw).x_adv
+        ),
+        "ours, early stop": lambda: pgd(tg.model, x, y, steps=20, step_size=step, **kw).x_adv,
+        "ART ProjectedGradientDescentPyTorch": lambda: lib.art_pgd(
+            tg.model, x, y, steps=20, step_size=step, batch_size=n, n_classes=10, **kw
+        ),
+    }
+    rows = []
+    idx = torch.arange(n)
+    for name, fn in runs.items():
+        best = float("inf")
+        for _ in range(repeats):
+            tg.model.reset()
+            with torch.enable_grad():
+                xa, dt = _timed(fn)
+            best = min(best, dt)
+        c = tg.model.counts()
+        rows.append(
+            {
+                "impl": name,
+                "seconds": best,
+                "per_s": n / best,
+                "robust": _judge(tg, xa, idx),
+                "passes": c["forward_passes"] + c["backward_passes"],
+            }
+        )
+    return rows
+
+
+def one_pixel(n: int, popsize: int, iters: int) -> list[dict[str, Any]]:
+    from perturbo.kinds.attack.executor import AttackExecutor, AttackSettings
+    from perturbo.kinds.attack.targets import TargetRecipe
+    from perturbo.types import ExperimentSpec
+
+    tg = TargetRecipe("digits-cnn", n_samples=n, device="cpu").load()
+    rows = []
+    for k in (1, 3, 5):
+        ex = AttackExecutor(tg, AttackSettings(eps=k, norm="l0", seed=0))
+        out, dt = _timed(
+            lambda ex=ex, k=k: ex.run(
+                ExperimentSpec(
+                    {"method": "onepixel", "popsize": popsize, "iters": iters}, id=f"px{k}"
+                )
+            )
+        )
+        m = out.metrics
+        rows.append(
+            {
+                "pixels": k,
+                "success": m["success_rate"],
+                "robust": m["robust_accuracy"],
+                "queries": m["queries"],
+                "seconds": dt,
+                "error": out.error,
+            }
+        )
+    return rows
+
+
+def hosting(n: int, steps: int = 20) -> dict[str, float]:
+    """Seconds per PGD step: in-process vs a Ray host actor's loss_grad (batch of ``n``)."""
+    import torch.nn.functional as F
+
+    from perturbo.actors import connect
+    from perturbo.actors.target_host import TargetHost
+    from perturbo.kinds.attack.targets import TargetRecipe
+
+    recipe = TargetRecipe("digits-cnn", n_samples=n, device="cpu")
+    tg = recipe.load()
+    x, y = tg.x.clone(), tg.y
+
+    def local() -> None:
+        for _ in range(steps):
+            xl = x.clone().requires_grad_(True)
+            torch.autograd.grad(F.cross_entropy(tg.model(xl), y, reduction="sum"), xl)
+
+    _, t_local = _timed(local)
+    runtime = connect(num_cpus=2)
+    try:
+        host = TargetHost.start(recipe)
+        xn, yn = x.numpy(), y.numpy()
+        host.loss_grad(xn, yn)  # warm
+        _, t_ray = _timed(lambda: [host.loss_grad(xn, yn) for _ in range(steps)])
+        host.shutdown()
+    finally:
+        runtime.shutdown()
+    return {"local_step_ms": 1e3 * t_local / steps, "ray_step_ms": 1e3 * t_ray / steps, "n": n}
+
+
+def _plot(results: dict[str, Any], out: Path, suffix: str) -> list[str]:
+    from matplotlib.figure import Figure
+
+    names = []
+    fig = Figure(figsize=(9, 4), layout="constrained")
+    for i, (model, rows) in enumerate(results["strength"].items()):
+        ax = fig.add_subplot(1, 2, i + 1)
+        for r in rows[1:]:
+            ax.scatter(r["fwd"] + r["bwd"], r["robust"], label=r["attack"], s=40)
+        ax.set_xscale("log")
+        ax.set_xlabel("forward + backward passes")
+        ax.set_ylabel(f"robust accuracy (Linf eps {EPS})")
+        ax.set_title(model)
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=6)
+    name = f"attack{suffix}-strength.png"
+    fig.savefig(out / name)
+    names.append(name)
+    return names
+
+
+def write_report(results: dict[str, Any], out: Path, quick: bool, wall: float) -> Path:
+    suffix = "-quick" if quick else ""
+    plots = _plot(results, out, suffix)
+    L = [
+        f"# Attack kind benchmark{' (quick smoke run)' if quick else ''}",
+        "",
+        f"`{' '.join(['python', 'benchmarks/attack.py', *sys.argv[1:]])}` — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
+        f"{os.cpu_count()} cores shared with other engineers (timings are noisy), "
+        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, total {wall:.0f} s.",
+        "",
+        f"## Strength (Linf eps {EPS}, {results['n']} held-out samples, the same for every row)",
+        "",
+    ]
+    for model, rows in results["strength"].items():
+        L += [
+            f"### {model}",
+            "",
+            "| attack | robust accuracy | forward | backward | fwd+bwd | seconds |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for r in rows:
+            L.append(
+                f"| {r['attack']} | {r['robust']:.4f} | {r['fwd']:,} | {r['bwd']:,} | "
+                f"{r['fwd'] + r['bwd']:,} | {r['seconds']:.1f} |"
+            )
+        aa = next(r for r in rows if r["attack"].startswith("pyautoattack"))
+        ours = rows[-1]
+        ok = (
+            ours["robust"] <= aa["robust"] + 1e-12
+            and ours["fwd"] + ours["bwd"] <= aa["fwd"] + aa["bwd"]
+        )
+        L += [
+            "",
+            f"Bar (ours <= AutoAttack at <= its passes): **{'met' if ok else 'not met'}** — "
+            f"{ours['robust']:.4f} vs {aa['robust']:.4f} robust, "
+            f"{ours['fwd'] + ours['bwd']:,} vs {aa['fwd'] + aa['bwd']:,} passes.",
+            "",
+        ]
+        hist = ours.get("history")
+        if hist is not None:
+            from collections import Counter
+
+            meth = Counter(str(o.spec.params.get("method")) for o in hist if o.outcome.ok)
+            fails = [o.outcome.error[:80] for o in hist if not o.outcome.ok]
+            L += [f"Campaign configs by method: {dict(meth)}; failed: {len(fails)} {fails[:2]}", ""]
+    L += [
+        f"## Speed: PGD-20 on one batch of {results['speed_n']} (digits-cnn)",
+        "",
+        "| implementation | seconds (best of repeats) | examples / s | robust accuracy | passes |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for r in results["speed"]:
+        L.append(
+            f"| {r['impl']} | {r['seconds']:.3f} | {r['per_s']:.0f} | {r['robust']:.4f} | {r['passes']:,} |"
+        )
+    art = next(r for r in results["speed"] if r["impl"].startswith("ART"))
+    fixed = results["speed"][0]
+    ratio = fixed["per_s"] / art["per_s"]
+    L += [
+        "",
+        f"Bar (>= 2x ART, fixed work): **{'met' if ratio >= 2 else 'not met'}** — {ratio:.2f}x "
+        f"({fixed['per_s']:.0f} vs {art['per_s']:.0f} examples/s). No GPU on this machine: no GPU numbers.",
+        "",
+    ]
+    op = results["onepixel"]
+    L += [
+        f"## One-pixel / few-pixel DE attack (digits-cnn, untargeted, {op['n']} samples)",
+        "",
+        f"Population {op['popsize']} x {op['iters']} generations (the paper's 400 x 75 on 32x32 "
+        f"= 1,024 pixels, scaled to the 64 pixels of 8x8 digits), DE/rand/1, F 0.5, CR 1.",
+        "",
+        "| pixels | success rate | robust accuracy | queries | seconds |",
+        "|---:|---:|---:|---:|---:|",
+    ]
+    for r in op["rows"]:
+        L.append(
+            f"| {r['pixels']} | {r['success']:.3f} | {r['robust']:.3f} | {r['queries']:,.0f} | "
+            f"{r['seconds']:.1f} |" + (f" {r['error']}" if r["error"] else "")
+        )
+    h = results.get("hosting")
+    if h:
+        L += [
+            "",
+            f"## Hosting: one PGD step (forward + backward) on a batch of {h['n']}",
+            "",
+            f"In-process {h['local_step_ms']:.2f} ms; through a Ray host actor "
+            f"(actors/target_host.py) {h['ray_step_ms']:.2f} ms "
+            f"({h['ray_step_ms'] / h['local_step_ms']:.1f}x). Hence each executor actor hosts its "
+            "own copy of the model (loaded once per actor).",
+            "",
+        ]
+    L += ["", *[f"![{p}]({p})" for p in plots], ""]
+    path = out / f"attack{suffix}.md"
+    path.write_text("\n".join(L))
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="a smoke run: fewer samples and trials")
+    ap.add_argument("--out", default=str(ROOT / "results"))
+    ap.add_argument("--no-hosting", action="store_true", help="skip the Ray hosting measurement")
+    a = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    n = 100 if a.quick else 500
+    trials, batch = (8, 4) if a.quick else (40, 4)
+    results: dict[str, Any] = {"n": n, "strength": {}}
+    for model in ("digits-cnn", "digits-cnn-adv"):
+        print(f"strength on {model} ...", flush=True)
+        results["strength"][model] = strength(model, n, trials, batch)
+    print("speed ...", flush=True)
+    results["speed_n"] = n
+    results["speed"] = speed(n, 2 if a.quick else 3)
+    pop, iters, n_px = (40, 10, 30) if a.quick else (100, 30, 200)
+    print("one-pixel ...", flush=True)
+    results["onepixel"] = {
+        "n": n_px,
+        "popsize": pop,
+        "iters": iters,
+        "rows": one_pixel(n_px, pop, iters),
+    }
+    if not a.no_hosting:
+        print("hosting ...", flush=True)
+        results["hosting"] = hosting(n)
+    path = write_report(results, out, a.quick, time.perf_counter() - t0)
+    print(path.read_text())
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,84 @@
+"""The attack kind: adversarial attack configs searched by planners, run on hosted models.
+
+One experiment runs one attack config (method, loss, steps, step size, restarts, queries...)
+on the held-out samples of a target model and reports clean and robust accuracy, success
+rate, perturbation norms and the compute spent (forward + backward passes). The campaign
+keeps the per-sample worst case over every config (AutoAttack's ensemble robust accuracy)
+and cascades: later configs attack only the samples still robust.
+
+    perturbo run attack --model digits-cnn --eps 0.1 --norm linf --planner bo --trials 40 --batch 4
+    perturbo run attack --model model.pt --data data.npz --input-range 0,1 --eps 0.03
+
+Python::
+
+    from perturbo.kinds.attack import attack_campaign
+    history, worst = attack_campaign("digits-cnn", eps=0.1, trials=20, batch=4)
+    print(worst.accuracy())
+
+Modules: :mod:`.config` (settings, flags), :mod:`.targets` / :mod:`.builtin` /
+:mod:`.model` (the hosted model), :mod:`.pgd` / :mod:`.library` / :mod:`.onepixel` /
+:mod:`.attacks` (attacks), :mod:`.evaluate` (the robust-accuracy definition),
+:mod:`.executor`, :mod:`.samples` (per-sample worst case), :mod:`.space` (search space,
+cascade), :mod:`.campaign` (build), :mod:`.plots`. Torch loads only where an attack runs.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+from perturbo.kinds.attack.config import AttackConfig, add_arguments, default_name
+from perturbo.kinds.attack.plots import ATTACK_PLOTTERS
+from perturbo.kindspec import KindSpec
+
+
+def _build(config: Any, context: Any) -> Any:
+    from perturbo.kinds.attack.campaign import build
+
+    return build(config, context)
+
+
+KIND = KindSpec(
+    name="attack",
+    description="search adversarial attack configs against a hosted model (robust accuracy)",
+    config_model=AttackConfig,
+    add_arguments=add_arguments,
+    build=_build,
+    default_name=default_name,
+    headline=("worst_case_robust_accuracy", "best_robust_accuracy", "passes_total"),
+    subject="model",
+    plotters=ATTACK_PLOTTERS,
+    nesting="trial",
+    budget_keys=("trials",),
+    tag_params=("model", "norm", "eps"),
+    examples=(
+        "perturbo run attack --model digits-cnn --eps 0.1 --norm linf --planner bo --trials 40 --batch 4\n"
+        "perturbo run attack --model model.pt --data data.npz --input-range 0,1 --eps 0.03\n"
+        "perturbo run attack --model digits-cnn-adv --objective pareto --planner optuna"
+    ),
+)
+
+_HOME = {
+    "attack_campaign": "perturbo.kinds.attack.campaign",
+    "build": "perturbo.kinds.attack.campaign",
+    "AttackMetrics": "perturbo.kinds.attack.campaign",
+    "AttackExecutor": "perturbo.kinds.attack.executor",
+    "AttackFactory": "perturbo.kinds.attack.executor",
+    "AttackSettings": "perturbo.kinds.attack.executor",
+    "TargetRecipe": "perturbo.kinds.attack.targets",
+    "load_target": "perturbo.kinds.attack.targets",
+    "attack_space": "perturbo.kinds.attack.space",
+    "WorstCase": "perturbo.kinds.attack.samples",
+    "pgd": "perturbo.kinds.attack.pgd",
+    "run_attack": "perturbo.kinds.attack.attacks",
+}
+
+__all__ = ["ATTACK_PLOTTERS", "KIND", "AttackConfig", "add_arguments", "default_name", *_HOME]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        value = getattr(import_module(_HOME[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'perturbo.kinds.attack' has no attribute {name!r}")

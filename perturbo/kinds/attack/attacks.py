@@ -1,0 +1,158 @@
+"""One entry point for every attack: ``run_attack(target, params, eps, norm, idx, seed)``.
+
+``params`` are an attack config as the campaign's space validates it (``method`` and its
+conditional parameters, see :mod:`perturbo.kinds.attack.space`). Which implementation runs:
+
+==============  ======================================  ================================
+method          implementation                          parameters
+==============  ======================================  ================================
+fgsm            ours (:mod:`.pgd`)                      loss
+pgd             ours, batched, early stop               steps, step_rel, restarts, loss
+apgd-ce         pyautoattack APGD (CE)                  steps, restarts
+apgd-dlr        pyautoattack APGD (DLR)                 steps, restarts
+apgd-t          pyautoattack APGD-T (targeted DLR)      steps, targets
+square          pyautoattack Square (black box)         queries, p_init
+cw-l2           ART Carlini-Wagner L2                   steps, confidence
+deepfool        ART DeepFool                            steps
+onepixel        ours, perturbo's DE (:mod:`.onepixel`)  popsize, iters (eps = pixels)
+==============  ======================================  ================================
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+METHODS = (
+    "fgsm",
+    "pgd",
+    "apgd-ce",
+    "apgd-dlr",
+    "apgd-t",
+    "square",
+    "cw-l2",
+    "deepfool",
+    "onepixel",
+)
+METHODS_BY_NORM: dict[str, tuple[str, ...]] = {
+    "linf": ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "square"),
+    "l2": ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "square", "cw-l2", "deepfool"),
+    "l0": ("onepixel",),
+}
+
+
+def run_attack(
+    target: Any,
+    params: Mapping[str, Any],
+    *,
+    eps: float,
+    norm: str,
+    idx: torch.Tensor,
+    seed: int = 0,
+) -> torch.Tensor:
+    """Adversarial examples for the samples ``idx`` of ``target`` (``(m, *shape)``)."""
+    from perturbo.kinds.attack import library as lib
+    from perturbo.kinds.attack.onepixel import one_pixel
+    from perturbo.kinds.attack.pgd import fgsm, pgd
+
+    m, x, y = target.model, target.x[idx], target.y[idx]
+    lo, hi, ncls = target.lo, target.hi, target.n_classes
+    method = str(params["method"])
+    steps = int(params.get("steps", 20))
+    if method != "onepixel" and norm not in ("linf", "l2"):
+        raise ValueError(f"method {method!r} attacks linf or l2, not {norm}")
+    if method == "fgsm":
+        return fgsm(
+            m, x, y, eps=eps, norm=norm, loss=str(params.get("loss", "ce")), lo=lo, hi=hi
+        ).x_adv
+    if method == "pgd":
+        return pgd(
+            m,
+            x,
+            y,
+            eps=eps,
+            norm=norm,
+            steps=steps,
+            step_size=float(params.get("step_rel", 2.5 / max(1, steps))) * eps,
+            restarts=int(params.get("restarts", 1)),
+            loss=str(params.get("loss", "ce")),
+            lo=lo,
+            hi=hi,
+            seed=seed,
+        ).x_adv
+    if method in ("apgd-ce", "apgd-dlr"):
+        if method == "apgd-dlr" and ncls < 3:
+            raise ValueError("apgd-dlr needs at least 3 classes; use apgd-ce")
+        return lib.apgd(
+            m,
+            x,
+            y,
+            eps=eps,
+            norm=norm,
+            lo=lo,
+            hi=hi,
+            steps=steps,
+            restarts=int(params.get("restarts", 1)),
+            loss="ce" if method == "apgd-ce" else "dlr",
+            seed=seed,
+        )
+    if method == "apgd-t":
+        if ncls < 3:
+            raise ValueError("apgd-t needs at least 3 classes; use apgd-ce")
+        return lib.apgd_t(
+            m,
+            x,
+            y,
+            eps=eps,
+            norm=norm,
+            lo=lo,
+            hi=hi,
+            steps=steps,
+            targets=int(params.get("targets", 3)),
+            n_classes=ncls,
+            seed=seed,
+        )
+    if method == "square":
+        return lib.square(
+            m,
+            x,
+            y,
+            eps=eps,
+            norm=norm,
+            lo=lo,
+            hi=hi,
+            queries=int(params.get("queries", 1000)),
+            p_init=float(params.get("p_init", 0.3)),
+            seed=seed,
+        )
+    if method == "cw-l2":
+        return lib.cw_l2(
+            m,
+            x,
+            y,
+            lo=lo,
+            hi=hi,
+            steps=steps,
+            confidence=float(params.get("confidence", 0.0)),
+            n_classes=ncls,
+        )
+    if method == "deepfool":
+        return lib.deepfool(m, x, y, lo=lo, hi=hi, steps=steps, n_classes=ncls)
+    if method == "onepixel":
+        return one_pixel(
+            m,
+            x,
+            y,
+            pixels=int(round(eps)),
+            popsize=int(params.get("popsize", 100)),
+            iters=int(params.get("iters", 30)),
+            lo=lo,
+            hi=hi,
+            seed=seed,
+        ).x_adv
+    raise ValueError(f"unknown attack method {method!r}; use one of {', '.join(METHODS)}")
+
+
+__all__ = ["METHODS", "METHODS_BY_NORM", "run_attack"]

@@ -1,0 +1,253 @@
+"""Assembling an attack campaign: ``build(config, context) -> CampaignParts``, the round
+metrics (the per-sample worst case), and :func:`attack_campaign` for Python users.
+
+Objectives (``objective`` in the config):
+
+- ``robust`` (default): minimise ``robust_accuracy`` at the fixed ``eps``; the cascade on.
+- ``min-eps``: ``eps`` joins the space (up to the given eps); minimise ``eps_score`` (the
+  eps where the success rate reaches ``target_success``, penalised above every feasible
+  eps where it does not).
+- ``pareto``: ``eps`` in the space; maximise ``success_rate``, minimise ``median_norm`` and
+  ``passes`` (a multi-objective planner; the recorder logs the Pareto set).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from perturbo.kinds.attack.config import PARETO_OBJECTIVES, AttackConfig
+from perturbo.types import Observation, PerturboError, Status
+
+if TYPE_CHECKING:
+    from perturbo.kindspec import BuildContext
+    from perturbo.parts import CampaignParts
+
+CAMPAIGNS: dict[str, Any] = {}
+"""Campaign name -> (TargetRecipe, AttackSettings) of campaigns built in this process: what
+the plotters rerun the best config with (PlotData carries no config yet)."""
+
+
+def _make_planner(
+    name: str,
+    space: Any,
+    seed: int,
+    objectives: tuple[str, ...],
+    directions: tuple[str, ...],
+    config: Mapping[str, Any],
+    engine: Any,
+) -> Any:
+    from perturbo.search.registry import make_planner
+
+    task = (
+        f"find the strongest adversarial attack config against model {config.get('model')!r} "
+        f"({config.get('norm')}, eps {config.get('eps')}): {directions[0]}imise {objectives[0]}"
+    )
+    return make_planner(
+        name,
+        space,
+        kind="attack",
+        seed=seed,
+        objectives=objectives,
+        directions=directions,
+        config=dict(config),
+        engine=engine,
+        extra={"task": task},
+    )
+
+
+class AttackMetrics:
+    """Round metrics: the worst case over all trials so far, first (the progress display
+    and ``perturbo show`` lead with it), and the trial counts and compute spent."""
+
+    def __init__(self, n: int, eps: float, objective: str, direction: str) -> None:
+        self.n, self.eps, self.objective, self.direction = n, eps, objective, direction
+
+    def __call__(
+        self, round_obs: Sequence[Observation], history: Sequence[Observation]
+    ) -> dict[str, float]:
+        from perturbo.kinds.attack.samples import worst_case
+
+        wc = worst_case(history, self.n, self.eps)
+        done = [o for o in history if o.outcome.status is Status.COMPLETED]
+        out: dict[str, float] = {}
+        acc = wc.accuracy()
+        if math.isfinite(acc):
+            out["worst_case_robust_accuracy"] = acc
+        out["n_still_robust"] = float(wc.robust.sum())
+        vals = [o.outcome.value(self.objective) for o in done]
+        vals = [v for v in vals if math.isfinite(v)]
+        if vals:
+            out[f"best_{self.objective}"] = max(vals) if self.direction == "max" else min(vals)
+        out["passes_total"] = float(
+            sum(o.outcome.value("passes") for o in done if math.isfinite(o.outcome.value("passes")))
+        )
+        out["n_completed"] = float(len(done))
+        out["n_failed"] = float(sum(o.outcome.status is Status.FAILED for o in history))
+        return out
+
+
+def _check_eps(eps: float, norm: str, target: Any) -> None:
+    span = target.hi - target.lo
+    if norm == "linf" and eps >= span:
+        raise PerturboError(
+            f"--eps {eps:g} (linf) covers the whole input range {target.lo:g}..{target.hi:g}: "
+            f"every input is reachable; pass an eps below {span:g} (e.g. {span / 10:g})"
+        )
+    if norm == "l2" and eps >= span * math.sqrt(target.n_features):
+        raise PerturboError(
+            f"--eps {eps:g} (l2) exceeds the diameter of the input space "
+            f"({span * math.sqrt(target.n_features):.3g}); pass a smaller eps"
+        )
+    if norm == "l0":
+        if target.x.dim() != 4:
+            raise PerturboError(
+                f"--norm l0 (one-pixel attack) needs image inputs (n, C, H, W); the data has "
+                f"shape {tuple(target.x.shape)}: use --norm linf or l2"
+            )
+        pixels = target.x.shape[2] * target.x.shape[3]
+        if eps != int(eps) or not 1 <= eps < pixels:
+            raise PerturboError(
+                f"--eps {eps:g} with --norm l0 is a number of pixels: pass a whole number "
+                f"from 1 to {pixels - 1}"
+            )
+
+
+def build(
+    config: Mapping[str, Any] | AttackConfig, context: BuildContext | None = None
+) -> CampaignParts:
+    """The parts of one attack campaign (loads the target once here, to check it)."""
+    from perturbo.campaign import StopRule
+    from perturbo.kinds.attack.executor import AttackFactory, AttackSettings
+    from perturbo.kinds.attack.samples import WorstCase
+    from perturbo.kinds.attack.space import CascadePlanner, CascadeSpace, attack_space
+    from perturbo.kinds.attack.targets import TargetRecipe, parse_range
+    from perturbo.parts import CampaignParts
+
+    if isinstance(config, AttackConfig):
+        cfg = config
+    else:
+        try:
+            cfg = AttackConfig.model_validate(dict(config))
+        except Exception as e:  # pydantic.ValidationError: one readable line per problem
+            errors = getattr(e, "errors", lambda: [])()
+            text = "; ".join(f"{'.'.join(map(str, x['loc']))}: {x['msg']}" for x in errors) or str(
+                e
+            )
+            raise PerturboError(f"attack config: {text}") from None
+    recipe = TargetRecipe(
+        model=cfg.model,
+        data=cfg.data,
+        input_range=parse_range(cfg.input_range) if cfg.input_range else None,
+        mean=tuple(cfg.mean) if cfg.mean else None,
+        std=tuple(cfg.std) if cfg.std else None,
+        allow_user_code=cfg.allow_user_code,
+        cache_dir=cfg.cache_dir,
+        n_samples=cfg.samples,
+        train_epochs=cfg.train_epochs,
+    )
+    target = recipe.load()  # validates model, data, shapes, labels here, on the driver
+    _check_eps(cfg.eps, cfg.norm, target)
+    n = len(target.y)
+    searched_eps = cfg.eps if cfg.objective != "robust" else None
+    inner = attack_space(
+        cfg.norm, methods=cfg.methods, n_classes=target.n_classes, eps=searched_eps
+    )
+    if cfg.objective == "robust":
+        objectives, directions = ("robust_accuracy",), ("min",)
+    elif cfg.objective == "min-eps":
+        objectives, directions = ("eps_score",), ("min",)
+    else:
+        objectives = tuple(o for o, _ in PARETO_OBJECTIVES)
+        directions = tuple(d for _, d in PARETO_OBJECTIVES)
+    engine = context.engine if context is not None else None
+    planner = _make_planner(
+        cfg.planner, inner, cfg.seed, objectives, directions, cfg.model_dump(), engine
+    )
+    worst = WorstCase(n, cfg.eps)
+    cascade = cfg.cascade and cfg.objective == "robust"
+    settings = AttackSettings(
+        eps=cfg.eps,
+        norm=cfg.norm,
+        seed=cfg.seed,
+        target_success=cfg.target_success,
+        eps_max=cfg.eps,
+    )
+    if context is not None and context.campaign:
+        CAMPAIGNS[context.campaign] = (recipe, settings)
+    CAMPAIGNS[""] = (recipe, settings)
+    params: dict[str, Any] = {
+        "planner": cfg.planner,
+        "seed": cfg.seed,
+        "batch": cfg.batch,
+        "trials": cfg.trials,
+        "model": cfg.model,
+        "eps": cfg.eps,
+        "norm": cfg.norm,
+        "objective": cfg.objective,
+        "samples": n,
+        "cascade": cascade,
+    }
+    return CampaignParts(
+        kind="attack",
+        planner=CascadePlanner(planner, worst, cascade=cascade),
+        space=CascadeSpace(inner),
+        executor_factory=AttackFactory(recipe, settings),
+        batch=cfg.batch,
+        stop=StopRule(max_experiments=cfg.trials),
+        config=cfg.model_dump(),
+        params=params,
+        metrics=AttackMetrics(n, cfg.eps, objectives[0], directions[0]),
+        objectives=objectives,
+        directions=directions,
+        num_gpus_per_worker=0.25,
+        tags={"model": cfg.model, "norm": cfg.norm},
+    )
+
+
+def attack_campaign(
+    model: str = "digits-cnn",
+    *,
+    local: bool = True,
+    workers: int | None = None,
+    tracking_uri: str | None = None,
+    name: str | None = None,
+    **settings: Any,
+) -> tuple[Any, Any]:
+    """Run an attack campaign from Python; returns ``(history, worst_case)``.
+
+    ``settings`` are :class:`AttackConfig` fields (``eps``, ``norm``, ``planner``,
+    ``trials``...). ``local``: in this process (else Ray actors on 127.0.0.1, or wherever
+    ``perturbo.actors.connect`` finds). ``tracking_uri``: record to MLflow too.
+    """
+    from perturbo.actors import open_pool
+    from perturbo.kinds.attack.samples import worst_case
+    from perturbo.kindspec import BuildContext
+
+    campaign = name or "attack"
+    parts = build({"model": model, **settings}, BuildContext(campaign=campaign))
+    opened = open_pool(
+        parts.executor_factory,
+        local=local,
+        workers=workers,
+        num_gpus_per_worker=parts.num_gpus_per_worker,
+    )
+    recorder = None
+    try:
+        if tracking_uri:
+            from perturbo.kinds.attack import KIND
+            from perturbo.tracking import MlflowRecorder
+
+            recorder = MlflowRecorder.from_parts(
+                parts, tracking_uri, campaign, nesting="trial", plotters=KIND.plotters
+            )
+            recorder.start({"pool": opened.where})
+        history = parts.run(opened.pool, recorder=recorder)
+    finally:
+        opened.close()
+    cfg = parts.config
+    return history, worst_case(history, int(parts.params["samples"]), float(cfg["eps"]))
+
+
+__all__ = ["CAMPAIGNS", "AttackMetrics", "attack_campaign", "build"]

@@ -1,0 +1,302 @@
+"""Attacks taken from the well-kept libraries, adapted to a :class:`CountingModel`.
+
+- pyautoattack 0.2.0 (Croce & Hein's AutoAttack): APGD-CE, APGD-DLR, APGD-T, Square, and
+  the standard AutoAttack ensemble (the strength bar's reference). It assumes inputs in
+  ``[0, 1]``, so the model is seen through :class:`UnitRange` and eps rescaled.
+- ART 1.20.1 (adversarial-robustness-toolbox): CW-L2 (Carlini & Wagner), DeepFool, its
+  ``ProjectedGradientDescentPyTorch`` (the reference our PGD is tested and timed against)
+  and its ``AutoAttack``.
+
+Every wrapper takes ``x``, ``y`` tensors in ``[lo, hi]`` and returns adversarial examples
+in the same space; passes are counted by the model the library calls.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+import torch
+
+from perturbo.kinds.attack.model import CountingModel, UnitRange
+
+
+def _norm_name(norm: str) -> str:
+    return {"linf": "Linf", "l2": "L2"}[norm]
+
+
+def _unit(
+    model: CountingModel, x: torch.Tensor, lo: float, hi: float
+) -> tuple[UnitRange, torch.Tensor, float]:
+    return UnitRange(model, lo, hi), (x - lo) / (hi - lo), hi - lo
+
+
+def apgd(
+    model: CountingModel,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    norm: str,
+    lo: float,
+    hi: float,
+    steps: int = 100,
+    restarts: int = 1,
+    loss: str = "ce",
+    seed: int = 0,
+) -> torch.Tensor:
+    """APGD (Croce & Hein 2020) with the CE or DLR loss."""
+    from pyautoattack.autopgd_base import APGDAttack
+
+    m, u, s = _unit(model, x, lo, hi)
+    atk = APGDAttack(
+        m,
+        n_iter=steps,
+        norm=_norm_name(norm),
+        n_restarts=restarts,
+        eps=eps / s,
+        seed=seed,
+        loss=loss,
+        device=x.device,
+        logger=logging.getLogger("apgd"),
+    )
+    return lo + s * atk.perturb(u, y).detach()
+
+
+def apgd_t(
+    model: CountingModel,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    norm: str,
+    lo: float,
+    hi: float,
+    steps: int = 100,
+    targets: int = 9,
+    n_classes: int = 10,
+    seed: int = 0,
+) -> torch.Tensor:
+    """APGD-T: the targeted DLR loss against the ``targets`` most likely wrong classes."""
+    from pyautoattack.autopgd_base import APGDAttack_targeted
+
+    m, u, s = _unit(model, x, lo, hi)
+    atk = APGDAttack_targeted(
+        m,
+        n_iter=steps,
+        norm=_norm_name(norm),
+        eps=eps / s,
+        seed=seed,
+        n_target_classes=max(1, min(targets, n_classes - 1)),
+        device=x.device,
+        logger=logging.getLogger("apgd-t"),
+    )
+    return lo + s * atk.perturb(u, y).detach()
+
+
+def square(
+    model: CountingModel,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    norm: str,
+    lo: float,
+    hi: float,
+    queries: int = 1000,
+    p_init: float = 0.8,
+    seed: int = 0,
+) -> torch.Tensor:
+    """Square Attack (Andriushchenko et al. 2020): score-based, no gradients."""
+    from pyautoattack.square import SquareAttack
+
+    m, u, s = _unit(model, x, lo, hi)
+    atk = SquareAttack(
+        m,
+        norm=_norm_name(norm),
+        n_queries=queries,
+        eps=eps / s,
+        p_init=p_init,
+        n_restarts=1,
+        seed=seed,
+        loss="margin",
+        resc_schedule=False,
+        device=x.device,
+    )
+    with torch.no_grad():
+        return lo + s * atk.perturb(u, y).detach()
+
+
+def autoattack(
+    model: CountingModel,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    norm: str,
+    lo: float,
+    hi: float,
+    seed: int = 0,
+    batch_size: int = 500,
+    version: str = "standard",
+) -> torch.Tensor:
+    """pyautoattack's standard AutoAttack (APGD-CE, APGD-T, FAB-T, Square)."""
+    from pyautoattack import AutoAttack
+
+    m, u, s = _unit(model, x, lo, hi)
+    aa = AutoAttack(
+        m, eps=eps / s, norm=_norm_name(norm), seed=seed, version=version, device=x.device
+    )
+    aa.verbose = False
+    logging.getLogger("auto-attack").setLevel(logging.WARNING)
+    xa, _ = aa.run_standard_evaluation(u, y, batch_size=batch_size)
+    return lo + s * xa.detach()
+
+
+def art_classifier(
+    model: CountingModel, input_shape: tuple[int, ...], n_classes: int, lo: float, hi: float
+) -> Any:
+    from art.estimators.classification import PyTorchClassifier
+
+    dev = next(iter(model.buffers())).device
+    return PyTorchClassifier(
+        model=model,
+        loss=torch.nn.CrossEntropyLoss(),
+        input_shape=input_shape,
+        nb_classes=n_classes,
+        clip_values=(lo, hi),
+        device_type="gpu" if dev.type == "cuda" else "cpu",
+    )
+
+
+def _art_run(attack: Any, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    xn = x.detach().cpu().numpy()
+    yn = None if y is None else y.detach().cpu().numpy()
+    return torch.from_numpy(np.asarray(attack.generate(xn, yn), dtype=np.float32)).to(x.device)
+
+
+def art_pgd(
+    model: CountingModel,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    norm: str,
+    lo: float,
+    hi: float,
+    steps: int = 20,
+    step_size: float | None = None,
+    batch_size: int = 500,
+    n_classes: int = 10,
+    random_init: bool = True,
+) -> torch.Tensor:
+    """ART's ProjectedGradientDescentPyTorch (the reference for our PGD)."""
+    from art.attacks.evasion import ProjectedGradientDescentPyTorch
+
+    clf = art_classifier(model, tuple(x.shape[1:]), n_classes, lo, hi)
+    atk = ProjectedGradientDescentPyTorch(
+        clf,
+        norm=np.inf if norm == "linf" else 2,
+        eps=eps,
+        eps_step=step_size if step_size is not None else 2.5 * eps / steps,
+        max_iter=steps,
+        batch_size=batch_size,
+        num_random_init=1 if random_init else 0,
+        verbose=False,
+    )
+    y1 = np.eye(n_classes, dtype=np.float32)[y.cpu().numpy()]
+    return _art_run(atk, x, torch.from_numpy(y1))
+
+
+def cw_l2(
+    model: CountingModel,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    lo: float,
+    hi: float,
+    steps: int = 20,
+    confidence: float = 0.0,
+    n_classes: int = 10,
+    batch_size: int = 500,
+) -> torch.Tensor:
+    """ART's Carlini & Wagner L2 (minimal-norm; judged at the campaign's eps)."""
+    from art.attacks.evasion import CarliniL2Method
+
+    clf = art_classifier(model, tuple(x.shape[1:]), n_classes, lo, hi)
+    atk = CarliniL2Method(
+        clf,
+        confidence=confidence,
+        max_iter=steps,
+        binary_search_steps=3,
+        learning_rate=0.05,
+        initial_const=1.0,
+        batch_size=batch_size,
+        verbose=False,
+    )
+    y1 = np.eye(n_classes, dtype=np.float32)[y.cpu().numpy()]
+    return _art_run(atk, x, torch.from_numpy(y1))
+
+
+def deepfool(
+    model: CountingModel,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    lo: float,
+    hi: float,
+    steps: int = 50,
+    overshoot: float = 0.02,
+    n_classes: int = 10,
+    batch_size: int = 500,
+) -> torch.Tensor:
+    """ART's DeepFool (Moosavi-Dezfooli et al. 2016; minimal-norm L2)."""
+    from art.attacks.evasion import DeepFool
+
+    clf = art_classifier(model, tuple(x.shape[1:]), n_classes, lo, hi)
+    atk = DeepFool(
+        clf,
+        max_iter=steps,
+        epsilon=overshoot,
+        nb_grads=min(10, n_classes),
+        batch_size=batch_size,
+        verbose=False,
+    )
+    return _art_run(atk, x)
+
+
+def art_autoattack(
+    model: CountingModel,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    norm: str,
+    lo: float,
+    hi: float,
+    n_classes: int = 10,
+    batch_size: int = 500,
+) -> torch.Tensor:
+    """ART's AutoAttack (its default attack list at ``eps``)."""
+    from art.attacks.evasion import AutoAttack
+
+    clf = art_classifier(model, tuple(x.shape[1:]), n_classes, lo, hi)
+    atk = AutoAttack(
+        clf, norm=np.inf if norm == "linf" else 2, eps=eps, eps_step=eps / 4, batch_size=batch_size
+    )
+    y1 = np.eye(n_classes, dtype=np.float32)[y.cpu().numpy()]
+    return _art_run(atk, x, torch.from_numpy(y1))
+
+
+__all__ = [
+    "apgd",
+    "apgd_t",
+    "art_autoattack",
+    "art_classifier",
+    "art_pgd",
+    "autoattack",
+    "cw_l2",
+    "deepfool",
+    "square",
+]

@@ -1,0 +1,295 @@
+"""The attack kind's plotters (``PlotData -> {file: Figure}``), logged at the end of a campaign.
+
+- ``worst_case.png``: worst-case robust accuracy after each round, and each trial's own.
+- ``adversarial_examples.png``: clean vs adversarial images with predicted labels, from the
+  trial that broke the most samples, recomputed on the driver from its recorded params.
+- ``robust_accuracy_vs_eps.png``: the strongest config's robust accuracy over a grid of eps
+  (recomputed), with the trials' own points where the campaign searched eps.
+- ``pareto_front.png``: success rate vs median perturbation norm (colour: passes), the
+  non-dominated trials joined.
+- ``per_sample.png`` and ``per_sample.csv``: which trial broke which sample.
+
+The recomputing plotters need the campaign's target, found by campaign name in
+:data:`perturbo.kinds.attack.campaign.CAMPAIGNS` (``PlotData`` carries no config); they draw
+nothing where it is not there. ``per_sample.csv`` goes through the plot channel as a
+:class:`TextArtifact` (an object with ``savefig``) until the recorder has an artifact hook.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from perturbo.plots import PlotData, _figure
+from perturbo.types import Observation, Status
+
+MAX_IMAGES = 8
+
+
+class TextArtifact:
+    """A text file riding the plotters' ``{name: figure}`` channel (``savefig`` writes it)."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def savefig(self, path: str, format: str | None = None, **_: Any) -> None:  # noqa: A002
+        with open(path, "w") as f:
+            f.write(self.text)
+
+
+def _done(data: PlotData) -> list[Observation]:
+    return [o for o in data.history if o.outcome.status is Status.COMPLETED]
+
+
+def _n_samples(data: PlotData) -> int:
+    for o in _done(data):
+        v = o.outcome.metrics.get("n_samples")
+        if v:
+            return int(v)
+    return 0
+
+
+def _strongest(data: PlotData) -> Observation | None:
+    """The completed trial that broke the most samples (ties: the fewest passes)."""
+    done = _done(data)
+    if not done:
+        return None
+
+    def broken(o: Observation) -> tuple[float, float]:
+        m = o.outcome.metrics
+        n_att = m.get("n_attacked", 0.0)
+        return (-(n_att * (1 - m.get("robust_accuracy", 1.0))), m.get("passes", 0.0))
+
+    return min(done, key=broken)
+
+
+def _context(data: PlotData) -> tuple[Any, Any] | None:
+    from perturbo.kinds.attack.campaign import CAMPAIGNS
+
+    return CAMPAIGNS.get(data.campaign) or CAMPAIGNS.get("")
+
+
+def worst_case_plot(data: PlotData) -> dict[str, Any]:
+    pts = data.round_metrics.get("worst_case_robust_accuracy")
+    done = _done(data)
+    if not pts and not done:
+        return {}
+    fig = _figure()
+    ax = fig.add_subplot()
+    if pts:
+        ax.step(
+            [r + 1 for r, _ in pts],
+            [v for _, v in pts],
+            where="post",
+            marker="o",
+            label="worst case (all trials so far)",
+        )
+    rounds = [o.spec.round + 1 for o in done]
+    accs = [o.outcome.value("robust_accuracy") for o in done]
+    ax.scatter(rounds, accs, s=14, alpha=0.5, color="C1", label="one trial (its samples)")
+    ax.set_xlabel("round")
+    ax.set_ylabel("robust accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(f"{data.campaign}: robust accuracy")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return {"worst_case.png": fig}
+
+
+def adversarial_examples_plot(data: PlotData) -> dict[str, Any]:
+    ctx, best = _context(data), _strongest(data)
+    if ctx is None or best is None:
+        return {}
+    import torch
+
+    from perturbo.kinds.attack.attacks import run_attack
+
+    recipe, settings = ctx
+    tg = recipe.load()
+    if tg.x.dim() not in (3, 4):
+        return {}
+    ok = (tg.clean_pred == tg.y).nonzero()[:, 0][:MAX_IMAGES]
+    params = {k: v for k, v in best.spec.params.items() if k != "samples"}
+    eps = float(params.get("eps", settings.eps))
+    with torch.enable_grad():
+        xa = run_attack(tg, params, eps=eps, norm=settings.norm, idx=ok, seed=settings.seed)
+    from perturbo.kinds.attack.pgd import project
+
+    if settings.norm in ("linf", "l2"):
+        xa = project(tg.x[ok], xa, eps, settings.norm, tg.lo, tg.hi)
+    with torch.no_grad():
+        pa = tg.model.predict(xa).argmax(1)
+    fig = _figure(1.4 * len(ok), 3.2)
+    for j, i in enumerate(ok.tolist()):
+        for row, (img, lab) in enumerate(((tg.x[i], int(tg.clean_pred[i])), (xa[j], int(pa[j])))):
+            ax = fig.add_subplot(2, len(ok), row * len(ok) + j + 1)
+            im = img.detach().cpu().numpy()
+            ax.imshow(
+                im[0]
+                if im.ndim == 3 and im.shape[0] == 1
+                else im.transpose(1, 2, 0)
+                if im.ndim == 3
+                else im,
+                cmap="gray",
+                vmin=tg.lo,
+                vmax=tg.hi,
+            )
+            ax.set_title(
+                ("clean " if row == 0 else "adv ") + str(lab),
+                color="C3" if row == 1 and lab != int(tg.y[i]) else "black",
+                fontsize=8,
+            )
+            ax.axis("off")
+    fig.suptitle(f"{params.get('method')} ({settings.norm}, eps {eps:g}): trial {best.spec.id}")
+    return {"adversarial_examples.png": fig}
+
+
+def robust_vs_eps_plot(data: PlotData, n_max: int = 200) -> dict[str, Any]:
+    ctx, best = _context(data), _strongest(data)
+    if best is None:
+        return {}
+    fig = _figure()
+    ax = fig.add_subplot()
+    searched = [o for o in _done(data) if "eps" in o.spec.params]
+    if searched:
+        ax.scatter(
+            [o.outcome.value("eps") for o in searched],
+            [o.outcome.value("robust_accuracy") for o in searched],
+            s=14,
+            alpha=0.6,
+            label="trials",
+        )
+    if ctx is not None and ctx[1].norm in ("linf", "l2"):
+        import torch
+
+        from perturbo.kinds.attack.attacks import run_attack
+        from perturbo.kinds.attack.evaluate import assess
+
+        recipe, settings = ctx
+        tg = recipe.load()
+        idx = torch.arange(min(n_max, len(tg.y)))
+        params = {k: v for k, v in best.spec.params.items() if k not in ("samples", "eps")}
+        grid = [settings.eps * f for f in (0.125, 0.25, 0.5, 0.75, 1.0, 1.5)]
+        accs = []
+        for e in grid:
+            with torch.enable_grad():
+                xa = run_attack(tg, params, eps=e, norm=settings.norm, idx=idx, seed=settings.seed)
+            a = assess(
+                tg.model,
+                tg.x[idx],
+                tg.y[idx],
+                xa,
+                eps=e,
+                norm=settings.norm,
+                lo=tg.lo,
+                hi=tg.hi,
+                clean_pred=tg.clean_pred[idx],
+            )
+            accs.append(float(a.robust.mean()))
+        ax.plot(
+            grid,
+            accs,
+            marker="o",
+            color="C1",
+            label=f"{params.get('method')} (strongest trial {best.spec.id})",
+        )
+    if not ax.has_data():
+        return {}
+    ax.set_xlabel("eps")
+    ax.set_ylabel("robust accuracy")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_title(f"{data.campaign}: robust accuracy vs eps")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return {"robust_accuracy_vs_eps.png": fig}
+
+
+def pareto_plot(data: PlotData) -> dict[str, Any]:
+    done = [o for o in _done(data) if o.outcome.value("success_rate") > 0]
+    if len(done) < 2:
+        return {}
+    s = [o.outcome.value("success_rate") for o in done]
+    nrm = [o.outcome.value("median_norm") for o in done]
+    passes = [o.outcome.value("passes") for o in done]
+    front = [
+        i
+        for i in range(len(done))
+        if not any(
+            s[j] >= s[i]
+            and nrm[j] <= nrm[i]
+            and passes[j] <= passes[i]
+            and (s[j], nrm[j], passes[j]) != (s[i], nrm[i], passes[i])
+            for j in range(len(done))
+        )
+    ]
+    fig = _figure()
+    ax = fig.add_subplot()
+    sc = ax.scatter(nrm, s, c=[math.log10(max(p, 1.0)) for p in passes], cmap="viridis", s=20)
+    fig.colorbar(sc, ax=ax, label="log10 passes")
+    fr = sorted(front, key=lambda i: nrm[i])
+    ax.plot(
+        [nrm[i] for i in fr],
+        [s[i] for i in fr],
+        color="C3",
+        marker="o",
+        mfc="none",
+        label="Pareto front (success, norm, passes)",
+    )
+    ax.set_xlabel("median perturbation norm of successes")
+    ax.set_ylabel("success rate")
+    ax.set_title(f"{data.campaign}: Pareto front")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    return {"pareto_front.png": fig}
+
+
+def per_sample_plot(data: PlotData) -> dict[str, Any]:
+    from perturbo.kinds.attack.samples import unpack_bits, worst_case
+
+    n = _n_samples(data)
+    done = _done(data)
+    if not n or not done:
+        return {}
+    eps = max((o.outcome.value("eps") for o in done), default=0.0)
+    ctx = _context(data)
+    wc = worst_case(data.history, n, ctx[1].eps if ctx else eps)
+    lines = ["sample,broken_by,method"]
+    method = {o.spec.id: str(o.spec.params.get("method", "")) for o in done}
+    for i, by in wc.table():
+        lines.append(f"{i},{by},{method.get(by, '')}")
+    import numpy as np
+
+    grid = np.zeros((len(done), n))
+    for r, o in enumerate(done):
+        bad = unpack_bits(o.outcome.metrics, n)
+        if bad is not None:
+            grid[r] = bad
+    fig = _figure(8, max(2.5, 0.18 * len(done) + 1))
+    ax = fig.add_subplot()
+    ax.imshow(grid, aspect="auto", cmap="Greys", interpolation="nearest")
+    ax.set_yticks(range(len(done)))
+    ax.set_yticklabels([f"{o.spec.id} {method[o.spec.id]}" for o in done], fontsize=6)
+    ax.set_xlabel("sample")
+    ax.set_title(
+        f"non-robust samples per trial (black); worst case robust: {int(wc.robust.sum())}/{n}"
+    )
+    return {"per_sample.png": fig, "per_sample.csv": TextArtifact("\n".join(lines) + "\n")}
+
+
+ATTACK_PLOTTERS = (
+    worst_case_plot,
+    adversarial_examples_plot,
+    robust_vs_eps_plot,
+    pareto_plot,
+    per_sample_plot,
+)
+
+__all__ = [
+    "ATTACK_PLOTTERS",
+    "TextArtifact",
+    "adversarial_examples_plot",
+    "pareto_plot",
+    "per_sample_plot",
+    "robust_vs_eps_plot",
+    "worst_case_plot",
+]

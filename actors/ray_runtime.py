@@ -2,6 +2,11 @@
 
 Locally, Ray is bound to 127.0.0.1 with authentication off and no dashboard; with an
 ``address`` it joins an existing cluster (``auto``, ``host:port`` or ``ray://host:port``).
+A local run always starts its own Ray (``ray.init(address="local")``): plain ``ray.init()``
+would join whatever cluster the last ``ray start`` on this machine wrote into
+``/tmp/ray/ray_current_cluster``, and that file outlives a head that ended without
+``ray stop``; joining is for ``address`` only (``--address``, or ``RAY_ADDRESS`` through
+:mod:`perturbo.config`).
 Ray reads some settings from the environment *when it is imported* (the loopback binding,
 the auth mode), so :func:`connect` sets them from its arguments before importing Ray; no
 constructor deeper down reads the environment.
@@ -118,11 +123,14 @@ def connect(
         )
     os.environ.update(env)  # inherited by the raylet and the workers this process starts
     ray = _import_ray()
+    if address == "auto":
+        _check_address_file(min(5.0, timeout_s))
     runtime_env = {"env_vars": worker_env(threads_per_worker)}
     t0 = time.monotonic()
     try:
         if address is None:
             ray.init(
+                address="local",  # never the stale head of /tmp/ray/ray_current_cluster
                 num_cpus=num_cpus,
                 include_dashboard=False,
                 _node_ip_address="127.0.0.1" if loopback_only else None,
@@ -149,15 +157,68 @@ def connect(
         if ray.is_initialized():
             ray.shutdown()
         if address is None:
-            raise PerturboError(
-                f"could not start a local Ray ({type(e).__name__}: {_first_line(e)}). "
-                "Fix: check free memory and /tmp space, or join a running cluster with --address"
-            ) from None
+            raise PerturboError(_local_failed(e)) from None
         raise PerturboError(
             _unreachable(
                 address,
                 f"{type(e).__name__}: {_first_line(e)}, after {time.monotonic() - t0:.0f} s",
             )
+        ) from None
+
+
+def _local_failed(e: BaseException) -> str:
+    why = f"{type(e).__name__}: {_first_line(e)}"
+    if "must not be provided" in why or "existing cluster" in why:  # tried to join, not start
+        return (
+            f"could not start a local Ray ({why}): Ray tried to join an existing cluster "
+            "instead. Fix: unset RAY_ADDRESS, or pass that cluster with --address"
+        )
+    return (
+        f"could not start a local Ray ({why}). Fix: check free memory and space in the Ray "
+        "temp dir (/tmp/ray, or $RAY_TMPDIR), or join a running cluster with --address"
+    )
+
+
+def _address_file() -> str:
+    """Where ``ray start`` records the last cluster it started (Ray 2.60:
+    ``$RAY_TMPDIR|$TMPDIR|/tmp`` + ``/ray/ray_current_cluster``)."""
+    try:
+        from ray._common.utils import get_ray_address_file  # private: hence the fallback
+
+        return str(get_ray_address_file(None))
+    except Exception:  # noqa: BLE001 - another Ray version: the same rule, spelled out
+        base = os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or "/tmp"
+        return os.path.join(base, "ray", "ray_current_cluster")
+
+
+def _check_address_file(timeout_s: float) -> None:
+    """``--address auto`` joins the cluster in Ray's address file: fail fast, naming the
+    file, where the head it names is gone (a ``ray start --head`` that ended without
+    ``ray stop`` leaves it behind)."""
+    path = _address_file()
+    try:
+        with open(path) as f:
+            recorded = f.read().strip()
+    except OSError:
+        return  # no file: Ray looks for a running GCS itself, and says so if there is none
+    try:
+        parts = _split(recorded) if recorded else None
+    except PerturboError:
+        parts = None  # not an address: Ray's own error will name it
+    if parts is None:
+        return
+    _, host, port = parts
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return
+    except OSError as e:
+        reason = "timed out" if isinstance(e, TimeoutError) else (e.strerror or str(e))
+        raise PerturboError(
+            f"--address auto: Ray's address file {path} names the cluster at {recorded}, "
+            f"which does not answer ({reason}): its head ended without `ray stop`. Fix: start "
+            f"that cluster again (`ray start --head`), give the live head's address with "
+            f"--address, remove the stale file (rm {path}), or leave --address out to start "
+            "a local Ray"
         ) from None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +123,114 @@ def test_address_joins_a_running_cluster(tmp_path: Path) -> None:
             head.wait(timeout=30)
         except subprocess.TimeoutExpired:
             head.kill()
+
+
+# ------------------------------------------------------------------ a stale ray_current_cluster
+# `ray start --head` records its GCS address in `ray_current_cluster` under Ray's default temp
+# dir ($RAY_TMPDIR, else $TMPDIR, else /tmp, + /ray; Ray 2.60: ray._common.utils.
+# get_ray_address_file). A head that ends without `ray stop` leaves the file behind, and a plain
+# `ray.init()` then tries to join the dead head (issue 10: "object_store_memory must not be
+# provided"). Each test writes a stale file in its own RAY_TMPDIR and runs in a subprocess.
+
+_STALE_LOCAL = """
+import ray
+from perturbo.actors import connect
+rt = connect(num_cpus=1)
+print("started_here", rt.started_here, ray.get_runtime_context().gcs_address, flush=True)
+rt.shutdown()
+"""
+
+_STALE_AUTO = """
+from perturbo.actors import connect
+from perturbo.types import PerturboError
+try:
+    connect("auto")
+except PerturboError as e:
+    print("ERROR", e, flush=True)
+"""
+
+
+@pytest.fixture
+def short_tmp() -> Iterator[Path]:
+    """A short temp dir: Ray's socket paths under it must stay within AF_UNIX's 107 bytes
+    (pytest's tmp_path is too long)."""
+    import shutil
+    import tempfile
+
+    d = Path(tempfile.mkdtemp(prefix="prt-"))
+    yield d
+    shutil.rmtree(d, ignore_errors=True)
+
+
+def _stale_env(tmp_path: Path, dead: str) -> dict[str, str]:
+    import os
+
+    ray_tmp = tmp_path / "ray"
+    ray_tmp.mkdir()
+    (ray_tmp / "ray_current_cluster").write_text(dead)
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+    env["RAY_TMPDIR"] = str(tmp_path)
+    return env
+
+
+def test_ray_looks_for_the_cluster_file_where_the_test_writes_it(tmp_path: Path) -> None:
+    """The premise of the tests below: Ray 2.60 reads $RAY_TMPDIR/ray/ray_current_cluster."""
+    import subprocess
+    import sys
+
+    env = _stale_env(tmp_path, "127.0.0.1:1")
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "from ray._private import services; "
+            "print(services.get_ray_address_from_environment(None, None))",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
+    assert r.stdout.strip().splitlines()[-1] == "127.0.0.1:1", r.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_local_run_ignores_a_stale_cluster_file(short_tmp: Path) -> None:
+    """A local run starts its own Ray even where the last `ray start` left its address behind."""
+    import subprocess
+    import sys
+
+    dead = f"127.0.0.1:{_closed_port()}"
+    r = subprocess.run(
+        [sys.executable, "-c", _STALE_LOCAL],
+        capture_output=True,
+        text=True,
+        env=_stale_env(short_tmp, dead),
+        cwd=short_tmp,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    line = r.stdout.strip().splitlines()[-1]
+    assert line.startswith("started_here True 127.0.0.1:"), line
+    assert dead not in line
+
+
+def test_auto_with_a_stale_cluster_file_names_it(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    dead = f"127.0.0.1:{_closed_port()}"
+    t0 = time.monotonic()
+    r = subprocess.run(
+        [sys.executable, "-c", _STALE_AUTO],
+        capture_output=True,
+        text=True,
+        env=_stale_env(tmp_path, dead),
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert time.monotonic() - t0 < 30
+    out = r.stdout.strip()
+    assert out.startswith("ERROR"), (out, r.stderr[-2000:])
+    assert str(tmp_path / "ray" / "ray_current_cluster") in out and dead in out
+    assert "ray stop" in out and "Fix" in out and "--address" in out

@@ -1,0 +1,67 @@
+"""Where things are in a campaign's MLflow records: the names both the writer and the reader
+use. Changing one breaks reading every campaign recorded before: keep them as they are.
+
+One MLflow experiment per campaign (the campaign's name)::
+
+    experiment <campaign>                       tags perturbo.kind, perturbo.<CampaignParts.tags>
+      run <campaign>  (parent, perturbo.role=campaign)
+          params   planner, seed, batch, rounds ...          (CampaignParts.params)
+          metrics  every round metric with step=round; final_* at the end (step 0)
+          artifacts campaign/config.json   the full config: `perturbo resume` rebuilds from it
+                    rounds/round-NNN.json  the round's observations, exactly (History JSON);
+                                           written last, so a round is recorded iff it is here
+                    plots/*.png            at the end
+                    agent_traces/round-NNN.json, rationale/round-NNN.txt   (nesting "trial")
+                    pareto_front.json/.csv  several objectives: the Pareto set
+        run round-NNN   (nested, perturbo.role=round; nesting "round" or "both")
+              metrics of the round (step=round), results.csv/.json, rationale.txt, agent_trace.json
+        run trial-<id>  (nested, perturbo.role=trial; nesting "trial" or "both")
+              params = the experiment's params, metrics, per-step values (step=step), duration
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+ROLE = "perturbo.role"
+"""Run tag: ``campaign`` (the parent), ``round`` or ``trial`` (nested)."""
+KIND_TAG = "perturbo.kind"
+ROUND_TAG = "perturbo.round"
+NESTING_TAG = "perturbo.nesting"
+TAG_PREFIX = "perturbo."
+RESUMED_PREFIX = "perturbo.resumed."
+"""Parent-run tags of params a resume changed (MLflow params cannot change)."""
+CONFIG_FILE = "campaign/config.json"
+ROUNDS_DIR = "rounds"
+PARETO_FILE = "pareto_front.json"
+"""Multi-objective campaigns: the Pareto set, on the parent run (and ``pareto_front.csv``)."""
+AGENT_TRACES_DIR = "agent_traces"
+"""Per-round agent traces on the parent run (nesting "trial"; else in each round run)."""
+AGENT_TRACE_FILE = "agent_trace.json"
+"""An agent round's trace inside its nested round run."""
+FINAL_PREFIX = "final_"
+
+
+def round_file(round: int) -> str:
+    """``round-NNN.json``: a round's observations under :data:`ROUNDS_DIR`."""
+    return f"round-{round:03d}.json"
+
+
+def round_of(name: str) -> int | None:
+    """The round of a ``round-NNN.json`` (or ``.txt``) file name, else ``None``."""
+    stem, dot, _ = name.rpartition(".")
+    if not dot or not stem.startswith("round-"):
+        return None
+    digits = stem[len("round-") :]
+    return int(digits) if digits.isdigit() else None
+
+
+def tag_key(key: str) -> str:
+    """``subject`` -> ``perturbo.subject`` (a key already prefixed is kept)."""
+    return key if key.startswith(TAG_PREFIX) else TAG_PREFIX + key
+
+
+def jsonable(x: Any) -> Any:
+    """``x`` as plain JSON values (anything else as its ``str``)."""
+    return json.loads(json.dumps(x, default=str))

@@ -1,0 +1,334 @@
+"""The read side of the store: :class:`MlflowStore` implements
+:class:`perturbo.protocols.StoreReader` on MLflow (``perturbo show``, ``resume``, priors that
+learn from earlier campaigns, the chat agent).
+
+It reads the layout in :mod:`perturbo.tracking.layout` and nothing else, so campaigns
+recorded by any earlier perturbo read back. The helpers at the bottom (``find_parent``,
+``recorded_rounds``, ``load_series``) are the ones the writer reopens a campaign with.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from perturbo.history import History
+from perturbo.tracking.layout import (
+    AGENT_TRACE_FILE,
+    AGENT_TRACES_DIR,
+    CONFIG_FILE,
+    FINAL_PREFIX,
+    KIND_TAG,
+    RESUMED_PREFIX,
+    ROLE,
+    ROUND_TAG,
+    ROUNDS_DIR,
+    TAG_PREFIX,
+    round_of,
+)
+from perturbo.tracking.spool import Spool
+from perturbo.tracking.uri import make_client, store_exists, unknown_campaign, wrap_error
+from perturbo.types import CampaignSummary, Observation, PerturboError
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+    from mlflow.entities import Experiment, Run
+
+T = TypeVar("T")
+_PAGE = 1000
+
+
+class MlflowStore:
+    """A campaign store on MLflow at ``uri`` (read only). ``spool_dir``: where the writer
+    keeps rounds the store refused (default beside a sqlite store); they count as recorded.
+
+    Nothing is created by reading: an absent sqlite file lists no campaigns."""
+
+    def __init__(self, uri: str, spool_dir: str | Path | None = None) -> None:
+        self.uri = uri
+        self.spool_dir = Path(spool_dir) if spool_dir else None
+        self._client: MlflowClient | None = None
+
+    def __repr__(self) -> str:
+        return f"MlflowStore({self.uri!r})"
+
+    @property
+    def client(self) -> MlflowClient:
+        if self._client is None:
+            self._client = make_client(self.uri)
+        return self._client
+
+    # -- StoreReader
+    def list_campaigns(self, kind: str | None = None) -> list[CampaignSummary]:
+        """Every campaign (of ``kind``), newest first."""
+        if not store_exists(self.uri):
+            return []
+        experiments, parents = self._call("listing campaigns", self._all_parents)
+        out = []
+        for run in parents:
+            exp = experiments.get(run.info.experiment_id)
+            if exp is None:
+                continue
+            s = self._call(
+                f"reading campaign {exp.name!r}", lambda e=exp, r=run: self._summary(e, r)
+            )
+            if kind is None or s.kind == kind:
+                out.append(s)
+        return out
+
+    def summary(self, campaign: str) -> CampaignSummary:
+        exp, parent = self._open(campaign)
+        return self._call(f"reading campaign {campaign!r}", lambda: self._summary(exp, parent))
+
+    def config(self, campaign: str) -> dict[str, Any]:
+        """The config the campaign was built from (what ``resume`` rebuilds it with)."""
+        _, parent = self._open(campaign)
+
+        def read(tmp: Path) -> dict[str, Any]:
+            return dict(json.loads(self._fetch(parent, CONFIG_FILE, tmp).read_text()))
+
+        return self._in_tmp(f"reading the config of campaign {campaign!r}", read)
+
+    def history(self, campaign: str) -> History:
+        """Its observations, exactly as recorded, in round order, plus any rounds spooled
+        locally while the store refused them."""
+        _, parent = self._open(campaign)
+        rounds = self._in_tmp(
+            f"reading the rounds of campaign {campaign!r}", lambda tmp: self._rounds(parent, tmp)
+        )
+        for spooled in Spool(self.uri, campaign, self.spool_dir).rounds():
+            rounds.setdefault(spooled.round, spooled.observations)
+        return History([o for r in sorted(rounds) for o in rounds[r]])
+
+    def round_metrics(self, campaign: str) -> dict[int, dict[str, float]]:
+        """Metrics per recorded round (round -> name -> value), from the parent run's
+        step=round values."""
+        _, parent = self._open(campaign)
+
+        def read() -> dict[int, dict[str, float]]:
+            series = load_series(self.client, parent.info.run_id)
+            n_rounds = len(recorded_rounds(self.client, parent.info.run_id))
+            rows: dict[int, dict[str, float]] = {}
+            for k, pts in series.items():
+                for step, v in pts:
+                    rows.setdefault(step, {})[k] = v
+            return {r: rows[r] for r in sorted(rows) if r < n_rounds or n_rounds == 0}
+
+        return self._call(f"reading the metrics of campaign {campaign!r}", read)
+
+    def artifacts(self, campaign: str, path: str = "") -> list[str]:
+        """Artifact file paths of the campaign's parent run under ``path`` (recursive), sorted."""
+        _, parent = self._open(campaign)
+        return self._call(
+            f"listing the artifacts of campaign {campaign!r}",
+            lambda: sorted(_walk(self.client, parent.info.run_id, path)),
+        )
+
+    def download(self, campaign: str, path: str, dst: str | Path) -> Path:
+        """Fetch one artifact (or folder) of the parent run into ``dst``; returns its path."""
+        _, parent = self._open(campaign)
+        Path(dst).mkdir(parents=True, exist_ok=True)
+        return self._call(
+            f"downloading {path!r} of campaign {campaign!r}",
+            lambda: self._fetch(parent, path, Path(dst)),
+        )
+
+    def traces(self, campaign: str) -> list[dict[str, Any]]:
+        """The LLM agents' per-round traces (prompts, answers, repairs, tokens) of recorded
+        rounds, oldest first; each has its ``round``. Read from the nested round runs'
+        ``agent_trace.json`` or, without round runs, the parent's ``agent_traces/``."""
+        exp, parent = self._open(campaign)
+        return self._in_tmp(
+            f"reading the agent traces of campaign {campaign!r}",
+            lambda tmp: self._traces(exp, parent, tmp),
+        )
+
+    def earlier(
+        self, kind: str, exclude: Sequence[str] = ()
+    ) -> Iterator[tuple[CampaignSummary, History]]:
+        """Campaigns of ``kind`` (all but the names in ``exclude``), newest first, with their
+        histories: what a prior that learns from this lab's past reads."""
+        skip = set(exclude)
+        for s in self.list_campaigns(kind):
+            if s.name not in skip:
+                yield s, self.history(s.name)
+
+    # -- reading
+    def _open(self, campaign: str) -> tuple[Experiment, Run]:
+        """The campaign's experiment and parent run, or one clear error."""
+        if not store_exists(self.uri):
+            raise unknown_campaign(self.uri, campaign)
+
+        def look() -> tuple[Experiment | None, Run | None]:
+            exp = self.client.get_experiment_by_name(campaign)
+            if exp is None or exp.lifecycle_stage == "deleted":
+                return exp, None
+            return exp, find_parent(self.client, exp.experiment_id)
+
+        exp, parent = self._call(f"looking up campaign {campaign!r}", look)
+        if exp is not None and exp.lifecycle_stage == "deleted":
+            raise PerturboError(
+                f"campaign {campaign!r} was deleted in {self.uri!r}: restore it "
+                "(`mlflow experiments restore`) to read it"
+            )
+        if exp is None or parent is None:
+            raise unknown_campaign(self.uri, campaign)
+        return exp, parent
+
+    def _all_parents(self) -> tuple[dict[str, Experiment], list[Run]]:
+        c = self.client
+        exps = {
+            e.experiment_id: e for e in _pages(lambda tok: c.search_experiments(page_token=tok))
+        }
+        if not exps:
+            return exps, []
+        parents = _pages(
+            lambda tok: c.search_runs(
+                list(exps),
+                filter_string=f"tags.`{ROLE}` = 'campaign'",
+                order_by=["start_time DESC"],
+                max_results=_PAGE,
+                page_token=tok,
+            )
+        )
+        return exps, parents
+
+    def _summary(self, exp: Experiment, parent: Run) -> CampaignSummary:
+        tags = dict(parent.data.tags)
+        params = dict(parent.data.params)
+        params.update(
+            {k[len(RESUMED_PREFIX) :]: v for k, v in tags.items() if k.startswith(RESUMED_PREFIX)}
+        )
+        return CampaignSummary(
+            name=exp.name,
+            kind=tags.get(KIND_TAG) or exp.tags.get(KIND_TAG, ""),
+            status=parent.info.status,
+            rounds=len(recorded_rounds(self.client, parent.info.run_id)),
+            started=parent.info.start_time / 1000.0,
+            params=params,
+            metrics=dict(parent.data.metrics),
+            tags={k: v for k, v in exp.tags.items() if k.startswith(TAG_PREFIX)},
+        )
+
+    def _rounds(self, parent: Run, tmp: Path) -> dict[int, list[Observation]]:
+        rounds: dict[int, list[Observation]] = {}
+        if not recorded_rounds(self.client, parent.info.run_id):
+            return rounds
+        folder = self._fetch(parent, ROUNDS_DIR, tmp)
+        for f in sorted(folder.glob("round-*.json")):
+            data = json.loads(f.read_text())
+            rounds[int(data["round"])] = [Observation.from_dict(x) for x in data["observations"]]
+        return rounds
+
+    def _traces(self, exp: Experiment, parent: Run, tmp: Path) -> list[dict[str, Any]]:
+        c, run_id = self.client, parent.info.run_id
+        recorded = set(recorded_rounds(c, run_id))
+        found: dict[int, dict[str, Any]] = {}
+        for f in c.list_artifacts(run_id, AGENT_TRACES_DIR):
+            rnd = round_of(Path(f.path).name)
+            if rnd is not None and rnd in recorded and not f.is_dir:
+                found[rnd] = _read_json(c, run_id, f.path, tmp / f"p{rnd}")
+        for r in nested_runs(c, exp.experiment_id, run_id, role="round"):
+            rnd = int(r.data.tags.get(ROUND_TAG, -1))
+            if rnd in recorded and rnd not in found:
+                names = {Path(f.path).name for f in c.list_artifacts(r.info.run_id)}
+                if AGENT_TRACE_FILE in names:
+                    found[rnd] = _read_json(c, r.info.run_id, AGENT_TRACE_FILE, tmp / f"r{rnd}")
+        return [{"round": rnd, **found[rnd]} for rnd in sorted(found)]
+
+    def _fetch(self, parent: Run, path: str, dst: Path) -> Path:
+        return Path(self.client.download_artifacts(parent.info.run_id, path, str(dst)))
+
+    def _in_tmp(self, what: str, fn: Callable[[Path], T]) -> T:
+        with tempfile.TemporaryDirectory(prefix="perturbo-read-") as tmp:
+            return self._call(what, lambda: fn(Path(tmp)))
+
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        """``fn()``, with a store failure wrapped into one clear error naming the URI."""
+        try:
+            return fn()
+        except PerturboError:
+            raise
+        except Exception as e:  # the store, not the user's input
+            raise wrap_error(self.uri, what, e) from None
+
+
+def open_store(uri: str, spool_dir: str | Path | None = None) -> MlflowStore:
+    """The campaign store at ``uri`` (read side)."""
+    return MlflowStore(uri, spool_dir)
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def find_parent(client: MlflowClient, experiment_id: str) -> Run | None:
+    """The campaign's parent run in its experiment (the first one, if ever two)."""
+    runs = client.search_runs(
+        [experiment_id],
+        filter_string=f"tags.`{ROLE}` = 'campaign'",
+        order_by=["start_time ASC"],
+        max_results=5,
+    )
+    return runs[0] if runs else None
+
+
+def recorded_rounds(client: MlflowClient, run_id: str) -> list[int]:
+    """The rounds whose observations file is on the parent run (the commit point), sorted."""
+    names = [Path(f.path).name for f in client.list_artifacts(run_id, ROUNDS_DIR)]
+    return sorted(r for n in names if n.endswith(".json") and (r := round_of(n)) is not None)
+
+
+def load_series(client: MlflowClient, run_id: str) -> dict[str, list[tuple[int, float]]]:
+    """Every per-round metric of the parent run as (round, value) points, in round order
+    (``final_*`` left out; the last value logged at a step wins)."""
+    run = client.get_run(run_id)
+    out: dict[str, list[tuple[int, float]]] = {}
+    for k in run.data.metrics:
+        if k.startswith(FINAL_PREFIX):
+            continue
+        hist = sorted(client.get_metric_history(run_id, k), key=lambda m: (m.timestamp, m.step))
+        pts = sorted({m.step: m.value for m in hist}.items())
+        out[k] = [(int(s), float(v)) for s, v in pts]
+    return out
+
+
+def nested_runs(
+    client: MlflowClient, experiment_id: str, parent_id: str, role: str | None = None
+) -> list[Run]:
+    """The parent's nested runs (of ``role``: ``round`` or ``trial``)."""
+    flt = f"tags.`mlflow.parentRunId` = '{parent_id}'"
+    if role is not None:
+        flt += f" and tags.`{ROLE}` = '{role}'"
+    return _pages(
+        lambda tok: client.search_runs(
+            [experiment_id], filter_string=flt, max_results=_PAGE, page_token=tok
+        )
+    )
+
+
+def _pages(fetch: Callable[[str | None], Any]) -> list[Any]:
+    """All items of a paged MLflow search."""
+    out: list[Any] = []
+    token: str | None = None
+    while True:
+        page = fetch(token)
+        out.extend(page)
+        token = getattr(page, "token", None)
+        if not token:
+            return out
+
+
+def _walk(client: MlflowClient, run_id: str, path: str) -> Iterator[str]:
+    for f in client.list_artifacts(run_id, path or None):
+        if f.is_dir:
+            yield from _walk(client, run_id, f.path)
+        else:
+            yield f.path
+
+
+def _read_json(client: MlflowClient, run_id: str, path: str, dst: Path) -> dict[str, Any]:
+    dst.mkdir(parents=True, exist_ok=True)
+    return dict(json.loads(Path(client.download_artifacts(run_id, path, str(dst))).read_text()))

@@ -1,0 +1,374 @@
+"""The write side of the store: :class:`MlflowRecorder` implements
+:class:`perturbo.protocols.Recorder` on MLflow (layout: :mod:`perturbo.tracking.layout`).
+
+All writes happen on the driver and are batched. If a round cannot be written (server down,
+disk full), it is saved to the local spool first, the error names the URI and the file, and
+the next ``resume`` uploads it: nothing recorded is lost.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import tempfile
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from perturbo.plots import PlotData, Plotter
+from perturbo.tracking.artifacts import log_pareto, log_plots
+from perturbo.tracking.batch import MAX_PARAM_LEN, finite, log_batch
+from perturbo.tracking.layout import (
+    AGENT_TRACES_DIR,
+    CONFIG_FILE,
+    KIND_TAG,
+    NESTING_TAG,
+    RESUMED_PREFIX,
+    ROLE,
+    ROUND_TAG,
+    ROUNDS_DIR,
+    jsonable,
+    round_file,
+    tag_key,
+)
+from perturbo.tracking.nested import write_round_run, write_trial_runs
+from perturbo.tracking.reader import find_parent, load_series, nested_runs, recorded_rounds
+from perturbo.tracking.spool import Spool
+from perturbo.tracking.traces import log_llm_trace, trace_metrics
+from perturbo.tracking.uri import artifact_location, make_client, wrap_error
+from perturbo.types import Observation, PerturboError, Status
+
+if TYPE_CHECKING:
+    from mlflow import MlflowClient
+
+    from perturbo.kindspec import Nesting
+    from perturbo.parts import CampaignParts
+
+
+@dataclass
+class MlflowRecorder:
+    """Implements :class:`perturbo.protocols.Recorder` on MLflow.
+
+    Build it with :meth:`from_parts`; call :meth:`start` before ``campaign.run`` (fresh or
+    ``resume=True``), :meth:`abort` where the campaign ends early (Ctrl-C: ``KILLED``,
+    resumable). ``kind`` is the kind's registry name; ``nesting`` (nested runs per round, per
+    trial, or both) and ``plotters`` come from the kind's :class:`~perturbo.kindspec.KindSpec`.
+    ``tags`` become experiment and parent-run tags ``perturbo.<key>``.
+    """
+
+    tracking_uri: str
+    campaign: str
+    kind: str
+    config: Mapping[str, Any]
+    params: Mapping[str, Any] = field(default_factory=dict)
+    tags: Mapping[str, str] = field(default_factory=dict)
+    nesting: Nesting = "trial"
+    objective: str = ""
+    direction: str = "max"
+    objectives: tuple[str, ...] = ()
+    """All objectives where a campaign has several: its Pareto set is logged at the end."""
+    directions: tuple[str, ...] = ()
+    plotters: Sequence[Plotter] = ()
+    resume: bool = False
+    spool_dir: Path | None = None
+    planner: Any = None
+    """The campaign's planner: where it keeps a ``last_trace`` (LLM agents: prompts, answers,
+    repairs, tokens), that round's trace is logged with the round."""
+
+    def __post_init__(self) -> None:
+        if self.nesting not in ("round", "trial", "both"):
+            raise ValueError(f"nesting {self.nesting!r}: use 'round', 'trial' or 'both'")
+        self._spool = Spool(self.tracking_uri, self.campaign, self.spool_dir)
+        self._client: MlflowClient | None = None
+        self.experiment_id = ""
+        self.run_id = ""
+        self._series: dict[str, list[tuple[int, float]]] = {}
+        self._started = 0.0
+
+    @classmethod
+    def from_parts(
+        cls, parts: CampaignParts, tracking_uri: str, campaign: str, **kw: Any
+    ) -> MlflowRecorder:
+        """A recorder of the campaign ``parts`` make; ``kw``: ``nesting``, ``plotters``
+        (the kind's), ``resume``, ``planner``... (``tags`` default to ``parts.tags``)."""
+        kw.setdefault("tags", dict(parts.tags))
+        kw.setdefault("planner", parts.planner)
+        return cls(
+            tracking_uri=tracking_uri,
+            campaign=campaign,
+            kind=str(parts.kind),
+            config=dict(parts.config),
+            params=dict(parts.params),
+            objective=parts.objective,
+            direction=parts.direction,
+            objectives=tuple(parts.objectives),
+            directions=tuple(parts.directions),
+            **kw,
+        )
+
+    @property
+    def client(self) -> MlflowClient:
+        if self._client is None:
+            self._client = make_client(self.tracking_uri)
+        return self._client
+
+    @property
+    def spool(self) -> Path:
+        """The folder rounds the store refused are saved in."""
+        return self._spool.path
+
+    def ui_url(self) -> str:
+        """Where this campaign's parent run is in a local ``mlflow ui`` (default port)."""
+        return f"http://127.0.0.1:5000/#/experiments/{self.experiment_id}/runs/{self.run_id}"
+
+    # -- Recorder protocol
+    def start(self, meta: Mapping[str, Any] | None = None) -> None:
+        """Create the experiment and the parent run (fresh), or reopen them (``resume``).
+
+        ``meta`` values become parent-run tags (``perturbo.meta.<key>``): the pool, workers...
+        A fresh start refuses a campaign name that already has a parent run.
+        """
+        c = self.client
+        try:
+            exp = c.get_experiment_by_name(self.campaign)
+            if exp is not None and exp.lifecycle_stage == "deleted":
+                raise PerturboError(
+                    f"campaign {self.campaign!r} was deleted in {self.tracking_uri!r}: restore it "
+                    "(`mlflow experiments restore`) or pick another --name"
+                )
+            parent = find_parent(c, exp.experiment_id) if exp is not None else None
+            if self.resume:
+                self._reopen(exp, parent)
+            else:
+                self._create(exp, parent)
+            meta_tags = {f"perturbo.meta.{k}": v for k, v in (meta or {}).items()}
+            if meta_tags:
+                log_batch(c, self.run_id, tags=meta_tags)
+        except PerturboError:
+            raise
+        except Exception as e:  # the store, not the user's input
+            raise wrap_error(self.tracking_uri, f"opening campaign {self.campaign!r}", e) from None
+        self._started = time.monotonic()
+        self._flush_spool()
+
+    def record_round(
+        self,
+        round: int,
+        observations: Sequence[Observation],
+        metrics: Mapping[str, float],
+        notes: Mapping[str, Any],
+    ) -> None:
+        obs = list(observations)
+        try:
+            with _ctrl_c_after_write():
+                self._write_round(round, obs, metrics, notes)
+        except Exception as e:
+            path = self._spool.save(round, obs, metrics, notes, self.config)
+            raise PerturboError(
+                f"could not record round {round} in MLflow at {self.tracking_uri!r} "
+                f"({str(e).splitlines()[0][:200] if str(e) else type(e).__name__}); its results "
+                f"are saved in {str(path)!r}: fix the store, then `perturbo resume {self.campaign}` "
+                "uploads them and continues"
+            ) from None
+        for k, v in metrics.items():
+            self._series.setdefault(k, []).append((round, float(v)))
+
+    def finish(self, history: Sequence[Observation], metrics: Mapping[str, float]) -> None:
+        c = self.client
+        try:
+            final = [
+                (f"final_{k}", v, 0)
+                for k, v in metrics.items()
+                if k not in self._series and finite(v)
+            ]
+            n_ran = sum(o.outcome.status is not Status.REJECTED for o in history)
+            final.append(("final_n_experiments", float(n_ran), 0))
+            log_batch(c, self.run_id, metrics=final, tags={"perturbo.stopped": "finished"})
+            self._log_plots(history)
+            log_pareto(c, self.run_id, history, self.objectives, self.directions)
+            c.set_terminated(self.run_id, status="FINISHED")
+        except Exception as e:
+            raise wrap_error(self.tracking_uri, "finishing the campaign", e) from None
+
+    def abort(
+        self, status: Literal["KILLED", "FAILED"], reason: str, history: Sequence[Observation] = ()
+    ) -> None:
+        """End the parent run early; what was recorded stays and ``perturbo resume`` continues.
+        Best effort: never raises (it runs while another error is on its way out)."""
+        if not self.run_id:
+            return
+        try:
+            log_batch(self.client, self.run_id, tags={"perturbo.stopped": reason[:500]})
+            if history:
+                self._log_plots(history)
+            self.client.set_terminated(self.run_id, status=status)
+        except Exception:  # noqa: BLE001 - the store may be the reason we are here
+            pass
+
+    # -- opening
+    def _create(self, exp: Any, parent: Any) -> None:
+        c = self.client
+        if parent is not None:
+            raise PerturboError(
+                f"campaign {self.campaign!r} already exists in {self.tracking_uri!r}: "
+                f"continue it with `perturbo resume {self.campaign}` or pick another --name"
+            )
+        tags = {tag_key(k): str(v) for k, v in self.tags.items()}
+        if exp is None:
+            self.experiment_id = c.create_experiment(
+                self.campaign,
+                artifact_location=artifact_location(self.tracking_uri, self.campaign),
+                tags={**tags, KIND_TAG: self.kind},
+            )
+        else:
+            self.experiment_id = exp.experiment_id
+        run = c.create_run(
+            self.experiment_id,
+            run_name=self.campaign,
+            tags={**tags, ROLE: "campaign", KIND_TAG: self.kind, NESTING_TAG: self.nesting},
+        )
+        self.run_id = run.info.run_id
+        log_batch(c, self.run_id, params=self.params)
+        c.log_dict(self.run_id, jsonable(self.config), CONFIG_FILE)
+
+    def _reopen(self, exp: Any, parent: Any) -> None:
+        c = self.client
+        if parent is None:
+            raise PerturboError(
+                f"no campaign named {self.campaign!r} in {self.tracking_uri!r}: "
+                "`perturbo show` lists the campaigns there"
+            )
+        self.experiment_id, self.run_id = exp.experiment_id, parent.info.run_id
+        c.update_run(self.run_id, status="RUNNING")
+        # Params cannot change in MLflow; the config (e.g. more --rounds) can: rewrite it
+        # so the next resume continues with what this one was asked to do.
+        c.log_dict(self.run_id, jsonable(self.config), CONFIG_FILE)
+        changed = {
+            f"{RESUMED_PREFIX}{k}": v
+            for k, v in self.params.items()
+            if str(parent.data.params.get(k, v)) != str(v)[:MAX_PARAM_LEN]
+        }
+        resumes = int(parent.data.tags.get("perturbo.resumes", "0")) + 1
+        log_batch(c, self.run_id, tags={"perturbo.resumes": str(resumes), **changed})
+        self._series = load_series(c, self.run_id)
+        self._drop_orphans()
+
+    def _drop_orphans(self) -> None:
+        """Nested runs of a round that never reached its commit point (a crash while writing)
+        would show twice after the round is re-run: delete them."""
+        recorded = set(recorded_rounds(self.client, self.run_id))
+        for r in nested_runs(self.client, self.experiment_id, self.run_id):
+            rnd = r.data.tags.get(ROUND_TAG)
+            if rnd is not None and int(rnd) not in recorded:
+                self.client.delete_run(r.info.run_id)
+
+    def _flush_spool(self) -> None:
+        """Upload rounds saved while the store was down (on resume), then remove them."""
+        spooled = list(self._spool.rounds())
+        if not spooled:
+            return
+        recorded = set(recorded_rounds(self.client, self.run_id))
+        for s in spooled:
+            if s.round not in recorded:
+                self.record_round(s.round, s.observations, s.metrics, s.notes)
+            s.path.unlink()
+
+    # -- writing one round
+    def _write_round(
+        self,
+        round: int,
+        obs: list[Observation],
+        metrics: Mapping[str, float],
+        notes: Mapping[str, Any],
+    ) -> None:
+        c = self.client
+        step_metrics = [(k, float(v), round) for k, v in metrics.items() if finite(float(v))]
+        rationale = str(notes.get("rationale", "") or "")
+        proposed_by = dict(notes.get("proposed_by", {}) or {})
+        trace = self._agent_trace()
+        if trace is not None:
+            step_metrics += trace_metrics(trace, round)
+        planner = str(self.params.get("planner", ""))
+        trace_run = self.run_id
+        with tempfile.TemporaryDirectory(prefix="perturbo-round-") as tmp:
+            if self.nesting in ("round", "both"):
+                trace_run = write_round_run(
+                    c,
+                    self.experiment_id,
+                    self.run_id,
+                    round,
+                    obs,
+                    step_metrics,
+                    planner=planner,
+                    rationale=rationale,
+                    proposed_by=proposed_by,
+                    trace=trace,
+                    tmp=Path(tmp),
+                )
+            if self.nesting in ("trial", "both"):
+                write_trial_runs(
+                    c,
+                    self.experiment_id,
+                    self.run_id,
+                    round,
+                    obs,
+                    objective=self.objective,
+                    planner=planner,
+                )
+                if rationale and self.nesting == "trial":
+                    c.log_text(self.run_id, rationale, f"rationale/round-{round:03d}.txt")
+                if trace is not None and self.nesting == "trial":
+                    c.log_dict(self.run_id, trace, f"{AGENT_TRACES_DIR}/{round_file(round)}")
+            if trace is not None:
+                log_llm_trace(c, self.experiment_id, trace_run, round, trace)
+            log_batch(c, self.run_id, metrics=step_metrics)
+            # The commit point: a round is recorded iff its observations file is on the parent.
+            f = Path(tmp) / round_file(round)
+            f.write_text(
+                json.dumps(
+                    {
+                        "round": round,
+                        "observations": [o.to_dict() for o in obs],
+                        "metrics": dict(metrics),
+                    }
+                )
+            )
+            c.log_artifact(self.run_id, str(f), ROUNDS_DIR)
+
+    def _agent_trace(self) -> dict[str, Any] | None:
+        trace = getattr(self.planner, "last_trace", None)
+        to_dict = getattr(trace, "to_dict", None)
+        return jsonable(to_dict()) if callable(to_dict) else None
+
+    def _log_plots(self, history: Sequence[Observation]) -> None:
+        data = PlotData(
+            self.campaign,
+            list(history),
+            dict(self._series),
+            self.objective,
+            self.direction,
+            tuple(self.objectives),
+            tuple(self.directions),
+        )
+        log_plots(self.client, self.run_id, data, self.plotters)
+
+
+@contextlib.contextmanager
+def _ctrl_c_after_write() -> Iterator[None]:
+    """Hold a Ctrl-C that arrives while a round is being written until the write is done, so
+    a round is either recorded whole or not at all (then it simply runs again on resume)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pressed: list[Any] = []
+    previous = signal.signal(signal.SIGINT, lambda *a: pressed.append(a))
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if pressed:
+        raise KeyboardInterrupt

@@ -385,3 +385,65 @@ def test_campaign_parts_pass_the_schedule_and_resume_the_factory() -> None:
     assert Factory.resumed == [2]
     assert h.n_ran == 8 and pool.submitted == 6
     assert len(parts.planner.asks) > 1 and parts.planner.asks[1][1] > 0  # type: ignore[attr-defined]
+
+
+class Quadratic:
+    """value = -(x - 0.3)^2 - (y - 0.7)^2, after a short sleep that varies with x."""
+
+    def run(self, spec: ExperimentSpec) -> Outcome:
+        x, y = float(spec.params["x"]), float(spec.params["y"])
+        time.sleep(0.01 + 0.03 * x)
+        return Outcome(Status.COMPLETED, {"value": -((x - 0.3) ** 2) - (y - 0.7) ** 2})
+
+
+class Watching:
+    """Wraps a planner; records each ask's pending configs and what it proposed."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner, self.name = inner, inner.name
+        self.asks: list[tuple[set[tuple[float, float]], list[tuple[float, float]]]] = []
+
+    def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
+        out = self.inner.ask(n, pending)
+        key = lambda s: (round(s.params["x"], 9), round(s.params["y"], 9))  # noqa: E731
+        self.asks.append(({key(s) for s in pending}, [key(s) for s in out]))
+        return out
+
+    def tell(self, observations: Sequence[Observation]) -> None:
+        self.inner.tell(observations)
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param("bo", marks=pytest.mark.slow), "optuna-tpe", "evolution"]
+)
+def test_async_with_real_planners_proposes_around_the_pending(name: str) -> None:
+    from perturbo.space import Float, SearchSpace
+
+    space = SearchSpace([Float("x", 0.0, 1.0), Float("y", 0.0, 1.0)])
+    if name == "bo":
+        from perturbo.search.bo import BOPlanner
+
+        inner: Any = BOPlanner(
+            space, "hyperparameter", seed=0, n_init=4, num_restarts=2, raw_samples=32
+        )
+    elif name == "optuna-tpe":
+        from perturbo.search.optuna_planner import OptunaPlanner
+
+        inner = OptunaPlanner(space, "hyperparameter", seed=0, sampler="tpe")
+    else:
+        from perturbo.search.evolution import EvolutionPlanner
+
+        inner = EvolutionPlanner(space, "hyperparameter", seed=0)
+    planner = Watching(inner)
+    rec = ListRecorder()
+    pool = LocalExecutorPool(Quadratic, n_workers=3)
+    budget = 7 if name == "bo" else 10  # a GP fit per refill: keep it short
+    h = run(planner=planner, pool=pool, space=space, batch=3, stop=StopRule(max_experiments=budget),
+            recorder=rec, schedule="async", poll_s=0.05)  # fmt: skip
+    pool.close()
+    _exactly_once(h, rec)
+    assert h.n_ran == budget and all(o.outcome.ok for o in h)
+    refills = planner.asks[1:]
+    assert refills and all(len(p) >= 1 for p, _ in refills)  # asked with the running ones
+    assert all(not (p & set(out)) for p, out in refills)  # never a repeat of a pending config
+    assert len({(o.spec.params["x"], o.spec.params["y"]) for o in h}) == budget

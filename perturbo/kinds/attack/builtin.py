@@ -185,6 +185,8 @@ def cached_paths(
     with tempfile.NamedTemporaryFile(dir=root, suffix=".npz", delete=False) as f:
         np.savez(f, x=x, y=y)
         tmp_data = f.name
+    for tmp in (tmp_model, tmp_data):
+        os.chmod(tmp, 0o644)
     os.replace(tmp_data, data_path)
     os.replace(tmp_model, model_path)
     return model_path, data_path

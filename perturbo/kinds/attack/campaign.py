@@ -191,7 +191,7 @@ def build(
     }
     return CampaignParts(
         kind="attack",
-        planner=CascadePlanner(planner, worst, cascade=cascade),
+        planner=CascadePlanner(planner, worst, cascade=cascade, max_passes=cfg.max_passes),
         space=CascadeSpace(inner),
         executor_factory=AttackFactory(recipe, settings),
         batch=cfg.batch,

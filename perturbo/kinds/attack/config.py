@@ -63,6 +63,9 @@ class AttackConfig(BaseModel):
     seed: int = Field(0, description="random seed (planner and attacks)")
     samples: int = Field(500, gt=0, description="held-out samples attacked")
     cascade: bool = Field(True, description="later configs attack only the samples still robust")
+    max_passes: int | None = Field(
+        None, gt=0, description="stop once the trials spent this many forward + backward passes"
+    )
     cache_dir: str | None = Field(None, description="where built-in targets are cached")
     train_epochs: int | None = Field(None, gt=0, description="built-ins: training epochs")
 
@@ -160,6 +163,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=s,
         help="attack every sample with every config (default: cascade)",
     )
+    g.add_argument("--max-passes", dest="max_passes", type=int, default=s, help=_help("max_passes"))
     g.add_argument("--cache-dir", dest="cache_dir", default=s, help=_help("cache_dir"))
 
 

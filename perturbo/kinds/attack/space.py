@@ -128,18 +128,27 @@ def _strip(o: Observation) -> Observation:
 
 
 class CascadePlanner:
-    """Wraps ``inner``: proposals get the still-robust mask; ``inner`` never sees it."""
+    """Wraps ``inner``: proposals get the still-robust mask; ``inner`` never sees it.
+    Proposes nothing (so the campaign ends) once every sample is broken, or once the
+    trials told so far spent ``max_passes`` forward + backward passes."""
 
-    def __init__(self, inner: Any, worst: WorstCase, cascade: bool = True) -> None:
+    def __init__(
+        self, inner: Any, worst: WorstCase, cascade: bool = True, max_passes: float | None = None
+    ) -> None:
         self.inner = inner
         self.worst = worst
         self.cascade = cascade
+        self.max_passes = max_passes
+        self.passes = 0.0
+        self._counted: set[str] = set()
         self.name = getattr(inner, "name", "planner")
 
     def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
         bare = [
             replace(s, params={k: v for k, v in s.params.items() if k != SAMPLES}) for s in pending
         ]
+        if self.max_passes is not None and self.passes >= self.max_passes:
+            return []  # the compute budget is spent: the campaign ends
         specs = [replace(s, kind="attack") for s in self.inner.ask(n, bare)]
         if not self.cascade:
             return specs
@@ -150,6 +159,11 @@ class CascadePlanner:
 
     def tell(self, observations: Sequence[Observation]) -> None:
         self.worst.update(observations)
+        for o in observations:
+            if o.spec.id not in self._counted:
+                self._counted.add(o.spec.id)
+                v = o.outcome.metrics.get("passes", 0.0)
+                self.passes += float(v) if v == v else 0.0
         self.inner.tell([_strip(o) for o in observations])
 
     def __getattr__(self, name: str) -> Any:  # last_trace and the like

@@ -35,7 +35,7 @@ def test_attack_campaign_on_ray_recorded_in_mlflow(
         "trials": 6,
         "batch": 2,
         "seed": 3,
-        "methods": ["fgsm", "pgd", "apgd-ce", "square"],
+        "methods": ["fgsm", "pgd", "apgd-ce"],
     }
     cfg = KIND.config_model.model_validate(config).model_dump()
     parts = KIND.build(cfg, BuildContext(campaign="attack-e2e"))

@@ -92,3 +92,15 @@ def test_space_per_norm_and_classes() -> None:
     two = attack_space("linf", n_classes=2)
     assert "apgd-t" not in two["method"].choices and "dlr" not in two["loss"].choices
     assert attack_space("linf", eps=0.1)["eps"].high == 0.1
+
+
+def test_cascade_planner_stops_when_the_pass_budget_is_spent() -> None:
+    inner, wc = _Fixed(), WorstCase(3, 0.1)
+    pl = CascadePlanner(inner, wc, max_passes=100)
+    spent = Observation(
+        ExperimentSpec({"method": "fgsm", "samples": ""}, id="a"),
+        Outcome(Status.COMPLETED, {**pack_bits(np.zeros(3, bool)), "passes": 120.0}),
+    )
+    assert pl.ask(1, [])
+    pl.tell([spent])
+    assert pl.ask(1, []) == []

@@ -22,6 +22,7 @@ from stores import (
     ToyExecutor,
     ToyPlanner,
     ToySpace,
+    copy_store,
     run_toy,
     toy_metrics,
     toy_score,
@@ -292,12 +293,30 @@ def test_earlier_campaigns_carry_their_outcomes(store: str) -> None:
     assert left == ["second"]
 
 
-def test_agent_traces_go_to_the_recorders_store_not_the_global_uri(store: str) -> None:
+@pytest.fixture
+def global_store(tmp_path: Path, mlflow_template: Path) -> Any:
+    """A store at the process-global tracking URI for one test (restored after)."""
     import mlflow
 
-    global_uri = mlflow.get_tracking_uri()
+    previous = mlflow.get_tracking_uri()
+    uri = copy_store(mlflow_template, tmp_path / "global")
+    mlflow.set_tracking_uri(uri)
+    yield uri
+    mlflow.set_tracking_uri(previous)
+
+
+def test_agent_traces_go_to_the_recorders_store_not_the_global_uri(
+    store: str, global_store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import mlflow
+    import mlflow.tracking._tracking_service.utils as uri_state
+
+    swaps: list[str] = []
+    monkeypatch.setattr(mlflow, "set_tracking_uri", lambda uri: swaps.append(str(uri)))
+    monkeypatch.setattr(uri_state, "set_tracking_uri", lambda uri: swaps.append(str(uri)))
     rec, _ = run_toy(store, "traced", nesting="round", rounds=2, planner=ToyPlanner(traced=True))
-    assert mlflow.get_tracking_uri() == global_uri != store
+    assert swaps == [] and mlflow.get_tracking_uri() == global_store != store
+    monkeypatch.undo()
 
     c = _client(store)
     tokens = sorted((m.step, m.value) for m in c.get_metric_history(rec.run_id, "agent_tokens"))
@@ -323,12 +342,7 @@ def test_agent_traces_go_to_the_recorders_store_not_the_global_uri(store: str) -
         assert call.inputs["prompt"] == f"prompt {int(rnd) + 1}"
         assert call.outputs["errors"] == [["99 is not an item"]]
         assert call.attributes["input_tokens"] == 800
-    # nothing went to the process-global store (conftest points it at a throwaway sqlite file)
-    global_db = Path(global_uri[len("sqlite:///") :])
-    if global_db.exists():
-        from mlflow.exceptions import MlflowException
-
-        for t in traces:
-            with pytest.raises(MlflowException):
-                _client(global_uri).get_trace(t.info.trace_id)
+    # nothing went to the store at the process-global URI
+    g = _client(global_store)
+    assert g.search_traces(locations=[e.experiment_id for e in g.search_experiments()]) == []
     assert tracking.open_store(store).traces("traced")[1]["tokens"] == 902

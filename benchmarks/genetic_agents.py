@@ -7,7 +7,7 @@ tokens and seconds per round.
     python benchmarks/genetic_agents.py --round-speed                           # one 5 x 128 round, timed
 
 Every campaign runs through :func:`perturbo.campaign.run` (LocalExecutorPool), planners built
-by :func:`perturbo.cli_genetic.make_planner` exactly as ``perturbo run genetic`` builds them.
+by :func:`perturbo.kinds.genetic.compose.make_planner` exactly as ``perturbo run genetic`` builds them.
 Runs are appended to ``benchmarks/results/genetic_agents_runs.jsonl`` as they finish (an
 interrupted benchmark keeps what it measured; ``--resume`` skips runs already there), and the
 table ``genetic_agents.md`` + plot ``genetic_agents.png`` are rebuilt from all stored runs.
@@ -88,8 +88,8 @@ class MemoEngine:
 def run_one(spec: str, screen_name: str, seed: int, rounds: int, engine: Any, threads: int) -> Run:
     import torch
 
-    from perturbo.cli_genetic import make_planner
     from perturbo.kinds.genetic import load_screen
+    from perturbo.kinds.genetic.compose import make_planner
 
     torch.set_num_threads(1)
     screen = load_screen(screen_name)

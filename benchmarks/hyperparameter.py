@@ -35,7 +35,7 @@ import time
 import warnings
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 warnings.filterwarnings("ignore")
@@ -43,7 +43,7 @@ warnings.filterwarnings("ignore")
 import numpy as np  # noqa: E402
 
 from perturbo.campaign import StopRule, run  # noqa: E402
-from perturbo.kinds.hpo_tasks import make_task  # noqa: E402
+from perturbo.kinds.hyperparameter.tasks import make_task  # noqa: E402
 from perturbo.space import Categorical, Float, Int, SearchSpace  # noqa: E402
 from perturbo.types import ExperimentSpec, Outcome, Status  # noqa: E402
 

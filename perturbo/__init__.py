@@ -1,6 +1,8 @@
 """perturbo: planners propose perturbation experiments, Ray actors run them, MLflow records.
 
-The core (this package) holds the types, protocols, history and the campaign loop; heavy
+The core (this package) holds the types, protocols, history and the campaign loop; each
+experiment kind is a plugin package under ``perturbo.kinds`` (:mod:`perturbo.kinds` is the
+registry); heavy
 libraries live behind ``perturbo.search`` (BoTorch, Optuna), ``perturbo.actors`` (Ray),
 ``perturbo.agents`` (LangChain) and ``perturbo.tracking`` (MLflow), imported lazily.
 
@@ -27,14 +29,15 @@ from perturbo.types import (
 )
 
 if TYPE_CHECKING:
-    from perturbo.api import Campaign, Result, resume_campaign, run_campaign
+    from perturbo.api import resume_campaign, run_campaign
+    from perturbo.kinds.hyperparameter.api import Campaign, Result
     from perturbo.space import Categorical, Float, Int, SearchSpace
 
 # Re-exported lazily: the space and the API pull numpy/torch-adjacent modules that
 # `perturbo --help` should not pay for.
 _LAZY = {
-    "Campaign": "perturbo.api",
-    "Result": "perturbo.api",
+    "Campaign": "perturbo.kinds.hyperparameter.api",
+    "Result": "perturbo.kinds.hyperparameter.api",
     "run_campaign": "perturbo.api",
     "resume_campaign": "perturbo.api",
     "SearchSpace": "perturbo.space",

@@ -1,228 +1,21 @@
-"""The Python API: ``Campaign(...).run()`` — sugar over the same parts the CLI builds.
+"""The Python API of any kind: :func:`run_campaign` and :func:`resume_campaign` do exactly what
+``perturbo run KIND`` and ``perturbo resume`` do (the same settings, validated the same way,
+recorded the same way). Kinds add sugar of their own (``perturbo.Campaign`` for a search
+over a Python function's parameters).
 
-    from perturbo.api import Campaign
-    from perturbo.space import Float, Int, SearchSpace
-
-    def train(params, report):              # report(epoch, value) -> False: stop (ASHA)
-        ...
-        return {"accuracy": acc}
-
-    best = Campaign(train, space=SearchSpace([Float("lr", 1e-4, 1e-1, log=True), Int("width", 8, 256)]),
-                    objective="accuracy", trials=40, batch=4, planner="bo").run().best
-
-A built-in task is named by string (``Campaign("digits-cnn", asha=True)``). Trials run
-in-process by default (``workers=1``), on a thread pool with ``workers>1``, or on Ray actors
-with ``ray=True`` (a local Ray on 127.0.0.1, or ``address``). With ``tracking_uri`` the campaign
-is recorded in MLflow (a parent run, one nested run per trial) and ``perturbo resume``/
-``perturbo show`` work on it — for a named task or ``module:function``; a Python callable
-cannot be rebuilt on resume, so its config records its import path.
+    from perturbo.api import run_campaign
+    history = run_campaign(KIND, planner="bo", batch=8, local=True, **kind_settings)
 """
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from perturbo.history import History
-from perturbo.space import SearchSpace
-from perturbo.types import Observation, PerturboError, Status
-
-
-@dataclass(frozen=True)
-class Result:
-    """What :meth:`Campaign.run` returns: the history and the best trial (of the first
-    objective), and, for several objectives, the :attr:`pareto` front."""
-
-    history: History
-    objective: str
-    direction: str
-    objectives: tuple[str, ...] = ()
-    directions: tuple[str, ...] = ()
-
-    @property
-    def pareto(self) -> list[Observation]:
-        """Completed trials no other completed trial beats on every objective."""
-        from perturbo.search.objective import pareto_set
-
-        return pareto_set(
-            self.history,
-            self.objectives or (self.objective,),
-            self.directions or (self.direction,),
-        )
-
-    @property
-    def completed(self) -> list[Observation]:
-        return [
-            o
-            for o in self.history
-            if o.outcome.status is Status.COMPLETED and self.objective in o.outcome.metrics
-        ]
-
-    @property
-    def best(self) -> Observation | None:
-        done = self.completed
-        if not done:
-            return None
-        sign = 1.0 if self.direction == "max" else -1.0
-        return max(done, key=lambda o: sign * o.outcome.metrics[self.objective])
-
-    @property
-    def best_params(self) -> dict[str, Any]:
-        b = self.best
-        if b is None:
-            raise PerturboError(
-                "no trial completed, so there is no best config; look at the failed trials' errors"
-            )
-        return dict(b.spec.params)
-
-    @property
-    def best_value(self) -> float:
-        b = self.best
-        return float("nan") if b is None else float(b.outcome.metrics[self.objective])
-
-
-class Campaign:
-    """One hyperparameter campaign (see the module docstring).
-
-    ``task``: a built-in task name, ``"module:function"``, or a callable
-    ``f(params) -> float | {metric: float}`` (optionally ``f(params, report)``).
-    ``objective``/``direction``: one metric, or several (a list, or comma-separated) for a
-    multi-objective campaign; :attr:`Result.pareto` is then its Pareto front.
-    """
-
-    def __init__(
-        self,
-        task: str | Callable[..., Any] = "digits-cnn",
-        *,
-        space: SearchSpace | Mapping[str, Any] | str | None = None,
-        planner: str = "bo",
-        trials: int = 50,
-        batch: int = 4,
-        seed: int = 0,
-        objective: str | Sequence[str] | None = None,
-        direction: str | Sequence[str] | None = None,
-        asha: bool = False,
-        max_epochs: int | None = None,
-        eta: float = 3.0,
-        workers: int = 1,
-        ray: bool = False,
-        address: str | None = None,
-        tracking_uri: str | None = None,
-        name: str | None = None,
-        allow_user_code: bool = False,
-    ) -> None:
-        self.fn = task if callable(task) else None
-        if self.fn is not None and space is None:
-            raise PerturboError(
-                "a callable objective needs a search space: Campaign(fn, space=SearchSpace([...]))"
-            )
-        table: Any = (
-            space.to_dict()
-            if isinstance(space, SearchSpace)
-            else (dict(space) if isinstance(space, Mapping) else space)
-        )
-        task_name = (
-            f"{getattr(task, '__module__', 'main')}:{getattr(task, '__qualname__', 'objective')}"
-            if self.fn is not None
-            else str(task)
-        )
-        self.config: dict[str, Any] = {
-            "task": task_name,
-            "planner": planner,
-            "trials": trials,
-            "batch": batch,
-            "seed": seed,
-            "space": table,
-            "asha": asha,
-            "eta": eta,
-            "max_epochs": max_epochs,
-            "objective": _plain(objective),
-            "direction": _plain(direction),
-            "allow_user_code": allow_user_code or self.fn is not None,
-        }
-        self.workers, self.ray, self.address = workers, ray, address
-        self.tracking_uri, self.name = tracking_uri, name
-
-    def parts(self) -> Any:
-        """The :class:`~perturbo.parts.CampaignParts` (built fresh on every call)."""
-        from perturbo.cli_hyperparameter import build
-
-        if self.fn is None:
-            return build(self.config)
-        from perturbo.kinds.hpo_tasks import register_function
-
-        register_function(self.config["task"], self.fn)
-        parts = build(self.config)
-        f = parts.executor_factory
-        parts.executor_factory = _CallableFactory(self.fn, f.recipe, f.rungs)
-        return parts
-
-    def run(self, progress: bool = False) -> Result:
-        from perturbo.actors import open_pool
-
-        parts = self.parts()
-        opened = open_pool(
-            parts.executor_factory,
-            local=not (self.ray or self.address),
-            address=self.address,
-            workers=self.workers if (self.workers > 1 or not self.ray) else None,
-        )
-        try:
-            recorder = None
-            if self.tracking_uri:
-                from perturbo import tracking
-
-                name = self.name or f"hyperparameter-{uuid.uuid4().hex[:8]}"
-                recorder = tracking.MlflowRecorder.from_parts(parts, self.tracking_uri, name)
-                recorder.start({"pool": opened.where, "workers": self.workers})
-            on_round = None
-            if progress:
-                from perturbo.progress import RoundProgress
-
-                on_round = RoundProgress(None, 0, True, self.name or "campaign")
-            hist = parts.run(opened.pool, recorder=recorder, on_round=on_round, poll_s=0.05)
-        finally:
-            opened.close()
-        return Result(hist, parts.objective, parts.direction, parts.objectives, parts.directions)
-
-
-def _plain(names: str | Sequence[str] | None) -> str | list[str] | None:
-    """One name, or several as a JSON list (the config is logged to MLflow)."""
-    return names if names is None or isinstance(names, str) else list(names)
-
-
-@dataclass(frozen=True)
-class _CallableFactory:
-    fn: Callable[..., Any]
-    recipe: Any
-    rungs: Any
-
-    def __call__(self) -> Any:
-        from perturbo.kinds.hpo_tasks import UserTask
-        from perturbo.kinds.hyperparameter import HyperparameterExecutor
-
-        space = SearchSpace.from_dict(self.recipe.space)
-        task = UserTask(
-            self.recipe.task,
-            space,
-            self.recipe.objective,
-            self.recipe.direction,
-            self.recipe.max_epochs or 0,
-            _fn=self.fn,
-        )
-        return HyperparameterExecutor(task, self.rungs, self.recipe.objectives)
-
-
-__all__: Sequence[str] = ("Campaign", "Result")
-
-
-# -- any kind, as `perturbo run KIND` / `perturbo resume` (helper T) ------------------------
 
 
 def run_campaign(
-    kind: str = "genetic",
+    kind: str,
     *,
     name: str | None = None,
     tracking_uri: str | None = None,
@@ -233,11 +26,11 @@ def run_campaign(
     **settings: Any,
 ) -> History:
     """Run a new campaign of ``kind`` exactly as ``perturbo run KIND`` does: ``settings`` are
-    the flags with underscores (``screen``, ``planner``, ``rounds``, ``batch``...), validated
+    the flags with underscores (``planner``, ``batch``, ``seed`` and the kind's own), validated
     the same way; recorded in MLflow (``tracking_uri``, default ``./mlflow.db``)."""
-    from perturbo.cli import _kind_module
-    from perturbo.cli import run_campaign as _run
+    from perturbo import kinds
     from perturbo.config import RunOptions, build_model
+    from perturbo.launch import launch
 
     options = RunOptions(
         name=name,
@@ -247,11 +40,9 @@ def run_campaign(
         workers=workers,
         progress=progress,
     )
-    mod = _kind_module(kind)
-    if mod is None:
-        raise PerturboError(f"kind {kind!r} is not available in this install")
-    config = build_model(getattr(mod, f"{kind.capitalize()}Config"), settings).model_dump()
-    return _run(kind, config, options)
+    spec = kinds.get(kind)
+    config = build_model(spec.config_model, settings).model_dump()
+    return launch(spec, config, options)
 
 
 def resume_campaign(
@@ -265,18 +56,14 @@ def resume_campaign(
     **overrides: Any,
 ) -> History:
     """Continue campaign ``name`` from what MLflow recorded, as ``perturbo resume`` does
-    (``overrides``: e.g. ``rounds=8`` to extend it)."""
-    from perturbo import tracking
-    from perturbo.cli import run_campaign as _run
+    (``overrides``: e.g. ``rounds=8`` to extend a campaign whose kind budgets by rounds)."""
     from perturbo.config import RunOptions
+    from perturbo.launch import resume
 
     options = RunOptions(
         tracking_uri=tracking_uri, local=local, address=address, workers=workers, progress=progress
     )
-    config, history = tracking.load_history(options.resolved_tracking_uri(), name)
-    config = {**config, **overrides}
-    kind = str(config.get("kind", "genetic"))
-    return _run(kind, config, options, history=history, resume=True, name=name)
+    return resume(name, options, overrides)
 
 
-__all__ = (*__all__, "resume_campaign", "run_campaign")
+__all__ = ["resume_campaign", "run_campaign"]

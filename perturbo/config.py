@@ -5,7 +5,7 @@ The one reader of environment variables in perturbo (``RAY_ADDRESS``,
 
 Precedence, highest first: a flag given on the command line, a key in the ``--config`` TOML
 file, an environment variable, the default. Each kind declares its own pydantic model
-(``perturbo.cli_genetic.GeneticConfig``...) and this module merges and validates into it;
+(:attr:`perturbo.kindspec.KindSpec.config_model`) and this module merges and validates into it;
 a validation error becomes one :class:`~perturbo.types.PerturboError` naming the field,
 where it came from and the fix.
 """
@@ -86,7 +86,7 @@ _FIXES = {
 }
 
 
-def read_toml(path: str | Path) -> dict[str, Any]:
+def read_toml(path: str | Path, kind: str | None = None) -> dict[str, Any]:
     """Parse a TOML config file; PerturboError naming the file on any problem."""
     p = Path(path)
     if not p.is_file():
@@ -103,7 +103,7 @@ def read_toml(path: str | Path) -> dict[str, Any]:
     # Allow both a flat file and one with [run] / [<kind>] tables.
     flat: dict[str, Any] = {}
     for k, v in data.items():
-        if k in ("run", "genetic", "hyperparameter", "attack") and isinstance(v, dict):
+        if k in ("run", kind) and isinstance(v, dict):
             flat.update(v)
         else:
             flat[k] = v
@@ -165,9 +165,11 @@ def load(
     kind_model: type[M],
     cli: Mapping[str, Any],
     config_path: str | None = None,
+    kind: str | None = None,
 ) -> tuple[RunOptions, M]:
-    """Settings for one ``perturbo run KIND``: (where/how it runs, what it is)."""
-    toml = read_toml(config_path) if config_path else {}
+    """Settings for one ``perturbo run KIND``: (where/how it runs, what it is). A TOML file may
+    be flat or hold ``[run]`` and ``[KIND]`` tables."""
+    toml = read_toml(config_path, kind) if config_path else {}
     t_run, t_kind = split_run_options(toml)
     c_run, c_kind = split_run_options(cli)
     options = build_model(RunOptions, c_run, t_run, config_path)

@@ -2,8 +2,8 @@
 
 Matplotlib's object API (``matplotlib.figure.Figure``) with the Agg canvas: no pyplot
 state, no display needed. A *plotter* takes a :class:`PlotData` and returns
-``{artifact file name: Figure}``; kinds add their own plotters here
-(:func:`default_plotters` picks them by kind).
+``{artifact file name: Figure}``; a kind lists the plotters it wants logged in its
+:attr:`~perturbo.kindspec.KindSpec.plotters` (the general ones here, or its own).
 """
 
 from __future__ import annotations
@@ -64,19 +64,6 @@ def metric_vs_round(series: Mapping[str, Series], ylabel: str, title: str) -> Fi
     return fig
 
 
-def hit_ratio_plot(data: PlotData) -> dict[str, Figure]:
-    """Genetic: cumulative hit ratio (hits found / all hits in the screen) after each round."""
-    points = data.round_metrics.get("hit_ratio")
-    if not points:
-        return {}
-    fig = metric_vs_round(
-        {data.campaign: points},
-        "hit ratio (hits found / all hits)",
-        f"{data.campaign}: hit ratio vs round",
-    )
-    return {"hit_ratio.png": fig}
-
-
 def optimisation_history_plot(data: PlotData) -> dict[str, Figure]:
     """Each trial's objective in the order it was recorded, and the best so far (as Optuna's
     ``plot_optimization_history``). Failed and rejected trials are left out."""
@@ -104,17 +91,6 @@ def optimisation_history_plot(data: PlotData) -> dict[str, Figure]:
     ax.grid(True, alpha=0.3)
     ax.legend()
     return {"optimisation_history.png": fig}
-
-
-def default_plotters(kind: str) -> tuple[Plotter, ...]:
-    """Plotters logged at the end of a campaign of ``kind``."""
-    if kind is "genetic":
-        return (hit_ratio_plot,)
-    if kind is "hyperparameter":
-        from perturbo.kinds.hpo_plots import HYPERPARAMETER_PLOTTERS
-
-        return (optimisation_history_plot, *HYPERPARAMETER_PLOTTERS)
-    return (optimisation_history_plot,)
 
 
 def save_png(fig: Figure, path: str) -> None:

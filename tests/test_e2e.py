@@ -116,7 +116,7 @@ def test_genetic_campaign_on_ray_recorded_in_mlflow(
 def _real_gene_csv(path: Path, rows: slice, study: str) -> Path:
     """A user screen made of real gene symbols (a slice of the shipped IL2 screen), so the
     `bo` planner has gene-set knowledge to work with; ``study`` goes in its task.json."""
-    from perturbo.kinds.screens import DATA_DIR
+    from perturbo.kinds.genetic.screens import DATA_DIR
 
     lines = (DATA_DIR / "IL2.csv").read_text().splitlines()
     path.write_text("\n".join([lines[0], *lines[1:][rows]]) + "\n")

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.stats import hypergeom
 
-from perturbo.genesets import GeneKnowledge, LibrarySource, library_sources, read_gmt
+from perturbo.kinds.genetic.genesets import GeneKnowledge, LibrarySource, library_sources, read_gmt
 
 GENES = tuple(f"G{i}" for i in range(30))
 

@@ -62,6 +62,10 @@ class MlflowStore:
         return self._client
 
     # -- StoreReader
+    def exists(self) -> bool:
+        """Whether the store is there at all (a sqlite file not yet written is not)."""
+        return store_exists(self.uri)
+
     def list_campaigns(self, kind: str | None = None) -> list[CampaignSummary]:
         """Every campaign (of ``kind``), newest first."""
         if not store_exists(self.uri):

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from perturbo.genesets import GeneKnowledge
-from perturbo.kinds.screens import Screen
+from perturbo.kinds.genetic.genesets import GeneKnowledge
+from perturbo.kinds.genetic.screens import Screen
 
 GENES = tuple(f"G{i:02d}" for i in range(60))
 # Sets: S0 = G00..G09 (holds every hit), S1 = G10..G19, ... S5 = G50..G59; M = every 3rd gene.

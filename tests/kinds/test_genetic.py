@@ -19,7 +19,7 @@ from perturbo.kinds.genetic import (
     hit_ratio_curve,
     load_screen,
 )
-from perturbo.kinds.screens import DATA_DIR
+from perturbo.kinds.genetic.screens import DATA_DIR
 from perturbo.search.random import RandomPlanner
 from perturbo.types import ExperimentSpec, InvalidSpec, Observation, PerturboError, Status
 

@@ -6,7 +6,7 @@ import io
 
 import numpy as np
 
-from perturbo.kinds.hpo_plots import (
+from perturbo.kinds.hyperparameter.plots import (
     learning_curves_plot,
     parallel_coordinates_plot,
     pareto_front_plot,

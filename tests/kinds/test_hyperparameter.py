@@ -11,9 +11,9 @@ import pytest
 
 from perturbo.actors.local_pool import LocalExecutorPool
 from perturbo.campaign import run
-from perturbo.cli_hyperparameter import build
-from perturbo.kinds.hpo_tasks import builtin_tasks, make_task
-from perturbo.kinds.hyperparameter import ExecutorFactory, HyperparameterExecutor, TaskRecipe
+from perturbo.kinds.hyperparameter import HyperparameterExecutor, TaskRecipe, TrialFactory
+from perturbo.kinds.hyperparameter.compose import build
+from perturbo.kinds.hyperparameter.tasks import builtin_tasks, make_task
 from perturbo.space import Float, SearchSpace
 from perturbo.types import ExperimentSpec, PerturboError, Status
 
@@ -106,7 +106,7 @@ def moody(monkeypatch) -> str:
 
 def test_bad_objectives_fail_with_reasons_and_the_campaign_goes_on(moody: str) -> None:
     space = SearchSpace([Float("x", 0.0, 1.0)])
-    ex = ExecutorFactory(TaskRecipe(moody, space=space.to_dict(), allow_user_code=True))()
+    ex = TrialFactory(TaskRecipe(moody, space=space.to_dict(), allow_user_code=True))()
     reasons = {x: ex.run(_spec({"x": x})) for x in (0.1, 0.3, 0.45, 0.55, 0.8)}
     assert (
         reasons[0.1].status is Status.FAILED
@@ -205,7 +205,7 @@ def test_agent_planner_runs_a_hyperparameter_campaign_with_a_fake_llm() -> None:
     from langchain_core.language_models import FakeListChatModel
 
     from perturbo.campaign import StopRule
-    from perturbo.cli_hyperparameter import make_planner
+    from perturbo.kinds.hyperparameter.compose import make_planner
 
     task = make_task("branin")
     answer = {
@@ -219,7 +219,7 @@ def test_agent_planner_runs_a_hyperparameter_campaign_with_a_fake_llm() -> None:
     }
     llm = FakeListChatModel(responses=[json.dumps(answer)] * 12)
     planner = make_planner("agent", task.space(), 0, "value", "min", {"task": "branin"}, llm=llm)
-    factory = ExecutorFactory(TaskRecipe("branin"))
+    factory = TrialFactory(TaskRecipe("branin"))
     hist = run(
         planner=planner,
         pool=LocalExecutorPool(factory),

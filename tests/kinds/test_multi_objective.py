@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from stores import *  # noqa: F403
 
-from perturbo import tracking
-from perturbo.api import Campaign
+from perturbo import Campaign, tracking
 from perturbo.cli import main
-from perturbo.cli_hyperparameter import build
+from perturbo.kinds.hyperparameter.compose import build
 from perturbo.space import Float, SearchSpace
 from perturbo.types import PerturboError, Status
 
@@ -36,7 +35,7 @@ def test_two_objective_cli_campaign_logs_its_pareto_front(
         ]
     )  # fmt: skip
     assert rc == 0, capsys.readouterr().err
-    c = tracking._client(store)
+    c = tracking.open_store(store).client
     exp = c.get_experiment_by_name("mo")
     (parent,) = c.search_runs([exp.experiment_id], "tags.`perturbo.role` = 'campaign'")
     trials = c.search_runs([exp.experiment_id], "tags.`perturbo.role` = 'trial'", max_results=100)
@@ -72,7 +71,7 @@ def test_two_objective_cli_campaign_logs_its_pareto_front(
 
 def test_single_objective_campaign_logs_no_pareto_front(store: str) -> None:
     Campaign("branin", planner="random", trials=4, batch=4, tracking_uri=store, name="one").run()
-    c = tracking._client(store)
+    c = tracking.open_store(store).client
     exp = c.get_experiment_by_name("one")
     (parent,) = c.search_runs([exp.experiment_id], "tags.`perturbo.role` = 'campaign'")
     names = {f.path for f in c.list_artifacts(parent.info.run_id)}
@@ -166,7 +165,7 @@ def test_bad_objective_through_the_cli_is_one_line(
     lines = [ln for ln in err.strip().splitlines() if ln.strip()]
     assert rc == 2 and len(lines) == 1 and "Traceback" not in err, err
     assert "--objective 'loss'" in lines[0] and "branin" in lines[0] and "value" in lines[0]
-    assert tracking._client(store).get_experiment_by_name("hyperparameter-branin-bo-s0") is None
+    assert tracking.open_store(store).client.get_experiment_by_name("hyperparameter-branin-bo-s0") is None
 
 
 def test_task_metrics_include_the_cheap_second_objectives() -> None:
@@ -191,8 +190,8 @@ def test_task_metrics_include_the_cheap_second_objectives() -> None:
 
 
 def test_toml_config_names_objectives_as_lists(tmp_path: Path) -> None:
-    from perturbo.cli_hyperparameter import HyperparameterConfig
     from perturbo.config import load
+    from perturbo.kinds.hyperparameter.settings import HyperparameterConfig
 
     toml = tmp_path / "run.toml"
     toml.write_text(

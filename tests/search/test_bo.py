@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from perturbo.kinds.hpo_tasks import make_task
+from perturbo.kinds.hyperparameter.tasks import make_task
 from perturbo.search.bo import BOPlanner
 from perturbo.search.evolution import DifferentialEvolution, EvolutionPlanner
 from perturbo.search.objective import pareto_mask

@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from perturbo.genesets import GeneKnowledge, LibrarySource
 from perturbo.kinds.genetic import GeneticExecutor, Screen, load_screen
+from perturbo.kinds.genetic.genesets import GeneKnowledge, LibrarySource
 from perturbo.search.gene_bo import GeneBOPlanner
 from perturbo.search.gene_priors import LabelSource, text_prior, training_sources, transfer_prior
 from perturbo.types import ExperimentSpec, Observation, failed

@@ -6,7 +6,7 @@
 - :class:`GeneticMetrics` reports hits per round, precision per round and the hit ratio
   (hits found / all hits of the screen, BioDiscoveryAgent's metric).
 
-Screens themselves (built-in or a user's CSV) are loaded in :mod:`perturbo.kinds.screens`.
+Screens themselves (built-in or a user's CSV) are loaded in :mod:`perturbo.kinds.genetic.screens`.
 """
 
 from __future__ import annotations
@@ -15,11 +15,11 @@ import difflib
 import socket
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 
-from perturbo.kinds.screens import (
+from perturbo.kinds.genetic.screens import (
     HIT_FRACTION,
     Screen,
     builtin_screens,
@@ -102,7 +102,6 @@ class GeneticExecutor:
 
     Plain Python and picklable (Ray ships it to actors). Unknown genes come back REJECTED.
     """
-
 
     def __init__(self, screen: Screen) -> None:
         self.screen = screen

@@ -1,6 +1,6 @@
 """The hyperparameter kind: one experiment trains and evaluates one config on a task.
 
-:class:`HyperparameterExecutor` runs a trial of a task from :mod:`perturbo.kinds.hpo_tasks`
+:class:`HyperparameterExecutor` runs a trial of a task from :mod:`perturbo.kinds.hyperparameter.tasks`
 (on CUDA where torch sees a GPU, else on the CPU with one thread), records the objective
 after every epoch in ``Outcome.intermediate`` and, when given a rung keeper (ASHA, see
 :mod:`perturbo.search.asha` and :mod:`perturbo.actors.rungs`), stops a trial the keeper
@@ -17,9 +17,9 @@ import math
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 
-from perturbo.kinds.hpo_tasks import Task, make_task
+from perturbo.kinds.hyperparameter.tasks import Task, make_task
 from perturbo.space import SearchSpace
 from perturbo.types import (
     ExperimentSpec,
@@ -64,7 +64,6 @@ class TaskRecipe:
 
 class HyperparameterExecutor:
     """Trains/evaluates one config per :meth:`run`. The task (and its data) is built once."""
-
 
     def __init__(
         self,
@@ -138,7 +137,7 @@ class HyperparameterExecutor:
 
 
 @dataclass(frozen=True)
-class ExecutorFactory:
+class TrialFactory:
     """Picklable zero-argument factory for :class:`HyperparameterExecutor` (one per actor)."""
 
     recipe: TaskRecipe

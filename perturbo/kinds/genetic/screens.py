@@ -33,7 +33,7 @@ import numpy as np
 
 from perturbo.types import PerturboError
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data" / "screens"
+DATA_DIR = Path(__file__).resolve().parent / "data" / "screens"
 HIT_FRACTION = 0.05
 """Default hit rule for a user's screen without a hits file: the top 5% by |score|."""
 

@@ -153,4 +153,4 @@ def pareto_plot(data: PlotData) -> dict[str, Figure]:
 
 
 HYPERPARAMETER_PLOTTERS = (parallel_coordinates_plot, learning_curves_plot, pareto_plot)
-"""Plotters for :func:`perturbo.plots.default_plotters` to add for the hyperparameter kind."""
+"""The kind's own plotters (its KindSpec adds the general optimisation-history plot)."""

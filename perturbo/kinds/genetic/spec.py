@@ -1,0 +1,53 @@
+"""The genetic kind's :class:`~perturbo.kindspec.KindSpec` (light to import)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from perturbo.kinds.genetic.plots import GENETIC_PLOTTERS
+from perturbo.kinds.genetic.settings import GeneticConfig, add_arguments
+from perturbo.kindspec import BuildContext, KindSpec
+
+
+def _build(config: Mapping[str, Any], context: BuildContext) -> Any:
+    from perturbo.kinds.genetic.compose import build
+
+    return build(config, context)
+
+
+def default_name(config: Mapping[str, Any]) -> str:
+    screen = Path(str(config.get("screen", "screen"))).stem
+    return f"genetic-{screen}-{config.get('planner', 'bo')}-s{config.get('seed', 0)}"
+
+
+def uses_local_llm(config: Mapping[str, Any]) -> bool:
+    """Whether this campaign's planner runs the embedded model (worth hosting once in Ray)."""
+    return config.get("planner") in ("agent", "hybrid") and config.get("llm", "local") == "local"
+
+
+KIND = KindSpec(
+    name="genetic",
+    description="which genes to knock out in a CRISPR screen, round by round",
+    config_model=GeneticConfig,
+    add_arguments=add_arguments,
+    build=_build,
+    default_name=default_name,
+    headline=("hits_round", "hits_total", "hit_ratio"),
+    subject="screen",
+    plotters=GENETIC_PLOTTERS,
+    nesting="round",
+    uses_local_llm=uses_local_llm,
+    budget_keys=("rounds",),
+    tag_params=("screen", "study"),
+    examples="""\
+  perturbo run genetic                                  # the demo: IFNG screen, bo, 5 x 128 genes
+  perturbo run genetic --screen IFNG --planner bo --rounds 5 --batch 128 --seed 0
+  perturbo run genetic --screen my_screen.csv --hits my_hits.txt --planner random --local
+  perturbo run genetic --planner hybrid --llm local     # LLM agent + bo (after `make llm`)
+  perturbo run genetic --config run.toml                # settings from a TOML file (flags win)
+""",
+)
+
+__all__ = ["KIND"]

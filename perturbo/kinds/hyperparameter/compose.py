@@ -1,0 +1,206 @@
+"""The hyperparameter kind's composition: ``build(config, context)`` turns a plain config dict (from flags, a TOML file, or the config logged to
+MLflow on resume) into :class:`~perturbo.parts.CampaignParts`. Heavy modules (torch,
+BoTorch, Optuna, Ray) are imported inside the functions, so ``--help`` is fast.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from perturbo.kinds.hyperparameter.settings import HyperparameterConfig
+from perturbo.types import PerturboError
+
+if TYPE_CHECKING:
+    from perturbo.kindspec import BuildContext
+    from perturbo.parts import CampaignParts
+    from perturbo.protocols import Planner
+    from perturbo.space import SearchSpace
+
+KIND_NAME = "hyperparameter"
+
+
+def default_name(config: Mapping[str, Any]) -> str:
+    task = str(config.get("task", "task")).replace(":", "-").replace("/", "-")
+    return f"hyperparameter-{task}-{config.get('planner', 'bo')}-s{config.get('seed', 0)}"
+
+
+def _names(value: str | list[str] | None) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    parts = value.split(",") if isinstance(value, str) else [str(v) for v in value]
+    return tuple(p.strip() for p in parts if p.strip())
+
+
+def objectives_of(
+    objective: str | list[str] | None,
+    direction: str | list[str] | None,
+    task: Any,
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The campaign's objectives and their directions from ``--objective``/``--direction``
+    (comma-separated or TOML lists), checked against the metrics ``task`` reports (where it
+    declares them: built-in tasks do, user functions cannot)."""
+    names = _names(objective) or (task.objective,)
+    dirs = _names(direction)
+    known = tuple(getattr(task, "metric_names", lambda: ())())
+    for n in names:
+        if known and n not in known:
+            raise PerturboError(
+                f"--objective {n!r} is not a metric of task {task.name!r}; use one of "
+                f"{', '.join(known)} (comma-separated for several)"
+            )
+    if len(set(names)) < len(names):
+        raise PerturboError(f"--objective names a metric twice ({','.join(names)}); name each once")
+    for d in dirs:
+        if d not in ("max", "min"):
+            raise PerturboError(
+                f"--direction {d!r} is neither max nor min; pass max or min per objective"
+            )
+    if not dirs:
+        if len(names) > 1:
+            raise PerturboError(
+                f"--objective names {len(names)} metrics ({','.join(names)}) but no --direction: "
+                f"pass one max|min each, e.g. --direction {','.join(['max'] * len(names))}"
+            )
+        dirs = (task.direction,)
+    if len(dirs) != len(names):
+        raise PerturboError(
+            f"--direction gives {len(dirs)} direction(s) ({','.join(dirs)}) for {len(names)} "
+            f"objective(s) ({','.join(names)}); pass one max|min per objective, in the same order"
+        )
+    return names, dirs
+
+
+def make_planner(
+    name: str,
+    space: SearchSpace,
+    seed: int,
+    objective: str | tuple[str, ...],
+    direction: str | tuple[str, ...],
+    config: Mapping[str, Any] | None = None,
+    llm: Any = None,
+    engine: Any = None,
+) -> Planner:
+    """The planner ``name`` over ``space`` from the one planner registry
+    (:mod:`perturbo.search.registry`); several objectives (tuples) for a multi-objective
+    planner. ``config`` (the campaign's) and ``llm`` (a LangChain chat model, for tests) matter
+    to ``agent`` only."""
+    from perturbo.search.registry import make_planner as registry_planner
+
+    objectives = (objective,) if isinstance(objective, str) else tuple(objective)
+    directions = (direction,) if isinstance(direction, str) else tuple(direction)
+    cfg = dict(config or {})
+    task = f"tune the hyperparameters of task {cfg.get('task', '?')!r} to {directions[0]}imise {objectives[0]}"
+    return registry_planner(
+        name,
+        space,
+        kind=KIND_NAME,
+        seed=seed,
+        objectives=objectives,
+        directions=directions,
+        config=cfg,
+        engine=engine,
+        llm=llm,
+        extra={"task": task},
+    )
+
+
+def uses_local_llm(config: Mapping[str, Any]) -> bool:
+    """Whether this campaign's planner runs the embedded model (worth hosting once in Ray)."""
+    return config.get("planner") == "agent" and config.get("llm", "local") == "local"
+
+
+def build(config: Mapping[str, Any], context: BuildContext | None = None) -> CampaignParts:
+    """The parts of one hyperparameter campaign. ``context.engine``: the shared local model
+    for ``--planner agent`` (``None``: loaded in this process)."""
+    from perturbo.campaign import StopRule
+    from perturbo.config import build_model
+    from perturbo.kinds.hyperparameter.executor import (
+        HyperparameterMetrics,
+        TaskRecipe,
+        TrialFactory,
+    )
+    from perturbo.parts import CampaignParts
+    from perturbo.space import SearchSpace
+
+    engine = context.engine if context is not None else None
+    cfg = (
+        config
+        if isinstance(config, HyperparameterConfig)
+        else build_model(HyperparameterConfig, {}, config, "config")
+    )
+    if isinstance(cfg.space, dict):
+        user_space = SearchSpace.from_dict(cfg.space)
+    else:
+        user_space = SearchSpace.from_toml(cfg.space) if cfg.space else None
+    given, given_dirs = _names(cfg.objective), _names(cfg.direction)
+    recipe = TaskRecipe(
+        task=cfg.task,
+        seed=cfg.seed,
+        space=user_space.to_dict() if user_space else None,
+        allow_user_code=cfg.allow_user_code,
+        objective=given[0] if given else "value",
+        direction=given_dirs[0] if given_dirs else "max",
+        max_epochs=cfg.max_epochs,
+    )
+    task = recipe.build()  # validates the task name / user code here, on the driver
+    space = user_space or task.space()
+    objectives, directions = objectives_of(cfg.objective, cfg.direction, task)
+    objective, direction = objectives[0], directions[0]
+    if objective != task.objective or len(objectives) > 1:
+        recipe = TaskRecipe(**{**recipe.__dict__, "objective": objective, "objectives": objectives})
+    max_epochs = int(getattr(task, "max_epochs", 0) or 0)
+    rungs = None
+    if cfg.asha and len(objectives) > 1:
+        raise PerturboError(
+            f"--asha stops trials on one objective, and --objective names {len(objectives)} "
+            f"({','.join(objectives)}): drop --asha, or name one objective"
+        )
+    if cfg.asha:
+        if max_epochs < 2:
+            raise PerturboError(
+                f"--asha needs a task trained over epochs; {cfg.task!r} has none "
+                f"(use digits-cnn or an -mlp task, or --max-epochs for your function)"
+            )
+        from perturbo.actors.rungs import SharedRungs
+
+        rungs = SharedRungs(
+            f"{default_name(cfg.model_dump())}-{uuid.uuid4().hex[:8]}",
+            max_epochs,
+            cfg.min_epochs,
+            cfg.eta,
+            direction,
+        )
+    planner = make_planner(
+        cfg.planner, space, cfg.seed, objectives, directions, cfg.model_dump(), engine=engine
+    )
+    params: dict[str, Any] = {
+        "planner": cfg.planner,
+        "seed": cfg.seed,
+        "batch": cfg.batch,
+        "trials": cfg.trials,
+        "task": cfg.task,
+        "objective": ",".join(objectives),
+        "direction": ",".join(directions),
+        "asha": cfg.asha,
+    }
+    if cfg.planner == "agent":
+        params.update(llm=cfg.llm, llm_model=cfg.llm_model or "default")
+    return CampaignParts(
+        kind=KIND_NAME,
+        planner=planner,
+        space=space,
+        executor_factory=TrialFactory(recipe, rungs),
+        batch=cfg.batch,
+        stop=StopRule(max_experiments=cfg.trials),
+        config=cfg.model_dump(),
+        params=params,
+        metrics=HyperparameterMetrics(objective, direction, max_epochs),
+        objective=objective,
+        direction=direction,
+        objectives=objectives,
+        directions=directions,
+        num_gpus_per_worker=0.25 if max_epochs else 0.0,
+        tags={"task": cfg.task},
+    )

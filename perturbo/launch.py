@@ -1,0 +1,219 @@
+"""Compose and run one campaign of any kind: the composition root the CLI and the Python API
+share.
+
+It asks the kind's :class:`~perturbo.kindspec.KindSpec` for the parts, opens the executor pool
+(Ray actors, or in-process with ``local``), the MLflow recorder (with the kind's nesting and
+plotters) and, where the kind's planner uses the embedded LLM, one ``ModelHost`` actor shared
+by its agents; then hands the parts to :func:`perturbo.campaign.run`. It never names a kind.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from perturbo.kindspec import BuildContext, KindSpec
+from perturbo.types import PerturboError
+
+if TYPE_CHECKING:
+    from perturbo.config import RunOptions
+    from perturbo.history import History
+    from perturbo.parts import CampaignParts
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C during a campaign, with the line telling how to continue it."""
+
+
+def say(msg: str) -> None:
+    """One status line on stderr (stdout stays for results)."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+def settings(
+    spec: KindSpec, values: Mapping[str, Any], config_file: str | None = None
+) -> tuple[RunOptions, dict[str, Any]]:
+    """(where/how it runs, what it is) from flag values, a TOML file and the environment."""
+    from perturbo import config as cfg
+
+    options, kind_cfg = cfg.load(spec.config_model, values, config_file, kind=spec.name)
+    return options, kind_cfg.model_dump()
+
+
+def _untested_left(parts: CampaignParts, history: Sequence[Any]) -> int | None:
+    space = parts.space
+    if not getattr(space, "unique", False) or not hasattr(space, "__len__"):
+        return None
+    from perturbo.campaign import seen_keys
+
+    return len(space) - len(seen_keys(history, space))  # type: ignore[arg-type]
+
+
+@dataclass
+class _HostedModel:
+    """The campaign's local LLM, loaded once in a Ray actor and shared by its agents."""
+
+    engine: Any
+    runtime: Any
+
+    def close(self) -> None:
+        try:
+            self.engine.shutdown()
+        finally:
+            self.runtime.shutdown()
+
+
+def _start_model_host(
+    spec: KindSpec, config: Mapping[str, Any], options: RunOptions, address: str | None
+) -> _HostedModel | None:
+    """Host the embedded model in a Ray actor where the kind's planner uses it and the campaign
+    runs on Ray (with ``local`` the agent loads it in this process)."""
+    if options.local or not spec.uses_local_llm(config):
+        return None
+    from perturbo.actors import connect
+    from perturbo.actors.model_host import ModelHost
+    from perturbo.agents.llm import engine_settings, llm_settings
+
+    runtime = connect(address)  # the pool's connect() later joins this same Ray
+    try:
+        say("loading the local LLM into a Ray actor (once per campaign) ...")
+        es = engine_settings(llm_settings(config), gpu=runtime.has_gpu())
+        return _HostedModel(ModelHost.start(es, runtime), runtime)
+    except BaseException:
+        runtime.shutdown()
+        raise
+
+
+def launch(
+    spec: KindSpec,
+    config: Mapping[str, Any],
+    options: RunOptions,
+    *,
+    history: History | None = None,
+    resume: bool = False,
+    name: str | None = None,
+) -> History:
+    """Compose and run one campaign of ``spec``'s kind; return its History. Raises
+    :class:`PerturboError` on bad input (nothing recorded is lost)."""
+    from perturbo import tracking
+    from perturbo.history import History
+
+    uri = options.resolved_tracking_uri()
+    tracking.check_reachable(uri)
+    name = name or options.name or f"{spec.default_name(config)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    history = history if history is not None else History()
+    address = options.resolved_address()
+    host = _start_model_host(spec, config, options, address)
+    try:
+        context = BuildContext(
+            store=tracking.open_store(uri),
+            campaign=name,
+            engine=host.engine if host else None,
+        )
+        parts = spec.build(config, context)
+        return _run_parts(spec, parts, name, uri, address, options, history, resume)
+    finally:
+        if host is not None:
+            host.close()
+
+
+def resume(name: str, options: RunOptions, overrides: Mapping[str, Any] | None = None) -> History:
+    """Continue campaign ``name`` from what the store recorded. ``overrides`` may extend the
+    kind's budget (``rounds``/``trials``: :attr:`KindSpec.budget_keys`)."""
+    from perturbo import kinds, tracking
+
+    store = tracking.open_store(options.resolved_tracking_uri())
+    config = store.config(name)
+    history = store.history(name)
+    spec = kinds.get(str(config.get("kind", "")))
+    config = dict(config)
+    for key, value in (overrides or {}).items():
+        if value is None:
+            continue
+        if key not in config or key not in spec.budget_keys:
+            keys = ", ".join(f"--{k}" for k in spec.budget_keys) or "none"
+            raise PerturboError(
+                f"--{key}: campaign {name!r} ({spec.name}) cannot be extended by {key} "
+                f"(its budget flags: {keys}); `perturbo show {name}` shows its settings"
+            )
+        if int(value) <= 0:
+            raise PerturboError(
+                f"--{key} {value}: must be a positive number; fix: use --{key} 1 or more"
+            )
+        config[key] = int(value)
+    return launch(spec, config, options, history=history, resume=True, name=name)
+
+
+def _run_parts(
+    spec: KindSpec,
+    parts: CampaignParts,
+    name: str,
+    uri: str,
+    address: str | None,
+    options: RunOptions,
+    history: History,
+    resume: bool,
+) -> History:
+    from perturbo import tracking
+    from perturbo.progress import RoundProgress
+
+    left = _untested_left(parts, history)
+    if left is not None and parts.batch > left:
+        raise PerturboError(
+            f"--batch {parts.batch} is larger than the {left} untested experiments left in "
+            f"campaign {name!r}: use --batch {left} or less"
+            if left
+            else f"campaign {name!r} has tested every experiment in its space: nothing left to run"
+        )
+    opened = None
+    recorder = tracking.MlflowRecorder.from_parts(
+        parts, uri, name, resume=resume, nesting=spec.nesting, plotters=tuple(spec.plotters)
+    )
+    done = history.last_round + 1
+    try:
+        from perturbo.actors import open_pool
+
+        opened = open_pool(
+            parts.executor_factory,
+            local=options.local,
+            address=address,
+            workers=options.workers,
+            num_gpus_per_worker=parts.num_gpus_per_worker,
+        )
+        where = opened.where
+        recorder.start({"pool": where, "workers": options.workers or "auto"})
+        say(
+            f"{'resuming' if resume else 'campaign'} {name!r}: {len(history)} experiments "
+            f"recorded, {where}, tracking {uri}"
+        )
+        total = parts.stop.rounds
+        if total is None and parts.stop.max_experiments is not None:
+            total = -(-parts.stop.max_experiments // parts.batch)  # rounds the budget allows
+        with RoundProgress(
+            total, done, enabled=options.progress, title=name, headline=spec.headline
+        ) as progress:
+            history = parts.run(opened.pool, recorder=recorder, history=history, on_round=progress)
+    except KeyboardInterrupt:
+        msg = f"interrupted: the recorded rounds are kept; `perturbo resume {name}` continues"
+        recorder.abort("KILLED", msg)
+        raise Interrupted(msg) from None
+    except PerturboError as e:
+        recorder.abort("FAILED", str(e))
+        raise
+    except Exception as e:
+        recorder.abort("FAILED", f"{type(e).__name__}: {e}")
+        raise
+    finally:
+        if opened is not None:
+            opened.close()
+    say(
+        f"done: {len(history)} experiments in {history.last_round + 1} rounds; "
+        f"`perturbo show {name}`, or `perturbo ui` and open {recorder.ui_url()}"
+    )
+    return history
+
+
+__all__ = ["Interrupted", "launch", "resume", "say", "settings"]

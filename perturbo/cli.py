@@ -13,14 +13,22 @@ exit 2; Ctrl-C keeps every recorded round, marks the campaign KILLED and exits 1
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from perturbo.types import PerturboError
 
 if TYPE_CHECKING:
     from perturbo.kindspec import KindSpec
+
+PLUGGED: dict[str, str] = {
+    "ui": "perturbo.ui:add_parser",
+}
+"""Commands that live in their own modules: ``name -> "module:function"``; the function adds
+the sub-parser to ``sub`` (light: argparse only) and returns the command's handler
+``(Namespace) -> exit code``."""
 
 EPILOG_TAIL = """\
   perturbo show                                         # list the campaigns in the store
@@ -90,6 +98,14 @@ def _add_run_options(p: argparse.ArgumentParser, resume: bool = False) -> None:
     )
     g.add_argument(
         "--workers", type=int, default=s, help="parallel workers (Ray actors); default: one per CPU"
+    )
+    g.add_argument(
+        "--pin",
+        action="append",
+        default=s,
+        metavar="JSON",
+        help="run this experiment first, recorded as chosen by you (repeatable), e.g. "
+        '--pin \'{"gene": "IFNG"}\' or --pin \'{"x": 0.3}\'',
     )
     g.add_argument(
         "--no-progress",
@@ -193,19 +209,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
     )
 
-    ui = sub.add_parser(
-        "ui",
-        help="open the MLflow UI on the store (127.0.0.1)",
-        description="Start `mlflow ui` on 127.0.0.1 for the tracking store.",
-    )
-    ui.add_argument(
-        "--tracking-uri",
-        default=argparse.SUPPRESS,
-        metavar="URI",
-        help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
-    )
-    ui.add_argument("--port", type=int, default=5000)
-    ui.add_argument("--print-only", action="store_true", help="print the command, do not start it")
+    handlers: dict[str, Callable[[argparse.Namespace], int]] = {}
+    for command, path in PLUGGED.items():
+        module, _, attr = path.partition(":")
+        handlers[command] = getattr(importlib.import_module(module), attr)(sub)
+    parser.set_defaults(_plugged=handlers)
     return parser
 
 
@@ -224,9 +232,29 @@ def cmd_run(ns: argparse.Namespace) -> int:
         for k, v in vars(ns).items()
         if k not in ("command", "kind", "config_file") and not k.startswith("_")
     }
+    pinned = _pinned(values.pop("pin", None))
     options, config = settings(spec, values, getattr(ns, "config_file", None))
-    launch(spec, config, options, name=options.name)
+    launch(spec, config, options, name=options.name, pinned=pinned)
     return 0
+
+
+def _pinned(values: Sequence[str] | None) -> list[dict[str, object]]:
+    import json
+
+    out = []
+    for text in values or ():
+        try:
+            params = json.loads(text)
+        except json.JSONDecodeError as e:
+            raise PerturboError(
+                f"--pin {text!r} is not JSON ({e.msg}): pass e.g. --pin '{{\"x\": 0.3}}'"
+            ) from None
+        if not isinstance(params, dict):
+            raise PerturboError(
+                f"--pin {text!r} is not a JSON object of params: pass e.g. --pin '{{\"x\": 0.3}}'"
+            )
+        out.append(params)
+    return out
 
 
 def cmd_resume(ns: argparse.Namespace) -> int:
@@ -235,7 +263,8 @@ def cmd_resume(ns: argparse.Namespace) -> int:
 
     values = {k: v for k, v in vars(ns).items() if k in cfg.RUN_OPTION_KEYS}
     options = cfg.build_model(cfg.RunOptions, values)
-    resume(ns.campaign, options, {"rounds": ns.rounds, "trials": ns.trials})
+    pinned = _pinned(getattr(ns, "pin", None))
+    resume(ns.campaign, options, {"rounds": ns.rounds, "trials": ns.trials}, pinned=pinned)
     return 0
 
 
@@ -245,38 +274,7 @@ def cmd_show(ns: argparse.Namespace) -> int:
     return show(ns.campaign, getattr(ns, "tracking_uri", None))
 
 
-def cmd_ui(ns: argparse.Namespace) -> int:
-    import subprocess
-
-    from perturbo import config as cfg
-
-    uri = getattr(ns, "tracking_uri", None) or cfg.env_tracking_uri() or cfg.default_tracking_uri()
-    if uri.startswith(("http://", "https://")):
-        print(f"the campaigns are on a tracking server: open {uri} in a browser")
-        return 0
-    cmd = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "ui",
-        "--backend-store-uri",
-        uri,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(ns.port),
-    ]
-    print(f"mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port {ns.port}")
-    print(f"open http://127.0.0.1:{ns.port} (Ctrl-C stops it)")
-    if ns.print_only:
-        return 0
-    try:
-        return subprocess.call(cmd)
-    except KeyboardInterrupt:
-        return 0
-
-
-COMMANDS = {"run": cmd_run, "resume": cmd_resume, "show": cmd_show, "ui": cmd_ui}
+COMMANDS = {"run": cmd_run, "resume": cmd_resume, "show": cmd_show}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -284,7 +282,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     ns = parser.parse_args(argv)
     try:
-        return COMMANDS[ns.command](ns)
+        handler = COMMANDS.get(ns.command) or ns._plugged[ns.command]
+        return handler(ns)
     except PerturboError as e:
         print(f"perturbo: error: {e}", file=sys.stderr)
         return 2

@@ -95,9 +95,11 @@ def launch(
     history: History | None = None,
     resume: bool = False,
     name: str | None = None,
+    pinned: Sequence[Mapping[str, Any]] = (),
 ) -> History:
-    """Compose and run one campaign of ``spec``'s kind; return its History. Raises
-    :class:`PerturboError` on bad input (nothing recorded is lost)."""
+    """Compose and run one campaign of ``spec``'s kind; return its History. ``pinned``:
+    experiments a person named, run first and recorded as theirs (:class:`~perturbo.pinned.Pinned`).
+    Raises :class:`PerturboError` on bad input (nothing recorded is lost)."""
     from perturbo import tracking
     from perturbo.history import History
 
@@ -114,15 +116,25 @@ def launch(
             engine=host.engine if host else None,
         )
         parts = spec.build(config, context)
+        if pinned:
+            from perturbo.pinned import Pinned
+
+            parts.planner = Pinned(parts.planner, pinned, parts.kind)
         return _run_parts(spec, parts, name, uri, address, options, history, resume)
     finally:
         if host is not None:
             host.close()
 
 
-def resume(name: str, options: RunOptions, overrides: Mapping[str, Any] | None = None) -> History:
+def resume(
+    name: str,
+    options: RunOptions,
+    overrides: Mapping[str, Any] | None = None,
+    pinned: Sequence[Mapping[str, Any]] = (),
+) -> History:
     """Continue campaign ``name`` from what the store recorded. ``overrides`` may extend the
-    kind's budget (``rounds``/``trials``: :attr:`KindSpec.budget_keys`)."""
+    kind's budget (``rounds``/``trials``: :attr:`KindSpec.budget_keys`); ``pinned`` experiments
+    run first (see :func:`launch`)."""
     from perturbo import kinds, tracking
 
     store = tracking.open_store(options.resolved_tracking_uri())
@@ -144,7 +156,7 @@ def resume(name: str, options: RunOptions, overrides: Mapping[str, Any] | None =
                 f"--{key} {value}: must be a positive number; fix: use --{key} 1 or more"
             )
         config[key] = int(value)
-    return launch(spec, config, options, history=history, resume=True, name=name)
+    return launch(spec, config, options, history=history, resume=True, name=name, pinned=pinned)
 
 
 def _run_parts(

@@ -176,11 +176,17 @@ class BOPlanner:
                 prune_baseline=True,
                 cache_root=True,
             )
+        from botorch.acquisition.multi_objective import logei
         from botorch.acquisition.multi_objective.logei import (
             qLogNoisyExpectedHypervolumeImprovement,
         )
         from botorch.utils.multi_objective.hypervolume import infer_reference_point
 
+        # BoTorch 0.18 JIT-compiles an optional fused C++ kernel (torch cpp_extension + ninja)
+        # on the first qLogNEHVI: measured > 5 minutes of silent compiling inside a campaign's
+        # first ask on this 2-core box. Its pure-PyTorch path gives the same values; at our
+        # sizes (<= a few hundred trials) the kernel's speed-up does not pay for that stall.
+        logei._load_attempted = True
         self._acq_name = "qLogNEHVI"
         front = Y[torch.as_tensor(pareto_mask(Y.numpy()))]
         ref = infer_reference_point(front)

@@ -20,6 +20,7 @@ from perturbo import tracking
 from perturbo.cli import main
 
 HPO = ["run", "hyperparameter", "--task", "branin", "--planner", "random", "--no-progress"]
+SMALL = ["--trials", "4", "--batch", "2"]  # where a case runs a campaign after all: a short one
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str]:
@@ -99,7 +100,7 @@ def _genetic(store: str, screen: Path, *extra: str) -> list[str]:
 def test_bad_flag(
     capsys: pytest.CaptureFixture[str], store: str, flags: list[str], needles: list[str]
 ) -> None:
-    rc, err = run_cli(capsys, *HPO, "--local", "--tracking-uri", store, *flags)
+    rc, err = run_cli(capsys, *HPO, *SMALL, "--local", "--tracking-uri", store, *flags)
     clear_error(rc, err, *needles)
     assert tracking.list_campaigns(store) == []
 
@@ -133,7 +134,7 @@ def test_negative_seed(
 )
 def test_address_beside_local(capsys: pytest.CaptureFixture[str], store: str) -> None:
     rc, err = run_cli(
-        capsys, *HPO, "--local", "--address", "127.0.0.1:6379", "--tracking-uri", store
+        capsys, *HPO, *SMALL, "--local", "--address", "127.0.0.1:6379", "--tracking-uri", store
     )
     clear_error(rc, err, "--address", "--local")
     assert tracking.list_campaigns(store) == []

@@ -14,6 +14,7 @@ constructor deeper down reads the environment.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
@@ -125,7 +126,7 @@ def connect(
     ray = _import_ray()
     if address == "auto":
         _check_address_file(min(5.0, timeout_s))
-    runtime_env = {"env_vars": worker_env(threads_per_worker)}
+    runtime_env = _driver_runtime_env(threads_per_worker, address is not None)
     t0 = time.monotonic()
     try:
         if address is None:
@@ -158,12 +159,41 @@ def connect(
             ray.shutdown()
         if address is None:
             raise PerturboError(_local_failed(e)) from None
+        if isinstance(e, ValueError):  # Ray answered, and refused what this driver asked
+            raise PerturboError(
+                f"joined the Ray cluster at --address {address!r}, but Ray refused this "
+                f"driver: {_first_line(e)}"
+            ) from None
         raise PerturboError(
             _unreachable(
                 address,
                 f"{type(e).__name__}: {_first_line(e)}, after {time.monotonic() - t0:.0f} s",
             )
         ) from None
+
+
+def _driver_runtime_env(threads: int, joining: bool) -> dict[str, Any]:
+    """The runtime env this driver gives ``ray.init``: :func:`worker_env`, less the variables
+    the Ray job it runs in (``ray job submit --runtime-env-json``) already sets. Ray refuses a
+    driver whose runtime env repeats a key of its job's ("Failed to merge the Job's runtime
+    env"), and the job's values are the user's explicit choice."""
+    env = worker_env(threads)
+    if joining:
+        taken = set(_job_runtime_env().get("env_vars") or {})
+        env = {k: v for k, v in env.items() if k not in taken}
+    return {"env_vars": env}
+
+
+def _job_runtime_env() -> dict[str, Any]:
+    """The runtime env of the Ray job this process is the driver of (Ray hands it over in
+    ``RAY_JOB_CONFIG_JSON_ENV_VAR``); ``{}`` outside a job."""
+    raw = os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR")
+    if not raw:
+        return {}
+    try:
+        return dict(json.loads(raw).get("runtime_env") or {})
+    except (ValueError, AttributeError, TypeError):
+        return {}
 
 
 def _local_failed(e: BaseException) -> str:

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from perturbo.actors import connect
+from perturbo.actors.ray_runtime import worker_env
 from perturbo.types import PerturboError
 
 
@@ -55,6 +56,7 @@ def test_local_ray_is_loopback_only(ray_runtime: Any) -> None:
 _HEAD = """
 import sys, ray
 from perturbo.actors import connect
+from perturbo.actors.ray_runtime import worker_env
 rt = connect(num_cpus=1)
 print(ray.get_runtime_context().gcs_address, flush=True)
 sys.stdin.read()  # until the test closes stdin
@@ -135,6 +137,7 @@ def test_address_joins_a_running_cluster(tmp_path: Path) -> None:
 _STALE_LOCAL = """
 import ray
 from perturbo.actors import connect
+from perturbo.actors.ray_runtime import worker_env
 rt = connect(num_cpus=1)
 print("started_here", rt.started_here, ray.get_runtime_context().gcs_address, flush=True)
 rt.shutdown()
@@ -142,6 +145,7 @@ rt.shutdown()
 
 _STALE_AUTO = """
 from perturbo.actors import connect
+from perturbo.actors.ray_runtime import worker_env
 from perturbo.types import PerturboError
 try:
     connect("auto")
@@ -234,3 +238,18 @@ def test_auto_with_a_stale_cluster_file_names_it(tmp_path: Path) -> None:
     assert out.startswith("ERROR"), (out, r.stderr[-2000:])
     assert str(tmp_path / "ray" / "ray_current_cluster") in out and dead in out
     assert "ray stop" in out and "Fix" in out and "--address" in out
+
+
+def test_a_ray_jobs_env_vars_are_not_repeated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inside `ray job submit --runtime-env-json '{"env_vars": {"OMP_NUM_THREADS": "1"}}'` the
+    driver must not set OMP_NUM_THREADS again: Ray refuses to merge repeated keys."""
+    import json
+
+    from perturbo.actors.ray_runtime import _driver_runtime_env
+
+    assert _driver_runtime_env(1, joining=True) == {"env_vars": worker_env(1)}
+    job = {"runtime_env": {"env_vars": {"OMP_NUM_THREADS": "2"}, "working_dir": "gcs://x.zip"}}
+    monkeypatch.setenv("RAY_JOB_CONFIG_JSON_ENV_VAR", json.dumps(job))
+    env = _driver_runtime_env(1, joining=True)["env_vars"]
+    assert "OMP_NUM_THREADS" not in env and env["MKL_NUM_THREADS"] == "1"
+    assert _driver_runtime_env(1, joining=False) == {"env_vars": worker_env(1)}

@@ -1,0 +1,75 @@
+"""A campaign recorded over HTTP on a real MLflow server backed by PostgreSQL (the deploy
+recipe, deploy/mlflow-server.sh), read back with perturbo.tracking and `perturbo show`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from cluster_cli import CAMPAIGN, perturbo
+from servers import MlflowServer, Postgres
+
+pytestmark = pytest.mark.slow
+
+
+def _count_runs(pg: Postgres, experiment: str) -> int:
+    import psycopg2
+
+    with (
+        psycopg2.connect(
+            host="127.0.0.1", port=pg.port, user="mlflow", password=pg.password, dbname=pg.database
+        ) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute(
+            "SELECT count(*) FROM runs r JOIN experiments e ON r.experiment_id = e.experiment_id "
+            "WHERE e.name = %s",
+            (experiment,),
+        )
+        return int(cur.fetchone()[0])
+
+
+def test_campaign_over_http_on_postgres(
+    mlflow_server: MlflowServer, postgres: Postgres, workdir: Path
+) -> None:
+    from perturbo import tracking
+    from perturbo.types import Status
+
+    name = "hpo-branin-over-http"
+    r = perturbo(
+        *CAMPAIGN, "--local", "--tracking-uri", mlflow_server.url, "--name", name, cwd=workdir
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+
+    config, history = tracking.load_history(mlflow_server.url, name)
+    assert config["task"] == "branin" and config["trials"] == 8
+    assert len(history) == 8
+    assert {o.outcome.status for o in history} == {Status.COMPLETED}
+    assert len({o.spec.id for o in history}) == 8  # every trial recorded once
+
+    # Where it went: rows in PostgreSQL (a parent run + one nested run per trial), artifacts
+    # uploaded through the server into its artifact store, nothing written beside the client.
+    assert _count_runs(postgres, name) == 1 + 8
+    assert any(p.name == "config.json" for p in mlflow_server.artifacts.rglob("*")), sorted(
+        mlflow_server.artifacts.rglob("*")
+    )[:20]
+    assert not (workdir / "mlflow.db").exists() and not (workdir / "mlruns").exists()
+
+    show = perturbo("show", name, "--tracking-uri", mlflow_server.url, cwd=workdir, timeout=60)
+    assert show.returncode == 0, show.stderr[-2000:]
+    assert name in show.stdout and "hyperparameter" in show.stdout
+    assert name in {c.name for c in tracking.list_campaigns(mlflow_server.url)}
+
+
+def test_database_password_is_not_on_a_command_line(
+    mlflow_server: MlflowServer, postgres: Postgres
+) -> None:
+    """`ps` shows every user each process's command line: the backend URI (with the database
+    password) goes to the server by its environment (deploy/mlflow-server.sh)."""
+    from servers import group_pids
+
+    pids = group_pids(mlflow_server.proc.pid)
+    assert pids, "the server runs"
+    for pid in pids:
+        cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+        assert postgres.password not in cmd, cmd

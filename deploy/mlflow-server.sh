@@ -12,14 +12,15 @@ set -euo pipefail
 DATA="${MLFLOW_DATA:-$PWD/mlflow-server}"
 HOST="${MLFLOW_HOST:-127.0.0.1}"     # loopback unless you say otherwise
 PORT="${MLFLOW_PORT:-5000}"
-BACKEND="${MLFLOW_BACKEND_STORE_URI:-sqlite:///$DATA/mlflow.db}"
+# The backend URI holds the database password: it goes to mlflow by the environment (which
+# only this user can read), never on the command line (which `ps` shows to every user).
+export MLFLOW_BACKEND_STORE_URI="${MLFLOW_BACKEND_STORE_URI:-sqlite:///$DATA/mlflow.db}"
 ARTIFACTS="${MLFLOW_ARTIFACTS_DESTINATION:-$DATA/artifacts}"
 mkdir -p "$DATA"
 case "$ARTIFACTS" in *://*) ;; *) mkdir -p "$ARTIFACTS" ;; esac
 # The job-execution API runs code on the server (and costs ~1 GiB more memory): keep it off.
 export MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false
 exec mlflow server \
-  --backend-store-uri "$BACKEND" \
   --artifacts-destination "$ARTIFACTS" \
   --serve-artifacts \
   --host "$HOST" --port "$PORT" \

@@ -188,3 +188,18 @@ def test_pins_agree() -> None:
     mlflow = _pin("mlflow")
     assert f"mlflow=={mlflow}" in (DEPLOY / "Dockerfile.mlflow").read_text()
     assert f"perturbo-mlflow:{mlflow}" in (DEPLOY / "mlflow-compose.yaml").read_text()
+
+
+def test_every_package_dir_is_installed() -> None:
+    """The images `pip install .` (not editable): a package directory missing from
+    pyproject's `packages` list is left out of the image, while an editable install here
+    still imports it."""
+    setup = _pyproject()["tool"]["setuptools"]
+    listed = set(setup["packages"])
+    found = set()
+    for package, directory in setup["package-dir"].items():
+        for d in sorted({p.parent for p in (ROOT / directory).rglob("*.py")}):
+            if "__pycache__" not in d.parts and not d.name.startswith("."):
+                rel = d.relative_to(ROOT / directory).parts
+                found.add(".".join((package, *rel)))
+    assert found <= listed, f"not in [tool.setuptools] packages: {sorted(found - listed)}"

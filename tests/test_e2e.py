@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import numpy as np
 import pytest
 from stores import *  # noqa: F403
 from stores import genes_csv
@@ -187,6 +188,22 @@ def test_bo_learns_from_earlier_campaigns_but_never_its_own_study(
     genes = [o.spec.params["gene"] for o in history]
     assert len(genes) == len(set(genes)) == 32 and all(o.outcome.ok for o in history)
     assert all(o.spec.planner == "bo" for o in history)
+    # ... and the labels really reach the prior: the store changes it, the sibling alone does not
+    from perturbo.kinds.genetic import KIND
+    from perturbo.kindspec import BuildContext
+
+    cfg = {"screen": str(new), "planner": "bo", "prior": "transfer", "rounds": 2, "batch": 16}
+    with_past = KIND.build(cfg, BuildContext(store=tracking.open_store(store), campaign="x"))
+    without = KIND.build({**cfg, "learn_from_past": False}, BuildContext())
+    assert with_past.params["past_campaigns"] == 1
+    assert not np.allclose(with_past.planner.prior, without.planner.prior)
+    sib_only = tmp_path / "sib_only.db"
+    assert main(["run", "genetic", "--screen", str(sib), "--planner", "random", "--rounds", "1",
+                 "--batch", "40", "--local", "--tracking-uri", f"sqlite:///{sib_only}",
+                 "--name", "only-sibling", "--no-progress"]) == 0
+    sibling = KIND.build(cfg, BuildContext(store=tracking.open_store(f"sqlite:///{sib_only}")))
+    assert sibling.params["past_campaigns"] == 0
+    assert np.allclose(sibling.planner.prior, without.planner.prior)
 
 
 @pytest.fixture

@@ -68,16 +68,30 @@ def _set_schema(ids: Sequence[int], max_choices: int) -> type[BaseModel]:
     are validated in ``check`` (not by pydantic) so partial validity is measurable and fed back."""
     return create_model(
         "SetChoices",
-        ids=(list[int], Field(json_schema_extra={
-            "items": {"type": "integer", "enum": list(ids)}, "minItems": 1, "maxItems": max_choices})),
+        ids=(
+            list[int],
+            Field(
+                json_schema_extra={
+                    "items": {"type": "integer", "enum": list(ids)},
+                    "minItems": 1,
+                    "maxItems": max_choices,
+                }
+            ),
+        ),
         rationale=(str, _limit(100)),
     )
 
 
 SYSTEM = (
-    "You design CRISPR knockout screens. {task} A gene is a hit when knocking it out changes "
-    "the measurement strongly. Think like a biologist; reply with JSON only."
+    "You design CRISPR {modality} screens. {task} A gene is a hit when {perturbing} it changes "
+    "the measurement strongly{tail}. Think like a biologist; reply with JSON only."
 )
+_MODALITY = {
+    "knockout": ("knockout", "knocking out"),
+    "crispri": ("interference (CRISPRi)", "repressing"),
+    "crispra": ("activation (CRISPRa)", "activating"),
+}
+_TAIL = {"both": "", "high": " (raises the score)", "low": " (lowers the score)"}
 
 
 class GeneticAgentPlanner:
@@ -100,6 +114,8 @@ class GeneticAgentPlanner:
         agent_share: float = 0.25,
         seed: int = 0,
         method: str = "function_calling",
+        modality: str = "knockout",
+        hit_tail: str = "both",
     ) -> None:
         if style not in ("sets", "genes"):
             raise PerturboError(f"agent style {style!r} is unknown: use 'sets' or 'genes'")
@@ -118,6 +134,10 @@ class GeneticAgentPlanner:
         self.max_choices = max_choices
         self.agent_share = agent_share
         self.method = method
+        mod, verb = _MODALITY.get(modality, _MODALITY["knockout"])
+        self._system = SYSTEM.format(
+            modality=mod, perturbing=verb, tail=_TAIL.get(hit_tail, ""), task=_sentence(task)
+        )
         self._rng = np.random.default_rng(seed)
         self._scores: dict[str, float] = {}
         self._hits: dict[str, bool] = {}
@@ -150,7 +170,9 @@ class GeneticAgentPlanner:
             return []
         ranked = self._ranked(n, pending, exclude)
         measured = Measured(
-            {g: s for g, s in self._scores.items() if np.isfinite(s)}, dict(self._hits), len(self._rounds)
+            {g: s for g, s in self._scores.items() if np.isfinite(s)},
+            dict(self._hits),
+            len(self._rounds),
         )
         if self.style == "genes":
             picks, trace = self._ask_genes(n, exclude, measured, ranked)
@@ -161,10 +183,16 @@ class GeneticAgentPlanner:
         for s in specs:
             by[s.planner] = by.get(s.planner, 0) + 1
         trace = RoundTrace(
-            planner=self.name, n_requested=n, calls=trace.calls, by_source=by,
-            items_proposed=trace.items_proposed, items_valid=trace.items_valid,
-            items_valid_first=trace.items_valid_first, items_proposed_first=trace.items_proposed_first,
-            seconds=time.perf_counter() - t0, rationale=trace.rationale,
+            planner=self.name,
+            n_requested=n,
+            calls=trace.calls,
+            by_source=by,
+            items_proposed=trace.items_proposed,
+            items_valid=trace.items_valid,
+            items_valid_first=trace.items_valid_first,
+            items_proposed_first=trace.items_proposed_first,
+            seconds=time.perf_counter() - t0,
+            rationale=trace.rationale,
         )
         self.traces.append(trace)
         return specs
@@ -195,14 +223,19 @@ class GeneticAgentPlanner:
                 used.add(gene)
         # Marked "fallback": whatever the agent should have chosen but did not (agent: the rest
         # of the batch; hybrid: its whole share when the model gave no usable choice).
-        short = n - len(out) if not self.hybrid else (
-            int(round(self.agent_share * n)) if not out else 0)
+        short = (
+            n - len(out)
+            if not self.hybrid
+            else (int(round(self.agent_share * n)) if not out else 0)
+        )
         fb_note = "fallback: the agent gave no usable choice or its sets ran out; bo's ranking"
         for gene in ranked:
             if len(out) >= n:
                 break
             if gene not in used:
-                who, note = ("fallback", fb_note) if short > 0 else ("bo", "bo: highest posterior mean")
+                who, note = (
+                    ("fallback", fb_note) if short > 0 else ("bo", "bo: highest posterior mean")
+                )
                 short -= 1
                 out.append(ExperimentSpec({"gene": gene}, "genetic", planner=who, note=note))
                 used.add(gene)
@@ -210,8 +243,14 @@ class GeneticAgentPlanner:
             rest = [g for g in self.genes if g not in exclude and g not in used]
             self._rng.shuffle(rest)
             for gene in rest[: n - len(out)]:
-                out.append(ExperimentSpec({"gene": gene}, "genetic", planner="fallback",
-                                          note="fallback: random untested genes"))
+                out.append(
+                    ExperimentSpec(
+                        {"gene": gene},
+                        "genetic",
+                        planner="fallback",
+                        note="fallback: random untested genes",
+                    )
+                )
         return out
 
     # -- style "sets": choose among hypotheses -----------------------------------------------
@@ -221,11 +260,17 @@ class GeneticAgentPlanner:
         if self.knowledge is None:
             return [], RoundTrace(self.name, n, rationale="no gene-set knowledge: fallback only")
         hyps = candidate_hypotheses(
-            self.knowledge, measured, exclude, favoured=ranked[: 2 * n], k=self.n_hypotheses,
+            self.knowledge,
+            measured,
+            exclude,
+            favoured=ranked[: 2 * n],
+            k=self.n_hypotheses,
             rng=self._rng,
         )
         if not hyps:
-            return [], RoundTrace(self.name, n, rationale="no gene set left to propose: fallback only")
+            return [], RoundTrace(
+                self.name, n, rationale="no gene set left to propose: fallback only"
+            )
         by_id = {h.id: h for h in hyps}
         k = min(self.max_choices, len(hyps))
         schema = _set_schema(list(by_id), k)
@@ -245,8 +290,14 @@ class GeneticAgentPlanner:
             return _id_problems(ids, by_id, k)
 
         answer, call = ask_structured(
-            self.llm, SYSTEM.format(task=_sentence(self.task)), user, schema, check,
-            name=f"{self.name}.sets", max_repairs=self.max_repairs, method=self.method,
+            self.llm,
+            self._system,
+            user,
+            schema,
+            check,
+            name=f"{self.name}.sets",
+            max_repairs=self.max_repairs,
+            method=self.method,
         )
         calls = [call]
         chosen: list[tuple[Hypothesis, str]] = []
@@ -266,17 +317,33 @@ class GeneticAgentPlanner:
         first_n = len(first) if first_parsed else 1
         picks = self._draw(n, chosen, exclude, ranked, rationale)
         if not picks:
-            why = call.failure or "; ".join(call.errors[-1] if call.errors else ()) or "no valid choice"
-            log.warning("%s planner: the LLM gave no usable choice (%s); the batch is filled by the fallback",
-                        self.name, why)
+            why = (
+                call.failure
+                or "; ".join(call.errors[-1] if call.errors else ())
+                or "no valid choice"
+            )
+            log.warning(
+                "%s planner: the LLM gave no usable choice (%s); the batch is filled by the fallback",
+                self.name,
+                why,
+            )
         return picks, RoundTrace(
-            self.name, n, tuple(calls), items_proposed=max(proposed, 1), items_valid=valid,
-            items_valid_first=first_valid, items_proposed_first=max(first_n, 1),
+            self.name,
+            n,
+            tuple(calls),
+            items_proposed=max(proposed, 1),
+            items_valid=valid,
+            items_valid_first=first_valid,
+            items_proposed_first=max(first_n, 1),
             rationale=rationale or (call.failure and f"LLM failed: {call.failure}") or "",
         )
 
     def _review(
-        self, user: str, chosen: list[tuple[Hypothesis, str]], by_id: Mapping[int, Hypothesis], k: int
+        self,
+        user: str,
+        chosen: list[tuple[Hypothesis, str]],
+        by_id: Mapping[int, Hypothesis],
+        k: int,
     ) -> tuple[list[tuple[Hypothesis, str]], LLMCall]:
         """The critic: approve the choice, or replace it with better ids from the same list."""
         proposal = ", ".join(str(h.id) for h, _ in chosen)
@@ -290,15 +357,25 @@ class GeneticAgentPlanner:
             return [] if v.approve else _id_problems(v.ids, by_id, k)
 
         verdict, call = ask_structured(
-            self.llm, SYSTEM.format(task=_sentence(self.task)), prompt, _Verdict, check,
-            name=f"{self.name}.critic", max_repairs=1, method=self.method,
+            self.llm,
+            self._system,
+            prompt,
+            _Verdict,
+            check,
+            name=f"{self.name}.critic",
+            max_repairs=1,
+            method=self.method,
         )
         if verdict is None or verdict.approve or _id_problems(verdict.ids, by_id, k):
             return chosen, call
         return [(by_id[i], f"critic: {verdict.comment}") for i in dict.fromkeys(verdict.ids)], call
 
     def _draw(
-        self, n: int, chosen: list[tuple[Hypothesis, str]], exclude: set[str], ranked: list[str],
+        self,
+        n: int,
+        chosen: list[tuple[Hypothesis, str]],
+        exclude: set[str],
+        ranked: list[str],
         rationale: str,
     ) -> list[tuple[str, str, str]]:
         """Genes from the chosen sets, bo's best first. Hybrid: ``agent_share`` of the batch,
@@ -340,7 +417,8 @@ class GeneticAgentPlanner:
         context = ""
         if self.knowledge is not None:
             hyps = candidate_hypotheses(
-                self.knowledge, measured, exclude, favoured=ranked[: 2 * n], k=8, rng=self._rng)
+                self.knowledge, measured, exclude, favoured=ranked[: 2 * n], k=8, rng=self._rng
+            )
             context = "\n".join(f"{h.line()} e.g. {', '.join(h.untested[:8])}" for h in hyps)
         user = (
             f"{campaign_stats(measured).text()}\n\nGene sets worth considering:\n{context or 'none'}\n\n"
@@ -375,8 +453,14 @@ class GeneticAgentPlanner:
             return problems[:20]
 
         answer, call = ask_structured(
-            self.llm, SYSTEM.format(task=_sentence(self.task)), user, GeneList, check,
-            name=f"{self.name}.genes", max_repairs=self.max_repairs, method=self.method,
+            self.llm,
+            self._system,
+            user,
+            GeneList,
+            check,
+            name=f"{self.name}.genes",
+            max_repairs=self.max_repairs,
+            method=self.method,
         )
         if not (call.parsed and call.parsed[0]):  # the first answer did not parse: 0 valid of it
             counts["first_proposed"], counts["first_valid"] = 1, 0
@@ -384,8 +468,13 @@ class GeneticAgentPlanner:
         note = f"{rationale} | named by the agent" if rationale else "named by the agent"
         picks = [(g, "agent", note) for g in list(accepted)[:n]]
         return picks, RoundTrace(
-            self.name, n, (call,), items_proposed=max(counts["proposed"], 1), items_valid=len(accepted),
-            items_valid_first=counts["first_valid"], items_proposed_first=max(counts["first_proposed"], 1),
+            self.name,
+            n,
+            (call,),
+            items_proposed=max(counts["proposed"], 1),
+            items_valid=len(accepted),
+            items_valid_first=counts["first_valid"],
+            items_proposed_first=max(counts["first_proposed"], 1),
             rationale=rationale or (call.failure and f"LLM failed: {call.failure}") or "",
         )
 
@@ -414,8 +503,9 @@ def make_genetic_planner(
     name: str,
     screen: Any,
     config: Mapping[str, Any],
-    extra_labels: Sequence[Mapping[str, bool]] = (),
+    extra_labels: Sequence[Any] = (),
     *,
+    sources: Sequence[Any] | None = None,
     llm: Any = None,
     engine: Any = None,
     api_key: str | None = None,
@@ -425,13 +515,15 @@ def make_genetic_planner(
     Config keys (all optional): ``llm`` (local|openai|anthropic|ollama), ``llm_model``,
     ``llm_base_url``, ``llm_threads``, ``llm_max_tokens``, ``critic`` (bool), ``agent_style``
     (sets|genes), ``agent_share`` (hybrid), ``max_repairs``, plus bo's ``seed``,
-    ``acquisition``, ``prior``. ``api_key`` comes from :mod:`perturbo.config` (never from the
+    ``acquisition``, ``prior``. ``screen``: a label-free ``ScreenView`` (a labelled screen is
+    reduced to its view); ``sources``: content-checked transfer sources. ``api_key`` comes from :mod:`perturbo.config` (never from the
     config dict, which is logged); ``engine``: a ModelHost client shared by the campaign.
     """
     from perturbo.agents.llm import llm_settings, make_chat_model
     from perturbo.kinds.genetic.genesets import knowledge_for
 
     seed = int(config.get("seed", 0))
+    screen = screen.view() if hasattr(screen, "view") else screen  # planners never hold labels
     know = knowledge_for(tuple(screen.genes))
     if llm is None:
         llm = make_chat_model(llm_settings(config, api_key), engine=engine)
@@ -440,17 +532,29 @@ def make_genetic_planner(
         from perturbo.search.gene_bo import GeneBOPlanner
 
         ranker = GeneBOPlanner(
-            screen, seed=seed, knowledge=know, acquisition=str(config.get("acquisition", "greedy")),
-            prior=str(config.get("prior", "transfer+text")), extra_labels=tuple(extra_labels),
+            screen,
+            seed=seed,
+            knowledge=know,
+            acquisition=str(config.get("acquisition", "greedy")),
+            prior=str(config.get("prior", "transfer+text")),
+            extra_labels=tuple(extra_labels),
+            sources=None if sources is None else tuple(sources),
         )
     except ImportError:  # bo missing from this install: genes drawn from the sets in random order
         ranker = None
     return GeneticAgentPlanner(
-        screen.genes, getattr(screen, "description", "") or screen.task, llm,
-        knowledge=know, ranker=ranker, hybrid=(name == "hybrid"),
+        screen.genes,
+        getattr(screen, "description", "") or screen.task,
+        llm,
+        knowledge=know,
+        ranker=ranker,
+        hybrid=(name == "hybrid"),
         style=str(config.get("agent_style", "sets")),  # type: ignore[arg-type]
         critic=str(config.get("critic", False)).strip().lower() in ("true", "1", "yes"),
         max_repairs=int(config.get("max_repairs", 2)),
-        agent_share=float(config.get("agent_share", 0.25)), seed=seed,
+        agent_share=float(config.get("agent_share", 0.25)),
+        seed=seed,
         method=str(config.get("llm_structured_method") or "function_calling"),
+        modality=str(getattr(screen, "modality", "knockout")),
+        hit_tail=str(getattr(screen, "hit_tail", "both")),
     )

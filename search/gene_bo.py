@@ -1,159 +1,168 @@
 """``bo``: Bayesian optimisation over a screen's discrete gene pool.
 
-The model is a GPyTorch/BoTorch exact GP (:class:`botorch.models.SingleTaskGP`) regressing the
-screen's binary hit label (1 = hit) on gene identity, with
+The model (:mod:`perturbo.search.gene_gp`) is an exact GP regressing the screen's binary hit
+label on gene identity, with
 
-- the **full-rank set kernel** ``k(g, h) = s^2 exp(-(2 - 2 cos(g, h)) / (2 l^2))`` where
-  ``cos`` is the cosine of the genes' TF-IDF gene-set membership vectors
-  (:class:`perturbo.kinds.genetic.genesets.GeneKnowledge`). A gene is an index; the kernel reads cosines from
-  a dense ``(n_genes, n_tested)`` block grown by one sparse product per round, so no
-  ``n_genes x n_genes`` matrix is ever formed;
-- a **prior mean** ``ybar + w * (p(g) - mean of p over the tested genes)`` where ``p`` is the
-  prior probability of a hit (:mod:`perturbo.search.gene_priors`: transfer from other screens
-  + task-text similarity) and ``ybar`` the tested genes' hit rate. The weight ``w`` is chosen
-  each round from the grid ``PRIOR_WEIGHTS`` by marginal likelihood plus a Normal(1,
-  ``PRIOR_WEIGHT_SD``^2) log prior on ``w`` (a calibrated prior has ``w = 1``), so a useless
-  prior fades out as labels arrive and a good one keeps guiding when hits are rare;
-- hyper-parameters (length scale ``l``, signal share of the label variance) chosen jointly
-  with ``w`` each round by exact marginal likelihood (gpytorch ``ExactMarginalLogLikelihood``)
-  on a small grid:
-  labels are binary and the grid is robust where gradient fits of a 2-parameter model on
-  ~5% positives wander (and it costs ~0.2 s).
+- the **full-rank set kernel** ``k(g, h) = s^2 exp(-(1 - cos(g, h)) / l^2)``, ``cos`` the
+  cosine of the genes' TF-IDF gene-set membership vectors
+  (:class:`perturbo.kinds.genetic.genesets.GeneKnowledge`); the cosines to the tested genes
+  live in a dense ``(n_genes, n_tested)`` block grown by one sparse product per round;
+- a **prior mean** ``ybar + sum_c w_c (p_c - mean_tested(p_c))`` with one component per
+  knowledge source (:mod:`perturbo.search.gene_priors`: each transfer source's P(hit), the
+  task-text prior). The weights are re-estimated every round from this campaign's labels
+  (MAP under a Normal(``mu_c``, ``PRIOR_WEIGHT_SD``^2) prior, ``w >= 0``), jointly with the
+  length scale and signal share by exact marginal likelihood: a source the labels contradict
+  fades to 0 after round 1, a useful one keeps guiding where hits are rare.
 
-Acquisition (``acquisition=``): ``"greedy"`` (posterior mean; the default -- at 5 x 128 budgets
-exploitation measured best), ``"ucb"`` (mean + ``beta`` * sd) or ``"thompson"`` (joint
-posterior samples over the top ``thompson_candidates`` genes by UCB, one argmax per sample).
-Round 1 (no labels) ranks genes by the prior; with no prior it draws uniformly at random.
+Acquisition (``acquisition=``): ``"greedy"`` (posterior mean; at 5 x 128 budgets exploitation
+measured best), ``"ucb"`` (mean + ``beta`` * sd) or ``"thompson"`` (joint posterior draws over
+the top ``thompson_candidates`` genes by UCB, one argmax per draw). Round 1 (no labels) ranks
+genes by the prior; with no prior it draws uniformly at random.
 
-Public API for other planners (the hybrid agent): :meth:`GeneBOPlanner.rank` and
-:meth:`GeneBOPlanner.posterior`.
+**Seeds**: with a prior and greedy/ucb acquisition the planner is deterministic (the seed only
+breaks exact ties): :attr:`GeneBOPlanner.deterministic` says so, and a benchmark reports one
+run for it, not n "seeds".
+
+Planners see a :class:`~perturbo.kinds.genetic.screens.ScreenView` (no scores, no hits).
+Public API for other planners (the hybrid agent): :meth:`GeneBOPlanner.rank`,
+:meth:`GeneBOPlanner.posterior`, :attr:`GeneBOPlanner.sources`.
 """
 
 from __future__ import annotations
 
+import logging
 import math
 import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import gpytorch
 import numpy as np
-import torch
-from botorch.models import SingleTaskGP
-from gpytorch.mlls import ExactMarginalLogLikelihood
 
 from perturbo.kinds.genetic.genesets import DEFAULT_CACHE, GeneKnowledge
-from perturbo.kinds.genetic.screens import Screen, normalize_gene
-from perturbo.search import gene_priors
+from perturbo.kinds.genetic.screens import ScreenView, normalize_gene
+from perturbo.search import gene_gp, gene_priors
+from perturbo.search.gene_priors import LabelSource
 from perturbo.types import ExperimentSpec, Observation, Status
 
-ACQUISITIONS = ("greedy", "ucb", "thompson")
+__all__ = ["ACQUISITIONS", "PRIORS", "GeneBOPlanner", "coverage_warning"]
+
+log = logging.getLogger(__name__)
+
+ACQUISITIONS = ("greedy", "ucb", "thompson", "rwr")
 PRIORS = ("transfer+text", "transfer", "text", "none")
-LENGTHSCALES = (0.35, 0.5, 0.7, 1.0, 1.4)
-SIGNAL_SHARES = (0.1, 0.3, 0.5, 0.7, 0.9)
-PRIOR_WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
-"""How strongly the prior probability enters the GP mean (picked by marginal likelihood)."""
 PRIOR_WEIGHT_SD = 0.5
+"""Sd of the Normal prior on each component weight: a calibrated prior is trusted (w = mu)
+until the labels argue otherwise. Tested genes were picked *because* the prior ranked them
+high, so among them the prior looks flat (range restriction); without this term marginal
+likelihood dropped the prior after one unlucky round where hits are rare."""
 TEXT_WEIGHT = 0.1
 TEXT_CLIP = 3.0
-"""The text prior (z-scored, clipped to +-TEXT_CLIP) enters the logit with weight TEXT_WEIGHT:
-measured weak (see benchmarks/results/genetic.md), so it nudges rather than leads."""
+"""The text prior (z-scored, clipped to +-TEXT_CLIP) enters round 1's logit with weight
+TEXT_WEIGHT beside a transfer prior (measured weak), with full weight alone."""
 BASE_RATE = 0.05
 """Prior hit rate assumed where no transfer prior calibrates it (text-only / none)."""
+COVERAGE_WARN = 0.5
+"""Warn when fewer than this share of the screen's genes are in any gene set."""
 
 
-class _SetKernel(gpytorch.kernels.Kernel):
-    """``exp(-(1 - cos) / l^2)`` between genes given as ``(n, 1)`` index tensors.
-
-    ``cos_fn(i1, i2) -> (n1, n2)`` tensor of cosines (1 where i1 == i2).
-    """
-
-    has_lengthscale = True
-
-    def __init__(self, cos_fn, **kwargs) -> None:  # type: ignore[no-untyped-def]
-        super().__init__(**kwargs)
-        self._cos_fn = cos_fn
-
-    def forward(self, x1, x2, diag: bool = False, last_dim_is_batch: bool = False, **params):  # type: ignore[no-untyped-def,override]
-        i1 = x1[..., 0].round().long()
-        i2 = x2[..., 0].round().long()
-        ls2 = self.lengthscale.reshape(-1)[0] ** 2
-        if diag:
-            same = (i1 == i2).to(x1.dtype)
-            return (
-                torch.exp(-(1 - same) / ls2)
-                if i1.shape == i2.shape
-                else torch.ones_like(x1[..., 0])
-            )
-        return torch.exp(-(1 - self._cos_fn(i1, i2)) / ls2)
-
-
-class _PriorMean(gpytorch.means.Mean):
-    """A fixed mean per gene index (the calibrated prior), looked up from a buffer."""
-
-    def __init__(self, values: torch.Tensor) -> None:
-        super().__init__()
-        self.register_buffer("values", values)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.values[x[..., 0].round().long()]
+def coverage_warning(view: ScreenView, knowledge: GeneKnowledge) -> str | None:
+    """A warning when most genes match no gene set (Ensembl IDs, old aliases): the planner
+    then has no knowledge to go on for them."""
+    if len(view) == 0:
+        return None
+    rows = np.diff(knowledge.membership.indptr) > 0
+    share = float(rows.mean())
+    if share >= COVERAGE_WARN:
+        return None
+    unmatched = [g for g, r in zip(view.genes, rows, strict=True) if not r][:3]
+    return (
+        f"screen {view.name}: only {share:.0%} of its {len(view)} genes match a gene set "
+        f"(unmatched e.g. {', '.join(unmatched)}), so bo has little knowledge to learn from "
+        "and behaves close to random for them; map the Gene column to current HGNC symbols "
+        "(e.g. Ensembl IDs -> symbols with biomart/mygene) and rerun"
+    )
 
 
 class GeneBOPlanner:
     """GP-based planner over a screen's genes (name ``"bo"``); see the module docstring.
 
-    ``extra_labels``: earlier campaigns' observed ``gene -> hit`` maps (from MLflow), added to
-    the transfer prior's training data as they are; leave out campaigns on this same screen.
-    ``knowledge``: gene-set knowledge over ``screen.genes`` (default: the shipped libraries).
-    ``prior_scores``: explicit prior P(hit) per gene of ``screen.genes`` (overrides ``prior``;
-    e.g. a hybrid planner's own beliefs). ``beta``: UCB exploration weight.
-    ``cache_dir``: where gene knowledge and priors are cached (``None``: no disk cache).
+    ``screen``: the label-free :class:`ScreenView` (a labelled ``Screen`` is reduced to its
+    view at once). ``sources``: transfer label sources already checked against the screen's
+    content (:func:`gene_priors.training_sources`, done by whoever holds the labelled screen);
+    ``None``: the shipped screens and ``extra_labels`` minus this screen's name/study.
+    ``knowledge``: gene-set knowledge over the screen's genes (default: shipped libraries).
+    ``prior_scores``: explicit prior P(hit) per gene (overrides ``prior``), or ``{name: P(hit)}``
+    for several components weighed like transfer sources. ``beta``: UCB
+    weight. ``cache_dir``: where gene knowledge and priors are cached (``None``: none).
 
-    Attributes other planners may read: ``knowledge`` (:class:`GeneKnowledge`), ``prior``
-    (P(hit) per gene or ``None``), ``last_fit`` (the hyper-parameters chosen last round).
+    Attributes other planners may read: ``knowledge``, ``prior`` (round-1 P(hit) per gene or
+    ``None``), ``sources`` (``[(name, round-1 weight)]``), ``last_fit``, ``deterministic``.
     """
 
     name = "bo"
 
     def __init__(
         self,
-        screen: Screen,
+        screen: ScreenView,
         seed: int = 0,
         acquisition: str = "greedy",
         prior: str = "transfer+text",
-        extra_labels: Sequence[Mapping[str, bool]] = (),
+        extra_labels: Sequence[Mapping[str, bool] | LabelSource] = (),
         beta: float = 0.5,
         thompson_candidates: int = 2000,
         knowledge: GeneKnowledge | None = None,
         cache_dir: Path | None = DEFAULT_CACHE,
-        prior_scores: Sequence[float] | np.ndarray | None = None,
+        prior_scores: Sequence[float] | np.ndarray | Mapping[str, np.ndarray] | None = None,
+        sources: Sequence[LabelSource] | None = None,
+        degree: bool = False,
     ) -> None:
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition must be one of {ACQUISITIONS}, got {acquisition!r}")
         if prior not in PRIORS:
             raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
-        self.screen = screen
+        view = screen.view() if hasattr(screen, "view") else screen  # never keep the labels
+        self.screen: ScreenView = view
         self.acquisition = acquisition
         self.prior_name = prior
         self.beta = beta
         self.thompson_candidates = thompson_candidates
         self._rng = np.random.default_rng(seed)
-        self.knowledge = knowledge or GeneKnowledge.for_genes(screen.genes, cache_dir=cache_dir)
-        self._n = len(screen.genes)
+        self.knowledge = knowledge or GeneKnowledge.for_genes(view.genes, cache_dir=cache_dir)
+        self._n = len(view.genes)
+        self.coverage_warning = coverage_warning(view, self.knowledge)
+        if self.coverage_warning:
+            warnings.warn(self.coverage_warning, stacklevel=2)
+            log.warning(self.coverage_warning)
         self._tie = self._rng.random(self._n) * 1e-9  # seeded tie-break among equal scores
-        # P(hit) per gene (aligned with screen.genes), or None
-        self.prior = (
-            self._make_prior(extra_labels, cache_dir)
-            if prior_scores is None
-            else _checked_prior(prior_scores, self._n)
-        )
+        names: list[str] = []
+        comps: list[np.ndarray] = []
+        mus: list[float] = []
+        if prior_scores is not None:
+            given = prior_scores if isinstance(prior_scores, Mapping) else {"given": prior_scores}
+            names = list(given)
+            comps = [_checked_prior(v, self._n) for v in given.values()]
+            mus = [1.0 / len(comps)] * len(comps)
+            self.prior: np.ndarray | None = _sigmoid(np.mean([_logit(c) for c in comps], axis=0))
+        else:
+            self.prior = self._make_prior(extra_labels, sources, cache_dir, names, comps, mus)
+        if degree:  # annotation depth: switched on (w > 0) only if the labels say so
+            deg = np.log1p(np.diff(self.knowledge.binary.indptr).astype(float))
+            z = np.clip((deg - deg.mean()) / (deg.std() or 1.0), -TEXT_CLIP, TEXT_CLIP)
+            names.append("degree")
+            comps.append(_sigmoid(_logit(np.array(BASE_RATE)) + z))
+            mus.append(0.0)
+        self._comp_names = tuple(names)
+        self._comps = np.array(comps) if comps else np.zeros((0, self._n))
+        self._mu = np.array(mus, dtype=float)
+        self.sources: list[tuple[str, float]] = list(zip(names, mus, strict=True))
+        self.deterministic = self.prior is not None and acquisition != "thompson"
         self._labels: dict[int, float] = {}  # gene index -> 1.0 hit / 0.0 not
         self._failed: set[int] = set()
         self._cols: dict[int, int] = {}  # gene index -> column of self._cos
-        self._cos = np.zeros((self._n, 0))
-        self._model: SingleTaskGP | None = None
+        self._cos = np.zeros((self._n, 0), dtype=np.float32)
+        self._fit: gene_gp.GPFit | None = None
         self._fitted_on = -1
-        self.last_fit: dict[str, float] = {}
+        self.last_fit: dict[str, object] = {}
 
     # -- Planner protocol --------------------------------------------------------------------
     def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
@@ -161,8 +170,7 @@ class GeneBOPlanner:
         picked = self.rank(n, exclude)
         note = self._note()
         return [
-            ExperimentSpec({"gene": g}, "genetic", planner=self.name, note=note)
-            for g, _ in picked
+            ExperimentSpec({"gene": g}, "genetic", planner=self.name, note=note) for g, _ in picked
         ]
 
     def tell(self, observations: Sequence[Observation]) -> None:
@@ -194,6 +202,12 @@ class GeneBOPlanner:
             score = self.prior + self._tie
         elif self.acquisition == "thompson":
             return self._thompson(n, free)
+        elif self.acquisition == "rwr":
+            from perturbo.search.gene_propagation import rwr  # noqa: PLC0415
+
+            hits = np.array([i for i, v in self._labels.items() if v > 0.5], int)
+            base = self.prior if self.prior is not None else np.zeros(self._n)
+            score = rwr(self.knowledge.binary, hits) + 1e-6 * base + self._tie
         else:
             mean, sd = self._predict(np.flatnonzero(free), need_sd=self.acquisition == "ucb")
             score = np.full(self._n, -np.inf)
@@ -215,28 +229,47 @@ class GeneBOPlanner:
 
     # -- internals -----------------------------------------------------------------------------
     def _make_prior(
-        self, extra_labels: Sequence[Mapping[str, bool]], cache_dir: Path | None
+        self,
+        extra_labels: Sequence[Mapping[str, bool] | LabelSource],
+        sources: Sequence[LabelSource] | None,
+        cache_dir: Path | None,
+        names: list[str],
+        comps: list[np.ndarray],
+        mus: list[float],
     ) -> np.ndarray | None:
+        """Fill the components (name, P(hit), weight prior mean); return round 1's P(hit)."""
         if self.prior_name == "none":
             return None
-        transfer = (
-            gene_priors.transfer_prior(self.screen, extra_labels, cache_dir=cache_dir)
-            if "transfer" in self.prior_name
-            else None
-        )
+        per: list[tuple[str, np.ndarray]] = []
+        if "transfer" in self.prior_name:
+            srcs = (
+                gene_priors.view_sources(self.screen, extra_labels) if sources is None else sources
+            )
+            per = gene_priors.source_priors(self.screen, srcs, cache_dir=cache_dir)
         text = (
             gene_priors.text_prior(self.screen, self.knowledge, cache_dir=cache_dir)
             if "text" in self.prior_name
             else None
         )
-        if transfer is None and text is None:
+        if not per and text is None:
             return None
-        p = transfer if transfer is not None else np.full(self._n, BASE_RATE)
-        logit = np.log(np.clip(p, 1e-6, 1 - 1e-6) / np.clip(1 - p, 1e-6, 1))
-        if text is not None:  # alone, the text prior is the whole prior: full weight
-            weight = TEXT_WEIGHT if transfer is not None else 1.0
-            logit = logit + weight * np.clip(text, -TEXT_CLIP, TEXT_CLIP)
-        return 1.0 / (1.0 + np.exp(-logit))
+        for name, p in per:  # equal weights summing to 1: the logit-average's calibration
+            names.append(f"transfer:{name}")
+            comps.append(p)
+            mus.append(1.0 / len(per))
+        logit = (
+            np.mean([_logit(p) for _, p in per], axis=0)
+            if per
+            else np.full(self._n, _logit(np.array(BASE_RATE)))
+        )
+        if text is not None:
+            z = np.clip(text, -TEXT_CLIP, TEXT_CLIP)
+            weight = TEXT_WEIGHT if per else 1.0
+            logit = logit + weight * z
+            names.append("text")
+            comps.append(_sigmoid(_logit(np.array(BASE_RATE)) + z))
+            mus.append(weight)
+        return _sigmoid(logit)
 
     def _free_mask(self, exclude: Sequence[str] | set[str]) -> np.ndarray:
         free = np.ones(self._n, dtype=bool)
@@ -250,144 +283,61 @@ class GeneBOPlanner:
 
     def _note(self) -> str:
         if not self._labels:
-            return (
-                f"round 1: ranked by the {self.prior_name} prior"
-                if self.prior is not None
-                else "round 1: random"
-            )
+            if self.prior is None:
+                return "round 1: random"
+            return f"round 1: ranked by the {self.prior_name} prior ({_weights(self.sources)})"
         f = self.last_fit
         return (
             f"GP {self.acquisition}: {int(sum(self._labels.values()))} hits in {len(self._labels)} "
             f"tested; lengthscale {f.get('lengthscale', 0):.2f}, signal share "
-            f"{f.get('signal_share', 0):.1f}, prior weight {f.get('prior_weight', 0):.2f}"
+            f"{f.get('signal_share', 0):.1f}; prior weights {f.get('weights_text', 'none')}"
         )
-
-    def _cosines(self, i1: torch.Tensor, i2: torch.Tensor) -> torch.Tensor:
-        """Cosines between gene indices; tested genes' columns come from the dense block."""
-        a = i1.reshape(-1).numpy()
-        b = i2.reshape(-1).numpy()
-        cols = [self._cols.get(int(j), -1) for j in b]
-        if min(cols, default=0) >= 0:
-            c = self._cos[np.ix_(a, cols)]
-        else:  # arbitrary genes (Thompson candidates): sparse product on the fly
-            c = self.knowledge.cosine(a, b)
-        c = np.where(a[:, None] == b[None, :], 1.0, c)
-        return torch.from_numpy(c).reshape(*i1.shape, *i2.shape[-1:])
 
     def _grow_cosines(self) -> None:
         new = [i for i in self._labels if i not in self._cols]
         if not new:
             return
-        block = np.asarray((self.knowledge.membership @ self.knowledge.membership[new].T).todense())
+        m = self.knowledge.membership
+        block = (m @ m[new].T).toarray().astype(np.float32)
         for k, i in enumerate(new):
             self._cols[i] = self._cos.shape[1] + k
         self._cos = np.hstack([self._cos, block])
 
-    def _fit(self) -> SingleTaskGP:
-        """Build the GP on the tested genes and pick (prior weight, length scale, signal share)
-        by exact marginal likelihood on a grid."""
-        if self._model is not None and self._fitted_on == len(self._labels):
-            return self._model
+    def fit(self) -> gene_gp.GPFit:
+        """The GP on the tested genes, hyper-parameters and prior weights by marginal
+        likelihood (refit only when labels were added)."""
+        if self._fit is not None and self._fitted_on == len(self._labels):
+            return self._fit
         self._grow_cosines()
-        idx = np.fromiter(self._labels, int, len(self._labels))
-        y = np.fromiter(self._labels.values(), float, len(self._labels))
-        x_t = torch.from_numpy(idx.astype(np.float64)).unsqueeze(-1)
-        y_t = torch.from_numpy(y).unsqueeze(-1)
-        mean_module = _PriorMean(torch.zeros(self._n, dtype=torch.float64))
-        lik = gpytorch.likelihoods.GaussianLikelihood(
-            noise_constraint=gpytorch.constraints.GreaterThan(1e-6)
-        )
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # indices are not in the unit cube, by design
-            model = SingleTaskGP(
-                x_t,
-                y_t,
-                likelihood=lik,
-                covar_module=gpytorch.kernels.ScaleKernel(_SetKernel(self._cosines)),
-                mean_module=mean_module,
-                outcome_transform=None,
-                input_transform=None,
-            )
-        mll = ExactMarginalLogLikelihood(lik, model)
-        model.train()
-        weights = PRIOR_WEIGHTS if self.prior is not None else (0.0,)
-        best: tuple[float, float, float, float] = (
-            -math.inf,
-            0.0,
-            LENGTHSCALES[0],
-            SIGNAL_SHARES[0],
-        )
-        with torch.no_grad(), gpytorch.settings.max_cholesky_size(100_000):
-            for w in weights:
-                mean_vals = self._prior_mean(idx, y, w)
-                mean_module.values.copy_(torch.from_numpy(mean_vals))
-                var = float(max(np.var(y - mean_vals[idx]), 1e-4))
-                for ls in LENGTHSCALES:
-                    for share in SIGNAL_SHARES:
-                        self._set_hypers(model, ls, share, var)
-                        # gpytorch's MLL is per observation: times n, plus the weight's log prior
-                        value = float(mll(model(x_t), y_t.squeeze(-1))) * len(
-                            y
-                        ) + _weight_log_prior(w)
-                        if value > best[0]:
-                            best = (value, w, ls, share)
-        _, w, ls, share = best
-        mean_vals = self._prior_mean(idx, y, w)
-        mean_module.values.copy_(torch.from_numpy(mean_vals))
-        self._set_hypers(model, ls, share, float(max(np.var(y - mean_vals[idx]), 1e-4)))
-        model.eval()
-        self._model, self._fitted_on = model, len(self._labels)
-        self.last_fit = {
-            "lengthscale": ls,
-            "signal_share": share,
-            "mll": best[0],
-            "prior_weight": w,
-        }
-        return model
-
-    @staticmethod
-    def _set_hypers(model: SingleTaskGP, lengthscale: float, share: float, var: float) -> None:
-        model.covar_module.base_kernel.lengthscale = lengthscale
-        model.covar_module.outputscale = share * var
-        model.likelihood.noise = (1 - share) * var
-
-    def _prior_mean(self, idx: np.ndarray, y: np.ndarray, weight: float) -> np.ndarray:
-        """Prior mean for every gene: ``ybar + weight * (p - mean of p over the tested)``."""
-        if self.prior is None:
-            return np.full(self._n, float(y.mean()))
-        return float(y.mean()) + weight * (self.prior - float(self.prior[idx].mean()))
-
-    def _predict(self, idx: np.ndarray, need_sd: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and sd of the label at gene indices ``idx``.
-
-        Hand-written from the fitted GP's hyper-parameters (one Cholesky, dense cross-cosines
-        to the tested genes): gpytorch's ExactGP prediction also evaluates the test x test
-        kernel block even when only the mean is wanted, which measured 2.4 of 2.6 s per round
-        on IFNG (cosines among all ~18k untested genes); this path takes ~0.1 s.
-        """
-        model = self._fit()
         t_idx = np.fromiter(self._labels, int, len(self._labels))
         y = np.fromiter(self._labels.values(), float, len(self._labels))
-        ls2 = float(model.covar_module.base_kernel.lengthscale.detach().reshape(-1)[0]) ** 2
-        scale = float(model.covar_module.outputscale.detach())
-        noise = float(model.likelihood.noise.detach().reshape(-1)[0])
-        mean_all = model.mean_module.values.numpy()
         cols = np.array([self._cols[i] for i in t_idx])
-        k_tt = scale * np.exp(-(1 - self._cos[np.ix_(t_idx, cols)]) / ls2)
-        np.fill_diagonal(k_tt, scale)
-        chol = np.linalg.cholesky(k_tt + noise * np.eye(len(t_idx)))
-        alpha = _chol_solve(chol, y - mean_all[t_idx])
-        k_ut = scale * np.exp(-(1 - self._cos[np.ix_(idx, cols)]) / ls2)
-        same = idx[:, None] == t_idx[None, :]
-        k_ut[same] = scale
-        mean = mean_all[idx] + k_ut @ alpha
-        if not need_sd:
-            return mean, np.zeros(len(idx))
-        from scipy.linalg import solve_triangular  # noqa: PLC0415
+        f = gene_gp.fit(
+            self._cos[np.ix_(t_idx, cols)], t_idx, y, self._comps, self._mu, PRIOR_WEIGHT_SD
+        )
+        self._fit, self._fitted_on = f, len(self._labels)
+        weights = dict(zip(self._comp_names, f.weights.round(3).tolist(), strict=True))
+        self.last_fit = {
+            "lengthscale": f.lengthscale,
+            "signal_share": f.share,
+            "mll": f.log_evidence,
+            "weights": weights,
+            "weights_text": _weights(list(weights.items())),
+            "prior_weight": float(f.weights.sum()),
+        }
+        return f
 
-        v = solve_triangular(chol, k_ut.T, lower=True)
-        var = np.clip(scale - (v * v).sum(axis=0), 0.0, None)
-        return mean, np.sqrt(var)
+    def _predict(self, idx: np.ndarray, need_sd: bool) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior mean and sd of the label at gene indices ``idx`` (one eigendecomposition
+        per fit, dense cross-cosines to the tested genes: ~0.1 s for 18k genes)."""
+        f = self.fit()
+        t_idx = np.fromiter(self._labels, int, len(self._labels))
+        cols = np.array([self._cols[i] for i in t_idx])
+        cos = self._cos[idx] if np.array_equal(cols, np.arange(len(cols))) else None
+        if cos is None:  # columns out of label order (never in practice): gather them
+            cos = self._cos[np.ix_(idx, cols)]
+        same = idx[:, None] == t_idx[None, :] if np.isin(idx, t_idx).any() else None
+        return gene_gp.predict(f, cos, same, f.mean_all[idx], need_sd)
 
     def _thompson(self, n: int, free: np.ndarray) -> list[tuple[str, float]]:
         """Batch Thompson sampling: ``n`` joint posterior draws over the best candidates by UCB
@@ -395,19 +345,20 @@ class GeneBOPlanner:
         free_idx = np.flatnonzero(free)
         mean, sd = self._predict(free_idx, need_sd=True)
         m = min(len(free_idx), max(self.thompson_candidates, 2 * n))
-        cand = free_idx[np.argsort(-(mean + 2.0 * sd))[:m]]
-        model = self._fit()
-        x = torch.from_numpy(cand.astype(np.float64)).unsqueeze(-1)
-        with (
-            torch.no_grad(),
-            gpytorch.settings.max_cholesky_size(100_000),
-            torch.random.fork_rng(),  # seeded draws without touching the global torch RNG
-            warnings.catch_warnings(),
-        ):
-            torch.manual_seed(int(self._rng.integers(2**31)))
-            warnings.simplefilter("ignore", gpytorch.utils.warnings.NumericalWarning)  # jitter
-            post = model.posterior(x)
-            draws = post.rsample(torch.Size([n])).squeeze(-1).numpy()  # (n, m)
+        order = np.argsort(-(mean + 2.0 * sd))[:m]
+        cand, mu = free_idx[order], mean[order]
+        f = self.fit()
+        t_idx = np.fromiter(self._labels, int, len(self._labels))
+        cols = np.array([self._cols[i] for i in t_idx])
+        scale = f.share * f.var
+        k_ct = scale * np.exp(-(1 - self._cos[np.ix_(cand, cols)]) / f.lengthscale**2)
+        k_cc = scale * np.exp(-(1 - self.knowledge.cosine(cand, cand)) / f.lengthscale**2)
+        np.fill_diagonal(k_cc, scale)
+        v = (k_ct @ f.eig_u) / np.sqrt(f.eig_e)
+        cov = k_cc - v @ v.T
+        lam, vec = np.linalg.eigh((cov + cov.T) / 2)
+        root = vec * np.sqrt(np.clip(lam, 0.0, None))
+        draws = mu[None, :] + self._rng.standard_normal((n, m)) @ root.T
         chosen: list[tuple[str, float]] = []
         taken: set[int] = set()
         for d in draws:
@@ -419,22 +370,21 @@ class GeneBOPlanner:
         return chosen
 
 
+def _weights(items: Sequence[tuple[str, float]]) -> str:
+    return ", ".join(f"{k} {v:.2f}" for k, v in items) or "none"
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(q / (1 - q))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
+
+
 def _checked_prior(values: Sequence[float] | np.ndarray, n: int) -> np.ndarray:
     arr = np.asarray(values, dtype=float)
     if arr.shape != (n,) or not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > 1:
         raise ValueError(f"prior_scores must be {n} probabilities in [0, 1], one per screen gene")
     return arr
-
-
-def _weight_log_prior(weight: float) -> float:
-    """Log prior of the prior-mean weight: Normal(1, PRIOR_WEIGHT_SD^2) -- a calibrated prior is
-    trusted until the labels argue otherwise. Tested genes were picked *because* the prior
-    ranked them high, so among them the prior looks flat (range restriction); without this term
-    marginal likelihood dropped the prior after one unlucky round where hits are rare."""
-    return -0.5 * ((weight - 1.0) / PRIOR_WEIGHT_SD) ** 2
-
-
-def _chol_solve(chol: np.ndarray, b: np.ndarray) -> np.ndarray:
-    from scipy.linalg import cho_solve  # noqa: PLC0415
-
-    return cho_solve((chol, True), b)

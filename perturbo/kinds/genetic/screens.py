@@ -19,6 +19,15 @@ Rules, in one place:
 - **Study**: screens from one study are siblings (IFNG and IL2 both come from Schmidt et al.
   2022); a transfer prior never learns from the screen being run nor from its siblings. A user
   screen's study is its file stem unless its task.json has a ``Study`` key.
+- **Modality and direction**: ``modality`` is ``knockout``, ``crispri`` or ``crispra``;
+  ``hit_tail`` is ``both``, ``high`` or ``low`` (which tail of Score the default top-5% hit rule
+  takes). Both come from the ``--modality`` / ``--hit-tail`` settings, else the task.json's
+  ``Modality`` / ``HitTail`` keys, else the task text (``CRISPRa``/"activation" -> crispra,
+  ``CRISPRi``/"interference" -> crispri; "high score"/"enriched" -> high), else knockout / both.
+- **Names**: a built-in name (``IFNG``) always means the built-in screen; a user's CSV whose stem
+  equals a built-in name is named ``file:STEM`` so it never shadows (nor is confused with) it.
+- **Planners see a :class:`ScreenView`** (genes, task text, modality; no scores, no hits): the
+  labelled :class:`Screen` stays with the executor and the metrics.
 """
 
 from __future__ import annotations
@@ -33,11 +42,25 @@ import numpy as np
 
 from perturbo.types import PerturboError
 
+__all__ = [
+    "DATA_DIR",
+    "HIT_FRACTION",
+    "HIT_TAILS",
+    "MODALITIES",
+    "Screen",
+    "ScreenView",
+    "builtin_screens",
+    "load_screen",
+    "normalize_gene",
+]
+
 DATA_DIR = Path(__file__).resolve().parent / "data" / "screens"
 HIT_FRACTION = 0.05
 """Default hit rule for a user's screen without a hits file: the top 5% by |score|."""
 
 _BUILTIN_STUDY = {"IFNG": "Schmidt22", "IL2": "Schmidt22"}
+MODALITIES = ("knockout", "crispri", "crispra")
+HIT_TAILS = ("both", "high", "low")
 
 
 def normalize_gene(symbol: str) -> str:
@@ -45,32 +68,17 @@ def normalize_gene(symbol: str) -> str:
     return symbol.strip().upper()
 
 
-@dataclass(frozen=True, eq=False)
-class Screen:
-    """One screen. ``genes`` are canonical (upper case) and unique; ``scores[i]`` belongs to
-    ``genes[i]``; ``hits`` is a subset of ``genes``."""
+class _Genes:
+    """Shared look-ups over ``genes`` (a canonical, unique tuple) and the task text."""
 
-    name: str
     genes: tuple[str, ...]
-    scores: np.ndarray
-    hits: frozenset[str]
     task: str
     measurement: str
-    study: str
-    _index: dict[str, int] = field(init=False, repr=False, compare=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_index", {g: i for i, g in enumerate(self.genes)})
+    _index: dict[str, int]
 
     def index(self, gene: str) -> int:
         """Position of ``gene`` (normalised) in :attr:`genes`; ``KeyError`` if absent."""
         return self._index[normalize_gene(gene)]
-
-    def score(self, gene: str) -> float:
-        return float(self.scores[self.index(gene)])
-
-    def is_hit(self, gene: str) -> bool:
-        return normalize_gene(gene) in self.hits
 
     def __contains__(self, gene: object) -> bool:
         return isinstance(gene, str) and normalize_gene(gene) in self._index
@@ -79,14 +87,71 @@ class Screen:
         return len(self.genes)
 
     @property
-    def hit_mask(self) -> np.ndarray:
-        """Boolean array aligned with :attr:`genes`: True for hits."""
-        return np.fromiter((g in self.hits for g in self.genes), bool, len(self.genes))
-
-    @property
     def description(self) -> str:
         """Task and measurement in one paragraph (for prompts and the text prior)."""
         return f"Task: {self.task}. Measurement: {self.measurement}."
+
+
+@dataclass(frozen=True, eq=False)
+class ScreenView(_Genes):
+    """What a planner may know of a screen: its genes, task text, study and modality -- no
+    scores and no hits (the type has no such fields, so no planner can read them)."""
+
+    name: str
+    genes: tuple[str, ...]
+    task: str
+    measurement: str
+    study: str
+    modality: str = "knockout"
+    hit_tail: str = "both"
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {g: i for i, g in enumerate(self.genes)})
+
+
+@dataclass(frozen=True, eq=False)
+class Screen(_Genes):
+    """One screen. ``genes`` are canonical (upper case) and unique; ``scores[i]`` belongs to
+    ``genes[i]``; ``hits`` is a subset of ``genes``. Held by the executor and the metrics;
+    planners get :meth:`view`."""
+
+    name: str
+    genes: tuple[str, ...]
+    scores: np.ndarray
+    hits: frozenset[str]
+    task: str
+    measurement: str
+    study: str
+    modality: str = "knockout"
+    hit_tail: str = "both"
+    _index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_index", {g: i for i, g in enumerate(self.genes)})
+
+    def view(self) -> ScreenView:
+        """The label-free view handed to planners."""
+        return ScreenView(
+            self.name,
+            self.genes,
+            self.task,
+            self.measurement,
+            self.study,
+            self.modality,
+            self.hit_tail,
+        )
+
+    def score(self, gene: str) -> float:
+        return float(self.scores[self.index(gene)])
+
+    def is_hit(self, gene: str) -> bool:
+        return normalize_gene(gene) in self.hits
+
+    @property
+    def hit_mask(self) -> np.ndarray:
+        """Boolean array aligned with :attr:`genes`: True for hits."""
+        return np.fromiter((g in self.hits for g in self.genes), bool, len(self.genes))
 
 
 def builtin_screens() -> tuple[str, ...]:
@@ -94,22 +159,35 @@ def builtin_screens() -> tuple[str, ...]:
     return tuple(sorted(p.stem for p in DATA_DIR.glob("*.csv")))
 
 
-def load_screen(source: str, hits: str | None = None, task: str | None = None) -> Screen:
+def load_screen(
+    source: str,
+    hits: str | None = None,
+    task: str | None = None,
+    modality: str | None = None,
+    hit_tail: str | None = None,
+) -> Screen:
     """A built-in screen by name (case-insensitive) or a user's ``Gene,Score`` CSV by path.
 
     ``hits``: a text file with one hit gene per line (user CSVs only; without it the top 5% by
     |score| are hits). ``task``: a task.json (``{"Task": ..., "Measurement": ...}``) or the task
-    sentence itself. Raises :class:`PerturboError` naming the bad input and the fix.
+    sentence itself. ``modality`` / ``hit_tail``: override what the task json or text implies.
+    Raises :class:`PerturboError` naming the bad input and the fix.
     """
+    for value, allowed, flag in (
+        (modality, MODALITIES, "--modality"),
+        (hit_tail, HIT_TAILS, "--hit-tail"),
+    ):
+        if value is not None and value not in allowed:
+            raise PerturboError(f"{flag} {value!r}: use one of {', '.join(allowed)}")
     by_lower = {n.lower(): n for n in builtin_screens()}
-    if str(source).lower() in by_lower and not Path(source).is_file():
+    if str(source).lower() in by_lower:  # a built-in name always means the built-in screen
         name = by_lower[str(source).lower()]
         if hits is not None:
             raise PerturboError(
                 f"--hits {hits}: the built-in screen {name} ships its own hits; "
                 "drop --hits, or copy its CSV and pass that path to use other hits"
             )
-        return _load_builtin(name, task)
+        return _load_builtin(name, task, modality, hit_tail)
     path = Path(source)
     if not path.is_file():
         raise PerturboError(
@@ -117,21 +195,53 @@ def load_screen(source: str, hits: str | None = None, task: str | None = None) -
             "nor an existing CSV file; pass one of those names or the path to a Gene,Score CSV"
         )
     genes, scores = _read_csv(path, allow_duplicates=False)
-    hit_set = _read_hits(Path(hits), genes) if hits is not None else _top_fraction(genes, scores)
-    task_text, measurement, study = _read_task(task, path)
-    return Screen(path.stem, genes, scores, hit_set, task_text, measurement, study or path.stem)
+    task_text, measurement, study, extra = _read_task(task, path)
+    mod, tail = _modality(task_text, measurement, extra, modality, hit_tail)
+    hit_set = (
+        _read_hits(Path(hits), genes) if hits is not None else _top_fraction(genes, scores, tail)
+    )
+    name = path.stem if path.stem.lower() not in by_lower else f"file:{path.stem}"
+    return Screen(name, genes, scores, hit_set, task_text, measurement, study or name, mod, tail)
 
 
-def _load_builtin(name: str, task: str | None) -> Screen:
+def _modality(
+    task: str, measurement: str, extra: dict[str, str], modality: str | None, tail: str | None
+) -> tuple[str, str]:
+    """(modality, hit tail): explicit settings, else the task json's keys, else the text."""
+    text = f"{task} {measurement}".lower()
+    mod = modality or extra.get("modality", "").lower() or None
+    if mod is None:
+        if "crispra" in text or "activation" in text or "overexpress" in text:
+            mod = "crispra"
+        elif "crispri" in text or "interference" in text:
+            mod = "crispri"
+        else:
+            mod = "knockout"
+    tl = tail or extra.get("hittail", "").lower() or None
+    if tl is None:
+        high = any(w in text for w in ("high score", "enriched", "positive selection"))
+        low = any(w in text for w in ("low score", "depleted", "negative selection"))
+        tl = "high" if high and not low else "low" if low and not high else "both"
+    if mod not in MODALITIES or tl not in HIT_TAILS:
+        raise PerturboError(
+            f"task json: Modality {mod!r} / HitTail {tl!r}: use one of "
+            f"{', '.join(MODALITIES)} / {', '.join(HIT_TAILS)}"
+        )
+    return mod, tl
+
+
+def _load_builtin(
+    name: str, task: str | None, modality: str | None = None, hit_tail: str | None = None
+) -> Screen:
     genes, scores = _read_csv(DATA_DIR / f"{name}.csv", allow_duplicates=True)
     raw = np.load(DATA_DIR / f"{name}_hits.npy", allow_pickle=True)
     hit_set = frozenset(normalize_gene(str(g)) for g in raw.tolist()) & frozenset(genes)
     if task is None:
         task = str(DATA_DIR / f"{name}.task.json")
-    task_text, measurement, _ = _read_task(task, None)
-    return Screen(
-        name, genes, scores, hit_set, task_text, measurement, _BUILTIN_STUDY.get(name, name)
-    )
+    task_text, measurement, _, extra = _read_task(task, None)
+    mod, tail = _modality(task_text, measurement, extra, modality, hit_tail)
+    study = _BUILTIN_STUDY.get(name, name)
+    return Screen(name, genes, scores, hit_set, task_text, measurement, study, mod, tail)
 
 
 def _read_csv(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...], np.ndarray]:
@@ -197,9 +307,10 @@ def _read_csv(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...], np.n
     return tuple(best), np.fromiter(best.values(), float, len(best))
 
 
-def _top_fraction(genes: tuple[str, ...], scores: np.ndarray) -> frozenset[str]:
+def _top_fraction(genes: tuple[str, ...], scores: np.ndarray, tail: str = "both") -> frozenset[str]:
     k = max(1, int(math.ceil(HIT_FRACTION * len(genes))))
-    order = np.argsort(-np.abs(scores), kind="stable")[:k]
+    key = {"both": -np.abs(scores), "high": -scores, "low": scores}[tail]
+    order = np.argsort(key, kind="stable")[:k]
     return frozenset(genes[i] for i in order)
 
 
@@ -228,16 +339,18 @@ def _read_hits(path: Path, genes: tuple[str, ...]) -> frozenset[str]:
     return frozenset(named)
 
 
-def _read_task(task: str | None, csv_path: Path | None) -> tuple[str, str, str]:
-    """(task, measurement, study or "") from a task.json path, a plain sentence, or defaults."""
+def _read_task(task: str | None, csv_path: Path | None) -> tuple[str, str, str, dict[str, str]]:
+    """(task, measurement, study or "", other keys lower-cased) from a task.json path, a plain
+    sentence, or defaults."""
     if task is None and csv_path is not None:
         beside = csv_path.with_name(csv_path.stem + ".task.json")
         task = str(beside) if beside.is_file() else None
     if task is None:
         return (
             "identify genes whose knockout changes the phenotype measured by this screen",
-            "the screen's Score column (a hit is a gene whose knockout changes it strongly)",
+            "the screen's Score column (a hit is a gene whose perturbation changes it strongly)",
             "",
+            {},
         )
     path = Path(task)
     if not path.is_file():
@@ -246,7 +359,7 @@ def _read_task(task: str | None, csv_path: Path | None) -> tuple[str, str, str]:
                 f"--task {task}: no such file; pass an existing task.json "
                 '({"Task": "...", "Measurement": "..."}) or the task sentence itself'
             )
-        return task.strip(), "the screen's Score column", ""
+        return task.strip(), "the screen's Score column", "", {}
     try:
         data = json.loads(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -264,4 +377,10 @@ def _read_task(task: str | None, csv_path: Path | None) -> tuple[str, str, str]:
             '"Study"), e.g. {"Task": "identify genes that regulate IL-2", "Measurement": "..."}'
         )
     measurement = data.get("Measurement") or "the screen's Score column"
-    return data["Task"].strip(), str(measurement).strip(), str(data.get("Study") or "").strip()
+    extra = {str(k).lower(): str(v) for k, v in data.items() if isinstance(v, str)}
+    return (
+        data["Task"].strip(),
+        str(measurement).strip(),
+        str(data.get("Study") or "").strip(),
+        extra,
+    )

@@ -26,6 +26,13 @@ class GeneticConfig(LLMConfig):
         None, description="text file with one hit gene per line (own CSV only)"
     )
     task: str | None = Field(None, description="task.json or the task sentence (own CSV only)")
+    modality: Literal["knockout", "crispri", "crispra"] | None = Field(
+        None, description="perturbation: knockout, crispri or crispra (None: from the task)"
+    )
+    hit_tail: Literal["both", "high", "low"] | None = Field(
+        None,
+        description="which Score tail the default top-5 percent hit rule takes (None: from the task)",
+    )
     planner: Literal["random", "bo", "agent", "hybrid"] = Field("bo", description="who proposes")
     rounds: int = Field(5, gt=0, description="rounds of experiments")
     batch: int = Field(128, gt=0, description="genes knocked out per round")
@@ -88,6 +95,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=_help("hits", "; without it the top 5%% of genes by |score| are the hits"),
     )
     g.add_argument("--task", default=s, metavar="JSON|TEXT", help=_help("task"))
+    g.add_argument(
+        "--modality", default=s, metavar="knockout|crispri|crispra", help=_help("modality")
+    )
+    g.add_argument(
+        "--hit-tail", dest="hit_tail", default=s, metavar="both|high|low", help=_help("hit_tail")
+    )
     g.add_argument(
         "--planner",
         default=s,

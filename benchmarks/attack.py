@@ -123,8 +123,10 @@ def strength(model: str, n: int, trials: int, batch: int, square: int) -> list[d
             ),
         )
     )
+    aa = next(r for r in rows if r["attack"].startswith("pyautoattack"))
     parts = build(
         {
+            "max_passes": aa["fwd"] + aa["bwd"],
             "model": model,
             "eps": EPS,
             "norm": "linf",
@@ -144,7 +146,7 @@ def strength(model: str, n: int, trials: int, batch: int, square: int) -> list[d
     wc = worst_case(history, n, EPS)
     rows.append(
         {
-            "attack": f"campaign (bo, {len(history)} trials, batch {batch}, cascade)",
+            "attack": f"campaign (bo, {len(history)} trials, batch {batch}, cascade, max passes = AutoAttack's)",
             "robust": wc.accuracy(),
             "seconds": dt,
             "fwd": int(sum(o.outcome.metrics["forward_passes"] for o in done)),
@@ -357,6 +359,8 @@ def write_report(results: dict[str, Any], out: Path, quick: bool, wall: float) -
             f"{r['seconds']:.1f} |" + (f" {r['error']}" if r["error"] else "")
         )
     h = results.get("hosting")
+    if results.get("hosting_error"):
+        L += ["", f"## Hosting: not measured ({results['hosting_error']})", ""]
     if h:
         L += [
             "",
@@ -371,6 +375,14 @@ def write_report(results: dict[str, Any], out: Path, quick: bool, wall: float) -
     L += ["", *[f"![{p}]({p})" for p in plots], ""]
     path = out / f"attack{suffix}.md"
     path.write_text("\n".join(L))
+    import json
+
+    plain = {k: v for k, v in results.items() if k != "strength"}
+    plain["strength"] = {
+        m: [{k: v for k, v in r.items() if k != "history"} for r in rows]
+        for m, rows in results["strength"].items()
+    }
+    (out / f"attack{suffix}.json").write_text(json.dumps(plain, indent=1, default=str))
     return path
 
 
@@ -396,7 +408,7 @@ def main(argv: list[str] | None = None) -> int:
     print("speed ...", flush=True)
     results["speed_n"] = n
     results["speed"] = speed(n, 2 if a.quick else 3)
-    pop, iters, n_px = (40, 10, 30) if a.quick else (100, 30, 200)
+    pop, iters, n_px = (40, 10, 30) if a.quick else (80, 25, 100)
     print("one-pixel ...", flush=True)
     results["onepixel"] = {
         "n": n_px,
@@ -406,7 +418,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     if not a.no_hosting:
         print("hosting ...", flush=True)
-        results["hosting"] = hosting(n)
+        try:
+            results["hosting"] = hosting(n)
+        except Exception as e:  # noqa: BLE001 - a busy box may not start Ray: keep the rest
+            results["hosting_error"] = f"{type(e).__name__}: {e}"[:300]
     path = write_report(results, out, a.quick, time.perf_counter() - t0)
     print(path.read_text())
     return 0

@@ -19,7 +19,6 @@ the per-sample bits of :mod:`.samples`, and, for min-eps campaigns, ``eps_score`
 from __future__ import annotations
 
 import math
-import os
 import time
 import zlib
 from collections.abc import Mapping
@@ -55,9 +54,6 @@ class AttackExecutor:
     """Runs attack configs on one target, loaded once (see the module docstring)."""
 
     def __init__(self, recipe: TargetRecipe | Target, settings: AttackSettings) -> None:
-        import torch
-
-        torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "1") or 1))
         self.target = recipe.load() if isinstance(recipe, TargetRecipe) else recipe
         self.settings = settings
 

@@ -63,6 +63,17 @@ def _strongest(data: PlotData) -> Observation | None:
     return min(done, key=broken)
 
 
+_TARGETS: dict[Any, Any] = {}
+
+
+def _load(recipe: Any) -> Any:
+    """The campaign's target, loaded once on the driver for every plotter."""
+    if recipe not in _TARGETS:
+        _TARGETS.clear()
+        _TARGETS[recipe] = recipe.load()
+    return _TARGETS[recipe]
+
+
 def _context(data: PlotData) -> tuple[Any, Any] | None:
     from perturbo.kinds.attack.campaign import CAMPAIGNS
 
@@ -105,7 +116,7 @@ def adversarial_examples_plot(data: PlotData) -> dict[str, Any]:
     from perturbo.kinds.attack.attacks import run_attack
 
     recipe, settings = ctx
-    tg = recipe.load()
+    tg = _load(recipe)
     if tg.x.dim() not in (3, 4):
         return {}
     ok = (tg.clean_pred == tg.y).nonzero()[:, 0][:MAX_IMAGES]
@@ -166,7 +177,7 @@ def robust_vs_eps_plot(data: PlotData, n_max: int = 200) -> dict[str, Any]:
         from perturbo.kinds.attack.evaluate import assess
 
         recipe, settings = ctx
-        tg = recipe.load()
+        tg = _load(recipe)
         idx = torch.arange(min(n_max, len(tg.y)))
         params = {k: v for k, v in best.spec.params.items() if k not in ("samples", "eps")}
         grid = [settings.eps * f for f in (0.125, 0.25, 0.5, 0.75, 1.0, 1.5)]

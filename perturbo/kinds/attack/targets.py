@@ -189,6 +189,8 @@ def load_target(recipe: TargetRecipe) -> Target:
             "with --mean/--std"
         )
     net = _load_net(model_spec, recipe, device)
+    for p in net.parameters():  # a target is attacked, never trained: no weight gradients
+        p.requires_grad_(False)
     model = CountingModel(net, recipe.mean, recipe.std).to(device).eval()
     xt = torch.from_numpy(np.clip(x, lo, hi)).to(device)
     yt = torch.from_numpy(y).to(device)

@@ -40,7 +40,7 @@ import numpy as np
 
 from perturbo.kinds.genetic.genesets import DEFAULT_CACHE, GeneKnowledge
 from perturbo.kinds.genetic.screens import ScreenView, normalize_gene
-from perturbo.search import gene_gp, gene_priors
+from perturbo.search import gene_batch, gene_gp, gene_priors
 from perturbo.search.gene_priors import LabelSource
 from perturbo.types import ExperimentSpec, Observation, Status
 
@@ -115,6 +115,8 @@ class GeneBOPlanner:
         prior_scores: Sequence[float] | np.ndarray | Mapping[str, np.ndarray] | None = None,
         sources: Sequence[LabelSource] | None = None,
         degree: bool = False,
+        liar: bool = False,
+        explore_first: bool = False,
     ) -> None:
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition must be one of {ACQUISITIONS}, got {acquisition!r}")
@@ -151,11 +153,15 @@ class GeneBOPlanner:
             names.append("degree")
             comps.append(_sigmoid(_logit(np.array(BASE_RATE)) + z))
             mus.append(0.0)
+        self.liar = liar
+        self.explore_first = explore_first
         self._comp_names = tuple(names)
         self._comps = np.array(comps) if comps else np.zeros((0, self._n))
         self._mu = np.array(mus, dtype=float)
         self.sources: list[tuple[str, float]] = list(zip(names, mus, strict=True))
-        self.deterministic = self.prior is not None and acquisition != "thompson"
+        self.deterministic = (
+            self.prior is not None and acquisition != "thompson" and not explore_first
+        )
         self._labels: dict[int, float] = {}  # gene index -> 1.0 hit / 0.0 not
         self._failed: set[int] = set()
         self._cols: dict[int, int] = {}  # gene index -> column of self._cos
@@ -199,15 +205,19 @@ class GeneBOPlanner:
             if self.prior is None:  # nothing known at all: uniform random draw
                 idx = self._rng.choice(np.flatnonzero(free), size=n, replace=False)
                 return [(self.screen.genes[i], float("nan")) for i in idx]
+            if self.explore_first:
+                return gene_batch.prior_thompson(self, n, free)
             score = self.prior + self._tie
         elif self.acquisition == "thompson":
-            return self._thompson(n, free)
+            return gene_batch.thompson(self, n, free)
         elif self.acquisition == "rwr":
             from perturbo.search.gene_propagation import rwr  # noqa: PLC0415
 
             hits = np.array([i for i, v in self._labels.items() if v > 0.5], int)
             base = self.prior if self.prior is not None else np.zeros(self._n)
             score = rwr(self.knowledge.binary, hits) + 1e-6 * base + self._tie
+        elif self.liar and self.acquisition == "greedy":
+            return gene_batch.constant_liar(self, n, free)
         else:
             mean, sd = self._predict(np.flatnonzero(free), need_sd=self.acquisition == "ucb")
             score = np.full(self._n, -np.inf)
@@ -338,36 +348,6 @@ class GeneBOPlanner:
             cos = self._cos[np.ix_(idx, cols)]
         same = idx[:, None] == t_idx[None, :] if np.isin(idx, t_idx).any() else None
         return gene_gp.predict(f, cos, same, f.mean_all[idx], need_sd)
-
-    def _thompson(self, n: int, free: np.ndarray) -> list[tuple[str, float]]:
-        """Batch Thompson sampling: ``n`` joint posterior draws over the best candidates by UCB
-        (beta 2), each contributing its argmax not yet chosen."""
-        free_idx = np.flatnonzero(free)
-        mean, sd = self._predict(free_idx, need_sd=True)
-        m = min(len(free_idx), max(self.thompson_candidates, 2 * n))
-        order = np.argsort(-(mean + 2.0 * sd))[:m]
-        cand, mu = free_idx[order], mean[order]
-        f = self.fit()
-        t_idx = np.fromiter(self._labels, int, len(self._labels))
-        cols = np.array([self._cols[i] for i in t_idx])
-        scale = f.share * f.var
-        k_ct = scale * np.exp(-(1 - self._cos[np.ix_(cand, cols)]) / f.lengthscale**2)
-        k_cc = scale * np.exp(-(1 - self.knowledge.cosine(cand, cand)) / f.lengthscale**2)
-        np.fill_diagonal(k_cc, scale)
-        v = (k_ct @ f.eig_u) / np.sqrt(f.eig_e)
-        cov = k_cc - v @ v.T
-        lam, vec = np.linalg.eigh((cov + cov.T) / 2)
-        root = vec * np.sqrt(np.clip(lam, 0.0, None))
-        draws = mu[None, :] + self._rng.standard_normal((n, m)) @ root.T
-        chosen: list[tuple[str, float]] = []
-        taken: set[int] = set()
-        for d in draws:
-            for j in np.argsort(-d):
-                if int(j) not in taken:
-                    taken.add(int(j))
-                    chosen.append((self.screen.genes[cand[j]], float(d[j])))
-                    break
-        return chosen
 
 
 def _weights(items: Sequence[tuple[str, float]]) -> str:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from perturbo.kinds.genetic.experiment import GenePool
+from perturbo.kinds.genetic.pairs import PairPool
 from perturbo.kinds.genetic.settings import GeneticConfig
 from perturbo.kindspec import BuildContext
 from perturbo.search.registry import PlannerRequest, register
@@ -84,7 +85,20 @@ def _gene_bo(r: PlannerRequest) -> Planner:
         acquisition=str(r.config.get("acquisition", "greedy")),
         prior=str(r.config.get("prior", "transfer+text")),
         sources=tuple(r.extra.get("sources", ())),
+        liar=_flag(r.config.get("liar", False)),
+        degree=_flag(r.config.get("degree", False)),
     )
+
+
+def _flag(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes")
+
+
+@register(PairPool, "bo", help="GP over gene pairs (kernel built from the gene kernel)")
+def _pair_bo(r: PlannerRequest) -> Planner:
+    from perturbo.search.gene_pairs import PairBOPlanner
+
+    return PairBOPlanner(r.extra["screen"], seed=r.seed)
 
 
 def _gene_agent(name: str) -> Callable[[PlannerRequest], Planner]:
@@ -180,6 +194,10 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
         if isinstance(config, GeneticConfig)
         else build_model(GeneticConfig, {}, config, "config")
     )
+    from perturbo.kinds.genetic.pairs import is_pair_csv
+
+    if is_pair_csv(cfg.screen):
+        return _build_pairs(cfg)
     screen = load_screen(cfg.screen, cfg.hits, cfg.task, cfg.modality, cfg.hit_tail)
     space = GenePool(screen.genes)
     if cfg.batch > len(space):
@@ -213,6 +231,55 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
         planner=planner,
         space=space,
         executor_factory=functools.partial(GeneticExecutor, screen),
+        batch=cfg.batch,
+        stop=StopRule(rounds=cfg.rounds),
+        config=cfg.model_dump(),
+        params=params,
+        metrics=GeneticMetrics(screen),
+        objective="hit",
+        direction="max",
+        tags={"screen": screen.name, "study": screen.study},
+    )
+
+
+def _build_pairs(cfg: GeneticConfig) -> CampaignParts:
+    """A gene-pair screen (``Gene_pairs,Score`` CSV): planners random or bo (pair GP)."""
+    from perturbo.campaign import StopRule
+    from perturbo.kinds.genetic.experiment import GeneticMetrics
+    from perturbo.kinds.genetic.pairs import PairExecutor, load_pair_screen
+    from perturbo.parts import CampaignParts
+    from perturbo.search.registry import make_planner as registry_planner
+
+    if cfg.planner not in ("random", "bo"):
+        raise PerturboError(
+            f"--planner {cfg.planner}: a gene-pair screen supports random or bo; use one of those"
+        )
+    screen = load_pair_screen(cfg.screen, cfg.hits, cfg.task or "", cfg.hit_tail or "both")
+    space = PairPool(screen.pairs)
+    planner = registry_planner(
+        cfg.planner,
+        space,
+        kind=KIND_NAME,
+        seed=cfg.seed,
+        objectives=("hit",),
+        directions=("max",),
+        config=cfg.model_dump(),
+        extra={"screen": screen.view()},
+    )
+    params = {
+        "planner": cfg.planner,
+        "seed": cfg.seed,
+        "batch": cfg.batch,
+        "rounds": cfg.rounds,
+        "screen": screen.name,
+        "study": screen.study,
+        "pairs": len(screen),
+    }
+    return CampaignParts(
+        kind=KIND_NAME,
+        planner=planner,
+        space=space,
+        executor_factory=functools.partial(PairExecutor, screen),
         batch=cfg.batch,
         stop=StopRule(rounds=cfg.rounds),
         config=cfg.model_dump(),

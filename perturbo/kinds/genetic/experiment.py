@@ -123,11 +123,19 @@ class GeneticExecutor:
 
 
 def tested_labels(history: Sequence[Observation]) -> dict[str, bool]:
-    """gene -> hit for every completed genetic experiment in ``history`` (first result wins)."""
+    """gene (or pair) -> hit for every completed genetic experiment in ``history`` (first
+    result wins)."""
     out: dict[str, bool] = {}
     for o in history:
-        if o.outcome.status is Status.COMPLETED and "gene" in o.spec.params:
-            out.setdefault(normalize_gene(str(o.spec.params["gene"])), o.outcome.value("hit") > 0.5)
+        if o.outcome.status is not Status.COMPLETED:
+            continue
+        if "gene" in o.spec.params:
+            key = normalize_gene(str(o.spec.params["gene"]))
+        elif "pair" in o.spec.params:
+            key = str(o.spec.params["pair"])
+        else:
+            continue
+        out.setdefault(key, o.outcome.value("hit") > 0.5)
     return out
 
 
@@ -139,7 +147,7 @@ class GeneticMetrics:
     ``hit_ratio``: ``hits_total`` / all hits of the screen; ``n_tested``: distinct genes tested.
     """
 
-    def __init__(self, screen: Screen) -> None:
+    def __init__(self, screen: Any) -> None:  # a Screen or a PairScreen
         self.n_hits = len(screen.hits)
 
     def __call__(

@@ -1,0 +1,236 @@
+"""Gene-pair (combinatorial) screens: one experiment knocks out two genes together.
+
+A pair screen is a CSV ``Gene_pairs,Score`` whose rows name a pair as ``"('A', 'B')"`` (the
+BioDiscoveryAgent format; ``A,B`` / ``A+B`` / ``A|B`` also read). Pairs are unordered and
+canonical (``"A+B"`` with ``A < B``). Hits: ``--hits`` (one pair per line) or the top 5% by
+the ``hit_tail`` rule, as for single genes; the hit ratio is hits found / all hit pairs.
+
+- :class:`PairScreen` (labelled, the executor's) and :meth:`PairScreen.view` (label-free);
+- :class:`PairPool`: the space, params ``{"pair": "A+B"}``, each pair once;
+- :class:`PairExecutor`: returns the pair's score and hit.
+
+:func:`tested_labels` / :class:`GeneticMetrics` in :mod:`.experiment` read ``pair`` params too.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from perturbo.kinds.genetic.screens import HIT_FRACTION, normalize_gene
+from perturbo.types import ExperimentSpec, InvalidSpec, Outcome, PerturboError, Status, rejected
+
+__all__ = [
+    "PairExecutor",
+    "PairPool",
+    "PairScreen",
+    "PairView",
+    "is_pair_csv",
+    "load_pair_screen",
+    "pair_key",
+]
+
+_SPLIT = re.compile(r"[\s'\"()\[\]]*[,+|;][\s'\"()\[\]]*")
+
+
+def pair_key(raw: str) -> str:
+    """``"('b', 'a')"`` / ``"A,B"`` / ``"a+b"`` -> ``"A+B"`` (members sorted). ``ValueError`` if
+    it does not name two distinct genes."""
+    parts = [normalize_gene(p.strip("'\"()[] ")) for p in _SPLIT.split(str(raw).strip("()[] "))]
+    parts = [p for p in parts if p]
+    if len(parts) != 2 or parts[0] == parts[1]:
+        raise ValueError(f"{raw!r} is not a pair of two genes")
+    return "+".join(sorted(parts))
+
+
+@dataclass(frozen=True, eq=False)
+class PairView:
+    """What a planner may know of a pair screen: its pairs, genes and task (no labels)."""
+
+    name: str
+    pairs: tuple[str, ...]
+    task: str
+    measurement: str
+    study: str
+    modality: str = "knockout"
+    hit_tail: str = "both"
+    members: np.ndarray = field(init=False, repr=False)  # (n_pairs, 2) gene indices
+    genes: tuple[str, ...] = field(init=False)
+    _index: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        split = [p.split("+") for p in self.pairs]
+        genes = tuple(dict.fromkeys(g for ab in split for g in ab))
+        gi = {g: i for i, g in enumerate(genes)}
+        object.__setattr__(self, "genes", genes)
+        object.__setattr__(self, "members", np.array([[gi[a], gi[b]] for a, b in split], dtype=int))
+        object.__setattr__(self, "_index", {p: i for i, p in enumerate(self.pairs)})
+
+    def index(self, pair: str) -> int:
+        return self._index[pair_key(pair)]
+
+    def __contains__(self, pair: object) -> bool:
+        try:
+            return isinstance(pair, str) and pair_key(pair) in self._index
+        except ValueError:
+            return False
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    @property
+    def description(self) -> str:
+        return f"Task: {self.task}. Measurement: {self.measurement}."
+
+
+@dataclass(frozen=True, eq=False)
+class PairScreen:
+    """A pair screen with its labels (held by the executor and the metrics)."""
+
+    name: str
+    pairs: tuple[str, ...]
+    scores: np.ndarray
+    hits: frozenset[str]
+    task: str
+    measurement: str
+    study: str
+    modality: str = "knockout"
+    hit_tail: str = "both"
+
+    def view(self) -> PairView:
+        return PairView(
+            self.name,
+            self.pairs,
+            self.task,
+            self.measurement,
+            self.study,
+            self.modality,
+            self.hit_tail,
+        )
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def __contains__(self, pair: object) -> bool:
+        return pair in self._lookup
+
+    @property
+    def _lookup(self) -> dict[str, float]:
+        cached = self.__dict__.get("_cache")
+        if cached is None:
+            cached = dict(zip(self.pairs, self.scores.tolist(), strict=True))
+            object.__setattr__(self, "_cache", cached)
+        return cached
+
+    def score(self, pair: str) -> float:
+        return self._lookup[pair_key(pair)]
+
+
+def is_pair_csv(path: str | Path) -> bool:
+    """Whether ``path`` is a CSV whose header names a ``Gene_pairs`` column."""
+    p = Path(path)
+    if p.suffix.lower() != ".csv" or not p.is_file():
+        return False
+    with p.open(newline="", encoding="utf-8-sig") as f:
+        header = next(csv.reader(f), [])
+    return "gene_pairs" in [c.strip().lower() for c in header]
+
+
+def load_pair_screen(
+    path: str | Path, hits: str | None = None, task: str = "", hit_tail: str = "both"
+) -> PairScreen:
+    """A ``Gene_pairs,Score`` CSV (duplicated pairs: an error naming them)."""
+    p = Path(path)
+    with p.open(newline="", encoding="utf-8-sig") as f:
+        rows = [r for r in csv.reader(f) if any(c.strip() for c in r)]
+    header = [c.strip().lower() for c in rows[0]] if rows else []
+    if "gene_pairs" not in header or "score" not in header:
+        raise PerturboError(f"pair screen {p}: the header needs Gene_pairs and Score columns")
+    gi, si = header.index("gene_pairs"), header.index("score")
+    best: dict[str, float] = {}
+    for lineno, r in enumerate(rows[1:], start=2):
+        try:
+            key, score = pair_key(r[gi]), float(r[si])
+        except (ValueError, IndexError):
+            raise PerturboError(
+                f"pair screen {p}: line {lineno} ({r!r}) is not \"('A', 'B')\",score; fix it"
+            ) from None
+        if key in best or not math.isfinite(score):
+            raise PerturboError(f"pair screen {p}: line {lineno}: {key} repeated or not finite")
+        best[key] = score
+    pairs = tuple(best)
+    scores = np.fromiter(best.values(), float, len(best))
+    if hits is not None:
+        named = {pair_key(ln) for ln in Path(hits).read_text().splitlines() if ln.strip()}
+        hit_set = frozenset(named & set(pairs))
+    else:
+        k = max(1, int(math.ceil(HIT_FRACTION * len(pairs))))
+        key = {"both": -np.abs(scores), "high": -scores, "low": scores}[hit_tail]
+        hit_set = frozenset(pairs[i] for i in np.argsort(key, kind="stable")[:k])
+    task = task or "identify gene pairs whose joint knockout changes the phenotype"
+    return PairScreen(
+        p.stem, pairs, scores, hit_set, task, "the Score column", p.stem, "knockout", hit_tail
+    )
+
+
+class PairPool:
+    """The pairs of a screen as a search space: params ``{"pair": "A+B"}``, each pair once."""
+
+    unique = True
+
+    def __init__(self, pairs: tuple[str, ...]) -> None:
+        self.pairs = pairs
+        self._known = frozenset(pairs)
+
+    def __len__(self) -> int:
+        return len(self.pairs)
+
+    def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        raw = params.get("pair") if isinstance(params, Mapping) else None
+        try:
+            key = pair_key(str(raw))
+        except ValueError as e:
+            raise InvalidSpec(f"a pair experiment needs params {{'pair': 'A+B'}}: {e}") from None
+        if key not in self._known:
+            raise InvalidSpec(f"{key} is not a pair of this screen")
+        return {"pair": key}
+
+    def key(self, params: Mapping[str, Any]) -> str:
+        return pair_key(str(params["pair"]))
+
+    def sample(self, rng: Any, n: int, exclude: set[str]) -> list[dict[str, Any]]:
+        free = [p for p in self.pairs if p not in exclude]
+        if n <= 0 or not free:
+            return []
+        return [{"pair": free[i]} for i in rng.choice(len(free), min(n, len(free)), replace=False)]
+
+
+class PairExecutor:
+    """Scores a pair knockout against the screen: ``{"score": s, "hit": 1.0|0.0}``."""
+
+    def __init__(self, screen: PairScreen) -> None:
+        self.screen = screen
+        self._worker = socket.gethostname()
+
+    def run(self, spec: ExperimentSpec) -> Outcome:
+        t0 = time.perf_counter()
+        raw = spec.params.get("pair") if isinstance(spec.params, Mapping) else None
+        try:
+            key = pair_key(str(raw))
+        except ValueError:
+            key = ""
+        if key not in self.screen:
+            return rejected(f"{raw!r} is not a pair of screen {self.screen.name}")
+        metrics = {"score": self.screen.score(key), "hit": 1.0 if key in self.screen.hits else 0.0}
+        return Outcome(
+            Status.COMPLETED, metrics, duration_s=time.perf_counter() - t0, worker=self._worker
+        )

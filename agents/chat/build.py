@@ -1,0 +1,41 @@
+"""Assemble the chat from settings: the store, the launcher, the tools, the model, the agent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from perturbo.agents.chat.actions import Launcher
+from perturbo.agents.chat.tools import ChatTools
+
+__all__ = ["make_agent", "make_tools"]
+
+
+def make_tools(
+    tracking_uri: str,
+    *,
+    local: bool = False,
+    address: str | None = None,
+    workdir: str | Path | None = None,
+) -> ChatTools:
+    """The tools over the store at ``tracking_uri`` (read through ``StoreReader`` only)."""
+    from perturbo import tracking
+
+    store = tracking.open_store(tracking_uri)
+    return ChatTools(store, Launcher(tracking_uri, local=local, address=address, workdir=workdir))
+
+
+def make_agent(
+    tools: ChatTools, llm_config: dict[str, Any], mode: str = "auto", prose_tokens: int = 48
+) -> Any:
+    """The agent on the backend ``llm_config`` names (``llm``, ``llm_model``... as a campaign's
+    config has them). ``mode`` auto: the grammar router on the local model, ``bind_tools``
+    on the others."""
+    from perturbo.agents.chat.agent import ChatAgent
+    from perturbo.agents.llm import llm_settings, make_chat_model
+
+    settings = llm_settings(llm_config)
+    llm = make_chat_model(settings)
+    if mode == "auto":
+        mode = "grammar" if settings.backend == "local" else "tools"
+    return ChatAgent(llm, tools, mode, prose_tokens=prose_tokens)  # type: ignore[arg-type]

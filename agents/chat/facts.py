@@ -1,0 +1,293 @@
+"""What the chat says about campaigns, computed from the store's read side only.
+
+Every number a chat answer carries is computed here from a :class:`~perturbo.protocols.StoreReader`
+and rendered by template (:func:`fmt`), so the model never has to recall one. Kind-agnostic:
+a kind's spec gives its headline metrics, subject and budget keys; a campaign's params give
+its objective and direction; a 0/1 metric on every outcome (a screen's ``hit``) is read as hits.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from perturbo.types import CampaignSummary, Observation, PerturboError, Status
+
+__all__ = ["Best", "CampaignFacts", "best_of", "campaign_facts", "fmt", "kind_spec", "resolve"]
+
+
+def fmt(v: Any) -> str:
+    """A number as the chat prints it (4 significant digits; integers as integers)."""
+    if isinstance(v, bool) or not isinstance(v, int | float):
+        return str(v)
+    f = float(v)
+    if not math.isfinite(f):
+        return str(f)
+    if f == int(f) and abs(f) < 1e12:
+        return str(int(f))
+    return f"{f:.4g}"
+
+
+def kind_spec(kind: str) -> Any:
+    """The kind's spec, or None where this install lacks the kind (read generically)."""
+    from perturbo import kinds
+
+    try:
+        return kinds.get(kind)
+    except PerturboError:
+        return None
+
+
+def resolve(store: Any, name: str) -> str:
+    """A campaign's full name from its name, a unique prefix or a unique fragment
+    ("branin"); a clear :class:`PerturboError` (with "did you mean") otherwise."""
+    from perturbo.show import resolve as resolve_prefix
+
+    name = str(name or "").strip().strip("'\"`")
+    if not name:
+        raise PerturboError("no campaign named: give a campaign name (list_campaigns lists them)")
+    try:
+        return resolve_prefix(store, name)
+    except PerturboError:
+        names = [c.name for c in store.list_campaigns()]
+        hits = [n for n in names if name.lower() in n.lower()]
+        if len(hits) == 1:
+            return hits[0]
+        raise
+
+
+@dataclass(frozen=True)
+class Best:
+    """The best completed experiment of a campaign (by its objective)."""
+
+    id: str
+    round: int
+    planner: str
+    value: float
+    params: Mapping[str, Any]
+
+    def line(self, objective: str) -> str:
+        params = ", ".join(f"{k}={fmt(v)}" for k, v in self.params.items())
+        return (
+            f"{self.id} (round {self.round + 1}, planner {self.planner or '?'}): "
+            f"{objective} = {fmt(self.value)} with {params}"
+        )
+
+
+def _hit_metric(history: Sequence[Observation]) -> str | None:
+    """A metric that is 0/1 on every completed outcome (a screen's hit label), if any."""
+    done = [o for o in history if o.outcome.status is Status.COMPLETED]
+    if not done:
+        return None
+    for key in done[0].outcome.metrics:
+        if all(o.outcome.metrics.get(key) in (0.0, 1.0) for o in done):
+            return key
+    return None
+
+
+def best_of(
+    history: Sequence[Observation], objective: str, direction: str, n: int = 3
+) -> list[Best]:
+    """The ``n`` best completed experiments by ``objective`` (``direction`` min or max)."""
+    done = [
+        o
+        for o in history
+        if o.outcome.status is Status.COMPLETED
+        and math.isfinite(o.outcome.metrics.get(objective, math.nan))
+    ]
+    sign = -1.0 if direction == "min" else 1.0
+    done.sort(key=lambda o: -sign * o.outcome.metrics[objective])
+    return [
+        Best(
+            o.spec.id,
+            o.spec.round,
+            o.spec.planner,
+            float(o.outcome.metrics[objective]),
+            dict(o.spec.params),
+        )
+        for o in done[:n]
+    ]
+
+
+@dataclass(frozen=True)
+class PlannerStats:
+    name: str
+    n: int
+    completed: int
+    best: float | None = None
+    hits: int | None = None
+
+    def line(self, objective: str) -> str:
+        out = f"{self.name}: {self.n} experiments, {self.completed} completed"
+        if self.hits is not None:
+            out += f", {self.hits} hits"
+        if self.best is not None:
+            out += f", best {objective} = {fmt(self.best)}"
+        return out
+
+
+@dataclass(frozen=True)
+class CampaignFacts:
+    """One campaign, read back: the summary plus what the chat reports about it."""
+
+    summary: CampaignSummary
+    planner: str
+    subject: str
+    budget: str
+    n_experiments: int
+    statuses: dict[str, int]
+    objective: str = ""
+    direction: str = ""
+    best: list[Best] = field(default_factory=list)
+    hit_metric: str | None = None
+    hits: list[str] = field(default_factory=list)
+    planners: list[PlannerStats] = field(default_factory=list)
+    headline: dict[str, float] = field(default_factory=dict)
+    tried: list[str] = field(default_factory=list)
+
+    @property
+    def name(self) -> str:
+        return self.summary.name
+
+    @property
+    def best_value(self) -> float | None:
+        return self.best[0].value if self.best else None
+
+    def result_line(self) -> str:
+        """The best result in one phrase (best objective, or hits found)."""
+        if self.best:
+            return f"best {self.objective} = {fmt(self.best[0].value)} ({self.direction})"
+        if self.hit_metric is not None:
+            return f"{len(self.hits)} hits in {self.n_experiments} experiments"
+        return (
+            ", ".join(f"{k} = {fmt(v)}" for k, v in list(self.headline.items())[:2])
+            or "no result yet"
+        )
+
+    def list_line(self) -> str:
+        s = self.summary
+        return (
+            f"- {s.name}: {s.kind}, {s.status}, planner {self.planner or '?'}"
+            f"{', ' + self.subject if self.subject else ''}, {self.budget}; {self.result_line()}"
+        )
+
+    def text(self) -> str:
+        """The summary a person reads: what was tried, what worked, the best, planners compared."""
+        s = self.summary
+        status = ", ".join(f"{v} {k}" for k, v in sorted(self.statuses.items()))
+        lines = [
+            f"{s.name} ({s.kind}, {s.status}): planner {self.planner or '?'}"
+            f"{', subject ' + self.subject if self.subject else ''}; {self.budget}.",
+            f"Tried: {self.n_experiments} experiments ({status})"
+            + (f"; {'; '.join(self.tried)}" if self.tried else "")
+            + ".",
+        ]
+        if self.headline:
+            lines.append(
+                "Metrics: " + ", ".join(f"{k} = {fmt(v)}" for k, v in self.headline.items()) + "."
+            )
+        if self.best:
+            lines.append(f"Best ({self.objective}, {self.direction}):")
+            lines += [f"  {i + 1}. {b.line(self.objective)}" for i, b in enumerate(self.best)]
+        elif self.hit_metric is not None:
+            shown = ", ".join(self.hits[:12]) + (" ..." if len(self.hits) > 12 else "")
+            lines.append(
+                f"What worked: {len(self.hits)} hits ({self.hit_metric} = 1): {shown or 'none'}."
+            )
+        if len(self.planners) > 1:
+            lines.append("Planners compared:")
+        lines += [f"  {p.line(self.objective)}" for p in self.planners if len(self.planners) > 1]
+        return "\n".join(lines)
+
+    def data(self) -> dict[str, Any]:
+        s = self.summary
+        return {
+            "name": s.name, "kind": s.kind, "status": s.status, "rounds": s.rounds,
+            "planner": self.planner, "subject": self.subject, "budget": self.budget,
+            "n_experiments": self.n_experiments, "statuses": dict(self.statuses),
+            "objective": self.objective, "direction": self.direction,
+            "best": [{"id": b.id, "round": b.round + 1, "planner": b.planner, "value": b.value,
+                      "params": dict(b.params)} for b in self.best],
+            "hits": list(self.hits), "headline": dict(self.headline),
+            "planners": [p.__dict__ for p in self.planners],
+        }  # fmt: skip
+
+
+def _budget(summary: CampaignSummary, spec: Any, n: int) -> str:
+    keys = tuple(getattr(spec, "budget_keys", ()) or ())
+    for key in keys:
+        planned = summary.params.get(key)
+        if planned is None:
+            continue
+        done = summary.rounds if key == "rounds" else n
+        return f"{done}/{planned} {key}"
+    return f"{summary.rounds} rounds"
+
+
+def _tried(history: Sequence[Observation]) -> list[str]:
+    """Per param: the range of numbers tried, or how many distinct values."""
+    values: dict[str, list[Any]] = {}
+    for o in history:
+        for k, v in o.spec.params.items():
+            values.setdefault(k, []).append(v)
+    out = []
+    for k, vs in values.items():
+        nums = [float(v) for v in vs if isinstance(v, int | float) and not isinstance(v, bool)]
+        if len(nums) == len(vs):
+            out.append(f"{k} from {fmt(min(nums))} to {fmt(max(nums))}")
+        else:
+            out.append(f"{len(set(map(str, vs)))} distinct {k}")
+    return out[:6]
+
+
+def campaign_facts(store: Any, name: str, top: int = 3) -> CampaignFacts:
+    """Everything the chat reports about campaign ``name`` (read through ``store``)."""
+    summary = store.summary(name)
+    history = list(store.history(name))
+    spec = kind_spec(summary.kind)
+    params = summary.params
+    objective = str(params.get("objective") or "")
+    direction = str(params.get("direction") or "max")
+    best = best_of(history, objective, direction, top) if objective and "," not in objective else []
+    hit = None if best else _hit_metric(history)
+    hits = [
+        ",".join(str(v) for v in o.spec.params.values())
+        for o in history
+        if hit is not None
+        and o.outcome.status is Status.COMPLETED
+        and o.outcome.metrics.get(hit) == 1.0
+    ]
+    by_planner: dict[str, list[Observation]] = {}
+    for o in history:
+        by_planner.setdefault(o.spec.planner or "?", []).append(o)
+    planners = []
+    for p, obs in sorted(by_planner.items()):
+        b = best_of(obs, objective, direction, 1) if best else []
+        nh = sum(1 for o in obs if o.outcome.metrics.get(hit) == 1.0) if hit is not None else None
+        done = sum(1 for o in obs if o.outcome.status is Status.COMPLETED)
+        planners.append(PlannerStats(p, len(obs), done, b[0].value if b else None, nh))
+    keys = tuple(getattr(spec, "headline", ()) or ())
+    metrics = {k: v for k, v in summary.metrics.items() if not k.startswith("final_")}
+    headline = {k: float(metrics[k]) for k in keys if k in metrics}
+    if not headline:
+        headline = {k: float(v) for k, v in list(metrics.items())[:3]}
+    subject_key = getattr(spec, "subject", "") if spec is not None else ""
+    return CampaignFacts(
+        summary=summary,
+        planner=str(params.get("planner", "")),
+        subject=str(params.get(subject_key, "")) if subject_key else "",
+        budget=_budget(summary, spec, len(history)),
+        n_experiments=len(history),
+        statuses=dict(Counter(o.outcome.status.value for o in history)),
+        objective=objective if best else (hit or ""),
+        direction=direction if best else "",
+        best=best,
+        hit_metric=hit,
+        hits=hits,
+        planners=planners,
+        headline=headline,
+        tried=_tried(history),
+    )

@@ -1,0 +1,317 @@
+"""Choosing a tool on a small local model: a JSON-schema grammar over the tool set.
+
+Small models are weak at free tool calling, so the local backend is asked for one JSON object
+``{"tool": NAME, "args": {...}}`` under a grammar (llama.cpp compiles the JSON schema) whose
+enums are the store's real campaign names and kinds: the model cannot name a campaign that
+does not exist. The schema is first narrowed by what the message itself says (:func:`hints`:
+the tools its words point to, the campaigns it names, a round number); where that leaves a
+single completion, no model call is needed. Slash commands (:func:`parse_slash`) are the
+structured fallback.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Hints", "Route", "hints", "parse_slash", "route_schema", "SLASH_HELP"]
+
+_INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("compare_campaigns", ("compare", " versus ", " vs ", "better than", "difference between")),
+    ("explain_round", ("why", "explain", "rationale", "reason", "chose", "choose", "chosen")),
+    ("show_plot", ("plot", "chart", "graph", "figure", "picture")),
+    ("propose_experiments", ("propose", "suggest", "next experiment", "what should i try", "recommend")),
+    ("pin_experiments", ("pin ", "pin:", "also test", "also run", "run my", "i want to test")),
+    ("stop_campaign", ("stop", "kill", "cancel", "abort", "halt")),
+    ("resume_campaign", ("resume", "continue", "extend", "more rounds", "more trials")),
+    ("launch_campaign", ("launch", "start a", "start new", "run a new", "new campaign", "kick off")),
+    ("list_campaigns", ("list", "which campaigns", "what campaigns", "how many", "all campaigns", "campaigns are")),
+    ("summarize_campaign", ("summar", "tell me about", "how did", "how is", "best", "result", "overview", "status of")),
+)  # fmt: skip
+_NEEDS_NAME = {
+    "summarize_campaign", "explain_round", "propose_experiments", "show_plot",
+    "resume_campaign", "stop_campaign", "pin_experiments",
+}  # fmt: skip
+_STOP_PARTS = {
+    "random",
+    "bo",
+    "agent",
+    "hybrid",
+    "sobol",
+    "optuna",
+    "evolution",
+    "asha",
+    "s0",
+    "s1",
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    """A chosen tool call."""
+
+    tool: str
+    args: dict[str, Any] = field(default_factory=dict)
+    how: str = "grammar"  # grammar (the model chose), fixed (one choice left), slash, tools
+
+
+@dataclass(frozen=True)
+class Hints:
+    """What the message itself says: candidate tools, campaigns named, a round, n, settings."""
+
+    tools: tuple[str, ...]
+    names: tuple[str, ...]
+    kind: str | None = None
+    round: int | None = None
+    n: int | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+    experiments: list[dict[str, Any]] = field(default_factory=list)
+
+    def fixed(self) -> Route | None:
+        """The route where the hints leave exactly one completion."""
+        if len(self.tools) != 1:
+            return None
+        tool = self.tools[0]
+        if tool == "list_campaigns":
+            return Route(tool, {"kind": self.kind} if self.kind else {}, "fixed")
+        if tool == "launch_campaign":
+            return (
+                Route(tool, {"kind": self.kind, "settings": self.settings}, "fixed")
+                if self.kind
+                else None
+            )
+        if tool == "compare_campaigns":
+            return (
+                Route(tool, {"first": self.names[0], "second": self.names[1]}, "fixed")
+                if len(self.names) == 2
+                else None
+            )
+        if tool in _NEEDS_NAME and len(self.names) == 1:
+            args: dict[str, Any] = {"name": self.names[0]}
+            if tool == "explain_round" and self.round is not None:
+                args["round"] = self.round
+            if tool == "propose_experiments" and self.n is not None:
+                args["n"] = self.n
+            if tool == "pin_experiments":
+                if not self.experiments:
+                    return None
+                args["experiments"] = self.experiments
+            return Route(tool, args, "fixed")
+        return None
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[a-z0-9][a-z0-9_.]*", text.lower()))
+
+
+def _named(text: str, campaigns: Sequence[str], last: str | None) -> tuple[str, ...]:
+    low = text.lower()
+    exact = [c for c in campaigns if c.lower() in low]
+    if exact:
+        return tuple(sorted(set(exact), key=low.index))
+    words = _words(text)
+    scores = {}
+    for c in campaigns:
+        parts = [
+            p
+            for p in c.lower().split("-")
+            if len(p) > 2 and not p.isdigit() and p not in _STOP_PARTS
+        ]
+        planner_parts = [p for p in c.lower().split("-") if p in _STOP_PARTS and p in words]
+        score = sum(p in words for p in parts) + 0.5 * len(planner_parts)
+        if score:
+            scores[c] = score
+    if scores:
+        top = max(scores.values())
+        return tuple(c for c in campaigns if scores.get(c) == top)
+    if last and re.search(r"\b(it|its|that|this|the same)\b", low):
+        return (last,)
+    if campaigns and re.search(r"\b(latest|newest|last|most recent)\b", low):
+        return (campaigns[0],)
+    return ()
+
+
+def _settings(text: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in re.findall(r"([a-z_]+)\s*=\s*([\w.:/-]+)", text, re.I):
+        out[k.lower()] = _scalar(v)
+    if m := re.search(r"(?:with|using) (?:the |a |an )?([a-z0-9_-]+) planner", text, re.I):
+        out.setdefault("planner", m.group(1).lower())
+    if m := re.search(r"planner (?:is |of )?([a-z0-9_-]+)", text, re.I):
+        out.setdefault("planner", m.group(1).lower())
+    for key in ("rounds", "trials"):
+        if m := re.search(rf"(\d+) {key}\b", text, re.I):
+            out.setdefault(key, int(m.group(1)))
+    if m := re.search(r"batch(?: size)?(?: of)? (\d+)", text, re.I):
+        out.setdefault("batch", int(m.group(1)))
+    for key in ("task", "screen", "model", "seed"):
+        if m := re.search(rf"\b{key} ([A-Za-z0-9_.-]+)", text):
+            out.setdefault(key, _scalar(m.group(1)))
+    return out
+
+
+def _scalar(v: str) -> Any:
+    if re.fullmatch(r"-?\d+", v):
+        return int(v)
+    if re.fullmatch(r"-?\d*\.\d+", v):
+        return float(v)
+    return {"true": True, "false": False}.get(v.lower(), v)
+
+
+def _experiments(text: str) -> list[dict[str, Any]]:
+    out = []
+    for m in re.finditer(r"\{[^{}]*\}", text):
+        try:
+            obj = json.loads(m.group(0))
+        except json.JSONDecodeError:
+            continue
+        if isinstance(obj, dict):
+            out.append(obj)
+    if not out and (
+        genes := re.findall(r"\bgenes? ([A-Z0-9-]{2,}(?:(?:,\s*| and )[A-Z0-9-]{2,})*)", text)
+    ):
+        out = [{"gene": g} for g in re.split(r",\s*| and ", genes[0]) if g]
+    return out
+
+
+def hints(
+    text: str, campaigns: Sequence[str], kinds: Sequence[str], last: str | None = None
+) -> Hints:
+    """What ``text`` itself says (``campaigns``: the store's names, newest first)."""
+    low = f" {text.lower()} "
+    tools = tuple(t for t, keys in _INTENTS if any(k in low for k in keys))
+    if "launch_campaign" in tools:  # "start a genetic campaign with the bo planner"
+        tools = ("launch_campaign",)
+    elif "pin_experiments" in tools:
+        tools = ("pin_experiments",)
+    elif tools and tools[0] in (
+        "compare_campaigns",
+        "explain_round",
+        "show_plot",
+        "propose_experiments",
+        "stop_campaign",
+        "resume_campaign",
+    ):
+        tools = tools[:1]  # the more specific intent wins over "best"/"list"
+    kind = next((k for k in kinds if re.search(rf"\b{re.escape(k)}\b", low)), None)
+    rnd = re.search(r"round (\d+)|(\d+)(?:st|nd|rd|th) round", low)
+    n = re.search(r"(\d+) (?:more |new |next )?(?:experiments|proposals|configs|genes|ideas)", low)
+    names = _named(text, campaigns, last)
+    if tools == ("launch_campaign",):
+        names = ()
+    return Hints(
+        tools=tools,
+        names=names,
+        kind=kind,
+        round=int(next(g for g in rnd.groups() if g)) if rnd else None,
+        n=int(n.group(1)) if n else None,
+        settings=_settings(text) if tools == ("launch_campaign",) else {},
+        experiments=_experiments(text) if "pin_experiments" in tools else [],
+    )
+
+
+def route_schema(
+    schemas: Sequence[dict[str, Any]], h: Hints, campaigns: Sequence[str], kinds: Sequence[str]
+) -> dict[str, Any]:
+    """The JSON schema the model's choice must match: one branch per candidate tool (all
+    tools where the message points to none), campaign names and kinds as enums, plus
+    ``answer`` (a greeting, a question no tool answers)."""
+    names = list(h.names) or list(campaigns)
+    branches = []
+    for s in schemas:
+        if h.tools and s["name"] not in h.tools:
+            continue
+        props: dict[str, Any] = {}
+        for key in s["parameters"].get("properties", {}):
+            if key in ("name", "first", "second") and names:
+                props[key] = {"enum": names}
+            elif key == "kind":
+                props[key] = {"enum": [h.kind] if h.kind else list(kinds)}
+            elif key == "round":
+                props[key] = {"type": "integer", "minimum": 1}
+            elif key == "n":
+                props[key] = {"type": "integer", "minimum": 1, "maximum": 16}
+            elif key == "settings":
+                props[key] = {"type": "object"}
+            elif key == "experiments":
+                props[key] = {"type": "array", "items": {"type": "object"}, "minItems": 1}
+            else:
+                props[key] = {"type": "string"}
+        required = [r for r in s["parameters"].get("required", []) if r in props]
+        args = {"type": "object", "properties": props, "required": required}
+        branches.append(
+            {
+                "type": "object",
+                "properties": {"tool": {"const": s["name"]}, "args": args},
+                "required": ["tool", "args"],
+            }
+        )
+    branches.append(
+        {"type": "object", "properties": {"tool": {"const": "answer"}}, "required": ["tool"]}
+    )
+    return {"anyOf": branches}
+
+
+SLASH_HELP = """\
+/list [KIND]              the campaigns in the store
+/show NAME                summarise a campaign (a unique part of its name is enough)
+/why NAME [ROUND]         why a round's experiments were chosen
+/compare NAME NAME        two campaigns side by side
+/propose NAME [N]         the campaign's planner proposes N next experiments
+/plot NAME [PLOT]         download a plot and show it
+/launch KIND key=value... propose a new campaign (e.g. /launch hyperparameter task=branin planner=random trials=8)
+/resume NAME [rounds=N|trials=N]  propose to continue or extend a campaign
+/pin NAME JSON...         propose to run these experiments first (planner=user)
+/stop NAME                propose to stop a campaign this chat started
+/help, /quit"""
+
+_SLASH = {
+    "list": "list_campaigns", "show": "summarize_campaign", "summary": "summarize_campaign",
+    "why": "explain_round", "explain": "explain_round", "compare": "compare_campaigns",
+    "propose": "propose_experiments", "plot": "show_plot", "launch": "launch_campaign",
+    "run": "launch_campaign", "resume": "resume_campaign", "pin": "pin_experiments",
+    "stop": "stop_campaign",
+}  # fmt: skip
+
+
+def parse_slash(line: str) -> Route:
+    """``/show NAME`` and the others (:data:`SLASH_HELP`) as a :class:`Route`; ValueError with
+    the usage for a bad one."""
+    try:
+        words = shlex.split(line.strip()[1:])
+    except ValueError as e:
+        raise ValueError(f"{line!r}: {e}") from None
+    if not words or words[0].lower() not in _SLASH:
+        raise ValueError(f"unknown command {line.split()[0]!r}: /help lists them")
+    cmd, rest = words[0].lower(), words[1:]
+    tool = _SLASH[cmd]
+    kv = {k: _scalar(v) for k, _, v in (w.partition("=") for w in rest if "=" in w)}
+    pos = [w for w in rest if "=" not in w or w.startswith("{")]
+    try:
+        if tool == "list_campaigns":
+            return Route(tool, {"kind": pos[0]} if pos else {}, "slash")
+        if tool == "launch_campaign":
+            return Route(tool, {"kind": pos[0], "settings": kv}, "slash")
+        if tool == "compare_campaigns":
+            return Route(tool, {"first": pos[0], "second": pos[1]}, "slash")
+        if tool == "pin_experiments":
+            return Route(
+                tool, {"name": pos[0], "experiments": [json.loads(p) for p in pos[1:]]}, "slash"
+            )
+        args: dict[str, Any] = {"name": pos[0], **kv}
+        if len(pos) > 1:
+            args[
+                {"explain_round": "round", "propose_experiments": "n", "show_plot": "plot"}.get(
+                    tool, "extra"
+                )
+            ] = _scalar(pos[1])
+        return Route(tool, args, "slash")
+    except (IndexError, json.JSONDecodeError):
+        usage = next(
+            ln for ln in SLASH_HELP.splitlines() if ln.startswith(f"/{cmd}") or f"/{cmd} " in ln
+        )
+        raise ValueError(f"usage: {usage.strip()}") from None

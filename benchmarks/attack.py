@@ -24,6 +24,7 @@ import os
 import platform
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -151,7 +152,8 @@ def strength(model: str, n: int, trials: int, batch: int, square: int) -> list[d
             "seconds": dt,
             "fwd": int(sum(o.outcome.metrics["forward_passes"] for o in done)),
             "bwd": int(sum(o.outcome.metrics["backward_passes"] for o in done)),
-            "history": history,
+            "methods": dict(Counter(str(o.spec.params.get("method")) for o in done)),
+            "failed": [o.outcome.error[:100] for o in history if not o.outcome.ok][:3],
         }
     )
     return rows
@@ -278,6 +280,15 @@ def _plot(results: dict[str, Any], out: Path, suffix: str) -> list[str]:
     return names
 
 
+def _plain(results: dict[str, Any]) -> dict[str, Any]:
+    plain = {k: v for k, v in results.items() if k != "strength"}
+    plain["strength"] = {
+        m: [{k: v for k, v in r.items() if k != "history"} for r in rows]
+        for m, rows in results["strength"].items()
+    }
+    return plain
+
+
 def write_report(results: dict[str, Any], out: Path, quick: bool, wall: float) -> Path:
     suffix = "-quick" if quick else ""
     plots = _plot(results, out, suffix)
@@ -317,47 +328,44 @@ def write_report(results: dict[str, Any], out: Path, quick: bool, wall: float) -
             f"{ours['fwd'] + ours['bwd']:,} vs {aa['fwd'] + aa['bwd']:,} passes.",
             "",
         ]
-        hist = ours.get("history")
-        if hist is not None:
-            from collections import Counter
-
-            meth = Counter(str(o.spec.params.get("method")) for o in hist if o.outcome.ok)
-            fails = [o.outcome.error[:80] for o in hist if not o.outcome.ok]
-            L += [f"Campaign configs by method: {dict(meth)}; failed: {len(fails)} {fails[:2]}", ""]
-    L += [
-        f"## Speed: PGD-20 on one batch of {results['speed_n']} (digits-cnn)",
-        "",
-        "| implementation | seconds (best of repeats) | examples / s | robust accuracy | passes |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for r in results["speed"]:
-        L.append(
-            f"| {r['impl']} | {r['seconds']:.3f} | {r['per_s']:.0f} | {r['robust']:.4f} | {r['passes']:,} |"
-        )
-    art = next(r for r in results["speed"] if r["impl"].startswith("ART"))
-    fixed = results["speed"][0]
-    ratio = fixed["per_s"] / art["per_s"]
-    L += [
-        "",
-        f"Bar (>= 2x ART, fixed work): **{'met' if ratio >= 2 else 'not met'}** — {ratio:.2f}x "
-        f"({fixed['per_s']:.0f} vs {art['per_s']:.0f} examples/s). No GPU on this machine: no GPU numbers.",
-        "",
-    ]
-    op = results["onepixel"]
-    L += [
-        f"## One-pixel / few-pixel DE attack (digits-cnn, untargeted, {op['n']} samples)",
-        "",
-        f"Population {op['popsize']} x {op['iters']} generations (the paper's 400 x 75 on 32x32 "
-        f"= 1,024 pixels, scaled to the 64 pixels of 8x8 digits), DE/rand/1, F 0.5, CR 1.",
-        "",
-        "| pixels | success rate | robust accuracy | queries | seconds |",
-        "|---:|---:|---:|---:|---:|",
-    ]
-    for r in op["rows"]:
-        L.append(
-            f"| {r['pixels']} | {r['success']:.3f} | {r['robust']:.3f} | {r['queries']:,.0f} | "
-            f"{r['seconds']:.1f} |" + (f" {r['error']}" if r["error"] else "")
-        )
+        if "methods" in ours:
+            L += [f"Campaign configs by method: {ours['methods']}; failed: {ours['failed']}", ""]
+    if "speed" in results:
+        L += [
+            f"## Speed: PGD-20 on one batch of {results['speed_n']} (digits-cnn)",
+            "",
+            "| implementation | seconds (best of repeats) | examples / s | robust accuracy | passes |",
+            "|---|---:|---:|---:|---:|",
+        ]
+        for r in results["speed"]:
+            L.append(
+                f"| {r['impl']} | {r['seconds']:.3f} | {r['per_s']:.0f} | {r['robust']:.4f} | {r['passes']:,} |"
+            )
+        art = next(r for r in results["speed"] if r["impl"].startswith("ART"))
+        fixed = results["speed"][0]
+        ratio = fixed["per_s"] / art["per_s"]
+        L += [
+            "",
+            f"Bar (>= 2x ART, fixed work): **{'met' if ratio >= 2 else 'not met'}** — {ratio:.2f}x "
+            f"({fixed['per_s']:.0f} vs {art['per_s']:.0f} examples/s). No GPU on this machine: no GPU numbers.",
+            "",
+        ]
+    if "onepixel" in results:
+        op = results["onepixel"]
+        L += [
+            f"## One-pixel / few-pixel DE attack (digits-cnn, untargeted, {op['n']} samples)",
+            "",
+            f"Population {op['popsize']} x {op['iters']} generations (the paper's 400 x 75 on 32x32 "
+            f"= 1,024 pixels, scaled to the 64 pixels of 8x8 digits), DE/rand/1, F 0.5, CR 1.",
+            "",
+            "| pixels | success rate | robust accuracy | queries | seconds |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for r in op["rows"]:
+            L.append(
+                f"| {r['pixels']} | {r['success']:.3f} | {r['robust']:.3f} | {r['queries']:,.0f} | "
+                f"{r['seconds']:.1f} |" + (f" {r['error']}" if r["error"] else "")
+            )
     h = results.get("hosting")
     if results.get("hosting_error"):
         L += ["", f"## Hosting: not measured ({results['hosting_error']})", ""]
@@ -368,8 +376,9 @@ def write_report(results: dict[str, Any], out: Path, quick: bool, wall: float) -
             "",
             f"In-process {h['local_step_ms']:.2f} ms; through a Ray host actor "
             f"(actors/target_host.py) {h['ray_step_ms']:.2f} ms "
-            f"({h['ray_step_ms'] / h['local_step_ms']:.1f}x). Hence each executor actor hosts its "
-            "own copy of the model (loaded once per actor).",
+            f"({h['ray_step_ms'] / h['local_step_ms']:.1f}x). One host actor serving every executor "
+            "would also run all their gradient steps in one process (one core), where a copy per "
+            "executor actor (loaded once per actor) runs them in parallel: the design used.",
             "",
         ]
     L += ["", *[f"![{p}]({p})" for p in plots], ""]
@@ -377,12 +386,7 @@ def write_report(results: dict[str, Any], out: Path, quick: bool, wall: float) -
     path.write_text("\n".join(L))
     import json
 
-    plain = {k: v for k, v in results.items() if k != "strength"}
-    plain["strength"] = {
-        m: [{k: v for k, v in r.items() if k != "history"} for r in rows]
-        for m, rows in results["strength"].items()
-    }
-    (out / f"attack{suffix}.json").write_text(json.dumps(plain, indent=1, default=str))
+    (out / f"attack{suffix}.json").write_text(json.dumps(_plain(results), indent=1, default=str))
     return path
 
 
@@ -391,38 +395,64 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="a smoke run: fewer samples and trials")
     ap.add_argument("--out", default=str(ROOT / "results"))
     ap.add_argument("--no-hosting", action="store_true", help="skip the Ray hosting measurement")
+    ap.add_argument("--models", default="digits-cnn,digits-cnn-adv", help="strength: which targets")
+    ap.add_argument(
+        "--sections",
+        default="strength,speed,onepixel,hosting",
+        help="what to run (comma-separated; 'none' with --merge: just the report)",
+    )
+    ap.add_argument("--part", default="", help="save this run's results as a part JSON only")
+    ap.add_argument("--merge", nargs="*", default=[], help="part JSONs of earlier runs to include")
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
+    import json
     import logging
 
     logging.disable(logging.WARNING)  # the libraries' per-attack chatter
+    sections = set(a.sections.split(","))
+    if a.no_hosting:
+        sections.discard("hosting")
     n = 100 if a.quick else 500
     trials, batch = (8, 4) if a.quick else (40, 4)
-    results: dict[str, Any] = {"n": n, "strength": {}}
-    for model in ("digits-cnn", "digits-cnn-adv"):
-        print(f"strength on {model} ...", flush=True)
-        results["strength"][model] = strength(model, n, trials, batch, 200 if a.quick else 1000)
-    print("speed ...", flush=True)
-    results["speed_n"] = n
-    results["speed"] = speed(n, 2 if a.quick else 3)
-    pop, iters, n_px = (40, 10, 30) if a.quick else (80, 25, 100)
-    print("one-pixel ...", flush=True)
-    results["onepixel"] = {
-        "n": n_px,
-        "popsize": pop,
-        "iters": iters,
-        "rows": one_pixel(n_px, pop, iters),
-    }
-    if not a.no_hosting:
+    results: dict[str, Any] = {"n": n, "strength": {}, "wall": 0.0}
+    for f in a.merge:
+        part = json.loads(Path(f).read_text())
+        results["strength"].update(part.pop("strength", {}))
+        results["wall"] += float(part.pop("wall", 0.0))
+        results.update(part)
+    if "strength" in sections:
+        for model in a.models.split(","):
+            print(f"strength on {model} ...", flush=True)
+            results["strength"][model] = strength(model, n, trials, batch, 200 if a.quick else 1000)
+    if "speed" in sections:
+        print("speed ...", flush=True)
+        results["speed_n"] = n
+        results["speed"] = speed(n, 2 if a.quick else 3)
+    if "onepixel" in sections:
+        pop, iters, n_px = (40, 10, 30) if a.quick else (80, 25, 100)
+        print("one-pixel ...", flush=True)
+        results["onepixel"] = {
+            "n": n_px,
+            "popsize": pop,
+            "iters": iters,
+            "rows": one_pixel(n_px, pop, iters),
+        }
+    if "hosting" in sections:
         print("hosting ...", flush=True)
         try:
             results["hosting"] = hosting(n)
         except Exception as e:  # noqa: BLE001 - a busy box may not start Ray: keep the rest
             results["hosting_error"] = f"{type(e).__name__}: {e}"[:300]
-    path = write_report(results, out, a.quick, time.perf_counter() - t0)
+    results["wall"] += time.perf_counter() - t0
+    if a.part:
+        path = out / f"attack{'-quick' if a.quick else ''}-part-{a.part}.json"
+        path.write_text(json.dumps(_plain(results), indent=1, default=str))
+        print(f"wrote {path}")
+        return 0
+    path = write_report(results, out, a.quick, results["wall"])
     print(path.read_text())
     return 0
 

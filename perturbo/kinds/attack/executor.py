@@ -5,9 +5,11 @@ Hosting design (measured in ``benchmarks/attack.py``, "hosting"): each Ray execu
 (model and data) there; every attack config that actor runs reuses it, so the model is
 never reloaded per experiment (:data:`~perturbo.kinds.attack.targets.LOADS` counts loads,
 and each outcome reports ``model_loads`` of its process). A separate host actor serving
-forward/gradient calls would cost a Ray round trip per PGD step (about a millisecond, and
-a copy of the batch each way), several times the step itself for models of this size on a
-CPU; where the model is large and one GPU serves many actors, that is the design to add.
+forward/gradient calls costs a Ray round trip and a copy of the batch each way per PGD
+step (measured: about the same as the step itself on a batch of 100 digits on this CPU),
+and, worse, it runs the gradient steps of every executor in one process, where a copy per
+executor actor runs them in parallel. For a model too large to copy, sharing one GPU among
+many actors, :mod:`perturbo.actors.target_host` is the starting point.
 
 Metrics of an outcome (over the samples it attacked, see :mod:`.evaluate`):
 ``clean_accuracy``, ``robust_accuracy``, ``success_rate``, ``median_norm``, ``mean_norm``,

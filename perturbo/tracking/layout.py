@@ -17,6 +17,12 @@ One MLflow experiment per campaign (the campaign's name)::
               metrics of the round (step=round), results.csv/.json, rationale.txt, agent_trace.json
         run trial-<id>  (nested, perturbo.role=trial; nesting "trial" or "both")
               params = the experiment's params, metrics, per-step values (step=step), duration
+
+At the end (and on abort) the recorder writes ``mlflow.note.content`` on the experiment (a
+description) and the parent run (a markdown summary: best result, planners, links), the
+parent's ``perturbo.best.*`` tags, and ``perturbo.best=true`` on the best nested run (whose
+name gets `` (best)``). The experiment carries ``mlflow.experimentKind`` so MLflow 3 opens it
+in the runs view.
 """
 
 from __future__ import annotations
@@ -41,6 +47,13 @@ AGENT_TRACES_DIR = "agent_traces"
 AGENT_TRACE_FILE = "agent_trace.json"
 """An agent round's trace inside its nested round run."""
 FINAL_PREFIX = "final_"
+NOTE_TAG = "mlflow.note.content"
+"""MLflow's description of an experiment or run (markdown): the campaign's summary."""
+VIEW_TAG = "mlflow.experimentKind"
+VIEW_VALUE = "custom_model_development"
+"""An experiment kind of MLflow 3's UI: the classic runs view, not the GenAI traces view."""
+BEST_TAG = "perturbo.best"
+"""``true`` on the best nested run (trial, or round by the kind's headline metric)."""
 
 
 def round_file(round: int) -> str:

@@ -8,13 +8,10 @@ the next ``resume`` uploads it: nothing recorded is lost.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import signal
 import tempfile
-import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -22,11 +19,13 @@ from typing import TYPE_CHECKING, Any, Literal
 from perturbo.plots import PlotData, Plotter
 from perturbo.tracking.artifacts import log_pareto, log_plots
 from perturbo.tracking.batch import MAX_PARAM_LEN, finite, log_batch
+from perturbo.tracking.interrupts import ctrl_c_after_write
 from perturbo.tracking.layout import (
     AGENT_TRACES_DIR,
     CONFIG_FILE,
     KIND_TAG,
     NESTING_TAG,
+    NOTE_TAG,
     RESUMED_PREFIX,
     ROLE,
     ROUND_TAG,
@@ -38,6 +37,7 @@ from perturbo.tracking.layout import (
 from perturbo.tracking.nested import write_round_run, write_trial_runs
 from perturbo.tracking.reader import find_parent, load_series, nested_runs, recorded_rounds
 from perturbo.tracking.spool import Spool
+from perturbo.tracking.summary import CampaignFacts, start_description, view_tags, write_summary
 from perturbo.tracking.traces import log_llm_trace, trace_metrics
 from perturbo.tracking.uri import artifact_location, make_client, wrap_error
 from perturbo.types import Observation, PerturboError, Status
@@ -78,6 +78,11 @@ class MlflowRecorder:
     planner: Any = None
     """The campaign's planner: where it keeps a ``last_trace`` (LLM agents: prompts, answers,
     repairs, tokens), that round's trace is logged with the round."""
+    headline: tuple[str, ...] = ()
+    """The kind's headline metrics (:attr:`KindSpec.headline`): with nesting "round", the best
+    round is the best by the first of them."""
+    subject: str = ""
+    """The param that is the campaign's subject (:attr:`KindSpec.subject`), for the summary."""
 
     def __post_init__(self) -> None:
         if self.nesting not in ("round", "trial", "both"):
@@ -88,6 +93,7 @@ class MlflowRecorder:
         self.run_id = ""
         self._series: dict[str, list[tuple[int, float]]] = {}
         self._started = 0.0
+        self._traces = False
 
     @classmethod
     def from_parts(
@@ -164,7 +170,7 @@ class MlflowRecorder:
     ) -> None:
         obs = list(observations)
         try:
-            with _ctrl_c_after_write():
+            with ctrl_c_after_write():
                 self._write_round(round, obs, metrics, notes)
         except Exception as e:
             path = self._spool.save(round, obs, metrics, notes, self.config)
@@ -188,8 +194,9 @@ class MlflowRecorder:
             n_ran = sum(o.outcome.status is not Status.REJECTED for o in history)
             final.append(("final_n_experiments", float(n_ran), 0))
             log_batch(c, self.run_id, metrics=final, tags={"perturbo.stopped": "finished"})
-            self._log_plots(history)
+            plots = self._log_plots(history)
             log_pareto(c, self.run_id, history, self.objectives, self.directions)
+            self._summarise(history, "FINISHED", plots)
             c.set_terminated(self.run_id, status="FINISHED")
         except Exception as e:
             raise wrap_error(self.tracking_uri, "finishing the campaign", e) from None
@@ -203,10 +210,16 @@ class MlflowRecorder:
             return
         try:
             log_batch(self.client, self.run_id, tags={"perturbo.stopped": reason[:500]})
-            if history:
-                self._log_plots(history)
+            plots = self._log_plots(history) if history else []
             self.client.set_terminated(self.run_id, status=status)
         except Exception:  # noqa: BLE001 - the store may be the reason we are here
+            return
+        try:  # the summary of what was recorded, which the history given may not hold whole
+            from perturbo.tracking.reader import MlflowStore
+
+            recorded = MlflowStore(self.tracking_uri, self.spool_dir).history(self.campaign)
+            self._summarise(list(recorded) or list(history), status, plots, reason)
+        except Exception:  # noqa: BLE001 - best effort, as above
             pass
 
     # -- opening
@@ -222,18 +235,33 @@ class MlflowRecorder:
             self.experiment_id = c.create_experiment(
                 self.campaign,
                 artifact_location=artifact_location(self.tracking_uri, self.campaign),
-                tags={**tags, KIND_TAG: self.kind},
+                tags={**tags, KIND_TAG: self.kind, **self._start_tags()},
             )
         else:
             self.experiment_id = exp.experiment_id
+            for k, v in self._start_tags().items():
+                c.set_experiment_tag(self.experiment_id, k, v)
         run = c.create_run(
             self.experiment_id,
             run_name=self.campaign,
-            tags={**tags, ROLE: "campaign", KIND_TAG: self.kind, NESTING_TAG: self.nesting},
+            tags={
+                **tags,
+                **{k: v for k, v in self._start_tags().items() if k.startswith("perturbo.")},
+                ROLE: "campaign",
+                KIND_TAG: self.kind,
+                NESTING_TAG: self.nesting,
+            },
         )
         self.run_id = run.info.run_id
         log_batch(c, self.run_id, params=self.params)
         c.log_dict(self.run_id, jsonable(self.config), CONFIG_FILE)
+
+    def _start_tags(self) -> dict[str, str]:
+        planner = str(self.params.get("planner", ""))
+        subject = self._subject()
+        desc = start_description(self.campaign, self.kind, planner, subject)
+        extra = {"perturbo.planner": planner, "perturbo.subject": subject[1] if subject else ""}
+        return {**view_tags(), NOTE_TAG: desc, **{k: v for k, v in extra.items() if v}}
 
     def _reopen(self, exp: Any, parent: Any) -> None:
         c = self.client
@@ -324,6 +352,7 @@ class MlflowRecorder:
                 if trace is not None and self.nesting == "trial":
                     c.log_dict(self.run_id, trace, f"{AGENT_TRACES_DIR}/{round_file(round)}")
             if trace is not None:
+                self._traces = True
                 log_llm_trace(c, self.experiment_id, trace_run, round, trace)
             log_batch(c, self.run_id, metrics=step_metrics)
             # The commit point: a round is recorded iff its observations file is on the parent.
@@ -344,7 +373,37 @@ class MlflowRecorder:
         to_dict = getattr(trace, "to_dict", None)
         return jsonable(to_dict()) if callable(to_dict) else None
 
-    def _log_plots(self, history: Sequence[Observation]) -> None:
+    def _summarise(
+        self, history: Sequence[Observation], status: str, plots: Sequence[str], reason: str = ""
+    ) -> None:
+        facts = CampaignFacts(
+            campaign=self.campaign,
+            kind=self.kind,
+            experiment_id=self.experiment_id,
+            run_id=self.run_id,
+            status=status,
+            history=list(history),
+            series=dict(self._series),
+            objective=self.objective,
+            direction=self.direction,
+            nesting=self.nesting,
+            headline=tuple(self.headline),
+            subject=self._subject(),
+            planner=str(self.params.get("planner", "")),
+            plots=plots,
+            traces=self._traces,
+            reason=reason if status != "FINISHED" else "",
+        )
+        write_summary(self.client, facts)
+
+    def _subject(self) -> tuple[str, str] | None:
+        """(name, value) of the campaign's subject: the kind's ``subject`` param, else its
+        first tag (what the kind tags its campaigns by)."""
+        if self.subject and self.subject in self.params:
+            return self.subject, str(self.params[self.subject])
+        return next(((k, str(v)) for k, v in self.tags.items()), None)
+
+    def _log_plots(self, history: Sequence[Observation]) -> list[str]:
         data = PlotData(
             self.campaign,
             list(history),
@@ -354,21 +413,4 @@ class MlflowRecorder:
             tuple(self.objectives),
             tuple(self.directions),
         )
-        log_plots(self.client, self.run_id, data, self.plotters)
-
-
-@contextlib.contextmanager
-def _ctrl_c_after_write() -> Iterator[None]:
-    """Hold a Ctrl-C that arrives while a round is being written until the write is done, so
-    a round is either recorded whole or not at all (then it simply runs again on resume)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    pressed: list[Any] = []
-    previous = signal.signal(signal.SIGINT, lambda *a: pressed.append(a))
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    if pressed:
-        raise KeyboardInterrupt
+        return log_plots(self.client, self.run_id, data, self.plotters)

@@ -1,0 +1,91 @@
+"""What the MLflow UI shows a person: the experiment opens in the runs view with a
+description, the parent run carries a markdown summary, the best nested run is marked (and
+re-marked when a resume finds a better one), and an aborted campaign is summarised too."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from stores import ToyPlanner, run_toy
+
+from perturbo.tracking.layout import BEST_TAG, NOTE_TAG, VIEW_TAG, VIEW_VALUE
+from perturbo.tracking.summary import BEST_SUFFIX
+
+
+def _client(uri: str) -> Any:
+    from mlflow import MlflowClient
+
+    return MlflowClient(uri)
+
+
+def _best_runs(c: Any, exp_id: str) -> list[Any]:
+    return c.search_runs([exp_id], f"tags.`{BEST_TAG}` = 'true'")
+
+
+def test_trial_campaign_gets_description_summary_and_one_best_trial(store: str) -> None:
+    rec, _ = run_toy(store, "sum-trial", nesting="trial", rounds=4)
+    c = _client(store)
+    exp = c.get_experiment(rec.experiment_id)
+    assert exp.tags[VIEW_TAG] == VIEW_VALUE
+    desc = exp.tags[NOTE_TAG]
+    # ToyPlanner proposes items 0..15; the best score among them is item 14's 0.95
+    assert "FINISHED" in desc and "0.95" in desc and "item=14" in desc
+    parent = c.get_run(rec.run_id)
+    note = parent.data.tags[NOTE_TAG]
+    assert "Best result" in note and "**0.95**" in note and "`item=14`" in note
+    assert "15 completed, 1 failed" in note  # item 13 fails
+    assert "orderByKey=metrics.%60score%60&orderByAsc=false" in note
+    best = _best_runs(c, rec.experiment_id)
+    assert len(best) == 1
+    assert best[0].data.params["item"] == "14"
+    assert best[0].info.run_name.endswith(BEST_SUFFIX)
+    assert parent.data.tags["perturbo.best.run"] == best[0].info.run_id
+    assert float(parent.data.tags["perturbo.best.value"]) == 0.95
+    assert parent.data.tags["perturbo.subject"] == "toy-items"
+    assert exp.tags["perturbo.planner"] == "toy"
+
+
+def test_round_campaign_marks_the_best_round_by_the_headline(store: str) -> None:
+    rec, _ = run_toy(store, "sum-round", nesting="round", rounds=3, headline=("hits_total",))
+    c = _client(store)
+    best = _best_runs(c, rec.experiment_id)
+    assert len(best) == 1 and best[0].data.tags["perturbo.role"] == "round"
+    series = {m.step: m.value for m in c.get_metric_history(rec.run_id, "hits_total")}
+    # hits_total only grows: the best round is the first that reached its maximum
+    top = max(series.values())
+    first_top = min(s for s, v in series.items() if v == top)
+    assert best[0].data.tags["perturbo.round"] == str(first_top)
+    note = c.get_run(rec.run_id).data.tags[NOTE_TAG]
+    assert f"best round: round {first_top + 1} with hits_total = {int(top)}" in note
+    assert "rounds ranked by hits_total" in note
+
+
+def test_resume_moves_the_best_mark(store: str) -> None:
+    rec, hist = run_toy(store, "sum-resume", nesting="trial", rounds=1)
+    c = _client(store)
+    first = _best_runs(c, rec.experiment_id)
+    assert [r.data.params["item"] for r in first] == ["1"]
+    # items 24..27 hold item 27, score 0.975: better than item 1's 0.925
+    rec2, _ = run_toy(
+        store,
+        "sum-resume",
+        nesting="trial",
+        rounds=2,
+        history=hist,
+        resume=True,
+        planner=ToyPlanner(start=24),
+    )
+    best = _best_runs(c, rec.experiment_id)
+    assert [r.data.params["item"] for r in best] == ["27"]
+    old = c.get_run(first[0].info.run_id)
+    assert old.data.tags[BEST_TAG] == "false" and not old.info.run_name.endswith(BEST_SUFFIX)
+    assert "0.975" in c.get_experiment(rec.experiment_id).tags[NOTE_TAG]
+
+
+def test_abort_summarises_what_was_recorded(store: str) -> None:
+    rec, _ = run_toy(store, "sum-abort", nesting="trial", rounds=1)
+    rec.abort("KILLED", "interrupted by a test")
+    c = _client(store)
+    note = c.get_run(rec.run_id).data.tags[NOTE_TAG]
+    assert "KILLED" in note and "interrupted by a test" in note and "0.925" in note
+    assert "KILLED" in c.get_experiment(rec.experiment_id).tags[NOTE_TAG]

@@ -264,7 +264,7 @@ def cmd_resume(ns: argparse.Namespace) -> int:
     from perturbo.launch import resume
 
     values = {k: v for k, v in vars(ns).items() if k in cfg.RUN_OPTION_KEYS}
-    options = cfg.build_model(cfg.RunOptions, values)
+    options = cfg.build_model(cfg.RunOptions, values).check()
     pinned = _pinned(getattr(ns, "pin", None))
     resume(ns.campaign, options, {"rounds": ns.rounds, "trials": ns.trials}, pinned=pinned)
     return 0

@@ -65,6 +65,15 @@ class RunOptions(BaseModel):
     workers: int | None = Field(None, gt=0, description="number of parallel workers (actors)")
     progress: bool = Field(True, description="live progress display")
 
+    def check(self) -> RunOptions:
+        """Refuse settings that contradict each other (rather than ignore one of them)."""
+        if self.local and self.address:
+            raise PerturboError(
+                f"--address {self.address} beside --local: --local runs in this process, without "
+                "Ray; drop --local to run on that cluster, or drop --address"
+            )
+        return self
+
     def resolved_tracking_uri(self) -> str:
         return self.tracking_uri or env_tracking_uri() or default_tracking_uri()
 
@@ -172,6 +181,6 @@ def load(
     toml = read_toml(config_path, kind) if config_path else {}
     t_run, t_kind = split_run_options(toml)
     c_run, c_kind = split_run_options(cli)
-    options = build_model(RunOptions, c_run, t_run, config_path)
+    options = build_model(RunOptions, c_run, t_run, config_path).check()
     kind = build_model(kind_model, c_kind, t_kind, config_path)
     return options, kind

@@ -155,8 +155,39 @@ def resume(
             raise PerturboError(
                 f"--{key} {value}: must be a positive number; fix: use --{key} 1 or more"
             )
+        done = history.last_round + 1 if key == "rounds" else history.n_ran
+        if int(value) < done:
+            raise PerturboError(
+                f"--{key} {value}: campaign {name!r} already has {done} {key} recorded; "
+                f"pass --{key} {done} or more (nothing recorded was changed)"
+            )
         config[key] = int(value)
     return launch(spec, config, options, history=history, resume=True, name=name, pinned=pinned)
+
+
+def _check_room(parts: CampaignParts, history: History, name: str) -> None:
+    """Where each experiment runs once (a gene knocked out once), refuse a batch or a number
+    of rounds the untested experiments cannot fill, before anything runs."""
+    left = _untested_left(parts, history)
+    if left is None:
+        return
+    if parts.batch > left:
+        raise PerturboError(
+            f"--batch {parts.batch} is larger than the {left} untested experiments left in "
+            f"campaign {name!r}: use --batch {left} or less"
+            if left
+            else f"campaign {name!r} has tested every experiment in its space: nothing left to run"
+        )
+    rounds = parts.stop.rounds
+    if rounds is not None:
+        todo = rounds - (history.last_round + 1)
+        if todo * parts.batch > left:
+            fit = max(1, left // parts.batch)
+            raise PerturboError(
+                f"--rounds {rounds} x --batch {parts.batch} needs {todo * parts.batch} untested "
+                f"experiments, but only {left} are left in campaign {name!r}: use --rounds "
+                f"{history.last_round + 1 + fit} or a --batch of at most {left // max(todo, 1)}"
+            )
 
 
 def _run_parts(
@@ -172,14 +203,7 @@ def _run_parts(
     from perturbo import tracking
     from perturbo.progress import RoundProgress
 
-    left = _untested_left(parts, history)
-    if left is not None and parts.batch > left:
-        raise PerturboError(
-            f"--batch {parts.batch} is larger than the {left} untested experiments left in "
-            f"campaign {name!r}: use --batch {left} or less"
-            if left
-            else f"campaign {name!r} has tested every experiment in its space: nothing left to run"
-        )
+    _check_room(parts, history, name)
     opened = None
     recorder = tracking.MlflowRecorder.from_parts(
         parts, uri, name, resume=resume, nesting=spec.nesting, plotters=tuple(spec.plotters)

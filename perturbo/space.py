@@ -147,7 +147,10 @@ class SearchSpace:
             raise PerturboError(f"search space file {str(p)!r} is not valid TOML: {e}") from None
         if "space" in data and isinstance(data["space"], Mapping):
             data = data["space"]
-        return cls.from_dict(data)
+        try:
+            return cls.from_dict(data)
+        except (PerturboError, InvalidSpec, ValueError) as e:
+            raise PerturboError(f"search space file {str(p)!r}: {e}") from None
 
     def to_dict(self) -> dict[str, dict[str, Any]]:
         """The inverse of :meth:`from_dict` (JSON-serialisable, for configs and MLflow)."""

@@ -110,10 +110,6 @@ def test_non_numeric_flag_is_argparses_error(capsys: pytest.CaptureFixture[str])
     argparse_error(rc, err, "--trials", "'many'")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10: --seed -1 ends in a traceback (numpy seeds must be >= 0); seed needs ge=0 in the kinds' settings",
-)
 @pytest.mark.parametrize("kind", ["hyperparameter", "genetic"])
 def test_negative_seed(
     capsys: pytest.CaptureFixture[str], store: str, screen: Path, kind: str
@@ -128,10 +124,6 @@ def test_negative_seed(
     assert tracking.list_campaigns(store) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10: --address is ignored without a word beside --local; RunOptions must reject the pair",
-)
 def test_address_beside_local(capsys: pytest.CaptureFixture[str], store: str) -> None:
     rc, err = run_cli(
         capsys, *HPO, *SMALL, "--local", "--address", "127.0.0.1:6379", "--tracking-uri", store
@@ -225,13 +217,6 @@ def test_missing_toml(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> Non
     clear_error(rc, err, "nope.toml", "not found")
 
 
-_SPACE_NAMES_NO_FILE = pytest.mark.xfail(
-    strict=True,
-    reason="issue 10: a bad --space file's error names the parameter but not the file; "
-    "SearchSpace.from_toml must say which file",
-)
-
-
 @pytest.mark.parametrize(
     "text,needles",
     [
@@ -240,13 +225,11 @@ _SPACE_NAMES_NO_FILE = pytest.mark.xfail(
             '[x1]\ntype = "banana"\n',
             ["space.toml", "banana"],
             id="unknown-type",
-            marks=_SPACE_NAMES_NO_FILE,
         ),
         pytest.param(
             '[x1]\ntype = "float"\nlow = 1\nhigh = 0\n',
             ["space.toml", "x1"],
             id="low-above-high",
-            marks=_SPACE_NAMES_NO_FILE,
         ),
     ],
 )
@@ -294,10 +277,6 @@ def test_missing_hits_file(capsys: pytest.CaptureFixture[str], store: str, scree
     clear_error(rc, err, "no_hits.txt")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10: rounds x batch beyond the genes left silently shortens the last round; the genetic kind must refuse it before the first round",
-)
 def test_rounds_times_batch_beyond_the_screen(
     capsys: pytest.CaptureFixture[str], store: str, tmp_path: Path
 ) -> None:
@@ -319,10 +298,6 @@ def two_rounds(capsys: pytest.CaptureFixture[str], store: str, screen: Path) -> 
     return "two"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10: resume --rounds 1 on a 2-round campaign rewrites its recorded rounds setting; resume must refuse fewer rounds than recorded",
-)
 def test_resume_with_fewer_rounds_than_recorded(
     capsys: pytest.CaptureFixture[str], store: str, two_rounds: str
 ) -> None:

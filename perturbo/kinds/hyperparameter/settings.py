@@ -23,7 +23,7 @@ class HyperparameterConfig(LLMConfig):
     planner: str = Field("bo", description="who proposes")
     trials: int = Field(50, gt=0, description="trials to run in all")
     batch: int = Field(4, gt=0, description="trials per round, run in parallel")
-    seed: int = Field(0, description="random seed (planner and training)")
+    seed: int = Field(0, ge=0, description="random seed (planner and training)")
     space: str | dict[str, Any] | None = Field(
         None, description="TOML file with a custom search space (Python API: also an inline table)"
     )

@@ -416,7 +416,11 @@ def main(argv: list[str] | None = None) -> int:
     timing_path = args.out / "genetic_timing.md"
     if not args.no_timing:
         timing_path.write_text(
-            time_bo_campaign(jobs[0][0] if jobs else "bo") + "\n\n" + time_bo_campaign("bo")
+            time_bo_campaign(
+                next((j for j, t in jobs if j.startswith("bo:prior=")), "bo:prior=text")
+            )
+            + "\n\n"
+            + time_bo_campaign("bo")
         )
     cold_path = args.out / "genetic_timing_cold.md"
     if args.cold:

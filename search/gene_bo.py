@@ -117,6 +117,7 @@ class GeneBOPlanner:
         degree: bool = False,
         liar: bool = False,
         explore_first: bool = False,
+        hedge: bool = False,
     ) -> None:
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition must be one of {ACQUISITIONS}, got {acquisition!r}")
@@ -155,12 +156,13 @@ class GeneBOPlanner:
             mus.append(0.0)
         self.liar = liar
         self.explore_first = explore_first
+        self.hedge = hedge
         self._comp_names = tuple(names)
         self._comps = np.array(comps) if comps else np.zeros((0, self._n))
         self._mu = np.array(mus, dtype=float)
         self.sources: list[tuple[str, float]] = list(zip(names, mus, strict=True))
         self.deterministic = (
-            self.prior is not None and acquisition != "thompson" and not explore_first
+            self.prior is not None and acquisition != "thompson" and not explore_first and not hedge
         )
         self._labels: dict[int, float] = {}  # gene index -> 1.0 hit / 0.0 not
         self._failed: set[int] = set()
@@ -207,6 +209,8 @@ class GeneBOPlanner:
                 return [(self.screen.genes[i], float("nan")) for i in idx]
             if self.explore_first:
                 return gene_batch.prior_thompson(self, n, free)
+            if self.hedge:
+                return self._hedged(n, free)
             score = self.prior + self._tie
         elif self.acquisition == "thompson":
             return gene_batch.thompson(self, n, free)
@@ -227,6 +231,19 @@ class GeneBOPlanner:
         top = np.argpartition(-score, n - 1)[:n]
         top = top[np.argsort(-score[top])]
         return [(self.screen.genes[i], float(score[i])) for i in top]
+
+    def _hedged(self, n: int, free: np.ndarray) -> list[tuple[str, float]]:
+        """Round 1 with ``hedge``: half the batch by the prior, half uniformly at random among
+        the rest (seeded). The prior is untested on this screen in round 1; the uniform half is
+        an unbiased sample, so from round 2 on the marginal likelihood can judge the prior's
+        weight without the range restriction of genes picked *because* the prior liked them."""
+        assert self.prior is not None
+        k = n - n // 2
+        score = np.where(free, self.prior + self._tie, -np.inf)
+        top = np.argsort(-score)[:k]
+        rest = np.setdiff1d(np.flatnonzero(free), top)
+        extra = self._rng.choice(rest, size=min(n - k, len(rest)), replace=False)
+        return [(self.screen.genes[i], float(self.prior[i])) for i in [*top, *extra]]
 
     def posterior(self, genes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation of the hit label for ``genes`` (prior mean and

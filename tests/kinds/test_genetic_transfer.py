@@ -148,3 +148,32 @@ def test_modality_and_hit_tail_from_flags_task_json_or_text(tmp_path: Path) -> N
     assert low.modality == "crispri" and low.hits == {f"G{i}" for i in range(5)}
     assert load_screen("Scharenberg22").hit_tail == "high"  # "indicated by a high score"
     assert load_screen("IFNG").modality == "knockout"
+
+
+def test_every_prior_source_and_its_weight_is_logged_in_the_campaign_params(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    genes = load_screen("Scharenberg22").genes[:300]
+    path = tmp_path / "lyso.csv"
+    path.write_text("Gene,Score\n" + "\n".join(f"{g},{i % 17}" for i, g in enumerate(genes)))
+    fake = np.full(len(genes), 0.05)
+    monkeypatch.setattr(
+        gene_priors, "source_priors", lambda view, srcs, **k: [(s.name, fake) for s in srcs]
+    )
+    monkeypatch.setattr(gene_priors, "text_prior", lambda *a, **k: None)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        parts = genetic_compose.build(
+            {"screen": str(path), "planner": "bo", "prior": "transfer", "first_round": "hedge"}
+        )
+    logged = json.loads(parts.params["prior_sources"])
+    assert [s["name"] for s in logged] == [
+        "transfer:Carnevale22_Adenosine",
+        "transfer:IFNG",
+        "transfer:IL2",
+        "transfer:Scharenberg22",
+    ]
+    assert all(s["weight"] == 0.25 for s in logged) and parts.params["first_round"] == "hedge"
+    assert not parts.planner.deterministic  # hedged round 1: the seed matters
+    note = parts.planner.ask(10, [])[0].note
+    assert "transfer:IFNG 0.25" in note  # round weights travel in the round's notes

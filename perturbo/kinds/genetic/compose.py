@@ -87,6 +87,8 @@ def _gene_bo(r: PlannerRequest) -> Planner:
         sources=tuple(r.extra.get("sources", ())),
         liar=_flag(r.config.get("liar", False)),
         degree=_flag(r.config.get("degree", False)),
+        hedge=_flag(r.config.get("hedge", False)) or r.config.get("first_round") == "hedge",
+        explore_first=_flag(r.config.get("explore_first", False)),
     )
 
 
@@ -222,7 +224,12 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
         "hit_tail": screen.hit_tail,
     }
     if cfg.planner in ("bo", "hybrid"):
-        params.update(acquisition=cfg.acquisition, prior=cfg.prior, past_campaigns=len(labels))
+        params.update(
+            acquisition=cfg.acquisition,
+            prior=cfg.prior,
+            first_round=cfg.first_round,
+            past_campaigns=len(labels),
+        )
         params["prior_sources"] = _sources_param(planner)
     if cfg.planner in ("agent", "hybrid"):
         params.update(llm=cfg.llm, llm_model=cfg.llm_model or "default", critic=cfg.critic)

@@ -36,12 +36,19 @@ class GeneticConfig(LLMConfig):
     planner: Literal["random", "bo", "agent", "hybrid"] = Field("bo", description="who proposes")
     rounds: int = Field(5, gt=0, description="rounds of experiments")
     batch: int = Field(128, gt=0, description="genes knocked out per round")
-    seed: int = Field(0, description="random seed")
+    seed: int = Field(0, ge=0, description="random seed")
     acquisition: Literal["greedy", "ucb", "thompson"] = Field(
         "greedy", description="bo: how the next batch is picked from the GP"
     )
     prior: Literal["transfer+text", "transfer", "text", "none"] = Field(
         "transfer+text", description="bo: knowledge used before any hit is seen"
+    )
+    first_round: Literal["prior", "hedge"] = Field(
+        "prior",
+        description=(
+            "bo: round 1 by the prior alone, or hedge (half by the prior, half uniformly at "
+            "random: seeds matter, and round 2 judges the prior on an unbiased sample)"
+        ),
     )
     learn_from_past: bool = Field(
         True,
@@ -119,6 +126,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     g.add_argument(
         "--prior", default=s, metavar="transfer+text|transfer|text|none", help=_help("prior")
+    )
+    g.add_argument(
+        "--first-round",
+        dest="first_round",
+        default=s,
+        metavar="prior|hedge",
+        help=_help("first_round"),
     )
     g.add_argument(
         "--no-learn-from-past",

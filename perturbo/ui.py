@@ -1,18 +1,42 @@
-"""``perturbo ui``: the MLflow UI on 127.0.0.1 against the campaign store."""
+"""``perturbo ui``: the MLflow UI on 127.0.0.1 against the campaign store.
+
+The server (:mod:`perturbo.tracking.ui_server`: one uvicorn process serving MLflow's app,
+campaigns opened in the runs view) runs in its own process group; Ctrl-C or SIGTERM here
+stops the whole group, and the server also dies with this process (Linux: parent-death
+signal). This module imports no mlflow: ``perturbo ui --help`` stays fast.
+"""
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from collections.abc import Callable
+from typing import Any
+
+from perturbo.types import PerturboError
+
+READY_TIMEOUT_S = 180.0
+ML_VIEW = "?workflowType=machine_learning"
 
 
 def add_parser(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace], int]:
     ui = sub.add_parser(
         "ui",
         help="open the MLflow UI on the store (127.0.0.1)",
-        description="Start `mlflow ui` on 127.0.0.1 for the tracking store.",
+        description="Serve the MLflow UI on 127.0.0.1 for the tracking store, campaigns in "
+        "the runs view. Ctrl-C stops it (and everything it started). A store on a tracking "
+        "server (http://...) is browsed on that server: the command prints where.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n"
+        "  perturbo ui                                   # ./mlflow.db on http://127.0.0.1:5000\n"
+        "  perturbo ui --tracking-uri sqlite:////data/runs.db --port 5001\n"
+        "  perturbo ui --tracking-uri http://mlflow.lab:5000   # a server: where to open it",
     )
     ui.add_argument(
         "--tracking-uri",
@@ -25,33 +49,133 @@ def add_parser(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace]
     return cmd_ui
 
 
-def cmd_ui(ns: argparse.Namespace) -> int:
+def server_command(uri: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "perturbo.tracking.ui_server", uri, "127.0.0.1", str(port)]
+
+
+def _uri(ns: argparse.Namespace) -> str:
     from perturbo import config as cfg
 
-    uri = getattr(ns, "tracking_uri", None) or cfg.env_tracking_uri() or cfg.default_tracking_uri()
-    if uri.startswith(("http://", "https://")):
-        print(f"the campaigns are on a tracking server: open {uri} in a browser")
-        return 0
-    cmd = [
-        sys.executable,
-        "-m",
-        "mlflow",
-        "ui",
-        "--backend-store-uri",
-        uri,
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(ns.port),
-    ]
-    print(f"mlflow ui --backend-store-uri {uri} --host 127.0.0.1 --port {ns.port}")
-    print(f"open http://127.0.0.1:{ns.port} (Ctrl-C stops it)")
-    if ns.print_only:
-        return 0
+    return getattr(ns, "tracking_uri", None) or cfg.env_tracking_uri() or cfg.default_tracking_uri()
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+def _die_with_parent() -> None:  # runs in the child before exec
+    os.setsid()
+    if sys.platform.startswith("linux"):
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+
+
+def _ready(port: int, proc: subprocess.Popen[bytes], timeout_s: float) -> float:
+    """Seconds until ``/health`` answers 200; raises where the server exits first."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout_s:
+        if proc.poll() is not None:
+            raise PerturboError(
+                f"the MLflow UI server exited ({proc.returncode}) before it answered: see "
+                "its messages above"
+            )
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                if r.status == 200:
+                    return time.monotonic() - t0
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise PerturboError(f"the MLflow UI server did not answer on port {port} in {timeout_s:.0f} s")
+
+
+def stop_group(proc: subprocess.Popen[Any], grace_s: float = 5.0) -> None:
+    """SIGTERM the server's process group, then SIGKILL what is left after ``grace_s``."""
+    pgid = proc.pid
+    for sig, wait_s in ((signal.SIGTERM, grace_s), (signal.SIGKILL, 2.0)):
+        try:
+            os.killpg(pgid, sig)
+        except ProcessLookupError:
+            break
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if proc.poll() is not None and not _group_alive(pgid):
+                return
+            time.sleep(0.1)
+    proc.poll()
+
+
+def _group_alive(pgid: int) -> bool:
     try:
-        return subprocess.call(cmd)
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _remote(uri: str) -> int:
+    base = uri.rstrip("/")
+    print(f"the campaigns are on the tracking server {base}: open {base}/#/experiments{ML_VIEW}")
+    print(
+        "(on a remote machine, forward its port first: ssh -L 5000:127.0.0.1:5000 HOST, then "
+        f"open http://127.0.0.1:5000/#/experiments{ML_VIEW})"
+    )
+    try:
+        from perturbo.tracking.ui_server import mark_campaigns
+
+        mark_campaigns(uri, summaries=False)
+    except Exception as e:  # noqa: BLE001 - the server is browsable all the same
+        print(f"(could not tag its campaigns for the runs view: {e})")
+    return 0
+
+
+def cmd_ui(ns: argparse.Namespace) -> int:
+    from perturbo.tracking.uri import store_exists
+
+    uri = _uri(ns)
+    if uri.startswith(("http://", "https://")):
+        return _remote(uri)
+    if not store_exists(uri):
+        raise PerturboError(
+            f"the tracking store {uri!r} does not exist: run a campaign first "
+            "(`perturbo run KIND`), or pass the --tracking-uri it ran with"
+        )
+    cmd = server_command(uri, ns.port)
+    url = f"http://127.0.0.1:{ns.port}/#/experiments{ML_VIEW}"
+    if ns.print_only:
+        print(" ".join(cmd))
+        return 0
+    if not _port_free(ns.port):
+        raise PerturboError(f"port {ns.port} on 127.0.0.1 is in use: pass another --port")
+    print(f"starting the MLflow UI on {uri} ...", flush=True)
+    proc = subprocess.Popen(cmd, preexec_fn=_die_with_parent)  # noqa: S603, PLW1509
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        took = _ready(ns.port, proc, READY_TIMEOUT_S)
+        print(
+            f"ready in {took:.1f} s (server pid {proc.pid}, process group {proc.pid}): "
+            f"open {url}  (Ctrl-C stops it)",
+            flush=True,
+        )
+        proc.wait()
+        return proc.returncode or 0
     except KeyboardInterrupt:
         return 0
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        stop_group(proc)
 
 
-__all__ = ["add_parser", "cmd_ui"]
+def _raise_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
+__all__ = ["add_parser", "cmd_ui", "server_command", "stop_group"]

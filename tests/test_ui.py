@@ -1,0 +1,153 @@
+"""``perturbo ui``: starts one server on 127.0.0.1 against a real store written by a real
+campaign, opens campaigns in the runs view (tag restored on an old campaign, localStorage
+defaults in the page), and Ctrl-C leaves no mlflow/uvicorn/gunicorn/huey process behind."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+from stores import *  # noqa: F403
+from stores import copy_store
+
+from perturbo.tracking.layout import NOTE_TAG, VIEW_TAG, VIEW_VALUE
+from perturbo.tracking.ui_server import UI_DEFAULTS, inject_defaults, with_defaults
+
+SERVER_WORDS = ("mlflow", "gunicorn", "uvicorn", "huey")
+
+
+@pytest.fixture(scope="module")
+def campaign_store(tmp_path_factory: pytest.TempPathFactory, mlflow_template: Path) -> str:
+    from perturbo.cli import main
+
+    uri = copy_store(mlflow_template, tmp_path_factory.mktemp("ui-store"))
+    args = ["--planner", "random", "--trials", "4", "--batch", "4", "--local", "--no-progress"]
+    argv = ["run", "hyperparameter", "--task", "branin", *args, "--name", "ui-branin"]
+    assert main([*argv, "--tracking-uri", uri]) == 0
+    return uri
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _group_procs(pgid: int) -> list[str]:
+    out = []
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            stat = (d / "stat").read_text()
+            cmd = (d / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            out.append(cmd)
+    return out
+
+
+def _get(url: str) -> Any:
+    with urllib.request.urlopen(url, timeout=30) as r:
+        return r.status, r.read()
+
+
+def test_ui_serves_the_runs_view_and_ctrl_c_stops_everything(campaign_store: str) -> None:
+    from mlflow import MlflowClient
+
+    c = MlflowClient(campaign_store)
+    exp = c.get_experiment_by_name("ui-branin")
+    assert exp.tags[VIEW_TAG] == VIEW_VALUE  # the recorder set it
+    c.delete_experiment_tag(exp.experiment_id, VIEW_TAG)  # a campaign recorded before that
+    port = _free_port()
+    exe = str(Path(sys.executable).with_name("perturbo"))
+    t0 = time.monotonic()
+    proc = subprocess.Popen(
+        [exe, "ui", "--port", str(port), "--tracking-uri", campaign_store],
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    pgid = None
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if "ready in" in line:
+                pgid = int(line.split("process group ")[1].split(")")[0])
+                break
+        assert pgid is not None, "perturbo ui never said it was ready"
+        took = time.monotonic() - t0
+        print(f"perturbo ui: first 200 after {took:.1f} s")
+        status, page = _get(f"http://127.0.0.1:{port}/")
+        assert status == 200 and b"mlflow.workflowType_v1" in page and b"machine_learning" in page
+        q = urllib.parse.urlencode({"experiment_name": "ui-branin"})
+        status, body = _get(f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get-by-name?{q}")
+        tags = {t["key"]: t["value"] for t in json.loads(body)["experiment"]["tags"]}
+        assert tags[VIEW_TAG] == VIEW_VALUE  # restored by `perturbo ui`
+        assert "ui-branin" in tags[NOTE_TAG] and "Best value" in tags[NOTE_TAG]
+        assert _group_procs(pgid), "the server's process group is empty while it serves"
+    finally:
+        os.kill(proc.pid, signal.SIGINT)
+        rc = proc.wait(timeout=30)
+    assert rc == 0
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and _group_procs(pgid):
+        time.sleep(0.2)
+    left = [p for p in _group_procs(pgid) if any(w in p for w in SERVER_WORDS)]
+    assert not left, f"still running after Ctrl-C: {left}"
+
+
+def test_a_missing_store_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from perturbo.cli import main
+
+    assert main(["ui", "--tracking-uri", f"sqlite:///{tmp_path}/typo/mlflow.db"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_page_defaults_are_injected_once_and_other_responses_pass() -> None:
+    html = b"<!doctype html><html><head><title>MLflow</title></head><body></body></html>"
+    out = inject_defaults(html)
+    assert out.startswith(b"<!doctype html><html><head><script>")
+    for k in UI_DEFAULTS:
+        assert k.encode() in out
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        ctype = b"text/html" if scope["path"] == "/" else b"application/json"
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": [(b"content-type", ctype), (b"content-length", b"%d" % len(html))],
+            }
+        )
+        await send({"type": "http.response.body", "body": html})
+
+    async def call(path: str) -> list[dict[str, Any]]:
+        sent: list[dict[str, Any]] = []
+
+        async def send(m: dict[str, Any]) -> None:
+            sent.append(m)
+
+        scope = {"type": "http", "method": "GET", "path": path, "headers": []}
+        await with_defaults(app)(scope, None, send)
+        return sent
+
+    page = asyncio.run(call("/"))
+    body = page[1]["body"]
+    assert b"mlflow.workflowType_v1" in body
+    assert dict(page[0]["headers"])[b"content-length"] == str(len(body)).encode()
+    api = asyncio.run(call("/api/2.0/mlflow/experiments/search"))
+    assert api[1]["body"] == html

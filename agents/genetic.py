@@ -26,10 +26,23 @@ from collections.abc import Mapping, Sequence
 from typing import Any, Literal
 
 import numpy as np
-from pydantic import BaseModel, Field, create_model
+from pydantic import BaseModel
 
 from perturbo.agents.structured import LLMCall, ask_structured
-from perturbo.agents.tools import Hypothesis, Measured, campaign_stats, candidate_hypotheses
+from perturbo.agents.tools import (
+    _MODALITY,
+    _TAIL,
+    SYSTEM,
+    GeneList,
+    Hypothesis,
+    Measured,
+    _id_problems,
+    _sentence,
+    _set_schema,
+    _Verdict,
+    campaign_stats,
+    candidate_hypotheses,
+)
 from perturbo.agents.trace import RoundTrace
 from perturbo.kinds.genetic.genesets import GeneKnowledge
 from perturbo.kinds.genetic.screens import normalize_gene
@@ -39,59 +52,6 @@ from perturbo.types import ExperimentSpec, Observation, PerturboError, Status
 log = logging.getLogger(__name__)
 
 Style = Literal["sets", "genes"]
-
-
-def _limit(n: int) -> Any:
-    """A string field whose length bound is advertised in the JSON schema (the local model's
-    grammar enforces it: short outputs keep a round fast) but not validated: a remote model's
-    long reason is kept, never a reason to reject an answer."""
-    return Field("", json_schema_extra={"maxLength": n})
-
-
-class _Verdict(BaseModel):
-    approve: bool
-    ids: list[int] = Field(default_factory=list, json_schema_extra={"maxItems": 5})
-    comment: str = _limit(80)
-
-
-class GeneList(BaseModel):
-    """Style ``genes``: the model names genes directly."""
-
-    genes: list[str]
-    rationale: str = _limit(200)
-
-
-def _set_schema(ids: Sequence[int], max_choices: int) -> type[BaseModel]:
-    """The answer schema for one round: ``ids`` constrained (by grammar on the local model) to
-    the listed hypotheses, and one short rationale. No per-id reasons: output tokens cost
-    ~0.1-0.3 s each on a CPU, and a small model mostly copies the set name into them. Values
-    are validated in ``check`` (not by pydantic) so partial validity is measurable and fed back."""
-    return create_model(
-        "SetChoices",
-        ids=(
-            list[int],
-            Field(
-                json_schema_extra={
-                    "items": {"type": "integer", "enum": list(ids)},
-                    "minItems": 1,
-                    "maxItems": max_choices,
-                }
-            ),
-        ),
-        rationale=(str, _limit(100)),
-    )
-
-
-SYSTEM = (
-    "You design CRISPR {modality} screens. {task} A gene is a hit when {perturbing} it changes "
-    "the measurement strongly{tail}. Think like a biologist; reply with JSON only."
-)
-_MODALITY = {
-    "knockout": ("knockout", "knocking out"),
-    "crispri": ("interference (CRISPRi)", "repressing"),
-    "crispra": ("activation (CRISPRa)", "activating"),
-}
-_TAIL = {"both": "", "high": " (raises the score)", "low": " (lowers the score)"}
 
 
 class GeneticAgentPlanner:
@@ -477,26 +437,6 @@ class GeneticAgentPlanner:
             items_proposed_first=max(counts["first_proposed"], 1),
             rationale=rationale or (call.failure and f"LLM failed: {call.failure}") or "",
         )
-
-
-def _id_problems(ids: Sequence[int], by_id: Mapping[int, Hypothesis], k: int) -> list[str]:
-    """Problems worth a repair turn: unknown ids, none at all, too many. A repeated id is
-    dropped without one (harmless; small models repeat), but counts against validity."""
-    problems = []
-    distinct = list(dict.fromkeys(ids))
-    if not distinct:
-        problems.append("choose at least one id")
-    for i in distinct:
-        if i not in by_id:
-            problems.append(f"id {i} is not in the list (choose from {min(by_id)} to {max(by_id)})")
-    if len(distinct) > k:
-        problems.append(f"choose at most {k} ids")
-    return problems
-
-
-def _sentence(text: str) -> str:
-    t = " ".join(str(text).split())
-    return t if t.endswith(".") else t + "."
 
 
 def make_genetic_planner(

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, Field, create_model
 
 from perturbo.kinds.genetic.genesets import Enrichment, GeneKnowledge
 from perturbo.kinds.genetic.screens import normalize_gene
@@ -83,9 +85,12 @@ def campaign_stats(measured: Measured, top: int = 3, max_hits: int = 12) -> Camp
     hits = sorted(measured.hit_genes, key=lambda g: -abs(measured.scores.get(g, 0.0)))
     n = len(measured.scores)
     return CampaignStats(
-        rounds=measured.rounds, n_tested=n, n_hits=len(hits),
+        rounds=measured.rounds,
+        n_tested=n,
+        n_hits=len(hits),
         hit_rate=len(hits) / n if n else 0.0,
-        top=tuple(reversed(items[-top:])), bottom=tuple(items[:top]),
+        top=tuple(reversed(items[-top:])),
+        bottom=tuple(items[:top]),
         recent_hits=tuple(hits[:max_hits]),
     )
 
@@ -95,7 +100,9 @@ def gene_sets_of(knowledge: GeneKnowledge, gene: str, k: int = 10) -> list[str]:
     return knowledge.sets_containing(gene)[:k]
 
 
-def enriched_among_hits(knowledge: GeneKnowledge, measured: Measured, top: int = 20) -> list[Enrichment]:
+def enriched_among_hits(
+    knowledge: GeneKnowledge, measured: Measured, top: int = 20
+) -> list[Enrichment]:
     """Tool: gene sets over-represented among the hits so far (hypergeometric, tested universe)."""
     return knowledge.enriched_sets(measured.hit_genes, measured.scores.keys(), top=top)
 
@@ -161,9 +168,14 @@ def candidate_hypotheses(
         untested = tuple(g for g in members if g not in excluded)
         out.append(
             Hypothesis(
-                id=i, name=name, size=len(members), n_tested=len(tested),
-                n_hits=sum(bool(measured.hits.get(g)) for g in tested), untested=untested,
-                support=_count(favoured, members), source=source,
+                id=i,
+                name=name,
+                size=len(members),
+                n_tested=len(tested),
+                n_hits=sum(bool(measured.hits.get(g)) for g in tested),
+                untested=untested,
+                support=_count(favoured, members),
+                source=source,
             )
         )
     return out
@@ -183,6 +195,83 @@ def _support(knowledge: GeneKnowledge, favoured: Sequence[str]) -> np.ndarray | 
 def _count(favoured: Sequence[str], members: Sequence[str]) -> int:
     m = set(members)
     return sum(g in m for g in favoured)
+
+
+# -- prompt and answer schemas of the genetic agent (pure data; kept here so the planner
+# module stays short) ----------------------------------------------------------------------
+
+
+def _limit(n: int) -> Any:
+    """A string field whose length bound is advertised in the JSON schema (the local model's
+    grammar enforces it: short outputs keep a round fast) but not validated: a remote model's
+    long reason is kept, never a reason to reject an answer."""
+    return Field("", json_schema_extra={"maxLength": n})
+
+
+class _Verdict(BaseModel):
+    approve: bool
+    ids: list[int] = Field(default_factory=list, json_schema_extra={"maxItems": 5})
+    comment: str = _limit(80)
+
+
+class GeneList(BaseModel):
+    """Style ``genes``: the model names genes directly."""
+
+    genes: list[str]
+    rationale: str = _limit(200)
+
+
+def _set_schema(ids: Sequence[int], max_choices: int) -> type[BaseModel]:
+    """The answer schema for one round: ``ids`` constrained (by grammar on the local model) to
+    the listed hypotheses, and one short rationale. No per-id reasons: output tokens cost
+    ~0.1-0.3 s each on a CPU, and a small model mostly copies the set name into them. Values
+    are validated in ``check`` (not by pydantic) so partial validity is measurable and fed back."""
+    return create_model(
+        "SetChoices",
+        ids=(
+            list[int],
+            Field(
+                json_schema_extra={
+                    "items": {"type": "integer", "enum": list(ids)},
+                    "minItems": 1,
+                    "maxItems": max_choices,
+                }
+            ),
+        ),
+        rationale=(str, _limit(100)),
+    )
+
+
+SYSTEM = (
+    "You design CRISPR {modality} screens. {task} A gene is a hit when {perturbing} it changes "
+    "the measurement strongly{tail}. Think like a biologist; reply with JSON only."
+)
+_MODALITY = {
+    "knockout": ("knockout", "knocking out"),
+    "crispri": ("interference (CRISPRi)", "repressing"),
+    "crispra": ("activation (CRISPRa)", "activating"),
+}
+_TAIL = {"both": "", "high": " (raises the score)", "low": " (lowers the score)"}
+
+
+def _id_problems(ids: Sequence[int], by_id: Mapping[int, Hypothesis], k: int) -> list[str]:
+    """Problems worth a repair turn: unknown ids, none at all, too many. A repeated id is
+    dropped without one (harmless; small models repeat), but counts against validity."""
+    problems = []
+    distinct = list(dict.fromkeys(ids))
+    if not distinct:
+        problems.append("choose at least one id")
+    for i in distinct:
+        if i not in by_id:
+            problems.append(f"id {i} is not in the list (choose from {min(by_id)} to {max(by_id)})")
+    if len(distinct) > k:
+        problems.append(f"choose at most {k} ids")
+    return problems
+
+
+def _sentence(text: str) -> str:
+    t = " ".join(str(text).split())
+    return t if t.endswith(".") else t + "."
 
 
 TOOLS = (gene_sets_of, enriched_among_hits, similar_genes, campaign_stats)

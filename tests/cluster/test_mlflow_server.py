@@ -6,10 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from cluster_cli import CAMPAIGN, perturbo
+from cluster_campaign import CAMPAIGN
 from servers import MlflowServer, Postgres
 
-pytestmark = pytest.mark.slow
+from perturbo.cli import main
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # setup: servers on a busy box
 
 
 def _count_runs(pg: Postgres, experiment: str) -> int:
@@ -30,16 +32,19 @@ def _count_runs(pg: Postgres, experiment: str) -> int:
 
 
 def test_campaign_over_http_on_postgres(
-    mlflow_server: MlflowServer, postgres: Postgres, workdir: Path
+    mlflow_server: MlflowServer,
+    postgres: Postgres,
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from perturbo import tracking
     from perturbo.types import Status
 
     name = "hpo-branin-over-http"
-    r = perturbo(
-        *CAMPAIGN, "--local", "--tracking-uri", mlflow_server.url, "--name", name, cwd=workdir
-    )
-    assert r.returncode == 0, r.stderr[-3000:]
+    monkeypatch.chdir(workdir)  # the CLI in this process (its imports are paid already)
+    rc = main([*CAMPAIGN, "--local", "--tracking-uri", mlflow_server.url, "--name", name])
+    assert rc == 0, capsys.readouterr().err[-3000:]
 
     config, history = tracking.load_history(mlflow_server.url, name)
     assert config["task"] == "branin" and config["trials"] == 8
@@ -55,9 +60,10 @@ def test_campaign_over_http_on_postgres(
     )[:20]
     assert not (workdir / "mlflow.db").exists() and not (workdir / "mlruns").exists()
 
-    show = perturbo("show", name, "--tracking-uri", mlflow_server.url, cwd=workdir, timeout=60)
-    assert show.returncode == 0, show.stderr[-2000:]
-    assert name in show.stdout and "hyperparameter" in show.stdout
+    capsys.readouterr()
+    assert main(["show", name, "--tracking-uri", mlflow_server.url]) == 0
+    out = capsys.readouterr().out
+    assert name in out and "hyperparameter" in out
     assert name in {c.name for c in tracking.list_campaigns(mlflow_server.url)}
 
 

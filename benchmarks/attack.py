@@ -78,56 +78,55 @@ def _reference(tg: Any, name: str, fn: Any) -> dict[str, Any]:
     }
 
 
-def strength(model: str, n: int, trials: int, batch: int, square: int) -> list[dict[str, Any]]:
+def strength(
+    model: str,
+    n: int,
+    trials: int,
+    batch: int,
+    square: int,
+    *,
+    skip: set[str] = frozenset(),  # type: ignore[assignment]
+    known: dict[str, Any] | None = None,
+    wall_s: float | None = None,
+    save: Any = None,
+) -> list[dict[str, Any]]:
+    """The strength rows of ``model``. ``known``: a pyautoattack row measured by an earlier run
+    (same samples, seed 0: its budget for the campaign); ``skip``: references not run;
+    ``wall_s``: cap the campaign's wall clock; ``save(rows)`` after every row."""
     from perturbo.actors import LocalExecutorPool
+    from perturbo.campaign import StopRule
     from perturbo.kinds.attack import library as lib
     from perturbo.kinds.attack.campaign import build
     from perturbo.kinds.attack.pgd import pgd
     from perturbo.kinds.attack.samples import worst_case
     from perturbo.kinds.attack.targets import TargetRecipe
 
+    save = save or (lambda rows: None)
     tg = TargetRecipe(model, n_samples=n, device="cpu").load()
     kw = {"eps": EPS, "norm": "linf", "lo": tg.lo, "hi": tg.hi}
-    rows = [
-        {
-            "attack": "clean",
-            "robust": float((tg.clean_pred == tg.y).float().mean()),
-            "fwd": 0,
-            "bwd": 0,
-            "seconds": 0.0,
-        }
-    ]
+    clean = float((tg.clean_pred == tg.y).float().mean())
+    rows = [{"attack": "clean", "robust": clean, "fwd": 0, "bwd": 0, "seconds": 0.0}]
     rows.append(
         _reference(
             tg, "PGD-20 (ours, CE, 1 restart)", lambda m, x, y: pgd(m, x, y, steps=20, **kw).x_adv
         )
     )
-    rows.append(
-        _reference(
-            tg, "pyautoattack AutoAttack (standard)", lambda m, x, y: lib.autoattack(m, x, y, **kw)
+    save(rows)
+    if known:
+        rows.append(dict(known))
+    elif "pyaa" not in skip:
+        rows.append(
+            _reference(
+                tg,
+                "pyautoattack AutoAttack (standard)",
+                lambda m, x, y: lib.autoattack(m, x, y, **kw),
+            )
         )
-    )
-    rows.append(
-        _reference(
-            tg,
-            f"ART AutoAttack (its attacks, cut for time: APGD-CE/DLR 1 restart not 5, "
-            f"Square {square} x 1 not 5000 x 5)",
-            lambda m, x, y: lib.art_autoattack(
-                m,
-                x,
-                y,
-                n_classes=tg.n_classes,
-                square_queries=square,
-                square_restarts=1,
-                apgd_restarts=1,
-                **kw,
-            ),
-        )
-    )
-    aa = next(r for r in rows if r["attack"].startswith("pyautoattack"))
+    save(rows)
+    aa = next((r for r in rows if r["attack"].startswith("pyautoattack")), None)
     parts = build(
         {
-            "max_passes": aa["fwd"] + aa["bwd"],
+            "max_passes": aa["fwd"] + aa["bwd"] if aa else None,
             "model": model,
             "eps": EPS,
             "norm": "linf",
@@ -138,6 +137,7 @@ def strength(model: str, n: int, trials: int, batch: int, square: int) -> list[d
             "seed": 0,
         }
     )
+    parts.stop = StopRule(max_experiments=trials, wall_clock_s=wall_s)
     pool = LocalExecutorPool(parts.executor_factory, n_workers=1)
     try:
         history, dt = _timed(lambda: parts.run(pool, poll_s=0.05))
@@ -145,9 +145,11 @@ def strength(model: str, n: int, trials: int, batch: int, square: int) -> list[d
         pool.close()
     done = [o for o in history if o.outcome.ok]
     wc = worst_case(history, n, EPS)
+    cap = f", wall clock capped at {wall_s / 60:.0f} min" if wall_s else ""
     rows.append(
         {
-            "attack": f"campaign (bo, {len(history)} trials, batch {batch}, cascade, max passes = AutoAttack's)",
+            "attack": f"campaign (bo, {len(history)} trials, batch {batch}, cascade, "
+            f"max passes = AutoAttack's{cap})",
             "robust": wc.accuracy(),
             "seconds": dt,
             "fwd": int(sum(o.outcome.metrics["forward_passes"] for o in done)),
@@ -156,6 +158,27 @@ def strength(model: str, n: int, trials: int, batch: int, square: int) -> list[d
             "failed": [o.outcome.error[:100] for o in history if not o.outcome.ok][:3],
         }
     )
+    save(rows)
+    if "art" not in skip:
+        rows.insert(
+            -1,
+            _reference(
+                tg,
+                f"ART AutoAttack (its attacks, cut for time: APGD-CE/DLR 1 restart not 5, "
+                f"Square {square} x 1 not 5000 x 5)",
+                lambda m, x, y: lib.art_autoattack(
+                    m,
+                    x,
+                    y,
+                    n_classes=tg.n_classes,
+                    square_queries=square,
+                    square_restarts=1,
+                    apgd_restarts=1,
+                    **kw,
+                ),
+            ),
+        )
+        save(rows)
     return rows
 
 
@@ -315,8 +338,11 @@ def write_report(results: dict[str, Any], out: Path, quick: bool, wall: float) -
                 f"| {r['attack']} | {r['robust']:.4f} | {r['fwd']:,} | {r['bwd']:,} | "
                 f"{r['fwd'] + r['bwd']:,} | {r['seconds']:.1f} |"
             )
-        aa = next(r for r in rows if r["attack"].startswith("pyautoattack"))
-        ours = rows[-1]
+        aa = next((r for r in rows if r["attack"].startswith("pyautoattack")), None)
+        ours = next((r for r in rows if r["attack"].startswith("campaign")), None)
+        if aa is None or ours is None:
+            L += ["", "Bar: not measured (AutoAttack or the campaign missing from this run).", ""]
+            continue
         ok = (
             ours["robust"] <= aa["robust"] + 1e-12
             and ours["fwd"] + ours["bwd"] <= aa["fwd"] + aa["bwd"]
@@ -403,6 +429,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--part", default="", help="save this run's results as a part JSON only")
     ap.add_argument("--merge", nargs="*", default=[], help="part JSONs of earlier runs to include")
+    ap.add_argument("--skip", default="", help="strength references not to run: pyaa,art")
+    ap.add_argument(
+        "--known-aa", default="", help="JSON file: {model: pyautoattack row} measured before"
+    )
+    ap.add_argument(
+        "--campaign-wall-min", type=float, default=None, help="cap each campaign's wall clock"
+    )
     a = ap.parse_args(argv)
     torch.set_num_threads(1)
     out = Path(a.out)
@@ -423,10 +456,31 @@ def main(argv: list[str] | None = None) -> int:
         results["strength"].update(part.pop("strength", {}))
         results["wall"] += float(part.pop("wall", 0.0))
         results.update(part)
+    skip = set(a.skip.split(",")) - {""}
+    known = json.loads(Path(a.known_aa).read_text()) if a.known_aa else {}
+    part_path = out / f"attack{'-quick' if a.quick else ''}-part-{a.part or 'run'}.json"
+
+    def checkpoint(model: str) -> Any:
+        def save(rows: list[dict[str, Any]]) -> None:
+            results["strength"][model] = rows
+            part_path.write_text(json.dumps(_plain(results), indent=1, default=str))
+
+        return save
+
     if "strength" in sections:
         for model in a.models.split(","):
             print(f"strength on {model} ...", flush=True)
-            results["strength"][model] = strength(model, n, trials, batch, 200 if a.quick else 1000)
+            results["strength"][model] = strength(
+                model,
+                n,
+                trials,
+                batch,
+                200 if a.quick else 1000,
+                skip=skip,
+                known=known.get(model),
+                save=checkpoint(model),
+                wall_s=a.campaign_wall_min * 60 if a.campaign_wall_min else None,
+            )
     if "speed" in sections:
         print("speed ...", flush=True)
         results["speed_n"] = n
@@ -447,10 +501,9 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as e:  # noqa: BLE001 - a busy box may not start Ray: keep the rest
             results["hosting_error"] = f"{type(e).__name__}: {e}"[:300]
     results["wall"] += time.perf_counter() - t0
+    part_path.write_text(json.dumps(_plain(results), indent=1, default=str))
     if a.part:
-        path = out / f"attack{'-quick' if a.quick else ''}-part-{a.part}.json"
-        path.write_text(json.dumps(_plain(results), indent=1, default=str))
-        print(f"wrote {path}")
+        print(f"wrote {part_path}")
         return 0
     path = write_report(results, out, a.quick, results["wall"])
     print(path.read_text())

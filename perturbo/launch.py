@@ -247,7 +247,8 @@ def _run_parts(
             opened.close()
     say(
         f"done: {len(history)} experiments in {history.last_round + 1} rounds; "
-        f"`perturbo show {name}`, or `perturbo ui` and open {recorder.ui_url()}"
+        f"`perturbo show {name}{tracking.store_flag(uri)}`, or "
+        f"`perturbo ui{tracking.store_flag(uri)}` and open {recorder.ui_url()}"
     )
     return history
 

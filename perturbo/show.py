@@ -1,5 +1,8 @@
 """``perturbo show``: the campaigns in a store, or one campaign's settings, best result and
-rounds, read through the store's read side (:class:`~perturbo.protocols.StoreReader`)."""
+rounds, read through the store's read side (:class:`~perturbo.protocols.StoreReader`).
+
+A campaign is named by its full name (``perturbo run`` prints it: the kind's default name
+plus ``-YYYYMMDD-HHMMSS``), a unique prefix of it, or a unique part of it."""
 
 from __future__ import annotations
 
@@ -27,12 +30,63 @@ def _spec(kind: str) -> Any:
         return None  # a kind this install lacks: show what the store has, generically
 
 
+EXAMPLE_NAME = "hyperparameter-branin-random-s0-20261201-203924"
+"""A campaign name as ``perturbo run`` makes them: ``<kind default>-YYYYMMDD-HHMMSS``."""
+
+NAMES_NOTE = (
+    "CAMPAIGN is the name `perturbo run` printed: the kind's default name plus the start time, "
+    f"-YYYYMMDD-HHMMSS (e.g. {EXAMPLE_NAME}); a unique prefix or part of it will do."
+)
+SHOW_EPILOG = f"""\
+examples:
+  perturbo show                                          # the campaigns in ./mlflow.db
+  perturbo show {EXAMPLE_NAME}
+  perturbo show hyperparameter-branin                    # a unique prefix is enough
+  perturbo show --tracking-uri sqlite:////data/runs.db   # another store
+
+{NAMES_NOTE}
+"""
+RESUME_EPILOG = f"""\
+examples:
+  perturbo resume {EXAMPLE_NAME}              # continue where it stopped
+  perturbo resume {EXAMPLE_NAME} --trials 80  # extend one budgeted in trials
+  perturbo resume genetic-IFNG-bo-s0-20261201-101500 --rounds 8  # ... or in rounds
+
+{NAMES_NOTE} `perturbo show` lists them.
+"""
+
+
+def add_parser(sub: Any) -> Any:
+    """``perturbo show`` as a plugged command (``cli.PLUGGED["show"] = "perturbo.show:add_parser"``)."""
+    import argparse
+
+    p = sub.add_parser(
+        "show",
+        help="list campaigns, or one campaign's best result and rounds",
+        description="Without CAMPAIGN: the campaigns in the store. With it: its settings, "
+        "best result (and its parameters) and metrics per round.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=SHOW_EPILOG,
+    )
+    p.add_argument("campaign", nargs="?", metavar="CAMPAIGN")
+    p.add_argument(
+        "--tracking-uri",
+        default=argparse.SUPPRESS,
+        metavar="URI",
+        help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
+    )
+    return lambda ns: show(ns.campaign, getattr(ns, "tracking_uri", None))
+
+
 def resolve(store: Any, name: str) -> str:
-    """A campaign's full name from a unique prefix; a clear error with "did you mean"."""
+    """A campaign's full name from a unique prefix (or part); a clear error with "did you
+    mean"."""
     names = [c.name for c in store.list_campaigns()]
     if name in names:
         return name
-    hits = [n for n in names if n.startswith(name)]
+    hits = [n for n in names if n.startswith(name)] or [
+        n for n in names if name.lower() in n.lower()
+    ]
     if len(hits) == 1:
         return hits[0]
     if len(hits) > 1:
@@ -79,6 +133,27 @@ def _console() -> Any:
     return console if console.is_terminal else Console(width=160)  # piped: do not squeeze
 
 
+def check_store(store: Any, default: str) -> None:
+    """A store that is not there (a mistyped path) is an error naming it; only the default
+    store may be absent (nothing ran yet)."""
+    if store.exists() or store.uri == default:
+        return
+    from perturbo.tracking.uri import sqlite_path
+
+    db = sqlite_path(store.uri)
+    what = (
+        f"directory {str(db.parent)!r} does not exist"
+        if db is not None and not db.parent.exists()
+        else f"there is no file {str(db)!r}"
+        if db is not None
+        else "it cannot be read"
+    )
+    raise PerturboError(
+        f"the tracking store {store.uri!r} does not exist ({what}): pass the --tracking-uri a "
+        f"campaign ran with (`perturbo run` prints it; default {default})"
+    )
+
+
 def _list(console: Any, store: Any) -> int:
     from rich.table import Table
 
@@ -91,8 +166,8 @@ def _list(console: Any, store: Any) -> int:
         )
         return 0
     t = Table(title=f"campaigns in {store.uri}")
+    t.add_column("campaign", no_wrap=True, min_width=max(len(r.name) for r in rows))
     for col in (
-        "campaign",
         "kind",
         "status",
         "rounds",
@@ -100,6 +175,7 @@ def _list(console: Any, store: Any) -> int:
         "planner",
         "subject",
         "headline",
+        "best",
     ):
         t.add_column(col, overflow="fold")
     for r in rows:
@@ -115,18 +191,61 @@ def _list(console: Any, store: Any) -> int:
             r.params.get("planner", ""),
             subject,
             headline({k: v for k, v in r.metrics.items() if not k.startswith("final_")}, keys),
+            _best_cell(r),
         )
     console.print(t)
     return 0
 
 
+def _best_cell(s: CampaignSummary) -> str:
+    t = s.tags
+    if "perturbo.best.round_metric" in t:
+        return f"round {int(t['perturbo.best.round']) + 1}: {t['perturbo.best.round_metric']}"
+    if "perturbo.best.value" in t and "perturbo.objective" in t:
+        return f"{t['perturbo.objective']}={_fmt(float(t['perturbo.best.value']))}"
+    return ""
+
+
+def _best_lines(store: Any, name: str, summary: CampaignSummary) -> list[str]:
+    """The best experiment and its parameters (the recorder's marks; else computed from the
+    history for campaigns recorded before it wrote them)."""
+    import json
+
+    t = summary.tags
+    if "perturbo.best.round_metric" in t:  # a round is what people read: its best round
+        return [
+            f"  best round: {int(t['perturbo.best.round']) + 1} ({t['perturbo.best.round_metric']})"
+        ]
+    objective = t.get("perturbo.objective") or str(summary.params.get("objective", "") or "")
+    direction = t.get("perturbo.direction") or str(summary.params.get("direction", "max") or "max")
+    if not objective or "," in objective:
+        return []
+    if "perturbo.best.id" in t and "perturbo.best.value" in t:
+        bid, value = t["perturbo.best.id"], float(t["perturbo.best.value"])
+        params = json.loads(t.get("perturbo.best.params", "{}") or "{}")
+        planner = ""
+    else:
+        best = best_trial(store.history(name), objective, direction)
+        if best is None:
+            return [f"  no completed experiment yet ({objective}, {direction})"]
+        bid, value = best.spec.id, float(best.outcome.metrics[objective])
+        params, planner = dict(best.spec.params), best.spec.planner
+    by = f", planner {planner}" if planner else ""
+    lines = [f"  best {objective} ({direction}) = {_fmt(value)}: experiment {bid}{by}"]
+    lines += [f"    {k} = {_fmt(v) if isinstance(v, float) else v}" for k, v in params.items()]
+    return lines
+
+
 def show(campaign: str | None, tracking_uri: str | None = None) -> int:
     """Print the store's campaigns (``campaign=None``) or one campaign; returns the exit code."""
+    from rich.markup import escape
     from rich.table import Table
 
+    from perturbo import config as cfg
     from perturbo import tracking
 
     store = tracking.open_store(_uri(tracking_uri))
+    check_store(store, cfg.default_tracking_uri())
     console = _console()
     if campaign is None:
         return _list(console, store)
@@ -134,20 +253,13 @@ def show(campaign: str | None, tracking_uri: str | None = None) -> int:
     summary = store.summary(name)
     rounds = store.round_metrics(name)
     console.print(
-        f"[bold]{summary.name}[/bold] ({summary.kind}, {summary.status}, "
-        f"{summary.rounds} rounds recorded) in {store.uri}"
+        f"[bold]{escape(summary.name)}[/bold] ({summary.kind}, {summary.status}, "
+        f"{summary.rounds} rounds recorded)"
     )
-    console.print("  " + "  ".join(f"{k}={v}" for k, v in sorted(summary.params.items())))
-    objective = str(summary.params.get("objective", "") or "")
-    if objective and "," not in objective:
-        direction = str(summary.params.get("direction", "max") or "max")
-        best = best_trial(store.history(name), objective, direction)
-        if best is not None:
-            params = ", ".join(f"{k}={v}" for k, v in best.spec.params.items())
-            console.print(
-                f"  best {objective} = {_fmt(best.outcome.metrics[objective])} "
-                f"({best.spec.id}, planner {best.spec.planner or '?'}): {params}"
-            )
+    console.print(f"  store: {escape(store.uri)}")
+    console.print("  " + escape("  ".join(f"{k}={v}" for k, v in sorted(summary.params.items()))))
+    for line in _best_lines(store, name, summary):
+        console.print(escape(line))
     keys: list[str] = []
     for m in rounds.values():
         keys += [k for k in m if k not in keys]
@@ -161,4 +273,13 @@ def show(campaign: str | None, tracking_uri: str | None = None) -> int:
     return 0
 
 
-__all__ = ["best_trial", "resolve", "show"]
+__all__ = [
+    "EXAMPLE_NAME",
+    "RESUME_EPILOG",
+    "SHOW_EPILOG",
+    "add_parser",
+    "best_trial",
+    "check_store",
+    "resolve",
+    "show",
+]

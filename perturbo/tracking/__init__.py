@@ -25,7 +25,7 @@ from perturbo.history import History
 from perturbo.tracking.layout import CONFIG_FILE, PARETO_FILE, ROLE, ROUNDS_DIR
 from perturbo.tracking.nested import observations_table
 from perturbo.tracking.reader import MlflowStore, open_store
-from perturbo.tracking.uri import check_reachable, default_spool_dir
+from perturbo.tracking.uri import check_reachable, default_spool_dir, store_flag
 from perturbo.tracking.writer import MlflowRecorder
 from perturbo.types import CampaignSummary
 
@@ -67,4 +67,5 @@ __all__ = [
     "observations_table",
     "open_store",
     "round_metrics",
+    "store_flag",
 ]

@@ -127,11 +127,13 @@ def write_summary(client: MlflowClient, facts: CampaignFacts) -> str:
         )
     if rnd is not None:
         tags["perturbo.best.round"] = str(rnd[1])
+        tags["perturbo.best.round_metric"] = f"{rnd[0]}={_fmt(rnd[2])}"
     if marked:
         tags["perturbo.best.run"] = marked
     log_batch(client, facts.run_id, tags=tags)
     desc = _description(facts, best, rnd)
-    for k, v in {**view_tags(), NOTE_TAG: desc, "perturbo.status": facts.status}.items():
+    shown = {k: v for k, v in tags.items() if k.startswith("perturbo.")}  # searchable there
+    for k, v in {**view_tags(), **shown, NOTE_TAG: desc}.items():
         client.set_experiment_tag(facts.experiment_id, k, v[:MAX_TAG_LEN])
     return md
 

@@ -134,6 +134,16 @@ def make_client(uri: str) -> MlflowClient:
     return MlflowClient(tracking_uri=uri)
 
 
+def store_flag(uri: str) -> str:
+    """`` --tracking-uri URI`` where ``uri`` is not the default store (so a printed command
+    works when pasted), else ``""``."""
+    import shlex
+
+    from perturbo.config import default_tracking_uri
+
+    return "" if uri == default_tracking_uri() else f" --tracking-uri {shlex.quote(uri)}"
+
+
 def wrap_error(uri: str, what: str, e: Exception) -> PerturboError:
     """A store failure (not the user's input) as one clear line naming the URI."""
     msg = str(e).splitlines()[0] if str(e) else type(e).__name__

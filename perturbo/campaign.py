@@ -144,7 +144,7 @@ def _run_async(steps: Steps, stop: StopRule, batch: int, poll_s: float) -> None:
     buffer: list[Observation] = []  # rejected proposals, recorded with the next completions
     while True:
         final = stop.rounds is not None and steps.next_round >= stop.rounds - 1
-        if final and pool.in_flight() or stop.reason(history, steps.next_round, started):
+        if (final and pool.in_flight()) or stop.reason(history, steps.next_round, started):
             asking = False
         while asking and pool.free_slots() > 0:
             left = stop.budget_left(history, len(pool.in_flight()))

@@ -173,10 +173,6 @@ def test_unreachable_tracking_server(capsys: pytest.CaptureFixture[str]) -> None
     clear_error(rc, err, "http://127.0.0.1:1")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10: `show` on a mistyped store path says 'no campaigns yet' (and creates the file); show must refuse a sqlite store that does not exist",
-)
 def test_show_on_a_mistyped_store(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     missing = tmp_path / "mlflw.db"
     rc, err = run_cli(capsys, "show", "--tracking-uri", f"sqlite:///{missing}")

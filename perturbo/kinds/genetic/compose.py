@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 __all__ = ["KIND_NAME", "build", "earlier_labels", "make_planner", "transfer_sources"]
 
 KIND_NAME = "genetic"
+FIRST_ROUND = "hedge"
+"""bo's round 1 unless the config says otherwise: half by the prior, half uniform (a prior
+untested on this screen can mislead: the text prior alone cost IL2 half its hits; see
+docs/findings/genetic-equal-information.md)."""
 Labels = Sequence[Any]
 """Earlier campaigns' labels: :class:`LabelSource` (one per screen) or gene -> hit mappings."""
 
@@ -87,7 +91,8 @@ def _gene_bo(r: PlannerRequest) -> Planner:
         sources=tuple(r.extra.get("sources", ())),
         liar=_flag(r.config.get("liar", False)),
         degree=_flag(r.config.get("degree", False)),
-        hedge=_flag(r.config.get("hedge", False)) or r.config.get("first_round") == "hedge",
+        hedge=_flag(r.config.get("hedge", False))
+        or r.config.get("first_round", FIRST_ROUND) == "hedge",
         explore_first=_flag(r.config.get("explore_first", False)),
     )
 

@@ -44,7 +44,7 @@ class GeneticConfig(LLMConfig):
         "transfer+text", description="bo: knowledge used before any hit is seen"
     )
     first_round: Literal["prior", "hedge"] = Field(
-        "prior",
+        "hedge",
         description=(
             "bo: round 1 by the prior alone, or hedge (half by the prior, half uniformly at "
             "random: seeds matter, and round 2 judges the prior on an unbiased sample)"

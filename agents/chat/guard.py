@@ -94,7 +94,10 @@ class SentenceGuard:
         return [s for p in parts[:-1] if (s := self._check(p))]
 
     def flush(self) -> list[str]:
-        rest, self.buffer = self.buffer, ""
+        """The rest; a sentence cut off by the token limit is marked so (``...``)."""
+        rest, self.buffer = self.buffer.rstrip(), ""
+        if rest and rest[-1] not in ".!?)\"'":
+            rest += " ..."
         s = self._check(rest)
         return [s] if s else []
 

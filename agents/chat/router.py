@@ -94,6 +94,8 @@ class Hints:
             args: dict[str, Any] = {"name": self.names[0]}
             if tool == "explain_round" and self.round is not None:
                 args["round"] = self.round
+            if tool == "resume_campaign":
+                args.update({k: v for k, v in self.settings.items() if k in ("rounds", "trials")})
             if tool == "propose_experiments" and self.n is not None:
                 args["n"] = self.n
             if tool == "pin_experiments":
@@ -178,6 +180,18 @@ def _experiments(text: str) -> list[dict[str, Any]]:
     return out
 
 
+def _unknown(text: str, campaigns: Sequence[str], kinds: Sequence[str]) -> list[str]:
+    """Hyphenated or quoted names in ``text`` that match no campaign (``branin-bo-s3``)."""
+    low = [c.lower() for c in campaigns]
+    found = re.findall(r"[`'\"]([^`'\"]{3,})[`'\"]|\b([A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+)+)\b", text)
+    out = []
+    for quoted, dashed in found:
+        w = quoted or dashed
+        if w.lower() not in kinds and not any(w.lower() in c for c in low):
+            out.append(w)
+    return out
+
+
 def hints(
     text: str, campaigns: Sequence[str], kinds: Sequence[str], last: str | None = None
 ) -> Hints:
@@ -201,15 +215,19 @@ def hints(
     rnd = re.search(r"round (\d+)|(\d+)(?:st|nd|rd|th) round", low)
     n = re.search(r"(\d+) (?:more |new |next )?(?:experiments|proposals|configs|genes|ideas)", low)
     names = _named(text, campaigns, last)
+    if not names:  # a campaign-like name that is not in the store: let the tool say so
+        names = tuple(_unknown(text, campaigns, kinds))[:1]
     if tools == ("launch_campaign",):
         names = ()
+    if tools == ("list_campaigns",) and len(names) == 1 and "campaigns" not in low:
+        tools = ("summarize_campaign",)  # "how many hits did X find?" is about X
     return Hints(
         tools=tools,
         names=names,
         kind=kind,
         round=int(next(g for g in rnd.groups() if g)) if rnd else None,
         n=int(n.group(1)) if n else None,
-        settings=_settings(text) if tools == ("launch_campaign",) else {},
+        settings=_settings(text) if tools in (("launch_campaign",), ("resume_campaign",)) else {},
         experiments=_experiments(text) if "pin_experiments" in tools else [],
     )
 

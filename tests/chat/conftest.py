@@ -13,10 +13,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/stores.py
 
+from chat_helpers import GEN, HPO  # noqa: E402
 from stores import mlflow_template  # noqa: E402,F401
-
-HPO = "chat-branin-random"
-GEN = "chat-genetic-random"
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import GEN, HPO
+from chat_helpers import GEN, HPO
 
 mcp = pytest.importorskip("mcp")
 pytestmark = pytest.mark.slow

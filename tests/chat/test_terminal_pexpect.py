@@ -12,10 +12,10 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import GEN, HPO
+from chat_helpers import GEN, HPO
 
 pexpect = pytest.importorskip("pexpect")
-pytestmark = [pytest.mark.slow, pytest.mark.llm]
+pytestmark = [pytest.mark.slow, pytest.mark.llm, pytest.mark.timeout(900)]
 
 PERTURBO = str(Path(sys.executable).with_name("perturbo"))
 
@@ -45,7 +45,7 @@ def test_chat_in_a_terminal_lists_summarises_and_waits_for_confirmation(
     child = pexpect.spawn(
         PERTURBO,
         ["chat", "--tracking-uri", chat_store, "--llm-model", "smollm2-135m", "--llm-threads", "2",
-         "--prose-tokens", "12", "--local", "--workdir", str(tmp_path)],
+         "--prose-tokens", "6", "--local", "--workdir", str(tmp_path)],
         env=env, encoding="utf-8", timeout=240, dimensions=(50, 400),
     )  # fmt: skip
     try:

@@ -175,7 +175,6 @@ def _list(console: Any, store: Any) -> int:
         "planner",
         "subject",
         "headline",
-        "best",
     ):
         t.add_column(col, overflow="fold")
     for r in rows:
@@ -191,19 +190,9 @@ def _list(console: Any, store: Any) -> int:
             r.params.get("planner", ""),
             subject,
             headline({k: v for k, v in r.metrics.items() if not k.startswith("final_")}, keys),
-            _best_cell(r),
         )
     console.print(t)
     return 0
-
-
-def _best_cell(s: CampaignSummary) -> str:
-    t = s.tags
-    if "perturbo.best.round_metric" in t:
-        return f"round {int(t['perturbo.best.round']) + 1}: {t['perturbo.best.round_metric']}"
-    if "perturbo.best.value" in t and "perturbo.objective" in t:
-        return f"{t['perturbo.objective']}={_fmt(float(t['perturbo.best.value']))}"
-    return ""
 
 
 def _best_lines(store: Any, name: str, summary: CampaignSummary) -> list[str]:
@@ -211,7 +200,8 @@ def _best_lines(store: Any, name: str, summary: CampaignSummary) -> list[str]:
     history for campaigns recorded before it wrote them)."""
     import json
 
-    t = summary.tags
+    marks = getattr(store, "best_marks", None)
+    t = marks(name) if callable(marks) else {}
     if "perturbo.best.round_metric" in t:  # a round is what people read: its best round
         return [
             f"  best round: {int(t['perturbo.best.round']) + 1} ({t['perturbo.best.round_metric']})"

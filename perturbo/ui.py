@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import socket
 import subprocess
@@ -143,16 +144,21 @@ def cmd_ui(ns: argparse.Namespace) -> int:
     uri = _uri(ns)
     if uri.startswith(("http://", "https://")):
         return _remote(uri)
+    cmd = server_command(uri, ns.port)
+    url = f"http://127.0.0.1:{ns.port}/#/experiments{ML_VIEW}"
+    if ns.print_only:
+        print(shlex.join(cmd))
+        print(
+            "# or with MLflow's own CLI (slower to start): MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false "
+            f"mlflow ui --backend-store-uri {shlex.quote(uri)} --host 127.0.0.1 --port {ns.port} "
+            f"--workers 1; then open {url}"
+        )
+        return 0
     if not store_exists(uri):
         raise PerturboError(
             f"the tracking store {uri!r} does not exist: run a campaign first "
             "(`perturbo run KIND`), or pass the --tracking-uri it ran with"
         )
-    cmd = server_command(uri, ns.port)
-    url = f"http://127.0.0.1:{ns.port}/#/experiments{ML_VIEW}"
-    if ns.print_only:
-        print(" ".join(cmd))
-        return 0
     if not _port_free(ns.port):
         raise PerturboError(f"port {ns.port} on 127.0.0.1 is in use: pass another --port")
     print(f"starting the MLflow UI on {uri} ...", flush=True)

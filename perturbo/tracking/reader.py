@@ -87,6 +87,14 @@ class MlflowStore:
         exp, parent = self._open(campaign)
         return self._call(f"reading campaign {campaign!r}", lambda: self._summary(exp, parent))
 
+    def best_marks(self, campaign: str) -> dict[str, str]:
+        """What the recorder marked best on the parent run when the campaign ended:
+        ``perturbo.best.*`` (id, value, params as JSON, round, round_metric) and the
+        ``perturbo.objective``/``perturbo.direction`` they refer to; empty before that."""
+        _, parent = self._open(campaign)
+        keep = ("perturbo.best.", "perturbo.objective", "perturbo.direction")
+        return {k: v for k, v in parent.data.tags.items() if k.startswith(keep)}
+
     def config(self, campaign: str) -> dict[str, Any]:
         """The config the campaign was built from (what ``resume`` rebuilds it with)."""
         _, parent = self._open(campaign)

@@ -132,8 +132,8 @@ def write_summary(client: MlflowClient, facts: CampaignFacts) -> str:
         tags["perturbo.best.run"] = marked
     log_batch(client, facts.run_id, tags=tags)
     desc = _description(facts, best, rnd)
-    shown = {k: v for k, v in tags.items() if k.startswith("perturbo.")}  # searchable there
-    for k, v in {**view_tags(), **shown, NOTE_TAG: desc}.items():
+    # the experiment's perturbo.* tags stay the kind and its tags (what the store lists)
+    for k, v in {**view_tags(), NOTE_TAG: desc}.items():
         client.set_experiment_tag(facts.experiment_id, k, v[:MAX_TAG_LEN])
     return md
 

@@ -235,11 +235,11 @@ class MlflowRecorder:
             self.experiment_id = c.create_experiment(
                 self.campaign,
                 artifact_location=artifact_location(self.tracking_uri, self.campaign),
-                tags={**tags, KIND_TAG: self.kind, **self._start_tags()},
+                tags={**tags, KIND_TAG: self.kind, **self._experiment_tags()},
             )
         else:
             self.experiment_id = exp.experiment_id
-            for k, v in self._start_tags().items():
+            for k, v in self._experiment_tags().items():
                 c.set_experiment_tag(self.experiment_id, k, v)
         run = c.create_run(
             self.experiment_id,
@@ -262,6 +262,10 @@ class MlflowRecorder:
         desc = start_description(self.campaign, self.kind, planner, subject)
         extra = {"perturbo.planner": planner, "perturbo.subject": subject[1] if subject else ""}
         return {**view_tags(), NOTE_TAG: desc, **{k: v for k, v in extra.items() if v}}
+
+    def _experiment_tags(self) -> dict[str, str]:
+        """MLflow's (view, description); the experiment's perturbo.* tags are the kind's."""
+        return {k: v for k, v in self._start_tags().items() if not k.startswith("perturbo.")}
 
     def _reopen(self, exp: Any, parent: Any) -> None:
         c = self.client

@@ -42,7 +42,12 @@ def test_trial_campaign_gets_description_summary_and_one_best_trial(store: str) 
     assert parent.data.tags["perturbo.best.run"] == best[0].info.run_id
     assert float(parent.data.tags["perturbo.best.value"]) == 0.95
     assert parent.data.tags["perturbo.subject"] == "toy-items"
-    assert exp.tags["perturbo.planner"] == "toy"
+    assert parent.data.tags["perturbo.planner"] == "toy"
+    # the experiment's perturbo.* tags stay the kind and the kind's tags
+    assert {k for k in exp.tags if k.startswith("perturbo.")} == {
+        "perturbo.kind",
+        "perturbo.subject",
+    }
 
 
 def test_round_campaign_marks_the_best_round_by_the_headline(store: str) -> None:

@@ -103,6 +103,16 @@ def start_description(
     )
 
 
+def start_tags(
+    campaign: str, kind: str, planner: str, subject: tuple[str, str] | None
+) -> tuple[dict[str, str], dict[str, str]]:
+    """(experiment tags, parent-run tags) of a new campaign: the runs view and a description
+    on the experiment (whose perturbo.* tags stay the kind's); planner and subject on the run."""
+    exp = {**view_tags(), NOTE_TAG: start_description(campaign, kind, planner, subject)}
+    run = {"perturbo.planner": planner, "perturbo.subject": subject[1] if subject else ""}
+    return exp, {k: v for k, v in run.items() if v}
+
+
 def write_summary(client: MlflowClient, facts: CampaignFacts) -> str:
     """Write the description, the summary and the best marks; returns the summary markdown."""
     plots = list(facts.plots) or [
@@ -330,6 +340,7 @@ __all__ = [
     "best_observation",
     "best_round",
     "start_description",
+    "start_tags",
     "summary_markdown",
     "view_tags",
     "write_summary",

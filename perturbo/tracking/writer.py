@@ -25,7 +25,6 @@ from perturbo.tracking.layout import (
     CONFIG_FILE,
     KIND_TAG,
     NESTING_TAG,
-    NOTE_TAG,
     RESUMED_PREFIX,
     ROLE,
     ROUND_TAG,
@@ -37,7 +36,7 @@ from perturbo.tracking.layout import (
 from perturbo.tracking.nested import write_round_run, write_trial_runs
 from perturbo.tracking.reader import find_parent, load_series, nested_runs, recorded_rounds
 from perturbo.tracking.spool import Spool
-from perturbo.tracking.summary import CampaignFacts, start_description, view_tags, write_summary
+from perturbo.tracking.summary import CampaignFacts, start_tags, write_summary
 from perturbo.tracking.traces import log_llm_trace, trace_metrics
 from perturbo.tracking.uri import artifact_location, make_client, wrap_error
 from perturbo.types import Observation, PerturboError, Status
@@ -235,18 +234,18 @@ class MlflowRecorder:
             self.experiment_id = c.create_experiment(
                 self.campaign,
                 artifact_location=artifact_location(self.tracking_uri, self.campaign),
-                tags={**tags, KIND_TAG: self.kind, **self._experiment_tags()},
+                tags={**tags, KIND_TAG: self.kind, **self._start_tags()[0]},
             )
         else:
             self.experiment_id = exp.experiment_id
-            for k, v in self._experiment_tags().items():
+            for k, v in self._start_tags()[0].items():
                 c.set_experiment_tag(self.experiment_id, k, v)
         run = c.create_run(
             self.experiment_id,
             run_name=self.campaign,
             tags={
                 **tags,
-                **{k: v for k, v in self._start_tags().items() if k.startswith("perturbo.")},
+                **self._start_tags()[1],
                 ROLE: "campaign",
                 KIND_TAG: self.kind,
                 NESTING_TAG: self.nesting,
@@ -255,17 +254,6 @@ class MlflowRecorder:
         self.run_id = run.info.run_id
         log_batch(c, self.run_id, params=self.params)
         c.log_dict(self.run_id, jsonable(self.config), CONFIG_FILE)
-
-    def _start_tags(self) -> dict[str, str]:
-        planner = str(self.params.get("planner", ""))
-        subject = self._subject()
-        desc = start_description(self.campaign, self.kind, planner, subject)
-        extra = {"perturbo.planner": planner, "perturbo.subject": subject[1] if subject else ""}
-        return {**view_tags(), NOTE_TAG: desc, **{k: v for k, v in extra.items() if v}}
-
-    def _experiment_tags(self) -> dict[str, str]:
-        """MLflow's (view, description); the experiment's perturbo.* tags are the kind's."""
-        return {k: v for k, v in self._start_tags().items() if not k.startswith("perturbo.")}
 
     def _reopen(self, exp: Any, parent: Any) -> None:
         c = self.client
@@ -399,6 +387,10 @@ class MlflowRecorder:
             reason=reason if status != "FINISHED" else "",
         )
         write_summary(self.client, facts)
+
+    def _start_tags(self) -> tuple[dict[str, str], dict[str, str]]:
+        planner = str(self.params.get("planner", ""))
+        return start_tags(self.campaign, self.kind, planner, self._subject())
 
     def _subject(self) -> tuple[str, str] | None:
         """(name, value) of the campaign's subject: the kind's ``subject`` param, else its

@@ -140,8 +140,11 @@ def is_pair_csv(path: str | Path) -> bool:
     p = Path(path)
     if p.suffix.lower() != ".csv" or not p.is_file():
         return False
-    with p.open(newline="", encoding="utf-8-sig") as f:
-        header = next(csv.reader(f), [])
+    try:
+        with p.open(newline="", encoding="utf-8-sig") as f:
+            header = next(csv.reader(f), [])
+    except (UnicodeDecodeError, csv.Error):
+        return False  # not a readable CSV: the gene-screen reader names the problem
     return "gene_pairs" in [c.strip().lower() for c in header]
 
 

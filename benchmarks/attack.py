@@ -323,6 +323,7 @@ def write_report(results: dict[str, Any], out: Path, quick: bool, wall: float) -
         f"{os.cpu_count()} cores shared with other engineers (timings are noisy), "
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, total {wall:.0f} s.",
         "",
+        *([results["note"], ""] if results.get("note") else []),
         f"## Strength (Linf eps {EPS}, {results['n']} held-out samples, the same for every row)",
         "",
     ]
@@ -429,6 +430,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--part", default="", help="save this run's results as a part JSON only")
     ap.add_argument("--merge", nargs="*", default=[], help="part JSONs of earlier runs to include")
+    ap.add_argument("--note", default="", help="a paragraph for the report (how it was run)")
     ap.add_argument("--skip", default="", help="strength references not to run: pyaa,art")
     ap.add_argument(
         "--known-aa", default="", help="JSON file: {model: pyautoattack row} measured before"
@@ -501,6 +503,8 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as e:  # noqa: BLE001 - a busy box may not start Ray: keep the rest
             results["hosting_error"] = f"{type(e).__name__}: {e}"[:300]
     results["wall"] += time.perf_counter() - t0
+    if a.note:
+        results["note"] = a.note
     part_path.write_text(json.dumps(_plain(results), indent=1, default=str))
     if a.part:
         print(f"wrote {part_path}")

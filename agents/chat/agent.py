@@ -224,7 +224,7 @@ class ChatAgent:
         res = self._last_result
         yield from self._emit_result(res)
         ask = (
-            f"Result of {route.tool}:\n{res.for_model()}\n\nIn one short sentence, tell the user what "
+            f"Result of {route.tool}:\n{res.for_model()[:700]}\n\nIn one short sentence, tell the user what "
             "this means. Do not repeat the numbers."
         )
         prose, dropped = "", []

@@ -15,7 +15,7 @@ from collections.abc import Iterable
 
 __all__ = ["NumberGuard", "SentenceGuard", "numbers"]
 
-_NUM = re.compile(r"(?<![\w.])[-+]?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?%?")
+_NUM = re.compile(r"(?<![\w.\-/])[-+]?\d+(?:,\d{3})*(?:\.\d+)?(?:[eE][-+]?\d+)?%?")
 _STRIP = ".,;:!?()[]{}<>'\"`*_"
 _END = re.compile(r"(?<=[.!?])\s+|\n+")
 

@@ -215,8 +215,9 @@ def hints(
     rnd = re.search(r"round (\d+)|(\d+)(?:st|nd|rd|th) round", low)
     n = re.search(r"(\d+) (?:more |new |next )?(?:experiments|proposals|configs|genes|ideas)", low)
     names = _named(text, campaigns, last)
-    if not names:  # a campaign-like name that is not in the store: let the tool say so
-        names = tuple(_unknown(text, campaigns, kinds))[:1]
+    unknown = _unknown(text, campaigns, kinds)
+    if unknown and not any(c.lower() in low for c in campaigns):
+        names = (unknown[0],)  # a campaign-like name that is not in the store: the tool says so
     if tools == ("launch_campaign",):
         names = ()
     if tools == ("list_campaigns",) and len(names) == 1 and "campaigns" not in low:
@@ -299,6 +300,9 @@ _SLASH = {
 def parse_slash(line: str) -> Route:
     """``/show NAME`` and the others (:data:`SLASH_HELP`) as a :class:`Route`; ValueError with
     the usage for a bad one."""
+    head = line.strip()[1:].split(None, 2)
+    if head and head[0].lower() == "pin":  # JSON objects: not for shlex
+        return _parse_pin(head)
     try:
         words = shlex.split(line.strip()[1:])
     except ValueError as e:
@@ -333,3 +337,18 @@ def parse_slash(line: str) -> Route:
             ln for ln in SLASH_HELP.splitlines() if ln.startswith(f"/{cmd}") or f"/{cmd} " in ln
         )
         raise ValueError(f"usage: {usage.strip()}") from None
+
+
+def _parse_pin(head: list[str]) -> Route:
+    usage = 'usage: /pin NAME JSON... (e.g. /pin my-campaign {"gene": "IFNG"})'
+    if len(head) < 3:
+        raise ValueError(usage)
+    rest, experiments, decoder = head[2].strip(), [], json.JSONDecoder()
+    while rest:
+        try:
+            obj, end = decoder.raw_decode(rest)
+        except json.JSONDecodeError:
+            raise ValueError(f"{rest[:40]!r} is not JSON; {usage}") from None
+        experiments.append(obj)
+        rest = rest[end:].strip()
+    return Route("pin_experiments", {"name": head[1], "experiments": experiments}, "slash")

@@ -303,6 +303,14 @@ def _plot(results: dict[str, Any], out: Path, suffix: str) -> list[str]:
     return names
 
 
+def _shown_args() -> list[str]:
+    """The command line, with a --note's text left out."""
+    args, out = sys.argv[1:], []
+    for i, x in enumerate(args):
+        out.append("NOTE" if i and args[i - 1] == "--note" else x)
+    return out
+
+
 def _plain(results: dict[str, Any]) -> dict[str, Any]:
     plain = {k: v for k, v in results.items() if k != "strength"}
     plain["strength"] = {
@@ -318,7 +326,7 @@ def write_report(results: dict[str, Any], out: Path, quick: bool, wall: float) -
     L = [
         f"# Attack kind benchmark{' (quick smoke run)' if quick else ''}",
         "",
-        f"`{' '.join(['python', 'benchmarks/attack.py', *sys.argv[1:]])}` — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"`{' '.join(['python', 'benchmarks/attack.py', *_shown_args()])}` — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
         f"{platform.processor() or platform.machine()}, torch {torch.__version__}, "
         f"{os.cpu_count()} cores shared with other engineers (timings are noisy), "
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, total {wall:.0f} s.",
@@ -394,7 +402,7 @@ def write_report(results: dict[str, Any], out: Path, quick: bool, wall: float) -
                 f"{r['seconds']:.1f} |" + (f" {r['error']}" if r["error"] else "")
             )
     h = results.get("hosting")
-    if results.get("hosting_error"):
+    if results.get("hosting_error") and not h:
         L += ["", f"## Hosting: not measured ({results['hosting_error']})", ""]
     if h:
         L += [

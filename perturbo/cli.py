@@ -18,12 +18,14 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
+from perturbo.show import RESUME_EPILOG
 from perturbo.types import PerturboError
 
 if TYPE_CHECKING:
     from perturbo.kindspec import KindSpec
 
 PLUGGED: dict[str, str] = {
+    "show": "perturbo.show:add_parser",
     "ui": "perturbo.ui:add_parser",
     "chat": "perturbo.chat.commands:add_chat_parser",
     "mcp": "perturbo.chat.commands:add_mcp_parser",
@@ -102,6 +104,21 @@ def _add_run_options(p: argparse.ArgumentParser, resume: bool = False) -> None:
         "--workers", type=int, default=s, help="parallel workers (Ray actors); default: one per CPU"
     )
     g.add_argument(
+        "--schedule",
+        default=s,
+        metavar="sync|async",
+        help="sync: rounds, each waits for its slowest experiment; async: a worker is refilled "
+        "as soon as it frees (default: the kind's: async for hyperparameter and attack)",
+    )
+    g.add_argument(
+        "--experiment-timeout",
+        type=float,
+        default=s,
+        metavar="SECONDS",
+        help="an experiment running longer ends FAILED with the reason and its worker is "
+        "replaced (default: no limit)",
+    )
+    g.add_argument(
         "--pin",
         action="append",
         default=s,
@@ -178,9 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Rebuild a campaign's history and config from MLflow and "
         "continue it: nothing recorded runs again, nothing is lost.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog="examples:\n  perturbo resume CAMPAIGN              # continue where it stopped\n"
-        "  perturbo resume CAMPAIGN --rounds 8   # extend a campaign budgeted in rounds\n"
-        "  perturbo resume CAMPAIGN --trials 80  # extend one budgeted in trials",
+        epilog=RESUME_EPILOG,
     )
     res.add_argument("campaign", metavar="CAMPAIGN")
     res.add_argument(
@@ -196,20 +211,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="total trials, to extend a campaign budgeted in trials (default: as configured)",
     )
     _add_run_options(res, resume=True)
-
-    show = sub.add_parser(
-        "show",
-        help="list campaigns, or one campaign's rounds",
-        description="Without CAMPAIGN: the campaigns in the store. With it: "
-        "its settings and metrics per round.",
-    )
-    show.add_argument("campaign", nargs="?", metavar="CAMPAIGN")
-    show.add_argument(
-        "--tracking-uri",
-        default=argparse.SUPPRESS,
-        metavar="URI",
-        help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
-    )
 
     handlers: dict[str, Callable[[argparse.Namespace], int]] = {}
     for command, path in PLUGGED.items():
@@ -270,13 +271,7 @@ def cmd_resume(ns: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_show(ns: argparse.Namespace) -> int:
-    from perturbo.show import show
-
-    return show(ns.campaign, getattr(ns, "tracking_uri", None))
-
-
-COMMANDS = {"run": cmd_run, "resume": cmd_resume, "show": cmd_show}
+COMMANDS = {"run": cmd_run, "resume": cmd_resume}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

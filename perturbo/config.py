@@ -16,7 +16,7 @@ import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -64,6 +64,14 @@ class RunOptions(BaseModel):
     local: bool = Field(False, description="run in-process, without Ray")
     workers: int | None = Field(None, gt=0, description="number of parallel workers (actors)")
     progress: bool = Field(True, description="live progress display")
+    schedule: Literal["sync", "async"] | None = Field(
+        None, description="sync rounds or async refills (default: the kind's)"
+    )
+    experiment_timeout: float | None = Field(
+        None,
+        gt=0,
+        description="seconds before a running experiment is FAILED (its worker replaced)",
+    )
 
     def check(self) -> RunOptions:
         """Refuse settings that contradict each other (rather than ignore one of them)."""

@@ -69,6 +69,8 @@ class KindSpec:
     - ``subject``: the param shown as the campaign's subject (screen, task, model).
     - ``plotters``: logged as PNGs at the end of a campaign.
     - ``nesting``: MLflow nested runs per round or per trial.
+    - ``schedule``: ``"sync"`` rounds (a wet-lab batch) or ``"async"`` (refill a worker as soon
+      as it frees: kinds whose experiments vary in duration); ``--schedule`` overrides it.
     - ``uses_local_llm(config)``: host the embedded LLM once in a Ray actor for this campaign.
     - ``budget_keys``: config keys ``perturbo resume --rounds/--trials`` may extend.
     - ``tag_params``: params that become MLflow experiment tags (``perturbo.<key>``), so the
@@ -86,6 +88,7 @@ class KindSpec:
     subject: str = ""
     plotters: Sequence[Plotter] = ()
     nesting: Nesting = "trial"
+    schedule: Literal["sync", "async"] = "sync"
     uses_local_llm: Callable[[Mapping[str, Any]], bool] = _never
     budget_keys: tuple[str, ...] = ()
     tag_params: tuple[str, ...] = ()

@@ -116,6 +116,9 @@ def launch(
             engine=host.engine if host else None,
         )
         parts = spec.build(config, context)
+        parts.schedule = options.schedule or spec.schedule
+        if options.experiment_timeout is not None:
+            parts.experiment_timeout_s = options.experiment_timeout
         if pinned:
             from perturbo.pinned import Pinned
 
@@ -136,8 +139,10 @@ def resume(
     kind's budget (``rounds``/``trials``: :attr:`KindSpec.budget_keys`); ``pinned`` experiments
     run first (see :func:`launch`)."""
     from perturbo import kinds, tracking
+    from perturbo.show import resolve
 
     store = tracking.open_store(options.resolved_tracking_uri())
+    name = resolve(store, name)  # a unique prefix will do, as for `perturbo show`
     config = store.config(name)
     history = store.history(name)
     spec = kinds.get(str(config.get("kind", "")))
@@ -206,7 +211,14 @@ def _run_parts(
     _check_room(parts, history, name)
     opened = None
     recorder = tracking.MlflowRecorder.from_parts(
-        parts, uri, name, resume=resume, nesting=spec.nesting, plotters=tuple(spec.plotters)
+        parts,
+        uri,
+        name,
+        resume=resume,
+        nesting=spec.nesting,
+        plotters=tuple(spec.plotters),
+        headline=tuple(spec.headline),
+        subject=spec.subject,
     )
     done = history.last_round + 1
     try:
@@ -220,7 +232,9 @@ def _run_parts(
             num_gpus_per_worker=parts.num_gpus_per_worker,
         )
         where = opened.where
-        recorder.start({"pool": where, "workers": options.workers or "auto"})
+        recorder.start(
+            {"pool": where, "workers": options.workers or "auto", "schedule": parts.schedule}
+        )
         say(
             f"{'resuming' if resume else 'campaign'} {name!r}: {len(history)} experiments "
             f"recorded, {where}, tracking {uri}"
@@ -246,11 +260,29 @@ def _run_parts(
         if opened is not None:
             opened.close()
     say(
-        f"done: {len(history)} experiments in {history.last_round + 1} rounds; "
+        f"done: {len(history)} experiments in {history.last_round + 1} rounds{_failures(history)}; "
         f"`perturbo show {name}{tracking.store_flag(uri)}`, or "
         f"`perturbo ui{tracking.store_flag(uri)}` and open {recorder.ui_url()}"
     )
     return history
+
+
+def _failures(history: History) -> str:
+    """`` (3 FAILED: the commonest reason)`` where experiments failed, else nothing."""
+    from collections import Counter
+
+    from perturbo.types import Status
+
+    failed = [
+        o.outcome.error.splitlines()[0]
+        for o in history
+        if o.outcome.status is Status.FAILED and o.outcome.error
+    ]
+    n = sum(o.outcome.status is Status.FAILED for o in history)
+    if not n:
+        return ""
+    why = Counter(failed).most_common(1)[0][0][:200] if failed else "no reason recorded"
+    return f" ({n} FAILED; most often: {why})"
 
 
 __all__ = ["Interrupted", "launch", "resume", "say", "settings"]

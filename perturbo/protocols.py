@@ -51,7 +51,9 @@ The one meaning of the name in perturbo: kinds name their own factories for what
 class ExecutorPool(Protocol):
     """Runs experiments in parallel (RayExecutorPool, LocalExecutorPool)."""
 
-    def submit(self, specs: Sequence[ExperimentSpec]) -> None: ...
+    def submit(self, specs: Sequence[ExperimentSpec], timeout_s: float | None = None) -> None:
+        """Queue ``specs``; each one running longer than ``timeout_s`` ends FAILED."""
+        ...
 
     def wait(self, timeout_s: float) -> list[Observation]:
         """Return the observations finished so far (at least one unless the timeout passes)."""

@@ -44,6 +44,11 @@ def seen_keys(history: Sequence[Observation], space: Space) -> set[str]:
     return {space.key(o.spec.params) for o in history if o.outcome.status is not Status.REJECTED}
 
 
+SAME_FAILURES = 4
+"""Experiments that all FAILED with one and the same error before the loop stops the campaign
+(every one of them is recorded first)."""
+
+
 @dataclass
 class Steps:
     """One campaign's state between the steps: the history, the keys already run, the next
@@ -148,7 +153,22 @@ class Steps:
             self.on_round(report)
         self.next_round += 1
         self._stamped = 0
+        self._check_not_all_failing()
         return report
+
+    def _check_not_all_failing(self) -> None:
+        """Stop a campaign whose every experiment so far FAILED for the same reason: another
+        round would fail the same way (a missing parameter, an objective that raises)."""
+        ran = [o for o in self.history if o.outcome.status is not Status.REJECTED]
+        if len(ran) < SAME_FAILURES or any(o.outcome.status is not Status.FAILED for o in ran):
+            return
+        reasons = {(o.outcome.error.splitlines() or [""])[0] for o in ran}
+        if len(reasons) == 1:
+            raise PerturboError(
+                f"all {len(ran)} experiments so far failed the same way, so the campaign stopped: "
+                f"{reasons.pop()[:300]}; fix the cause, then `perturbo resume` continues "
+                "(the failed experiments are recorded)"
+            )
 
     def finish(self) -> None:
         if self.recorder is not None:

@@ -159,10 +159,6 @@ def test_malformed_ray_address(
 # --------------------------------------------------------------------------- tracking URI
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10: --tracking-uri garbage://x ends in a traceback; tracking.check_reachable must reject unknown schemes",
-)
 def test_garbage_tracking_uri(capsys: pytest.CaptureFixture[str]) -> None:
     rc, err = run_cli(capsys, *HPO, "--local", "--tracking-uri", "garbage://x")
     clear_error(rc, err, "garbage://x", "--tracking-uri")
@@ -344,14 +340,10 @@ def _assert_all_failed_clearly(rc: int, err: str, store: str, name: str, why: st
     assert len(history) < 8, "every trial failed the same way: the campaign stops early"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10: a campaign whose every trial FAILED prints 'done' and exits 0; the loop must stop early and the CLI say how many failed and why",
-)
 def test_every_trial_fails_space_misses_a_parameter(
     capsys: pytest.CaptureFixture[str], store: str, tmp_path: Path
 ) -> None:
-    space = _space(tmp_path, "x1")  # branin needs x1 and x2
+    space = _space(tmp_path, "x1")  # branin needs x0 and x1
     rc, err = run_cli(
         capsys,
         *HPO,
@@ -367,13 +359,9 @@ def test_every_trial_fails_space_misses_a_parameter(
         "--name",
         "missing-x2",
     )
-    _assert_all_failed_clearly(rc, err, store, "missing-x2", "x2")
+    _assert_all_failed_clearly(rc, err, store, "missing-x2", "x0")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10: a campaign whose every trial FAILED prints 'done' and exits 0; the loop must stop early and the CLI say how many failed and why",
-)
 def test_every_trial_fails_objective_raises(
     capsys: pytest.CaptureFixture[str], store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -410,10 +398,6 @@ def test_every_trial_fails_objective_raises(
     _assert_all_failed_clearly(rc, err, store, "raises", "ZeroDivisionError")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 10: a NaN objective is recorded as a result and the campaign exits 0; NaN must fail the trial, and all-failed stop the campaign with a message",
-)
 def test_every_trial_fails_objective_returns_nan(
     capsys: pytest.CaptureFixture[str], store: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

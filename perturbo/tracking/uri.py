@@ -99,6 +99,17 @@ def check_reachable(uri: str, timeout_s: float = 3.0) -> None:
             f"tracking URI {uri!r} is a file store, which MLflow 3 no longer writes by default: "
             "use a sqlite file instead, e.g. --tracking-uri sqlite:///mlflow.db"
         )
+    scheme = uri.split("://", 1)[0].split("+", 1)[0].lower()
+    if scheme not in _DB_SCHEMES:
+        raise PerturboError(
+            f"--tracking-uri {uri!r}: {scheme!r} is not a tracking store MLflow knows: use "
+            "sqlite:///path.db, http(s)://host:port (an MLflow server) or a database URI "
+            "(postgresql://..., mysql://...)"
+        )
+
+
+_DB_SCHEMES = ("postgresql", "mysql", "mssql", "databricks", "databricks-uc")
+"""Stores MLflow opens directly besides sqlite and HTTP servers."""
 
 
 def _unreachable(uri: str, reason: str) -> PerturboError:

@@ -184,6 +184,8 @@ class Campaign:
                     name,
                     nesting=KIND.nesting,
                     plotters=tuple(KIND.plotters),
+                    headline=tuple(KIND.headline),
+                    subject=KIND.subject,
                 )
                 recorder.start({"pool": opened.where, "workers": self.workers})
             on_round = None
@@ -207,6 +209,10 @@ class _CallableFactory:
     fn: Callable[..., Any]
     recipe: Any
     rungs: Any
+
+    def resume(self, history: Any) -> None:
+        if self.rungs is not None and hasattr(self.rungs, "seed"):
+            self.rungs.seed(history)
 
     def __call__(self) -> Any:
         from perturbo.kinds.hyperparameter import HyperparameterExecutor

@@ -146,6 +146,11 @@ class TrialFactory:
     def __call__(self) -> HyperparameterExecutor:
         return HyperparameterExecutor(self.recipe, self.rungs)
 
+    def resume(self, history: Sequence[Observation]) -> None:
+        """Rebuild ASHA's rungs from the recorded per-epoch values (called on resume)."""
+        if self.rungs is not None and hasattr(self.rungs, "seed"):
+            self.rungs.seed(history)
+
 
 @dataclass
 class HyperparameterMetrics:

@@ -28,6 +28,7 @@ KIND = KindSpec(
     subject="task",
     plotters=(optimisation_history_plot, *HYPERPARAMETER_PLOTTERS),
     nesting="trial",
+    schedule="async",  # trials vary in duration: keep every worker busy
     uses_local_llm=uses_local_llm,
     budget_keys=("trials",),
     tag_params=("task",),

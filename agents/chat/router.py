@@ -36,6 +36,7 @@ _NEEDS_NAME = {
     "summarize_campaign", "explain_round", "propose_experiments", "show_plot",
     "resume_campaign", "stop_campaign", "pin_experiments",
 }  # fmt: skip
+_ACTIONS = {"launch_campaign", "resume_campaign", "stop_campaign", "pin_experiments"}
 _STOP_PARTS = {
     "random",
     "bo",
@@ -244,6 +245,8 @@ def route_schema(
     for s in schemas:
         if h.tools and s["name"] not in h.tools:
             continue
+        if not h.tools and s["name"] in _ACTIONS:
+            continue  # no action word in the message: the model may only read (a smaller grammar too)
         props: dict[str, Any] = {}
         for key in s["parameters"].get("properties", {}):
             if key in ("name", "first", "second") and names:

@@ -1,0 +1,315 @@
+"""The chat's benchmark: a fixed set of questions with known answers about a store of
+campaigns, scored automatically; share correct and latency per answer, per model.
+
+The store is built here (small campaigns, in-process, `--local`): two hyperparameter
+campaigns on branin (random, sobol) and two genetic campaigns on Scharenberg22 (random, bo:
+its planner logs why it chose each round's genes). The expected answers are read back from
+the store with ``MlflowStore`` (never typed in), and an answer is correct when every expected
+string is in what the chat showed (facts + prose) and, for actions, nothing launched.
+
+    python benchmarks/chat.py                      # embedded model (Qwen 1.5B if installed)
+    python benchmarks/chat.py --llm-model smollm2-135m --limit 10
+    OPENAI_API_KEY=... python benchmarks/chat.py --remote openai   # + a remote model
+
+Writes benchmarks/results/chat.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results" / "chat.md"
+
+CAMPAIGNS = {
+    "bench-branin-random": ["hyperparameter", "--task", "branin", "--planner", "random", "--trials", "8", "--batch", "4"],
+    "bench-branin-sobol": ["hyperparameter", "--task", "branin", "--planner", "sobol", "--trials", "8", "--batch", "4"],
+    "bench-screen-random": ["genetic", "--screen", "Scharenberg22", "--planner", "random", "--rounds", "2", "--batch", "16"],
+    "bench-screen-bo": ["genetic", "--screen", "Scharenberg22", "--planner", "bo", "--rounds", "2", "--batch", "16"],
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    expect: tuple[str, ...]
+    category: str
+    launches: bool = False  # an action: correct only if proposed and nothing started
+
+
+def build_store(folder: Path) -> str:
+    from perturbo.cli import main
+
+    uri = f"sqlite:///{folder / 'mlflow.db'}"
+    for name, argv in CAMPAIGNS.items():
+        t = time.perf_counter()
+        rc = main(["run", *argv, "--name", name, "--local", "--no-progress", "--tracking-uri", uri])
+        assert rc == 0, name
+        print(f"built {name} in {time.perf_counter() - t:.0f}s", file=sys.stderr)
+    return uri
+
+
+def questions(uri: str) -> list[Question]:
+    """The fixed questions; the expected strings come from the store."""
+    from perturbo.agents.chat.facts import campaign_facts, fmt
+    from perturbo.tracking import open_store
+
+    store = open_store(uri)
+    f = {n: campaign_facts(store, n) for n in CAMPAIGNS}
+    br, bs, sr, sb = (f[n] for n in CAMPAIGNS)
+    best_br, best_bs = fmt(br.best_value), fmt(bs.best_value)
+    win_branin = br.name if br.best_value <= bs.best_value else bs.name
+    rate = {n: len(x.hits) / x.n_experiments for n, x in f.items() if x.hit_metric}
+    win_screen = max(rate, key=lambda n: rate[n])
+    h = list(store.history("bench-screen-bo"))
+    note2 = next(o.spec.note for o in h if o.spec.round == 1)
+    note1 = next(o.spec.note for o in h if o.spec.round == 0)
+    gene2 = next(str(o.spec.params["gene"]) for o in h if o.spec.round == 1)
+    rm = store.round_metrics("bench-screen-bo")
+    hr = fmt(sb.headline.get("hit_ratio", 0.0))
+    q = Question
+    return [
+        q("How many campaigns are in the store?", ("4 campaigns",), "count"),
+        q("list the campaigns", tuple(CAMPAIGNS), "count"),
+        q("which genetic campaigns are there?", ("bench-screen-random", "bench-screen-bo"), "count"),
+        q("list the hyperparameter campaigns", ("2 campaigns", "bench-branin-sobol"), "count"),
+        q("how many experiments did bench-screen-bo run?", (f"{sb.n_experiments} experiments",), "count"),
+        q("how many trials are in the branin random campaign?", (f"{br.n_experiments} experiments",), "count"),
+        q("how many hits did the bo screen campaign find?", (f"{len(sb.hits)} hits",), "count"),
+        q("how many hits did bench-screen-random find?", (f"{len(sr.hits)} hits",), "count"),
+        q("what is the best value of bench-branin-random?", (best_br,), "best"),
+        q("what is the best value of the sobol branin campaign?", (best_bs,), "best"),
+        q("summarise bench-branin-sobol", (best_bs, "8 experiments"), "best"),
+        q("tell me about the branin random campaign", (best_br,), "best"),
+        q("what was the best configuration in bench-branin-random?", (br.best[0].id,), "best"),
+        q("what is the hit ratio of bench-screen-bo?", (hr,), "best"),
+        q("what were the hits of the random screen campaign?", tuple(sr.hits[:3]), "best"),
+        q("give me an overview of bench-screen-bo", (f"{len(sb.hits)} hits",), "best"),
+        q("how many hits in round 2 of bench-screen-bo?", (fmt(rm[1].get("hits_round", 0)),), "best"),
+        q("compare bench-branin-random and bench-branin-sobol", (win_branin,), "planner"),
+        q("which planner won on branin, random or sobol? compare them", (win_branin,), "planner"),
+        q("compare the two screen campaigns", (win_screen,), "planner"),
+        q("compare bench-screen-random with bench-screen-bo", (win_screen,), "planner"),
+        q("which planner did bench-branin-sobol use?", ("planner sobol",), "planner"),
+        q("what planner ran bench-screen-bo?", ("planner bo",), "planner"),
+        q("why were the genes of round 2 of bench-screen-bo chosen?", (note2[:20],), "why"),
+        q("explain round 1 of bench-screen-bo", (note1[:20],), "why"),
+        q("why did the bo screen campaign pick its genes in round 2?", (note2[:20],), "why"),
+        q("which genes were chosen in round 2 of bench-screen-bo?", (gene2,), "why"),
+        q("why were the experiments of round 1 of bench-branin-random chosen?", ("chosen by random",), "why"),
+        q("show the plot of bench-branin-random", (".png",), "plot"),
+        q("show me a chart of bench-screen-bo", ("hit_ratio.png",), "plot"),
+        q("summarise campaign bench-nope-xyz", ("no campaign named 'bench-nope-xyz'",), "bad input"),
+        q("why was round 9 of bench-screen-bo chosen?", ("has no round 9",), "bad input"),
+        q("launch a hyperparameter campaign on task branin with the random planner, 4 trials, batch 2",
+          ("Nothing runs until the user confirms",), "action", launches=True),
+        q("resume bench-branin-random to 12 trials", ("--trials 12",), "action", launches=True),
+        q("stop bench-branin-sobol", ("not running from this chat",), "action"),
+    ]  # fmt: skip
+
+
+def run_model(
+    uri: str, qs: list[Question], llm_config: dict[str, Any], mode: str, prose: int, workdir: Path
+) -> dict[str, Any]:
+    from perturbo.agents.chat.agent import Done, Facts, Token
+    from perturbo.agents.chat.build import make_agent, make_tools
+    from perturbo.tracking import open_store
+
+    tools = make_tools(uri, local=True, workdir=workdir)
+    t = time.perf_counter()
+    agent = make_agent(tools, llm_config, mode, prose)
+    load = time.perf_counter() - t
+    rows = []
+    n_store = len(open_store(uri).list_campaigns())
+    for q in qs:
+        agent.history.clear()
+        agent.last_campaign = None
+        t = time.perf_counter()
+        shown, how, dropped = [], "", 0
+        try:
+            for ev in agent.respond(q.text):
+                if isinstance(ev, Facts | Token):
+                    shown.append(ev.text)
+                if isinstance(ev, Done):
+                    dropped = len(ev.dropped)
+                how = getattr(ev, "how", how) or how
+        except Exception as e:  # a crash counts as wrong, and is reported
+            shown.append(f"CRASH {type(e).__name__}: {e}")
+        seconds = time.perf_counter() - t
+        text = "\n".join(shown)
+        ok = all(x in text for x in q.expect)
+        if q.launches:
+            ok = ok and not tools.launcher.jobs and len(open_store(uri).list_campaigns()) == n_store
+        for p in list(tools.launcher.pending):
+            tools.launcher.decline(p)
+        rows.append(
+            {"q": q, "ok": ok, "seconds": seconds, "how": how, "dropped": dropped, "text": text}
+        )
+        print(
+            f"{'ok ' if ok else 'BAD'} {seconds:6.1f}s [{how}] {q.text}",
+            file=sys.stderr,
+            flush=True,
+        )
+        if not ok:
+            print(
+                "   expected",
+                q.expect,
+                "shown:",
+                text[:300].replace("\n", " | "),
+                file=sys.stderr,
+                flush=True,
+            )
+    return {
+        "rows": rows,
+        "load": load,
+        "model": getattr(agent.llm, "model_name", None) or llm_config.get("llm_model"),
+    }
+
+
+def report(results: list[tuple[str, dict[str, Any]]], build_s: float, notes: list[str]) -> str:
+    lines = [
+        "# Chat benchmark",
+        "",
+        f"`python benchmarks/chat.py`: {len(results[0][1]['rows']) if results else 0} fixed questions about a store "
+        f"of 4 campaigns it builds ({build_s:.0f}s{'' if build_s > 1 else ': reused with --store'}), expected answers read back from MLflow, scored "
+        "automatically (every expected string in what the chat showed; actions: proposed, nothing started).",
+        "Measured on the shared 2-core box (load average over 10 during the run): latencies are "
+        "upper bounds of what an idle laptop sees.",
+        "",
+        "| model | mode | correct | share | median s/answer | mean s/answer | model load s |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for label, r in results:
+        rows = r["rows"]
+        secs = sorted(x["seconds"] for x in rows)
+        ok = sum(x["ok"] for x in rows)
+        lines.append(
+            f"| {label} | {rows[0]['how'] if rows else ''} | {ok}/{len(rows)} | {ok / max(1, len(rows)):.0%} | "
+            f"{secs[len(secs) // 2]:.1f} | {sum(secs) / len(secs):.1f} | {r['load']:.0f} |"
+        )
+    for label, r in results:
+        lines += [
+            "",
+            f"## {label}",
+            "",
+            "| # | category | question | correct | s | route | prose sentences dropped |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for i, x in enumerate(r["rows"], 1):
+            lines.append(
+                f"| {i} | {x['q'].category} | {x['q'].text} | {'yes' if x['ok'] else '**no**'} | "
+                f"{x['seconds']:.1f} | {x['how']} | {x['dropped']} |"
+            )
+        by_how: dict[str, list[bool]] = {}
+        for x in r["rows"]:
+            by_how.setdefault(x["how"], []).append(x["ok"])
+        lines += [
+            "",
+            "By route: " + ", ".join(f"{h or 'none'} {sum(v)}/{len(v)}" for h, v in by_how.items()),
+        ]
+        bad = [x for x in r["rows"] if not x["ok"]]
+        for x in bad[:8]:
+            lines += [
+                "",
+                f"Wrong: *{x['q'].text}* expected {x['q'].expect}; shown:",
+                "",
+                "```",
+                x["text"][:600],
+                "```",
+            ]
+    lines += ["", "## Notes", "", *[f"- {n}" for n in notes], ""]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--llm-model",
+        default=None,
+        help="embedded model (default: Qwen 1.5B if installed, else smollm2-135m)",
+    )
+    p.add_argument("--prose-tokens", type=int, default=24)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--limit", type=int, default=None, help="first N questions only")
+    p.add_argument("--store", default=None, help="reuse this store (built by an earlier run)")
+    p.add_argument(
+        "--remote",
+        choices=("openai", "anthropic"),
+        default=None,
+        help="also a remote model (needs its API key)",
+    )
+    p.add_argument("--out", default=str(OUT))
+    a = p.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    notes: list[str] = []
+    work = Path(tempfile.mkdtemp(prefix="perturbo-chat-bench-"))
+    t = time.perf_counter()
+    uri = a.store or build_store(work)
+    build_s = time.perf_counter() - t
+    qs = questions(uri)[: a.limit]
+    model = a.llm_model
+    if model is None:
+        from perturbo.agents.weights import resolve_local_model
+
+        try:
+            resolve_local_model("qwen2.5-coder-1.5b")
+            model = "qwen2.5-coder-1.5b"
+        except Exception:
+            model = "smollm2-135m"
+            notes.append(
+                "Qwen 1.5B is not installed here (`make llm`): the embedded run used smollm2-135m."
+            )
+    results = []
+    local = {"llm": "local", "llm_model": model, "llm_threads": a.threads}
+    results.append((f"local {model}", run_model(uri, qs, local, "auto", a.prose_tokens, work)))
+    results.append(("router only (no model)", run_model_none(uri, qs, work)))
+    from perturbo.config import llm_api_key
+
+    remote = a.remote or next((b for b in ("openai", "anthropic") if llm_api_key(b)), None)
+    if remote and llm_api_key(remote):
+        results.append(
+            (f"remote {remote}", run_model(uri, qs, {"llm": remote}, "tools", a.prose_tokens, work))
+        )
+    else:
+        notes.append(
+            "No OPENAI_API_KEY / ANTHROPIC_API_KEY set: the remote model run (bind_tools mode) was skipped."
+        )
+    notes.append(
+        f"Embedded model: {model}, {a.threads} llama.cpp threads, prose limited to {a.prose_tokens} tokens; "
+        "routes: fixed = the message's own words left one tool call (no model call), grammar = the "
+        "model chose under the JSON-schema grammar, slash = a /command."
+    )
+    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.out).write_text(report(results, build_s, notes))
+    print(f"wrote {a.out}", file=sys.stderr)
+    return 0
+
+
+def run_model_none(uri: str, qs: list[Question], workdir: Path) -> dict[str, Any]:
+    """The same questions with no model: what the grammar's narrowing alone answers."""
+    from perturbo.agents.chat import agent as agent_mod
+
+    orig = agent_mod.ChatAgent
+    try:
+        import perturbo.agents.chat.build as build
+
+        def no_model(tools: Any, llm_config: Any, mode: str = "auto", prose_tokens: int = 0) -> Any:
+            return orig(None, tools, "grammar", prose_tokens=0)
+
+        real, build.make_agent = build.make_agent, no_model  # type: ignore[assignment]
+        return run_model(uri, qs, {"llm_model": "none"}, "grammar", 0, workdir)
+    finally:
+        build.make_agent = real  # type: ignore[assignment]
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -473,7 +473,8 @@ def main(argv: list[str] | None = None) -> int:
     def checkpoint(model: str) -> Any:
         def save(rows: list[dict[str, Any]]) -> None:
             results["strength"][model] = rows
-            part_path.write_text(json.dumps(_plain(results), indent=1, default=str))
+            if a.part:
+                part_path.write_text(json.dumps(_plain(results), indent=1, default=str))
 
         return save
 
@@ -513,8 +514,8 @@ def main(argv: list[str] | None = None) -> int:
     results["wall"] += time.perf_counter() - t0
     if a.note:
         results["note"] = a.note
-    part_path.write_text(json.dumps(_plain(results), indent=1, default=str))
     if a.part:
+        part_path.write_text(json.dumps(_plain(results), indent=1, default=str))
         print(f"wrote {part_path}")
         return 0
     path = write_report(results, out, a.quick, results["wall"])

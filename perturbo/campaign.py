@@ -128,6 +128,8 @@ def _run_sync(steps: Steps, stop: StopRule, batch: int, poll_s: float) -> None:
         order = {s.id: i for i, s in enumerate(valid)}
         done.sort(key=lambda o: order.get(o.spec.id, len(order)))
         steps.record(bad + done, planner_s, time.perf_counter() - t1)
+        if stop.reason(steps.history, steps.next_round, started) is None:
+            steps.check_not_all_failing()
 
 
 def _run_async(steps: Steps, stop: StopRule, batch: int, poll_s: float) -> None:
@@ -173,5 +175,7 @@ def _run_async(steps: Steps, stop: StopRule, batch: int, poll_s: float) -> None:
         if done or buffer:
             steps.record(buffer + done, planner_s, time.perf_counter() - t_round, restamp=True)
             buffer, planner_s, t_round = [], 0.0, time.perf_counter()
+            if asking and stop.reason(history, steps.next_round, started) is None:
+                steps.check_not_all_failing()
     if error is not None:
         raise error

@@ -259,12 +259,26 @@ def _run_parts(
     finally:
         if opened is not None:
             opened.close()
+    _refuse_all_failed(history, name)
     say(
         f"done: {len(history)} experiments in {history.last_round + 1} rounds{_failures(history)}; "
         f"`perturbo show {name}{tracking.store_flag(uri)}`, or "
         f"`perturbo ui{tracking.store_flag(uri)}` and open {recorder.ui_url()}"
     )
     return history
+
+
+def _refuse_all_failed(history: History, name: str) -> None:
+    """A campaign in which every experiment that ran FAILED ends with an error (exit 2), not
+    with "done": the record is complete, and the message says how many and why."""
+    from perturbo.types import Status
+
+    ran = [o for o in history if o.outcome.status is not Status.REJECTED]
+    if ran and all(o.outcome.status is Status.FAILED for o in ran):
+        raise PerturboError(
+            f"all {len(ran)} experiments of campaign {name!r} failed{_failures(history)}: fix "
+            f"the cause, then `perturbo resume {name}` (they are recorded)"
+        )
 
 
 def _failures(history: History) -> str:

@@ -153,12 +153,12 @@ class Steps:
             self.on_round(report)
         self.next_round += 1
         self._stamped = 0
-        self._check_not_all_failing()
         return report
 
-    def _check_not_all_failing(self) -> None:
-        """Stop a campaign whose every experiment so far FAILED for the same reason: another
-        round would fail the same way (a missing parameter, an objective that raises)."""
+    def check_not_all_failing(self) -> None:
+        """Stop a campaign whose every experiment so far FAILED for the same reason, while it
+        still has budget: another round would fail the same way (a missing parameter, an
+        objective that raises). The loops call it between rounds."""
         ran = [o for o in self.history if o.outcome.status is not Status.REJECTED]
         if len(ran) < SAME_FAILURES or any(o.outcome.status is not Status.FAILED for o in ran):
             return

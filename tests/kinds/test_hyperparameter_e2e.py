@@ -41,6 +41,8 @@ def test_hyperparameter_campaign_on_ray_with_asha_recorded_in_mlflow(
             "9",
             "--workers",
             "2",
+            "--schedule",
+            "sync",  # rounds of 4 (the kind's default, async, records each completion group)
             "--tracking-uri",
             store,
             "--name",

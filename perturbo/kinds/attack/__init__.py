@@ -49,6 +49,7 @@ KIND = KindSpec(
     subject="model",
     plotters=ATTACK_PLOTTERS,
     nesting="trial",
+    schedule="async",  # attack configs vary a lot in cost: keep every worker busy
     budget_keys=("trials",),
     tag_params=("model", "norm", "eps"),
     examples=(

@@ -240,7 +240,13 @@ def attack_campaign(
             from perturbo.tracking import MlflowRecorder
 
             recorder = MlflowRecorder.from_parts(
-                parts, tracking_uri, campaign, nesting="trial", plotters=KIND.plotters
+                parts,
+                tracking_uri,
+                campaign,
+                nesting=KIND.nesting,
+                plotters=KIND.plotters,
+                headline=tuple(KIND.headline),
+                subject=KIND.subject,
             )
             recorder.start({"pool": opened.where})
         history = parts.run(opened.pool, recorder=recorder)

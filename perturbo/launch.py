@@ -116,7 +116,7 @@ def launch(
             engine=host.engine if host else None,
         )
         parts = spec.build(config, context)
-        parts.schedule = options.schedule or spec.schedule
+        parts.schedule = options.schedule or parts.schedule or spec.schedule
         if options.experiment_timeout is not None:
             parts.experiment_timeout_s = options.experiment_timeout
         if pinned:

@@ -26,7 +26,8 @@ class CampaignParts:
     ``tags`` become MLflow experiment tags (``perturbo.<key>``: the screen, the task, the
     model...), so the store can be searched by them. ``schedule``: ``"sync"`` runs rounds
     (a wet-lab batch), ``"async"`` refills a worker as soon as it frees (kinds whose
-    experiments vary in duration). ``experiment_timeout_s``: an experiment running longer
+    experiments vary in duration); ``None``: the kind's default (:attr:`KindSpec.schedule`)
+    under ``perturbo run``, rounds elsewhere. ``experiment_timeout_s``: an experiment running longer
     ends FAILED with the reason (``None``: no limit).
     """
 
@@ -45,7 +46,7 @@ class CampaignParts:
     objectives: tuple[str, ...] = ()
     directions: tuple[str, ...] = ()
     tags: Mapping[str, str] = field(default_factory=dict)
-    schedule: str = "sync"
+    schedule: str | None = None
     experiment_timeout_s: float | None = None
 
     def __post_init__(self) -> None:
@@ -88,6 +89,6 @@ class CampaignParts:
             history=history,
             on_round=on_round,
             poll_s=poll_s,
-            schedule=self.schedule,
+            schedule=self.schedule or "sync",
             experiment_timeout_s=self.experiment_timeout_s,
         )

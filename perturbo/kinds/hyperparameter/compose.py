@@ -203,4 +203,7 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
         directions=directions,
         num_gpus_per_worker=0.25 if max_epochs else 0.0,
         tags={"task": cfg.task},
+        # an LLM agent's every ask is a model call: refilling one slot at a time would make
+        # one call per trial, so its campaigns keep rounds (others: the kind's async default)
+        schedule="sync" if cfg.planner == "agent" else None,
     )

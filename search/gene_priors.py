@@ -20,10 +20,7 @@ cached on disk (``~/.cache/perturbo/priors``) keyed by its inputs.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
 import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -45,7 +42,15 @@ from perturbo.kinds.genetic.screens import (
     load_screen,
     normalize_gene,
 )
-from perturbo.search.gene_text import TEXT_TOP_FRACTION, humanize, ship_embeddings, text_prior
+from perturbo.search.gene_text import (  # one on-disk cache for both priors
+    TEXT_TOP_FRACTION,
+    _key,
+    _load,
+    _save,
+    humanize,
+    ship_embeddings,
+    text_prior,
+)
 
 __all__ = [
     "SAME_HIT_JACCARD",
@@ -265,30 +270,6 @@ def warm_cache(cache_dir: Path | None = DEFAULT_CACHE) -> None:
             warnings.simplefilter("ignore")
             source_priors(screen.view(), training_sources(screen), cache_dir=cache_dir)
         text_prior(screen.view(), know, cache_dir=cache_dir)
-
-
-def _key(*parts: object) -> str:
-    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:24]
-
-
-def _load(cache_dir: Path | None, sub: str, key: str) -> np.ndarray | None:
-    if cache_dir is None:
-        return None
-    path = Path(cache_dir) / sub / f"{key}.npy"
-    try:
-        return np.load(path) if path.is_file() else None
-    except (OSError, ValueError):
-        return None
-
-
-def _save(cache_dir: Path | None, sub: str, key: str, arr: np.ndarray) -> None:
-    if cache_dir is None:
-        return
-    path = Path(cache_dir) / sub / f"{key}.npy"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp.npy")  # atomic, per process
-    np.save(tmp, arr)
-    tmp.replace(path)
 
 
 if __name__ == "__main__":

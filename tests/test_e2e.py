@@ -7,8 +7,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
 import numpy as np
+import pandas as pd
 import pytest
 from stores import *  # noqa: F403
 from stores import genes_csv
@@ -198,9 +198,29 @@ def test_bo_learns_from_earlier_campaigns_but_never_its_own_study(
     assert with_past.params["past_campaigns"] == 1
     assert not np.allclose(with_past.planner.prior, without.planner.prior)
     sib_only = tmp_path / "sib_only.db"
-    assert main(["run", "genetic", "--screen", str(sib), "--planner", "random", "--rounds", "1",
-                 "--batch", "40", "--local", "--tracking-uri", f"sqlite:///{sib_only}",
-                 "--name", "only-sibling", "--no-progress"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                "genetic",
+                "--screen",
+                str(sib),
+                "--planner",
+                "random",
+                "--rounds",
+                "1",
+                "--batch",
+                "40",
+                "--local",
+                "--tracking-uri",
+                f"sqlite:///{sib_only}",
+                "--name",
+                "only-sibling",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     sibling = KIND.build(cfg, BuildContext(store=tracking.open_store(f"sqlite:///{sib_only}")))
     assert sibling.params["past_campaigns"] == 0
     assert np.allclose(sibling.planner.prior, without.planner.prior)

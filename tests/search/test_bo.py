@@ -233,7 +233,11 @@ def test_optuna_adapter_multi_objective_and_resume() -> None:
         hist += obs
     # Optuna's best trials must be exactly the non-dominated observations (acc max, cost min)
     vals = np.array([[o.outcome.metrics["acc"], -o.outcome.metrics["cost"]] for o in hist])
-    front = {(o.spec.params["x"], o.spec.params["y"]) for o, on in zip(hist, pareto_mask(vals)) if on}
+    front = {
+        (o.spec.params["x"], o.spec.params["y"])
+        for o, on in zip(hist, pareto_mask(vals), strict=True)
+        if on
+    }
     best = {(t.params["x"], t.params["y"]) for t in pl.study.best_trials}
     assert best == front and len(front) < len(hist)
     fresh = OptunaPlanner(

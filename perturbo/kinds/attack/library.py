@@ -170,9 +170,12 @@ def art_classifier(
     )
 
 
-def _art_run(attack: Any, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+def _art_run(
+    attack: Any, x: torch.Tensor, y: torch.Tensor | None = None, n_classes: int = 0
+) -> torch.Tensor:
+    """``attack.generate`` on numpy copies; ``y`` (class indices) goes in one-hot, as ART wants."""
     xn = x.detach().cpu().numpy()
-    yn = None if y is None else y.detach().cpu().numpy()
+    yn = None if y is None else np.eye(n_classes, dtype=np.float32)[y.detach().cpu().numpy()]
     return torch.from_numpy(np.asarray(attack.generate(xn, yn), dtype=np.float32)).to(x.device)
 
 
@@ -205,8 +208,7 @@ def art_pgd(
         num_random_init=1 if random_init else 0,
         verbose=False,
     )
-    y1 = np.eye(n_classes, dtype=np.float32)[y.cpu().numpy()]
-    return _art_run(atk, x, torch.from_numpy(y1))
+    return _art_run(atk, x, y, n_classes)
 
 
 def cw_l2(
@@ -235,8 +237,7 @@ def cw_l2(
         batch_size=batch_size,
         verbose=False,
     )
-    y1 = np.eye(n_classes, dtype=np.float32)[y.cpu().numpy()]
-    return _art_run(atk, x, torch.from_numpy(y1))
+    return _art_run(atk, x, y, n_classes)
 
 
 def deepfool(
@@ -316,8 +317,7 @@ def art_autoattack(
         ),
     ]
     atk = AutoAttack(clf, norm=p, eps=eps, eps_step=eps / 4, attacks=attacks, batch_size=batch_size)
-    y1 = np.eye(n_classes, dtype=np.float32)[y.cpu().numpy()]
-    return _art_run(atk, x, torch.from_numpy(y1))
+    return _art_run(atk, x, y, n_classes)
 
 
 __all__ = [

@@ -189,10 +189,8 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
     feeds the transfer prior of ``bo``/``hybrid`` with earlier campaigns' labels;
     ``context.engine`` is the shared local model for ``agent``/``hybrid`` (``None``: loaded in
     this process)."""
-    from perturbo.campaign import StopRule
     from perturbo.config import build_model
-    from perturbo.kinds.genetic.experiment import GeneticExecutor, GeneticMetrics, load_screen
-    from perturbo.parts import CampaignParts
+    from perturbo.kinds.genetic.experiment import GeneticExecutor, load_screen
 
     context = context or BuildContext()
 
@@ -238,28 +236,12 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
         params["prior_sources"] = _sources_param(planner)
     if cfg.planner in ("agent", "hybrid"):
         params.update(llm=cfg.llm, llm_model=cfg.llm_model or "default", critic=cfg.critic)
-    return CampaignParts(
-        kind=KIND_NAME,
-        planner=planner,
-        space=space,
-        executor_factory=functools.partial(GeneticExecutor, screen),
-        batch=cfg.batch,
-        stop=StopRule(rounds=cfg.rounds),
-        config=cfg.model_dump(),
-        params=params,
-        metrics=GeneticMetrics(screen),
-        objective="hit",
-        direction="max",
-        tags={"screen": screen.name, "study": screen.study},
-    )
+    return _parts(cfg, screen, planner, space, functools.partial(GeneticExecutor, screen), params)
 
 
 def _build_pairs(cfg: GeneticConfig) -> CampaignParts:
     """A gene-pair screen (``Gene_pairs,Score`` CSV): planners random or bo (pair GP)."""
-    from perturbo.campaign import StopRule
-    from perturbo.kinds.genetic.experiment import GeneticMetrics
     from perturbo.kinds.genetic.pairs import PairExecutor, load_pair_screen
-    from perturbo.parts import CampaignParts
     from perturbo.search.registry import make_planner as registry_planner
 
     if cfg.planner not in ("random", "bo"):
@@ -287,11 +269,28 @@ def _build_pairs(cfg: GeneticConfig) -> CampaignParts:
         "study": screen.study,
         "pairs": len(screen),
     }
+    return _parts(cfg, screen, planner, space, functools.partial(PairExecutor, screen), params)
+
+
+def _parts(
+    cfg: GeneticConfig,
+    screen: Any,
+    planner: Planner,
+    space: Any,
+    executor_factory: Callable[[], Any],
+    params: Mapping[str, Any],
+) -> CampaignParts:
+    """The parts every genetic campaign shares (a gene or a gene-pair screen): rounds of
+    ``batch``, the binary hit label as the objective, the screen's hit-ratio metrics."""
+    from perturbo.campaign import StopRule
+    from perturbo.kinds.genetic.experiment import GeneticMetrics
+    from perturbo.parts import CampaignParts
+
     return CampaignParts(
         kind=KIND_NAME,
         planner=planner,
         space=space,
-        executor_factory=functools.partial(PairExecutor, screen),
+        executor_factory=executor_factory,
         batch=cfg.batch,
         stop=StopRule(rounds=cfg.rounds),
         config=cfg.model_dump(),

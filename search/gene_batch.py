@@ -33,10 +33,9 @@ def prior_thompson(p: GeneBOPlanner, n: int, free: np.ndarray) -> list[tuple[str
     free_idx = np.flatnonzero(free)
     m = min(len(free_idx), LIAR_POOL * n)
     cand = free_idx[np.argsort(-(p.prior[free_idx] + p._tie[free_idx]))[:m]]
-    ls = gene_gp.LENGTHSCALES[len(gene_gp.LENGTHSCALES) // 2]
     share = gene_gp.SIGNAL_SHARES[len(gene_gp.SIGNAL_SHARES) // 2]
     scale = share * BASE * (1 - BASE)
-    cov = scale * np.exp(-(1 - p.knowledge.cosine(cand, cand)) / ls**2)
+    cov = scale * gene_gp.kernel(p.knowledge.cosine(cand, cand), p.kernel_grid[0])
     np.fill_diagonal(cov, scale)
     lam, vec = np.linalg.eigh(cov)
     root = vec * np.sqrt(np.clip(lam, 0.0, None))
@@ -65,8 +64,8 @@ def constant_liar(p: GeneBOPlanner, n: int, free: np.ndarray) -> list[tuple[str,
     f = p.fit()
     scale = f.share * f.var
     noise = (1.0 - f.share) * f.var
-    k_ct = scale * np.exp(-(1 - p._cos[cand].astype(float)) / f.lengthscale**2)
-    k_cc = scale * np.exp(-(1 - p.knowledge.cosine(cand, cand)) / f.lengthscale**2)
+    k_ct = scale * gene_gp.kernel(p._cos[cand].astype(float), f.lengthscale)
+    k_cc = scale * gene_gp.kernel(p.knowledge.cosine(cand, cand), f.lengthscale)
     np.fill_diagonal(k_cc, scale)
     v = (k_ct @ f.eig_u) / np.sqrt(f.eig_e)
     cov = k_cc - v @ v.T
@@ -95,8 +94,8 @@ def thompson(p: GeneBOPlanner, n: int, free: np.ndarray) -> list[tuple[str, floa
     t_idx = np.fromiter(p._labels, int, len(p._labels))
     cols = np.array([p._cols[i] for i in t_idx])
     scale = f.share * f.var
-    k_ct = scale * np.exp(-(1 - p._cos[np.ix_(cand, cols)]) / f.lengthscale**2)
-    k_cc = scale * np.exp(-(1 - p.knowledge.cosine(cand, cand)) / f.lengthscale**2)
+    k_ct = scale * gene_gp.kernel(p._cos[np.ix_(cand, cols)].astype(float), f.lengthscale)
+    k_cc = scale * gene_gp.kernel(p.knowledge.cosine(cand, cand), f.lengthscale)
     np.fill_diagonal(k_cc, scale)
     v = (k_ct @ f.eig_u) / np.sqrt(f.eig_e)
     cov = k_cc - v @ v.T

@@ -148,6 +148,7 @@ def test_store_failure_midway_spools_the_round_and_resume_uploads_it(
         real(self, round, *a)
 
     monkeypatch.setattr(tracking.MlflowRecorder, "_write_round", fail_round_1)
+    monkeypatch.setenv("PERTURBO_STORE_WAIT_S", "1")  # it stays down: give up at the end
     rc = main(
         [
             "run",
@@ -165,9 +166,11 @@ def test_store_failure_midway_spools_the_round_and_resume_uploads_it(
     )
     err = capsys.readouterr().err
     assert rc == 2 and "Traceback" not in err
-    assert "could not record round 1" in err and "perturbo resume flaky" in err
+    assert "refused round 1" in err and "the campaign goes on" in err, err
+    assert "is still down" in err and "perturbo resume flaky" in err, err
     spool = Path(store[len("sqlite:///") :]).parent / "perturbo-unsent"
     [spooled] = list(spool.rglob("round-001.json"))
+    assert list(spool.rglob("round-002.json")), "the rounds after it ran, and wait behind it"
     ran_in_round_1 = [
         o["spec"]["params"]["gene"] for o in json.loads(spooled.read_text())["observations"]
     ]

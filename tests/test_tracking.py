@@ -164,49 +164,83 @@ def test_from_parts_takes_kind_and_tags_from_the_parts(store: str) -> None:
         tracking.MlflowRecorder(store, "x", "toy", {}, nesting="sideways")  # type: ignore[arg-type]
 
 
-def test_a_round_the_store_refuses_is_spooled_then_uploaded_on_resume(
-    store: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    planner = ToyPlanner()
-    rec = tracking.MlflowRecorder(
-        store, "flaky", "toy", {"kind": "toy"}, params={"planner": "toy"}, nesting="round"
+def _toy_run(planner: Any, recorder: Any, history: Any = None) -> Any:
+    from perturbo.actors import LocalExecutorPool
+    from perturbo.campaign import run
+
+    return run(
+        planner=planner,
+        pool=LocalExecutorPool(ToyExecutor),
+        space=ToySpace(),
+        batch=4,
+        stop=StopRule(rounds=3),
+        recorder=recorder,
+        metrics=toy_metrics,
+        history=history,
+        poll_s=0.01,
     )
-    rec.start()
-    real = rec.client.log_artifact
+
+
+def _break_round_1(monkeypatch: pytest.MonkeyPatch, rec: Any, times: int) -> list[int]:
+    """The commit point of round 1 fails ``times`` times (after its round run was written)."""
+    real, failed = rec.client.log_artifact, [0]
 
     def broken(run_id: str, local_path: str, artifact_path: str | None = None) -> None:
-        if Path(local_path).name == "round-001.json":
+        if Path(local_path).name == "round-001.json" and failed[0] < times:
+            failed[0] += 1
             raise OSError("disk full")
         real(run_id, local_path, artifact_path)
 
     monkeypatch.setattr(rec.client, "log_artifact", broken)
-    from perturbo.actors import LocalExecutorPool
-    from perturbo.campaign import run
+    return failed
 
-    def go(recorder: Any, history: Any = None) -> Any:
-        return run(
-            planner=planner,
-            pool=LocalExecutorPool(ToyExecutor),
-            space=ToySpace(),
-            batch=4,
-            stop=StopRule(rounds=3),
-            recorder=recorder,
-            metrics=toy_metrics,
-            history=history,
-            poll_s=0.01,
-        )
 
+def test_a_round_the_store_refuses_is_buffered_and_uploaded_while_the_campaign_goes_on(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    said: list[str] = []
+    rec = tracking.MlflowRecorder(
+        store, "blip", "toy", {"kind": "toy"}, params={"planner": "toy"}, nesting="round",
+        retry_s=0.0, notify=said.append,
+    )  # fmt: skip
+    rec.start()
+    failed = _break_round_1(monkeypatch, rec, times=1)
+    final = _toy_run(ToyPlanner(), rec)  # no error: round 1 waits on disk, round 2 uploads it
+    assert failed == [1]
+    assert any("refused round 1" in m and "disk full" in m for m in said), said
+    assert any("is back: 1 buffered rounds uploaded" in m for m in said), said
+    assert not list(rec.spool.glob("round-*.json"))
+    c = _client(store)
+    round_runs = c.search_runs([rec.experiment_id], "tags.`perturbo.role` = 'round'")
+    assert sorted(r.data.tags["perturbo.round"] for r in round_runs) == ["0", "1", "2"]
+    _, hist = tracking.load_history(store, "blip")
+    assert [o.to_dict() for o in hist] == [o.to_dict() for o in final]
+    assert len({o.spec.params["item"] for o in hist}) == 12
+    assert c.get_run(rec.run_id).info.status == "FINISHED"
+
+
+def test_a_store_down_to_the_end_keeps_the_rounds_for_resume(
+    store: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    planner = ToyPlanner()
+    rec = tracking.MlflowRecorder(
+        store, "flaky", "toy", {"kind": "toy"}, params={"planner": "toy"}, nesting="round",
+        store_wait_s=0.2, notify=lambda m: None,
+    )  # fmt: skip
+    rec.start()
+    _break_round_1(monkeypatch, rec, times=10**6)
     with pytest.raises(PerturboError) as e:
-        go(rec)
+        _toy_run(planner, rec)
     msg = str(e.value)
     assert store in msg and "disk full" in msg and "perturbo resume flaky" in msg
+    assert str(rec.spool) in msg
     spooled = rec.spool / "round-001.json"
-    assert str(spooled) in msg and spooled.is_file()
+    assert spooled.is_file() and (rec.spool / "round-002.json").is_file()
     monkeypatch.undo()
 
-    # what was recorded is all there: round 0 in the store, round 1 in the spool
+    # what was recorded is all there: round 0 in the store, rounds 1-2 in the spool
     _, hist = tracking.load_history(store, "flaky")
-    assert [o.spec.round for o in hist] == [0] * 4 + [1] * 4
+    assert [o.spec.round for o in hist] == [0] * 4 + [1] * 4 + [2] * 4
     spool_items = [
         o["spec"]["params"]["item"] for o in json.loads(spooled.read_text())["observations"]
     ]
@@ -214,17 +248,12 @@ def test_a_round_the_store_refuses_is_spooled_then_uploaded_on_resume(
     assert tracking.round_metrics(store, "flaky")[0].rounds == 1  # the store has round 0 only
 
     rec2 = tracking.MlflowRecorder(
-        store,
-        "flaky",
-        "toy",
-        {"kind": "toy"},
-        params={"planner": "toy"},
-        nesting="round",
+        store, "flaky", "toy", {"kind": "toy"}, params={"planner": "toy"}, nesting="round",
         resume=True,
-    )
-    rec2.start()  # uploads the spooled round, deletes the half-written round run
+    )  # fmt: skip
+    rec2.start()  # uploads the spooled rounds, deletes the half-written round run
     assert not spooled.exists()
-    final = go(rec2, history=hist)
+    final = _toy_run(planner, rec2, history=hist)
     c = _client(store)
     round_runs = c.search_runs([rec2.experiment_id], "tags.`perturbo.role` = 'round'")
     assert sorted(r.data.tags["perturbo.round"] for r in round_runs) == ["0", "1", "2"]

@@ -2,42 +2,43 @@
 :class:`perturbo.protocols.Recorder` on MLflow (layout: :mod:`perturbo.tracking.layout`).
 
 All writes happen on the driver and are batched. If a round cannot be written (server down,
-disk full), it is saved to the local spool first, the error names the URI and the file, and
-the next ``resume`` uploads it: nothing recorded is lost.
+disk full), it is saved to the local spool and the campaign goes on: later rounds are spooled
+too until a retry (at most every ``retry_s``) uploads the backlog, in round order and exactly
+once. At the end the recorder waits up to ``store_wait_s`` for the store; if it is still down,
+the error names the spool and ``perturbo resume`` uploads it: nothing recorded is lost.
+
+While the campaign runs, a :class:`~perturbo.tracking.heartbeat.Heartbeat` thread beats on the
+parent run and notices ``perturbo stop``: the campaign then ends KILLED, resumable.
 """
 
 from __future__ import annotations
 
-import json
-import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from perturbo.plots import PlotData, Plotter
 from perturbo.tracking.artifacts import log_pareto, log_plots
+from perturbo.tracking.backlog import Backlog
 from perturbo.tracking.batch import MAX_PARAM_LEN, finite, log_batch
+from perturbo.tracking.heartbeat import PROGRESS_TAG, STOP_TAG, Heartbeat, driver_tags
 from perturbo.tracking.interrupts import ctrl_c_after_write
 from perturbo.tracking.layout import (
-    AGENT_TRACES_DIR,
     CONFIG_FILE,
     KIND_TAG,
     NESTING_TAG,
     RESUMED_PREFIX,
     ROLE,
     ROUND_TAG,
-    ROUNDS_DIR,
     jsonable,
-    round_file,
     tag_key,
 )
-from perturbo.tracking.nested import write_round_run, write_trial_runs
 from perturbo.tracking.reader import find_parent, load_series, nested_runs, recorded_rounds
-from perturbo.tracking.spool import Spool
+from perturbo.tracking.rounds import RoundTarget, write_round
+from perturbo.tracking.spool import Spool, SpooledRound
 from perturbo.tracking.summary import CampaignFacts, start_tags, write_summary
-from perturbo.tracking.traces import log_llm_trace, trace_metrics
 from perturbo.tracking.uri import artifact_location, make_client, wrap_error
 from perturbo.types import Observation, PerturboError, Status
 
@@ -82,6 +83,13 @@ class MlflowRecorder:
     round is the best by the first of them."""
     subject: str = ""
     """The param that is the campaign's subject (:attr:`KindSpec.subject`), for the summary."""
+    retry_s: float = 10.0
+    """While rounds are buffered, how often a round's write retries uploading them."""
+    store_wait_s: float | None = None
+    """At the end, how long to wait for a store that is down (``None``:
+    ``$PERTURBO_STORE_WAIT_S``, default 300 s) before giving up with the spool named."""
+    notify: Callable[[str], None] | None = None
+    """Where "the store is down / back" lines go (default: stderr)."""
 
     def __post_init__(self) -> None:
         if self.nesting not in ("round", "trial", "both"):
@@ -93,6 +101,11 @@ class MlflowRecorder:
         self._series: dict[str, list[tuple[int, float]]] = {}
         self._started = 0.0
         self._traces = False
+        self._heartbeat: Heartbeat | None = None
+        self._backlog = Backlog(self._spool, self.retry_s, self.notify)
+        self._n_ran = 0
+        self.stopped: str | None = None
+        """Why the campaign ended early at someone's request (``perturbo stop``), if it did."""
 
     @classmethod
     def from_parts(
@@ -150,15 +163,22 @@ class MlflowRecorder:
                 self._reopen(exp, parent)
             else:
                 self._create(exp, parent)
-            meta_tags = {f"perturbo.meta.{k}": v for k, v in (meta or {}).items()}
-            if meta_tags:
-                log_batch(c, self.run_id, tags=meta_tags)
+            meta = dict(meta or {})
+            meta_tags = {f"perturbo.meta.{k}": v for k, v in meta.items() if v is not None}
+            driver = driver_tags(str(meta.get("ray_job", "") or ""))
+            log_batch(c, self.run_id, tags={**meta_tags, **driver})
+            if not self._backlog.flush(self._upload):
+                raise self._backlog.error or RuntimeError("the spool could not be uploaded")
         except PerturboError:
             raise
         except Exception as e:  # the store, not the user's input
             raise wrap_error(self.tracking_uri, f"opening campaign {self.campaign!r}", e) from None
         self._started = time.monotonic()
-        self._flush_spool()
+        self._heartbeat = Heartbeat(lambda: make_client(self.tracking_uri), self.run_id).start()
+
+    def stop_requested(self) -> str | None:
+        """Why the campaign should stop now (``perturbo stop``), else ``None``."""
+        return self._heartbeat.stop_reason if self._heartbeat is not None else None
 
     def record_round(
         self,
@@ -168,21 +188,35 @@ class MlflowRecorder:
         notes: Mapping[str, Any],
     ) -> None:
         obs = list(observations)
-        try:
-            with ctrl_c_after_write():
-                self._write_round(round, obs, metrics, notes)
-        except Exception as e:
-            path = self._spool.save(round, obs, metrics, notes, self.config)
-            raise PerturboError(
-                f"could not record round {round} in MLflow at {self.tracking_uri!r} "
-                f"({str(e).splitlines()[0][:200] if str(e) else type(e).__name__}); its results "
-                f"are saved in {str(path)!r}: fix the store, then `perturbo resume {self.campaign}` "
-                "uploads them and continues"
-            ) from None
+        self._n_ran += sum(o.outcome.status is not Status.REJECTED for o in obs)
         for k, v in metrics.items():
             self._series.setdefault(k, []).append((round, float(v)))
+        trace = self._agent_trace()
+        if self._backlog.due():
+            self._backlog.flush(self._upload)
+        error = None
+        if not self._backlog.pending:
+            try:
+                with ctrl_c_after_write():
+                    self._write_round(round, obs, metrics, notes, trace)
+                return
+            except Exception as e:  # noqa: BLE001 - the store: buffer the round, go on
+                error = e
+        notes = {**notes, "agent_trace": trace}
+        self._backlog.buffer(round, obs, metrics, notes, self.config, error)
 
     def finish(self, history: Sequence[Observation], metrics: Mapping[str, float]) -> None:
+        try:
+            self._backlog.drain(self._upload, self.store_wait_s)
+        except PerturboError:
+            self._close_heartbeat()
+            raise
+        reason = self.stop_requested()
+        if reason is not None:
+            self.stopped = reason
+            self.abort("KILLED", f"{reason}; `perturbo resume {self.campaign}` continues", history)
+            return
+        self._close_heartbeat()
         c = self.client
         try:
             final = [
@@ -205,6 +239,7 @@ class MlflowRecorder:
     ) -> None:
         """End the parent run early; what was recorded stays and ``perturbo resume`` continues.
         Best effort: never raises (it runs while another error is on its way out)."""
+        self._close_heartbeat()
         if not self.run_id:
             return
         try:
@@ -274,6 +309,9 @@ class MlflowRecorder:
         }
         resumes = int(parent.data.tags.get("perturbo.resumes", "0")) + 1
         log_batch(c, self.run_id, tags={"perturbo.resumes": str(resumes), **changed})
+        if STOP_TAG in parent.data.tags:  # the stop it obeyed last time is done
+            c.delete_tag(self.run_id, STOP_TAG)
+        self._n_ran = int(parent.data.tags.get(PROGRESS_TAG, "0") or 0)
         self._series = load_series(c, self.run_id)
         self._drop_orphans()
 
@@ -286,16 +324,22 @@ class MlflowRecorder:
             if rnd is not None and int(rnd) not in recorded:
                 self.client.delete_run(r.info.run_id)
 
-    def _flush_spool(self) -> None:
-        """Upload rounds saved while the store was down (on resume), then remove them."""
-        spooled = list(self._spool.rounds())
-        if not spooled:
-            return
+    def _upload(self, spooled: list[SpooledRound]) -> None:
+        """Write spooled rounds the store has not committed, in order; remove their files."""
         recorded = set(recorded_rounds(self.client, self.run_id))
+        self._drop_orphans()  # half-written nested runs of a refused round
         for s in spooled:
             if s.round not in recorded:
-                self.record_round(s.round, s.observations, s.metrics, s.notes)
+                notes = dict(s.notes)
+                trace = notes.pop("agent_trace", None)
+                with ctrl_c_after_write():
+                    self._write_round(s.round, s.observations, s.metrics, notes, trace)
             s.path.unlink()
+
+    def _close_heartbeat(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.close()
+            self._heartbeat = None
 
     # -- writing one round
     def _write_round(
@@ -304,61 +348,14 @@ class MlflowRecorder:
         obs: list[Observation],
         metrics: Mapping[str, float],
         notes: Mapping[str, Any],
+        trace: dict[str, Any] | None,
     ) -> None:
-        c = self.client
-        step_metrics = [(k, float(v), round) for k, v in metrics.items() if finite(float(v))]
-        rationale = str(notes.get("rationale", "") or "")
-        proposed_by = dict(notes.get("proposed_by", {}) or {})
-        trace = self._agent_trace()
-        if trace is not None:
-            step_metrics += trace_metrics(trace, round)
         planner = str(self.params.get("planner", ""))
-        trace_run = self.run_id
-        with tempfile.TemporaryDirectory(prefix="perturbo-round-") as tmp:
-            if self.nesting in ("round", "both"):
-                trace_run = write_round_run(
-                    c,
-                    self.experiment_id,
-                    self.run_id,
-                    round,
-                    obs,
-                    step_metrics,
-                    planner=planner,
-                    rationale=rationale,
-                    proposed_by=proposed_by,
-                    trace=trace,
-                    tmp=Path(tmp),
-                )
-            if self.nesting in ("trial", "both"):
-                write_trial_runs(
-                    c,
-                    self.experiment_id,
-                    self.run_id,
-                    round,
-                    obs,
-                    objective=self.objective,
-                    planner=planner,
-                )
-                if rationale and self.nesting == "trial":
-                    c.log_text(self.run_id, rationale, f"rationale/round-{round:03d}.txt")
-                if trace is not None and self.nesting == "trial":
-                    c.log_dict(self.run_id, trace, f"{AGENT_TRACES_DIR}/{round_file(round)}")
-            if trace is not None:
-                self._traces = True
-                log_llm_trace(c, self.experiment_id, trace_run, round, trace)
-            log_batch(c, self.run_id, metrics=step_metrics)
-            # The commit point: a round is recorded iff its observations file is on the parent.
-            f = Path(tmp) / round_file(round)
-            f.write_text(
-                json.dumps(
-                    {
-                        "round": round,
-                        "observations": [o.to_dict() for o in obs],
-                        "metrics": dict(metrics),
-                    }
-                )
-            )
-            c.log_artifact(self.run_id, str(f), ROUNDS_DIR)
+        target = RoundTarget(
+            self.client, self.experiment_id, self.run_id, self.nesting, planner, self.objective
+        )
+        write_round(target, round, obs, metrics, notes, trace, {PROGRESS_TAG: self._n_ran})
+        self._traces = self._traces or trace is not None
 
     def _agent_trace(self) -> dict[str, Any] | None:
         trace = getattr(self.planner, "last_trace", None)

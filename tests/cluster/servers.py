@@ -291,12 +291,13 @@ class MlflowServer:
         return self
 
 
-def start_mlflow(backend_uri: str, root: Path) -> MlflowServer:
-    """``deploy/mlflow-server.sh`` on 127.0.0.1:<free port>, one worker; ready after
-    :meth:`MlflowServer.wait_ready` (it boots in ~15-30 s: let other servers start meanwhile)."""
-    port = free_port()
+def start_mlflow(backend_uri: str, root: Path, port: int | None = None) -> MlflowServer:
+    """``deploy/mlflow-server.sh`` on 127.0.0.1:<port> (default: a free one), one worker; ready
+    after :meth:`MlflowServer.wait_ready` (it boots in ~15-30 s: let other servers start
+    meanwhile). The same ``root`` and ``port`` again restart a server on the same data."""
+    port = port or free_port()
     artifacts = root / "mlartifacts"
-    log = root / "mlflow-server.log"
+    log = root / f"mlflow-server-{time.time_ns()}.log"
     env = server_env(
         MLFLOW_BACKEND_STORE_URI=backend_uri,
         MLFLOW_ARTIFACTS_DESTINATION=str(artifacts),

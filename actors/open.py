@@ -17,6 +17,8 @@ class OpenPool:
     pool: ExecutorPool
     runtime: Any
     where: str
+    job_id: str = ""
+    """The Ray job this driver is (``ray list jobs`` / the dashboard), on Ray."""
 
     def close(self) -> None:
         """Stop the actors, then only the Ray this process started."""
@@ -50,4 +52,13 @@ def open_pool(
     except BaseException:
         runtime.shutdown()
         raise
-    return OpenPool(pool, runtime, f"ray {address or '127.0.0.1 (local)'}")
+    return OpenPool(pool, runtime, f"ray {address or '127.0.0.1 (local)'}", _job_id())
+
+
+def _job_id() -> str:
+    try:
+        import ray
+
+        return str(ray.get_runtime_context().get_job_id() or "")
+    except Exception:  # noqa: BLE001 - a label only
+        return ""

@@ -43,14 +43,18 @@ class StopRule:
     ``rounds`` counts all rounds of the campaign, resumed ones included; ``max_experiments``
     counts experiments that ran (rejected proposals cost nothing) and is never exceeded:
     the asynchronous schedule counts those in flight too; ``wall_clock_s`` is checked before
-    each ask, so what is running always finishes and is recorded.
+    each ask, so what is running always finishes and is recorded. ``requested`` is asked
+    before each ask too: a reason to stop now from outside (``perturbo stop``), else ``None``.
     """
 
     rounds: int | None = None
     max_experiments: int | None = None
     wall_clock_s: float | None = None
+    requested: Callable[[], str | None] | None = None
 
     def reason(self, history: History, next_round: int, started: float) -> str | None:
+        if self.requested is not None and (why := self.requested()) is not None:
+            return why
         if self.rounds is not None and next_round >= self.rounds:
             return f"{self.rounds} rounds done"
         if self.max_experiments is not None and history.n_ran >= self.max_experiments:

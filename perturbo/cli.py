@@ -13,9 +13,10 @@ exit 2; Ctrl-C keeps every recorded round, marks the campaign KILLED and exits 1
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING
 
 from perturbo.show import RESUME_EPILOG
@@ -29,6 +30,8 @@ PLUGGED: dict[str, str] = {
     "ui": "perturbo.ui:add_parser",
     "chat": "perturbo.chat.commands:add_chat_parser",
     "mcp": "perturbo.chat.commands:add_mcp_parser",
+    "status": "perturbo.status:add_status_parser",
+    "stop": "perturbo.status:add_stop_parser",
 }
 """Commands that live in their own modules: ``name -> "module:function"``; the function adds
 the sub-parser to ``sub`` (light: argparse only) and returns the command's handler
@@ -38,6 +41,8 @@ EPILOG_TAIL = """\
   perturbo show                                         # list the campaigns in the store
   perturbo show CAMPAIGN                                # its settings, best result and rounds
   perturbo resume CAMPAIGN --rounds 8                   # continue (or extend) a campaign
+  perturbo status                                       # what runs now, and how far it is
+  perturbo stop CAMPAIGN                                # stop it cleanly (resumable)
   perturbo ui                                           # browse everything in the MLflow UI
 
 Results go to MLflow: by default a sqlite file ./mlflow.db (--tracking-uri or
@@ -274,13 +279,36 @@ def cmd_resume(ns: argparse.Namespace) -> int:
 COMMANDS = {"run": cmd_run, "resume": cmd_resume}
 
 
+@contextlib.contextmanager
+def _sigterm_as_interrupt() -> Iterator[None]:
+    """SIGTERM (``ray job stop``, ``kill``, a scheduler's preemption) ends a campaign as Ctrl-C
+    does: what is recorded stays, the campaign is marked KILLED and resumes."""
+    import signal
+    import threading
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``perturbo`` console script; returns the exit code."""
     parser = build_parser()
     ns = parser.parse_args(argv)
     try:
         handler = COMMANDS.get(ns.command) or ns._plugged[ns.command]
-        return handler(ns)
+        if ns.command not in COMMANDS:
+            return handler(ns)
+        with _sigterm_as_interrupt():
+            return handler(ns)
     except PerturboError as e:
         print(f"perturbo: error: {e}", file=sys.stderr)
         return 2

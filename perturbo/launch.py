@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from perturbo.kindspec import BuildContext, KindSpec
@@ -143,6 +143,7 @@ def resume(
 
     store = tracking.open_store(options.resolved_tracking_uri())
     name = resolve(store, name)  # a unique prefix will do, as for `perturbo show`
+    _refuse_live(store, name)
     config = store.config(name)
     history = store.history(name)
     spec = kinds.get(str(config.get("kind", "")))
@@ -168,6 +169,21 @@ def resume(
             )
         config[key] = int(value)
     return launch(spec, config, options, history=history, resume=True, name=name, pinned=pinned)
+
+
+def _refuse_live(store: Any, name: str) -> None:
+    """Two drivers on one campaign would record its rounds twice: refuse while one lives."""
+    from perturbo.tracking.heartbeat import liveness
+
+    s = store.summary(name)
+    live = liveness(s.status, s.run_tags)
+    if live.state in ("running", "stopping"):
+        d = live.driver or {}
+        raise PerturboError(
+            f"campaign {name!r} is running (driver {d.get('host', '?')}:{d.get('pid', '?')}, "
+            f"last heartbeat {live.beat_age_s or 0:.0f} s ago): `perturbo stop {name}` first, "
+            "then resume it (`perturbo status` shows it)"
+        )
 
 
 def _check_room(parts: CampaignParts, history: History, name: str) -> None:
@@ -221,6 +237,7 @@ def _run_parts(
         subject=spec.subject,
     )
     done = history.last_round + 1
+    parts.stop = replace(parts.stop, requested=recorder.stop_requested)
     try:
         from perturbo.actors import open_pool
 
@@ -232,8 +249,16 @@ def _run_parts(
             num_gpus_per_worker=parts.num_gpus_per_worker,
         )
         where = opened.where
+        stop = parts.stop
         recorder.start(
-            {"pool": where, "workers": options.workers or "auto", "schedule": parts.schedule}
+            {
+                "pool": where,
+                "workers": options.workers or "auto",
+                "schedule": parts.schedule,
+                "rounds": stop.rounds,
+                "max_experiments": stop.max_experiments,
+                "ray_job": opened.job_id,
+            }
         )
         say(
             f"{'resuming' if resume else 'campaign'} {name!r}: {len(history)} experiments "
@@ -259,6 +284,12 @@ def _run_parts(
     finally:
         if opened is not None:
             opened.close()
+    if recorder.stopped:
+        say(
+            f"{recorder.stopped}: {len(history)} experiments in {history.last_round + 1} rounds "
+            f"are recorded; `perturbo resume {name}{tracking.store_flag(uri)}` continues"
+        )
+        return history
     _refuse_all_failed(history, name)
     say(
         f"done: {len(history)} experiments in {history.last_round + 1} rounds{_failures(history)}; "

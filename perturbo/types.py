@@ -175,3 +175,5 @@ class CampaignSummary:
     params: Mapping[str, str] = field(default_factory=dict)
     metrics: Mapping[str, float] = field(default_factory=dict)
     tags: Mapping[str, str] = field(default_factory=dict)
+    run_tags: Mapping[str, str] = field(default_factory=dict)
+    """The parent run's ``perturbo.*`` tags: its driver, heartbeat, progress, stop request."""

@@ -168,6 +168,10 @@ class MlflowStore:
             if s.name not in skip:
                 yield s, self.history(s.name)
 
+    def parent_run_id(self, campaign: str) -> str:
+        """The MLflow run id of the campaign's parent run (what ``perturbo stop`` writes on)."""
+        return self._open(campaign)[1].info.run_id
+
     # -- reading
     def _open(self, campaign: str) -> tuple[Experiment, Run]:
         """The campaign's experiment and parent run, or one clear error."""
@@ -223,6 +227,7 @@ class MlflowStore:
             params=params,
             metrics=dict(parent.data.metrics),
             tags={k: v for k, v in exp.tags.items() if k.startswith(TAG_PREFIX)},
+            run_tags={k: v for k, v in tags.items() if k.startswith(TAG_PREFIX)},
         )
 
     def _rounds(self, parent: Run, tmp: Path) -> dict[int, list[Observation]]:

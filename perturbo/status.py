@@ -1,0 +1,281 @@
+"""``perturbo status`` and ``perturbo stop``: what is running, and stopping it cleanly.
+
+``status`` lists the campaigns whose parent run says RUNNING (``--all``: every campaign) with
+their progress and whether their driver is alive (its heartbeat, or its PID on this host:
+:mod:`perturbo.tracking.heartbeat`), and, given a Ray dashboard (``--address`` or an http
+``$RAY_ADDRESS``), the perturbo jobs submitted there, matched to their campaigns.
+
+``stop`` asks a campaign's driver, through the store, to stop: it asks for nothing more,
+records what is running and ends KILLED; ``perturbo resume`` continues it. A campaign whose
+driver is gone is marked KILLED at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from perturbo.types import CampaignSummary, PerturboError
+
+STATUS_EPILOG = """\
+examples:
+  perturbo status                                      # running campaigns in ./mlflow.db
+  perturbo status --all                                # every campaign, running or not
+  perturbo status --address http://127.0.0.1:8265      # + jobs submitted to that Ray cluster
+  perturbo status --json                               # for scripts
+
+A RUNNING campaign whose driver was killed (SIGKILL, a lost node) shows as "dead":
+`perturbo resume NAME` continues it; nothing recorded is lost.
+"""
+
+STOP_EPILOG = """\
+examples:
+  perturbo stop hpo-branin                 # ask it to stop (returns at once)
+  perturbo stop hpo-branin --wait 120      # ... and wait until it has
+  perturbo resume hpo-branin               # later: continue where it stopped
+"""
+
+
+def _store_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--tracking-uri",
+        default=None,
+        metavar="URI",
+        help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
+    )
+
+
+def add_status_parser(sub: Any) -> Any:
+    p = sub.add_parser(
+        "status",
+        help="running campaigns (local and submitted Ray jobs) and their progress",
+        description="Running campaigns with their progress, and whether their driver is alive.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=STATUS_EPILOG,
+    )
+    p.add_argument("--all", action="store_true", help="every campaign, not only running ones")
+    p.add_argument(
+        "--address",
+        default=None,
+        metavar="URL",
+        help="a Ray dashboard to list submitted jobs from (default: $RAY_ADDRESS where it is "
+        "an http:// URL)",
+    )
+    p.add_argument("--json", action="store_true", help="one JSON object per line")
+    _store_option(p)
+    return lambda ns: status(ns.tracking_uri, ns.all, ns.address, ns.json)
+
+
+def add_stop_parser(sub: Any) -> Any:
+    p = sub.add_parser(
+        "stop",
+        help="stop a running campaign cleanly (recorded, resumable)",
+        description="Ask a running campaign to stop: it asks for no more experiments, records "
+        "the ones running and ends KILLED; `perturbo resume` continues it.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=STOP_EPILOG,
+    )
+    p.add_argument("campaign", metavar="CAMPAIGN")
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="wait this long for it to have stopped (default: return at once)",
+    )
+    _store_option(p)
+    return lambda ns: stop(ns.campaign, ns.tracking_uri, ns.wait)
+
+
+# --------------------------------------------------------------------------- status
+
+
+def _progress(s: CampaignSummary) -> str:
+    tags = s.run_tags
+    n = tags.get("perturbo.n_ran", "")
+    rounds = _int(tags.get("perturbo.meta.rounds"))
+    budget = _int(tags.get("perturbo.meta.max_experiments"))
+    if rounds:
+        text = f"{s.rounds}/{rounds} rounds ({100 * s.rounds // rounds}%)"
+    elif budget and n:
+        text = f"{n}/{budget} experiments ({100 * int(n) // budget}%)"
+    else:
+        text = f"{s.rounds} rounds"
+    return f"{text}, {n} ran" if n and rounds else text
+
+
+def _int(v: str | None) -> int | None:
+    try:
+        return int(v) if v not in (None, "", "None") else None
+    except ValueError:
+        return None
+
+
+def _rows(store: Any, everything: bool) -> list[dict[str, Any]]:
+    from perturbo.tracking.heartbeat import liveness
+
+    out = []
+    for s in store.list_campaigns():
+        if s.status != "RUNNING" and not everything:
+            continue
+        live = liveness(s.status, s.run_tags)
+        driver: Mapping[str, Any] = live.driver or {}
+        out.append(
+            {
+                "campaign": s.name,
+                "kind": s.kind,
+                "state": live.state,
+                "detail": live.detail,
+                "progress": _progress(s),
+                "heartbeat_age_s": None if live.beat_age_s is None else round(live.beat_age_s, 1),
+                "host": driver.get("host", ""),
+                "pid": driver.get("pid"),
+                "ray_job": driver.get("ray_job", ""),
+                "started": s.started,
+            }
+        )
+    return out
+
+
+def _dashboard(address: str | None) -> str | None:
+    if address:
+        return address
+    env = os.environ.get("RAY_ADDRESS", "")
+    return env if env.startswith(("http://", "https://")) else None
+
+
+def status(
+    tracking_uri: str | None, everything: bool = False, address: str | None = None, as_json=False
+) -> int:
+    from perturbo.show import _console, _uri, check_store
+    from perturbo.tracking import open_store
+
+    from perturbo.config import default_tracking_uri
+
+    uri = _uri(tracking_uri)
+    store = open_store(uri)
+    check_store(store, default_tracking_uri())
+    rows = _rows(store, everything)
+    dash = _dashboard(address)
+    jobs: list[Any] = []
+    if dash:
+        from perturbo.actors.jobs import perturbo_jobs
+
+        jobs = perturbo_jobs(dash)
+        by_job = {r["ray_job"]: r for r in rows if r["ray_job"]}
+        for j in jobs:
+            if j.job_id in by_job:
+                by_job[j.job_id]["submission_id"] = j.submission_id
+    if as_json:
+        for r in rows:
+            print(json.dumps(r))
+        for j in jobs:
+            print(json.dumps({"ray_job_submission": j.submission_id, "status": j.status,
+                              "job_id": j.job_id, "entrypoint": j.entrypoint}))  # fmt: skip
+        return 0
+    console = _console()
+    _print_campaigns(console, uri, rows, everything)
+    if dash:
+        _print_jobs(console, dash, jobs, {r["ray_job"]: r["campaign"] for r in rows})
+    return 0
+
+
+def _age(s: float | None) -> str:
+    if s is None:
+        return "-"
+    return f"{s:.0f} s ago" if s < 120 else f"{s / 60:.0f} min ago"
+
+
+def _print_campaigns(console: Any, uri: str, rows: list[dict[str, Any]], everything: bool) -> None:
+    from rich.table import Table
+
+    if not rows:
+        what = "campaigns" if everything else "running campaigns"
+        console.print(f"no {what} in {uri} (`perturbo show` lists every campaign there)")
+        return
+    t = Table(title=f"{'campaigns' if everything else 'running campaigns'} in {uri}")
+    for col in ("campaign", "kind", "state", "progress", "heartbeat", "driver"):
+        t.add_column(col, overflow="fold", no_wrap=col == "campaign")
+    style = {"running": "green", "stopping": "yellow", "dead": "red"}
+    for r in rows:
+        where = f"{r['host']}:{r['pid']}" if r["host"] else ""
+        if r.get("submission_id"):
+            where += f" (ray job {r['submission_id']})"
+        state = f"[{style.get(r['state'], 'dim')}]{r['state']}[/]"
+        if r["detail"]:
+            state += f" ({r['detail']})"
+        t.add_row(r["campaign"], r["kind"], state, r["progress"], _age(r["heartbeat_age_s"]), where)
+    console.print(t)
+    dead = [r["campaign"] for r in rows if r["state"] == "dead"]
+    for name in dead:
+        console.print(f"{name}: its driver is gone; `perturbo resume {name}` continues it")
+
+
+def _print_jobs(console: Any, dash: str, jobs: list[Any], campaigns: dict[str, str]) -> None:
+    from rich.table import Table
+
+    if not jobs:
+        console.print(f"no perturbo jobs submitted to {dash}")
+        return
+    t = Table(title=f"perturbo jobs at {dash}")
+    for col in ("submission id", "status", "campaign", "started", "entrypoint"):
+        t.add_column(col, overflow="fold")
+    for j in jobs:
+        started = (
+            time.strftime("%Y-%m-%d %H:%M", time.localtime(j.start_time)) if j.start_time else "-"
+        )
+        t.add_row(
+            j.submission_id, j.status, campaigns.get(j.job_id, "-"), started, j.entrypoint[:120]
+        )
+    console.print(t)
+
+
+# --------------------------------------------------------------------------- stop
+
+
+def stop(campaign: str, tracking_uri: str | None, wait_s: float = 0.0) -> int:
+    from perturbo.show import _uri, check_store, resolve
+    from perturbo.tracking import open_store
+    from perturbo.tracking.control import live, mark_killed, request_stop
+
+    if wait_s < 0:
+        raise PerturboError(f"--wait {wait_s:g}: must be 0 or more seconds")
+    from perturbo.config import default_tracking_uri
+
+    uri = _uri(tracking_uri)
+    store = open_store(uri)
+    check_store(store, default_tracking_uri())
+    name = resolve(store, campaign)
+    state = live(store, name)
+    if state.state == "dead":
+        mark_killed(store, name, f"its driver is gone ({state.detail}); marked by `perturbo stop`")
+        print(f"{name}: {state.detail}; marked KILLED. `perturbo resume {name}` continues it")
+        return 0
+    if state.state not in ("running", "stopping"):
+        print(f"{name} is not running ({state.state}): nothing to stop")
+        return 0
+    request_stop(store, name)
+    print(
+        f"asked {name} to stop: it starts nothing new, records what is running, and ends "
+        f"KILLED; `perturbo resume {name}` continues it",
+        flush=True,
+    )
+    if wait_s <= 0:
+        return 0
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        state = live(store, name)
+        if state.state not in ("running", "stopping"):
+            print(f"{name} stopped ({state.state})")
+            return 0
+        time.sleep(1.0)
+    print(f"{name} is still finishing what runs after {wait_s:g} s", file=sys.stderr)
+    return 1
+
+
+__all__ = ["add_status_parser", "add_stop_parser", "status", "stop"]

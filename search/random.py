@@ -19,10 +19,16 @@ class RandomPlanner:
     def __init__(self, space: Space, kind: str, seed: int = 0) -> None:
         self._space = space
         self._kind = kind
-        self._rng = np.random.default_rng(seed)
+        self._seed = seed
+        self._rng: np.random.Generator | None = None
         self._seen: set[str] = set()
 
     def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
+        if self._rng is None:
+            # A resumed campaign (told its history before the first ask) draws a stream of its
+            # own: replaying the fresh one would redraw what already ran.
+            told = len(self._seen)
+            self._rng = np.random.default_rng(self._seed if not told else [self._seed, told])
         exclude = self._seen | {self._space.key(s.params) for s in pending}
         drawn = self._space.sample(self._rng, n, exclude)
         return [ExperimentSpec(p, self._kind, planner=self.name) for p in drawn]

@@ -64,7 +64,10 @@ def _job_logs(head: RayHead, submission_id: str) -> str:
 
 
 def test_ray_job_submit_a_campaign(
-    ray_head: RayHead, mlflow_server: MlflowServer, workdir: Path
+    ray_head: RayHead,
+    mlflow_server: MlflowServer,
+    workdir: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     from mlflow import MlflowClient
 
@@ -125,6 +128,20 @@ def test_ray_job_submit_a_campaign(
     (parent,) = client.search_runs([exp.experiment_id], "tags.`mlflow.parentRunId` IS NULL")
     where = " ".join(str(v) for v in (*parent.data.params.values(), *parent.data.tags.values()))
     assert f"ray {ray_head.gcs_address}" in where, where
+
+    # `perturbo status` lists the submitted job beside its campaign, matched by Ray job id.
+    from perturbo.cli import main
+
+    capsys.readouterr()
+    rc = main(["status", "--all", "--json", "--address", ray_head.dashboard_url,
+               "--tracking-uri", mlflow_server.url])  # fmt: skip
+    assert rc == 0
+    rows = [json.loads(x) for x in capsys.readouterr().out.splitlines() if x.startswith("{")]
+    (job,) = [r for r in rows if r.get("ray_job_submission") == name]
+    assert job["status"] == "SUCCEEDED" and "perturbo run hyperparameter" in job["entrypoint"]
+    (campaign,) = [r for r in rows if r.get("campaign") == name]
+    assert campaign["state"] == "finished" and campaign["ray_job"] == job["job_id"], campaign
+    assert campaign["submission_id"] == name
 
 
 _LOCAL_RAY = """

@@ -181,6 +181,32 @@ def test_show_unknown_campaign(capsys: pytest.CaptureFixture[str], store: str) -
     clear_error(rc, err, "no-such-campaign")
 
 
+def test_status_and_stop_on_a_mistyped_store(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    missing = tmp_path / "mlflw.db"
+    for argv in (["status"], ["stop", "some-campaign"]):
+        rc, err = run_cli(capsys, *argv, "--tracking-uri", f"sqlite:///{missing}")
+        clear_error(rc, err, str(missing))
+    assert not missing.exists(), "status and stop must not create a store"
+
+
+def test_stop_unknown_campaign_and_bad_wait(capsys: pytest.CaptureFixture[str], store: str) -> None:
+    rc, err = run_cli(capsys, "stop", "no-such-campaign", "--tracking-uri", store)
+    clear_error(rc, err, "no-such-campaign")
+    rc, err = run_cli(capsys, "stop", "x", "--wait", "-1", "--tracking-uri", store)
+    clear_error(rc, err, "--wait -1")
+
+
+def test_status_with_a_ray_address_that_is_not_a_dashboard(
+    capsys: pytest.CaptureFixture[str], store: str
+) -> None:
+    rc, err = run_cli(capsys, "status", "--address", "127.0.0.1:6379", "--tracking-uri", store)
+    clear_error(rc, err, "127.0.0.1:6379", "http://")
+    rc, err = run_cli(capsys, "status", "--address", "http://127.0.0.1:1", "--tracking-uri", store)
+    clear_error(rc, err, "http://127.0.0.1:1", "dashboard")
+
+
 # --------------------------------------------------------------------------- TOML
 
 

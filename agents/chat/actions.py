@@ -5,7 +5,8 @@ gets back its token. Only the front end's confirm step (``y`` in the terminal, t
 the web page, an MCP client's second call echoing the token) calls :meth:`Launcher.confirm`;
 the model has no tool that confirms. Campaigns start as background ``perturbo run|resume``
 processes (the chat stays responsive) or, with a Ray ``address``, as ``ray job submit`` jobs;
-stop is SIGINT to that process (the campaign records KILLED and resumes).
+stop is SIGINT to that process (the campaign records KILLED and resumes); a campaign started
+elsewhere is asked to stop through the store (``perturbo stop``).
 """
 
 from __future__ import annotations
@@ -133,10 +134,7 @@ class Launcher:
     def stop(self, campaign: str) -> str:
         job = self.jobs.get(campaign)
         if job is None or job.process.poll() is not None:
-            raise PerturboError(
-                f"campaign {campaign!r} was not started from this chat (or has ended): stop it "
-                "with Ctrl-C in its terminal, or `ray job stop` on a cluster"
-            )
+            return self._stop_through_store(campaign)
         if self.address:
             subprocess.run(
                 ["ray", "job", "stop", "--address", self.address, _job_id(campaign)], check=False
@@ -150,6 +148,25 @@ class Launcher:
         return (
             f"stopped {campaign!r}: its recorded rounds are kept (KILLED); "
             f"`perturbo resume {campaign}` continues it"
+        )
+
+    def _stop_through_store(self, campaign: str) -> str:
+        """A campaign this chat did not start (another terminal, a submitted job): ask its
+        driver through the store, as ``perturbo stop`` does."""
+        from perturbo.tracking import open_store
+        from perturbo.tracking.control import live, request_stop
+
+        store = open_store(self.tracking_uri)
+        state = live(store, campaign)
+        if state.state not in ("running", "stopping"):
+            why = f": {state.detail}" if state.detail else ""
+            raise PerturboError(
+                f"campaign {campaign!r} is not running ({state.state}{why}): nothing to stop"
+            )
+        request_stop(store, campaign)
+        return (
+            f"asked {campaign!r} to stop through the store: it starts nothing new, records what "
+            f"runs and ends KILLED; `perturbo resume {campaign}` continues it"
         )
 
     def running(self) -> list[Job]:

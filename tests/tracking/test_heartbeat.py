@@ -82,3 +82,30 @@ def test_recorder_beats_and_sees_a_stop_request(
         assert rec.stopped is not None
     finally:
         rec.abort("KILLED", "test over")
+
+
+def test_the_chat_stops_a_campaign_it_did_not_start_through_the_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from perturbo.agents.chat.actions import Launcher
+    from perturbo.tracking import MlflowRecorder
+    from perturbo.types import PerturboError
+
+    monkeypatch.setenv("PERTURBO_HEARTBEAT_S", "0.3")
+    uri = f"sqlite:///{tmp_path}/m.db"
+    rec = MlflowRecorder(uri, "elsewhere", "toy", {"kind": "toy"}, spool_dir=tmp_path / "spool")
+    rec.start()
+    try:
+        launcher = Launcher(uri, workdir=tmp_path / "chat")
+        token = launcher.propose("stop", "elsewhere", [], "stop it").token
+        said = launcher.confirm(token)
+        assert "asked 'elsewhere' to stop" in said and "perturbo resume elsewhere" in said
+        deadline = time.monotonic() + 20
+        while rec.stop_requested() is None:
+            assert time.monotonic() < deadline, "the driver did not see the chat's stop"
+            time.sleep(0.1)
+    finally:
+        rec.abort("KILLED", "test over")
+    token = launcher.propose("stop", "elsewhere", [], "again").token
+    with pytest.raises(PerturboError, match="not running"):
+        launcher.confirm(token)

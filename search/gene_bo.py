@@ -16,7 +16,8 @@ label on gene identity, with
   fades to 0 after round 1, a useful one keeps guiding where hits are rare.
 
 Acquisition (``acquisition=``): ``"greedy"`` (posterior mean; at 5 x 128 budgets exploitation
-measured best), ``"ucb"`` (mean + ``beta`` * sd) or ``"thompson"`` (joint posterior draws over
+measured best; when the campaign's uniform sample says hits are rare, part of the batch goes
+to set-level Thompson sampling, :mod:`perturbo.search.gene_explore`), ``"ucb"`` (mean + ``beta`` * sd) or ``"thompson"`` (joint posterior draws over
 the top ``thompson_candidates`` genes by UCB, one argmax per draw). Round 1 (no labels) ranks
 genes by the prior; with no prior it draws uniformly at random.
 
@@ -41,7 +42,7 @@ import numpy as np
 
 from perturbo.kinds.genetic.genesets import DEFAULT_CACHE, GeneKnowledge
 from perturbo.kinds.genetic.screens import ScreenView, normalize_gene
-from perturbo.search import gene_batch, gene_gp, gene_priors
+from perturbo.search import gene_batch, gene_explore, gene_gp, gene_priors
 from perturbo.search.gene_priors import LabelSource
 from perturbo.types import ExperimentSpec, Observation, Status
 
@@ -124,6 +125,7 @@ class GeneBOPlanner:
         liar: bool = False,
         explore_first: bool = False,
         hedge: bool = False,
+        set_explore: bool = True,
     ) -> None:
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition must be one of {ACQUISITIONS}, got {acquisition!r}")
@@ -164,6 +166,9 @@ class GeneBOPlanner:
         self.liar = liar
         self.explore_first = explore_first
         self.hedge = hedge
+        self.set_explore = set_explore  # off only to measure it: the data set its share
+        self._uniform: set[int] = set()  # genes sampled uniformly (round 1 / its random half)
+        self.set_picks = [0, 0]  # [last batch, all batches] picked by set-level Thompson
         self._comp_names = tuple(names)
         self._comps = np.array(comps) if comps else np.zeros((0, self._n))
         self._mu = np.array(mus, dtype=float)
@@ -182,6 +187,7 @@ class GeneBOPlanner:
     # -- Planner protocol --------------------------------------------------------------------
     def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
         exclude = {normalize_gene(str(s.params.get("gene", ""))) for s in pending}
+        self.set_picks[0] = 0
         picked = self.rank(n, exclude)
         note = self._note()
         return [
@@ -213,6 +219,7 @@ class GeneBOPlanner:
         if not self._labels:
             if self.prior is None:  # nothing known at all: uniform random draw
                 idx = self._rng.choice(np.flatnonzero(free), size=n, replace=False)
+                self._uniform.update(int(i) for i in idx)
                 return [(self.screen.genes[i], float("nan")) for i in idx]
             if self.explore_first:
                 return gene_batch.prior_thompson(self, n, free)
@@ -229,6 +236,8 @@ class GeneBOPlanner:
             score = rwr(self.knowledge.binary, hits) + 1e-6 * base + self._tie
         elif self.liar and self.acquisition == "greedy":
             return gene_batch.constant_liar(self, n, free)
+        elif self.acquisition == "greedy" and (q := gene_explore.rare_picks(self, n)) > 0:
+            return gene_explore.with_sets(self, n, q, free)
         else:
             mean, sd = self._predict(np.flatnonzero(free), need_sd=self.acquisition == "ucb")
             score = np.full(self._n, -np.inf)
@@ -237,6 +246,8 @@ class GeneBOPlanner:
         score = np.where(free, score, -np.inf)
         top = np.argpartition(-score, n - 1)[:n]
         top = top[np.argsort(-score[top])]
+        if self.prior is None and self._labels and not any(self._labels.values()):
+            self._uniform.update(int(i) for i in top)  # no hit, no prior: a flat mean, ties
         return [(self.screen.genes[i], float(score[i])) for i in top]
 
     def _hedged(self, n: int, free: np.ndarray) -> list[tuple[str, float]]:
@@ -250,6 +261,7 @@ class GeneBOPlanner:
         top = np.argsort(-score)[:k]
         rest = np.setdiff1d(np.flatnonzero(free), top)
         extra = self._rng.choice(rest, size=min(n - k, len(rest)), replace=False)
+        self._uniform.update(int(i) for i in extra)
         return [(self.screen.genes[i], float(self.prior[i])) for i in [*top, *extra]]
 
     def posterior(self, genes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
@@ -325,6 +337,11 @@ class GeneBOPlanner:
             f"GP {self.acquisition}: {int(sum(self._labels.values()))} hits in {len(self._labels)} "
             f"tested; {_kernel_text(f.get('lengthscale', 0))} kernel, signal share "
             f"{f.get('signal_share', 0):.1f}; prior weights {f.get('weights_text', 'none')}"
+            + (
+                f"; {self.set_picks[0]} by set-level Thompson (rare hits)"
+                if self.set_picks[0]
+                else ""
+            )
         )
 
     def _grow_cosines(self) -> None:

@@ -16,14 +16,16 @@ label on gene identity, with
   fades to 0 after round 1, a useful one keeps guiding where hits are rare.
 
 Acquisition (``acquisition=``): ``"greedy"`` (posterior mean; at 5 x 128 budgets exploitation
-measured best; when the campaign's uniform sample says hits are rare, part of the batch goes
-to set-level Thompson sampling, :mod:`perturbo.search.gene_explore`), ``"ucb"`` (mean + ``beta`` * sd) or ``"thompson"`` (joint posterior draws over
-the top ``thompson_candidates`` genes by UCB, one argmax per draw). Round 1 (no labels) ranks
-genes by the prior; with no prior it draws uniformly at random.
+measured best; when the campaign's uniformly sampled genes say hits are rare, a share of the
+batch goes to set-level Thompson sampling, :mod:`perturbo.search.gene_explore`), ``"ucb"``
+(mean + ``beta`` * sd) or ``"thompson"`` (joint posterior draws over the top
+``thompson_candidates`` genes by UCB, one argmax per draw). Round 1 (no labels) ranks genes by
+the prior; with no prior it draws uniformly at random.
 
 **Seeds**: with a prior and greedy/ucb acquisition the planner is deterministic (the seed only
-breaks exact ties): :attr:`GeneBOPlanner.deterministic` says so, and a benchmark reports one
-run for it, not n "seeds".
+breaks exact ties) until a set-level Thompson pick draws from the seeded RNG:
+:attr:`GeneBOPlanner.deterministic` says which, and a benchmark reports one run for a
+deterministic campaign, not n "seeds".
 
 Planners see a :class:`~perturbo.kinds.genetic.screens.ScreenView` (no scores, no hits).
 Public API for other planners (the hybrid agent): :meth:`GeneBOPlanner.rank`,

@@ -10,13 +10,23 @@ from perturbo.types import Observation, Status
 
 
 class History(Sequence[Observation]):
-    """Append-only list of :class:`Observation` s, in the order they were recorded."""
+    """Append-only list of :class:`Observation` s, in the order they were recorded.
+
+    ``n_ran`` and ``last_round`` are kept as observations are added: the asynchronous loop
+    asks for them on every completion, and recounting made a 2,000-experiment campaign
+    quadratic (3 s of a 17 s, 16-actor run went to counting, measured with cProfile)."""
 
     def __init__(self, observations: Sequence[Observation] = ()) -> None:
-        self._obs: list[Observation] = list(observations)
+        self._obs: list[Observation] = []
+        self._n_ran = 0
+        self._last_round = -1
+        self.extend(observations)
 
     def extend(self, observations: Sequence[Observation]) -> None:
-        self._obs.extend(observations)
+        new = list(observations)
+        self._obs.extend(new)
+        self._n_ran += sum(o.outcome.status is not Status.REJECTED for o in new)
+        self._last_round = max([self._last_round, *(o.spec.round for o in new)])
 
     def __getitem__(self, i):  # type: ignore[override]
         return self._obs[i]
@@ -30,7 +40,7 @@ class History(Sequence[Observation]):
     @property
     def last_round(self) -> int:
         """The highest round recorded, or -1 for an empty history."""
-        return max((o.spec.round for o in self._obs), default=-1)
+        return self._last_round
 
     def by_round(self, round: int) -> list[Observation]:
         return [o for o in self._obs if o.spec.round == round]
@@ -41,7 +51,7 @@ class History(Sequence[Observation]):
     @property
     def n_ran(self) -> int:
         """Experiments that ran (completed, failed or pruned): what counts against a budget."""
-        return sum(o.outcome.status is not Status.REJECTED for o in self._obs)
+        return self._n_ran
 
     def to_json(self) -> str:
         return json.dumps([o.to_dict() for o in self._obs])

@@ -65,6 +65,7 @@ class Steps:
     seen: set[str] = field(default_factory=set)
     next_round: int = 0
     _stamped: int = 0  # proposals stamped with next_round so far
+    _healthy: bool | None = None  # an experiment ran and did not fail (None: not looked yet)
 
     def ask(self, n: int) -> tuple[list[ExperimentSpec], float]:
         """Up to ``n`` proposals with the pool's in-flight experiments as ``pending``, and the
@@ -159,9 +160,12 @@ class Steps:
         """Stop a campaign whose every experiment so far FAILED for the same reason, while it
         still has budget: another round would fail the same way (a missing parameter, an
         objective that raises). The loops call it between rounds."""
-        ran = [o for o in self.history if o.outcome.status is not Status.REJECTED]
-        if len(ran) < SAME_FAILURES or any(o.outcome.status is not Status.FAILED for o in ran):
+        if not self._healthy:  # once healthy, always: O(1) per round
+            ok = (Status.REJECTED, Status.FAILED)
+            self._healthy = any(o.outcome.status not in ok for o in self.history)
+        if self._healthy or self.history.n_ran < SAME_FAILURES:
             return
+        ran = [o for o in self.history if o.outcome.status is not Status.REJECTED]
         reasons = {(o.outcome.error.splitlines() or [""])[0] for o in ran}
         if len(reasons) == 1:
             raise PerturboError(

@@ -415,8 +415,8 @@ def main(argv: list[str] | None = None) -> int:
                     flush=True,
                 )
                 store.write_text(json.dumps([asdict(x) for x in runs]))
-                if r.deterministic:  # every seed would repeat this run: report it once
-                    break
+                if r.deterministic and seed == 0:  # every seed would repeat it: report once
+                    break  # (a planner whose first run drew from its seed gets every seed)
     timing_path = args.out / "genetic_timing.md"
     if not args.no_timing:
         timing_path.write_text(time_bo_campaign("bo:prior=text") + "\n\n" + time_bo_campaign("bo"))

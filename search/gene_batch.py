@@ -1,5 +1,5 @@
-"""How a gene planner turns its GP into a batch beyond plain greedy: Thompson draws (from
-the posterior, or from the GP prior in round 1) and constant-liar batches.
+"""How a gene planner turns its GP into a batch beyond plain greedy: the hedged round 1,
+Thompson draws (from the posterior, or from the GP prior in round 1) and constant-liar batches.
 
 Each function reads a fitted :class:`~perturbo.search.gene_bo.GeneBOPlanner` (its knowledge,
 cosine block, fit and seeded RNG) and returns ``[(gene, score)]``, best first.
@@ -16,12 +16,28 @@ from perturbo.search import gene_gp
 if TYPE_CHECKING:
     from perturbo.search.gene_bo import GeneBOPlanner
 
-__all__ = ["LIAR_POOL", "constant_liar", "prior_thompson", "thompson"]
+__all__ = ["LIAR_POOL", "constant_liar", "hedged", "prior_thompson", "thompson"]
 
 BASE = 0.05
 """Prior hit rate for the GP prior's variance in round 1 (as gene_bo.BASE_RATE)."""
 LIAR_POOL = 4
 """Candidate pool: the best LIAR_POOL x batch genes (by prior or posterior mean)."""
+
+
+def hedged(p: GeneBOPlanner, n: int, free: np.ndarray) -> list[tuple[str, float]]:
+    """Round 1 with ``hedge``: half the batch by the prior, half uniformly at random among
+    the rest (seeded). The prior is untested on this screen in round 1; the uniform half is
+    an unbiased sample, so from round 2 on the marginal likelihood can judge the prior's
+    weight without the range restriction of genes picked *because* the prior liked them (and
+    :mod:`perturbo.search.gene_explore` can tell a rare-hit screen from its hit count)."""
+    assert p.prior is not None
+    k = n - n // 2
+    score = np.where(free, p.prior + p._tie, -np.inf)
+    top = np.argsort(-score)[:k]
+    rest = np.setdiff1d(np.flatnonzero(free), top)
+    extra = p._rng.choice(rest, size=min(n - k, len(rest)), replace=False)
+    p._uniform.update(int(i) for i in extra)
+    return [(p.screen.genes[i], float(p.prior[i])) for i in [*top, *extra]]
 
 
 def prior_thompson(p: GeneBOPlanner, n: int, free: np.ndarray) -> list[tuple[str, float]]:

@@ -226,7 +226,7 @@ class GeneBOPlanner:
             if self.explore_first:
                 return gene_batch.prior_thompson(self, n, free)
             if self.hedge:
-                return self._hedged(n, free)
+                return gene_batch.hedged(self, n, free)
             score = self.prior + self._tie
         elif self.acquisition == "thompson":
             return gene_batch.thompson(self, n, free)
@@ -251,20 +251,6 @@ class GeneBOPlanner:
         if self.prior is None and self._labels and not any(self._labels.values()):
             self._uniform.update(int(i) for i in top)  # no hit, no prior: a flat mean, ties
         return [(self.screen.genes[i], float(score[i])) for i in top]
-
-    def _hedged(self, n: int, free: np.ndarray) -> list[tuple[str, float]]:
-        """Round 1 with ``hedge``: half the batch by the prior, half uniformly at random among
-        the rest (seeded). The prior is untested on this screen in round 1; the uniform half is
-        an unbiased sample, so from round 2 on the marginal likelihood can judge the prior's
-        weight without the range restriction of genes picked *because* the prior liked them."""
-        assert self.prior is not None
-        k = n - n // 2
-        score = np.where(free, self.prior + self._tie, -np.inf)
-        top = np.argsort(-score)[:k]
-        rest = np.setdiff1d(np.flatnonzero(free), top)
-        extra = self._rng.choice(rest, size=min(n - k, len(rest)), replace=False)
-        self._uniform.update(int(i) for i in extra)
-        return [(self.screen.genes[i], float(self.prior[i])) for i in [*top, *extra]]
 
     def posterior(self, genes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation of the hit label for ``genes`` (prior mean and
@@ -337,7 +323,7 @@ class GeneBOPlanner:
         f = self.last_fit
         return (
             f"GP {self.acquisition}: {int(sum(self._labels.values()))} hits in {len(self._labels)} "
-            f"tested; {_kernel_text(f.get('lengthscale', 0))} kernel, signal share "
+            f"tested; {gene_gp.describe(f.get('lengthscale', 0))} kernel, signal share "
             f"{f.get('signal_share', 0):.1f}; prior weights {f.get('weights_text', 'none')}"
             + (
                 f"; {self.set_picks[0]} by set-level Thompson (rare hits)"
@@ -397,11 +383,6 @@ class GeneBOPlanner:
             cos = self._cos[np.ix_(idx, cols)]
         same = idx[:, None] == t_idx[None, :] if np.isin(idx, t_idx).any() else None
         return gene_gp.predict(f, cos, same, f.mean_all[idx], need_sd)
-
-
-def _kernel_text(lengthscale: object) -> str:
-    ls = float(lengthscale)  # type: ignore[arg-type]
-    return "linear set" if ls == gene_gp.LINEAR else f"exponential (l {ls:.2f})"
 
 
 def _weights(items: Sequence[tuple[str, float]]) -> str:

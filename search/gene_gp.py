@@ -27,7 +27,16 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LENGTHSCALES", "LINEAR", "SIGNAL_SHARES", "GPFit", "fit", "kernel", "predict"]
+__all__ = [
+    "LENGTHSCALES",
+    "LINEAR",
+    "SIGNAL_SHARES",
+    "GPFit",
+    "describe",
+    "fit",
+    "kernel",
+    "predict",
+]
 
 LENGTHSCALES = (0.35, 0.5, 0.7, 1.0, 1.4)
 LINEAR = 0.0
@@ -51,6 +60,12 @@ def kernel(cos: np.ndarray, lengthscale: float) -> np.ndarray:
     out *= out.dtype.type(1.0 / lengthscale**2)
     np.exp(out, out=out)
     return out
+
+
+def describe(lengthscale: object) -> str:
+    """The kernel of a fit's ``lengthscale`` in words (for notes and logs)."""
+    ls = float(lengthscale)  # type: ignore[arg-type]
+    return "linear set" if ls == LINEAR else f"exponential (l {ls:.2f})"
 
 
 @dataclass(frozen=True)

@@ -21,8 +21,9 @@ probability, from the genes this campaign sampled *uniformly* (round 1's random 
 prior all of round 1 and any round before the first hit, when the GP's mean is flat and the
 seeded tie-break picks), that the screen's hit rate is below :data:`RARE_RATE`. A screen with
 5% hits gets ~0 of it (unless its uniform sample was small and unlucky); 0 or 1 hits in 128
-uniform genes give 73% / 37% of the batch. Picks the GP would rank by the prior or by its own
-labels are biased towards hits, so they never count as evidence of rarity.
+uniform genes give 73% / 37% of the batch. Picks made by the prior or by the GP are biased
+towards hits, so they count only where the campaign sampled nothing uniformly (round 1 by the
+prior alone), and then err towards "not rare".
 
 Measured: on a synthetic screen of 80 hits in 8 pathways among 13k genes (0.6%; the test
 ``tests/search/test_gene_explore.py``) 175 hits in 30 pathways over 8 seeds vs 157 in 26 for the

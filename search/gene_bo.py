@@ -44,7 +44,7 @@ import numpy as np
 
 from perturbo.kinds.genetic.genesets import DEFAULT_CACHE, GeneKnowledge
 from perturbo.kinds.genetic.screens import ScreenView, normalize_gene
-from perturbo.search import gene_batch, gene_explore, gene_gp, gene_priors
+from perturbo.search import gene_batch, gene_explore, gene_gp, gene_priors, gene_text
 from perturbo.search.gene_priors import LabelSource
 from perturbo.types import ExperimentSpec, Observation, Status
 
@@ -103,6 +103,8 @@ class GeneBOPlanner:
     ``prior_scores``: explicit prior P(hit) per gene (overrides ``prior``), or ``{name: P(hit)}``
     for several components weighed like transfer sources. ``beta``: UCB
     weight. ``cache_dir``: where gene knowledge and priors are cached (``None``: none).
+    ``text_rerank``: reorders the text prior's top gene sets (an LLM; see
+    :func:`gene_text.reranked_text_prior`); what it did is kept in ``text_rerank``.
 
     Attributes other planners may read: ``knowledge``, ``prior`` (round-1 P(hit) per gene or
     ``None``), ``sources`` (``[(name, round-1 weight)]``), ``last_fit``, ``deterministic``.
@@ -128,6 +130,7 @@ class GeneBOPlanner:
         explore_first: bool = False,
         hedge: bool = False,
         set_explore: bool = True,
+        text_rerank: gene_text.SetReranker | None = None,
     ) -> None:
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition must be one of {ACQUISITIONS}, got {acquisition!r}")
@@ -139,6 +142,8 @@ class GeneBOPlanner:
         self.prior_name = prior
         self.beta = beta
         self.thompson_candidates = thompson_candidates
+        self._reranker = text_rerank
+        self.text_rerank: gene_text.TextRerank | None = None
         self.kernel_grid = KERNEL_GRID
         self._rng = np.random.default_rng(seed)
         self.knowledge = knowledge or GeneKnowledge.for_genes(view.genes, cache_dir=cache_dir)
@@ -280,11 +285,13 @@ class GeneBOPlanner:
                 gene_priors.view_sources(self.screen, extra_labels) if sources is None else sources
             )
             per = gene_priors.source_priors(self.screen, srcs, cache_dir=cache_dir)
-        text = (
-            gene_priors.text_prior(self.screen, self.knowledge, cache_dir=cache_dir)
-            if "text" in self.prior_name
-            else None
-        )
+        text = None
+        if "text" in self.prior_name and self._reranker is not None:
+            text, self.text_rerank = gene_text.reranked_text_prior(
+                self.screen, self.knowledge, self._reranker, cache_dir=cache_dir
+            )
+        elif "text" in self.prior_name:
+            text = gene_priors.text_prior(self.screen, self.knowledge, cache_dir=cache_dir)
         if not per and text is None:
             return None
         for name, p in per:  # equal weights summing to 1: the logit-average's calibration

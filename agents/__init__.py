@@ -13,6 +13,7 @@ from typing import Any
 _EXPORTS = {
     "GeneticAgentPlanner": "perturbo.agents.genetic",
     "make_genetic_planner": "perturbo.agents.genetic",
+    "LLMSetReranker": "perturbo.agents.gene_rerank",
     "SpaceAgentPlanner": "perturbo.agents.space_agent",
     "make_space_planner": "perturbo.agents.space_agent",
     "RoundTrace": "perturbo.agents.trace",

@@ -1,0 +1,263 @@
+"""The LLM reranker of the genetic text prior (``--text-rerank llm``).
+
+MiniLM's set-name similarity (:mod:`perturbo.search.gene_text`) picks the gene sets whose
+names read like the screen's task; a name can read alike and be beside the point (another
+interferon for an IFN-gamma screen, splicing for a lysosome screen). :class:`LLMSetReranker`
+shows the model MiniLM's ``top`` closest sets as a numbered list and asks for one relevance
+score 0-10 per id, as JSON (grammar-constrained on the embedded model; a forced tool call on
+remote ones, see :mod:`perturbo.agents.structured`).
+
+The answer is untrusted data: unknown ids, out-of-range or non-numeric scores and missing
+ids go back to the model as problems for at most ``max_repairs`` turns; what is still wrong
+is dropped, and with fewer than half the sets validly scored the reranker answers ``None``
+(the prior keeps MiniLM's order, and the campaign logs why). A set left unscored in a usable
+answer gets the mean of the scored ones (neutral).
+
+Answers are cached on disk per (task text, candidate set names, backend:model, prompt
+version) in ``<cache>/rerank/<key>.json`` beside the gene-knowledge caches, so a second
+campaign with the same task and libraries does not call the LLM (nor load it: the model is
+made only on a cache miss). Backend failures are not cached.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import logging
+import os
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field, create_model
+
+from perturbo.agents.llm import LLMSettings
+from perturbo.agents.structured import LLMCall, ask_structured
+from perturbo.kinds.genetic.genesets import DEFAULT_CACHE
+from perturbo.search.gene_text import SetRelevance, set_prose
+
+__all__ = ["PROMPT_VERSION", "RERANK_TOP", "LLMSetReranker", "validate_scores"]
+
+log = logging.getLogger(__name__)
+
+RERANK_TOP = 60
+"""How many of MiniLM's closest sets the LLM scores: sized by the prompt, not by a screen
+(60 names ~ 700 prompt tokens and ~400 answer tokens, about a minute for the 1.5B embedded
+model on 2 CPU threads, once per task); never more than the text prior's own top 1%."""
+PROMPT_VERSION = 1
+"""Part of the cache key: bump when the prompt or the schema changes."""
+MAX_SCORE = 10
+_MODALITY = {"knockout": "knocking out", "crispri": "repressing", "crispra": "activating"}
+
+SYSTEM = (
+    "You are a biologist planning a pooled CRISPR {modality} screen. {task} A gene is a hit "
+    "when {verb} it changes the measurement strongly. Reply with JSON only."
+)
+
+
+class LLMSetReranker:
+    """Scores gene-set names for relevance to a task with an LLM (the
+    :class:`~perturbo.search.gene_text.SetReranker` protocol). ``settings``: the campaign's
+    LLM backend (``local`` = the embedded model by default); ``llm``: a ready chat model
+    (tests); ``engine``: a shared local model (ModelHost client). ``cache_dir=None``: no cache.
+    ``calls`` keeps each LLM call's trace."""
+
+    def __init__(
+        self,
+        settings: LLMSettings | None = None,
+        *,
+        llm: Any = None,
+        engine: Any = None,
+        cache_dir: Path | None = DEFAULT_CACHE,
+        top: int = RERANK_TOP,
+        max_repairs: int = 1,
+        modality: str = "knockout",
+    ) -> None:
+        self.settings = settings or LLMSettings()
+        self.top = top
+        self.max_repairs = max_repairs
+        self.modality = modality if modality in _MODALITY else "knockout"
+        self.cache_dir = cache_dir
+        self._llm = llm
+        self._engine = engine
+        self.calls: list[LLMCall] = []
+
+    @property
+    def model(self) -> str:
+        """``backend:model`` (part of the cache key and of what the campaign logs)."""
+        s = self.settings
+        name = getattr(self._llm, "model_name", None) if self._llm is not None else None
+        return f"{s.backend}:{name or s.model_name}"
+
+    def __call__(self, task: str, names: Sequence[str]) -> SetRelevance:
+        names = list(names)
+        if not names:
+            return SetRelevance(None, self.model, "fallback: no candidate sets")
+        key = _key(PROMPT_VERSION, task, self.modality, names, self.model)
+        cached = _load(self.cache_dir, key)
+        if cached is not None:
+            return SetRelevance(cached, self.model, "cached")
+        try:
+            llm = self._chat_model(len(names))
+        except Exception as e:  # no model installed, no API key: the prior stays MiniLM's
+            why = f"{type(e).__name__}: {e}"
+            log.warning("text-prior rerank: no LLM (%s); MiniLM's order is kept", why)
+            return SetRelevance(None, self.model, f"fallback: {why}"[:300])
+        scores, why = self._ask(llm, task, names)
+        if scores is None:
+            log.warning("text-prior rerank: %s; MiniLM's order is kept", why)
+            return SetRelevance(None, self.model, f"fallback: {why}"[:300])
+        _save(
+            self.cache_dir,
+            key,
+            {"task": task, "model": self.model, "names": names, "scores": scores},
+        )
+        return SetRelevance(scores, self.model, "llm")
+
+    def _chat_model(self, n: int) -> Any:
+        if self._llm is None:
+            from perturbo.agents.llm import make_chat_model
+
+            need = 8 * n + 64  # '"12": 7, ' is ~6 tokens; room for whitespace
+            s = dataclasses.replace(  # greedy and seed 0: one answer per task, whatever the
+                self.settings,  # campaign's seed (the cache key has no seed)
+                max_tokens=max(self.settings.max_tokens, need),
+                temperature=0.0,
+                seed=0,
+            )
+            self._llm = make_chat_model(s, engine=self._engine)
+        return self._llm
+
+    def _ask(self, llm: Any, task: str, names: list[str]) -> tuple[dict[str, float] | None, str]:
+        listing = "\n".join(f"{i}: {_label(n)}" for i, n in enumerate(names, 1))
+        user = (
+            f"Gene sets (id: name [library]):\n{listing}\n\n"
+            f"Score every id from 0 to {MAX_SCORE}: how likely the set's genes include hits of "
+            f"this screen ({MAX_SCORE} = central to the task's biology, 5 = plausibly involved, "
+            "0 = unrelated to the task). "
+            f'JSON: {{"scores": {{"1": <0-{MAX_SCORE}>, "2": <0-{MAX_SCORE}>, ..., '
+            f'"{len(names)}": <0-{MAX_SCORE}>}}}}'
+        )
+        system = SYSTEM.format(
+            modality=self.modality, task=_sentence(task), verb=_MODALITY[self.modality]
+        )
+        answer, call = ask_structured(
+            llm,
+            system,
+            user,
+            _schema(len(names)),
+            lambda a: validate_scores(a.scores, len(names))[1],  # type: ignore[attr-defined]
+            name="text.rerank",
+            max_repairs=self.max_repairs,
+            method=self.settings.structured_method,
+        )
+        self.calls.append(call)
+        if answer is None:
+            return None, call.failure or _first(call.errors) or "no parseable answer"
+        valid, problems = validate_scores(answer.scores, len(names))  # type: ignore[attr-defined]
+        if len(valid) * 2 < len(names):
+            return None, f"{len(valid)} of {len(names)} sets validly scored ({_first([problems])})"
+        mean = sum(valid.values()) / len(valid)
+        return {n: valid.get(i, mean) / MAX_SCORE for i, n in enumerate(names, 1)}, ""
+
+
+def validate_scores(raw: Any, n: int) -> tuple[dict[int, float], list[str]]:
+    """The valid part of an answer's ``scores`` (id 1..n -> score in [0, MAX_SCORE]) and its
+    problems, phrased for a repair turn. Anything may come in: it is the model's output."""
+    if not isinstance(raw, Mapping):
+        return {}, [f"'scores' must be an object mapping ids 1..{n} to numbers"]
+    valid: dict[int, float] = {}
+    seen: set[int] = set()
+    problems: list[str] = []
+    for k, v in raw.items():
+        try:
+            i = int(str(k).strip())
+        except ValueError:
+            problems.append(f"{str(k)[:40]!r} is not an id from the list (use 1..{n})")
+            continue
+        seen.add(i)
+        if not 1 <= i <= n:
+            problems.append(f"id {i} is not in the list (1..{n})")
+        elif isinstance(v, bool) or not isinstance(v, int | float) or v != v:
+            problems.append(
+                f"id {i}: the score must be a number 0-{MAX_SCORE}, got {str(v)[:20]!r}"
+            )
+        elif not 0 <= v <= MAX_SCORE:
+            problems.append(f"id {i}: score {v} is outside 0-{MAX_SCORE}")
+        else:
+            valid.setdefault(i, float(v))
+    missing = [str(i) for i in range(1, n + 1) if i not in seen]
+    if missing:
+        more = "..." if len(missing) > 15 else ""
+        problems.append(f"ids {', '.join(missing[:15])}{more} have no score")
+    return valid, problems
+
+
+def _schema(n: int) -> type[BaseModel]:
+    """``{"scores": {"1": int, ..., "n": int}}``: the ids as required keys in order and the
+    scores an enum 0..10, so the embedded model's grammar can only write a complete answer.
+    Pydantic itself accepts any mapping: :func:`validate_scores` judges the values."""
+    ids = [str(i) for i in range(1, n + 1)]
+    value = {"type": "integer", "enum": list(range(MAX_SCORE + 1))}
+    return create_model(
+        "SetScores",
+        scores=(
+            dict[str, Any],
+            Field(
+                json_schema_extra={
+                    "properties": {i: value for i in ids},
+                    "required": ids,
+                    "additionalProperties": False,
+                }
+            ),
+        ),
+    )
+
+
+def _label(set_name: str) -> str:
+    """``"GO_Biological_Process_2023: Lysosome Organization (GO:0007040)"`` ->
+    ``"lysosome organization [GO]"``: the name as prose and a short library tag."""
+    lib = set_name.split(": ", 1)[0] if ": " in set_name else ""
+    short = lib.split("_")[0] if lib else ""
+    text = set_prose(set_name)
+    return f"{text} [{short}]" if short else text
+
+
+def _sentence(text: str) -> str:
+    t = " ".join(str(text).split())
+    return t if t.endswith(".") else t + "."
+
+
+def _first(errors: Sequence[Sequence[str]]) -> str:
+    last = errors[-1] if errors else ()
+    return "; ".join(list(last)[:3])
+
+
+def _key(*parts: object) -> str:
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:24]
+
+
+def _path(cache_dir: Path | None, key: str) -> Path | None:
+    return None if cache_dir is None else Path(cache_dir) / "rerank" / f"{key}.json"
+
+
+def _load(cache_dir: Path | None, key: str) -> dict[str, float] | None:
+    path = _path(cache_dir, key)
+    if path is None or not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+        return {str(k): float(v) for k, v in data["scores"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # a damaged cache entry is a miss
+
+
+def _save(cache_dir: Path | None, key: str, data: Mapping[str, Any]) -> None:
+    path = _path(cache_dir, key)
+    if path is None:
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f"{path.stem}.{os.getpid()}.tmp")  # atomic, per process
+    tmp.write_text(json.dumps(data, indent=1))
+    tmp.replace(path)

@@ -94,7 +94,31 @@ def _gene_bo(r: PlannerRequest) -> Planner:
         hedge=_flag(r.config.get("hedge", False))
         or r.config.get("first_round", FIRST_ROUND) == "hedge",
         explore_first=_flag(r.config.get("explore_first", False)),
+        text_rerank=_text_reranker(r),
     )
+
+
+def _text_reranker(r: PlannerRequest) -> Any:
+    """The LLM that reranks the text prior's top gene sets (``text_rerank="llm"``), on the
+    campaign's ``--llm*`` backend (the embedded model by default), or ``None``."""
+    mode = str(r.config.get("text_rerank", "none"))
+    if mode == "none" or "text" not in str(r.config.get("prior", "transfer+text")):
+        return None
+    if mode != "llm":
+        raise PerturboError(f"--text-rerank {mode!r} is unknown: use none or llm")
+    try:
+        from perturbo.agents.gene_rerank import LLMSetReranker
+        from perturbo.agents.llm import llm_settings
+    except ImportError as e:
+        raise PerturboError(
+            f"--text-rerank llm needs the LLM agents (perturbo.agents), which are not available "
+            f"in this install ({e}): reinstall perturbo or drop --text-rerank"
+        ) from None
+    from perturbo.config import llm_api_key
+
+    settings = llm_settings(r.config, llm_api_key(str(r.config.get("llm", "local"))))
+    modality = getattr(r.extra["screen"], "modality", "knockout")
+    return LLMSetReranker(settings, engine=r.engine, modality=modality)
 
 
 def _flag(value: Any) -> bool:
@@ -180,6 +204,30 @@ def _sources_param(planner: Any) -> str:
     return json.dumps([{"name": n, "weight": round(float(w), 4)} for n, w in srcs])
 
 
+def _rerank_param(planner: Any) -> str:
+    """What the LLM rerank of the text prior did, as JSON: model, how it answered (``llm``,
+    ``cached``, ``fallback: why``), the top sets before and after."""
+    import json
+
+    done = getattr(planner, "text_rerank", None)
+    return json.dumps(done.summary() if done is not None else {"status": "not run"})
+
+
+def _check_rerank(cfg: GeneticConfig) -> None:
+    if cfg.text_rerank == "none":
+        return
+    if cfg.planner != "bo":
+        raise PerturboError(
+            f"--text-rerank {cfg.text_rerank} reranks bo's text prior: use it with --planner bo "
+            f"(not {cfg.planner}), or drop it"
+        )
+    if "text" not in cfg.prior:
+        raise PerturboError(
+            f"--text-rerank {cfg.text_rerank} reranks the text prior, which --prior {cfg.prior} "
+            "does not use: add --prior text (or transfer+text), or drop --text-rerank"
+        )
+
+
 def _uses_transfer(cfg: GeneticConfig) -> bool:
     return cfg.learn_from_past and cfg.planner in ("bo", "hybrid") and "transfer" in cfg.prior
 
@@ -203,6 +251,7 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
 
     if is_pair_csv(cfg.screen):
         return _build_pairs(cfg)
+    _check_rerank(cfg)
     screen = load_screen(cfg.screen, cfg.hits, cfg.task, cfg.modality, cfg.hit_tail)
     space = GenePool(screen.genes)
     if cfg.batch > len(space):
@@ -234,6 +283,8 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
             past_campaigns=len(labels),
         )
         params["prior_sources"] = _sources_param(planner)
+        if cfg.text_rerank != "none":
+            params["text_rerank"] = _rerank_param(planner)
     if cfg.planner in ("agent", "hybrid"):
         params.update(llm=cfg.llm, llm_model=cfg.llm_model or "default", critic=cfg.critic)
     return _parts(cfg, screen, planner, space, functools.partial(GeneticExecutor, screen), params)

@@ -43,6 +43,14 @@ class GeneticConfig(LLMConfig):
     prior: Literal["transfer+text", "transfer", "text", "none"] = Field(
         "transfer+text", description="bo: knowledge used before any hit is seen"
     )
+    text_rerank: Literal["none", "llm"] = Field(
+        "none",
+        description=(
+            "bo: llm = the LLM backend (--llm*, the embedded model by default) scores the text "
+            "prior's 60 top gene sets for relevance to the task and they are reranked; cached "
+            "per task, so a later campaign on the same task calls no LLM"
+        ),
+    )
     first_round: Literal["prior", "hedge"] = Field(
         "hedge",
         description=(
@@ -128,6 +136,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--prior", default=s, metavar="transfer+text|transfer|text|none", help=_help("prior")
     )
     g.add_argument(
+        "--text-rerank",
+        dest="text_rerank",
+        default=s,
+        metavar="none|llm",
+        help=_help("text_rerank"),
+    )
+    g.add_argument(
         "--first-round",
         dest="first_round",
         default=s,
@@ -145,4 +160,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     a.add_argument("--critic", action="store_true", default=s, help=_help("critic"))
     a.add_argument("--agent-style", default=s, metavar="sets|genes", help=_help("agent_style"))
     a.add_argument("--agent-share", type=float, default=s, help=_help("agent_share"))
-    add_llm_arguments(parser, "LLM backend (--planner agent|hybrid)")
+    add_llm_arguments(parser, "LLM backend (--planner agent|hybrid, --text-rerank llm)")

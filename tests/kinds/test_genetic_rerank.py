@@ -1,0 +1,99 @@
+"""``--text-rerank llm`` through the genetic kind's composition (the LLM faked): the flag
+reaches bo, what the rerank did is logged in the campaign's params beside the prior's sources,
+a second campaign on the same task reads the cache, and misuse is one clear message."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import AIMessage
+
+from perturbo.agents.gene_rerank import LLMSetReranker
+from perturbo.kinds.genetic import compose as genetic_compose
+from perturbo.kinds.genetic import load_screen
+from perturbo.kinds.genetic.settings import add_arguments
+from perturbo.types import PerturboError
+
+TASK = "identify genes mediating lysosomal choline recycling"
+
+
+class Scorer:
+    """A fake chat model that scores every listed id by its position: MiniLM's order
+    reversed, its closest set 0 (unrelated)."""
+
+    model_name = "fake-scorer"
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def invoke(self, messages):  # type: ignore[no-untyped-def]
+        self.calls += 1
+        ids = [int(m) for m in re.findall(r"^(\d+): ", str(messages[-1].content), re.M)]
+        n = len(ids)
+        return AIMessage(
+            json.dumps(
+                {"scores": {str(i): 0 if i == 1 else round(1 + 9 * (i - 1) / (n - 1)) for i in ids}}
+            )
+        )
+
+
+@pytest.fixture()
+def csv(tmp_path: Path) -> Path:
+    genes = load_screen("Scharenberg22").genes[:300]
+    path = tmp_path / "lyso.csv"
+    path.write_text("Gene,Score\n" + "\n".join(f"{g},{i % 17}" for i, g in enumerate(genes)))
+    return path
+
+
+def test_the_rerank_is_logged_and_a_second_campaign_reads_the_cache(
+    csv: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fake = Scorer()
+    defaults = LLMSetReranker.__init__.__kwdefaults__
+    monkeypatch.setitem(defaults, "llm", fake)
+    monkeypatch.setitem(defaults, "cache_dir", tmp_path / "cache")
+    config = {
+        "screen": str(csv),
+        "task": TASK,
+        "planner": "bo",
+        "prior": "text",
+        "text_rerank": "llm",
+    }
+    parts = genetic_compose.build(config)
+    logged = json.loads(parts.params["text_rerank"])
+    assert logged["status"] == "llm" and logged["model"] == "local:fake-scorer"
+    assert fake.calls == 1 and logged["candidates"] >= 20
+    assert logged["after"][0] != logged["before"][0]  # the fake reversed MiniLM's order
+    assert logged["dropped"] == 1  # MiniLM's closest scored 0
+    assert not any("(go:" in name for name in logged["before"])  # prose, no ids
+    assert json.loads(parts.params["prior_sources"]) == [{"name": "text", "weight": 1.0}]
+    assert len(parts.params["text_rerank"]) < 6000  # an MLflow param
+
+    again = genetic_compose.build({**config, "seed": 3})
+    cached = json.loads(again.params["text_rerank"])
+    assert cached["status"] == "cached" and fake.calls == 1  # no second LLM call
+    assert cached["after"] == logged["after"]
+
+    plain = genetic_compose.build({**config, "text_rerank": "none"})
+    assert "text_rerank" not in plain.params and fake.calls == 1
+
+
+def test_misuse_is_one_message_naming_the_fix(csv: Path) -> None:
+    with pytest.raises(PerturboError, match="--planner bo"):
+        genetic_compose.build({"screen": str(csv), "planner": "hybrid", "text_rerank": "llm"})
+    with pytest.raises(PerturboError, match="--prior text"):
+        genetic_compose.build(
+            {"screen": str(csv), "planner": "bo", "prior": "transfer", "text_rerank": "llm"}
+        )
+
+
+def test_help_documents_the_flag() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    text = " ".join(parser.format_help().split())
+    assert "--text-rerank none|llm" in text and "cached per task" in text
+    assert "--text-rerank llm)" in text  # the LLM backend group says it serves the rerank too

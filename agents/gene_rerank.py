@@ -10,8 +10,10 @@ remote ones, see :mod:`perturbo.agents.structured`).
 The answer is untrusted data: unknown ids, out-of-range or non-numeric scores and missing
 ids go back to the model as problems for at most ``max_repairs`` turns; what is still wrong
 is dropped, and with fewer than half the sets validly scored the reranker answers ``None``
-(the prior keeps MiniLM's order, and the campaign logs why). A set left unscored in a usable
-answer gets the mean of the scored ones (neutral).
+(the prior keeps MiniLM's order, and the campaign logs why); so does a backend that fails
+(unreachable, timeout). A set left unscored in a usable answer gets the mean of the scored
+ones (neutral). What the user can fix (no such local model, no API key) is a
+:class:`~perturbo.types.PerturboError` naming the fix, raised only on a cache miss.
 
 Answers are cached on disk per (task text, candidate set names, backend:model, prompt
 version) in ``<cache>/rerank/<key>.json`` beside the gene-knowledge caches, so a second
@@ -98,12 +100,7 @@ class LLMSetReranker:
         cached = _load(self.cache_dir, key)
         if cached is not None:
             return SetRelevance(cached, self.model, "cached")
-        try:
-            llm = self._chat_model(len(names))
-        except Exception as e:  # no model installed, no API key: the prior stays MiniLM's
-            why = f"{type(e).__name__}: {e}"
-            log.warning("text-prior rerank: no LLM (%s); MiniLM's order is kept", why)
-            return SetRelevance(None, self.model, f"fallback: {why}"[:300])
+        llm = self._chat_model(len(names))  # a missing model or key: PerturboError, its fix
         scores, why = self._ask(llm, task, names)
         if scores is None:
             log.warning("text-prior rerank: %s; MiniLM's order is kept", why)

@@ -7,10 +7,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from langchain_core.messages import AIMessage
 
 from perturbo.agents.gene_rerank import LLMSetReranker, validate_scores
 from perturbo.agents.llm import LLMSettings
+from perturbo.types import PerturboError
 
 TASK = "Task: identify genes that regulate the production of interferon gamma."
 NAMES = [
@@ -130,8 +132,17 @@ def test_a_backend_failure_falls_back_and_is_not_cached(tmp_path: Path) -> None:
     rel = _reranker(Down(), tmp_path)(TASK, NAMES)
     assert rel.scores is None and "connection refused" in rel.status
     assert not (tmp_path / "rerank").exists()
-    no_model = LLMSetReranker(LLMSettings(model="no-such-model"), cache_dir=tmp_path)
-    rel = no_model(TASK, NAMES)  # an unknown local model: a clear fallback, no crash
-    assert (
-        rel.scores is None and rel.status.startswith("fallback:") and "no-such-model" in rel.status
-    )
+
+
+def test_a_model_the_user_named_wrong_is_one_message_only_on_a_cache_miss(tmp_path: Path) -> None:
+    wrong = LLMSetReranker(LLMSettings(model="no-such-model"), cache_dir=tmp_path)
+    with pytest.raises(PerturboError, match="no-such-model"):
+        wrong(TASK, NAMES)
+    no_key = LLMSetReranker(LLMSettings(backend="openai"), cache_dir=tmp_path)
+    with pytest.raises(PerturboError, match="OPENAI_API_KEY"):
+        no_key(TASK, NAMES)
+    llm = FakeLLM(_scores(1, 2, 3, 4))
+    llm.model_name = "gpt-4o-mini"  # the openai default: what the cache is keyed on
+    filled = LLMSetReranker(LLMSettings(backend="openai"), llm=llm, cache_dir=tmp_path)
+    assert filled(TASK, NAMES).status == "llm"
+    assert no_key(TASK, NAMES).status == "cached"  # no key needed for a cached task

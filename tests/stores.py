@@ -240,3 +240,12 @@ def run_toy(
         poll_s=0.01,
     )
     return rec, hist
+
+
+def sigint_as_a_terminal_sends_it() -> None:
+    """``preexec_fn`` for a child a test will Ctrl-C: SIGINT back to its default. A pytest run
+    started in the background (``nohup pytest &``, a CI runner without a terminal) ignores
+    SIGINT, children inherit that, and Python then never raises KeyboardInterrupt in them."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

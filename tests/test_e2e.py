@@ -288,7 +288,7 @@ def test_hyperparameter_agent_on_ray_uses_the_hosted_model(
     rc = main(
         [
             "run", "hyperparameter", "--task", "branin", "--planner", "agent",
-            "--llm-model", "smollm2", "--llm-threads", "1", "--trials", "4", "--batch", "2",
+            "--llm-model", "smollm2", "--llm-threads", "1", "--trials", "2", "--batch", "2",
             "--workers", "2", "--tracking-uri", store, "--name", "hpo-agent-ray",
             "--no-progress",
         ]
@@ -297,5 +297,5 @@ def test_hyperparameter_agent_on_ray_uses_the_hosted_model(
     assert rc == 0, err
     assert len(hosts_started) == 1
     _, history = tracking.load_history(store, "hpo-agent-ray")
-    assert history.n_ran == 4
+    assert history.n_ran == 2  # one round: enough to show whose model it used (it took 2+ min)
     assert all(o.outcome.ok for o in history if o.outcome.status.value != "rejected")

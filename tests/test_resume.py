@@ -210,7 +210,10 @@ def test_real_sigint_to_the_cli_then_resume(tmp_path: Path, store: str) -> None:
         "--name",
         "sigint",
     ]
-    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+    from stores import sigint_as_a_terminal_sends_it
+
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                            preexec_fn=sigint_as_a_terminal_sends_it)  # fmt: skip
     assert proc.stderr is not None
     seen = []
     for line in proc.stderr:

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 from stores import *  # noqa: F403
-from stores import copy_store
+from stores import copy_store, sigint_as_a_terminal_sends_it
 
 from perturbo.tracking.layout import NOTE_TAG, VIEW_TAG, VIEW_VALUE
 from perturbo.tracking.ui_server import UI_DEFAULTS, inject_defaults, with_defaults
@@ -80,6 +80,7 @@ def test_ui_serves_the_runs_view_and_ctrl_c_stops_everything(campaign_store: str
         stdout=subprocess.PIPE,
         text=True,
         start_new_session=True,
+        preexec_fn=sigint_as_a_terminal_sends_it,
     )
     pgid = None
     try:

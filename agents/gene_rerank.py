@@ -3,16 +3,21 @@
 MiniLM's set-name similarity (:mod:`perturbo.search.gene_text`) picks the gene sets whose
 names read like the screen's task; a name can read alike and be beside the point (another
 interferon for an IFN-gamma screen, splicing for a lysosome screen). :class:`LLMSetReranker`
-shows the model MiniLM's ``top`` closest sets as a numbered list and asks for one relevance
-score 0-10 per id, as JSON (grammar-constrained on the embedded model; a forced tool call on
-remote ones, see :mod:`perturbo.agents.structured`).
+shows the model MiniLM's ``top`` closest sets as a numbered list and asks it to *choose* the
+(at most ``PICK``) ids most likely to hold the screen's hits, most relevant first, as JSON
+(grammar-constrained to the listed ids on the embedded model; a forced tool call on remote
+ones, see :mod:`perturbo.agents.structured`). Choosing ids from a numbered list is what a
+small local model does well (the genetic agent works the same way); asked for one 0-10 score
+per set instead, the embedded Qwen2.5-Coder-1.5B wrote 0 for all 56 of Scharenberg22's sets
+and took ~7 minutes of this CPU for the ~400 answer tokens.
 
-The answer is untrusted data: unknown ids, out-of-range or non-numeric scores and missing
-ids go back to the model as problems for at most ``max_repairs`` turns; what is still wrong
-is dropped, and with fewer than half the sets validly scored the reranker answers ``None``
-(the prior keeps MiniLM's order, and the campaign logs why); so does a backend that fails
-(unreachable, timeout). A set left unscored in a usable answer gets the mean of the scored
-ones (neutral). What the user can fix (no such local model, no API key) is a
+The reranked order: the chosen sets in the model's order, then the others in MiniLM's
+(relevance 1 -> 0.5 for the chosen, 0.25 for the rest: nothing is dropped).
+The answer is untrusted data: ids not in the list, non-integers, repeats and too many ids go
+back to the model as problems for at most ``max_repairs`` turns; what is still wrong is
+dropped, and with no valid id left the reranker answers ``None`` (the prior keeps MiniLM's
+order, and the campaign logs why); so does a backend that fails (unreachable, timeout). What
+the user can fix (no such local model, no API key) is a
 :class:`~perturbo.types.PerturboError` naming the fix, raised only on a cache miss.
 
 Answers are cached on disk per (task text, candidate set names, backend:model, prompt
@@ -39,17 +44,18 @@ from perturbo.agents.structured import LLMCall, ask_structured
 from perturbo.kinds.genetic.genesets import DEFAULT_CACHE
 from perturbo.search.gene_text import SetRelevance, set_prose
 
-__all__ = ["PROMPT_VERSION", "RERANK_TOP", "LLMSetReranker", "validate_scores"]
+__all__ = ["PICK", "PROMPT_VERSION", "RERANK_TOP", "LLMSetReranker", "validate_ids"]
 
 log = logging.getLogger(__name__)
 
-RERANK_TOP = 60
-"""How many of MiniLM's closest sets the LLM scores: sized by the prompt, not by a screen
-(60 names ~ 700 prompt tokens and ~400 answer tokens, about a minute for the 1.5B embedded
-model on 2 CPU threads, once per task); never more than the text prior's own top 1%."""
-PROMPT_VERSION = 1
+RERANK_TOP = 40
+"""How many of MiniLM's closest sets the LLM is shown: sized by the prompt, not by a screen
+(40 names ~ 500 prompt tokens, the slow part of the embedded model on a CPU); never more than
+the text prior's own top 1%."""
+PICK = 12
+"""At most this many ids chosen (~4 answer tokens each)."""
+PROMPT_VERSION = 2
 """Part of the cache key: bump when the prompt or the schema changes."""
-MAX_SCORE = 10
 _MODALITY = {"knockout": "knocking out", "crispri": "repressing", "crispra": "activating"}
 
 SYSTEM = (
@@ -116,7 +122,7 @@ class LLMSetReranker:
         if self._llm is None:
             from perturbo.agents.llm import make_chat_model
 
-            need = 8 * n + 64  # '"12": 7, ' is ~6 tokens; room for whitespace
+            need = 6 * PICK + 48  # '12, ' is ~3 tokens; room for whitespace
             s = dataclasses.replace(  # greedy and seed 0: one answer per task, whatever the
                 self.settings,  # campaign's seed (the cache key has no seed)
                 max_tokens=max(self.settings.max_tokens, need),
@@ -128,13 +134,12 @@ class LLMSetReranker:
 
     def _ask(self, llm: Any, task: str, names: list[str]) -> tuple[dict[str, float] | None, str]:
         listing = "\n".join(f"{i}: {_label(n)}" for i, n in enumerate(names, 1))
+        m = min(PICK, len(names))
         user = (
             f"Gene sets (id: name [library]):\n{listing}\n\n"
-            f"Score every id from 0 to {MAX_SCORE}: how likely the set's genes include hits of "
-            f"this screen ({MAX_SCORE} = central to the task's biology, 5 = plausibly involved, "
-            "0 = unrelated to the task). "
-            f'JSON: {{"scores": {{"1": <0-{MAX_SCORE}>, "2": <0-{MAX_SCORE}>, ..., '
-            f'"{len(names)}": <0-{MAX_SCORE}>}}}}'
+            f"Choose the 1 to {m} ids of the sets whose genes most likely include hits of this "
+            "screen, most relevant first. "
+            'JSON: {"ids": [<id>, ...]}'
         )
         system = SYSTEM.format(
             modality=self.modality, task=_sentence(task), verb=_MODALITY[self.modality]
@@ -143,8 +148,8 @@ class LLMSetReranker:
             llm,
             system,
             user,
-            _schema(len(names)),
-            lambda a: validate_scores(a.scores, len(names))[1],  # type: ignore[attr-defined]
+            _schema(len(names), m),
+            lambda a: validate_ids(a.ids, len(names), m)[1],  # type: ignore[attr-defined]
             name="text.rerank",
             max_repairs=self.max_repairs,
             method=self.settings.structured_method,
@@ -152,60 +157,59 @@ class LLMSetReranker:
         self.calls.append(call)
         if answer is None:
             return None, call.failure or _first(call.errors) or "no parseable answer"
-        valid, problems = validate_scores(answer.scores, len(names))  # type: ignore[attr-defined]
-        if len(valid) * 2 < len(names):
-            return None, f"{len(valid)} of {len(names)} sets validly scored ({_first([problems])})"
-        mean = sum(valid.values()) / len(valid)
-        return {n: valid.get(i, mean) / MAX_SCORE for i, n in enumerate(names, 1)}, ""
+        chosen, problems = validate_ids(answer.ids, len(names), m)  # type: ignore[attr-defined]
+        if not chosen:
+            return None, f"no valid id chosen ({_first([problems])})"
+        rank = {i: r for r, i in enumerate(chosen)}
+        return {
+            n: (1.0 - 0.5 * rank[i] / m if i in rank else 0.25) for i, n in enumerate(names, 1)
+        }, ""
 
 
-def validate_scores(raw: Any, n: int) -> tuple[dict[int, float], list[str]]:
-    """The valid part of an answer's ``scores`` (id 1..n -> score in [0, MAX_SCORE]) and its
-    problems, phrased for a repair turn. Anything may come in: it is the model's output."""
-    if not isinstance(raw, Mapping):
-        return {}, [f"'scores' must be an object mapping ids 1..{n} to numbers"]
-    valid: dict[int, float] = {}
-    seen: set[int] = set()
+def validate_ids(raw: Any, n: int, m: int) -> tuple[list[int], list[str]]:
+    """The valid part of an answer's ``ids`` (distinct ids 1..n, in the model's order, at most
+    ``m``) and its problems, phrased for a repair turn. Anything may come in: it is the
+    model's output."""
+    if not isinstance(raw, list | tuple):
+        return [], [f"'ids' must be a list of 1 to {m} ids from the list (1..{n})"]
+    chosen: list[int] = []
     problems: list[str] = []
-    for k, v in raw.items():
-        try:
-            i = int(str(k).strip())
-        except ValueError:
-            problems.append(f"{str(k)[:40]!r} is not an id from the list (use 1..{n})")
+    for v in raw:
+        if isinstance(v, bool) or not isinstance(v, int | float | str):
+            problems.append(f"{str(v)[:20]!r} is not an id (use 1..{n})")
             continue
-        seen.add(i)
+        try:
+            i = int(v) if isinstance(v, float) and v.is_integer() else int(str(v).strip())
+        except ValueError:
+            problems.append(f"{str(v)[:40]!r} is not an id from the list (use 1..{n})")
+            continue
         if not 1 <= i <= n:
             problems.append(f"id {i} is not in the list (1..{n})")
-        elif isinstance(v, bool) or not isinstance(v, int | float) or v != v:
-            problems.append(
-                f"id {i}: the score must be a number 0-{MAX_SCORE}, got {str(v)[:20]!r}"
-            )
-        elif not 0 <= v <= MAX_SCORE:
-            problems.append(f"id {i}: score {v} is outside 0-{MAX_SCORE}")
+        elif i in chosen:
+            problems.append(f"id {i} is repeated")
+        elif len(chosen) >= m:
+            problems.append(f"more than {m} ids: keep the {m} most relevant")
+            break
         else:
-            valid.setdefault(i, float(v))
-    missing = [str(i) for i in range(1, n + 1) if i not in seen]
-    if missing:
-        more = "..." if len(missing) > 15 else ""
-        problems.append(f"ids {', '.join(missing[:15])}{more} have no score")
-    return valid, problems
+            chosen.append(i)
+    if not raw:
+        problems.append(f"choose at least one id (1..{n})")
+    return chosen, problems
 
 
-def _schema(n: int) -> type[BaseModel]:
-    """``{"scores": {"1": int, ..., "n": int}}``: the ids as required keys in order and the
-    scores an enum 0..10, so the embedded model's grammar can only write a complete answer.
-    Pydantic itself accepts any mapping: :func:`validate_scores` judges the values."""
-    ids = [str(i) for i in range(1, n + 1)]
-    value = {"type": "integer", "enum": list(range(MAX_SCORE + 1))}
+def _schema(n: int, m: int) -> type[BaseModel]:
+    """``{"ids": [<1..n>, ...]}`` with 1..m items; the ids an enum, so the embedded model's
+    grammar can only write listed ids. Pydantic itself accepts any list:
+    :func:`validate_ids` judges the values."""
     return create_model(
-        "SetScores",
-        scores=(
-            dict[str, Any],
+        "SetChoice",
+        ids=(
+            list[Any],
             Field(
                 json_schema_extra={
-                    "properties": {i: value for i in ids},
-                    "required": ids,
-                    "additionalProperties": False,
+                    "items": {"type": "integer", "enum": list(range(1, n + 1))},
+                    "minItems": 1,
+                    "maxItems": m,
                 }
             ),
         ),

@@ -33,6 +33,7 @@ import hashlib
 import json
 import logging
 import os
+import random
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ RERANK_TOP = 40
 the text prior's own top 1%."""
 PICK = 12
 """At most this many ids chosen (~4 answer tokens each)."""
-PROMPT_VERSION = 2
+PROMPT_VERSION = 3
 """Part of the cache key: bump when the prompt or the schema changes."""
 _MODALITY = {"knockout": "knocking out", "crispri": "repressing", "crispra": "activating"}
 
@@ -69,6 +70,8 @@ class LLMSetReranker:
     :class:`~perturbo.search.gene_text.SetReranker` protocol). ``settings``: the campaign's
     LLM backend (``local`` = the embedded model by default); ``llm``: a ready chat model
     (tests); ``engine``: a shared local model (ModelHost client). ``cache_dir=None``: no cache.
+    ``shuffle``: list the sets in a seeded order of their own (from the task and the names), not
+    MiniLM's: the embedded Qwen chose ids 1-12 in listed order on all four shipped tasks.
     ``calls`` keeps each LLM call's trace."""
 
     def __init__(
@@ -81,10 +84,12 @@ class LLMSetReranker:
         top: int = RERANK_TOP,
         max_repairs: int = 1,
         modality: str = "knockout",
+        shuffle: bool = True,
     ) -> None:
         self.settings = settings or LLMSettings()
         self.top = top
         self.max_repairs = max_repairs
+        self.shuffle = shuffle
         self.modality = modality if modality in _MODALITY else "knockout"
         self.cache_dir = cache_dir
         self._llm = llm
@@ -132,7 +137,12 @@ class LLMSetReranker:
             self._llm = make_chat_model(s, engine=self._engine)
         return self._llm
 
-    def _ask(self, llm: Any, task: str, names: list[str]) -> tuple[dict[str, float] | None, str]:
+    def _ask(
+        self, llm: Any, task: str, candidates: list[str]
+    ) -> tuple[dict[str, float] | None, str]:
+        names = list(candidates)
+        if self.shuffle:  # listed in an order of their own: a small model's position bias
+            random.Random(_key("order", task, names)).shuffle(names)  # is not MiniLM's order
         listing = "\n".join(f"{i}: {_label(n)}" for i, n in enumerate(names, 1))
         m = min(PICK, len(names))
         user = (

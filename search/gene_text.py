@@ -205,9 +205,14 @@ def humanize(set_name: str) -> str:
 
 
 def set_prose(set_name: str) -> str:
-    """A gene-set name for people and LLMs: :func:`humanize` without the parenthesised ids
-    (``"Lysosome Organization (GO:0007040)"`` -> ``"lysosome organization"``)."""
-    return humanize(re.sub(r"\s*\([A-Z]+:\d+\)", "", set_name))
+    """A gene-set name for people and LLMs: library prefix and ids dropped, numbers that
+    name things kept (``"MSigDB_C2_CP: REACTOME_INTERLEUKIN_6_SIGNALING"`` ->
+    ``"interleukin 6 signaling"``, where :func:`humanize`, fixed by the shipped embeddings,
+    drops the 6; ``"Lysosome Organization (GO:0007040)"`` -> ``"lysosome organization"``)."""
+    name = set_name.split(": ", 1)[-1]
+    name = re.sub(r"^(HALLMARK|REACTOME|WP|PID|NABA|SA|ST|SIG|KEGG|BIOCARTA)_", "", name)
+    name = re.sub(r"\(?\b[A-Z]+:\d+\)?|\bWP\d+\b|\b\d{5,}\b", " ", name)
+    return " ".join(name.replace("_", " ").split()).strip("() ").lower()
 
 
 def _library_set_names() -> tuple[str, ...]:

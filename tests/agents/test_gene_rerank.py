@@ -5,6 +5,7 @@ task so a second campaign calls no LLM."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -45,7 +46,23 @@ def _ids(*ids: object) -> str:
 
 
 def _reranker(llm: FakeLLM, tmp_path: Path | None, **kw: object) -> LLMSetReranker:
+    kw.setdefault("shuffle", False)  # ids = MiniLM's order, so answers can be written here
     return LLMSetReranker(LLMSettings(), llm=llm, cache_dir=tmp_path, **kw)  # type: ignore[arg-type]
+
+
+def test_the_sets_are_listed_in_an_order_of_their_own_and_ids_map_back(tmp_path: Path) -> None:
+    many = [f"MSigDB_C2_CP: REACTOME_SET_{chr(65 + i)}" for i in range(12)]
+    llm = FakeLLM(_ids(1, 2))
+    rel = _reranker(llm, tmp_path, shuffle=True)(TASK, many)
+    listed = re.findall(r"^(\d+): set (\w) \[MSigDB\]$", llm.prompts[0], re.M)
+    assert [int(i) for i, _ in listed] == list(range(1, 13))
+    order = [f"MSigDB_C2_CP: REACTOME_SET_{c.upper()}" for _, c in listed]
+    assert sorted(order) == many and order != many  # every set, not in MiniLM's order
+    assert rel.scores is not None and rel.scores[order[0]] == 1.0 > rel.scores[order[1]] > 0.5
+    assert all(rel.scores[n] == 0.25 for n in order[2:])
+    again = FakeLLM(_ids(1, 2))
+    _reranker(again, None, shuffle=True)(TASK, many)
+    assert again.prompts == llm.prompts  # seeded by the task and the sets: reproducible
 
 
 def test_chosen_ids_rerank_and_the_prompt_lists_every_set(tmp_path: Path) -> None:

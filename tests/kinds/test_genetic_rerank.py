@@ -51,6 +51,7 @@ def test_the_rerank_is_logged_and_a_second_campaign_reads_the_cache(
     defaults = LLMSetReranker.__init__.__kwdefaults__
     monkeypatch.setitem(defaults, "llm", fake)
     monkeypatch.setitem(defaults, "cache_dir", tmp_path / "cache")
+    monkeypatch.setitem(defaults, "shuffle", False)  # listed ids = MiniLM's order
     config = {
         "screen": str(csv),
         "task": TASK,

@@ -16,14 +16,17 @@ The reranked order: the chosen sets in the model's order, then the others in Min
 The answer is untrusted data: ids not in the list, non-integers, repeats and too many ids go
 back to the model as problems for at most ``max_repairs`` turns; what is still wrong is
 dropped, and with no valid id left the reranker answers ``None`` (the prior keeps MiniLM's
-order, and the campaign logs why); so does a backend that fails (unreachable, timeout). What
+order, and the campaign logs why); so does a backend that fails (unreachable, timeout), and so
+does an answer that carries no information: ids 1, 2, 3, ... of the shuffled list in listed
+order (position bias; the embedded Qwen2.5-Coder-1.5B answered so on every shipped task). What
 the user can fix (no such local model, no API key) is a
 :class:`~perturbo.types.PerturboError` naming the fix, raised only on a cache miss.
 
 Answers are cached on disk per (task text, candidate set names, backend:model, prompt
 version) in ``<cache>/rerank/<key>.json`` beside the gene-knowledge caches, so a second
 campaign with the same task and libraries does not call the LLM (nor load it: the model is
-made only on a cache miss). Backend failures are not cached.
+made only on a cache miss). A valid answer is cached even where it is not used (position
+bias: the greedy model would answer the same); backend failures and invalid answers are not.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ RERANK_TOP = 40
 the text prior's own top 1%."""
 PICK = 12
 """At most this many ids chosen (~4 answer tokens each)."""
-PROMPT_VERSION = 3
+PROMPT_VERSION = 4
 """Part of the cache key: bump when the prompt or the schema changes."""
 _MODALITY = {"knockout": "knocking out", "crispri": "repressing", "crispra": "activating"}
 
@@ -110,17 +113,17 @@ class LLMSetReranker:
         key = _key(PROMPT_VERSION, task, self.modality, names, self.model)
         cached = _load(self.cache_dir, key)
         if cached is not None:
-            return SetRelevance(cached, self.model, "cached")
+            scores, why = cached
+            status = "cached" if scores is not None else f"cached fallback: {why}"
+            return SetRelevance(scores, self.model, status[:300])
         llm = self._chat_model(len(names))  # a missing model or key: PerturboError, its fix
-        scores, why = self._ask(llm, task, names)
+        scores, why, answered = self._ask(llm, task, names)
+        if answered:  # a valid answer (even one without information) is the model's verdict
+            entry = {"task": task, "model": self.model, "names": names, "scores": scores}
+            _save(self.cache_dir, key, {**entry, "why": why})
         if scores is None:
             log.warning("text-prior rerank: %s; MiniLM's order is kept", why)
             return SetRelevance(None, self.model, f"fallback: {why}"[:300])
-        _save(
-            self.cache_dir,
-            key,
-            {"task": task, "model": self.model, "names": names, "scores": scores},
-        )
         return SetRelevance(scores, self.model, "llm")
 
     def _chat_model(self, n: int) -> Any:
@@ -139,7 +142,8 @@ class LLMSetReranker:
 
     def _ask(
         self, llm: Any, task: str, candidates: list[str]
-    ) -> tuple[dict[str, float] | None, str]:
+    ) -> tuple[dict[str, float] | None, str, bool]:
+        """(relevance per set or None, why not, whether the model gave a valid answer)."""
         names = list(candidates)
         if self.shuffle:  # listed in an order of their own: a small model's position bias
             random.Random(_key("order", task, names)).shuffle(names)  # is not MiniLM's order
@@ -166,14 +170,21 @@ class LLMSetReranker:
         )
         self.calls.append(call)
         if answer is None:
-            return None, call.failure or _first(call.errors) or "no parseable answer"
+            return None, call.failure or _first(call.errors) or "no parseable answer", False
         chosen, problems = validate_ids(answer.ids, len(names), m)  # type: ignore[attr-defined]
         if not chosen:
-            return None, f"no valid id chosen ({_first([problems])})"
+            return None, f"no valid id chosen ({_first([problems])})", False
+        if self.shuffle and len(chosen) >= 3 and chosen == list(range(1, len(chosen) + 1)):
+            why = (  # 1, 2, 3, ... of a shuffled list: position, not relevance (p < 1e-4)
+                f"the model chose ids 1-{len(chosen)} in listed order (position bias: no "
+                "information about relevance)"
+            )
+            return None, why, True
         rank = {i: r for r, i in enumerate(chosen)}
-        return {
+        scores = {
             n: (1.0 - 0.5 * rank[i] / m if i in rank else 0.25) for i, n in enumerate(names, 1)
-        }, ""
+        }
+        return scores, "", True
 
 
 def validate_ids(raw: Any, n: int, m: int) -> tuple[list[int], list[str]]:
@@ -253,13 +264,16 @@ def _path(cache_dir: Path | None, key: str) -> Path | None:
     return None if cache_dir is None else Path(cache_dir) / "rerank" / f"{key}.json"
 
 
-def _load(cache_dir: Path | None, key: str) -> dict[str, float] | None:
+def _load(cache_dir: Path | None, key: str) -> tuple[dict[str, float] | None, str] | None:
+    """``(scores or None, why)`` of a cached answer; ``None``: not cached (or damaged)."""
     path = _path(cache_dir, key)
     if path is None or not path.is_file():
         return None
     try:
         data = json.loads(path.read_text())
-        return {str(k): float(v) for k, v in data["scores"].items()}
+        raw = data["scores"]
+        scores = None if raw is None else {str(k): float(v) for k, v in raw.items()}
+        return scores, str(data.get("why", ""))
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None  # a damaged cache entry is a miss
 

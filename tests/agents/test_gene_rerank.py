@@ -162,3 +162,16 @@ def test_a_model_the_user_named_wrong_is_one_message_only_on_a_cache_miss(tmp_pa
     filled = LLMSetReranker(LLMSettings(backend="openai"), llm=llm, cache_dir=tmp_path)
     assert filled(TASK, NAMES).status == "llm"
     assert no_key(TASK, NAMES).status == "cached"  # no key needed for a cached task
+
+
+def test_ids_one_two_three_of_a_shuffled_list_are_position_bias_and_cached_as_such(
+    tmp_path: Path,
+) -> None:
+    many = [f"MSigDB_C2_CP: REACTOME_SET_{chr(65 + i)}" for i in range(12)]
+    lazy = FakeLLM(_ids(1, 2, 3, 4))
+    rel = _reranker(lazy, tmp_path, shuffle=True)(TASK, many)
+    assert rel.scores is None and "position bias" in rel.status
+    again = _reranker(FakeLLM(), tmp_path, shuffle=True)(TASK, many)  # no second call
+    assert again.scores is None and again.status.startswith("cached fallback:")
+    picky = FakeLLM(_ids(1, 2, 5))  # not the listed order: a real choice
+    assert _reranker(picky, None, shuffle=True)(TASK, many).status == "llm"

@@ -41,13 +41,16 @@ def test_text_rerank_with_the_embedded_model_end_to_end(
     }
     parts = genetic_compose.build(config)
     done = json.loads(parts.params["text_rerank"])
-    assert done["status"] == "llm", done  # grammar-constrained: a whole, valid answer
     assert done["model"] == "local:smollm2-135m" and done["candidates"] >= 20
-    assert done["after"] and len(done["after"]) == len(done["before"])
+    assert len(done["after"]) == len(done["before"]) == 8
     (entry,) = (tmp_path / "cache" / "rerank").glob("*.json")
-    stored = json.loads(entry.read_text())
-    assert len(stored["scores"]) == done["candidates"]
-    assert all(0.0 <= v <= 1.0 for v in stored["scores"].values())
+    stored = json.loads(entry.read_text())  # grammar-constrained: always a valid answer
+    if done["status"] == "llm":  # a real choice: the chosen sets lead
+        assert len(stored["scores"]) == done["candidates"]
+        assert all(0.25 <= v <= 1.0 for v in stored["scores"].values())
+    else:  # a tiny model may answer 1, 2, 3, ...: position bias, MiniLM's order kept
+        assert "position bias" in done["status"] and stored["scores"] is None
+        assert done["after"] == done["before"]
 
     history = run(
         planner=parts.planner,
@@ -65,4 +68,4 @@ def test_text_rerank_with_the_embedded_model_end_to_end(
     monkeypatch.setattr("perturbo.agents.llm.make_chat_model", no_model)
     again = genetic_compose.build({**config, "seed": 1})
     cached = json.loads(again.params["text_rerank"])
-    assert cached["status"] == "cached" and cached["after"] == done["after"]
+    assert cached["status"].startswith("cached") and cached["after"] == done["after"]

@@ -46,9 +46,10 @@ class GeneticConfig(LLMConfig):
     text_rerank: Literal["none", "llm"] = Field(
         "none",
         description=(
-            "bo: llm = the LLM backend (--llm*, the embedded model by default) scores the text "
-            "prior's 60 top gene sets for relevance to the task and they are reranked; cached "
-            "per task, so a later campaign on the same task calls no LLM"
+            "bo: llm = the LLM backend (--llm*, the embedded model by default) picks the gene "
+            "sets most relevant to the task among the text prior's 40 top sets, which are "
+            "reranked (MiniLM's order kept on an unusable answer); cached per task, so a later "
+            "campaign on the same task calls no LLM"
         ),
     )
     first_round: Literal["prior", "hedge"] = Field(

@@ -263,6 +263,25 @@ def _create_database(pg: Postgres) -> None:
     conn.close()
 
 
+def count_runs(pg: Postgres, experiment: str, active_only: bool = False) -> int:
+    """Rows of the ``runs`` table of an experiment, read from PostgreSQL itself (``active_only``:
+    not deleted; MLflow deletes softly)."""
+    import psycopg2
+
+    query = (
+        "SELECT count(*) FROM runs r JOIN experiments e ON r.experiment_id = e.experiment_id "
+        "WHERE e.name = %s" + (" AND r.lifecycle_stage = 'active'" if active_only else "")
+    )
+    with (
+        psycopg2.connect(
+            host="127.0.0.1", port=pg.port, user="mlflow", password=pg.password, dbname=pg.database
+        ) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute(query, (experiment,))
+        return int(cur.fetchone()[0])
+
+
 def remove_postgres_dir(pg: Postgres) -> None:
     shutil.rmtree(pg.data, ignore_errors=True)
 

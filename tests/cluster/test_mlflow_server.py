@@ -7,28 +7,11 @@ from pathlib import Path
 
 import pytest
 from cluster_campaign import CAMPAIGN
-from servers import MlflowServer, Postgres
+from servers import MlflowServer, Postgres, count_runs
 
 from perturbo.cli import main
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]  # setup: servers on a busy box
-
-
-def _count_runs(pg: Postgres, experiment: str) -> int:
-    import psycopg2
-
-    with (
-        psycopg2.connect(
-            host="127.0.0.1", port=pg.port, user="mlflow", password=pg.password, dbname=pg.database
-        ) as conn,
-        conn.cursor() as cur,
-    ):
-        cur.execute(
-            "SELECT count(*) FROM runs r JOIN experiments e ON r.experiment_id = e.experiment_id "
-            "WHERE e.name = %s",
-            (experiment,),
-        )
-        return int(cur.fetchone()[0])
 
 
 def test_campaign_over_http_on_postgres(
@@ -54,7 +37,7 @@ def test_campaign_over_http_on_postgres(
 
     # Where it went: rows in PostgreSQL (a parent run + one nested run per trial), artifacts
     # uploaded through the server into its artifact store, nothing written beside the client.
-    assert _count_runs(postgres, name) == 1 + 8
+    assert count_runs(postgres, name) == 1 + 8
     assert any(p.name == "config.json" for p in mlflow_server.artifacts.rglob("*")), sorted(
         mlflow_server.artifacts.rglob("*")
     )[:20]

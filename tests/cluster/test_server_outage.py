@@ -12,28 +12,11 @@ from pathlib import Path
 
 import pytest
 import slow_campaign as slow
-from servers import Postgres, free_port, start_mlflow
+from servers import Postgres, count_runs, free_port, start_mlflow
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 
 TRIALS = 40
-
-
-def _active_runs(pg: Postgres, experiment: str) -> int:
-    import psycopg2
-
-    with (
-        psycopg2.connect(
-            host="127.0.0.1", port=pg.port, user="mlflow", password=pg.password, dbname=pg.database
-        ) as conn,
-        conn.cursor() as cur,
-    ):
-        cur.execute(
-            "SELECT count(*) FROM runs r JOIN experiments e ON r.experiment_id = e.experiment_id "
-            "WHERE e.name = %s AND r.lifecycle_stage = 'active'",
-            (experiment,),
-        )
-        return int(cur.fetchone()[0])
 
 
 def test_server_down_mid_campaign_buffers_then_flushes_exactly_once(
@@ -75,7 +58,9 @@ def test_server_down_mid_campaign_buffers_then_flushes_exactly_once(
         assert len(runs) == TRIALS and set(runs.values()) == {1}, "each experiment ran once"
         params = {(repr(o.spec.params["x1"]), repr(o.spec.params["x2"])) for o in hist}  # type: ignore[attr-defined]
         assert params == set(runs), "what was recorded is what ran"
-        assert _active_runs(postgres, name) == 1 + TRIALS, "a parent run + one run per trial"
+        assert count_runs(postgres, name, active_only=True) == 1 + TRIALS, (
+            "a parent run + one run per trial"
+        )
         assert not spooled(), "the buffer is empty once uploaded"
     finally:
         if proc.poll() is None:

@@ -6,32 +6,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic_sets import GENES, N
+from synthetic_sets import library as _library
 
 from perturbo.kinds.genetic import GeneticExecutor, Screen, load_screen
-from perturbo.kinds.genetic.genesets import GeneKnowledge, LibrarySource
+from perturbo.kinds.genetic.genesets import GeneKnowledge
 from perturbo.search import gene_gp
 from perturbo.search.gene_bo import GeneBOPlanner
 from perturbo.search.gene_priors import LabelSource, text_prior, training_sources, transfer_prior
 from perturbo.types import ExperimentSpec, Observation, failed
-
-N = 400
-GENES = tuple(f"G{i}" for i in range(N))
-
-
-def _library(tmp_path: Path, names: dict[int, str] | None = None) -> list[LibrarySource]:
-    """40 disjoint 'complexes' of 10 genes (set k = G10k..G10k+9) plus 40 random 'pathways'."""
-    rng = np.random.default_rng(123)
-    names = names or {}
-    lines = [
-        names.get(k, f"COMPLEX_{k}") + "\tx\t" + "\t".join(GENES[10 * k : 10 * k + 10])
-        for k in range(40)
-    ]
-    for k in range(40):
-        members = rng.choice(N, size=12, replace=False)
-        lines.append(f"PATHWAY_{k}\tx\t" + "\t".join(GENES[i] for i in members))
-    p = tmp_path / "syn.gmt"
-    p.write_text("\n".join(lines) + "\n")
-    return [LibrarySource("Syn", p)]
 
 
 def _screen(hit_sets: tuple[int, ...], name: str = "Syn", study: str = "SynStudy") -> Screen:

@@ -10,30 +10,19 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from synthetic_sets import GENES, N, library
 
 from perturbo.kinds.genetic import Screen
-from perturbo.kinds.genetic.genesets import GeneKnowledge, LibrarySource
+from perturbo.kinds.genetic.genesets import GeneKnowledge
 from perturbo.search.gene_bo import GeneBOPlanner
 from perturbo.search.gene_text import SetRelevance, reranked_text_prior, text_prior
 
-N = 400
-GENES = tuple(f"G{i}" for i in range(N))
 NAMED = {3: "interferon gamma production", 12: "ribosome biogenesis", 25: "cholesterol transport"}
 
 
 def _know(tmp_path: Path) -> GeneKnowledge:
-    """40 disjoint named/numbered 'complexes' of 10 genes plus 40 random 'pathways'."""
-    rng = np.random.default_rng(123)
-    lines = [
-        NAMED.get(k, f"COMPLEX_{k}") + "\tx\t" + "\t".join(GENES[10 * k : 10 * k + 10])
-        for k in range(40)
-    ]
-    for k in range(40):
-        members = rng.choice(N, size=12, replace=False)
-        lines.append(f"PATHWAY_{k}\tx\t" + "\t".join(GENES[i] for i in members))
-    p = tmp_path / "syn.gmt"
-    p.write_text("\n".join(lines) + "\n")
-    return GeneKnowledge.for_genes(GENES, [LibrarySource("Syn", p)], cache_dir=None)
+    """The shared synthetic library, three complexes named for what they do."""
+    return GeneKnowledge.for_genes(GENES, library(tmp_path, NAMED), cache_dir=None)
 
 
 SCREEN = Screen(

@@ -43,7 +43,7 @@ class Backlog:
     _next_try: float = field(default=0.0, repr=False)
 
     def __post_init__(self) -> None:
-        self.pending = len(list(self.spool.rounds()))
+        self.pending = self.spool.count()
 
     def due(self) -> bool:
         return bool(self.pending) and time.monotonic() >= self._next_try
@@ -80,7 +80,7 @@ class Backlog:
             upload(spooled)
         except Exception as e:  # noqa: BLE001 - still down: try again later
             self.error = e
-            self.pending = len(list(self.spool.rounds()))
+            self.pending = self.spool.count()
             self._next_try = time.monotonic() + self.retry_s
             return False
         if self.pending:

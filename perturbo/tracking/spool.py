@@ -70,6 +70,10 @@ class Spool:
         )
         return path
 
+    def count(self) -> int:
+        """How many rounds are spooled (their files are not read)."""
+        return len(list(self.path.glob("round-*.json"))) if self.path.is_dir() else 0
+
     def rounds(self) -> Iterator[SpooledRound]:
         """The spooled rounds, in round order (none where the folder is absent)."""
         if not self.path.is_dir():

@@ -315,10 +315,12 @@ class MlflowRecorder:
         self._series = load_series(c, self.run_id)
         self._drop_orphans()
 
-    def _drop_orphans(self) -> None:
+    def _drop_orphans(self, recorded: set[int] | None = None) -> None:
         """Nested runs of a round that never reached its commit point (a crash while writing)
-        would show twice after the round is re-run: delete them."""
-        recorded = set(recorded_rounds(self.client, self.run_id))
+        would show twice after the round is re-run: delete them. ``recorded``: the committed
+        rounds, where the caller has just read them."""
+        if recorded is None:
+            recorded = set(recorded_rounds(self.client, self.run_id))
         for r in nested_runs(self.client, self.experiment_id, self.run_id):
             rnd = r.data.tags.get(ROUND_TAG)
             if rnd is not None and int(rnd) not in recorded:
@@ -327,7 +329,7 @@ class MlflowRecorder:
     def _upload(self, spooled: list[SpooledRound]) -> None:
         """Write spooled rounds the store has not committed, in order; remove their files."""
         recorded = set(recorded_rounds(self.client, self.run_id))
-        self._drop_orphans()  # half-written nested runs of a refused round
+        self._drop_orphans(recorded)  # half-written nested runs of a refused round
         for s in spooled:
             if s.round not in recorded:
                 notes = dict(s.notes)

@@ -152,10 +152,9 @@ def _dashboard(address: str | None) -> str | None:
 def status(
     tracking_uri: str | None, everything: bool = False, address: str | None = None, as_json=False
 ) -> int:
+    from perturbo.config import default_tracking_uri
     from perturbo.show import _console, _uri, check_store
     from perturbo.tracking import open_store
-
-    from perturbo.config import default_tracking_uri
 
     uri = _uri(tracking_uri)
     store = open_store(uri)

@@ -1,7 +1,9 @@
 """``bo``: Bayesian optimisation over a screen's discrete gene pool.
 
-The model (:mod:`perturbo.search.gene_gp`) is an exact GP regressing the screen's binary hit
-label on gene identity, with
+The model (:mod:`perturbo.search.gene_gp`) is an exact GP regressing, on gene identity, each
+tested gene's hit label -- or, once the campaign's data say so, a blend of it with the gene's
+measured score (``target="auto"``, chosen each round by leave-one-out hit ranking:
+:mod:`perturbo.search.gene_target`) -- with
 
 - the **linear set kernel** ``k(g, h) = s^2 cos(g, h)`` (:data:`gene_gp.LINEAR`: a Bayesian
   linear regression on gene-set memberships, one weight per set), ``cos`` the cosine of the
@@ -44,7 +46,16 @@ import numpy as np
 
 from perturbo.kinds.genetic.genesets import DEFAULT_CACHE, GeneKnowledge
 from perturbo.kinds.genetic.screens import ScreenView, normalize_gene
-from perturbo.search import gene_batch, gene_explore, gene_gp, gene_priors, gene_text
+from perturbo.search import (
+    gene_batch,
+    gene_components,
+    gene_explore,
+    gene_gp,
+    gene_target,
+    gene_text,
+)
+from perturbo.search.gene_components import logit as _logit
+from perturbo.search.gene_components import sigmoid as _sigmoid
 from perturbo.search.gene_priors import LabelSource
 from perturbo.types import ExperimentSpec, Observation, Status
 
@@ -59,12 +70,8 @@ PRIOR_WEIGHT_SD = 0.5
 until the labels argue otherwise. Tested genes were picked *because* the prior ranked them
 high, so among them the prior looks flat (range restriction); without this term marginal
 likelihood dropped the prior after one unlucky round where hits are rare."""
-TEXT_WEIGHT = 0.1
-TEXT_CLIP = 3.0
-"""The text prior (z-scored, clipped to +-TEXT_CLIP) enters round 1's logit with weight
-TEXT_WEIGHT beside a transfer prior (measured weak), with full weight alone."""
-BASE_RATE = 0.05
-"""Prior hit rate assumed where no transfer prior calibrates it (text-only / none)."""
+TEXT_CLIP = gene_components.TEXT_CLIP
+BASE_RATE = gene_components.BASE_RATE
 KERNEL_GRID = (gene_gp.LINEAR,)
 """Kernels the marginal likelihood may choose from. Only the linear one: letting it choose
 among exponential kernels too picked the local ones and lost hits (IFNG 0.110 -> 0.098,
@@ -131,11 +138,15 @@ class GeneBOPlanner:
         hedge: bool = False,
         set_explore: bool = True,
         text_rerank: gene_text.SetReranker | None = None,
+        target: str = "auto",
     ) -> None:
         if acquisition not in ACQUISITIONS:
             raise ValueError(f"acquisition must be one of {ACQUISITIONS}, got {acquisition!r}")
         if prior not in PRIORS:
             raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
+        if target not in gene_target.TARGETS:
+            raise ValueError(f"target must be one of {gene_target.TARGETS}, got {target!r}")
+        self.target = target
         view = screen.view() if hasattr(screen, "view") else screen  # never keep the labels
         self.screen: ScreenView = view
         self.acquisition = acquisition
@@ -163,7 +174,17 @@ class GeneBOPlanner:
             mus = [1.0 / len(comps)] * len(comps)
             self.prior: np.ndarray | None = _sigmoid(np.mean([_logit(c) for c in comps], axis=0))
         else:
-            self.prior = self._make_prior(extra_labels, sources, cache_dir, names, comps, mus)
+            built = gene_components.build(
+                self.screen,
+                self.knowledge,
+                self.prior_name,
+                extra_labels,
+                sources,
+                cache_dir,
+                self._reranker,
+            )
+            self.prior, self.text_rerank = built.prior, built.text_rerank
+            names, comps, mus = built.names, built.comps, built.mus
         if degree:  # annotation depth: switched on (w > 0) only if the labels say so
             deg = np.log1p(np.diff(self.knowledge.binary.indptr).astype(float))
             z = np.clip((deg - deg.mean()) / (deg.std() or 1.0), -TEXT_CLIP, TEXT_CLIP)
@@ -184,6 +205,7 @@ class GeneBOPlanner:
             self.prior is not None and acquisition != "thompson" and not explore_first and not hedge
         )
         self._labels: dict[int, float] = {}  # gene index -> 1.0 hit / 0.0 not
+        self._scores: dict[int, float] = {}  # gene index -> measured score (when reported)
         self._failed: set[int] = set()
         self._cols: dict[int, int] = {}  # gene index -> column of self._cos
         self._cos = np.zeros((self._n, 0), dtype=np.float32)
@@ -211,6 +233,9 @@ class GeneBOPlanner:
             if o.outcome.status is Status.COMPLETED and math.isfinite(hit):
                 self._labels[i] = 1.0 if hit > 0.5 else 0.0
                 self._failed.discard(i)
+                score = o.outcome.metrics.get("score", math.nan)
+                if isinstance(score, (int, float)) and math.isfinite(score):
+                    self._scores[i] = float(score)
             elif o.outcome.status is not Status.REJECTED:
                 self._failed.add(i)  # ran and failed: do not repeat, but no label to learn
 
@@ -253,7 +278,8 @@ class GeneBOPlanner:
         score = np.where(free, score, -np.inf)
         top = np.argpartition(-score, n - 1)[:n]
         top = top[np.argsort(-score[top])]
-        if self.prior is None and self._labels and not any(self._labels.values()):
+        flat = self.last_fit.get("score_share", 0.0) == 0.0  # the labels alone, all misses
+        if self.prior is None and self._labels and not any(self._labels.values()) and flat:
             self._uniform.update(int(i) for i in top)  # no hit, no prior: a flat mean, ties
         return [(self.screen.genes[i], float(score[i])) for i in top]
 
@@ -267,51 +293,6 @@ class GeneBOPlanner:
         return self._predict(idx, need_sd=True)
 
     # -- internals -----------------------------------------------------------------------------
-    def _make_prior(
-        self,
-        extra_labels: Sequence[Mapping[str, bool] | LabelSource],
-        sources: Sequence[LabelSource] | None,
-        cache_dir: Path | None,
-        names: list[str],
-        comps: list[np.ndarray],
-        mus: list[float],
-    ) -> np.ndarray | None:
-        """Fill the components (name, P(hit), weight prior mean); return round 1's P(hit)."""
-        if self.prior_name == "none":
-            return None
-        per: list[tuple[str, np.ndarray]] = []
-        if "transfer" in self.prior_name:
-            srcs = (
-                gene_priors.view_sources(self.screen, extra_labels) if sources is None else sources
-            )
-            per = gene_priors.source_priors(self.screen, srcs, cache_dir=cache_dir)
-        text = None
-        if "text" in self.prior_name and self._reranker is not None:
-            text, self.text_rerank = gene_text.reranked_text_prior(
-                self.screen, self.knowledge, self._reranker, cache_dir=cache_dir
-            )
-        elif "text" in self.prior_name:
-            text = gene_priors.text_prior(self.screen, self.knowledge, cache_dir=cache_dir)
-        if not per and text is None:
-            return None
-        for name, p in per:  # equal weights summing to 1: the logit-average's calibration
-            names.append(f"transfer:{name}")
-            comps.append(p)
-            mus.append(1.0 / len(per))
-        logit = (
-            np.mean([_logit(p) for _, p in per], axis=0)
-            if per
-            else np.full(self._n, _logit(np.array(BASE_RATE)))
-        )
-        if text is not None:
-            z = np.clip(text, -TEXT_CLIP, TEXT_CLIP)
-            weight = TEXT_WEIGHT if per else 1.0
-            logit = logit + weight * z
-            names.append("text")
-            comps.append(_sigmoid(_logit(np.array(BASE_RATE)) + z))
-            mus.append(weight)
-        return _sigmoid(logit)
-
     def _free_mask(self, exclude: Sequence[str] | set[str]) -> np.ndarray:
         free = np.ones(self._n, dtype=bool)
         free[list(self._labels)] = False
@@ -330,7 +311,8 @@ class GeneBOPlanner:
         f = self.last_fit
         return (
             f"GP {self.acquisition}: {int(sum(self._labels.values()))} hits in {len(self._labels)} "
-            f"tested; {gene_gp.describe(f.get('lengthscale', 0))} kernel, signal share "
+            f"tested; regressing {_target_words(f)}; "
+            f"{gene_gp.describe(f.get('lengthscale', 0))} kernel, signal share "
             f"{f.get('signal_share', 0):.1f}; prior weights {f.get('weights_text', 'none')}"
             + (
                 f"; {self.set_picks[0]} by set-level Thompson (rare hits)"
@@ -358,14 +340,32 @@ class GeneBOPlanner:
         t_idx = np.fromiter(self._labels, int, len(self._labels))
         y = np.fromiter(self._labels.values(), float, len(self._labels))
         cols = np.array([self._cols[i] for i in t_idx])
-        f = gene_gp.fit(
-            self._cos[np.ix_(t_idx, cols)],
-            t_idx,
+        cos_tt = self._cos[np.ix_(t_idx, cols)]
+
+        def fit_to(target: np.ndarray) -> gene_gp.GPFit:
+            return gene_gp.fit(
+                cos_tt,
+                t_idx,
+                target,
+                self._comps,
+                self._mu,
+                PRIOR_WEIGHT_SD,
+                lengthscales=self.kernel_grid,
+            )
+
+        scores = None
+        if all(i in self._scores for i in t_idx):
+            scores = np.array([self._scores[i] for i in t_idx])
+        uniform = [self._scores[i] for i in self._uniform if i in self._scores]
+        centre = float(np.median(uniform if uniform else scores)) if scores is not None else 0.0
+        f, share, aucs = gene_target.choose(
+            self.target,
             y,
-            self._comps,
-            self._mu,
-            PRIOR_WEIGHT_SD,
-            lengthscales=self.kernel_grid,
+            scores,
+            self.screen.hit_tail,
+            centre,
+            BASE_RATE * (1 - BASE_RATE),
+            fit_to,
         )
         self._fit, self._fitted_on = f, len(self._labels)
         weights = dict(zip(self._comp_names, f.weights.round(3).tolist(), strict=True))
@@ -376,6 +376,8 @@ class GeneBOPlanner:
             "weights": weights,
             "weights_text": _weights(list(weights.items())),
             "prior_weight": float(f.weights.sum()),
+            "score_share": share,
+            "loo_auc": aucs,
         }
         return f
 
@@ -392,17 +394,15 @@ class GeneBOPlanner:
         return gene_gp.predict(f, cos, same, f.mean_all[idx], need_sd)
 
 
+def _target_words(f: Mapping[str, object]) -> str:
+    share = float(f.get("score_share", 0.0))  # type: ignore[arg-type]
+    what = {0.0: "the hit labels", 1.0: "the scores"}.get(share, f"labels + scores ({share:.1f})")
+    aucs = f.get("loo_auc") or {}
+    return what + (f" (LOO AUC {max(aucs.values()):.2f})" if aucs else "")  # type: ignore[union-attr]
+
+
 def _weights(items: Sequence[tuple[str, float]]) -> str:
     return ", ".join(f"{k} {v:.2f}" for k, v in items) or "none"
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    q = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(q / (1 - q))
-
-
-def _sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))
 
 
 def _checked_prior(values: Sequence[float] | np.ndarray, n: int) -> np.ndarray:

@@ -3,31 +3,15 @@ sets: ~0.6% of genes are hits, spread over 8 pathways."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
+from shipped_pathways import knowledge as _knowledge
 
 from perturbo.kinds.genetic import GeneticExecutor, Screen
-from perturbo.kinds.genetic.genesets import (
-    SHIPPED_DIR,
-    SHIPPED_LIBRARIES,
-    GeneKnowledge,
-    LibrarySource,
-    read_gmt,
-)
 from perturbo.search import gene_explore
 from perturbo.search.gene_bo import GeneBOPlanner
 from perturbo.types import Observation
 
 ROUNDS, BATCH, SEEDS = 5, 128, 8
-
-
-@lru_cache(maxsize=1)
-def _knowledge() -> GeneKnowledge:
-    """The shipped MSigDB Hallmark + C2 canonical pathways over every gene they name (~13k)."""
-    srcs = [LibrarySource(n, SHIPPED_DIR / f) for n, f in SHIPPED_LIBRARIES.items()]
-    genes = sorted({g for s in srcs for members in read_gmt(s.path).values() for g in members})
-    return GeneKnowledge.for_genes(genes, srcs, cache_dir=None)
 
 
 def _rare_screen(seed: int) -> tuple[Screen, list[set[int]]]:

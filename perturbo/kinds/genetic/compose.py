@@ -95,6 +95,7 @@ def _gene_bo(r: PlannerRequest) -> Planner:
         or r.config.get("first_round", FIRST_ROUND) == "hedge",
         explore_first=_flag(r.config.get("explore_first", False)),
         text_rerank=_text_reranker(r),
+        target=str(r.config.get("target", "auto")),
     )
 
 
@@ -280,6 +281,7 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
             acquisition=cfg.acquisition,
             prior=cfg.prior,
             first_round=cfg.first_round,
+            target=cfg.target,
             past_campaigns=len(labels),
         )
         params["prior_sources"] = _sources_param(planner)

@@ -59,6 +59,14 @@ class GeneticConfig(LLMConfig):
             "random: seeds matter, and round 2 judges the prior on an unbiased sample)"
         ),
     )
+    target: Literal["auto", "hits", "scores"] = Field(
+        "auto",
+        description=(
+            "bo: what the GP learns from each tested gene: hits (its 0/1 hit label), scores "
+            "(its measured Score, in the hit tail), or auto (a blend chosen each round by how "
+            "well it ranks the hits found so far, left out one at a time)"
+        ),
+    )
     learn_from_past: bool = Field(
         True,
         description="bo: also learn the transfer prior from earlier genetic campaigns in MLflow",
@@ -150,6 +158,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="prior|hedge",
         help=_help("first_round"),
     )
+    g.add_argument("--target", default=s, metavar="auto|hits|scores", help=_help("target"))
     g.add_argument(
         "--no-learn-from-past",
         dest="learn_from_past",

@@ -59,8 +59,18 @@ PAPER = {  # BioDiscoveryAgent (Roohani et al. 2024), 5 rounds x 128 genes (Scha
     },
 }
 PAPER_BATCH = {"Scharenberg22": 32}
-EQUAL = ("random", "bo:prior=none", "bo:prior=text:first_round=prior", "bo:prior=text")
-"""Equal-information planners: no other screen's labels anywhere (checked per run)."""
+EQUAL = (
+    "random",
+    "bo:prior=none",
+    "bo:prior=text:first_round=prior",
+    "bo:prior=text",
+    "bo:prior=text:target=hits",
+    "bo:prior=text:target=scores",
+)
+"""Equal-information planners: no other screen's labels anywhere (checked per run). ``bo``
+learns from each gene's hit label and, where leave-one-out ranking says so, its measured
+score (``target=auto``, the default); ``target=hits`` is the planner before that (labels
+only), ``target=scores`` the score alone."""
 LOSO = ("bo:first_round=prior", "bo")
 """Transfer planners: ``bo`` = transfer (other shipped screens, leave-one-out) + text, round 1
 hedged (the product default); ``first_round=prior``: round 1 by the prior alone."""  # the paper's protocol for this small (1,055-gene) screen

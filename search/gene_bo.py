@@ -397,8 +397,11 @@ class GeneBOPlanner:
 def _target_words(f: Mapping[str, object]) -> str:
     share = float(f.get("score_share", 0.0))  # type: ignore[arg-type]
     what = {0.0: "the hit labels", 1.0: "the scores"}.get(share, f"labels + scores ({share:.1f})")
-    aucs = f.get("loo_auc") or {}
-    return what + (f" (LOO AUC {max(aucs.values()):.2f})" if aucs else "")  # type: ignore[union-attr]
+    aucs: Mapping[float, float] = f.get("loo_auc") or {}  # type: ignore[assignment]
+    if not aucs:
+        return what
+    tried = " / ".join(f"{w:g} {a:.2f}" for w, a in aucs.items())
+    return f"{what} (leave-one-out hit AUC by score share: {tried})"
 
 
 def _weights(items: Sequence[tuple[str, float]]) -> str:

@@ -12,7 +12,7 @@ from typing import Any
 
 _EXPORTS = {
     "GeneticAgentPlanner": "perturbo.agents.genetic",
-    "make_genetic_planner": "perturbo.agents.genetic",
+    "make_genetic_planner": "perturbo.agents.genetic_factory",
     "LLMSetReranker": "perturbo.agents.gene_rerank",
     "SpaceAgentPlanner": "perturbo.agents.space_agent",
     "make_space_planner": "perturbo.agents.space_agent",

@@ -25,7 +25,9 @@ class ChatEngine(Protocol):
 
     def chat(self, messages: Sequence[Mapping[str, Any]], **kw: Any) -> dict[str, Any]: ...
 
-    def stream(self, messages: Sequence[Mapping[str, Any]], **kw: Any) -> Iterator[dict[str, Any]]: ...
+    def stream(
+        self, messages: Sequence[Mapping[str, Any]], **kw: Any
+    ) -> Iterator[dict[str, Any]]: ...
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,9 @@ class LlamaEngine:
 
     def chat(self, messages: Sequence[Mapping[str, Any]], **kw: Any) -> dict[str, Any]:
         with self._lock:
-            return dict(self._llm.create_chat_completion(messages=list(messages), stream=False, **kw))
+            return dict(
+                self._llm.create_chat_completion(messages=list(messages), stream=False, **kw)
+            )
 
     def stream(self, messages: Sequence[Mapping[str, Any]], **kw: Any) -> Iterator[dict[str, Any]]:
         with self._lock:

@@ -84,8 +84,10 @@ def llm_settings(config: Mapping[str, Any], api_key: str | None = None) -> LLMSe
         api_key = llm_api_key(backend)
     threads = config.get("llm_threads")
     return LLMSettings(
-        backend=backend, model=config.get("llm_model") or None,
-        base_url=config.get("llm_base_url") or None, api_key=api_key,
+        backend=backend,
+        model=config.get("llm_model") or None,
+        base_url=config.get("llm_base_url") or None,
+        api_key=api_key,
         n_threads=int(threads) if threads else None,
         max_tokens=int(config.get("llm_max_tokens") or 400),
         structured_method=str(config.get("llm_structured_method") or "function_calling"),
@@ -107,8 +109,11 @@ def make_chat_model(settings: LLMSettings, engine: Any = None) -> Any:
         if engine is None:
             engine = shared_engine(engine_settings(settings, gpu=_gpu_offload()))
         return LocalChatModel(
-            engine=engine, model_name=getattr(engine, "model_name", settings.model_name),
-            temperature=settings.temperature, max_tokens=settings.max_tokens, seed=settings.seed,
+            engine=engine,
+            model_name=getattr(engine, "model_name", settings.model_name),
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,
+            seed=settings.seed,
         )
     if b == "openai":
         from langchain_openai import ChatOpenAI
@@ -123,9 +128,14 @@ def make_chat_model(settings: LLMSettings, engine: Any = None) -> Any:
                 )
             key = "not-needed"  # local servers (llama.cpp, vLLM) accept any key
         return ChatOpenAI(
-            model=settings.model_name, base_url=url, api_key=key,  # type: ignore[arg-type]
-            temperature=settings.temperature, max_tokens=settings.max_tokens,  # type: ignore[call-arg]
-            timeout=settings.timeout_s, max_retries=settings.max_retries, seed=settings.seed,
+            model=settings.model_name,
+            base_url=url,
+            api_key=key,  # type: ignore[arg-type]
+            temperature=settings.temperature,
+            max_tokens=settings.max_tokens,  # type: ignore[call-arg]
+            timeout=settings.timeout_s,
+            max_retries=settings.max_retries,
+            seed=settings.seed,
         )
     if b == "anthropic":
         if not settings.api_key:
@@ -141,9 +151,13 @@ def make_chat_model(settings: LLMSettings, engine: Any = None) -> Any:
         if settings.base_url:
             kw["base_url"] = settings.base_url
         return ChatAnthropic(  # type: ignore[call-arg]
-            model=settings.model_name, api_key=settings.api_key, temperature=settings.temperature,  # type: ignore[arg-type]
-            max_tokens=settings.max_tokens, timeout=settings.timeout_s,
-            max_retries=settings.max_retries, **kw,
+            model=settings.model_name,
+            api_key=settings.api_key,
+            temperature=settings.temperature,  # type: ignore[arg-type]
+            max_tokens=settings.max_tokens,
+            timeout=settings.timeout_s,
+            max_retries=settings.max_retries,
+            **kw,
         )
     try:
         from langchain_ollama import ChatOllama
@@ -153,8 +167,11 @@ def make_chat_model(settings: LLMSettings, engine: Any = None) -> Any:
             "(or pip install langchain-ollama)"
         ) from e
     return ChatOllama(
-        model=settings.model_name, base_url=settings.base_url or "http://127.0.0.1:11434",
-        temperature=settings.temperature, num_predict=settings.max_tokens, seed=settings.seed,
+        model=settings.model_name,
+        base_url=settings.base_url or "http://127.0.0.1:11434",
+        temperature=settings.temperature,
+        num_predict=settings.max_tokens,
+        seed=settings.seed,
     )
 
 
@@ -174,6 +191,9 @@ def engine_settings(settings: LLMSettings, gpu: bool) -> Any:
 
     layers = settings.n_gpu_layers if settings.n_gpu_layers is not None else (-1 if gpu else 0)
     return EngineSettings(
-        model=settings.model_name, n_threads=settings.n_threads, n_ctx=settings.n_ctx,
-        n_gpu_layers=layers, seed=settings.seed,
+        model=settings.model_name,
+        n_threads=settings.n_threads,
+        n_ctx=settings.n_ctx,
+        n_gpu_layers=layers,
+        seed=settings.seed,
     )

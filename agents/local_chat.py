@@ -86,7 +86,10 @@ class LocalChatModel(BaseChatModel):
         msg = AIMessage(
             content=content,
             usage_metadata=_usage(usage),
-            response_metadata={"finish_reason": choice.get("finish_reason"), "model_name": self.model_name},
+            response_metadata={
+                "finish_reason": choice.get("finish_reason"),
+                "model_name": self.model_name,
+            },
         )
         return ChatResult(generations=[ChatGeneration(message=msg)])
 
@@ -104,7 +107,9 @@ class LocalChatModel(BaseChatModel):
             meta = {"finish_reason": choice["finish_reason"]} if choice.get("finish_reason") else {}
             if not text and not meta:
                 continue
-            chunk = ChatGenerationChunk(message=AIMessageChunk(content=text, response_metadata=meta))
+            chunk = ChatGenerationChunk(
+                message=AIMessageChunk(content=text, response_metadata=meta)
+            )
             if run_manager and text:
                 run_manager.on_llm_new_token(text, chunk=chunk)
             yield chunk

@@ -106,26 +106,48 @@ class SpaceAgentPlanner:
             return problems[:12]
 
         answer, call = ask_structured(
-            self.llm, self._system(), self._user(n), ConfigList, check,
-            name="agent.configs", max_repairs=self.max_repairs, method=self.method,
+            self.llm,
+            self._system(),
+            self._user(n),
+            ConfigList,
+            check,
+            name="agent.configs",
+            max_repairs=self.max_repairs,
+            method=self.method,
         )
         if not (call.parsed and call.parsed[0]):  # the first answer did not parse: 0 valid of it
             counts["first_proposed"], counts["first_valid"] = 1, 0
         rationale = answer.rationale if answer is not None else ""
         note = rationale or "proposed by the agent"
-        specs = [ExperimentSpec(p, self.kind, planner="agent", note=note) for p in list(accepted.values())[:n]]
+        specs = [
+            ExperimentSpec(p, self.kind, planner="agent", note=note)
+            for p in list(accepted.values())[:n]
+        ]
         if len(specs) < n:
             fill = self.fallback.ask(n - len(specs), list(pending) + specs)
-            why = f"fallback: the agent gave {len(specs)} valid of {n}" + (f" ({call.failure})" if call.failure else "")
-            specs += [ExperimentSpec(s.params, self.kind, planner="fallback", note=why) for s in fill]
+            why = f"fallback: the agent gave {len(specs)} valid of {n}" + (
+                f" ({call.failure})" if call.failure else ""
+            )
+            specs += [
+                ExperimentSpec(s.params, self.kind, planner="fallback", note=why) for s in fill
+            ]
         by: dict[str, int] = {}
         for s in specs:
             by[s.planner] = by.get(s.planner, 0) + 1
-        self.traces.append(RoundTrace(
-            "agent", n, (call,), by, items_proposed=max(counts["proposed"], 1), items_valid=len(accepted),
-            items_valid_first=counts["first_valid"], items_proposed_first=max(counts["first_proposed"], 1),
-            seconds=time.perf_counter() - t0, rationale=rationale,
-        ))
+        self.traces.append(
+            RoundTrace(
+                "agent",
+                n,
+                (call,),
+                by,
+                items_proposed=max(counts["proposed"], 1),
+                items_valid=len(accepted),
+                items_valid_first=counts["first_valid"],
+                items_proposed_first=max(counts["first_proposed"], 1),
+                seconds=time.perf_counter() - t0,
+                rationale=rationale,
+            )
+        )
         return specs
 
     def _system(self) -> str:
@@ -142,7 +164,8 @@ class SpaceAgentPlanner:
         best = sorted(done, key=lambda d: sign * d[1])[: self.max_history // 2]
         recent = [d for d in self._done[-self.max_history // 2 :] if d not in best]
         rows = "\n".join(
-            f"{json.dumps(_round(c))} -> {self.objective}={v:.4g}" if math.isfinite(v)
+            f"{json.dumps(_round(c))} -> {self.objective}={v:.4g}"
+            if math.isfinite(v)
             else f"{json.dumps(_round(c))} -> {s}"
             for c, v, s in best + recent
         )
@@ -150,7 +173,7 @@ class SpaceAgentPlanner:
             f"Search space:\n{self.space.describe()}\n\n"
             f"Results so far ({len(self._done)} runs; best first, then recent):\n{rows or 'none yet'}\n\n"
             f"Propose {n} new, different configs likely to {('improve' if done else 'do well on')} "
-            f"{self.objective}. JSON: {{\"configs\": [{{<param>: <value>, ...}}], \"rationale\": \"<one sentence>\"}}"
+            f'{self.objective}. JSON: {{"configs": [{{<param>: <value>, ...}}], "rationale": "<one sentence>"}}'
         )
 
 
@@ -178,7 +201,13 @@ def make_space_planner(
     if llm is None:
         llm = make_chat_model(settings, engine=engine)
     return SpaceAgentPlanner(
-        space, kind, llm, objective=objective, direction=direction, task=task,
-        max_repairs=int(config.get("max_repairs", 2)), seed=int(config.get("seed", 0) or 0),
+        space,
+        kind,
+        llm,
+        objective=objective,
+        direction=direction,
+        task=task,
+        max_repairs=int(config.get("max_repairs", 2)),
+        seed=int(config.get("seed", 0) or 0),
         method=settings.structured_method,
     )

@@ -55,10 +55,17 @@ class LLMCall:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "name": self.name, "prompt": self.prompt, "answers": list(self.answers),
-            "errors": [list(e) for e in self.errors], "input_tokens": self.input_tokens,
-            "output_tokens": self.output_tokens, "seconds": round(self.seconds, 3),
-            "ok": self.ok, "failure": self.failure, "repairs": self.repairs, "parsed": list(self.parsed),
+            "name": self.name,
+            "prompt": self.prompt,
+            "answers": list(self.answers),
+            "errors": [list(e) for e in self.errors],
+            "input_tokens": self.input_tokens,
+            "output_tokens": self.output_tokens,
+            "seconds": round(self.seconds, 3),
+            "ok": self.ok,
+            "failure": self.failure,
+            "repairs": self.repairs,
+            "parsed": list(self.parsed),
         }
 
 
@@ -99,7 +106,11 @@ def ask_structured(
             raw, parsed, perr = _invoke(llm, runnable, messages, schema)
         except Exception as e:  # backend failure: no point repairing; the caller falls back
             failure = f"{type(e).__name__}: {_short(str(e), 300)}"
-            log.warning("LLM call %r failed (%s); the batch is filled by the fallback planner", name, failure)
+            log.warning(
+                "LLM call %r failed (%s); the batch is filled by the fallback planner",
+                name,
+                failure,
+            )
             break
         text = _text(raw)
         turns.answers.append(text)
@@ -121,8 +132,16 @@ def ask_structured(
 
 def _call(name: str, prompt: str, t: _Turns, t0: float, ok: bool, failure: str) -> LLMCall:
     return LLMCall(
-        name, prompt, tuple(t.answers), tuple(t.errors), t.tin, t.tout,
-        time.perf_counter() - t0, ok, failure, tuple(t.parsed),
+        name,
+        prompt,
+        tuple(t.answers),
+        tuple(t.errors),
+        t.tin,
+        t.tout,
+        time.perf_counter() - t0,
+        ok,
+        failure,
+        tuple(t.parsed),
     )
 
 
@@ -178,7 +197,8 @@ def parse_lenient(text: str, schema: type[T]) -> tuple[T | None, str]:
             return schema.model_validate(data), ""
         except ValidationError as e:
             last = "the JSON does not match the schema: " + "; ".join(
-                f"{'.'.join(str(p) for p in err['loc']) or 'root'}: {err['msg']}" for err in e.errors()[:6]
+                f"{'.'.join(str(p) for p in err['loc']) or 'root'}: {err['msg']}"
+                for err in e.errors()[:6]
             )
     return None, last
 

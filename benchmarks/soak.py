@@ -16,7 +16,8 @@ Reported: RSS/USS at warm-up and at the end, and the slope after warm-up (the fi
 ``--warmup`` fraction of experiments left out) as MB per 1,000 experiments and per minute,
 from a least-squares line. Target: flat (no leak that grows with the experiments). The
 driver keeps the campaign's History and the planner its seen set by design: their own size
-per 1,000 experiments is measured with tracemalloc and shown beside the driver's slope.
+per 1,000 experiments is measured with tracemalloc and shown beside the driver's slope;
+``benchmarks/soak_attribution.py`` attributes the rest (a snapshot diff by allocation site).
 
 Writes benchmarks/results/soak.md, soak.png and soak.json.
 """
@@ -227,9 +228,9 @@ def write(rows: np.ndarray, meta: dict[str, Any], out: Path) -> None:
     lines += [
         "",
         f"By design the driver keeps the History and the planner's seen set: {kept:.2f} MB per "
-        "1,000 experiments of this kind (tracemalloc), part of the driver's slope above. The "
-        "rest was not attributed (candidates: the recorder's per-round metric series, MLflow's "
-        "and SQLAlchemy's caches).",
+        "1,000 experiments of this kind (tracemalloc), part of the driver's slope above. What "
+        "the rest is: `soak_attribution.md` (`benchmarks/soak_attribution.py`, a tracemalloc "
+        "snapshot diff of the same campaign).",
     ]
     if meta.get("notes"):
         lines += ["", meta["notes"]]

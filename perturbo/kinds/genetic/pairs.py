@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from perturbo.kinds.genetic.screens import HIT_FRACTION, normalize_gene
+from perturbo.kinds.genetic.screens import csv_table, normalize_gene, top_fraction
 from perturbo.types import ExperimentSpec, InvalidSpec, Outcome, PerturboError, Status, rejected
 
 __all__ = [
@@ -153,12 +153,8 @@ def load_pair_screen(
 ) -> PairScreen:
     """A ``Gene_pairs,Score`` CSV (duplicated pairs: an error naming them)."""
     p = Path(path)
-    with p.open(newline="", encoding="utf-8-sig") as f:
-        rows = [r for r in csv.reader(f) if any(c.strip() for c in r)]
-    header = [c.strip().lower() for c in rows[0]] if rows else []
-    if "gene_pairs" not in header or "score" not in header:
-        raise PerturboError(f"pair screen {p}: the header needs Gene_pairs and Score columns")
-    gi, si = header.index("gene_pairs"), header.index("score")
+    fix = "it must be a CSV with a header row containing Gene_pairs and Score, one pair per row"
+    rows, (gi, si) = csv_table(p, "pair screen", ("gene_pairs", "score"), fix)
     best: dict[str, float] = {}
     for lineno, r in enumerate(rows[1:], start=2):
         try:
@@ -176,9 +172,7 @@ def load_pair_screen(
         named = {pair_key(ln) for ln in Path(hits).read_text().splitlines() if ln.strip()}
         hit_set = frozenset(named & set(pairs))
     else:
-        k = max(1, int(math.ceil(HIT_FRACTION * len(pairs))))
-        key = {"both": -np.abs(scores), "high": -scores, "low": scores}[hit_tail]
-        hit_set = frozenset(pairs[i] for i in np.argsort(key, kind="stable")[:k])
+        hit_set = top_fraction(pairs, scores, hit_tail)
     task = task or "identify gene pairs whose joint knockout changes the phenotype"
     return PairScreen(
         p.stem, pairs, scores, hit_set, task, "the Score column", p.stem, "knockout", hit_tail

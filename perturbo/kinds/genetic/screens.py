@@ -50,8 +50,10 @@ __all__ = [
     "Screen",
     "ScreenView",
     "builtin_screens",
+    "csv_table",
     "load_screen",
     "normalize_gene",
+    "top_fraction",
 ]
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "screens"
@@ -198,7 +200,7 @@ def load_screen(
     task_text, measurement, study, extra = _read_task(task, path)
     mod, tail = _modality(task_text, measurement, extra, modality, hit_tail)
     hit_set = (
-        _read_hits(Path(hits), genes) if hits is not None else _top_fraction(genes, scores, tail)
+        _read_hits(Path(hits), genes) if hits is not None else top_fraction(genes, scores, tail)
     )
     name = path.stem if path.stem.lower() not in by_lower else f"file:{path.stem}"
     return Screen(name, genes, scores, hit_set, task_text, measurement, study or name, mod, tail)
@@ -244,26 +246,34 @@ def _load_builtin(
     return Screen(name, genes, scores, hit_set, task_text, measurement, study, mod, tail)
 
 
-def _read_csv(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...], np.ndarray]:
-    fix = "it must be a CSV with a header row containing Gene and Score, one gene per row"
+def csv_table(
+    path: Path, what: str, columns: tuple[str, ...], fix: str
+) -> tuple[list[list[str]], tuple[int, ...]]:
+    """The non-empty rows of a CSV screen and the positions of ``columns`` (matched ignoring
+    case) in its header; a :class:`PerturboError` naming ``what`` and ``fix`` if the file
+    cannot be read, is empty, lacks a column, or has no data rows. Used for gene and pair
+    screens alike."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
     except (OSError, UnicodeDecodeError, csv.Error) as e:
-        raise PerturboError(f"screen {path}: cannot be read as CSV ({e}); {fix}") from None
+        raise PerturboError(f"{what} {path}: cannot be read as CSV ({e}); {fix}") from None
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
-        raise PerturboError(f"screen {path}: the file is empty; {fix}")
+        raise PerturboError(f"{what} {path}: the file is empty; {fix}")
     header = [c.strip().lower() for c in rows[0]]
-    missing = [c for c in ("gene", "score") if c not in header]
+    missing = [c for c in columns if c not in header]
     if missing:
-        raise PerturboError(
-            f"screen {path}: no {' or '.join(m.capitalize() for m in missing)} column in the "
-            f"header {rows[0]}; {fix}"
-        )
-    gi, si = header.index("gene"), header.index("score")
+        names = " or ".join(m.capitalize() for m in missing)
+        raise PerturboError(f"{what} {path}: no {names} column in the header {rows[0]}; {fix}")
     if len(rows) == 1:
-        raise PerturboError(f"screen {path}: the header has no data rows below it; {fix}")
+        raise PerturboError(f"{what} {path}: the header has no data rows below it; {fix}")
+    return rows, tuple(header.index(c) for c in columns)
+
+
+def _read_csv(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...], np.ndarray]:
+    fix = "it must be a CSV with a header row containing Gene and Score, one gene per row"
+    rows, (gi, si) = csv_table(path, "screen", ("gene", "score"), fix)
     best: dict[str, float] = {}
     dupes: list[str] = []
     bad_nan: list[str] = []
@@ -307,7 +317,9 @@ def _read_csv(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...], np.n
     return tuple(best), np.fromiter(best.values(), float, len(best))
 
 
-def _top_fraction(genes: tuple[str, ...], scores: np.ndarray, tail: str = "both") -> frozenset[str]:
+def top_fraction(genes: tuple[str, ...], scores: np.ndarray, tail: str = "both") -> frozenset[str]:
+    """The default hit rule: the top :data:`HIT_FRACTION` of ``genes`` (or pairs) by the
+    ``tail`` of their scores (``both``: by magnitude), at least one."""
     k = max(1, int(math.ceil(HIT_FRACTION * len(genes))))
     key = {"both": -np.abs(scores), "high": -scores, "low": scores}[tail]
     order = np.argsort(key, kind="stable")[:k]

@@ -273,8 +273,19 @@ def test_bad_space_file(
         (b"Gene,Score\nA,1\nB,nan\nC,2\n", ["NaN"]),
         (b"Gene,Score\nA,1\nB,2\na ,3\n", ["more than one row"]),
         (b"\xff\xfe\x00\x81garbage\x00\x00", []),
+        (b"Gene_pairs,Score\n", ["pair screen", "no data rows"]),
+        (b"Gene_pairs,Value\n\"('A', 'B')\",1\n", ["pair screen", "Score column"]),
     ],
-    ids=["empty", "header-only", "no-score", "nan", "duplicates", "binary"],
+    ids=[
+        "empty",
+        "header-only",
+        "no-score",
+        "nan",
+        "duplicates",
+        "binary",
+        "pairs-header-only",
+        "pairs-no-score",
+    ],
 )
 def test_bad_screen_file(
     capsys: pytest.CaptureFixture[str],

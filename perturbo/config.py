@@ -29,6 +29,24 @@ so ``mlflow ui`` started in the same directory shows the campaigns)."""
 M = TypeVar("M", bound=BaseModel)
 
 
+def field_help(model: type[BaseModel], field: str, extra: str = "") -> str:
+    """A flag's ``--help`` text from its settings field: the description, ``extra``, the
+    default (one wording for every kind's flags)."""
+    info = model.model_fields[field]
+    return f"{info.description}{extra} (default: {info.default})"
+
+
+def existing_file(value: str | None, what: str, fix: str) -> str | None:
+    """``value`` as an absolute path (logged so that resume finds it from any directory), or
+    a ``ValueError`` saying the ``what`` does not exist and ``fix`` (for settings validators)."""
+    if value is None:
+        return None
+    p = Path(value).expanduser()
+    if not p.is_file():
+        raise ValueError(f"{what} {value!r} does not exist; {fix}")
+    return str(p.resolve())
+
+
 def default_tracking_uri(cwd: str | Path | None = None) -> str:
     """``sqlite:///<cwd>/mlflow.db`` with an absolute path, so a later ``cd`` does not lose it."""
     base = Path(cwd) if cwd is not None else Path.cwd()
@@ -147,6 +165,10 @@ def explain(e: ValidationError, sources: Mapping[str, str]) -> PerturboError:
             what = "not a known choice"
         elif err["type"] == "extra_forbidden":
             what = "unknown setting"
+        elif err["type"] == "value_error" and "error" in err.get("ctx", {}):
+            # a validator's own message already names the problem and its fix, verbatim
+            parts.append(f"{field} from {src}: {err['ctx']['error']}")
+            continue
         parts.append(f"{field} from {src}: {what}{got_s}; fix: {fix}")
     return PerturboError("invalid settings: " + " | ".join(parts))
 

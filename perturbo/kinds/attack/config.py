@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from perturbo.config import existing_file, field_help
 
 OBJECTIVES = ("robust", "min-eps", "pareto")
 PARETO_OBJECTIVES = (("success_rate", "max"), ("median_norm", "min"), ("passes", "min"))
@@ -85,12 +88,7 @@ class AttackConfig(BaseModel):
     @field_validator("data")
     @classmethod
     def _data(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        p = Path(v).expanduser()
-        if not p.is_file():
-            raise ValueError(f"data file {v!r} does not exist; pass an .npz with arrays x and y")
-        return str(p.resolve())
+        return existing_file(v, "data file", "pass an .npz with arrays x and y")
 
     @field_validator("eps")
     @classmethod
@@ -100,9 +98,7 @@ class AttackConfig(BaseModel):
         return v
 
 
-def _help(field: str, extra: str = "") -> str:
-    info = AttackConfig.model_fields[field]
-    return f"{info.description}{extra} (default: {info.default})"
+_help = partial(field_help, AttackConfig)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -4,12 +4,14 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
 
 from perturbo.agents.settings import LLMConfig, add_llm_arguments
+from perturbo.config import field_help
 
 PLANNERS = ("random", "bo", "agent", "hybrid")
 
@@ -96,9 +98,7 @@ class GeneticConfig(LLMConfig):
         return str(p.resolve()) if p.is_file() else v
 
 
-def _help(field: str, extra: str = "") -> str:
-    info = GeneticConfig.model_fields[field]
-    return f"{info.description}{extra} (default: {info.default})"
+_help = partial(field_help, GeneticConfig)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

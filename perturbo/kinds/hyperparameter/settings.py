@@ -4,12 +4,13 @@
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
+from functools import partial
 from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
 from perturbo.agents.settings import LLMConfig, add_llm_arguments
+from perturbo.config import existing_file, field_help
 
 
 class HyperparameterConfig(LLMConfig):
@@ -48,14 +49,9 @@ class HyperparameterConfig(LLMConfig):
     @field_validator("space")
     @classmethod
     def _space_path(cls, v: str | dict[str, Any] | None) -> str | dict[str, Any] | None:
-        if v is None or isinstance(v, dict):
+        if isinstance(v, dict):
             return v
-        p = Path(v).expanduser()
-        if not p.is_file():
-            raise ValueError(
-                f"search space file {v!r} does not exist; pass the path of a TOML file"
-            )
-        return str(p.resolve())
+        return existing_file(v, "search space file", "pass the path of a TOML file")
 
     @field_validator("planner")
     @classmethod
@@ -69,9 +65,7 @@ class HyperparameterConfig(LLMConfig):
         return v
 
 
-def _help(field: str, extra: str = "") -> str:
-    info = HyperparameterConfig.model_fields[field]
-    return f"{info.description}{extra} (default: {info.default})"
+_help = partial(field_help, HyperparameterConfig)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -5,17 +5,19 @@ Every experiment returns the gene's measured score as well as its hit label (Bio
 agent is shown both: "all tested genes and their measured log fold change"). The label throws
 information away: a gene just short of the hit threshold says its neighbourhood matters, and a
 round with no hit says nothing at all. The score keeps it, but whether the score of non-hits
-follows gene-set structure is a property of the screen, not of the method: measured over whole
-campaigns (text prior, hedged round 1), regressing the score alone moved Scharenberg22 (a
-one-tailed count phenotype) 0.324 -> 0.391 and IL2 0.187 -> 0.206, but IFNG 0.103 -> 0.067
-(``docs/findings/genetic-equal-information.md``). So each round the planner fits one GP per
-blend in :data:`MIXES` and keeps the one whose **leave-one-out** predictions rank the tested
+follows gene-set structure is a property of the screen, not of the method: over whole
+campaigns (text prior, hedged round 1; ``benchmarks/results/genetic.md``) regressing the score
+alone moved Scharenberg22 (a one-tailed count phenotype) 0.324 -> 0.391, but IFNG 0.101 ->
+0.087 and Carnevale22 0.051 -> 0.044 (``docs/findings/genetic-equal-information.md``). So
+each round the planner fits one GP per blend in :data:`MIXES` and keeps the one whose
+**leave-one-out** predictions rank the tested
 genes' hits best (AUC of the closed-form GP LOO means, Rasmussen & Williams sec. 5.4.2) --
 selection by cross-validation on the campaign's own labels, not by a constant -- if it beats
 the labels alone by one paired standard error (DeLong): the labels stay the default until the
 campaign's data say otherwise. Without that guard a synthetic screen whose non-hit scores are
-noise lost 13% of its hits (``tests/search/test_gene_target.py``); with it, Scharenberg22 gains
-less (0.324 -> 0.333 instead of 0.375, 30 seeds), IFNG / IL2 / Carnevale22 are unchanged.
+noise lost 13% of its hits (a variant measured while building this; the guarded choice is
+``tests/search/test_gene_target.py``); with it Scharenberg22 gains less (0.324 -> 0.333 on the
+benchmark's 30 seeds, 0.349 on 100; unguarded ~0.375), IFNG / IL2 / Carnevale22 are unchanged.
 
 The score target is the tail the screen's hits come from (:attr:`ScreenView.hit_tail`:
 ``high``, ``low`` or ``both`` = distance from the median of the uniformly sampled genes),

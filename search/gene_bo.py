@@ -54,9 +54,9 @@ from perturbo.search import (
     gene_target,
     gene_text,
 )
-from perturbo.search.gene_components import logit as _logit
-from perturbo.search.gene_components import sigmoid as _sigmoid
 from perturbo.search.gene_priors import LabelSource
+from perturbo.search.gene_priors import logit as _logit
+from perturbo.search.gene_priors import sigmoid as _sigmoid
 from perturbo.types import ExperimentSpec, Observation, Status
 
 __all__ = ["ACQUISITIONS", "PRIORS", "GeneBOPlanner", "coverage_warning"]
@@ -233,9 +233,8 @@ class GeneBOPlanner:
             if o.outcome.status is Status.COMPLETED and math.isfinite(hit):
                 self._labels[i] = 1.0 if hit > 0.5 else 0.0
                 self._failed.discard(i)
-                score = o.outcome.metrics.get("score", math.nan)
-                if isinstance(score, (int, float)) and math.isfinite(score):
-                    self._scores[i] = float(score)
+                if math.isfinite(score := o.outcome.value("score")):
+                    self._scores[i] = score
             elif o.outcome.status is not Status.REJECTED:
                 self._failed.add(i)  # ran and failed: do not repeat, but no label to learn
 

@@ -14,9 +14,9 @@ import numpy as np
 from perturbo.kinds.genetic.genesets import GeneKnowledge
 from perturbo.kinds.genetic.screens import ScreenView
 from perturbo.search import gene_priors, gene_text
-from perturbo.search.gene_priors import LabelSource
+from perturbo.search.gene_priors import LabelSource, logit, sigmoid
 
-__all__ = ["BASE_RATE", "TEXT_CLIP", "TEXT_WEIGHT", "Components", "build", "logit", "sigmoid"]
+__all__ = ["BASE_RATE", "TEXT_CLIP", "TEXT_WEIGHT", "Components", "build"]
 
 TEXT_WEIGHT = 0.1
 TEXT_CLIP = 3.0
@@ -84,12 +84,3 @@ def build(
         out.mus.append(weight)
     out.prior = sigmoid(combined)
     return out
-
-
-def logit(p: np.ndarray) -> np.ndarray:
-    q = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(q / (1 - q))
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-x))

@@ -60,8 +60,10 @@ __all__ = [
     "LabelSource",
     "builtin_sources",
     "humanize",
+    "logit",
     "same_content",
     "ship_embeddings",
+    "sigmoid",
     "source_priors",
     "text_prior",
     "training_sources",
@@ -250,13 +252,17 @@ def transfer_prior(
     per = source_priors(view, sources, cache_dir, libraries)
     if not per:
         return None
-    logit = np.mean([_logit(p) for _, p in per], axis=0)
-    return 1.0 / (1.0 + np.exp(-logit))
+    return sigmoid(np.mean([logit(p) for _, p in per], axis=0))
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
+def logit(p: np.ndarray) -> np.ndarray:
+    """log(p / (1 - p)), ``p`` clipped to [1e-6, 1 - 1e-6] (priors are never certain)."""
     q = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(q / (1 - q))
+
+
+def sigmoid(x: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-x))
 
 
 def warm_cache(cache_dir: Path | None = DEFAULT_CACHE) -> None:

@@ -18,6 +18,7 @@ import argparse
 import gc
 import os
 import sys
+import sysconfig
 import tempfile
 import time
 import tracemalloc
@@ -38,9 +39,10 @@ ROOT = str(Path(__file__).resolve().parents[1])
 
 
 def _short(path: str) -> str:
-    for prefix, name in ((ROOT + "/.venv/lib/python3.11/site-packages/", ""), (ROOT + "/", "")):
+    """A source path relative to site-packages, the repository or the standard library."""
+    for prefix in (sysconfig.get_paths()["purelib"] + "/", ROOT + "/"):
         if path.startswith(prefix):
-            return name + path[len(prefix) :]
+            return path[len(prefix) :]
     return path.rsplit("/lib/", 1)[-1]
 
 

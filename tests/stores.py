@@ -26,6 +26,34 @@ from perturbo.types import ExperimentSpec, InvalidSpec, Observation, Outcome, St
 __all__ = ["genes_csv", "make_screen_csv", "mlflow_template", "store", "screen_csv"]
 
 
+def real_genes_csv(path: Path, screen: str = "Scharenberg22", n: int = 300) -> Path:
+    """A user CSV of a shipped screen's first ``n`` gene symbols (real ones, so the gene-set
+    knowledge covers them) with made-up scores ``i % 17``: no shipped screen's content."""
+    from perturbo.kinds.genetic import load_screen
+
+    genes = load_screen(screen).genes[:n]
+    path.write_text("Gene,Score\n" + "\n".join(f"{g},{i % 17}" for i, g in enumerate(genes)))
+    return path
+
+
+def run_parts(parts: Any, **kwargs: Any) -> Any:
+    """A built campaign (a kind's ``CampaignParts``) run in this process: its planner, space,
+    batch, stop rule and metrics through ``perturbo.campaign.run`` on a ``LocalExecutorPool``
+    of its executor factory. ``kwargs`` go to ``run`` (e.g. ``poll_s``); returns the History."""
+    from perturbo.actors.local_pool import LocalExecutorPool
+    from perturbo.campaign import run
+
+    return run(
+        planner=parts.planner,
+        pool=LocalExecutorPool(parts.executor_factory),
+        space=parts.space,
+        batch=parts.batch,
+        stop=parts.stop,
+        metrics=parts.metrics,
+        **kwargs,
+    )
+
+
 def make_screen_csv(path: Path, n: int = 200, seed: int = 0) -> Path:
     """A synthetic screen: genes G0000..., normal scores; hits = top 5% by |score| (default)."""
     rng = np.random.default_rng(seed)

@@ -9,12 +9,10 @@ import json
 from pathlib import Path
 
 import pytest
+from stores import real_genes_csv, run_parts
 
-from perturbo import run
-from perturbo.actors.local_pool import LocalExecutorPool
 from perturbo.agents.gene_rerank import LLMSetReranker
 from perturbo.kinds.genetic import compose as genetic_compose
-from perturbo.kinds.genetic import load_screen
 from perturbo.types import Status
 
 pytestmark = [pytest.mark.slow, pytest.mark.llm]
@@ -23,9 +21,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.llm]
 def test_text_rerank_with_the_embedded_model_end_to_end(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    genes = load_screen("Scharenberg22").genes[:300]
-    csv = tmp_path / "lyso.csv"
-    csv.write_text("Gene,Score\n" + "\n".join(f"{g},{i % 17}" for i, g in enumerate(genes)))
+    csv = real_genes_csv(tmp_path / "lyso.csv")
     monkeypatch.setitem(LLMSetReranker.__init__.__kwdefaults__, "cache_dir", tmp_path / "cache")
     config = {
         "screen": str(csv),
@@ -52,14 +48,7 @@ def test_text_rerank_with_the_embedded_model_end_to_end(
         assert "position bias" in done["status"] and stored["scores"] is None
         assert done["after"] == done["before"]
 
-    history = run(
-        planner=parts.planner,
-        pool=LocalExecutorPool(parts.executor_factory),
-        space=parts.space,
-        batch=parts.batch,
-        stop=parts.stop,
-        metrics=parts.metrics,
-    )
+    history = run_parts(parts)
     assert len(history) == 16 and all(o.outcome.status is Status.COMPLETED for o in history)
 
     def no_model(*a, **k):  # type: ignore[no-untyped-def]

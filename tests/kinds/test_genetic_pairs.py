@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from stores import run_parts
 
 from perturbo.kinds.genetic.experiment import GeneticMetrics
 from perturbo.kinds.genetic.genesets import GeneKnowledge, LibrarySource
@@ -87,20 +88,11 @@ def test_pair_gp_beats_random_by_2x_at_equal_budget(tmp_path: Path) -> None:
 
 
 def test_build_runs_a_pair_campaign_from_the_csv(tmp_path: Path) -> None:
-    from perturbo.actors import LocalExecutorPool
-    from perturbo.campaign import run
     from perturbo.kinds.genetic.compose import build
 
     parts = build(
         {"screen": str(_pair_csv(tmp_path)), "planner": "random", "batch": 20, "rounds": 2}
     )
     assert isinstance(parts.space, PairPool) and parts.params["pairs"] == 7140
-    history = run(
-        planner=parts.planner,
-        pool=LocalExecutorPool(parts.executor_factory),
-        space=parts.space,
-        batch=parts.batch,
-        stop=parts.stop,
-        metrics=parts.metrics,
-    )
+    history = run_parts(parts)
     assert len([o for o in history if o.outcome.ok]) == 40

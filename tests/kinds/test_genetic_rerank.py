@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 from langchain_core.messages import AIMessage
+from stores import real_genes_csv
 
 from perturbo.agents.gene_rerank import LLMSetReranker
 from perturbo.kinds.genetic import compose as genetic_compose
-from perturbo.kinds.genetic import load_screen
 from perturbo.kinds.genetic.settings import add_arguments
 from perturbo.types import PerturboError
 
@@ -38,10 +38,7 @@ class Chooser:
 
 @pytest.fixture()
 def csv(tmp_path: Path) -> Path:
-    genes = load_screen("Scharenberg22").genes[:300]
-    path = tmp_path / "lyso.csv"
-    path.write_text("Gene,Score\n" + "\n".join(f"{g},{i % 17}" for i, g in enumerate(genes)))
-    return path
+    return real_genes_csv(tmp_path / "lyso.csv")
 
 
 def test_the_rerank_is_logged_and_a_second_campaign_reads_the_cache(

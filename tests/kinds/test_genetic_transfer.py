@@ -11,6 +11,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from stores import real_genes_csv
 
 from perturbo.kinds.genetic import compose as genetic_compose
 from perturbo.kinds.genetic import load_screen
@@ -153,10 +154,9 @@ def test_modality_and_hit_tail_from_flags_task_json_or_text(tmp_path: Path) -> N
 def test_every_prior_source_and_its_weight_is_logged_in_the_campaign_params(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    genes = load_screen("Scharenberg22").genes[:300]
-    path = tmp_path / "lyso.csv"
-    path.write_text("Gene,Score\n" + "\n".join(f"{g},{i % 17}" for i, g in enumerate(genes)))
-    fake = np.full(len(genes), 0.05)
+    n_genes = 300
+    path = real_genes_csv(tmp_path / "lyso.csv", n=n_genes)
+    fake = np.full(n_genes, 0.05)
     monkeypatch.setattr(
         gene_priors, "source_priors", lambda view, srcs, **k: [(s.name, fake) for s in srcs]
     )

@@ -8,6 +8,7 @@ import types
 
 import numpy as np
 import pytest
+from stores import run_parts
 
 from perturbo.actors.local_pool import LocalExecutorPool
 from perturbo.campaign import run
@@ -129,15 +130,7 @@ def test_bad_objectives_fail_with_reasons_and_the_campaign_goes_on(moody: str) -
         }
         | {"space": _toml(space)}
     )
-    hist = run(
-        planner=parts.planner,
-        pool=LocalExecutorPool(parts.executor_factory),
-        space=parts.space,
-        batch=parts.batch,
-        stop=parts.stop,
-        metrics=parts.metrics,
-        poll_s=0.0,
-    )
+    hist = run_parts(parts, poll_s=0.0)
     statuses = [o.outcome.status for o in hist]
     assert len(hist) == 16 and Status.FAILED in statuses and Status.COMPLETED in statuses
     m = parts.metrics([], list(hist))
@@ -163,19 +156,9 @@ def _toml(space: SearchSpace) -> str:
 def test_cli_build_runs_a_small_campaign(planner: str) -> None:
     parts = build({"task": "branin", "planner": planner, "trials": 10, "batch": 4, "seed": 0})
     assert (
-        parts.kind == "hyperparameter"
-        and parts.objective == "value"
-        and parts.direction == "min"
+        parts.kind == "hyperparameter" and parts.objective == "value" and parts.direction == "min"
     )
-    hist = run(
-        planner=parts.planner,
-        pool=LocalExecutorPool(parts.executor_factory),
-        space=parts.space,
-        batch=parts.batch,
-        stop=parts.stop,
-        metrics=parts.metrics,
-        poll_s=0.0,
-    )
+    hist = run_parts(parts, poll_s=0.0)
     assert hist.n_ran == 10 and all(o.outcome.ok for o in hist)
     assert {o.spec.planner for o in hist} == {parts.planner.name}
     assert parts.config["planner"] == planner and parts.params["trials"] == 10

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from perturbo.kinds.genetic.genesets import LibrarySource
+from perturbo.kinds.genetic import Screen
+from perturbo.kinds.genetic.genesets import GeneKnowledge, LibrarySource
 
 N = 400
 GENES = tuple(f"G{i}" for i in range(N))
@@ -27,3 +28,23 @@ def library(tmp_path: Path, names: dict[int, str] | None = None) -> list[Library
     p = tmp_path / "syn.gmt"
     p.write_text("\n".join(lines) + "\n")
     return [LibrarySource("Syn", p)]
+
+
+NAMED = {3: "interferon gamma production", 12: "ribosome biogenesis", 25: "cholesterol transport"}
+"""Three complexes named for what they do (the rest keep their COMPLEX_k names)."""
+
+IFNG_TASK = Screen(
+    "T",
+    GENES,
+    np.zeros(N),
+    frozenset(),
+    "identify genes that regulate the production of interferon gamma",
+    "IFNG levels",
+    "T",
+)
+"""A label-free screen of the library's genes whose task names complex 3's function."""
+
+
+def named_knowledge(tmp_path: Path) -> GeneKnowledge:
+    """Gene knowledge from the library with :data:`NAMED`'s three complexes named."""
+    return GeneKnowledge.for_genes(GENES, library(tmp_path, NAMED), cache_dir=None)

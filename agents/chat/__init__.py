@@ -1,7 +1,10 @@
 """The chat agent and its tools (``perturbo chat``, ``perturbo chat --web``, ``perturbo mcp``).
 
 - :mod:`.facts`: what the chat says about campaigns, computed from the store (no LangChain);
-- :mod:`.tools`: the tools, plain typed functions returning a :class:`~.tools.ToolResult`;
+- :mod:`.names`: which campaign a message means (or that it names none of the store's);
+- :mod:`.figures`, :mod:`.compare`: settings, per-round figures, comparisons and rankings;
+- :mod:`.tools` (:mod:`.read_tools`): the tools, plain typed functions returning a
+  :class:`~.result.ToolResult`;
 - :mod:`.actions`: pending actions and the launcher (nothing runs without a person's yes);
 - :mod:`.guard`: every number of a reply checked against the tool results;
 - :mod:`.router`: tool choice on the embedded model (a JSON-schema grammar), slash commands;
@@ -18,7 +21,7 @@ from typing import Any
 _EXPORTS = {
     "ChatAgent": "agent",
     "ChatTools": "tools",
-    "ToolResult": "tools",
+    "ToolResult": "result",
     "Launcher": "actions",
     "PendingAction": "actions",
     "NumberGuard": "guard",

@@ -159,8 +159,11 @@ class ChatAgent:
 
     # ------------------------------------------------------------------ grammar (local)
     def _campaigns(self) -> list[str]:
+        return [c.name for c in self._summaries()]
+
+    def _summaries(self) -> list[Any]:
         try:
-            return [c.name for c in self.tools.store.list_campaigns()]
+            return list(self.tools.store.list_campaigns())
         except Exception:  # an unreachable store: the tool says so when called
             return []
 
@@ -171,7 +174,7 @@ class ChatAgent:
         )
         return f"{SYSTEM}\nTools: {tools}\nCampaigns: {listed}"
 
-    def _choose(self, text: str, campaigns: list[str], system: str) -> Route | None:
+    def _choose(self, text: str, campaigns: list[Any], system: str) -> Route | None:
         from perturbo import kinds
 
         kind_names = list(kinds.names())
@@ -201,8 +204,8 @@ class ChatAgent:
         )
 
     def _grammar(self, text: str, t0: float) -> Iterator[Event]:
-        campaigns = self._campaigns()
-        system = self._system(campaigns)
+        campaigns = self._summaries()
+        system = self._system([c.name for c in campaigns])
         route = self._choose(text, campaigns, system)
         if route is None:
             msg = "I could not tell which tool answers that. Try naming a campaign, or /help for the commands."

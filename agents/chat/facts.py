@@ -14,9 +14,26 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from perturbo.agents.chat.figures import (
+    RoundRow,
+    method_rows,
+    most_hits,
+    pareto_front,
+    round_rows,
+    settings_of,
+)
 from perturbo.types import CampaignSummary, Observation, PerturboError, Status
 
-__all__ = ["Best", "CampaignFacts", "best_of", "campaign_facts", "fmt", "kind_spec", "resolve"]
+__all__ = [
+    "Best",
+    "CampaignFacts",
+    "best_of",
+    "campaign_facts",
+    "fmt",
+    "hit_metric_of",
+    "kind_spec",
+    "resolve",
+]
 
 
 def fmt(v: Any) -> str:
@@ -42,21 +59,12 @@ def kind_spec(kind: str) -> Any:
 
 
 def resolve(store: Any, name: str) -> str:
-    """A campaign's full name from its name, a unique prefix or a unique fragment
-    ("branin"); a clear :class:`PerturboError` (with "did you mean") otherwise."""
-    from perturbo.show import resolve as resolve_prefix
+    """A campaign's full name from its name, a unique prefix or part, or a unique description
+    ("the bo screen campaign"); a :class:`PerturboError` saying the name is unknown (and
+    listing the campaigns) otherwise: never another campaign."""
+    from perturbo.agents.chat.names import resolve as resolve_name
 
-    name = str(name or "").strip().strip("'\"`")
-    if not name:
-        raise PerturboError("no campaign named: give a campaign name (list_campaigns lists them)")
-    try:
-        return resolve_prefix(store, name)
-    except PerturboError:
-        names = [c.name for c in store.list_campaigns()]
-        hits = [n for n in names if name.lower() in n.lower()]
-        if len(hits) == 1:
-            return hits[0]
-        raise
+    return resolve_name(store, name)
 
 
 @dataclass(frozen=True)
@@ -68,16 +76,18 @@ class Best:
     planner: str
     value: float
     params: Mapping[str, Any]
+    metrics: Mapping[str, float] = field(default_factory=dict)
 
     def line(self, objective: str) -> str:
-        params = ", ".join(f"{k}={fmt(v)}" for k, v in self.params.items())
+        params = ", ".join(f"{k}={fmt(v)}" for k, v in self.params.items() if 0 < len(str(v)) <= 24)
+        other = ", ".join(f"{k} {fmt(v)}" for k, v in list(self.metrics.items())[:6])
         return (
             f"{self.id} (round {self.round + 1}, planner {self.planner or '?'}): "
-            f"{objective} = {fmt(self.value)} with {params}"
+            f"{objective} = {fmt(self.value)} with {params}" + (f" ({other})" if other else "")
         )
 
 
-def _hit_metric(history: Sequence[Observation]) -> str | None:
+def hit_metric_of(history: Sequence[Observation]) -> str | None:
     """A metric that is 0/1 on every completed outcome (a screen's hit label), if any."""
     done = [o for o in history if o.outcome.status is Status.COMPLETED]
     if not done:
@@ -107,9 +117,27 @@ def best_of(
             o.spec.planner,
             float(o.outcome.metrics[objective]),
             dict(o.spec.params),
+            _other_metrics(o, objective),
         )
         for o in done[:n]
     ]
+
+
+_QUIET = ("seconds", "model_loads", "n_samples", "forward_passes", "backward_passes")
+
+
+def _other_metrics(o: Observation, objective: str) -> dict[str, float]:
+    """The experiment's other readable metrics (no bit-packed masks, no timings)."""
+    return {
+        k: float(v)
+        for k, v in o.outcome.metrics.items()
+        if k != objective
+        and k not in _QUIET
+        and "_bits" not in k
+        and not k.startswith("_")
+        and math.isfinite(float(v))
+        and abs(float(v)) < 1e12
+    }
 
 
 @dataclass(frozen=True)
@@ -147,6 +175,21 @@ class CampaignFacts:
     planners: list[PlannerStats] = field(default_factory=list)
     headline: dict[str, float] = field(default_factory=dict)
     tried: list[str] = field(default_factory=list)
+    settings: dict[str, str] = field(default_factory=dict)
+    rounds: list[RoundRow] = field(default_factory=list)
+    methods: list[dict[str, Any]] = field(default_factory=list)
+    front: list[dict[str, Any]] = field(default_factory=list)
+    objectives: tuple[str, ...] = ()
+
+    @property
+    def n_hits(self) -> int | None:
+        return len(self.hits) if self.hit_metric is not None else None
+
+    @property
+    def hit_ratio(self) -> float | None:
+        """Hits found over the screen's hits (the store's ``hit_ratio``), else None."""
+        v = self.summary.metrics.get("hit_ratio")
+        return float(v) if v is not None else None
 
     @property
     def name(self) -> str:
@@ -161,7 +204,10 @@ class CampaignFacts:
         if self.best:
             return f"best {self.objective} = {fmt(self.best[0].value)} ({self.direction})"
         if self.hit_metric is not None:
-            return f"{len(self.hits)} hits in {self.n_experiments} experiments"
+            ratio = f", hit ratio {fmt(self.hit_ratio)}" if self.hit_ratio is not None else ""
+            total = self.summary.params.get("screen_hits")
+            of = f" (of the screen's {total} hits)" if total not in (None, "", "None") else ""
+            return f"{len(self.hits)} hits{of} in {self.n_experiments} experiments{ratio}"
         return (
             ", ".join(f"{k} = {fmt(v)}" for k, v in list(self.headline.items())[:2])
             or "no result yet"
@@ -181,6 +227,7 @@ class CampaignFacts:
         lines = [
             f"{s.name} ({s.kind}, {s.status}): planner {self.planner or '?'}"
             f"{', subject ' + self.subject if self.subject else ''}; {self.budget}.",
+            "Settings: " + ", ".join(f"{k} {v}" for k, v in self.settings.items()) + ".",
             f"Tried: {self.n_experiments} experiments ({status})"
             + (f"; {'; '.join(self.tried)}" if self.tried else "")
             + ".",
@@ -193,14 +240,44 @@ class CampaignFacts:
             lines.append(f"Best ({self.objective}, {self.direction}):")
             lines += [f"  {i + 1}. {b.line(self.objective)}" for i, b in enumerate(self.best)]
         elif self.hit_metric is not None:
-            shown = ", ".join(self.hits[:12]) + (" ..." if len(self.hits) > 12 else "")
+            shown = ", ".join(self.hits[:60]) + (" ..." if len(self.hits) > 60 else "")
             lines.append(
-                f"What worked: {len(self.hits)} hits ({self.hit_metric} = 1): {shown or 'none'}."
+                f"What worked: {self.result_line()} ({self.hit_metric} = 1); hit genes: "
+                f"{shown or 'none'}."
             )
+        lines += self._round_lines()
+        if self.methods:
+            lines.append(f"Attack methods tried ({len(self.methods)}):")
+            lines += [
+                f"  {m['method']}: {m['trials']} trials"
+                + (f", eps {', '.join(fmt(e) for e in m['eps'])}" if m["eps"] else "")
+                + (f", best {self.objective} {fmt(m['best'])}" if m["best"] is not None else "")
+                for m in self.methods
+            ]
+        if self.front:
+            lines.append(f"Pareto front ({', '.join(self.objectives)}): {len(self.front)} configs:")
+            lines += [
+                "  "
+                + ", ".join(f"{k} {fmt(v)}" for k, v in p["values"].items())
+                + f" with {', '.join(f'{k}={fmt(v)}' for k, v in p['params'].items())}"
+                for p in self.front[:8]
+            ]
         if len(self.planners) > 1:
             lines.append("Planners compared:")
         lines += [f"  {p.line(self.objective)}" for p in self.planners if len(self.planners) > 1]
         return "\n".join(lines)
+
+    def _round_lines(self) -> list[str]:
+        if not self.rounds:
+            return []
+        lines = [f"Per round ({len(self.rounds)} rounds):"]
+        lines += [f"  {r.line(self.objective)}" for r in self.rounds[:40]]
+        top = most_hits(self.rounds)
+        if top is not None and len(self.rounds) > 1:
+            ties = [r.round for r in self.rounds if r.hits == top.hits]
+            tie = f" (tied with round {', '.join(map(str, ties[1:]))})" if len(ties) > 1 else ""
+            lines.append(f"Most hits in one round: round {top.round} ({top.hits} hits){tie}.")
+        return lines
 
     def data(self) -> dict[str, Any]:
         s = self.summary
@@ -212,7 +289,9 @@ class CampaignFacts:
             "best": [{"id": b.id, "round": b.round + 1, "planner": b.planner, "value": b.value,
                       "params": dict(b.params)} for b in self.best],
             "hits": list(self.hits), "headline": dict(self.headline),
-            "planners": [p.__dict__ for p in self.planners],
+            "planners": [p.__dict__ for p in self.planners], "settings": dict(self.settings),
+            "per_round": [r.__dict__ for r in self.rounds], "methods": list(self.methods),
+            "pareto_front": list(self.front), "hit_ratio": self.hit_ratio,
         }  # fmt: skip
 
 
@@ -249,10 +328,11 @@ def campaign_facts(store: Any, name: str, top: int = 3) -> CampaignFacts:
     history = list(store.history(name))
     spec = kind_spec(summary.kind)
     params = summary.params
-    objective = str(params.get("objective") or "")
-    direction = str(params.get("direction") or "max")
-    best = best_of(history, objective, direction, top) if objective and "," not in objective else []
-    hit = None if best else _hit_metric(history)
+    objectives, directions = _objectives(summary, history)
+    objective = objectives[0] if len(objectives) == 1 else ""
+    direction = directions[0] if len(objectives) == 1 else "max"
+    best = best_of(history, objective, direction, top) if objective else []
+    hit = None if best else hit_metric_of(history)
     hits = [
         ",".join(str(v) for v in o.spec.params.values())
         for o in history
@@ -290,4 +370,42 @@ def campaign_facts(store: Any, name: str, top: int = 3) -> CampaignFacts:
         planners=planners,
         headline=headline,
         tried=_tried(history),
+        settings=settings_of(summary),
+        rounds=round_rows(history, hit, objective if best else "", direction)
+        if getattr(spec, "nesting", "round") == "round" or hit is not None
+        else [],
+        methods=method_rows(history, objective, direction) if best else [],
+        front=_front(history, objectives, directions) if len(objectives) > 1 else [],
+        objectives=tuple(objectives),
     )
+
+
+def _objectives(
+    summary: CampaignSummary, history: Sequence[Observation]
+) -> tuple[list[str], list[str]]:
+    """The campaign's objective metrics and directions: its ``objective`` param where that
+    names metrics; else the metric its ``best_<metric>`` figure reports (a kind that names
+    its objective by a word, e.g. attack's ``robust``)."""
+    keys = {k for o in history if o.outcome.status is Status.COMPLETED for k in o.outcome.metrics}
+    objs = [x.strip() for x in str(summary.params.get("objective") or "").split(",") if x.strip()]
+    dirs = [x.strip() for x in str(summary.params.get("direction") or "").split(",") if x.strip()]
+    dirs = [d if d in ("min", "max") else "max" for d in dirs]
+    if objs and all(o in keys for o in objs):
+        return objs, (dirs + ["max"] * len(objs))[: len(objs)]
+    for k, v in summary.metrics.items():
+        if k.startswith("best_") and k[5:] in keys:
+            vals = [o.outcome.value(k[5:]) for o in history]
+            vals = [x for x in vals if math.isfinite(x)]
+            d = dirs[0] if dirs else ("min" if vals and math.isclose(min(vals), v) else "max")
+            return [k[5:]], [d]
+    return [], []
+
+
+def _front(
+    history: Sequence[Observation], objectives: Sequence[str], directions: Sequence[str]
+) -> list[dict[str, Any]]:
+    return [
+        {"id": o.spec.id, "round": o.spec.round + 1, "params": dict(o.spec.params),
+         "values": {k: o.outcome.value(k) for k in objectives}}
+        for o in pareto_front(history, objectives, directions)
+    ]  # fmt: skip

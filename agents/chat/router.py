@@ -21,34 +21,42 @@ from typing import Any
 __all__ = ["Hints", "Route", "hints", "parse_slash", "route_schema", "SLASH_HELP"]
 
 _INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("compare_campaigns", ("compare", " versus ", " vs ", "better than", "difference between")),
-    ("explain_round", ("why", "explain", "rationale", "reason", "chose", "choose", "chosen")),
+    ("compare_campaigns", ("compare", " versus ", " vs ", " vs. ", "difference between", "differ",
+                           "together", "combined", " both ", " in total", " total ", " sum ",
+                           " than ", " each ")),
+    ("explain_round", ("why", "explain", "rationale", "reason", "chose", "choose", "chosen",
+                       "picked", "pick ", "selected")),
     ("show_plot", ("plot", "chart", "graph", "figure", "picture")),
     ("propose_experiments", ("propose", "suggest", "next experiment", "what should i try", "recommend")),
     ("pin_experiments", ("pin ", "pin:", "also test", "also run", "run my", "i want to test")),
-    ("stop_campaign", ("stop", "kill", "cancel", "abort", "halt")),
+    ("stop_campaign", ("stop ", "stop?", "kill", "cancel", "abort", "halt")),
     ("resume_campaign", ("resume", "continue", "extend", "more rounds", "more trials")),
-    ("launch_campaign", ("launch", "start a", "start new", "run a new", "new campaign", "kick off")),
-    ("list_campaigns", ("list", "which campaigns", "what campaigns", "how many", "all campaigns", "campaigns are")),
-    ("summarize_campaign", ("summar", "tell me about", "how did", "how is", "best", "result", "overview", "status of")),
+    ("launch_campaign", ("launch", "start a", "start new", "start an", "run a new", "new campaign",
+                         "kick off", "set up a", "create a")),
+    ("rank_campaigns", ("most", "best", "highest", "lowest", "fewest", "least", "largest",
+                        "smallest", "top", "rank", "winner", "won", " more ", "better", "worse",
+                        "newest", "oldest", "latest", "earliest", "first", "recent")),
+    ("list_campaigns", ("list", "which campaigns", "what campaigns", "how many campaigns",
+                        "all campaigns", "campaigns are", "campaigns do", "campaigns does",
+                        "campaigns in", "campaigns there", "in the store", "overview of the store")),
+    ("summarize_campaign", ("summar", "tell me about", "how did", "how is", "result", "overview",
+                            "status of", "describe", "details")),
 )  # fmt: skip
 _NEEDS_NAME = {
     "summarize_campaign", "explain_round", "propose_experiments", "show_plot",
     "resume_campaign", "stop_campaign", "pin_experiments",
 }  # fmt: skip
 _ACTIONS = {"launch_campaign", "resume_campaign", "stop_campaign", "pin_experiments"}
-_STOP_PARTS = {
-    "random",
-    "bo",
-    "agent",
-    "hybrid",
-    "sobol",
-    "optuna",
-    "evolution",
-    "asha",
-    "s0",
-    "s1",
-}
+# What a ranking question measures, by its words (first match wins).
+_MEASURES = (
+    ("hit_ratio", ("hit ratio", "hit rate", "hit_ratio", "recall", "share of the hits", "fraction")),
+    ("hits", ("hit",)),
+    ("started", ("newest", "oldest", "latest", "earliest", "recent", "first", "started", "ran last")),
+    ("experiments", ("experiments", "trials", "tested", "evaluations", "configs")),
+    ("rounds", ("rounds",)),
+    ("best", ("best", "value", "accuracy", "score", "loss", "objective", "lowest", "highest",
+              "won", "winner", "better", "worse")),
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,6 +79,7 @@ class Hints:
     n: int | None = None
     settings: dict[str, Any] = field(default_factory=dict)
     experiments: list[dict[str, Any]] = field(default_factory=list)
+    by: str | None = None
 
     def fixed(self) -> Route | None:
         """The route where the hints leave exactly one completion."""
@@ -86,11 +95,15 @@ class Hints:
                 else None
             )
         if tool == "compare_campaigns":
-            return (
-                Route(tool, {"first": self.names[0], "second": self.names[1]}, "fixed")
-                if len(self.names) == 2
-                else None
-            )
+            if len(self.names) < 2:
+                return None
+            args = {"first": self.names[0], "second": self.names[1]}
+            if len(self.names) > 2:
+                args["others"] = list(self.names[2:])
+            return Route(tool, args, "fixed")
+        if tool == "rank_campaigns":
+            args = {"by": self.by} if self.by else {}
+            return Route(tool, {**args, **({"kind": self.kind} if self.kind else {})}, "fixed")
         if tool in _NEEDS_NAME and len(self.names) == 1:
             args: dict[str, Any] = {"name": self.names[0]}
             if tool == "explain_round" and self.round is not None:
@@ -107,35 +120,17 @@ class Hints:
         return None
 
 
-def _words(text: str) -> set[str]:
-    return set(re.findall(r"[a-z0-9][a-z0-9_.]*", text.lower()))
+@dataclass(frozen=True)
+class _Named:
+    """A campaign known by name only (tests, a store that lists names)."""
+
+    name: str
+    kind: str = ""
+    params: dict[str, Any] = field(default_factory=dict)
 
 
-def _named(text: str, campaigns: Sequence[str], last: str | None) -> tuple[str, ...]:
-    low = text.lower()
-    exact = [c for c in campaigns if c.lower() in low]
-    if exact:
-        return tuple(sorted(set(exact), key=low.index))
-    words = _words(text)
-    scores = {}
-    for c in campaigns:
-        parts = [
-            p
-            for p in c.lower().split("-")
-            if len(p) > 2 and not p.isdigit() and p not in _STOP_PARTS
-        ]
-        planner_parts = [p for p in c.lower().split("-") if p in _STOP_PARTS and p in words]
-        score = sum(p in words for p in parts) + 0.5 * len(planner_parts)
-        if score:
-            scores[c] = score
-    if scores:
-        top = max(scores.values())
-        return tuple(c for c in campaigns if scores.get(c) == top)
-    if last and re.search(r"\b(it|its|that|this|the same)\b", low):
-        return (last,)
-    if campaigns and re.search(r"\b(latest|newest|last|most recent)\b", low):
-        return (campaigns[0],)
-    return ()
+def _summaries(campaigns: Sequence[Any]) -> list[Any]:
+    return [_Named(c) if isinstance(c, str) else c for c in campaigns]
 
 
 def _settings(text: str) -> dict[str, Any]:
@@ -181,48 +176,33 @@ def _experiments(text: str) -> list[dict[str, Any]]:
     return out
 
 
-def _unknown(text: str, campaigns: Sequence[str], kinds: Sequence[str]) -> list[str]:
-    """Hyphenated or quoted names in ``text`` that match no campaign (``branin-bo-s3``)."""
-    low = [c.lower() for c in campaigns]
-    found = re.findall(r"[`'\"]([^`'\"]{3,})[`'\"]|\b([A-Za-z0-9_.]+(?:-[A-Za-z0-9_.]+)+)\b", text)
-    out = []
-    for quoted, dashed in found:
-        w = quoted or dashed
-        if w.lower() not in kinds and not any(w.lower() in c for c in low):
-            out.append(w)
-    return out
+def _measure(low: str) -> str | None:
+    return next((m for m, keys in _MEASURES if any(k in low for k in keys)), None)
 
 
 def hints(
-    text: str, campaigns: Sequence[str], kinds: Sequence[str], last: str | None = None
+    text: str, campaigns: Sequence[Any], kinds: Sequence[str], last: str | None = None
 ) -> Hints:
-    """What ``text`` itself says (``campaigns``: the store's names, newest first)."""
+    """What ``text`` itself says (``campaigns``: the store's campaign summaries, or names,
+    newest first; ``last``: the campaign the conversation was about)."""
+    from perturbo.agents.chat.names import match
+
     low = f" {text.lower()} "
-    tools = tuple(t for t, keys in _INTENTS if any(k in low for k in keys))
-    if "launch_campaign" in tools:  # "start a genetic campaign with the bo planner"
-        tools = ("launch_campaign",)
-    elif "pin_experiments" in tools:
-        tools = ("pin_experiments",)
-    elif tools and tools[0] in (
-        "compare_campaigns",
-        "explain_round",
-        "show_plot",
-        "propose_experiments",
-        "stop_campaign",
-        "resume_campaign",
-    ):
-        tools = tools[:1]  # the more specific intent wins over "best"/"list"
+    found = [t for t, keys in _INTENTS if any(k in low for k in keys)]
     kind = next((k for k in kinds if re.search(rf"\b{re.escape(k)}\b", low)), None)
-    rnd = re.search(r"round (\d+)|(\d+)(?:st|nd|rd|th) round", low)
+    summaries = _summaries(campaigns)
+    m = match(text, summaries, last)
+    names = tuple(m.unknown) + tuple(n for n in m.names if n not in m.unknown)
+    rnd = re.search(r"round (\d+)|(\d+)(?:st|nd|rd|th) round|round number (\d+)", low)
     n = re.search(r"(\d+) (?:more |new |next )?(?:experiments|proposals|configs|genes|ideas)", low)
-    names = _named(text, campaigns, last)
-    unknown = _unknown(text, campaigns, kinds)
-    if unknown and not any(c.lower() in low for c in campaigns):
-        names = (unknown[0],)  # a campaign-like name that is not in the store: the tool says so
+    tools = _choose(found, low, m, names, rnd is not None)
     if tools == ("launch_campaign",):
         names = ()
-    if tools == ("list_campaigns",) and len(names) == 1 and "campaigns" not in low:
-        tools = ("summarize_campaign",)  # "how many hits did X find?" is about X
+    if tools == ("list_campaigns",):
+        names = ()
+    if tools == ("list_campaigns",) and not kind:
+        kind = next((k for k in kinds if _kind_said(k, low)), None)
+    by = _measure(low) if tools == ("rank_campaigns",) else None
     return Hints(
         tools=tools,
         names=names,
@@ -231,7 +211,50 @@ def hints(
         n=int(n.group(1)) if n else None,
         settings=_settings(text) if tools in (("launch_campaign",), ("resume_campaign",)) else {},
         experiments=_experiments(text) if "pin_experiments" in tools else [],
+        by=by,
     )
+
+
+def _kind_said(kind: str, low: str) -> bool:
+    from perturbo.agents.chat.names import KIND_WORDS
+
+    return any(re.search(rf"\b{re.escape(w)}\b", low) for w in KIND_WORDS.get(kind, (kind,)))
+
+
+def _choose(
+    found: list[str], low: str, m: Any, names: tuple[str, ...], has_round: bool
+) -> tuple[str, ...]:
+    """The candidate tools: an action word wins; then the more specific question; then what
+    the campaigns named leave (one: about it; several: compare; none: rank or list)."""
+    for action in ("launch_campaign", "pin_experiments", "resume_campaign", "stop_campaign"):
+        if action in found and (action == "launch_campaign" or names or action == "stop_campaign"):
+            return (action,)
+    for specific in ("show_plot", "propose_experiments", "explain_round"):
+        if specific in found and len(names) <= 1:
+            return (specific,)
+    if has_round and len(names) == 1 and "compare_campaigns" not in found:
+        return ("explain_round",)
+    listing = re.search(
+        r"\b(list|which campaigns|what campaigns|how many campaigns|campaigns (?:are|do|does|did))\b",
+        low,
+    )
+    if listing and not m.exact and not m.unknown and "compare_campaigns" not in found:
+        return ("list_campaigns",)  # "list the screen campaigns": the kind's, not a comparison
+    if len(names) >= 2:
+        return ("compare_campaigns",)
+    if len(names) == 1:
+        return ("summarize_campaign",)
+    if (
+        "rank_campaigns" in found
+        and not re.search(r"\b(list|what|which) campaigns\b", low)
+        and (re.search(r"\b(which|what|who)\b", low) or "rank" in low)
+    ):
+        return ("rank_campaigns",)
+    if "list_campaigns" in found or "compare_campaigns" in found or "rank_campaigns" in found:
+        return ("list_campaigns",)
+    if re.search(r"\bcampaigns\b", low):
+        return ("list_campaigns",)
+    return tuple(t for t in found if t not in _ACTIONS)
 
 
 def route_schema(
@@ -240,7 +263,7 @@ def route_schema(
     """The JSON schema the model's choice must match: one branch per candidate tool (all
     tools where the message points to none), campaign names and kinds as enums, plus
     ``answer`` (a greeting, a question no tool answers)."""
-    names = list(h.names) or list(campaigns)
+    names = list(h.names) or [c if isinstance(c, str) else c.name for c in campaigns]
     branches = []
     for s in schemas:
         if h.tools and s["name"] not in h.tools:
@@ -251,6 +274,12 @@ def route_schema(
         for key in s["parameters"].get("properties", {}):
             if key in ("name", "first", "second") and names:
                 props[key] = {"enum": names}
+            elif key == "others":
+                props[key] = {"type": "array", "items": {"enum": names}}
+            elif key == "by":
+                props[key] = {
+                    "enum": ["hits", "hit_ratio", "best", "experiments", "rounds", "started"]
+                }
             elif key == "kind":
                 props[key] = {"enum": [h.kind] if h.kind else list(kinds)}
             elif key == "round":

@@ -16,43 +16,28 @@ from __future__ import annotations
 import inspect
 import json
 import time
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError, create_model, validate_call
 
-from perturbo.agents.chat.actions import Launcher, PendingAction
-from perturbo.agents.chat.facts import campaign_facts, fmt, kind_spec, resolve
+from perturbo.agents.chat.actions import Launcher
+from perturbo.agents.chat.facts import kind_spec, resolve
+from perturbo.agents.chat.read_tools import ReadTools
+from perturbo.agents.chat.result import ToolResult
 from perturbo.types import PerturboError
 
 __all__ = ["ACTION_TOOLS", "READ_TOOLS", "ChatTools", "ToolResult"]
 
 READ_TOOLS = (
     "list_campaigns", "summarize_campaign", "explain_round", "compare_campaigns",
-    "propose_experiments", "show_plot",
+    "rank_campaigns", "propose_experiments", "show_plot",
 )  # fmt: skip
 ACTION_TOOLS = ("launch_campaign", "resume_campaign", "stop_campaign", "pin_experiments")
 
 
-@dataclass(frozen=True)
-class ToolResult:
-    """What a tool returns: ``text`` for people and models, ``data`` as JSON, an ``image``
-    path (a plot), a ``pending`` action awaiting confirmation; ``ok=False`` for an error."""
-
-    text: str
-    data: dict[str, Any] = field(default_factory=dict)
-    ok: bool = True
-    image: str | None = None
-    pending: PendingAction | None = None
-
-    def for_model(self) -> str:
-        return self.text if self.ok else f"ERROR: {self.text}"
-
-
-class ChatTools:
+class ChatTools(ReadTools):
     """The tools over ``store`` (a :class:`~perturbo.protocols.StoreReader`) and ``launcher``."""
 
     def __init__(
@@ -108,159 +93,6 @@ class ChatTools:
             out.append({"name": name, "description": doc.split("\n\n")[0], "parameters": params})
         return out
 
-    # ------------------------------------------------------------------ read tools
-    def list_campaigns(self, kind: str | None = None) -> ToolResult:
-        """List the campaigns in the store (newest first) with status, kind, planner, progress
-        and best result; ``kind`` keeps one kind."""
-        rows = self.store.list_campaigns(kind)
-        facts = [campaign_facts(self.store, c.name) for c in rows]
-        if not facts:
-            where = "has no campaigns yet" if self.store.exists() else "does not exist yet"
-            text = (
-                f"The store {self.store.uri} {where}" + (f" of kind {kind}" if kind else "") + "."
-            )
-        else:
-            kinds_count = Counter(f.summary.kind for f in facts)
-            by_kind = ", ".join(f"{n} {k}" for k, n in sorted(kinds_count.items()))
-            text = f"{len(facts)} campaigns in {self.store.uri} ({by_kind}):\n" + "\n".join(
-                f.list_line() for f in facts
-            )
-        jobs = self.launcher.jobs.values()
-        if jobs:
-            text += "\nStarted from this chat: " + "; ".join(
-                f"{j.campaign} ({j.state()})" for j in jobs
-            )
-        return ToolResult(text, {"campaigns": [f.data() for f in facts]})
-
-    def summarize_campaign(self, name: str) -> ToolResult:
-        """Summarise one campaign: what was tried, what worked, the best experiments, and how
-        its planners compare."""
-        f = campaign_facts(self.store, resolve(self.store, name))
-        return ToolResult(f.text(), f.data())
-
-    def explain_round(self, name: str, round: int | None = None) -> ToolResult:
-        """Explain why a round's experiments were chosen (round numbers start at 1; default
-        the last round): the planners' logged rationale, the agents' traces, the results."""
-        name = resolve(self.store, name)
-        history = list(self.store.history(name))
-        rounds = sorted({o.spec.round for o in history})
-        if not rounds:
-            return ToolResult(f"{name} has no recorded rounds yet.", {"name": name})
-        r0 = rounds[-1] if round is None else int(round) - 1
-        if r0 not in rounds:
-            raise PerturboError(
-                f"{name} has no round {round}: its recorded rounds are 1 to {rounds[-1] + 1}"
-            )
-        obs = [o for o in history if o.spec.round == r0]
-        notes = Counter((o.spec.planner or "?", o.spec.note or "no rationale logged") for o in obs)
-        lines = [f"Round {r0 + 1} of {name}: {len(obs)} experiments."]
-        lines += [f"- {n} chosen by {p}: {note}" for (p, note), n in notes.most_common(6)]
-        traces = [t for t in self.store.traces(name) if int(t.get("round", -1)) == r0]
-        for t in traces:
-            src = ", ".join(f"{v} by {k}" for k, v in dict(t.get("by_source", {})).items())
-            lines.append(
-                f"- agent trace ({t.get('planner', 'agent')}): {len(t.get('calls', []))} LLM calls, "
-                f"{t.get('repairs', 0)} repairs, validity {fmt(float(t.get('validity', 0.0)))}"
-                + (f", filled {src}" if src else "")
-            )
-            if t.get("rationale"):
-                lines.append(f"  rationale: {str(t['rationale'])[:400]}")
-        metrics = self.store.round_metrics(name).get(r0, {})
-        shown = {k: v for k, v in metrics.items() if not k.endswith("_s")}
-        if shown:
-            lines.append(
-                "Round metrics: " + ", ".join(f"{k} = {fmt(v)}" for k, v in shown.items()) + "."
-            )
-        picked = ", ".join(",".join(str(v) for v in o.spec.params.values()) for o in obs[:16])
-        lines.append(f"Chosen: {picked}{' ...' if len(obs) > 16 else ''}.")
-        data = {
-            "name": name, "round": r0 + 1, "n": len(obs), "metrics": metrics,
-            "notes": [{"planner": p, "note": n, "count": c} for (p, n), c in notes.items()],
-            "traces": traces, "params": [dict(o.spec.params) for o in obs],
-        }  # fmt: skip
-        return ToolResult("\n".join(lines), data)
-
-    def compare_campaigns(self, first: str, second: str) -> ToolResult:
-        """Compare two campaigns side by side: kind, planner, experiments, best result."""
-        a = campaign_facts(self.store, resolve(self.store, first))
-        b = campaign_facts(self.store, resolve(self.store, second))
-        lines = [
-            f"{f.name}: {f.summary.kind}, planner {f.planner or '?'}, {f.n_experiments} experiments, "
-            f"{f.budget}; {f.result_line()}"
-            for f in (a, b)
-        ]
-        verdict = ""
-        if a.best and b.best and a.objective == b.objective and a.direction == b.direction:
-            sign = -1 if a.direction == "min" else 1
-            win = a if sign * a.best[0].value >= sign * b.best[0].value else b
-            verdict = f"{win.name} has the better {a.objective} ({fmt(win.best[0].value)})."
-        elif a.hit_metric and b.hit_metric and a.subject == b.subject:
-            ra, rb = len(a.hits) / max(1, a.n_experiments), len(b.hits) / max(1, b.n_experiments)
-            win = a if ra >= rb else b
-            verdict = f"{win.name} found more hits per experiment ({len(win.hits)} in {win.n_experiments})."
-        else:
-            verdict = "They measure different things, so neither is better on one scale."
-        return ToolResult(
-            "\n".join([*lines, verdict]),
-            {"first": a.data(), "second": b.data(), "verdict": verdict},
-        )
-
-    def propose_experiments(self, name: str, n: int = 4) -> ToolResult:
-        """Propose the next ``n`` experiments for a campaign: its own planner, told everything
-        recorded, asked for more (nothing runs; pin them to run them)."""
-        from perturbo import kinds
-        from perturbo.kindspec import BuildContext
-
-        name = resolve(self.store, name)
-        if not 1 <= int(n) <= 64:
-            raise PerturboError(f"n={n}: propose between 1 and 64 experiments")
-        config = self.store.config(name)
-        spec = kinds.get(str(config.get("kind", "")))
-        parts = spec.build(config, BuildContext(store=self.store, campaign=name))
-        history = list(self.store.history(name))
-        parts.planner.tell(history)
-        specs = parts.planner.ask(int(n), [])
-        rows = []
-        for s in specs:
-            try:
-                params = parts.space.validate(s.params)
-            except Exception:  # an invalid proposal is not worth showing
-                continue
-            rows.append({"params": params, "planner": s.planner, "note": s.note})
-        text = (
-            f"{len(rows)} proposals for {name} from its planner ({config.get('planner', '?')}):\n"
-            + "\n".join(
-                f"- {json.dumps(r['params'], default=str)}"
-                + (f" ({r['note']})" if r["note"] else "")
-                for r in rows
-            )
-        )
-        return ToolResult(
-            text + "\nSay which to run and I will pin them.", {"name": name, "proposals": rows}
-        )
-
-    def show_plot(self, name: str, plot: str | None = None) -> ToolResult:
-        """Show a campaign's plot (a PNG from the store): ``plot`` names one (default the first)."""
-        name = resolve(self.store, name)
-        pngs = [p for p in self.store.artifacts(name, "plots") if p.endswith(".png")]
-        if not pngs:
-            raise PerturboError(f"{name} has no plots yet (they are logged when a campaign ends)")
-        pick = pngs[0]
-        if plot:
-            hits = [p for p in pngs if plot.lower() in p.lower()]
-            if not hits:
-                raise PerturboError(f"{name} has no plot {plot!r}: it has {', '.join(pngs)}")
-            pick = hits[0]
-        dst = self.plots_dir / name
-        path = self.store.download(name, pick, dst)
-        others = [p for p in pngs if p != pick]
-        text = f"Plot {pick} of {name}: {path}" + (
-            f" (also: {', '.join(others)})" if others else ""
-        )
-        return ToolResult(
-            text, {"name": name, "plot": pick, "path": str(path), "plots": pngs}, image=str(path)
-        )
-
     # ------------------------------------------------------------------ action tools
     def launch_campaign(
         self, kind: str, settings: dict[str, Any] | None = None, name: str | None = None
@@ -277,12 +109,13 @@ class ChatTools:
         values = {str(k).replace("-", "_"): v for k, v in dict(settings or {}).items()}
         for bad in ("tracking_uri", "address", "local", "config_file", "name"):
             values.pop(bad, None)
+        values = self.launcher.check_settings(values)  # no user code, no file outside
         _, config = merge(spec, values)  # raises PerturboError naming a bad setting
         stamp = time.strftime("%Y%m%d-%H%M%S")
         name = name or f"{spec.default_name(config)}-{stamp}"
         if any(c.name == name for c in self.store.list_campaigns()):
             raise PerturboError(f"a campaign named {name!r} exists: pick another name or resume it")
-        toml = self.launcher.write_settings(name, values)
+        toml = self.launcher.stage_settings(name, values)  # written only on confirm
         argv = [
             "run",
             spec.name,

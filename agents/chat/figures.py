@@ -1,0 +1,168 @@
+"""The figures a person asks about a campaign beyond its best result: its settings, what each
+round found, the hit genes, the attack methods tried, a Pareto front.
+
+Computed from a campaign's summary and history (read through the store's read side) and
+rendered as ``key value`` text by :mod:`perturbo.agents.chat.facts`; kind-agnostic (a 0/1
+metric is read as hits, numeric params as settings, several objectives as a Pareto front).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from perturbo.types import Observation, Status
+
+__all__ = ["RoundRow", "method_rows", "pareto_front", "round_rows", "settings_of"]
+
+# Settings shown first, in this order, where a campaign has them; the rest follow.
+_FIRST = ("kind", "planner", "seed", "batch", "rounds", "trials", "screen", "task", "model",
+          "objective", "direction", "status", "started")  # fmt: skip
+_SKIP = ("tracking_uri", "config_file", "cache_dir", "address", "name", "llm_base_url")
+
+
+def _num(v: Any) -> str:
+    from perturbo.agents.chat.facts import fmt
+
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return str(v)
+    return fmt(f) if str(v).strip().lstrip("-").replace(".", "", 1).isdigit() else str(v)
+
+
+def settings_of(summary: Any) -> dict[str, str]:
+    """A campaign's settings as text: kind, planner, seed, batch, budget, subject, objective,
+    status, start time (UTC), then every other logged param."""
+    params = {str(k): str(v) for k, v in dict(summary.params).items()}
+    out: dict[str, str] = {"kind": summary.kind}
+    for k in _FIRST[1:-2]:
+        if params.get(k) not in (None, "", "None"):
+            out[k] = _num(params[k])
+    out["status"] = str(summary.status)
+    if summary.started:
+        secs = summary.started / 1000 if summary.started > 1e11 else summary.started  # ms or s
+        out["started"] = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(secs))
+    for k, v in sorted(params.items()):
+        if k in out or k in _SKIP or v in ("", "None") or len(v) > 80:
+            continue
+        out[k] = _num(v)
+    return out
+
+
+@dataclass(frozen=True)
+class RoundRow:
+    """One round (numbered from 1): experiments, completed, hits and running total, its best."""
+
+    round: int
+    n: int
+    completed: int
+    hits: int | None = None
+    cumulative: int | None = None
+    best: float | None = None
+    hit_genes: tuple[str, ...] = ()
+
+    def line(self, objective: str) -> str:
+        from perturbo.agents.chat.facts import fmt
+
+        out = f"round {self.round}: {self.n} experiments"
+        if self.hits is not None:
+            out += f", {self.hits} hits (cumulative {self.cumulative})"
+            if self.hit_genes:
+                out += f": {', '.join(self.hit_genes)}"
+        if self.best is not None:
+            out += f", best {objective} {fmt(self.best)}"
+        return out
+
+
+def _label(params: Mapping[str, Any]) -> str:
+    return ",".join(str(v) for v in params.values())
+
+
+def round_rows(
+    history: Sequence[Observation], hit_metric: str | None, objective: str, direction: str
+) -> list[RoundRow]:
+    """Per round (in order, numbered 1..N): counts, hits and their genes, the round's best."""
+    by_round: dict[int, list[Observation]] = {}
+    for o in history:
+        by_round.setdefault(o.spec.round, []).append(o)
+    rows, total = [], 0
+    seen: set[str] = set()
+    for i, r in enumerate(sorted(by_round), 1):
+        obs = by_round[r]
+        done = [o for o in obs if o.outcome.status is Status.COMPLETED]
+        hits = genes = None
+        if hit_metric is not None:
+            hit_obs = [o for o in done if o.outcome.metrics.get(hit_metric) == 1.0]
+            genes = tuple(_label(o.spec.params) for o in hit_obs)
+            hits = len(hit_obs)
+            seen.update(genes)
+            total = len(seen)
+        best = None
+        if objective:
+            vals = [o.outcome.value(objective) for o in done]
+            vals = [v for v in vals if math.isfinite(v)]
+            if vals:
+                best = min(vals) if direction == "min" else max(vals)
+        rows.append(RoundRow(i, len(obs), len(done), hits, total if hits is not None else None,
+                             best, genes or ()))  # fmt: skip
+    return rows
+
+
+def most_hits(rows: Sequence[RoundRow]) -> RoundRow | None:
+    """The round that found the most hits (the first such round on a tie)."""
+    rows = [r for r in rows if r.hits is not None]
+    return max(rows, key=lambda r: (r.hits, -r.round)) if rows else None
+
+
+def method_rows(
+    history: Sequence[Observation], objective: str, direction: str
+) -> list[dict[str, Any]]:
+    """Per attack method (or any categorical ``method`` param): trials and its best value of
+    ``objective``, best first."""
+    rows: dict[str, dict[str, Any]] = {}
+    sign = -1.0 if direction == "min" else 1.0
+    for o in history:
+        m = o.spec.params.get("method")
+        if m is None:
+            continue
+        row = rows.setdefault(str(m), {"method": str(m), "trials": 0, "best": None, "eps": set()})
+        row["trials"] += 1
+        if "eps" in o.spec.params:
+            row["eps"].add(float(o.spec.params["eps"]))
+        v = o.outcome.value(objective) if objective else math.nan
+        if o.outcome.status is Status.COMPLETED and math.isfinite(v):
+            if row["best"] is None or sign * v > sign * row["best"]:
+                row["best"] = v
+    out = sorted(
+        rows.values(),
+        key=lambda r: (r["best"] is None, -sign * (r["best"] if r["best"] is not None else 0)),
+    )
+    for r in out:
+        r["eps"] = sorted(r["eps"])
+    return out
+
+
+def pareto_front(
+    history: Sequence[Observation], objectives: Sequence[str], directions: Sequence[str]
+) -> list[Observation]:
+    """The completed experiments no other one beats on every objective."""
+    sign = [-1.0 if d == "min" else 1.0 for d in directions]
+    done = []
+    for o in history:
+        vals = [o.outcome.value(k) for k in objectives]
+        if o.outcome.status is Status.COMPLETED and all(math.isfinite(v) for v in vals):
+            done.append((o, [s * v for s, v in zip(sign, vals, strict=True)]))
+    front = []
+    for o, v in done:
+        beaten = any(
+            all(b >= a for a, b in zip(v, w, strict=True))
+            and any(b > a for a, b in zip(v, w, strict=True))
+            for _, w in done
+        )
+        if not beaten:
+            front.append(o)
+    return front

@@ -71,7 +71,24 @@ def add_chat_parser(sub: argparse._SubParsersAction) -> Handler:
         help="grammar: one JSON-schema-constrained choice (local default); tools: bind_tools",
     )
     p.add_argument("--web", action="store_true", help="serve the chat in a browser on 127.0.0.1")
-    p.add_argument("--port", type=int, default=8765, help="--web port (default: 8765)")
+    p.add_argument(
+        "--port", type=int, default=8765, help="--web port on 127.0.0.1 (default: 8765; 0: any)"
+    )
+    p.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="--web: also accept this host name in Host/Origin (e.g. an SSH tunnel's alias); "
+        "127.0.0.1, localhost and [::1] always are",
+    )
+    p.add_argument(
+        "--answer-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="--web: an answer still running after this long ends with a message (default: 60)",
+    )
     return _chat
 
 
@@ -108,7 +125,21 @@ def _chat(ns: argparse.Namespace) -> int:
     if ns.web:
         from perturbo.chat.web import serve
 
-        return serve(tools, _llm_config(ns), ns.tool_mode, ns.prose_tokens, port=ns.port)
+        if not ns.answer_timeout > 0:
+            from perturbo.types import PerturboError
+
+            raise PerturboError(
+                f"--answer-timeout {ns.answer_timeout:g}: give a number of seconds > 0, e.g. 60"
+            )
+        return serve(
+            tools,
+            _llm_config(ns),
+            ns.tool_mode,
+            ns.prose_tokens,
+            port=ns.port,
+            hosts=ns.allow_host,
+            answer_timeout=ns.answer_timeout,
+        )
     from perturbo.chat.terminal import run_terminal
 
     return run_terminal(tools, _llm_config(ns), ns.tool_mode, ns.prose_tokens)

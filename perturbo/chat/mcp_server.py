@@ -2,7 +2,9 @@
 
 Read-only tools by default. ``--allow-launch`` adds launch/resume/stop/pin, and even then
 each only *proposes*: it returns a confirmation token, and nothing runs until a second call,
-``confirm_action(token)``, echoes it (so no single model call launches anything). The tools
+``confirm_action(token)``, echoes it (so no single model call launches anything); a token runs
+exactly what was proposed, and no tool can allow user code or name a ``module:function``
+(user code is launched from the command line only). The tools
 are :class:`~perturbo.agents.chat.tools.ChatTools` (no LangChain, no model here: the MCP
 client's model does the talking). Logs go to stderr; stdout is the protocol's.
 """
@@ -20,7 +22,8 @@ INSTRUCTIONS = (
     "perturbo's campaign store: list_campaigns first, then summarize_campaign, explain_round, "
     "compare_campaigns, propose_experiments, show_plot. Quote numbers from the tool results. "
     "Launching tools (when offered) return a confirmation token: show the user the command "
-    "and call confirm_action(token) only after the user says yes."
+    "and call confirm_action(token) only after the user says yes. User code (module:function, "
+    "allow_user_code) is never launched from here: the user runs it from the command line."
 )
 
 

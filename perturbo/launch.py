@@ -102,10 +102,12 @@ def launch(
     Raises :class:`PerturboError` on bad input (nothing recorded is lost)."""
     from perturbo import tracking
     from perturbo.history import History
+    from perturbo.names import check_name
 
+    name = name or options.name or f"{spec.default_name(config)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    check_name(name)  # no '/', '..' or control characters: names become file names
     uri = options.resolved_tracking_uri()
     tracking.check_reachable(uri)
-    name = name or options.name or f"{spec.default_name(config)}-{time.strftime('%Y%m%d-%H%M%S')}"
     history = history if history is not None else History()
     address = options.resolved_address()
     host = _start_model_host(spec, config, options, address)
@@ -139,10 +141,12 @@ def resume(
     kind's budget (``rounds``/``trials``: :attr:`KindSpec.budget_keys`); ``pinned`` experiments
     run first (see :func:`launch`)."""
     from perturbo import kinds, tracking
+    from perturbo.names import check_name
     from perturbo.show import resolve
 
+    check_name(name)
     store = tracking.open_store(options.resolved_tracking_uri())
-    name = resolve(store, name)  # a unique prefix will do, as for `perturbo show`
+    name = check_name(resolve(store, name))  # a unique prefix will do, as for `perturbo show`
     _refuse_live(store, name)
     config = store.config(name)
     history = store.history(name)

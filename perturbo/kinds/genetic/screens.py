@@ -265,7 +265,9 @@ def csv_table(
     missing = [c for c in columns if c not in header]
     if missing:
         names = " or ".join(m.capitalize() for m in missing)
-        raise PerturboError(f"{what} {path}: no {names} column in the header {rows[0]}; {fix}")
+        raise PerturboError(  # the header is not echoed: it may be any file's first line
+            f"{what} {path}: no {names} column in its first row ({len(rows[0])} fields); {fix}"
+        )
     if len(rows) == 1:
         raise PerturboError(f"{what} {path}: the header has no data rows below it; {fix}")
     return rows, tuple(header.index(c) for c in columns)

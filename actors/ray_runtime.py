@@ -14,14 +14,17 @@ constructor deeper down reads the environment.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
+import signal
 import socket
 import sys
 import threading
 import time
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -128,6 +131,22 @@ def connect(
         _check_address_file(min(5.0, timeout_s))
     runtime_env = _driver_runtime_env(threads_per_worker, address is not None)
     t0 = time.monotonic()
+    with _keep_sigterm_handler():
+        return _init(ray, address, num_cpus, loopback_only, object_store_memory, log_to_driver,
+                     runtime_env, deadline, t0)  # fmt: skip
+
+
+def _init(
+    ray: Any,
+    address: str | None,
+    num_cpus: int | None,
+    loopback_only: bool,
+    object_store_memory: int | None,
+    log_to_driver: bool,
+    runtime_env: dict[str, Any],
+    deadline: float,
+    t0: float,
+) -> RayRuntime:
     try:
         if address is None:
             ray.init(
@@ -170,6 +189,21 @@ def connect(
                 f"{type(e).__name__}: {_first_line(e)}, after {time.monotonic() - t0:.0f} s",
             )
         ) from None
+
+
+@contextlib.contextmanager
+def _keep_sigterm_handler() -> Iterator[None]:
+    """``ray.init`` (in the main thread) replaces the driver's SIGTERM handler with its own
+    ``sys.exit``, which ends a campaign with a stack dump and leaves it RUNNING in the store;
+    the handler installed before (the CLI's: SIGTERM = Ctrl-C) is put back. A process that
+    had none keeps Ray's."""
+    main = threading.current_thread() is threading.main_thread()
+    before = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        yield
+    finally:
+        if main and callable(before):  # always: Ray's core worker may hold it below Python
+            signal.signal(signal.SIGTERM, before)
 
 
 def _driver_runtime_env(threads: int, joining: bool) -> dict[str, Any]:

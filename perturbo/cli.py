@@ -282,21 +282,11 @@ COMMANDS = {"run": cmd_run, "resume": cmd_resume}
 @contextlib.contextmanager
 def _sigterm_as_interrupt() -> Iterator[None]:
     """SIGTERM (``ray job stop``, ``kill``, a scheduler's preemption) ends a campaign as Ctrl-C
-    does: what is recorded stays, the campaign is marked KILLED and resumes."""
-    import signal
-    import threading
+    does: what is recorded stays, the campaign is marked KILLED and resumes (exit 143)."""
+    from perturbo.tracking.interrupts import sigterm_as_interrupt
 
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    if threading.current_thread() is not threading.main_thread():
+    with sigterm_as_interrupt():
         yield
-        return
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -319,7 +309,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             f"perturbo: {e}" if isinstance(e, Interrupted) else "perturbo: interrupted",
             file=sys.stderr,
         )
-        return 130
+        from perturbo.tracking.interrupts import exit_code
+
+        return exit_code(e)  # 130 after Ctrl-C, 143 after SIGTERM
 
 
 if __name__ == "__main__":

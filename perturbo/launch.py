@@ -275,8 +275,12 @@ def _run_parts(
             total, done, enabled=options.progress, title=name, headline=spec.headline
         ) as progress:
             history = parts.run(opened.pool, recorder=recorder, history=history, on_round=progress)
-    except KeyboardInterrupt:
-        msg = f"interrupted: the recorded rounds are kept; `perturbo resume {name}` continues"
+    except KeyboardInterrupt as e:
+        how = "terminated (SIGTERM)" if "SIGTERM" in str(e) else "interrupted"
+        msg = (
+            f"{how}: the recorded rounds are kept; `perturbo resume {name}"
+            f"{tracking.store_flag(uri)}` continues"
+        )
         recorder.abort("KILLED", msg)
         raise Interrupted(msg) from None
     except PerturboError as e:

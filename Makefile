@@ -17,7 +17,14 @@ export OMP_NUM_THREADS ?= 1
 export MKL_NUM_THREADS ?= 1
 
 # Extra build settings for packages compiled from source (llama-cpp-python: no LLaVA tools).
-BUILD_ENV := CMAKE_ARGS="-DLLAVA_BUILD=OFF"
+# llama.cpp is built for any x86-64 machine of this kind, never for the build machine's own CPU:
+# a GGML_NATIVE build on a CPU with AMX/AVX-512 segfaults in llama_decode (and a native build
+# from one machine dies with SIGILL on the next). AVX2/FMA/F16C is what every machine here has.
+# --no-cache-dir: pip's wheel cache is keyed by the sdist, not by CMAKE_ARGS, so a native wheel
+# cached by an earlier install would otherwise be reused silently.
+# (The x86 flags are ignored by ggml's CMake on other architectures.)
+LLAMA_CMAKE := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
+BUILD_ENV := CMAKE_ARGS="$(LLAMA_CMAKE)" PIP_NO_CACHE_DIR=1
 
 .PHONY: install install-dev demo test lint llm clean-venv help
 
@@ -49,6 +56,9 @@ $(STAMP): pyproject.toml | $(PY)
 
 $(STAMP_DEV): $(STAMP)
 	$(BUILD_ENV) $(PIP) install -e ".[dev]"
+	@# A crash here (SIGSEGV/SIGILL in llama.cpp) fails the install with one clear line,
+	@# instead of taking the test run down later.
+	$(PY) -m perturbo.agents.llm_check
 	@touch $@
 
 demo: install

@@ -9,10 +9,15 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 
 import pytest
+
+pytest_plugins = ["pytester"]  # tests/agents/test_native_isolation.py runs an inner suite
 
 _TMP = tempfile.mkdtemp(prefix="perturbo-tests-")
 os.environ["OMP_NUM_THREADS"] = "1"
@@ -33,6 +38,48 @@ def ray_runtime() -> Iterator[object]:
     runtime = connect(num_cpus=2)
     yield runtime
     runtime.shutdown()
+
+
+_IN_CHILD = "PERTURBO_NATIVE_CHILD"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "native: loads native model code (llama.cpp) in-process: runs in a child pytest, so a "
+        "crash (SIGSEGV, SIGILL) fails this test with its signal instead of killing the run",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run a ``native`` test in a fresh child pytest (spawned, not forked: the parent may hold
+    Ray and torch threads, and a fork of a threaded process is not safe; pytest-forked forks).
+    The child runs only this test; its fixtures are built there. A crash fails the test here
+    with the signal's name and the child's last output."""
+    if pyfuncitem.get_closest_marker("native") is None or os.environ.get(_IN_CHILD):
+        return None
+    env = {**os.environ, _IN_CHILD: "1"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", pyfuncitem.nodeid],
+        cwd=str(pyfuncitem.config.rootpath),
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    if proc.returncode == 0:
+        last = proc.stdout.strip().splitlines()[-1:] or [""]
+        if "skipped" in last[0] and "passed" not in last[0]:
+            pytest.skip(f"skipped in its child process: {last[0]}")
+        return True
+    tail = (proc.stdout + proc.stderr)[-3000:]
+    if proc.returncode < 0:
+        name = signal.Signals(-proc.returncode).name
+        pytest.fail(f"the test's child process died with {name} (native code crashed)\n{tail}")
+    if proc.returncode == 5:
+        pytest.fail(f"the child pytest found no test {pyfuncitem.nodeid}\n{tail}")
+    pytest.fail(f"failed in its child process (exit {proc.returncode})\n{tail}", pytrace=False)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

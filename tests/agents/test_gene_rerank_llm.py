@@ -15,7 +15,7 @@ from perturbo.agents.gene_rerank import LLMSetReranker
 from perturbo.kinds.genetic import compose as genetic_compose
 from perturbo.types import Status
 
-pytestmark = [pytest.mark.slow, pytest.mark.llm]
+pytestmark = [pytest.mark.slow, pytest.mark.llm, pytest.mark.native]
 
 
 def test_text_rerank_with_the_embedded_model_end_to_end(

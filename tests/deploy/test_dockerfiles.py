@@ -128,7 +128,13 @@ def test_makefile_recipe_is_read() -> None:
     installs = _pip_installs(_makefile_install())
     assert installs[0].reqs == ["torch==2.13.0"]
     assert all(i.reqs == ["."] for i in installs[1:]) and len(installs) >= 2
-    assert _llama_env() == {"CMAKE_ARGS": "-DLLAVA_BUILD=OFF"}
+    env = _llama_env()
+    flags = env["CMAKE_ARGS"].split()
+    # portable: never the build machine's own instructions (a native build segfaults on AMX
+    # CPUs), and never a wheel cached by an earlier build with other flags
+    assert "-DGGML_NATIVE=OFF" in flags and "-DGGML_AVX2=ON" in flags
+    assert not any(f.startswith(("-DGGML_AVX512=ON", "-DGGML_NATIVE=ON")) for f in flags)
+    assert env.get("PIP_NO_CACHE_DIR") == "1"
 
 
 @pytest.mark.parametrize("dockerfile", IMAGES)

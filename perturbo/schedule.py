@@ -178,8 +178,10 @@ class Steps:
         if self.recorder is not None:
             finishing = getattr(self.on_round, "finishing", None)  # RoundProgress: one line
             if callable(finishing):
-                finishing(f"{self.history.n_ran} experiments in {self.next_round} rounds ran; "
-                          "recording the final metrics and drawing the plots ...")
+                finishing(
+                    f"{self.history.n_ran} experiments in {self.next_round} rounds ran; "
+                    "recording the final metrics and drawing the plots ..."
+                )
             final = self.metrics([], list(self.history)) if self.metrics else {}
             self.recorder.finish(list(self.history), final)
 

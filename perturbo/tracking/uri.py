@@ -6,13 +6,17 @@ Nothing here imports mlflow at module import time.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import logging
 import os
 import re
+import sqlite3
+import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from perturbo.types import PerturboError
 
@@ -79,6 +83,11 @@ def check_reachable(uri: str, timeout_s: float = 3.0) -> None:
                 f"tracking URI {uri!r}: directory {str(parent)!r} is not writable: "
                 "pass a --tracking-uri in a writable directory"
             )
+        if db.is_dir():
+            raise PerturboError(
+                f"tracking URI {uri!r}: {str(db)!r} is a directory, not a sqlite file: "
+                "pass the path of a .db file, e.g. --tracking-uri sqlite:///mlflow.db"
+            )
         return
     if uri.startswith(("http://", "https://")):
         base = uri.rstrip("/")
@@ -134,7 +143,8 @@ def limit_http_retries() -> None:
 
 
 def make_client(uri: str) -> MlflowClient:
-    """A client of the store at ``uri``, after :func:`check_reachable`."""
+    """A client of the store at ``uri``, after :func:`check_reachable` and, for a sqlite
+    store, :func:`prepare_store`."""
     check_reachable(uri)
     limit_http_retries()
     from mlflow import MlflowClient
@@ -142,7 +152,75 @@ def make_client(uri: str) -> MlflowClient:
     # "Creating initial MLflow database tables..." on every new store: noise on a progress display
     for name in _QUIET_LOGGERS:
         logging.getLogger(name).setLevel(logging.WARNING)
+    prepare_store(uri)
     return MlflowClient(tracking_uri=uri)
+
+
+_PREPARED: set[str] = set()
+_PREPARING = threading.Lock()
+
+
+def lock_path(db: Path) -> Path:
+    """The lock file beside a sqlite store: ``<dir>/.<name>.lock``."""
+    return db.parent / f".{db.name}.lock"
+
+
+@contextlib.contextmanager
+def store_lock(db: Path) -> Any:
+    """An exclusive ``flock`` on the lock file beside ``db`` (every process that creates or
+    migrates the store takes it). Where the lock file cannot be made (a read-only folder),
+    nothing can create the store there either: go on unlocked."""
+    try:
+        f = open(lock_path(db), "a")  # noqa: SIM115 - held for the block
+    except OSError:
+        yield
+        return
+    try:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        yield
+    finally:
+        f.close()  # releases the flock
+
+
+def prepare_store(uri: str) -> None:
+    """Create or migrate a sqlite store once, under :func:`store_lock`, before any client uses
+    it: MLflow creates its tables on first open, and several processes opening a new file at
+    once race in its schema migration (all fail, the store broken for good). Once per process
+    and URI; a file that is not a database is named as damaged, not a traceback."""
+    db = sqlite_path(uri)
+    if db is None or uri in _PREPARED:
+        return
+    with _PREPARING, store_lock(db):
+        if uri in _PREPARED:
+            return
+        _probe(uri, db)
+        try:
+            from mlflow.tracking._tracking_service.utils import _get_store
+
+            _get_store(uri)  # creates / migrates the schema; MLflow caches the store
+        except Exception as e:  # noqa: BLE001 - MLflow's own errors: one line, classified
+            raise wrap_error(uri, "opening the store", e) from None
+        _PREPARED.add(uri)
+
+
+def _probe(uri: str, db: Path) -> None:
+    """An existing file that SQLite cannot read as a database: damaged, named, with the fix."""
+    if not db.is_file() or db.stat().st_size == 0:
+        return
+    try:
+        con = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+        try:
+            con.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as e:
+        if "locked" in str(e) or "busy" in str(e):
+            return  # another process writes: MLflow waits for it
+        raise PerturboError(
+            f"the tracking store {uri!r} is damaged: {str(db)!r} is not a readable SQLite "
+            f"database ({e}); restore it from a backup, or move it aside and pass another "
+            "--tracking-uri (nothing was written to it)"
+        ) from None
 
 
 def store_flag(uri: str) -> str:
@@ -155,12 +233,29 @@ def store_flag(uri: str) -> str:
     return "" if uri == default_tracking_uri() else f" --tracking-uri {shlex.quote(uri)}"
 
 
+_DAMAGE = ("not a database", "malformed", "no such table", "no such column", "corrupt")
+"""What a store whose content is damaged (not unreachable) answers."""
+
+
+def store_damaged(e: BaseException) -> bool:
+    """Whether ``e`` says the store's content is damaged, rather than that it is unreachable
+    (a server down, a file that cannot be opened, a disk full)."""
+    text = f"{type(e).__name__} {e}".lower()
+    return any(k in text for k in _DAMAGE) or isinstance(e, (ValueError, KeyError))
+
+
 def wrap_error(uri: str, what: str, e: Exception) -> PerturboError:
-    """A store failure (not the user's input) as one clear line naming the URI."""
+    """A store failure (not the user's input) as one clear line naming the URI, saying whether
+    the store was unreachable or its content is damaged."""
     msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+    if store_damaged(e):
+        return PerturboError(
+            f"the tracking store {uri!r} has damaged content ({msg[:300]}) while {what}: "
+            "restore it from a backup, or pass another --tracking-uri; nothing was changed"
+        )
     return PerturboError(
-        f"MLflow at {uri!r} failed while {what} ({msg[:300]}): check the tracking store "
-        "(server running? disk full?) and pass a working --tracking-uri"
+        f"the tracking store {uri!r} could not be reached while {what} ({msg[:300]}): "
+        "check it (server running? disk full? file readable?) and pass a working --tracking-uri"
     )
 
 

@@ -2,8 +2,11 @@
 campaigns, scored automatically; share correct and latency per answer, per model.
 
 The store is built here (small campaigns, in-process, `--local`): two hyperparameter
-campaigns on branin (random, sobol) and two genetic campaigns on Scharenberg22 (random, bo:
-its planner logs why it chose each round's genes). The expected answers are read back from
+campaigns on branin (random, sobol), two genetic campaigns on Scharenberg22 (random, bo: its
+planner logs why it chose each round's genes) and a small attack on the digits CNN (4 trials).
+Two question sets: the original one below, and the held-out one of
+``benchmarks/chat_heldout.py`` (its ``questions(store)``), written by someone who did not
+read the router. The expected answers are read back from
 the store with ``MlflowStore`` (never typed in), and an answer is correct when every expected
 string is in what the chat showed (facts + prose) and, for actions, nothing launched.
 
@@ -18,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -117,8 +121,26 @@ def questions(uri: str) -> list[Question]:
     ]  # fmt: skip
 
 
+def _turns(q: Any) -> tuple[list[str], bool]:
+    """A question's messages (earlier turns of a follow-up first) and whether the agent's
+    conversation is kept from the question before (the held-out set's follow-ups)."""
+    before = list(getattr(q, "before", None) or getattr(q, "context", None) or ())
+    return [*map(str, before), str(q.text)], bool(getattr(q, "follow_up", False))
+
+
+def _correct(q: Any, text: str) -> bool:
+    expect = tuple(getattr(q, "expect", ()) or ())
+    ok = all(x in text for x in expect)
+    for bad in tuple(getattr(q, "forbid", ()) or ()):
+        ok = ok and bad not in text
+    check = getattr(q, "check", None)
+    if callable(check):
+        ok = ok and bool(check(text))
+    return ok
+
+
 def run_model(
-    uri: str, qs: list[Question], llm_config: dict[str, Any], mode: str, prose: int, workdir: Path
+    uri: str, qs: list[Any], llm_config: dict[str, Any], mode: str, prose: int, workdir: Path
 ) -> dict[str, Any]:
     from perturbo.agents.chat.agent import Done, Facts, Token
     from perturbo.agents.chat.build import make_agent, make_tools
@@ -128,15 +150,19 @@ def run_model(
     t = time.perf_counter()
     agent = make_agent(tools, llm_config, mode, prose)
     load = time.perf_counter() - t
-    rows = []
+    rows, loads = [], [os.getloadavg()[0]]
     n_store = len(open_store(uri).list_campaigns())
     for q in qs:
-        agent.history.clear()
-        agent.last_campaign = None
+        turns, keep = _turns(q)
+        if not keep:
+            agent.history.clear()
+            agent.last_campaign = None
+        for earlier in turns[:-1]:  # a follow-up's context: said first, not timed or scored
+            list(agent.respond(earlier))
         t = time.perf_counter()
         shown, how, dropped = [], "", 0
         try:
-            for ev in agent.respond(q.text):
+            for ev in agent.respond(turns[-1]):
                 if isinstance(ev, Facts | Token):
                     shown.append(ev.text)
                 if isinstance(ev, Done):
@@ -145,9 +171,10 @@ def run_model(
         except Exception as e:  # a crash counts as wrong, and is reported
             shown.append(f"CRASH {type(e).__name__}: {e}")
         seconds = time.perf_counter() - t
+        loads.append(os.getloadavg()[0])
         text = "\n".join(shown)
-        ok = all(x in text for x in q.expect)
-        if q.launches:
+        ok = _correct(q, text)
+        if getattr(q, "launches", False):
             ok = ok and not tools.launcher.jobs and len(open_store(uri).list_campaigns()) == n_store
         for p in list(tools.launcher.pending):
             tools.launcher.decline(p)
@@ -160,54 +187,61 @@ def run_model(
             flush=True,
         )
         if not ok:
-            print(
-                "   expected",
-                q.expect,
-                "shown:",
-                text[:300].replace("\n", " | "),
-                file=sys.stderr,
-                flush=True,
-            )
+            print("   expected", getattr(q, "expect", ()), "shown:", text[:300].replace("\n", " | "),
+                  file=sys.stderr, flush=True)  # fmt: skip
     return {
         "rows": rows,
         "load": load,
+        "loadavg": loads,
         "model": getattr(agent.llm, "model_name", None) or llm_config.get("llm_model"),
     }
 
 
-def report(results: list[tuple[str, dict[str, Any]]], build_s: float, notes: list[str]) -> str:
+def _stats(r: dict[str, Any]) -> tuple[int, int, float, float]:
+    rows = r["rows"]
+    secs = sorted(x["seconds"] for x in rows) or [0.0]
+    return sum(x["ok"] for x in rows), len(rows), statistics.median(secs), sum(secs) / len(secs)
+
+
+def report(results: list[tuple[str, str, dict[str, Any]]], build_s: float, notes: list[str]) -> str:
+    sizes = {s: len(r["rows"]) for _, s, r in results}
     lines = [
         "# Chat benchmark",
         "",
-        f"`python benchmarks/chat.py`: {len(results[0][1]['rows']) if results else 0} fixed questions about a store "
-        f"of 4 campaigns it builds ({build_s:.0f}s{'' if build_s > 1 else ': reused with --store'}), expected answers read back from MLflow, scored "
-        "automatically (every expected string in what the chat showed; actions: proposed, nothing started).",
-        "Measured on the shared 2-core box (load average over 10 during the run): latencies are "
-        "upper bounds of what an idle laptop sees.",
+        "`python benchmarks/chat.py`: two question sets about a store of "
+        f"{len(CAMPAIGNS)} campaigns it builds ({', '.join(CAMPAIGNS)}; "
+        f"{build_s:.0f} s{'' if build_s > 1 else ', reused with --store'}), expected answers "
+        "read back from MLflow, scored automatically (every expected string in what the chat "
+        "showed; actions: proposed, nothing started). Sets: "
+        + ", ".join(f"{s} ({n} questions)" for s, n in sizes.items())
+        + ". *original*: written together with the router; *held-out*: `benchmarks/chat_heldout.py`, "
+        "written by someone who did not read the router.",
         "",
-        "| model | mode | correct | share | median s/answer | mean s/answer | model load s |",
-        "|---|---|---|---|---|---|---|",
-    ]
-    for label, r in results:
-        rows = r["rows"]
-        secs = sorted(x["seconds"] for x in rows)
-        ok = sum(x["ok"] for x in rows)
+        "| model | set | correct | share | median s/answer | mean s/answer | max s | load avg (1 min) during run | model load s |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    for label, qset, r in results:
+        ok, n, med, mean = _stats(r)
+        la = r["loadavg"]
         lines.append(
-            f"| {label} | {rows[0]['how'] if rows else ''} | {ok}/{len(rows)} | {ok / max(1, len(rows)):.0%} | "
-            f"{secs[len(secs) // 2]:.1f} | {sum(secs) / len(secs):.1f} | {r['load']:.0f} |"
+            f"| {label} | {qset} | {ok}/{n} | {ok / max(1, n):.0%} | {med:.1f} | {mean:.1f} | "
+            f"{max((x['seconds'] for x in r['rows']), default=0):.1f} | "
+            f"{statistics.mean(la):.2f} (min {min(la):.2f}, max {max(la):.2f}) | {r['load']:.0f} |"
         )
-    for label, r in results:
+    for label, qset, r in results:
         lines += [
             "",
-            f"## {label}",
+            f"## {label}: {qset}",
             "",
-            "| # | category | question | correct | s | route | prose sentences dropped |",
-            "|---|---|---|---|---|---|---|",
+            "| # | category | question | correct | s | route |",
+            "|---|---|---|---|---|---|",
         ]
         for i, x in enumerate(r["rows"], 1):
+            q = x["q"]
+            text = str(q.text).replace("|", "\\|")
             lines.append(
-                f"| {i} | {x['q'].category} | {x['q'].text} | {'yes' if x['ok'] else '**no**'} | "
-                f"{x['seconds']:.1f} | {x['how']} | {x['dropped']} |"
+                f"| {i} | {getattr(q, 'category', '')} | {text} | {'yes' if x['ok'] else '**no**'} | "
+                f"{x['seconds']:.1f} | {x['how']} |"
             )
         by_how: dict[str, list[bool]] = {}
         for x in r["rows"]:
@@ -216,39 +250,42 @@ def report(results: list[tuple[str, dict[str, Any]]], build_s: float, notes: lis
             "",
             "By route: " + ", ".join(f"{h or 'none'} {sum(v)}/{len(v)}" for h, v in by_how.items()),
         ]
-        bad = [x for x in r["rows"] if not x["ok"]]
-        for x in bad[:8]:
-            lines += [
-                "",
-                f"Wrong: *{x['q'].text}* expected {x['q'].expect}; shown:",
-                "",
-                "```",
-                x["text"][:600],
-                "```",
-            ]
+        for x in [x for x in r["rows"] if not x["ok"]][:10]:
+            lines += ["", f"Wrong: *{x['q'].text}* expected {getattr(x['q'], 'expect', ())}; shown:",
+                      "", "```", x["text"][:600], "```"]  # fmt: skip
     lines += ["", "## Notes", "", *[f"- {n}" for n in notes], ""]
     return "\n".join(lines)
+
+
+def question_sets(uri: str, only: str | None = None) -> list[tuple[str, list[Any]]]:
+    """The original set and the held-out one (``benchmarks/chat_heldout.py``, when present)."""
+    sets: list[tuple[str, list[Any]]] = [("original", questions(uri))]
+    try:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        import chat_heldout  # type: ignore[import-not-found]
+    except ImportError:
+        print("no benchmarks/chat_heldout.py: the held-out set is skipped", file=sys.stderr)
+    else:
+        from perturbo.tracking import open_store
+
+        sets.append(("held-out", list(chat_heldout.questions(open_store(uri)))))
+    return [(n, q) for n, q in sets if only in (None, n)]
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument(
-        "--llm-model",
-        default=None,
-        help="embedded model (default: Qwen 1.5B if installed, else smollm2-135m)",
-    )
-    p.add_argument("--prose-tokens", type=int, default=24)
+    p.add_argument("--llm-model", default=None,
+                   help="embedded model (default: Qwen 1.5B if installed, else smollm2-135m)")  # fmt: skip
+    p.add_argument("--prose-tokens", type=int, default=0)
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--limit", type=int, default=None, help="first N questions only")
+    p.add_argument("--limit", type=int, default=None, help="first N questions of each set only")
+    p.add_argument("--set", choices=("original", "held-out"), default=None, help="one set only")
+    p.add_argument("--no-router-only", action="store_true", help="skip the run without a model")
     p.add_argument("--store", default=None, help="reuse this store (built by an earlier run)")
-    p.add_argument(
-        "--remote",
-        choices=("openai", "anthropic"),
-        default=None,
-        help="also a remote model (needs its API key)",
-    )
+    p.add_argument("--remote", choices=("openai", "anthropic"), default=None,
+                   help="also a remote model (needs its API key)")  # fmt: skip
     p.add_argument("--out", default=str(OUT))
     a = p.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -257,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     t = time.perf_counter()
     uri = a.store or build_store(work)
     build_s = time.perf_counter() - t
-    qs = questions(uri)[: a.limit]
+    sets = [(n, q[: a.limit]) for n, q in question_sets(uri, a.set)]
     model = a.llm_model
     if model is None:
         from perturbo.agents.weights import resolve_local_model
@@ -267,28 +304,28 @@ def main(argv: list[str] | None = None) -> int:
             model = "qwen2.5-coder-1.5b"
         except Exception:
             model = "smollm2-135m"
-            notes.append(
-                "Qwen 1.5B is not installed here (`make llm`): the embedded run used smollm2-135m."
-            )
-    results = []
+            notes.append("Qwen 1.5B is not installed here (`make llm`): the embedded run used smollm2-135m.")  # fmt: skip
+    results: list[tuple[str, str, dict[str, Any]]] = []
     local = {"llm": "local", "llm_model": model, "llm_threads": a.threads}
-    results.append((f"local {model}", run_model(uri, qs, local, "auto", a.prose_tokens, work)))
-    results.append(("router only (no model)", run_model_none(uri, qs, work)))
+    for name, qs in sets:
+        results.append((f"local {model}", name, run_model(uri, qs, local, "auto", a.prose_tokens, work)))  # fmt: skip
+    if not a.no_router_only:
+        for name, qs in sets:
+            results.append(("router only (no model)", name, run_model_none(uri, qs, work)))
     from perturbo.config import llm_api_key
 
     remote = a.remote or next((b for b in ("openai", "anthropic") if llm_api_key(b)), None)
     if remote and llm_api_key(remote):
-        results.append(
-            (f"remote {remote}", run_model(uri, qs, {"llm": remote}, "tools", a.prose_tokens, work))
-        )
+        for name, qs in sets:
+            results.append((f"remote {remote}", name,
+                            run_model(uri, qs, {"llm": remote}, "tools", a.prose_tokens, work)))  # fmt: skip
     else:
-        notes.append(
-            "No OPENAI_API_KEY / ANTHROPIC_API_KEY set: the remote model run (bind_tools mode) was skipped."
-        )
+        notes.append("No OPENAI_API_KEY / ANTHROPIC_API_KEY set: the remote model run (bind_tools mode) was skipped.")  # fmt: skip
     notes.append(
-        f"Embedded model: {model}, {a.threads} llama.cpp threads, prose limited to {a.prose_tokens} tokens; "
-        "routes: fixed = the message's own words left one tool call (no model call), grammar = the "
-        "model chose under the JSON-schema grammar, slash = a /command."
+        f"Embedded model: {model}, {a.threads} llama.cpp threads, prose limited to {a.prose_tokens} "
+        "tokens; routes: fixed = the message's own words left one tool call (no model call), "
+        "grammar = the model chose under the JSON-schema grammar, slash = a /command. Load "
+        f"average: os.getloadavg() before and after each answer on this {os.cpu_count()}-core box."
     )
     Path(a.out).parent.mkdir(parents=True, exist_ok=True)
     Path(a.out).write_text(report(results, build_s, notes))
@@ -296,18 +333,18 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def run_model_none(uri: str, qs: list[Question], workdir: Path) -> dict[str, Any]:
-    """The same questions with no model: what the grammar's narrowing alone answers."""
+def run_model_none(uri: str, qs: list[Any], workdir: Path) -> dict[str, Any]:
+    """The same questions with no model: what the router's narrowing alone answers."""
+    import perturbo.agents.chat.build as build
     from perturbo.agents.chat import agent as agent_mod
 
     orig = agent_mod.ChatAgent
+
+    def no_model(tools: Any, llm_config: Any, mode: str = "auto", prose_tokens: int = 0) -> Any:
+        return orig(None, tools, "grammar", prose_tokens=0)
+
+    real, build.make_agent = build.make_agent, no_model  # type: ignore[assignment]
     try:
-        import perturbo.agents.chat.build as build
-
-        def no_model(tools: Any, llm_config: Any, mode: str = "auto", prose_tokens: int = 0) -> Any:
-            return orig(None, tools, "grammar", prose_tokens=0)
-
-        real, build.make_agent = build.make_agent, no_model  # type: ignore[assignment]
         return run_model(uri, qs, {"llm_model": "none"}, "grammar", 0, workdir)
     finally:
         build.make_agent = real  # type: ignore[assignment]

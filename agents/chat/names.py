@@ -95,6 +95,9 @@ def match(text: str, summaries: Sequence[Any], last: str | None = None) -> Match
     words = _words(text)
     tokens = set(words) | {w.rstrip("s") for w in words if len(w) > 3}
     unknown = _unknown_names(text, names, summaries, set(words))
+    pronoun = re.search(_PRONOUN, low)
+    if not exact and last in names and pronoun:  # "how does it compare with the random one?"
+        exact, low = [last], low.replace(pronoun.group(0), f" {last.lower()} ", 1)
     if exact:
         exact.sort(key=lambda n: low.index(n.lower()))
         rest = low
@@ -147,13 +150,12 @@ def match(text: str, summaries: Sequence[Any], last: str | None = None) -> Match
         return Match(picked, tuple(unknown), described=bool(asked["planner"] or asked["subject"]))
     if unknown:
         return Match((), tuple(unknown))
-    if last and re.search(r"\b(it|its|that|this|the same|there|then|them|they)\b", low):
-        return Match((last,))
     if names and re.search(r"\b(latest|newest|most recent|last campaign)\b", low):
         return Match((names[0],))
     return Match(())
 
 
+_PRONOUN = r"\b(it|its|it's|that one|this one|that campaign|this campaign|the same one|same campaign|there)\b"
 _STOP = frozenset("the a of and or campaign bench run runs test".split())
 
 
@@ -167,25 +169,26 @@ def _unknown_names(
     for c in summaries:
         known |= set().union(*_facets(c).values())
         known |= {str(v).lower() for v in dict(getattr(c, "params", {}) or {}).values()}
-    found: list[str] = []
+    found: list[tuple[str, bool]] = []  # (word, said as a campaign's name for sure)
     for quoted in re.findall(r"[`'\"]([^`'\"\s]{3,})[`'\"]", text):
-        found.append(quoted)
+        found.append((quoted, False))
     for dashed in re.findall(r"(?<![\w.])([A-Za-z][A-Za-z0-9_.]*(?:-[A-Za-z0-9_.]+)+)", text):
         if sum(len(re.sub(r"[^a-z]", "", p.lower())) >= 2 for p in dashed.split("-")) >= 2:
-            found.append(dashed)  # a name (bench-nope-xyz), not "top-3" or "T-cell"
+            found.append((dashed, False))  # a name (bench-nope-xyz), not "top-3" or "T-cell"
     for called in re.findall(
         rf"\b{_CAMPAIGN}\s+(?:called|named)\s+([A-Za-z0-9_.-]+)", text, re.IGNORECASE
     ):
-        found.append(called)
+        found.append((called, True))
+    nouns = "campaign|run|study|screen|search|attack"
     for before in re.findall(
-        r"\b(?:the|a|an|my|our)\s+([A-Za-z][A-Za-z0-9_.]+)\s+(?:campaign|run|study)\b", text, re.I
+        rf"\b(?:the|a|an|my|our)\s+([A-Za-z][A-Za-z0-9_.]+)\s+(?:{nouns})\b", text, re.I
     ):
-        if before.lower() not in _MODIFIERS and before.lower() not in known:
-            found.append(before)
-    out = []
-    for w in found:
+        if before.lower() not in _MODIFIERS:
+            found.append((before, True))  # "the foo campaign", "the IFNG screen"
+    out: list[str] = []
+    for w, sure in found:
         wl = w.lower().rstrip(".")
-        if wl in known or any(wl in n for n in low) or w.isupper():
+        if wl in known or any(wl in n for n in low) or (w.isupper() and not sure):
             continue  # a campaign's own word, or a gene symbol (IFNG, CD274)
         if wl not in (o.lower() for o in out):
             out.append(w.rstrip("."))

@@ -133,22 +133,61 @@ def _summaries(campaigns: Sequence[Any]) -> list[Any]:
     return [_Named(c) if isinstance(c, str) else c for c in campaigns]
 
 
+_SUBJECT_WORDS = {"screen": "screen", "task": "task", "model": "model", "target": "model",
+                  "function": "task", "benchmark": "task", "dataset": "screen"}  # fmt: skip
+_NOT_VALUES = frozenset(
+    "a an the new this that my our genetic crispr knockout same on of with for in at to by and "
+    "from using over called named".split()
+)
+_ON = {"screen": "screen", "screening": "screen", "search": "task", "attack": "model"}
+
+
 def _settings(text: str) -> dict[str, Any]:
+    """Every setting a launch or resume request states: ``key=value`` pairs, the planner,
+    budget (rounds, trials), batch, seed, the subject (screen, task, model), eps and norm."""
+    from perturbo.agents.chat.names import PLANNERS
+
     out: dict[str, Any] = {}
-    for k, v in re.findall(r"([a-z_]+)\s*=\s*([\w.:/-]+)", text, re.I):
+    for k, v in re.findall(r"([a-z_]+)\s*=\s*([\w.:/,-]+)", text, re.I):
         out[k.lower()] = _scalar(v)
-    if m := re.search(r"(?:with|using) (?:the |a |an )?([a-z0-9_-]+) planner", text, re.I):
+    if m := re.search(r"(?:with|using|by) (?:the |a |an )?([a-z0-9_-]+) planner", text, re.I):
         out.setdefault("planner", m.group(1).lower())
-    if m := re.search(r"planner (?:is |of )?([a-z0-9_-]+)", text, re.I):
+    if m := re.search(r"planner(?: is| of|:)? ([a-z0-9_-]+)", text, re.I):
         out.setdefault("planner", m.group(1).lower())
-    for key in ("rounds", "trials"):
-        if m := re.search(rf"(\d+) {key}\b", text, re.I):
-            out.setdefault(key, int(m.group(1)))
-    if m := re.search(r"batch(?: size)?(?: of)? (\d+)", text, re.I):
+    said = [w for w in re.findall(r"[a-z0-9-]+", text.lower()) if w in PLANNERS]
+    if "planner" not in out and len(set(said)) == 1:
+        out["planner"] = said[0]  # "a bo screen", "with random"
+    for key, words in (("rounds", "rounds?"), ("trials", "trials|configs|configurations")):
+        if m := re.search(
+            rf"(\d+) (?:more )?(?:{words})\b|(?:{words}) (?:of |= ?)?(\d+)", text, re.I
+        ):
+            out.setdefault(key, int(m.group(1) or m.group(2)))
+    if m := re.search(
+        r"batch(?:es)?(?: size)?(?: of| =|:)? (\d+)|(\d+) (?:genes |experiments |configs )?"
+        r"(?:per|a|each) (?:round|batch)|batch(?:es)? of (\d+)",
+        text,
+        re.I,
+    ):
+        out.setdefault("batch", int(next(g for g in m.groups() if g)))
+    if m := re.search(r"\bseed(?: of| =|:)? (-?\d+)", text, re.I):
+        out.setdefault("seed", int(m.group(1)))
+    for word, key in _SUBJECT_WORDS.items():
+        after = re.search(rf"\b{word}(?: called| named|:)? ([A-Za-z0-9_.:/-]+)", text)
+        before = re.search(rf"\b(?:on|of|against|for) (?:the )?([A-Za-z0-9_.:/-]+) {word}\b", text)
+        for m in (after, before):
+            if m and m.group(1).lower() not in _NOT_VALUES and not m.group(1).isdigit():
+                out.setdefault(key, _scalar(m.group(1).rstrip(".,")))
+                break
+    for word, key in _ON.items():  # "a bo screen of Scharenberg22", "an attack on digits-cnn"
+        m = re.search(rf"\b{word} (?:on|of|against) (?:the )?([A-Za-z0-9_.:/-]+)", text)
+        if m and m.group(1).lower() not in _NOT_VALUES:
+            out.setdefault(key, m.group(1).rstrip(".,"))
+    if m := re.search(r"\brounds? of (\d+)", text, re.I):
         out.setdefault("batch", int(m.group(1)))
-    for key in ("task", "screen", "model", "seed"):
-        if m := re.search(rf"\b{key} ([A-Za-z0-9_.-]+)", text):
-            out.setdefault(key, _scalar(m.group(1)))
+    if m := re.search(r"\b(?:eps|epsilon)(?: of| =|:)? (\d*\.?\d+)", text, re.I):
+        out.setdefault("eps", _scalar(m.group(1)))
+    if m := re.search(r"\b(linf|l2|l0)\b", text, re.I):
+        out.setdefault("norm", m.group(1).lower())
     return out
 
 
@@ -192,12 +231,17 @@ def hints(
     kind = next((k for k in kinds if re.search(rf"\b{re.escape(k)}\b", low)), None)
     summaries = _summaries(campaigns)
     m = match(text, summaries, last)
-    names = tuple(m.unknown) + tuple(n for n in m.names if n not in m.unknown)
+    names = tuple(m.unknown) + tuple(n for n in m.names if n not in m.unknown and m.exact)
+    if not m.unknown:
+        names = m.names
+    if not names and last and not _store_wide(low, found):
+        names = (last,)  # a follow-up that names nothing ("and its seed?", "how many rounds?")
     rnd = re.search(r"round (\d+)|(\d+)(?:st|nd|rd|th) round|round number (\d+)", low)
     n = re.search(r"(\d+) (?:more |new |next )?(?:experiments|proposals|configs|genes|ideas)", low)
     tools = _choose(found, low, m, names, rnd is not None)
     if tools == ("launch_campaign",):
         names = ()
+        kind = kind or _launch_kind(low, kinds)
     if tools == ("list_campaigns",):
         names = ()
     if tools == ("list_campaigns",) and not kind:
@@ -213,6 +257,26 @@ def hints(
         experiments=_experiments(text) if "pin_experiments" in tools else [],
         by=by,
     )
+
+
+def _store_wide(low: str, found: Sequence[str]) -> bool:
+    """Whether a message is about the store as a whole (lists, rankings, counts)."""
+    return bool(
+        re.search(r"\bcampaigns\b|\b(which|what) (campaign|one|planner)\b|\bstore\b", low)
+        or {"list_campaigns", "rank_campaigns", "launch_campaign"} & set(found)
+    )
+
+
+def _launch_kind(low: str, kinds: Sequence[str]) -> str | None:
+    """The kind a launch request means where it does not name one: by the words for a kind
+    ("a bo screen") or by a setting only one kind has (a screen, a task, eps)."""
+    said = [k for k in kinds if _kind_said(k, low)]
+    if len(said) == 1:
+        return said[0]
+    keys = set(_settings(low))
+    by_key = {"screen": "genetic", "task": "hyperparameter", "eps": "attack", "norm": "attack"}
+    found = {by_key[k] for k in keys if k in by_key and by_key[k] in kinds}
+    return found.pop() if len(found) == 1 else None
 
 
 def _kind_said(kind: str, low: str) -> bool:

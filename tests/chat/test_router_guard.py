@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from perturbo.agents.chat.guard import NumberGuard, SentenceGuard, numbers
-from perturbo.agents.chat.router import hints, parse_slash, route_schema
+from perturbo.agents.chat.router import Hints, hints, parse_slash, route_schema
 
 CAMPAIGNS = ["bench-screen-bo", "bench-screen-random", "bench-branin-random", "bench-branin-sobol"]
 KINDS = ["genetic", "hyperparameter", "attack"]
@@ -46,6 +46,15 @@ def test_sentence_guard_streams_only_supported_sentences() -> None:
             "launch_campaign",
             {"kind": "genetic", "settings": {"planner": "bo", "rounds": 3, "batch": 8, "screen": "IFNG"}},
         ),
+        (
+            "kick off a random search on the branin task with 12 trials and batch size 4",
+            "launch_campaign",
+            {"kind": "hyperparameter", "settings": {"planner": "random", "trials": 12, "batch": 4, "task": "branin"}},
+        ),
+        ("which campaign found the most hits?", "rank_campaigns", {"by": "hits"}),
+        ("how many hits did the two screen campaigns find together?", "compare_campaigns", {"first": "bench-screen-bo", "second": "bench-screen-random"}),
+        ("what seed did the optuna screen campaign use?", "summarize_campaign", {"name": "the optuna screen campaign"}),
+        ("list the screen campaigns", "list_campaigns", {"kind": "genetic"}),
     ],
 )  # fmt: skip
 def test_hints_fix_the_route_where_the_words_leave_one(text: str, tool: str, args: dict) -> None:
@@ -54,8 +63,9 @@ def test_hints_fix_the_route_where_the_words_leave_one(text: str, tool: str, arg
 
 
 def test_the_grammar_names_only_real_campaigns() -> None:
-    h = hints("what planner ran the screen campaigns?", CAMPAIGNS, KINDS)
-    assert h.fixed() is None  # no intent word: the model chooses, under the grammar
+    h = hints("hello, what can you do for me?", CAMPAIGNS, KINDS)
+    assert h.fixed() is None  # nothing named, no intent word: the model chooses, under the grammar
+    h = Hints(tools=(), names=("bench-screen-bo", "bench-screen-random"))
     schemas = [
         {
             "name": "summarize_campaign",

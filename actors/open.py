@@ -25,8 +25,8 @@ class OpenPool:
         try:
             self.pool.close()
         finally:
-            if self.runtime is not None:
-                self.runtime.shutdown()
+            if self.runtime is not None and not getattr(self.pool, "head_lost", False):
+                self.runtime.shutdown()  # (a lost head cannot be asked: shutdown would hang)
 
 
 def open_pool(
@@ -37,11 +37,18 @@ def open_pool(
     workers: int | None = None,
     num_gpus_per_worker: float = 0.0,
 ) -> OpenPool:
-    """``local``: run in this process with ``workers`` threads (default 1). Otherwise Ray
-    actors, one per CPU unless ``workers`` says; GPUs are requested only where the cluster
-    has them."""
+    """``local``: run in this process with ``workers`` threads (default 1), or, where the
+    factory runs user code (its ``runs_user_code`` is true: a ``module:function`` objective),
+    in as many child processes, so a crash of that code is a FAILED experiment and not a dead
+    driver. Otherwise Ray actors, one per CPU unless ``workers`` says; GPUs are requested
+    only where the cluster has them."""
     import perturbo.actors as actors  # the public names (lazy: Ray loads only when used)
 
+    if local and getattr(executor_factory, "runs_user_code", False):
+        from perturbo.actors.process_pool import ProcessExecutorPool
+
+        pool = ProcessExecutorPool(executor_factory, n_workers=workers or 1)
+        return OpenPool(pool, None, "local (user code in child processes)")
     if local:
         pool = actors.LocalExecutorPool(executor_factory, n_workers=workers or 1)
         return OpenPool(pool, None, "local")

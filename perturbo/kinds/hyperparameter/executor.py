@@ -146,6 +146,13 @@ class TrialFactory:
     def __call__(self) -> HyperparameterExecutor:
         return HyperparameterExecutor(self.recipe, self.rungs)
 
+    @property
+    def runs_user_code(self) -> bool:
+        """A ``module:function`` objective: ``--local`` runs it in a child process, so a crash
+        of it is a FAILED trial, not a dead driver (:func:`perturbo.actors.open_pool`). Not
+        with ASHA: its in-process rungs would not be shared with (or seeded in) the child."""
+        return ":" in self.recipe.task and self.rungs is None
+
     def resume(self, history: Sequence[Observation]) -> None:
         """Rebuild ASHA's rungs from the recorded per-epoch values (called on resume)."""
         if self.rungs is not None and hasattr(self.rungs, "seed"):

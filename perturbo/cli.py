@@ -7,7 +7,9 @@ when a command needs them, so ``perturbo --help`` is fast.
 
 Errors a user can fix (:class:`~perturbo.types.PerturboError`) print one line on stderr and
 exit 2; Ctrl-C keeps every recorded round, marks the campaign KILLED and exits 130:
-``perturbo resume NAME`` continues it.
+``perturbo resume NAME`` continues it. A campaign that finished but whose agent planner fell
+back (no usable LLM answer) ends with a warning line and exit 3 (:mod:`perturbo.fallback`).
+Warnings print once each, as one ``perturbo: warning:`` line (:mod:`perturbo.cli_warnings`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import contextlib
 import importlib
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from perturbo.show import RESUME_EPILOG
 from perturbo.types import PerturboError
@@ -48,6 +50,10 @@ EPILOG_TAIL = """\
 Results go to MLflow: by default a sqlite file ./mlflow.db (--tracking-uri or
 MLFLOW_TRACKING_URI for another store or a server). Ray starts locally on 127.0.0.1
 unless --address (or RAY_ADDRESS) names a cluster; --local runs without Ray.
+
+exit status: 0 done; 2 an error (one line says what to fix); 3 done, but the agent planner
+fell back to its fallback planner in some rounds (a warning line says how many and why);
+130 interrupted, 143 terminated (both resumable).
 """
 
 
@@ -242,8 +248,20 @@ def cmd_run(ns: argparse.Namespace) -> int:
     }
     pinned = _pinned(values.pop("pin", None))
     options, config = settings(spec, values, getattr(ns, "config_file", None))
-    launch(spec, config, options, name=options.name, pinned=pinned)
-    return 0
+    history = launch(spec, config, options, name=options.name, pinned=pinned)
+    return _exit_status(history)
+
+
+def _exit_status(history: Sequence[Any]) -> int:
+    """0, or :data:`~perturbo.fallback.EXIT_FELL_BACK` with a warning line where the
+    campaign's agent planner fell back (see :mod:`perturbo.fallback`)."""
+    from perturbo.fallback import EXIT_FELL_BACK, fallback_report
+
+    report = fallback_report(history)
+    if report is None:
+        return 0
+    print(f"perturbo: warning: {report.line()}", file=sys.stderr, flush=True)
+    return EXIT_FELL_BACK
 
 
 def _pinned(values: Sequence[str] | None) -> list[dict[str, object]]:
@@ -272,8 +290,10 @@ def cmd_resume(ns: argparse.Namespace) -> int:
     values = {k: v for k, v in vars(ns).items() if k in cfg.RUN_OPTION_KEYS}
     options = cfg.build_model(cfg.RunOptions, values).check()
     pinned = _pinned(getattr(ns, "pin", None))
-    resume(ns.campaign, options, {"rounds": ns.rounds, "trials": ns.trials}, pinned=pinned)
-    return 0
+    history = resume(
+        ns.campaign, options, {"rounds": ns.rounds, "trials": ns.trials}, pinned=pinned
+    )
+    return _exit_status(history)
 
 
 COMMANDS = {"run": cmd_run, "resume": cmd_resume}
@@ -289,18 +309,36 @@ def _sigterm_as_interrupt() -> Iterator[None]:
         yield
 
 
+def _from_environment(message: str, ns: argparse.Namespace) -> str:
+    """``message``, saying so where the tracking URI it names came from the environment: a
+    user who never typed a URI looks for the variable, not for a flag."""
+    from perturbo.config import env_tracking_uri
+
+    uri = env_tracking_uri()
+    named = uri is not None and (repr(uri) in message or (len(uri) > 8 and uri in message))
+    if not named or getattr(ns, "tracking_uri", None):
+        return message
+    return (
+        f"MLFLOW_TRACKING_URI={uri} (set in the environment): {message}; or unset "
+        "MLFLOW_TRACKING_URI to use ./mlflow.db"
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``perturbo`` console script; returns the exit code."""
+    from perturbo.cli_warnings import one_line_warnings
+
     parser = build_parser()
     ns = parser.parse_args(argv)
     try:
         handler = COMMANDS.get(ns.command) or ns._plugged[ns.command]
-        if ns.command not in COMMANDS:
-            return handler(ns)
-        with _sigterm_as_interrupt():
-            return handler(ns)
+        with one_line_warnings():
+            if ns.command not in COMMANDS:
+                return handler(ns)
+            with _sigterm_as_interrupt():
+                return handler(ns)
     except PerturboError as e:
-        print(f"perturbo: error: {e}", file=sys.stderr)
+        print(f"perturbo: error: {_from_environment(str(e), ns)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:
         from perturbo.launch import Interrupted

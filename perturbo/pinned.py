@@ -13,9 +13,51 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from perturbo.protocols import Planner
-from perturbo.types import ExperimentSpec, Observation
+from perturbo.types import ExperimentSpec, InvalidSpec, Observation, PerturboError, Status
 
 USER = "user"
+
+
+def check_pins(
+    params: Sequence[Mapping[str, Any]],
+    space: Any,
+    kind: str,
+    history: Sequence[Observation] = (),
+) -> list[dict[str, Any]]:
+    """Each ``--pin``, validated by the campaign's ``space`` before anything runs: a pin the
+    campaign cannot run (a gene not in the screen, another kind's params, an experiment already
+    tested where each runs once, the same pin twice) is a :class:`PerturboError` naming it,
+    never a proposal quietly rejected among the campaign's records."""
+    import json
+
+    seen: set[str] = set()
+    unique = bool(getattr(space, "unique", False))
+    if unique:
+        seen = {
+            space.key(o.spec.params) for o in history if o.outcome.status is not Status.REJECTED
+        }
+    out: list[dict[str, Any]] = []
+    mine: set[str] = set()
+    for p in params:
+        shown = json.dumps(dict(p), default=str)
+        try:
+            valid = space.validate(dict(p))
+        except InvalidSpec as e:
+            raise PerturboError(
+                f"--pin {shown} is not an experiment of this {kind} campaign ({e}); pin the "
+                f"params its experiments take (`perturbo run {kind} --help`)"
+            ) from None
+        key = space.key(valid)
+        if key in mine and unique:
+            raise PerturboError(f"--pin {shown} is given twice; pin each experiment once")
+        if key in seen:
+            raise PerturboError(
+                f"--pin {shown}: this campaign already tested it and runs each experiment "
+                "once; drop that --pin (`perturbo show` lists what ran)"
+            )
+        mine.add(key)
+        out.append(valid)
+    return out
 
 
 class Pinned:
@@ -51,4 +93,4 @@ class Pinned:
         self.inner.tell(observations)
 
 
-__all__ = ["USER", "Pinned"]
+__all__ = ["USER", "Pinned", "check_pins"]

@@ -6,17 +6,26 @@ No torch here: ``perturbo --help`` imports this module only.
 from __future__ import annotations
 
 import argparse
+import math
 from collections.abc import Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from perturbo.config import existing_file, field_help
 
 OBJECTIVES = ("robust", "min-eps", "pareto")
 PARETO_OBJECTIVES = (("success_rate", "max"), ("median_norm", "min"), ("passes", "min"))
+
+
+_EXAMPLES = {"input_range": "0,1", "mean": "0.485,0.456,0.406", "std": "0.229,0.224,0.225"}
+_WHAT = {
+    "input_range": "two numbers low,high with low < high",
+    "mean": "numbers separated by commas, one per channel",
+    "std": "numbers separated by commas, one per channel",
+}
 
 
 def _floats(v: Any) -> list[float] | None:
@@ -74,8 +83,24 @@ class AttackConfig(BaseModel):
 
     @field_validator("input_range", "mean", "std", mode="before")
     @classmethod
-    def _float_list(cls, v: Any) -> list[float] | None:
-        return _floats(v)
+    def _float_list(cls, v: Any, info: ValidationInfo) -> list[float] | None:
+        example = _EXAMPLES[str(info.field_name)]
+        try:
+            out = _floats(v)
+        except (TypeError, ValueError):
+            out = None
+            bad = True
+        else:
+            bad = out is not None and not all(math.isfinite(x) for x in out)
+        if info.field_name == "input_range" and out is not None:
+            bad = bad or len(out) != 2 or out[0] >= out[1]
+        if bad:
+            shown = v if isinstance(v, str) else ",".join(map(str, v))
+            raise ValueError(
+                f"{shown!r} is not {_WHAT[str(info.field_name)]}; pass e.g. "
+                f"--{str(info.field_name).replace('_', '-')} {example}"
+            )
+        return out
 
     @field_validator("methods", mode="before")
     @classmethod

@@ -168,6 +168,13 @@ def load_target(recipe: TargetRecipe) -> Target:
 
     device = recipe.device or ("cuda" if torch.cuda.is_available() else "cpu")
     model_spec, data_spec, rng = recipe.model, recipe.data, recipe.input_range
+    if model_spec not in BUILTINS and ":" not in model_spec:
+        if not Path(model_spec).expanduser().is_file():  # before asking for its --data
+            raise PerturboError(
+                f"--model {model_spec!r} is neither a built-in target ({', '.join(BUILTINS)}) "
+                "nor a file: pass one of those names, a TorchScript file (torch.jit.save), or "
+                "module:factory with --allow-user-code"
+            )
     if model_spec in BUILTINS:
         mp, dp = cached_paths(model_spec, recipe.cache_dir, recipe.train_epochs)
         model_spec, data_spec = str(mp), data_spec or str(dp)
@@ -224,4 +231,40 @@ def load_target(recipe: TargetRecipe) -> Target:
     return Target(recipe.model, model, xt, yt, float(lo), float(hi), n_classes, device, z.argmax(1))
 
 
-__all__ = ["LOADS", "Target", "TargetRecipe", "load_target", "parse_range"]
+def weak_target(target: Target) -> str | None:
+    """What is wrong with a target that classifies few of its samples correctly (at most
+    twice chance, or half), else ``None``. Robust accuracy counts only samples classified
+    correctly clean, so on such a model every attack scores near 0 and looks strong: the
+    campaign warns instead of reporting that without a word."""
+    n = len(target.y)
+    if not n:
+        return None
+    acc = float((target.clean_pred == target.y).float().mean().item())
+    chance = 1.0 / max(target.n_classes, 1)
+    if acc > min(0.5, 2 * chance):
+        return None
+    return (
+        f"--model {target.name!r} classifies {acc:.0%} of its {n} --data samples correctly "
+        f"(chance: {chance:.0%}), so robust accuracy is at most {acc:.2f} whatever the attack; "
+        "check --data's labels, --input-range and --mean/--std"
+    )
+
+
+def warn_if_weak(target: Target) -> None:
+    """:func:`weak_target` as a warning (one line under the CLI)."""
+    why = weak_target(target)
+    if why is not None:
+        import warnings
+
+        warnings.warn(why, stacklevel=2)
+
+
+__all__ = [
+    "LOADS",
+    "Target",
+    "TargetRecipe",
+    "load_target",
+    "parse_range",
+    "warn_if_weak",
+    "weak_target",
+]

@@ -1,7 +1,8 @@
 """Gene-pair (combinatorial) screens: one experiment knocks out two genes together.
 
 A pair screen is a CSV ``Gene_pairs,Score`` whose rows name a pair as ``"('A', 'B')"`` (the
-BioDiscoveryAgent format; ``A,B`` / ``A+B`` / ``A|B`` also read). Pairs are unordered and
+BioDiscoveryAgent format; ``A_B`` -- its hits files' -- and ``A,B`` / ``A+B`` / ``A|B`` also
+read). Pairs are unordered and
 canonical (``"A+B"`` with ``A < B``). Hits: ``--hits`` (one pair per line) or the top 5% by
 the ``hit_tail`` rule, as for single genes; the hit ratio is hits found / all hit pairs.
 
@@ -42,11 +43,19 @@ __all__ = [
 _SPLIT = re.compile(r"[\s'\"()\[\]]*[,+|;][\s'\"()\[\]]*")
 
 
+PAIR_FORMATS = "('A', 'B'), A_B, A,B, A+B or A|B"
+"""The ways a pair may be written (in a pair screen's Gene_pairs column and a hits file)."""
+
+
 def pair_key(raw: str) -> str:
-    """``"('b', 'a')"`` / ``"A,B"`` / ``"a+b"`` -> ``"A+B"`` (members sorted). ``ValueError`` if
-    it does not name two distinct genes."""
+    """``"('b', 'a')"`` / ``"A_B"`` (BioDiscoveryAgent's hits) / ``"A,B"`` / ``"a+b"`` ->
+    ``"A+B"`` (members sorted). ``ValueError`` if it does not name two distinct genes. ``_``
+    separates only where no other separator does and it occurs once (gene symbols do not
+    hold ``_``; ``-`` they do, as in HLA-A)."""
     parts = [normalize_gene(p.strip("'\"()[] ")) for p in _SPLIT.split(str(raw).strip("()[] "))]
     parts = [p for p in parts if p]
+    if len(parts) == 1 and parts[0].count("_") == 1:
+        parts = [p.strip() for p in parts[0].split("_")]
     if len(parts) != 2 or parts[0] == parts[1]:
         raise ValueError(f"{raw!r} is not a pair of two genes")
     return "+".join(sorted(parts))
@@ -161,7 +170,8 @@ def load_pair_screen(
             key, score = pair_key(r[gi]), float(r[si])
         except (ValueError, IndexError):
             raise PerturboError(
-                f"pair screen {p}: line {lineno} ({r!r}) is not \"('A', 'B')\",score; fix it"
+                f"pair screen {p}: line {lineno} ({','.join(r)}) is not a pair and a Score; "
+                f"write each row as PAIR,SCORE with PAIR one of {PAIR_FORMATS}"
             ) from None
         if key in best or not math.isfinite(score):
             raise PerturboError(f"pair screen {p}: line {lineno}: {key} repeated or not finite")
@@ -169,14 +179,58 @@ def load_pair_screen(
     pairs = tuple(best)
     scores = np.fromiter(best.values(), float, len(best))
     if hits is not None:
-        named = {pair_key(ln) for ln in Path(hits).read_text().splitlines() if ln.strip()}
-        hit_set = frozenset(named & set(pairs))
+        hit_set = _read_pair_hits(Path(hits), frozenset(pairs))
     else:
-        hit_set = top_fraction(pairs, scores, hit_tail)
+        hit_set = top_fraction(pairs, scores, hit_tail, f"pair screen {p}")
     task = task or "identify gene pairs whose joint knockout changes the phenotype"
     return PairScreen(
         p.stem, pairs, scores, hit_set, task, "the Score column", p.stem, "knockout", hit_tail
     )
+
+
+def _read_pair_hits(path: Path, pairs: frozenset[str]) -> frozenset[str]:
+    """A pair hits file: one pair per line in any of :data:`PAIR_FORMATS` (blank lines and
+    ``#`` comments ignored); every pair must be one of the screen's."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise PerturboError(
+            f"--hits {path}: cannot be read ({e}); pass a text file with one hit pair per line"
+        ) from None
+    named: list[str] = []
+    for lineno, ln in enumerate(lines, start=1):
+        text = ln.split("#", 1)[0].strip()
+        if not text:
+            continue
+        try:
+            named.append(pair_key(text))
+        except ValueError:
+            raise PerturboError(
+                f"--hits {path}: line {lineno} ({text!r}) is not a gene pair; write one pair "
+                f"per line as {PAIR_FORMATS}"
+            ) from None
+    if not named:
+        raise PerturboError(
+            f"--hits {path}: no pairs in it; write one hit pair per line (e.g. A_B), or drop "
+            "--hits to use the top 5% of pairs by |score|"
+        )
+    unknown = [k for k in dict.fromkeys(named) if k not in pairs]
+    if unknown:  # hits of a wider library than this screen: not findable here, so not counted
+        import warnings
+
+        warnings.warn(
+            f"--hits {path}: {len(unknown)} of {len(set(named))} hit pairs are not in the screen "
+            f"({', '.join(unknown[:3])}{', ...' if len(unknown) > 3 else ''}) and are left out "
+            "of the hits counted",
+            stacklevel=2,
+        )
+    known = frozenset(named) & pairs
+    if not known:
+        raise PerturboError(
+            f"--hits {path}: none of its {len(set(named))} pairs is in the pair screen; pass "
+            "the hits file of this screen"
+        )
+    return known
 
 
 class PairPool:

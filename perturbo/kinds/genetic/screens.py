@@ -200,7 +200,9 @@ def load_screen(
     task_text, measurement, study, extra = _read_task(task, path)
     mod, tail = _modality(task_text, measurement, extra, modality, hit_tail)
     hit_set = (
-        _read_hits(Path(hits), genes) if hits is not None else top_fraction(genes, scores, tail)
+        _read_hits(Path(hits), genes)
+        if hits is not None
+        else top_fraction(genes, scores, tail, f"screen {path}")
     )
     name = path.stem if path.stem.lower() not in by_lower else f"file:{path.stem}"
     return Screen(name, genes, scores, hit_set, task_text, measurement, study or name, mod, tail)
@@ -241,6 +243,12 @@ def _load_builtin(
     if task is None:
         task = str(DATA_DIR / f"{name}.task.json")
     task_text, measurement, _, extra = _read_task(task, None)
+    own, _ = _modality(task_text, measurement, extra, None, None)
+    if modality is not None and modality != own:
+        raise PerturboError(
+            f"--modality {modality}: the built-in screen {name} is a {own} screen (its scores "
+            f"were measured so); drop --modality, or pass your own {modality} screen as a CSV"
+        )
     mod, tail = _modality(task_text, measurement, extra, modality, hit_tail)
     study = _BUILTIN_STUDY.get(name, name)
     return Screen(name, genes, scores, hit_set, task_text, measurement, study, mod, tail)
@@ -256,7 +264,9 @@ def csv_table(
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
             rows = list(csv.reader(f))
-    except (OSError, UnicodeDecodeError, csv.Error) as e:
+    except UnicodeDecodeError as e:
+        raise PerturboError(_not_utf8(path, what, e)) from None
+    except (OSError, csv.Error) as e:
         raise PerturboError(f"{what} {path}: cannot be read as CSV ({e}); {fix}") from None
     rows = [r for r in rows if any(c.strip() for c in r)]
     if not rows:
@@ -271,6 +281,30 @@ def csv_table(
     if len(rows) == 1:
         raise PerturboError(f"{what} {path}: the header has no data rows below it; {fix}")
     return rows, tuple(header.index(c) for c in columns)
+
+
+def _not_utf8(path: Path, what: str, e: UnicodeDecodeError) -> str:
+    """The line, and the fix, for a file that is not UTF-8 text (latin-1 from Excel, binary)."""
+    try:  # the decoder's error is relative to a chunk: find the place in the whole file
+        data = path.read_bytes()
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as whole:
+        e = whole
+    except OSError:
+        data = b""
+    start = e.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+    line = data[:start].count(b"\n") + 1
+    byte = data[start : start + 1].hex() or "?"
+    if b"\x00" in data[:4096]:
+        return (
+            f"{what} {path}: is not a text file (binary data near line {line}); pass a "
+            "CSV saved as UTF-8 text"
+        )
+    return (
+        f"{what} {path}: line {line} is not UTF-8 text (byte 0x{byte}, e.g. latin-1 from "
+        f"Excel); save the file as 'CSV UTF-8', or convert it: iconv -f latin1 -t utf-8 "
+        f"{path} > {path.with_suffix('')}-utf8.csv"
+    )
 
 
 def _read_csv(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...], np.ndarray]:
@@ -319,11 +353,22 @@ def _read_csv(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...], np.n
     return tuple(best), np.fromiter(best.values(), float, len(best))
 
 
-def top_fraction(genes: tuple[str, ...], scores: np.ndarray, tail: str = "both") -> frozenset[str]:
+def top_fraction(
+    genes: tuple[str, ...], scores: np.ndarray, tail: str = "both", source: str = "screen"
+) -> frozenset[str]:
     """The default hit rule: the top :data:`HIT_FRACTION` of ``genes`` (or pairs) by the
-    ``tail`` of their scores (``both``: by magnitude), at least one."""
+    ``tail`` of their scores (``both``: by magnitude), at least one. A :class:`PerturboError`
+    naming ``source`` where every gene ties on that key (all scores equal): any top 5% would be
+    an arbitrary pick, and the campaign would count arbitrary genes as hits."""
     k = max(1, int(math.ceil(HIT_FRACTION * len(genes))))
     key = {"both": -np.abs(scores), "high": -scores, "low": scores}[tail]
+    if len(key) > 1 and float(np.min(key)) == float(np.max(key)):
+        by = "|Score|" if tail == "both" else "Score"
+        raise PerturboError(
+            f"{source}: every row has the same {by} ({float(scores[0]):g}), so the default "
+            f"hit rule (top {HIT_FRACTION:.0%} by {by}) would pick {k} arbitrary hits; pass "
+            "--hits hits.txt (one hit per line), or a screen whose Score varies"
+        )
     order = np.argsort(key, kind="stable")[:k]
     return frozenset(genes[i] for i in order)
 

@@ -40,7 +40,9 @@ def objectives_of(
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The campaign's objectives and their directions from ``--objective``/``--direction``
     (comma-separated or TOML lists), checked against the metrics ``task`` reports (where it
-    declares them: built-in tasks do, user functions cannot)."""
+    declares them: built-in tasks do, user functions cannot). Without ``--direction`` only a
+    built-in task's own objective has one (its own); any other objective -- a user
+    function's, or another metric of a built-in task -- is refused rather than guessed."""
     names = _names(objective) or (task.objective,)
     dirs = _names(direction)
     known = tuple(getattr(task, "metric_names", lambda: ())())
@@ -63,13 +65,31 @@ def objectives_of(
                 f"--objective names {len(names)} metrics ({','.join(names)}) but no --direction: "
                 f"pass one max|min each, e.g. --direction {','.join(['max'] * len(names))}"
             )
-        dirs = (task.direction,)
+        if known and names[0] == task.objective:
+            dirs = (task.direction,)
+        else:
+            raise PerturboError(_no_direction(names[0], task, user_code=not known))
     if len(dirs) != len(names):
         raise PerturboError(
             f"--direction gives {len(dirs)} direction(s) ({','.join(dirs)}) for {len(names)} "
             f"objective(s) ({','.join(names)}); pass one max|min per objective, in the same order"
         )
     return names, dirs
+
+
+def _no_direction(objective: str, task: Any, user_code: bool) -> str:
+    """Why a campaign without ``--direction`` is refused: perturbo never guesses whether to
+    maximise or minimise a metric (a loss maximised looks like a working campaign)."""
+    what = (
+        f"the objective {objective!r} of your function {task.name!r} has no known direction"
+        if user_code
+        else f"--objective {objective!r} is not task {task.name!r}'s own objective "
+        f"({task.objective}, {task.direction}imised), so its direction is not known"
+    )
+    return (
+        f"{what}: pass --direction min (e.g. a loss) or --direction max (Python: "
+        "direction='min' or 'max'); perturbo never guesses which"
+    )
 
 
 def make_planner(

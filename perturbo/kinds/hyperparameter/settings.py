@@ -40,7 +40,10 @@ class HyperparameterConfig(LLMConfig):
         "comma-separated, for a multi-objective campaign with a Pareto front",
     )
     direction: str | list[str] | None = Field(
-        None, description="max or min, one per objective (comma-separated)"
+        None,
+        description="max or min, one per objective (comma-separated); required for a user "
+        "function (module:function) and for an --objective other than the task's own "
+        "(None: the task's own objective, in its own direction)",
     )
     allow_user_code: bool = Field(
         False, description="allow --task module:function (runs your code)"

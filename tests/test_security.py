@@ -366,3 +366,28 @@ def test_a_bad_screen_csv_does_not_echo_its_first_line(
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert "no Gene" in err and "SECRET" not in err and "password" not in err, err
+
+
+@pytest.mark.slow
+def test_a_stored_name_with_dots_cannot_move_a_plot_out(
+    capsys: pytest.CaptureFixture[str], store: str, tmp_path: Path
+) -> None:
+    """Anyone sharing an MLflow server can name a campaign '../../escape': the plot tool wrote
+    the download outside its folder. Now it is refused, and so is resuming it."""
+    from mlflow import MlflowClient
+
+    argv = ["run", "hyperparameter", "--task", "branin", "--planner", "random", "--trials", "2",
+            "--batch", "2", "--local", "--no-progress", "--tracking-uri", store, "--name", "ok"]  # fmt: skip
+    assert main(argv) == 0, capsys.readouterr().err
+    client = MlflowClient(store)
+    exp = client.get_experiment_by_name("ok")
+    client.rename_experiment(exp.experiment_id, "../../escape")
+    tools = _chat_tools(store, tmp_path)
+    tools.plots_dir = tmp_path / "work" / "plots" / "in"
+    res = tools.call("show_plot", {"name": "../../escape"})
+    assert not res.ok and "campaign name" in res.text, res.text
+    assert not (tmp_path / "work" / "escape").exists() and not (tmp_path / "escape").exists()
+    res = tools.call("resume_campaign", {"name": "../../escape"})
+    assert not res.ok and not tools.launcher.pending, res.text
+    assert main(["resume", "../../escape", "--tracking-uri", store, "--local"]) == 2
+    assert "campaign name" in capsys.readouterr().err

@@ -89,3 +89,44 @@ def test_mcp_launch_needs_a_second_call_with_the_token(chat_store: str, tmp_path
     assert wrong.is_error and "no pending action" in _text(wrong)
     assert len(open_store(chat_store).list_campaigns()) == n_before  # nothing launched
     assert not list(tmp_path.glob("*.log"))  # no process was started
+
+
+def test_mcp_never_launches_user_code_nor_a_bad_name(chat_store: str, tmp_path: Path) -> None:
+    """Issue 17: through MCP, as through the chat, a launch that allows user code or names a
+    module:function is refused (the command line only), as are '../' and control-character
+    names and files outside the working folder (one message, existing or not)."""
+    attempts = {
+        "user code": {"kind": "hyperparameter", "settings": {"task": "subprocess:run",
+                                                             "allow_user_code": True}},
+        "module:function": {"kind": "hyperparameter", "settings": {"task": "os:system"}},
+        "attack factory": {"kind": "attack", "settings": {"model": "subprocess:run"}},
+        "../ name": {"kind": "hyperparameter", "settings": {"task": "branin"}, "name": "../../x"},
+        "control name": {"kind": "hyperparameter", "settings": {"task": "branin"},
+                         "name": "x\x1b[2Jy"},
+        "existing file outside": {"kind": "genetic", "settings": {"screen": "/etc/passwd"}},
+        "missing file outside": {"kind": "genetic", "settings": {"screen": "/etc/nope.csv"}},
+    }  # fmt: skip
+
+    async def body(session):  # type: ignore[no-untyped-def]
+        return {k: await session.call_tool("launch_campaign", v) for k, v in attempts.items()}
+
+    work = tmp_path / "work"
+    got = asyncio.run(
+        _session(
+            ["--tracking-uri", chat_store, "--allow-launch", "--local", "--workdir", str(work)],
+            body,
+        )
+    )
+    for what, res in got.items():
+        assert res.is_error, (what, _text(res))
+        assert "token" not in _text(res).lower(), (what, _text(res))
+    for what in ("user code", "module:function", "attack factory"):
+        assert "command line" in _text(got[what]), _text(got[what])
+    for what in ("../ name", "control name"):
+        assert "campaign name" in _text(got[what]), _text(got[what])
+    oracle = {
+        _text(got[w]).replace(p, "P")
+        for w, p in (("existing file outside", "/etc/passwd"), ("missing file outside", "/etc/nope.csv"))
+    }  # fmt: skip
+    assert len(oracle) == 1 and "only inside" in oracle.pop()
+    assert not work.exists() or not list(work.iterdir())  # nothing written

@@ -1,11 +1,13 @@
 """``perturbo chat --web`` in Debian's headless Chromium (selenium + /usr/bin/chromedriver):
-the campaign list loads, a question streams its answer with the store's numbers, a proposed
-launch waits for the page's Confirm (declined here: nothing starts); a screenshot goes to
+the page opens only from the URL with the session's token (403 without it); the campaign list
+loads, a question streams its answer with the store's numbers, a proposed launch waits for the
+page's Confirm (declined here: nothing starts); a screenshot goes to
 ``benchmarks/results/chat_web.png``. On SmolLM2-135M (always installed; see the pexpect test)."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -35,17 +37,20 @@ def web_chat(chat_store: str, tmp_path: Path):  # type: ignore[no-untyped-def]
     proc = subprocess.Popen(
         [str(Path(sys.executable).with_name("perturbo")), "chat", "--web", "--port", str(port),
          "--tracking-uri", chat_store, "--llm-model", "smollm2-135m", "--llm-threads", "2",
-         "--prose-tokens", "6", "--local", "--workdir", str(tmp_path)],
+         "--prose-tokens", "6", "--local", "--workdir", str(tmp_path), "--answer-timeout", "600"],
         stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"},
     )  # fmt: skip
     deadline = time.time() + 240
-    while "open http://127.0.0.1" not in (tmp_path / "web.log").read_text():
-        assert proc.poll() is None and time.time() < deadline, (tmp_path / "web.log").read_text()
+    while not (m := re.search(r"open (http://127\.0\.0\.1:\d+/\?token=\S+)", log_text(tmp_path))):
+        assert proc.poll() is None and time.time() < deadline, log_text(tmp_path)
         time.sleep(0.5)
-    time.sleep(1.0)
-    yield f"http://127.0.0.1:{port}", proc
+    yield m.group(1), proc  # the URL with the session's token, as perturbo printed it
     proc.terminate()
     proc.wait(timeout=30)
+
+
+def log_text(tmp_path: Path) -> str:
+    return (tmp_path / "web.log").read_text()
 
 
 @pytest.mark.skipif(
@@ -77,6 +82,10 @@ def test_web_chat_in_headless_chromium(web_chat, chat_store: str) -> None:  # ty
     opts.binary_location = CHROMIUM  # type: ignore[assignment]
     driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=opts)
     try:
+        driver.get(url.split("?")[0])  # without the token: refused
+        assert "403 forbidden" in driver.find_element(By.TAG_NAME, "body").text
+        driver.get(url.replace("127.0.0.1", "localhost").split("=")[0] + "=wrong")
+        assert "403 forbidden" in driver.find_element(By.TAG_NAME, "body").text
         driver.get(url)
         wait = WebDriverWait(driver, 240)
         wait.until(lambda d: HPO in d.find_element(By.ID, "camps").text)

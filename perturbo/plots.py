@@ -8,9 +8,10 @@ state, no display needed. A *plotter* takes a :class:`PlotData` and returns
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from perturbo.types import Observation
 
@@ -33,6 +34,9 @@ class PlotData:
     objectives: tuple[str, ...] = ()
     """All objectives of a multi-objective campaign (the first is ``objective``)."""
     directions: tuple[str, ...] = ()
+    params: Mapping[str, Any] = field(default_factory=dict)
+    """The campaign's logged params (e.g. a genetic screen's ``screen_genes`` and
+    ``screen_hits``, for the random baseline); empty where the caller has none."""
 
 
 Plotter = Callable[[PlotData], Mapping[str, "Figure"]]
@@ -44,7 +48,20 @@ def _figure(width: float = 6.0, height: float = 4.0) -> Figure:
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
-def metric_vs_round(series: Mapping[str, Series], ylabel: str, title: str) -> Figure:
+def set_title(ax: Any, campaign: str, what: str, fontsize: float = 11.0) -> None:
+    """``campaign`` on the first line, ``what`` below, each wrapped to the axes' figure width:
+    a generated campaign name (``genetic-IFNG-bo-20250101-120000``) and a description on one
+    line ran past the figure's edges and were cut."""
+    fig = ax.get_figure()
+    width_in = 0.7 * (fig.get_figwidth() if fig is not None else 6.0)  # the axes (+ colour bar)
+    chars = max(20, int(width_in * 72 / (0.6 * fontsize)))  # a character is ~0.6 em wide
+    lines = [textwrap.fill(t, chars) for t in (campaign, what) if t]
+    ax.set_title("\n".join(lines), fontsize=fontsize)
+
+
+def metric_vs_round(
+    series: Mapping[str, Series], ylabel: str, title: str, campaign: str = ""
+) -> Figure:
     """One line per named series, x = round (1-based for people), markers on each round."""
     fig = _figure()
     ax = fig.add_subplot()
@@ -56,7 +73,7 @@ def metric_vs_round(series: Mapping[str, Series], ylabel: str, title: str) -> Fi
         ax.plot(xs, ys, marker="o", label=name)
     ax.set_xlabel("round")
     ax.set_ylabel(ylabel)
-    ax.set_title(title)
+    set_title(ax, campaign, title)
     ax.grid(True, alpha=0.3)
     ax.xaxis.get_major_locator().set_params(integer=True)
     if len(series) > 1:
@@ -87,7 +104,7 @@ def optimisation_history_plot(data: PlotData) -> dict[str, Figure]:
     )
     ax.set_xlabel("trial")
     ax.set_ylabel(key)
-    ax.set_title(f"{data.campaign}: optimisation history")
+    set_title(ax, data.campaign, "optimisation history")
     ax.grid(True, alpha=0.3)
     ax.legend()
     return {"optimisation_history.png": fig}

@@ -407,5 +407,6 @@ class MlflowRecorder:
             self.direction,
             tuple(self.objectives),
             tuple(self.directions),
+            dict(self.params),
         )
         return log_plots(self.client, self.run_id, data, self.plotters)

@@ -31,49 +31,83 @@ def _done(data: PlotData) -> list[Any]:
     ]
 
 
+def _axis(vals: list[Any]) -> tuple[Any, list[tuple[float, str]]]:
+    """One parameter's column scaled to [0, 1] and the value labels of its axis: numbers at
+    their low, middle and high end (log-looking positive ranges on a log scale), categories
+    each at its own place (in order of appearance)."""
+    import numpy as np
+
+    present = [v for v in vals if v is not None]
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
+        x = np.array([np.nan if v is None else float(v) for v in vals])
+        lo, hi = float(np.nanmin(x)), float(np.nanmax(x))
+        integer = all(float(v).is_integer() for v in present)
+        log = lo > 0 and hi / lo > 100
+        if hi <= lo:
+            return np.full(len(x), 0.5), [(0.5, _num(lo, integer))]
+        if log:
+            x, a, b = np.log10(x), math.log10(lo), math.log10(hi)
+            marks = [(f, 10 ** (a + f * (b - a))) for f in (0.0, 0.5, 1.0)]
+        else:
+            a, b = lo, hi
+            marks = [(f, lo + f * (hi - lo)) for f in (0.0, 0.5, 1.0)]
+        labels = [(f, _num(v, integer and not log)) for f, v in marks]
+        return (x - a) / (b - a), labels
+    cats = list(dict.fromkeys(map(str, present)))
+    pos = {c: i / max(1, len(cats) - 1) for i, c in enumerate(cats)}
+    if len(cats) == 1:
+        pos = {cats[0]: 0.5}
+    col = np.array([np.nan if v is None else pos[str(v)] for v in vals])
+    return col, [(pos[c], c) for c in cats]
+
+
+def _num(v: float, integer: bool) -> str:
+    return str(int(round(v))) if integer else f"{v:.3g}"
+
+
 def parallel_coordinates_plot(data: PlotData) -> dict[str, Figure]:
-    """One line per trial across its parameters (each scaled to [0, 1]; log-looking positive
-    ranges on a log scale; categories by order of appearance), coloured by the objective."""
+    """One line per trial across its parameters (each scaled to [0, 1] between its lowest and
+    highest value, written on its axis; log-looking positive ranges on a log scale; categories
+    by order of appearance), coloured by the objective."""
     import numpy as np
     from matplotlib import cm, colors
+
+    from perturbo.plots import set_title
 
     obs = _done(data)
     if len(obs) < 2:
         return {}
     key = data.objective or "value"
     names = sorted({k for o in obs for k in o.spec.params})
-    cols = []
-    for n in names:
-        vals = [o.spec.params.get(n) for o in obs]
-        present = [v for v in vals if v is not None]
-        if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in present):
-            x = np.array([np.nan if v is None else float(v) for v in vals])
-            lo, hi = np.nanmin(x), np.nanmax(x)
-            if lo > 0 and hi / lo > 100:
-                x, lo, hi = np.log10(x), math.log10(lo), math.log10(hi)
-            cols.append((x - lo) / (hi - lo) if hi > lo else np.full(len(x), 0.5))
-        else:
-            cats = list(dict.fromkeys(map(str, present)))
-            cols.append(
-                np.array(
-                    [
-                        np.nan if v is None else cats.index(str(v)) / max(1, len(cats) - 1)
-                        for v in vals
-                    ]
-                )
-            )
+    axes = [_axis([o.spec.params.get(n) for o in obs]) for n in names]
+    cols = [c for c, _ in axes]
     y = np.array([o.outcome.metrics[key] for o in obs])
     norm = colors.Normalize(y.min(), y.max())
     cmap = cm.viridis if data.direction == "max" else cm.viridis_r
-    fig = _figure(max(6.0, 1.2 * len(names) + 2))
+    fig = _figure(max(6.0, 1.4 * len(names) + 2), 4.5)
     ax = fig.add_subplot()
     order = np.argsort(y if data.direction == "max" else -y)  # best drawn last, on top
     for i in order:
         ax.plot(range(len(names)), [c[i] for c in cols], color=cmap(norm(y[i])), alpha=0.7, lw=1.2)
+    for j, (_, labels) in enumerate(axes):
+        ax.axvline(j, color="0.4", lw=0.8, zorder=0)
+        for pos, text in labels:
+            ax.annotate(
+                text,
+                (j, pos),
+                xytext=(3, 0),
+                textcoords="offset points",
+                va="center",
+                ha="left",
+                fontsize=7,
+                bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.7},
+            )
     ax.set_xticks(range(len(names)), names, rotation=30, ha="right")
+    ax.set_xlim(-0.2, len(names) - 0.4)
+    ax.set_ylim(-0.05, 1.05)
     ax.set_yticks([])
     fig.colorbar(cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=key)
-    ax.set_title(f"{data.campaign}: parallel coordinates")
+    set_title(ax, data.campaign, f"parallel coordinates of {len(obs)} trials (colour: {key})")
     return {"parallel_coordinates.png": fig}
 
 
@@ -101,10 +135,13 @@ def learning_curves_plot(data: PlotData) -> dict[str, Figure]:
             marker="x" if pruned else None,
             markevery=[len(ys) - 1] if pruned else None,
         )
+    from perturbo.plots import set_title
+
     ax.set_xlabel("epoch")
     ax.set_ylabel(data.objective or "value")
+    ax.xaxis.get_major_locator().set_params(integer=True)
     n_p = sum(o.outcome.status is Status.PRUNED for o in obs)
-    ax.set_title(f"{data.campaign}: learning curves ({n_p} of {len(obs)} stopped early)")
+    set_title(ax, data.campaign, f"learning curves ({n_p} of {len(obs)} stopped early)")
     ax.grid(True, alpha=0.3)
     return {"learning_curves.png": fig}
 
@@ -137,7 +174,9 @@ def pareto_front_plot(
     ax.set_ylabel(f"{objectives[1]} ({directions[1]})")
     ax.legend()
     ax.grid(True, alpha=0.3)
-    ax.set_title(f"{data.campaign}: Pareto front")
+    from perturbo.plots import set_title
+
+    set_title(ax, data.campaign, f"Pareto front of {objectives[0]} and {objectives[1]}")
     return {"pareto_front.png": fig}
 
 

@@ -50,7 +50,8 @@ def prepare(d: Path, slow_s: float, **env: str) -> dict[str, str]:
 def run_args(d: Path, uri: str, name: str, trials: int, batch: int = 2) -> list[str]:
     return [
         "run", "hyperparameter", "--task", "slow_branin:branin", "--allow-user-code",
-        "--space", str(d / "space.toml"), "--objective", "value", "--planner", "random",
+        "--space", str(d / "space.toml"), "--objective", "value", "--direction", "min",
+        "--planner", "random",
         "--trials", str(trials), "--batch", str(batch), "--local", "--tracking-uri", uri,
         "--name", name, "--no-progress",
     ]  # fmt: skip

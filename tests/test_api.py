@@ -27,7 +27,14 @@ SPACE = SearchSpace([Float("x", 0.0, 1.0), Categorical("kind", ["a", "b"])])
 
 def test_campaign_with_a_callable_finds_the_optimum() -> None:
     res = Campaign(
-        bumpy, space=SPACE, objective="score", planner="bo", trials=20, batch=4, seed=0
+        bumpy,
+        space=SPACE,
+        objective="score",
+        direction="max",
+        planner="bo",
+        trials=20,
+        batch=4,
+        seed=0,
     ).run()
     assert res.history.n_ran == 20
     assert res.best_params["kind"] == "b" and abs(res.best_params["x"] - 0.3) < 0.15
@@ -39,6 +46,7 @@ def test_campaign_with_asha_prunes_and_a_builtin_task() -> None:
         bumpy,
         space=SPACE,
         objective="score",
+        direction="max",
         planner="random",
         trials=16,
         batch=4,

@@ -67,7 +67,8 @@ def test_sigkilled_driver_resumes_without_rerunning_or_losing_experiments(tmp_pa
     }
     run_args = [
         "run", "hyperparameter", "--task", "slow_branin:branin", "--allow-user-code",
-        "--space", str(tmp_path / "space.toml"), "--objective", "value", "--planner", "random",
+        "--space", str(tmp_path / "space.toml"), "--objective", "value", "--direction", "min",
+        "--planner", "random",
         "--trials", str(BUDGET), "--batch", str(BATCH), "--local", "--tracking-uri", uri,
         "--name", name, "--no-progress",
     ]  # fmt: skip

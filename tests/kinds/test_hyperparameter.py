@@ -123,6 +123,7 @@ def test_bad_objectives_fail_with_reasons_and_the_campaign_goes_on(moody: str) -
             "task": moody,
             "space": None,
             "allow_user_code": True,
+            "direction": "max",
             "planner": "bo",
             "trials": 16,
             "batch": 4,

@@ -47,6 +47,7 @@ MAX_PENDING = 64
 
 _KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]{0,63}$")
 _URL = re.compile(r"^https?://[^\s]+$")
+_CODE = re.compile(r"^\s*[A-Za-z_][\w.]*\s*:\s*[A-Za-z_][\w.]*\s*$")  # module:function
 _FILE_SUFFIXES = {
     ".csv", ".tsv", ".txt", ".npz", ".npy", ".pt", ".pth", ".toml", ".json", ".gz", ".h5",
     ".pkl", ".zip", ".parquet", ".db", ".sqlite", ".yaml", ".yml", ".onnx",
@@ -68,11 +69,8 @@ def refuse_user_code(where: str, value: object) -> None:
     elif isinstance(value, list | tuple):
         for v in value:
             refuse_user_code(where, v)
-    elif isinstance(value, str) and ":" in value and not _URL.match(value.strip()):
-        raise PerturboError(
-            f"{where} = {value!r} is refused: a value with ':' names code (module:function) or "
-            f"a URI; {_CLI_ONLY}"
-        )
+    elif isinstance(value, str) and _CODE.match(value):
+        raise PerturboError(f"{where} = {value!r} names code (module:function): {_CLI_ONLY}")
 
 
 @dataclass(frozen=True)
@@ -355,10 +353,12 @@ _FREE_VALUES = ("--tracking-uri", "--address", "--pin", "--config", "--name")
 def _refuse_argv(args: tuple[str, ...]) -> None:
     """An action's command line never allows user code nor names a module:function."""
     for i, a in enumerate(args):
-        flag = a.split("=", 1)[0]
+        flag, eq, value = a.partition("=")
         if flag.startswith("--allow") or "user-code" in flag or "user_code" in flag:
             raise PerturboError(f"{a} is refused: {_CLI_ONLY}")
-        if i >= 2 and args[i - 1] not in _FREE_VALUES and flag not in _FREE_VALUES:
+        if flag.startswith("--") and eq and flag not in _FREE_VALUES:
+            refuse_user_code(f"argument {flag}", value)
+        elif i >= 2 and args[i - 1] not in _FREE_VALUES and flag not in _FREE_VALUES:
             refuse_user_code(f"argument {args[i - 1]}", a)
 
 

@@ -107,6 +107,8 @@ def launch(
     name = name or options.name or f"{spec.default_name(config)}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_name(name)  # no '/', '..' or control characters: names become file names
     uri = options.resolved_tracking_uri()
+    say(f"{'resuming' if resume else 'starting'} {spec.name} campaign {name!r} ...")  # at once
+    say(f"  opening the tracking store {uri} ...")
     tracking.check_reachable(uri)
     history = history if history is not None else History()
     address = options.resolved_address()
@@ -240,11 +242,11 @@ def _run_parts(
         headline=tuple(spec.headline),
         subject=spec.subject,
     )
-    done = history.last_round + 1
     parts.stop = replace(parts.stop, requested=recorder.stop_requested)
     try:
         from perturbo.actors import open_pool
 
+        say(f"  starting the executor pool ({'in this process' if options.local else 'Ray'}) ...")
         opened = open_pool(
             parts.executor_factory,
             local=options.local,
@@ -268,11 +270,8 @@ def _run_parts(
             f"{'resuming' if resume else 'campaign'} {name!r}: {len(history)} experiments "
             f"recorded, {where}, tracking {uri}"
         )
-        total = parts.stop.rounds
-        if total is None and parts.stop.max_experiments is not None:
-            total = -(-parts.stop.max_experiments // parts.batch)  # rounds the budget allows
-        with RoundProgress(
-            total, done, enabled=options.progress, title=name, headline=spec.headline
+        with RoundProgress.for_stop(  # counts what the stop rule counts: rounds or experiments
+            parts.stop, history, enabled=options.progress, title=name, headline=spec.headline
         ) as progress:
             history = parts.run(opened.pool, recorder=recorder, history=history, on_round=progress)
     except KeyboardInterrupt as e:

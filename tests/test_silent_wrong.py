@@ -143,6 +143,22 @@ def test_pin_the_campaign_cannot_run_is_refused(
     assert tracking.list_campaigns(store) == []
 
 
+def test_a_valid_pin_runs_first_and_a_tested_one_is_refused_on_resume(
+    capsys: pytest.CaptureFixture[str], store: str, screen: Path
+) -> None:
+    argv = _genetic(store, screen, "--rounds", "1", "--batch", "2", "--name", "pinned")
+    rc, err = run_cli(capsys, *argv, "--pin", '{"gene": " g0007"}')  # normalised as the screen
+    assert rc == 0, err
+    first = tracking.load_history(store, "pinned")[1][0].spec
+    assert first.params == {"gene": "G0007"} and first.planner == "user"
+    rc, err = run_cli(
+        capsys, "resume", "pinned", "--rounds", "2", "--pin", '{"gene": "G0007"}', "--local",
+        "--tracking-uri", store,
+    )  # fmt: skip
+    clear_error(rc, err, '--pin {"gene": "G0007"}', "already tested")
+    assert len(tracking.load_history(store, "pinned")[1]) == 2
+
+
 def test_modality_against_a_builtin_screen_is_refused(
     capsys: pytest.CaptureFixture[str], store: str
 ) -> None:
@@ -306,3 +322,15 @@ def test_each_warning_once_and_one_line(capsys: pytest.CaptureFixture[str]) -> N
         warnings.warn("two\nlines", stacklevel=1)
     err = capsys.readouterr().err
     assert err.splitlines() == [f"{PREFIX}the prior covers 3 of 40 genes", f"{PREFIX}two"]
+
+
+def test_a_warning_prints_once_without_source_lines(
+    capsys: pytest.CaptureFixture[str], store: str, screen: Path
+) -> None:
+    argv = _genetic(store, screen, "--rounds", "1", "--batch", "2")
+    argv[argv.index("random")] = "bo"  # bo warns that the toy genes match no gene set
+    rc, err = run_cli(capsys, *argv)
+    assert rc == 0, err
+    said = [ln for ln in err.splitlines() if "match a gene set" in ln]
+    assert len(said) == 1 and said[0].startswith(f"{PREFIX}screen toy: only 0%"), err
+    assert "UserWarning" not in err and "GeneBOPlanner(" not in err, err

@@ -277,11 +277,12 @@ def _bind(port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind(("127.0.0.1", port))
-    except OSError as e:
+    except (OSError, OverflowError) as e:
         sock.close()
+        why = getattr(e, "strerror", None) or "not a port number"
         raise PerturboError(
-            f"--port {port}: cannot listen on 127.0.0.1:{port} ({e.strerror}); pick another "
-            "port, or --port 0 for any free one"
+            f"--port {port}: cannot listen on 127.0.0.1:{port} ({why}); pick another port "
+            "(1024-65535), or --port 0 for any free one"
         ) from None
     return sock
 
@@ -301,6 +302,8 @@ def serve(
     until SIGTERM or Ctrl-C; the URL with the session token is printed once it listens."""
     import uvicorn
 
+    sock = _bind(port)  # a port in use is said now, not after minutes of loading the model
+    port = int(sock.getsockname()[1])
     if agent is None:
         from perturbo.agents.chat.build import make_agent
 
@@ -310,8 +313,6 @@ def serve(
             flush=True,
         )
         agent = make_agent(tools, llm_config, mode, prose_tokens)
-    sock = _bind(port)
-    port = int(sock.getsockname()[1])
     token = secrets.token_urlsafe(24)
     app = create_app(agent, tools, token, port, hosts, answer_timeout)
     config = uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=0.3)

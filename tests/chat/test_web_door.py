@@ -313,10 +313,8 @@ def test_sigterm_stops_the_server_with_an_answer_running(tmp_path: Path) -> None
 
 
 @pytest.mark.slow
-def test_perturbo_chat_web_stops_on_sigterm_mid_answer(
-    tmp_path: Path, mlflow_template: Path
-) -> None:
-    """The real command on the embedded tiny model: SIGTERM while it answers."""
+def test_perturbo_chat_web_stops_on_sigterm(tmp_path: Path, mlflow_template: Path) -> None:
+    """The real command on the embedded tiny model: SIGTERM just after a question."""
     uri = copy_store(mlflow_template, tmp_path / "store")
     perturbo = str(Path(sys.executable).with_name("perturbo"))
     cmd = [perturbo, "chat", "--web", "--port", "0", "--tracking-uri", uri, "--local",

@@ -195,6 +195,38 @@ def _list(console: Any, store: Any) -> int:
     return 0
 
 
+MAX_FRONT = 12
+"""Trials of a Pareto front ``show`` lists (the rest are counted, and in pareto_front.csv)."""
+
+
+def _pareto_lines(store: Any, name: str) -> list[str]:
+    """A campaign of several objectives: its Pareto front, every objective of each trial on it
+    (the ``pareto_front.json`` the recorder wrote at the end; none before that)."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    listed = getattr(store, "artifacts", None)
+    if not callable(listed) or "pareto_front.json" not in listed(name):
+        return []
+    with tempfile.TemporaryDirectory(prefix="perturbo-show-") as tmp:
+        saved = json.loads(Path(store.download(name, "pareto_front.json", tmp)).read_text())
+    names, dirs = list(saved.get("objectives", [])), list(saved.get("directions", []))
+    rows = list(saved.get("trials", []))
+    if len(names) < 2 or len(dirs) != len(names):
+        return []
+    sign = 1.0 if dirs[0] == "max" else -1.0
+    rows.sort(key=lambda r: -sign * float(r["values"].get(names[0], math.nan)))
+    what = ", ".join(f"{n} ({d})" for n, d in zip(names, dirs, strict=True))
+    lines = [f"  Pareto front of {what}: {len(rows)} trials, none beaten on every objective"]
+    for r in rows[:MAX_FRONT]:
+        vals = "  ".join(f"{n}={_fmt(float(r['values'][n]))}" for n in names if n in r["values"])
+        lines.append(f"    {r['id']}: {vals}")
+    if len(rows) > MAX_FRONT:
+        lines.append(f"    ... and {len(rows) - MAX_FRONT} more (pareto_front.csv on the run)")
+    return lines
+
+
 def _best_lines(store: Any, name: str, summary: CampaignSummary) -> list[str]:
     """The best experiment and its parameters (the recorder's marks; else computed from the
     history for campaigns recorded before it wrote them)."""
@@ -206,6 +238,9 @@ def _best_lines(store: Any, name: str, summary: CampaignSummary) -> list[str]:
         return [
             f"  best round: {int(t['perturbo.best.round']) + 1} ({t['perturbo.best.round_metric']})"
         ]
+    front = _pareto_lines(store, name)  # several objectives: all of them, not the first
+    if front:
+        return front
     objective = t.get("perturbo.objective") or str(summary.params.get("objective", "") or "")
     direction = t.get("perturbo.direction") or str(summary.params.get("direction", "max") or "max")
     if not objective or "," in objective:

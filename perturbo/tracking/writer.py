@@ -113,6 +113,9 @@ class MlflowRecorder:
     ) -> MlflowRecorder:
         """A recorder of the campaign ``parts`` make; ``kw``: ``nesting``, ``plotters``
         (the kind's), ``resume``, ``planner``... (``tags`` default to ``parts.tags``)."""
+        from perturbo.names import check_name
+
+        check_name(campaign)  # every way to record a campaign: the CLI, the APIs, the chat
         kw.setdefault("tags", dict(parts.tags))
         kw.setdefault("planner", parts.planner)
         return cls(

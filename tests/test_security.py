@@ -191,6 +191,7 @@ def _nothing_outside(tmp_path: Path) -> None:
 def test_cli_and_api_refuse_a_bad_name(
     capsys: pytest.CaptureFixture[str], store: str, tmp_path: Path, bad: str
 ) -> None:
+    from perturbo import Campaign
     from perturbo.api import run_campaign
     from perturbo.tracking import open_store
     from perturbo.types import PerturboError
@@ -204,6 +205,8 @@ def test_cli_and_api_refuse_a_bad_name(
     assert "campaign name" in capsys.readouterr().err
     with pytest.raises(PerturboError, match="campaign name"):
         run_campaign("hyperparameter", name=bad, tracking_uri=store, local=True, task="branin")
+    with pytest.raises(PerturboError, match="campaign name"):  # recorders check it too
+        Campaign("branin", planner="random", trials=2, batch=1, tracking_uri=store, name=bad).run()
     assert open_store(store).list_campaigns() == []  # nothing recorded
     _nothing_outside(tmp_path)
 
@@ -391,3 +394,13 @@ def test_a_stored_name_with_dots_cannot_move_a_plot_out(
     assert not res.ok and not tools.launcher.pending, res.text
     assert main(["resume", "../../escape", "--tracking-uri", store, "--local"]) == 2
     assert "campaign name" in capsys.readouterr().err
+
+
+def test_a_spool_folder_is_never_dot_or_dot_dot() -> None:
+    """The spool keeps a campaign's unsaved rounds in <root>/<key>/<slug(name)>: '..' (a name
+    anyone sharing the store may give) made it the key folder's parent."""
+    from perturbo.tracking.uri import slug
+
+    for name in ("..", ".", "", "...", "../x", "a/../../b"):
+        s = slug(name)
+        assert s not in ("", ".", "..") and "/" not in s, (name, s)

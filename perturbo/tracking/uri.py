@@ -64,8 +64,9 @@ def artifact_location(uri: str, campaign: str) -> str | None:
 
 
 def slug(name: str) -> str:
-    """``name`` safe as one path component."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    """``name`` safe as one path component (never ``.``, ``..`` or empty)."""
+    out = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+    return out if out.strip(".") else out.replace(".", "_") or "_"
 
 
 def check_reachable(uri: str, timeout_s: float = 3.0) -> None:

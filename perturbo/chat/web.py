@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 __all__ = ["LOOPBACK", "TOKEN_HEADER", "Door", "create_app", "event_json", "serve"]
 
@@ -52,7 +52,7 @@ class Confirm(BaseModel):
 class Ask(BaseModel):
     """A question from the page."""
 
-    message: str
+    message: str = Field(min_length=1, max_length=8000)
 
 
 def event_json(event: Any) -> dict[str, Any]:

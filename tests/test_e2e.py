@@ -92,18 +92,18 @@ def test_genetic_campaign_on_ray_recorded_in_mlflow(
     metric = GeneticMetrics(screen)
     hr = {m.step: m.value for m in c.get_metric_history(parent.info.run_id, "hit_ratio")}
     hits = {m.step: m.value for m in c.get_metric_history(parent.info.run_id, "hits_round")}
-    for r in (0, 1):
+    for r in (0, 1):  # the loop's rounds; the store's steps count 1..N
         upto = [o for o in history if o.spec.round <= r]
-        assert hr[r] == pytest.approx(metric([], upto)["hit_ratio"])
-        assert hits[r] == sum(o.outcome.metrics["hit"] for o in history.by_round(r))
-    assert hr[1] == pytest.approx(sum(o.outcome.metrics["hit"] for o in history) / len(screen.hits))
+        assert hr[r + 1] == pytest.approx(metric([], upto)["hit_ratio"])
+        assert hits[r + 1] == sum(o.outcome.metrics["hit"] for o in history.by_round(r))
+    assert hr[2] == pytest.approx(sum(o.outcome.metrics["hit"] for o in history) / len(screen.hits))
 
     # nested round runs with their per-gene tables; config and plot artifacts on the parent
     rounds = c.search_runs([exp.experiment_id], "tags.`perturbo.role` = 'round'")
     assert len(rounds) == 2
     for run in rounds:
         assert run.data.tags["mlflow.parentRunId"] == parent.info.run_id
-        r = int(run.data.tags["perturbo.round"])
+        r = int(run.data.tags["perturbo.round"]) - 1  # stored 1..N
         d = Path(c.download_artifacts(run.info.run_id, "results.csv", str(tmp_path / f"r{r}")))
         table = pd.read_csv(d)
         assert list(table["gene"]) == [o.spec.params["gene"] for o in history.by_round(r)]
@@ -264,11 +264,12 @@ def test_hybrid_campaign_on_ray_shares_one_hosted_local_model(
         ]
     )  # fmt: skip
     err = capsys.readouterr().err
-    assert rc == 0, err
+    assert rc in (0, 3), err  # 3: the tiny model's answer was unusable in a round, and it says so
     assert len(hosts_started) == 1  # one model for the whole campaign
     config, history = tracking.load_history(store, "hybrid-ray")
     assert len(history) == 32 and len({o.spec.params["gene"] for o in history}) == 32
     assert {o.spec.planner for o in history} <= {"agent", "bo", "fallback"}
+    assert (rc == 3) == any(o.spec.planner == "fallback" for o in history)
 
     c = _client(store)
     exp = c.get_experiment_by_name("hybrid-ray")
@@ -294,8 +295,9 @@ def test_hyperparameter_agent_on_ray_uses_the_hosted_model(
         ]
     )  # fmt: skip
     err = capsys.readouterr().err
-    assert rc == 0, err
+    assert rc in (0, 3), err  # 3: the agent fell back (the tiny model), and said so
     assert len(hosts_started) == 1
     _, history = tracking.load_history(store, "hpo-agent-ray")
     assert history.n_ran == 2  # one round: enough to show whose model it used (it took 2+ min)
+    assert (rc == 3) == any(o.spec.planner == "fallback" for o in history)
     assert all(o.outcome.ok for o in history if o.outcome.status.value != "rejected")

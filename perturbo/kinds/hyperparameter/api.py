@@ -9,7 +9,7 @@
         return {"accuracy": acc}
 
     best = Campaign(train, space=SearchSpace([Float("lr", 1e-4, 1e-1, log=True), Int("width", 8, 256)]),
-                    objective="accuracy", trials=40, batch=4, planner="bo").run().best
+                    objective="accuracy", direction="max", trials=40, batch=4, planner="bo").run().best
 
 A built-in task is named by string (``Campaign("digits-cnn", asha=True)``). Trials run
 in-process by default (``workers=1``), on a thread pool with ``workers>1``, or on Ray actors

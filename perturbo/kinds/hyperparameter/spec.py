@@ -36,7 +36,7 @@ KIND = KindSpec(
   perturbo run hyperparameter --task digits-cnn --planner bo --trials 50 --batch 4
   perturbo run hyperparameter --task branin --planner optuna-tpe --trials 30 --local
   perturbo run hyperparameter --task wine-mlp --objective val_accuracy,n_params --direction max,min
-  perturbo run hyperparameter --task mymod:objective --allow-user-code --space space.toml
+  perturbo run hyperparameter --task mymod:objective --allow-user-code --space space.toml --direction min
 """,
 )
 

@@ -20,15 +20,15 @@ Design (measured in ``benchmarks/overhead.py``):
   (FAILED with the error), never retried. A chunk is returned whole, so experiments that
   ran before the crash in the same chunk run again: each experiment is *reported* exactly
   once, *executed* at least once.
-- Time limits. An experiment given a timeout (``experiment_timeout_s``, or ``submit(...,
-  timeout_s=)``) runs alone in its actor call; its clock starts when its actor is up and
-  done with the calls before it. Past the limit it is reported FAILED ("timed out after N
-  s"), its actor is killed and replaced, and the calls queued behind it go back to the
-  queue without a strike. An actor that cannot be placed (it asks for a GPU that stays
-  busy, more CPUs than any node has) is given ``placement_timeout_s``: then it is dropped
-  and its work goes to the other actors, or, where no actor of the pool could ever be
-  placed, :class:`~perturbo.types.PerturboError` says what was asked for and what the
-  cluster has, instead of waiting forever.
+- Time limits and placement (:mod:`perturbo.actors.ray_limits`): an experiment past its
+  time limit is reported FAILED and its actor replaced; an actor that cannot be placed is
+  dropped after ``placement_timeout_s`` (or, where none of the pool starts, a
+  :class:`~perturbo.types.PerturboError` says what was asked for and what the cluster has);
+  an actor still coming up holds no work while another actor is up, so an experiment whose
+  node died runs again on a live actor instead of waiting for a replacement's place.
+- A lost head (:mod:`perturbo.actors.ray_head`): where the cluster's GCS stops answering,
+  :meth:`wait` raises a :class:`~perturbo.actors.ray_head.HeadLost` within ``head_grace_s``,
+  before Ray itself ends the process (after 60 s, with no word on the campaign).
 """
 
 from __future__ import annotations
@@ -41,13 +41,14 @@ import sys
 import time
 import warnings
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from perturbo.actors._run import run_one
+from perturbo.actors.ray_head import HeadWatch, gcs_address
+from perturbo.actors.ray_limits import _Call, _Item, _Limits
 from perturbo.actors.ray_runtime import RayRuntime, connect
 from perturbo.protocols import Executor, ExecutorFactory
-from perturbo.types import ExperimentSpec, Observation, Outcome, PerturboError, Status, failed
+from perturbo.types import ExperimentSpec, Observation, Outcome, Status, failed
 
 __all__ = ["RayExecutorPool"]
 
@@ -78,32 +79,7 @@ class _Worker:
         return self.name
 
 
-@dataclass
-class _Item:
-    spec: ExperimentSpec
-    attempts: int = 0  # times the actor running it died
-    last_error: str = ""
-    timeout_s: float | None = None
-
-
-@dataclass
-class _Call:
-    slot: int
-    actor: Any
-    items: list[_Item]
-    ref: Any
-    seq: int  # submission order: an actor runs its calls in this order, one at a time
-    isolated: bool = False  # a suspect running alone: nothing else goes to its actor
-    ran: bool | None = None  # after its actor died: was this call the one running?
-    started: float | None = None  # monotonic time its actor began it (as seen by the driver)
-
-    @property
-    def deadline(self) -> float | None:
-        t = self.items[0].timeout_s if len(self.items) == 1 else None
-        return None if t is None or self.started is None else self.started + t
-
-
-class RayExecutorPool:
+class RayExecutorPool(_Limits):
     """Runs experiments on ``n_workers`` long-lived Ray actors, each holding an executor
     built by ``executor_factory`` (a picklable zero-argument callable).
 
@@ -116,7 +92,10 @@ class RayExecutorPool:
     ``placement_timeout_s``: how long an actor may wait for its resources before it is
     dropped (or, where no actor of the pool starts, a :class:`PerturboError` is raised).
     ``resources``: custom Ray resources each actor asks for (``{"accelerator_type:A100":
-    0.01}``, a node's custom label), beside its CPU and GPU share.
+    0.01}``, a node's custom label), beside its CPU and GPU share. ``head_grace_s``: how
+    long the cluster's head may not answer before :meth:`wait` raises
+    :class:`~perturbo.actors.ray_head.HeadLost` (0: never; Ray itself ends the driver
+    after 60 s).
     Tuning (rarely needed): ``max_chunk`` experiments per actor call at most,
     ``calls_per_worker`` calls queued per actor, ``target_call_s`` of work per call once
     durations are known, ``threads_per_worker`` OpenMP/torch threads in each actor.
@@ -136,6 +115,7 @@ class RayExecutorPool:
         experiment_timeout_s: float | None = None,
         placement_timeout_s: float = 180.0,
         resources: Mapping[str, float] | None = None,
+        head_grace_s: float = 20.0,
     ) -> None:
         if n_workers is not None and n_workers < 1:
             raise ValueError(f"n_workers must be >= 1, got {n_workers}")
@@ -184,6 +164,7 @@ class RayExecutorPool:
         self._resources = dict(resources or {})
         self._timeout_s = experiment_timeout_s
         self._placement_s = placement_timeout_s
+        self._head = HeadWatch(gcs_address(ray), grace_s=head_grace_s)
         self._starting: dict[Any, tuple[int, Any, float]] = {}  # ready ref -> slot, actor, t0
         self._threads = threads_per_worker
         self._n = n_workers
@@ -226,8 +207,10 @@ class RayExecutorPool:
             out.extend(self._enforce_limits())
             if not self._calls:
                 return out
+            self._head.check()  # raises HeadLost once the head has been silent too long
             now = time.monotonic()
             left = 0.0 if out else max(0.0, min(deadline, self._next_limit()) - now)
+            left = min(left, self._head.next_probe_in())
             refs = [*self._calls, *self._starting]  # an actor coming up starts a clock
             ready, rest = ray.wait(refs, num_returns=1, timeout=left)
             if rest and ready:
@@ -250,8 +233,8 @@ class RayExecutorPool:
 
     def close(self) -> None:
         """Kill the actors (and the Ray this pool started, if it started one). Idempotent."""
-        if not self._ray.is_initialized():
-            self._actors = []
+        if not self._ray.is_initialized() or self._head.lost:
+            self._actors = []  # nothing to kill, or no head left to ask (it would hang)
         held = len(self._live()) * self._cpu_per
         want = self._ray.available_resources().get("CPU", 0.0) + held if held else 0.0
         for a in self._live():
@@ -278,6 +261,12 @@ class RayExecutorPool:
         return list(self._ray.get([a.whoami.remote() for a in self._live()]))
 
     @property
+    def head_lost(self) -> bool:
+        """The cluster's head stopped answering (:class:`HeadLost` was raised): Ray can no
+        longer be asked anything, nor shut down cleanly."""
+        return self._head.lost
+
+    @property
     def n_workers(self) -> int:
         """Actors of the pool (less those dropped because they could not be placed)."""
         return len(self._live())
@@ -301,8 +290,8 @@ class RayExecutorPool:
 
     def _busy(self, slot: int) -> int:
         actor = self._actors[slot]
-        if actor is None:
-            return math.inf  # type: ignore[return-value]  # dropped: never chosen
+        if actor is None or self._waits_for_place(actor):
+            return math.inf  # type: ignore[return-value]  # dropped, or not placed: not chosen
         mine = [c for c in self._calls.values() if c.slot == slot and c.actor is actor]
         return self._calls_per_worker if any(c.isolated for c in mine) else len(mine)
 
@@ -380,89 +369,6 @@ class RayExecutorPool:
             self._ray.kill(actor)
         except Exception:  # noqa: BLE001 - it is already gone
             pass
-
-    # -- time limits -------------------------------------------------------------------
-
-    def _next_limit(self) -> float:
-        """The earliest moment a time limit may fire (an experiment's, an actor placement's)."""
-        limits = [d for c in self._calls.values() if (d := c.deadline) is not None]
-        limits += [t0 + self._placement_s for _, _, t0 in self._starting.values()]
-        return min(limits, default=math.inf)
-
-    def _enforce_limits(self) -> list[Observation]:
-        """Start the clocks of calls their actor has begun, drop actors never placed, and stop
-        experiments past their limit (reported FAILED; their actor replaced)."""
-        now = time.monotonic()
-        if self._starting:
-            done = self._ray.wait(list(self._starting), num_returns=len(self._starting), timeout=0)[
-                0
-            ]
-            for ref in done:
-                del self._starting[ref]
-            late = [v for v in self._starting.values() if now - v[2] >= self._placement_s]
-            for slot, actor, _ in late:
-                self._drop_unplaced(slot, actor)
-        starting = {id(a) for _, a, _ in self._starting.values()}
-        first: dict[int, _Call] = {}  # per actor, the call it is running
-        for c in self._calls.values():
-            a = id(c.actor)
-            if a not in starting and (a not in first or c.seq < first[a].seq):
-                first[a] = c
-        for c in first.values():
-            if c.started is None:
-                c.started = now
-        out: list[Observation] = []
-        for c in [c for c in self._calls.values() if (d := c.deadline) is not None and now >= d]:
-            if c.ref in self._calls:
-                out += self._time_out(c)
-        return out
-
-    def _time_out(self, call: _Call) -> list[Observation]:
-        t = call.items[0].timeout_s
-        self._release(call.actor)
-        self._replace(call)
-        self.n_timed_out += 1
-        msg = (
-            f"timed out after {t:g} s (its worker was stopped and replaced). Fix: raise the "
-            "experiment timeout, or make the experiment cheaper"
-        )
-        return [Observation(i.spec, failed(msg, float(t or 0.0))) for i in call.items]
-
-    def _release(self, actor: Any) -> list[_Call]:
-        """Forget every call queued on ``actor``; those not timed out go back to the front of
-        the queue in their order, without a strike (they were cut short by no fault of theirs)."""
-        mine = sorted((c for c in self._calls.values() if c.actor is actor), key=lambda c: c.seq)
-        for c in mine:
-            del self._calls[c.ref]
-        expired = [c for c in mine if (d := c.deadline) is not None and time.monotonic() >= d]
-        for c in reversed([c for c in mine if c not in expired]):
-            self._queue.extendleft(reversed(c.items))
-        return mine
-
-    def _drop_unplaced(self, slot: int, actor: Any) -> None:
-        self._starting = {r: v for r, v in self._starting.items() if v[1] is not actor}
-        self._release(actor)
-        self._kill(actor)
-        if self._actors[slot] is actor:
-            self._actors[slot] = None
-        asked = {"CPU": self._cpu_per, "GPU": self._gpus, **self._resources}
-        asked = {k: v for k, v in asked.items() if v}
-        keys = {"CPU", "GPU", *self._resources}
-        have = {k: v for k, v in self._ray.cluster_resources().items() if k in keys}
-        free = {k: v for k, v in self._ray.available_resources().items() if k in keys}
-        what = (
-            f"a Ray actor asking for {asked or 'no resources'} could not be placed within "
-            f"{self._placement_s:g} s (the cluster has {have}, {free} free now)"
-        )
-        if not self._live():
-            self._queue.clear()
-            raise PerturboError(
-                f"{what}, and no worker of this pool could start: the campaign would wait "
-                "forever. Fix: free the resources (another job may hold the GPU), ask for "
-                "fewer (workers, GPUs per worker), add nodes, or wait longer "
-                "(placement_timeout_s); then `perturbo resume` the campaign"
-            )
-        warnings.warn(f"{what}: dropped; the pool runs on {self.n_workers} workers", stacklevel=3)
 
     def _requeue(self, items: list[_Item], error: str, counts: bool) -> list[Observation]:
         gave_up: list[Observation] = []

@@ -380,20 +380,27 @@ class RayHead:
 
 
 def start_ray_head(
-    temp_dir: Path, num_cpus: int = 2, timeout_s: float = 120, attempts: int = 3
+    temp_dir: Path,
+    num_cpus: int = 2,
+    timeout_s: float = 120,
+    attempts: int = 3,
+    env: dict[str, str] | None = None,
 ) -> RayHead:
     """A Ray head on 127.0.0.1; tried again where it fails to start (Ray gives its raylet a
-    fixed 30 s to register, which a busy 2-core machine can miss)."""
+    fixed 30 s to register, which a busy 2-core machine can miss). ``env``: extra settings
+    (``RAY_health_check_period_ms``...)."""
     for attempt in range(1, attempts + 1):
         try:
-            return _start_ray_head(temp_dir, num_cpus, timeout_s)
+            return _start_ray_head(temp_dir, num_cpus, timeout_s, env or {})
         except RuntimeError:
             if attempt == attempts:
                 raise
     raise AssertionError("unreachable")
 
 
-def _start_ray_head(temp_dir: Path, num_cpus: int, timeout_s: float) -> RayHead:
+def _start_ray_head(
+    temp_dir: Path, num_cpus: int, timeout_s: float, extra: dict[str, str]
+) -> RayHead:
     names = (
         "gcs",
         "dashboard",
@@ -440,6 +447,7 @@ def _start_ray_head(temp_dir: Path, num_cpus: int, timeout_s: float) -> RayHead:
                 RAY_TMPDIR=str(temp_dir),
                 RAY_enable_worker_prestart="0",
                 RAY_prestart_worker_first_driver="0",
+                **extra,
             ),
             cwd=temp_dir,
             start_new_session=True,

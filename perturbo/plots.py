@@ -48,12 +48,15 @@ def _figure(width: float = 6.0, height: float = 4.0) -> Figure:
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
-def set_title(ax: Any, campaign: str, what: str, fontsize: float = 11.0) -> None:
-    """``campaign`` on the first line, ``what`` below, each wrapped to the axes' figure width:
-    a generated campaign name (``genetic-IFNG-bo-20250101-120000``) and a description on one
-    line ran past the figure's edges and were cut."""
+def set_title(
+    ax: Any, campaign: str, what: str, fontsize: float = 11.0, share: float = 0.85
+) -> None:
+    """``campaign`` on the first line, ``what`` below, each wrapped to ``share`` of the
+    figure's width (the axes' part of it: less beside a colour bar): a generated campaign name
+    (``genetic-IFNG-bo-20250101-120000``) and a description on one line ran past the figure's
+    edges and were cut."""
     fig = ax.get_figure()
-    width_in = 0.7 * (fig.get_figwidth() if fig is not None else 6.0)  # the axes (+ colour bar)
+    width_in = share * (fig.get_figwidth() if fig is not None else 6.0)
     chars = max(20, int(width_in * 72 / (0.6 * fontsize)))  # a character is ~0.6 em wide
     lines = [textwrap.fill(t, chars) for t in (campaign, what) if t]
     ax.set_title("\n".join(lines), fontsize=fontsize)

@@ -99,13 +99,13 @@ def worst_case_plot(data: PlotData) -> dict[str, Any]:
         )
     rounds = [o.spec.round + 1 for o in done]
     accs = [o.outcome.value("robust_accuracy") for o in done]
-    ax.scatter(rounds, accs, s=14, alpha=0.5, color="C1", label="one trial (its samples)")
+    ax.scatter(rounds, accs, s=14, alpha=0.5, color="C1", label="one trial (samples it attacked)")
     ax.set_xlabel("round")
     ax.set_ylabel("robust accuracy")
     ax.set_ylim(-0.02, 1.02)
     set_title(ax, data.campaign, "worst-case robust accuracy after each round")
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=9)
     return {"worst_case.png": fig}
 
 
@@ -241,7 +241,7 @@ def pareto_plot(data: PlotData) -> dict[str, Any]:
             for j in range(len(done))
         )
     ]
-    fig = _figure()
+    fig = _figure(7.0, 4.5)
     ax = fig.add_subplot()
     sc = ax.scatter(nrm, s, c=[math.log10(max(p, 1.0)) for p in passes], cmap="viridis", s=20)
     fig.colorbar(sc, ax=ax, label="log10 passes")
@@ -256,7 +256,8 @@ def pareto_plot(data: PlotData) -> dict[str, Any]:
     )
     ax.set_xlabel("median perturbation norm of successes")
     ax.set_ylabel("success rate")
-    set_title(ax, data.campaign, "Pareto front: success rate vs perturbation size vs passes")
+    what = "Pareto front: success rate, perturbation size, passes"
+    set_title(ax, data.campaign, what, share=0.7)
     ax.grid(True, alpha=0.3)
     ax.legend()
     return {"pareto_front.png": fig}

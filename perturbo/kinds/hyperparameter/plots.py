@@ -107,7 +107,8 @@ def parallel_coordinates_plot(data: PlotData) -> dict[str, Figure]:
     ax.set_ylim(-0.05, 1.05)
     ax.set_yticks([])
     fig.colorbar(cm.ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=key)
-    set_title(ax, data.campaign, f"parallel coordinates of {len(obs)} trials (colour: {key})")
+    what = f"parallel coordinates of {len(obs)} trials (colour: {key})"
+    set_title(ax, data.campaign, what, share=0.7)
     return {"parallel_coordinates.png": fig}
 
 

@@ -140,7 +140,8 @@ class GeneticAgentPlanner:
             picks, trace = self._ask_genes(n, exclude, measured, ranked)
         else:
             picks, trace = self._ask_sets(n, exclude, measured, ranked)
-        specs = self._fill(n, picks, exclude, ranked)
+        why = next((c.failure for c in trace.calls if c.failure), "")  # e.g. unreachable LLM
+        specs = self._fill(n, picks, exclude, ranked, why)
         by: dict[str, int] = {}
         for s in specs:
             by[s.planner] = by.get(s.planner, 0) + 1
@@ -173,10 +174,16 @@ class GeneticAgentPlanner:
         return [normalize_gene(g) for g in genes if normalize_gene(g) not in exclude]
 
     def _fill(
-        self, n: int, picks: list[tuple[str, str, str]], exclude: set[str], ranked: list[str]
+        self,
+        n: int,
+        picks: list[tuple[str, str, str]],
+        exclude: set[str],
+        ranked: list[str],
+        why: str = "",
     ) -> list[ExperimentSpec]:
         """``picks``: (gene, planner, note) chosen by the agent. Complete the batch: hybrid with
-        bo's ranking (``planner="bo"``), agent with the fallback (``planner="fallback"``)."""
+        bo's ranking (``planner="bo"``), agent with the fallback (``planner="fallback"``), whose
+        note carries ``why`` the LLM gave nothing (its call's failure), where known."""
         out: list[ExperimentSpec] = []
         used: set[str] = set()
         for gene, who, note in picks[:n]:
@@ -190,7 +197,9 @@ class GeneticAgentPlanner:
             if not self.hybrid
             else (int(round(self.agent_share * n)) if not out else 0)
         )
-        fb_note = "fallback: the agent gave no usable choice or its sets ran out; bo's ranking"
+        fb_note = "fallback: the agent gave no usable choice or its sets ran out; bo's ranking" + (
+            f" ({why})" if why else ""
+        )
         for gene in ranked:
             if len(out) >= n:
                 break
@@ -210,7 +219,7 @@ class GeneticAgentPlanner:
                         {"gene": gene},
                         "genetic",
                         planner="fallback",
-                        note="fallback: random untested genes",
+                        note="fallback: random untested genes" + (f" ({why})" if why else ""),
                     )
                 )
         return out

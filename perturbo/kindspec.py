@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
+    from perturbo.findings import Findings
     from perturbo.parts import CampaignParts
     from perturbo.plots import Plotter
     from perturbo.protocols import StoreReader
@@ -76,6 +77,10 @@ class KindSpec:
     - ``tag_params``: params that become MLflow experiment tags (``perturbo.<key>``), so the
       store can be searched by them (earlier campaigns on the same screen...).
     - ``examples``: lines for ``perturbo run NAME --help``.
+    - ``findings``: what the kind's experiments find (a screen's hits), where they find things:
+      the headline becomes "N of M hits found (x%) in K experiments", ``perturbo show --hits``
+      lists them and the parent run gets their CSV (:mod:`perturbo.findings`). ``None``: the
+      kind is summarised by its ``headline`` metrics.
     """
 
     name: str
@@ -93,6 +98,7 @@ class KindSpec:
     budget_keys: tuple[str, ...] = ()
     tag_params: tuple[str, ...] = ()
     examples: str = ""
+    findings: Findings | None = None
     extras: Mapping[str, Any] = field(default_factory=dict)
     """Optional, kind-defined hooks other parts of perturbo may look up by name (the chat's
     summariser, the Python API's sugar); the core never requires one."""

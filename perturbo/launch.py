@@ -241,6 +241,7 @@ def _run_parts(
         plotters=tuple(spec.plotters),
         headline=tuple(spec.headline),
         subject=spec.subject,
+        findings=spec.findings,
     )
     parts.stop = replace(parts.stop, requested=recorder.stop_requested)
     try:

@@ -1,5 +1,7 @@
-"""``perturbo show``: the campaigns in a store, or one campaign's settings, best result and
+"""``perturbo show``: the campaigns in a store, or one campaign's settings, what it found
+("12 of 45 hits found (27%) in 256 experiments"; ``--hits``: which, by round), best result and
 rounds, read through the store's read side (:class:`~perturbo.protocols.StoreReader`).
+Rounds are numbered 1..N whichever numbering the store recorded them in.
 
 A campaign is named by its full name (``perturbo run`` prints it: the kind's default name
 plus ``-YYYYMMDD-HHMMSS``), a unique prefix of it, or a unique part of it."""
@@ -42,6 +44,7 @@ examples:
   perturbo show                                          # the campaigns in ./mlflow.db
   perturbo show {EXAMPLE_NAME}
   perturbo show hyperparameter-branin                    # a unique prefix is enough
+  perturbo show genetic-IFNG-bo --hits                   # the hits it found, by round
   perturbo show --tracking-uri sqlite:////data/runs.db   # another store
 
 {NAMES_NOTE}
@@ -62,9 +65,9 @@ def add_parser(sub: Any) -> Any:
 
     p = sub.add_parser(
         "show",
-        help="list campaigns, or one campaign's best result and rounds",
+        help="list campaigns, or one campaign's result and rounds",
         description="Without CAMPAIGN: the campaigns in the store. With it: its settings, "
-        "best result (and its parameters) and metrics per round.",
+        "what it found, best result (and its parameters) and metrics per round.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=SHOW_EPILOG,
     )
@@ -75,7 +78,12 @@ def add_parser(sub: Any) -> Any:
         metavar="URI",
         help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
     )
-    return lambda ns: show(ns.campaign, getattr(ns, "tracking_uri", None))
+    p.add_argument(
+        "--hits",
+        action="store_true",
+        help="list what CAMPAIGN found (a screen's hit genes), round by round",
+    )
+    return lambda ns: show(ns.campaign, getattr(ns, "tracking_uri", None), hits=ns.hits)
 
 
 def resolve(store: Any, name: str) -> str:
@@ -180,7 +188,6 @@ def _list(console: Any, store: Any) -> int:
     for r in rows:
         spec = _spec(r.kind)
         subject = r.params.get(spec.subject, "") if spec is not None and spec.subject else ""
-        keys = spec.headline if spec is not None else ()
         t.add_row(
             r.name,
             r.kind,
@@ -189,10 +196,70 @@ def _list(console: Any, store: Any) -> int:
             time.strftime("%Y-%m-%d %H:%M", time.localtime(r.started)),
             r.params.get("planner", ""),
             subject,
-            headline({k: v for k, v in r.metrics.items() if not k.startswith("final_")}, keys),
+            list_headline(spec, r),
         )
     console.print(t)
     return 0
+
+
+def _round_base(summary: CampaignSummary) -> int:
+    from perturbo.tracking.layout import round_base
+
+    return round_base(summary.run_tags)
+
+
+def list_headline(spec: Any, summary: CampaignSummary) -> str:
+    """The list's one-cell result: what a kind with findings found ("12 of 45 hits found
+    (27%) in 256 experiments", from the last metrics), else the kind's headline metrics."""
+    from perturbo.findings import headline_of_metrics
+
+    metrics = {k: v for k, v in summary.metrics.items() if not k.startswith("final_")}
+    findings = getattr(spec, "findings", None)
+    if findings is not None:
+        n_ran = str(summary.run_tags.get("perturbo.n_ran", ""))
+        ran = int(n_ran) if n_ran.isdigit() else None
+        line = headline_of_metrics(findings, summary.params, metrics, ran)
+        if line is not None:
+            return line
+    return headline(metrics, spec.headline if spec is not None else ())
+
+
+def _found_line(spec: Any, summary: CampaignSummary, history: Sequence[Any]) -> str:
+    """What the campaign found, counted from its recorded experiments ("" for a kind without
+    findings: its headline metrics are in the rounds table)."""
+    from perturbo.findings import headline_of_history
+
+    findings = getattr(spec, "findings", None)
+    if findings is None:
+        keys = spec.headline if spec is not None else ()
+        last = {k: v for k, v in summary.metrics.items() if not k.startswith("final_")}
+        shown = [k for k in keys if k in last][:2]
+        return ", ".join(f"{k} = {_fmt(last[k])}" for k in shown)
+    metrics = {k: v for k, v in summary.metrics.items() if not k.startswith("final_")}
+    return headline_of_history(findings, history, summary.params, metrics)
+
+
+def _hits_lines(spec: Any, summary: CampaignSummary, history: Sequence[Any]) -> list[str]:
+    """``--hits``: the finds by round (1..N), one line per round, every one shown."""
+    from perturbo.findings import by_round, found
+
+    findings = getattr(spec, "findings", None)
+    if findings is None:
+        what = f"a {summary.kind!r} campaign" if summary.kind else "this campaign"
+        raise PerturboError(
+            f"--hits: {summary.name!r} is {what}, whose experiments find no hits; drop --hits "
+            "(its result is the headline above: `perturbo show " + summary.name + "`)"
+        )
+    rows = by_round(found(findings, history))
+    if not rows:
+        return [f"  no {findings.noun} found yet"]
+    lines = [f"  {findings.noun} by round ({findings.subjects[0]} score):"]
+    for rnd, fs in rows.items():
+        items = ", ".join(
+            f"{f.subject} {_fmt(f.score)}" if math.isfinite(f.score) else f.subject for f in fs
+        )
+        lines.append(f"    round {rnd + 1} ({len(fs)}): {items}")
+    return lines
 
 
 MAX_FRONT = 12
@@ -235,9 +302,8 @@ def _best_lines(store: Any, name: str, summary: CampaignSummary) -> list[str]:
     marks = getattr(store, "best_marks", None)
     t = marks(name) if callable(marks) else {}
     if "perturbo.best.round_metric" in t:  # a round is what people read: its best round
-        return [
-            f"  best round: {int(t['perturbo.best.round']) + 1} ({t['perturbo.best.round_metric']})"
-        ]
+        shown = int(t["perturbo.best.round"]) - _round_base(summary) + 1  # 1..N either way
+        return [f"  best round: {shown} ({t['perturbo.best.round_metric']})"]
     front = _pareto_lines(store, name)  # several objectives: all of them, not the first
     if front:
         return front
@@ -261,8 +327,9 @@ def _best_lines(store: Any, name: str, summary: CampaignSummary) -> list[str]:
     return lines
 
 
-def show(campaign: str | None, tracking_uri: str | None = None) -> int:
-    """Print the store's campaigns (``campaign=None``) or one campaign; returns the exit code."""
+def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = False) -> int:
+    """Print the store's campaigns (``campaign=None``) or one campaign (``hits``: and what it
+    found, by round); returns the exit code."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -273,18 +340,33 @@ def show(campaign: str | None, tracking_uri: str | None = None) -> int:
     check_store(store, cfg.default_tracking_uri())
     console = _console()
     if campaign is None:
+        if hits:
+            raise PerturboError(
+                "--hits lists one campaign's hits: name it (`perturbo show CAMPAIGN --hits`; "
+                "`perturbo show` lists the campaigns)"
+            )
         return _list(console, store)
     name = resolve(store, campaign)
     summary = store.summary(name)
+    spec = _spec(summary.kind)
+    if hits and getattr(spec, "findings", None) is None:
+        _hits_lines(spec, summary, [])  # the clear error, before reading anything more
+    history = store.history(name) if getattr(spec, "findings", None) is not None else []
     rounds = store.round_metrics(name)
     console.print(
         f"[bold]{escape(summary.name)}[/bold] ({summary.kind}, {summary.status}, "
         f"{summary.rounds} rounds recorded)"
     )
+    found = _found_line(spec, summary, history)
+    if found:
+        console.print(f"  [bold]{escape(found)}[/bold]")
     console.print(f"  store: {escape(store.uri)}")
     console.print("  " + escape("  ".join(f"{k}={v}" for k, v in sorted(summary.params.items()))))
     for line in _best_lines(store, name, summary):
         console.print(escape(line))
+    if hits:
+        for line in _hits_lines(spec, summary, history):
+            console.print(escape(line))
     keys: list[str] = []
     for m in rounds.values():
         keys += [k for k in m if k not in keys]
@@ -305,6 +387,7 @@ __all__ = [
     "add_parser",
     "best_trial",
     "check_store",
+    "list_headline",
     "resolve",
     "show",
 ]

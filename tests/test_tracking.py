@@ -67,26 +67,30 @@ def test_round_runs_layout_and_exact_round_trip(store: str) -> None:
     assert parent.data.params == {"planner": "toy", "rounds": "3", "batch": "4"}
     assert parent.data.tags["perturbo.meta.pool"] == "local"
 
-    # the round metrics on the parent (step=round) equal the metric recomputed from history
+    # the round metrics on the parent (step = round, 1..N as people count) equal the metric
+    # recomputed from history (the loop counts from 0)
+    assert parent.data.tags["perturbo.round_base"] == "1"
     hist = c.get_metric_history(rec.run_id, "hits_total")
-    assert sorted(m.step for m in hist) == [0, 1, 2]
+    assert sorted(m.step for m in hist) == [1, 2, 3]
     for m in hist:
-        upto = [o for o in history if o.spec.round <= m.step]
+        upto = [o for o in history if o.spec.round + 1 <= m.step]
         assert m.value == pytest.approx(toy_metrics([], upto)["hits_total"])
     assert parent.data.metrics["final_n_experiments"] == 12
 
     # one nested run per round, with the table of its experiments and the rationale
     rounds = c.search_runs([exp.experiment_id], f"tags.`mlflow.parentRunId` = '{rec.run_id}'")
-    assert sorted(r.data.tags["perturbo.round"] for r in rounds) == ["0", "1", "2"]
+    assert sorted(r.data.tags["perturbo.round"] for r in rounds) == ["1", "2", "3"]
     import pandas as pd
 
     for r in rounds:
-        rnd = int(r.data.tags["perturbo.round"])
+        rnd = int(r.data.tags["perturbo.round"]) - 1  # the loop's round
+        assert (r.info.run_name or "").startswith(f"round-{rnd + 1:03d}")
         assert r.info.status == "FINISHED" and r.data.metrics["n_ran"] == 4
         assert r.data.metrics["proposed_by_toy"] == 4 and r.data.params["planner"] == "toy"
         d = Path(c.download_artifacts(r.info.run_id, "", _folder(store, f"dl{rnd}")))
         table = pd.read_csv(d / "results.csv")
         assert list(table["item"]) == [o.spec.params["item"] for o in history.by_round(rnd)]
+        assert set(table["round"]) == {rnd + 1}
         for x, s in zip(table["item"], table["score"], strict=True):
             assert s == pytest.approx(toy_score(int(x)))
         assert (d / "rationale.txt").read_text() == f"why round {rnd + 1}"
@@ -125,11 +129,12 @@ def test_trial_runs_are_the_default_nesting(store: str) -> None:
             (e, pytest.approx(toy_score(x) / (e + 1))) for e in range(3)
         ]
     bests = sorted((m.step, m.value) for m in c.get_metric_history(rec.run_id, "best"))
-    assert [s for s, _ in bests] == [0, 1, 2, 3]
+    assert [s for s, _ in bests] == [1, 2, 3, 4]
+    assert {t.data.tags["perturbo.round"] for t in trials} == {"1", "2", "3", "4"}
     assert bests[-1][1] == max(toy_score(x) for x in range(20) if x != FAILING_ITEM)
     assert c.list_artifacts(rec.run_id, "plots") == []
     rationale = c.list_artifacts(rec.run_id, "rationale")
-    assert [f.path for f in rationale] == [f"rationale/round-{r:03d}.txt" for r in range(4)]
+    assert [f.path for f in rationale] == [f"rationale/round-{r:03d}.txt" for r in range(1, 5)]
     _, loaded = tracking.load_history(store, "hpo")
     assert [o.to_dict() for o in loaded] == [o.to_dict() for o in history]
 
@@ -182,11 +187,12 @@ def _toy_run(planner: Any, recorder: Any, history: Any = None) -> Any:
 
 
 def _break_round_1(monkeypatch: pytest.MonkeyPatch, rec: Any, times: int) -> list[int]:
-    """The commit point of round 1 fails ``times`` times (after its round run was written)."""
+    """The commit point of the loop's round 1 (stored, and said, as round 2) fails ``times``
+    times (after its round run was written)."""
     real, failed = rec.client.log_artifact, [0]
 
     def broken(run_id: str, local_path: str, artifact_path: str | None = None) -> None:
-        if Path(local_path).name == "round-001.json" and failed[0] < times:
+        if Path(local_path).name == "round-002.json" and failed[0] < times:
             failed[0] += 1
             raise OSError("disk full")
         real(run_id, local_path, artifact_path)
@@ -207,12 +213,12 @@ def test_a_round_the_store_refuses_is_buffered_and_uploaded_while_the_campaign_g
     failed = _break_round_1(monkeypatch, rec, times=1)
     final = _toy_run(ToyPlanner(), rec)  # no error: round 1 waits on disk, round 2 uploads it
     assert failed == [1]
-    assert any("refused round 1" in m and "disk full" in m for m in said), said
+    assert any("refused round 2" in m and "disk full" in m for m in said), said
     assert any("is back: 1 buffered rounds uploaded" in m for m in said), said
     assert not list(rec.spool.glob("round-*.json"))
     c = _client(store)
     round_runs = c.search_runs([rec.experiment_id], "tags.`perturbo.role` = 'round'")
-    assert sorted(r.data.tags["perturbo.round"] for r in round_runs) == ["0", "1", "2"]
+    assert sorted(r.data.tags["perturbo.round"] for r in round_runs) == ["1", "2", "3"]
     _, hist = tracking.load_history(store, "blip")
     assert [o.to_dict() for o in hist] == [o.to_dict() for o in final]
     assert len({o.spec.params["item"] for o in hist}) == 12
@@ -256,7 +262,7 @@ def test_a_store_down_to_the_end_keeps_the_rounds_for_resume(
     final = _toy_run(planner, rec2, history=hist)
     c = _client(store)
     round_runs = c.search_runs([rec2.experiment_id], "tags.`perturbo.role` = 'round'")
-    assert sorted(r.data.tags["perturbo.round"] for r in round_runs) == ["0", "1", "2"]
+    assert sorted(r.data.tags["perturbo.round"] for r in round_runs) == ["1", "2", "3"]
     _, again = tracking.load_history(store, "flaky")
     items = [o.spec.params["item"] for o in again]
     assert len(items) == 12 == len(set(items))
@@ -349,13 +355,13 @@ def test_agent_traces_go_to_the_recorders_store_not_the_global_uri(
 
     c = _client(store)
     tokens = sorted((m.step, m.value) for m in c.get_metric_history(rec.run_id, "agent_tokens"))
-    assert tokens == [(0, 901.0), (1, 902.0)]
+    assert tokens == [(1, 901.0), (2, 902.0)]  # step = round, 1..N
     rounds = c.search_runs([rec.experiment_id], "tags.`perturbo.role` = 'round'")
     for r in rounds:
-        rnd = int(r.data.tags["perturbo.round"])
+        rnd = int(r.data.tags["perturbo.round"])  # 1..N: the toy's prompt n is round n
         assert r.data.metrics["agent_validity"] == 0.75 and r.data.metrics["agent_by_fallback"] == 1
         d = Path(c.download_artifacts(r.info.run_id, "agent_trace.json", _folder(store, f"t{rnd}")))
-        assert json.loads(d.read_text())["calls"][0]["prompt"] == f"prompt {rnd + 1}"
+        assert json.loads(d.read_text())["calls"][0]["prompt"] == f"prompt {rnd}"
     traces = c.search_traces(locations=[rec.experiment_id])
     assert len(traces) == 2
     by_round = {t.info.tags["perturbo.round"]: t for t in traces}
@@ -368,7 +374,7 @@ def test_agent_traces_go_to_the_recorders_store_not_the_global_uri(
         assert root.inputs == {"round": int(rnd), "n_requested": 4}
         [call] = [s for s in t.data.spans if s.name == "propose"]
         assert call.parent_id == root.span_id and call.span_type == "CHAT_MODEL"
-        assert call.inputs["prompt"] == f"prompt {int(rnd) + 1}"
+        assert call.inputs["prompt"] == f"prompt {int(rnd)}"
         assert call.outputs["errors"] == [["99 is not an item"]]
         assert call.attributes["input_tokens"] == 800
     # nothing went to the store at the process-global URI

@@ -1,5 +1,7 @@
-"""What a campaign logs on its parent run when it ends: the kind's plots (PNGs under
-``plots/``) and, with several objectives, the Pareto set (``pareto_front.json``/``.csv``)."""
+"""What a campaign logs on its parent run beside its rounds: the kind's plots (PNGs under
+``plots/``, at the end), with several objectives the Pareto set (``pareto_front.json``/``.csv``)
+and, for a kind that finds things, the CSV of its finds (``hits.csv``: with each round and at
+the end)."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from perturbo.findings import Findings, found, to_csv
 from perturbo.plots import PlotData, Plotter, save_png
 from perturbo.tracking.layout import PARETO_FILE, jsonable
 from perturbo.types import Observation
@@ -31,6 +34,30 @@ def log_plots(
         if names:
             client.log_artifacts(run_id, tmp, "plots")
     return names
+
+
+def findings_files(
+    findings: Findings | None, history: Sequence[Observation], upto: int
+) -> dict[str, str]:
+    """``{file: CSV}`` of the finds in ``history`` up to the loop's round ``upto``, for
+    :func:`~perturbo.tracking.rounds.write_round`; empty for a kind without findings. Written
+    with each round, so a campaign killed midway still has it. Its rounds are numbered 1..N as
+    ``perturbo show --hits`` prints them (in a campaign recorded with rounds from 0 too)."""
+    if findings is None:
+        return {}
+    rows = [f for f in found(findings, history) if f.round <= upto]
+    return {findings.file: to_csv(findings, rows)}
+
+
+def log_findings(
+    client: MlflowClient,
+    run_id: str,
+    findings: Findings | None,
+    history: Sequence[Observation],
+) -> None:
+    """The CSV of every find in ``history`` on the parent run (at the end, or on abort)."""
+    if findings is not None and history:
+        client.log_text(run_id, to_csv(findings, found(findings, history)), findings.file)
 
 
 def log_pareto(

@@ -64,7 +64,7 @@ class Backlog:
         self._next_try = max(self._next_try, time.monotonic() + self.retry_s)
         if self.pending == 1:
             self._say(
-                f"MLflow at {self.spool.uri!r} refused round {round} ({first_line(self.error)}): "
+                f"MLflow at {self.spool.uri!r} refused round {round + 1} ({first_line(self.error)}): "
                 f"buffering rounds on disk in {str(path.parent)!r}; the campaign goes on and "
                 "uploads them when the store is back"
             )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -27,6 +28,7 @@ from perturbo.tracking.layout import (
     ROUND_TAG,
     ROUNDS_DIR,
     TAG_PREFIX,
+    round_base,
     round_of,
 )
 from perturbo.tracking.spool import Spool
@@ -106,7 +108,8 @@ class MlflowStore:
 
     def history(self, campaign: str) -> History:
         """Its observations, exactly as recorded, in round order, plus any rounds spooled
-        locally while the store refused them."""
+        locally while the store refused them; rounds in the loop's numbering (0-based)
+        whichever numbering the store holds them in."""
         _, parent = self._open(campaign)
         rounds = self._in_tmp(
             f"reading the rounds of campaign {campaign!r}", lambda tmp: self._rounds(parent, tmp)
@@ -116,18 +119,19 @@ class MlflowStore:
         return History([o for r in sorted(rounds) for o in rounds[r]])
 
     def round_metrics(self, campaign: str) -> dict[int, dict[str, float]]:
-        """Metrics per recorded round (round -> name -> value), from the parent run's
-        step=round values."""
+        """Metrics per recorded round (the loop's round, 0-based -> name -> value), from the
+        parent run's step=round values."""
         _, parent = self._open(campaign)
 
         def read() -> dict[int, dict[str, float]]:
-            series = load_series(self.client, parent.info.run_id)
-            n_rounds = len(recorded_rounds(self.client, parent.info.run_id))
+            base = round_base(parent.data.tags)
+            series = load_series(self.client, parent.info.run_id, base)
+            done = {r - base for r in recorded_rounds(self.client, parent.info.run_id)}
             rows: dict[int, dict[str, float]] = {}
             for k, pts in series.items():
                 for step, v in pts:
                     rows.setdefault(step, {})[k] = v
-            return {r: rows[r] for r in sorted(rows) if r < n_rounds or n_rounds == 0}
+            return {r: rows[r] for r in sorted(rows) if r in done or not done}
 
         return self._call(f"reading the metrics of campaign {campaign!r}", read)
 
@@ -234,14 +238,17 @@ class MlflowStore:
         rounds: dict[int, list[Observation]] = {}
         if not recorded_rounds(self.client, parent.info.run_id):
             return rounds
+        base = round_base(parent.data.tags)
         folder = self._fetch(parent, ROUNDS_DIR, tmp)
         for f in sorted(folder.glob("round-*.json")):
             data = json.loads(f.read_text())
-            rounds[int(data["round"])] = [Observation.from_dict(x) for x in data["observations"]]
+            obs = [Observation.from_dict(x) for x in data["observations"]]
+            rounds[int(data["round"]) - base] = unstored(obs, base)
         return rounds
 
     def _traces(self, exp: Experiment, parent: Run, tmp: Path) -> list[dict[str, Any]]:
         c, run_id = self.client, parent.info.run_id
+        base = round_base(parent.data.tags)
         recorded = set(recorded_rounds(c, run_id))
         found: dict[int, dict[str, Any]] = {}
         for f in c.list_artifacts(run_id, AGENT_TRACES_DIR):
@@ -254,7 +261,7 @@ class MlflowStore:
                 names = {Path(f.path).name for f in c.list_artifacts(r.info.run_id)}
                 if AGENT_TRACE_FILE in names:
                     found[rnd] = _read_json(c, r.info.run_id, AGENT_TRACE_FILE, tmp / f"r{rnd}")
-        return [{"round": rnd, **found[rnd]} for rnd in sorted(found)]
+        return [{**found[rnd], "round": rnd - base} for rnd in sorted(found)]
 
     def _fetch(self, parent: Run, path: str, dst: Path) -> Path:
         return Path(self.client.download_artifacts(parent.info.run_id, path, str(dst)))
@@ -298,9 +305,19 @@ def recorded_rounds(client: MlflowClient, run_id: str) -> list[int]:
     return sorted(r for n in names if n.endswith(".json") and (r := round_of(n)) is not None)
 
 
-def load_series(client: MlflowClient, run_id: str) -> dict[str, list[tuple[int, float]]]:
+def unstored(obs: list[Observation], base: int) -> list[Observation]:
+    """Observations read from the store, their rounds back in the loop's numbering."""
+    if not base:
+        return obs
+    return [Observation(replace(o.spec, round=o.spec.round - base), o.outcome) for o in obs]
+
+
+def load_series(
+    client: MlflowClient, run_id: str, base: int = 0
+) -> dict[str, list[tuple[int, float]]]:
     """Every per-round metric of the parent run as (round, value) points, in round order
-    (``final_*`` left out; the last value logged at a step wins)."""
+    (``final_*`` left out; the last value logged at a step wins); rounds in the loop's
+    numbering where ``base`` is the campaign's :func:`round_base`, else as stored."""
     run = client.get_run(run_id)
     out: dict[str, list[tuple[int, float]]] = {}
     for k in run.data.metrics:
@@ -308,7 +325,7 @@ def load_series(client: MlflowClient, run_id: str) -> dict[str, list[tuple[int, 
             continue
         hist = sorted(client.get_metric_history(run_id, k), key=lambda m: (m.timestamp, m.step))
         pts = sorted({m.step: m.value for m in hist}.items())
-        out[k] = [(int(s), float(v)) for s, v in pts]
+        out[k] = [(int(s) - base, float(v)) for s, v in pts]
     return out
 
 

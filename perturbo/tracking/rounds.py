@@ -1,13 +1,18 @@
 """Writing one round into a campaign's records: its nested runs (by the kind's nesting), its
-agent trace, its metrics (step = round) and, last, the commit point -- the round's
-observations file on the parent run. A round is recorded iff that file is there."""
+agent trace, its metrics (step = round), what the campaign found so far (the kind's findings
+CSV) and, last, the commit point -- the round's observations file on the parent run. A round
+is recorded iff that file is there.
+
+The loop's round ``r`` (0-based) is stored as ``r + base`` everywhere (run names, tags, steps,
+files and the observations' own ``round``): base 1 for new campaigns, 0 for a campaign recorded
+before rounds were numbered 1..N (:data:`~perturbo.tracking.layout.ROUND_BASE_TAG`)."""
 
 from __future__ import annotations
 
 import json
 import tempfile
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +38,15 @@ class RoundTarget:
     nesting: Nesting
     planner: str = ""
     objective: str = ""
+    base: int = 0
+    """The stored number of the loop's round 0 (:func:`~perturbo.tracking.layout.round_base`)."""
+
+
+def stored(obs: Sequence[Observation], base: int) -> list[Observation]:
+    """``obs`` with their rounds in the store's numbering (the loop's round + ``base``)."""
+    if not base:
+        return list(obs)
+    return [Observation(replace(o.spec, round=o.spec.round + base), o.outcome) for o in obs]
 
 
 def write_round(
@@ -43,9 +57,12 @@ def write_round(
     notes: Mapping[str, Any],
     trace: dict[str, Any] | None,
     tags: Mapping[str, Any] | None = None,
+    files: Mapping[str, str] | None = None,
 ) -> None:
-    """Write round ``round``; ``tags`` go on the parent run with the round's metrics."""
-    c, obs = t.client, list(obs)
+    """Write the loop's round ``round``; ``tags`` go on the parent run with the round's
+    metrics; ``files`` (artifact path -> text) on the parent run before the commit point."""
+    c, obs = t.client, stored(obs, t.base)
+    round = round + t.base
     step_metrics = [(k, float(v), round) for k, v in metrics.items() if finite(float(v))]
     rationale = str(notes.get("rationale", "") or "")
     proposed_by = dict(notes.get("proposed_by", {}) or {})
@@ -78,6 +95,8 @@ def write_round(
         if trace is not None:
             log_llm_trace(c, t.experiment_id, trace_run, round, trace)
         log_batch(c, t.run_id, metrics=step_metrics, tags=tags)
+        for path, text in (files or {}).items():
+            c.log_text(t.run_id, text, path)
         # The commit point: a round is recorded iff its observations file is on the parent.
         f = Path(tmp) / round_file(round)
         f.write_text(
@@ -92,4 +111,4 @@ def write_round(
         c.log_artifact(t.run_id, str(f), ROUNDS_DIR)
 
 
-__all__ = ["RoundTarget", "write_round"]
+__all__ = ["RoundTarget", "stored", "write_round"]

@@ -4,7 +4,10 @@ the plots, the agent traces and the ranked runs), and the best nested run marked
 
 Written by the recorder when a campaign starts (a short description), finishes and is
 aborted (refreshed: a resumed campaign's best may change). Kind-neutral: the objective, its
-direction, the headline metrics and the subject come from the kind through the recorder.
+direction, the headline metrics, the subject and what the kind finds
+(:class:`~perturbo.findings.Findings`: "12 of 45 hits found (27%) in 256 experiments") come
+from the kind through the recorder. Rounds are the loop's (0-based) in :class:`CampaignFacts`
+and ``round + 1`` in what people read; tags that name a round use the store's numbering.
 """
 
 from __future__ import annotations
@@ -17,10 +20,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from perturbo.findings import by_round, found, headline_of_history
 from perturbo.tracking.batch import MAX_TAG_LEN, log_batch
 from perturbo.tracking.layout import (
     AGENT_TRACES_DIR,
     BEST_TAG,
+    HEADLINE_TAG,
     NOTE_TAG,
     ROLE,
     ROUND_TAG,
@@ -31,6 +36,8 @@ from perturbo.types import Observation, Status
 
 if TYPE_CHECKING:
     from mlflow import MlflowClient
+
+    from perturbo.findings import Findings
 
 BEST_SUFFIX = " (best)"
 _ML_VIEW = "workflowType=machine_learning"
@@ -57,6 +64,11 @@ class CampaignFacts:
     plots: Sequence[str] = ()
     traces: bool = False
     reason: str = ""
+    params: Mapping[str, Any] = field(default_factory=dict)
+    findings: Findings | None = None
+    round_base: int = 0
+    """The store's number of the loop's round 0 (1 for campaigns recorded since rounds are
+    numbered 1..N; 0 before): the round tags of nested runs."""
 
 
 def best_observation(
@@ -85,6 +97,35 @@ def best_round(facts: CampaignFacts) -> tuple[str, int, float] | None:
     key, sign = keys[0], (-1.0 if facts.direction == "min" else 1.0)
     rnd, v = max(facts.series[key], key=lambda p: (sign * p[1], -p[0]))
     return key, int(rnd), float(v)
+
+
+def last_metrics(facts: CampaignFacts) -> dict[str, float]:
+    """Each per-round metric's last value."""
+    return {k: float(pts[-1][1]) for k, pts in facts.series.items() if pts}
+
+
+def result_line(facts: CampaignFacts) -> str:
+    """What the campaign found, in one line: "12 of 45 hits found (27%) in 256 experiments"
+    for a kind with findings, else its headline metrics' last values (the first two round
+    metrics where it names none; "" where there are none)."""
+    last = last_metrics(facts)
+    if facts.findings is not None:
+        return headline_of_history(facts.findings, facts.history, facts.params, last)
+    keys = ([k for k in facts.headline if k in last] or list(last))[:2]
+    return ", ".join(f"{k} = {_fmt(last[k])}" for k in keys)
+
+
+def _found_lines(facts: CampaignFacts) -> list[str]:
+    """The finds by round (people's numbering), a few per round."""
+    if facts.findings is None:
+        return []
+    rows = by_round(found(facts.findings, facts.history))
+    lines = []
+    for rnd, fs in rows.items():
+        names = ", ".join(f"`{f.subject}`" for f in fs[:_MAX_SHOWN])
+        more = f" and {len(fs) - _MAX_SHOWN} more" if len(fs) > _MAX_SHOWN else ""
+        lines.append(f"- round {rnd + 1}: {len(fs)} {facts.findings.noun}: {names}{more}")
+    return lines
 
 
 def view_tags() -> dict[str, str]:
@@ -125,6 +166,9 @@ def write_summary(client: MlflowClient, facts: CampaignFacts) -> str:
     marked = _mark_best(client, facts, best, rnd)
     md = summary_markdown(facts, best, rnd, marked)
     tags = {NOTE_TAG: md, "perturbo.status": facts.status}
+    headline = result_line(facts)
+    if headline:
+        tags[HEADLINE_TAG] = headline
     if facts.objective:
         tags.update({"perturbo.objective": facts.objective, "perturbo.direction": facts.direction})
     if best is not None:
@@ -136,7 +180,7 @@ def write_summary(client: MlflowClient, facts: CampaignFacts) -> str:
             }
         )
     if rnd is not None:
-        tags["perturbo.best.round"] = str(rnd[1])
+        tags["perturbo.best.round"] = str(rnd[1] + facts.round_base)  # the store's numbering
         tags["perturbo.best.round_metric"] = f"{rnd[0]}={_fmt(rnd[2])}"
     if marked:
         tags["perturbo.best.run"] = marked
@@ -216,6 +260,15 @@ def summary_markdown(
         "",
         f"{len(facts.history)} experiments in {rounds} rounds: {_counts(facts.history) or 'none'}.",
     ]
+    headline = result_line(facts)
+    if headline:
+        lines += ["", f"**{headline}**"]
+    found_lines = _found_lines(facts)
+    if found_lines and facts.findings is not None:
+        name = facts.findings.file
+        link = _run_link(facts, facts.run_id, f"/artifacts/{name}")
+        noun = facts.findings.noun.capitalize()
+        lines += ["", f"**{noun} by round** (all of them: [{name}]({link}))", "", *found_lines]
     lines += ["", "**Best result**", ""]
     if rnd is not None:
         link = f" ([round run]({_run_link(facts, marked)}))" if marked else ""
@@ -223,7 +276,7 @@ def summary_markdown(
         finals = [(k, pts[-1][1]) for k in facts.headline if (pts := facts.series.get(k))]
         if finals:
             lines.append("- at the end: " + ", ".join(f"{k} = {_fmt(v)}" for k, v in finals))
-    if best is not None:
+    if best is not None and facts.findings is None:  # the finds say it better
         v = float(best.outcome.metrics[facts.objective])
         tied = [
             o
@@ -243,7 +296,7 @@ def summary_markdown(
                 f", round {best.spec.round + 1}, planner `{best.spec.planner or '?'}`{link}"
             )
             lines.append(f"- its config: {_params(best.spec.params)}")
-    elif rnd is None:
+    elif rnd is None and best is None:
         lines.append("- no completed experiment yet")
     lines += _planners(facts)
     lines += ["", "**Where to look**", ""]
@@ -275,6 +328,9 @@ def _description(
         f"`{facts.planner or '?'}`, **{facts.status}**; {len(facts.history)} experiments "
         f"({_counts(facts.history) or 'none'})."
     ]
+    headline = result_line(facts)
+    if headline:
+        parts.append(f"**{headline}**.")
     if rnd is not None:
         parts.append(f"Best round: {rnd[1] + 1} with {rnd[0]} = {_fmt(rnd[2])}.")
     elif best is not None:
@@ -313,7 +369,8 @@ def _mark_best(
     mark); returns its run id ("" where there is none)."""
     flt = f"tags.`mlflow.parentRunId` = '{facts.run_id}'"
     if rnd is not None:
-        target = f"{flt} and tags.`{ROLE}` = 'round' and tags.`{ROUND_TAG}` = '{rnd[1]}'"
+        stored = rnd[1] + facts.round_base
+        target = f"{flt} and tags.`{ROLE}` = 'round' and tags.`{ROUND_TAG}` = '{stored}'"
     elif best is not None and facts.nesting in ("trial", "both"):
         target = f"{flt} and tags.`{ROLE}` = 'trial' and tags.`perturbo.id` = '{best.spec.id}'"
     else:
@@ -339,6 +396,8 @@ __all__ = [
     "CampaignFacts",
     "best_observation",
     "best_round",
+    "last_metrics",
+    "result_line",
     "start_description",
     "start_tags",
     "summary_markdown",

@@ -161,6 +161,7 @@ def mark_campaigns(uri: str, summaries: bool = True) -> int:
 
 def _summarise_old(uri: str, todo: list[tuple[Any, Any]]) -> None:
     """The summary of campaigns recorded before the recorder wrote one (best effort)."""
+    from perturbo.tracking.layout import round_base
     from perturbo.tracking.reader import MlflowStore, load_series
     from perturbo.tracking.summary import CampaignFacts, write_summary
 
@@ -176,7 +177,8 @@ def _summarise_old(uri: str, todo: list[tuple[Any, Any]]) -> None:
                 run_id=parent.info.run_id,
                 status=parent.info.status,
                 history=list(store.history(exp.name)),
-                series=load_series(store.client, parent.info.run_id),
+                series=load_series(store.client, parent.info.run_id, round_base(t)),
+                round_base=round_base(t),
                 objective="" if "," in objective else objective,
                 direction=p.get("direction", "max"),
                 nesting=t.get("perturbo.nesting", "trial"),

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from perturbo.plots import PlotData, Plotter
-from perturbo.tracking.artifacts import log_pareto, log_plots
+from perturbo.tracking.artifacts import findings_files, log_findings, log_pareto, log_plots
 from perturbo.tracking.backlog import Backlog
 from perturbo.tracking.batch import MAX_PARAM_LEN, finite, log_batch
 from perturbo.tracking.heartbeat import PROGRESS_TAG, STOP_TAG, Heartbeat, driver_tags
@@ -31,8 +31,11 @@ from perturbo.tracking.layout import (
     NESTING_TAG,
     RESUMED_PREFIX,
     ROLE,
+    ROUND_BASE,
+    ROUND_BASE_TAG,
     ROUND_TAG,
     jsonable,
+    round_base,
     tag_key,
 )
 from perturbo.tracking.reader import find_parent, load_series, nested_runs, recorded_rounds
@@ -45,6 +48,7 @@ from perturbo.types import Observation, PerturboError, Status
 if TYPE_CHECKING:
     from mlflow import MlflowClient
 
+    from perturbo.findings import Findings
     from perturbo.kindspec import Nesting
     from perturbo.parts import CampaignParts
 
@@ -83,6 +87,9 @@ class MlflowRecorder:
     round is the best by the first of them."""
     subject: str = ""
     """The param that is the campaign's subject (:attr:`KindSpec.subject`), for the summary."""
+    findings: Findings | None = None
+    """What the kind's experiments find (:attr:`KindSpec.findings`): the summary's headline
+    and the CSV of finds on the parent run, rewritten with each round."""
     retry_s: float = 10.0
     """While rounds are buffered, how often a round's write retries uploading them."""
     store_wait_s: float | None = None
@@ -104,6 +111,8 @@ class MlflowRecorder:
         self._heartbeat: Heartbeat | None = None
         self._backlog = Backlog(self._spool, self.retry_s, self.notify)
         self._n_ran = 0
+        self._base = ROUND_BASE  # a resumed campaign keeps the numbering it was recorded with
+        self._seen: list[Observation] = []  # what the findings CSV is counted from
         self.stopped: str | None = None
         """Why the campaign ended early at someone's request (``perturbo stop``), if it did."""
 
@@ -192,6 +201,8 @@ class MlflowRecorder:
     ) -> None:
         obs = list(observations)
         self._n_ran += sum(o.outcome.status is not Status.REJECTED for o in obs)
+        if self.findings is not None:
+            self._seen += obs
         for k, v in metrics.items():
             self._series.setdefault(k, []).append((round, float(v)))
         trace = self._agent_trace()
@@ -230,6 +241,7 @@ class MlflowRecorder:
             n_ran = sum(o.outcome.status is not Status.REJECTED for o in history)
             final.append(("final_n_experiments", float(n_ran), 0))
             log_batch(c, self.run_id, metrics=final, tags={"perturbo.stopped": "finished"})
+            log_findings(c, self.run_id, self.findings, history)
             plots = self._log_plots(history)
             log_pareto(c, self.run_id, history, self.objectives, self.directions)
             self._summarise(history, "FINISHED", plots)
@@ -255,6 +267,7 @@ class MlflowRecorder:
             from perturbo.tracking.reader import MlflowStore
 
             recorded = MlflowStore(self.tracking_uri, self.spool_dir).history(self.campaign)
+            log_findings(self.client, self.run_id, self.findings, recorded)
             self._summarise(list(recorded) or list(history), status, plots, reason)
         except Exception:  # noqa: BLE001 - best effort, as above
             pass
@@ -287,6 +300,7 @@ class MlflowRecorder:
                 ROLE: "campaign",
                 KIND_TAG: self.kind,
                 NESTING_TAG: self.nesting,
+                ROUND_BASE_TAG: str(ROUND_BASE),
             },
         )
         self.run_id = run.info.run_id
@@ -315,8 +329,13 @@ class MlflowRecorder:
         if STOP_TAG in parent.data.tags:  # the stop it obeyed last time is done
             c.delete_tag(self.run_id, STOP_TAG)
         self._n_ran = int(parent.data.tags.get(PROGRESS_TAG, "0") or 0)
-        self._series = load_series(c, self.run_id)
+        self._base = round_base(parent.data.tags)
+        self._series = load_series(c, self.run_id, self._base)
         self._drop_orphans()
+        if self.findings is not None:
+            from perturbo.tracking.reader import MlflowStore
+
+            self._seen = list(MlflowStore(self.tracking_uri, self.spool_dir).history(self.campaign))
 
     def _drop_orphans(self, recorded: set[int] | None = None) -> None:
         """Nested runs of a round that never reached its commit point (a crash while writing)
@@ -334,7 +353,7 @@ class MlflowRecorder:
         recorded = set(recorded_rounds(self.client, self.run_id))
         self._drop_orphans(recorded)  # half-written nested runs of a refused round
         for s in spooled:
-            if s.round not in recorded:
+            if s.round + self._base not in recorded:
                 notes = dict(s.notes)
                 trace = notes.pop("agent_trace", None)
                 with ctrl_c_after_write():
@@ -357,9 +376,17 @@ class MlflowRecorder:
     ) -> None:
         planner = str(self.params.get("planner", ""))
         target = RoundTarget(
-            self.client, self.experiment_id, self.run_id, self.nesting, planner, self.objective
+            self.client,
+            self.experiment_id,
+            self.run_id,
+            self.nesting,
+            planner,
+            self.objective,
+            base=self._base,
         )
-        write_round(target, round, obs, metrics, notes, trace, {PROGRESS_TAG: self._n_ran})
+        files = findings_files(self.findings, self._seen, round)
+        tags = {PROGRESS_TAG: self._n_ran}
+        write_round(target, round, obs, metrics, notes, trace, tags, files)
         self._traces = self._traces or trace is not None
 
     def _agent_trace(self) -> dict[str, Any] | None:
@@ -384,6 +411,9 @@ class MlflowRecorder:
             headline=tuple(self.headline),
             subject=self._subject(),
             planner=str(self.params.get("planner", "")),
+            params=dict(self.params),
+            findings=self.findings,
+            round_base=self._base,
             plots=plots,
             traces=self._traces,
             reason=reason if status != "FINISHED" else "",

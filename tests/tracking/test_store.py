@@ -119,22 +119,24 @@ def test_artifacts_and_download(reader: MlflowStore, tmp_path: Path) -> None:
     arts = reader.artifacts("rounds-a")
     assert {
         "campaign/config.json",
-        "rounds/round-000.json",
-        "rounds/round-001.json",
+        "rounds/round-001.json",  # rounds 1..N in the store (the loop's 0..N-1)
         "rounds/round-002.json",
+        "rounds/round-003.json",
         "plots/scores.png",
     } <= set(arts)
     assert arts == sorted(arts)
     assert reader.artifacts("rounds-a", "rounds") == [
-        f"rounds/round-{r:03d}.json" for r in range(3)
+        f"rounds/round-{r:03d}.json" for r in range(1, 4)
     ]
-    assert "agent_traces/round-001.json" in reader.artifacts("trials-b")
+    assert "agent_traces/round-002.json" in reader.artifacts("trials-b")
     assert reader.artifacts("other-c", "plots") == []
 
-    f = reader.download("rounds-a", "rounds/round-001.json", tmp_path / "dl")
+    f = reader.download("rounds-a", "rounds/round-002.json", tmp_path / "dl")
     data = json.loads(f.read_text())
     want = [o.to_dict() for o in reader.history("rounds-a").by_round(1)]
-    assert data["round"] == 1 and data["observations"] == want
+    for o in want:  # the file numbers its observations' rounds as people do; history as the loop
+        o["spec"]["round"] += 1
+    assert data["round"] == 2 and data["observations"] == want
     folder = reader.download("rounds-a", "plots", tmp_path / "dl2")
     assert (folder / "scores.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 

@@ -4,6 +4,7 @@ re-marked when a resume finds a better one), and an aborted campaign is summaris
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from stores import ToyPlanner, run_toy
@@ -56,12 +57,15 @@ def test_round_campaign_marks_the_best_round_by_the_headline(store: str) -> None
     best = _best_runs(c, rec.experiment_id)
     assert len(best) == 1 and best[0].data.tags["perturbo.role"] == "round"
     series = {m.step: m.value for m in c.get_metric_history(rec.run_id, "hits_total")}
-    # hits_total only grows: the best round is the first that reached its maximum
+    # hits_total only grows: the best round is the first that reached its maximum; steps,
+    # round tags and the note all count rounds 1..N
+    assert sorted(series) == [1, 2, 3]
     top = max(series.values())
     first_top = min(s for s, v in series.items() if v == top)
     assert best[0].data.tags["perturbo.round"] == str(first_top)
+    assert best[0].info.run_name == f"round-{first_top:03d}{BEST_SUFFIX}"
     note = c.get_run(rec.run_id).data.tags[NOTE_TAG]
-    assert f"best round: round {first_top + 1} with hits_total = {int(top)}" in note
+    assert f"best round: round {first_top} with hits_total = {int(top)}" in note
     assert "rounds ranked by hits_total" in note
 
 
@@ -94,3 +98,31 @@ def test_abort_summarises_what_was_recorded(store: str) -> None:
     note = c.get_run(rec.run_id).data.tags[NOTE_TAG]
     assert "KILLED" in note and "interrupted by a test" in note and "0.925" in note
     assert "KILLED" in c.get_experiment(rec.experiment_id).tags[NOTE_TAG]
+
+
+def test_findings_headline_the_summary_and_their_csv_is_on_the_parent(
+    store: str, tmp_path: Path
+) -> None:
+    """A kind that finds things (here: the toy's hits, no total known) is summarised by what
+    it found, and the parent run lists the finds by round (1..N) in the kind's CSV."""
+    from perturbo.findings import Findings
+    from perturbo.tracking.layout import HEADLINE_TAG
+    from perturbo.types import Status
+
+    finds = Findings(label="hit", subjects=("item",), count="hits_total", file="finds.csv")
+    rec, hist = run_toy(store, "sum-finds", nesting="round", rounds=3, findings=finds)
+    hits = [o for o in hist if o.outcome.ok and o.outcome.metrics["hit"] == 1.0]
+    assert hits
+    c = _client(store)
+    parent = c.get_run(rec.run_id)
+    ran = sum(o.outcome.status is not Status.REJECTED for o in hist)
+    assert parent.data.tags[HEADLINE_TAG] == f"{len(hits)} hits in {ran} experiments"
+    note = parent.data.tags[NOTE_TAG]
+    assert f"**{len(hits)} hits in {ran} experiments**" in note and "Hits by round" in note
+    desc = c.get_experiment(rec.experiment_id).tags[NOTE_TAG]
+    assert f"{len(hits)} hits in {ran} experiments" in desc
+    text = Path(c.download_artifacts(rec.run_id, "finds.csv", str(tmp_path))).read_text()
+    want = ["item,round,score"] + [
+        f"{o.spec.params['item']},{o.spec.round + 1},{o.outcome.metrics['score']!r}" for o in hits
+    ]
+    assert text.splitlines() == want

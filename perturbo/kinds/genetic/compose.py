@@ -347,7 +347,8 @@ def _parts(
         batch=cfg.batch,
         stop=StopRule(rounds=cfg.rounds),
         config=cfg.model_dump(),
-        params=params,
+        # M of "N of M hits found"; the screen's size for the hit-ratio plot's random baseline
+        params={**params, "screen_hits": len(screen.hits), "screen_genes": len(screen)},
         metrics=GeneticMetrics(screen),
         objective="hit",
         direction="max",

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from perturbo.findings import Findings
 from perturbo.kinds.genetic.plots import GENETIC_PLOTTERS
 from perturbo.kinds.genetic.settings import GeneticConfig, add_arguments
 from perturbo.kindspec import BuildContext, KindSpec
@@ -27,6 +28,18 @@ def uses_local_llm(config: Mapping[str, Any]) -> bool:
     return config.get("planner") in ("agent", "hybrid") and config.get("llm", "local") == "local"
 
 
+HITS = Findings(
+    noun="hits",
+    label="hit",
+    subjects=("gene", "pair"),
+    score="score",
+    count="hits_total",
+    share="hit_ratio",
+    total="screen_hits",
+    file="hits.csv",
+)
+"""A genetic campaign finds a screen's hits: "12 of 45 hits found (27%) in 256 experiments"."""
+
 KIND = KindSpec(
     name="genetic",
     description="which genes to knock out in a CRISPR screen, round by round",
@@ -41,6 +54,7 @@ KIND = KindSpec(
     uses_local_llm=uses_local_llm,
     budget_keys=("rounds",),
     tag_params=("screen", "study"),
+    findings=HITS,
     examples="""\
   perturbo run genetic                                  # the demo: IFNG screen, bo, 5 x 128 genes
   perturbo run genetic --screen IFNG --planner bo --rounds 5 --batch 128 --seed 0
@@ -50,4 +64,4 @@ KIND = KindSpec(
 """,
 )
 
-__all__ = ["KIND"]
+__all__ = ["HITS", "KIND"]

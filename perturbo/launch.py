@@ -232,6 +232,7 @@ def _run_parts(
 
     _check_room(parts, history, name)
     opened = None
+    say("  preparing the campaign's record in the tracking store ...")  # a new store: migrations
     recorder = tracking.MlflowRecorder.from_parts(
         parts,
         uri,

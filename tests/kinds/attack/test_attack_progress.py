@@ -1,7 +1,7 @@
 """An attack campaign is never silent for long: `perturbo run attack` in a child process, each
 line of its stderr stamped as it arrives. The first line comes at once (well before the model
 is loaded), then one line per slow step of the start (the model, its clean predictions, the
-executor pool), the rounds, and a line before the final metrics and plots. It used to print
+campaign's runs in a new store, the executor pool), the rounds, and a line before the final metrics and plots. It used to print
 nothing until the model was loaded and the pool started (25-70 s), and nothing between the
 last round and ``done`` (the plots re-attacked the model)."""
 
@@ -58,6 +58,7 @@ def test_attack_campaign_says_each_phase_in_order(tmp_path: Path, attack_cache: 
         at("opening the tracking store"),
         at("preparing built-in model 'digits-cnn'"),
         at("loading model 'digits-cnn' and computing its clean predictions"),
+        at("preparing the campaign's record in the tracking store"),
         at("starting the executor pool"),
         at("campaign 'phases': 0 experiments recorded"),
         at("running round 1"),

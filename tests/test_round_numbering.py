@@ -334,3 +334,42 @@ def test_an_old_campaign_resumes_in_its_own_numbering(
         (g, r) for g, r, _ in _recorded_hits(old_store, "old-genetic")
     ]
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+def test_an_attack_campaign_is_not_listed_by_hits(store: str) -> None:
+    """An attack campaign of two objectives whose trials all load the model once
+    (``model_loads`` 0/1 on every trial) is not read as "0 hits": the attack kind finds
+    nothing (``KindSpec.findings`` is None), so the chat and ``show`` say its own metrics."""
+    from perturbo.agents.chat.facts import campaign_facts
+    from perturbo.tracking import MlflowRecorder, open_store
+    from perturbo.types import ExperimentSpec, Observation, Outcome, Status
+
+    obs = [
+        Observation(
+            ExperimentSpec({"method": "pgd", "steps": 5 * (i + 1)}, "attack", id=f"t{i}", round=0),
+            Outcome(
+                Status.COMPLETED,
+                {"robust_accuracy": 0.5 - 0.1 * i, "queries": 10.0 * (i + 1), "model_loads": 0.0},
+            ),
+        )
+        for i in range(3)
+    ]
+    rec = MlflowRecorder(
+        store,
+        "attack-pareto",
+        "attack",
+        {"kind": "attack"},
+        params={
+            "planner": "random",
+            "objective": "robust_accuracy,queries",
+            "direction": "min,min",
+        },
+        objectives=("robust_accuracy", "queries"),
+        directions=("min", "min"),
+    )
+    rec.start()
+    rec.record_round(0, obs, {"worst_case_robust_accuracy": 0.3}, {})
+    rec.finish(obs, {})
+    facts = campaign_facts(open_store(store), "attack-pareto")
+    assert facts.hit_metric is None and "hits" not in facts.result_line(), facts.result_line()
+    assert "hits" not in facts.list_line(), facts.list_line()

@@ -332,7 +332,10 @@ def campaign_facts(store: Any, name: str, top: int = 3) -> CampaignFacts:
     objective = objectives[0] if len(objectives) == 1 else ""
     direction = directions[0] if len(objectives) == 1 else "max"
     best = best_of(history, objective, direction, top) if objective else []
-    hit = None if best else hit_metric_of(history)
+    # hits only where the kind finds things (KindSpec.findings); an attack has none, even
+    # where one of its metrics happens to be 0/1 on every trial (it was listed as "0 hits")
+    no_hits = best or (spec is not None and getattr(spec, "findings", None) is None)
+    hit = None if no_hits else hit_metric_of(history)
     hits = [
         ",".join(str(v) for v in o.spec.params.values())
         for o in history

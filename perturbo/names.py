@@ -71,19 +71,26 @@ def inside(folder: str | Path, name: str, suffix: str = "") -> Path:
 
 def within(value: str | Path, folders: Sequence[str | Path], what: str) -> Path:
     """The absolute path of ``value`` (relative to the first folder) if it lies inside one of
-    ``folders`` (symlinks resolved), else a :class:`PerturboError`. The message is the same
-    whether or not the file exists, and never shows what it holds."""
+    ``folders`` (symlinks resolved) and is not hidden there (no part starting with '.'), else
+    a :class:`PerturboError`. The message is the same whether or not the file exists, and
+    never shows what it holds."""
     roots = [Path(f).resolve() for f in folders]
     text = str(value)
-    bad = not text.strip() or any(unicodedata.category(c) == "Cc" for c in text)
-    path = roots[0] / "nonexistent"
-    if not bad:
+    ok = bool(text.strip()) and not text.startswith("~")
+    ok = ok and not any(unicodedata.category(c) == "Cc" for c in text)
+    path = roots[0]
+    if ok:
         raw = Path(text)
         path = (raw if raw.is_absolute() else roots[0] / raw).resolve()
-    if bad or text.startswith("~") or not any(path == r or r in path.parents for r in roots):
+        ok = any(
+            (path == r or r in path.parents)
+            and not any(part.startswith(".") for part in path.relative_to(r).parts)
+            for r in roots
+        )
+    if not ok:
         where = " or ".join(str(r) for r in roots)
         raise PerturboError(
-            f"{what} {text!r}: the chat reads files only inside {where}; copy the file there "
-            "and name it relative to that folder, or launch from the command line"
+            f"{what} {text!r}: the chat reads files only inside {where} (no hidden ones); copy "
+            "the file there and name it relative to that folder, or launch from the command line"
         )
     return path

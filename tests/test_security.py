@@ -348,9 +348,13 @@ def test_settings_paths_stay_in_the_working_folder_and_are_no_oracle(
     outside = tmp_path / "outside.csv"
     outside.write_text("SECRET-FIRST-LINE,xyz\n")
     (tmp_path / "root" / "link.csv").symlink_to(outside)
+    (tmp_path / "root" / ".ssh").mkdir()
+    (tmp_path / "root" / ".ssh" / "id.csv").write_text("SECRET-KEY,x\n")
+    (tmp_path / "root" / ".env.csv").write_text("SECRET-TOKEN,x\n")
     said = {}
     for path in ("/etc/shadow", "/etc/no-such-file", str(outside), "../outside.csv",
-                 "../no-such.csv", "~/x.csv", "link.csv"):  # fmt: skip
+                 "../no-such.csv", "~/x.csv", "link.csv", ".ssh/id.csv", ".env.csv",
+                 ".ssh/missing.csv"):  # fmt: skip
         res = tools.call("launch_campaign", {"kind": "genetic", "settings": {"screen": path}})
         assert not res.ok and "SECRET" not in res.text, res.text
         said[path] = res.text.replace(repr(path), "PATH")

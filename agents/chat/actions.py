@@ -170,7 +170,8 @@ class Launcher:
         )  # fmt: skip
         if not looks and not (self.root / value).exists():
             return value
-        return str(within(value, [self.root, self.workdir], f"setting {key}"))
+        roots = [self.root, self.workdir] if self.root.parent != self.root else [self.workdir]
+        return str(within(value, roots, f"setting {key}"))  # a chat started in / reads workdir
 
     def stage_settings(self, name: str, values: dict[str, object]) -> Path:
         """The ``--config`` path a launch of ``name`` will run with, unique to this proposal;

@@ -101,8 +101,8 @@ class Steps:
         )
         batch_keys: set[str] = set()
         for spec in specs:
-            spec = spec.stamped(
-                id=f"r{self.next_round:03d}-{self._stamped:04d}", round=self.next_round
+            spec = spec.stamped(  # ids name the round as people count it: r001-... is round 1
+                id=f"r{self.next_round + 1:03d}-{self._stamped:04d}", round=self.next_round
             )
             self._stamped += 1
             try:

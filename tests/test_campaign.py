@@ -82,10 +82,10 @@ def test_rounds_ids_normalisation_and_rejections() -> None:
     ok = [o for o in h if o.outcome.ok]
     assert [o.spec.params["item"] for o in ok] == ["g1", "g2", "g3"]  # " G1" normalised
     reasons = {o.spec.id: o.outcome.error for o in h if o.outcome.status is Status.REJECTED}
-    assert "twice in this batch" in reasons["r000-0002"]
-    assert "unknown item" in reasons["r000-0003"]
-    assert "already tested" in reasons["r001-0000"]
-    assert by_id["r000-0001"].outcome.metrics["value"] == 2.0
+    assert "twice in this batch" in reasons["r001-0002"]
+    assert "unknown item" in reasons["r001-0003"]
+    assert "already tested" in reasons["r002-0000"]
+    assert by_id["r001-0001"].outcome.metrics["value"] == 2.0
     assert planner.told == list(h)  # the planner sees everything, rejections included
 
 
@@ -104,7 +104,7 @@ def test_resume_continues_numbering_and_never_repeats() -> None:
     assert planner.told[:2] == list(first)  # told the recorded history first
     r1 = h.by_round(1)
     assert [o.outcome.status for o in r1] == [Status.REJECTED, Status.COMPLETED]
-    assert [o.spec.id for o in r1] == ["r001-0000", "r001-0001"]
+    assert [o.spec.id for o in r1] == ["r002-0000", "r002-0001"]
 
 
 def test_a_planner_that_only_proposes_invalid_experiments_cannot_spin_forever() -> None:

@@ -199,7 +199,9 @@ def test_every_surface_numbers_rounds_1_to_n(campaigns: Any, tmp_path: Path) -> 
         assert (r.info.run_name or "").startswith(f"round-{rnd:03d}")
         assert r.data.params["round"] == str(rnd)
         table = _fetch(c, r.info.run_id, "results.csv", tmp_path / str(rnd)).read_text()
-        assert {row["round"] for row in csv.DictReader(io.StringIO(table))} == {str(rnd)}
+        rows = list(csv.DictReader(io.StringIO(table)))
+        assert {row["round"] for row in rows} == {str(rnd)}
+        assert {row["id"][:5] for row in rows} == {f"r{rnd:03d}-"}
         steps = {m.step for m in c.get_metric_history(r.info.run_id, "hits_round")}
         assert steps == {rnd}
     for key in ("hits_round", "hits_total", "hit_ratio"):
@@ -245,6 +247,10 @@ def test_trial_nesting_numbers_rounds_from_1(campaigns: Any) -> None:
     trials = nested_runs(store.client, parent.info.experiment_id, parent.info.run_id, "trial")
     rounds = {int(r.data.tags["perturbo.round"]) for r in trials}
     assert len(trials) == 8 and min(rounds) == 1
+    for r in trials:  # the id in a trial's name counts rounds as its tag does
+        assert (r.info.run_name or "").startswith(
+            f"trial-r{int(r.data.tags['perturbo.round']):03d}-"
+        )
     files = [Path(f.path).name for f in store.client.list_artifacts(parent.info.run_id, "rounds")]
     assert sorted(files) == [f"round-{r:03d}.json" for r in sorted(rounds)]
     steps = {m.step for m in store.client.get_metric_history(parent.info.run_id, "best_value")}

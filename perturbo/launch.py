@@ -9,6 +9,7 @@ by its agents; then hands the parts to :func:`perturbo.campaign.run`. It never n
 
 from __future__ import annotations
 
+import shlex
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -107,9 +108,12 @@ def launch(
     name = name or options.name or f"{spec.default_name(config)}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_name(name)  # no '/', '..' or control characters: names become file names
     uri = options.resolved_tracking_uri()
-    say(f"{'resuming' if resume else 'starting'} {spec.name} campaign {name!r} ...")  # at once
-    say(f"  opening the tracking store {uri} ...")
+    if not resume:  # resume() said so before it read the store
+        say(f"starting {spec.name} campaign {name!r} ...")  # at once
+        say(f"  opening the tracking store {uri} ...")
     tracking.check_reachable(uri)
+    if not resume:
+        _refuse_running_name(uri, name)
     history = history if history is not None else History()
     address = options.resolved_address()
     host = _start_model_host(spec, config, options, address)
@@ -124,9 +128,13 @@ def launch(
         if options.experiment_timeout is not None:
             parts.experiment_timeout_s = options.experiment_timeout
         if pinned:
-            from perturbo.pinned import Pinned
+            from perturbo.pinned import Pinned, check_pins
 
-            parts.planner = Pinned(parts.planner, pinned, parts.kind)
+            pins = check_pins(pinned, parts.space, parts.kind, history)
+            parts.planner = Pinned(parts.planner, pins, parts.kind)
+        from perturbo.fallback import CountFallbacks
+
+        parts.metrics = CountFallbacks(parts.metrics)  # records rounds an agent fell back
         return _run_parts(spec, parts, name, uri, address, options, history, resume)
     finally:
         if host is not None:
@@ -142,14 +150,34 @@ def resume(
     """Continue campaign ``name`` from what the store recorded. ``overrides`` may extend the
     kind's budget (``rounds``/``trials``: :attr:`KindSpec.budget_keys`); ``pinned`` experiments
     run first (see :func:`launch`)."""
-    from perturbo import kinds, tracking
+    from perturbo import tracking
     from perturbo.names import check_name
     from perturbo.show import resolve
 
     check_name(name)
+    say(f"resuming campaign {name!r}: reading what {options.resolved_tracking_uri()} recorded ...")
     store = tracking.open_store(options.resolved_tracking_uri())
     name = check_name(resolve(store, name))  # a unique prefix will do, as for `perturbo show`
-    _refuse_live(store, name)
+    claim = _claim_resume(store, name)  # one driver per campaign, atomically; reads follow it
+    try:
+        return _resume_claimed(store, name, options, overrides, pinned)
+    finally:
+        claim.release()
+
+
+def _resume_claimed(
+    store: Any,
+    name: str,
+    options: RunOptions,
+    overrides: Mapping[str, Any] | None,
+    pinned: Sequence[Mapping[str, Any]],
+) -> History:
+    """:func:`resume` once this driver holds the campaign: what the store holds now (refused,
+    naming the file, where it is damaged), then the campaign."""
+    from perturbo import kinds
+    from perturbo.tracking.integrity import refuse_damaged
+
+    refuse_damaged(store, name)
     config = store.config(name)
     history = store.history(name)
     spec = kinds.get(str(config.get("kind", "")))
@@ -161,7 +189,8 @@ def resume(
             keys = ", ".join(f"--{k}" for k in spec.budget_keys) or "none"
             raise PerturboError(
                 f"--{key}: campaign {name!r} ({spec.name}) cannot be extended by {key} "
-                f"(its budget flags: {keys}); `perturbo show {name}` shows its settings"
+                f"(its budget flags: {keys}); `perturbo show {shlex.quote(name)}` shows its "
+                "settings"
             )
         if int(value) <= 0:
             raise PerturboError(
@@ -174,22 +203,76 @@ def resume(
                 f"pass --{key} {done} or more (nothing recorded was changed)"
             )
         config[key] = int(value)
+    _refuse_finished(store, spec, config, history, name)
     return launch(spec, config, options, history=history, resume=True, name=name, pinned=pinned)
 
 
-def _refuse_live(store: Any, name: str) -> None:
-    """Two drivers on one campaign would record its rounds twice: refuse while one lives."""
+def _refuse_finished(
+    store: Any, spec: KindSpec, config: Mapping[str, Any], history: History, name: str
+) -> None:
+    """``resume`` of a campaign that FINISHED its whole budget would run nothing: say so, and
+    how to extend it (a campaign killed after its last round still resumes, to finish)."""
+    spent = {}
+    for key in spec.budget_keys:
+        budget = config.get(key)
+        done = history.last_round + 1 if key == "rounds" else history.n_ran
+        if not isinstance(budget, int) or done < budget:
+            return
+        spent[key] = budget
+    if not spent or store.summary(name).status != "FINISHED":
+        return
+    key, budget = next(iter(spent.items()))
+    raise PerturboError(
+        f"campaign {name!r} is finished: it ran all its {budget} {key}, so resume has nothing "
+        f"to run; extend it with `perturbo resume {shlex.quote(name)} --{key} {2 * budget}` "
+        "(any number above its budget)"
+    )
+
+
+def _refuse_running_name(uri: str, name: str) -> None:
+    """A new campaign named as one that runs now: say it runs (``resume`` would refuse it
+    too), and how to name this one."""
+    from perturbo import tracking
     from perturbo.tracking.heartbeat import liveness
 
-    s = store.summary(name)
+    try:
+        s = tracking.open_store(uri).summary(name)
+    except PerturboError:
+        return  # no such campaign yet (or unreadable: the recorder says what is wrong)
     live = liveness(s.status, s.run_tags)
     if live.state in ("running", "stopping"):
         d = live.driver or {}
         raise PerturboError(
-            f"campaign {name!r} is running (driver {d.get('host', '?')}:{d.get('pid', '?')}, "
-            f"last heartbeat {live.beat_age_s or 0:.0f} s ago): `perturbo stop {name}` first, "
-            "then resume it (`perturbo status` shows it)"
+            f"--name {name!r} is taken by a campaign that is running now (driver "
+            f"{d.get('host', '?')}:{d.get('pid', '?')}): pick another --name; `perturbo status` "
+            "shows it"
         )
+
+
+def _claim_resume(store: Any, name: str) -> Any:
+    """Claim campaign ``name`` for this driver in one atomic step of the store
+    (:func:`perturbo.tracking.claim.claim_resume`); another live driver: exit 2 naming it."""
+    from perturbo.tracking.claim import claim_resume
+
+    exp, parent = store._open(name)  # noqa: SLF001 - the store's one lookup
+    return store._call(  # noqa: SLF001 - the store's one error wrapper
+        f"claiming campaign {name!r}",
+        lambda: claim_resume(store.client, name, exp.experiment_id, parent),
+    )
+
+
+def _claim_new(uri: str, name: str) -> Any:
+    """Claim a new campaign in one atomic step of the store: create its experiment (names are
+    unique; :func:`perturbo.tracking.claim.claim_new`). The loser exits 2 naming the driver."""
+    from perturbo.tracking.claim import claim_new
+    from perturbo.tracking.uri import artifact_location, make_client, wrap_error
+
+    try:
+        return claim_new(make_client(uri), name, artifact_location(uri, name))
+    except PerturboError:
+        raise
+    except Exception as e:  # the store, not the user's input
+        raise wrap_error(uri, f"claiming campaign {name!r}", e) from None
 
 
 def _check_room(parts: CampaignParts, history: History, name: str) -> None:
@@ -210,10 +293,12 @@ def _check_room(parts: CampaignParts, history: History, name: str) -> None:
         todo = rounds - (history.last_round + 1)
         if todo * parts.batch > left:
             fit = max(1, left // parts.batch)
+            most = left // max(todo, 1)  # 0 where --rounds alone is beyond the space
             raise PerturboError(
                 f"--rounds {rounds} x --batch {parts.batch} needs {todo * parts.batch} untested "
                 f"experiments, but only {left} are left in campaign {name!r}: use --rounds "
-                f"{history.last_round + 1 + fit} or a --batch of at most {left // max(todo, 1)}"
+                f"{history.last_round + 1 + fit} or less"
+                + (f", or a --batch of at most {most}" if most else "")
             )
 
 
@@ -229,6 +314,7 @@ def _run_parts(
 ) -> History:
     from perturbo import tracking
     from perturbo.progress import RoundProgress
+    from perturbo.tracking.claim import Claimed
 
     _check_room(parts, history, name)
     opened = None
@@ -245,6 +331,7 @@ def _run_parts(
         findings=spec.findings,
     )
     parts.stop = replace(parts.stop, requested=recorder.stop_requested)
+    claim = None if resume else _claim_new(uri, name)  # resume claimed it before reading
     try:
         from perturbo.actors import open_pool
 
@@ -268,6 +355,8 @@ def _run_parts(
                 "ray_job": opened.job_id,
             }
         )
+        if claim is not None:
+            claim.confirm_new(recorder.run_id)
         say(
             f"{'resuming' if resume else 'campaign'} {name!r}: {len(history)} experiments "
             f"recorded, {where}, tracking {uri}"
@@ -279,45 +368,63 @@ def _run_parts(
     except KeyboardInterrupt as e:
         how = "terminated (SIGTERM)" if "SIGTERM" in str(e) else "interrupted"
         msg = (
-            f"{how}: the recorded rounds are kept; `perturbo resume {name}"
+            f"{how}: the recorded rounds are kept; `perturbo resume {shlex.quote(name)}"
             f"{tracking.store_flag(uri)}` continues"
         )
         recorder.abort("KILLED", msg)
         raise Interrupted(msg) from None
+    except Claimed:
+        raise  # another driver holds the campaign: its run is not ours to end
     except PerturboError as e:
+        if getattr(e, "resumable", False):  # e.g. the Ray head was lost: say how to go on
+            e = PerturboError(
+                f"{e}; then `perturbo resume {shlex.quote(name)}{tracking.store_flag(uri)}`"
+            )
         recorder.abort("FAILED", str(e))
-        raise
+        raise e from None
     except Exception as e:
         recorder.abort("FAILED", f"{type(e).__name__}: {e}")
         raise
     finally:
         if opened is not None:
             opened.close()
+        if claim is not None:
+            claim.release()
     if recorder.stopped:
         say(
             f"{recorder.stopped}: {len(history)} experiments in {history.last_round + 1} rounds "
-            f"are recorded; `perturbo resume {name}{tracking.store_flag(uri)}` continues"
+            f"are recorded; `perturbo resume {shlex.quote(name)}{tracking.store_flag(uri)}` "
+            "continues"
         )
         return history
-    _refuse_all_failed(history, name)
+    _refuse_all_failed(history, name, spec, parts)
     say(
         f"done: {len(history)} experiments in {history.last_round + 1} rounds{_failures(history)}; "
-        f"`perturbo show {name}{tracking.store_flag(uri)}`, or "
+        f"`perturbo show {shlex.quote(name)}{tracking.store_flag(uri)}`, or "
         f"`perturbo ui{tracking.store_flag(uri)}` and open {recorder.ui_url()}"
     )
     return history
 
 
-def _refuse_all_failed(history: History, name: str) -> None:
+def _refuse_all_failed(history: History, name: str, spec: KindSpec, parts: CampaignParts) -> None:
     """A campaign in which every experiment that ran FAILED ends with an error (exit 2), not
-    with "done": the record is complete, and the message says how many and why."""
+    with "done": the record is complete, and the message says how many and why. Its budget
+    is spent, so a plain resume would run nothing: the fix says how to run more."""
     from perturbo.types import Status
 
     ran = [o for o in history if o.outcome.status is not Status.REJECTED]
     if ran and all(o.outcome.status is Status.FAILED for o in ran):
+        key = spec.budget_keys[0] if spec.budget_keys else ""
+        now = parts.config.get(key) if key else None
+        more = (
+            f"`perturbo resume {shlex.quote(name)} --{key} {2 * int(now)}` (its {now} {key} "
+            "are spent)"
+            if isinstance(now, int)
+            else "a new campaign"
+        )
         raise PerturboError(
             f"all {len(ran)} experiments of campaign {name!r} failed{_failures(history)}: fix "
-            f"the cause, then `perturbo resume {name}` (they are recorded)"
+            f"the cause, then run more with {more}; the failed ones stay recorded"
         )
 
 

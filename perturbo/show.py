@@ -250,10 +250,11 @@ def _hits_lines(spec: Any, summary: CampaignSummary, history: Sequence[Any]) -> 
             f"--hits: {summary.name!r} is {what}, whose experiments find no hits; drop --hits "
             "(its result is the headline above: `perturbo show " + summary.name + "`)"
         )
-    rows = by_round(found(findings, history))
-    if not rows:
+    finds = found(findings, history)
+    if not finds:
         return [f"  no {findings.noun} found yet"]
-    lines = [f"  {findings.noun} by round ({findings.subjects[0]} score):"]
+    lines = [f"  {findings.noun} by round ({finds[0].param} score):"]
+    rows = by_round(finds)
     for rnd, fs in rows.items():
         items = ", ".join(
             f"{f.subject} {_fmt(f.score)}" if math.isfinite(f.score) else f.subject for f in fs
@@ -327,6 +328,25 @@ def _best_lines(store: Any, name: str, summary: CampaignSummary) -> list[str]:
     return lines
 
 
+def _damaged(console: Any, store: Any, summary: CampaignSummary) -> bool:
+    """Report each problem in the campaign's records (:mod:`perturbo.tracking.integrity`),
+    naming the file or run and the fix; ``True`` where there is any."""
+    from rich.markup import escape
+
+    from perturbo.tracking.integrity import check
+
+    problems = check(store, summary.name)
+    if problems:
+        console.print(
+            f"[bold]{escape(summary.name)}[/bold] ({summary.kind}, {summary.status}): its "
+            f"records in {escape(store.uri)} are DAMAGED; `perturbo resume` refuses it until "
+            "they are restored:"
+        )
+    for p in problems:
+        console.print("  " + escape(p.line()))
+    return bool(problems)
+
+
 def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = False) -> int:
     """Print the store's campaigns (``campaign=None``) or one campaign (``hits``: and what it
     found, by round); returns the exit code."""
@@ -348,6 +368,8 @@ def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = Fal
         return _list(console, store)
     name = resolve(store, campaign)
     summary = store.summary(name)
+    if _damaged(console, store, summary):
+        return 2
     spec = _spec(summary.kind)
     if hits and getattr(spec, "findings", None) is None:
         _hits_lines(spec, summary, [])  # the clear error, before reading anything more

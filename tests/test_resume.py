@@ -61,8 +61,9 @@ def test_stop_after_two_rounds_then_resume_to_four(
     _, first = tracking.load_history(store, "halves")
     _assert_complete(first, 2)
 
-    rc = main(["resume", "halves", "--tracking-uri", store, "--local"])  # already done: no-op
-    assert rc == 0
+    capsys.readouterr()
+    rc = main(["resume", "halves", "--tracking-uri", store, "--local"])  # done: says so
+    assert rc == 2 and "is finished" in capsys.readouterr().err
     _, same = tracking.load_history(store, "halves")
     assert [o.to_dict() for o in same] == [o.to_dict() for o in first]
 
@@ -166,7 +167,7 @@ def test_store_failure_midway_spools_the_round_and_resume_uploads_it(
     )
     err = capsys.readouterr().err
     assert rc == 2 and "Traceback" not in err
-    assert "refused round 1" in err and "the campaign goes on" in err, err
+    assert "refused round 2" in err and "the campaign goes on" in err, err  # rounds 1..N
     assert "is still down" in err and "perturbo resume flaky" in err, err
     spool = Path(store[len("sqlite:///") :]).parent / "perturbo-unsent"
     [spooled] = list(spool.rglob("round-001.json"))
@@ -218,7 +219,7 @@ def test_real_sigint_to_the_cli_then_resume(tmp_path: Path, store: str) -> None:
     seen = []
     for line in proc.stderr:
         seen.append(line)
-        if line.startswith("round 3:"):
+        if line.startswith(("round 3:", "round 3 (")):  # the progress line of round 3
             proc.send_signal(signal.SIGINT)
             break
     rest = proc.stderr.read()

@@ -107,7 +107,8 @@ class Liveness:
     driver: Mapping[str, Any] | None = None
 
 
-def _pid_alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """Whether process ``pid`` on this host lives (a zombie does not)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -134,7 +135,7 @@ def liveness(status: str, tags: Mapping[str, str], now: float | None = None) -> 
     every = _float(tags.get(INTERVAL_TAG)) or 30.0
     age = None if beat is None else max(0.0, now - beat)
     if driver.get("host") == socket.gethostname() and isinstance(driver.get("pid"), int):
-        if not _pid_alive(int(driver["pid"])):
+        if not pid_alive(int(driver["pid"])):
             return Liveness(
                 "dead", f"its driver (pid {driver['pid']}) is gone", age, driver
             )  # fmt: skip
@@ -164,4 +165,5 @@ __all__ = [
     "driver_tags",
     "interval_s",
     "liveness",
+    "pid_alive",
 ]

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from perturbo.history import History
+from perturbo.tracking import integrity
+from perturbo.tracking.claim import CLAIM_PREFIX
 from perturbo.tracking.layout import (
     AGENT_TRACE_FILE,
     AGENT_TRACES_DIR,
@@ -102,7 +104,16 @@ class MlflowStore:
         _, parent = self._open(campaign)
 
         def read(tmp: Path) -> dict[str, Any]:
-            return dict(json.loads(self._fetch(parent, CONFIG_FILE, tmp).read_text()))
+            try:
+                text = self._fetch(parent, CONFIG_FILE, tmp).read_text()
+            except Exception:
+                if not integrity.has_file(self.client, parent.info.run_id, CONFIG_FILE):
+                    raise integrity.missing_config(campaign, parent.info.run_id) from None
+                raise
+            try:
+                return dict(json.loads(text))
+            except (ValueError, TypeError) as e:
+                raise integrity.damaged_file(campaign, parent.info.run_id, CONFIG_FILE, e) from None
 
         return self._in_tmp(f"reading the config of campaign {campaign!r}", read)
 
@@ -218,7 +229,7 @@ class MlflowStore:
 
     def _summary(self, exp: Experiment, parent: Run) -> CampaignSummary:
         tags = dict(parent.data.tags)
-        params = dict(parent.data.params)
+        params = {k: v for k, v in parent.data.params.items() if not k.startswith(CLAIM_PREFIX)}
         params.update(
             {k[len(RESUMED_PREFIX) :]: v for k, v in tags.items() if k.startswith(RESUMED_PREFIX)}
         )
@@ -241,9 +252,15 @@ class MlflowStore:
         base = round_base(parent.data.tags)
         folder = self._fetch(parent, ROUNDS_DIR, tmp)
         for f in sorted(folder.glob("round-*.json")):
-            data = json.loads(f.read_text())
-            obs = [Observation.from_dict(x) for x in data["observations"]]
-            rounds[int(data["round"]) - base] = unstored(obs, base)
+            try:  # a truncated file is named, not blamed on the server
+                data = json.loads(f.read_text())
+                obs = [Observation.from_dict(x) for x in data["observations"]]
+                rounds[int(data["round"]) - base] = unstored(obs, base)
+            except (ValueError, KeyError, TypeError) as e:
+                path = f"{ROUNDS_DIR}/{f.name}"
+                raise integrity.damaged_file(
+                    parent.info.run_name, parent.info.run_id, path, e
+                ) from None
         return rounds
 
     def _traces(self, exp: Experiment, parent: Run, tmp: Path) -> list[dict[str, Any]]:

@@ -287,9 +287,9 @@ class MlflowRecorder:
                 artifact_location=artifact_location(self.tracking_uri, self.campaign),
                 tags={**tags, KIND_TAG: self.kind, **self._start_tags()[0]},
             )
-        else:
+        else:  # created by the driver's claim (tracking.claim.claim_new)
             self.experiment_id = exp.experiment_id
-            for k, v in self._start_tags()[0].items():
+            for k, v in {**tags, KIND_TAG: self.kind, **self._start_tags()[0]}.items():
                 c.set_experiment_tag(self.experiment_id, k, v)
         run = c.create_run(
             self.experiment_id,

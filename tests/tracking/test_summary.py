@@ -126,3 +126,32 @@ def test_findings_headline_the_summary_and_their_csv_is_on_the_parent(
         f"{o.spec.params['item']},{o.spec.round + 1},{o.outcome.metrics['score']!r}" for o in hits
     ]
     assert text.splitlines() == want
+
+
+def test_the_finds_csv_is_written_with_each_round_so_a_killed_campaign_has_it(
+    store: str, tmp_path: Path
+) -> None:
+    from perturbo.findings import Findings
+    from perturbo.tracking import MlflowRecorder
+    from perturbo.types import ExperimentSpec, Observation, Outcome, Status
+
+    finds = Findings(label="hit", subjects=("item",), count="hits_total", file="finds.csv")
+    rec = MlflowRecorder(
+        store, "killed", "toy", {"kind": "toy"}, params={"planner": "toy"}, nesting="round",
+        findings=finds,
+    )  # fmt: skip
+    rec.start()
+    obs = [
+        Observation(
+            ExperimentSpec({"item": i}, "toy", id=f"r001-{i:04d}", round=0),
+            Outcome(Status.COMPLETED, {"hit": float(i % 2), "score": float(i)}),
+        )
+        for i in range(4)
+    ]
+    rec.record_round(0, obs, {"hits_total": 2.0}, {})
+    c = _client(store)
+    text = Path(c.download_artifacts(rec.run_id, "finds.csv", str(tmp_path))).read_text()
+    assert text.splitlines() == ["item,round,score", "1,1,1.0", "3,1,3.0"]
+    rec.abort("KILLED", "killed midway")  # what a kill leaves: the round's finds stay
+    again = Path(c.download_artifacts(rec.run_id, "finds.csv", str(tmp_path / "2"))).read_text()
+    assert again == text

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 import time
 from collections.abc import Mapping
@@ -212,7 +213,9 @@ def _print_campaigns(console: Any, uri: str, rows: list[dict[str, Any]], everyth
     console.print(t)
     dead = [r["campaign"] for r in rows if r["state"] == "dead"]
     for name in dead:
-        console.print(f"{name}: its driver is gone; `perturbo resume {name}` continues it")
+        console.print(
+            f"{name}: its driver is gone; `perturbo resume {shlex.quote(name)}` continues it"
+        )
 
 
 def _print_jobs(console: Any, dash: str, jobs: list[Any], campaigns: dict[str, str]) -> None:
@@ -253,7 +256,10 @@ def stop(campaign: str, tracking_uri: str | None, wait_s: float = 0.0) -> int:
     state = live(store, name)
     if state.state == "dead":
         mark_killed(store, name, f"its driver is gone ({state.detail}); marked by `perturbo stop`")
-        print(f"{name}: {state.detail}; marked KILLED. `perturbo resume {name}` continues it")
+        print(
+            f"{name}: {state.detail}; marked KILLED. "
+            f"`perturbo resume {shlex.quote(name)}` continues it"
+        )
         return 0
     if state.state not in ("running", "stopping"):
         print(f"{name} is not running ({state.state}): nothing to stop")
@@ -261,7 +267,7 @@ def stop(campaign: str, tracking_uri: str | None, wait_s: float = 0.0) -> int:
     request_stop(store, name)
     print(
         f"asked {name} to stop: it starts nothing new, records what is running, and ends "
-        f"KILLED; `perturbo resume {name}` continues it",
+        f"KILLED; `perturbo resume {shlex.quote(name)}` continues it",
         flush=True,
     )
     if wait_s <= 0:

@@ -262,7 +262,7 @@ class Launcher:
             return f"sent SIGINT to {campaign!r} (pid {job.process.pid}); it is still finishing its round"
         return (
             f"stopped {campaign!r}: its recorded rounds are kept (KILLED); "
-            f"`perturbo resume {campaign}` continues it"
+            f"`perturbo resume {shlex.quote(campaign)}` continues it"
         )
 
     def _stop_through_store(self, campaign: str) -> str:
@@ -281,7 +281,7 @@ class Launcher:
         request_stop(store, campaign)
         return (
             f"asked {campaign!r} to stop through the store: it starts nothing new, records what "
-            f"runs and ends KILLED; `perturbo resume {campaign}` continues it"
+            f"runs and ends KILLED; `perturbo resume {shlex.quote(campaign)}` continues it"
         )
 
     def _refuse_stored_user_code(self, campaign: str) -> None:

@@ -11,6 +11,7 @@ then names the spool and ``perturbo resume`` (which uploads it on start).
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -107,7 +108,8 @@ class Backlog:
                 raise PerturboError(
                     f"MLflow at {self.spool.uri!r} is still down ({first_line(self.error)}); "
                     f"{self.pending} rounds are saved in {str(self.spool.path)!r}: start the "
-                    f"store again, then `perturbo resume {self.spool.campaign}` uploads them "
+                    "store again, then "
+                    f"`perturbo resume {shlex.quote(self.spool.campaign)}` uploads them "
                     "(nothing is lost)"
                 )
             time.sleep(min(2.0, self.retry_s))

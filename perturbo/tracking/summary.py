@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import math
+import shlex
 import urllib.parse
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -315,7 +316,7 @@ def summary_markdown(
             f"- [agent traces](#/experiments/{facts.experiment_id}/traces) (one per round)"
         )
     lines.append(f"- [the config and round files]({_run_link(facts, facts.run_id, '/artifacts')})")
-    lines.append(f"- in a terminal: `perturbo show {facts.campaign}`")
+    lines.append(f"- in a terminal: `perturbo show {shlex.quote(facts.campaign)}`")
     return "\n".join(lines) + "\n"
 
 

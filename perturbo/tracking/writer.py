@@ -13,6 +13,7 @@ parent run and notices ``perturbo stop``: the campaign then ends KILLED, resumab
 
 from __future__ import annotations
 
+import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -228,7 +229,11 @@ class MlflowRecorder:
         reason = self.stop_requested()
         if reason is not None:
             self.stopped = reason
-            self.abort("KILLED", f"{reason}; `perturbo resume {self.campaign}` continues", history)
+            self.abort(
+                "KILLED",
+                f"{reason}; `perturbo resume {shlex.quote(self.campaign)}` continues",
+                history,
+            )
             return
         self._close_heartbeat()
         c = self.client
@@ -278,7 +283,8 @@ class MlflowRecorder:
         if parent is not None:
             raise PerturboError(
                 f"campaign {self.campaign!r} already exists in {self.tracking_uri!r}: "
-                f"continue it with `perturbo resume {self.campaign}` or pick another --name"
+                f"continue it with `perturbo resume {shlex.quote(self.campaign)}` or pick another "
+                "--name"
             )
         tags = {tag_key(k): str(v) for k, v in self.tags.items()}
         if exp is None:

@@ -56,6 +56,12 @@ def test_in_process_totals_are_experiments(
     counts = _check_counts(err, 8)
     if schedule == "sync":
         assert [d for d, _ in counts] == [2, 4, 6, 8]  # four rounds of two
+        # resumed with a larger budget: it says so at once, and counts on from what is recorded
+        rc = main(["resume", "p-sync", "--trials", "12", "--local", "--tracking-uri", store])
+        again = capfd.readouterr().err
+        assert rc == 0, again
+        assert again.startswith("resuming campaign 'p-sync'"), again
+        assert _check_counts(again, 12)[0][0] > 8, again
     # the work after the last round is announced, before the line that says it is done
     assert err.index("recording the final metrics") < err.index("done: 8 experiments")
 

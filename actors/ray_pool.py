@@ -328,6 +328,7 @@ class RayExecutorPool(_Limits):
         try:
             outcomes = ray.get(ref)
         except ray.exceptions.RayActorError as e:  # the process died: not the experiment's fault
+            self._head.confirm()  # the head gone too? then HeadLost, and no replacement asked
             self._blame(call)
             self._replace(call)
             return self._requeue(call.items, _short(e), counts=bool(call.ran))

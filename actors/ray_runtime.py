@@ -298,14 +298,27 @@ def _init_within(ray: Any, timeout_s: float, **kwargs: Any) -> None:
             error.append(e)
 
     t = threading.Thread(target=target, name="perturbo-ray-init", daemon=True)
-    t.start()
-    t.join(timeout_s)
+    quiet = _NotMainThreadNote()  # off the main thread Ray leaves SIGTERM to us: no news
+    logging.getLogger("ray._private.worker").addFilter(quiet)
+    try:
+        t.start()
+        t.join(timeout_s)
+    finally:
+        logging.getLogger("ray._private.worker").removeFilter(quiet)
     if t.is_alive():
         raise PerturboError(
             _unreachable(kwargs["address"], f"no Ray cluster answered within {timeout_s:.0f} s")
         )
     if error:
         raise error[0]
+
+
+class _NotMainThreadNote(logging.Filter):
+    """Drops Ray's "SIGTERM handler is not set because current thread is not the main
+    thread": what we want (the CLI's handler stays), printed on every cluster run."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "SIGTERM handler is not set" not in record.getMessage()
 
 
 def _is_loopback(address: str) -> bool:

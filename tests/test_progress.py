@@ -93,3 +93,11 @@ def test_resumed_and_round_budgets_never_show_done_above_total() -> None:
     assert not by_rounds.by_experiments and by_rounds.count() == "5/8 rounds"
     open_ended = RoundProgress.for_stop(StopRule(wall_clock_s=60), history, enabled=False)
     assert open_ended.count() == "5 rounds"
+
+
+def test_python_api_progress_prints_counts(capfd: pytest.CaptureFixture[str]) -> None:
+    """``Campaign(...).run(progress=True)`` printed nothing (its display was never entered)."""
+    from perturbo import Campaign
+
+    Campaign("branin", planner="random", trials=6, batch=2, name="api").run(progress=True)
+    _check_counts(capfd.readouterr().err, 6)

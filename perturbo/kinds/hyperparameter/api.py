@@ -188,12 +188,18 @@ class Campaign:
                     subject=KIND.subject,
                 )
                 recorder.start({"pool": opened.where, "workers": self.workers})
-            on_round = None
-            if progress:
-                from perturbo.progress import RoundProgress
+            from contextlib import nullcontext
 
-                on_round = RoundProgress(None, 0, True, self.name or "campaign")
-            hist = parts.run(opened.pool, recorder=recorder, on_round=on_round, poll_s=0.05)
+            from perturbo.history import History
+            from perturbo.progress import RoundProgress
+
+            display: Any = (  # entered, or it printed nothing; counts trials against the budget
+                RoundProgress.for_stop(parts.stop, History(), title=self.name or "campaign")
+                if progress
+                else nullcontext()
+            )
+            with display as on_round:
+                hist = parts.run(opened.pool, recorder=recorder, on_round=on_round, poll_s=0.05)
         finally:
             opened.close()
         return Result(hist, parts.objective, parts.direction, parts.objectives, parts.directions)

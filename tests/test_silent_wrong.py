@@ -334,3 +334,36 @@ def test_a_warning_prints_once_without_source_lines(
     said = [ln for ln in err.splitlines() if "match a gene set" in ln]
     assert len(said) == 1 and said[0].startswith(f"{PREFIX}screen toy: only 0%"), err
     assert "UserWarning" not in err and "GeneBOPlanner(" not in err, err
+
+
+def test_an_old_user_objective_campaign_without_direction_still_resumes(
+    capsys: pytest.CaptureFixture[str],
+    store: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mlflow import MlflowClient
+
+    from perturbo.tracking import CONFIG_FILE
+    from perturbo.tracking.reader import find_parent
+
+    (tmp_path / "sw_old.py").write_text("def objective(p):\n    return p['x']\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    rc, err = run_cli(
+        capsys, *HPO[:2], "--task", "sw_old:objective", "--allow-user-code", "--direction",
+        "min", "--planner", "random", "--space", str(_space(tmp_path)), "--trials", "2",
+        "--batch", "2", "--local", "--no-progress", "--tracking-uri", store, "--name", "old",
+    )  # fmt: skip
+    assert rc == 0, err
+    client = MlflowClient(store)  # as recorded before --direction was required: no direction
+    run_id = find_parent(client, client.get_experiment_by_name("old").experiment_id).info.run_id
+    config, _ = tracking.load_history(store, "old")
+    client.log_dict(run_id, {**config, "direction": None}, CONFIG_FILE)
+    assert tracking.load_history(store, "old")[0]["direction"] is None
+    rc, err = run_cli(
+        capsys, "resume", "old", "--trials", "4", "--local", "--no-progress",
+        "--tracking-uri", store,
+    )  # fmt: skip
+    assert rc == 0, err
+    summary, _ = tracking.round_metrics(store, "old")
+    assert len(tracking.load_history(store, "old")[1]) == 4 and summary.params["direction"] == "min"

@@ -92,6 +92,17 @@ def _no_direction(objective: str, task: Any, user_code: bool) -> str:
     )
 
 
+def _recorded_direction(context: BuildContext | None) -> str | None:
+    """The direction a campaign recorded before ``--direction`` was required of a user
+    objective (its ``direction`` param): what ``perturbo resume`` of such a campaign keeps."""
+    if context is None or context.store is None or not context.campaign:
+        return None
+    try:
+        return context.store.summary(context.campaign).params.get("direction") or None
+    except PerturboError:
+        return None  # a new campaign: nothing recorded
+
+
 def make_planner(
     name: str,
     space: SearchSpace,
@@ -166,7 +177,13 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
     )
     task = recipe.build()  # validates the task name / user code here, on the driver
     space = user_space or task.space()
-    objectives, directions = objectives_of(cfg.objective, cfg.direction, task)
+    try:
+        objectives, directions = objectives_of(cfg.objective, cfg.direction, task)
+    except PerturboError:
+        recorded = _recorded_direction(context) if cfg.direction is None else None
+        if recorded is None:
+            raise
+        objectives, directions = objectives_of(cfg.objective, recorded, task)
     objective, direction = objectives[0], directions[0]
     if objective != task.objective or len(objectives) > 1:
         recipe = TaskRecipe(**{**recipe.__dict__, "objective": objective, "objectives": objectives})

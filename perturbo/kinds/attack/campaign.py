@@ -143,7 +143,7 @@ def build(
     from perturbo.kinds.attack.executor import AttackFactory, AttackSettings
     from perturbo.kinds.attack.samples import WorstCase
     from perturbo.kinds.attack.space import CascadePlanner, CascadeSpace, attack_space
-    from perturbo.kinds.attack.targets import TargetRecipe, parse_range
+    from perturbo.kinds.attack.targets import TargetRecipe, parse_range, warn_if_weak
     from perturbo.parts import CampaignParts
 
     if isinstance(config, AttackConfig):
@@ -169,6 +169,7 @@ def build(
         train_epochs=cfg.train_epochs,
     )
     target = _load_target(recipe)  # validates model, data, shapes, labels here, on the driver
+    warn_if_weak(target)  # robust accuracy of a model that is mostly wrong clean means little
     _check_eps(cfg.eps, cfg.norm, target)
     n = len(target.y)
     searched_eps = cfg.eps if cfg.objective != "robust" else None

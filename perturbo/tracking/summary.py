@@ -125,7 +125,7 @@ def _found_lines(facts: CampaignFacts) -> list[str]:
     for rnd, fs in rows.items():
         names = ", ".join(f"`{f.subject}`" for f in fs[:_MAX_SHOWN])
         more = f" and {len(fs) - _MAX_SHOWN} more" if len(fs) > _MAX_SHOWN else ""
-        lines.append(f"- round {rnd + 1}: {len(fs)} {facts.findings.noun}: {names}{more}")
+        lines.append(f"- round {rnd + 1} ({len(fs)}): {names}{more}")
     return lines
 
 

@@ -1,6 +1,7 @@
 """Executor pools and the Ray runtime: where experiments run.
 
-``LocalExecutorPool`` runs in-process (tests, ``--local``); ``RayExecutorPool`` runs on
+``LocalExecutorPool`` runs in-process (tests, ``--local``); ``ProcessExecutorPool`` in child
+processes (``--local`` with a ``module:function`` objective); ``RayExecutorPool`` runs on
 long-lived Ray actors; ``connect`` starts a local Ray on 127.0.0.1 or joins a cluster.
 Ray itself is imported only when a Ray pool or runtime is actually used.
 """
@@ -10,10 +11,19 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-__all__ = ["LocalExecutorPool", "OpenPool", "RayExecutorPool", "RayRuntime", "connect", "open_pool"]
+__all__ = [
+    "LocalExecutorPool",
+    "OpenPool",
+    "ProcessExecutorPool",
+    "RayExecutorPool",
+    "RayRuntime",
+    "connect",
+    "open_pool",
+]
 
 _HOME = {
     "LocalExecutorPool": "perturbo.actors.local_pool",
+    "ProcessExecutorPool": "perturbo.actors.process_pool",
     "RayExecutorPool": "perturbo.actors.ray_pool",
     "RayRuntime": "perturbo.actors.ray_runtime",
     "connect": "perturbo.actors.ray_runtime",
@@ -24,6 +34,7 @@ _HOME = {
 if TYPE_CHECKING:
     from perturbo.actors.local_pool import LocalExecutorPool
     from perturbo.actors.open import OpenPool, open_pool
+    from perturbo.actors.process_pool import ProcessExecutorPool
     from perturbo.actors.ray_pool import RayExecutorPool
     from perturbo.actors.ray_runtime import RayRuntime, connect
 

@@ -5,7 +5,8 @@ A user objective that crashes its process (a segfault in native code, ``os._exit
 out-of-memory killer) would otherwise take the driver with it: exit 139 and the campaign
 left RUNNING in the store. Here the crash ends only the child: the experiment is recorded
 FAILED with the signal, and a fresh child takes the next one. An experiment past its time
-limit is really stopped (its child is killed), not abandoned like a thread.
+limit is really stopped (its child is killed), not abandoned like a thread (its clock starts
+when it is sent, so the first experiment of a fresh child also pays that child's start).
 
 Each of ``n_workers`` slots holds one long-lived child (a fresh ``python``, never a ``fork``:
 the driver holds threads), which builds the executor once and runs the experiments

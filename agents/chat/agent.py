@@ -18,13 +18,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from perturbo.agents.chat.guard import NumberGuard, SentenceGuard
-from perturbo.agents.chat.router import SLASH_HELP, Route, hints, parse_slash, route_schema
+from perturbo.agents.chat.router import SLASH_HELP, Route, choice_schema, hints, parse_slash
 from perturbo.agents.chat.tools import ChatTools, ToolResult
 
 __all__ = ["ChatAgent", "Done", "Event", "Facts", "Image", "Pending", "Step", "Token"]
@@ -170,38 +170,73 @@ class ChatAgent:
     def _system(self, campaigns: list[str]) -> str:
         listed = ", ".join(campaigns[:40]) or "none yet"
         tools = "; ".join(
-            f"{s['name']}: {s['description']}" for s in self.tools.schemas(self.allow_actions)
+            f"{s['name']}: {s['description'].split('.')[0][:90]}"
+            for s in self.tools.schemas(self.allow_actions)
         )
         return f"{SYSTEM}\nTools: {tools}\nCampaigns: {listed}"
 
+    def _pick(self, system: str, text: str, options: list[str]) -> str | None:
+        """One choice among ``options`` by the model, under a grammar of a few tokens."""
+        if len(options) == 1:
+            return options[0]
+        messages = [SystemMessage(system), *self._recent(1), HumanMessage(text)]
+        try:
+            raw = self.llm.invoke(
+                messages,
+                response_format={"type": "json_object", "schema": choice_schema(options)},
+                max_tokens=48,
+            )
+            choice = json.loads(_text(raw)).get("choice")
+        except Exception:  # nonsense or a backend failure: no choice; the caller says so
+            return None
+        return choice if choice in options else None
+
     def _choose(self, text: str, campaigns: list[Any], system: str) -> Route | None:
+        """The route: fixed by the message's words where they leave one; else the model picks
+        the tool (then a campaign, a kind) among the few the words leave, each a tiny choice."""
         from perturbo import kinds
 
         kind_names = list(kinds.names())
         h = hints(text, campaigns, kind_names, self.last_campaign)
-        if not self.allow_actions:
-            h = type(h)(
-                **{**h.__dict__, "tools": tuple(t for t in h.tools if t in self.tools.names(False))}
-            )
+        allowed = self.tools.names(self.allow_actions)
+        h = replace(h, tools=tuple(t for t in h.tools if t in allowed))
         fixed = h.fixed()
         if fixed is not None or self.llm is None:
             return fixed
-        schema = route_schema(self.tools.schemas(self.allow_actions), h, campaigns, kind_names)
-        messages = [SystemMessage(system), *self._recent(2), HumanMessage(text)]
-        try:
-            raw = self.llm.invoke(
-                messages,
-                response_format={"type": "json_object", "schema": schema},
-                max_tokens=160,
-            )
-            obj = json.loads(_text(raw))
-        except Exception:  # nonsense or a backend failure: no route; the caller says so
-            return None
-        if not isinstance(obj, dict) or not isinstance(obj.get("tool"), str):
-            return None
-        return Route(
-            obj["tool"], obj.get("args") if isinstance(obj.get("args"), dict) else {}, "grammar"
+        options = list(h.tools) or [t for t in self.tools.names(False)]
+        described = {s["name"]: s["description"] for s in self.tools.schemas(self.allow_actions)}
+        menu = "\n".join(f"- {t}: {' '.join(described.get(t, '').split())[:100]}" for t in options)
+        tool = self._pick(
+            f"{SYSTEM}\nPick the tool that answers the user's message:\n{menu}\n- answer: a "
+            "greeting, or a question none of these answers.",
+            text,
+            [*options, "answer"],
         )
+        if tool is None or tool == "answer":
+            return None if tool is None else Route("answer", {}, "grammar")
+        names = [c.name for c in campaigns]
+        picked: list[str] = []
+        for _ in range(2):
+            need = replace(h, names=(*h.names, *picked)).missing(tool)
+            if need == "kind":
+                kind = self._pick(f"{SYSTEM}\nWhich kind of campaign?", text, kind_names)
+                h = replace(h, kind=kind) if kind else h
+            elif need in ("name", "second"):
+                rest = [n for n in names if n not in (*h.names, *picked)]
+                choice = (
+                    self._pick(
+                        f"{SYSTEM}\nWhich campaign is the user asking about? {', '.join(rest)}",
+                        text,
+                        rest,
+                    )
+                    if rest
+                    else None
+                )
+                if choice is None:
+                    break
+                picked.append(choice)
+        route = h.route(tool, picked, "grammar")
+        return route or Route("list_campaigns", {}, "grammar")  # at least what is there
 
     def _grammar(self, text: str, t0: float) -> Iterator[Event]:
         campaigns = self._summaries()

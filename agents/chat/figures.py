@@ -166,3 +166,34 @@ def pareto_front(
         if not beaten:
             front.append(o)
     return front
+
+
+def lookup(
+    history: Sequence[Observation], words: Sequence[str], hit_metric: str | None, name: str
+) -> list[str]:
+    """What the campaign did with the experiments ``words`` name (a gene, a method): where
+    each was tested, its outcome, and whether it was a hit; said plainly where it was not."""
+    from perturbo.agents.chat.facts import fmt
+
+    values = {str(v) for o in history for v in o.spec.params.values()}
+    lines = []
+    for w in dict.fromkeys(words):
+        if w not in values:
+            if w.isupper() and len(w) >= 3 and hit_metric is not None:
+                lines.append(f"{w} was not tested in {name}.")
+            continue
+        obs = [o for o in history if w in {str(v) for v in o.spec.params.values()}]
+        rounds = sorted({o.spec.round + 1 for o in obs})
+        where = f"round {', '.join(map(str, rounds))}"
+        if hit_metric is not None:
+            hit = [o for o in obs if o.outcome.metrics.get(hit_metric) == 1.0]
+            verdict = "was a hit" if hit else "was tested but is not a hit"
+            lines.append(f"{w} {verdict} in {name} ({where}, {hit_metric} = {int(bool(hit))}).")
+        else:
+            shown = "; ".join(
+                f"{o.spec.id}: "
+                + ", ".join(f"{k} {fmt(v)}" for k, v in list(o.outcome.metrics.items())[:4])
+                for o in obs[:4]
+            )
+            lines.append(f"{w} in {name}: {len(obs)} experiments ({where}): {shown}.")
+    return lines

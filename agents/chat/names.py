@@ -26,8 +26,7 @@ __all__ = ["Match", "match", "resolve", "unknown_error"]
 # The words people use for a kind (a kind's own name always counts too).
 KIND_WORDS = {
     "genetic": ("genetic", "screen", "screens", "screening", "crispr", "knockout", "gene", "genes"),
-    "hyperparameter": ("hyperparameter", "hyperparameters", "hpo", "tuning", "search", "searches",
-                       "optimisation", "optimization"),
+    "hyperparameter": ("hyperparameter", "hyperparameters", "hpo", "tuning", "search", "searches"),
     "attack": ("attack", "attacks", "adversarial", "robustness"),
 }  # fmt: skip
 # Planners perturbo knows (so a planner the store lacks is recognised as one).
@@ -35,12 +34,19 @@ PLANNERS = frozenset(
     "random bo sobol evolution evolutionary optuna tpe cmaes optuna-tpe optuna-cmaes agent "
     "hybrid asha llm".split()
 )
+# The words people use for a planner (a planner's own name always counts too).
+PLANNER_WORDS = {
+    "bo": ("bayesian", "bayes", "gaussian-process", "gp"),
+    "sobol": ("quasi-random", "quasirandom", "low-discrepancy"),
+    "evolution": ("evolutionary", "cma-es", "cmaes"),
+    "agent": ("llm", "language-model"),
+}
 # Words that may stand before "campaign" without being a name.
 _MODIFIERS = frozenset(
     "the a an this that these those its their my our your latest newest oldest last first "
     "second third other both two three four five each every all any which what same one "
     "finished running failed killed completed new old previous earlier best worst whole "
-    "entire single own many much some several current recent whole main".split()
+    "entire single own many much some several current recent whole main campaigns".split()
 )
 _CAMPAIGN = r"(?:campaigns?|runs?|experiments?|studies|study)"
 
@@ -94,6 +100,7 @@ def match(text: str, summaries: Sequence[Any], last: str | None = None) -> Match
     exact = [n for n in exact if not any(n != m and n.lower() in m.lower() for m in exact)]
     words = _words(text)
     tokens = set(words) | {w.rstrip("s") for w in words if len(w) > 3}
+    tokens |= {p for p, ws in PLANNER_WORDS.items() if tokens & set(ws)}  # "bayesian" -> bo
     unknown = _unknown_names(text, names, summaries, set(words))
     pronoun = re.search(_PRONOUN, low)
     if not exact and last in names and pronoun:  # "how does it compare with the random one?"
@@ -166,6 +173,7 @@ def _unknown_names(
     ``the X campaign`` where X describes no campaign."""
     low = [n.lower() for n in names]
     known: set[str] = set(PLANNERS | _ALL_KIND_WORDS)
+    known |= {w for ws in PLANNER_WORDS.values() for w in ws}
     for c in summaries:
         known |= set().union(*_facets(c).values())
         known |= {str(v).lower() for v in dict(getattr(c, "params", {}) or {}).values()}
@@ -179,7 +187,7 @@ def _unknown_names(
         rf"\b{_CAMPAIGN}\s+(?:called|named)\s+([A-Za-z0-9_.-]+)", text, re.IGNORECASE
     ):
         found.append((called, True))
-    nouns = "campaign|run|study|screen|search|attack"
+    nouns = "campaign|study|screen|search|attack"
     for before in re.findall(
         rf"\b(?:the|a|an|my|our)\s+([A-Za-z][A-Za-z0-9_.]+)\s+(?:{nouns})\b", text, re.I
     ):

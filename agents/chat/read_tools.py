@@ -13,6 +13,7 @@ from typing import Any
 
 from perturbo.agents.chat.compare import compare, leaders, rank
 from perturbo.agents.chat.facts import campaign_facts, fmt, hit_metric_of, resolve
+from perturbo.agents.chat.figures import lookup
 from perturbo.agents.chat.result import ToolResult
 from perturbo.types import PerturboError
 
@@ -51,11 +52,14 @@ class ReadTools:
             )
         return ToolResult(text, {"campaigns": [f.data() for f in facts]})
 
-    def summarize_campaign(self, name: str) -> ToolResult:
-        """Summarise one campaign: what was tried, what worked, the best experiments, and how
-        its planners compare."""
+    def summarize_campaign(self, name: str, about: list[str] | None = None) -> ToolResult:
+        """Summarise one campaign: its settings, what was tried, what worked (hits by round,
+        the best experiments), how its planners compare; ``about``: experiments to look up
+        (a gene, a method)."""
         f = campaign_facts(self.store, resolve(self.store, name))
-        return ToolResult(f.text(), f.data())
+        found = lookup(self.store.history(f.name), about or [], f.hit_metric, f.name)
+        text = "\n".join([*found, f.text()])
+        return ToolResult(text, {**f.data(), "lookup": found})
 
     def explain_round(self, name: str, round: int | None = None) -> ToolResult:
         """Explain why a round's experiments were chosen (round numbers start at 1; default

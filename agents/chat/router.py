@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Hints", "Route", "hints", "parse_slash", "route_schema", "SLASH_HELP"]
+__all__ = ["Hints", "Route", "choice_schema", "hints", "parse_slash", "SLASH_HELP"]
 
 _INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("compare_campaigns", ("compare", " versus ", " vs ", " vs. ", "difference between", "differ",
@@ -32,7 +32,8 @@ _INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("stop_campaign", ("stop ", "stop?", "kill", "cancel", "abort", "halt")),
     ("resume_campaign", ("resume", "continue", "extend", "more rounds", "more trials")),
     ("launch_campaign", ("launch", "start a", "start new", "start an", "run a new", "new campaign",
-                         "kick off", "set up a", "create a")),
+                         "kick off", "set up a", "create a", "rerun", "re-run", "repeat ", "redo",
+                         "run again", "same settings", "same as")),
     ("rank_campaigns", ("most", "best", "highest", "lowest", "fewest", "least", "largest",
                         "smallest", "top", "rank", "winner", "won", " more ", "better", "worse",
                         "newest", "oldest", "latest", "earliest", "first", "recent")),
@@ -80,32 +81,42 @@ class Hints:
     settings: dict[str, Any] = field(default_factory=dict)
     experiments: list[dict[str, Any]] = field(default_factory=list)
     by: str | None = None
+    about: tuple[str, ...] = ()  # words that may name experiments (a gene, a method)
+    like: str | None = None  # a launch like this campaign ("rerun the random screen but ...")
 
     def fixed(self) -> Route | None:
         """The route where the hints leave exactly one completion."""
-        if len(self.tools) != 1:
-            return None
-        tool = self.tools[0]
+        return self.route(self.tools[0]) if len(self.tools) == 1 else None
+
+    def route(self, tool: str, names: Sequence[str] = (), how: str = "fixed") -> Route | None:
+        """``tool`` with its arguments from the hints (``names``: campaigns chosen otherwise,
+        used where the message named too few); None where one is still missing."""
+        named = list(dict.fromkeys([*self.names, *names]))
         if tool == "list_campaigns":
-            return Route(tool, {"kind": self.kind} if self.kind else {}, "fixed")
+            return Route(tool, {"kind": self.kind} if self.kind else {}, how)
         if tool == "launch_campaign":
+            if self.like:
+                args = {"like": self.like, "settings": self.settings}
+                return Route(tool, {**args, **({"kind": self.kind} if self.kind else {})}, how)
             return (
-                Route(tool, {"kind": self.kind, "settings": self.settings}, "fixed")
+                Route(tool, {"kind": self.kind, "settings": self.settings}, how)
                 if self.kind
                 else None
             )
         if tool == "compare_campaigns":
-            if len(self.names) < 2:
+            if len(named) < 2:
                 return None
-            args = {"first": self.names[0], "second": self.names[1]}
-            if len(self.names) > 2:
-                args["others"] = list(self.names[2:])
-            return Route(tool, args, "fixed")
+            args: dict[str, Any] = {"first": named[0], "second": named[1]}
+            if len(named) > 2:
+                args["others"] = named[2:]
+            return Route(tool, args, how)
         if tool == "rank_campaigns":
             args = {"by": self.by} if self.by else {}
-            return Route(tool, {**args, **({"kind": self.kind} if self.kind else {})}, "fixed")
-        if tool in _NEEDS_NAME and len(self.names) == 1:
-            args: dict[str, Any] = {"name": self.names[0]}
+            return Route(tool, {**args, **({"kind": self.kind} if self.kind else {})}, how)
+        if tool in _NEEDS_NAME and len(named) == 1:
+            args = {"name": named[0]}
+            if tool == "summarize_campaign" and self.about:
+                args["about"] = list(self.about)
             if tool == "explain_round" and self.round is not None:
                 args["round"] = self.round
             if tool == "resume_campaign":
@@ -116,7 +127,17 @@ class Hints:
                 if not self.experiments:
                     return None
                 args["experiments"] = self.experiments
-            return Route(tool, args, "fixed")
+            return Route(tool, args, how)
+        return None
+
+    def missing(self, tool: str) -> str | None:
+        """What :meth:`route` still needs for ``tool``: ``name``, ``second``, ``kind``, or None."""
+        if tool == "launch_campaign" and not self.kind and not self.like:
+            return "kind"
+        if tool == "compare_campaigns" and len(self.names) < 2:
+            return "second" if self.names else "name"
+        if tool in _NEEDS_NAME and not self.names:
+            return "name"
         return None
 
 
@@ -137,7 +158,7 @@ _SUBJECT_WORDS = {"screen": "screen", "task": "task", "model": "model", "target"
                   "function": "task", "benchmark": "task", "dataset": "screen"}  # fmt: skip
 _NOT_VALUES = frozenset(
     "a an the new this that my our genetic crispr knockout same on of with for in at to by and "
-    "from using over called named".split()
+    "from using over called named but instead now then again".split()
 )
 _ON = {"screen": "screen", "screening": "screen", "search": "task", "attack": "model"}
 
@@ -239,9 +260,12 @@ def hints(
     rnd = re.search(r"round (\d+)|(\d+)(?:st|nd|rd|th) round|round number (\d+)", low)
     n = re.search(r"(\d+) (?:more |new |next )?(?:experiments|proposals|configs|genes|ideas)", low)
     tools = _choose(found, low, m, names, rnd is not None)
+    like = None
     if tools == ("launch_campaign",):
+        again = re.search(r"\b(rerun|re-run|repeat|redo|again|same as|same settings|like)\b", low)
+        like = names[0] if len(names) == 1 and not m.unknown and (m.exact or again) else None
         names = ()
-        kind = kind or _launch_kind(low, kinds)
+        kind = kind or (None if like else _launch_kind(low, kinds))
     if tools == ("list_campaigns",):
         names = ()
     if tools == ("list_campaigns",) and not kind:
@@ -253,10 +277,47 @@ def hints(
         kind=kind,
         round=int(next(g for g in rnd.groups() if g)) if rnd else None,
         n=int(n.group(1)) if n else None,
-        settings=_settings(text) if tools in (("launch_campaign",), ("resume_campaign",)) else {},
+        settings=_launch_settings(text, like, summaries, kind)
+        if tools == ("launch_campaign",)
+        else _settings(text)
+        if tools == ("resume_campaign",)
+        else {},
         experiments=_experiments(text) if "pin_experiments" in tools else [],
         by=by,
+        like=like,
+        about=_about(text, names) if tools == ("summarize_campaign",) else (),
     )
+
+
+def _about(text: str, names: Sequence[str]) -> tuple[str, ...]:
+    """Words of ``text`` that may name an experiment's value (a gene symbol: IFNG, CD274):
+    upper case, not part of a campaign's name; the tool keeps those that are."""
+    parts = {p for n in names for p in re.split(r"[-_]", n.lower())}
+    words = re.findall(r"(?<![\w-])[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9](?![\w-])", text)
+    return tuple(
+        dict.fromkeys(
+            w
+            for w in words
+            if w.lower() not in parts and w not in names and any(c.isupper() for c in w[1:])
+        )
+    )
+
+
+def _launch_settings(
+    text: str, like: str | None, summaries: Sequence[Any], kind: str | None
+) -> dict[str, Any]:
+    """A launch's settings; "on X" names the subject (screen, task, model) of the campaign it
+    is like, or of its kind."""
+    out = _settings(text)
+    params = next((dict(c.params) for c in summaries if c.name == like), {})
+    key = next((k for k in ("screen", "task", "model") if k in params), None)
+    if key is None and kind:
+        key = {"genetic": "screen", "hyperparameter": "task", "attack": "model"}.get(kind)
+    if key and key not in out:
+        m = re.search(r"\bon (?:the )?([A-Z][A-Za-z0-9_.:/-]*|[a-z]+[0-9-][A-Za-z0-9_.:/-]*)", text)
+        if m:
+            out[key] = m.group(1).rstrip(".,")
+    return out
 
 
 def _store_wide(low: str, found: Sequence[str]) -> bool:
@@ -321,54 +382,14 @@ def _choose(
     return tuple(t for t in found if t not in _ACTIONS)
 
 
-def route_schema(
-    schemas: Sequence[dict[str, Any]], h: Hints, campaigns: Sequence[str], kinds: Sequence[str]
-) -> dict[str, Any]:
-    """The JSON schema the model's choice must match: one branch per candidate tool (all
-    tools where the message points to none), campaign names and kinds as enums, plus
-    ``answer`` (a greeting, a question no tool answers)."""
-    names = list(h.names) or [c if isinstance(c, str) else c.name for c in campaigns]
-    branches = []
-    for s in schemas:
-        if h.tools and s["name"] not in h.tools:
-            continue
-        if not h.tools and s["name"] in _ACTIONS:
-            continue  # no action word in the message: the model may only read (a smaller grammar too)
-        props: dict[str, Any] = {}
-        for key in s["parameters"].get("properties", {}):
-            if key in ("name", "first", "second") and names:
-                props[key] = {"enum": names}
-            elif key == "others":
-                props[key] = {"type": "array", "items": {"enum": names}}
-            elif key == "by":
-                props[key] = {
-                    "enum": ["hits", "hit_ratio", "best", "experiments", "rounds", "started"]
-                }
-            elif key == "kind":
-                props[key] = {"enum": [h.kind] if h.kind else list(kinds)}
-            elif key == "round":
-                props[key] = {"type": "integer", "minimum": 1}
-            elif key == "n":
-                props[key] = {"type": "integer", "minimum": 1, "maximum": 16}
-            elif key == "settings":
-                props[key] = {"type": "object"}
-            elif key == "experiments":
-                props[key] = {"type": "array", "items": {"type": "object"}, "minItems": 1}
-            else:
-                props[key] = {"type": "string"}
-        required = [r for r in s["parameters"].get("required", []) if r in props]
-        args = {"type": "object", "properties": props, "required": required}
-        branches.append(
-            {
-                "type": "object",
-                "properties": {"tool": {"const": s["name"]}, "args": args},
-                "required": ["tool", "args"],
-            }
-        )
-    branches.append(
-        {"type": "object", "properties": {"tool": {"const": "answer"}}, "required": ["tool"]}
-    )
-    return {"anyOf": branches}
+def choice_schema(options: Sequence[str]) -> dict[str, Any]:
+    """The JSON schema of one choice among ``options`` (``{"choice": ...}``): a grammar of a
+    few tokens, so a small model on a CPU answers in seconds, not minutes."""
+    return {
+        "type": "object",
+        "properties": {"choice": {"enum": list(options)}},
+        "required": ["choice"],
+    }
 
 
 SLASH_HELP = """\

@@ -95,18 +95,28 @@ class ChatTools(ReadTools):
 
     # ------------------------------------------------------------------ action tools
     def launch_campaign(
-        self, kind: str, settings: dict[str, Any] | None = None, name: str | None = None
+        self,
+        kind: str | None = None,
+        settings: dict[str, Any] | None = None,
+        name: str | None = None,
+        like: str | None = None,
     ) -> ToolResult:
         """Propose a new campaign of ``kind`` with ``settings`` (flag names with underscores,
-        e.g. {"planner": "random", "rounds": 2}); it starts only after the user confirms."""
+        e.g. {"planner": "random", "rounds": 2}); ``like``: start from that campaign's
+        settings (a rerun with changes); it starts only after the user confirms."""
         from perturbo.launch import settings as merge
 
-        spec = kind_spec(kind)
+        base: dict[str, Any] = {}
+        if like:
+            base = self._settings_of(resolve(self.store, like))
+            kind = kind or str(base.pop("kind", ""))
+        spec = kind_spec(kind or "")
         if spec is None:
             from perturbo import kinds
 
             raise PerturboError(f"unknown kind {kind!r}: use one of {', '.join(kinds.names())}")
-        values = {str(k).replace("-", "_"): v for k, v in dict(settings or {}).items()}
+        given = {str(k).replace("-", "_"): v for k, v in dict(settings or {}).items()}
+        values = {**base, **given}
         for bad in ("tracking_uri", "address", "local", "config_file", "name"):
             values.pop(bad, None)
         values = self.launcher.check_settings(values)  # no user code, no file outside
@@ -182,6 +192,31 @@ class ChatTools(ReadTools):
         )
 
     # ------------------------------------------------------------------ helpers
+    def _settings_of(self, name: str) -> dict[str, Any]:
+        """A recorded campaign's settings that a new one may reuse (its config, without what
+        names or places that campaign, and without defaults left unset)."""
+        config = dict(self.store.config(name))
+        spec = kind_spec(str(config.get("kind", "")))
+        fields = dict(getattr(getattr(spec, "config_model", None), "model_fields", {}) or {})
+        drop = {"name", "tracking_uri", "address", "local", "config_file", "resume"}
+        keep = {
+            "kind",
+            "planner",
+            "seed",
+            "batch",
+            "rounds",
+            "trials",
+            getattr(spec, "subject", ""),
+        }
+        return {
+            k: v
+            for k, v in config.items()
+            if k in fields | {"kind": None}
+            and k not in drop
+            and v is not None
+            and (k in keep or v != getattr(fields.get(k), "default", None))
+        }
+
     def _pending(self, kind: Any, name: str, argv: list[str], what: str) -> ToolResult:
         action = self.launcher.propose(kind, name, argv, what)
         text = (

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from perturbo.agents.chat.guard import NumberGuard, SentenceGuard, numbers
-from perturbo.agents.chat.router import Hints, hints, parse_slash, route_schema
+from perturbo.agents.chat.router import Hints, Route, choice_schema, hints, parse_slash
 
 CAMPAIGNS = ["bench-screen-bo", "bench-screen-random", "bench-branin-random", "bench-branin-sobol"]
 KINDS = ["genetic", "hyperparameter", "attack"]
@@ -62,24 +62,24 @@ def test_hints_fix_the_route_where_the_words_leave_one(text: str, tool: str, arg
     assert route is not None and route.tool == tool and route.args == args
 
 
-def test_the_grammar_names_only_real_campaigns() -> None:
+def test_where_the_words_leave_a_choice_the_model_gets_a_tiny_one() -> None:
     h = hints("hello, what can you do for me?", CAMPAIGNS, KINDS)
-    assert h.fixed() is None  # nothing named, no intent word: the model chooses, under the grammar
-    h = Hints(tools=(), names=("bench-screen-bo", "bench-screen-random"))
-    schemas = [
-        {
-            "name": "summarize_campaign",
-            "parameters": {"properties": {"name": {"type": "string"}}, "required": ["name"]},
-        },
-        {
-            "name": "list_campaigns",
-            "parameters": {"properties": {"kind": {"type": "string"}}, "required": []},
-        },
-    ]
-    schema = route_schema(schemas, h, CAMPAIGNS, KINDS)
-    summarize = schema["anyOf"][0]["properties"]["args"]["properties"]["name"]
-    assert summarize == {"enum": ["bench-screen-bo", "bench-screen-random"]}
-    assert schema["anyOf"][-1]["properties"]["tool"] == {"const": "answer"}
+    assert h.fixed() is None  # nothing named, no intent word: the model chooses
+    assert choice_schema(["list_campaigns", "answer"]) == {
+        "type": "object",
+        "properties": {"choice": {"enum": ["list_campaigns", "answer"]}},
+        "required": ["choice"],
+    }
+    h = Hints(tools=("summarize_campaign",), names=())
+    assert h.fixed() is None and h.missing("summarize_campaign") == "name"
+    route = h.route("summarize_campaign", ["bench-screen-bo"], "grammar")
+    assert route == Route("summarize_campaign", {"name": "bench-screen-bo"}, "grammar")
+    h = Hints(tools=("compare_campaigns",), names=("bench-screen-bo",))
+    assert h.missing("compare_campaigns") == "second"
+    assert h.route("compare_campaigns", ["bench-branin-sobol"]).args == {
+        "first": "bench-screen-bo",
+        "second": "bench-branin-sobol",
+    }
 
 
 def test_slash_commands() -> None:

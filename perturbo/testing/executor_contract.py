@@ -69,7 +69,9 @@ def check_valid_specs_complete(bench: ExecutorBench) -> None:
         out = _run(ex, _spec(bench, params, i))
         assert out.status is Status.COMPLETED, f"{params}: {out.status.value} ({out.error})"
         missing = set(bench.metrics) - set(out.metrics)
-        assert not missing, f"{params}: metrics {sorted(missing)} missing from {sorted(out.metrics)}"
+        assert not missing, (
+            f"{params}: metrics {sorted(missing)} missing from {sorted(out.metrics)}"
+        )
         for k, v in out.metrics.items():
             assert isinstance(v, float) and math.isfinite(v), f"{params}: metric {k}={v!r}"
         assert out.duration_s >= 0.0 and not out.error, (out.duration_s, out.error)

@@ -99,8 +99,14 @@ BENCHES: dict[str, Callable[[Path], ExecutorBench]] = {
         TrialFactory(TaskRecipe("iris-mlp", max_epochs=2)),
         good=[
             {
-                "layers": 1, "width": 16, "activation": "relu", "lr": 0.01,
-                "weight_decay": 1e-5, "dropout": 0.0, "batch_size": 32, "optimizer": "adam",
+                "layers": 1,
+                "width": 16,
+                "activation": "relu",
+                "lr": 0.01,
+                "weight_decay": 1e-5,
+                "dropout": 0.0,
+                "batch_size": 32,
+                "optimizer": "adam",
             }
         ],  # fmt: skip
         bad=[{"lr": "fast"}, {"layers": 1, "width": 0, "lr": 0.01, "optimizer": "adam"}],
@@ -114,5 +120,7 @@ BENCHES: dict[str, Callable[[Path], ExecutorBench]] = {
 
 @pytest.mark.parametrize("check", CONTRACT, ids=lambda c: c.__name__)
 @pytest.mark.parametrize("executor", sorted(BENCHES))
-def test_executor_contract(executor: str, check: Callable[[ExecutorBench], None], tmp_path: Path) -> None:
+def test_executor_contract(
+    executor: str, check: Callable[[ExecutorBench], None], tmp_path: Path
+) -> None:
     check(BENCHES[executor](tmp_path))

@@ -192,3 +192,17 @@ def test_hit_ratio_plot_draws_the_campaign_and_the_random_baseline(store: str) -
     expected = [(k * m / n) / m for k in (32, 64, 96)]  # K genes tested after each round
     assert list(lines["random selection (expected)"].get_ydata()) == pytest.approx(expected)
     assert [v for _, v in series["n_tested"]] == [32, 64, 96]
+
+
+def test_robust_vs_eps_points_are_the_worst_case_at_each_eps() -> None:
+    """Each point is what :class:`WorstCase` (the campaign's own metric) says at that eps,
+    and eps 0 is the clean accuracy; trials at many eps (a min-eps or Pareto campaign)."""
+    from perturbo.kinds.attack.plots import robust_vs_eps_points
+    from perturbo.kinds.attack.samples import worst_case
+
+    history = _attack_history(n=60, trials=6)
+    points = robust_vs_eps_points(PlotData("c", history, {}, "robust_accuracy", "min"))
+    assert [e for e, _ in points] == [0.0] + sorted(o.outcome.metrics["eps"] for o in history)
+    assert points[0][1] == history[0].outcome.metrics["clean_accuracy"]
+    for eps, acc in points[1:]:
+        assert acc == worst_case(history, 60, eps).accuracy()  # exactly, not approximately

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import socket
 import time
 import uuid
@@ -118,11 +119,15 @@ def alive(holder: Holder, run_tags: Mapping[str, str] | None = None, now: float 
     return bool(mine) and now - beat < grace_s()
 
 
-def _held_by(campaign: str, holder: Holder, how: str) -> Claimed:
+def _held_by(campaign: str, holder: Holder, how: str, new: bool = False) -> Claimed:
+    fix = (
+        "pick another --name"
+        if new
+        else f"wait for it to end, or `perturbo stop {shlex.quote(campaign)}` first"
+    )
     return Claimed(
-        f"campaign {campaign!r} is {how} by another driver ({holder.where()}, since "
-        f"{holder.since()}): wait for it to end, or `perturbo stop {campaign}` it first "
-        "(`perturbo status` shows it); nothing was changed"
+        f"campaign {campaign!r} is {how}: another driver holds it ({holder.where()}, since "
+        f"{holder.since()}); {fix} (`perturbo status` shows it); nothing was changed"
     )
 
 
@@ -212,8 +217,8 @@ def claim_resume(client: MlflowClient, campaign: str, experiment_id: str, run: R
             d = live.driver or {}
             raise Claimed(
                 f"campaign {campaign!r} is running (driver {d.get('host', '?')}:"
-                f"{d.get('pid', '?')}): `perturbo stop {campaign}` first, then resume it "
-                "(`perturbo status` shows it)"
+                f"{d.get('pid', '?')}): `perturbo stop {shlex.quote(campaign)}` first, then "
+                "resume it (`perturbo status` shows it)"
             )
         creator = Holder.parse(client.get_experiment(experiment_id).tags.get(HOLDER_TAG))
         if creator is not None and alive(creator, tags):
@@ -264,14 +269,14 @@ def claim_new(client: MlflowClient, campaign: str, artifact_location: str | None
         latest = held[max(held)] if held else None
         tags = dict(parent.data.tags)
         if latest is not None and tags.get(RELEASED_TAG) != str(max(held)) and alive(latest, tags):
-            raise _held_by(campaign, latest, "running")
+            raise _held_by(campaign, latest, "running", new=True)
         raise PerturboError(
             f"campaign {campaign!r} already exists: continue it with `perturbo resume "
             f"{campaign}` or pick another --name"
         )
     creator = Holder.parse(exp.tags.get(HOLDER_TAG))
     if creator is not None and alive(creator):
-        raise _held_by(campaign, creator, "being started")
+        raise _held_by(campaign, creator, "being started", new=True)
     _adopt(client, campaign, exp.experiment_id, me)
     _ACTIVE.add(me.token)
     client.set_experiment_tag(exp.experiment_id, HOLDER_TAG, me.to_json())
@@ -293,7 +298,7 @@ def _adopt(client: MlflowClient, campaign: str, experiment_id: str, me: Holder) 
             taken = client.get_experiment_by_name(name)
             other = Holder.parse(taken.tags.get(HOLDER_TAG)) if taken is not None else None
             if other is not None and alive(other):
-                raise _held_by(campaign, other, "being started") from None
+                raise _held_by(campaign, other, "being started", new=True) from None
             continue
         client.delete_experiment(eid)  # out of sight; its name stays taken
         return

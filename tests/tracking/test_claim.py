@@ -97,7 +97,7 @@ def test_a_claim_held_by_a_live_driver_is_refused_and_a_released_one_is_taken(
     c = MlflowClient(store)
     eid, run_id = _campaign(store)
     first = cl.claim_resume(c, "r", eid, c.get_run(run_id))
-    with pytest.raises(cl.Claimed, match=r"campaign 'r' is running by another driver \("):
+    with pytest.raises(cl.Claimed, match=r"campaign 'r' is running: another driver holds it \("):
         cl.claim_resume(c, "r", eid, c.get_run(run_id))  # held by this very process
     first.release()
     second = cl.claim_resume(c, "r", eid, c.get_run(run_id))
@@ -153,3 +153,32 @@ def test_two_cli_drivers_released_together_record_each_trial_once(
     assert "Traceback" not in loser and ("another driver" in loser or "is finished" in loser)
     parents, ids = _trial_runs(store, name)
     assert parents == 1 and len(ids) == len(set(ids)) == 14, (parents, Counter(ids))
+
+
+def test_a_claim_from_another_host_lives_by_its_age_then_by_its_own_heartbeat() -> None:
+    import json
+    import time
+
+    now = time.time()
+    old = now - 10 * cl.grace_s()
+    fresh = cl.Holder("elsewhere", 42, now, "a")
+    stale = cl.Holder("elsewhere", 42, old, "b")
+    assert cl.alive(fresh, {}, now)  # just claimed: no beat of its own yet
+    assert not cl.alive(stale, {}, now)
+    beat = {"perturbo.driver": json.dumps({"host": "elsewhere", "pid": 42}),
+            "perturbo.heartbeat": f"{now - 1:.3f}"}  # fmt: skip
+    assert cl.alive(stale, beat, now)
+    other = {**beat, "perturbo.driver": json.dumps({"host": "elsewhere", "pid": 7})}
+    assert not cl.alive(stale, other, now), "another driver's heartbeat is not this claim's"
+
+
+def test_store_errors_say_unreachable_or_damaged() -> None:
+    import sqlite3
+
+    from perturbo.tracking.uri import wrap_error
+
+    uri = "sqlite:///x.db"
+    down = wrap_error(uri, "listing campaigns", sqlite3.OperationalError("unable to open database"))
+    bad = wrap_error(uri, "listing campaigns", sqlite3.DatabaseError("disk image is malformed"))
+    assert "could not be reached" in str(down) and "damaged" not in str(down)
+    assert "damaged content" in str(bad) and "restore it" in str(bad)

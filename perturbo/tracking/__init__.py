@@ -5,6 +5,9 @@
 - :mod:`~perturbo.tracking.reader`: :class:`MlflowStore`, the read side
   (:class:`perturbo.protocols.StoreReader`), and :func:`open_store`;
 - :mod:`~perturbo.tracking.layout`: where everything is in MLflow (read it first);
+- :mod:`~perturbo.tracking.claim`: one driver per campaign, claimed atomically in the store;
+- :mod:`~perturbo.tracking.integrity`: whether a campaign's records are whole
+  (:func:`check_records`; ``show`` reports, ``resume`` refuses);
 - :mod:`~perturbo.tracking.uri`, ``spool``, ``traces``, ``nested``, ``artifacts``,
   ``batch``: URIs and clients, rounds kept locally while the store is down, agent traces,
   nested runs, end-of-campaign plots and Pareto set, batched writes.
@@ -22,6 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from perturbo.history import History
+from perturbo.tracking.claim import Claimed
+from perturbo.tracking.integrity import Damage, DamagedCampaign
+from perturbo.tracking.integrity import check as check_records
 from perturbo.tracking.layout import CONFIG_FILE, PARETO_FILE, ROLE, ROUNDS_DIR
 from perturbo.tracking.nested import observations_table
 from perturbo.tracking.reader import MlflowStore, open_store
@@ -58,9 +64,13 @@ __all__ = [
     "ROLE",
     "ROUNDS_DIR",
     "CampaignSummary",
+    "Claimed",
+    "Damage",
+    "DamagedCampaign",
     "MlflowRecorder",
     "MlflowStore",
     "check_reachable",
+    "check_records",
     "default_spool_dir",
     "list_campaigns",
     "load_history",

@@ -57,6 +57,13 @@ def _damage_missing_last_round(uri: str) -> str:
     return "rounds/round-003.json is missing"
 
 
+def _damage_missing_last_round_of_a_stopped_campaign(uri: str) -> str:
+    c, _, parent = _parent(uri)
+    c.set_terminated(parent.info.run_id, status="KILLED")  # as `perturbo stop` leaves it
+    (_artifacts(uri) / "rounds" / "round-003.json").unlink()  # its driver said: 3 committed
+    return "rounds/round-003.json is missing"
+
+
 def _damage_truncated_round(uri: str) -> str:
     f = _artifacts(uri) / "rounds" / "round-001.json"
     f.write_text(f.read_text()[:40])
@@ -80,6 +87,7 @@ def _damage_deleted_trial_run(uri: str) -> str:
     [
         _damage_missing_middle_round,
         _damage_missing_last_round,
+        _damage_missing_last_round_of_a_stopped_campaign,
         _damage_truncated_round,
         _damage_missing_config,
         _damage_deleted_trial_run,

@@ -29,11 +29,16 @@ class Chooser:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.listed: list[str] = []  # the listed sets' prose, in listed order
+        self.chosen: list[str] = []
 
     def invoke(self, messages):  # type: ignore[no-untyped-def]
         self.calls += 1
-        ids = [int(m) for m in re.findall(r"^(\d+): ", str(messages[-1].content), re.M)]
-        return AIMessage(json.dumps({"ids": ids[::-1][:3]}))
+        lines = re.findall(r"^(\d+): (.*?)(?: \[[^\]]*\])?$", str(messages[-1].content), re.M)
+        self.listed = [name for _, name in lines]
+        ids = [int(i) for i, _ in lines][::-1][:3]
+        self.chosen = [self.listed[i - 1] for i in ids]
+        return AIMessage(json.dumps({"ids": ids}))
 
 
 @pytest.fixture()
@@ -60,7 +65,10 @@ def test_the_rerank_is_logged_and_a_second_campaign_reads_the_cache(
     logged = json.loads(parts.params["text_rerank"])
     assert logged["status"] == "llm" and logged["model"] == "local:fake-chooser"
     assert fake.calls == 1 and logged["candidates"] >= 20
-    assert logged["after"][:3] == logged["before"][:-4:-1] or logged["candidates"] > 8
+    assert len(fake.listed) == logged["candidates"] and len(fake.chosen) == 3
+    assert logged["before"] == [n[:60] for n in fake.listed[:8]]  # listed in MiniLM's order
+    assert logged["after"][:3] == [n[:60] for n in fake.chosen]  # the chosen sets lead, in order
+    assert logged["after"][3:] == [n[:60] for n in fake.listed[:5]]  # then MiniLM's order
     assert logged["after"][0] != logged["before"][0] and logged["dropped"] == 0
     assert not any("(go:" in name for name in logged["before"])  # prose, no ids
     assert json.loads(parts.params["prior_sources"]) == [{"name": "text", "weight": 1.0}]

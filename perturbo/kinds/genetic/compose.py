@@ -149,6 +149,7 @@ def _gene_agent(name: str) -> Callable[[PlannerRequest], Planner]:
             r.extra["screen"],
             {**dict(r.config), "seed": r.seed},
             sources=tuple(r.extra.get("sources", ())),
+            llm=r.llm,
             engine=r.engine,
             api_key=llm_api_key(str(r.config.get("llm", "local"))),
         )

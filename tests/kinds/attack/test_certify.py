@@ -49,7 +49,7 @@ def toy() -> tuple[nn.Module, torch.Tensor, torch.Tensor]:
 def _cell_vertices(net: nn.Sequential, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     W, b = net[0].weight.double().numpy(), net[0].bias.double().numpy()
     pts = [np.array(c) for c in itertools.product((lo[0], hi[0]), (lo[1], hi[1]))]
-    for w, c in zip(W, b):  # line w.x + c = 0 against the four edges
+    for w, c in zip(W, b, strict=True):  # line w.x + c = 0 against the four edges
         for axis in (0, 1):
             other = 1 - axis
             for v in (lo[axis], hi[axis]):
@@ -69,7 +69,7 @@ def _cell_vertices(net: nn.Sequential, lo: np.ndarray, hi: np.ndarray) -> np.nda
 def _exact_min_margins(net: nn.Sequential, x: torch.Tensor, y: torch.Tensor) -> np.ndarray:
     """(n, 3): the exact minimum of z_y - z_j over the Linf box (inf at j = y)."""
     out = np.full((len(x), 3), np.inf)
-    for i, (xi, yi) in enumerate(zip(x.double().numpy(), y.numpy())):
+    for i, (xi, yi) in enumerate(zip(x.double().numpy(), y.numpy(), strict=True)):
         lo, hi = np.clip(xi - EPS, 0, 1), np.clip(xi + EPS, 0, 1)
         P = torch.from_numpy(_cell_vertices(net, lo, hi)).float()
         z = net(P)
@@ -158,7 +158,7 @@ def test_conv_bounds_contain_every_sampled_output() -> None:
     with torch.no_grad():
         z = net(pts.reshape(-1, 1, 8, 8)).reshape(2000, 6, 4)
     margins = z.gather(2, y[None, :, None].expand(2000, 6, 1)) - z  # (2000, 6, 4)
-    for k, (lo, up) in ((1, crown[1]), (-1, crown[-1]), (-1, ibp[-1])):
+    for lo, up in (crown[1], crown[-1], ibp[-1]):
         assert lo.shape == up.shape and (lo <= up + 1e-6).all()
     zz = z.reshape(2000, 6, 4)
     for lo, up in (ibp[-1], crown[-1]):
@@ -188,7 +188,7 @@ def test_crown_is_tighter_than_ibp(toy: tuple) -> None:
         assert (lc >= li - 1e-4).all(), "CROWN looser than IBP somewhere"
         assert (la >= lc - 1e-6).all()
         gaps.append(float((lc - li).mean()))
-        for (il, iu), (cl, cu) in zip(ibp, crown):  # intermediate widths too
+        for (il, iu), (cl, cu) in zip(ibp, crown, strict=True):  # intermediate widths too
             assert ((cu - cl) <= (iu - il) + 1e-5).all()
     print(f"\nmean margin-bound gap CROWN - IBP (toy MLP, conv net): {gaps}")
     assert all(g > 0 for g in gaps)

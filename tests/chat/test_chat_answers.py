@@ -154,3 +154,30 @@ def test_a_launch_request_keeps_every_setting(three: str, tmp_path: Path) -> Non
     for said in ("planner=bo", "screen=IL2", "rounds=3", "batch=8", "seed=5"):
         assert said in pending.description
     assert len(open_store(three).list_campaigns()) == n_before  # nothing launched
+
+
+def test_a_gene_is_looked_up_in_the_campaigns_experiments(three: str, tmp_path: Path) -> None:
+    from perturbo.tracking import open_store
+
+    history = list(open_store(three).history(GEN2))
+    hit = next(o for o in history if o.outcome.metrics["hit"] == 1.0)
+    miss = next(o for o in history if o.outcome.metrics["hit"] == 0.0)
+    gene, other = str(hit.spec.params["gene"]), str(miss.spec.params["gene"])
+    text, _ = _ask(three, tmp_path, f"was {gene} a hit in {GEN2}?")
+    assert text.startswith(f"{gene} was a hit in {GEN2} (round {hit.spec.round + 1}, hit = 1)")
+    text, _ = _ask(three, tmp_path, f"was {other} a hit in {GEN2}?")
+    assert text.startswith(f"{other} was tested but is not a hit in {GEN2}")
+
+
+def test_a_planner_is_named_by_what_it_is(three: str, tmp_path: Path) -> None:
+    text, _ = _ask(three, tmp_path, "how many hits per round did the bayesian screen find?")
+    assert text.startswith(f"{GEN2} (genetic") and "round 2: 8 experiments" in text
+
+
+def test_a_rerun_starts_from_the_campaigns_settings(three: str, tmp_path: Path) -> None:
+    from perturbo.agents.chat.agent import Pending
+
+    _, events = _ask(three, tmp_path, f"rerun {GEN2} but on IL2 with 4 genes per round")
+    [pending] = [e for e in events if isinstance(e, Pending)]
+    for said in ("screen=IL2", "planner=bo", "rounds=2", "batch=4", "seed=3"):
+        assert said in pending.description

@@ -108,20 +108,28 @@ def crown_bounds(ops: list[Op], d: Domain, ibp: Bounds | None = None) -> Bounds:
         prev, il, iu = ops[k - 1], *ibp[k]
         needed = k < len(ops) and not isinstance(ops[k], Affine)
         if isinstance(prev, Affine) and needed:
-            n = prev.W.shape[0]
+            # only the neurons whose bounds are used: a ReLU relaxes a neuron IBP already
+            # finds stable exactly, but a MaxPool after it reads the bounds of active ones
+            nxt = ops[k + 1] if isinstance(ops[k], Relu) and k + 1 < len(ops) else None
+            if isinstance(ops[k], MaxPool):
+                used = torch.ones_like(il, dtype=torch.bool)
+            elif nxt is not None and not isinstance(nxt, Affine):
+                used = iu > 0
+            else:
+                used = (il < 0) & (iu > 0)
+            rows = used.any(0).nonzero()[:, 0]
             width = max(max(op.W.shape) for op in ops[:k] if isinstance(op, Affine))
             blk = max(1, ROW_BLOCK // max(1, B * width * 2))
-            lows, ups = [], []
-            for s in range(0, n, blk):
-                W = prev.W[s : s + blk]
-                b = prev.b[s : s + blk]
+            lo, up = il.clone(), iu.clone()
+            for s in range(0, len(rows), blk):
+                r = rows[s : s + blk]
+                W, b = prev.W[r], prev.b[r]
                 A = torch.cat([W, -W])[None].expand(B, -1, -1)
                 bb = torch.cat([b, -b])[None].expand(B, -1)
                 lb = backward(ops, k - 1, A, bb, out, d)
-                m = W.shape[0]
-                lows.append(lb[:, :m])
-                ups.append(-lb[:, m:])
-            lo, up = torch.maximum(torch.cat(lows, 1), il), torch.minimum(torch.cat(ups, 1), iu)
+                m = len(r)
+                lo[:, r] = torch.maximum(lb[:, :m], il[:, r])
+                up[:, r] = torch.minimum(-lb[:, m:], iu[:, r])
         else:
             lo, up = _interval(prev, out[k - 1])
             lo, up = torch.maximum(lo, il), torch.minimum(up, iu)

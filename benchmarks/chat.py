@@ -290,6 +290,14 @@ def main(argv: list[str] | None = None) -> int:
         default=None,
         help="llama.cpp threads (default: the backend's, half the cores)",
     )
+    p.add_argument(
+        "--also-prose",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also run the embedded model with N tokens of guarded prose after each answer "
+        "(the terminal chat's default is 48)",
+    )
     p.add_argument("--limit", type=int, default=None, help="first N questions of each set only")
     p.add_argument("--set", choices=("original", "held-out"), default=None, help="one set only")
     p.add_argument("--no-router-only", action="store_true", help="skip the run without a model")
@@ -319,6 +327,11 @@ def main(argv: list[str] | None = None) -> int:
     local = {"llm": "local", "llm_model": model, "llm_threads": a.threads}
     for name, qs, sc in sets:
         results.append((f"local {model}", name, run_model(uri, qs, local, "auto", a.prose_tokens, work, sc)))  # fmt: skip
+    if a.also_prose:
+        prose_cfg = {**local}
+        for name, qs, sc in sets:
+            results.append((f"local {model} + {a.also_prose} tokens of prose", name,
+                            run_model(uri, qs, prose_cfg, "auto", a.also_prose, work, sc)))  # fmt: skip
     if not a.no_router_only:
         for name, qs, sc in sets:
             results.append(("router only (no model)", name, run_model_none(uri, qs, work, sc)))

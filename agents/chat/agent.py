@@ -179,7 +179,7 @@ class ChatAgent:
         """One choice among ``options`` by the model, under a grammar of a few tokens."""
         if len(options) == 1:
             return options[0]
-        messages = [SystemMessage(system), *self._recent(1), HumanMessage(text)]
+        messages = [SystemMessage(system), HumanMessage(text)]  # short: a choice, no history
         try:
             raw = self.llm.invoke(
                 messages,
@@ -205,7 +205,7 @@ class ChatAgent:
             return fixed
         options = list(h.tools) or [t for t in self.tools.names(False)]
         described = {s["name"]: s["description"] for s in self.tools.schemas(self.allow_actions)}
-        menu = "\n".join(f"- {t}: {' '.join(described.get(t, '').split())[:100]}" for t in options)
+        menu = "\n".join(f"- {t}: {' '.join(described.get(t, '').split())[:70]}" for t in options)
         tool = self._pick(
             f"{SYSTEM}\nPick the tool that answers the user's message:\n{menu}\n- answer: a "
             "greeting, or a question none of these answers.",
@@ -214,29 +214,14 @@ class ChatAgent:
         )
         if tool is None or tool == "answer":
             return None if tool is None else Route("answer", {}, "grammar")
-        names = [c.name for c in campaigns]
-        picked: list[str] = []
-        for _ in range(2):
-            need = replace(h, names=(*h.names, *picked)).missing(tool)
-            if need == "kind":
-                kind = self._pick(f"{SYSTEM}\nWhich kind of campaign?", text, kind_names)
-                h = replace(h, kind=kind) if kind else h
-            elif need in ("name", "second"):
-                rest = [n for n in names if n not in (*h.names, *picked)]
-                choice = (
-                    self._pick(
-                        f"{SYSTEM}\nWhich campaign is the user asking about? {', '.join(rest)}",
-                        text,
-                        rest,
-                    )
-                    if rest
-                    else None
-                )
-                if choice is None:
-                    break
-                picked.append(choice)
-        route = h.route(tool, picked, "grammar")
-        return route or Route("list_campaigns", {}, "grammar")  # at least what is there
+        need = h.missing(tool)
+        if need == "kind":
+            kind = self._pick(f"{SYSTEM}\nWhich kind of campaign?", text, kind_names)
+            h = replace(h, kind=kind) if kind else h
+        elif need in ("name", "second") and self.last_campaign not in (None, *h.names):
+            h = replace(h, names=(*h.names, str(self.last_campaign)))  # the one talked about
+        # still no campaign: the list (every campaign with its figures) answers, no guess
+        return h.route(tool, (), "grammar") or Route("list_campaigns", {}, "grammar")
 
     def _grammar(self, text: str, t0: float) -> Iterator[Event]:
         campaigns = self._summaries()

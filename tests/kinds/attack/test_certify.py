@@ -337,3 +337,26 @@ def test_builtin_digits_certified_below_attacked(digits_target: object) -> None:
     assert not (r.certified & ~a.robust).any()
     assert r.certified_accuracy <= a.summary()["robust_accuracy"]
     assert r.certified_accuracy > 0.2  # CROWN certifies a good share at this eps
+
+
+def test_certified_summary_line(toy: tuple) -> None:
+    """The line a campaign's end report takes: certified >= L, attacked <= U, the samples in
+    between; an unsupported model gives a line, not an exception."""
+    from perturbo.kinds.attack.certify import certified_summary
+
+    net, x, y = toy
+    crown = certify(net, x, y, EPS)
+    robust = crown.certified.copy()
+    robust[~crown.certified & crown.clean_correct] = True  # an attack that broke nothing
+    line = certified_summary(net, x, y, EPS, "linf", (0.0, 1.0), attacked_robust=robust)
+    between = int((robust & ~crown.certified).sum())
+    assert f"certified >= {crown.certified_accuracy:.3f} (CROWN" in line
+    assert f"attacked <= {robust.mean():.3f}; {between} samples in between" in line
+    assert "BUG" not in line
+    robust[np.flatnonzero(crown.certified)[0]] = False  # an "attack" breaking a certified one
+    assert "BUG: 1 certified" in certified_summary(
+        net, x, y, EPS, "linf", (0.0, 1.0), attacked_robust=robust
+    )
+    tanh = nn.Sequential(nn.Linear(2, 3), nn.Tanh()).eval()
+    assert "n/a" in certified_summary(tanh, x, y, EPS, "linf", (0.0, 1.0))
+    assert "n/a" in certified_summary(net, x, y, 3, "l0", (0.0, 1.0))

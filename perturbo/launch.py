@@ -17,6 +17,16 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from perturbo.kindspec import BuildContext, KindSpec
+from perturbo.launch_checks import (
+    apply_overrides,
+    check_room,
+    claim_as_new,
+    claim_to_resume,
+    failures,
+    refuse_all_failed,
+    refuse_finished,
+    refuse_running_name,
+)
 from perturbo.types import PerturboError
 
 if TYPE_CHECKING:
@@ -42,15 +52,6 @@ def settings(
 
     options, kind_cfg = cfg.load(spec.config_model, values, config_file, kind=spec.name)
     return options, kind_cfg.model_dump()
-
-
-def _untested_left(parts: CampaignParts, history: Sequence[Any]) -> int | None:
-    space = parts.space
-    if not getattr(space, "unique", False) or not hasattr(space, "__len__"):
-        return None
-    from perturbo.campaign import seen_keys
-
-    return len(space) - len(seen_keys(history, space))  # type: ignore[arg-type]
 
 
 @dataclass
@@ -113,7 +114,7 @@ def launch(
         say(f"  opening the tracking store {uri} ...")
     tracking.check_reachable(uri)
     if not resume:
-        _refuse_running_name(uri, name)
+        refuse_running_name(uri, name)
     history = history if history is not None else History()
     address = options.resolved_address()
     host = _start_model_host(spec, config, options, address)
@@ -158,7 +159,7 @@ def resume(
     say(f"resuming campaign {name!r}: reading what {options.resolved_tracking_uri()} recorded ...")
     store = tracking.open_store(options.resolved_tracking_uri())
     name = check_name(resolve(store, name))  # a unique prefix will do, as for `perturbo show`
-    claim = _claim_resume(store, name)  # one driver per campaign, atomically; reads follow it
+    claim = claim_to_resume(store, name)  # one driver per campaign, atomically; reads follow it
     try:
         return _resume_claimed(store, name, options, overrides, pinned)
     finally:
@@ -181,125 +182,9 @@ def _resume_claimed(
     config = store.config(name)
     history = store.history(name)
     spec = kinds.get(str(config.get("kind", "")))
-    config = dict(config)
-    for key, value in (overrides or {}).items():
-        if value is None:
-            continue
-        if key not in config or key not in spec.budget_keys:
-            keys = ", ".join(f"--{k}" for k in spec.budget_keys) or "none"
-            raise PerturboError(
-                f"--{key}: campaign {name!r} ({spec.name}) cannot be extended by {key} "
-                f"(its budget flags: {keys}); `perturbo show {shlex.quote(name)}` shows its "
-                "settings"
-            )
-        if int(value) <= 0:
-            raise PerturboError(
-                f"--{key} {value}: must be a positive number; fix: use --{key} 1 or more"
-            )
-        done = history.last_round + 1 if key == "rounds" else history.n_ran
-        if int(value) < done:
-            raise PerturboError(
-                f"--{key} {value}: campaign {name!r} already has {done} {key} recorded; "
-                f"pass --{key} {done} or more (nothing recorded was changed)"
-            )
-        config[key] = int(value)
-    _refuse_finished(store, spec, config, history, name)
+    config = apply_overrides(spec, config, history, name, overrides)
+    refuse_finished(store, spec, config, history, name)
     return launch(spec, config, options, history=history, resume=True, name=name, pinned=pinned)
-
-
-def _refuse_finished(
-    store: Any, spec: KindSpec, config: Mapping[str, Any], history: History, name: str
-) -> None:
-    """``resume`` of a campaign that FINISHED its whole budget would run nothing: say so, and
-    how to extend it (a campaign killed after its last round still resumes, to finish)."""
-    spent = {}
-    for key in spec.budget_keys:
-        budget = config.get(key)
-        done = history.last_round + 1 if key == "rounds" else history.n_ran
-        if not isinstance(budget, int) or done < budget:
-            return
-        spent[key] = budget
-    if not spent or store.summary(name).status != "FINISHED":
-        return
-    key, budget = next(iter(spent.items()))
-    raise PerturboError(
-        f"campaign {name!r} is finished: it ran all its {budget} {key}, so resume has nothing "
-        f"to run; extend it with `perturbo resume {shlex.quote(name)} --{key} {2 * budget}` "
-        "(any number above its budget)"
-    )
-
-
-def _refuse_running_name(uri: str, name: str) -> None:
-    """A new campaign named as one that runs now: say it runs (``resume`` would refuse it
-    too), and how to name this one."""
-    from perturbo import tracking
-    from perturbo.tracking.heartbeat import liveness
-
-    try:
-        s = tracking.open_store(uri).summary(name)
-    except PerturboError:
-        return  # no such campaign yet (or unreadable: the recorder says what is wrong)
-    live = liveness(s.status, s.run_tags)
-    if live.state in ("running", "stopping"):
-        d = live.driver or {}
-        raise PerturboError(
-            f"--name {name!r} is taken by a campaign that is running now (driver "
-            f"{d.get('host', '?')}:{d.get('pid', '?')}): pick another --name; `perturbo status` "
-            "shows it"
-        )
-
-
-def _claim_resume(store: Any, name: str) -> Any:
-    """Claim campaign ``name`` for this driver in one atomic step of the store
-    (:func:`perturbo.tracking.claim.claim_resume`); another live driver: exit 2 naming it."""
-    from perturbo.tracking.claim import claim_resume
-
-    exp, parent = store._open(name)  # noqa: SLF001 - the store's one lookup
-    return store._call(  # noqa: SLF001 - the store's one error wrapper
-        f"claiming campaign {name!r}",
-        lambda: claim_resume(store.client, name, exp.experiment_id, parent),
-    )
-
-
-def _claim_new(uri: str, name: str) -> Any:
-    """Claim a new campaign in one atomic step of the store: create its experiment (names are
-    unique; :func:`perturbo.tracking.claim.claim_new`). The loser exits 2 naming the driver."""
-    from perturbo.tracking.claim import claim_new
-    from perturbo.tracking.uri import artifact_location, make_client, wrap_error
-
-    try:
-        return claim_new(make_client(uri), name, artifact_location(uri, name))
-    except PerturboError:
-        raise
-    except Exception as e:  # the store, not the user's input
-        raise wrap_error(uri, f"claiming campaign {name!r}", e) from None
-
-
-def _check_room(parts: CampaignParts, history: History, name: str) -> None:
-    """Where each experiment runs once (a gene knocked out once), refuse a batch or a number
-    of rounds the untested experiments cannot fill, before anything runs."""
-    left = _untested_left(parts, history)
-    if left is None:
-        return
-    if parts.batch > left:
-        raise PerturboError(
-            f"--batch {parts.batch} is larger than the {left} untested experiments left in "
-            f"campaign {name!r}: use --batch {left} or less"
-            if left
-            else f"campaign {name!r} has tested every experiment in its space: nothing left to run"
-        )
-    rounds = parts.stop.rounds
-    if rounds is not None:
-        todo = rounds - (history.last_round + 1)
-        if todo * parts.batch > left:
-            fit = max(1, left // parts.batch)
-            most = left // max(todo, 1)  # 0 where --rounds alone is beyond the space
-            raise PerturboError(
-                f"--rounds {rounds} x --batch {parts.batch} needs {todo * parts.batch} untested "
-                f"experiments, but only {left} are left in campaign {name!r}: use --rounds "
-                f"{history.last_round + 1 + fit} or less"
-                + (f", or a --batch of at most {most}" if most else "")
-            )
 
 
 def _run_parts(
@@ -316,7 +201,7 @@ def _run_parts(
     from perturbo.progress import RoundProgress
     from perturbo.tracking.claim import Claimed
 
-    _check_room(parts, history, name)
+    check_room(parts, history, name)
     opened = None
     say("  preparing the campaign's record in the tracking store ...")  # a new store: migrations
     recorder = tracking.MlflowRecorder.from_parts(
@@ -331,7 +216,7 @@ def _run_parts(
         findings=spec.findings,
     )
     parts.stop = replace(parts.stop, requested=recorder.stop_requested)
-    claim = None if resume else _claim_new(uri, name)  # resume claimed it before reading
+    claim = None if resume else claim_as_new(uri, name)  # resume claimed it before reading
     try:
         from perturbo.actors import open_pool
 
@@ -397,53 +282,13 @@ def _run_parts(
             "continues"
         )
         return history
-    _refuse_all_failed(history, name, spec, parts)
+    refuse_all_failed(history, name, spec, parts)
     say(
-        f"done: {len(history)} experiments in {history.last_round + 1} rounds{_failures(history)}; "
+        f"done: {len(history)} experiments in {history.last_round + 1} rounds{failures(history)}; "
         f"`perturbo show {shlex.quote(name)}{tracking.store_flag(uri)}`, or "
         f"`perturbo ui{tracking.store_flag(uri)}` and open {recorder.ui_url()}"
     )
     return history
-
-
-def _refuse_all_failed(history: History, name: str, spec: KindSpec, parts: CampaignParts) -> None:
-    """A campaign in which every experiment that ran FAILED ends with an error (exit 2), not
-    with "done": the record is complete, and the message says how many and why. Its budget
-    is spent, so a plain resume would run nothing: the fix says how to run more."""
-    from perturbo.types import Status
-
-    ran = [o for o in history if o.outcome.status is not Status.REJECTED]
-    if ran and all(o.outcome.status is Status.FAILED for o in ran):
-        key = spec.budget_keys[0] if spec.budget_keys else ""
-        now = parts.config.get(key) if key else None
-        more = (
-            f"`perturbo resume {shlex.quote(name)} --{key} {2 * int(now)}` (its {now} {key} "
-            "are spent)"
-            if isinstance(now, int)
-            else "a new campaign"
-        )
-        raise PerturboError(
-            f"all {len(ran)} experiments of campaign {name!r} failed{_failures(history)}: fix "
-            f"the cause, then run more with {more}; the failed ones stay recorded"
-        )
-
-
-def _failures(history: History) -> str:
-    """`` (3 FAILED: the commonest reason)`` where experiments failed, else nothing."""
-    from collections import Counter
-
-    from perturbo.types import Status
-
-    failed = [
-        o.outcome.error.splitlines()[0]
-        for o in history
-        if o.outcome.status is Status.FAILED and o.outcome.error
-    ]
-    n = sum(o.outcome.status is Status.FAILED for o in history)
-    if not n:
-        return ""
-    why = Counter(failed).most_common(1)[0][0][:200] if failed else "no reason recorded"
-    return f" ({n} FAILED; most often: {why})"
 
 
 __all__ = ["Interrupted", "launch", "resume", "say", "settings"]

@@ -25,6 +25,7 @@ CORE = [
     "cli.py",
     "api.py",
     "launch.py",
+    "launch_checks.py",
     "show.py",
     "kindspec.py",
 ]

@@ -205,6 +205,11 @@ def test_batchnorm_is_folded_exactly() -> None:
     x = torch.rand((10, 1, 8, 8), generator=torch.Generator().manual_seed(4))
     with torch.no_grad():
         assert torch.allclose(forward(ops, x), net(x), atol=1e-5)
+    from perturbo.kinds.attack.model import CountingModel
+
+    wrapped = CountingModel(net, mean=(0.4,), std=(0.2,)).eval()  # normalisation folded too
+    with torch.no_grad():
+        assert torch.allclose(forward(extract(wrapped, (1, 8, 8)), x), wrapped(x), atol=1e-4)
     scripted = torch.jit.script(net)
     with torch.no_grad():
         assert torch.allclose(forward(extract(scripted, (1, 8, 8)), x), net(x), atol=1e-5)

@@ -36,6 +36,8 @@ METHODS = (
     "deepfool",
     "onepixel",
 )
+CHUNK = 25
+"""Samples per library-attack call under a pass limit (what a budget stop can lose)."""
 METHODS_BY_NORM: dict[str, tuple[str, ...]] = {
     "linf": ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "square"),
     "l2": ("fgsm", "pgd", "apgd-ce", "apgd-dlr", "apgd-t", "square", "cw-l2", "deepfool"),
@@ -52,12 +54,44 @@ def run_attack(
     idx: torch.Tensor,
     seed: int = 0,
 ) -> torch.Tensor:
-    """Adversarial examples for the samples ``idx`` of ``target`` (``(m, *shape)``)."""
+    """Adversarial examples for the samples ``idx`` of ``target`` (``(m, *shape)``).
+
+    Under a pass limit on the model (:attr:`CountingModel.limit`, a campaign's
+    ``--max-passes``) the attack stops cleanly when the next forward would cross it: our
+    PGD/FGSM per step (every sample fooled so far kept), the library attacks per chunk of
+    :data:`CHUNK` samples (the chunks done kept, the rest returned unperturbed)."""
+    from perturbo.kinds.attack.model import BudgetSpent
+
+    x, y = target.x[idx], target.y[idx]
+    method = str(params["method"])
+    if getattr(target.model, "limit", None) is None or method in ("fgsm", "pgd"):
+        return _dispatch(target, params, x, y, eps=eps, norm=norm, seed=seed)
+    out = x.clone()
+    for i in range(0, len(x), CHUNK):
+        try:
+            out[i : i + CHUNK] = _dispatch(
+                target, params, x[i : i + CHUNK], y[i : i + CHUNK], eps=eps, norm=norm, seed=seed
+            )
+        except BudgetSpent:
+            break  # the budget is spent: the chunks attacked so far are the result
+    return out
+
+
+def _dispatch(
+    target: Any,
+    params: Mapping[str, Any],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    *,
+    eps: float,
+    norm: str,
+    seed: int,
+) -> torch.Tensor:
     from perturbo.kinds.attack import library as lib
     from perturbo.kinds.attack.onepixel import one_pixel
     from perturbo.kinds.attack.pgd import fgsm, pgd
 
-    m, x, y = target.model, target.x[idx], target.y[idx]
+    m = target.model
     lo, hi, ncls = target.lo, target.hi, target.n_classes
     method = str(params["method"])
     steps = int(params.get("steps", 20))
@@ -155,4 +189,4 @@ def run_attack(
     raise ValueError(f"unknown attack method {method!r}; use one of {', '.join(METHODS)}")
 
 
-__all__ = ["METHODS", "METHODS_BY_NORM", "run_attack"]
+__all__ = ["CHUNK", "METHODS", "METHODS_BY_NORM", "run_attack"]

@@ -65,8 +65,27 @@ class AttackMetrics:
     """Round metrics: the worst case over all trials so far, first (the progress display
     and ``perturbo show`` lead with it), and the trial counts and compute spent."""
 
-    def __init__(self, n: int, eps: float, objective: str, direction: str) -> None:
+    def __init__(
+        self,
+        n: int,
+        eps: float,
+        objective: str,
+        direction: str,
+        planner: Any = None,
+        trials: int | None = None,
+    ) -> None:
         self.n, self.eps, self.objective, self.direction = n, eps, objective, direction
+        self.planner, self.trials = planner, trials
+
+    def stopped_by(self, history: Sequence[Observation]) -> str:
+        """Which limit ended the campaign (asked at its end)."""
+        why = getattr(self.planner, "stopped_by", None)
+        if why:
+            return str(why)
+        ran = sum(o.outcome.status is not Status.REJECTED for o in history)
+        if self.trials is not None and ran >= self.trials:
+            return f"trial budget spent: {ran} of --trials {self.trials}"
+        return "ended from outside (wall clock, rounds, `perturbo stop` or no proposals)"
 
     def __call__(
         self, round_obs: Sequence[Observation], history: Sequence[Observation]
@@ -84,12 +103,26 @@ class AttackMetrics:
         vals = [v for v in vals if math.isfinite(v)]
         if vals:
             out[f"best_{self.objective}"] = max(vals) if self.direction == "max" else min(vals)
-        out["passes_total"] = float(
-            sum(o.outcome.value("passes") for o in done if math.isfinite(o.outcome.value("passes")))
-        )
+        passes = [o.outcome.metrics.get("passes", math.nan) for o in history]
+        out["passes_total"] = float(sum(p for p in passes if math.isfinite(p)))
         out["n_completed"] = float(len(done))
         out["n_failed"] = float(sum(o.outcome.status is Status.FAILED for o in history))
+        if not round_obs and self.planner is not None:  # the end of the campaign
+            why = self.stopped_by(history)
+            from perturbo.progress import phase
+
+            phase(f"  attack campaign stopped by {why}")
+            return Final(out, params={"stopped_by": why})
         return out
+
+
+class Final(dict):  # type: ignore[type-arg]
+    """The final round metrics, with ``params`` for the recorder to log beside them (which
+    limit ended the campaign)."""
+
+    def __init__(self, metrics: Mapping[str, float], params: Mapping[str, str]) -> None:
+        super().__init__(metrics)
+        self.params = dict(params)
 
 
 def _load_target(recipe: Any) -> Any:
@@ -141,6 +174,7 @@ def build(
     """The parts of one attack campaign (loads the target once here, to check it)."""
     from perturbo.campaign import StopRule
     from perturbo.kinds.attack.executor import AttackFactory, AttackSettings
+    from perturbo.kinds.attack.gradients import warn_if_masked
     from perturbo.kinds.attack.samples import WorstCase
     from perturbo.kinds.attack.space import CascadePlanner, CascadeSpace, attack_space
     from perturbo.kinds.attack.targets import TargetRecipe, parse_range, warn_if_weak
@@ -212,17 +246,31 @@ def build(
         "objective": cfg.objective,
         "samples": n,
         "cascade": cascade,
+        "max_passes": cfg.max_passes,
+        "stop_when_done": cfg.stop_when_done,
     }
+    cascade_planner = CascadePlanner(
+        planner,
+        worst,
+        cascade=cascade,
+        max_passes=cfg.max_passes,
+        stop_when_done=cfg.stop_when_done and cfg.objective == "robust",
+    )
+    grad_check = warn_if_masked(target, cfg.norm, cfg.methods)
+    params["gradient_check_passes"] = grad_check.passes  # counted, shown with the params
+    params["masked_gradient_share"] = round(grad_check.ce_share, 3)
     return CampaignParts(
         kind="attack",
-        planner=CascadePlanner(planner, worst, cascade=cascade, max_passes=cfg.max_passes),
+        planner=cascade_planner,
         space=CascadeSpace(inner),
         executor_factory=AttackFactory(recipe, settings),
         batch=cfg.batch,
         stop=StopRule(max_experiments=cfg.trials),
         config=cfg.model_dump(),
         params=params,
-        metrics=AttackMetrics(n, cfg.eps, objectives[0], directions[0]),
+        metrics=AttackMetrics(
+            n, cfg.eps, objectives[0], directions[0], cascade_planner, cfg.trials
+        ),
         objectives=objectives,
         directions=directions,
         num_gpus_per_worker=0.25,
@@ -280,4 +328,4 @@ def attack_campaign(
     return history, worst_case(history, int(parts.params["samples"]), float(cfg["eps"]))
 
 
-__all__ = ["CAMPAIGNS", "LOADED", "AttackMetrics", "attack_campaign", "build"]
+__all__ = ["CAMPAIGNS", "LOADED", "AttackMetrics", "Final", "attack_campaign", "build"]

@@ -78,6 +78,15 @@ class AttackConfig(BaseModel):
     max_passes: int | None = Field(
         None, gt=0, description="stop once the trials spent this many forward + backward passes"
     )
+    stop_when_done: bool = Field(
+        True,
+        description="end once the worst case has not improved for 4+ configs that spent as "
+        "many passes as it took to reach it",
+    )
+    reference: str | None = Field(
+        None,
+        description="plots: a reference point ACC@PASSES (e.g. AutoAttack's 0.746@3.67e6)",
+    )
     cache_dir: str | None = Field(None, description="where built-in targets are cached")
     train_epochs: int | None = Field(None, gt=0, description="built-ins: training epochs")
 
@@ -115,12 +124,35 @@ class AttackConfig(BaseModel):
     def _data(cls, v: str | None) -> str | None:
         return existing_file(v, "data file", "pass an .npz with arrays x and y")
 
+    @field_validator("reference")
+    @classmethod
+    def _reference(cls, v: str | None) -> str | None:
+        if v is None:
+            return None
+        parse_reference(v)
+        return v
+
     @field_validator("eps")
     @classmethod
     def _eps(cls, v: float) -> float:
         if not v > 0:
             raise ValueError(f"eps {v} must be > 0 (e.g. 0.1 for linf on [0,1] inputs)")
         return v
+
+
+def parse_reference(text: str) -> tuple[float, float]:
+    """``"0.746@3.67e6"`` -> ``(0.746, 3.67e6)``: a robust accuracy reached at that many
+    passes (another tool's), drawn beside the campaign's curve."""
+    try:
+        acc, passes = (float(p) for p in str(text).split("@"))
+    except ValueError:
+        acc = passes = math.nan
+    if not (0 <= acc <= 1 and passes > 0 and math.isfinite(passes)):
+        raise ValueError(
+            f"{text!r} is not ACCURACY@PASSES; pass e.g. --reference 0.746@3.67e6 (robust "
+            "accuracy 0.746 at 3.67 million passes)"
+        )
+    return acc, passes
 
 
 _help = partial(field_help, AttackConfig)
@@ -185,6 +217,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="attack every sample with every config (default: cascade)",
     )
     g.add_argument("--max-passes", dest="max_passes", type=int, default=s, help=_help("max_passes"))
+    g.add_argument(
+        "--no-stop-when-done",
+        dest="stop_when_done",
+        action="store_false",
+        default=s,
+        help="run the whole trial/pass budget (default: end once the worst case stops "
+        "improving for 4+ configs costing as much as reaching it did)",
+    )
+    g.add_argument("--reference", default=s, metavar="ACC@PASSES", help=_help("reference"))
     g.add_argument("--cache-dir", dest="cache_dir", default=s, help=_help("cache_dir"))
 
 
@@ -196,4 +237,11 @@ def default_name(config: Mapping[str, Any]) -> str:
     )
 
 
-__all__ = ["OBJECTIVES", "PARETO_OBJECTIVES", "AttackConfig", "add_arguments", "default_name"]
+__all__ = [
+    "OBJECTIVES",
+    "PARETO_OBJECTIVES",
+    "AttackConfig",
+    "add_arguments",
+    "default_name",
+    "parse_reference",
+]

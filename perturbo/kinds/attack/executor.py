@@ -66,6 +66,7 @@ class AttackExecutor:
         from perturbo.kinds.attack.attacks import run_attack
         from perturbo.kinds.attack.evaluate import assess
         from perturbo.kinds.attack.samples import CLEAN_PREFIX, decode_mask, pack_bits
+        from perturbo.kinds.attack.space import PASS_BUDGET
 
         t0 = time.perf_counter()
         tg, st = self.target, self.settings
@@ -82,6 +83,9 @@ class AttackExecutor:
         model = tg.model
         model.reset()
         seed = st.seed + (zlib.crc32(spec.id.encode()) % 10_000 if spec.id else 0)
+        budget = params.get(PASS_BUDGET)
+        if budget is not None:  # what assess needs (one forward per sample) is set aside
+            model.limit = max(0, int(budget) - len(todo))
         try:
             torch.manual_seed(seed)
             with torch.enable_grad():
@@ -91,6 +95,8 @@ class AttackExecutor:
                     else tg.x[idx]
                 )
             attack_counts = model.counts()
+            budget_hit = model.limit_hit
+            model.limit = None
             a = assess(
                 model,
                 tg.x[idx],
@@ -103,14 +109,10 @@ class AttackExecutor:
                 clean_pred=tg.clean_pred[idx],
             )
         except FloatingPointError as e:
-            return failed(
-                f"attack {params.get('method')!r} diverged: {e}", time.perf_counter() - t0
-            )
+            return _failed(f"attack {params.get('method')!r} diverged: {e}", t0, model)
         except Exception as e:  # noqa: BLE001 - a library's failure is this trial's outcome
-            return failed(
-                f"attack {params.get('method')!r} raised {describe_error(e)}",
-                time.perf_counter() - t0,
-            )
+            why = f"attack {params.get('method')!r} raised {describe_error(e)}"
+            return _failed(why, t0, model)
         sel = np.nonzero(chosen)[0]
         n_sel = len(sel)
         robust_full = np.zeros(n, bool)
@@ -134,13 +136,25 @@ class AttackExecutor:
             "eps": eps,
             "model_loads": float(LOADS.get(tg.name, 0)),
             "seconds": time.perf_counter() - t0,
+            "budget_hit": float(budget_hit),
         }
+        if budget is not None:
+            metrics["pass_budget"] = float(budget)
         metrics["eps_score"] = eps_score(
             eps, metrics["success_rate"], st.target_success, st.eps_max or eps
         )
         metrics.update(pack_bits(chosen & ~robust_full))
         metrics.update(pack_bits(chosen & ~clean_ok, CLEAN_PREFIX))
         return Outcome(Status.COMPLETED, metrics, duration_s=metrics["seconds"])
+
+
+def _failed(reason: str, t0: float, model: Any) -> Outcome:
+    """A FAILED outcome that still reports the passes spent (the budget counts them)."""
+    c = model.counts()
+    model.limit = None
+    out = failed(reason, time.perf_counter() - t0)
+    passes = float(c["forward_passes"] + c["backward_passes"])
+    return Outcome(out.status, {"passes": passes}, error=out.error, duration_s=out.duration_s)
 
 
 @dataclass(frozen=True)

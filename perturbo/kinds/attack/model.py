@@ -20,6 +20,11 @@ import torch
 from torch import nn
 
 
+class BudgetSpent(RuntimeError):
+    """A forward would take the model past its pass :attr:`CountingModel.limit`: the attack
+    running stops here, and what it found before is kept (see :mod:`.attacks`)."""
+
+
 class CountingModel(nn.Module):
     """``net`` behind normalisation, with forward/backward pass counters (see the module)."""
 
@@ -35,6 +40,11 @@ class CountingModel(nn.Module):
         self.forward_passes = 0
         self.backward_passes = 0
         self.calls = 0
+        self.limit: int | None = None
+        self.limit_hit = False
+        """At most this many forward + backward passes (``None``: no limit). Checked before
+        every forward, counting the backward a gradient-enabled forward may be followed by,
+        so the limit is never crossed: :class:`BudgetSpent` is raised instead."""
         self._norm = mean is not None or std is not None
         m = torch.tensor(list(mean) if mean is not None else [0.0], dtype=torch.float32)
         s = torch.tensor(list(std) if std is not None else [1.0], dtype=torch.float32)
@@ -51,6 +61,14 @@ class CountingModel(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = int(x.shape[0]) if x.dim() else 1
+        if self.limit is not None:
+            need = n * (2 if torch.is_grad_enabled() and x.requires_grad else 1)
+            if self.forward_passes + self.backward_passes + need > self.limit:
+                self.limit_hit = True
+                raise BudgetSpent(
+                    f"pass budget {self.limit} reached ({self.forward_passes} forward + "
+                    f"{self.backward_passes} backward passes spent)"
+                )
         self.forward_passes += n
         self.calls += 1
         if self._norm:
@@ -73,6 +91,7 @@ class CountingModel(nn.Module):
 
     def reset(self) -> None:
         self.forward_passes = self.backward_passes = self.calls = 0
+        self.limit, self.limit_hit = None, False
 
     @torch.no_grad()
     def predict(self, x: torch.Tensor, batch_size: int = 1024) -> torch.Tensor:
@@ -101,4 +120,4 @@ def device_of(model: nn.Module) -> Any:
     return torch.device("cpu")
 
 
-__all__ = ["CountingModel", "UnitRange", "device_of"]
+__all__ = ["BudgetSpent", "CountingModel", "UnitRange", "device_of"]

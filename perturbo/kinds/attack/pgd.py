@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
+from perturbo.kinds.attack.model import BudgetSpent
+
 LOSSES = ("ce", "cw", "dlr")
 
 
@@ -103,6 +105,36 @@ def pgd(
     x = x.detach()
     best = x.clone()
     fooled = torch.zeros(len(x), dtype=torch.bool, device=x.device)
+    try:
+        _pgd_loop(
+            model, x, y, best, fooled, eps, norm, steps, alpha, restarts, loss, lo, hi,
+            random_start, early_stop, gen,
+        )  # fmt: skip
+    except BudgetSpent:
+        pass  # the model's pass limit: keep what was found (fooled so far), stop cleanly
+    return AttackResult(best, fooled)
+
+
+def _pgd_loop(
+    model: torch.nn.Module,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    best: torch.Tensor,
+    fooled: torch.Tensor,
+    eps: float,
+    norm: str,
+    steps: int,
+    alpha: float,
+    restarts: int,
+    loss: str,
+    lo: float,
+    hi: float,
+    random_start: bool,
+    early_stop: bool,
+    gen: torch.Generator,
+) -> None:
+    """PGD's restarts and steps, writing into ``best`` and ``fooled`` as it goes (so a
+    :class:`BudgetSpent` mid-way leaves every sample fooled so far in ``best``)."""
     for _ in range(max(1, restarts)):
         todo = (~fooled).nonzero()[:, 0]
         if len(todo) == 0:
@@ -140,7 +172,6 @@ def pgd(
         if not early_stop:  # fixed work: keep the last iterate of the samples never fooled
             miss = ~fooled[todo]
             best[todo[miss]] = xa[miss].detach()
-    return AttackResult(best, fooled)
 
 
 def fgsm(

@@ -26,9 +26,12 @@ from typing import Any
 from perturbo.kinds.attack.attacks import METHODS_BY_NORM
 from perturbo.kinds.attack.samples import WorstCase
 from perturbo.space import Categorical, Float, Int, SearchSpace
-from perturbo.types import ExperimentSpec, InvalidSpec, Observation, PerturboError
+from perturbo.types import ExperimentSpec, InvalidSpec, Observation, PerturboError, Status
 
 SAMPLES = "samples"
+PASS_BUDGET = "pass_budget"
+"""The passes a trial may spend (set under ``--max-passes``; not part of a config)."""
+_EXTRA = (SAMPLES, PASS_BUDGET)
 _HEX = re.compile(r"^[0-9a-f]*$")
 
 
@@ -99,8 +102,13 @@ class CascadeSpace:
     def validate(self, params: Mapping[str, Any]) -> dict[str, Any]:
         if not isinstance(params, Mapping):
             return self.inner.validate(params)
-        rest = {k: v for k, v in params.items() if k != SAMPLES}
+        rest = {k: v for k, v in params.items() if k not in _EXTRA}
         out = self.inner.validate(rest)
+        if PASS_BUDGET in params:
+            try:
+                out[PASS_BUDGET] = max(0, int(params[PASS_BUDGET]))
+            except (TypeError, ValueError):
+                raise InvalidSpec(f"pass_budget {params[PASS_BUDGET]!r} is not a number") from None
         if SAMPLES in params:
             mask = str(params[SAMPLES]).strip().lower()
             if not _HEX.match(mask):
@@ -109,7 +117,7 @@ class CascadeSpace:
         return out
 
     def key(self, params: Mapping[str, Any]) -> str:
-        return self.inner.key({k: v for k, v in params.items() if k != SAMPLES})
+        return self.inner.key({k: v for k, v in params.items() if k not in _EXTRA})
 
     def sample(self, rng: Any, n: int, exclude: set[str]) -> list[dict[str, Any]]:
         return self.inner.sample(rng, n, exclude)
@@ -121,49 +129,117 @@ class CascadeSpace:
 
 
 def _strip(o: Observation) -> Observation:
-    if SAMPLES not in o.spec.params:
+    if not any(k in o.spec.params for k in _EXTRA):
         return o
-    params = {k: v for k, v in o.spec.params.items() if k != SAMPLES}
+    params = {k: v for k, v in o.spec.params.items() if k not in _EXTRA}
     return Observation(replace(o.spec, params=params), o.outcome)
 
 
 class CascadePlanner:
-    """Wraps ``inner``: proposals get the still-robust mask; ``inner`` never sees it.
-    Proposes nothing (so the campaign ends) once every sample is broken, or once the
-    trials told so far spent ``max_passes`` forward + backward passes."""
+    """Wraps ``inner``: proposals get the still-robust mask (and, under ``max_passes``, the
+    passes each may spend); ``inner`` never sees either. Proposes nothing, so the campaign
+    ends, and says why in :attr:`stopped_by`, once
+
+    - every sample is broken;
+    - ``max_passes`` leaves too little for another config: the passes told so far plus the
+      budgets of those in flight never exceed it, and a trial's attack stops itself at its
+      budget (:attr:`~perturbo.kinds.attack.model.CountingModel.limit`), so the campaign's
+      total stays <= ``max_passes`` however many run at once;
+    - ``stop_when_done``: the worst case has not improved for ``min_trials`` trials that
+      together spent at least ``patience`` times the passes that reached it (a stretch as
+      costly as everything that found the current worst case, which found nothing).
+    """
 
     def __init__(
-        self, inner: Any, worst: WorstCase, cascade: bool = True, max_passes: float | None = None
+        self,
+        inner: Any,
+        worst: WorstCase,
+        cascade: bool = True,
+        max_passes: float | None = None,
+        *,
+        stop_when_done: bool = False,
+        patience: float = 1.0,
+        min_trials: int = 4,
     ) -> None:
         self.inner = inner
         self.worst = worst
         self.cascade = cascade
         self.max_passes = max_passes
+        self.stop_when_done = stop_when_done
+        self.patience, self.min_trials = patience, min_trials
         self.passes = 0.0
+        self.stopped_by: str | None = None
+        self.passes_at_best = 0.0
+        self.trials_since_best = 0
+        self._n_broken = 0
         self._counted: set[str] = set()
         self.name = getattr(inner, "name", "planner")
 
+    def _reserved(self, pending: Sequence[ExperimentSpec]) -> float:
+        return float(sum(int(s.params.get(PASS_BUDGET, 0) or 0) for s in pending))
+
+    def _reason(self, pending: Sequence[ExperimentSpec]) -> str | None:
+        w = self.worst
+        if self.cascade and w.attacked.all() and not w.robust.any():
+            return "every sample broken: worst-case robust accuracy 0"
+        if self.max_passes is not None:
+            free = self.max_passes - self.passes - self._reserved(pending)
+            if free < self._min_useful():
+                return (
+                    f"pass budget spent: {self.passes:,.0f} passes done and "
+                    f"{self._reserved(pending):,.0f} held by running configs of "
+                    f"--max-passes {self.max_passes:,.0f}"
+                )
+        if self.stop_when_done and self.trials_since_best >= self.min_trials:
+            since = self.passes - self.passes_at_best
+            if since >= self.patience * self.passes_at_best:
+                return (
+                    f"done: no sample broken in the last {self.trials_since_best} configs "
+                    f"({since:,.0f} passes, {since / max(self.passes_at_best, 1):.1f}x the "
+                    f"{self.passes_at_best:,.0f} that reached the worst case); "
+                    "--no-stop-when-done runs the whole budget"
+                )
+        return None
+
+    def _min_useful(self) -> float:
+        """One gradient step and the check on every sample still standing."""
+        standing = int(self.worst.robust.sum()) if self.worst.attacked.any() else self.worst.n
+        return 3.0 * max(1, standing)
+
     def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
+        if self.stopped_by is None:
+            self.stopped_by = self._reason(pending)
+            if self.stopped_by is not None:
+                from perturbo.progress import phase
+
+                phase(f"  attack campaign ends: {self.stopped_by}")
+        if self.stopped_by is not None:
+            return []
         bare = [
-            replace(s, params={k: v for k, v in s.params.items() if k != SAMPLES}) for s in pending
+            replace(s, params={k: v for k, v in s.params.items() if k not in _EXTRA})
+            for s in pending
         ]
-        if self.max_passes is not None and self.passes >= self.max_passes:
-            return []  # the compute budget is spent: the campaign ends
         specs = [replace(s, kind="attack") for s in self.inner.ask(n, bare)]
-        if not self.cascade:
-            return specs
-        if self.worst.attacked.all() and not self.worst.robust.any():
-            return []  # every sample broken: nothing left to attack, the campaign ends
-        mask = self.worst.still_robust_mask
-        return [replace(s, params={**s.params, SAMPLES: mask}) for s in specs]
+        extra: dict[str, Any] = {}
+        if self.cascade:
+            extra[SAMPLES] = self.worst.still_robust_mask
+        if self.max_passes is not None and specs:
+            free = self.max_passes - self.passes - self._reserved(pending)
+            extra[PASS_BUDGET] = int(free // len(specs))
+        return [replace(s, params={**s.params, **extra}) for s in specs]
 
     def tell(self, observations: Sequence[Observation]) -> None:
         self.worst.update(observations)
         for o in observations:
-            if o.spec.id not in self._counted:
+            if o.spec.id not in self._counted and o.outcome.status is not Status.REJECTED:
                 self._counted.add(o.spec.id)
                 v = o.outcome.metrics.get("passes", 0.0)
                 self.passes += float(v) if v == v else 0.0
+                self.trials_since_best += 1
+        broken = int(self.worst.attacked.sum() - self.worst.robust.sum())
+        if broken > self._n_broken:
+            self._n_broken = broken
+            self.passes_at_best, self.trials_since_best = self.passes, 0
         self.inner.tell([_strip(o) for o in observations])
 
     def __getattr__(self, name: str) -> Any:  # last_trace and the like
@@ -172,4 +248,4 @@ class CascadePlanner:
         return getattr(self.inner, name)
 
 
-__all__ = ["SAMPLES", "CascadePlanner", "CascadeSpace", "attack_space"]
+__all__ = ["PASS_BUDGET", "SAMPLES", "CascadePlanner", "CascadeSpace", "attack_space"]

@@ -245,7 +245,10 @@ class MlflowRecorder:
             ]
             n_ran = sum(o.outcome.status is not Status.REJECTED for o in history)
             final.append(("final_n_experiments", float(n_ran), 0))
-            log_batch(c, self.run_id, metrics=final, tags={"perturbo.stopped": "finished"})
+            ended = dict(getattr(metrics, "params", None) or {})  # a kind's "stopped_by"
+            log_batch(
+                c, self.run_id, metrics=final, params=ended, tags={"perturbo.stopped": "finished"}
+            )
             log_findings(c, self.run_id, self.findings, history)
             plots = self._log_plots(history)
             log_pareto(c, self.run_id, history, self.objectives, self.directions)

@@ -162,9 +162,11 @@ def run_model(
         for earlier in turns[:-1]:  # a follow-up's context: said first, not timed or scored
             list(agent.respond(earlier))
         t = time.perf_counter()
-        shown, how, dropped = [], "", 0
+        shown, how, dropped, first = [], "", 0, None
         try:
             for ev in agent.respond(turns[-1]):
+                if isinstance(ev, Facts) and first is None:
+                    first = time.perf_counter() - t  # the answer is on screen
                 if isinstance(ev, Facts | Token):
                     shown.append(ev.text)
                 if isinstance(ev, Done):
@@ -180,8 +182,9 @@ def run_model(
         for p in list(tools.launcher.pending):
             tools.launcher.decline(p)
         rows.append(
-            {"q": q, "ok": ok, "seconds": seconds, "how": how, "dropped": dropped, "text": text}
-        )
+            {"q": q, "ok": ok, "seconds": seconds, "how": how, "dropped": dropped, "text": text,
+             "to_facts": seconds if first is None else first}
+        )  # fmt: skip
         print(
             f"{'ok ' if ok else 'BAD'} {seconds:6.1f}s [{how}] {q.text}",
             file=sys.stderr,
@@ -198,10 +201,33 @@ def run_model(
     }
 
 
-def _stats(r: dict[str, Any]) -> tuple[int, int, float, float]:
+PROBES = ("hello! what can you do?", "what's new?", "anything worth knowing here?")
+
+
+def probe_model(uri: str, llm_config: dict[str, Any], workdir: Path) -> list[str]:
+    """Messages that name nothing and carry no intent word: the embedded model routes them
+    (timed, not scored): the latency of the model path, which neither set exercises much."""
+    from perturbo.agents.chat.agent import Step
+    from perturbo.agents.chat.build import make_agent, make_tools
+
+    agent = make_agent(make_tools(uri, local=True, workdir=workdir), llm_config, "auto", 0)
+    out = []
+    for text in PROBES:
+        agent.history.clear()
+        agent.last_campaign = None
+        t = time.perf_counter()
+        steps = [e for e in agent.respond(text) if isinstance(e, Step)]
+        route = ", ".join(f"{s.name} ({s.how})" for s in steps) or "answer"
+        out.append(f"*{text}* -> {route} in {time.perf_counter() - t:.1f} s")
+    return out
+
+
+def _stats(r: dict[str, Any]) -> tuple[int, int, float, float, float]:
     rows = r["rows"]
     secs = sorted(x["seconds"] for x in rows) or [0.0]
-    return sum(x["ok"] for x in rows), len(rows), statistics.median(secs), sum(secs) / len(secs)
+    facts = [x["to_facts"] for x in rows] or [0.0]
+    ok = sum(x["ok"] for x in rows)
+    return ok, len(rows), statistics.median(secs), sum(secs) / len(secs), statistics.median(facts)
 
 
 def report(results: list[tuple[str, str, dict[str, Any]]], build_s: float, notes: list[str]) -> str:
@@ -216,17 +242,19 @@ def report(results: list[tuple[str, str, dict[str, Any]]], build_s: float, notes
         "showed; actions: proposed, nothing started). Sets: "
         + ", ".join(f"{s} ({n} questions)" for s, n in sizes.items())
         + ". *original*: written together with the router; *held-out*: `benchmarks/chat_heldout.py`, "
-        "written by someone who did not read the router.",
+        "written by someone who did not read the router (its own scorer: whole tokens, "
+        "patterns, forbidden strings). s/answer: until the answer is complete (prose "
+        "included); s to the facts: until the tool's facts are on screen.",
         "",
-        "| model | set | correct | share | median s/answer | mean s/answer | max s | load avg (1 min) during run | model load s |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| model | set | correct | share | median s/answer | mean s/answer | max s | median s to the facts | load avg (1 min) during run | model load s |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]  # fmt: skip
     for label, qset, r in results:
-        ok, n, med, mean = _stats(r)
+        ok, n, med, mean, to_facts = _stats(r)
         la = r["loadavg"]
         lines.append(
             f"| {label} | {qset} | {ok}/{n} | {ok / max(1, n):.0%} | {med:.1f} | {mean:.1f} | "
-            f"{max((x['seconds'] for x in r['rows']), default=0):.1f} | "
+            f"{max((x['seconds'] for x in r['rows']), default=0):.1f} | {to_facts:.1f} | "
             f"{statistics.mean(la):.2f} (min {min(la):.2f}, max {max(la):.2f}) | {r['load']:.0f} |"
         )
     for label, qset, r in results:
@@ -296,8 +324,9 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         metavar="N",
         help="also run the embedded model with N tokens of guarded prose after each answer "
-        "(the terminal chat's default is 48)",
+        "(the terminal chat's default is 48), on the first --prose-limit questions of each set",
     )
+    p.add_argument("--prose-limit", type=int, default=12, metavar="N")
     p.add_argument("--limit", type=int, default=None, help="first N questions of each set only")
     p.add_argument("--set", choices=("original", "held-out"), default=None, help="one set only")
     p.add_argument("--no-router-only", action="store_true", help="skip the run without a model")
@@ -327,11 +356,18 @@ def main(argv: list[str] | None = None) -> int:
     local = {"llm": "local", "llm_model": model, "llm_threads": a.threads}
     for name, qs, sc in sets:
         results.append((f"local {model}", name, run_model(uri, qs, local, "auto", a.prose_tokens, work, sc)))  # fmt: skip
+    probes = probe_model(uri, local, work)
+    notes.append(
+        "Model-routed messages (no campaign named, no intent word; the embedded model picks the "
+        "tool under a one-field JSON grammar; timed, not scored, load as above): "
+        + "; ".join(probes)
+        + "."
+    )
     if a.also_prose:
         prose_cfg = {**local}
         for name, qs, sc in sets:
             results.append((f"local {model} + {a.also_prose} tokens of prose", name,
-                            run_model(uri, qs, prose_cfg, "auto", a.also_prose, work, sc)))  # fmt: skip
+                            run_model(uri, qs[: a.prose_limit], prose_cfg, "auto", a.also_prose, work, sc)))  # fmt: skip
     if not a.no_router_only:
         for name, qs, sc in sets:
             results.append(("router only (no model)", name, run_model_none(uri, qs, work, sc)))

@@ -7,7 +7,8 @@
   :class:`~.result.ToolResult`;
 - :mod:`.actions`: pending actions and the launcher (nothing runs without a person's yes);
 - :mod:`.guard`: every number of a reply checked against the tool results;
-- :mod:`.router`: tool choice on the embedded model (a JSON-schema grammar), slash commands;
+- :mod:`.router`: tool choice by the message's words, else one small choice by the embedded
+  model (a JSON-schema grammar), slash commands; :mod:`.stated`: the settings a request states;
 - :mod:`.agent`: the loop (LangChain), streaming events to the front ends.
 
 Imported lazily so the MCP server (tools only) never loads LangChain.

@@ -16,9 +16,10 @@ from typing import Any
 
 from perturbo.agents.chat.figures import (
     RoundRow,
+    front_of,
     method_rows,
     most_hits,
-    pareto_front,
+    objectives_of,
     round_rows,
     settings_of,
 )
@@ -328,7 +329,7 @@ def campaign_facts(store: Any, name: str, top: int = 3) -> CampaignFacts:
     history = list(store.history(name))
     spec = kind_spec(summary.kind)
     params = summary.params
-    objectives, directions = _objectives(summary, history)
+    objectives, directions = objectives_of(summary, history)
     objective = objectives[0] if len(objectives) == 1 else ""
     direction = directions[0] if len(objectives) == 1 else "max"
     best = best_of(history, objective, direction, top) if objective else []
@@ -378,37 +379,6 @@ def campaign_facts(store: Any, name: str, top: int = 3) -> CampaignFacts:
         if getattr(spec, "nesting", "round") == "round" or hit is not None
         else [],
         methods=method_rows(history, objective, direction) if best else [],
-        front=_front(history, objectives, directions) if len(objectives) > 1 else [],
+        front=front_of(history, objectives, directions) if len(objectives) > 1 else [],
         objectives=tuple(objectives),
     )
-
-
-def _objectives(
-    summary: CampaignSummary, history: Sequence[Observation]
-) -> tuple[list[str], list[str]]:
-    """The campaign's objective metrics and directions: its ``objective`` param where that
-    names metrics; else the metric its ``best_<metric>`` figure reports (a kind that names
-    its objective by a word, e.g. attack's ``robust``)."""
-    keys = {k for o in history if o.outcome.status is Status.COMPLETED for k in o.outcome.metrics}
-    objs = [x.strip() for x in str(summary.params.get("objective") or "").split(",") if x.strip()]
-    dirs = [x.strip() for x in str(summary.params.get("direction") or "").split(",") if x.strip()]
-    dirs = [d if d in ("min", "max") else "max" for d in dirs]
-    if objs and all(o in keys for o in objs):
-        return objs, (dirs + ["max"] * len(objs))[: len(objs)]
-    for k, v in summary.metrics.items():
-        if k.startswith("best_") and k[5:] in keys:
-            vals = [o.outcome.value(k[5:]) for o in history]
-            vals = [x for x in vals if math.isfinite(x)]
-            d = dirs[0] if dirs else ("min" if vals and math.isclose(min(vals), v) else "max")
-            return [k[5:]], [d]
-    return [], []
-
-
-def _front(
-    history: Sequence[Observation], objectives: Sequence[str], directions: Sequence[str]
-) -> list[dict[str, Any]]:
-    return [
-        {"id": o.spec.id, "round": o.spec.round + 1, "params": dict(o.spec.params),
-         "values": {k: o.outcome.value(k) for k in objectives}}
-        for o in pareto_front(history, objectives, directions)
-    ]  # fmt: skip

@@ -16,7 +16,17 @@ from typing import Any
 
 from perturbo.types import Observation, Status
 
-__all__ = ["RoundRow", "method_rows", "pareto_front", "round_rows", "settings_of"]
+__all__ = [
+    "RoundRow",
+    "front_of",
+    "lookup",
+    "method_rows",
+    "most_hits",
+    "objectives_of",
+    "pareto_front",
+    "round_rows",
+    "settings_of",
+]
 
 # Settings shown first, in this order, where a campaign has them; the rest follow.
 _FIRST = ("kind", "planner", "seed", "batch", "rounds", "trials", "screen", "task", "model",
@@ -197,3 +207,32 @@ def lookup(
             )
             lines.append(f"{w} in {name}: {len(obs)} experiments ({where}): {shown}.")
     return lines
+
+
+def objectives_of(summary: Any, history: Sequence[Observation]) -> tuple[list[str], list[str]]:
+    """The campaign's objective metrics and directions: its ``objective`` param where that
+    names metrics; else the metric its ``best_<metric>`` figure reports (a kind that names
+    its objective by a word, e.g. attack's ``robust``)."""
+    keys = {k for o in history if o.outcome.status is Status.COMPLETED for k in o.outcome.metrics}
+    objs = [x.strip() for x in str(summary.params.get("objective") or "").split(",") if x.strip()]
+    dirs = [x.strip() for x in str(summary.params.get("direction") or "").split(",") if x.strip()]
+    dirs = [d if d in ("min", "max") else "max" for d in dirs]
+    if objs and all(o in keys for o in objs):
+        return objs, (dirs + ["max"] * len(objs))[: len(objs)]
+    for k, v in summary.metrics.items():
+        if k.startswith("best_") and k[5:] in keys:
+            vals = [o.outcome.value(k[5:]) for o in history]
+            vals = [x for x in vals if math.isfinite(x)]
+            d = dirs[0] if dirs else ("min" if vals and math.isclose(min(vals), v) else "max")
+            return [k[5:]], [d]
+    return [], []
+
+
+def front_of(
+    history: Sequence[Observation], objectives: Sequence[str], directions: Sequence[str]
+) -> list[dict[str, Any]]:
+    return [
+        {"id": o.spec.id, "round": o.spec.round + 1, "params": dict(o.spec.params),
+         "values": {k: o.outcome.value(k) for k in objectives}}
+        for o in pareto_front(history, objectives, directions)
+    ]  # fmt: skip

@@ -1,12 +1,12 @@
-"""Choosing a tool on a small local model: a JSON-schema grammar over the tool set.
+"""Choosing a tool: by the message's own words first, by the model only where they do not.
 
-Small models are weak at free tool calling, so the local backend is asked for one JSON object
-``{"tool": NAME, "args": {...}}`` under a grammar (llama.cpp compiles the JSON schema) whose
-enums are the store's real campaign names and kinds: the model cannot name a campaign that
-does not exist. The schema is first narrowed by what the message itself says (:func:`hints`:
-the tools its words point to, the campaigns it names, a round number); where that leaves a
-single completion, no model call is needed. Slash commands (:func:`parse_slash`) are the
-structured fallback.
+:func:`hints` reads what a message says: the tools its words point to, the campaigns it names
+(:mod:`perturbo.agents.chat.names`: by name, part or description; unknown ones kept so the
+tool says they are unknown), a round, a ranking measure, the settings of a launch
+(:mod:`perturbo.agents.chat.stated`). Where that leaves one tool call (:meth:`Hints.fixed`)
+no model is asked; else the embedded model makes one small choice among the tools left, under
+a grammar (:func:`choice_schema`: a one-field JSON enum, a few tokens), and the arguments come
+from the hints again. Slash commands (:func:`parse_slash`) are the structured fallback.
 """
 
 from __future__ import annotations
@@ -17,6 +17,15 @@ import shlex
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
+
+from perturbo.agents.chat.stated import (
+    experiments,
+    kind_said,
+    launch_kind,
+    launch_settings,
+    scalar,
+    settings,
+)
 
 __all__ = ["Hints", "Route", "choice_schema", "hints", "parse_slash", "SLASH_HELP"]
 
@@ -154,88 +163,6 @@ def _summaries(campaigns: Sequence[Any]) -> list[Any]:
     return [_Named(c) if isinstance(c, str) else c for c in campaigns]
 
 
-_SUBJECT_WORDS = {"screen": "screen", "task": "task", "model": "model", "target": "model",
-                  "function": "task", "benchmark": "task", "dataset": "screen"}  # fmt: skip
-_NOT_VALUES = frozenset(
-    "a an the new this that my our genetic crispr knockout same on of with for in at to by and "
-    "from using over called named but instead now then again".split()
-)
-_ON = {"screen": "screen", "screening": "screen", "search": "task", "attack": "model"}
-
-
-def _settings(text: str) -> dict[str, Any]:
-    """Every setting a launch or resume request states: ``key=value`` pairs, the planner,
-    budget (rounds, trials), batch, seed, the subject (screen, task, model), eps and norm."""
-    from perturbo.agents.chat.names import PLANNERS
-
-    out: dict[str, Any] = {}
-    for k, v in re.findall(r"([a-z_]+)\s*=\s*([\w.:/,-]+)", text, re.I):
-        out[k.lower()] = _scalar(v)
-    if m := re.search(r"(?:with|using|by) (?:the |a |an )?([a-z0-9_-]+) planner", text, re.I):
-        out.setdefault("planner", m.group(1).lower())
-    if m := re.search(r"planner(?: is| of|:)? ([a-z0-9_-]+)", text, re.I):
-        out.setdefault("planner", m.group(1).lower())
-    said = [w for w in re.findall(r"[a-z0-9-]+", text.lower()) if w in PLANNERS]
-    if "planner" not in out and len(set(said)) == 1:
-        out["planner"] = said[0]  # "a bo screen", "with random"
-    for key, words in (("rounds", "rounds?"), ("trials", "trials|configs|configurations")):
-        if m := re.search(
-            rf"(\d+) (?:more )?(?:{words})\b|(?:{words}) (?:of |= ?)?(\d+)", text, re.I
-        ):
-            out.setdefault(key, int(m.group(1) or m.group(2)))
-    if m := re.search(
-        r"batch(?:es)?(?: size)?(?: of| =|:)? (\d+)|(\d+) (?:genes |experiments |configs )?"
-        r"(?:per|a|each) (?:round|batch)|batch(?:es)? of (\d+)",
-        text,
-        re.I,
-    ):
-        out.setdefault("batch", int(next(g for g in m.groups() if g)))
-    if m := re.search(r"\bseed(?: of| =|:)? (-?\d+)", text, re.I):
-        out.setdefault("seed", int(m.group(1)))
-    for word, key in _SUBJECT_WORDS.items():
-        after = re.search(rf"\b{word}(?: called| named|:)? ([A-Za-z0-9_.:/-]+)", text)
-        before = re.search(rf"\b(?:on|of|against|for) (?:the )?([A-Za-z0-9_.:/-]+) {word}\b", text)
-        for m in (after, before):
-            if m and m.group(1).lower() not in _NOT_VALUES and not m.group(1).isdigit():
-                out.setdefault(key, _scalar(m.group(1).rstrip(".,")))
-                break
-    for word, key in _ON.items():  # "a bo screen of Scharenberg22", "an attack on digits-cnn"
-        m = re.search(rf"\b{word} (?:on|of|against) (?:the )?([A-Za-z0-9_.:/-]+)", text)
-        if m and m.group(1).lower() not in _NOT_VALUES:
-            out.setdefault(key, m.group(1).rstrip(".,"))
-    if m := re.search(r"\brounds? of (\d+)", text, re.I):
-        out.setdefault("batch", int(m.group(1)))
-    if m := re.search(r"\b(?:eps|epsilon)(?: of| =|:)? (\d*\.?\d+)", text, re.I):
-        out.setdefault("eps", _scalar(m.group(1)))
-    if m := re.search(r"\b(linf|l2|l0)\b", text, re.I):
-        out.setdefault("norm", m.group(1).lower())
-    return out
-
-
-def _scalar(v: str) -> Any:
-    if re.fullmatch(r"-?\d+", v):
-        return int(v)
-    if re.fullmatch(r"-?\d*\.\d+", v):
-        return float(v)
-    return {"true": True, "false": False}.get(v.lower(), v)
-
-
-def _experiments(text: str) -> list[dict[str, Any]]:
-    out = []
-    for m in re.finditer(r"\{[^{}]*\}", text):
-        try:
-            obj = json.loads(m.group(0))
-        except json.JSONDecodeError:
-            continue
-        if isinstance(obj, dict):
-            out.append(obj)
-    if not out and (
-        genes := re.findall(r"\bgenes? ([A-Z0-9-]{2,}(?:(?:,\s*| and )[A-Z0-9-]{2,})*)", text)
-    ):
-        out = [{"gene": g} for g in re.split(r",\s*| and ", genes[0]) if g]
-    return out
-
-
 def _measure(low: str) -> str | None:
     return next((m for m, keys in _MEASURES if any(k in low for k in keys)), None)
 
@@ -265,11 +192,11 @@ def hints(
         again = re.search(r"\b(rerun|re-run|repeat|redo|again|same as|same settings|like)\b", low)
         like = names[0] if len(names) == 1 and not m.unknown and (m.exact or again) else None
         names = ()
-        kind = kind or (None if like else _launch_kind(low, kinds))
+        kind = kind or (None if like else launch_kind(low, kinds))
     if tools == ("list_campaigns",):
         names = ()
     if tools == ("list_campaigns",) and not kind:
-        kind = next((k for k in kinds if _kind_said(k, low)), None)
+        kind = next((k for k in kinds if kind_said(k, low)), None)
     by = _measure(low) if tools == ("rank_campaigns",) else None
     return Hints(
         tools=tools,
@@ -277,12 +204,12 @@ def hints(
         kind=kind,
         round=int(next(g for g in rnd.groups() if g)) if rnd else None,
         n=int(n.group(1)) if n else None,
-        settings=_launch_settings(text, like, summaries, kind)
+        settings=launch_settings(text, like, summaries, kind)
         if tools == ("launch_campaign",)
-        else _settings(text)
+        else settings(text)
         if tools == ("resume_campaign",)
         else {},
-        experiments=_experiments(text) if "pin_experiments" in tools else [],
+        experiments=experiments(text) if "pin_experiments" in tools else [],
         by=by,
         like=like,
         about=_about(text, names) if tools == ("summarize_campaign",) else (),
@@ -303,47 +230,12 @@ def _about(text: str, names: Sequence[str]) -> tuple[str, ...]:
     )
 
 
-def _launch_settings(
-    text: str, like: str | None, summaries: Sequence[Any], kind: str | None
-) -> dict[str, Any]:
-    """A launch's settings; "on X" names the subject (screen, task, model) of the campaign it
-    is like, or of its kind."""
-    out = _settings(text)
-    params = next((dict(c.params) for c in summaries if c.name == like), {})
-    key = next((k for k in ("screen", "task", "model") if k in params), None)
-    if key is None and kind:
-        key = {"genetic": "screen", "hyperparameter": "task", "attack": "model"}.get(kind)
-    if key and key not in out:
-        m = re.search(r"\bon (?:the )?([A-Z][A-Za-z0-9_.:/-]*|[a-z]+[0-9-][A-Za-z0-9_.:/-]*)", text)
-        if m:
-            out[key] = m.group(1).rstrip(".,")
-    return out
-
-
 def _store_wide(low: str, found: Sequence[str]) -> bool:
     """Whether a message is about the store as a whole (lists, rankings, counts)."""
     return bool(
         re.search(r"\bcampaigns\b|\b(which|what) (campaign|one|planner)\b|\bstore\b", low)
         or {"list_campaigns", "rank_campaigns", "launch_campaign"} & set(found)
     )
-
-
-def _launch_kind(low: str, kinds: Sequence[str]) -> str | None:
-    """The kind a launch request means where it does not name one: by the words for a kind
-    ("a bo screen") or by a setting only one kind has (a screen, a task, eps)."""
-    said = [k for k in kinds if _kind_said(k, low)]
-    if len(said) == 1:
-        return said[0]
-    keys = set(_settings(low))
-    by_key = {"screen": "genetic", "task": "hyperparameter", "eps": "attack", "norm": "attack"}
-    found = {by_key[k] for k in keys if k in by_key and by_key[k] in kinds}
-    return found.pop() if len(found) == 1 else None
-
-
-def _kind_said(kind: str, low: str) -> bool:
-    from perturbo.agents.chat.names import KIND_WORDS
-
-    return any(re.search(rf"\b{re.escape(w)}\b", low) for w in KIND_WORDS.get(kind, (kind,)))
 
 
 def _choose(
@@ -428,7 +320,7 @@ def parse_slash(line: str) -> Route:
         raise ValueError(f"unknown command {line.split()[0]!r}: /help lists them")
     cmd, rest = words[0].lower(), words[1:]
     tool = _SLASH[cmd]
-    kv = {k: _scalar(v) for k, _, v in (w.partition("=") for w in rest if "=" in w)}
+    kv = {k: scalar(v) for k, _, v in (w.partition("=") for w in rest if "=" in w)}
     pos = [w for w in rest if "=" not in w or w.startswith("{")]
     try:
         if tool == "list_campaigns":
@@ -447,7 +339,7 @@ def parse_slash(line: str) -> Route:
                 {"explain_round": "round", "propose_experiments": "n", "show_plot": "plot"}.get(
                     tool, "extra"
                 )
-            ] = _scalar(pos[1])
+            ] = scalar(pos[1])
         return Route(tool, args, "slash")
     except (IndexError, json.JSONDecodeError):
         usage = next(

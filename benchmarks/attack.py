@@ -123,15 +123,14 @@ def strength(
             )
         )
     save(rows)
-    aa = next((r for r in rows if r["attack"].startswith("pyautoattack")), None)
+    # the campaign at its defaults (bo, --trials 40, --batch 4, cascade, stop when done),
+    # no --max-passes: where it stops by itself is what is measured
     parts = build(
         {
-            "max_passes": aa["fwd"] + aa["bwd"] if aa else None,
             "model": model,
             "eps": EPS,
             "norm": "linf",
             "samples": n,
-            "planner": "bo",
             "trials": trials,
             "batch": batch,
             "seed": 0,
@@ -146,16 +145,24 @@ def strength(
     done = [o for o in history if o.outcome.ok]
     wc = worst_case(history, n, EPS)
     cap = f", wall clock capped at {wall_s / 60:.0f} min" if wall_s else ""
+    curve, total, seen = [], 0.0, []
+    for o in history:  # worst case against passes, in the order the trials were recorded
+        total += float(o.outcome.metrics.get("passes", 0.0))
+        seen.append(o)
+        curve.append((total, worst_case(seen, n, EPS).accuracy()))
     rows.append(
         {
-            "attack": f"campaign (bo, {len(history)} trials, batch {batch}, cascade, "
-            f"max passes = AutoAttack's{cap})",
+            "attack": f"campaign (defaults: bo, {len(history)} of {trials} trials, batch "
+            f"{batch}, cascade, stop when done, no pass cap{cap})",
             "robust": wc.accuracy(),
             "seconds": dt,
-            "fwd": int(sum(o.outcome.metrics["forward_passes"] for o in done)),
-            "bwd": int(sum(o.outcome.metrics["backward_passes"] for o in done)),
+            "fwd": int(sum(o.outcome.metrics.get("forward_passes", 0) for o in history)),
+            "bwd": int(sum(o.outcome.metrics.get("backward_passes", 0) for o in history)),
             "methods": dict(Counter(str(o.spec.params.get("method")) for o in done)),
             "failed": [o.outcome.error[:100] for o in history if not o.outcome.ok][:3],
+            "stopped_by": parts.metrics.stopped_by(list(history)),
+            "passes_at_best": parts.planner.passes_at_best,
+            "curve": curve,
         }
     )
     save(rows)
@@ -286,11 +293,14 @@ def _plot(results: dict[str, Any], out: Path, suffix: str) -> list[str]:
     from matplotlib.figure import Figure
 
     names = []
-    fig = Figure(figsize=(9, 4), layout="constrained")
+    fig = Figure(figsize=(13, 4), layout="constrained")
     for i, (model, rows) in enumerate(results["strength"].items()):
-        ax = fig.add_subplot(1, 2, i + 1)
+        ax = fig.add_subplot(1, len(results["strength"]), i + 1)
         for r in rows[1:]:
-            ax.scatter(r["fwd"] + r["bwd"], r["robust"], label=r["attack"], s=40)
+            if r.get("curve"):
+                xs, ys = zip(*[(p, a) for p, a in r["curve"] if a == a], strict=False)
+                ax.step(xs, ys, where="post", label="campaign worst case", color="k")
+            ax.scatter(r["fwd"] + r["bwd"], r["robust"], label=r["attack"][:60], s=40)
         ax.set_xscale("log")
         ax.set_xlabel("forward + backward passes")
         ax.set_ylabel(f"robust accuracy (Linf eps {EPS})")
@@ -352,17 +362,24 @@ def write_report(results: dict[str, Any], out: Path, quick: bool, wall: float) -
         if aa is None or ours is None:
             L += ["", "Bar: not measured (AutoAttack or the campaign missing from this run).", ""]
             continue
-        ok = (
-            ours["robust"] <= aa["robust"] + 1e-12
-            and ours["fwd"] + ours["bwd"] <= aa["fwd"] + aa["bwd"]
-        )
+        both = (ours["fwd"] + ours["bwd"]) / max(1, aa["fwd"] + aa["bwd"])
+        fwd = ours["fwd"] / max(1, aa["fwd"])
+        ok = ours["robust"] <= aa["robust"] + 1e-12 and both <= 0.2 and fwd <= 0.2
         L += [
             "",
-            f"Bar (ours <= AutoAttack at <= its passes): **{'met' if ok else 'not met'}** — "
-            f"{ours['robust']:.4f} vs {aa['robust']:.4f} robust, "
-            f"{ours['fwd'] + ours['bwd']:,} vs {aa['fwd'] + aa['bwd']:,} passes.",
+            f"Bar (ours <= AutoAttack at <= 1/5 of its passes, forward + backward and forward "
+            f"only): **{'met' if ok else 'not met'}** — {ours['robust']:.4f} vs "
+            f"{aa['robust']:.4f} robust; {ours['fwd'] + ours['bwd']:,} vs "
+            f"{aa['fwd'] + aa['bwd']:,} passes ({both:.3f}x), forward only {ours['fwd']:,} vs "
+            f"{aa['fwd']:,} ({fwd:.3f}x).",
             "",
         ]
+        if "stopped_by" in ours:
+            L += [
+                f"Campaign stopped by: {ours['stopped_by']}. Its worst case was last improved "
+                f"at {ours['passes_at_best']:,.0f} passes.",
+                "",
+            ]
         if "methods" in ours:
             L += [f"Campaign configs by method: {ours['methods']}; failed: {ours['failed']}", ""]
     if "speed" in results:
@@ -430,7 +447,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="a smoke run: fewer samples and trials")
     ap.add_argument("--out", default=str(ROOT / "results"))
     ap.add_argument("--no-hosting", action="store_true", help="skip the Ray hosting measurement")
-    ap.add_argument("--models", default="digits-cnn,digits-cnn-adv", help="strength: which targets")
+    ap.add_argument(
+        "--models", default="digits-cnn,digits-cnn-adv,wine-mlp", help="strength: which targets"
+    )
     ap.add_argument(
         "--sections",
         default="strength,speed,onepixel,hosting",
@@ -459,7 +478,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.no_hosting:
         sections.discard("hosting")
     n = 100 if a.quick else 500
-    trials, batch = (8, 4) if a.quick else (40, 4)
+    trials, batch = 40, 4  # the campaign's defaults in both modes (it stops when done)
     results: dict[str, Any] = {"n": n, "strength": {}, "wall": 0.0}
     for f in a.merge:
         part = json.loads(Path(f).read_text())

@@ -133,8 +133,8 @@ def _dispatch(
             seed=seed,
         )
     if method == "apgd-t":
-        if ncls < 3:
-            raise ValueError("apgd-t needs at least 3 classes; use apgd-ce")
+        if ncls < 4:
+            raise ValueError("apgd-t needs at least 4 classes; use apgd-dlr or apgd-ce")
         return lib.apgd_t(
             m,
             x,

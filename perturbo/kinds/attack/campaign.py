@@ -176,7 +176,12 @@ def build(
     from perturbo.kinds.attack.executor import AttackFactory, AttackSettings
     from perturbo.kinds.attack.gradients import warn_if_masked
     from perturbo.kinds.attack.samples import WorstCase
-    from perturbo.kinds.attack.space import CascadePlanner, CascadeSpace, attack_space
+    from perturbo.kinds.attack.space import (
+        CascadePlanner,
+        CascadeSpace,
+        attack_space,
+        opening_configs,
+    )
     from perturbo.kinds.attack.targets import TargetRecipe, parse_range, warn_if_weak
     from perturbo.parts import CampaignParts
 
@@ -255,6 +260,7 @@ def build(
         cascade=cascade,
         max_passes=cfg.max_passes,
         stop_when_done=cfg.stop_when_done and cfg.objective == "robust",
+        opening=opening_configs(inner, target.n_classes) if cascade else (),
     )
     grad_check = warn_if_masked(target, cfg.norm, cfg.methods)
     params["gradient_check_passes"] = grad_check.passes  # counted, shown with the params

@@ -80,8 +80,8 @@ class AttackConfig(BaseModel):
     )
     stop_when_done: bool = Field(
         True,
-        description="end once the worst case has not improved for 4+ configs that spent as "
-        "many passes as it took to reach it",
+        description="end once configs spending half the passes it took to reach the worst "
+        "case break nothing more",
     )
     reference: str | None = Field(
         None,
@@ -222,8 +222,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         dest="stop_when_done",
         action="store_false",
         default=s,
-        help="run the whole trial/pass budget (default: end once the worst case stops "
-        "improving for 4+ configs costing as much as reaching it did)",
+        help="run the whole trial/pass budget (default: end once configs spending half the "
+        "passes it took to reach the worst case break nothing more)",
     )
     g.add_argument("--reference", default=s, metavar="ACC@PASSES", help=_help("reference"))
     g.add_argument("--cache-dir", dest="cache_dir", default=s, help=_help("cache_dir"))

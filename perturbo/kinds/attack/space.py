@@ -51,6 +51,8 @@ def attack_space(
     ms = tuple(methods or allowed)
     if n_classes < 3:
         ms = tuple(m for m in ms if m not in ("apgd-dlr", "apgd-t"))
+    if n_classes < 4:  # pyautoattack's targeted DLR reads the 4th largest logit
+        ms = tuple(m for m in ms if m != "apgd-t")
     bad = [m for m in ms if m not in allowed]
     if bad or not ms:
         raise PerturboError(
@@ -128,6 +130,28 @@ class CascadeSpace:
         return getattr(self.inner, name)
 
 
+OPENING_NOTE = "opening: AutoAttack's APGD-CE and targeted APGD-DLR, at half its steps"
+
+
+def opening_configs(space: SearchSpace, n_classes: int) -> list[dict[str, Any]]:
+    """What a campaign runs first, before its planner's own proposals: AutoAttack's first two
+    attacks at 50 steps (APGD-CE; APGD-T with 3 targets, or untargeted APGD-DLR under 4
+    classes), those of them ``space`` allows. Cheap next to the ensemble and strong: the
+    planner then searches for what breaks the samples they leave standing."""
+    wanted: list[dict[str, Any]] = [{"method": "apgd-ce", "steps": 50, "restarts": 1}]
+    if n_classes >= 4:
+        wanted.append({"method": "apgd-t", "steps": 50, "targets": 3})
+    else:
+        wanted.append({"method": "apgd-dlr", "steps": 50, "restarts": 1})
+    out = []
+    for params in wanted:
+        try:
+            out.append(space.validate(params))
+        except Exception:  # noqa: BLE001 - not in this space (--methods, the norm): skip it
+            continue
+    return out
+
+
 def _strip(o: Observation) -> Observation:
     if not any(k in o.spec.params for k in _EXTRA):
         return o
@@ -145,9 +169,13 @@ class CascadePlanner:
       budgets of those in flight never exceed it, and a trial's attack stops itself at its
       budget (:attr:`~perturbo.kinds.attack.model.CountingModel.limit`), so the campaign's
       total stays <= ``max_passes`` however many run at once;
-    - ``stop_when_done``: the worst case has not improved for ``min_trials`` trials that
-      together spent at least ``patience`` times the passes that reached it (a stretch as
-      costly as everything that found the current worst case, which found nothing).
+    - ``stop_when_done``: the worst case has not improved over a stretch of configs that
+      spent ``patience`` times the passes that reached it. The stretch is a budget like
+      ``max_passes``: configs proposed after an improvement share what is left of it (each
+      stops itself at its share), so a campaign that stops at its best after ``P`` passes
+      ends by ``(1 + patience) P`` however heavy the configs its planner picks (the
+      doubling argument: never more than ``1 + patience`` times what the campaign needed,
+      whenever its last improvement comes). Before the first improvement no stretch runs.
     """
 
     def __init__(
@@ -158,15 +186,16 @@ class CascadePlanner:
         max_passes: float | None = None,
         *,
         stop_when_done: bool = False,
-        patience: float = 1.0,
-        min_trials: int = 4,
+        patience: float = 0.5,
+        opening: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         self.inner = inner
         self.worst = worst
         self.cascade = cascade
         self.max_passes = max_passes
         self.stop_when_done = stop_when_done
-        self.patience, self.min_trials = patience, min_trials
+        self.patience = patience
+        self._opening = [dict(p) for p in opening]
         self.passes = 0.0
         self.stopped_by: str | None = None
         self.passes_at_best = 0.0
@@ -190,16 +219,23 @@ class CascadePlanner:
                     f"{self._reserved(pending):,.0f} held by running configs of "
                     f"--max-passes {self.max_passes:,.0f}"
                 )
-        if self.stop_when_done and self.trials_since_best >= self.min_trials:
+        stretch = self._stretch_free(pending)
+        if stretch is not None and self.trials_since_best > 0 and stretch < self._min_useful():
             since = self.passes - self.passes_at_best
-            if since >= self.patience * self.passes_at_best:
-                return (
-                    f"done: no sample broken in the last {self.trials_since_best} configs "
-                    f"({since:,.0f} passes, {since / max(self.passes_at_best, 1):.1f}x the "
-                    f"{self.passes_at_best:,.0f} that reached the worst case); "
-                    "--no-stop-when-done runs the whole budget"
-                )
+            return (
+                f"done: no sample broken in the last {self.trials_since_best} configs "
+                f"({since:,.0f} passes, {since / max(self.passes_at_best, 1):.2f}x the "
+                f"{self.passes_at_best:,.0f} that reached the worst case; the stretch is "
+                f"{self.patience:g}x); --no-stop-when-done runs the whole budget"
+            )
         return None
+
+    def _stretch_free(self, pending: Sequence[ExperimentSpec]) -> float | None:
+        """What is left of the stretch without improvement (``None``: no stretch runs)."""
+        if not self.stop_when_done or self.passes_at_best <= 0:
+            return None
+        since = self.passes - self.passes_at_best
+        return self.patience * self.passes_at_best - since - self._reserved(pending)
 
     def _min_useful(self) -> float:
         """One gradient step and the check on every sample still standing."""
@@ -219,12 +255,25 @@ class CascadePlanner:
             replace(s, params={k: v for k, v in s.params.items() if k not in _EXTRA})
             for s in pending
         ]
-        specs = [replace(s, kind="attack") for s in self.inner.ask(n, bare)]
+        first = [
+            ExperimentSpec(p, "attack", planner="opening", note=OPENING_NOTE)
+            for p in self._opening[:n]
+        ]
+        del self._opening[: len(first)]
+        rest = self.inner.ask(n - len(first), bare) if n > len(first) else []
+        specs = first + [replace(s, kind="attack") for s in rest]
         extra: dict[str, Any] = {}
         if self.cascade:
             extra[SAMPLES] = self.worst.still_robust_mask
-        if self.max_passes is not None and specs:
-            free = self.max_passes - self.passes - self._reserved(pending)
+        useful = self._min_useful()
+        limits = []
+        if (stretch := self._stretch_free(pending)) is not None:
+            limits.append(max(stretch, useful))  # at least one config's step, right after a gain
+        if self.max_passes is not None:  # a hard limit: >= useful here, or _reason stopped
+            limits.append(self.max_passes - self.passes - self._reserved(pending))
+        if limits and specs:  # equal shares, each at least what one step needs
+            free = max(0.0, min(limits))
+            specs = specs[: max(1, int(free // useful))]
             extra[PASS_BUDGET] = int(free // len(specs))
         return [replace(s, params={**s.params, **extra}) for s in specs]
 
@@ -248,4 +297,11 @@ class CascadePlanner:
         return getattr(self.inner, name)
 
 
-__all__ = ["PASS_BUDGET", "SAMPLES", "CascadePlanner", "CascadeSpace", "attack_space"]
+__all__ = [
+    "PASS_BUDGET",
+    "SAMPLES",
+    "CascadePlanner",
+    "CascadeSpace",
+    "attack_space",
+    "opening_configs",
+]

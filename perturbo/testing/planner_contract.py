@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from perturbo.protocols import Planner
@@ -58,8 +58,7 @@ class Bench:
     resume_exact: bool = False
 
     def but(self, **changes: Any) -> Bench:
-        from dataclasses import replace
-
+        """This bench with ``changes`` (e.g. ``MIXED.but(resume_exact=True)``)."""
         return replace(self, **changes)
 
 

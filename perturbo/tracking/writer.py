@@ -23,27 +23,20 @@ from typing import TYPE_CHECKING, Any, Literal
 from perturbo.plots import PlotData, Plotter
 from perturbo.tracking.artifacts import findings_files, log_findings, log_pareto, log_plots
 from perturbo.tracking.backlog import Backlog
-from perturbo.tracking.batch import MAX_PARAM_LEN, finite, log_batch
-from perturbo.tracking.heartbeat import PROGRESS_TAG, STOP_TAG, Heartbeat, driver_tags
+from perturbo.tracking.batch import finite, log_batch
+from perturbo.tracking.heartbeat import PROGRESS_TAG, Heartbeat, driver_tags
 from perturbo.tracking.interrupts import ctrl_c_after_write
 from perturbo.tracking.layout import (
-    CONFIG_FILE,
-    KIND_TAG,
-    NESTING_TAG,
-    RESUMED_PREFIX,
-    ROLE,
     ROUND_BASE,
-    ROUND_BASE_TAG,
     ROUND_TAG,
     jsonable,
-    round_base,
-    tag_key,
 )
-from perturbo.tracking.reader import find_parent, load_series, nested_runs, recorded_rounds
+from perturbo.tracking.opening import Opened, create_campaign, reopen_campaign
+from perturbo.tracking.reader import find_parent, nested_runs, recorded_rounds
 from perturbo.tracking.rounds import RoundTarget, write_round
 from perturbo.tracking.spool import Spool, SpooledRound
 from perturbo.tracking.summary import CampaignFacts, start_tags, write_summary
-from perturbo.tracking.uri import artifact_location, make_client, wrap_error
+from perturbo.tracking.uri import make_client, wrap_error
 from perturbo.types import Observation, PerturboError, Status
 
 if TYPE_CHECKING:
@@ -282,64 +275,43 @@ class MlflowRecorder:
 
     # -- opening
     def _create(self, exp: Any, parent: Any) -> None:
-        c = self.client
-        if parent is not None:
-            raise PerturboError(
-                f"campaign {self.campaign!r} already exists in {self.tracking_uri!r}: "
-                f"continue it with `perturbo resume {shlex.quote(self.campaign)}` or pick another "
-                "--name"
+        opened = Opened()
+        try:
+            create_campaign(
+                self.client,
+                exp,
+                parent,
+                opened,
+                tracking_uri=self.tracking_uri,
+                campaign=self.campaign,
+                kind=self.kind,
+                nesting=self.nesting,
+                tags=self.tags,
+                start_tags=self._start_tags(),
+                params=self.params,
+                config=self.config,
             )
-        tags = {tag_key(k): str(v) for k, v in self.tags.items()}
-        if exp is None:
-            self.experiment_id = c.create_experiment(
-                self.campaign,
-                artifact_location=artifact_location(self.tracking_uri, self.campaign),
-                tags={**tags, KIND_TAG: self.kind, **self._start_tags()[0]},
-            )
-        else:  # created by the driver's claim (tracking.claim.claim_new)
-            self.experiment_id = exp.experiment_id
-            for k, v in {**tags, KIND_TAG: self.kind, **self._start_tags()[0]}.items():
-                c.set_experiment_tag(self.experiment_id, k, v)
-        run = c.create_run(
-            self.experiment_id,
-            run_name=self.campaign,
-            tags={
-                **tags,
-                **self._start_tags()[1],
-                ROLE: "campaign",
-                KIND_TAG: self.kind,
-                NESTING_TAG: self.nesting,
-                ROUND_BASE_TAG: str(ROUND_BASE),
-            },
-        )
-        self.run_id = run.info.run_id
-        log_batch(c, self.run_id, params=self.params)
-        c.log_dict(self.run_id, jsonable(self.config), CONFIG_FILE)
+        finally:  # what was created, even where the store failed half way
+            self.experiment_id, self.run_id = opened.experiment_id, opened.run_id
 
     def _reopen(self, exp: Any, parent: Any) -> None:
-        c = self.client
-        if parent is None:
-            raise PerturboError(
-                f"no campaign named {self.campaign!r} in {self.tracking_uri!r}: "
-                "`perturbo show` lists the campaigns there"
+        opened = Opened(base=self._base)
+        try:
+            reopen_campaign(
+                self.client,
+                exp,
+                parent,
+                opened,
+                tracking_uri=self.tracking_uri,
+                campaign=self.campaign,
+                params=self.params,
+                config=self.config,
             )
-        self.experiment_id, self.run_id = exp.experiment_id, parent.info.run_id
-        c.update_run(self.run_id, status="RUNNING")
-        # Params cannot change in MLflow; the config (e.g. more --rounds) can: rewrite it
-        # so the next resume continues with what this one was asked to do.
-        c.log_dict(self.run_id, jsonable(self.config), CONFIG_FILE)
-        changed = {
-            f"{RESUMED_PREFIX}{k}": v
-            for k, v in self.params.items()
-            if str(parent.data.params.get(k, v)) != str(v)[:MAX_PARAM_LEN]
-        }
-        resumes = int(parent.data.tags.get("perturbo.resumes", "0")) + 1
-        log_batch(c, self.run_id, tags={"perturbo.resumes": str(resumes), **changed})
-        if STOP_TAG in parent.data.tags:  # the stop it obeyed last time is done
-            c.delete_tag(self.run_id, STOP_TAG)
-        self._n_ran = int(parent.data.tags.get(PROGRESS_TAG, "0") or 0)
-        self._base = round_base(parent.data.tags)
-        self._series = load_series(c, self.run_id, self._base)
+        finally:  # what was read, even where the store failed half way
+            self.experiment_id, self.run_id = opened.experiment_id, opened.run_id
+            self._n_ran, self._base = opened.n_ran, opened.base
+            if opened.series is not None:
+                self._series = opened.series
         self._drop_orphans()
         if self.findings is not None:
             from perturbo.tracking.reader import MlflowStore

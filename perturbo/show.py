@@ -9,12 +9,19 @@ plus ``-YYYYMMDD-HHMMSS``), a unique prefix of it, or a unique part of it."""
 from __future__ import annotations
 
 import difflib
-import math
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from perturbo.types import CampaignSummary, PerturboError, Status
+from perturbo.show_results import (
+    MAX_FRONT,
+    best_lines,
+    best_trial,
+    found_line,
+    hits_lines,
+)
+from perturbo.show_results import fmt as _fmt  # noqa: F401 - re-exported: tests import it here
+from perturbo.types import CampaignSummary, PerturboError
 
 
 def _uri(tracking_uri: str | None) -> str:
@@ -110,28 +117,10 @@ def resolve(store: Any, name: str) -> str:
     )
 
 
-def _fmt(v: float) -> str:
-    return str(int(v)) if v == int(v) and abs(v) < 1e9 else f"{v:.4g}"
-
-
 def headline(metrics: Mapping[str, float], keys: Sequence[str] = (), limit: int = 2) -> str:
     from perturbo.progress import headline as progress_headline
 
     return progress_headline(metrics, limit, keys)
-
-
-def best_trial(history: Sequence[Any], objective: str, direction: str) -> Any | None:
-    """The completed experiment with the best ``objective`` (None where none completed)."""
-    done = [
-        o
-        for o in history
-        if o.outcome.status is Status.COMPLETED
-        and math.isfinite(o.outcome.metrics.get(objective, math.nan))
-    ]
-    if not done:
-        return None
-    sign = 1.0 if direction == "max" else -1.0
-    return max(done, key=lambda o: sign * o.outcome.metrics[objective])
 
 
 def _console() -> Any:
@@ -202,12 +191,6 @@ def _list(console: Any, store: Any) -> int:
     return 0
 
 
-def _round_base(summary: CampaignSummary) -> int:
-    from perturbo.tracking.layout import round_base
-
-    return round_base(summary.run_tags)
-
-
 def list_headline(spec: Any, summary: CampaignSummary) -> str:
     """The list's one-cell result: what a kind with findings found ("12 of 45 hits found
     (27%) in 256 experiments", from the last metrics), else the kind's headline metrics."""
@@ -222,110 +205,6 @@ def list_headline(spec: Any, summary: CampaignSummary) -> str:
         if line is not None:
             return line
     return headline(metrics, spec.headline if spec is not None else ())
-
-
-def _found_line(spec: Any, summary: CampaignSummary, history: Sequence[Any]) -> str:
-    """What the campaign found, counted from its recorded experiments ("" for a kind without
-    findings: its headline metrics are in the rounds table)."""
-    from perturbo.findings import headline_of_history
-
-    findings = getattr(spec, "findings", None)
-    if findings is None:
-        keys = spec.headline if spec is not None else ()
-        last = {k: v for k, v in summary.metrics.items() if not k.startswith("final_")}
-        shown = [k for k in keys if k in last][:2]
-        return ", ".join(f"{k} = {_fmt(last[k])}" for k in shown)
-    metrics = {k: v for k, v in summary.metrics.items() if not k.startswith("final_")}
-    return headline_of_history(findings, history, summary.params, metrics)
-
-
-def _hits_lines(spec: Any, summary: CampaignSummary, history: Sequence[Any]) -> list[str]:
-    """``--hits``: the finds by round (1..N), one line per round, every one shown."""
-    from perturbo.findings import by_round, found
-
-    findings = getattr(spec, "findings", None)
-    if findings is None:
-        what = f"a {summary.kind!r} campaign" if summary.kind else "this campaign"
-        raise PerturboError(
-            f"--hits: {summary.name!r} is {what}, whose experiments find no hits; drop --hits "
-            "(its result is the headline above: `perturbo show " + summary.name + "`)"
-        )
-    finds = found(findings, history)
-    if not finds:
-        return [f"  no {findings.noun} found yet"]
-    lines = [f"  {findings.noun} by round ({finds[0].param} score):"]
-    rows = by_round(finds)
-    for rnd, fs in rows.items():
-        items = ", ".join(
-            f"{f.subject} {_fmt(f.score)}" if math.isfinite(f.score) else f.subject for f in fs
-        )
-        lines.append(f"    round {rnd + 1} ({len(fs)}): {items}")
-    return lines
-
-
-MAX_FRONT = 12
-"""Trials of a Pareto front ``show`` lists (the rest are counted, and in pareto_front.csv)."""
-
-
-def _pareto_lines(store: Any, name: str) -> list[str]:
-    """A campaign of several objectives: its Pareto front, every objective of each trial on it
-    (the ``pareto_front.json`` the recorder wrote at the end; none before that)."""
-    import json
-    import tempfile
-    from pathlib import Path
-
-    listed = getattr(store, "artifacts", None)
-    if not callable(listed) or "pareto_front.json" not in listed(name):
-        return []
-    with tempfile.TemporaryDirectory(prefix="perturbo-show-") as tmp:
-        saved = json.loads(Path(store.download(name, "pareto_front.json", tmp)).read_text())
-    names, dirs = list(saved.get("objectives", [])), list(saved.get("directions", []))
-    rows = list(saved.get("trials", []))
-    if len(names) < 2 or len(dirs) != len(names):
-        return []
-    sign = 1.0 if dirs[0] == "max" else -1.0
-    rows.sort(key=lambda r: -sign * float(r["values"].get(names[0], math.nan)))
-    what = ", ".join(f"{n} ({d})" for n, d in zip(names, dirs, strict=True))
-    lines = [f"  Pareto front of {what}: {len(rows)} trials, none beaten on every objective"]
-    for r in rows[:MAX_FRONT]:
-        vals = "  ".join(f"{n}={_fmt(float(r['values'][n]))}" for n in names if n in r["values"])
-        lines.append(f"    {r['id']}: {vals}")
-    if len(rows) > MAX_FRONT:
-        lines.append(f"    ... and {len(rows) - MAX_FRONT} more (pareto_front.csv on the run)")
-    return lines
-
-
-def _best_lines(store: Any, name: str, summary: CampaignSummary) -> list[str]:
-    """The best experiment and its parameters (the recorder's marks; else computed from the
-    history for campaigns recorded before it wrote them)."""
-    import json
-
-    marks = getattr(store, "best_marks", None)
-    t = marks(name) if callable(marks) else {}
-    if "perturbo.best.round_metric" in t:  # a round is what people read: its best round
-        shown = int(t["perturbo.best.round"]) - _round_base(summary) + 1  # 1..N either way
-        return [f"  best round: {shown} ({t['perturbo.best.round_metric']})"]
-    front = _pareto_lines(store, name)  # several objectives: all of them, not the first
-    if front:
-        return front
-    objective = t.get("perturbo.objective") or str(summary.params.get("objective", "") or "")
-    direction = t.get("perturbo.direction") or str(summary.params.get("direction", "max") or "max")
-    if not objective or "," in objective:
-        return []
-    if "perturbo.best.id" in t and "perturbo.best.value" in t:
-        bid, value = t["perturbo.best.id"], float(t["perturbo.best.value"])
-        params = json.loads(t.get("perturbo.best.params", "{}") or "{}")
-        planner = ""
-    else:
-        best = best_trial(store.history(name), objective, direction)
-        if best is None:
-            return [f"  no completed experiment yet ({objective}, {direction})"]
-        bid, value = best.spec.id, float(best.outcome.metrics[objective])
-        params, planner = dict(best.spec.params), best.spec.planner
-    by = f", planner {planner}" if planner else ""
-    lines = [f"  best {objective} ({direction}) = {_fmt(value)}: experiment {bid}{by}"]
-    lines += [f"    {k} = {_fmt(v) if isinstance(v, float) else v}" for k, v in params.items()]
-    return lines
 
 
 def _damaged(console: Any, store: Any, summary: CampaignSummary) -> bool:
@@ -372,22 +251,22 @@ def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = Fal
         return 2
     spec = _spec(summary.kind)
     if hits and getattr(spec, "findings", None) is None:
-        _hits_lines(spec, summary, [])  # the clear error, before reading anything more
+        hits_lines(spec, summary, [])  # the clear error, before reading anything more
     history = store.history(name) if getattr(spec, "findings", None) is not None else []
     rounds = store.round_metrics(name)
     console.print(
         f"[bold]{escape(summary.name)}[/bold] ({summary.kind}, {summary.status}, "
         f"{summary.rounds} rounds recorded)"
     )
-    found = _found_line(spec, summary, history)
+    found = found_line(spec, summary, history)
     if found:
         console.print(f"  [bold]{escape(found)}[/bold]")
     console.print(f"  store: {escape(store.uri)}")
     console.print("  " + escape("  ".join(f"{k}={v}" for k, v in sorted(summary.params.items()))))
-    for line in _best_lines(store, name, summary):
+    for line in best_lines(store, name, summary):
         console.print(escape(line))
     if hits:
-        for line in _hits_lines(spec, summary, history):
+        for line in hits_lines(spec, summary, history):
             console.print(escape(line))
     keys: list[str] = []
     for m in rounds.values():
@@ -404,6 +283,7 @@ def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = Fal
 
 __all__ = [
     "EXAMPLE_NAME",
+    "MAX_FRONT",
     "RESUME_EPILOG",
     "SHOW_EPILOG",
     "add_parser",

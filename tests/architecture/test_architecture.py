@@ -27,6 +27,7 @@ CORE = [
     "launch.py",
     "launch_checks.py",
     "show.py",
+    "show_results.py",
     "kindspec.py",
 ]
 KIND_NAMES = re.compile(

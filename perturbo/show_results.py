@@ -1,0 +1,145 @@
+"""What ``perturbo show`` says a campaign found: the found line ("12 of 45 hits found (27%)
+in 256 experiments"), ``--hits`` by round, the best experiment (or round) with its parameters,
+and a Pareto front where a campaign has several objectives. Rounds are numbered 1..N whichever
+numbering the store recorded them in. It never names a kind.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+from perturbo.types import CampaignSummary, PerturboError, Status
+
+
+def fmt(v: float) -> str:
+    """A number as ``show`` prints it: whole numbers without a point, else 4 digits."""
+    return str(int(v)) if v == int(v) and abs(v) < 1e9 else f"{v:.4g}"
+
+
+def best_trial(history: Sequence[Any], objective: str, direction: str) -> Any | None:
+    """The completed experiment with the best ``objective`` (None where none completed)."""
+    done = [
+        o
+        for o in history
+        if o.outcome.status is Status.COMPLETED
+        and math.isfinite(o.outcome.metrics.get(objective, math.nan))
+    ]
+    if not done:
+        return None
+    sign = 1.0 if direction == "max" else -1.0
+    return max(done, key=lambda o: sign * o.outcome.metrics[objective])
+
+
+def _round_base(summary: CampaignSummary) -> int:
+    from perturbo.tracking.layout import round_base
+
+    return round_base(summary.run_tags)
+
+
+def found_line(spec: Any, summary: CampaignSummary, history: Sequence[Any]) -> str:
+    """What the campaign found, counted from its recorded experiments ("" for a kind without
+    findings: its headline metrics are in the rounds table)."""
+    from perturbo.findings import headline_of_history
+
+    findings = getattr(spec, "findings", None)
+    if findings is None:
+        keys = spec.headline if spec is not None else ()
+        last = {k: v for k, v in summary.metrics.items() if not k.startswith("final_")}
+        shown = [k for k in keys if k in last][:2]
+        return ", ".join(f"{k} = {fmt(last[k])}" for k in shown)
+    metrics = {k: v for k, v in summary.metrics.items() if not k.startswith("final_")}
+    return headline_of_history(findings, history, summary.params, metrics)
+
+
+def hits_lines(spec: Any, summary: CampaignSummary, history: Sequence[Any]) -> list[str]:
+    """``--hits``: the finds by round (1..N), one line per round, every one shown."""
+    from perturbo.findings import by_round, found
+
+    findings = getattr(spec, "findings", None)
+    if findings is None:
+        what = f"a {summary.kind!r} campaign" if summary.kind else "this campaign"
+        raise PerturboError(
+            f"--hits: {summary.name!r} is {what}, whose experiments find no hits; drop --hits "
+            "(its result is the headline above: `perturbo show " + summary.name + "`)"
+        )
+    finds = found(findings, history)
+    if not finds:
+        return [f"  no {findings.noun} found yet"]
+    lines = [f"  {findings.noun} by round ({finds[0].param} score):"]
+    rows = by_round(finds)
+    for rnd, fs in rows.items():
+        items = ", ".join(
+            f"{f.subject} {fmt(f.score)}" if math.isfinite(f.score) else f.subject for f in fs
+        )
+        lines.append(f"    round {rnd + 1} ({len(fs)}): {items}")
+    return lines
+
+
+MAX_FRONT = 12
+"""Trials of a Pareto front ``show`` lists (the rest are counted, and in pareto_front.csv)."""
+
+
+def _pareto_lines(store: Any, name: str) -> list[str]:
+    """A campaign of several objectives: its Pareto front, every objective of each trial on it
+    (the ``pareto_front.json`` the recorder wrote at the end; none before that)."""
+    import json
+    import tempfile
+    from pathlib import Path
+
+    listed = getattr(store, "artifacts", None)
+    if not callable(listed) or "pareto_front.json" not in listed(name):
+        return []
+    with tempfile.TemporaryDirectory(prefix="perturbo-show-") as tmp:
+        saved = json.loads(Path(store.download(name, "pareto_front.json", tmp)).read_text())
+    names, dirs = list(saved.get("objectives", [])), list(saved.get("directions", []))
+    rows = list(saved.get("trials", []))
+    if len(names) < 2 or len(dirs) != len(names):
+        return []
+    sign = 1.0 if dirs[0] == "max" else -1.0
+    rows.sort(key=lambda r: -sign * float(r["values"].get(names[0], math.nan)))
+    what = ", ".join(f"{n} ({d})" for n, d in zip(names, dirs, strict=True))
+    lines = [f"  Pareto front of {what}: {len(rows)} trials, none beaten on every objective"]
+    for r in rows[:MAX_FRONT]:
+        vals = "  ".join(f"{n}={fmt(float(r['values'][n]))}" for n in names if n in r["values"])
+        lines.append(f"    {r['id']}: {vals}")
+    if len(rows) > MAX_FRONT:
+        lines.append(f"    ... and {len(rows) - MAX_FRONT} more (pareto_front.csv on the run)")
+    return lines
+
+
+def best_lines(store: Any, name: str, summary: CampaignSummary) -> list[str]:
+    """The best experiment and its parameters (the recorder's marks; else computed from the
+    history for campaigns recorded before it wrote them)."""
+    import json
+
+    marks = getattr(store, "best_marks", None)
+    t = marks(name) if callable(marks) else {}
+    if "perturbo.best.round_metric" in t:  # a round is what people read: its best round
+        shown = int(t["perturbo.best.round"]) - _round_base(summary) + 1  # 1..N either way
+        return [f"  best round: {shown} ({t['perturbo.best.round_metric']})"]
+    front = _pareto_lines(store, name)  # several objectives: all of them, not the first
+    if front:
+        return front
+    objective = t.get("perturbo.objective") or str(summary.params.get("objective", "") or "")
+    direction = t.get("perturbo.direction") or str(summary.params.get("direction", "max") or "max")
+    if not objective or "," in objective:
+        return []
+    if "perturbo.best.id" in t and "perturbo.best.value" in t:
+        bid, value = t["perturbo.best.id"], float(t["perturbo.best.value"])
+        params = json.loads(t.get("perturbo.best.params", "{}") or "{}")
+        planner = ""
+    else:
+        best = best_trial(store.history(name), objective, direction)
+        if best is None:
+            return [f"  no completed experiment yet ({objective}, {direction})"]
+        bid, value = best.spec.id, float(best.outcome.metrics[objective])
+        params, planner = dict(best.spec.params), best.spec.planner
+    by = f", planner {planner}" if planner else ""
+    lines = [f"  best {objective} ({direction}) = {fmt(value)}: experiment {bid}{by}"]
+    lines += [f"    {k} = {fmt(v) if isinstance(v, float) else v}" for k, v in params.items()]
+    return lines
+
+
+__all__ = ["MAX_FRONT", "best_lines", "best_trial", "fmt", "found_line", "hits_lines"]

@@ -32,14 +32,20 @@ Rules, in one place:
 
 from __future__ import annotations
 
-import csv
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
+from perturbo.kinds.genetic.screen_files import (
+    HIT_FRACTION,
+    csv_table,
+    normalize_gene,
+    read_gene_scores,
+    read_hits,
+    read_task,
+)
 from perturbo.types import PerturboError
 
 __all__ = [
@@ -57,17 +63,9 @@ __all__ = [
 ]
 
 DATA_DIR = Path(__file__).resolve().parent / "data" / "screens"
-HIT_FRACTION = 0.05
-"""Default hit rule for a user's screen without a hits file: the top 5% by |score|."""
-
 _BUILTIN_STUDY = {"IFNG": "Schmidt22", "IL2": "Schmidt22"}
 MODALITIES = ("knockout", "crispri", "crispra")
 HIT_TAILS = ("both", "high", "low")
-
-
-def normalize_gene(symbol: str) -> str:
-    """The canonical form of a gene symbol: whitespace stripped, upper case."""
-    return symbol.strip().upper()
 
 
 class _Genes:
@@ -196,11 +194,11 @@ def load_screen(
             f"screen {source!r} is neither a built-in screen ({', '.join(builtin_screens())}) "
             "nor an existing CSV file; pass one of those names or the path to a Gene,Score CSV"
         )
-    genes, scores = _read_csv(path, allow_duplicates=False)
-    task_text, measurement, study, extra = _read_task(task, path)
+    genes, scores = read_gene_scores(path, allow_duplicates=False)
+    task_text, measurement, study, extra = read_task(task, path)
     mod, tail = _modality(task_text, measurement, extra, modality, hit_tail)
     hit_set = (
-        _read_hits(Path(hits), genes)
+        read_hits(Path(hits), genes)
         if hits is not None
         else top_fraction(genes, scores, tail, f"screen {path}")
     )
@@ -237,12 +235,12 @@ def _modality(
 def _load_builtin(
     name: str, task: str | None, modality: str | None = None, hit_tail: str | None = None
 ) -> Screen:
-    genes, scores = _read_csv(DATA_DIR / f"{name}.csv", allow_duplicates=True)
+    genes, scores = read_gene_scores(DATA_DIR / f"{name}.csv", allow_duplicates=True)
     raw = np.load(DATA_DIR / f"{name}_hits.npy", allow_pickle=True)
     hit_set = frozenset(normalize_gene(str(g)) for g in raw.tolist()) & frozenset(genes)
     if task is None:
         task = str(DATA_DIR / f"{name}.task.json")
-    task_text, measurement, _, extra = _read_task(task, None)
+    task_text, measurement, _, extra = read_task(task, None)
     own, _ = _modality(task_text, measurement, extra, None, None)
     if modality is not None and modality != own:
         raise PerturboError(
@@ -252,105 +250,6 @@ def _load_builtin(
     mod, tail = _modality(task_text, measurement, extra, modality, hit_tail)
     study = _BUILTIN_STUDY.get(name, name)
     return Screen(name, genes, scores, hit_set, task_text, measurement, study, mod, tail)
-
-
-def csv_table(
-    path: Path, what: str, columns: tuple[str, ...], fix: str
-) -> tuple[list[list[str]], tuple[int, ...]]:
-    """The non-empty rows of a CSV screen and the positions of ``columns`` (matched ignoring
-    case) in its header; a :class:`PerturboError` naming ``what`` and ``fix`` if the file
-    cannot be read, is empty, lacks a column, or has no data rows. Used for gene and pair
-    screens alike."""
-    try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
-    except UnicodeDecodeError as e:
-        raise PerturboError(_not_utf8(path, what, e)) from None
-    except (OSError, csv.Error) as e:
-        raise PerturboError(f"{what} {path}: cannot be read as CSV ({e}); {fix}") from None
-    rows = [r for r in rows if any(c.strip() for c in r)]
-    if not rows:
-        raise PerturboError(f"{what} {path}: the file is empty; {fix}")
-    header = [c.strip().lower() for c in rows[0]]
-    missing = [c for c in columns if c not in header]
-    if missing:
-        names = " or ".join(m.capitalize() for m in missing)
-        raise PerturboError(  # the header is not echoed: it may be any file's first line
-            f"{what} {path}: no {names} column in its first row ({len(rows[0])} fields); {fix}"
-        )
-    if len(rows) == 1:
-        raise PerturboError(f"{what} {path}: the header has no data rows below it; {fix}")
-    return rows, tuple(header.index(c) for c in columns)
-
-
-def _not_utf8(path: Path, what: str, e: UnicodeDecodeError) -> str:
-    """The line, and the fix, for a file that is not UTF-8 text (latin-1 from Excel, binary)."""
-    try:  # the decoder's error is relative to a chunk: find the place in the whole file
-        data = path.read_bytes()
-        data.decode("utf-8-sig")
-    except UnicodeDecodeError as whole:
-        e = whole
-    except OSError:
-        data = b""
-    start = e.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
-    line = data[:start].count(b"\n") + 1
-    byte = data[start : start + 1].hex() or "?"
-    if b"\x00" in data[:4096]:
-        return (
-            f"{what} {path}: is not a text file (binary data near line {line}); pass a "
-            "CSV saved as UTF-8 text"
-        )
-    return (
-        f"{what} {path}: line {line} is not UTF-8 text (byte 0x{byte}, e.g. latin-1 from "
-        f"Excel); save the file as 'CSV UTF-8', or convert it: iconv -f latin1 -t utf-8 "
-        f"{path} > {path.with_suffix('')}-utf8.csv"
-    )
-
-
-def _read_csv(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...], np.ndarray]:
-    fix = "it must be a CSV with a header row containing Gene and Score, one gene per row"
-    rows, (gi, si) = csv_table(path, "screen", ("gene", "score"), fix)
-    best: dict[str, float] = {}
-    dupes: list[str] = []
-    bad_nan: list[str] = []
-    for lineno, r in enumerate(rows[1:], start=2):
-        if len(r) <= max(gi, si):
-            raise PerturboError(f"screen {path}: line {lineno} has {len(r)} fields, too few; {fix}")
-        gene = normalize_gene(r[gi])
-        if not gene:
-            raise PerturboError(
-                f"screen {path}: line {lineno} has an empty Gene; fill or delete it"
-            )
-        try:
-            score = float(r[si])
-        except ValueError:
-            raise PerturboError(
-                f"screen {path}: line {lineno} ({gene}) has Score {r[si]!r}, not a number; "
-                "fix or delete that row"
-            ) from None
-        if not math.isfinite(score):
-            bad_nan.append(gene)
-            continue
-        if gene in best:
-            dupes.append(gene)
-            if abs(score) > abs(best[gene]):
-                best[gene] = score
-            continue
-        best[gene] = score
-    if bad_nan:
-        raise PerturboError(
-            f"screen {path}: {len(bad_nan)} gene(s) have a NaN or infinite Score "
-            f"({', '.join(bad_nan[:5])}{', ...' if len(bad_nan) > 5 else ''}); "
-            "give them a number or delete those rows"
-        )
-    if dupes and not allow_duplicates:
-        shown = sorted(set(dupes))
-        raise PerturboError(
-            f"screen {path}: {len(shown)} gene(s) appear on more than one row "
-            f"({', '.join(shown[:5])}{', ...' if len(shown) > 5 else ''}; symbols compared "
-            "ignoring case and spaces); keep one row per gene (e.g. average the replicates)"
-        )
-    return tuple(best), np.fromiter(best.values(), float, len(best))
 
 
 def top_fraction(
@@ -371,75 +270,3 @@ def top_fraction(
         )
     order = np.argsort(key, kind="stable")[:k]
     return frozenset(genes[i] for i in order)
-
-
-def _read_hits(path: Path, genes: tuple[str, ...]) -> frozenset[str]:
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise PerturboError(
-            f"--hits {path}: cannot be read ({e}); pass a text file with one hit gene per line"
-        ) from None
-    named = [normalize_gene(ln.split("#", 1)[0]) for ln in lines]
-    named = [g for g in named if g]
-    if not named:
-        raise PerturboError(
-            f"--hits {path}: no gene names in it; write one hit gene per line, or drop --hits "
-            f"to use the top {HIT_FRACTION:.0%} of genes by |score|"
-        )
-    known = set(genes)
-    unknown = [g for g in dict.fromkeys(named) if g not in known]
-    if unknown:
-        raise PerturboError(
-            f"--hits {path}: {len(unknown)} gene(s) are not in the screen "
-            f"({', '.join(unknown[:5])}{', ...' if len(unknown) > 5 else ''}); "
-            "remove them or add them to the screen CSV"
-        )
-    return frozenset(named)
-
-
-def _read_task(task: str | None, csv_path: Path | None) -> tuple[str, str, str, dict[str, str]]:
-    """(task, measurement, study or "", other keys lower-cased) from a task.json path, a plain
-    sentence, or defaults."""
-    if task is None and csv_path is not None:
-        beside = csv_path.with_name(csv_path.stem + ".task.json")
-        task = str(beside) if beside.is_file() else None
-    if task is None:
-        return (
-            "identify genes whose knockout changes the phenotype measured by this screen",
-            "the screen's Score column (a hit is a gene whose perturbation changes it strongly)",
-            "",
-            {},
-        )
-    path = Path(task)
-    if not path.is_file():
-        if task.lower().endswith(".json"):
-            raise PerturboError(
-                f"--task {task}: no such file; pass an existing task.json "
-                '({"Task": "...", "Measurement": "..."}) or the task sentence itself'
-            )
-        return task.strip(), "the screen's Score column", "", {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8-sig"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise PerturboError(
-            f"--task {task}: not valid JSON ({e}); write "
-            '{"Task": "what the screen looks for", "Measurement": "what Score measures"}'
-        ) from None
-    if (
-        not isinstance(data, dict)
-        or not isinstance(data.get("Task"), str)
-        or not data["Task"].strip()
-    ):
-        raise PerturboError(
-            f'--task {task}: needs a non-empty string "Task" (and optionally "Measurement", '
-            '"Study"), e.g. {"Task": "identify genes that regulate IL-2", "Measurement": "..."}'
-        )
-    measurement = data.get("Measurement") or "the screen's Score column"
-    extra = {str(k).lower(): str(v) for k, v in data.items() if isinstance(v, str)}
-    return (
-        data["Task"].strip(),
-        str(measurement).strip(),
-        str(data.get("Study") or "").strip(),
-        extra,
-    )

@@ -1,0 +1,210 @@
+"""Reading a screen's files, each refused in one line naming the file, the place and the fix:
+the ``Gene,Score`` CSV (:func:`csv_table` for gene and pair screens alike), a ``--hits`` file
+and a task (a task.json, a sentence, or the default). The rules they follow are listed in
+:mod:`perturbo.kinds.genetic.screens`, which builds a :class:`~.screens.Screen` from them.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+
+from perturbo.types import PerturboError
+
+HIT_FRACTION = 0.05
+"""Default hit rule for a user's screen without a hits file: the top 5% by |score|."""
+
+
+def normalize_gene(symbol: str) -> str:
+    """The canonical form of a gene symbol: whitespace stripped, upper case."""
+    return symbol.strip().upper()
+
+
+def csv_table(
+    path: Path, what: str, columns: tuple[str, ...], fix: str
+) -> tuple[list[list[str]], tuple[int, ...]]:
+    """The non-empty rows of a CSV screen and the positions of ``columns`` (matched ignoring
+    case) in its header; a :class:`PerturboError` naming ``what`` and ``fix`` if the file
+    cannot be read, is empty, lacks a column, or has no data rows. Used for gene and pair
+    screens alike."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            rows = list(csv.reader(f))
+    except UnicodeDecodeError as e:
+        raise PerturboError(_not_utf8(path, what, e)) from None
+    except (OSError, csv.Error) as e:
+        raise PerturboError(f"{what} {path}: cannot be read as CSV ({e}); {fix}") from None
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if not rows:
+        raise PerturboError(f"{what} {path}: the file is empty; {fix}")
+    header = [c.strip().lower() for c in rows[0]]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        names = " or ".join(m.capitalize() for m in missing)
+        raise PerturboError(  # the header is not echoed: it may be any file's first line
+            f"{what} {path}: no {names} column in its first row ({len(rows[0])} fields); {fix}"
+        )
+    if len(rows) == 1:
+        raise PerturboError(f"{what} {path}: the header has no data rows below it; {fix}")
+    return rows, tuple(header.index(c) for c in columns)
+
+
+def _not_utf8(path: Path, what: str, e: UnicodeDecodeError) -> str:
+    """The line, and the fix, for a file that is not UTF-8 text (latin-1 from Excel, binary)."""
+    try:  # the decoder's error is relative to a chunk: find the place in the whole file
+        data = path.read_bytes()
+        data.decode("utf-8-sig")
+    except UnicodeDecodeError as whole:
+        e = whole
+    except OSError:
+        data = b""
+    start = e.start + (3 if data.startswith(b"\xef\xbb\xbf") else 0)
+    line = data[:start].count(b"\n") + 1
+    byte = data[start : start + 1].hex() or "?"
+    if b"\x00" in data[:4096]:
+        return (
+            f"{what} {path}: is not a text file (binary data near line {line}); pass a "
+            "CSV saved as UTF-8 text"
+        )
+    return (
+        f"{what} {path}: line {line} is not UTF-8 text (byte 0x{byte}, e.g. latin-1 from "
+        f"Excel); save the file as 'CSV UTF-8', or convert it: iconv -f latin1 -t utf-8 "
+        f"{path} > {path.with_suffix('')}-utf8.csv"
+    )
+
+
+def read_gene_scores(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...], np.ndarray]:
+    """(genes, scores) of a ``Gene,Score`` CSV, genes normalised; a :class:`PerturboError`
+    naming the line and the fix for a short row, an empty gene, a score that is not a finite
+    number, or (unless ``allow_duplicates``: the largest |score| is kept) a repeated gene."""
+    fix = "it must be a CSV with a header row containing Gene and Score, one gene per row"
+    rows, (gi, si) = csv_table(path, "screen", ("gene", "score"), fix)
+    best: dict[str, float] = {}
+    dupes: list[str] = []
+    bad_nan: list[str] = []
+    for lineno, r in enumerate(rows[1:], start=2):
+        if len(r) <= max(gi, si):
+            raise PerturboError(f"screen {path}: line {lineno} has {len(r)} fields, too few; {fix}")
+        gene = normalize_gene(r[gi])
+        if not gene:
+            raise PerturboError(
+                f"screen {path}: line {lineno} has an empty Gene; fill or delete it"
+            )
+        try:
+            score = float(r[si])
+        except ValueError:
+            raise PerturboError(
+                f"screen {path}: line {lineno} ({gene}) has Score {r[si]!r}, not a number; "
+                "fix or delete that row"
+            ) from None
+        if not math.isfinite(score):
+            bad_nan.append(gene)
+            continue
+        if gene in best:
+            dupes.append(gene)
+            if abs(score) > abs(best[gene]):
+                best[gene] = score
+            continue
+        best[gene] = score
+    if bad_nan:
+        raise PerturboError(
+            f"screen {path}: {len(bad_nan)} gene(s) have a NaN or infinite Score "
+            f"({', '.join(bad_nan[:5])}{', ...' if len(bad_nan) > 5 else ''}); "
+            "give them a number or delete those rows"
+        )
+    if dupes and not allow_duplicates:
+        shown = sorted(set(dupes))
+        raise PerturboError(
+            f"screen {path}: {len(shown)} gene(s) appear on more than one row "
+            f"({', '.join(shown[:5])}{', ...' if len(shown) > 5 else ''}; symbols compared "
+            "ignoring case and spaces); keep one row per gene (e.g. average the replicates)"
+        )
+    return tuple(best), np.fromiter(best.values(), float, len(best))
+
+
+def read_hits(path: Path, genes: tuple[str, ...]) -> frozenset[str]:
+    """The genes named in a ``--hits`` file (one per line, ``#`` comments); all must be in
+    ``genes``."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise PerturboError(
+            f"--hits {path}: cannot be read ({e}); pass a text file with one hit gene per line"
+        ) from None
+    named = [normalize_gene(ln.split("#", 1)[0]) for ln in lines]
+    named = [g for g in named if g]
+    if not named:
+        raise PerturboError(
+            f"--hits {path}: no gene names in it; write one hit gene per line, or drop --hits "
+            f"to use the top {HIT_FRACTION:.0%} of genes by |score|"
+        )
+    known = set(genes)
+    unknown = [g for g in dict.fromkeys(named) if g not in known]
+    if unknown:
+        raise PerturboError(
+            f"--hits {path}: {len(unknown)} gene(s) are not in the screen "
+            f"({', '.join(unknown[:5])}{', ...' if len(unknown) > 5 else ''}); "
+            "remove them or add them to the screen CSV"
+        )
+    return frozenset(named)
+
+
+def read_task(task: str | None, csv_path: Path | None) -> tuple[str, str, str, dict[str, str]]:
+    """(task, measurement, study or "", other keys lower-cased) from a task.json path, a plain
+    sentence, or defaults."""
+    if task is None and csv_path is not None:
+        beside = csv_path.with_name(csv_path.stem + ".task.json")
+        task = str(beside) if beside.is_file() else None
+    if task is None:
+        return (
+            "identify genes whose knockout changes the phenotype measured by this screen",
+            "the screen's Score column (a hit is a gene whose perturbation changes it strongly)",
+            "",
+            {},
+        )
+    path = Path(task)
+    if not path.is_file():
+        if task.lower().endswith(".json"):
+            raise PerturboError(
+                f"--task {task}: no such file; pass an existing task.json "
+                '({"Task": "...", "Measurement": "..."}) or the task sentence itself'
+            )
+        return task.strip(), "the screen's Score column", "", {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise PerturboError(
+            f"--task {task}: not valid JSON ({e}); write "
+            '{"Task": "what the screen looks for", "Measurement": "what Score measures"}'
+        ) from None
+    if (
+        not isinstance(data, dict)
+        or not isinstance(data.get("Task"), str)
+        or not data["Task"].strip()
+    ):
+        raise PerturboError(
+            f'--task {task}: needs a non-empty string "Task" (and optionally "Measurement", '
+            '"Study"), e.g. {"Task": "identify genes that regulate IL-2", "Measurement": "..."}'
+        )
+    measurement = data.get("Measurement") or "the screen's Score column"
+    extra = {str(k).lower(): str(v) for k, v in data.items() if isinstance(v, str)}
+    return (
+        data["Task"].strip(),
+        str(measurement).strip(),
+        str(data.get("Study") or "").strip(),
+        extra,
+    )
+
+
+__all__ = [
+    "HIT_FRACTION",
+    "csv_table",
+    "normalize_gene",
+    "read_gene_scores",
+    "read_hits",
+    "read_task",
+]

@@ -28,6 +28,7 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel
 
+from perturbo.agents.genetic_batch import draw_from_sets, fill_batch
 from perturbo.agents.structured import LLMCall, ask_structured
 from perturbo.agents.tools import (
     _MODALITY,
@@ -141,7 +142,18 @@ class GeneticAgentPlanner:
         else:
             picks, trace = self._ask_sets(n, exclude, measured, ranked)
         why = next((c.failure for c in trace.calls if c.failure), "")  # e.g. unreachable LLM
-        specs = self._fill(n, picks, exclude, ranked, why)
+        specs = fill_batch(
+            n,
+            picks,
+            exclude,
+            ranked,
+            why,
+            genes=self.genes,
+            known=self._known,
+            hybrid=self.hybrid,
+            agent_share=self.agent_share,
+            rng=self._rng,
+        )
         by: dict[str, int] = {}
         for s in specs:
             by[s.planner] = by.get(s.planner, 0) + 1
@@ -160,7 +172,7 @@ class GeneticAgentPlanner:
         self.traces.append(trace)
         return specs
 
-    # -- ranking and filling ---------------------------------------------------------------
+    # -- ranking ---------------------------------------------------------------
     def _ranked(self, n: int, pending: Sequence[ExperimentSpec], exclude: set[str]) -> list[str]:
         """Untested genes in the ranker's order (bo's best first); empty without a ranker."""
         if self.ranker is None:
@@ -172,57 +184,6 @@ class GeneticAgentPlanner:
         else:
             genes = [str(s.params.get("gene", "")) for s in self.ranker.ask(m, pending)]
         return [normalize_gene(g) for g in genes if normalize_gene(g) not in exclude]
-
-    def _fill(
-        self,
-        n: int,
-        picks: list[tuple[str, str, str]],
-        exclude: set[str],
-        ranked: list[str],
-        why: str = "",
-    ) -> list[ExperimentSpec]:
-        """``picks``: (gene, planner, note) chosen by the agent. Complete the batch: hybrid with
-        bo's ranking (``planner="bo"``), agent with the fallback (``planner="fallback"``), whose
-        note carries ``why`` the LLM gave nothing (its call's failure), where known."""
-        out: list[ExperimentSpec] = []
-        used: set[str] = set()
-        for gene, who, note in picks[:n]:
-            if gene not in used and gene not in exclude and gene in self._known:
-                out.append(ExperimentSpec({"gene": gene}, "genetic", planner=who, note=note))
-                used.add(gene)
-        # Marked "fallback": whatever the agent should have chosen but did not (agent: the rest
-        # of the batch; hybrid: its whole share when the model gave no usable choice).
-        short = (
-            n - len(out)
-            if not self.hybrid
-            else (int(round(self.agent_share * n)) if not out else 0)
-        )
-        fb_note = "fallback: the agent gave no usable choice or its sets ran out; bo's ranking" + (
-            f" ({why})" if why else ""
-        )
-        for gene in ranked:
-            if len(out) >= n:
-                break
-            if gene not in used:
-                who, note = (
-                    ("fallback", fb_note) if short > 0 else ("bo", "bo: highest posterior mean")
-                )
-                short -= 1
-                out.append(ExperimentSpec({"gene": gene}, "genetic", planner=who, note=note))
-                used.add(gene)
-        if len(out) < n:
-            rest = [g for g in self.genes if g not in exclude and g not in used]
-            self._rng.shuffle(rest)
-            for gene in rest[: n - len(out)]:
-                out.append(
-                    ExperimentSpec(
-                        {"gene": gene},
-                        "genetic",
-                        planner="fallback",
-                        note="fallback: random untested genes" + (f" ({why})" if why else ""),
-                    )
-                )
-        return out
 
     # -- style "sets": choose among hypotheses -----------------------------------------------
     def _ask_sets(
@@ -286,7 +247,15 @@ class GeneticAgentPlanner:
         first_valid = len({i for i in first if i in by_id}) if first_parsed else 0
         valid = len(chosen)
         first_n = len(first) if first_parsed else 1
-        picks = self._draw(n, chosen, exclude, ranked, rationale)
+        picks = draw_from_sets(
+            n,
+            chosen,
+            exclude,
+            ranked,
+            hybrid=self.hybrid,
+            agent_share=self.agent_share,
+            rng=self._rng,
+        )
         if not picks:
             why = (
                 call.failure
@@ -340,46 +309,6 @@ class GeneticAgentPlanner:
         if verdict is None or verdict.approve or _id_problems(verdict.ids, by_id, k):
             return chosen, call
         return [(by_id[i], f"critic: {verdict.comment}") for i in dict.fromkeys(verdict.ids)], call
-
-    def _draw(
-        self,
-        n: int,
-        chosen: list[tuple[Hypothesis, str]],
-        exclude: set[str],
-        ranked: list[str],
-        rationale: str,
-    ) -> list[tuple[str, str, str]]:
-        """Genes from the chosen sets, bo's best first. Hybrid: ``agent_share`` of the batch,
-        taken from bo's top-ranked genes that lie in the chosen sets. Agent: the whole batch,
-        shared out evenly between the sets."""
-        if not chosen:
-            return []
-        rank = {g: i for i, g in enumerate(ranked)}
-        note = {h.name: f"set {h.name}: {r}" if r else f"set {h.name}" for h, r in chosen}
-        if self.hybrid:
-            quota = int(round(self.agent_share * n))
-            member = {}
-            for h, _ in chosen:
-                for g in h.untested:
-                    member.setdefault(g, h.name)
-            picks = [(g, "agent", note[member[g]]) for g in ranked if g in member][:quota]
-            return picks
-        queues = []
-        for h, _ in chosen:
-            genes = [g for g in h.untested if g not in exclude]
-            genes.sort(key=lambda g: (rank.get(g, len(rank)), self._rng.random()))
-            queues.append((h.name, genes))
-        picks: list[tuple[str, str, str]] = []
-        used: set[str] = set()
-        while len(picks) < n and any(q for _, q in queues):
-            for name, q in queues:
-                while q and q[0] in used:
-                    q.pop(0)
-                if q and len(picks) < n:
-                    g = q.pop(0)
-                    picks.append((g, "agent", note[name]))
-                    used.add(g)
-        return picks
 
     # -- style "genes": the model names genes ------------------------------------------------
     def _ask_genes(

@@ -119,7 +119,7 @@ def strength(
             _reference(
                 tg,
                 "pyautoattack AutoAttack (standard)",
-                lambda m, x, y: lib.autoattack(m, x, y, **kw),
+                lambda m, x, y: lib.autoattack(m, x, y, n_classes=tg.n_classes, **kw),
             )
         )
     save(rows)

@@ -92,10 +92,14 @@ class CountFallbacks:
     def __call__(
         self, round_obs: Sequence[Observation], history: Sequence[Observation]
     ) -> dict[str, float]:
-        out = dict(self.inner(round_obs, history)) if self.inner is not None else {}
+        got = self.inner(round_obs, history) if self.inner is not None else {}
+        out = dict(got)
         agent, fell = _rounds(history)
         if agent:
             out[METRIC] = float(len(fell))
+        if isinstance(got, dict) and hasattr(got, "params"):  # final metrics with params
+            got.update(out)  # (the attack kind's stopped_by): keep the object they ride on
+            return got
         return out
 
 

@@ -76,6 +76,9 @@ class AttackMetrics:
     ) -> None:
         self.n, self.eps, self.objective, self.direction = n, eps, objective, direction
         self.planner, self.trials = planner, trials
+        self.subsets = bool(getattr(planner, "cascade", False)) and objective == "robust_accuracy"
+        """Trials measured on different sample subsets: no 'best trial' figure beside the
+        worst case (the progress line shows only figures over all samples)."""
 
     def stopped_by(self, history: Sequence[Observation]) -> str:
         """Which limit ended the campaign (asked at its end)."""
@@ -101,7 +104,7 @@ class AttackMetrics:
         out["n_still_robust"] = float(wc.robust.sum())
         vals = [o.outcome.value(self.objective) for o in done]
         vals = [v for v in vals if math.isfinite(v)]
-        if vals:
+        if vals and not self.subsets:  # under the cascade each trial saw other samples
             out[f"best_{self.objective}"] = max(vals) if self.direction == "max" else min(vals)
         passes = [o.outcome.metrics.get("passes", math.nan) for o in history]
         out["passes_total"] = float(sum(p for p in passes if math.isfinite(p)))
@@ -173,6 +176,7 @@ def build(
 ) -> CampaignParts:
     """The parts of one attack campaign (loads the target once here, to check it)."""
     from perturbo.campaign import StopRule
+    from perturbo.kinds.attack.attacks import METHODS_BY_NORM
     from perturbo.kinds.attack.executor import AttackFactory, AttackSettings
     from perturbo.kinds.attack.gradients import warn_if_masked
     from perturbo.kinds.attack.samples import WorstCase
@@ -212,9 +216,10 @@ def build(
     _check_eps(cfg.eps, cfg.norm, target)
     n = len(target.y)
     searched_eps = cfg.eps if cfg.objective != "robust" else None
-    inner = attack_space(
-        cfg.norm, methods=cfg.methods, n_classes=target.n_classes, eps=searched_eps
-    )
+    methods = cfg.methods
+    if target.x.dim() != 4 and cfg.norm in METHODS_BY_NORM:  # Square samples image squares
+        methods = [m for m in (methods or METHODS_BY_NORM[cfg.norm]) if m != "square"]
+    inner = attack_space(cfg.norm, methods=methods, n_classes=target.n_classes, eps=searched_eps)
     if cfg.objective == "robust":
         objectives, directions = ("robust_accuracy",), ("min",)
     elif cfg.objective == "min-eps":
@@ -253,6 +258,7 @@ def build(
         "cascade": cascade,
         "max_passes": cfg.max_passes,
         "stop_when_done": cfg.stop_when_done,
+        "reference": cfg.reference or "",
     }
     cascade_planner = CascadePlanner(
         planner,

@@ -140,14 +140,29 @@ def autoattack(
     seed: int = 0,
     batch_size: int = 500,
     version: str = "standard",
+    n_classes: int = 10,
 ) -> torch.Tensor:
-    """pyautoattack's standard AutoAttack (APGD-CE, APGD-T, FAB-T, Square)."""
+    """pyautoattack's standard AutoAttack (APGD-CE, APGD-T, FAB-T, Square). Under 4 classes
+    its targeted attacks index a 4th logit and crash: there it runs APGD-CE, APGD-DLR (1
+    restart, 100 steps) and, on images (its Square needs them), Square (5,000 queries)."""
     from pyautoattack import AutoAttack
 
     m, u, s = _unit(model, x, lo, hi)
+    custom = {}
+    if n_classes < 4 and version == "standard":
+        attacks = ["apgd-ce", "apgd-dlr"] + (["square"] if x.dim() == 4 else [])
+        version, custom = "custom", {"attacks": attacks}
     aa = AutoAttack(
-        m, eps=eps / s, norm=_norm_name(norm), seed=seed, version=version, device=x.device
+        m,
+        eps=eps / s,
+        norm=_norm_name(norm),
+        seed=seed,
+        version=version,
+        device=x.device,
+        **custom,  # type: ignore[arg-type]
     )
+    if custom:
+        aa.apgd.n_restarts = 1  # as the standard version sets it
     aa.verbose = False
     logging.getLogger("auto-attack").setLevel(logging.WARNING)
     xa, _ = aa.run_standard_evaluation(u, y, batch_size=batch_size)

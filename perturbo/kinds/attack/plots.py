@@ -1,8 +1,10 @@
 """The attack kind's plotters (``PlotData -> {file: Figure}``), logged at the end of a campaign.
 
-- ``worst_case.png``: worst-case robust accuracy after each round, and each trial's own.
-- ``adversarial_examples.png``: clean vs adversarial images with predicted labels, from the
-  trial that broke the most samples, recomputed on the driver from its recorded params.
+- ``worst_case.png``: worst-case robust accuracy over all samples against the passes spent
+  (never a trial's own accuracy on its cascade subset), with ``--reference ACC@PASSES``.
+- ``adversarial_examples.png``: clean vs adversarial images of samples the trial that broke
+  the most fooled, its config run again on just those (the passes it takes are counted and
+  shown in the title; the only plot that attacks again).
 - ``robust_accuracy_vs_eps.png``: the campaign's own worst-case robust accuracy at each eps
   its trials ran at (from their per-sample results, nothing recomputed), clean accuracy at 0.
 - ``pareto_front.png``: success rate vs median perturbation norm (colour: passes), the
@@ -82,48 +84,84 @@ def _context(data: PlotData) -> tuple[Any, Any] | None:
     return CAMPAIGNS.get(data.campaign) or CAMPAIGNS.get("")
 
 
+def passes_curve(data: PlotData) -> list[tuple[float, float]]:
+    """(passes spent so far, worst-case robust accuracy over ALL samples) after each trial, in
+    the order trials were recorded: every point is the same quantity on the same samples (a
+    trial's own robust accuracy is on the subset the cascade gave it, so it is not drawn).
+    Points before every sample was attacked once are left out."""
+    from perturbo.kinds.attack.samples import WorstCase
+
+    n = _n_samples(data)
+    if not n:
+        return []
+    ctx = _context(data)
+    eps = ctx[1].eps if ctx else max(o.outcome.value("eps") for o in _done(data))
+    wc, total, out = WorstCase(n, eps), 0.0, []
+    order = sorted(enumerate(data.history), key=lambda t: (t[1].spec.round, t[0]))
+    for _, o in order:
+        p = o.outcome.metrics.get("passes", 0.0)
+        total += float(p) if math.isfinite(p) else 0.0
+        wc.update([o])
+        acc = wc.accuracy()
+        if math.isfinite(acc):
+            out.append((total, acc))
+    return out
+
+
 def worst_case_plot(data: PlotData) -> dict[str, Any]:
-    pts = data.round_metrics.get("worst_case_robust_accuracy")
-    done = _done(data)
-    if not pts and not done:
+    """Worst-case robust accuracy against the passes spent (every trial's, failed ones
+    included), with ``--reference ACC@PASSES`` drawn beside it where given."""
+    from perturbo.kinds.attack.config import parse_reference
+
+    pts = passes_curve(data)
+    if not pts:
         return {}
     fig = _figure()
     ax = fig.add_subplot()
-    if pts:
-        ax.step(
-            [r + 1 for r, _ in pts],
-            [v for _, v in pts],
-            where="post",
-            marker="o",
-            label="worst case (all trials so far)",
-        )
-    rounds = [o.spec.round + 1 for o in done]
-    accs = [o.outcome.value("robust_accuracy") for o in done]
-    ax.scatter(rounds, accs, s=14, alpha=0.5, color="C1", label="one trial (samples it attacked)")
-    ax.set_xlabel("round")
-    ax.set_ylabel("robust accuracy")
+    xs, ys = [p for p, _ in pts], [a for _, a in pts]
+    ax.step(xs, ys, where="post", marker="o", ms=3, label="worst case over all samples")
+    ref = str(data.params.get("reference") or "")
+    if ref:
+        acc, passes = parse_reference(ref)
+        ax.axhline(acc, color="C3", ls="--", lw=1)
+        ax.axvline(passes, color="C3", ls=":", lw=1)
+        ax.scatter([passes], [acc], color="C3", zorder=3, label=f"reference {ref}")
+    ax.set_xscale("log")
+    ax.set_xlabel("forward + backward passes spent (all trials)")
+    ax.set_ylabel("worst-case robust accuracy")
     ax.set_ylim(-0.02, 1.02)
-    set_title(ax, data.campaign, "worst-case robust accuracy after each round")
+    set_title(ax, data.campaign, f"worst case {ys[-1]:.3g} after {xs[-1]:,.0f} passes")
     ax.grid(True, alpha=0.3)
     ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, fontsize=9)
     return {"worst_case.png": fig}
 
 
 def adversarial_examples_plot(data: PlotData) -> dict[str, Any]:
+    """Clean vs adversarial images of samples the strongest trial fooled. Trials keep no
+    adversarial inputs, so its config runs again on those few samples: counted, and the
+    count is in the title (it is not part of the campaign's passes)."""
     ctx, best = _context(data), _strongest(data)
     if ctx is None or best is None:
         return {}
     import torch
 
     from perturbo.kinds.attack.attacks import run_attack
+    from perturbo.kinds.attack.samples import CLEAN_PREFIX, unpack_bits
 
     recipe, settings = ctx
     tg = _load(recipe)
-    if tg.x.dim() not in (3, 4):
+    n = len(tg.y)
+    bad = unpack_bits(best.outcome.metrics, n)
+    wrong = unpack_bits(best.outcome.metrics, n, CLEAN_PREFIX)
+    if tg.x.dim() not in (3, 4) or bad is None:
         return {}
-    ok = (tg.clean_pred == tg.y).nonzero()[:, 0][:MAX_IMAGES]
-    params = {k: v for k, v in best.spec.params.items() if k != "samples"}
+    fooled = bad & ~wrong if wrong is not None else bad
+    ok = torch.from_numpy(fooled.nonzero()[0][:MAX_IMAGES]).to(tg.x.device)
+    if len(ok) == 0:
+        return {}
+    params = {k: v for k, v in best.spec.params.items() if k not in ("samples", "pass_budget")}
     eps = float(params.get("eps", settings.eps))
+    before = tg.model.counts()
     with torch.enable_grad():
         xa = run_attack(tg, params, eps=eps, norm=settings.norm, idx=ok, seed=settings.seed)
     from perturbo.kinds.attack.pgd import project
@@ -132,7 +170,9 @@ def adversarial_examples_plot(data: PlotData) -> dict[str, Any]:
         xa = project(tg.x[ok], xa, eps, settings.norm, tg.lo, tg.hi)
     with torch.no_grad():
         pa = tg.model.predict(xa).argmax(1)
-    fig = _figure(1.4 * len(ok), 3.2)
+    after = tg.model.counts()
+    redrawn = sum(after[k] - before[k] for k in after)
+    fig = _figure(1.4 * max(len(ok), 3), 3.2)
     for j, i in enumerate(ok.tolist()):
         for row, (img, lab) in enumerate(((tg.x[i], int(tg.clean_pred[i])), (xa[j], int(pa[j])))):
             ax = fig.add_subplot(2, len(ok), row * len(ok) + j + 1)
@@ -156,7 +196,7 @@ def adversarial_examples_plot(data: PlotData) -> dict[str, Any]:
     import textwrap
 
     what = f"{data.campaign}: {params.get('method')} ({settings.norm}, eps {eps:g}), "
-    what += f"trial {best.spec.id}"
+    what += f"trial {best.spec.id}, on {len(ok)} samples it fooled (redrawn: {redrawn:,} passes)"
     fig.suptitle(textwrap.fill(what, max(20, int(fig.get_figwidth() * 72 / 7.2))), fontsize=11)
     return {"adversarial_examples.png": fig}
 
@@ -328,6 +368,7 @@ __all__ = [
     "TextArtifact",
     "adversarial_examples_plot",
     "pareto_plot",
+    "passes_curve",
     "per_sample_plot",
     "robust_vs_eps_plot",
     "robust_vs_eps_points",

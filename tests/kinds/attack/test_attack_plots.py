@@ -34,7 +34,7 @@ def _plot_data(store: str, name: str) -> tuple[PlotData, dict[int, dict[str, flo
     for r, m in rounds.items():
         for k, v in m.items():
             series.setdefault(k, []).append((r, v))
-    data = PlotData(name, list(s.history(name)), series, "robust_accuracy", "min")
+    data = PlotData(name, list(s.history(name)), series, "robust_accuracy", "min", params={})
     return data, rounds
 
 
@@ -73,9 +73,21 @@ def test_attack_plots_draw_the_recorded_worst_case(campaign: tuple[str, str]) ->
     assert "plots/robust_accuracy_vs_eps.png" in tracking.open_store(store).artifacts(name)
 
     # the worst-case and per-sample plots agree with the record too
+    # worst case over all samples against the passes of every trial (never a trial's own
+    # accuracy on its cascade subset), ending at the recorded worst case and passes
     fig = worst_case_plot(data)["worst_case.png"]
-    ys = list(fig.axes[0].lines[0].get_ydata())
-    assert ys == [pytest.approx(m["worst_case_robust_accuracy"]) for m in rounds.values()]
+    xs, ys = list(fig.axes[0].lines[0].get_xdata()), list(fig.axes[0].lines[0].get_ydata())
+    assert ys[-1] == pytest.approx(recorded)
+    assert xs[-1] == pytest.approx(rounds[max(rounds)]["passes_total"])
+    assert all(b <= a for a, b in zip(ys, ys[1:], strict=False))
+    assert len(fig.axes[0].collections) == 0  # no per-trial points from other subsets
+    data.params["reference"] = "0.5@1e3"  # type: ignore[index]
+    ax = worst_case_plot(data)["worst_case.png"].axes[0]
+    assert [tuple(p) for p in ax.collections[0].get_offsets()] == [(1e3, 0.5)]
+    # which limit ended the campaign is a logged param of the parent run
+    s = tracking.open_store(store)
+    params = s.client.get_run(s.parent_run_id(name)).data.params
+    assert params["stopped_by"].startswith(("trial budget spent", "done:", "every sample")), params
     out: dict[str, Any] = per_sample_plot(data)
     title = out["per_sample.png"].axes[0].get_title()
     robust = int(rounds[max(rounds)]["n_still_robust"])

@@ -35,48 +35,19 @@ from __future__ import annotations
 
 import collections
 import math
-import os
-import socket
-import sys
 import time
 import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from perturbo.actors._run import run_one
 from perturbo.actors.ray_head import HeadWatch, gcs_address
 from perturbo.actors.ray_limits import _Call, _Item, _Limits
 from perturbo.actors.ray_runtime import RayRuntime, connect
-from perturbo.protocols import Executor, ExecutorFactory
+from perturbo.actors.ray_worker import Worker
+from perturbo.protocols import ExecutorFactory
 from perturbo.types import ExperimentSpec, Observation, Outcome, Status, failed
 
 __all__ = ["RayExecutorPool"]
-
-
-class _Worker:
-    """The actor body: holds one executor (built lazily from the factory, so a factory that
-    raises gives FAILED outcomes instead of an actor that never starts)."""
-
-    def __init__(self, factory: ExecutorFactory, threads: int) -> None:
-        os.environ.setdefault("OMP_NUM_THREADS", str(threads))  # before torch loads libgomp
-        self._factory = factory
-        self._executor: Executor | None = None
-        self._threads = threads
-        self.name = f"{socket.gethostname()}:{os.getpid()}"
-
-    def _get(self) -> Executor:
-        if self._executor is None:
-            self._executor = self._factory()
-            torch = sys.modules.get("torch")
-            if torch is not None:
-                torch.set_num_threads(self._threads)
-        return self._executor
-
-    def run_batch(self, specs: list[ExperimentSpec]) -> list[Outcome]:
-        return [run_one(self._get, s, self.name) for s in specs]
-
-    def whoami(self) -> str:
-        return self.name
 
 
 class RayExecutorPool(_Limits):
@@ -150,7 +121,7 @@ class RayExecutorPool(_Limits):
                 f"reserves {cpu_per:g} CPU and they share the cores",
                 stacklevel=2,
             )
-        self._remote = ray.remote(_Worker).options(
+        self._remote = ray.remote(Worker).options(
             num_cpus=cpu_per,
             num_gpus=gpus,
             max_restarts=0,
@@ -335,7 +306,7 @@ class RayExecutorPool(_Limits):
         except Exception as e:  # noqa: BLE001 - e.g. unpicklable result: the chunk failed
             msg = f"the worker could not run or return it: {_short(e)}"
             return [Observation(i.spec, failed(msg)) for i in call.items]
-        if len(outcomes) != len(call.items):  # cannot happen unless _Worker is broken
+        if len(outcomes) != len(call.items):  # cannot happen unless Worker is broken
             raise RuntimeError(f"actor returned {len(outcomes)} outcomes for {len(call.items)}")
         self._learn_duration(outcomes)
         return [Observation(i.spec, o) for i, o in zip(call.items, outcomes, strict=True)]

@@ -27,7 +27,7 @@ def chat_in_child(uri: str, workdir: str) -> list[dict[str, Any]]:
     from perturbo.agents.chat.build import make_agent, make_tools
 
     tools = make_tools(uri, local=True, workdir=workdir)
-    cfg = {"llm": "local", "llm_model": "smollm2-135m", "llm_threads": 2}
+    cfg = {"llm": "local", "llm_model": "smollm2-135m", "llm_threads": 1}
     agent = make_agent(tools, cfg, "auto", prose_tokens=12)
     out = []
     for q in QUESTIONS:

@@ -3,7 +3,8 @@
 - Model: ``SingleTaskGP`` (``MixedSingleTaskGP`` where the space has unordered categoricals)
   on the unit-cube encoding, with an input ``Normalize`` transform (over the continuous
   columns) and an outcome ``Standardize`` transform; hyperparameters fitted by maximum
-  marginal likelihood (BoTorch's default dimension-scaled priors).
+  marginal likelihood (BoTorch's default dimension-scaled priors; the categorical kernel's
+  lengthscales get a prior too, see :func:`add_categorical_lengthscale_prior`).
 - Acquisition: ``qLogNoisyExpectedImprovement`` (one objective) or
   ``qLogNoisyExpectedHypervolumeImprovement`` (several, reference point inferred from the
   observed Pareto front); in-flight experiments are passed as ``X_pending`` so a batch (and
@@ -61,6 +62,7 @@ class BOPlanner:
         max_grid: int = 4096,
         n_random: int = 1024,
         n_top: int = 5,
+        cat_prior: float | None = 2**0.5,
     ) -> None:
         self._space, self._kind, self._seed = space, kind, seed
         self.objective = Objective.of(objective, direction)
@@ -75,6 +77,8 @@ class BOPlanner:
             maxiter,
         )
         self.max_grid, self.n_random, self.n_top = max_grid, n_random, n_top
+        # LogNormal loc of the categorical lengthscale prior; None: BoTorch's unregularised fit
+        self.cat_prior = cat_prior
         self._n_asked = 0
         self.last_ask_s = 0.0  # wall seconds of the last ask (all its proposals)
         self.last_ask_cpu_s = 0.0  # CPU seconds of this process in the last ask
@@ -155,6 +159,8 @@ class BOPlanner:
             )
         else:
             model = SingleTaskGP(X, Y, input_transform=tf, outcome_transform=Standardize(m=m))
+        if cat and self.cat_prior is not None:
+            add_categorical_lengthscale_prior(model, self.cat_prior)
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
         fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": 100}})
         return model
@@ -362,6 +368,37 @@ class BOPlanner:
             return None
         i = int(np.argmax(Y[:, 0]))
         return self._configs[i], float(Y[i, 0] * self.objective.signs[0])
+
+
+def add_categorical_lengthscale_prior(model: Any, loc: float = 2**0.5) -> None:
+    """Give every ``CategoricalKernel`` of ``model`` a LogNormal(``loc``, sqrt 3) lengthscale
+    prior (bo's default loc sqrt 2: BoTorch's own dimension-scaled prior for one dimension, as
+    this kernel averages its per-dimension distances), lower bound 0.025, start at the mode.
+
+    BoTorch 0.18's ``MixedSingleTaskGP`` fits them by plain maximum likelihood (no prior,
+    bound 1e-6): measured on NAS-Bench-201 (docs/findings/categorical-bo.md), some lengthscales
+    collapse to the 1e-6 bound, which makes every pair of configs that differ there
+    uncorrelated, so the model cannot rank unseen configs and ``bo`` searches at random's level.
+    BoTorch offers no prior for this kernel, hence this small hand-written step; loc 0 (median
+    lengthscale 1) still let fits settle in an all-short mode (measured, see the findings).
+    """
+    from botorch.models.kernels.categorical import CategoricalKernel
+    from gpytorch.constraints import GreaterThan
+    from gpytorch.priors import LogNormalPrior
+
+    for k in model.covar_module.modules():
+        if isinstance(k, CategoricalKernel):
+            prior = LogNormalPrior(loc=loc, scale=3**0.5)
+            k.register_constraint(
+                "raw_lengthscale", GreaterThan(2.5e-2, transform=None, initial_value=prior.mode)
+            )
+            k.register_prior(
+                "lengthscale_prior",
+                prior,
+                lambda m: m.lengthscale,
+                lambda m, v: m._set_lengthscale(v),
+            )
+            k.lengthscale = prior.mode
 
 
 def torch_unit_bounds(d: int) -> Any:

@@ -143,6 +143,7 @@ def strength(
     finally:
         pool.close()
     done = [o for o in history if o.outcome.ok]
+    n = len(tg.y)  # the target's samples (wine has fewer than asked), as the campaign's
     wc = worst_case(history, n, EPS)
     cap = f", wall clock capped at {wall_s / 60:.0f} min" if wall_s else ""
     curve, total, seen = [], 0.0, []

@@ -67,14 +67,44 @@ def run_attack(
     if getattr(target.model, "limit", None) is None or method in ("fgsm", "pgd"):
         return _dispatch(target, params, x, y, eps=eps, norm=norm, seed=seed)
     out = x.clone()
+    m = target.model
     for i in range(0, len(x), CHUNK):
+        left = m.limit - m.forward_passes - m.backward_passes
+        fitted = fit_steps(params, left, len(x[i : i + CHUNK]))
+        if fitted is not params:
+            m.limit_hit = True  # the budget cut this attack short
+        if fitted is None:
+            break  # not even a few steps fit: the chunks attacked so far are the result
         try:
             out[i : i + CHUNK] = _dispatch(
-                target, params, x[i : i + CHUNK], y[i : i + CHUNK], eps=eps, norm=norm, seed=seed
+                target, fitted, x[i : i + CHUNK], y[i : i + CHUNK], eps=eps, norm=norm, seed=seed
             )
         except BudgetSpent:
             break  # the budget is spent: the chunks attacked so far are the result
     return out
+
+
+MIN_STEPS = 5
+
+
+def fit_steps(params: Mapping[str, Any], left: float, m: int) -> Mapping[str, Any] | None:
+    """``params`` with APGD's ``steps`` cut to what ``left`` passes buy on ``m`` samples
+    (a shorter APGD: its step-size schedule follows its step count), ``None`` when not even
+    :data:`MIN_STEPS` fit; other methods as they are (their calls stop at the limit)."""
+    method = str(params["method"])
+    if method not in ("apgd-ce", "apgd-dlr", "apgd-t"):
+        return params
+    runs = int(params.get("targets", 3)) if method == "apgd-t" else int(params.get("restarts", 1))
+    per_step = 2.0 * m * max(1, runs)  # a forward and a backward per sample, per run
+    overhead = 4.0 * m * max(1, runs)  # the start and the checks of each run
+    steps = int((left - overhead) // per_step)
+    if steps >= int(params.get("steps", 20)):
+        return params
+    if steps >= MIN_STEPS:
+        return {**params, "steps": steps}
+    if method != "apgd-t" and runs > 1:  # fewer restarts, then fewer steps
+        return fit_steps({**params, "restarts": 1}, left, m)
+    return None
 
 
 def _dispatch(
@@ -189,4 +219,4 @@ def _dispatch(
     raise ValueError(f"unknown attack method {method!r}; use one of {', '.join(METHODS)}")
 
 
-__all__ = ["CHUNK", "METHODS", "METHODS_BY_NORM", "run_attack"]
+__all__ = ["CHUNK", "MIN_STEPS", "METHODS", "fit_steps", "METHODS_BY_NORM", "run_attack"]

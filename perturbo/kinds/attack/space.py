@@ -238,9 +238,10 @@ class CascadePlanner:
         return self.patience * self.passes_at_best - since - self._reserved(pending)
 
     def _min_useful(self) -> float:
-        """One gradient step and the check on every sample still standing."""
+        """A few gradient steps (5: the shortest APGD run, see :func:`.attacks.fit_steps`),
+        their start and the final check, on every sample still standing."""
         standing = int(self.worst.robust.sum()) if self.worst.attacked.any() else self.worst.n
-        return 3.0 * max(1, standing)
+        return 15.0 * max(1, standing)
 
     def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
         if self.stopped_by is None:
@@ -260,7 +261,8 @@ class CascadePlanner:
             for p in self._opening[:n]
         ]
         del self._opening[: len(first)]
-        rest = self.inner.ask(n - len(first), bare) if n > len(first) else []
+        # the opening runs alone: the planner's configs then face only what it left standing
+        rest = self.inner.ask(n, bare) if not first else []
         specs = first + [replace(s, kind="attack") for s in rest]
         extra: dict[str, Any] = {}
         if self.cascade:
@@ -271,10 +273,11 @@ class CascadePlanner:
             limits.append(max(stretch, useful))  # at least one config's step, right after a gain
         if self.max_passes is not None:  # a hard limit: >= useful here, or _reason stopped
             limits.append(self.max_passes - self.passes - self._reserved(pending))
-        if limits and specs:  # equal shares, each at least what one step needs
+        if limits and specs:  # equal shares of the n asked for, each >= what a few steps need
             free = max(0.0, min(limits))
-            specs = specs[: max(1, int(free // useful))]
-            extra[PASS_BUDGET] = int(free // len(specs))
+            share = max(1, min(n, int(free // useful)))
+            specs = specs[:share]
+            extra[PASS_BUDGET] = int(free // share)
         return [replace(s, params={**s.params, **extra}) for s in specs]
 
     def tell(self, observations: Sequence[Observation]) -> None:

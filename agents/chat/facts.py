@@ -208,7 +208,7 @@ class CampaignFacts:
             ratio = f", hit ratio {fmt(self.hit_ratio)}" if self.hit_ratio is not None else ""
             total = self.summary.params.get("screen_hits")
             of = f" (of the screen's {total} hits)" if total not in (None, "", "None") else ""
-            return f"{len(self.hits)} hits{of} in {self.n_experiments} experiments{ratio}"
+            return f"{len(self.hits)} hits in {self.n_experiments} experiments{of}{ratio}"
         return (
             ", ".join(f"{k} = {fmt(v)}" for k, v in list(self.headline.items())[:2])
             or "no result yet"

@@ -107,3 +107,27 @@ def test_stops_when_done_and_says_so(digits_recipe: Any, capsys: Any) -> None:
     history = _run(off, 1, "sync")
     assert len(history) == 8
     assert off.metrics.stopped_by(list(history)) == "trial budget spent: 8 of --trials 8"
+
+
+def test_library_attack_fitted_to_its_budget(digits_target: Any) -> None:
+    """APGD under a pass limit runs fewer restarts/steps that fit, and stays within it."""
+    import torch
+
+    from perturbo.kinds.attack.attacks import fit_steps, run_attack
+
+    cfg = {"method": "apgd-ce", "steps": 50, "restarts": 3}
+    assert fit_steps(cfg, 1e9, 25) is cfg
+    assert fit_steps(cfg, 25 * (4 * 3 + 2 * 3 * 10), 25) == {**cfg, "steps": 10}
+    assert fit_steps(cfg, 25 * (4 + 2 * 8), 25) == {**cfg, "restarts": 1, "steps": 8}
+    assert fit_steps(cfg, 25 * 10, 25) is None
+    m, idx = digits_target.model, torch.arange(40)
+    m.reset()
+    m.limit = 1500
+    with torch.enable_grad():
+        xa = run_attack(digits_target, cfg, eps=0.15, norm="linf", idx=idx)
+    spent = m.counts()["forward_passes"] + m.counts()["backward_passes"]
+    assert m.limit_hit and 0 < spent <= 1500
+    m.limit = None
+    with torch.no_grad():
+        assert int((m(xa).argmax(1) != digits_target.y[idx]).sum()) > 0  # found something
+    m.reset()

@@ -162,6 +162,10 @@ def match(text: str, summaries: Sequence[Any], last: str | None = None) -> Match
     return Match(())
 
 
+_AFTER_CAMPAIGN = frozenset(
+    "is was are were be been do did does has had have and or of in on for to with that which "
+    "results result names name there here show give tell start stop launch resume about".split()
+)
 _PRONOUN = r"\b(it|its|it's|that one|this one|that campaign|this campaign|the same one|same campaign|there)\b"
 _STOP = frozenset("the a of and or campaign bench run runs test".split())
 
@@ -187,6 +191,13 @@ def _unknown_names(
         rf"\b{_CAMPAIGN}\s+(?:called|named)\s+([A-Za-z0-9_.-]+)", text, re.IGNORECASE
     ):
         found.append((called, True))
+    verbs = "do|did|does|find|found|run|ran|use|used|get|got|have|has|had|go|went|end|finish"
+    for after in re.findall(
+        rf"\b(?:campaign|study)\s+([A-Za-z0-9_.-]+)(?:\s+(?:{verbs})\b|\s*[?.!,]?\s*$)", text, re.I
+    ):  # "how did campaign xyz do?", "summarise campaign xyz"
+        word = after.lower()
+        if word not in _MODIFIERS and word not in _AFTER_CAMPAIGN and word not in verbs.split("|"):
+            found.append((after, True))
     nouns = "campaign|study|screen|search|attack"
     for before in re.findall(
         rf"\b(?:the|a|an|my|our)\s+([A-Za-z][A-Za-z0-9_.]+)\s+(?:{nouns})\b", text, re.I

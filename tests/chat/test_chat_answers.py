@@ -75,6 +75,7 @@ def test_names_are_matched_by_part_or_description(three: str) -> None:
         "what seed did the optuna screen campaign use?",  # a planner no campaign used
         "summarise the IFNG screen",  # a screen no campaign ran
         "what is the best value of the campaign called zebra?",
+        "how did campaign xyz do?",
         "compare chat-genetic-bo with chat-no-such-thing",
     ],
 )

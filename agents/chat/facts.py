@@ -374,7 +374,7 @@ def campaign_facts(store: Any, name: str, top: int = 3) -> CampaignFacts:
         planners=planners,
         headline=headline,
         tried=_tried(history),
-        settings=settings_of(summary),
+        settings=settings_of(summary, _config(store, name)),
         rounds=round_rows(history, hit, objective if best else "", direction)
         if getattr(spec, "nesting", "round") == "round" or hit is not None
         else [],
@@ -382,3 +382,11 @@ def campaign_facts(store: Any, name: str, top: int = 3) -> CampaignFacts:
         front=front_of(history, objectives, directions) if len(objectives) > 1 else [],
         objectives=tuple(objectives),
     )
+
+
+def _config(store: Any, name: str) -> dict[str, Any]:
+    """The campaign's recorded config (settings not logged as params), or {} where absent."""
+    try:
+        return dict(store.config(name))
+    except Exception:  # an older store without one: the params say enough
+        return {}

@@ -44,10 +44,14 @@ def _num(v: Any) -> str:
     return fmt(f) if str(v).strip().lstrip("-").replace(".", "", 1).isdigit() else str(v)
 
 
-def settings_of(summary: Any) -> dict[str, str]:
+def settings_of(summary: Any, config: Mapping[str, Any] | None = None) -> dict[str, str]:
     """A campaign's settings as text: kind, planner, seed, batch, budget, subject, objective,
-    status, start time (UTC), then every other logged param."""
+    status, start time (UTC), then every other logged param, then the rest of its ``config``
+    (e.g. the attack methods searched; lists joined by commas)."""
     params = {str(k): str(v) for k, v in dict(summary.params).items()}
+    for k, v in dict(config or {}).items():
+        if str(k) not in params and v is not None and not isinstance(v, dict):
+            params[str(k)] = ",".join(map(str, v)) if isinstance(v, list | tuple) else str(v)
     out: dict[str, str] = {"kind": summary.kind}
     for k in _FIRST[1:-2]:
         if params.get(k) not in (None, "", "None"):
@@ -219,12 +223,15 @@ def objectives_of(summary: Any, history: Sequence[Observation]) -> tuple[list[st
     dirs = [d if d in ("min", "max") else "max" for d in dirs]
     if objs and all(o in keys for o in objs):
         return objs, (dirs + ["max"] * len(objs))[: len(objs)]
-    for k, v in summary.metrics.items():
-        if k.startswith("best_") and k[5:] in keys:
-            vals = [o.outcome.value(k[5:]) for o in history]
-            vals = [x for x in vals if math.isfinite(x)]
-            d = dirs[0] if dirs else ("min" if vals and math.isclose(min(vals), v) else "max")
-            return [k[5:]], [d]
+    for k, v in summary.metrics.items():  # best_robust_accuracy, worst_case_robust_accuracy
+        prefix = next((p for p in ("best_", "worst_case_") if k.startswith(p)), None)
+        if prefix is None or k[len(prefix) :] not in keys:
+            continue
+        metric = k[len(prefix) :]
+        vals = [o.outcome.value(metric) for o in history]
+        vals = [x for x in vals if math.isfinite(x)]
+        d = dirs[0] if dirs else ("min" if vals and math.isclose(min(vals), v) else "max")
+        return [metric], [d]
     return [], []
 
 

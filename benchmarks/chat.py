@@ -243,7 +243,10 @@ def report(results: list[tuple[str, str, dict[str, Any]]], build_s: float, notes
         + ", ".join(f"{s} ({n} questions)" for s, n in sizes.items())
         + ". *original*: written together with the router; *held-out*: `benchmarks/chat_heldout.py`, "
         "written by someone who did not read the router (its own scorer: whole tokens, "
-        "patterns, forbidden strings). s/answer: until the answer is complete (prose "
+        "patterns, forbidden strings), then read by the chat's tuner, who fixed the failures "
+        "it showed by general mechanisms; *unseen*: `benchmarks/chat_unseen.py`, written by the "
+        "lead after the chat's work was done and never shown to its tuner (the held-out "
+        "scorer). s/answer: until the answer is complete (prose "
         "included); s to the facts: until the tool's facts are on screen.",
         "",
         "| model | set | correct | share | median s/answer | mean s/answer | max s | median s to the facts | load avg (1 min) during run | model load s |",
@@ -290,8 +293,9 @@ QuestionSet = tuple[str, list[Any], Callable[[Any, str, bool], bool]]
 
 
 def question_sets(uri: str, only: str | None = None) -> list[QuestionSet]:
-    """The original set and the held-out one (``benchmarks/chat_heldout.py``, when present),
-    each with its own scorer."""
+    """The original set, the held-out one (``benchmarks/chat_heldout.py``, when present) and
+    the unseen one (``benchmarks/chat_unseen.py``: written after the chat's work, never shown to
+    whoever tuned it), each with its scorer."""
     sets: list[QuestionSet] = [("original", questions(uri), score_original)]
     try:
         sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -301,7 +305,11 @@ def question_sets(uri: str, only: str | None = None) -> list[QuestionSet]:
     else:
         from perturbo.tracking import open_store
 
-        sets.append(("held-out", list(chat_heldout.questions(open_store(uri))), chat_heldout.score))
+        store = open_store(uri)
+        sets.append(("held-out", list(chat_heldout.questions(store)), chat_heldout.score))
+        import chat_unseen  # type: ignore[import-not-found]
+
+        sets.append(("unseen", list(chat_unseen.questions(store)), chat_heldout.score))
     return [x for x in sets if only in (None, x[0])]
 
 
@@ -328,7 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--prose-limit", type=int, default=12, metavar="N")
     p.add_argument("--limit", type=int, default=None, help="first N questions of each set only")
-    p.add_argument("--set", choices=("original", "held-out"), default=None, help="one set only")
+    p.add_argument("--set", choices=("original", "held-out", "unseen"), default=None, help="one set only")
     p.add_argument("--no-router-only", action="store_true", help="skip the run without a model")
     p.add_argument("--store", default=None, help="reuse this store (built by an earlier run)")
     p.add_argument("--remote", choices=("openai", "anthropic"), default=None,

@@ -26,7 +26,7 @@ def make_tools(
 
 
 def make_agent(
-    tools: ChatTools, llm_config: dict[str, Any], mode: str = "auto", prose_tokens: int = 48
+    tools: ChatTools, llm_config: dict[str, Any], mode: str = "auto", prose_tokens: int = 0
 ) -> Any:
     """The agent on the backend ``llm_config`` names (``llm``, ``llm_model``... as a campaign's
     config has them). ``mode`` auto: the grammar router on the local model, ``bind_tools``

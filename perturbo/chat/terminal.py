@@ -78,7 +78,7 @@ def confirm_pending(tools: Any, pending: list[Any], ask: Any = input) -> None:
 
 
 def run_terminal(
-    tools: Any, llm_config: dict[str, Any], mode: str = "auto", prose_tokens: int = 48
+    tools: Any, llm_config: dict[str, Any], mode: str = "auto", prose_tokens: int = 0
 ) -> int:
     from perturbo.agents.chat.agent import Pending
     from perturbo.agents.chat.build import make_agent

@@ -291,7 +291,7 @@ def serve(
     tools: Any,
     llm_config: dict[str, Any],
     mode: str = "auto",
-    prose_tokens: int = 48,
+    prose_tokens: int = 0,
     port: int = 8765,
     *,
     hosts: Iterable[str] = (),

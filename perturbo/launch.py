@@ -251,7 +251,11 @@ def _run_parts(
         ) as progress:
             history = parts.run(opened.pool, recorder=recorder, history=history, on_round=progress)
     except KeyboardInterrupt as e:
-        how = "terminated (SIGTERM)" if "SIGTERM" in str(e) else "interrupted"
+        from perturbo.tracking.interrupts import exit_code
+
+        # by the signal seen, not the exception's text: Ray re-raises a SIGTERM that arrives
+        # inside ray.wait as its own bare KeyboardInterrupt
+        how = "terminated (SIGTERM)" if exit_code(e) == 143 else "interrupted"
         msg = (
             f"{how}: the recorded rounds are kept; `perturbo resume {shlex.quote(name)}"
             f"{tracking.store_flag(uri)}` continues"

@@ -108,7 +108,7 @@ def _wait_for_cpus(
             [f"{VENV_BIN}/ray", "status", f"--address={head.gcs_address}"],
             capture_output=True, text=True, env=server_env(), timeout=60,
         )  # fmt: skip
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, IndexError):  # no "Active:" while the GCS starts
             active = r.stdout.split("Active:")[1].split("Pending:")[0]
             if active.count("node_") >= 2:
                 return

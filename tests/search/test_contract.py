@@ -244,7 +244,8 @@ def test_agent_planners_on_the_tiny_local_model() -> None:
     this child process): whatever the tiny model answers, ``ask(n)`` gives ``n`` valid
     proposals (repairs and the marked fallback fill the rest); the space agent's avoid the
     pending configs of a nine-config space."""
-    config = {"llm": "local", "llm_model": "smollm2-135m", "llm_threads": 1, "max_repairs": 1}
+    config = {"llm": "local", "llm_model": "smollm2-135m", "llm_threads": 1, "max_repairs": 1,
+              "llm_max_tokens": 96}  # a short answer: the contract checks the wiring, not prose
 
     def space_agent(space: Any, seed: int) -> Planner:
         return make_planner(

@@ -192,9 +192,14 @@ def _unknown_names(
     ):
         found.append((called, True))
     verbs = "do|did|does|find|found|run|ran|use|used|get|got|have|has|had|go|went|end|finish"
-    for after in re.findall(
+    for m in re.finditer(
         rf"\b(?:campaign|study)\s+([A-Za-z0-9_.-]+)(?:\s+(?:{verbs})\b|\s*[?.!,]?\s*$)", text, re.I
     ):  # "how did campaign xyz do?", "summarise campaign xyz"
+        if re.search(r"\b(?:the|a|an|my|our|this|that|each|every)\s+(?:[\w-]+\s+){0,3}$",
+                     text[: m.start()], re.I):  # fmt: skip
+            continue  # "the attack campaign altogether?": described already; the word after
+            # it is part of the sentence, not a name
+        after = m.group(1)
         word = after.lower()
         if word not in _MODIFIERS and word not in _AFTER_CAMPAIGN and word not in verbs.split("|"):
             found.append((after, True))

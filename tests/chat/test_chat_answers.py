@@ -182,3 +182,19 @@ def test_a_rerun_starts_from_the_campaigns_settings(three: str, tmp_path: Path) 
     [pending] = [e for e in events if isinstance(e, Pending)]
     for said in ("screen=IL2", "planner=bo", "rounds=2", "batch=4", "seed=3"):
         assert said in pending.description
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "how many experiments were run in the random screen campaign altogether?",
+        "which genes did the random screen campaign try?",
+    ],
+)
+def test_a_word_after_a_described_campaign_is_not_a_name(
+    three: str, tmp_path: Path, question: str
+) -> None:
+    """'the random screen campaign altogether?': the campaign is described already, so the
+    word after 'campaign' is part of the sentence (the lead's unseen set found this)."""
+    text, _ = _ask(three, tmp_path, question)
+    assert "no campaign named" not in text and GEN in text, text

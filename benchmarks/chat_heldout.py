@@ -215,18 +215,26 @@ def load(store: Any) -> tuple[dict[str, Camp], list[Camp]]:
 # --------------------------------------------------------------------------- the questions
 
 
-def questions(store: Any) -> list[Question]:
-    """The held-out set; ``store``: an ``MlflowStore`` or its URI."""
+def setting(camp: Camp, key: str) -> str:
+    """A campaign's setting as recorded: its param, else its stored config."""
+    return str(camp.params.get(key, camp.config.get(key)))
+
+
+def campaigns(store: Any) -> tuple[list[Camp], list[Camp]]:
+    """The five campaigns by role (in :data:`ROLES` order) and every campaign of ``store``
+    (an ``MlflowStore`` or its URI)."""
     if isinstance(store, str):
         from perturbo.tracking import open_store
 
         store = open_store(store)
     roles, everyone = load(store)
-    br, bs, sr, sb, at = (roles[k] for k in ROLES)
-    q = Question
+    return [roles[k] for k in ROLES], everyone
 
-    def setting(camp: Camp, key: str) -> str:
-        return str(camp.params.get(key, camp.config.get(key)))
+
+def questions(store: Any) -> list[Question]:
+    """The held-out set; ``store``: an ``MlflowStore`` or its URI."""
+    (br, bs, sr, sb, at), everyone = campaigns(store)
+    q = Question
 
     def batch(camp: Camp) -> str:
         return near(setting(camp, "batch"), pre=BATCH_PRE, post=BATCH_POST)

@@ -16,31 +16,22 @@ from chat_heldout import (  # type: ignore[import-not-found]
     BATCH_POST,
     BATCH_PRE,
     NOT_FOUND,
-    ROLES,
     Question,
-    _hit,
-    load,
+    campaigns,
     near,
     num,
     ratio,
     round_ref,
     score,
+    setting,
 )
 
 __all__ = ["questions", "score"]
 
 
 def questions(store: Any) -> list[Question]:
-    if isinstance(store, str):
-        from perturbo.tracking import open_store
-
-        store = open_store(store)
-    roles, everyone = load(store)
-    br, bs, sr, sb, at = (roles[k] for k in ROLES)
+    (br, bs, sr, sb, at), everyone = campaigns(store)
     q = Question
-
-    def setting(camp: Any, key: str) -> str:
-        return str(camp.params.get(key, camp.config.get(key)))
 
     bo_rounds = [int(m.get("hits_round", 0)) for m in sb.rounds]
     best_round = bo_rounds.index(max(bo_rounds)) + 1
@@ -84,6 +75,3 @@ def questions(store: Any) -> list[Question]:
         q("start a new genetic screen on IL2 with the random planner, 3 rounds of 24 genes",
           ("IL2",), "launch", launches=True, any_of=(("24",), ("3",))),
     ]  # fmt: skip
-
-
-_ = _hit  # re-exported helpers keep one home in chat_heldout

@@ -16,13 +16,12 @@ stop.
 
 from __future__ import annotations
 
-import collections
 import queue
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from perturbo.actors._queued import QueuedPool
 from perturbo.actors._run import run_one
 from perturbo.protocols import Executor, ExecutorFactory
 from perturbo.types import ExperimentSpec, Observation, failed
@@ -60,7 +59,7 @@ class _Slot:
             self.outbox.put((self, Observation(spec, run_one(self._get, spec, self.name))))
 
 
-class LocalExecutorPool:
+class LocalExecutorPool(QueuedPool):
     """Runs experiments in this process with executors built lazily from ``executor_factory``.
 
     ``n_workers=1`` runs each experiment inline inside :meth:`wait`; ``n_workers>1`` uses
@@ -75,28 +74,13 @@ class LocalExecutorPool:
         n_workers: int = 1,
         experiment_timeout_s: float | None = None,
     ) -> None:
-        if n_workers < 1:
-            raise ValueError(f"n_workers must be >= 1, got {n_workers}")
-        if experiment_timeout_s is not None and experiment_timeout_s <= 0:
-            raise ValueError(f"experiment_timeout_s must be > 0, got {experiment_timeout_s}")
-        self._factory = executor_factory
-        self._n = n_workers
-        self._timeout_s = experiment_timeout_s
-        self._queue: collections.deque[tuple[ExperimentSpec, float | None]] = collections.deque()
+        super().__init__(executor_factory, n_workers, experiment_timeout_s)
         self._executor: Executor | None = None  # the inline executor (n_workers == 1)
         self._outbox: queue.SimpleQueue[tuple[_Slot, Observation]] = queue.SimpleQueue()
         self._slots: list[_Slot] = []
-        self._made = 0
-        self.n_timed_out = 0
-        """Experiments stopped at their time limit (their threads abandoned)."""
+        # n_timed_out: experiments stopped at their time limit (their threads abandoned)
 
     # -- ExecutorPool ------------------------------------------------------------------
-
-    def submit(self, specs: Sequence[ExperimentSpec], timeout_s: float | None = None) -> None:
-        t = self._timeout_s if timeout_s is None else timeout_s
-        if t is not None and t <= 0:
-            raise ValueError(f"timeout_s must be > 0, got {t}")
-        self._queue.extend((s, t) for s in specs)
 
     def wait(self, timeout_s: float) -> list[Observation]:
         """Run queued experiments; return what finished (at least one unless the timeout

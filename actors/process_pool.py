@@ -17,19 +17,18 @@ running in-process (:class:`~perturbo.actors.LocalExecutorPool`), where they are
 
 from __future__ import annotations
 
-import collections
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.connection import wait as wait_any
 from typing import Any
 
+from perturbo.actors._queued import QueuedPool
 from perturbo.actors._run import run_one
 from perturbo.protocols import Executor, ExecutorFactory
 from perturbo.types import ExperimentSpec, Observation, failed
@@ -125,7 +124,7 @@ class _Slot:
         self.conn.close()
 
 
-class ProcessExecutorPool:
+class ProcessExecutorPool(QueuedPool):
     """Runs experiments in ``n_workers`` child processes, each holding an executor built by
     ``executor_factory`` (pickled with cloudpickle where it is installed, so a lambda works).
     ``experiment_timeout_s``: the default time limit of an experiment (``None``: none)."""
@@ -136,29 +135,14 @@ class ProcessExecutorPool:
         n_workers: int = 1,
         experiment_timeout_s: float | None = None,
     ) -> None:
-        if n_workers < 1:
-            raise ValueError(f"n_workers must be >= 1, got {n_workers}")
-        if experiment_timeout_s is not None and experiment_timeout_s <= 0:
-            raise ValueError(f"experiment_timeout_s must be > 0, got {experiment_timeout_s}")
-        self._factory = executor_factory
+        super().__init__(executor_factory, n_workers, experiment_timeout_s)
         self._blob: bytes | None = None  # pickled at the first start: after its resume()
-        self._n = n_workers
-        self._timeout_s = experiment_timeout_s
-        self._queue: collections.deque[tuple[ExperimentSpec, float | None]] = collections.deque()
         self._slots: list[_Slot | None] = [None] * n_workers
-        self._made = 0
         self.n_crashed = 0
         """Experiments whose child process died (recorded FAILED)."""
-        self.n_timed_out = 0
-        """Experiments stopped at their time limit (their child killed)."""
+        # n_timed_out: experiments stopped at their time limit (their child killed)
 
     # -- ExecutorPool ------------------------------------------------------------------
-
-    def submit(self, specs: Sequence[ExperimentSpec], timeout_s: float | None = None) -> None:
-        t = self._timeout_s if timeout_s is None else timeout_s
-        if t is not None and t <= 0:
-            raise ValueError(f"timeout_s must be > 0, got {t}")
-        self._queue.extend((s, t) for s in specs)
 
     def wait(self, timeout_s: float) -> list[Observation]:
         """Run queued experiments; return what finished (at least one unless ``timeout_s``

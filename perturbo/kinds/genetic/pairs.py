@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from perturbo.kinds.genetic.screen_files import hits_file_lines
 from perturbo.kinds.genetic.screens import csv_table, normalize_gene, top_fraction
 from perturbo.types import ExperimentSpec, InvalidSpec, Outcome, PerturboError, Status, rejected
 
@@ -191,17 +192,8 @@ def load_pair_screen(
 def _read_pair_hits(path: Path, pairs: frozenset[str]) -> frozenset[str]:
     """A pair hits file: one pair per line in any of :data:`PAIR_FORMATS` (blank lines and
     ``#`` comments ignored); every pair must be one of the screen's."""
-    try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise PerturboError(
-            f"--hits {path}: cannot be read ({e}); pass a text file with one hit pair per line"
-        ) from None
     named: list[str] = []
-    for lineno, ln in enumerate(lines, start=1):
-        text = ln.split("#", 1)[0].strip()
-        if not text:
-            continue
+    for lineno, text in hits_file_lines(path, "pair"):
         try:
             named.append(pair_key(text))
         except ValueError:

@@ -126,17 +126,23 @@ def read_gene_scores(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...
     return tuple(best), np.fromiter(best.values(), float, len(best))
 
 
-def read_hits(path: Path, genes: tuple[str, ...]) -> frozenset[str]:
-    """The genes named in a ``--hits`` file (one per line, ``#`` comments); all must be in
-    ``genes``."""
+def hits_file_lines(path: Path, unit: str) -> list[tuple[int, str]]:
+    """The ``(line number, text)`` of a ``--hits`` file's entries: ``#`` comments cut, blank
+    lines left out; one clear error if it cannot be read (``unit``: "gene", "pair")."""
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise PerturboError(
-            f"--hits {path}: cannot be read ({e}); pass a text file with one hit gene per line"
+            f"--hits {path}: cannot be read ({e}); pass a text file with one hit {unit} per line"
         ) from None
-    named = [normalize_gene(ln.split("#", 1)[0]) for ln in lines]
-    named = [g for g in named if g]
+    entries = ((i, ln.split("#", 1)[0].strip()) for i, ln in enumerate(lines, start=1))
+    return [(i, text) for i, text in entries if text]
+
+
+def read_hits(path: Path, genes: tuple[str, ...]) -> frozenset[str]:
+    """The genes named in a ``--hits`` file (one per line, ``#`` comments); all must be in
+    ``genes``."""
+    named = [normalize_gene(text) for _, text in hits_file_lines(path, "gene")]
     if not named:
         raise PerturboError(
             f"--hits {path}: no gene names in it; write one hit gene per line, or drop --hits "

@@ -4,7 +4,7 @@
   on the unit-cube encoding, with an input ``Normalize`` transform (over the continuous
   columns) and an outcome ``Standardize`` transform; hyperparameters fitted by maximum
   marginal likelihood (BoTorch's default dimension-scaled priors; the categorical kernel's
-  lengthscales get a prior too, see :func:`add_categorical_lengthscale_prior`).
+  lengthscales get a prior too, see :func:`~perturbo.search.bo_kernels.add_categorical_lengthscale_prior`).
 - Acquisition: ``qLogNoisyExpectedImprovement`` (one objective) or
   ``qLogNoisyExpectedHypervolumeImprovement`` (several, reference point inferred from the
   observed Pareto front); in-flight experiments are passed as ``X_pending`` so a batch (and
@@ -160,6 +160,8 @@ class BOPlanner:
         else:
             model = SingleTaskGP(X, Y, input_transform=tf, outcome_transform=Standardize(m=m))
         if cat and self.cat_prior is not None:
+            from perturbo.search.bo_kernels import add_categorical_lengthscale_prior
+
             add_categorical_lengthscale_prior(model, self.cat_prior)
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
         fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": 100}})
@@ -368,37 +370,6 @@ class BOPlanner:
             return None
         i = int(np.argmax(Y[:, 0]))
         return self._configs[i], float(Y[i, 0] * self.objective.signs[0])
-
-
-def add_categorical_lengthscale_prior(model: Any, loc: float = 2**0.5) -> None:
-    """Give every ``CategoricalKernel`` of ``model`` a LogNormal(``loc``, sqrt 3) lengthscale
-    prior (bo's default loc sqrt 2: BoTorch's own dimension-scaled prior for one dimension, as
-    this kernel averages its per-dimension distances), lower bound 0.025, start at the mode.
-
-    BoTorch 0.18's ``MixedSingleTaskGP`` fits them by plain maximum likelihood (no prior,
-    bound 1e-6): measured on NAS-Bench-201 (docs/findings/categorical-bo.md), some lengthscales
-    collapse to the 1e-6 bound, which makes every pair of configs that differ there
-    uncorrelated, so the model cannot rank unseen configs and ``bo`` searches at random's level.
-    BoTorch offers no prior for this kernel, hence this small hand-written step; loc 0 (median
-    lengthscale 1) still let fits settle in an all-short mode (measured, see the findings).
-    """
-    from botorch.models.kernels.categorical import CategoricalKernel
-    from gpytorch.constraints import GreaterThan
-    from gpytorch.priors import LogNormalPrior
-
-    for k in model.covar_module.modules():
-        if isinstance(k, CategoricalKernel):
-            prior = LogNormalPrior(loc=loc, scale=3**0.5)
-            k.register_constraint(
-                "raw_lengthscale", GreaterThan(2.5e-2, transform=None, initial_value=prior.mode)
-            )
-            k.register_prior(
-                "lengthscale_prior",
-                prior,
-                lambda m: m.lengthscale,
-                lambda m, v: m._set_lengthscale(v),
-            )
-            k.lengthscale = prior.mode
 
 
 def torch_unit_bounds(d: int) -> Any:

@@ -50,7 +50,7 @@ $(STAMP): pyproject.toml | $(PY)
 	$(PIP) install torch==2.13.0
 	$(PIP) install -e .
 	@echo "warming the gene-set caches (~/.cache/perturbo; once per install) ..."
-	$(PY) -m perturbo.search.gene_priors
+	$(PY) -m perturbo.kinds.genetic.planners.gene_priors
 	@find $(VENV) -maxdepth 1 -name '.installed-*' ! -name '*$(HASH)' -delete  # stale stamps
 	@touch $@
 

@@ -11,9 +11,6 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "GeneticAgentPlanner": "perturbo.agents.genetic",
-    "make_genetic_planner": "perturbo.agents.genetic_factory",
-    "LLMSetReranker": "perturbo.agents.gene_rerank",
     "SpaceAgentPlanner": "perturbo.agents.space_agent",
     "make_space_planner": "perturbo.agents.space_agent",
     "RoundTrace": "perturbo.agents.trace",

@@ -337,7 +337,7 @@ def time_cold_start() -> str:
     from perturbo.actors import LocalExecutorPool
     from perturbo.campaign import StopRule, run
     from perturbo.kinds.genetic import GenePool, GeneticExecutor, GeneticMetrics, load_screen
-    from perturbo.search.gene_bo import GeneBOPlanner
+    from perturbo.kinds.genetic.planners.gene_bo import GeneBOPlanner
 
     torch.set_num_threads(1)
     screen = load_screen("IFNG")
@@ -362,7 +362,7 @@ def time_cold_start() -> str:
     return (
         f"Cold start (empty cache, the first run after installing): total {total:.1f} s, of "
         f"which {setup:.1f} s build the caches (mostly MiniLM embeddings of ~15.8k gene-set "
-        "names); `python -m perturbo.search.gene_priors` builds them ahead of time."
+        "names); `python -m perturbo.kinds.genetic.planners.gene_priors` builds them ahead of time."
     )
 
 

@@ -100,7 +100,7 @@ def run_one(spec: str, screen_name: str, seed: int, rounds: int, engine: Any, th
         k, _, v = o.partition("=")
         config[k] = v
     if name in ("agent", "hybrid"):
-        from perturbo.agents.genetic_factory import make_genetic_planner
+        from perturbo.kinds.genetic.agent.genetic_factory import make_genetic_planner
 
         planner = make_genetic_planner(name, screen, config, engine=engine)
     else:

@@ -2,7 +2,7 @@
 
 An LLM planner that gets no usable answer (an unreachable ``--llm-base-url``, a model that
 answers nonsense) fills its batch from a fallback planner and marks those experiments
-``planner="fallback"`` (:mod:`perturbo.agents.space_agent`, :mod:`perturbo.agents.genetic`).
+``planner="fallback"`` (:mod:`perturbo.agents.space_agent`, :mod:`perturbo.kinds.genetic.agent.genetic`).
 A campaign that fell back every round is a random search recorded as an agent's, so the
 campaign says so in three places:
 

@@ -322,7 +322,7 @@ def test_each_warning_once_and_one_line(capsys: pytest.CaptureFixture[str]) -> N
     with one_line_warnings():
         twice()
         warnings.warn("the prior covers 3 of 40 genes", stacklevel=1)  # another place
-        logging.getLogger("perturbo.search.gene_bo").warning("the prior covers 3 of 40 genes")
+        logging.getLogger("perturbo.kinds.genetic.planners.gene_bo").warning("the prior covers 3 of 40 genes")
         warnings.warn("two\nlines", stacklevel=1)
     err = capsys.readouterr().err
     assert err.splitlines() == [f"{PREFIX}the prior covers 3 of 40 genes", f"{PREFIX}two"]

@@ -9,7 +9,7 @@ import socket
 
 import pytest
 
-from perturbo.agents.genetic import GeneticAgentPlanner
+from perturbo.kinds.genetic.agent.genetic import GeneticAgentPlanner
 from perturbo.agents.llm import LLMSettings, make_chat_model
 from perturbo.types import PerturboError
 

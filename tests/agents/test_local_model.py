@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from perturbo import StopRule, run
 from perturbo.actors.local_pool import LocalExecutorPool
-from perturbo.agents.genetic import GeneticAgentPlanner
+from perturbo.kinds.genetic.agent.genetic import GeneticAgentPlanner
 from perturbo.agents.llama_engine import EngineSettings
 from perturbo.agents.llm import LLMSettings, make_chat_model
 from perturbo.kinds.genetic import GenePool, GeneticExecutor, GeneticMetrics

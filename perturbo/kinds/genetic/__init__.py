@@ -6,8 +6,8 @@
 - :mod:`.settings` / :mod:`.compose`: flags, settings and ``build(config, context)``;
 - :mod:`.plots`: the hit-ratio curve.
 
-Its planners live in ``perturbo.search.gene_bo`` / ``gene_priors`` and
-``perturbo.agents.genetic`` (kind-specific planners are named for their kind).
+Its planners live here too: :mod:`.planners` (gene-set BO, priors, text, gene pairs) and
+:mod:`.agent` (the LLM agent, its tools and the set reranker).
 Importing this package loads only :data:`KIND` (light); the rest is imported on use.
 """
 
@@ -33,6 +33,11 @@ _LAZY = {
     "build": "compose",
     "make_planner": "compose",
     "earlier_labels": "compose",
+    "GeneBOPlanner": "planners.gene_bo",
+    "PairBOPlanner": "planners.gene_pairs",
+    "GeneticAgentPlanner": "agent.genetic",
+    "make_genetic_planner": "agent.genetic_factory",
+    "LLMSetReranker": "agent.gene_rerank",
 }
 
 __all__ = ["KIND", *sorted(_LAZY)]

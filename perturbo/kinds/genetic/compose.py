@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from perturbo.kinds.genetic.screens import Screen
     from perturbo.parts import CampaignParts
     from perturbo.protocols import Planner, StoreReader
-    from perturbo.search.gene_priors import LabelSource
+    from perturbo.kinds.genetic.planners.gene_priors import LabelSource
 
 __all__ = ["KIND_NAME", "build", "earlier_labels", "make_planner", "transfer_sources"]
 
@@ -36,7 +36,7 @@ Labels = Sequence[Any]
 def transfer_sources(screen: Screen, extra_labels: Labels = ()) -> list[LabelSource]:
     """The transfer prior's sources for ``screen``, checked against its *content* (this side
     holds the labelled screen; planners only ever get the surviving sources and the view)."""
-    from perturbo.search.gene_priors import training_sources
+    from perturbo.kinds.genetic.planners.gene_priors import training_sources
 
     return training_sources(screen, extra_labels)
 
@@ -77,7 +77,7 @@ def make_planner(
 @register(GenePool, "bo", help="GP over gene-set features with knowledge priors")
 def _gene_bo(r: PlannerRequest) -> Planner:
     try:
-        from perturbo.search.gene_bo import GeneBOPlanner
+        from perturbo.kinds.genetic.planners.gene_bo import GeneBOPlanner
     except ImportError as e:
         raise PerturboError(
             f"planner 'bo' is not available in this install ({e}): reinstall perturbo "
@@ -108,7 +108,7 @@ def _text_reranker(r: PlannerRequest) -> Any:
     if mode != "llm":
         raise PerturboError(f"--text-rerank {mode!r} is unknown: use none or llm")
     try:
-        from perturbo.agents.gene_rerank import LLMSetReranker
+        from perturbo.kinds.genetic.agent.gene_rerank import LLMSetReranker
         from perturbo.agents.llm import llm_settings
     except ImportError as e:
         raise PerturboError(
@@ -128,7 +128,7 @@ def _flag(value: Any) -> bool:
 
 @register(PairPool, "bo", help="GP over gene pairs (kernel built from the gene kernel)")
 def _pair_bo(r: PlannerRequest) -> Planner:
-    from perturbo.search.gene_pairs import PairBOPlanner
+    from perturbo.kinds.genetic.planners.gene_pairs import PairBOPlanner
 
     return PairBOPlanner(r.extra["screen"], seed=r.seed)
 
@@ -136,10 +136,10 @@ def _pair_bo(r: PlannerRequest) -> Planner:
 def _gene_agent(name: str) -> Callable[[PlannerRequest], Planner]:
     def factory(r: PlannerRequest) -> Planner:
         try:
-            from perturbo.agents.genetic_factory import make_genetic_planner
+            from perturbo.kinds.genetic.agent.genetic_factory import make_genetic_planner
         except ImportError as e:
             raise PerturboError(
-                f"planner {name!r} needs the LLM agents (perturbo.agents.genetic), which are "
+                f"planner {name!r} needs the LLM agents (perturbo.kinds.genetic.agent.genetic), which are "
                 f"not available in this install ({e}): use --planner bo or --planner random"
             ) from None
         from perturbo.config import llm_api_key
@@ -167,7 +167,7 @@ def earlier_labels(store: StoreReader | None, screen: Screen, campaign: str) -> 
     once: their labels are merged, first result wins), with scores for the content check.
     Campaigns on this screen's name or study, and this campaign itself, are left out here;
     :func:`transfer_sources` then drops any whose content is this screen's."""
-    from perturbo.search.gene_priors import LabelSource
+    from perturbo.kinds.genetic.planners.gene_priors import LabelSource
 
     if store is None:
         return []

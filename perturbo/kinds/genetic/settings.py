@@ -73,7 +73,7 @@ class GeneticConfig(LLMConfig):
         True,
         description="bo: also learn the transfer prior from earlier genetic campaigns in MLflow",
     )
-    # agent / hybrid (perturbo.agents.genetic_factory.make_genetic_planner reads these and llm* keys)
+    # agent / hybrid (perturbo.kinds.genetic.agent.genetic_factory.make_genetic_planner reads these and llm* keys)
     critic: bool = Field(False, description="agent: a critic reviews each proposal")
     agent_style: Literal["sets", "genes"] = Field(
         "sets", description="agent: choose among gene sets (small models) or name genes"

@@ -1,4 +1,4 @@
-"""What the gene GP regresses (``search/gene_target.py``): the closed-form leave-one-out means,
+"""What the gene GP regresses (``perturbo/kinds/genetic/planners/gene_target.py``): the closed-form leave-one-out means,
 the score target's tails, and the round-by-round choice on synthetic screens built from the
 shipped pathways -- one whose scores carry pathway structure below the hit threshold (the
 score must help) and one whose non-hit scores are noise (the choice must not hurt)."""
@@ -9,8 +9,8 @@ import numpy as np
 from shipped_pathways import knowledge
 
 from perturbo.kinds.genetic import GeneticExecutor, Screen
-from perturbo.search import gene_gp, gene_target
-from perturbo.search.gene_bo import GeneBOPlanner
+from perturbo.kinds.genetic.planners import gene_gp, gene_target
+from perturbo.kinds.genetic.planners.gene_bo import GeneBOPlanner
 from perturbo.types import Observation
 
 ROUNDS, BATCH, SEEDS = 5, 96, 5

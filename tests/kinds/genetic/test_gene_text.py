@@ -13,8 +13,8 @@ import pytest
 from synthetic_sets import IFNG_TASK, named_knowledge
 
 from perturbo.kinds.genetic.genesets import GeneKnowledge
-from perturbo.search.gene_bo import GeneBOPlanner
-from perturbo.search.gene_text import SetRelevance, reranked_text_prior, text_prior
+from perturbo.kinds.genetic.planners.gene_bo import GeneBOPlanner
+from perturbo.kinds.genetic.planners.gene_text import SetRelevance, reranked_text_prior, text_prior
 
 
 class Stub:

@@ -4,7 +4,7 @@ beside) the labels it observes.
 - **Transfer** ("learn from what this lab already measured"): one L2 logistic regression on
   gene-set membership *per label source* (a shipped screen, or the earlier campaigns on one
   screen), so the planner can weigh each source by how well it explains this campaign's own
-  labels (:mod:`perturbo.search.gene_gp`) and an unrelated screen fades after round 1.
+  labels (:mod:`perturbo.kinds.genetic.planners.gene_gp`) and an unrelated screen fades after round 1.
 - **Leak-proofing**: :func:`training_sources` never lets a screen learn from itself. A source
   is left out by *name/study* (the screen, its study siblings) and by *content*: a source whose
   scores correlate with the screen's (|Spearman| >= ``SAME_SCORE_RHO`` on shared genes) or
@@ -12,7 +12,7 @@ beside) the labels it observes.
   is the same measurement under another name (a renamed copy, a subset, a re-analysis), and a
   warning says so. Only the executor side (which holds the labelled screen) can run this
   check; planners receive the surviving sources and a label-free :class:`ScreenView`.
-- :func:`text_prior` (in :mod:`perturbo.search.gene_text`): task text vs gene-set names.
+- :func:`text_prior` (in :mod:`perturbo.kinds.genetic.planners.gene_text`): task text vs gene-set names.
 
 :func:`source_priors` returns one P(hit) vector per source (aligned with ``view.genes``),
 cached on disk (``~/.cache/perturbo/priors``) keyed by its inputs.
@@ -42,7 +42,7 @@ from perturbo.kinds.genetic.screens import (
     load_screen,
     normalize_gene,
 )
-from perturbo.search.gene_text import (  # one on-disk cache for both priors
+from perturbo.kinds.genetic.planners.gene_text import (  # one on-disk cache for both priors
     TEXT_TOP_FRACTION,
     _key,
     _load,
@@ -268,7 +268,7 @@ def sigmoid(x: np.ndarray) -> np.ndarray:
 def warm_cache(cache_dir: Path | None = DEFAULT_CACHE) -> None:
     """Build every on-disk cache a ``bo`` campaign on a built-in screen reads: gene knowledge,
     per-source transfer priors and the MiniLM embeddings of all gene-set names (slow once per
-    install; ``python -m perturbo.search.gene_priors``)."""
+    install; ``python -m perturbo.kinds.genetic.planners.gene_priors``)."""
     for name in builtin_screens():
         screen = _builtin(name)
         know = GeneKnowledge.for_genes(screen.genes, cache_dir=cache_dir)

@@ -1,5 +1,5 @@
 """How the genetic agent's choice becomes a batch
-(:class:`~perturbo.agents.genetic.GeneticAgentPlanner`): genes drawn from the gene sets the
+(:class:`~perturbo.kinds.genetic.agent.genetic.GeneticAgentPlanner`): genes drawn from the gene sets the
 LLM chose, ``bo``'s best first (hybrid: its share of the batch), and the rest filled from
 ``bo``'s ranking or at random -- every gene the agent did not choose marked ``bo`` or
 ``fallback`` in its spec, never silently. Both draw from the planner's random generator
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from perturbo.agents.tools import Hypothesis
+from perturbo.kinds.genetic.agent.tools import Hypothesis
 from perturbo.types import ExperimentSpec
 
 __all__ = ["draw_from_sets", "fill_batch"]

@@ -1,7 +1,7 @@
 """How a gene planner turns its GP into a batch beyond plain greedy: the hedged round 1,
 Thompson draws (from the posterior, or from the GP prior in round 1) and constant-liar batches.
 
-Each function reads a fitted :class:`~perturbo.search.gene_bo.GeneBOPlanner` (its knowledge,
+Each function reads a fitted :class:`~perturbo.kinds.genetic.planners.gene_bo.GeneBOPlanner` (its knowledge,
 cosine block, fit and seeded RNG) and returns ``[(gene, score)]``, best first.
 """
 
@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from perturbo.search import gene_gp
+from perturbo.kinds.genetic.planners import gene_gp
 
 if TYPE_CHECKING:
-    from perturbo.search.gene_bo import GeneBOPlanner
+    from perturbo.kinds.genetic.planners.gene_bo import GeneBOPlanner
 
 __all__ = ["LIAR_POOL", "constant_liar", "hedged", "prior_thompson", "thompson"]
 
@@ -29,7 +29,7 @@ def hedged(p: GeneBOPlanner, n: int, free: np.ndarray) -> list[tuple[str, float]
     the rest (seeded). The prior is untested on this screen in round 1; the uniform half is
     an unbiased sample, so from round 2 on the marginal likelihood can judge the prior's
     weight without the range restriction of genes picked *because* the prior liked them (and
-    :mod:`perturbo.search.gene_explore` can tell a rare-hit screen from its hit count)."""
+    :mod:`perturbo.kinds.genetic.planners.gene_explore` can tell a rare-hit screen from its hit count)."""
     assert p.prior is not None
     k = n - n // 2
     score = np.where(free, p.prior + p._tie, -np.inf)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage
 
-from perturbo.agents.gene_rerank import LLMSetReranker, validate_ids
+from perturbo.kinds.genetic.agent.gene_rerank import LLMSetReranker, validate_ids
 from perturbo.agents.llm import LLMSettings
 from perturbo.types import PerturboError
 

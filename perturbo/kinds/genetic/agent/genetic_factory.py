@@ -1,4 +1,4 @@
-"""Builds the genetic agent / hybrid planner (:class:`~perturbo.agents.genetic.GeneticAgentPlanner`)
+"""Builds the genetic agent / hybrid planner (:class:`~perturbo.kinds.genetic.agent.genetic.GeneticAgentPlanner`)
 from a campaign config: its LLM, its gene knowledge, and the ``bo`` ranker it draws genes by."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from perturbo.agents.genetic import GeneticAgentPlanner
+from perturbo.kinds.genetic.agent.genetic import GeneticAgentPlanner
 from perturbo.protocols import Planner
 
 __all__ = ["make_genetic_planner"]
@@ -42,7 +42,7 @@ def make_genetic_planner(
         llm = make_chat_model(llm_settings(config, api_key), engine=engine)
     ranker: Planner | None
     try:
-        from perturbo.search.gene_bo import GeneBOPlanner
+        from perturbo.kinds.genetic.planners.gene_bo import GeneBOPlanner
 
         ranker = GeneBOPlanner(
             screen,

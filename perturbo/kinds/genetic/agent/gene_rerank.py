@@ -1,6 +1,6 @@
 """The LLM reranker of the genetic text prior (``--text-rerank llm``).
 
-MiniLM's set-name similarity (:mod:`perturbo.search.gene_text`) picks the gene sets whose
+MiniLM's set-name similarity (:mod:`perturbo.kinds.genetic.planners.gene_text`) picks the gene sets whose
 names read like the screen's task; a name can read alike and be beside the point (another
 interferon for an IFN-gamma screen, splicing for a lysosome screen). :class:`LLMSetReranker`
 shows the model MiniLM's ``top`` closest sets as a numbered list and asks it to *choose* the
@@ -46,7 +46,7 @@ from pydantic import BaseModel, Field, create_model
 from perturbo.agents.llm import LLMSettings
 from perturbo.agents.structured import LLMCall, ask_structured
 from perturbo.kinds.genetic.genesets import DEFAULT_CACHE
-from perturbo.search.gene_text import SetRelevance, set_prose
+from perturbo.kinds.genetic.planners.gene_text import SetRelevance, set_prose
 
 __all__ = ["PICK", "PROMPT_VERSION", "RERANK_TOP", "LLMSetReranker", "validate_ids"]
 
@@ -70,7 +70,7 @@ SYSTEM = (
 
 class LLMSetReranker:
     """Scores gene-set names for relevance to a task with an LLM (the
-    :class:`~perturbo.search.gene_text.SetReranker` protocol). ``settings``: the campaign's
+    :class:`~perturbo.kinds.genetic.planners.gene_text.SetReranker` protocol). ``settings``: the campaign's
     LLM backend (``local`` = the embedded model by default); ``llm``: a ready chat model
     (tests); ``engine``: a shared local model (ModelHost client). ``cache_dir=None``: no cache.
     ``shuffle``: list the sets in a seeded order of their own (from the task and the names), not

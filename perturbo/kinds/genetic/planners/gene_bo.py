@@ -1,9 +1,9 @@
 """``bo``: Bayesian optimisation over a screen's discrete gene pool.
 
-The model (:mod:`perturbo.search.gene_gp`) is an exact GP regressing, on gene identity, each
+The model (:mod:`perturbo.kinds.genetic.planners.gene_gp`) is an exact GP regressing, on gene identity, each
 tested gene's hit label -- or, once the campaign's data say so, a blend of it with the gene's
 measured score (``target="auto"``, chosen each round by leave-one-out hit ranking:
-:mod:`perturbo.search.gene_target`) -- with
+:mod:`perturbo.kinds.genetic.planners.gene_target`) -- with
 
 - the **linear set kernel** ``k(g, h) = s^2 cos(g, h)`` (:data:`gene_gp.LINEAR`: a Bayesian
   linear regression on gene-set memberships, one weight per set), ``cos`` the cosine of the
@@ -11,7 +11,7 @@ measured score (``target="auto"``, chosen each round by leave-one-out hit rankin
   (:class:`perturbo.kinds.genetic.genesets.GeneKnowledge`); the cosines to the tested genes
   live in a dense ``(n_genes, n_tested)`` block grown by one sparse product per round;
 - a **prior mean** ``ybar + sum_c w_c (p_c - mean_tested(p_c))`` with one component per
-  knowledge source (:mod:`perturbo.search.gene_priors`: each transfer source's P(hit), the
+  knowledge source (:mod:`perturbo.kinds.genetic.planners.gene_priors`: each transfer source's P(hit), the
   task-text prior). The weights are re-estimated every round from this campaign's labels
   (MAP under a Normal(``mu_c``, ``PRIOR_WEIGHT_SD``^2) prior, ``w >= 0``), jointly with the
   signal share by exact marginal likelihood: a source the labels contradict
@@ -19,7 +19,7 @@ measured score (``target="auto"``, chosen each round by leave-one-out hit rankin
 
 Acquisition (``acquisition=``): ``"greedy"`` (posterior mean; at 5 x 128 budgets exploitation
 measured best; when the campaign's uniformly sampled genes say hits are rare, a share of the
-batch goes to set-level Thompson sampling, :mod:`perturbo.search.gene_explore`), ``"ucb"``
+batch goes to set-level Thompson sampling, :mod:`perturbo.kinds.genetic.planners.gene_explore`), ``"ucb"``
 (mean + ``beta`` * sd) or ``"thompson"`` (joint posterior draws over the top
 ``thompson_candidates`` genes by UCB, one argmax per draw). Round 1 (no labels) ranks genes by
 the prior; with no prior it draws uniformly at random.
@@ -46,7 +46,7 @@ import numpy as np
 
 from perturbo.kinds.genetic.genesets import DEFAULT_CACHE, GeneKnowledge
 from perturbo.kinds.genetic.screens import ScreenView, normalize_gene
-from perturbo.search import (
+from perturbo.kinds.genetic.planners import (
     gene_batch,
     gene_components,
     gene_explore,
@@ -54,9 +54,9 @@ from perturbo.search import (
     gene_target,
     gene_text,
 )
-from perturbo.search.gene_priors import LabelSource
-from perturbo.search.gene_priors import logit as _logit
-from perturbo.search.gene_priors import sigmoid as _sigmoid
+from perturbo.kinds.genetic.planners.gene_priors import LabelSource
+from perturbo.kinds.genetic.planners.gene_priors import logit as _logit
+from perturbo.kinds.genetic.planners.gene_priors import sigmoid as _sigmoid
 from perturbo.types import ExperimentSpec, Observation, Status
 
 __all__ = ["ACQUISITIONS", "PRIORS", "GeneBOPlanner", "coverage_warning"]
@@ -260,7 +260,7 @@ class GeneBOPlanner:
         elif self.acquisition == "thompson":
             return gene_batch.thompson(self, n, free)
         elif self.acquisition == "rwr":
-            from perturbo.search.gene_propagation import rwr  # noqa: PLC0415
+            from perturbo.kinds.genetic.planners.gene_propagation import rwr  # noqa: PLC0415
 
             hits = np.array([i for i, v in self._labels.items() if v > 0.5], int)
             base = self.prior if self.prior is not None else np.zeros(self._n)

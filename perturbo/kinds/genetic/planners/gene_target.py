@@ -34,7 +34,7 @@ import numpy as np
 from scipy.special import ndtri
 from scipy.stats import rankdata
 
-from perturbo.search import gene_gp
+from perturbo.kinds.genetic.planners import gene_gp
 
 __all__ = [
     "MIN_HITS",

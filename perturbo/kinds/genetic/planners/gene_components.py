@@ -1,6 +1,6 @@
 """The gene planner's knowledge priors as components of its GP's prior mean: one P(hit) per
-transfer source (:mod:`perturbo.search.gene_priors`) and one from the task text
-(:mod:`perturbo.search.gene_text`), each with the mean of its weight's prior, plus round 1's
+transfer source (:mod:`perturbo.kinds.genetic.planners.gene_priors`) and one from the task text
+(:mod:`perturbo.kinds.genetic.planners.gene_text`), each with the mean of its weight's prior, plus round 1's
 combined P(hit) (the transfer sources' logit average, nudged by the text prior)."""
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ import numpy as np
 
 from perturbo.kinds.genetic.genesets import GeneKnowledge
 from perturbo.kinds.genetic.screens import ScreenView
-from perturbo.search import gene_priors, gene_text
-from perturbo.search.gene_priors import LabelSource, logit, sigmoid
+from perturbo.kinds.genetic.planners import gene_priors, gene_text
+from perturbo.kinds.genetic.planners.gene_priors import LabelSource, logit, sigmoid
 
 __all__ = ["BASE_RATE", "TEXT_CLIP", "TEXT_WEIGHT", "Components", "build"]
 

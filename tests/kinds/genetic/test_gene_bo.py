@@ -11,9 +11,9 @@ from synthetic_sets import library as _library
 
 from perturbo.kinds.genetic import GeneticExecutor, Screen, load_screen
 from perturbo.kinds.genetic.genesets import GeneKnowledge
-from perturbo.search import gene_gp
-from perturbo.search.gene_bo import GeneBOPlanner
-from perturbo.search.gene_priors import LabelSource, text_prior, training_sources, transfer_prior
+from perturbo.kinds.genetic.planners import gene_gp
+from perturbo.kinds.genetic.planners.gene_bo import GeneBOPlanner
+from perturbo.kinds.genetic.planners.gene_priors import LabelSource, text_prior, training_sources, transfer_prior
 from perturbo.types import ExperimentSpec, Observation, failed
 
 

@@ -7,8 +7,8 @@ import numpy as np
 from shipped_pathways import knowledge as _knowledge
 
 from perturbo.kinds.genetic import GeneticExecutor, Screen
-from perturbo.search import gene_explore
-from perturbo.search.gene_bo import GeneBOPlanner
+from perturbo.kinds.genetic.planners import gene_explore
+from perturbo.kinds.genetic.planners.gene_bo import GeneBOPlanner
 from perturbo.types import Observation
 
 ROUNDS, BATCH, SEEDS = 5, 128, 8

@@ -41,7 +41,7 @@ from scipy.special import betaln
 from scipy.stats import beta as beta_dist
 
 if TYPE_CHECKING:
-    from perturbo.search.gene_bo import GeneBOPlanner
+    from perturbo.kinds.genetic.planners.gene_bo import GeneBOPlanner
 
 __all__ = [
     "CONCENTRATIONS",

@@ -28,9 +28,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel
 
-from perturbo.agents.genetic_batch import draw_from_sets, fill_batch
+from perturbo.kinds.genetic.agent.genetic_batch import draw_from_sets, fill_batch
 from perturbo.agents.structured import LLMCall, ask_structured
-from perturbo.agents.tools import (
+from perturbo.kinds.genetic.agent.tools import (
     _MODALITY,
     _TAIL,
     SYSTEM,

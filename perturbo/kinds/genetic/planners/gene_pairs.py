@@ -1,11 +1,11 @@
 """``bo`` for gene-pair screens: a GP over pairs with a kernel built from the gene kernel.
 
 The gene kernel is ``exp(-(1 - cos(g, h)) / l^2)`` on gene-set membership cosines
-(:mod:`perturbo.search.gene_bo`). For pairs ``p = {a, b}``, ``q = {c, d}`` the product kernel
+(:mod:`perturbo.kinds.genetic.planners.gene_bo`). For pairs ``p = {a, b}``, ``q = {c, d}`` the product kernel
 ``k(a, c) k(b, d) = exp(-((1 - cos(a, c)) + (1 - cos(b, d))) / l^2)`` is the gene kernel on the
 pair "cosine" ``(cos(a, c) + cos(b, d)) / 2`` at length scale ``l / sqrt 2``; pairs are
 unordered, so the better of the two matchings is taken. The same closed-form GP
-(:mod:`perturbo.search.gene_gp`: hyper-parameters by marginal likelihood, greedy posterior
+(:mod:`perturbo.kinds.genetic.planners.gene_gp`: hyper-parameters by marginal likelihood, greedy posterior
 mean) then ranks the untested pairs. Round 1 draws pairs at random (seeded).
 """
 
@@ -19,7 +19,7 @@ import numpy as np
 
 from perturbo.kinds.genetic.genesets import DEFAULT_CACHE, GeneKnowledge
 from perturbo.kinds.genetic.pairs import PairView, pair_key
-from perturbo.search import gene_gp
+from perturbo.kinds.genetic.planners import gene_gp
 from perturbo.types import ExperimentSpec, Observation, Status
 
 __all__ = ["PairBOPlanner", "pair_cosines"]

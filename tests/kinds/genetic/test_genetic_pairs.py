@@ -19,7 +19,7 @@ from perturbo.kinds.genetic.pairs import (
     load_pair_screen,
     pair_key,
 )
-from perturbo.search.gene_pairs import PairBOPlanner
+from perturbo.kinds.genetic.planners.gene_pairs import PairBOPlanner
 from perturbo.search.random import RandomPlanner
 from perturbo.types import ExperimentSpec, InvalidSpec, Observation
 

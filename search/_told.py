@@ -6,7 +6,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from perturbo.search.objective import Objective
+from perturbo.objective import Objective
 from perturbo.space import SearchSpace
 from perturbo.types import ExperimentSpec, InvalidSpec, Observation, Status
 

@@ -31,8 +31,8 @@ from typing import Any
 
 import numpy as np
 
+from perturbo.objective import Objective, pareto_mask
 from perturbo.search._told import Told
-from perturbo.search.objective import Objective, pareto_mask
 from perturbo.search.sobol import SobolPlanner
 from perturbo.space import SearchSpace
 from perturbo.types import ExperimentSpec, Observation

@@ -18,8 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.stats import qmc
 
+from perturbo.objective import Objective
 from perturbo.search._told import Told, fresh
-from perturbo.search.objective import Objective
 from perturbo.space import SearchSpace
 from perturbo.types import ExperimentSpec, Observation
 

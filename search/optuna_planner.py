@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from perturbo.search.objective import Objective
+from perturbo.objective import Objective
 from perturbo.space import Categorical, Float, Int, SearchSpace
 from perturbo.types import ExperimentSpec, InvalidSpec, Observation, PerturboError, Status
 

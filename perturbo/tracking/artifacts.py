@@ -71,7 +71,7 @@ def log_pareto(
     ``pareto_front.json`` (ids, params, objective values) and ``pareto_front.csv``."""
     if len(objectives) < 2:
         return
-    from perturbo.search.objective import pareto_set
+    from perturbo.objective import pareto_set
 
     front = pareto_set(history, tuple(objectives), tuple(directions))
     rows = [

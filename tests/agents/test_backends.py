@@ -9,8 +9,8 @@ import socket
 
 import pytest
 
-from perturbo.kinds.genetic.agent.genetic import GeneticAgentPlanner
 from perturbo.agents.llm import LLMSettings, make_chat_model
+from perturbo.kinds.genetic.agent.genetic import GeneticAgentPlanner
 from perturbo.types import PerturboError
 
 

@@ -10,10 +10,10 @@ from pydantic import BaseModel
 
 from perturbo import StopRule, run
 from perturbo.actors.local_pool import LocalExecutorPool
-from perturbo.kinds.genetic.agent.genetic import GeneticAgentPlanner
 from perturbo.agents.llama_engine import EngineSettings
 from perturbo.agents.llm import LLMSettings, make_chat_model
 from perturbo.kinds.genetic import GenePool, GeneticExecutor, GeneticMetrics
+from perturbo.kinds.genetic.agent.genetic import GeneticAgentPlanner
 from perturbo.types import Status
 
 pytestmark = [pytest.mark.slow, pytest.mark.llm]

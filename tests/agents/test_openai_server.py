@@ -14,9 +14,9 @@ import urllib.request
 import pytest
 from agent_helpers import Ranker
 
-from perturbo.kinds.genetic.agent.genetic import GeneticAgentPlanner
 from perturbo.agents.llm import LLMSettings, make_chat_model
 from perturbo.agents.weights import resolve_local_model
+from perturbo.kinds.genetic.agent.genetic import GeneticAgentPlanner
 
 pytestmark = [pytest.mark.slow, pytest.mark.llm]
 

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from perturbo.kinds.hyperparameter.tasks import make_task
+from perturbo.objective import pareto_mask
 from perturbo.search.bo import BOPlanner
 from perturbo.search.evolution import DifferentialEvolution, EvolutionPlanner
-from perturbo.search.objective import pareto_mask
 from perturbo.search.random import RandomPlanner
 from perturbo.search.sobol import SobolPlanner
 from perturbo.space import Categorical, Float, SearchSpace

@@ -17,10 +17,10 @@ from perturbo.search.registry import PlannerRequest, register
 from perturbo.types import PerturboError
 
 if TYPE_CHECKING:
+    from perturbo.kinds.genetic.planners.gene_priors import LabelSource
     from perturbo.kinds.genetic.screens import Screen
     from perturbo.parts import CampaignParts
     from perturbo.protocols import Planner, StoreReader
-    from perturbo.kinds.genetic.planners.gene_priors import LabelSource
 
 __all__ = ["KIND_NAME", "build", "earlier_labels", "make_planner", "transfer_sources"]
 
@@ -108,8 +108,8 @@ def _text_reranker(r: PlannerRequest) -> Any:
     if mode != "llm":
         raise PerturboError(f"--text-rerank {mode!r} is unknown: use none or llm")
     try:
-        from perturbo.kinds.genetic.agent.gene_rerank import LLMSetReranker
         from perturbo.agents.llm import llm_settings
+        from perturbo.kinds.genetic.agent.gene_rerank import LLMSetReranker
     except ImportError as e:
         raise PerturboError(
             f"--text-rerank llm needs the LLM agents (perturbo.agents), which are not available "

@@ -45,7 +45,7 @@ class Result:
     @property
     def pareto(self) -> list[Observation]:
         """Completed trials no other completed trial beats on every objective."""
-        from perturbo.search.objective import pareto_set
+        from perturbo.objective import pareto_set
 
         return pareto_set(
             self.history,

@@ -153,7 +153,7 @@ def pareto_front_plot(
     """Two objectives of every completed trial, the non-dominated ones joined."""
     import numpy as np
 
-    from perturbo.search.objective import pareto_mask
+    from perturbo.objective import pareto_mask
 
     obs = [
         o

@@ -13,7 +13,12 @@ from perturbo.kinds.genetic import GeneticExecutor, Screen, load_screen
 from perturbo.kinds.genetic.genesets import GeneKnowledge
 from perturbo.kinds.genetic.planners import gene_gp
 from perturbo.kinds.genetic.planners.gene_bo import GeneBOPlanner
-from perturbo.kinds.genetic.planners.gene_priors import LabelSource, text_prior, training_sources, transfer_prior
+from perturbo.kinds.genetic.planners.gene_priors import (
+    LabelSource,
+    text_prior,
+    training_sources,
+    transfer_prior,
+)
 from perturbo.types import ExperimentSpec, Observation, failed
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import AIMessage
 
-from perturbo.kinds.genetic.agent.gene_rerank import LLMSetReranker, validate_ids
 from perturbo.agents.llm import LLMSettings
+from perturbo.kinds.genetic.agent.gene_rerank import LLMSetReranker, validate_ids
 from perturbo.types import PerturboError
 
 TASK = "Task: identify genes that regulate the production of interferon gamma."

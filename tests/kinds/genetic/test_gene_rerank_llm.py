@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from stores import real_genes_csv, run_parts
 
-from perturbo.kinds.genetic.agent.gene_rerank import PICK, LLMSetReranker
 from perturbo.kinds.genetic import compose as genetic_compose
+from perturbo.kinds.genetic.agent.gene_rerank import PICK, LLMSetReranker
 from perturbo.kinds.genetic.planners.gene_text import set_prose
 from perturbo.types import Status
 

@@ -13,8 +13,8 @@ from langchain_core.language_models import FakeListChatModel
 
 from perturbo import StopRule, run
 from perturbo.actors.local_pool import LocalExecutorPool
-from perturbo.kinds.genetic.agent.genetic import GeneticAgentPlanner
 from perturbo.kinds.genetic import GenePool, GeneticExecutor, GeneticMetrics
+from perturbo.kinds.genetic.agent.genetic import GeneticAgentPlanner
 from perturbo.types import ExperimentSpec, Observation, Outcome, Status
 
 

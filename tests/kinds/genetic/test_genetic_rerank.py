@@ -13,8 +13,8 @@ import pytest
 from langchain_core.messages import AIMessage
 from stores import real_genes_csv
 
-from perturbo.kinds.genetic.agent.gene_rerank import LLMSetReranker
 from perturbo.kinds.genetic import compose as genetic_compose
+from perturbo.kinds.genetic.agent.gene_rerank import LLMSetReranker
 from perturbo.kinds.genetic.settings import add_arguments
 from perturbo.types import PerturboError
 

@@ -15,8 +15,8 @@ from stores import real_genes_csv
 
 from perturbo.kinds.genetic import compose as genetic_compose
 from perturbo.kinds.genetic import load_screen
-from perturbo.kinds.genetic.screens import ScreenView
 from perturbo.kinds.genetic.planners import gene_priors
+from perturbo.kinds.genetic.screens import ScreenView
 from perturbo.types import CampaignSummary, ExperimentSpec, Observation, Outcome, Status
 
 

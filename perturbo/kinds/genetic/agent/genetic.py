@@ -28,8 +28,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel
 
-from perturbo.kinds.genetic.agent.genetic_batch import draw_from_sets, fill_batch
 from perturbo.agents.structured import LLMCall, ask_structured
+from perturbo.agents.trace import RoundTrace
+from perturbo.kinds.genetic.agent.genetic_batch import draw_from_sets, fill_batch
 from perturbo.kinds.genetic.agent.tools import (
     _MODALITY,
     _TAIL,
@@ -44,7 +45,6 @@ from perturbo.kinds.genetic.agent.tools import (
     campaign_stats,
     candidate_hypotheses,
 )
-from perturbo.agents.trace import RoundTrace
 from perturbo.kinds.genetic.genesets import GeneKnowledge
 from perturbo.kinds.genetic.screens import normalize_gene
 from perturbo.protocols import Planner

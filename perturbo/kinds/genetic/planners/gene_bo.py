@@ -45,7 +45,6 @@ from pathlib import Path
 import numpy as np
 
 from perturbo.kinds.genetic.genesets import DEFAULT_CACHE, GeneKnowledge
-from perturbo.kinds.genetic.screens import ScreenView, normalize_gene
 from perturbo.kinds.genetic.planners import (
     gene_batch,
     gene_components,
@@ -57,6 +56,7 @@ from perturbo.kinds.genetic.planners import (
 from perturbo.kinds.genetic.planners.gene_priors import LabelSource
 from perturbo.kinds.genetic.planners.gene_priors import logit as _logit
 from perturbo.kinds.genetic.planners.gene_priors import sigmoid as _sigmoid
+from perturbo.kinds.genetic.screens import ScreenView, normalize_gene
 from perturbo.types import ExperimentSpec, Observation, Status
 
 __all__ = ["ACQUISITIONS", "PRIORS", "GeneBOPlanner", "coverage_warning"]

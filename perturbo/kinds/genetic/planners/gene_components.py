@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 
 from perturbo.kinds.genetic.genesets import GeneKnowledge
-from perturbo.kinds.genetic.screens import ScreenView
 from perturbo.kinds.genetic.planners import gene_priors, gene_text
 from perturbo.kinds.genetic.planners.gene_priors import LabelSource, logit, sigmoid
+from perturbo.kinds.genetic.screens import ScreenView
 
 __all__ = ["BASE_RATE", "TEXT_CLIP", "TEXT_WEIGHT", "Components", "build"]
 

@@ -35,13 +35,6 @@ from perturbo.kinds.genetic.genesets import (
     LibrarySource,
     library_sources,
 )
-from perturbo.kinds.genetic.screens import (
-    Screen,
-    ScreenView,
-    builtin_screens,
-    load_screen,
-    normalize_gene,
-)
 from perturbo.kinds.genetic.planners.gene_text import (  # one on-disk cache for both priors
     TEXT_TOP_FRACTION,
     _key,
@@ -50,6 +43,13 @@ from perturbo.kinds.genetic.planners.gene_text import (  # one on-disk cache for
     humanize,
     ship_embeddings,
     text_prior,
+)
+from perturbo.kinds.genetic.screens import (
+    Screen,
+    ScreenView,
+    builtin_screens,
+    load_screen,
+    normalize_gene,
 )
 
 __all__ = [

@@ -1,0 +1,172 @@
+"""A lab's library: the genes a campaign may propose, with the guide rows the lab orders.
+
+Accepted files (CSV, or tab-separated for ``.tsv``/``.tab``/``.txt`` names):
+
+- a gene list with a ``Gene`` column (one row per gene), or
+- a guide library: ``Gene`` plus guide columns (``sgRNA``, ``Sequence``, ``Guide ID``, ...),
+  several rows per gene (Brunello, TKOv3, ...).
+
+The gene column is matched ignoring case, and may also be called ``Gene Symbol``,
+``Target Gene``, ``Target Gene Symbol`` or ``Symbol``. Gene symbols are normalised as the
+screens do (:func:`perturbo.kinds.genetic.screens.normalize_gene`: stripped, upper case).
+:attr:`Library.genes` keeps library order (first appearance); :meth:`Library.guides` gives each
+gene's rows as dicts, every column as the text the file had.
+
+:func:`load_gene_list` reads an ``--exclude`` / ``--controls`` file: one gene per line
+(``#`` comments, blank lines ignored) or a CSV with a ``Gene`` column.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from perturbo.kinds.genetic.lab.errors import LabInputError
+from perturbo.kinds.genetic.screens import normalize_gene
+
+__all__ = ["GENE_COLUMNS", "Library", "load_gene_list", "load_library"]
+
+GENE_COLUMNS = (
+    "gene",
+    "gene symbol",
+    "gene_symbol",
+    "target gene",
+    "target_gene",
+    "target gene symbol",
+    "target_gene_symbol",
+    "symbol",
+)
+"""Header names (lower case) taken as the gene column, first match wins."""
+_LIB_FIX = (
+    "pass a CSV whose first row names a Gene column (one row per gene, or per guide with "
+    "columns such as sgRNA, Sequence)"
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Library:
+    """The genes of a library in file order and each gene's rows (guides)."""
+
+    path: str
+    gene_column: str
+    columns: tuple[str, ...]
+    genes: tuple[str, ...]
+    _rows: dict[str, tuple[dict[str, str], ...]] = field(repr=False)
+
+    @property
+    def guide_columns(self) -> tuple[str, ...]:
+        """The columns other than the gene column (what the sheet carries over)."""
+        return tuple(c for c in self.columns if c != self.gene_column)
+
+    def guides(self, gene: str) -> list[dict[str, str]]:
+        """The library rows of ``gene`` (normalised), as ``{column: text}`` dicts, file order;
+        ``KeyError`` naming the gene if it is not in the library."""
+        g = normalize_gene(gene)
+        if g not in self._rows:
+            raise KeyError(f"{gene!r} is not in the library {self.path}")
+        return [dict(r) for r in self._rows[g]]
+
+    def __contains__(self, gene: object) -> bool:
+        return isinstance(gene, str) and normalize_gene(gene) in self._rows
+
+    def __len__(self) -> int:
+        return len(self.genes)
+
+
+def _read_rows(path: Path, what: str, fix: str) -> list[tuple[int, list[str]]]:
+    """``(line number, fields)`` of the non-blank rows of a CSV/TSV file."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise LabInputError(f"{what} {path}: no such file; {fix}") from None
+    except IsADirectoryError:
+        raise LabInputError(f"{what} {path}: is a folder, not a file; {fix}") from None
+    except UnicodeDecodeError:
+        raise LabInputError(
+            f"{what} {path}: is not UTF-8 text (e.g. latin-1 from Excel or a binary file); "
+            "save it as 'CSV UTF-8'"
+        ) from None
+    except OSError as e:
+        raise LabInputError(f"{what} {path}: cannot be read ({e.strerror}); {fix}") from None
+    if "\x00" in text[:4096]:
+        raise LabInputError(f"{what} {path}: is not a text file; {fix}")
+    delim = "\t" if path.suffix.lower() in (".tsv", ".tab", ".txt") and "\t" in text else ","
+    try:
+        rows = list(csv.reader(io.StringIO(text), delimiter=delim))
+    except csv.Error as e:
+        raise LabInputError(f"{what} {path}: cannot be read as CSV ({e}); {fix}") from None
+    return [(i, r) for i, r in enumerate(rows, start=1) if any(c.strip() for c in r)]
+
+
+def _gene_column(header: list[str]) -> int | None:
+    low = [c.strip().lower() for c in header]
+    for name in GENE_COLUMNS:
+        if name in low:
+            return low.index(name)
+    return None
+
+
+def load_library(path: str | Path) -> Library:
+    """The :class:`Library` in ``path``; a :class:`LabInputError` naming the file, the line and
+    the fix if it cannot be read, is empty, has no gene column, or a row has no gene."""
+    p = Path(path)
+    what = "--library"
+    numbered = _read_rows(p, what, _LIB_FIX)
+    rows = [r for _, r in numbered]
+    if not rows:
+        raise LabInputError(f"{what} {p}: the file is empty; {_LIB_FIX}")
+    header = [c.strip() for c in rows[0]]
+    gi = _gene_column(header)
+    if gi is None:
+        raise LabInputError(
+            f"{what} {p}: no Gene column in its first row ({len(header)} fields); {_LIB_FIX}"
+        )
+    if len(rows) == 1:
+        raise LabInputError(f"{what} {p}: the header has no gene rows below it; {_LIB_FIX}")
+    cols = tuple(c or f"column{i + 1}" for i, c in enumerate(header))
+    by_gene: dict[str, list[dict[str, str]]] = {}
+    for lineno, r in numbered[1:]:
+        gene = normalize_gene(r[gi]) if gi < len(r) else ""
+        if not gene:
+            raise LabInputError(
+                f"{what} {p}: line {lineno} has an empty {header[gi]}; fill or delete that row"
+            )
+        row = {c: (r[i].strip() if i < len(r) else "") for i, c in enumerate(cols)}
+        row[cols[gi]] = gene
+        by_gene.setdefault(gene, []).append(row)
+    return Library(
+        str(p),
+        cols[gi],
+        cols,
+        tuple(by_gene),
+        {g: tuple(rs) for g, rs in by_gene.items()},
+    )
+
+
+def load_gene_list(path: str | Path, what: str = "gene list") -> tuple[str, ...]:
+    """The genes of an ``--exclude`` / ``--controls`` file (``what`` names the flag in errors):
+    one gene per line (``#`` comments and blank lines ignored), or a CSV whose first row has a
+    ``Gene`` column. Normalised, repeats dropped, file order kept."""
+    p = Path(path)
+    fix = "write one gene per line (or a CSV with a Gene column)"
+    numbered = _read_rows(p, what, fix)
+    entries = [(n, r, ",".join(r).split("#", 1)[0].strip()) for n, r in numbered]
+    entries = [e for e in entries if e[2]]  # comment lines and blank ones dropped
+    gi = _gene_column(entries[0][1]) if entries else None
+    if gi is not None:  # a CSV with a Gene column
+        names = [r[gi] for _, r, _ in entries[1:] if gi < len(r)]
+    else:  # one gene per line
+        wide = next((n for n, _, text in entries if "," in text), None)
+        if wide is not None:
+            raise LabInputError(
+                f"{what} {p}: line {wide} holds several fields and the file has no Gene "
+                f"column; {fix}"
+            )
+        names = [text for _, _, text in entries]
+    genes = [normalize_gene(n) for n in names]
+    genes = [g for g in genes if g]
+    if not genes:
+        raise LabInputError(f"{what} {p}: no gene names in it; {fix}")
+    return tuple(dict.fromkeys(genes))

@@ -1,0 +1,217 @@
+"""Reading what the lab measured (``perturbo tell CAMPAIGN results.csv``) and checking it
+against the pending batch before anything is recorded.
+
+The file is a CSV with ``Gene`` and ``Score`` (matched ignoring case), an optional ``Hit``
+column (0/1; ``true``/``false`` too) and an optional replicate column (``Replicate``, ``Rep``
+or ``Replicate_ID``): with one, a gene's rows are averaged (Score: mean; Hit: a hit when at
+least half the replicates say so). Every problem is one :class:`LabInputError` line naming the
+file, the rows or genes, and the fix; nothing is returned half-checked:
+
+- the file cannot be read, is empty, or lacks Gene / Score;
+- a row has no gene, a Score that is missing or not a finite number (the line is named), or a
+  Hit that is not 0/1;
+- genes already recorded in an earlier round, or not in the pending batch (listed);
+- a gene on several rows without a replicate column.
+
+Partial results are allowed: :attr:`LabResults.told` are the batch genes measured now,
+:attr:`LabResults.still_pending` the rest. Controls (``--controls``) may appear in every
+results file; they are measured and used by a z rule, never counted as experiments or hits.
+A :class:`pandas.DataFrame` with the same columns is accepted in place of a path (the Python
+API's ``tell(dataframe)``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from perturbo.kinds.genetic.lab.errors import LabInputError
+from perturbo.kinds.genetic.lab.hit_rules import HitRule
+from perturbo.kinds.genetic.screens import normalize_gene
+
+__all__ = ["REPLICATE_COLUMNS", "LabResults", "read_results"]
+
+REPLICATE_COLUMNS = ("replicate", "rep", "replicate_id", "replicate id")
+_FIX = "write a CSV with a header row Gene,Score (optional Hit 0/1, optional Replicate)"
+_TRUE = {"1", "1.0", "true", "yes"}
+_FALSE = {"0", "0.0", "false", "no"}
+
+
+@dataclass(frozen=True, eq=False)
+class LabResults:
+    """Checked results, one row per gene. ``table``: ``Gene``, ``Score``, ``Hit`` (bool, by the
+    campaign's rule), ``Replicates`` (rows averaged), ``Control``. ``told``: the batch genes
+    measured now (file order, controls left out); ``still_pending``: the batch genes not in
+    this file; ``hits``: the hit genes among ``told``."""
+
+    source: str
+    table: pd.DataFrame
+    told: tuple[str, ...]
+    still_pending: tuple[str, ...]
+    hits: frozenset[str]
+    controls_told: tuple[str, ...]
+
+    def score(self, gene: str) -> float:
+        g = normalize_gene(gene)
+        return float(self.table.loc[self.table["Gene"] == g, "Score"].iloc[0])
+
+    def is_hit(self, gene: str) -> bool:
+        return normalize_gene(gene) in self.hits
+
+
+def _listed(genes: Iterable[str], limit: int = 8) -> str:
+    g = list(genes)
+    return ", ".join(g[:limit]) + (f", ... ({len(g)} in all)" if len(g) > limit else "")
+
+
+def _read_frame(source: str | Path | pd.DataFrame) -> tuple[str, pd.DataFrame, int]:
+    """(name for messages, the raw table as text, the file line of its first data row)."""
+    if isinstance(source, pd.DataFrame):
+        return "results (table)", source.astype(object).where(source.notna(), ""), 1
+    p = Path(source)
+    name = f"results {p}"
+    try:
+        text = p.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise LabInputError(f"{name}: no such file; pass the path of the lab's CSV") from None
+    except UnicodeDecodeError:
+        raise LabInputError(
+            f"{name}: is not UTF-8 text (e.g. latin-1 from Excel, or a binary file); save it "
+            "as 'CSV UTF-8'"
+        ) from None
+    except OSError as e:
+        raise LabInputError(f"{name}: cannot be read ({e.strerror}); {_FIX}") from None
+    if not text.strip():
+        raise LabInputError(f"{name}: the file is empty; {_FIX}")
+    sep = "\t" if p.suffix.lower() in (".tsv", ".tab") else ","
+    try:
+        frame = pd.read_csv(
+            p,
+            sep=sep,
+            dtype=str,
+            keep_default_na=False,
+            skip_blank_lines=True,
+            encoding="utf-8-sig",
+        )
+    except (pd.errors.ParserError, ValueError) as e:
+        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise LabInputError(f"{name}: cannot be read as CSV ({first}); {_FIX}") from None
+    return name, frame, 2
+
+
+def _column(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
+    low = {str(c).strip().lower(): c for c in frame.columns}
+    return next((low[n] for n in names if n in low), None)
+
+
+def read_results(
+    path: str | Path | pd.DataFrame,
+    *,
+    pending: Collection[str],
+    earlier: Collection[str] = (),
+    hit_rule: HitRule,
+    controls: Collection[str] = (),
+) -> LabResults:
+    """The checked :class:`LabResults` of ``path`` for a campaign whose pending batch is
+    ``pending``, whose earlier rounds recorded ``earlier``, with ``hit_rule`` and ``controls``.
+    Raises one :class:`LabInputError` line per problem (see the module docstring)."""
+    name, frame, first_line = _read_frame(path)
+    gene_c, score_c = _column(frame, ("gene",)), _column(frame, ("score",))
+    hit_c, rep_c = _column(frame, ("hit",)), _column(frame, REPLICATE_COLUMNS)
+    if gene_c is None or score_c is None:
+        missing = " and ".join(n for n, c in (("Gene", gene_c), ("Score", score_c)) if c is None)
+        raise LabInputError(f"{name}: no {missing} column in its header; {_FIX}")
+    if hit_rule.needs_hit_column and hit_c is None:
+        raise LabInputError(
+            f"{name}: the campaign's hit rule is 'column' but the file has no Hit column; add "
+            "Hit (1 = hit, 0 = not) for every gene"
+        )
+    rows: list[tuple[int, str, float, float | None, str]] = []
+    for k, r in enumerate(frame.itertuples(index=False)):
+        rec = dict(zip(frame.columns, r, strict=True))
+        line = first_line + k
+        if all(not str(v).strip() for v in rec.values()):
+            continue
+        gene = normalize_gene(str(rec[gene_c]))
+        if not gene:
+            raise LabInputError(f"{name}: line {line} has no Gene; fill it or delete that row")
+        raw = str(rec[score_c]).strip()
+        try:
+            score = float(raw)
+        except ValueError:
+            score = math.nan
+        if not math.isfinite(score):
+            what = "no Score" if not raw else f"Score {raw!r}, not a finite number"
+            raise LabInputError(
+                f"{name}: line {line} ({gene}) has {what}; give it a number, or leave the gene "
+                "out (it stays pending) if it was not measured"
+            )
+        hit: float | None = None
+        if hit_c is not None:
+            h = str(rec[hit_c]).strip().lower()
+            if h in _TRUE or h in _FALSE:
+                hit = 1.0 if h in _TRUE else 0.0
+            elif h or hit_rule.needs_hit_column:
+                raise LabInputError(
+                    f"{name}: line {line} ({gene}) has Hit {str(rec[hit_c]).strip()!r}; Hit must "
+                    "be 1 (hit) or 0 (not a hit)"
+                )
+        rows.append((line, gene, score, hit, str(rec[rep_c]).strip() if rep_c else ""))
+    if not rows:
+        raise LabInputError(f"{name}: no result rows below the header; {_FIX}")
+    ctl = {normalize_gene(c) for c in controls}
+    batch = [normalize_gene(g) for g in pending]
+    in_batch, before = set(batch), {normalize_gene(g) for g in earlier}
+    genes = list(dict.fromkeys(g for _, g, *_ in rows))
+    old = [g for g in genes if g in before and g not in ctl]
+    if old:
+        raise LabInputError(
+            f"{name}: {len(old)} gene(s) were recorded in an earlier round ({_listed(old)}); "
+            "remove those rows (a round is recorded once)"
+        )
+    stray = [g for g in genes if g not in in_batch and g not in ctl]
+    if stray:
+        raise LabInputError(
+            f"{name}: {len(stray)} gene(s) are not in the pending batch ({_listed(stray)}); "
+            "remove them, or check that this file belongs to this campaign and round"
+        )
+    if rep_c is None:
+        count = Counter(g for _, g, *_ in rows)
+        dupes = [g for g in genes if count[g] > 1]
+        if dupes:
+            raise LabInputError(
+                f"{name}: {len(dupes)} gene(s) appear on several rows ({_listed(dupes)}) and "
+                "there is no Replicate column; add one (its rows are averaged) or keep one row "
+                "per gene"
+            )
+    long = pd.DataFrame(rows, columns=["Line", "Gene", "Score", "HitIn", "Replicate"])
+    agg = long.groupby("Gene", sort=False).agg(
+        Score=("Score", "mean"), HitIn=("HitIn", "mean"), Replicates=("Score", "size")
+    )
+    table = agg.reset_index()
+    table["Control"] = table["Gene"].isin(ctl)
+    if hit_c is not None:
+        table["Hit"] = table["HitIn"]
+    hits = frozenset(hit_rule.hits(table, ctl))
+    table["Hit"] = table["Gene"].isin(hits)
+    table = table[["Gene", "Score", "Hit", "Replicates", "Control"]]
+    told = tuple(g for g in table["Gene"] if g not in ctl)
+    if not told:
+        raise LabInputError(
+            f"{name}: only controls, no gene of the pending batch ({_listed(batch)}); add the "
+            "measured batch genes"
+        )
+    told_set = set(told)
+    return LabResults(
+        name,
+        table,
+        told,
+        tuple(g for g in batch if g not in told_set and g not in ctl),
+        hits,
+        tuple(g for g in table["Gene"] if g in ctl),
+    )

@@ -1,0 +1,107 @@
+"""The batch sheet a lab works from: one row per proposed gene, best first.
+
+Columns: ``Round``, ``Rank``, ``Gene``, ``P_hit`` (the planner's predicted hit probability),
+``P_hit_sd`` (its uncertainty, a standard deviation), ``Why`` (the prior or gene set that
+drove the pick, or "exploration"), ``Guides`` (how many library rows the gene has), then the
+library's own guide columns carried over (``sgRNA``, ``Sequence``, ...; a gene's several
+guides joined by ``"; "`` in library order). Controls, when given, follow as rows with no
+rank and ``Why`` = "control (measure in every batch)".
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import pandas as pd
+
+from perturbo.kinds.genetic.lab.library import Library
+from perturbo.kinds.genetic.screens import normalize_gene
+
+__all__ = ["GUIDE_JOIN", "SHEET_COLUMNS", "batch_sheet", "sheet_csv", "write_sheet"]
+
+SHEET_COLUMNS = ("Round", "Rank", "Gene", "P_hit", "P_hit_sd", "Why", "Guides")
+GUIDE_JOIN = "; "
+CONTROL_WHY = "control (measure in every batch)"
+
+
+def _per_gene(
+    values: Sequence[object] | Mapping[str, object] | None, genes: Sequence[str], what: str
+) -> list[object]:
+    if values is None:
+        return [None] * len(genes)
+    if isinstance(values, Mapping):
+        norm = {normalize_gene(str(k)): v for k, v in values.items()}
+        return [norm.get(g) for g in genes]
+    out = list(values)
+    if len(out) != len(genes):
+        raise ValueError(f"{what}: {len(out)} values for {len(genes)} genes")
+    return out
+
+
+def _prob(v: object) -> float:
+    try:
+        x = float(v)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return math.nan
+    return round(x, 4) if math.isfinite(x) else math.nan
+
+
+def batch_sheet(
+    genes: Sequence[str],
+    *,
+    library: Library | None = None,
+    p_hit: Sequence[float] | Mapping[str, float] | None = None,
+    p_sd: Sequence[float] | Mapping[str, float] | None = None,
+    why: Sequence[str] | Mapping[str, str] | None = None,
+    round_no: int = 1,
+    controls: Sequence[str] = (),
+) -> pd.DataFrame:
+    """The sheet of a batch (``genes`` in proposal order: rank 1 first). ``p_hit`` / ``p_sd`` /
+    ``why``: per gene, aligned with ``genes`` or keyed by gene. ``library``: where the guide
+    columns come from (genes absent from it get empty guide cells)."""
+    gs = [normalize_gene(g) for g in genes]
+    ctl = [c for c in (normalize_gene(c) for c in controls) if c not in set(gs)]
+    ps, sds = _per_gene(p_hit, gs, "p_hit"), _per_gene(p_sd, gs, "p_sd")
+    whys = _per_gene(why, gs, "why")
+    guide_cols = library.guide_columns if library is not None else ()
+    rows: list[dict[str, object]] = []
+    for rank, g in enumerate(gs + ctl, start=1):
+        is_ctl = rank > len(gs)
+        k = rank - 1
+        row: dict[str, object] = {
+            "Round": round_no,
+            "Rank": "" if is_ctl else rank,
+            "Gene": g,
+            "P_hit": math.nan if is_ctl else _prob(ps[k]),
+            "P_hit_sd": math.nan if is_ctl else _prob(sds[k]),
+            "Why": CONTROL_WHY if is_ctl else str(whys[k] or "exploration"),
+        }
+        guides = library.guides(g) if library is not None and g in library else []
+        row["Guides"] = len(guides)
+        for c in guide_cols:
+            vals = [r.get(c, "") for r in guides]
+            row[c] = GUIDE_JOIN.join(dict.fromkeys(v for v in vals if v)) if vals else ""
+        rows.append(row)
+    cols = list(SHEET_COLUMNS) + [c for c in guide_cols if c not in SHEET_COLUMNS]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def sheet_csv(sheet: pd.DataFrame) -> str:
+    """The sheet as CSV text (what ``perturbo ask`` prints and MLflow stores)."""
+    buf = io.StringIO()
+    sheet.to_csv(buf, index=False, lineterminator="\n")
+    return buf.getvalue()
+
+
+def write_sheet(sheet: pd.DataFrame, path: str | Path) -> Path:
+    """Write the sheet as CSV to ``path`` (parent folders made); returns the path. The file is
+    written beside and renamed into place, so a reader never sees half a sheet."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.name}.tmp")
+    tmp.write_text(sheet_csv(sheet), encoding="utf-8")
+    tmp.replace(p)
+    return p

@@ -1,0 +1,178 @@
+"""The genetic kind's lab mode: a campaign whose experiments run in a lab, outside perturbo.
+
+``build_lab(cfg, context)`` assembles the parts from a library with no measurements (the genes
+a campaign may propose, minus ``--exclude``), the declared ``--hit-rule`` and the task; the
+planner is the one a simulated campaign on the same genes and task would get, so proposals
+match it. Its executor refuses to run anything: the lab runs the batch and ``perturbo tell``
+brings the results. :data:`LAB` is what :mod:`perturbo.lab` asks of the kind (its
+``KindSpec.extras["lab"]``): how to read a results file against the pending batch, and the
+batch sheet's rows.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from perturbo.kinds.genetic.lab.errors import LabInputError
+from perturbo.types import ExperimentSpec, Observation, Outcome, PerturboError, Status
+
+if TYPE_CHECKING:
+    from perturbo.kinds.genetic.screens import Screen
+    from perturbo.kinds.genetic.settings import GeneticConfig
+    from perturbo.kindspec import BuildContext
+    from perturbo.parts import CampaignParts
+
+__all__ = ["LAB", "GeneticLab", "LabMetrics", "OutsideExecutor", "build_lab", "lab_screen"]
+
+
+class OutsideExecutor:
+    """A lab campaign's executor: nothing runs in perturbo (``perturbo tell`` records results)."""
+
+    def run(self, spec: ExperimentSpec) -> Outcome:
+        return Outcome(
+            Status.FAILED,
+            {},
+            error="a lab campaign's experiments run in the lab: `perturbo tell` records them",
+        )
+
+
+class LabMetrics:
+    """Per-round metrics of a lab campaign: hits of the round and so far, genes tested (the
+    screen's total number of hits is unknown, so no hit ratio)."""
+
+    def __call__(
+        self, round_obs: Sequence[Observation], history: Sequence[Observation]
+    ) -> dict[str, float]:
+        from perturbo.kinds.genetic.experiment import tested_labels
+
+        this_round, so_far = tested_labels(round_obs), tested_labels(history)
+        hits_round = sum(this_round.values())
+        return {
+            "hits_round": float(hits_round),
+            "precision_round": hits_round / len(this_round) if this_round else 0.0,
+            "hits_total": float(sum(so_far.values())),
+            "n_tested": float(len(so_far)),
+        }
+
+
+def _rule(cfg: GeneticConfig) -> Any:
+    from perturbo.kinds.genetic.lab.hit_rules import parse_hit_rule
+
+    if not cfg.hit_rule:
+        raise LabInputError(
+            "a lab campaign needs --hit-rule (what counts as a hit in your results): column, "
+            '"score>=T", "score<=T", "abs>=T" or "z>=T" with --controls'
+        )
+    return parse_hit_rule(cfg.hit_rule)
+
+
+def lab_screen(cfg: GeneticConfig) -> Screen:
+    """The library as a screen with no measurements (scores NaN, no hits): its genes in library
+    order minus ``--exclude`` and ``--controls``, the task, study, modality and hit tail."""
+    from perturbo.kinds.genetic.lab.library import load_gene_list, load_library
+    from perturbo.kinds.genetic.screen_files import read_task
+    from perturbo.kinds.genetic.screens import Screen, _modality
+
+    if not cfg.library:
+        raise LabInputError("a lab campaign needs --library (a CSV with a Gene column)")
+    rule = _rule(cfg)
+    lib = load_library(cfg.library)
+    drop = set(load_gene_list(cfg.exclude, "--exclude")) if cfg.exclude else set()
+    if cfg.controls:
+        drop |= set(load_gene_list(cfg.controls, "--controls"))
+    genes = tuple(g for g in lib.genes if g not in drop)
+    if not genes:
+        raise LabInputError(f"--library {cfg.library}: every gene is excluded; nothing to propose")
+    path = Path(cfg.library)
+    task_text, measurement, study, extra = read_task(cfg.task, path)
+    tail = cfg.hit_tail or (rule.hit_tail if rule.kind != "column" else None)
+    mod, tail = _modality(task_text, measurement, extra, cfg.modality, tail)
+    name = path.stem
+    nan = np.full(len(genes), math.nan)
+    return Screen(name, genes, nan, frozenset(), task_text, measurement, study or name, mod, tail)
+
+
+def build_lab(cfg: GeneticConfig, context: BuildContext) -> CampaignParts:
+    """The parts of a lab campaign (see the module's docstring)."""
+    from perturbo.campaign import StopRule
+    from perturbo.kinds.genetic.compose import KIND_NAME, earlier_labels, make_planner
+    from perturbo.kinds.genetic.experiment import GenePool
+    from perturbo.parts import CampaignParts
+
+    if cfg.planner not in ("random", "bo"):
+        raise PerturboError(f"--planner {cfg.planner}: a lab campaign runs random or bo")
+    screen = lab_screen(cfg)
+    space = GenePool(screen.genes)
+    if cfg.batch > len(space):
+        raise PerturboError(
+            f"--batch {cfg.batch} is larger than the {len(space)} genes of library "
+            f"{cfg.library}: use --batch {len(space)} or less"
+        )
+    transfer = cfg.learn_from_past and cfg.planner == "bo" and "transfer" in cfg.prior
+    labels = earlier_labels(context.store, screen, context.campaign) if transfer else ()
+    planner = make_planner(cfg.planner, screen, cfg.model_dump(), extra_labels=labels)
+    params = {
+        "planner": cfg.planner,
+        "seed": cfg.seed,
+        "batch": cfg.batch,
+        "rounds": cfg.rounds,
+        "screen": screen.name,
+        "study": screen.study,
+        "modality": screen.modality,
+        "hit_tail": screen.hit_tail,
+        "lab": True,
+        "hit_rule": cfg.hit_rule,
+        "library_genes": len(screen),
+    }
+    return CampaignParts(
+        kind=KIND_NAME,
+        planner=planner,
+        space=space,
+        executor_factory=OutsideExecutor,
+        batch=cfg.batch,
+        stop=StopRule(rounds=cfg.rounds),
+        config=cfg.model_dump(),
+        params=params,
+        metrics=LabMetrics(),
+        objective="hit",
+        direction="max",
+        tags={"screen": screen.name, "study": screen.study},
+    )
+
+
+class GeneticLab:
+    """What :mod:`perturbo.lab` asks of the genetic kind (``KindSpec.extras["lab"]``)."""
+
+    def describe(self, specs: Sequence[ExperimentSpec]) -> str:
+        return f"{len(specs)} genes"
+
+    def read_results(
+        self,
+        config: Mapping[str, Any],
+        path: str,
+        pending: Sequence[ExperimentSpec],
+        history: Sequence[Observation],
+    ) -> dict[str, Outcome]:
+        """The outcomes the results file ``path`` gives the pending specs (by spec id): score
+        and 0/1 hit by the campaign's hit rule, as a simulated screen's executor reports them.
+        Raises :class:`LabInputError` (one line) on anything wrong in the file."""
+        from perturbo.kinds.genetic.lab.results_stand_in import read_told
+
+        return read_told(config, path, pending, history)
+
+    def sheet(
+        self, config: Mapping[str, Any], planner: Any, specs: Sequence[ExperimentSpec]
+    ) -> list[dict[str, str]]:
+        """The batch sheet's rows: gene, its guides (from the library), rank, predicted hit
+        probability and its sd, and why it was picked."""
+        from perturbo.kinds.genetic.lab.results_stand_in import sheet_rows
+
+        return sheet_rows(config, planner, specs)
+
+
+LAB = GeneticLab()

@@ -1,0 +1,394 @@
+"""The lab loop: a campaign whose experiments run outside perturbo, one process per step.
+
+``start`` proposes round 1 and records it as pending; ``tell`` records a round the lab measured
+(exactly once) and proposes the next; ``ask`` reads the pending batch. Between steps no process
+lives: every step opens the campaign from the store, holds it with the store's atomic claim
+(:func:`perturbo.launch_checks.claim_to_resume`: two steps at once, one goes on and the other
+is told who holds it), rebuilds the planner by replaying the recorded rounds
+(:mod:`perturbo.lab.replay`) and leaves the campaign waiting (parent run ``SCHEDULED``).
+
+Exactly once: a round is recorded by the recorder's commit point; a step killed after that and
+before its next proposal is written leaves a pending batch older than the last recorded round,
+which the next step notices and repairs (it proposes again, from the same replayed planner).
+This package gets the kind's :class:`~perturbo.kindspec.KindSpec` from its caller and asks its
+``extras["lab"]`` (``describe``, ``read_results``, ``sheet``) for what is kind-specific.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from perturbo.history import History
+from perturbo.kindspec import BuildContext, KindSpec
+from perturbo.lab.pending import LAB_TAG, WAITING, Pending, read_pending, write_pending
+from perturbo.lab.replay import NoPool, replay, same_batch
+from perturbo.types import Observation, Outcome, PerturboError, Status
+
+__all__ = ["LabStep", "ask", "lab_side", "start", "tell"]
+
+DROPPED = "dropped by the lab: no result (perturbo tell --drop-failed)"
+
+
+@dataclass
+class LabStep:
+    """What one step did: ``recorded`` the round it recorded (``None``: none), ``pending`` the
+    batch now waiting (``None``: the campaign finished), the batch sheet's rows, and lines
+    to tell the user."""
+
+    campaign: str
+    pending: Pending | None
+    sheet: list[dict[str, str]] = field(default_factory=list)
+    recorded: int | None = None
+    lines: list[str] = field(default_factory=list)
+
+
+def lab_side(spec: KindSpec) -> Any:
+    """The kind's lab hooks, or one clear error for a kind without a lab mode."""
+    hook = spec.extras.get("lab")
+    if hook is None:
+        raise PerturboError(f"kind {spec.name!r} has no lab mode: its experiments run in perturbo")
+    return hook() if callable(hook) else hook
+
+
+def _recorder(spec: KindSpec, parts: Any, uri: str, name: str, resume: bool) -> Any:
+    from perturbo import tracking
+
+    return tracking.MlflowRecorder.from_parts(
+        parts,
+        uri,
+        name,
+        resume=resume,
+        nesting=spec.nesting,
+        plotters=tuple(spec.plotters),
+        headline=tuple(spec.headline),
+        subject=spec.subject,
+        findings=spec.findings,
+    )
+
+
+def _park(recorder: Any, pending: Pending) -> None:
+    """Leave the campaign waiting for the lab: no heartbeat (no process lives), status
+    SCHEDULED, the waiting line on the parent run."""
+    recorder._close_heartbeat()  # noqa: SLF001 - this driver ends; the campaign does not
+    write_pending(recorder.client, recorder.run_id, pending)
+    recorder.client.update_run(recorder.run_id, status=WAITING)
+
+
+def _steps(parts: Any, history: History, recorder: Any, next_round: int) -> Any:
+    from perturbo.schedule import Steps, seen_keys
+
+    return Steps(
+        parts.planner,
+        NoPool(),
+        parts.space,
+        history,
+        recorder,
+        parts.metrics,
+        seen=seen_keys(history, parts.space),
+        next_round=next_round,
+    )
+
+
+def _propose(spec: KindSpec, lab: Any, parts: Any, steps: Any, n: int) -> tuple[Pending, list]:
+    """Ask the (replayed) planner for round ``steps.next_round`` as the loop does; the batch
+    sheet's rows come with it."""
+    specs, _ = steps.ask(n)
+    if not specs:
+        raise PerturboError("the planner has nothing left to propose: every gene is tested")
+    valid, bad = steps.validate(specs)
+    pending = Pending(steps.next_round, time.time(), valid, bad, noun=lab.describe(valid))
+    return pending, lab.sheet(parts.config, parts.planner, valid)
+
+
+def _log_sheet(recorder: Any, pending: Pending, rows: Sequence[Mapping[str, str]]) -> None:
+    import csv
+    import io
+
+    buf = io.StringIO()
+    if rows:
+        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    recorder.client.log_text(
+        recorder.run_id, buf.getvalue(), f"lab/batch-r{pending.round + 1:03d}.csv"
+    )
+
+
+def _leave_waiting(
+    spec: KindSpec, lab: Any, parts: Any, steps: Any, recorder: Any, n: int, step: LabStep
+) -> LabStep:
+    pending, rows = _propose(spec, lab, parts, steps, n)
+    _log_sheet(recorder, pending, rows)  # the sheet first: a pending batch always has one
+    _park(recorder, pending)
+    step.pending, step.sheet = pending, rows
+    step.lines.append(pending.line())
+    return step
+
+
+def start(spec: KindSpec, config: Mapping[str, Any], uri: str, name: str) -> LabStep:
+    """Start lab campaign ``name``: propose round 1, record it as pending, and return."""
+    from perturbo import tracking
+    from perturbo.launch_checks import claim_as_new, refuse_running_name
+    from perturbo.names import check_name
+
+    check_name(name)
+    lab = lab_side(spec)
+    tracking.check_reachable(uri)
+    refuse_running_name(uri, name)
+    parts = spec.build(config, BuildContext(store=tracking.open_store(uri), campaign=name))
+    recorder = _recorder(spec, parts, uri, name, resume=False)
+    claim = claim_as_new(uri, name)
+    try:
+        recorder.start({"pool": "lab", "schedule": "sync", "rounds": parts.stop.rounds})
+        claim.confirm_new(recorder.run_id)
+        recorder.client.set_tag(recorder.run_id, LAB_TAG, "1")
+        steps = _steps(parts, History(), recorder, 0)
+        return _leave_waiting(spec, lab, parts, steps, recorder, parts.batch, LabStep(name, None))
+    except BaseException as e:
+        recorder.abort("FAILED", f"{type(e).__name__}: {e}")
+        raise
+    finally:
+        claim.release()
+
+
+def _open(store: Any, name: str) -> tuple[str, Any]:
+    """The parent run id of lab campaign ``name``, refusing a campaign that is not one."""
+    _, parent = store._open(name)  # noqa: SLF001 - the store's one lookup
+    if parent.data.tags.get(LAB_TAG) != "1":
+        raise PerturboError(
+            f"campaign {name!r} is not a lab campaign (its experiments ran in perturbo): "
+            "`perturbo run KIND --lab ...` starts one"
+        )
+    return parent.info.run_id, parent
+
+
+def _hold(store: Any, name: str) -> Any:
+    from perturbo.launch_checks import claim_to_resume
+    from perturbo.tracking import Claimed
+
+    try:
+        return claim_to_resume(store, name)
+    except Claimed as e:
+        raise Claimed(
+            f"{e} -- another `perturbo tell`/`ask` is recording campaign {name!r} now; "
+            "run yours again when it is done (results are recorded once)"
+        ) from None
+
+
+def _already_recorded(
+    lab: Any, config: Mapping[str, Any], path: str, history: History
+) -> int | None:
+    """The recorded round ``path`` tells exactly again (the same file told twice), else None."""
+    from perturbo.lab.replay import by_round
+
+    rounds = by_round(history)
+    if not rounds:
+        return None
+    r, obs = rounds[-1]
+    before = History([o for o in history if o.spec.round != r])
+    try:
+        told = lab.read_results(config, path, [o.spec for o in obs], before)
+    except PerturboError:
+        return None
+    recorded = {o.spec.id: o.outcome.metrics for o in obs}
+    if told and all(dict(recorded.get(k, {})) == dict(v.metrics) for k, v in told.items()):
+        return r
+    return None
+
+
+def tell(
+    kind_of: Callable[[str], KindSpec],
+    uri: str,
+    name: str,
+    results: str | None,
+    *,
+    next_batch: int | None = None,
+    drop_failed: bool = False,
+) -> LabStep:
+    """Record what the lab measured for campaign ``name``'s pending batch (``results``: the
+    file; ``None`` with ``drop_failed``: drop the rest), then propose the next batch.
+    ``kind_of(kind name)`` is the kind registry's lookup."""
+    from perturbo import tracking
+
+    store = tracking.open_store(uri)
+    run_id, _ = _open(store, name)
+    claim = _hold(store, name)
+    try:
+        config = store.config(name)
+        spec = kind_of(str(config.get("kind", "")))
+        lab = lab_side(spec)
+        history = store.history(name)
+        pending = read_pending(store.client, run_id)
+        step = LabStep(name, pending)
+        if pending is not None and pending.round <= history.last_round:
+            step.lines.append(
+                f"round {pending.round + 1} was recorded by a step that stopped before "
+                "proposing the next batch: proposing it now"
+            )
+            pending = None
+        if pending is None:
+            again = None if results is None else _already_recorded(lab, config, results, history)
+            if again is not None:
+                step.lines.append(f"{results}: already recorded as round {again + 1}; nothing new")
+            if _finished(store, name):
+                if again is None:
+                    raise PerturboError(
+                        f"campaign {name!r} is finished: no batch waits for results "
+                        f"({history.last_round + 1} rounds recorded)"
+                    )
+                return step
+            if results is not None and again is None:
+                raise PerturboError(
+                    f"campaign {name!r} has no batch waiting for results: `perturbo ask "
+                    f"{name}` shows its state"
+                )
+            return _continue(spec, lab, config, uri, name, history, step, next_batch)
+        told: dict[str, Outcome] = {}
+        if results is not None:
+            again = _already_recorded(lab, config, results, history)
+            if again is not None:
+                step.lines.append(f"{results}: already recorded as round {again + 1}; nothing new")
+                step.sheet = _pending_sheet(store, run_id, pending)
+                return step
+            told = lab.read_results(config, results, pending.specs, history)
+            changed = [k for k, v in told.items() if k in pending.told and pending.told[k] != v]
+            if changed:
+                raise PerturboError(
+                    f"{results}: {len(changed)} result(s) were told before with other values "
+                    f"({', '.join(changed[:5])}); nothing recorded"
+                )
+        new = {k: v for k, v in told.items() if k not in pending.told}
+        pending.told.update(new)
+        if drop_failed:
+            for s in pending.waiting:
+                pending.told[s.id] = Outcome(Status.FAILED, error=DROPPED, worker="lab")
+        if results is None and not drop_failed:
+            raise PerturboError("nothing to tell: pass a results file, or --drop-failed")
+        step.lines.append(f"told {len(new)} result(s) of round {pending.round + 1}")
+        if pending.waiting:
+            client = store.client
+            write_pending(client, run_id, pending)
+            step.pending = pending
+            step.sheet = _pending_sheet(store, run_id, pending)
+            step.lines.append(pending.line() + "; `perturbo tell --drop-failed` drops the rest")
+            return step
+        return _record_and_continue(
+            spec, lab, config, uri, name, history, pending, step, next_batch
+        )
+    finally:
+        claim.release()
+
+
+def _finished(store: Any, name: str) -> bool:
+    _, parent = store._open(name)  # noqa: SLF001 - the store's one lookup
+    return parent.info.status == "FINISHED"
+
+
+def _pending_sheet(store: Any, run_id: str, pending: Pending) -> list[dict[str, str]]:
+    import csv
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory(prefix="perturbo-lab-") as tmp:
+        path = store.client.download_artifacts(
+            run_id, f"lab/batch-r{pending.round + 1:03d}.csv", tmp
+        )
+        with Path(path).open(newline="") as f:
+            return list(csv.DictReader(f))
+
+
+def _rebuilt(spec: KindSpec, config: Mapping[str, Any], uri: str, name: str, history: History):
+    from perturbo import tracking
+
+    parts = spec.build(config, BuildContext(store=tracking.open_store(uri), campaign=name))
+    diverged = replay(parts.planner, parts.space, history)
+    return parts, diverged
+
+
+def _record_and_continue(
+    spec: KindSpec,
+    lab: Any,
+    config: Mapping[str, Any],
+    uri: str,
+    name: str,
+    history: History,
+    pending: Pending,
+    step: LabStep,
+    next_batch: int | None,
+) -> LabStep:
+    parts, diverged = _rebuilt(spec, config, uri, name, history)
+    n = len(pending.specs) + len(pending.rejected)
+    asked = list(parts.planner.ask(n, pending=[]))[:n]  # the ask this round answered
+    if diverged or not same_batch(parts.space, asked, [*pending.rejected, *pending.specs]):
+        step.lines.append(
+            "warning: the rebuilt planner does not propose what was recorded (its inputs "
+            "changed since); the recorded batches stand"
+        )
+    obs = [*pending.rejected, *(Observation(s, pending.told[s.id]) for s in pending.specs)]
+    recorder = _recorder(spec, parts, uri, name, resume=True)
+    recorder.start({"pool": "lab"})
+    try:
+        steps = _steps(parts, history, recorder, pending.round)
+        steps.record(obs, 0.0, time.time() - pending.proposed)
+        step.recorded = pending.round
+        step.lines.append(f"recorded round {pending.round + 1}: {len(obs)} results")
+        return _next(spec, lab, parts, steps, recorder, step, next_batch)
+    except BaseException as e:
+        if not isinstance(e, PerturboError):
+            recorder.abort("FAILED", f"{type(e).__name__}: {e}")
+        raise
+
+
+def _continue(
+    spec: KindSpec,
+    lab: Any,
+    config: Mapping[str, Any],
+    uri: str,
+    name: str,
+    history: History,
+    step: LabStep,
+    next_batch: int | None,
+) -> LabStep:
+    """Nothing pending (a repaired step): propose the next batch, or finish."""
+    parts, diverged = _rebuilt(spec, config, uri, name, history)
+    if diverged:
+        step.lines.append(f"warning: replayed rounds {diverged} differ from what was recorded")
+    recorder = _recorder(spec, parts, uri, name, resume=True)
+    recorder.start({"pool": "lab"})
+    steps = _steps(parts, history, recorder, history.last_round + 1)
+    return _next(spec, lab, parts, steps, recorder, step, next_batch)
+
+
+def _next(
+    spec: KindSpec, lab: Any, parts: Any, steps: Any, recorder: Any, step: LabStep, n: int | None
+) -> LabStep:
+    stop = parts.stop
+    if stop.reason(steps.history, steps.next_round, time.monotonic()) is not None:
+        steps.finish()
+        write_pending(recorder.client, recorder.run_id, None)
+        step.pending = None
+        step.lines.append(f"campaign {step.campaign!r} finished: {steps.next_round} rounds")
+        return step
+    return _leave_waiting(spec, lab, parts, steps, recorder, n or parts.batch, step)
+
+
+def ask(kind_of: Callable[[str], KindSpec], uri: str, name: str) -> LabStep:
+    """The pending batch of lab campaign ``name`` and its sheet. Reads only, unless a step
+    was killed after recording a round and before proposing the next: then it repairs that
+    (proposes the batch, as :func:`tell` would have)."""
+    from perturbo import tracking
+
+    store = tracking.open_store(uri)
+    run_id, parent = _open(store, name)
+    pending = read_pending(store.client, run_id)
+    stale = pending is not None and pending.round <= store.history(name).last_round
+    if stale or (pending is None and parent.info.status not in ("FINISHED",)):
+        return tell(kind_of, uri, name, None)
+    if pending is None:
+        return LabStep(name, None, lines=[f"campaign {name!r} finished: nothing waits for results"])
+    step = LabStep(name, pending, _pending_sheet(store, run_id, pending))
+    step.lines.append(pending.line())
+    return step

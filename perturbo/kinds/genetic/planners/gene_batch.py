@@ -1,20 +1,17 @@
 """How a gene planner turns its GP into a batch beyond plain greedy: the hedged round 1,
 Thompson draws (from the posterior, or from the GP prior in round 1) and constant-liar batches.
 
-Each function reads a fitted :class:`~perturbo.kinds.genetic.planners.gene_bo.GeneBOPlanner` (its knowledge,
-cosine block, fit and seeded RNG) and returns ``[(gene, score)]``, best first.
+Each function reads one ``ask``'s :class:`~perturbo.kinds.genetic.planners.gene_state.Picking`
+(knowledge, tie-break, seeded RNG, prior, fitted GP) -- never the planner -- and returns
+``[(gene, score)]``, best first.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import numpy as np
 
 from perturbo.kinds.genetic.planners import gene_gp
-
-if TYPE_CHECKING:
-    from perturbo.kinds.genetic.planners.gene_bo import GeneBOPlanner
+from perturbo.kinds.genetic.planners.gene_state import Picking
 
 __all__ = ["LIAR_POOL", "constant_liar", "hedged", "prior_thompson", "thompson"]
 
@@ -24,23 +21,23 @@ LIAR_POOL = 4
 """Candidate pool: the best LIAR_POOL x batch genes (by prior or posterior mean)."""
 
 
-def hedged(p: GeneBOPlanner, n: int, free: np.ndarray) -> list[tuple[str, float]]:
+def hedged(p: Picking, n: int, free: np.ndarray) -> tuple[list[tuple[str, float]], list[int]]:
     """Round 1 with ``hedge``: half the batch by the prior, half uniformly at random among
     the rest (seeded). The prior is untested on this screen in round 1; the uniform half is
     an unbiased sample, so from round 2 on the marginal likelihood can judge the prior's
     weight without the range restriction of genes picked *because* the prior liked them (and
-    :mod:`perturbo.kinds.genetic.planners.gene_explore` can tell a rare-hit screen from its hit count)."""
+    :mod:`perturbo.kinds.genetic.planners.gene_explore` can tell a rare-hit screen from its hit count).
+    Also returns the uniformly drawn gene indices (the planner remembers them as such)."""
     assert p.prior is not None
     k = n - n // 2
-    score = np.where(free, p.prior + p._tie, -np.inf)
+    score = np.where(free, p.prior + p.tie, -np.inf)
     top = np.argsort(-score)[:k]
     rest = np.setdiff1d(np.flatnonzero(free), top)
-    extra = p._rng.choice(rest, size=min(n - k, len(rest)), replace=False)
-    p._uniform.update(int(i) for i in extra)
-    return [(p.screen.genes[i], float(p.prior[i])) for i in [*top, *extra]]
+    extra = p.rng.choice(rest, size=min(n - k, len(rest)), replace=False)
+    return [(p.genes[i], float(p.prior[i])) for i in [*top, *extra]], [int(i) for i in extra]
 
 
-def prior_thompson(p: GeneBOPlanner, n: int, free: np.ndarray) -> list[tuple[str, float]]:
+def prior_thompson(p: Picking, n: int, free: np.ndarray) -> list[tuple[str, float]]:
     """Round 1 with a prior: Thompson draws from the GP *prior* (mean = the prior, the set
     kernel at the grid's middle hyper-parameters) over the best ``LIAR_POOL`` x n genes by
     prior: genes of one favoured set are correlated, so the draws spread the batch over
@@ -48,39 +45,40 @@ def prior_thompson(p: GeneBOPlanner, n: int, free: np.ndarray) -> list[tuple[str
     assert p.prior is not None
     free_idx = np.flatnonzero(free)
     m = min(len(free_idx), LIAR_POOL * n)
-    cand = free_idx[np.argsort(-(p.prior[free_idx] + p._tie[free_idx]))[:m]]
+    cand = free_idx[np.argsort(-(p.prior[free_idx] + p.tie[free_idx]))[:m]]
     share = gene_gp.SIGNAL_SHARES[len(gene_gp.SIGNAL_SHARES) // 2]
     scale = share * BASE * (1 - BASE)
-    cov = scale * gene_gp.kernel(p.knowledge.cosine(cand, cand), p.kernel_grid[0])
+    cov = scale * gene_gp.kernel(p.knowledge.cosine(cand, cand), p.lengthscale)
     np.fill_diagonal(cov, scale)
     lam, vec = np.linalg.eigh(cov)
     root = vec * np.sqrt(np.clip(lam, 0.0, None))
-    draws = p.prior[cand][None, :] + p._rng.standard_normal((n, m)) @ root.T
+    draws = p.prior[cand][None, :] + p.rng.standard_normal((n, m)) @ root.T
     chosen: list[tuple[str, float]] = []
     taken: set[int] = set()
     for d in draws:
         for j in np.argsort(-d):
             if int(j) not in taken:
                 taken.add(int(j))
-                chosen.append((p.screen.genes[cand[j]], float(d[j])))
+                chosen.append((p.genes[cand[j]], float(d[j])))
                 break
     return chosen
 
 
-def constant_liar(p: GeneBOPlanner, n: int, free: np.ndarray) -> list[tuple[str, float]]:
+def constant_liar(p: Picking, n: int, free: np.ndarray) -> list[tuple[str, float]]:
     """Greedy batch with a constant liar: after each pick the GP is conditioned on that
     gene being a miss (the most probable outcome of any test), so the next picks leave
     its neighbourhood unless the evidence there is strong. Candidates: the best
     ``LIAR_POOL`` x n free genes by posterior mean."""
+    gp = p.fitted
     free_idx = np.flatnonzero(free)
-    mean, _ = p._predict(free_idx, need_sd=False)
+    mean, _ = gp.predict(free_idx, need_sd=False)
     m = min(len(free_idx), LIAR_POOL * n)
-    order = np.argsort(-(mean + p._tie[free_idx]))[:m]
+    order = np.argsort(-(mean + p.tie[free_idx]))[:m]
     cand, mu = free_idx[order], mean[order].astype(float)
-    f = p.fit()
+    f = gp.fit
     scale = f.share * f.var
     noise = (1.0 - f.share) * f.var
-    k_ct = scale * gene_gp.kernel(p._cos[cand].astype(float), f.lengthscale)
+    k_ct = scale * gene_gp.kernel(gp.cross(cand).astype(float), f.lengthscale)
     k_cc = scale * gene_gp.kernel(p.knowledge.cosine(cand, cand), f.lengthscale)
     np.fill_diagonal(k_cc, scale)
     v = (k_ct @ f.eig_u) / np.sqrt(f.eig_e)
@@ -89,7 +87,7 @@ def constant_liar(p: GeneBOPlanner, n: int, free: np.ndarray) -> list[tuple[str,
     alive = np.ones(m, dtype=bool)
     for _ in range(min(n, m)):
         j = int(np.argmax(np.where(alive, mu, -np.inf)))
-        chosen.append((p.screen.genes[cand[j]], float(mu[j])))
+        chosen.append((p.genes[cand[j]], float(mu[j])))
         alive[j] = False
         col = cov[:, j].copy()
         denom = col[j] + noise
@@ -98,32 +96,31 @@ def constant_liar(p: GeneBOPlanner, n: int, free: np.ndarray) -> list[tuple[str,
     return chosen
 
 
-def thompson(p: GeneBOPlanner, n: int, free: np.ndarray) -> list[tuple[str, float]]:
+def thompson(p: Picking, n: int, free: np.ndarray) -> list[tuple[str, float]]:
     """Batch Thompson sampling: ``n`` joint posterior draws over the best candidates by UCB
     (beta 2), each contributing its argmax not yet chosen."""
+    gp = p.fitted
     free_idx = np.flatnonzero(free)
-    mean, sd = p._predict(free_idx, need_sd=True)
+    mean, sd = gp.predict(free_idx, need_sd=True)
     m = min(len(free_idx), max(p.thompson_candidates, 2 * n))
     order = np.argsort(-(mean + 2.0 * sd))[:m]
     cand, mu = free_idx[order], mean[order]
-    f = p.fit()
-    t_idx = np.fromiter(p._labels, int, len(p._labels))
-    cols = np.array([p._cols[i] for i in t_idx])
+    f = gp.fit
     scale = f.share * f.var
-    k_ct = scale * gene_gp.kernel(p._cos[np.ix_(cand, cols)].astype(float), f.lengthscale)
+    k_ct = scale * gene_gp.kernel(gp.cross(cand).astype(float), f.lengthscale)
     k_cc = scale * gene_gp.kernel(p.knowledge.cosine(cand, cand), f.lengthscale)
     np.fill_diagonal(k_cc, scale)
     v = (k_ct @ f.eig_u) / np.sqrt(f.eig_e)
     cov = k_cc - v @ v.T
     lam, vec = np.linalg.eigh((cov + cov.T) / 2)
     root = vec * np.sqrt(np.clip(lam, 0.0, None))
-    draws = mu[None, :] + p._rng.standard_normal((n, m)) @ root.T
+    draws = mu[None, :] + p.rng.standard_normal((n, m)) @ root.T
     chosen: list[tuple[str, float]] = []
     taken: set[int] = set()
     for d in draws:
         for j in np.argsort(-d):
             if int(j) not in taken:
                 taken.add(int(j))
-                chosen.append((p.screen.genes[cand[j]], float(d[j])))
+                chosen.append((p.genes[cand[j]], float(d[j])))
                 break
     return chosen

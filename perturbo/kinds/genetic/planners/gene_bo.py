@@ -30,12 +30,18 @@ breaks exact ties) until a set-level Thompson pick draws from the seeded RNG:
 deterministic campaign, not n "seeds".
 
 Planners see a :class:`~perturbo.kinds.genetic.screens.ScreenView` (no scores, no hits).
+
+**Parts**: construction of the prior components is :mod:`.gene_components`; what the planner was
+told and the GP fitted on it, :mod:`.gene_model`; the batch builders (:mod:`.gene_batch`) and the
+set-level explorer (:mod:`.gene_explore`) get one ``ask``'s frozen :class:`.gene_state.Picking`,
+never the planner; this module picks the acquisition and writes the round's note.
 Public API for other planners (the hybrid agent): :meth:`GeneBOPlanner.rank`,
 :meth:`GeneBOPlanner.posterior`, :attr:`GeneBOPlanner.sources`.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
 import warnings
@@ -53,23 +59,18 @@ from perturbo.kinds.genetic.planners import (
     gene_target,
     gene_text,
 )
+from perturbo.kinds.genetic.planners.gene_model import PRIOR_WEIGHT_SD, GeneModel, weights_text
 from perturbo.kinds.genetic.planners.gene_priors import LabelSource
-from perturbo.kinds.genetic.planners.gene_priors import logit as _logit
-from perturbo.kinds.genetic.planners.gene_priors import sigmoid as _sigmoid
+from perturbo.kinds.genetic.planners.gene_state import Picking
 from perturbo.kinds.genetic.screens import ScreenView, normalize_gene
-from perturbo.types import ExperimentSpec, Observation, Status
+from perturbo.types import ExperimentSpec, Observation
 
-__all__ = ["ACQUISITIONS", "PRIORS", "GeneBOPlanner", "coverage_warning"]
+__all__ = ["ACQUISITIONS", "PRIORS", "PRIOR_WEIGHT_SD", "GeneBOPlanner", "coverage_warning"]
 
 log = logging.getLogger(__name__)
 
 ACQUISITIONS = ("greedy", "ucb", "thompson", "rwr")
 PRIORS = ("transfer+text", "transfer", "text", "none")
-PRIOR_WEIGHT_SD = 0.5
-"""Sd of the Normal prior on each component weight: a calibrated prior is trusted (w = mu)
-until the labels argue otherwise. Tested genes were picked *because* the prior ranked them
-high, so among them the prior looks flat (range restriction); without this term marginal
-likelihood dropped the prior after one unlucky round where hits are rare."""
 TEXT_CLIP = gene_components.TEXT_CLIP
 BASE_RATE = gene_components.BASE_RATE
 KERNEL_GRID = (gene_gp.LINEAR,)
@@ -114,7 +115,8 @@ class GeneBOPlanner:
     :func:`gene_text.reranked_text_prior`); what it did is kept in ``text_rerank``.
 
     Attributes other planners may read: ``knowledge``, ``prior`` (round-1 P(hit) per gene or
-    ``None``), ``sources`` (``[(name, round-1 weight)]``), ``last_fit``, ``deterministic``.
+    ``None``), ``sources`` (``[(name, round-1 weight)]``), ``last_fit``, ``deterministic``;
+    :meth:`describe` for the campaign's params.
     """
 
     name = "bo"
@@ -140,22 +142,19 @@ class GeneBOPlanner:
         text_rerank: gene_text.SetReranker | None = None,
         target: str = "auto",
     ) -> None:
-        if acquisition not in ACQUISITIONS:
-            raise ValueError(f"acquisition must be one of {ACQUISITIONS}, got {acquisition!r}")
-        if prior not in PRIORS:
-            raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
-        if target not in gene_target.TARGETS:
-            raise ValueError(f"target must be one of {gene_target.TARGETS}, got {target!r}")
-        self.target = target
+        _check_options(acquisition, prior, target)
         view = screen.view() if hasattr(screen, "view") else screen  # never keep the labels
         self.screen: ScreenView = view
         self.acquisition = acquisition
         self.prior_name = prior
+        self.target = target
         self.beta = beta
         self.thompson_candidates = thompson_candidates
-        self._reranker = text_rerank
-        self.text_rerank: gene_text.TextRerank | None = None
-        self.kernel_grid = KERNEL_GRID
+        self.liar = liar
+        self.explore_first = explore_first
+        self.hedge = hedge
+        self.degree = degree
+        self.set_explore = set_explore  # off only to measure it: the data set its share
         self._rng = np.random.default_rng(seed)
         self.knowledge = knowledge or GeneKnowledge.for_genes(view.genes, cache_dir=cache_dir)
         self._n = len(view.genes)
@@ -164,54 +163,45 @@ class GeneBOPlanner:
             warnings.warn(self.coverage_warning, stacklevel=2)
             log.warning(self.coverage_warning)
         self._tie = self._rng.random(self._n) * 1e-9  # seeded tie-break among equal scores
-        names: list[str] = []
-        comps: list[np.ndarray] = []
-        mus: list[float] = []
         if prior_scores is not None:
-            given = prior_scores if isinstance(prior_scores, Mapping) else {"given": prior_scores}
-            names = list(given)
-            comps = [_checked_prior(v, self._n) for v in given.values()]
-            mus = [1.0 / len(comps)] * len(comps)
-            self.prior: np.ndarray | None = _sigmoid(np.mean([_logit(c) for c in comps], axis=0))
+            comps = gene_components.given(prior_scores, self._n)
         else:
-            built = gene_components.build(
-                self.screen,
-                self.knowledge,
-                self.prior_name,
-                extra_labels,
-                sources,
-                cache_dir,
-                self._reranker,
+            comps = gene_components.build(
+                view, self.knowledge, prior, extra_labels, sources, cache_dir, text_rerank
             )
-            self.prior, self.text_rerank = built.prior, built.text_rerank
-            names, comps, mus = built.names, built.comps, built.mus
         if degree:  # annotation depth: switched on (w > 0) only if the labels say so
-            deg = np.log1p(np.diff(self.knowledge.binary.indptr).astype(float))
-            z = np.clip((deg - deg.mean()) / (deg.std() or 1.0), -TEXT_CLIP, TEXT_CLIP)
-            names.append("degree")
-            comps.append(_sigmoid(_logit(np.array(BASE_RATE)) + z))
-            mus.append(0.0)
-        self.liar = liar
-        self.explore_first = explore_first
-        self.hedge = hedge
-        self.set_explore = set_explore  # off only to measure it: the data set its share
-        self._uniform: set[int] = set()  # genes sampled uniformly (round 1 / its random half)
+            comps = gene_components.add_degree(comps, self.knowledge)
+        self.prior: np.ndarray | None = comps.prior
+        self.text_rerank: gene_text.TextRerank | None = comps.text_rerank
+        self.sources: list[tuple[str, float]] = list(zip(comps.names, comps.mus, strict=True))
         self.set_picks = [0, 0]  # [last batch, all batches] picked by set-level Thompson
-        self._comp_names = tuple(names)
-        self._comps = np.array(comps) if comps else np.zeros((0, self._n))
-        self._mu = np.array(mus, dtype=float)
-        self.sources: list[tuple[str, float]] = list(zip(names, mus, strict=True))
         self.deterministic = (
             self.prior is not None and acquisition != "thompson" and not explore_first and not hedge
         )
-        self._labels: dict[int, float] = {}  # gene index -> 1.0 hit / 0.0 not
-        self._scores: dict[int, float] = {}  # gene index -> measured score (when reported)
-        self._failed: set[int] = set()
-        self._cols: dict[int, int] = {}  # gene index -> column of self._cos
-        self._cos = np.zeros((self._n, 0), dtype=np.float32)
-        self._fit: gene_gp.GPFit | None = None
-        self._fitted_on = -1
-        self.last_fit: dict[str, object] = {}
+        self._model = GeneModel(
+            view,
+            self.knowledge,
+            comps.names,
+            np.array(comps.comps) if comps.comps else np.zeros((0, self._n)),
+            np.array(comps.mus, dtype=float),
+            target,
+            KERNEL_GRID,
+            BASE_RATE * (1 - BASE_RATE),
+        )
+
+    # -- state read by tests and benchmarks ------------------------------------------------------
+    @property
+    def last_fit(self) -> dict[str, object]:
+        """The last GP fit: length scale, signal share, prior weights, score share, ..."""
+        return self._model.last_fit
+
+    @property
+    def kernel_grid(self) -> tuple[float, ...]:
+        return self._model.kernel_grid
+
+    @property
+    def _labels(self) -> dict[int, float]:
+        return self._model.labels
 
     # -- Planner protocol --------------------------------------------------------------------
     def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
@@ -224,53 +214,74 @@ class GeneBOPlanner:
         ]
 
     def tell(self, observations: Sequence[Observation]) -> None:
-        for o in observations:
-            gene = normalize_gene(str(o.spec.params.get("gene", "")))
-            if gene not in self.screen:
-                continue
-            i = self.screen.index(gene)
-            hit = o.outcome.value("hit")
-            if o.outcome.status is Status.COMPLETED and math.isfinite(hit):
-                self._labels[i] = 1.0 if hit > 0.5 else 0.0
-                self._failed.discard(i)
-                if math.isfinite(score := o.outcome.value("score")):
-                    self._scores[i] = score
-            elif o.outcome.status is not Status.REJECTED:
-                self._failed.add(i)  # ran and failed: do not repeat, but no label to learn
+        self._model.observe(observations)
+
+    def describe(self) -> dict[str, str | float | int | bool]:
+        """This planner's settings and what it built, for the campaign's params (flat values):
+        ``prior_sources`` the prior's components and their round-1 weights as JSON (``[]``: no
+        prior; the per-round weights travel in each round's notes), ``text_rerank`` what the
+        LLM rerank of the text prior did, as JSON (model, how it answered, the top sets before
+        and after; ``{"status": "not run"}`` without one)."""
+        done = self.text_rerank
+        return {
+            "planner": self.name,
+            "acquisition": self.acquisition,
+            "prior": self.prior_name,
+            "target": self.target,
+            "beta": self.beta,
+            "liar": self.liar,
+            "hedge": self.hedge,
+            "explore_first": self.explore_first,
+            "degree": self.degree,
+            "set_explore": self.set_explore,
+            "deterministic": self.deterministic,
+            "prior_sources": json.dumps(
+                [{"name": n, "weight": round(float(w), 4)} for n, w in self.sources]
+            ),
+            "text_rerank": json.dumps(
+                done.summary() if done is not None else {"status": "not run"}
+            ),
+        }
 
     # -- public scoring API (used by the hybrid planner) --------------------------------------
     def rank(self, n: int, exclude: Sequence[str] | set[str] = ()) -> list[tuple[str, float]]:
         """The ``n`` best untested genes by this planner's acquisition, best first, with their
         acquisition score (greedy: posterior mean = estimated P(hit)). ``exclude``: genes not
         to return (in flight, chosen by someone else)."""
-        free = self._free_mask(exclude)
+        model = self._model
+        free = model.free_mask(exclude)
         n = min(n, int(free.sum()))
         if n <= 0:
             return []
-        if not self._labels:
+        if not model.labels:
             if self.prior is None:  # nothing known at all: uniform random draw
                 idx = self._rng.choice(np.flatnonzero(free), size=n, replace=False)
-                self._uniform.update(int(i) for i in idx)
+                model.uniform.update(int(i) for i in idx)
                 return [(self.screen.genes[i], float("nan")) for i in idx]
             if self.explore_first:
-                return gene_batch.prior_thompson(self, n, free)
+                return gene_batch.prior_thompson(self._picking(), n, free)
             if self.hedge:
-                return gene_batch.hedged(self, n, free)
+                picked, drawn = gene_batch.hedged(self._picking(), n, free)
+                model.uniform.update(drawn)
+                return picked
             score = self.prior + self._tie
         elif self.acquisition == "thompson":
-            return gene_batch.thompson(self, n, free)
+            return gene_batch.thompson(self._picking(fitted=True), n, free)
         elif self.acquisition == "rwr":
             from perturbo.kinds.genetic.planners.gene_propagation import rwr  # noqa: PLC0415
 
-            hits = np.array([i for i, v in self._labels.items() if v > 0.5], int)
+            hits = np.array([i for i, v in model.labels.items() if v > 0.5], int)
             base = self.prior if self.prior is not None else np.zeros(self._n)
             score = rwr(self.knowledge.binary, hits) + 1e-6 * base + self._tie
         elif self.liar and self.acquisition == "greedy":
-            return gene_batch.constant_liar(self, n, free)
-        elif self.acquisition == "greedy" and (q := gene_explore.rare_picks(self, n)) > 0:
-            return gene_explore.with_sets(self, n, q, free)
+            return gene_batch.constant_liar(self._picking(fitted=True), n, free)
+        elif self.acquisition == "greedy" and (q := self._rare_picks(n)) > 0:
+            picked, drawn = gene_explore.with_sets(self._picking(fitted=True), n, q, free)
+            self.deterministic = self.deterministic and not drawn  # the draws used the seed
+            self.set_picks = [drawn, self.set_picks[1] + drawn]
+            return picked
         else:
-            mean, sd = self._predict(np.flatnonzero(free), need_sd=self.acquisition == "ucb")
+            mean, sd = model.predict(np.flatnonzero(free), need_sd=self.acquisition == "ucb")
             score = np.full(self._n, -np.inf)
             score[free] = mean + (self.beta * sd if self.acquisition == "ucb" else 0.0)
             score[free] += self._tie[free]
@@ -278,38 +289,56 @@ class GeneBOPlanner:
         top = np.argpartition(-score, n - 1)[:n]
         top = top[np.argsort(-score[top])]
         flat = self.last_fit.get("score_share", 0.0) == 0.0  # the labels alone, all misses
-        if self.prior is None and self._labels and not any(self._labels.values()) and flat:
-            self._uniform.update(int(i) for i in top)  # no hit, no prior: a flat mean, ties
+        if self.prior is None and model.labels and not any(model.labels.values()) and flat:
+            model.uniform.update(int(i) for i in top)  # no hit, no prior: a flat mean, ties
         return [(self.screen.genes[i], float(score[i])) for i in top]
 
     def posterior(self, genes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation of the hit label for ``genes`` (prior mean and
         prior sd where nothing was observed yet). Unknown genes raise ``KeyError``."""
         idx = np.array([self.screen.index(g) for g in genes], dtype=int)
-        if not self._labels:
+        if not self._model.labels:
             base = self.prior if self.prior is not None else np.full(self._n, BASE_RATE)
             return base[idx].copy(), np.full(len(idx), math.sqrt(BASE_RATE * (1 - BASE_RATE)))
-        return self._predict(idx, need_sd=True)
+        return self._model.predict(idx, need_sd=True)
+
+    def fit(self) -> gene_gp.GPFit:
+        """The GP on the tested genes, hyper-parameters and prior weights by marginal
+        likelihood (refit only when labels were added)."""
+        return self._model.fit()
 
     # -- internals -----------------------------------------------------------------------------
-    def _free_mask(self, exclude: Sequence[str] | set[str]) -> np.ndarray:
-        free = np.ones(self._n, dtype=bool)
-        free[list(self._labels)] = False
-        free[list(self._failed)] = False
-        for g in exclude:
-            g = normalize_gene(g)
-            if g in self.screen:
-                free[self.screen.index(g)] = False
-        return free
+    def _picking(self, fitted: bool = False) -> Picking:
+        """This ask's view of the planner for the batch builders (with the fitted GP if asked)."""
+        return Picking(
+            self.screen.genes,
+            self.knowledge,
+            self._tie,
+            self._rng,
+            self.prior,
+            self.kernel_grid[0],
+            self.thompson_candidates,
+            self._model.fitted() if fitted else None,
+        )
+
+    def _rare_picks(self, n: int) -> int:
+        """How many of ``n`` greedy picks go to set-level exploration (0 with it off)."""
+        if not self.set_explore:
+            return 0
+        share = gene_explore.rare_share(self._model.labels, self._model.uniform)
+        if share is not None:
+            self.last_fit["set_share"] = round(share, 3)
+        return gene_explore.rare_picks(share, n)
 
     def _note(self) -> str:
-        if not self._labels:
+        labels = self._model.labels
+        if not labels:
             if self.prior is None:
                 return "round 1: random"
-            return f"round 1: ranked by the {self.prior_name} prior ({_weights(self.sources)})"
+            return f"round 1: ranked by the {self.prior_name} prior ({weights_text(self.sources)})"
         f = self.last_fit
         return (
-            f"GP {self.acquisition}: {int(sum(self._labels.values()))} hits in {len(self._labels)} "
+            f"GP {self.acquisition}: {int(sum(labels.values()))} hits in {len(labels)} "
             f"tested; regressing {_target_words(f)}; "
             f"{gene_gp.describe(f.get('lengthscale', 0))} kernel, signal share "
             f"{f.get('signal_share', 0):.1f}; prior weights {f.get('weights_text', 'none')}"
@@ -320,77 +349,14 @@ class GeneBOPlanner:
             )
         )
 
-    def _grow_cosines(self) -> None:
-        new = [i for i in self._labels if i not in self._cols]
-        if not new:
-            return
-        m = self.knowledge.membership
-        block = (m @ m[new].T).toarray().astype(np.float32)
-        for k, i in enumerate(new):
-            self._cols[i] = self._cos.shape[1] + k
-        self._cos = np.hstack([self._cos, block])
 
-    def fit(self) -> gene_gp.GPFit:
-        """The GP on the tested genes, hyper-parameters and prior weights by marginal
-        likelihood (refit only when labels were added)."""
-        if self._fit is not None and self._fitted_on == len(self._labels):
-            return self._fit
-        self._grow_cosines()
-        t_idx = np.fromiter(self._labels, int, len(self._labels))
-        y = np.fromiter(self._labels.values(), float, len(self._labels))
-        cols = np.array([self._cols[i] for i in t_idx])
-        cos_tt = self._cos[np.ix_(t_idx, cols)]
-
-        def fit_to(target: np.ndarray) -> gene_gp.GPFit:
-            return gene_gp.fit(
-                cos_tt,
-                t_idx,
-                target,
-                self._comps,
-                self._mu,
-                PRIOR_WEIGHT_SD,
-                lengthscales=self.kernel_grid,
-            )
-
-        scores = None
-        if all(i in self._scores for i in t_idx):
-            scores = np.array([self._scores[i] for i in t_idx])
-        uniform = [self._scores[i] for i in self._uniform if i in self._scores]
-        centre = float(np.median(uniform if uniform else scores)) if scores is not None else 0.0
-        f, share, aucs = gene_target.choose(
-            self.target,
-            y,
-            scores,
-            self.screen.hit_tail,
-            centre,
-            BASE_RATE * (1 - BASE_RATE),
-            fit_to,
-        )
-        self._fit, self._fitted_on = f, len(self._labels)
-        weights = dict(zip(self._comp_names, f.weights.round(3).tolist(), strict=True))
-        self.last_fit = {
-            "lengthscale": f.lengthscale,
-            "signal_share": f.share,
-            "mll": f.log_evidence,
-            "weights": weights,
-            "weights_text": _weights(list(weights.items())),
-            "prior_weight": float(f.weights.sum()),
-            "score_share": share,
-            "loo_auc": aucs,
-        }
-        return f
-
-    def _predict(self, idx: np.ndarray, need_sd: bool) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and sd of the label at gene indices ``idx`` (one eigendecomposition
-        per fit, dense cross-cosines to the tested genes: ~0.1 s for 18k genes)."""
-        f = self.fit()
-        t_idx = np.fromiter(self._labels, int, len(self._labels))
-        cols = np.array([self._cols[i] for i in t_idx])
-        cos = self._cos[idx] if np.array_equal(cols, np.arange(len(cols))) else None
-        if cos is None:  # columns out of label order (never in practice): gather them
-            cos = self._cos[np.ix_(idx, cols)]
-        same = idx[:, None] == t_idx[None, :] if np.isin(idx, t_idx).any() else None
-        return gene_gp.predict(f, cos, same, f.mean_all[idx], need_sd)
+def _check_options(acquisition: str, prior: str, target: str) -> None:
+    if acquisition not in ACQUISITIONS:
+        raise ValueError(f"acquisition must be one of {ACQUISITIONS}, got {acquisition!r}")
+    if prior not in PRIORS:
+        raise ValueError(f"prior must be one of {PRIORS}, got {prior!r}")
+    if target not in gene_target.TARGETS:
+        raise ValueError(f"target must be one of {gene_target.TARGETS}, got {target!r}")
 
 
 def _target_words(f: Mapping[str, object]) -> str:
@@ -401,14 +367,3 @@ def _target_words(f: Mapping[str, object]) -> str:
         return what
     tried = " / ".join(f"{w:g} {a:.2f}" for w, a in aucs.items())
     return f"{what} (leave-one-out hit AUC by score share: {tried})"
-
-
-def _weights(items: Sequence[tuple[str, float]]) -> str:
-    return ", ".join(f"{k} {v:.2f}" for k, v in items) or "none"
-
-
-def _checked_prior(values: Sequence[float] | np.ndarray, n: int) -> np.ndarray:
-    arr = np.asarray(values, dtype=float)
-    if arr.shape != (n,) or not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > 1:
-        raise ValueError(f"prior_scores must be {n} probabilities in [0, 1], one per screen gene")
-    return arr

@@ -16,7 +16,15 @@ from perturbo.kinds.genetic.planners import gene_priors, gene_text
 from perturbo.kinds.genetic.planners.gene_priors import LabelSource, logit, sigmoid
 from perturbo.kinds.genetic.screens import ScreenView
 
-__all__ = ["BASE_RATE", "TEXT_CLIP", "TEXT_WEIGHT", "Components", "build"]
+__all__ = [
+    "BASE_RATE",
+    "TEXT_CLIP",
+    "TEXT_WEIGHT",
+    "Components",
+    "add_degree",
+    "build",
+    "given",
+]
 
 TEXT_WEIGHT = 0.1
 TEXT_CLIP = 3.0
@@ -84,3 +92,37 @@ def build(
         out.mus.append(weight)
     out.prior = sigmoid(combined)
     return out
+
+
+def given(
+    prior_scores: Sequence[float] | np.ndarray | Mapping[str, np.ndarray], n: int
+) -> Components:
+    """Components from explicit P(hit) per gene: one array (named ``given``) or
+    ``{name: P(hit)}`` for several, weighed like transfer sources (equal weight means summing
+    to 1); round 1's prior is their logit average."""
+    named = prior_scores if isinstance(prior_scores, Mapping) else {"given": prior_scores}
+    comps = [_checked_prior(v, n) for v in named.values()]
+    return Components(
+        prior=sigmoid(np.mean([logit(c) for c in comps], axis=0)),
+        names=list(named),
+        comps=comps,
+        mus=[1.0 / len(comps)] * len(comps),
+    )
+
+
+def add_degree(out: Components, knowledge: GeneKnowledge) -> Components:
+    """Add the annotation-depth component (log gene-set count, z-scored): its weight's prior
+    mean is 0, so it is switched on (w > 0) only if the labels say so."""
+    deg = np.log1p(np.diff(knowledge.binary.indptr).astype(float))
+    z = np.clip((deg - deg.mean()) / (deg.std() or 1.0), -TEXT_CLIP, TEXT_CLIP)
+    out.names.append("degree")
+    out.comps.append(sigmoid(logit(np.array(BASE_RATE)) + z))
+    out.mus.append(0.0)
+    return out
+
+
+def _checked_prior(values: Sequence[float] | np.ndarray, n: int) -> np.ndarray:
+    arr = np.asarray(values, dtype=float)
+    if arr.shape != (n,) or not np.all(np.isfinite(arr)) or arr.min() < 0 or arr.max() > 1:
+        raise ValueError(f"prior_scores must be {n} probabilities in [0, 1], one per screen gene")
+    return arr

@@ -26,28 +26,28 @@ towards hits, so they count only where the campaign sampled nothing uniformly (r
 prior alone), and then err towards "not rare".
 
 Measured: on a synthetic screen of 80 hits in 8 pathways among 13k genes (0.6%; the test
-``tests/search/test_gene_explore.py``) 175 hits in 30 pathways over 8 seeds vs 157 in 26 for the
+``tests/kinds/genetic/test_gene_explore.py``) 175 hits in 30 pathways over 8 seeds vs 157 in 26 for the
 greedy batch alone (random: 22 in 22); on the shipped screens (5% hits, 8 seeds) no change
 beyond seed noise (IFNG 0.101 vs 0.100, IL2 0.178 vs 0.178, Carnevale22 0.049 vs 0.049).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Set
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import betaln
 from scipy.stats import beta as beta_dist
 
-if TYPE_CHECKING:
-    from perturbo.kinds.genetic.planners.gene_bo import GeneBOPlanner
+from perturbo.kinds.genetic.planners.gene_state import Picking
 
 __all__ = [
     "CONCENTRATIONS",
     "RARE_RATE",
     "rare_picks",
     "rare_probability",
+    "rare_share",
     "set_thompson",
     "with_sets",
 ]
@@ -129,34 +129,36 @@ def set_thompson(
     return chosen
 
 
-def rare_picks(p: GeneBOPlanner, n: int) -> int:
-    """How many of ``n`` picks go to set-level exploration: ``n`` x P(hit rate < 1%) from the
-    genes planner ``p`` sampled uniformly (all its labels where it sampled none: biased up by
-    the prior's picks, so cautious). 0 until a hit is found or with ``set_explore`` off."""
-    if not p.set_explore or not any(p._labels.values()):
-        return 0
-    sample = [i for i in p._uniform if i in p._labels] or list(p._labels)
-    hits = int(sum(p._labels[i] for i in sample))
-    share = rare_probability(hits, len(sample))
-    p.last_fit["set_share"] = round(share, 3)
-    return int(round(share * n))
+def rare_share(labels: Mapping[int, float], uniform: Set[int]) -> float | None:
+    """The share of a batch that goes to set-level exploration: P(hit rate < 1%) from the
+    tested genes the planner sampled uniformly (``uniform``; all of ``labels`` where it
+    sampled none: biased up by the prior's picks, so cautious). ``None`` until a hit is
+    found (``labels``: gene index -> 1.0 hit / 0.0 not)."""
+    if not any(labels.values()):
+        return None
+    sample = [i for i in uniform if i in labels] or list(labels)
+    hits = int(sum(labels[i] for i in sample))
+    return rare_probability(hits, len(sample))
 
 
-def with_sets(p: GeneBOPlanner, n: int, q: int, free: np.ndarray) -> list[tuple[str, float]]:
+def rare_picks(share: float | None, n: int) -> int:
+    """How many of ``n`` picks go to set-level exploration, for :func:`rare_share`'s share."""
+    return 0 if share is None else int(round(share * n))
+
+
+def with_sets(p: Picking, n: int, q: int, free: np.ndarray) -> tuple[list[tuple[str, float]], int]:
     """``n - q`` genes by the GP's posterior mean, then ``q`` by :func:`set_thompson` (the GP
-    mean ranks within a set), best first; any shortfall filled by posterior mean."""
+    mean ranks within a set), best first; any shortfall filled by posterior mean. Also
+    returns how many :func:`set_thompson` picked (their draws used the seed)."""
+    gp = p.fitted
     free_idx = np.flatnonzero(free)
-    mean, _ = p._predict(free_idx, need_sd=False)
-    score = np.full(p._n, -np.inf)
-    score[free_idx] = mean + p._tie[free_idx]
+    mean, _ = gp.predict(free_idx, need_sd=False)
+    score = np.full(len(p.genes), -np.inf)
+    score[free_idx] = mean + p.tie[free_idx]
     top = [int(i) for i in np.argsort(-score)[: n - q]]
     rest = free.copy()
     rest[top] = False
-    t_idx = np.fromiter(p._labels, int, len(p._labels))
-    y = np.fromiter(p._labels.values(), float, len(p._labels))
-    extra = set_thompson(p.knowledge.binary, t_idx, y, score, rest, q, p._rng)
-    p.deterministic = p.deterministic and not extra  # the draws used the seed
-    p.set_picks = [len(extra), p.set_picks[1] + len(extra)]
+    extra = set_thompson(p.knowledge.binary, gp.tested, gp.y, score, rest, q, p.rng)
     rest[extra] = False
     fill = [int(i) for i in np.argsort(-np.where(rest, score, -np.inf))[: q - len(extra)]]
-    return [(p.screen.genes[i], float(score[i])) for i in [*top, *extra, *fill]]
+    return [(p.genes[i], float(score[i])) for i in [*top, *extra, *fill]], len(extra)

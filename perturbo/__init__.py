@@ -15,6 +15,7 @@ Quick start::
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from typing import TYPE_CHECKING, Any
 
 from perturbo.campaign import RoundReport, StopRule, run
@@ -30,14 +31,11 @@ from perturbo.types import (
 
 if TYPE_CHECKING:
     from perturbo.api import resume_campaign, run_campaign
-    from perturbo.kinds.hyperparameter.api import Campaign, Result
     from perturbo.space import Categorical, Float, Int, SearchSpace
 
 # Re-exported lazily: the space and the API pull numpy/torch-adjacent modules that
 # `perturbo --help` should not pay for.
 _LAZY = {
-    "Campaign": "perturbo.kinds.hyperparameter.api",
-    "Result": "perturbo.kinds.hyperparameter.api",
     "run_campaign": "perturbo.api",
     "resume_campaign": "perturbo.api",
     "SearchSpace": "perturbo.space",
@@ -50,7 +48,10 @@ _LAZY = {
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
-    raise AttributeError(f"module 'perturbo' has no attribute {name!r}")
+    if name.startswith("__") or importlib.util.find_spec(f"perturbo.{name}") is not None:
+        # a dunder, or a submodule `from perturbo import X` is about to import
+        raise AttributeError(f"module 'perturbo' has no attribute {name!r}")
+    return importlib.import_module("perturbo.kinds").exported(name)  # names a kind adds (``KindSpec.exports``: ``Campaign``, ``Result``)
 
 
 __all__ = [

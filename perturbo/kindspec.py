@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from perturbo.parts import CampaignParts
     from perturbo.plots import Plotter
     from perturbo.protocols import StoreReader
+    from perturbo.search.registry import PlannerTable
 
 Nesting = Literal["round", "trial", "both"]
 """MLflow layout under a campaign's parent run: one nested run per round (a genetic round of
@@ -99,6 +100,13 @@ class KindSpec:
     tag_params: tuple[str, ...] = ()
     examples: str = ""
     findings: Findings | None = None
+    planners: Callable[[], PlannerTable] | None = None
+    """The kind's planner table (the general planners plus its own), built on call so a spec stays
+    light: the kind hands its planners to the registry here; nothing registers on import.
+    ``None``: the general planners (:data:`perturbo.search.registry.GENERAL`)."""
+    exports: Mapping[str, str] = field(default_factory=dict)
+    """Names the kind adds to the top-level ``perturbo`` package (``"Campaign":
+    "module:attribute"``), imported on first use."""
     extras: Mapping[str, Any] = field(default_factory=dict)
     """Optional, kind-defined hooks other parts of perturbo may look up by name (the chat's
     summariser, the Python API's sugar); the core never requires one."""

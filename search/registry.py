@@ -1,18 +1,17 @@
 """One planner registry: a planner name -> its factory, for each kind of space.
 
-The composition modules of the kinds ask :func:`make_planner` instead of keeping if-chains of
-their own. A planner is registered for a space type (``SearchSpace`` for the general planners
-below; a kind registers its own, e.g. the genetic kind's gene-pool GP for ``GenePool``); the
-lookup walks the space's class hierarchy, so a planner registered for ``object`` (``random``)
-serves every space.
+An explicit table, no import side effects: :data:`GENERAL` lists the planners for general
+spaces (``SearchSpace``; ``random`` for any space); a kind's spec hands its own entries
+(``KindSpec.planners``, e.g. the genetic kind's gene-pool GP for ``GenePool``) and its
+composition asks ``GENERAL.plus(*its_entries).make(...)`` instead of keeping if-chains.
 
-    make_planner("bo", space, kind="attack", seed=0, objectives=("robust_acc",),
+    GENERAL.make("bo", space, kind="attack", seed=0, objectives=("robust_acc",),
                  directions=("min",))
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -54,63 +53,74 @@ PlannerFactory = Callable[[PlannerRequest], "Planner"]
 
 
 @dataclass(frozen=True)
-class _Entry:
+class PlannerEntry:
+    """Planner ``name`` for spaces of ``space_type`` (and its subclasses): its factory, whether
+    it takes several objectives, and its ``--planner`` help text."""
+
+    space_type: type
+    name: str
     factory: PlannerFactory
-    multi_objective: bool
-    help: str
+    multi_objective: bool = False
+    help: str = ""
 
 
-_REGISTRY: dict[type, dict[str, _Entry]] = {}
+class PlannerTable:
+    """An explicit, immutable table of planners. :data:`GENERAL` holds the planners for general
+    spaces; a kind adds its own with :meth:`plus` (its spec hands them over: nothing registers
+    on import). Lookup walks the space's class hierarchy, the most specific entry winning, so
+    ``random`` (for ``object``) serves every space."""
 
+    def __init__(self, entries: Iterable[PlannerEntry] = ()) -> None:
+        self._entries = tuple(entries)
+        self._by_type: dict[type, dict[str, PlannerEntry]] = {}
+        for e in self._entries:
+            self._by_type.setdefault(e.space_type, {})[e.name] = e
 
-def register(
-    space_type: type, name: str, *, multi_objective: bool = False, help: str = ""
-) -> Callable[[PlannerFactory], PlannerFactory]:
-    """Decorator: register ``factory`` as planner ``name`` for spaces of ``space_type``."""
+    def plus(self, *entries: PlannerEntry) -> PlannerTable:
+        """This table with ``entries`` added (a later entry replaces one of the same type and name)."""
+        return PlannerTable((*self._entries, *entries))
 
-    def deco(factory: PlannerFactory) -> PlannerFactory:
-        _REGISTRY.setdefault(space_type, {})[name] = _Entry(factory, multi_objective, help)
-        return factory
+    @property
+    def entries(self) -> tuple[PlannerEntry, ...]:
+        return self._entries
 
-    return deco
+    def for_space(self, space_type: type) -> dict[str, PlannerEntry]:
+        out: dict[str, PlannerEntry] = {}
+        for cls in reversed(space_type.__mro__):  # the most specific entry wins
+            out.update(self._by_type.get(cls, {}))
+        return out
 
-
-def _entries(space_type: type) -> dict[str, _Entry]:
-    out: dict[str, _Entry] = {}
-    for cls in reversed(space_type.__mro__):  # the most specific registration wins
-        out.update(_REGISTRY.get(cls, {}))
-    return out
-
-
-def planner_names(space_type: type, multi_objective: bool = False) -> tuple[str, ...]:
-    """Planner names for ``space_type`` (only those taking several objectives, if asked)."""
-    return tuple(
-        n for n, e in _entries(space_type).items() if e.multi_objective or not multi_objective
-    )
-
-
-def planner_help(space_type: type) -> str:
-    """``name (what it is), ...`` for a ``--planner`` help text."""
-    return ", ".join(f"{n} ({e.help})" if e.help else n for n, e in _entries(space_type).items())
-
-
-def make_planner(name: str, space: Any, **request: Any) -> Planner:
-    """Planner ``name`` for ``space`` (see :class:`PlannerRequest` for the keywords)."""
-    entries = _entries(type(space))
-    if name not in entries:
-        raise PerturboError(
-            f"--planner {name!r} is unknown for this kind: use one of {', '.join(entries)}"
+    def names(self, space_type: type, multi_objective: bool = False) -> tuple[str, ...]:
+        """Planner names for ``space_type`` (only those taking several objectives, if asked)."""
+        return tuple(
+            n
+            for n, e in self.for_space(space_type).items()
+            if e.multi_objective or not multi_objective
         )
-    req = PlannerRequest(space=space, **request)
-    entry = entries[name]
-    if len(req.objectives) > 1 and not entry.multi_objective:
-        multi = [n for n, e in entries.items() if e.multi_objective]
-        raise PerturboError(
-            f"--planner {name} optimises one objective, and --objective names "
-            f"{len(req.objectives)} ({','.join(req.objectives)}): use --planner "
-            f"{' / '.join(multi)}, or name one objective"
+
+    def help(self, space_type: type) -> str:
+        """``name (what it is), ...`` for a ``--planner`` help text."""
+        return ", ".join(
+            f"{n} ({e.help})" if e.help else n for n, e in self.for_space(space_type).items()
         )
-    return entry.factory(req)
+
+    def make(self, name: str, space: Any, **request: Any) -> Planner:
+        """Planner ``name`` for ``space`` (see :class:`PlannerRequest` for the keywords)."""
+        entries = self.for_space(type(space))
+        if name not in entries:
+            raise PerturboError(
+                f"--planner {name!r} is unknown for this kind: use one of {', '.join(entries)}"
+            )
+        req = PlannerRequest(space=space, **request)
+        entry = entries[name]
+        if len(req.objectives) > 1 and not entry.multi_objective:
+            multi = [n for n, e in entries.items() if e.multi_objective]
+            raise PerturboError(
+                f"--planner {name} optimises one objective, and --objective names "
+                f"{len(req.objectives)} ({','.join(req.objectives)}): use --planner "
+                f"{' / '.join(multi)}, or name one objective"
+            )
+        return entry.factory(req)
 
 
 # --------------------------------------------------------------------------- general planners
@@ -118,33 +128,24 @@ def make_planner(name: str, space: Any, **request: Any) -> Planner:
 from perturbo.space import SearchSpace  # noqa: E402  (light: the space module only)
 
 
-@register(object, "random", multi_objective=True, help="seeded uniform baseline")
 def _random(r: PlannerRequest) -> Planner:
     from perturbo.search.random import RandomPlanner
 
     return RandomPlanner(r.space, r.kind, seed=r.seed)
 
 
-@register(
-    SearchSpace,
-    "bo",
-    multi_objective=True,
-    help="BoTorch batch BO; qLogNEHVI for several objectives",
-)
 def _bo(r: PlannerRequest) -> Planner:
     from perturbo.search.bo import BOPlanner
 
     return BOPlanner(r.space, r.kind, r.seed, objective=r.objective, direction=r.direction)
 
 
-@register(SearchSpace, "sobol", multi_objective=True, help="scrambled Sobol points")
 def _sobol(r: PlannerRequest) -> Planner:
     from perturbo.search.sobol import SobolPlanner
 
     return SobolPlanner(r.space, r.kind, r.seed)
 
 
-@register(SearchSpace, "evolution", help="differential evolution")
 def _evolution(r: PlannerRequest) -> Planner:
     from perturbo.search.evolution import EvolutionPlanner
 
@@ -162,36 +163,54 @@ def _optuna(sampler: str) -> PlannerFactory:
     return factory
 
 
-for _name, _sampler, _multi, _help in (
-    ("optuna", "tpe", True, "Optuna TPE"),
-    ("optuna-tpe", "tpe", True, "Optuna TPE"),
-    ("optuna-gp", "gp", True, "Optuna GPSampler"),
-    ("optuna-cmaes", "cmaes", False, "Optuna CMA-ES"),
-    ("optuna-nsga2", "nsga2", True, "Optuna NSGA-II"),
-):
-    register(SearchSpace, _name, multi_objective=_multi, help=_help)(_optuna(_sampler))
-
-
-@register(SearchSpace, "agent", help="LLM agent, see --llm")
-def _agent(r: PlannerRequest) -> Planner:
-    try:
-        from perturbo.agents.space_agent import make_space_planner
-    except ImportError as e:
-        raise PerturboError(
-            f"planner 'agent' needs the LLM agents (perturbo.agents), not available in this "
-            f"install ({e}): use --planner bo"
-        ) from None
-    task = str(r.extra.get("task") or f"{r.direction}imise {r.objective}")
-    return make_space_planner(
-        r.space,
-        r.kind,
-        {**dict(r.config), "seed": r.seed},
-        str(r.objectives[0]),
-        str(r.directions[0]),
-        task=task,
-        llm=r.llm,
-        engine=r.engine,
+GENERAL = PlannerTable(
+    (
+        PlannerEntry(object, "random", _random, True, "seeded uniform baseline"),
+        PlannerEntry(
+            SearchSpace, "bo", _bo, True, "BoTorch batch BO; qLogNEHVI for several objectives"
+        ),
+        PlannerEntry(SearchSpace, "sobol", _sobol, True, "scrambled Sobol points"),
+        PlannerEntry(SearchSpace, "evolution", _evolution, False, "differential evolution"),
+        *(
+            PlannerEntry(SearchSpace, name, _optuna(sampler), multi, help)
+            for name, sampler, multi, help in (
+                ("optuna", "tpe", True, "Optuna TPE"),
+                ("optuna-tpe", "tpe", True, "Optuna TPE"),
+                ("optuna-gp", "gp", True, "Optuna GPSampler"),
+                ("optuna-cmaes", "cmaes", False, "Optuna CMA-ES"),
+                ("optuna-nsga2", "nsga2", True, "Optuna NSGA-II"),
+            )
+        ),
     )
+)
+"""The planners for general spaces. The LLM agent for general spaces is not here (search
+does not import the agents): the kinds that offer it add
+:data:`perturbo.agents.planner_entries.SPACE_AGENT`."""
 
 
-__all__ = ["PlannerRequest", "make_planner", "planner_help", "planner_names", "register"]
+def planner_names(
+    space_type: type, multi_objective: bool = False, table: PlannerTable = GENERAL
+) -> tuple[str, ...]:
+    """``table.names(...)``: planner names for ``space_type`` (:data:`GENERAL` by default)."""
+    return table.names(space_type, multi_objective)
+
+
+def planner_help(space_type: type, table: PlannerTable = GENERAL) -> str:
+    return table.help(space_type)
+
+
+def make_planner(name: str, space: Any, table: PlannerTable = GENERAL, **request: Any) -> Planner:
+    """``table.make(...)`` (:data:`GENERAL` by default)."""
+    return table.make(name, space, **request)
+
+
+__all__ = [
+    "GENERAL",
+    "PlannerEntry",
+    "PlannerFactory",
+    "PlannerRequest",
+    "PlannerTable",
+    "make_planner",
+    "planner_help",
+    "planner_names",
+]

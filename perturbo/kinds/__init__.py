@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import importlib
 from importlib.metadata import entry_points
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from perturbo.types import PerturboError
 
 if TYPE_CHECKING:
     from perturbo.kindspec import KindSpec
+    from perturbo.search.registry import PlannerTable
 
 GROUP = "perturbo.kinds"
 
@@ -92,6 +93,31 @@ def get(name: str) -> KindSpec:
     return spec
 
 
+def planner_table(name: str) -> PlannerTable:
+    """The planners kind ``name`` can use: what its spec hands over (``KindSpec.planners``), or
+    the general planners."""
+    spec = get(name)
+    if spec.planners is not None:
+        return spec.planners()
+    from perturbo.search.registry import GENERAL
+
+    return GENERAL
+
+
+def exported(attr: str) -> Any:
+    """The object a kind adds to the top-level ``perturbo`` package as ``attr``
+    (``KindSpec.exports``); ``AttributeError`` if no kind does."""
+    for name in names():
+        try:
+            spec = get(name)
+        except PerturboError:
+            continue  # a kind absent from a slim install exports nothing
+        if attr in spec.exports:
+            module, _, obj = spec.exports[attr].partition(":")
+            return getattr(importlib.import_module(module), obj or attr)
+    raise AttributeError(f"module 'perturbo' has no attribute {attr!r}")
+
+
 def available(name: str) -> bool:
     """Whether ``name`` imports in this install (a built-in kind may be absent in a slim one)."""
     try:
@@ -101,4 +127,14 @@ def available(name: str) -> bool:
     return True
 
 
-__all__ = ["BUILTIN", "GROUP", "available", "get", "names", "register", "unregister"]
+__all__ = [
+    "BUILTIN",
+    "GROUP",
+    "available",
+    "exported",
+    "get",
+    "names",
+    "planner_table",
+    "register",
+    "unregister",
+]

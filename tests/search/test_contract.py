@@ -24,13 +24,12 @@ from contract_benches import (
     synthetic_knowledge,
 )
 
-import perturbo.kinds.genetic.compose  # noqa: F401  (registers the gene-pool planners)
 from perturbo.kinds.attack.samples import WorstCase
 from perturbo.kinds.attack.space import CascadePlanner
 from perturbo.kinds.genetic.experiment import GenePool
 from perturbo.kinds.genetic.pairs import PairPool
 from perturbo.protocols import Planner
-from perturbo.search.registry import make_planner, planner_names
+from perturbo.kinds import planner_table
 from perturbo.space import SearchSpace
 from perturbo.testing.planner_contract import (
     CONTRACT,
@@ -45,6 +44,12 @@ from perturbo.testing.planner_contract import (
 from perturbo.types import PerturboError
 
 Make = Callable[[Any, int], Planner]
+
+# every planner the kinds hand the registry: the genetic kind's table (general planners plus its
+# gene and pair planners) and the general-space agent the hyperparameter kind adds
+_TABLE = planner_table("genetic").plus(*planner_table("hyperparameter").entries)
+make_planner = _TABLE.make
+planner_names = _TABLE.names
 
 
 def _cheap(p: Planner) -> Planner:

@@ -38,12 +38,20 @@ def _build(config: Any, context: Any) -> Any:
     return build(config, context)
 
 
+def _planners() -> Any:
+    """The kind's planner table (imported on call: the spec stays light)."""
+    from perturbo.kinds.attack.planners import TABLE
+
+    return TABLE
+
+
 KIND = KindSpec(
     name="attack",
     description="search adversarial attack configs against a hosted model (robust accuracy)",
     config_model=AttackConfig,
     add_arguments=add_arguments,
     build=_build,
+    planners=_planners,
     default_name=default_name,
     headline=("worst_case_robust_accuracy", "n_still_robust", "passes_total"),
     subject="model",

@@ -42,13 +42,13 @@ def _make_planner(
     config: Mapping[str, Any],
     engine: Any,
 ) -> Any:
-    from perturbo.search.registry import make_planner
+    from perturbo.kinds.attack.planners import TABLE
 
     task = (
         f"find the strongest adversarial attack config against model {config.get('model')!r} "
         f"({config.get('norm')}, eps {config.get('eps')}): {directions[0]}imise {objectives[0]}"
     )
-    return make_planner(
+    return TABLE.make(
         name,
         space,
         kind="attack",

@@ -13,7 +13,7 @@ from perturbo.kinds.genetic.experiment import GenePool
 from perturbo.kinds.genetic.pairs import PairPool
 from perturbo.kinds.genetic.settings import GeneticConfig
 from perturbo.kindspec import BuildContext
-from perturbo.search.registry import PlannerRequest, register
+from perturbo.search.registry import GENERAL, PlannerEntry, PlannerRequest, PlannerTable
 from perturbo.types import PerturboError
 
 if TYPE_CHECKING:
@@ -22,7 +22,15 @@ if TYPE_CHECKING:
     from perturbo.parts import CampaignParts
     from perturbo.protocols import Planner, StoreReader
 
-__all__ = ["KIND_NAME", "build", "earlier_labels", "make_planner", "transfer_sources"]
+__all__ = [
+    "KIND_NAME",
+    "PLANNERS",
+    "TABLE",
+    "build",
+    "earlier_labels",
+    "make_planner",
+    "transfer_sources",
+]
 
 KIND_NAME = "genetic"
 FIRST_ROUND = "hedge"
@@ -48,20 +56,17 @@ def make_planner(
     extra_labels: Labels = (),
     engine: Any = None,
 ) -> Planner:
-    """The planner ``name`` for ``screen``, from the one planner registry
-    (:mod:`perturbo.search.registry`, where this module registers the gene-pool planners).
+    """The planner ``name`` for ``screen``, from this kind's planner table (:data:`TABLE`).
     ``extra_labels``: earlier campaigns' labels. ``engine``: the campaign's shared local
     model (a ModelHost client) for agent/hybrid. The planner gets ``screen.view()`` (no labels)
     and the transfer sources that survive the content check."""
-    from perturbo.search.registry import make_planner as registry_planner
-
     prior = str(config.get("prior", "transfer+text"))
     sources = (
         transfer_sources(screen, extra_labels)
         if name in ("bo", "hybrid", "agent") and "transfer" in prior
         else []
     )
-    return registry_planner(
+    return TABLE.make(
         name,
         GenePool(screen.genes),
         kind=KIND_NAME,
@@ -74,7 +79,6 @@ def make_planner(
     )
 
 
-@register(GenePool, "bo", help="GP over gene-set features with knowledge priors")
 def _gene_bo(r: PlannerRequest) -> Planner:
     try:
         from perturbo.kinds.genetic.planners.gene_bo import GeneBOPlanner
@@ -126,7 +130,6 @@ def _flag(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes")
 
 
-@register(PairPool, "bo", help="GP over gene pairs (kernel built from the gene kernel)")
 def _pair_bo(r: PlannerRequest) -> Planner:
     from perturbo.kinds.genetic.planners.gene_pairs import PairBOPlanner
 
@@ -157,8 +160,20 @@ def _gene_agent(name: str) -> Callable[[PlannerRequest], Planner]:
     return factory
 
 
-register(GenePool, "agent", help="LLM agent over gene-set hypotheses")(_gene_agent("agent"))
-register(GenePool, "hybrid", help="LLM agent + bo")(_gene_agent("hybrid"))
+PLANNERS: tuple[PlannerEntry, ...] = (
+    PlannerEntry(GenePool, "bo", _gene_bo, help="GP over gene-set features with knowledge priors"),
+    PlannerEntry(
+        PairPool, "bo", _pair_bo, help="GP over gene pairs (kernel built from the gene kernel)"
+    ),
+    PlannerEntry(GenePool, "agent", _gene_agent("agent"), help="LLM agent over gene-set hypotheses"),
+    PlannerEntry(GenePool, "hybrid", _gene_agent("hybrid"), help="LLM agent + bo"),
+)
+"""The genetic kind's own planners, handed to the planner table by its spec
+(:data:`TABLE`; nothing registers on import)."""
+
+TABLE: PlannerTable = GENERAL.plus(*PLANNERS)
+"""The planners a genetic campaign can use: the general ones (``random`` serves any space)
+and :data:`PLANNERS`."""
 
 
 def earlier_labels(store: StoreReader | None, screen: Screen, campaign: str) -> list[LabelSource]:
@@ -296,7 +311,6 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
 def _build_pairs(cfg: GeneticConfig) -> CampaignParts:
     """A gene-pair screen (``Gene_pairs,Score`` CSV): planners random or bo (pair GP)."""
     from perturbo.kinds.genetic.pairs import PairExecutor, load_pair_screen
-    from perturbo.search.registry import make_planner as registry_planner
 
     if cfg.planner not in ("random", "bo"):
         raise PerturboError(
@@ -304,7 +318,7 @@ def _build_pairs(cfg: GeneticConfig) -> CampaignParts:
         )
     screen = load_pair_screen(cfg.screen, cfg.hits, cfg.task or "", cfg.hit_tail or "both")
     space = PairPool(screen.pairs)
-    planner = registry_planner(
+    planner = TABLE.make(
         cfg.planner,
         space,
         kind=KIND_NAME,

@@ -40,12 +40,21 @@ HITS = Findings(
 )
 """A genetic campaign finds a screen's hits: "12 of 45 hits found (27%) in 256 experiments"."""
 
+
+def _planners() -> Any:
+    """The kind's planner table (imported on call: the spec stays light)."""
+    from perturbo.kinds.genetic.compose import TABLE
+
+    return TABLE
+
+
 KIND = KindSpec(
     name="genetic",
     description="which genes to knock out in a CRISPR screen, round by round",
     config_model=GeneticConfig,
     add_arguments=add_arguments,
     build=_build,
+    planners=_planners,
     default_name=default_name,
     headline=("hits_round", "hits_total", "hit_ratio"),
     subject="screen",

@@ -117,13 +117,13 @@ def make_planner(
     (:mod:`perturbo.search.registry`); several objectives (tuples) for a multi-objective
     planner. ``config`` (the campaign's) and ``llm`` (a LangChain chat model, for tests) matter
     to ``agent`` only."""
-    from perturbo.search.registry import make_planner as registry_planner
+    from perturbo.kinds.hyperparameter.planners import TABLE
 
     objectives = (objective,) if isinstance(objective, str) else tuple(objective)
     directions = (direction,) if isinstance(direction, str) else tuple(direction)
     cfg = dict(config or {})
     task = f"tune the hyperparameters of task {cfg.get('task', '?')!r} to {directions[0]}imise {objectives[0]}"
-    return registry_planner(
+    return TABLE.make(
         name,
         space,
         kind=KIND_NAME,

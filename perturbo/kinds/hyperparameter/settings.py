@@ -59,10 +59,10 @@ class HyperparameterConfig(LLMConfig):
     @field_validator("planner")
     @classmethod
     def _planner(cls, v: str) -> str:
-        from perturbo.search.registry import planner_names
+        from perturbo.kinds.hyperparameter.planners import TABLE
         from perturbo.space import SearchSpace
 
-        names = planner_names(SearchSpace)
+        names = TABLE.names(SearchSpace)
         if v not in names:
             raise ValueError(f"unknown planner {v!r}; use one of {', '.join(names)}")
         return v

@@ -18,12 +18,24 @@ def _build(config: Mapping[str, Any], context: BuildContext) -> Any:
     return build(config, context)
 
 
+def _planners() -> Any:
+    """The kind's planner table (imported on call: the spec stays light)."""
+    from perturbo.kinds.hyperparameter.planners import TABLE
+
+    return TABLE
+
+
 KIND = KindSpec(
     name="hyperparameter",
     description="train and evaluate configs of a task (built-in, tabular benchmark, or yours)",
     config_model=HyperparameterConfig,
     add_arguments=add_arguments,
     build=_build,
+    planners=_planners,
+    exports={
+        "Campaign": "perturbo.kinds.hyperparameter.api:Campaign",
+        "Result": "perturbo.kinds.hyperparameter.api:Result",
+    },
     default_name=default_name,
     subject="task",
     plotters=(optimisation_history_plot, *HYPERPARAMETER_PLOTTERS),

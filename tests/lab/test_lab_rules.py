@@ -140,3 +140,39 @@ def test_model_variance_widens_and_switches_to_normal() -> None:
     assert base.method == "exact" and wide.method == "normal"
     assert wide.hi - wide.lo > 2 * (base.hi - base.lo)
     assert remaining_hits([]) == (0.0, 0, 0)[:3] + (0.9, "exact")
+
+
+def test_uniform_sample_estimate_covers_at_the_stated_rate() -> None:
+    """Design-based: whatever the planner believes, a uniform sample of the frame gives an
+    interval that holds the true remaining count about as often as it says."""
+    from perturbo.kinds.genetic.lab.remaining import remaining_from_sample
+
+    rng = np.random.default_rng(7)
+    n_frame, n_sample, inside, trials = 5000, 64, 0, 300
+    errors, truths = [], []
+    for _ in range(trials):
+        hits = rng.random(n_frame) < 0.05
+        order = rng.permutation(n_frame)
+        sample, rest = order[:n_sample], order[n_sample:]
+        picked = rest[:2000][hits[rest[:2000]]]  # a planner found hits elsewhere in the frame
+        found = int(hits[sample].sum()) + len(picked)
+        truth = int(hits.sum()) - found
+        r = remaining_from_sample(n_frame, n_sample, int(hits[sample].sum()), found)
+        inside += r.lo <= truth <= r.hi
+        errors.append(r.estimate - truth)
+        truths.append(truth)
+    # conservative here (the planner's picks were random, so the tested part adds no bias the
+    # estimate must allow for), never below the stated 90% beyond noise
+    assert 0.84 <= inside / trials <= 0.995, inside / trials
+    assert abs(np.mean(errors)) < 0.1 * np.mean(truths)  # unbiased
+    with pytest.raises(ValueError, match="uniform sample"):
+        remaining_from_sample(100, 0, 0, 0)
+
+
+def test_scaled_to_keeps_order_caps_at_one_and_hits_the_total() -> None:
+    from perturbo.kinds.genetic.lab.remaining import scaled_to
+
+    q = scaled_to([0.9, 0.5, 0.1, 0.0], 2.5)
+    assert q.sum() == pytest.approx(2.5) and q.max() <= 1.0
+    assert list(np.argsort(-q, kind="stable")) == [0, 1, 2, 3]
+    assert scaled_to([0, 0], 1.0).tolist() == [0.5, 0.5]

@@ -241,15 +241,21 @@ def cmd_run(ns: argparse.Namespace) -> int:
     if getattr(ns, "_unavailable", None):
         raise PerturboError(f"`perturbo run {ns.kind}`: {ns._unavailable}")
     spec = kinds.get(ns.kind)
-    values = {
-        k: v
-        for k, v in vars(ns).items()
-        if k not in ("command", "kind", "config_file") and not k.startswith("_")
-    }
+    values = run_values(ns)
     pinned = _pinned(values.pop("pin", None))
     options, config = settings(spec, values, getattr(ns, "config_file", None))
     history = launch(spec, config, options, name=options.name, pinned=pinned)
     return _exit_status(history)
+
+
+def run_values(ns: argparse.Namespace) -> dict[str, Any]:
+    """The settings a ``perturbo run KIND`` command line gave, by field name (flags not given
+    are absent: their defaults are SUPPRESSed, so a TOML file or the model's default holds)."""
+    return {
+        k: v
+        for k, v in vars(ns).items()
+        if k not in ("command", "kind", "config_file") and not k.startswith("_")
+    }
 
 
 def _exit_status(history: Sequence[Any]) -> int:

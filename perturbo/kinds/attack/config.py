@@ -8,13 +8,13 @@ from __future__ import annotations
 import argparse
 import math
 from collections.abc import Mapping
-from functools import partial
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
-from perturbo.config import existing_file, field_help
+from perturbo.config import existing_file
+from perturbo.flags import Flag, add_flags, defaults
 
 OBJECTIVES = ("robust", "min-eps", "pareto")
 PARETO_OBJECTIVES = (("success_rate", "max"), ("median_norm", "min"), ("passes", "min"))
@@ -42,17 +42,21 @@ class AttackConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["attack"] = "attack"
-    model: str = Field(
+    model: Annotated[str, Flag(metavar="NAME|FILE|module:factory")] = Field(
         "digits-cnn",
         description="target: digits-cnn, digits-cnn-adv, wine-mlp, a TorchScript file, or "
         "module:factory (with --allow-user-code)",
     )
-    data: str | None = Field(None, description=".npz with x (inputs) and y (int labels)")
-    input_range: list[float] | None = Field(None, description="the model's input range low,high")
-    mean: list[float] | None = Field(
+    data: Annotated[str | None, Flag(metavar="NPZ")] = Field(
+        None, description=".npz with x (inputs) and y (int labels)"
+    )
+    input_range: Annotated[
+        list[float] | None, Flag(metavar="LOW,HIGH", more="; built-ins: 0,1")
+    ] = Field(None, description="the model's input range low,high")
+    mean: Annotated[list[float] | None, Flag(metavar="M[,M...]")] = Field(
         None, description="normalisation inside the model: mean per channel"
     )
-    std: list[float] | None = Field(
+    std: Annotated[list[float] | None, Flag(metavar="S[,S...]")] = Field(
         None, description="normalisation inside the model: std per channel"
     )
     allow_user_code: bool = Field(
@@ -66,24 +70,39 @@ class AttackConfig(BaseModel):
         "reaching --target-success; pareto: success vs perturbation size vs passes",
     )
     target_success: float = Field(0.9, gt=0, le=1, description="min-eps: success rate to reach")
-    methods: list[str] | None = Field(
-        None, description="attack methods to search (default: all for the norm)"
-    )
-    planner: str = Field("bo", description="who proposes")
+    methods: Annotated[
+        list[str] | None,
+        Flag(
+            metavar="M[,M...]",
+            more=": fgsm, pgd, apgd-ce, apgd-dlr, apgd-t, square, cw-l2, deepfool (l2), "
+            "onepixel (l0)",
+        ),
+    ] = Field(None, description="attack methods to search (default: all for the norm)")
+    planner: Annotated[
+        str, Flag(metavar="NAME", more=": bo, optuna, optuna-tpe, evolution, sobol, random, agent")
+    ] = Field("bo", description="who proposes")
     trials: int = Field(40, gt=0, description="attack configs to run in all")
     batch: int = Field(4, gt=0, description="configs per round, run in parallel")
     seed: int = Field(0, description="random seed (planner and attacks)")
     samples: int = Field(500, gt=0, description="held-out samples attacked")
-    cascade: bool = Field(True, description="later configs attack only the samples still robust")
+    cascade: Annotated[
+        bool, Flag(off="attack every sample with every config (default: cascade)")
+    ] = Field(True, description="later configs attack only the samples still robust")
     max_passes: int | None = Field(
         None, gt=0, description="stop once the trials spent this many forward + backward passes"
     )
-    stop_when_done: bool = Field(
+    stop_when_done: Annotated[
+        bool,
+        Flag(
+            off="run the whole trial/pass budget (default: end once configs spending half "
+            "the passes it took to reach the worst case break nothing more)"
+        ),
+    ] = Field(
         True,
         description="end once configs spending half the passes it took to reach the worst "
         "case break nothing more",
     )
-    reference: str | None = Field(
+    reference: Annotated[str | None, Flag(metavar="ACC@PASSES")] = Field(
         None,
         description="plots: a reference point ACC@PASSES (e.g. AutoAttack's 0.746@3.67e6)",
     )
@@ -155,89 +174,25 @@ def parse_reference(text: str) -> tuple[float, float]:
     return acc, passes
 
 
-_help = partial(field_help, AttackConfig)
+DEFAULTS = defaults(AttackConfig)
+"""Every setting's default, for code that reads a plain config dict: written once, in
+:class:`AttackConfig`."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The attack kind's flags. Defaults are SUPPRESSed so a TOML file can set them."""
-    s = argparse.SUPPRESS
-    g = parser.add_argument_group("attack campaign")
-    g.add_argument("--model", default=s, metavar="NAME|FILE|module:factory", help=_help("model"))
-    g.add_argument("--data", default=s, metavar="NPZ", help=_help("data"))
-    g.add_argument(
-        "--input-range",
-        dest="input_range",
-        default=s,
-        metavar="LOW,HIGH",
-        help=_help("input_range", "; built-ins: 0,1"),
-    )
-    g.add_argument("--mean", default=s, metavar="M[,M...]", help=_help("mean"))
-    g.add_argument("--std", default=s, metavar="S[,S...]", help=_help("std"))
-    g.add_argument(
-        "--allow-user-code",
-        dest="allow_user_code",
-        action="store_true",
-        default=s,
-        help=_help("allow_user_code"),
-    )
-    g.add_argument("--eps", type=float, default=s, help=_help("eps"))
-    g.add_argument("--norm", default=s, choices=("linf", "l2", "l0"), help=_help("norm"))
-    g.add_argument("--objective", default=s, choices=OBJECTIVES, help=_help("objective"))
-    g.add_argument(
-        "--target-success",
-        dest="target_success",
-        type=float,
-        default=s,
-        help=_help("target_success"),
-    )
-    g.add_argument(
-        "--methods",
-        default=s,
-        metavar="M[,M...]",
-        help=_help(
-            "methods",
-            ": fgsm, pgd, apgd-ce, apgd-dlr, apgd-t, square, cw-l2, deepfool (l2), onepixel (l0)",
-        ),
-    )
-    g.add_argument(
-        "--planner",
-        default=s,
-        metavar="NAME",
-        help=_help("planner", ": bo, optuna, optuna-tpe, evolution, sobol, random, agent"),
-    )
-    g.add_argument("--trials", type=int, default=s, help=_help("trials"))
-    g.add_argument("--batch", type=int, default=s, help=_help("batch"))
-    g.add_argument("--seed", type=int, default=s, help=_help("seed"))
-    g.add_argument("--samples", type=int, default=s, help=_help("samples"))
-    g.add_argument(
-        "--no-cascade",
-        dest="cascade",
-        action="store_false",
-        default=s,
-        help="attack every sample with every config (default: cascade)",
-    )
-    g.add_argument("--max-passes", dest="max_passes", type=int, default=s, help=_help("max_passes"))
-    g.add_argument(
-        "--no-stop-when-done",
-        dest="stop_when_done",
-        action="store_false",
-        default=s,
-        help="run the whole trial/pass budget (default: end once configs spending half the "
-        "passes it took to reach the worst case break nothing more)",
-    )
-    g.add_argument("--reference", default=s, metavar="ACC@PASSES", help=_help("reference"))
-    g.add_argument("--cache-dir", dest="cache_dir", default=s, help=_help("cache_dir"))
+    """The attack kind's flags, generated from :class:`AttackConfig` (defaults SUPPRESSed so
+    a TOML file can set them)."""
+    add_flags(parser, AttackConfig, {"": "attack campaign"})
 
 
 def default_name(config: Mapping[str, Any]) -> str:
-    model = Path(str(config.get("model", "model"))).stem.replace(":", "-")
-    return (
-        f"attack-{model}-{config.get('norm', 'linf')}-{config.get('eps', 0.1):g}-"
-        f"{config.get('planner', 'bo')}-s{config.get('seed', 0)}"
-    )
+    c = {**DEFAULTS, **config}
+    model = Path(str(c["model"])).stem.replace(":", "-")
+    return f"attack-{model}-{c['norm']}-{c['eps']:g}-{c['planner']}-s{c['seed']}"
 
 
 __all__ = [
+    "DEFAULTS",
     "OBJECTIVES",
     "PARETO_OBJECTIVES",
     "AttackConfig",

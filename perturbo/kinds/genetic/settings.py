@@ -1,19 +1,29 @@
-"""The genetic kind's settings and flags (light: pydantic and argparse only, so
-``perturbo --help`` stays fast)."""
+"""The genetic kind's settings, each written once: the model's fields carry the type, default
+and help, and the flags are generated from them (:mod:`perturbo.flags`). Light: pydantic and
+argparse only, so ``perturbo --help`` stays fast."""
 
 from __future__ import annotations
 
 import argparse
-from functools import partial
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
-from perturbo.agents.settings import LLMConfig, add_llm_arguments
-from perturbo.config import field_help
+from perturbo.agents.settings import LLMConfig
+from perturbo.flags import Flag, add_flags, defaults
 
-PLANNERS = ("random", "bo", "agent", "hybrid")
+AGENT = "agent"
+"""The help group of the LLM agent's own flags."""
+LAB = "lab"
+"""The help group of the lab-in-the-loop flags."""
+GROUPS = {
+    "": "genetic campaign",
+    AGENT: "LLM agent (--planner agent|hybrid)",
+    "llm": "LLM backend (--planner agent|hybrid, --text-rerank llm)",
+    "lab": "lab in the loop (--lab)",
+}
+"""Help group key -> title, in the order ``--help`` lists them."""
 
 
 class GeneticConfig(LLMConfig):
@@ -21,13 +31,20 @@ class GeneticConfig(LLMConfig):
     from it), so every field is plain JSON."""
 
     kind: Literal["genetic"] = "genetic"
-    screen: str = Field(
-        "IFNG", description="a built-in screen name or the path to a Gene,Score CSV"
+    screen: Annotated[
+        str,
+        Flag(
+            metavar="NAME|CSV",
+            more=": IFNG, IL2, Carnevale22_Adenosine, Scharenberg22, or my_screen.csv",
+        ),
+    ] = Field("IFNG", description="a built-in screen name or the path to a Gene,Score CSV")
+    hits: Annotated[
+        str | None,
+        Flag(metavar="FILE", more="; without it the top 5% of genes by |score| are the hits"),
+    ] = Field(None, description="text file with one hit gene per line (own CSV only)")
+    task: Annotated[str | None, Flag(metavar="JSON|TEXT")] = Field(
+        None, description="task.json or the task sentence (own CSV only)"
     )
-    hits: str | None = Field(
-        None, description="text file with one hit gene per line (own CSV only)"
-    )
-    task: str | None = Field(None, description="task.json or the task sentence (own CSV only)")
     modality: Literal["knockout", "crispri", "crispra"] | None = Field(
         None, description="perturbation: knockout, crispri or crispra (None: from the task)"
     )
@@ -35,13 +52,23 @@ class GeneticConfig(LLMConfig):
         None,
         description="which Score tail the default top-5 percent hit rule takes (None: from the task)",
     )
-    planner: Literal["random", "bo", "agent", "hybrid"] = Field("bo", description="who proposes")
+    planner: Annotated[
+        Literal["random", "bo", "agent", "hybrid"],
+        Flag(
+            more=": random (seeded baseline), bo (Bayesian optimisation over gene-set "
+            "features), agent (LLM), hybrid (LLM + bo)"
+        ),
+    ] = Field("bo", description="who proposes")
     rounds: int = Field(5, gt=0, description="rounds of experiments")
     batch: int = Field(128, gt=0, description="genes knocked out per round")
     seed: int = Field(0, ge=0, description="random seed")
-    acquisition: Literal["greedy", "ucb", "thompson"] = Field(
-        "greedy", description="bo: how the next batch is picked from the GP"
-    )
+    acquisition: Annotated[
+        Literal["greedy", "ucb", "thompson", "rwr"],
+        Flag(
+            more="; rwr ranks the untested genes by a random walk with restart from the "
+            "hits found so far over the gene x gene-set graph (network propagation)"
+        ),
+    ] = Field("greedy", description="bo: how the next batch is picked from the GP")
     prior: Literal["transfer+text", "transfer", "text", "none"] = Field(
         "transfer+text", description="bo: knowledge used before any hit is seen"
     )
@@ -69,17 +96,42 @@ class GeneticConfig(LLMConfig):
             "well it ranks the hits found so far, left out one at a time)"
         ),
     )
-    learn_from_past: bool = Field(
+    learn_from_past: Annotated[
+        bool, Flag(off="bo: do not use earlier campaigns' results in the transfer prior")
+    ] = Field(
         True,
         description="bo: also learn the transfer prior from earlier genetic campaigns in MLflow",
     )
     # agent / hybrid (perturbo.kinds.genetic.agent.genetic_factory.make_genetic_planner reads these and llm* keys)
-    critic: bool = Field(False, description="agent: a critic reviews each proposal")
-    agent_style: Literal["sets", "genes"] = Field(
+    critic: Annotated[bool, Flag(group=AGENT)] = Field(
+        False, description="agent: a critic reviews each proposal"
+    )
+    agent_style: Annotated[Literal["sets", "genes"], Flag(group=AGENT)] = Field(
         "sets", description="agent: choose among gene sets (small models) or name genes"
     )
-    agent_share: float = Field(
+    agent_share: Annotated[float, Flag(group=AGENT)] = Field(
         0.25, ge=0.0, le=1.0, description="hybrid: share of the batch the agent picks"
+    )
+    # lab in the loop (perturbo.kinds.genetic.lab.outside): the lab runs the experiments
+    lab: Annotated[bool, Flag(group=LAB)] = Field(
+        False,
+        description=(
+            "the experiments run in a lab: propose a batch, record it as pending and exit; "
+            "`perturbo tell` records the results and proposes the next batch"
+        ),
+    )
+    library: Annotated[str | None, Flag(group=LAB, metavar="CSV")] = Field(
+        None, description="lab: the library, a CSV with a Gene column (one row per gene or guide)"
+    )
+    hit_rule: Annotated[str | None, Flag(group=LAB, metavar="RULE")] = Field(
+        None,
+        description='lab: what counts as a hit: column, "score>=T", "score<=T", "abs>=T", "z>=T"',
+    )
+    exclude: Annotated[str | None, Flag(group=LAB, metavar="FILE")] = Field(
+        None, description="lab: file of genes never to propose"
+    )
+    controls: Annotated[str | None, Flag(group=LAB, metavar="FILE")] = Field(
+        None, description="lab: file of control genes measured in every batch (never hits)"
     )
 
     @field_validator("screen")
@@ -89,7 +141,7 @@ class GeneticConfig(LLMConfig):
         p = Path(v).expanduser()
         return str(p.resolve()) if p.suffix.lower() == ".csv" and p.is_file() else v
 
-    @field_validator("hits", "task")
+    @field_validator("hits", "task", "library", "exclude", "controls")
     @classmethod
     def _file_path(cls, v: str | None) -> str | None:
         if v is None:
@@ -98,76 +150,15 @@ class GeneticConfig(LLMConfig):
         return str(p.resolve()) if p.is_file() else v
 
 
-_help = partial(field_help, GeneticConfig)
+DEFAULTS = defaults(GeneticConfig)
+"""Every setting's default, for code that reads a plain config dict (compose, the planners'
+factories): written once, in :class:`GeneticConfig`."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The genetic kind's flags. Defaults are SUPPRESSed so a TOML file can set them; the
-    defaults shown come from :class:`GeneticConfig`."""
-    s = argparse.SUPPRESS
-    g = parser.add_argument_group("genetic campaign")
-    g.add_argument(
-        "--screen",
-        default=s,
-        metavar="NAME|CSV",
-        help=_help("screen", ": IFNG, IL2, Carnevale22_Adenosine, Scharenberg22, or my_screen.csv"),
-    )
-    g.add_argument(
-        "--hits",
-        default=s,
-        metavar="FILE",
-        help=_help("hits", "; without it the top 5%% of genes by |score| are the hits"),
-    )
-    g.add_argument("--task", default=s, metavar="JSON|TEXT", help=_help("task"))
-    g.add_argument(
-        "--modality", default=s, metavar="knockout|crispri|crispra", help=_help("modality")
-    )
-    g.add_argument(
-        "--hit-tail", dest="hit_tail", default=s, metavar="both|high|low", help=_help("hit_tail")
-    )
-    g.add_argument(
-        "--planner",
-        default=s,
-        metavar="|".join(PLANNERS),
-        help=_help(
-            "planner",
-            ": random (seeded baseline), bo (Bayesian optimisation over gene-set "
-            "features), agent (LLM), hybrid (LLM + bo)",
-        ),
-    )
-    g.add_argument("--rounds", type=int, default=s, help=_help("rounds"))
-    g.add_argument("--batch", type=int, default=s, help=_help("batch"))
-    g.add_argument("--seed", type=int, default=s, help=_help("seed"))
-    g.add_argument(
-        "--acquisition", default=s, metavar="greedy|ucb|thompson", help=_help("acquisition")
-    )
-    g.add_argument(
-        "--prior", default=s, metavar="transfer+text|transfer|text|none", help=_help("prior")
-    )
-    g.add_argument(
-        "--text-rerank",
-        dest="text_rerank",
-        default=s,
-        metavar="none|llm",
-        help=_help("text_rerank"),
-    )
-    g.add_argument(
-        "--first-round",
-        dest="first_round",
-        default=s,
-        metavar="prior|hedge",
-        help=_help("first_round"),
-    )
-    g.add_argument("--target", default=s, metavar="auto|hits|scores", help=_help("target"))
-    g.add_argument(
-        "--no-learn-from-past",
-        dest="learn_from_past",
-        action="store_false",
-        default=s,
-        help="bo: do not use earlier campaigns' results in the transfer prior",
-    )
-    a = parser.add_argument_group("LLM agent (--planner agent|hybrid)")
-    a.add_argument("--critic", action="store_true", default=s, help=_help("critic"))
-    a.add_argument("--agent-style", default=s, metavar="sets|genes", help=_help("agent_style"))
-    a.add_argument("--agent-share", type=float, default=s, help=_help("agent_share"))
-    add_llm_arguments(parser, "LLM backend (--planner agent|hybrid, --text-rerank llm)")
+    """The genetic kind's flags, generated from :class:`GeneticConfig` (defaults SUPPRESSed
+    so a TOML file can set them; the defaults shown come from the model)."""
+    add_flags(parser, GeneticConfig, GROUPS)
+
+
+__all__ = ["DEFAULTS", "GROUPS", "GeneticConfig", "add_arguments"]

@@ -1,16 +1,20 @@
-"""The hyperparameter kind's settings and flags (light: pydantic and argparse only, so
-``perturbo --help`` stays fast)."""
+"""The hyperparameter kind's settings, each written once: the model's fields carry the type,
+default and help, and the flags are generated from them (:mod:`perturbo.flags`). Light:
+pydantic and argparse only, so ``perturbo --help`` stays fast."""
 
 from __future__ import annotations
 
 import argparse
-from functools import partial
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator
 
-from perturbo.agents.settings import LLMConfig, add_llm_arguments
-from perturbo.config import existing_file, field_help
+from perturbo.agents.settings import LLMConfig
+from perturbo.config import existing_file
+from perturbo.flags import Flag, add_flags, defaults
+
+GROUPS = {"": "hyperparameter campaign", "llm": "agent planner (--planner agent)"}
+"""Help group key -> title, in the order ``--help`` lists them."""
 
 
 class HyperparameterConfig(LLMConfig):
@@ -18,14 +22,35 @@ class HyperparameterConfig(LLMConfig):
     rebuilds from it), so every field is plain JSON."""
 
     kind: Literal["hyperparameter"] = "hyperparameter"
-    task: str = Field(
-        "digits-cnn", description="built-in task, or module:function with --allow-user-code"
-    )
-    planner: str = Field("bo", description="who proposes")
+    task: Annotated[
+        str,
+        Flag(
+            metavar="NAME|module:function",
+            more=": digits-cnn, wine-mlp, breast_cancer-mlp, iris-mlp, branin, hartmann6, "
+            "ackley10, hpobench-<dataset>, fcnet-<dataset>, nb201-<dataset> (an unknown name "
+            "lists them all)",
+        ),
+    ] = Field("digits-cnn", description="built-in task, or module:function with --allow-user-code")
+    planner: Annotated[
+        str,
+        Flag(
+            metavar="NAME",
+            more=": bo (BoTorch batch BO), optuna / optuna-tpe, optuna-gp, optuna-cmaes, "
+            "optuna-nsga2, evolution (differential evolution), sobol, random, agent (LLM, see "
+            "--llm)",
+        ),
+    ] = Field("bo", description="who proposes")
     trials: int = Field(50, gt=0, description="trials to run in all")
     batch: int = Field(4, gt=0, description="trials per round, run in parallel")
     seed: int = Field(0, ge=0, description="random seed (planner and training)")
-    space: str | dict[str, Any] | None = Field(
+    space: Annotated[
+        str | dict[str, Any] | None,
+        Flag(
+            metavar="TOML",
+            more="; tables named after parameters: type = float|int|categorical, low/high/log "
+            "or choices, optional when = {parent = [values]}",
+        ),
+    ] = Field(
         None, description="TOML file with a custom search space (Python API: also an inline table)"
     )
     asha: bool = Field(
@@ -34,12 +59,19 @@ class HyperparameterConfig(LLMConfig):
     eta: float = Field(3.0, gt=1, description="ASHA: keep the top 1/eta at each rung")
     min_epochs: int = Field(1, gt=0, description="ASHA: epochs before the first rung")
     max_epochs: int | None = Field(None, gt=0, description="epochs of a full trial (task default)")
-    objective: str | list[str] | None = Field(
+    objective: Annotated[
+        str | list[str] | None,
+        Flag(
+            metavar="METRIC[,METRIC]",
+            more="; e.g. --objective val_accuracy,n_params --direction max,min (-mlp/-cnn "
+            "tasks also report val_loss, train_seconds)",
+        ),
+    ] = Field(
         None,
         description="metric to optimise (task default; user code: 'value'); several, "
         "comma-separated, for a multi-objective campaign with a Pareto front",
     )
-    direction: str | list[str] | None = Field(
+    direction: Annotated[str | list[str] | None, Flag(metavar="max|min[,...]")] = Field(
         None,
         description="max or min, one per objective (comma-separated); required for a user "
         "function (module:function) and for an --objective other than the task's own "
@@ -68,66 +100,15 @@ class HyperparameterConfig(LLMConfig):
         return v
 
 
-_help = partial(field_help, HyperparameterConfig)
+DEFAULTS = defaults(HyperparameterConfig)
+"""Every setting's default, for code that reads a plain config dict: written once, in
+:class:`HyperparameterConfig`."""
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The hyperparameter kind's flags. Defaults are SUPPRESSed so a TOML file can set them."""
-    s = argparse.SUPPRESS
-    g = parser.add_argument_group("hyperparameter campaign")
-    g.add_argument(
-        "--task",
-        default=s,
-        metavar="NAME|module:function",
-        help=_help(
-            "task",
-            ": digits-cnn, wine-mlp, breast_cancer-mlp, iris-mlp, branin, hartmann6, ackley10, "
-            "hpobench-<dataset>, fcnet-<dataset>, nb201-<dataset> (an unknown name lists them all)",
-        ),
-    )
-    g.add_argument(
-        "--planner",
-        default=s,
-        metavar="NAME",
-        help=_help(
-            "planner",
-            ": bo (BoTorch batch BO), optuna / optuna-tpe, optuna-gp, optuna-cmaes, optuna-nsga2, "
-            "evolution (differential evolution), sobol, random, agent (LLM, see --llm)",
-        ),
-    )
-    g.add_argument("--trials", type=int, default=s, help=_help("trials"))
-    g.add_argument("--batch", type=int, default=s, help=_help("batch"))
-    g.add_argument("--seed", type=int, default=s, help=_help("seed"))
-    g.add_argument(
-        "--space",
-        default=s,
-        metavar="TOML",
-        help=_help(
-            "space",
-            "; tables named after parameters: type = float|int|categorical, low/high/log or "
-            "choices, optional when = {parent = [values]}",
-        ),
-    )
-    g.add_argument("--asha", action="store_true", default=s, help=_help("asha"))
-    g.add_argument("--eta", type=float, default=s, help=_help("eta"))
-    g.add_argument("--min-epochs", dest="min_epochs", type=int, default=s, help=_help("min_epochs"))
-    g.add_argument("--max-epochs", dest="max_epochs", type=int, default=s, help=_help("max_epochs"))
-    g.add_argument(
-        "--objective",
-        default=s,
-        metavar="METRIC[,METRIC]",
-        help=_help(
-            "objective",
-            "; e.g. --objective val_accuracy,n_params --direction max,min (-mlp/-cnn tasks "
-            "also report val_loss, train_seconds)",
-        ),
-    )
-    g.add_argument("--direction", default=s, metavar="max|min[,...]", help=_help("direction"))
-    g.add_argument(
-        "--allow-user-code",
-        dest="allow_user_code",
-        action="store_true",
-        default=s,
-        help=_help("allow_user_code"),
-    )
-    add_llm_arguments(parser, "agent planner (--planner agent)")
+    """The hyperparameter kind's flags, generated from :class:`HyperparameterConfig`
+    (defaults SUPPRESSed so a TOML file can set them)."""
+    add_flags(parser, HyperparameterConfig, GROUPS)
+
+
+__all__ = ["DEFAULTS", "GROUPS", "HyperparameterConfig", "add_arguments"]

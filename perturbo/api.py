@@ -57,13 +57,14 @@ def resume_campaign(
 ) -> History:
     """Continue campaign ``name`` from what MLflow recorded, as ``perturbo resume`` does
     (``overrides``: e.g. ``rounds=8`` to extend a campaign whose kind budgets by rounds)."""
+    from perturbo import kinds
     from perturbo.config import RunOptions
     from perturbo.launch import resume
 
     options = RunOptions(
         tracking_uri=tracking_uri, local=local, address=address, workers=workers, progress=progress
     )
-    return resume(name, options, overrides)
+    return resume(name, options, overrides, spec_of=kinds.get)
 
 
 __all__ = ["resume_campaign", "run_campaign"]

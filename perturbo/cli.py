@@ -291,14 +291,14 @@ def _pinned(values: Sequence[str] | None) -> list[dict[str, object]]:
 
 def cmd_resume(ns: argparse.Namespace) -> int:
     from perturbo import config as cfg
+    from perturbo import kinds
     from perturbo.launch import resume
 
     values = {k: v for k, v in vars(ns).items() if k in cfg.RUN_OPTION_KEYS}
     options = cfg.build_model(cfg.RunOptions, values).check()
     pinned = _pinned(getattr(ns, "pin", None))
-    history = resume(
-        ns.campaign, options, {"rounds": ns.rounds, "trials": ns.trials}, pinned=pinned
-    )
+    budget = {"rounds": ns.rounds, "trials": ns.trials}
+    history = resume(ns.campaign, options, budget, pinned=pinned, spec_of=kinds.get)
     return _exit_status(history)
 
 

@@ -7,6 +7,7 @@ campaign in which every experiment failed. It never names a kind.
 
 from __future__ import annotations
 
+import difflib
 import shlex
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -103,6 +104,30 @@ def refuse_running_name(uri: str, name: str) -> None:
             f"{d.get('host', '?')}:{d.get('pid', '?')}): pick another --name; `perturbo status` "
             "shows it"
         )
+
+
+def resolve_campaign(store: Any, name: str) -> str:
+    """A campaign's full name from a unique prefix (or part); a clear error with "did you
+    mean" (``resume`` and ``show`` read names the same way)."""
+    names = [c.name for c in store.list_campaigns()]
+    if name in names:
+        return name
+    hits = [n for n in names if n.startswith(name)] or [
+        n for n in names if name.lower() in n.lower()
+    ]
+    if len(hits) == 1:
+        return hits[0]
+    if len(hits) > 1:
+        raise PerturboError(
+            f"campaign {name!r} is ambiguous in {store.uri!r}: it starts "
+            f"{', '.join(hits[:5])}{' ...' if len(hits) > 5 else ''}; give more of the name"
+        )
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
+    hint = f"did you mean {', '.join(close)}? " if close else ""
+    raise PerturboError(
+        f"no campaign named {name!r} in {store.uri!r}: {hint}`perturbo show` lists the campaigns "
+        "there (pass --tracking-uri for another store)"
+    )
 
 
 def claim_to_resume(store: Any, name: str) -> Any:
@@ -207,4 +232,5 @@ __all__ = [
     "refuse_all_failed",
     "refuse_finished",
     "refuse_running_name",
+    "resolve_campaign",
 ]

@@ -1,6 +1,11 @@
-"""What a kind hands the composition root (the CLI, the Python API): everything one
-campaign needs, built from one plain config dict (from CLI flags, a TOML file, or the
-config logged to MLflow on resume)."""
+"""What a kind hands the composition root (:mod:`perturbo.launch`, which every entry uses):
+everything one campaign needs, built from one plain config dict (from CLI flags, a TOML file,
+or the config logged to MLflow on resume).
+
+The parts are complete when the kind's ``build`` returns: nothing patches them afterwards.
+Where a run adds to them (the ``--schedule`` and ``--experiment-timeout`` options, pinned
+experiments, the store's stop request), the root makes its own copy
+(:func:`dataclasses.replace`)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,6 @@ plus ``-YYYYMMDD-HHMMSS``), a unique prefix of it, or a unique part of it."""
 
 from __future__ import annotations
 
-import difflib
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -95,26 +94,10 @@ def add_parser(sub: Any) -> Any:
 
 def resolve(store: Any, name: str) -> str:
     """A campaign's full name from a unique prefix (or part); a clear error with "did you
-    mean"."""
-    names = [c.name for c in store.list_campaigns()]
-    if name in names:
-        return name
-    hits = [n for n in names if n.startswith(name)] or [
-        n for n in names if name.lower() in n.lower()
-    ]
-    if len(hits) == 1:
-        return hits[0]
-    if len(hits) > 1:
-        raise PerturboError(
-            f"campaign {name!r} is ambiguous in {store.uri!r}: it starts "
-            f"{', '.join(hits[:5])}{' ...' if len(hits) > 5 else ''}; give more of the name"
-        )
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.5)
-    hint = f"did you mean {', '.join(close)}? " if close else ""
-    raise PerturboError(
-        f"no campaign named {name!r} in {store.uri!r}: {hint}`perturbo show` lists the campaigns "
-        "there (pass --tracking-uri for another store)"
-    )
+    mean" (:func:`perturbo.launch_checks.resolve_campaign`, which ``resume`` uses too)."""
+    from perturbo.launch_checks import resolve_campaign
+
+    return resolve_campaign(store, name)
 
 
 def headline(metrics: Mapping[str, float], keys: Sequence[str] = (), limit: int = 2) -> str:
@@ -258,6 +241,8 @@ def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = Fal
         f"[bold]{escape(summary.name)}[/bold] ({summary.kind}, {summary.status}, "
         f"{summary.rounds} rounds recorded)"
     )
+    if waiting := summary.run_tags.get("perturbo.lab.waiting"):  # a lab campaign's pending batch
+        console.print(f"  [bold]{escape(waiting)}[/bold] (`perturbo ask {escape(name)}`)")
     found = found_line(spec, summary, history)
     if found:
         console.print(f"  [bold]{escape(found)}[/bold]")

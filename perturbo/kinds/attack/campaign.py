@@ -297,47 +297,51 @@ def attack_campaign(
     workers: int | None = None,
     tracking_uri: str | None = None,
     name: str | None = None,
+    resume: bool = False,
+    progress: bool = False,
     **settings: Any,
 ) -> tuple[Any, Any]:
     """Run an attack campaign from Python; returns ``(history, worst_case)``.
 
     ``settings`` are :class:`AttackConfig` fields (``eps``, ``norm``, ``planner``,
     ``trials``...). ``local``: in this process (else Ray actors on 127.0.0.1, or wherever
-    ``perturbo.actors.connect`` finds). ``tracking_uri``: record to MLflow too.
+    ``perturbo.actors.connect`` finds). ``tracking_uri``: record to MLflow too (a failure or
+    Ctrl-C then marks the record FAILED or KILLED); ``resume``: continue the recorded campaign
+    ``name`` there (``trials``: a larger total budget). It runs through the composition root
+    (:mod:`perturbo.launch`), as ``perturbo run attack`` does, in rounds of ``batch``.
     """
-    from perturbo.actors import open_pool
+    from perturbo.config import RunOptions
+    from perturbo.kinds.attack import KIND
     from perturbo.kinds.attack.samples import worst_case
-    from perturbo.kindspec import BuildContext
+    from perturbo.launch import launched, only, resumed
 
-    campaign = name or "attack"
-    parts = build({"model": model, **settings}, BuildContext(campaign=campaign))
-    opened = open_pool(
-        parts.executor_factory,
+    options = RunOptions(
+        name=name,
+        tracking_uri=tracking_uri,
         local=local,
         workers=workers,
-        num_gpus_per_worker=parts.num_gpus_per_worker,
+        progress=progress,
+        schedule="sync",  # the Python API runs rounds of ``batch`` (the CLI: the kind's)
     )
-    recorder = None
-    try:
-        if tracking_uri:
-            from perturbo.kinds.attack import KIND
-            from perturbo.tracking import MlflowRecorder
-
-            recorder = MlflowRecorder.from_parts(
-                parts,
-                tracking_uri,
-                campaign,
-                nesting=KIND.nesting,
-                plotters=KIND.plotters,
-                headline=tuple(KIND.headline),
-                subject=KIND.subject,
+    if resume:
+        if not (tracking_uri and name):
+            raise PerturboError(
+                "attack_campaign(resume=True) continues a recorded campaign: pass tracking_uri= "
+                "and name= (the ones it ran with)"
             )
-            recorder.start({"pool": opened.where})
-        history = parts.run(opened.pool, recorder=recorder)
-    finally:
-        opened.close()
-    cfg = parts.config
-    return history, worst_case(history, int(parts.params["samples"]), float(cfg["eps"]))
+        ran = resumed(name, options, {"trials": settings.get("trials")}, spec_of=only(KIND))
+    else:
+        ran = launched(
+            KIND,
+            {"model": model, **settings},
+            options,
+            name=name or (None if tracking_uri else "attack"),
+            record=tracking_uri is not None,
+        )
+    history = ran.history
+    return history, worst_case(
+        history, int(ran.parts.params["samples"]), float(ran.parts.config["eps"])
+    )
 
 
 __all__ = ["CAMPAIGNS", "LOADED", "AttackMetrics", "Final", "attack_campaign", "build"]

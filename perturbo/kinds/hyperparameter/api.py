@@ -13,10 +13,12 @@
 
 A built-in task is named by string (``Campaign("digits-cnn", asha=True)``). Trials run
 in-process by default (``workers=1``), on a thread pool with ``workers>1``, or on Ray actors
-with ``ray=True`` (a local Ray on 127.0.0.1, or ``address``). With ``tracking_uri`` the campaign
-is recorded in MLflow (a parent run, one nested run per trial) and ``perturbo resume``/
-``perturbo show`` work on it — for a named task or ``module:function``; a Python callable
-cannot be rebuilt on resume, so its config records its import path.
+with ``ray=True`` (a local Ray on 127.0.0.1, or ``address``). It runs through the composition
+root (:mod:`perturbo.launch`) as ``perturbo run`` does, in rounds of ``batch``. With
+``tracking_uri`` the campaign is recorded in MLflow (a parent run, one nested run per trial),
+a failure or Ctrl-C marks it FAILED or KILLED, and :meth:`Campaign.resume` continues it with the
+same callable; ``perturbo resume``/``perturbo show`` work on it too (its config records the
+callable's import path, which ``perturbo resume`` imports).
 """
 
 from __future__ import annotations
@@ -150,90 +152,79 @@ class Campaign:
         """The :class:`~perturbo.parts.CampaignParts` (built fresh on every call)."""
         from perturbo.kinds.hyperparameter.compose import build
 
-        if self.fn is None:
-            return build(self.config)
-        from perturbo.kinds.hyperparameter.tasks import register_function
-
-        register_function(self.config["task"], self.fn)
-        parts = build(self.config)
-        f = parts.executor_factory
-        parts.executor_factory = _CallableFactory(self.fn, f.recipe, f.rungs)
-        return parts
+        self._register()
+        return build(self.config)
 
     def run(self, progress: bool = False) -> Result:
-        from perturbo.actors import open_pool
+        """Run the campaign through the composition root (:mod:`perturbo.launch`): the same
+        checks as ``perturbo run``; with ``tracking_uri`` a failure or Ctrl-C marks the record
+        FAILED or KILLED, and :meth:`resume` (or ``perturbo resume``) continues it."""
+        from perturbo.kinds.hyperparameter.spec import KIND
+        from perturbo.launch import launched
 
-        parts = self.parts()
-        opened = open_pool(
-            parts.executor_factory,
+        self._register()
+        name = self.name or f"hyperparameter-{uuid.uuid4().hex[:8]}"
+        ran = launched(
+            KIND,
+            self.config,
+            self._options(progress),
+            name=name,
+            record=self.tracking_uri is not None,
+            poll_s=0.05,
+        )
+        return self._result(ran)
+
+    def resume(self, progress: bool = False, trials: int | None = None) -> Result:
+        """Continue the recorded campaign ``name`` (needs ``tracking_uri`` and ``name``) from
+        what the store holds, running this campaign's function; ``trials``: a larger total
+        budget."""
+        from perturbo.kinds.hyperparameter.spec import KIND
+        from perturbo.launch import only, resumed
+
+        if not (self.tracking_uri and self.name):
+            raise PerturboError(
+                "Campaign.resume() continues a recorded campaign: pass tracking_uri= and "
+                "name= (the ones it ran with)"
+            )
+        self._register()
+        ran = resumed(
+            self.name,
+            self._options(progress),
+            {"trials": trials},
+            spec_of=only(KIND),
+            poll_s=0.05,
+        )
+        return self._result(ran)
+
+    def _register(self) -> None:
+        """Make the callable the task of this campaign's build (in this process)."""
+        if self.fn is not None:
+            from perturbo.kinds.hyperparameter.tasks import register_function
+
+            register_function(self.config["task"], self.fn)
+
+    def _options(self, progress: bool) -> Any:
+        from perturbo.config import RunOptions
+
+        return RunOptions(
+            name=self.name,
+            tracking_uri=self.tracking_uri,
             local=not (self.ray or self.address),
             address=self.address,
             workers=self.workers if (self.workers > 1 or not self.ray) else None,
-        )
-        try:
-            recorder = None
-            if self.tracking_uri:
-                from perturbo import tracking
+            progress=progress,
+            schedule="sync",  # the Python API runs rounds of ``batch`` (the CLI: the kind's)
+        ).check()
 
-                name = self.name or f"hyperparameter-{uuid.uuid4().hex[:8]}"
-                from perturbo.kinds.hyperparameter.spec import KIND
-
-                recorder = tracking.MlflowRecorder.from_parts(
-                    parts,
-                    self.tracking_uri,
-                    name,
-                    nesting=KIND.nesting,
-                    plotters=tuple(KIND.plotters),
-                    headline=tuple(KIND.headline),
-                    subject=KIND.subject,
-                )
-                recorder.start({"pool": opened.where, "workers": self.workers})
-            from contextlib import nullcontext
-
-            from perturbo.history import History
-            from perturbo.progress import RoundProgress
-
-            display: Any = (  # entered, or it printed nothing; counts trials against the budget
-                RoundProgress.for_stop(parts.stop, History(), title=self.name or "campaign")
-                if progress
-                else nullcontext()
-            )
-            with display as on_round:
-                hist = parts.run(opened.pool, recorder=recorder, on_round=on_round, poll_s=0.05)
-        finally:
-            opened.close()
-        return Result(hist, parts.objective, parts.direction, parts.objectives, parts.directions)
+    @staticmethod
+    def _result(ran: Any) -> Result:
+        p = ran.parts
+        return Result(ran.history, p.objective, p.direction, p.objectives, p.directions)
 
 
 def _plain(names: str | Sequence[str] | None) -> str | list[str] | None:
     """One name, or several as a JSON list (the config is logged to MLflow)."""
     return names if names is None or isinstance(names, str) else list(names)
-
-
-@dataclass(frozen=True)
-class _CallableFactory:
-    fn: Callable[..., Any]
-    recipe: Any
-    rungs: Any
-
-    def resume(self, history: Any) -> None:
-        if self.rungs is not None and hasattr(self.rungs, "seed"):
-            self.rungs.seed(history)
-
-    def __call__(self) -> Any:
-        from perturbo.kinds.hyperparameter import HyperparameterExecutor
-        from perturbo.kinds.hyperparameter.tasks import UserTask
-
-        space = SearchSpace.from_dict(self.recipe.space)
-        task = UserTask(
-            self.recipe.task,
-            space,
-            self.recipe.objective,
-            self.recipe.direction,
-            self.recipe.max_epochs or 0,
-            _fn=self.fn,
-        )
-        return HyperparameterExecutor(task, self.rungs, self.recipe.objectives)
 
 
 __all__ = ["Campaign", "Result"]

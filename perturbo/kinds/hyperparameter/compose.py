@@ -147,11 +147,8 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
     for ``--planner agent`` (``None``: loaded in this process)."""
     from perturbo.campaign import StopRule
     from perturbo.config import build_model
-    from perturbo.kinds.hyperparameter.executor import (
-        HyperparameterMetrics,
-        TaskRecipe,
-        TrialFactory,
-    )
+    from perturbo.kinds.hyperparameter.callables import trial_factory
+    from perturbo.kinds.hyperparameter.executor import HyperparameterMetrics, TaskRecipe
     from perturbo.parts import CampaignParts
     from perturbo.space import SearchSpace
 
@@ -228,7 +225,7 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
         kind=KIND_NAME,
         planner=planner,
         space=space,
-        executor_factory=TrialFactory(recipe, rungs),
+        executor_factory=trial_factory(recipe, rungs),  # Campaign(fn): the callable's
         batch=cfg.batch,
         stop=StopRule(max_experiments=cfg.trials),
         config=cfg.model_dump(),

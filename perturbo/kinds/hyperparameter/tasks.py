@@ -321,6 +321,11 @@ def register_function(name: str, fn: Callable[..., Any]) -> None:
     _FUNCTIONS[name] = fn
 
 
+def registered_function(name: str) -> Callable[..., Any] | None:
+    """The callable :func:`register_function` made available as ``name`` (None: none)."""
+    return _FUNCTIONS.get(name)
+
+
 def builtin_tasks() -> tuple[str, ...]:
     from perturbo.kinds.hyperparameter.tabular import tabular_tasks
 

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from perturbo.agents.chat.actions import Launcher
-from perturbo.agents.chat.tools import ChatTools
+from perturbo.agents.chat.tools import ChatTools, KindSettings
 
 __all__ = ["make_agent", "make_tools"]
 
@@ -17,12 +17,16 @@ def make_tools(
     local: bool = False,
     address: str | None = None,
     workdir: str | Path | None = None,
+    settings: KindSettings | None = None,
 ) -> ChatTools:
-    """The tools over the store at ``tracking_uri`` (read through ``StoreReader`` only)."""
+    """The tools over the store at ``tracking_uri`` (read through ``StoreReader`` only).
+    ``settings``: the launcher's settings check the front end passes in
+    (:func:`perturbo.launch.settings`; default: :func:`~perturbo.agents.chat.tools.kind_settings`)."""
     from perturbo import tracking
 
     store = tracking.open_store(tracking_uri)
-    return ChatTools(store, Launcher(tracking_uri, local=local, address=address, workdir=workdir))
+    launcher = Launcher(tracking_uri, local=local, address=address, workdir=workdir)
+    return ChatTools(store, launcher, settings=settings)
 
 
 def make_agent(

@@ -16,7 +16,7 @@ from __future__ import annotations
 import inspect
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from perturbo.agents.chat.read_tools import ReadTools
 from perturbo.agents.chat.result import ToolResult
 from perturbo.types import PerturboError
 
-__all__ = ["ACTION_TOOLS", "READ_TOOLS", "ChatTools", "ToolResult"]
+__all__ = ["ACTION_TOOLS", "READ_TOOLS", "ChatTools", "KindSettings", "ToolResult", "kind_settings"]
 
 READ_TOOLS = (
     "list_campaigns", "summarize_campaign", "explain_round", "compare_campaigns",
@@ -37,15 +37,39 @@ READ_TOOLS = (
 ACTION_TOOLS = ("launch_campaign", "resume_campaign", "stop_campaign", "pin_experiments")
 
 
+KindSettings = Callable[[Any, Mapping[str, Any]], tuple[Any, Mapping[str, Any]]]
+"""(kind spec, setting values) -> (run options, the kind's config): what ``perturbo run``
+makes of them, refusing a bad setting by name (:func:`perturbo.launch.settings`)."""
+
+
+def kind_settings(spec: Any, values: Mapping[str, Any]) -> tuple[Any, Mapping[str, Any]]:
+    """The default :data:`KindSettings`: the settings validated as ``perturbo run`` does
+    (:func:`perturbo.config.load`); a front end passes the composition root's own."""
+    from perturbo import config as cfg
+
+    options, kind_cfg = cfg.load(spec.config_model, values, None, kind=spec.name)
+    return options, kind_cfg.model_dump()
+
+
 class ChatTools(ReadTools):
-    """The tools over ``store`` (a :class:`~perturbo.protocols.StoreReader`) and ``launcher``."""
+    """The tools over ``store`` (a :class:`~perturbo.protocols.StoreReader`) and ``launcher``
+    (the background ``perturbo run|resume`` processes a confirmed action starts: the CLI, so
+    the composition root). ``settings``: how a launch's settings are checked before it is
+    proposed (the front end passes :func:`perturbo.launch.settings`; the chat never imports
+    the composition root)."""
 
     def __init__(
-        self, store: Any, launcher: Launcher | None = None, plots_dir: str | Path | None = None
+        self,
+        store: Any,
+        launcher: Launcher | None = None,
+        plots_dir: str | Path | None = None,
+        *,
+        settings: KindSettings | None = None,
     ) -> None:
         self.store = store
         self.launcher = launcher or Launcher(store.uri)
         self.plots_dir = Path(plots_dir) if plots_dir else self.launcher.workdir / "plots"
+        self.settings = settings or kind_settings
 
     # ------------------------------------------------------------------ the one entry
     def names(self, allow_actions: bool = True) -> tuple[str, ...]:
@@ -104,8 +128,6 @@ class ChatTools(ReadTools):
         """Propose a new campaign of ``kind`` with ``settings`` (flag names with underscores,
         e.g. {"planner": "random", "rounds": 2}); ``like``: start from that campaign's
         settings (a rerun with changes); it starts only after the user confirms."""
-        from perturbo.launch import settings as merge
-
         base: dict[str, Any] = {}
         if like:
             base = self._settings_of(resolve(self.store, like))
@@ -120,7 +142,7 @@ class ChatTools(ReadTools):
         for bad in ("tracking_uri", "address", "local", "config_file", "name"):
             values.pop(bad, None)
         values = self.launcher.check_settings(values)  # no user code, no file outside
-        _, config = merge(spec, values)  # raises PerturboError naming a bad setting
+        _, config = self.settings(spec, values)  # raises PerturboError naming a bad setting
         stamp = time.strftime("%Y%m%d-%H%M%S")
         name = name or f"{spec.default_name(config)}-{stamp}"
         if any(c.name == name for c in self.store.list_campaigns()):

@@ -122,8 +122,11 @@ def _llm_config(ns: argparse.Namespace) -> dict[str, object]:
 
 def _chat(ns: argparse.Namespace) -> int:
     from perturbo.agents.chat.build import make_tools
+    from perturbo.launch import settings
 
-    tools = make_tools(store_uri(ns), local=ns.local, address=ns.address, workdir=ns.workdir)
+    tools = make_tools(
+        store_uri(ns), local=ns.local, address=ns.address, workdir=ns.workdir, settings=settings
+    )
     if ns.web:
         from perturbo.chat.web import serve
 

@@ -90,7 +90,10 @@ def serve_stdio(
     workdir: str | Path | None = None,
 ) -> int:
     from perturbo.agents.chat.build import make_tools
+    from perturbo.launch import settings
 
-    tools = make_tools(tracking_uri, local=local, address=address, workdir=workdir)
+    tools = make_tools(
+        tracking_uri, local=local, address=address, workdir=workdir, settings=settings
+    )
     build_server(tools, allow_launch).run("stdio")
     return 0

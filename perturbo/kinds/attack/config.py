@@ -14,9 +14,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from perturbo.config import existing_file
-from perturbo.flags import Flag, add_flags, defaults
+from perturbo.flags import Flag, add_flags, choices, defaults
 
-OBJECTIVES = ("robust", "min-eps", "pareto")
 PARETO_OBJECTIVES = (("success_rate", "max"), ("median_norm", "min"), ("passes", "min"))
 
 
@@ -174,6 +173,8 @@ def parse_reference(text: str) -> tuple[float, float]:
     return acc, passes
 
 
+OBJECTIVES = choices(AttackConfig.model_fields["objective"].annotation)
+"""What an attack campaign may optimise (the ``objective`` field's choices)."""
 DEFAULTS = defaults(AttackConfig)
 """Every setting's default, for code that reads a plain config dict: written once, in
 :class:`AttackConfig`."""

@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from perturbo import cli, kinds
 from perturbo import config as cfg
-from perturbo.flags import SKIP, Flag, add_flags, choices, option
+from perturbo.flags import SKIP, Flag, add_flags, choices, defaults, option
 
 KINDS = kinds.names()
 
@@ -173,3 +173,10 @@ def test_generator_on_a_toy_model() -> None:
 def test_a_field_in_an_untitled_group_is_refused() -> None:
     with pytest.raises(ValueError, match="more"):
         add_flags(argparse.ArgumentParser(), _Toy, {"": "toy"})
+
+
+def test_defaults_are_the_models_and_read_only() -> None:
+    d = defaults(_Toy)
+    assert dict(d) == {"kind": "toy", "size": None, "mode": "a", "keep": True, "share": 0.5}
+    with pytest.raises(TypeError):
+        d["size"] = 3  # type: ignore[index]

@@ -85,6 +85,7 @@ class OptunaPlanner:
         )
         self._running: dict[str, list[Any]] = {}
         self._rng = np.random.default_rng(seed)
+        self._sampler, self._seed, self._asked = sampler, seed, False
 
     def _suggest(self, trial: Any) -> dict[str, Any]:
         params: dict[str, Any] = {}
@@ -104,6 +105,9 @@ class OptunaPlanner:
         FAIL ("duplicate") and asked again, up to 3 times; then a random untaken config is
         enqueued (``study.enqueue_trial``) so the study records what actually runs."""
         TS = self._optuna.trial.TrialState
+        if not self._asked and (told := len(self.study.get_trials(deepcopy=False))):
+            self._resumed(told)
+        self._asked = True
         taken = {self._space.key(s.params) for s in pending}
         out = []
         for _ in range(n):
@@ -121,6 +125,25 @@ class OptunaPlanner:
             self._running.setdefault(key, []).append(trial)
             out.append(ExperimentSpec(params, self._kind, planner=self.name))
         return out
+
+    def _resumed(self, told: int) -> None:
+        """A planner told a history before its first ask (a resumed campaign) draws streams of
+        its own, seeded by (seed, history length) as RandomPlanner does: the sampler's fresh
+        stream would replay the campaign's first configs while it is still in its startup
+        phase (Optuna's samplers sample at random for their first trials)."""
+        seed = int(np.random.SeedSequence([self._seed, told]).generate_state(1)[0])
+        self.study.sampler = make_sampler(self._sampler, seed, self._objective.multi)
+        if isinstance(self.study.sampler, self._optuna.samplers.CmaEsSampler):
+            # CMA-ES keeps its state in attributes of its own trials, which a history added
+            # with add_trial lacks: restart it around the best config told instead of the
+            # space's centre (its warm start, source_trials, refuses mixed spaces).
+            done = self.study.get_trials(states=(self._optuna.trial.TrialState.COMPLETE,))
+            if done:
+                best = self.study.best_trial.params
+                self.study.sampler = self._optuna.samplers.CmaEsSampler(
+                    seed=seed, warn_independent_sampling=False, x0=dict(best)
+                )
+        self._rng = np.random.default_rng([self._seed, told])
 
     def _values(self, o: Observation) -> list[float] | None:
         y = self._objective.signed(o)

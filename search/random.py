@@ -29,8 +29,15 @@ class RandomPlanner:
             # own: replaying the fresh one would redraw what already ran.
             told = len(self._seen)
             self._rng = np.random.default_rng(self._seed if not told else [self._seed, told])
-        exclude = self._seen | {self._space.key(s.params) for s in pending}
-        drawn = self._space.sample(self._rng, n, exclude)
+        busy = {self._space.key(s.params) for s in pending}
+        drawn = self._space.sample(self._rng, n, self._seen | busy)
+        if not getattr(self._space, "unique", False):
+            # A small space may run out of untold configs: a told one may run again, a pending
+            # one (or one already in this batch) not. Redrawn only where that happened.
+            for i, p in enumerate(drawn):
+                if self._space.key(p) in busy:
+                    drawn[i] = self._space.sample(self._rng, 1, busy)[0]
+                busy.add(self._space.key(drawn[i]))
         return [ExperimentSpec(p, self._kind, planner=self.name) for p in drawn]
 
     def tell(self, observations: Sequence[Observation]) -> None:

@@ -1,10 +1,6 @@
 """The contract every :class:`~perturbo.protocols.Planner` meets, on the space it plans over.
 
-Modelled on Optuna's shipped sampler suite (``optuna/testing/pytest_samplers.py``): proposals
-inside the space (float, int, categorical, fixed and conditional params), bad outcomes (failed,
-rejected, NaN, missing) told without breaking it, pending experiments avoided, ``ask(n)``
-returning ``n``, determinism under a seed, resume from a recorded history, and several
-objectives for the planners that take them. Use it from a test module::
+Use it from a test module::
 
     from perturbo.testing.planner_contract import CONTRACT, MIXED
     @pytest.mark.parametrize("check", CONTRACT)
@@ -12,23 +8,63 @@ objectives for the planners that take them. Use it from a test module::
         check(lambda space, seed: MyPlanner(space, seed=seed, objective="value"), MIXED)
 
 ``make(space, seed)`` builds a fresh planner for ``bench.space`` (or ``bench.small``) that
-maximises ``bench.objectives`` (minimises the second of :data:`TWO_OBJECTIVES`). A planner
-over a space of its own (a kind's gene pool) gets a :class:`Bench` for it. Each check raises
+maximises ``bench.objectives`` (for :data:`MULTI_OBJECTIVE`, ``make(space, seed,
+directions=...)`` too). A planner over a space of its own (a kind's gene pool) gets a
+:class:`~perturbo.testing.planner_benches.Bench` for it. Each check raises
 ``AssertionError`` with the reason when the planner breaks the contract.
+
+The yardstick is Optuna's shipped sampler suite (``optuna/testing/pytest_samplers.py``).
+Adopted, as perturbo's planners face them: ``test_float``/``test_int``/``test_categorical``
+and the relative-sampler bounds and type checks (every proposal valid in the space, values
+plain Python, not NumPy scalars: :func:`check_ask_valid`); ``test_conditional_sample_independent``
+and ``test_conditional_parameter_objective`` (the conditional param present exactly where its
+parent makes it active); ``test_combination_of_different_distributions_objective`` (the mixed
+space: linear and log floats, ints, categoricals); ``test_partial_fixed_sampling``,
+``test_sample_single_distribution`` and ``test_single_parameter_objective`` (a space whose only
+free param is one float, the rest fixed: :func:`check_fixed_params`);
+``test_nan_objective_value`` (NaN, inf, missing, failed, rejected and pruned outcomes told
+without breaking it: :func:`check_bad_outcomes`); ``test_trial_relative_params`` with
+``n_jobs=2`` (concurrent trials: here pending experiments are never proposed again,
+:func:`check_pending_avoided`); ``test_multi_objective_sample_independent`` (valid proposals
+under a max and a min objective: :data:`MULTI_OBJECTIVE`); ``SingleOnlySamplerTestCase`` (a
+single-objective planner refuses two objectives: the caller's registry test). Not applicable:
+``test_dynamic_range_objective`` (a campaign's space is fixed; a resume on another space is
+refused before any planner is built), the step (``q``) distributions (perturbo's spaces have
+none), ``best_value`` under NaN (a planner keeps no best value; the history does), and the
+sampler-internal ``sample_relative``/``_relative_params`` calls (perturbo has ask/tell only).
+Added beyond Optuna: seeded determinism, resume from a recorded history (the same planner
+state: told configs never replayed, twins agree, outcomes still steer it, and, where the
+planner promises it, exactly the original's next proposals), no repeats where each
+experiment runs once, ``ask(0)``/``tell([])``, and for several objectives: each objective
+steers the planner, each direction is honoured (``min`` on ``c`` = ``max`` on ``-c``), and
+a planner's Pareto front is the non-dominated set of its history.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Callable
 
-from perturbo.protocols import Planner
-from perturbo.space import Categorical, Float, Int, SearchSpace
+from perturbo.objective import pareto_set
+from perturbo.space import SearchSpace
+from perturbo.testing.planner_benches import (
+    LEARN_ROUNDS,
+    MIXED,
+    TWO_OBJECTIVES,
+    Bench,
+    MakePlanner,
+    fixed_space,
+    mixed_space,
+    negated,
+    small_space,
+    value,
+)
+from perturbo.testing.planner_benches import campaign as _campaign
+from perturbo.testing.planner_benches import keys as _keys
+from perturbo.testing.planner_benches import run_round as _run
+from perturbo.testing.planner_benches import unique as _unique
 from perturbo.types import (
     ExperimentSpec,
-    InvalidSpec,
     Observation,
     Outcome,
     Status,
@@ -36,140 +72,17 @@ from perturbo.types import (
     rejected,
 )
 
-MakePlanner = Callable[[Any, int], Planner]
 
-
-@dataclass(frozen=True)
-class Bench:
-    """Where a planner is checked. ``measure``: the metrics of a valid config (deterministic).
-    ``small``: a space of few configs, where proposals collide unless pending ones are avoided
-    (``None``: ``space``). ``conditional``: ``(param, parent, parent values where it is
-    active)``. ``seeded``: another seed gives other proposals (``False`` for a planner whose
-    proposals follow from its prior alone). ``resume_exact``: a planner rebuilt from the
-    recorded history proposes exactly what the original would have."""
-
-    space: Any
-    kind: str
-    measure: Callable[[Mapping[str, Any]], dict[str, float]]
-    objectives: tuple[str, ...] = ("value",)
-    small: Any = None
-    conditional: tuple[str, str, frozenset[Any]] | None = None
-    seeded: bool = True
-    resume_exact: bool = False
-
-    def but(self, **changes: Any) -> Bench:
-        """This bench with ``changes`` (e.g. ``MIXED.but(resume_exact=True)``)."""
-        return replace(self, **changes)
-
-
-def mixed_space() -> SearchSpace:
-    """Float (linear and log), Int, Categorical and a conditional Float."""
-    return SearchSpace(
-        [
-            Float("x", -2.0, 2.0),
-            Float("lr", 1e-4, 1.0, log=True),
-            Int("n", 1, 8),
-            Categorical("act", ["relu", "tanh", "gelu"]),
-            Float("slope", 0.0, 1.0, when={"act": ["relu"]}),
-        ]
-    )
-
-
-def small_space() -> SearchSpace:
-    """Nine configs: duplicates are likely, so pending experiments must be avoided."""
-    return SearchSpace([Int("a", 0, 2), Categorical("b", ["p", "q", "r"])])
-
-
-def fixed_space() -> SearchSpace:
-    """Optuna's partial-fixed / single-distribution case: params with a single value."""
-    return SearchSpace(
-        [
-            Float("x", 0.0, 1.0),
-            Float("c", 0.5, 0.5),
-            Int("k", 3, 3),
-            Categorical("only", ["one"]),
-        ]
-    )
-
-
-def value(params: Mapping[str, Any]) -> float:
-    """A deterministic toy objective (maximised) over the spaces above."""
-    if "lr" in params:
-        v = (
-            -((params["x"] - 0.5) ** 2)
-            - (math.log10(params["lr"]) + 2) ** 2 / 4
-            - abs(params["n"] - 5) / 4
-        )
-        act = {"relu": 0.3 + 0.2 * params.get("slope", 0.0), "tanh": 0.0, "gelu": 0.1}
-        return v + act[params["act"]]
-    if "a" in params:
-        return float(params["a"]) + {"p": 0.0, "q": 0.5, "r": 0.2}[params["b"]]
-    return -((params["x"] - 0.3) ** 2)
-
-
-def _one(params: Mapping[str, Any]) -> dict[str, float]:
-    return {"value": value(params)}
-
-
-def _two(params: Mapping[str, Any]) -> dict[str, float]:
-    """``value`` (max) against a ``cost`` (min) that grows with it: a real trade-off."""
-    v = value(params)
-    return {"value": v, "cost": math.exp(v) + 0.1 * float(params.get("n", params.get("a", 0)))}
-
-
-MIXED = Bench(
-    mixed_space(),
-    "toy",
-    _one,
-    small=small_space(),
-    conditional=("slope", "act", frozenset({"relu"})),
-)
-TWO_OBJECTIVES = MIXED.but(measure=_two, objectives=("value", "cost"))
-"""Two objectives: ``value`` maximised, ``cost`` minimised."""
-
-
-def _run(
-    bench: Bench, space: Any, specs: Sequence[ExperimentSpec], round: int
-) -> list[Observation]:
-    out = []
-    for i, s in enumerate(specs):
-        s = s.stamped(f"r{round:03d}-{i:04d}", round)
-        try:
-            p = space.validate(s.params)
-        except InvalidSpec as e:
-            out.append(Observation(s, rejected(str(e))))
-            continue
-        out.append(Observation(s, Outcome(Status.COMPLETED, bench.measure(p))))
-    return out
-
-
-def _campaign(
-    make: MakePlanner, bench: Bench, seed: int, rounds: int, batch: int = 3, space: Any = None
-) -> tuple[Planner, list[Observation], list[list[dict]]]:
-    space = bench.space if space is None else space
-    planner = make(space, seed)
-    history: list[Observation] = []
-    asked: list[list[dict]] = []
-    for r in range(rounds):
-        specs = planner.ask(batch, [])
-        asked.append([dict(s.params) for s in specs])
-        obs = _run(bench, space, specs, r)
-        history.extend(obs)
-        planner.tell(obs)
-    return planner, history, asked
-
-
-def _keys(space: Any, specs: Sequence[ExperimentSpec]) -> list[str]:
-    return [space.key(space.validate(s.params)) for s in specs]
-
-
-def _unique(space: Any) -> bool:
-    return bool(getattr(space, "unique", False))
+def _plain(params: dict) -> None:
+    """Values a store and JSON take as they are: Python scalars, not NumPy's (Optuna #393)."""
+    for k, v in params.items():
+        assert type(v) in (int, float, str, bool), f"param {k}={v!r} is a {type(v).__name__}"
 
 
 def check_ask_valid(make: MakePlanner, bench: Bench = MIXED) -> None:
     """``ask(n)`` returns exactly ``n`` specs, valid in the space, of the bench's kind, named
-    by their planner; a conditional param is absent where its parent makes it inactive."""
+    by their planner, their values plain Python scalars; a conditional param is absent where
+    its parent makes it inactive."""
     space = bench.space
     planner, _, _ = _campaign(make, bench, seed=0, rounds=3)
     for n in (1, 4):
@@ -178,6 +91,7 @@ def check_ask_valid(make: MakePlanner, bench: Bench = MIXED) -> None:
         for s in specs:
             assert isinstance(s, ExperimentSpec)
             p = space.validate(s.params)  # raises InvalidSpec on a bad proposal
+            _plain(dict(s.params))
             assert s.kind == bench.kind, f"kind {s.kind!r}, expected {bench.kind!r}"
             assert s.planner, "spec.planner must name the planner"
             if bench.conditional:
@@ -198,7 +112,7 @@ def check_fixed_params(make: MakePlanner, bench: Bench = MIXED) -> None:
     if not isinstance(bench.space, SearchSpace):
         return
     fixed = Bench(fixed_space(), bench.kind, lambda p: {o: value(p) for o in bench.objectives})
-    fixed = fixed.but(objectives=bench.objectives)
+    fixed = fixed.but(objectives=bench.objectives, directions=bench.directions)
     planner, history, _ = _campaign(make, fixed, seed=4, rounds=3)
     specs = [o.spec for o in history] + planner.ask(3, [])
     for s in specs:
@@ -320,6 +234,51 @@ def check_tell_empty(make: MakePlanner, bench: Bench = MIXED) -> None:
     assert len(planner.ask(2, [])) == 2
 
 
+def _rebuilt_ask(make: MakePlanner, bench: Bench, history: list[Observation], **kw: object) -> list:
+    planner = make(bench.space, 6, **kw)
+    planner.tell(history)
+    return [dict(s.params) for s in planner.ask(3, [])]
+
+
+def check_resume_uses_outcomes(make: MakePlanner, bench: Bench = MIXED) -> None:
+    """A planner rebuilt from a history keeps what it learned from the outcomes, not only
+    which configs ran: after :data:`LEARN_ROUNDS` rounds, the same history with one
+    objective's values negated (its preference reversed) makes it propose otherwise, for
+    each objective (several: each one steers it). Planners whose proposals ignore outcomes
+    (``bench.learns`` False): nothing to check."""
+    if not bench.learns:
+        return
+    _, history, _ = _campaign(make, bench, seed=6, rounds=LEARN_ROUNDS)
+    base = _rebuilt_ask(make, bench, history)
+    for name in bench.objectives:
+        other = _rebuilt_ask(make, bench, negated(history, [name]))
+        assert other != base, (
+            f"rebuilt from the history with {name!r} reversed, it proposes the same:\n{base}"
+        )
+
+
+def check_directions(make: MakePlanner, bench: Bench = TWO_OBJECTIVES) -> None:
+    """Each objective's direction is honoured on its own: minimising ``c`` is maximising
+    ``-c``, so a planner with the last objective's direction flipped and told the history
+    with its values negated proposes exactly the same (same seed); where the planner
+    reports a Pareto front it is the non-dominated set of what it was told."""
+    _, history, _ = _campaign(make, bench, seed=6, rounds=LEARN_ROUNDS)
+    planner = make(bench.space, 6)
+    planner.tell(history)
+    a = [dict(s.params) for s in planner.ask(3, [])]
+    last = bench.objectives[-1]
+    flipped = (*bench.directions[:-1], "max" if bench.directions[-1] == "min" else "min")
+    b = _rebuilt_ask(make, bench, negated(history, [last]), directions=flipped)
+    assert a == b, f"{last} {bench.directions[-1]} and -{last} {flipped[-1]} differ:\n{a}\n{b}"
+    front = getattr(planner, "pareto_front", None)
+    if callable(front):
+        want = pareto_set(history, bench.objectives, bench.directions)
+        got = sorted(str(sorted(c.items())) for c, _ in front())
+        assert got == sorted(str(sorted(o.spec.params.items())) for o in want), (
+            f"pareto_front() is not the history's non-dominated set:\n{got}"
+        )
+
+
 CONTRACT: tuple[Callable[..., None], ...] = (
     check_ask_valid,
     check_fixed_params,
@@ -327,6 +286,7 @@ CONTRACT: tuple[Callable[..., None], ...] = (
     check_pending_avoided,
     check_no_repeats,
     check_resume,
+    check_resume_uses_outcomes,
     check_seed_reproducible,
     check_tell_empty,
 )
@@ -336,17 +296,30 @@ MULTI_OBJECTIVE: tuple[Callable[..., None], ...] = (
     check_ask_valid,
     check_bad_outcomes,
     check_resume,
+    check_resume_uses_outcomes,
+    check_directions,
     check_seed_reproducible,
 )
 """The checks a multi-objective planner passes on :data:`TWO_OBJECTIVES`."""
 
 __all__ = [
     "CONTRACT",
+    "LEARN_ROUNDS",
     "MIXED",
     "MULTI_OBJECTIVE",
     "TWO_OBJECTIVES",
     "Bench",
     "MakePlanner",
+    "check_ask_valid",
+    "check_bad_outcomes",
+    "check_directions",
+    "check_fixed_params",
+    "check_no_repeats",
+    "check_pending_avoided",
+    "check_resume",
+    "check_resume_uses_outcomes",
+    "check_seed_reproducible",
+    "check_tell_empty",
     "fixed_space",
     "mixed_space",
     "small_space",

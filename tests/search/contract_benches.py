@@ -105,6 +105,7 @@ ATTACK_BENCH = Bench(
     "attack",
     _attack_measure,
     objectives=("robust_accuracy",),
+    directions=("min",),
     conditional=("restarts", "method", frozenset({"pgd", "apgd-ce", "apgd-dlr"})),
 )
 

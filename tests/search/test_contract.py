@@ -1,9 +1,12 @@
-"""Every planner the registry can build passes the shared contract
-(:mod:`perturbo.testing.planner_contract`), on the space it plans over: the general planners
-on a mixed space (and the multi-objective ones on two objectives), the genetic kind's gene and
-pair planners on a gene pool and a pair pool, the agents with fake chat models, the attack
-kind's cascade around a general planner. The embedded tiny model runs one contract in
-``test_agent_planners_on_the_tiny_local_model`` (native: a child pytest)."""
+"""Every planner the kinds hand the registry passes the shared contract
+(:mod:`perturbo.testing.planner_contract`), on the space it plans over: each kind's table
+(``perturbo.kinds.planner_table``) is enumerated, so a planner a kind adds is under contract
+or fails :func:`test_every_registered_planner_is_under_contract`. The general-space planners
+run on a mixed space with a conditional param (and the multi-objective ones on two
+objectives), the genetic kind's gene and pair planners on a gene pool and a pair pool, the
+agents with fake chat models, and every attack planner inside the attack kind's cascade. The
+embedded tiny model runs the agents in ``test_agent_planners_on_the_tiny_local_model``
+(native: a child pytest)."""
 
 from __future__ import annotations
 
@@ -24,12 +27,13 @@ from contract_benches import (
     synthetic_knowledge,
 )
 
+from perturbo import kinds
 from perturbo.kinds.attack.samples import WorstCase
-from perturbo.kinds.attack.space import CascadePlanner
+from perturbo.kinds.attack.space import CascadePlanner, CascadeSpace
 from perturbo.kinds.genetic.experiment import GenePool
 from perturbo.kinds.genetic.pairs import PairPool
 from perturbo.protocols import Planner
-from perturbo.kinds import planner_table
+from perturbo.search.registry import PlannerTable
 from perturbo.space import SearchSpace
 from perturbo.testing.planner_contract import (
     CONTRACT,
@@ -37,19 +41,19 @@ from perturbo.testing.planner_contract import (
     MULTI_OBJECTIVE,
     TWO_OBJECTIVES,
     Bench,
-    check_ask_valid,
     check_pending_avoided,
     check_tell_empty,
 )
 from perturbo.types import PerturboError
 
-Make = Callable[[Any, int], Planner]
+Make = Callable[..., Planner]
 
-# every planner the kinds hand the registry: the genetic kind's table (general planners plus its
-# gene and pair planners) and the general-space agent the hyperparameter kind adds
-_TABLE = planner_table("genetic").plus(*planner_table("hyperparameter").entries)
-make_planner = _TABLE.make
-planner_names = _TABLE.names
+KINDS = tuple(k for k in kinds.names() if kinds.available(k))
+TABLE = PlannerTable(e for k in KINDS for e in kinds.planner_table(k).entries)
+"""Every planner entry of every kind's table (the general ones appear once per kind)."""
+ATTACK = kinds.planner_table("attack")
+BENCHED: dict[type, str] = {SearchSpace: "", GenePool: "gene-", PairPool: "pair-"}
+"""The space types the contract has a bench for, and their subjects' name prefix."""
 
 
 def _cheap(p: Planner) -> Planner:
@@ -61,13 +65,13 @@ def _cheap(p: Planner) -> Planner:
     return p
 
 
-def _general(name: str, objectives: tuple[str, ...] = ("value",)) -> Make:
-    directions = ("max", "min")[: len(objectives)]
+def _general(name: str, objectives: tuple[str, ...] = ("value",), table: Any = TABLE) -> Make:
+    default = ("max", "min")[: len(objectives)]
 
-    def make(space: Any, seed: int) -> Planner:
+    def make(space: Any, seed: int, directions: tuple[str, ...] = default) -> Planner:
         llm = SpaceChat(space, seed) if name == "agent" else None
         return _cheap(
-            make_planner(
+            table.make(
                 name,
                 space,
                 kind="toy",
@@ -83,7 +87,7 @@ def _general(name: str, objectives: tuple[str, ...] = ("value",)) -> Make:
 
 def _gene(name: str, config: dict[str, Any] | None = None) -> Make:
     def make(space: Any, seed: int) -> Planner:
-        return make_planner(
+        return TABLE.make(
             name,
             space,
             kind="genetic",
@@ -99,7 +103,7 @@ def _gene(name: str, config: dict[str, Any] | None = None) -> Make:
 
 def _pair(name: str) -> Make:
     def make(space: Any, seed: int) -> Planner:
-        return make_planner(
+        return TABLE.make(
             name, space, kind="genetic", seed=seed, objectives=("hit",),
             extra={"screen": PAIR_SCREEN.view()},
         )  # fmt: skip
@@ -108,34 +112,50 @@ def _pair(name: str) -> Make:
 
 
 def _cascade(inner: str) -> Make:
+    """The attack kind's planner ``inner`` inside its cascade, as every attack campaign runs."""
+
     def make(space: Any, seed: int) -> Planner:
-        planner = make_planner(
+        llm = SpaceChat(space.inner, seed) if inner == "agent" else None
+        planner = ATTACK.make(
             inner, space.inner, kind="attack", seed=seed,
-            objectives=("robust_accuracy",), directions=("min",),
+            objectives=("robust_accuracy",), directions=("min",), llm=llm,
         )  # fmt: skip
         return CascadePlanner(_cheap(planner), WorstCase(N_SAMPLES, 0.03))
 
     return make
 
 
-# planners whose proposals do not depend on the seed, or that replay exactly on resume
 PROMISES: dict[str, dict[str, bool]] = {
-    "sobol": {"resume_exact": True},
-    "bo": {"resume_exact": True},
+    # rebuilt from the history, they propose exactly what the original would have
+    **{n: {"resume_exact": True} for n in ("sobol", "bo", "gene-bo", "pair-bo")},
+    # the agents' prompts are built from the history alone (the fake models answer a prompt
+    # the same way, as a greedy real model does)
+    **{n: {"resume_exact": True} for n in ("agent", "gene-agent", "gene-hybrid")},
+    # proposals that ignore the outcomes: uniform draws, Sobol points, and NSGA-II's first
+    # generation (50 random trials, more than the 12 the outcome check tells)
+    **{
+        n: {"learns": False}
+        for n in ("random", "sobol", "optuna-nsga2", "gene-random", "pair-random")
+    },
+    **{f"cascade-{n}": {"learns": False} for n in ("random", "sobol", "optuna-nsga2")},
+    # every numeric param of the attack space is conditional, so Optuna's CMA-ES (numeric
+    # params present in every trial only) samples it all independently: random search there
+    "cascade-optuna-cmaes": {"learns": False},
 }
+"""What each planner promises beyond the contract's defaults (see ``Bench``)."""
 
 
 def _subjects() -> dict[str, tuple[Make, Bench]]:
     out: dict[str, tuple[Make, Bench]] = {}
-    for name in planner_names(SearchSpace):
-        out[name] = (_general(name), MIXED.but(**PROMISES.get(name, {})))
-    for name in planner_names(GenePool):
+    for name in TABLE.names(SearchSpace):
+        out[name] = (_general(name), MIXED)
+    for name in TABLE.names(GenePool):
         out[f"gene-{name}"] = (_gene(name), GENE_BENCH)
-    for name in planner_names(PairPool):
+    for name in TABLE.names(PairPool):
         out[f"pair-{name}"] = (_pair(name), PAIR_BENCH)
-    for inner in ("random", "bo"):
-        out[f"cascade-{inner}"] = (_cascade(inner), ATTACK_BENCH)
-    return out
+    for name in ATTACK.names(SearchSpace):
+        out[f"cascade-{name}"] = (_cascade(name), ATTACK_BENCH)
+    return {n: (make, bench.but(**PROMISES.get(n, {}))) for n, (make, bench) in out.items()}
 
 
 SUBJECTS = _subjects()
@@ -159,26 +179,17 @@ def _gene_knowledge(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(genesets, "knowledge_for", lambda genes: synthetic_knowledge(genes))
 
 
-_OPTUNA_RESUME = (
-    "search/optuna_planner.py: a planner rebuilt from a history still in the sampler's startup "
-    "phase (< 10 trials) re-proposes the campaign's first configs (the sampler's generator "
-    "restarts from the seed; RandomPlanner seeds [seed, told] on resume)"
-)
-KNOWN_FAILURES: dict[tuple[str, str], str] = {
-    **{(n, "check_resume"): _OPTUNA_RESUME for n in ("optuna", "optuna-tpe", "optuna-gp")},
-    ("optuna-nsga2", "check_resume"): _OPTUNA_RESUME,
-    ("random", "check_pending_avoided"): (
-        "search/random.py: in a small non-unique space it excludes told configs as strictly as "
-        "pending ones, so once the untold ones run out it proposes a pending config"
-    ),
-}
-"""Planner bugs the contract found, reported, not fixed here: strict xfails, so a fix turns
-them into failures until the entry is removed."""
-SLOW = {"cascade-bo"}  # the cascade's own behaviour is covered by cascade-random
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
+"""Planner bugs the contract finds, as strict xfails (a fix turns them into failures until the
+entry goes). Empty: the two it found (Optuna planners replayed the campaign's first configs
+after a resume; random proposed a pending config once a small space's untold configs ran out)
+are fixed in search/optuna_planner.py and search/random.py."""
+SLOW = {"cascade-bo"}  # the cascade's own behaviour is covered by the other inner planners
 SLOW_CASES = {  # bo's GP fits are most of the contract's time: these run with -m slow
     ("bo", "check_seed_reproducible"),
     ("bo", "check_fixed_params"),
     ("bo", "check_bad_outcomes"),
+    ("bo", "check_resume_uses_outcomes"),
 }
 
 
@@ -202,30 +213,42 @@ def test_planner_contract(planner: str, check: Callable[..., None]) -> None:
     check(make, bench)
 
 
+MULTI = TABLE.names(SearchSpace, multi_objective=True)
+
+
 @pytest.mark.parametrize(
     ("planner", "check"),
-    _cases(
-        planner_names(SearchSpace, multi_objective=True),
-        MULTI_OBJECTIVE,
-        slow=[("bo", c.__name__) for c in MULTI_OBJECTIVE if c is not check_ask_valid],
-    ),
+    _cases(MULTI, MULTI_OBJECTIVE, slow=[("bo", c.__name__) for c in MULTI_OBJECTIVE]),
 )
 def test_multi_objective_contract(planner: str, check: Callable[..., None]) -> None:
-    check(_general(planner, TWO_OBJECTIVES.objectives), TWO_OBJECTIVES)
+    bench = TWO_OBJECTIVES.but(**{k: v for k, v in PROMISES.get(planner, {}).items()})
+    check(_general(planner, TWO_OBJECTIVES.objectives), bench)
 
 
 def test_every_registered_planner_is_under_contract() -> None:
-    """A planner registered for any space the kinds use is in SUBJECTS (by construction); a
-    single-objective one refuses two objectives in one clear message (Optuna's
-    SingleOnlySamplerTestCase)."""
-    names = {n for n in SUBJECTS}
-    for space, prefix in ((GenePool(GENES), "gene-"), (PairPool(PAIR_SCREEN.pairs), "pair-")):
-        assert {prefix + n for n in planner_names(type(space))} <= names
-    single = set(planner_names(SearchSpace)) - set(planner_names(SearchSpace, True))
+    """Every entry of every kind's planner table is for a space the contract has a bench
+    for, and is a subject (attack planners also inside the cascade); a single-objective
+    planner refuses two objectives in one clear message (Optuna's
+    SingleOnlySamplerTestCase); the multi-objective ones include more than random/Sobol."""
+    assert {"genetic", "hyperparameter", "attack"} <= set(KINDS)
+    for kind in KINDS:
+        for e in kinds.planner_table(kind).entries:
+            types = list(BENCHED) if e.space_type is object else [e.space_type]
+            for t in types:
+                assert t in BENCHED, (
+                    f"kind {kind!r} hands over planner {e.name!r} for {t.__name__}, a space the "
+                    "contract has no bench for: add one to tests/search/contract_benches.py"
+                )
+                assert BENCHED[t] + e.name in SUBJECTS, (kind, e.name, t.__name__)
+            if kind == "attack":
+                assert f"cascade-{e.name}" in SUBJECTS
+    single = set(TABLE.names(SearchSpace)) - set(MULTI)
     assert single, "no single-objective planner: the refusal below checks nothing"
     for name in single:
         with pytest.raises(PerturboError, match="optimises one objective"):
-            make_planner(name, MIXED.space, kind="toy", objectives=("value", "cost"))
+            TABLE.make(name, MIXED.space, kind="toy", objectives=("value", "cost"))
+    assert set(MULTI) - {"random", "sobol"}, "no multi-objective planner that learns"
+    assert isinstance(ATTACK_BENCH.space, CascadeSpace)
 
 
 def test_fake_agents_really_answer() -> None:
@@ -249,16 +272,21 @@ def test_agent_planners_on_the_tiny_local_model() -> None:
     this child process): whatever the tiny model answers, ``ask(n)`` gives ``n`` valid
     proposals (repairs and the marked fallback fill the rest); the space agent's avoid the
     pending configs of a nine-config space."""
-    config = {"llm": "local", "llm_model": "smollm2-135m", "llm_threads": 1, "max_repairs": 1,
-              "llm_max_tokens": 96}  # a short answer: the contract checks the wiring, not prose
+    config = {
+        "llm": "local",
+        "llm_model": "smollm2-135m",
+        "llm_threads": 1,
+        "max_repairs": 1,
+        "llm_max_tokens": 96,
+    }  # a short answer: the contract checks the wiring, not prose
 
     def space_agent(space: Any, seed: int) -> Planner:
-        return make_planner(
+        return TABLE.make(
             "agent", space, kind="toy", seed=seed, objectives=("value",), config=config
         )
 
     def gene_agent(space: Any, seed: int) -> Planner:
-        return make_planner(
+        return TABLE.make(
             "agent", space, kind="genetic", seed=seed, objectives=("hit",),
             config={**config, "prior": "none"}, extra={"screen": SCREEN.view(), "sources": ()},
         )  # fmt: skip

@@ -165,3 +165,7 @@ def test_gene_lists_lines_or_csv(tmp_path: Path) -> None:
     d.write_text("# nothing\n")
     with pytest.raises(LabInputError, match="no gene names"):
         load_gene_list(d, "--exclude")
+
+
+def test_a_short_row_says_no_score(tmp_path: Path) -> None:
+    _refused(tmp_path, "Gene,Score\nTP53,1\nMYC\n", "line 3", "(MYC) has no Score")

@@ -101,7 +101,7 @@ def _read_frame(source: str | Path | pd.DataFrame) -> tuple[str, pd.DataFrame, i
     except (pd.errors.ParserError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise LabInputError(f"{name}: cannot be read as CSV ({first}); {_FIX}") from None
-    return name, frame.fillna(""), 2  # a short row's missing cells: empty, not "nan"
+    return name, frame.fillna(""), 2  # a guard: with keep_default_na=False pandas gives ""
 
 
 def _column(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:

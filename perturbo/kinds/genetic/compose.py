@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from perturbo.kinds.genetic.experiment import GenePool
 from perturbo.kinds.genetic.pairs import PairPool
-from perturbo.kinds.genetic.settings import GeneticConfig
+from perturbo.kinds.genetic.settings import DEFAULTS, GeneticConfig
 from perturbo.kindspec import BuildContext
 from perturbo.search.registry import GENERAL, PlannerEntry, PlannerRequest, PlannerTable
 from perturbo.types import PerturboError
@@ -33,7 +33,7 @@ __all__ = [
 ]
 
 KIND_NAME = "genetic"
-FIRST_ROUND = "hedge"
+FIRST_ROUND = DEFAULTS["first_round"]
 """bo's round 1 unless the config says otherwise: half by the prior, half uniform (a prior
 untested on this screen can mislead: the text prior alone cost IL2 half its hits; see
 docs/findings/genetic-equal-information.md)."""
@@ -60,7 +60,7 @@ def make_planner(
     ``extra_labels``: earlier campaigns' labels. ``engine``: the campaign's shared local
     model (a ModelHost client) for agent/hybrid. The planner gets ``screen.view()`` (no labels)
     and the transfer sources that survive the content check."""
-    prior = str(config.get("prior", "transfer+text"))
+    prior = str(config.get("prior", DEFAULTS["prior"]))
     sources = (
         transfer_sources(screen, extra_labels)
         if name in ("bo", "hybrid", "agent") and "transfer" in prior
@@ -70,7 +70,7 @@ def make_planner(
         name,
         GenePool(screen.genes),
         kind=KIND_NAME,
-        seed=int(config.get("seed", 0)),
+        seed=int(config.get("seed", DEFAULTS["seed"])),
         objectives=("hit",),
         directions=("max",),
         config=dict(config),
@@ -90,8 +90,8 @@ def _gene_bo(r: PlannerRequest) -> Planner:
     return GeneBOPlanner(
         r.extra["screen"],
         seed=r.seed,
-        acquisition=str(r.config.get("acquisition", "greedy")),
-        prior=str(r.config.get("prior", "transfer+text")),
+        acquisition=str(r.config.get("acquisition", DEFAULTS["acquisition"])),
+        prior=str(r.config.get("prior", DEFAULTS["prior"])),
         sources=tuple(r.extra.get("sources", ())),
         liar=_flag(r.config.get("liar", False)),
         degree=_flag(r.config.get("degree", False)),
@@ -99,15 +99,15 @@ def _gene_bo(r: PlannerRequest) -> Planner:
         or r.config.get("first_round", FIRST_ROUND) == "hedge",
         explore_first=_flag(r.config.get("explore_first", False)),
         text_rerank=_text_reranker(r),
-        target=str(r.config.get("target", "auto")),
+        target=str(r.config.get("target", DEFAULTS["target"])),
     )
 
 
 def _text_reranker(r: PlannerRequest) -> Any:
     """The LLM that reranks the text prior's top gene sets (``text_rerank="llm"``), on the
     campaign's ``--llm*`` backend (the embedded model by default), or ``None``."""
-    mode = str(r.config.get("text_rerank", "none"))
-    if mode == "none" or "text" not in str(r.config.get("prior", "transfer+text")):
+    mode = str(r.config.get("text_rerank", DEFAULTS["text_rerank"]))
+    if mode == "none" or "text" not in str(r.config.get("prior", DEFAULTS["prior"])):
         return None
     if mode != "llm":
         raise PerturboError(f"--text-rerank {mode!r} is unknown: use none or llm")
@@ -121,7 +121,7 @@ def _text_reranker(r: PlannerRequest) -> Any:
         ) from None
     from perturbo.config import llm_api_key
 
-    settings = llm_settings(r.config, llm_api_key(str(r.config.get("llm", "local"))))
+    settings = llm_settings(r.config, llm_api_key(str(r.config.get("llm", DEFAULTS["llm"]))))
     modality = getattr(r.extra["screen"], "modality", "knockout")
     return LLMSetReranker(settings, engine=r.engine, modality=modality)
 
@@ -154,7 +154,7 @@ def _gene_agent(name: str) -> Callable[[PlannerRequest], Planner]:
             sources=tuple(r.extra.get("sources", ())),
             llm=r.llm,
             engine=r.engine,
-            api_key=llm_api_key(str(r.config.get("llm", "local"))),
+            api_key=llm_api_key(str(r.config.get("llm", DEFAULTS["llm"]))),
         )
 
     return factory
@@ -211,25 +211,6 @@ def earlier_labels(store: StoreReader | None, screen: Screen, campaign: str) -> 
     ]
 
 
-def _sources_param(planner: Any) -> str:
-    """The prior's components and their round-1 weights, as JSON (``[]``: no prior). The
-    per-round weights travel in each round's spec notes (``prior weights ...``)."""
-    import json
-
-    ranker = getattr(planner, "ranker", None) or planner
-    srcs = getattr(ranker, "sources", [])
-    return json.dumps([{"name": n, "weight": round(float(w), 4)} for n, w in srcs])
-
-
-def _rerank_param(planner: Any) -> str:
-    """What the LLM rerank of the text prior did, as JSON: model, how it answered (``llm``,
-    ``cached``, ``fallback: why``), the top sets before and after."""
-    import json
-
-    done = getattr(planner, "text_rerank", None)
-    return json.dumps(done.summary() if done is not None else {"status": "not run"})
-
-
 def _check_rerank(cfg: GeneticConfig) -> None:
     if cfg.text_rerank == "none":
         return
@@ -266,6 +247,10 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
     )
     from perturbo.kinds.genetic.pairs import is_pair_csv
 
+    if cfg.lab:  # the experiments run in a lab (perturbo.lab drives the rounds)
+        from perturbo.kinds.genetic.lab.outside import build_lab
+
+        return build_lab(cfg, context)
     if is_pair_csv(cfg.screen):
         return _build_pairs(cfg)
     _check_rerank(cfg)
@@ -300,9 +285,13 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
             target=cfg.target,
             past_campaigns=len(labels),
         )
-        params["prior_sources"] = _sources_param(planner)
-        if cfg.text_rerank != "none":
-            params["text_rerank"] = _rerank_param(planner)
+        describe = getattr(planner, "describe", None)  # the optional Planner.describe()
+        described = describe() if callable(describe) else {}  # its description, not internals
+        # the prior's components and their round-1 weights, as JSON ("[]": no prior); the
+        # per-round weights travel in each round's spec notes ("prior weights ...")
+        params["prior_sources"] = str(described.get("prior_sources", "[]"))
+        if cfg.text_rerank != "none":  # what the LLM rerank of the text prior did, as JSON
+            params["text_rerank"] = str(described.get("text_rerank", '{"status": "not run"}'))
     if cfg.planner in ("agent", "hybrid"):
         params.update(llm=cfg.llm, llm_model=cfg.llm_model or "default", critic=cfg.critic)
     return _parts(cfg, screen, planner, space, functools.partial(GeneticExecutor, screen), params)

@@ -204,3 +204,30 @@ def test_planners_describe_themselves_with_flat_values(know: GeneKnowledge) -> N
     assert h["prior_sources"] == d["prior_sources"]  # the ranker's prior, described by it
     alone = GeneticAgentPlanner(GENES, "t", llm, knowledge=know).describe()
     assert alone["prior_sources"] == "[]" and alone["ranker"] == "none"
+
+
+def test_compose_logs_the_planners_description_not_its_internals(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The params ``prior_sources``/``text_rerank`` come from ``describe()``: a planner whose
+    internals say otherwise is logged as it describes itself."""
+    from perturbo.kinds.genetic import compose
+
+    class Described:
+        name = "bo"
+        sources = [("internal", 1.0)]  # what compose used to read: must not reach the params
+        text_rerank = None
+
+        def ask(self, n: int, pending: Any) -> list[Any]:
+            return []
+
+        def tell(self, observations: Any) -> None:
+            pass
+
+        def describe(self) -> dict[str, str | float | int | bool]:
+            return {"prior_sources": '[{"name": "described", "weight": 1.0}]', "text_rerank": "{}"}
+
+    monkeypatch.setattr(compose, "make_planner", lambda *a, **k: Described())
+    parts = compose.build({"screen": "IFNG", "planner": "bo", "prior": "text", "rounds": 1})
+    assert parts.params["prior_sources"] == '[{"name": "described", "weight": 1.0}]'
+    assert "text_rerank" not in parts.params  # logged only with --text-rerank

@@ -21,7 +21,9 @@ from perturbo.kinds.genetic.lab.remaining import (
     DEFAULT_COVERAGE,
     RemainingHits,
     poisson_binomial,
+    remaining_from_sample,
     remaining_hits,
+    scaled_to,
 )
 from perturbo.kinds.genetic.lab.results import LabResults, read_results
 from perturbo.kinds.genetic.lab.sheet import SHEET_COLUMNS, batch_sheet, sheet_csv, write_sheet
@@ -41,8 +43,10 @@ __all__ = [
     "parse_hit_rule",
     "poisson_binomial",
     "read_results",
+    "remaining_from_sample",
     "remaining_hits",
     "require_hit_rule",
+    "scaled_to",
     "sheet_csv",
     "write_sheet",
 ]

@@ -18,7 +18,7 @@ Given each untested gene's predicted hit probability ``p_i``, the number of rema
 
 **Calibration.** Both methods trust the ``p_i``. A planner's probabilities are learned from
 the genes it chose *because* they looked likely, so their sum over the rest of the library can
-be far off (the ``bo`` GP's was 0.2x-6x the truth on the shipped screens:
+be far off (the ``bo`` GP's was 0.06x-5.8x the truth on the shipped screens:
 ``benchmarks/results/lab_calibration.md``). :func:`remaining_from_sample` gives the number a lab
 can stop on without trusting them: the genes the planner drew **uniformly at random** (``bo``'s
 hedged round 1) are a random sample of the library, so the library's hit rate has the Jeffreys

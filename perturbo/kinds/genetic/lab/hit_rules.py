@@ -10,7 +10,8 @@ states its rule up front, one of:
   non-targeting controls measured in the same results (``--controls``; mean and sample sd of
   the controls' scores, at least two controls with different scores).
 
-Controls are never hits. :meth:`HitRule.hits` applies a rule to a results table (columns
+Spaces and case do not matter; ``>`` / ``<`` are read as ``>=`` / ``<=`` (for measured scores
+the difference is nil). Controls are never hits. :meth:`HitRule.hits` applies a rule to a results table (columns
 ``Gene``, ``Score`` and, for ``column``, ``Hit``; one row per gene).
 """
 

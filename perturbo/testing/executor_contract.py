@@ -3,9 +3,12 @@
 ``run(spec)`` returns an :class:`~perturbo.types.Outcome`, never raises: a valid spec
 completes with the kind's metrics (finite floats); a bad one (unknown subject, missing or
 ill-typed params, a config the executor cannot run) comes back not ok, with the error in one
-line, and the executor goes on serving valid specs; where the kind promises it, the same
-spec gives the same metrics, from the same executor and from a fresh one built by the same
-(picklable) factory, as each Ray actor builds its own. Use it from a test module::
+line, and the executor goes on serving valid specs; each spec's outcome is its own (what ran
+before on the same executor does not change it: an actor serves many specs); where the kind
+promises it, the same spec gives the same metrics, from the same executor and from a fresh
+one built by the same (picklable) factory, as each Ray actor builds its own; where the kind
+stops trials early (ASHA's rungs), a stopped trial is reported PRUNED with the values it
+reached, not raised and not failed. Use it from a test module::
 
     from perturbo.testing.executor_contract import CONTRACT, ExecutorBench
     BENCH = ExecutorBench(MyFactory(...), good=[{...}], bad=[{...}], metrics=("loss",))
@@ -43,6 +46,9 @@ class ExecutorBench:
     deterministic: bool = True
     volatile: tuple[str, ...] = ()
     kind: str = ""
+    stopping: Callable[[], Executor] | None = None
+    """A factory for the same executor with an early stopper that stops every trial at its
+    first report (``None``: the kind does not stop trials early)."""
 
 
 def _spec(bench: ExecutorBench, params: Mapping[str, Any], i: int) -> ExperimentSpec:
@@ -110,10 +116,55 @@ def check_deterministic(bench: ExecutorBench) -> None:
     assert first == again, f"a fresh executor gives other metrics:\n{first}\n{again}"
 
 
+def check_outcome_per_spec(bench: ExecutorBench) -> None:
+    """Each spec's outcome is its own: on one executor, the good specs run in reverse order,
+    each after a bad one, give the metrics a fresh executor gives each alone (same spec ids:
+    an executor may seed by the id, as the attack kind does, so a retried spec reproduces),
+    every outcome a new object, and the good specs' metrics differ (the bench can tell
+    outcomes apart). Deterministic kinds with two good specs or more."""
+    if not bench.deterministic or len(bench.good) < 2:
+        return
+    specs = [_spec(bench, p, 300 + i) for i, p in enumerate(bench.good)]
+    alone = [_stable(bench, _run(bench.factory(), s)) for s in specs]
+    assert len({str(sorted(a.items())) for a in alone}) == len(alone), (
+        "two good specs give the same metrics: the bench cannot tell outcomes apart"
+    )
+    ex = bench.factory()
+    seen: list[Outcome] = []
+    for i in reversed(range(len(specs))):
+        if bench.bad:
+            _run(ex, _spec(bench, bench.bad[i % len(bench.bad)], 200 + i))
+        out = _run(ex, specs[i])
+        assert _stable(bench, out) == alone[i], (
+            f"{bench.good[i]}: after other specs on the same executor\n{_stable(bench, out)}\n"
+            f"alone\n{alone[i]}"
+        )
+        assert all(out is not o and out.metrics is not o.metrics for o in seen)
+        seen.append(out)
+
+
+def check_stopped_is_pruned(bench: ExecutorBench) -> None:
+    """Where the kind stops trials early: a trial its stopper rejects ends PRUNED (not
+    failed, nothing raised, no error) with the value it reached at the stop and its metrics
+    so far, and the executor then serves the next spec the same way."""
+    if bench.stopping is None:
+        return
+    ex = bench.stopping()
+    for i in range(2):
+        out = _run(ex, _spec(bench, bench.good[0], 400 + i))
+        assert out.status is Status.PRUNED, f"a stopped trial: {out.status.value} ({out.error})"
+        assert not out.error, f"a stopped trial is no error: {out.error!r}"
+        assert out.metrics and all(math.isfinite(v) for v in out.metrics.values()), out.metrics
+        assert len(out.intermediate) == 1, f"stopped at its first report: {out.intermediate}"
+        assert all(math.isfinite(v) for v in out.intermediate)
+
+
 CONTRACT: tuple[Callable[[ExecutorBench], None], ...] = (
     check_valid_specs_complete,
     check_bad_specs_are_outcomes,
+    check_outcome_per_spec,
     check_deterministic,
+    check_stopped_is_pruned,
 )
 
 __all__ = ["CONTRACT", "ExecutorBench"]

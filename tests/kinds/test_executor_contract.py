@@ -1,7 +1,8 @@
 """Every kind's executor passes the shared executor contract
 (:mod:`perturbo.testing.executor_contract`): the genetic kind's gene and pair executors, the
-hyperparameter executor on a synthetic function and on a tiny torch training task, and the
-attack executor on a small TorchScript target. Built through the factories the pools ship."""
+hyperparameter executor on a synthetic function and on a tiny torch training task (with
+ASHA's rungs stopping a trial: reported PRUNED), and the attack executor on a small
+TorchScript target. Built through the factories the pools ship."""
 
 from __future__ import annotations
 
@@ -39,6 +40,26 @@ class _Genetic:  # picklable factories, as a kind's are
 class _Pairs:
     def __call__(self) -> PairExecutor:
         return PairExecutor(PAIRS)
+
+
+@dataclass(frozen=True)
+class _StopAll:
+    """An ASHA keeper that stops every trial at its first report (the Rungs protocol)."""
+
+    def report(self, trial_id: str, epoch: int, value: float) -> bool:
+        return False
+
+
+MLP = {
+    "layers": 1,
+    "width": 16,
+    "activation": "relu",
+    "lr": 0.01,
+    "weight_decay": 1e-5,
+    "dropout": 0.0,
+    "batch_size": 32,
+    "optimizer": "adam",
+}
 
 
 def _attack(tmp: Path) -> ExecutorBench:
@@ -97,22 +118,12 @@ BENCHES: dict[str, Callable[[Path], ExecutorBench]] = {
     ),
     "hyperparameter-iris-mlp": lambda _: ExecutorBench(
         TrialFactory(TaskRecipe("iris-mlp", max_epochs=2)),
-        good=[
-            {
-                "layers": 1,
-                "width": 16,
-                "activation": "relu",
-                "lr": 0.01,
-                "weight_decay": 1e-5,
-                "dropout": 0.0,
-                "batch_size": 32,
-                "optimizer": "adam",
-            }
-        ],  # fmt: skip
+        good=[MLP, {**MLP, "width": 8, "activation": "tanh", "lr": 0.05}],
         bad=[{"lr": "fast"}, {"layers": 1, "width": 0, "lr": 0.01, "optimizer": "adam"}],
         metrics=("val_accuracy", "val_loss", "train_loss", "epochs", "n_params"),
         volatile=("train_seconds",),
         kind="hyperparameter",
+        stopping=TrialFactory(TaskRecipe("iris-mlp", max_epochs=2), rungs=_StopAll()),
     ),
     "attack": _attack,
 }

@@ -65,11 +65,12 @@ def build_store(folder: Path) -> str:
 
 def questions(uri: str) -> list[Question]:
     """The fixed questions; the expected strings come from the store."""
+    from perturbo import kinds
     from perturbo.agents.chat.facts import campaign_facts, fmt
     from perturbo.tracking import open_store
 
     store = open_store(uri)
-    f = {n: campaign_facts(store, n) for n in CAMPAIGNS}
+    f = {n: campaign_facts(store, n, kinds=kinds) for n in CAMPAIGNS}
     br, bs, sr, sb = (f[n] for n in list(CAMPAIGNS)[:4])
     best_br, best_bs = fmt(br.best_value), fmt(bs.best_value)
     win_branin = br.name if br.best_value <= bs.best_value else bs.name
@@ -145,7 +146,7 @@ def run_model(
     score: Callable[[Any, str, bool], bool] = score_original,
 ) -> dict[str, Any]:
     from perturbo.agents.chat.agent import Done, Facts, Token
-    from perturbo.agents.chat.build import make_agent, make_tools
+    from perturbo.chat.build import make_agent, make_tools
     from perturbo.tracking import open_store
 
     tools = make_tools(uri, local=True, workdir=workdir)
@@ -208,7 +209,7 @@ def probe_model(uri: str, llm_config: dict[str, Any], workdir: Path) -> list[str
     """Messages that name nothing and carry no intent word: the embedded model routes them
     (timed, not scored): the latency of the model path, which neither set exercises much."""
     from perturbo.agents.chat.agent import Step
-    from perturbo.agents.chat.build import make_agent, make_tools
+    from perturbo.chat.build import make_agent, make_tools
 
     agent = make_agent(make_tools(uri, local=True, workdir=workdir), llm_config, "auto", 0)
     out = []
@@ -404,7 +405,7 @@ def run_model_none(
     uri: str, qs: list[Any], workdir: Path, score: Callable[[Any, str, bool], bool] = score_original
 ) -> dict[str, Any]:
     """The same questions with no model: what the router's narrowing alone answers."""
-    import perturbo.agents.chat.build as build
+    import perturbo.chat.build as build
     from perturbo.agents.chat import agent as agent_mod
 
     orig = agent_mod.ChatAgent

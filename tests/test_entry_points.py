@@ -173,13 +173,14 @@ def _confirm(tools: Any, proposed: Any) -> str:
 
 
 def test_chat_launch_stopped_midway_then_resumed(store: str, tmp_path: Path) -> None:
+    from perturbo import kinds
     from perturbo import tracking as tr
     from perturbo.agents.chat.actions import Launcher
     from perturbo.agents.chat.tools import ChatTools
     from perturbo.launch import settings
 
     launcher = Launcher(store, local=True, workdir=tmp_path / "work", python=_slow_python(tmp_path))
-    tools = ChatTools(tr.open_store(store), launcher, settings=settings)
+    tools = ChatTools(tr.open_store(store), launcher, settings=settings, kinds=kinds)
     try:
         values = {"task": "branin", "planner": "random", "trials": 8, "batch": 2}
         _confirm(tools, tools.launch_campaign("hyperparameter", values, name="chat"))

@@ -346,6 +346,7 @@ def test_an_attack_campaign_is_not_listed_by_hits(store: str) -> None:
     """An attack campaign of two objectives whose trials all load the model once
     (``model_loads`` 0/1 on every trial) is not read as "0 hits": the attack kind finds
     nothing (``KindSpec.findings`` is None), so the chat and ``show`` say its own metrics."""
+    from perturbo import kinds
     from perturbo.agents.chat.facts import campaign_facts
     from perturbo.tracking import MlflowRecorder, open_store
     from perturbo.types import ExperimentSpec, Observation, Outcome, Status
@@ -376,6 +377,6 @@ def test_an_attack_campaign_is_not_listed_by_hits(store: str) -> None:
     rec.start()
     rec.record_round(0, obs, {"worst_case_robust_accuracy": 0.3}, {})
     rec.finish(obs, {})
-    facts = campaign_facts(open_store(store), "attack-pareto")
+    facts = campaign_facts(open_store(store), "attack-pareto", kinds=kinds)
     assert facts.hit_metric is None and "hits" not in facts.result_line(), facts.result_line()
     assert "hits" not in facts.list_line(), facts.list_line()

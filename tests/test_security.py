@@ -212,7 +212,7 @@ def test_cli_and_api_refuse_a_bad_name(
 
 
 def _chat_tools(store: str, tmp_path: Path) -> Any:
-    from perturbo.agents.chat.build import make_tools
+    from perturbo.chat.build import make_tools
 
     (tmp_path / "root").mkdir(exist_ok=True)
     tools = make_tools(store, local=True, workdir=tmp_path / "work")

@@ -27,8 +27,6 @@ _EXPORTS = {
     "PendingAction": "actions",
     "NumberGuard": "guard",
     "SentenceGuard": "guard",
-    "make_agent": "build",
-    "make_tools": "build",
 }
 
 __all__ = sorted(_EXPORTS)

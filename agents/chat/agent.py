@@ -194,9 +194,7 @@ class ChatAgent:
     def _choose(self, text: str, campaigns: list[Any], system: str) -> Route | None:
         """The route: fixed by the message's words where they leave one; else the model picks
         the tool (then a campaign, a kind) among the few the words leave, each a tiny choice."""
-        from perturbo import kinds
-
-        kind_names = list(kinds.names())
+        kind_names = list(self.tools.kinds.names())
         h = hints(text, campaigns, kind_names, self.last_campaign)
         allowed = self.tools.names(self.allow_actions)
         h = replace(h, tools=tuple(t for t in h.tools if t in allowed))

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from perturbo.agents.chat.catalog import KindCatalog, spec_of
 from perturbo.agents.chat.figures import (
     RoundRow,
     front_of,
@@ -23,7 +24,7 @@ from perturbo.agents.chat.figures import (
     round_rows,
     settings_of,
 )
-from perturbo.types import CampaignSummary, Observation, PerturboError, Status
+from perturbo.types import CampaignSummary, Observation, Status
 
 __all__ = [
     "Best",
@@ -32,7 +33,6 @@ __all__ = [
     "campaign_facts",
     "fmt",
     "hit_metric_of",
-    "kind_spec",
     "resolve",
 ]
 
@@ -47,16 +47,6 @@ def fmt(v: Any) -> str:
     if f == int(f) and abs(f) < 1e12:
         return str(int(f))
     return f"{f:.4g}"
-
-
-def kind_spec(kind: str) -> Any:
-    """The kind's spec, or None where this install lacks the kind (read generically)."""
-    from perturbo import kinds
-
-    try:
-        return kinds.get(kind)
-    except PerturboError:
-        return None
 
 
 def resolve(store: Any, name: str) -> str:
@@ -323,11 +313,14 @@ def _tried(history: Sequence[Observation]) -> list[str]:
     return out[:6]
 
 
-def campaign_facts(store: Any, name: str, top: int = 3) -> CampaignFacts:
-    """Everything the chat reports about campaign ``name`` (read through ``store``)."""
+def campaign_facts(
+    store: Any, name: str, top: int = 3, *, kinds: KindCatalog | None
+) -> CampaignFacts:
+    """Everything the chat reports about campaign ``name`` (read through ``store``); ``kinds``:
+    the kind catalog the front end handed the chat (None: no kind's spec is known)."""
     summary = store.summary(name)
     history = list(store.history(name))
-    spec = kind_spec(summary.kind)
+    spec = spec_of(kinds, summary.kind)
     params = summary.params
     objectives, directions = objectives_of(summary, history)
     objective = objectives[0] if len(objectives) == 1 else ""

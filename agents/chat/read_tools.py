@@ -22,17 +22,18 @@ __all__ = ["ReadTools"]
 
 class ReadTools:
     """The read tools; mixed into :class:`~perturbo.agents.chat.tools.ChatTools` (which gives
-    ``store``, ``launcher`` and ``plots_dir``)."""
+    ``store``, ``launcher``, ``plots_dir`` and ``kinds``)."""
 
     store: Any
     launcher: Any
     plots_dir: Any
+    kinds: Any
 
     def list_campaigns(self, kind: str | None = None) -> ToolResult:
         """List the campaigns in the store (newest first) with status, kind, planner, progress
         and best result; ``kind`` keeps one kind."""
         rows = self.store.list_campaigns(kind)
-        facts = [campaign_facts(self.store, c.name) for c in rows]
+        facts = [campaign_facts(self.store, c.name, kinds=self.kinds) for c in rows]
         if not facts:
             where = "has no campaigns yet" if self.store.exists() else "does not exist yet"
             text = (
@@ -56,7 +57,7 @@ class ReadTools:
         """Summarise one campaign: its settings, what was tried, what worked (hits by round,
         the best experiments), how its planners compare; ``about``: experiments to look up
         (a gene, a method)."""
-        f = campaign_facts(self.store, resolve(self.store, name))
+        f = campaign_facts(self.store, resolve(self.store, name), kinds=self.kinds)
         found = lookup(self.store.history(f.name), about or [], f.hit_metric, f.name)
         text = "\n".join([*found, f.text()])
         return ToolResult(text, {**f.data(), "lookup": found})
@@ -122,27 +123,28 @@ class ReadTools:
                 f"{first!r} and {second!r} are the same campaign ({names[0]}): name two "
                 "different ones to compare"
             )
-        text, data = compare([campaign_facts(self.store, n) for n in names])
+        text, data = compare([campaign_facts(self.store, n, kinds=self.kinds) for n in names])
         return ToolResult(text, data)
 
     def rank_campaigns(self, by: str | None = None, kind: str | None = None) -> ToolResult:
         """Rank the campaigns (of ``kind``) by ``by``: hits, hit_ratio, best, experiments,
         rounds or started; with the leader and totals of each."""
         rows = self.store.list_campaigns(kind)
-        text, data = rank([campaign_facts(self.store, c.name) for c in rows], by)
+        text, data = rank(
+            [campaign_facts(self.store, c.name, kinds=self.kinds) for c in rows], by
+        )
         return ToolResult(text, data)
 
     def propose_experiments(self, name: str, n: int = 4) -> ToolResult:
         """Propose the next ``n`` experiments for a campaign: its own planner, told everything
         recorded, asked for more (nothing runs; pin them to run them)."""
-        from perturbo import kinds
         from perturbo.kindspec import BuildContext
 
         name = resolve(self.store, name)
         if not 1 <= int(n) <= 64:
             raise PerturboError(f"n={n}: propose between 1 and 64 experiments")
         config = self.store.config(name)
-        spec = kinds.get(str(config.get("kind", "")))
+        spec = self.kinds.get(str(config.get("kind", "")))
         parts = spec.build(config, BuildContext(store=self.store, campaign=name))
         history = list(self.store.history(name))
         parts.planner.tell(history)

@@ -23,7 +23,8 @@ from typing import Any
 from pydantic import ValidationError, create_model, validate_call
 
 from perturbo.agents.chat.actions import Launcher
-from perturbo.agents.chat.facts import kind_spec, resolve
+from perturbo.agents.chat.catalog import KindCatalog, spec_of
+from perturbo.agents.chat.facts import resolve
 from perturbo.agents.chat.read_tools import ReadTools
 from perturbo.agents.chat.result import ToolResult
 from perturbo.types import PerturboError
@@ -56,7 +57,8 @@ class ChatTools(ReadTools):
     (the background ``perturbo run|resume`` processes a confirmed action starts: the CLI, so
     the composition root). ``settings``: how a launch's settings are checked before it is
     proposed (the front end passes :func:`perturbo.launch.settings`; the chat never imports
-    the composition root)."""
+    the composition root). ``kinds``: the kinds it knows (the front end passes
+    :mod:`perturbo.kinds`; the agents never import the kind registry)."""
 
     def __init__(
         self,
@@ -65,7 +67,9 @@ class ChatTools(ReadTools):
         plots_dir: str | Path | None = None,
         *,
         settings: KindSettings | None = None,
+        kinds: KindCatalog,
     ) -> None:
+        self.kinds = kinds
         self.store = store
         self.launcher = launcher or Launcher(store.uri)
         self.plots_dir = Path(plots_dir) if plots_dir else self.launcher.workdir / "plots"
@@ -132,11 +136,11 @@ class ChatTools(ReadTools):
         if like:
             base = self._settings_of(resolve(self.store, like))
             kind = kind or str(base.pop("kind", ""))
-        spec = kind_spec(kind or "")
+        spec = spec_of(self.kinds, kind or "")
         if spec is None:
-            from perturbo import kinds
-
-            raise PerturboError(f"unknown kind {kind!r}: use one of {', '.join(kinds.names())}")
+            raise PerturboError(
+                f"unknown kind {kind!r}: use one of {', '.join(self.kinds.names())}"
+            )
         given = {str(k).replace("-", "_"): v for k, v in dict(settings or {}).items()}
         values = {**base, **given}
         for bad in ("tracking_uri", "address", "local", "config_file", "name"):
@@ -197,7 +201,7 @@ class ChatTools(ReadTools):
                 'pin_experiments: name at least one experiment, e.g. [{"gene": "IFNG"}]'
             )
         summary = self.store.summary(name)
-        spec = kind_spec(summary.kind)
+        spec = spec_of(self.kinds, summary.kind)
         extra: list[str] = []
         for key in getattr(spec, "budget_keys", ()) or ():
             planned = summary.params.get(key)
@@ -218,7 +222,7 @@ class ChatTools(ReadTools):
         """A recorded campaign's settings that a new one may reuse (its config, without what
         names or places that campaign, and without defaults left unset)."""
         config = dict(self.store.config(name))
-        spec = kind_spec(str(config.get("kind", "")))
+        spec = spec_of(self.kinds, str(config.get("kind", "")))
         fields = dict(getattr(getattr(spec, "config_model", None), "model_fields", {}) or {})
         drop = {"name", "tracking_uri", "address", "local", "config_file", "resume"}
         keep = {
@@ -255,7 +259,7 @@ class ChatTools(ReadTools):
 
     def _budget_flags(self, name: str, wanted: dict[str, int | None]) -> list[str]:
         summary = self.store.summary(name)
-        keys = tuple(getattr(kind_spec(summary.kind), "budget_keys", ()) or ())
+        keys = tuple(getattr(spec_of(self.kinds, summary.kind), "budget_keys", ()) or ())
         out: list[str] = []
         for key, value in wanted.items():
             if value is None:

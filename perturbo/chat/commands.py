@@ -121,7 +121,7 @@ def _llm_config(ns: argparse.Namespace) -> dict[str, object]:
 
 
 def _chat(ns: argparse.Namespace) -> int:
-    from perturbo.agents.chat.build import make_tools
+    from perturbo.chat.build import make_tools
     from perturbo.launch import settings
 
     tools = make_tools(

@@ -89,7 +89,7 @@ def serve_stdio(
     address: str | None = None,
     workdir: str | Path | None = None,
 ) -> int:
-    from perturbo.agents.chat.build import make_tools
+    from perturbo.chat.build import make_tools
     from perturbo.launch import settings
 
     tools = make_tools(

@@ -81,8 +81,8 @@ def run_terminal(
     tools: Any, llm_config: dict[str, Any], mode: str = "auto", prose_tokens: int = 0
 ) -> int:
     from perturbo.agents.chat.agent import Pending
-    from perturbo.agents.chat.build import make_agent
     from perturbo.agents.chat.router import SLASH_HELP
+    from perturbo.chat.build import make_agent
 
     print(
         f"perturbo chat on {tools.store.uri}: loading the model ({llm_config.get('llm')}) ...",

@@ -305,7 +305,7 @@ def serve(
     sock = _bind(port)  # a port in use is said now, not after minutes of loading the model
     port = int(sock.getsockname()[1])
     if agent is None:
-        from perturbo.agents.chat.build import make_agent
+        from perturbo.chat.build import make_agent
 
         print(
             f"perturbo chat --web on {tools.store.uri}: loading the model "

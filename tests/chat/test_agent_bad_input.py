@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow  # the session store: two real campaigns (~1 min o
 
 
 def _tools(uri: str, workdir: Path, python: str | None = None):  # type: ignore[no-untyped-def]
-    from perturbo.agents.chat.build import make_tools
+    from perturbo.chat.build import make_tools
 
     tools = make_tools(uri, local=True, workdir=workdir)
     if python:

@@ -35,7 +35,7 @@ def three(chat_store: str, tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def _tools(uri: str, workdir: Path) -> Any:
-    from perturbo.agents.chat.build import make_tools
+    from perturbo.chat.build import make_tools
 
     return make_tools(uri, local=True, workdir=workdir)
 
@@ -82,6 +82,7 @@ def test_names_are_matched_by_part_or_description(three: str) -> None:
 def test_an_unknown_name_is_said_unknown_never_another_campaigns_numbers(
     three: str, tmp_path: Path, question: str
 ) -> None:
+    from perturbo import kinds
     from perturbo.agents.chat.facts import campaign_facts
     from perturbo.tracking import open_store
 
@@ -90,7 +91,7 @@ def test_an_unknown_name_is_said_unknown_never_another_campaigns_numbers(
     assert "no campaign named" in text and "I do not know it" in text
     for name in (HPO, GEN, GEN2):
         assert name in text  # the campaigns it does know are listed
-        f = campaign_facts(store, name)
+        f = campaign_facts(store, name, kinds=kinds)
         theirs = {str(f.n_experiments), *(str(len(f.hits)) for _ in [0] if f.hits)}
         theirs |= {x for x in _numbers(f.text()) if len(x) > 1}
         leaked = (_numbers(text) - _numbers(question)) & theirs

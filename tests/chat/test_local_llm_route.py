@@ -24,7 +24,7 @@ QUESTIONS = (
 def chat_in_child(uri: str, workdir: str) -> list[dict[str, Any]]:
     """Run in the child: the agent on SmolLM2 answers :data:`QUESTIONS`; plain data back."""
     from perturbo.agents.chat.agent import Done, Facts, Step, Token
-    from perturbo.agents.chat.build import make_agent, make_tools
+    from perturbo.chat.build import make_agent, make_tools
 
     tools = make_tools(uri, local=True, workdir=workdir)
     cfg = {"llm": "local", "llm_model": "smollm2-135m", "llm_threads": 1}

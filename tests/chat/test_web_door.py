@@ -182,7 +182,7 @@ def test_the_issues_attack_chain_is_refused(tmp_path: Path, mlflow_template: Pat
     token, confirms. Refused at the door; and with the session's own token the launch itself is
     refused (the chat never launches user code): nothing pending, nothing written."""
     from perturbo.agents.chat.agent import ChatAgent
-    from perturbo.agents.chat.build import make_tools
+    from perturbo.chat.build import make_tools
 
     uri = copy_store(mlflow_template, tmp_path / "store")
     tools = make_tools(uri, local=True, workdir=tmp_path / "work")

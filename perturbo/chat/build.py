@@ -1,4 +1,7 @@
-"""Assemble the chat from settings: the store, the launcher, the tools, the model, the agent."""
+"""Assemble the chat from settings: the store, the launcher, the tools, the model, the agent.
+
+The chat's composition lives with its front ends (terminal, web, MCP): it hands the agent what
+the agents may not import themselves (the kind registry, the composition root's settings check)."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from perturbo.agents.chat.actions import Launcher
+from perturbo.agents.chat.catalog import KindCatalog
 from perturbo.agents.chat.tools import ChatTools, KindSettings
 
 __all__ = ["make_agent", "make_tools"]
@@ -18,15 +22,21 @@ def make_tools(
     address: str | None = None,
     workdir: str | Path | None = None,
     settings: KindSettings | None = None,
+    kinds: KindCatalog | None = None,
 ) -> ChatTools:
     """The tools over the store at ``tracking_uri`` (read through ``StoreReader`` only).
     ``settings``: the launcher's settings check the front end passes in
-    (:func:`perturbo.launch.settings`; default: :func:`~perturbo.agents.chat.tools.kind_settings`)."""
+    (:func:`perturbo.launch.settings`; default: :func:`~perturbo.agents.chat.tools.kind_settings`).
+    ``kinds``: the kinds the chat knows (default: this install's registry, :mod:`perturbo.kinds`)."""
+    import importlib
+
     from perturbo import tracking
+
+    kinds = kinds if kinds is not None else importlib.import_module("perturbo.kinds")
 
     store = tracking.open_store(tracking_uri)
     launcher = Launcher(tracking_uri, local=local, address=address, workdir=workdir)
-    return ChatTools(store, launcher, settings=settings)
+    return ChatTools(store, launcher, settings=settings, kinds=kinds)
 
 
 def make_agent(

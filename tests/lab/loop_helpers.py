@@ -38,7 +38,7 @@ def start_args(tmp: Path, uri: str, name: str = "L", rounds: int = 3, batch: int
 
 def sheet_genes(path: Path) -> list[str]:
     with path.open() as f:
-        return [r["Gene"] for r in csv.DictReader(f) if r["rank"] != "control"]
+        return [r["Gene"] for r in csv.DictReader(f) if r["Rank"]]
 
 
 def results(path: Path, genes: list[str]) -> Path:

@@ -93,6 +93,9 @@ def test_tell_refuses_what_it_cannot_record(tmp_path, monkeypatch, capsys):
     assert "not in the pending batch" in capsys.readouterr().err
     assert main(["tell", "L", "--tracking-uri", uri]) == 2  # nothing to tell
     assert main(["tell", "nope", str(stray), "--tracking-uri", uri]) == 2  # the wrong campaign
+    capsys.readouterr()
+    assert main(["resume", "L", "--tracking-uri", uri]) == 2  # no process runs a lab's batch
+    assert "runs its experiments in a lab: `perturbo tell L" in capsys.readouterr().err
     assert recorded(uri) == [] and len(_pending(uri).told) == 0
 
 

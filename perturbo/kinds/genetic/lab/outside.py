@@ -158,21 +158,69 @@ class GeneticLab:
         pending: Sequence[ExperimentSpec],
         history: Sequence[Observation],
     ) -> dict[str, Outcome]:
-        """The outcomes the results file ``path`` gives the pending specs (by spec id): score
-        and 0/1 hit by the campaign's hit rule, as a simulated screen's executor reports them.
-        Raises :class:`LabInputError` (one line) on anything wrong in the file."""
-        from perturbo.kinds.genetic.lab.results_stand_in import read_told
+        """The outcomes the results file ``path`` gives the pending specs (by spec id): the
+        score and the 0/1 hit by the campaign's hit rule, as a simulated screen's executor
+        reports them. Raises :class:`LabInputError` (one line) on anything wrong in the file."""
+        from perturbo.kinds.genetic.lab.hit_rules import parse_hit_rule
+        from perturbo.kinds.genetic.lab.results import read_results
+        from perturbo.kinds.genetic.screens import normalize_gene
 
-        return read_told(config, path, pending, history)
+        by_gene = {normalize_gene(str(s.params["gene"])): s for s in pending}
+        got = read_results(
+            path,
+            pending=list(by_gene),
+            earlier=[str(o.spec.params.get("gene", "")) for o in history],
+            hit_rule=parse_hit_rule(str(config.get("hit_rule") or "")),
+            controls=_controls(config),
+        )
+        scores = dict(zip(got.table["Gene"], got.table["Score"], strict=True))
+        return {
+            by_gene[g].id: Outcome(
+                Status.COMPLETED,
+                {"score": float(scores[g]), "hit": 1.0 if g in got.hits else 0.0},
+                worker="lab",
+            )
+            for g in got.told
+        }
 
     def sheet(
         self, config: Mapping[str, Any], planner: Any, specs: Sequence[ExperimentSpec]
     ) -> list[dict[str, str]]:
-        """The batch sheet's rows: gene, its guides (from the library), rank, predicted hit
-        probability and its sd, and why it was picked."""
-        from perturbo.kinds.genetic.lab.results_stand_in import sheet_rows
+        """The batch sheet's rows (:func:`perturbo.kinds.genetic.lab.sheet.batch_sheet`): gene,
+        rank, the planner's predicted hit probability and its sd (where it predicts), why it
+        was picked, the library's guides; then the controls."""
+        import csv
+        import io
 
-        return sheet_rows(config, planner, specs)
+        from perturbo.kinds.genetic.lab.library import load_library
+        from perturbo.kinds.genetic.lab.sheet import batch_sheet, sheet_csv
+
+        genes = [str(s.params["gene"]) for s in specs]
+        mean = sd = None
+        posterior = getattr(planner, "posterior", None)
+        if callable(posterior):
+            try:
+                m, d = posterior(genes)
+                mean, sd = [float(x) for x in m], [float(x) for x in d]
+            except Exception:  # noqa: BLE001 - a prediction is a courtesy; the batch stands
+                mean = sd = None
+        table = batch_sheet(
+            genes,
+            library=load_library(str(config["library"])),
+            p_hit=mean,
+            p_sd=sd,
+            why=[s.note or "exploration" for s in specs],
+            round_no=(specs[0].round + 1) if specs else 1,
+            controls=_controls(config),
+        )
+        return list(csv.DictReader(io.StringIO(sheet_csv(table))))
+
+
+def _controls(config: Mapping[str, Any]) -> tuple[str, ...]:
+    from perturbo.kinds.genetic.lab.library import load_gene_list
+
+    path = config.get("controls")
+    return load_gene_list(str(path), "--controls") if path else ()
 
 
 LAB = GeneticLab()

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+from perturbo.agents.settings import LLM_DEFAULTS
 from perturbo.types import PerturboError
 
 Backend = Literal["local", "openai", "anthropic", "ollama"]
@@ -77,7 +78,7 @@ def llm_settings(config: Mapping[str, Any], api_key: str | None = None) -> LLMSe
     ``llm_base_url``, ``llm_threads``, ``llm_max_tokens``, ``llm_structured_method``, ``seed``).
     ``api_key``: given by the composition root; where ``None`` for a remote backend it is taken
     from :func:`perturbo.config.llm_api_key` (the one reader of environment variables)."""
-    backend = str(config.get("llm") or "local")
+    backend = str(config.get("llm") or LLM_DEFAULTS["llm"])
     if api_key is None and backend in ("openai", "anthropic"):
         from perturbo.config import llm_api_key
 
@@ -89,8 +90,10 @@ def llm_settings(config: Mapping[str, Any], api_key: str | None = None) -> LLMSe
         base_url=config.get("llm_base_url") or None,
         api_key=api_key,
         n_threads=int(threads) if threads else None,
-        max_tokens=int(config.get("llm_max_tokens") or 400),
-        structured_method=str(config.get("llm_structured_method") or "function_calling"),
+        max_tokens=int(config.get("llm_max_tokens") or LLM_DEFAULTS["llm_max_tokens"]),
+        structured_method=str(
+            config.get("llm_structured_method") or LLM_DEFAULTS["llm_structured_method"]
+        ),
         seed=int(config.get("seed", 0) or 0),
     )
 

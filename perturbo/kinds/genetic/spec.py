@@ -8,7 +8,7 @@ from typing import Any
 
 from perturbo.findings import Findings
 from perturbo.kinds.genetic.plots import GENETIC_PLOTTERS
-from perturbo.kinds.genetic.settings import GeneticConfig, add_arguments
+from perturbo.kinds.genetic.settings import DEFAULTS, GeneticConfig, add_arguments
 from perturbo.kindspec import BuildContext, KindSpec
 
 
@@ -19,13 +19,14 @@ def _build(config: Mapping[str, Any], context: BuildContext) -> Any:
 
 
 def default_name(config: Mapping[str, Any]) -> str:
-    screen = Path(str(config.get("screen", "screen"))).stem
-    return f"genetic-{screen}-{config.get('planner', 'bo')}-s{config.get('seed', 0)}"
+    c = {**DEFAULTS, **config}
+    return f"genetic-{Path(str(c['screen'])).stem}-{c['planner']}-s{c['seed']}"
 
 
 def uses_local_llm(config: Mapping[str, Any]) -> bool:
     """Whether this campaign's planner runs the embedded model (worth hosting once in Ray)."""
-    return config.get("planner") in ("agent", "hybrid") and config.get("llm", "local") == "local"
+    planner, llm = config.get("planner"), config.get("llm", DEFAULTS["llm"])
+    return planner in ("agent", "hybrid") and llm == "local"
 
 
 HITS = Findings(
@@ -48,6 +49,13 @@ def _planners() -> Any:
     return TABLE
 
 
+def _lab() -> Any:
+    """What the lab loop (:mod:`perturbo.lab`) asks of this kind (imported on call)."""
+    from perturbo.kinds.genetic.lab.outside import LAB
+
+    return LAB
+
+
 KIND = KindSpec(
     name="genetic",
     description="which genes to knock out in a CRISPR screen, round by round",
@@ -64,6 +72,7 @@ KIND = KindSpec(
     budget_keys=("rounds",),
     tag_params=("screen", "study"),
     findings=HITS,
+    extras={"lab": _lab},
     examples="""\
   perturbo run genetic                                  # the demo: IFNG screen, bo, 5 x 128 genes
   perturbo run genetic --screen IFNG --planner bo --rounds 5 --batch 128 --seed 0

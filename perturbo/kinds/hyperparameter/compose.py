@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from perturbo.kinds.hyperparameter.settings import HyperparameterConfig
+from perturbo.kinds.hyperparameter.settings import DEFAULTS, HyperparameterConfig
 from perturbo.types import PerturboError
 
 if TYPE_CHECKING:
@@ -22,8 +22,9 @@ KIND_NAME = "hyperparameter"
 
 
 def default_name(config: Mapping[str, Any]) -> str:
-    task = str(config.get("task", "task")).replace(":", "-").replace("/", "-")
-    return f"hyperparameter-{task}-{config.get('planner', 'bo')}-s{config.get('seed', 0)}"
+    c = {**DEFAULTS, **config}
+    task = str(c["task"]).replace(":", "-").replace("/", "-")
+    return f"hyperparameter-{task}-{c['planner']}-s{c['seed']}"
 
 
 def _names(value: str | list[str] | None) -> tuple[str, ...]:
@@ -139,7 +140,7 @@ def make_planner(
 
 def uses_local_llm(config: Mapping[str, Any]) -> bool:
     """Whether this campaign's planner runs the embedded model (worth hosting once in Ray)."""
-    return config.get("planner") == "agent" and config.get("llm", "local") == "local"
+    return config.get("planner") == "agent" and config.get("llm", DEFAULTS["llm"]) == "local"
 
 
 def build(config: Mapping[str, Any], context: BuildContext | None = None) -> CampaignParts:

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 _LAZY = {
     "run_campaign": "perturbo.api",
     "resume_campaign": "perturbo.api",
+    "open_campaign": "perturbo.api",
     "SearchSpace": "perturbo.space",
     "Float": "perturbo.space",
     "Int": "perturbo.space",

@@ -5,11 +5,22 @@ over a Python function's parameters).
 
     from perturbo.api import run_campaign
     history = run_campaign(KIND, planner="bo", batch=8, local=True, **kind_settings)
+
+A lab campaign (``perturbo run KIND --lab ...``) is driven from Python as from the CLI's
+``perturbo ask`` / ``perturbo tell``, through :func:`open_campaign`:
+
+    from perturbo import open_campaign
+    screen = open_campaign("my-screen", tracking_uri="sqlite:///mlflow.db")
+    batch = screen.pending()                  # the batch sheet (pandas), or None
+    next_batch = screen.tell(results_df)      # record once, get the next batch's sheet
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 from perturbo.history import History
 
@@ -67,4 +78,134 @@ def resume_campaign(
     return resume(name, options, overrides, spec_of=kinds.get)
 
 
-__all__ = ["resume_campaign", "run_campaign"]
+# ---------------------------------------------------------------------- lab campaigns
+
+
+def _kind_of(name: str) -> Any:
+    from perturbo import kinds
+
+    return kinds.get(name)
+
+
+def _sheet_frame(rows: list[dict[str, str]]) -> pd.DataFrame:
+    """A batch sheet's rows as the CSV a lab downloads would read (numbers as numbers)."""
+    import csv
+    import io
+
+    import pandas as pd
+
+    if not rows:
+        return pd.DataFrame()
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    buf.seek(0)
+    return pd.read_csv(buf)
+
+
+class LabCampaign:
+    """A lab campaign in the store: its pending batch, and telling it what the lab measured.
+
+    Every call opens the campaign from the store, as ``perturbo ask`` / ``perturbo tell`` do (no
+    state is kept here between calls; another computer may tell in between). ``name`` is the
+    campaign's full name; ``tracking_uri`` its store."""
+
+    def __init__(self, name: str, tracking_uri: str) -> None:
+        self.name = name
+        self.tracking_uri = tracking_uri
+        self.lines: list[str] = []
+        """What the last call said (recorded, waiting, finished), as the CLI prints it."""
+
+    def __repr__(self) -> str:
+        return f"LabCampaign({self.name!r}, {self.status!r})"
+
+    def _step(self) -> Any:
+        from perturbo import lab
+
+        step = lab.ask(_kind_of, self.tracking_uri, self.name)
+        self.lines = list(step.lines)
+        return step
+
+    @property
+    def status(self) -> str:
+        """ "waiting for results of round 2: 128 genes, proposed DATE" or "finished"."""
+        step = self._step()
+        return step.pending.line() if step.pending is not None else "finished"
+
+    def pending(self) -> pd.DataFrame | None:
+        """The pending batch's sheet (``Round``, ``Rank``, ``Gene``, ``P_hit``, ``P_hit_sd``,
+        ``Why``, ``Guides`` and the library's guide columns; controls last, with no rank), or
+        None once the campaign finished."""
+        step = self._step()
+        return None if step.pending is None else _sheet_frame(step.sheet)
+
+    def waiting(self) -> list[dict[str, Any]]:
+        """The pending experiments with no result yet (their parameters: ``{"gene": ...}``)."""
+        step = self._step()
+        return [] if step.pending is None else [dict(s.params) for s in step.pending.waiting]
+
+    def tell(
+        self,
+        results: pd.DataFrame | str,
+        next_batch: int | None = None,
+        *,
+        drop_failed: bool = False,
+    ) -> pd.DataFrame | None:
+        """Record what the lab measured (a DataFrame with ``Gene``, ``Score``, optional ``Hit``
+        and replicate columns, or the path of such a CSV) exactly once, as ``perturbo tell``
+        does, and return the next batch's sheet (None once the campaign finished). Partial
+        results leave the rest pending (the sheet returned is the same batch's); telling the
+        same results twice records them once. A bad file raises :class:`PerturboError` (one
+        line) and records nothing."""
+        import tempfile
+        from pathlib import Path
+
+        from perturbo import lab
+        from perturbo.types import PerturboError
+
+        if next_batch is not None and int(next_batch) <= 0:
+            raise PerturboError(f"next_batch={next_batch}: give a positive number")
+        if results is None and not drop_failed:
+            raise PerturboError("nothing to tell: pass the results, or drop_failed=True")
+        with tempfile.TemporaryDirectory(prefix="perturbo-tell-") as tmp:
+            path: str | None = None
+            if results is not None and not isinstance(results, str | Path):
+                path = str(Path(tmp) / "results.csv")  # the name errors will quote
+                results.to_csv(path, index=False)
+            elif results is not None:
+                path = str(results)
+            step = lab.tell(
+                _kind_of,
+                self.tracking_uri,
+                self.name,
+                path,
+                next_batch=next_batch,
+                drop_failed=drop_failed,
+            )
+        self.lines = list(step.lines)
+        return None if step.pending is None else _sheet_frame(step.sheet)
+
+
+def open_campaign(name: str, tracking_uri: str | None = None) -> LabCampaign:
+    """Lab campaign ``name`` (a unique part of its name is enough) in the store at
+    ``tracking_uri`` (default: ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``).
+    Raises :class:`PerturboError` for an unknown campaign or one that is not a lab campaign."""
+    from perturbo import config as cfg
+    from perturbo import tracking
+    from perturbo.lab.pending import LAB_TAG
+    from perturbo.launch_checks import resolve_campaign
+    from perturbo.types import PerturboError
+
+    uri = tracking_uri or cfg.env_tracking_uri() or cfg.default_tracking_uri()
+    store = tracking.open_store(uri)
+    full = resolve_campaign(store, name)
+    if store.summary(full).run_tags.get(LAB_TAG) != "1":
+        raise PerturboError(
+            f"campaign {full!r} is not a lab campaign (its experiments ran in perturbo): "
+            "`perturbo run KIND --lab ...` starts one"
+        )
+    return LabCampaign(full, uri)
+
+
+__all__ = ["LabCampaign", "open_campaign", "resume_campaign", "run_campaign"]

@@ -19,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from perturbo.agents.structured import ask_structured
-from perturbo.agents.trace import RoundTrace
+from perturbo.agents.trace import RoundTrace, trace_notes
 from perturbo.protocols import Planner
 from perturbo.types import ExperimentSpec, InvalidSpec, Observation, Status
 
@@ -68,6 +68,10 @@ class SpaceAgentPlanner:
     @property
     def last_trace(self) -> RoundTrace | None:
         return self.traces[-1] if self.traces else None
+
+    def notes(self) -> dict[str, Any]:
+        """The latest ask's trace, recorded with the round it proposed (``Noting``)."""
+        return trace_notes(self.last_trace)
 
     def tell(self, observations: Sequence[Observation]) -> None:
         for o in observations:

@@ -1,9 +1,11 @@
 """Per-round traces of the agents: every LLM call (prompt, answers, repair turns, tokens,
 latency, failure) and how the batch was filled (agent / bo / fallback, validity).
 
-Planners expose ``last_trace`` and ``traces``; the recorder (``perturbo.tracking``, the only
-MLflow importer) can log :meth:`RoundTrace.to_dict` as a round artifact. API keys never
-reach these objects: prompts hold task text and results only.
+Planners expose ``last_trace`` and ``traces``, and ``notes()`` (:class:`perturbo.protocols.Noting`,
+built by :func:`trace_notes`): the loop collects them after each ask and hands them to the
+recorder (``perturbo.tracking``, the only MLflow importer) with the round's notes, which logs
+:meth:`RoundTrace.to_dict` as a round artifact. API keys never reach these objects: prompts
+hold task text and results only.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from perturbo.agents.structured import LLMCall
+from perturbo.protocols import AGENT_TRACE
 
 
 @dataclass(frozen=True)
@@ -70,3 +73,12 @@ class RoundTrace:
             "rationale": self.rationale,
             "calls": [c.to_dict() for c in self.calls],
         }
+
+
+def trace_notes(trace: RoundTrace | None) -> dict[str, Any]:
+    """An agent planner's notes on its latest ask (:class:`perturbo.protocols.Noting`): its
+    trace, where it made one."""
+    return {AGENT_TRACE: trace.to_dict()} if trace is not None else {}
+
+
+__all__ = ["RoundTrace", "trace_notes"]

@@ -5,6 +5,9 @@ Data flow (one way)::
 
     planner.ask(n, pending) -> [ExperimentSpec] -> space.validate -> pool.submit
     pool.wait() -> [Observation] -> recorder.record_round -> history.extend -> planner.tell
+
+The planner's notes on its latest ask (:class:`Noting`, an agent's trace) travel to the
+recorder in the round's notes: the recorder never holds the planner.
 """
 
 from __future__ import annotations
@@ -21,7 +24,11 @@ if TYPE_CHECKING:
 
 @runtime_checkable
 class Planner(Protocol):
-    """Proposes experiments and learns from their outcomes (ask/tell, as in Optuna)."""
+    """Proposes experiments and learns from their outcomes (ask/tell, as in Optuna).
+
+    Optional: ``notes()`` (:class:`Noting`: an agent's trace, recorded with the round) and
+    ``describe()`` (:class:`Described`: its public description, for the params a kind logs).
+    """
 
     name: str
 
@@ -32,6 +39,44 @@ class Planner(Protocol):
     def tell(self, observations: Sequence[Observation]) -> None:
         """Learn from finished (or rejected) experiments. Called with the whole history on resume."""
         ...
+
+
+# A planner may also offer the two optional methods below (:class:`Noting`, :class:`Described`);
+# read them with :func:`planner_notes` and :func:`describe_planner`, which return ``{}`` where
+# a planner has neither.
+
+AGENT_TRACE = "agent_trace"
+"""The key of a round's notes that holds an LLM agent's trace of the ask that proposed the
+round (JSON-able: prompts, answers, repairs, tokens); the recorder logs it with the round."""
+
+
+@runtime_checkable
+class Noting(Protocol):
+    """Optional for a :class:`Planner`: what it has to say about its latest ``ask``. The loop
+    collects it after each ask and hands it to the recorder with the round's notes, so the
+    recorder never holds the planner; an LLM agent says ``{AGENT_TRACE: trace.to_dict()}``."""
+
+    def notes(self) -> Mapping[str, Any]: ...
+
+
+@runtime_checkable
+class Described(Protocol):
+    """Optional for a :class:`Planner`: its public description, the settings it runs with that
+    a kind logs as params (name -> str, number or bool), instead of reading its internals."""
+
+    def describe(self) -> dict[str, str | float | int | bool]: ...
+
+
+def planner_notes(planner: Planner) -> dict[str, Any]:
+    """``planner.notes()`` where it has them (:class:`Noting`), else ``{}``."""
+    notes = getattr(planner, "notes", None)  # looked up, not isinstance: wrappers (Pinned)
+    return dict(notes()) if callable(notes) else {}  # forward extras through __getattr__
+
+
+def describe_planner(planner: Planner) -> dict[str, str | float | int | bool]:
+    """``planner.describe()`` where it has one (:class:`Described`), else ``{}``."""
+    describe = getattr(planner, "describe", None)
+    return dict(describe()) if callable(describe) else {}
 
 
 @runtime_checkable

@@ -11,7 +11,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from perturbo.history import History
-from perturbo.protocols import ExecutorPool, Planner, Recorder, RoundMetrics, Space
+from perturbo.protocols import (
+    ExecutorPool,
+    Planner,
+    Recorder,
+    RoundMetrics,
+    Space,
+    planner_notes,
+)
 from perturbo.types import (
     ExperimentSpec,
     InvalidSpec,
@@ -66,6 +73,8 @@ class Steps:
     next_round: int = 0
     _stamped: int = 0  # proposals stamped with next_round so far
     _healthy: bool | None = None  # an experiment ran and did not fail (None: not looked yet)
+    asked_notes: dict[str, Any] = field(default_factory=dict)
+    """The planner's notes on its latest ask (an agent's trace): recorded with the next round."""
 
     def ask(self, n: int) -> tuple[list[ExperimentSpec], float]:
         """Up to ``n`` proposals with the pool's in-flight experiments as ``pending``, and the
@@ -74,7 +83,9 @@ class Steps:
         for attempt in range(PLANNER_TRIES):
             try:
                 specs = list(self.planner.ask(n, pending=self.pool.in_flight()))[:n]
-                return specs, time.perf_counter() - t0
+                took = time.perf_counter() - t0
+                self.asked_notes = planner_notes(self.planner)  # recorded with the next round
+                return specs, took
             except Exception as e:  # noqa: BLE001 - any planner bug: retried, then reported
                 error = e
                 if attempt + 1 == PLANNER_TRIES:
@@ -134,7 +145,8 @@ class Steps:
     ) -> RoundReport:
         """Record ``obs`` as round ``next_round`` (``restamp``: their specs get that round,
         as in the asynchronous schedule where a round is a group of completions), append them
-        to the history and tell the planner."""
+        to the history and tell the planner. The round's notes carry the planner's notes on its
+        latest ask (an agent's trace)."""
         r = self.next_round
         if restamp:
             obs = [Observation(replace(o.spec, round=r), o.outcome) for o in obs]
@@ -145,7 +157,7 @@ class Steps:
         m = self.metrics(obs, list(self.history) + obs) if self.metrics else {}
         m = {**m, "planner_s": planner_s, "run_s": run_s}
         if self.recorder is not None:
-            self.recorder.record_round(r, obs, m, round_notes(obs))
+            self.recorder.record_round(r, obs, m, {**round_notes(obs), **self.asked_notes})
         self.history.extend(obs)
         self.planner.tell(obs)
         n_bad = sum(o.outcome.status is Status.REJECTED for o in obs)

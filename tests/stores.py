@@ -186,7 +186,7 @@ class ToyTrace:
 
 class ToyPlanner:
     """Proposes the lowest unused items, in order, with a note "why round N" (1-based);
-    with ``traced`` it keeps an agent-style ``last_trace`` of each ask."""
+    with ``traced`` it keeps an agent-style ``last_trace`` of each ask, its ``notes()``."""
 
     def __init__(self, traced: bool = False, start: int = 0) -> None:
         self.name, self.traced, self.start = "toy", traced, start
@@ -205,6 +205,10 @@ class ToyPlanner:
             ExperimentSpec({"item": x}, "toy", planner="toy", note=f"why round {self.asks}")
             for x in free
         ]
+
+    def notes(self) -> dict[str, Any]:
+        """The latest ask's trace, as an agent's (``perturbo.protocols.Noting``)."""
+        return {"agent_trace": self.last_trace.to_dict()} if self.last_trace else {}
 
     def tell(self, observations: Sequence[Observation]) -> None:
         self.seen |= {int(o.spec.params["item"]) for o in observations}
@@ -251,7 +255,6 @@ def run_toy(
         {"kind": kind, "rounds": rounds, "batch": batch},
         params={"planner": "toy", "rounds": rounds, "batch": batch},
         objective="score",
-        planner=planner,
         resume=resume,
         **recorder_kw,
     )

@@ -25,6 +25,7 @@ from perturbo.history import History
 from perturbo.kindspec import BuildContext, KindSpec
 from perturbo.lab.pending import LAB_TAG, WAITING, Pending, read_pending, write_pending
 from perturbo.lab.replay import NoPool, replay, same_batch
+from perturbo.protocols import planner_notes
 from perturbo.types import Observation, Outcome, PerturboError, Status
 
 __all__ = ["LabStep", "ask", "lab_side", "start", "tell"]
@@ -332,6 +333,7 @@ def _record_and_continue(
     recorder.start({"pool": "lab"})
     try:
         steps = _steps(parts, history, recorder, pending.round)
+        steps.asked_notes = planner_notes(parts.planner)  # the replayed ask's (agent's trace)
         steps.record(obs, 0.0, time.time() - pending.proposed)
         step.recorded = pending.round
         step.lines.append(f"recorded round {pending.round + 1}: {len(obs)} results")

@@ -1,7 +1,10 @@
 """MLflow: the campaign's store of record. The only package that imports mlflow (lazily).
 
 - :mod:`~perturbo.tracking.writer`: :class:`MlflowRecorder`, the write side
-  (:class:`perturbo.protocols.Recorder`);
+  (:class:`perturbo.protocols.Recorder`): its lifecycle (open, finish, abort), with its round
+  record in :mod:`~perturbo.tracking.round_writer` (rounds, the spooled backlog, the agent's
+  trace that comes in each round's notes) and the parent run's summary and plots in
+  :mod:`~perturbo.tracking.run_summary`;
 - :mod:`~perturbo.tracking.reader`: :class:`MlflowStore`, the read side
   (:class:`perturbo.protocols.StoreReader`), and :func:`open_store`;
 - :mod:`~perturbo.tracking.layout`: where everything is in MLflow (read it first);

@@ -9,6 +9,9 @@ the error names the spool and ``perturbo resume`` uploads it: nothing recorded i
 
 While the campaign runs, a :class:`~perturbo.tracking.heartbeat.Heartbeat` thread beats on the
 parent run and notices ``perturbo stop``: the campaign then ends KILLED, resumable.
+
+The recorder never holds the planner: an LLM agent's trace of each ask reaches it in the
+round's notes (:data:`perturbo.protocols.AGENT_TRACE`), from the loop.
 """
 
 from __future__ import annotations
@@ -20,22 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from perturbo.plots import PlotData, Plotter
-from perturbo.tracking.artifacts import findings_files, log_findings, log_pareto, log_plots
+from perturbo.plots import Plotter
+from perturbo.tracking.artifacts import log_findings, log_pareto
 from perturbo.tracking.backlog import Backlog
 from perturbo.tracking.batch import finite, log_batch
-from perturbo.tracking.heartbeat import PROGRESS_TAG, Heartbeat, driver_tags
-from perturbo.tracking.interrupts import ctrl_c_after_write
-from perturbo.tracking.layout import (
-    ROUND_BASE,
-    ROUND_TAG,
-    jsonable,
-)
+from perturbo.tracking.heartbeat import Heartbeat, driver_tags
+from perturbo.tracking.layout import ROUND_BASE
 from perturbo.tracking.opening import Opened, create_campaign, reopen_campaign
-from perturbo.tracking.reader import find_parent, nested_runs, recorded_rounds
-from perturbo.tracking.rounds import RoundTarget, write_round
-from perturbo.tracking.spool import Spool, SpooledRound
-from perturbo.tracking.summary import CampaignFacts, start_tags, write_summary
+from perturbo.tracking.reader import find_parent
+from perturbo.tracking.round_writer import RoundWriter
+from perturbo.tracking.run_summary import RunSummary
+from perturbo.tracking.spool import Spool
 from perturbo.tracking.uri import make_client, wrap_error
 from perturbo.types import Observation, PerturboError, Status
 
@@ -48,8 +46,11 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class MlflowRecorder:
+class MlflowRecorder(RoundWriter, RunSummary):
     """Implements :class:`perturbo.protocols.Recorder` on MLflow.
+
+    This module holds its lifecycle (open, finish, abort); :class:`RoundWriter` writes its
+    rounds (``record_round``) and :class:`RunSummary` the parent run's summary and plots.
 
     Build it with :meth:`from_parts`; call :meth:`start` before ``campaign.run`` (fresh or
     ``resume=True``), :meth:`abort` where the campaign ends early (Ctrl-C: ``KILLED``,
@@ -73,9 +74,6 @@ class MlflowRecorder:
     plotters: Sequence[Plotter] = ()
     resume: bool = False
     spool_dir: Path | None = None
-    planner: Any = None
-    """The campaign's planner: where it keeps a ``last_trace`` (LLM agents: prompts, answers,
-    repairs, tokens), that round's trace is logged with the round."""
     headline: tuple[str, ...] = ()
     """The kind's headline metrics (:attr:`KindSpec.headline`): with nesting "round", the best
     round is the best by the first of them."""
@@ -115,12 +113,12 @@ class MlflowRecorder:
         cls, parts: CampaignParts, tracking_uri: str, campaign: str, **kw: Any
     ) -> MlflowRecorder:
         """A recorder of the campaign ``parts`` make; ``kw``: ``nesting``, ``plotters``
-        (the kind's), ``resume``, ``planner``... (``tags`` default to ``parts.tags``)."""
+        (the kind's), ``resume``... (``tags`` default to ``parts.tags``). It never holds the
+        planner: an agent's trace reaches it in each round's notes."""
         from perturbo.names import check_name
 
         check_name(campaign)  # every way to record a campaign: the CLI, the APIs, the chat
         kw.setdefault("tags", dict(parts.tags))
-        kw.setdefault("planner", parts.planner)
         return cls(
             tracking_uri=tracking_uri,
             campaign=campaign,
@@ -185,33 +183,6 @@ class MlflowRecorder:
     def stop_requested(self) -> str | None:
         """Why the campaign should stop now (``perturbo stop``), else ``None``."""
         return self._heartbeat.stop_reason if self._heartbeat is not None else None
-
-    def record_round(
-        self,
-        round: int,
-        observations: Sequence[Observation],
-        metrics: Mapping[str, float],
-        notes: Mapping[str, Any],
-    ) -> None:
-        obs = list(observations)
-        self._n_ran += sum(o.outcome.status is not Status.REJECTED for o in obs)
-        if self.findings is not None:
-            self._seen += obs
-        for k, v in metrics.items():
-            self._series.setdefault(k, []).append((round, float(v)))
-        trace = self._agent_trace()
-        if self._backlog.due():
-            self._backlog.flush(self._upload)
-        error = None
-        if not self._backlog.pending:
-            try:
-                with ctrl_c_after_write():
-                    self._write_round(round, obs, metrics, notes, trace)
-                return
-            except Exception as e:  # noqa: BLE001 - the store: buffer the round, go on
-                error = e
-        notes = {**notes, "agent_trace": trace}
-        self._backlog.buffer(round, obs, metrics, notes, self.config, error)
 
     def finish(self, history: Sequence[Observation], metrics: Mapping[str, float]) -> None:
         try:
@@ -318,109 +289,7 @@ class MlflowRecorder:
 
             self._seen = list(MlflowStore(self.tracking_uri, self.spool_dir).history(self.campaign))
 
-    def _drop_orphans(self, recorded: set[int] | None = None) -> None:
-        """Nested runs of a round that never reached its commit point (a crash while writing)
-        would show twice after the round is re-run: delete them. ``recorded``: the committed
-        rounds, where the caller has just read them."""
-        if recorded is None:
-            recorded = set(recorded_rounds(self.client, self.run_id))
-        for r in nested_runs(self.client, self.experiment_id, self.run_id):
-            rnd = r.data.tags.get(ROUND_TAG)
-            if rnd is not None and int(rnd) not in recorded:
-                self.client.delete_run(r.info.run_id)
-
-    def _upload(self, spooled: list[SpooledRound]) -> None:
-        """Write spooled rounds the store has not committed, in order; remove their files."""
-        recorded = set(recorded_rounds(self.client, self.run_id))
-        self._drop_orphans(recorded)  # half-written nested runs of a refused round
-        for s in spooled:
-            if s.round + self._base not in recorded:
-                notes = dict(s.notes)
-                trace = notes.pop("agent_trace", None)
-                with ctrl_c_after_write():
-                    self._write_round(s.round, s.observations, s.metrics, notes, trace)
-            s.path.unlink()
-
     def _close_heartbeat(self) -> None:
         if self._heartbeat is not None:
             self._heartbeat.close()
             self._heartbeat = None
-
-    # -- writing one round
-    def _write_round(
-        self,
-        round: int,
-        obs: list[Observation],
-        metrics: Mapping[str, float],
-        notes: Mapping[str, Any],
-        trace: dict[str, Any] | None,
-    ) -> None:
-        planner = str(self.params.get("planner", ""))
-        target = RoundTarget(
-            self.client,
-            self.experiment_id,
-            self.run_id,
-            self.nesting,
-            planner,
-            self.objective,
-            base=self._base,
-        )
-        files = findings_files(self.findings, self._seen, round)
-        tags = {PROGRESS_TAG: self._n_ran}
-        write_round(target, round, obs, metrics, notes, trace, tags, files)
-        self._traces = self._traces or trace is not None
-
-    def _agent_trace(self) -> dict[str, Any] | None:
-        trace = getattr(self.planner, "last_trace", None)
-        to_dict = getattr(trace, "to_dict", None)
-        return jsonable(to_dict()) if callable(to_dict) else None
-
-    def _summarise(
-        self, history: Sequence[Observation], status: str, plots: Sequence[str], reason: str = ""
-    ) -> None:
-        facts = CampaignFacts(
-            campaign=self.campaign,
-            kind=self.kind,
-            experiment_id=self.experiment_id,
-            run_id=self.run_id,
-            status=status,
-            history=list(history),
-            series=dict(self._series),
-            objective=self.objective,
-            direction=self.direction,
-            nesting=self.nesting,
-            headline=tuple(self.headline),
-            subject=self._subject(),
-            planner=str(self.params.get("planner", "")),
-            params=dict(self.params),
-            findings=self.findings,
-            round_base=self._base,
-            plots=plots,
-            traces=self._traces,
-            reason=reason if status != "FINISHED" else "",
-        )
-        write_summary(self.client, facts)
-
-    def _start_tags(self) -> tuple[dict[str, str], dict[str, str]]:
-        planner = str(self.params.get("planner", ""))
-        return start_tags(self.campaign, self.kind, planner, self._subject())
-
-    def _subject(self) -> tuple[str, str] | None:
-        """(name, value) of the campaign's subject: the kind's ``subject`` param, else its
-        first tag (what the kind tags its campaigns by)."""
-        if self.subject and self.subject in self.params:
-            return self.subject, str(self.params[self.subject])
-        return next(((k, str(v)) for k, v in self.tags.items()), None)
-
-    def _log_plots(self, history: Sequence[Observation]) -> list[str]:
-        data = PlotData(
-            self.campaign,
-            list(history),
-            dict(self._series),
-            self.objective,
-            self.direction,
-            tuple(self.objectives),
-            tuple(self.directions),
-            dict(self.params),
-        )
-        return log_plots(self.client, self.run_id, data, self.plotters)

@@ -57,7 +57,7 @@ class _Quadratic:
         return Outcome(Status.COMPLETED, {"acc": acc + (0.01 if p["opt"] == "adam" else 0.0)})
 
 
-def _space_campaign(uri: str, name: str, nesting: str, schedule: str) -> None:
+def _space_campaign(uri: str, name: str, nesting: str, schedule: str, **rec_kw: Any) -> None:
     """The space agent (hyperparameter-style space) for 3 rounds of 3 (``schedule``)."""
     from langchain_core.language_models import FakeListChatModel
 
@@ -76,10 +76,15 @@ def _space_campaign(uri: str, name: str, nesting: str, schedule: str) -> None:
     planner = SpaceAgentPlanner(
         space, "hyperparameter", FakeListChatModel(responses=answers), objective="acc", seed=3
     )
-    _record(uri, name, "hyperparameter", nesting, planner, space, _Quadratic, None, schedule, 3, 3)
+    _record(
+        uri, name, "hyperparameter", nesting, planner, space, _Quadratic, None, schedule, 3, 3,
+        **rec_kw,
+    )  # fmt: skip
 
 
-def _record(uri, name, kind, nesting, planner, space, factory, metrics, schedule, batch, rounds):  # type: ignore[no-untyped-def]
+def _record(
+    uri, name, kind, nesting, planner, space, factory, metrics, schedule, batch, rounds, **kw
+):  # type: ignore[no-untyped-def]
     from perturbo.actors.local_pool import LocalExecutorPool
     from perturbo.campaign import StopRule, run
     from perturbo.tracking import MlflowRecorder
@@ -88,7 +93,7 @@ def _record(uri, name, kind, nesting, planner, space, factory, metrics, schedule
         uri, name, kind, {"kind": kind, "planner": "agent", "batch": batch},
         params={"planner": "agent", "batch": batch, "rounds": rounds},
         nesting=nesting, objective="hit" if kind == "genetic" else "acc",
-        tags={"subject": name}, **({"planner": planner} if "planner" in MlflowRecorder.__dataclass_fields__ else {}),
+        tags={"subject": name}, **kw,
     )  # fmt: skip
     rec.start({"pool": "local"})
     history = run(
@@ -182,3 +187,26 @@ def test_agent_campaigns_record_the_same_as_before(
         for run in want[name]:
             assert got[name][run] == want[name][run], (name, run)
     assert got == want
+
+
+def test_a_trace_the_store_refused_is_spooled_with_its_round_and_uploaded_the_same(
+    store: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Round 2 of the sync space campaign is refused once: it waits in the spool (its trace
+    with it) and is uploaded before round 3; the store then reads as if nothing failed."""
+    from perturbo.tracking.round_writer import RoundWriter
+
+    real, refused = RoundWriter._write_round, []
+
+    def refuse_round_2_once(self: Any, round: int, *a: Any) -> None:
+        if round == 1 and not refused:
+            refused.append(round)
+            raise ConnectionError("tracking server went away")
+        real(self, round, *a)
+
+    monkeypatch.setattr(RoundWriter, "_write_round", refuse_round_2_once)
+    name = "space-agent-sync"
+    _space_campaign(store, name, "trial", "sync", spool_dir=tmp_path / "spool", retry_s=0.0)
+    assert refused == [1] and not list((tmp_path / "spool").rglob("round-*.json"))
+    got = _snapshot(store, tmp_path)
+    assert got[name] == json.loads(SNAPSHOT.read_text())[name]

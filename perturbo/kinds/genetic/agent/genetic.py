@@ -31,7 +31,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from perturbo.agents.trace import RoundTrace
+from perturbo.agents.trace import RoundTrace, trace_notes
 from perturbo.kinds.genetic.agent.genetic_batch import fill_batch
 from perturbo.kinds.genetic.agent.genetic_dialogue import Dialogue, ask_genes, ask_sets
 from perturbo.kinds.genetic.agent.tools import _MODALITY, _TAIL, SYSTEM, Measured, _sentence
@@ -127,6 +127,10 @@ class GeneticAgentPlanner:
     @property
     def last_trace(self) -> RoundTrace | None:
         return self.traces[-1] if self.traces else None
+
+    def notes(self) -> dict[str, Any]:
+        """The latest ask's trace, recorded with the round it proposed (``Noting``)."""
+        return trace_notes(self.last_trace)
 
     def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
         t0 = time.perf_counter()

@@ -339,8 +339,7 @@ def _record_and_continue(
         step.lines.append(f"recorded round {pending.round + 1}: {len(obs)} results")
         return _next(spec, lab, parts, steps, recorder, step, next_batch)
     except BaseException as e:
-        if not isinstance(e, PerturboError):
-            recorder.abort("FAILED", f"{type(e).__name__}: {e}")
+        _failed(recorder, e)
         raise
 
 
@@ -360,8 +359,18 @@ def _continue(
         step.lines.append(f"warning: replayed rounds {diverged} differ from what was recorded")
     recorder = _recorder(spec, parts, uri, name, resume=True)
     recorder.start({"pool": "lab"})
-    steps = _steps(parts, history, recorder, history.last_round + 1)
-    return _next(spec, lab, parts, steps, recorder, step, next_batch)
+    try:
+        steps = _steps(parts, history, recorder, history.last_round + 1)
+        return _next(spec, lab, parts, steps, recorder, step, next_batch)
+    except BaseException as e:
+        _failed(recorder, e)
+        raise
+
+
+def _failed(recorder: Any, e: BaseException) -> None:
+    """A step that broke ends its hold (no heartbeat left beating, not RUNNING); what was
+    recorded stays, and the next ``tell``/``ask`` goes on from the store."""
+    recorder.abort("FAILED", f"{type(e).__name__}: {e}")
 
 
 def _next(

@@ -76,11 +76,23 @@ def test_partial_results_stay_pending_until_told_or_dropped(tmp_path, monkeypatc
         == 0
     )
     assert len(_pending(uri).waiting) == 2
-    assert main(["tell", "L", "--drop-failed", "--tracking-uri", uri]) == 0
+    assert main(["tell", "L", "--drop-failed", "--next-batch", "5", "--tracking-uri", uri]) == 0
     obs = tracking.open_store(uri).history("L")
     assert [o.spec.params["gene"] for o in obs] == genes
     assert [o.outcome.status.value for o in obs].count("failed") == 2
-    assert _pending(uri).round == 1
+    assert _pending(uri).round == 1 and len(_pending(uri).specs) == 5  # --next-batch 5
+
+
+def test_a_lab_campaign_without_a_hit_rule_is_refused_before_anything_is_recorded(
+    tmp_path, monkeypatch, capsys
+):
+    monkeypatch.chdir(tmp_path)
+    uri = _uri(tmp_path)
+    args = start_args(tmp_path, uri)
+    i = args.index("--hit-rule")
+    assert main(args[:i] + args[i + 2 :]) == 2
+    assert "needs --hit-rule" in capsys.readouterr().err
+    assert [s.name for s in tracking.open_store(uri).list_campaigns()] == []
 
 
 def test_tell_refuses_what_it_cannot_record(tmp_path, monkeypatch, capsys):

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from perturbo.kinds.genetic.agent.genetic import GeneticAgentPlanner
+from perturbo.kinds.genetic.settings import DEFAULTS
 from perturbo.protocols import Planner
 
 __all__ = ["make_genetic_planner"]
@@ -35,7 +36,7 @@ def make_genetic_planner(
     from perturbo.agents.llm import llm_settings, make_chat_model
     from perturbo.kinds.genetic.genesets import knowledge_for
 
-    seed = int(config.get("seed", 0))
+    seed = int(config.get("seed", DEFAULTS["seed"]))
     screen = screen.view() if hasattr(screen, "view") else screen  # planners never hold labels
     know = knowledge_for(tuple(screen.genes))
     if llm is None:
@@ -48,11 +49,11 @@ def make_genetic_planner(
             screen,
             seed=seed,
             knowledge=know,
-            acquisition=str(config.get("acquisition", "greedy")),
-            prior=str(config.get("prior", "transfer+text")),
+            acquisition=str(config.get("acquisition", DEFAULTS["acquisition"])),
+            prior=str(config.get("prior", DEFAULTS["prior"])),
             extra_labels=tuple(extra_labels),
             sources=None if sources is None else tuple(sources),
-            target=str(config.get("target", "auto")),
+            target=str(config.get("target", DEFAULTS["target"])),
         )
     except ImportError:  # bo missing from this install: genes drawn from the sets in random order
         ranker = None
@@ -63,12 +64,13 @@ def make_genetic_planner(
         knowledge=know,
         ranker=ranker,
         hybrid=(name == "hybrid"),
-        style=str(config.get("agent_style", "sets")),  # type: ignore[arg-type]
-        critic=str(config.get("critic", False)).strip().lower() in ("true", "1", "yes"),
-        max_repairs=int(config.get("max_repairs", 2)),
-        agent_share=float(config.get("agent_share", 0.25)),
+        style=str(config.get("agent_style", DEFAULTS["agent_style"])),  # type: ignore[arg-type]
+        critic=str(config.get("critic", DEFAULTS["critic"])).strip().lower()
+        in ("true", "1", "yes"),
+        max_repairs=int(config.get("max_repairs", DEFAULTS["max_repairs"])),
+        agent_share=float(config.get("agent_share", DEFAULTS["agent_share"])),
         seed=seed,
-        method=str(config.get("llm_structured_method") or "function_calling"),
+        method=str(config.get("llm_structured_method") or DEFAULTS["llm_structured_method"]),
         modality=str(getattr(screen, "modality", "knockout")),
         hit_tail=str(getattr(screen, "hit_tail", "both")),
     )

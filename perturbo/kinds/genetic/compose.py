@@ -285,8 +285,9 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
             target=cfg.target,
             past_campaigns=len(labels),
         )
-        describe = getattr(planner, "describe", None)  # the optional Planner.describe()
-        described = describe() if callable(describe) else {}  # its description, not internals
+        from perturbo.protocols import describe_planner
+
+        described = describe_planner(planner)  # its public description, not its internals
         # the prior's components and their round-1 weights, as JSON ("[]": no prior); the
         # per-round weights travel in each round's spec notes ("prior weights ...")
         params["prior_sources"] = str(described.get("prior_sources", "[]"))

@@ -34,6 +34,8 @@ PLUGGED: dict[str, str] = {
     "mcp": "perturbo.chat.commands:add_mcp_parser",
     "status": "perturbo.status:add_status_parser",
     "stop": "perturbo.status:add_stop_parser",
+    "ask": "perturbo.cli_lab:add_ask_parser",
+    "tell": "perturbo.cli_lab:add_tell_parser",
 }
 """Commands that live in their own modules: ``name -> "module:function"``; the function adds
 the sub-parser to ``sub`` (light: argparse only) and returns the command's handler
@@ -244,6 +246,10 @@ def cmd_run(ns: argparse.Namespace) -> int:
     values = run_values(ns)
     pinned = _pinned(values.pop("pin", None))
     options, config = settings(spec, values, getattr(ns, "config_file", None))
+    if config.get("lab"):  # the experiments run in a lab: propose, record pending, exit
+        from perturbo.cli_lab import start_lab
+
+        return start_lab(spec, config, options)
     history = launch(spec, config, options, name=options.name, pinned=pinned)
     return _exit_status(history)
 

@@ -224,6 +224,12 @@ def resumed(
 
         refuse_damaged(store, name)  # what the store holds now: refused, naming the file
         config = store.config(name)
+        if config.get("lab"):  # its experiments run in a lab: perturbo.lab drives its rounds
+            raise PerturboError(
+                f"campaign {name!r} runs its experiments in a lab: `perturbo tell "
+                f"{shlex.quote(name)} RESULTS.csv` records a batch and proposes the next "
+                f"(`perturbo ask {shlex.quote(name)}` shows the batch waiting)"
+            )
         history = store.history(name)
         spec = spec_of(str(config.get("kind", "")))
         config = apply_overrides(spec, config, history, name, overrides)

@@ -122,7 +122,7 @@ def _rows(store: Any, everything: bool) -> list[dict[str, Any]]:
 
     out = []
     for s in store.list_campaigns():
-        if s.status != "RUNNING" and not everything:
+        if s.status not in ("RUNNING", "SCHEDULED") and not everything:  # SCHEDULED: lab waits
             continue
         live = liveness(s.status, s.run_tags)
         driver: Mapping[str, Any] = live.driver or {}

@@ -129,6 +129,9 @@ def liveness(status: str, tags: Mapping[str, str], now: float | None = None) -> 
         driver = dict(json.loads(tags.get(DRIVER_TAG, "{}")))
     except (ValueError, TypeError):
         driver = {}
+    if status == "SCHEDULED":  # a lab campaign waiting for results (perturbo.lab): no driver
+        line = tags.get("perturbo.lab.waiting", "")
+        return Liveness("waiting", line.removeprefix("waiting for "))
     if status != "RUNNING":
         return Liveness(status.lower(), driver=driver)
     beat = _float(tags.get(HEARTBEAT_TAG))

@@ -30,6 +30,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -39,7 +40,7 @@ from perturbo.types import PerturboError
 
 __all__ = ["Job", "Launcher", "PendingAction", "refuse_user_code"]
 
-ActionKind = Literal["launch", "resume", "stop", "pin"]
+ActionKind = Literal["launch", "resume", "stop", "pin", "tell"]
 
 PENDING_TTL_S = 1800.0
 """A proposal not confirmed within this long is dropped (ask again)."""
@@ -140,6 +141,9 @@ class Launcher:
         self.pending: dict[str, PendingAction] = {}
         self.jobs: dict[str, Job] = {}
         self._staged: dict[str, str] = {}  # settings path -> TOML text, until proposed
+        self.handlers: dict[str, Callable[[PendingAction], str]] = {}
+        """Action kinds confirmed in this process instead of a background ``perturbo``
+        (``tell``: the lab tools record a round and answer with the next batch)."""
         self._lock = threading.Lock()
 
     # -- what tools may do
@@ -240,6 +244,8 @@ class Launcher:
             self._refuse_stored_user_code(action.campaign)
         if action.kind == "stop":
             return self.stop(action.campaign)
+        if action.kind in self.handlers:
+            return self.handlers[action.kind](action)
         job = self._start(action)
         return (
             f"started {action.campaign!r} (pid {job.process.pid}): {job.command}; log {job.log}. "

@@ -24,6 +24,7 @@ from typing import Any, Literal
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, SystemMessage, ToolMessage
 
 from perturbo.agents.chat.guard import NumberGuard, SentenceGuard
+from perturbo.agents.chat.lab_tools import LAB_ACTIONS, LAB_READS
 from perturbo.agents.chat.router import SLASH_HELP, Route, choice_schema, hints, parse_slash
 from perturbo.agents.chat.tools import ChatTools, ToolResult
 
@@ -172,6 +173,7 @@ class ChatAgent:
         tools = "; ".join(
             f"{s['name']}: {s['description'].split('.')[0][:90]}"
             for s in self.tools.schemas(self.allow_actions)
+            if s["name"] not in LAB_READS + LAB_ACTIONS  # reached by their words (router)
         )
         return f"{SYSTEM}\nTools: {tools}\nCampaigns: {listed}"
 
@@ -201,7 +203,7 @@ class ChatAgent:
         fixed = h.fixed()
         if fixed is not None or self.llm is None:
             return fixed
-        options = list(h.tools) or [t for t in self.tools.names(False)]
+        options = list(h.tools) or [t for t in self.tools.names(False) if t not in LAB_READS]
         described = {s["name"]: s["description"] for s in self.tools.schemas(self.allow_actions)}
         menu = "\n".join(f"- {t}: {' '.join(described.get(t, '').split())[:70]}" for t in options)
         tool = self._pick(

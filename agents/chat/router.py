@@ -30,6 +30,12 @@ from perturbo.agents.chat.stated import (
 __all__ = ["Hints", "Route", "choice_schema", "hints", "parse_slash", "SLASH_HELP"]
 
 _INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("tell_results", ("here are the results", "here are our results", "here are my results",
+                      "record the results", "record these results", "record our results",
+                      "we measured", "results are in", "tell the results")),
+    ("pending_batch", ("test next", "pending batch", "batch sheet", "next batch", "to test next",
+                       "waiting for results", "what should we test", "what should i test",
+                       "which genes should we test", "what do we test")),
     ("compare_campaigns", ("compare", " versus ", " vs ", " vs. ", "difference between", "differ",
                            "together", "combined", " both ", " in total", " total ", " sum ",
                            " than ", " each ")),
@@ -54,9 +60,12 @@ _INTENTS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )  # fmt: skip
 _NEEDS_NAME = {
     "summarize_campaign", "explain_round", "propose_experiments", "show_plot",
-    "resume_campaign", "stop_campaign", "pin_experiments",
+    "resume_campaign", "stop_campaign", "pin_experiments", "pending_batch", "tell_results",
 }  # fmt: skip
-_ACTIONS = {"launch_campaign", "resume_campaign", "stop_campaign", "pin_experiments"}
+_ACTIONS = {
+    "launch_campaign", "resume_campaign", "stop_campaign", "pin_experiments", "tell_results",
+}  # fmt: skip
+_RESULTS_FILE = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*[\w.-]+\.(?:csv|tsv|txt))\b", re.I)
 # What a ranking question measures, by its words (first match wins).
 _MEASURES = (
     ("hit_ratio", ("hit ratio", "hit rate", "hit_ratio", "recall", "share of the hits", "fraction")),
@@ -92,6 +101,7 @@ class Hints:
     by: str | None = None
     about: tuple[str, ...] = ()  # words that may name experiments (a gene, a method)
     like: str | None = None  # a launch like this campaign ("rerun the random screen but ...")
+    results: str | None = None  # a results file the message names ("here are the results: r.csv")
 
     def fixed(self) -> Route | None:
         """The route where the hints leave exactly one completion."""
@@ -132,6 +142,8 @@ class Hints:
                 args.update({k: v for k, v in self.settings.items() if k in ("rounds", "trials")})
             if tool == "propose_experiments" and self.n is not None:
                 args["n"] = self.n
+            if tool == "tell_results" and self.results:
+                args["results"] = self.results
             if tool == "pin_experiments":
                 if not self.experiments:
                     return None
@@ -213,7 +225,13 @@ def hints(
         by=by,
         like=like,
         about=_about(text, names) if tools == ("summarize_campaign",) else (),
+        results=_results_file(text) if "tell_results" in tools else None,
     )
+
+
+def _results_file(text: str) -> str | None:
+    m = _RESULTS_FILE.search(text)
+    return m.group(1) if m else None
 
 
 def _about(text: str, names: Sequence[str]) -> tuple[str, ...]:
@@ -243,10 +261,12 @@ def _choose(
 ) -> tuple[str, ...]:
     """The candidate tools: an action word wins; then the more specific question; then what
     the campaigns named leave (one: about it; several: compare; none: rank or list)."""
-    for action in ("launch_campaign", "pin_experiments", "resume_campaign", "stop_campaign"):
+    for action in (
+        "launch_campaign", "tell_results", "pin_experiments", "resume_campaign", "stop_campaign",
+    ):  # fmt: skip
         if action in found and (action == "launch_campaign" or names or action == "stop_campaign"):
             return (action,)
-    for specific in ("show_plot", "propose_experiments", "explain_round"):
+    for specific in ("show_plot", "pending_batch", "propose_experiments", "explain_round"):
         if specific in found and len(names) <= 1:
             return (specific,)
     if has_round and len(names) == 1 and "compare_campaigns" not in found:
@@ -295,6 +315,8 @@ SLASH_HELP = """\
 /resume NAME [rounds=N|trials=N]  propose to continue or extend a campaign
 /pin NAME JSON...         propose to run these experiments first (planner=user)
 /stop NAME                propose to stop a campaign this chat started
+/batch NAME               the batch a lab campaign waits for (what to test next)
+/tell NAME FILE           preview a lab's results file; recorded after you confirm
 /help, /quit"""
 
 _SLASH = {
@@ -302,8 +324,15 @@ _SLASH = {
     "why": "explain_round", "explain": "explain_round", "compare": "compare_campaigns",
     "propose": "propose_experiments", "plot": "show_plot", "launch": "launch_campaign",
     "run": "launch_campaign", "resume": "resume_campaign", "pin": "pin_experiments",
-    "stop": "stop_campaign",
+    "stop": "stop_campaign", "batch": "pending_batch", "ask": "pending_batch",
+    "tell": "tell_results",
 }  # fmt: skip
+
+_SECOND = {
+    "explain_round": "round", "propose_experiments": "n", "show_plot": "plot",
+    "tell_results": "results",
+}  # fmt: skip
+"""A slash command's second word: which argument it is."""
 
 
 def parse_slash(line: str) -> Route:
@@ -335,11 +364,7 @@ def parse_slash(line: str) -> Route:
             )
         args: dict[str, Any] = {"name": pos[0], **kv}
         if len(pos) > 1:
-            args[
-                {"explain_round": "round", "propose_experiments": "n", "show_plot": "plot"}.get(
-                    tool, "extra"
-                )
-            ] = scalar(pos[1])
+            args[_SECOND.get(tool, "extra")] = scalar(pos[1])
         return Route(tool, args, "slash")
     except (IndexError, json.JSONDecodeError):
         usage = next(

@@ -25,6 +25,7 @@ from pydantic import ValidationError, create_model, validate_call
 from perturbo.agents.chat.actions import Launcher
 from perturbo.agents.chat.catalog import KindCatalog, spec_of
 from perturbo.agents.chat.facts import resolve
+from perturbo.agents.chat.lab_tools import LAB_ACTIONS, LAB_READS, LabPort, LabTools
 from perturbo.agents.chat.read_tools import ReadTools
 from perturbo.agents.chat.result import ToolResult
 from perturbo.types import PerturboError
@@ -52,13 +53,14 @@ def kind_settings(spec: Any, values: Mapping[str, Any]) -> tuple[Any, Mapping[st
     return options, kind_cfg.model_dump()
 
 
-class ChatTools(ReadTools):
+class ChatTools(ReadTools, LabTools):
     """The tools over ``store`` (a :class:`~perturbo.protocols.StoreReader`) and ``launcher``
     (the background ``perturbo run|resume`` processes a confirmed action starts: the CLI, so
     the composition root). ``settings``: how a launch's settings are checked before it is
     proposed (the front end passes :func:`perturbo.launch.settings`; the chat never imports
     the composition root). ``kinds``: the kinds it knows (the front end passes
-    :mod:`perturbo.kinds`; the agents never import the kind registry)."""
+    :mod:`perturbo.kinds`; the agents never import the kind registry). ``lab``: the lab
+    loop's ask/tell (:mod:`perturbo.chat.lab_port`; None: no lab tools)."""
 
     def __init__(
         self,
@@ -68,19 +70,26 @@ class ChatTools(ReadTools):
         *,
         settings: KindSettings | None = None,
         kinds: KindCatalog,
+        lab: LabPort | None = None,
     ) -> None:
         self.kinds = kinds
+        self.lab = lab
+        self._told: dict[str, str] = {}
         self.store = store
         self.launcher = launcher or Launcher(store.uri)
         self.plots_dir = Path(plots_dir) if plots_dir else self.launcher.workdir / "plots"
         self.settings = settings or kind_settings
+        if lab is not None:
+            self.launcher.handlers["tell"] = self.lab_confirm  # a confirmed tell records
 
     # ------------------------------------------------------------------ the one entry
     def names(self, allow_actions: bool = True) -> tuple[str, ...]:
-        return READ_TOOLS + (ACTION_TOOLS if allow_actions else ())
+        reads = READ_TOOLS + (LAB_READS if self.lab is not None else ())
+        actions = ACTION_TOOLS + (LAB_ACTIONS if self.lab is not None else ())
+        return reads + (actions if allow_actions else ())
 
     def function(self, name: str) -> Callable[..., ToolResult]:
-        if name not in READ_TOOLS + ACTION_TOOLS:
+        if name not in self.names():
             raise PerturboError(f"unknown tool {name!r}: use one of {', '.join(self.names())}")
         return getattr(self, name)  # type: ignore[no-any-return]
 

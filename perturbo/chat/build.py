@@ -23,20 +23,24 @@ def make_tools(
     workdir: str | Path | None = None,
     settings: KindSettings | None = None,
     kinds: KindCatalog | None = None,
+    lab: bool = True,
 ) -> ChatTools:
     """The tools over the store at ``tracking_uri`` (read through ``StoreReader`` only).
     ``settings``: the launcher's settings check the front end passes in
     (:func:`perturbo.launch.settings`; default: :func:`~perturbo.agents.chat.tools.kind_settings`).
-    ``kinds``: the kinds the chat knows (default: this install's registry, :mod:`perturbo.kinds`)."""
+    ``kinds``: the kinds the chat knows (default: this install's registry, :mod:`perturbo.kinds`).
+    ``lab``: offer the lab tools (the pending batch, telling results) over the same store."""
     import importlib
 
     from perturbo import tracking
+    from perturbo.chat.lab_port import StoreLab
 
     kinds = kinds if kinds is not None else importlib.import_module("perturbo.kinds")
 
     store = tracking.open_store(tracking_uri)
     launcher = Launcher(tracking_uri, local=local, address=address, workdir=workdir)
-    return ChatTools(store, launcher, settings=settings, kinds=kinds)
+    port = StoreLab(tracking_uri) if lab else None
+    return ChatTools(store, launcher, settings=settings, kinds=kinds, lab=port)
 
 
 def make_agent(

@@ -1,6 +1,8 @@
 """``perturbo mcp``: the chat's tools as a Model Context Protocol server on stdio.
 
-Read-only tools by default. ``--allow-launch`` adds launch/resume/stop/pin, and even then
+Read-only tools by default (``pending_batch`` among them: what a lab campaign waits for).
+``--allow-launch`` adds launch/resume/stop/pin and ``tell_results`` (a lab's results, previewed;
+recorded once on confirmation), and even then
 each only *proposes*: it returns a confirmation token, and nothing runs until a second call,
 ``confirm_action(token)``, echoes it (so no single model call launches anything); a token runs
 exactly what was proposed, and no tool can allow user code or name a ``module:function``
@@ -20,8 +22,10 @@ __all__ = ["build_server", "serve_stdio"]
 
 INSTRUCTIONS = (
     "perturbo's campaign store: list_campaigns first, then summarize_campaign, explain_round, "
-    "compare_campaigns, propose_experiments, show_plot. Quote numbers from the tool results. "
-    "Launching tools (when offered) return a confirmation token: show the user the command "
+    "compare_campaigns, propose_experiments, show_plot; pending_batch: what a lab campaign "
+    "waits for (what to test next). Quote numbers from the tool results. "
+    "Launching tools and tell_results (a lab's results: a CSV path or its text; when offered) "
+    "return a confirmation token: show the user the command (and tell_results' preview) "
     "and call confirm_action(token) only after the user says yes. User code (module:function, "
     "allow_user_code) is never launched from here: the user runs it from the command line."
 )

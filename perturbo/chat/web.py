@@ -4,7 +4,8 @@ FastAPI + one static page (fastapi and uvicorn are already perturbo's dependenci
 would add ~100 MB and seconds of import for a chat box). ``POST /api/chat`` streams the
 agent's events (steps, facts, prose tokens, plots, pending actions) as JSON lines; an action
 runs only through ``POST /api/confirm``, which the page's Confirm button sends: the model has
-no way to call it.
+no way to call it. A lab's results come as a CSV the page uploads with its message
+(:mod:`perturbo.chat.web_lab`): previewed, recorded only on Confirm, then the next batch.
 
 No door for other pages (see :class:`Door`): every request must name this chat's own host
 (127.0.0.1, localhost, [::1], or a name passed with ``--allow-host``) in ``Host`` and, where a
@@ -258,6 +259,10 @@ def create_app(
             return {"ok": True, "text": tools.launcher.confirm(body.token)}
         except PerturboError as e:
             return {"ok": False, "text": str(e)}
+
+    from perturbo.chat.web_lab import add_lab_routes
+
+    add_lab_routes(app, tools, agent)  # results upload -> preview -> confirm; the batch sheet
 
     @app.get("/api/plot")
     def plot(path: str) -> Any:

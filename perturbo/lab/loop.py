@@ -98,7 +98,7 @@ def _propose(spec: KindSpec, lab: Any, parts: Any, steps: Any, n: int) -> tuple[
     sheet's rows come with it."""
     specs, _ = steps.ask(n)
     if not specs:
-        raise PerturboError("the planner has nothing left to propose: every gene is tested")
+        raise PerturboError("the planner has nothing left to propose: every experiment is done")
     valid, bad = steps.validate(specs)
     pending = Pending(steps.next_round, time.time(), valid, bad, noun=lab.describe(valid))
     return pending, lab.sheet(parts.config, parts.planner, valid)

@@ -129,7 +129,8 @@ class LabTools:
         if want is None or _digest(Path(path)) != want:
             raise PerturboError(f"{path} changed since it was previewed: ask again")
         view = self._lab().tell(action.campaign, path, nxt)
-        return "\n".join([*view.lines, *self._next_text(view)])
+        said = [line for line in view.lines if line != view.line]  # said again below
+        return "\n".join([*said, *self._next_text(view)])
 
     def _next_text(self, view: LabView) -> list[str]:
         if view.finished:

@@ -93,6 +93,11 @@ class Campaign:
     ``f(params) -> float | {metric: float}`` (optionally ``f(params, report)``).
     ``objective``/``direction``: one metric, or several (a list, or comma-separated) for a
     multi-objective campaign; :attr:`Result.pareto` is then its Pareto front.
+    ``desirability``: instead of a front, one Derringer-Suich desirability term per objective
+    (``"val_accuracy:max:0.90..0.98,n_params:min:1e3..5e4"``, a list of terms, or a
+    :class:`perturbo.desirability.Desirabilities`; see :mod:`perturbo.desirability`): the
+    planner maximises their geometric mean, each trial records ``desirability`` and
+    ``d_<name>`` beside the raw metrics, and :attr:`Result.best` is the most desirable trial.
     """
 
     def __init__(
@@ -115,6 +120,7 @@ class Campaign:
         tracking_uri: str | None = None,
         name: str | None = None,
         allow_user_code: bool = False,
+        desirability: str | Sequence[str] | Any = None,
     ) -> None:
         self.fn = task if callable(task) else None
         if self.fn is not None and space is None:
@@ -143,6 +149,9 @@ class Campaign:
             "max_epochs": max_epochs,
             "objective": _plain(objective),
             "direction": _plain(direction),
+            "desirability": (
+                desirability.spec() if hasattr(desirability, "spec") else _plain(desirability)
+            ),
             "allow_user_code": allow_user_code or self.fn is not None,
         }
         self.workers, self.ray, self.address = workers, ray, address

@@ -45,7 +45,9 @@ class CallableFactory:
             self.recipe.max_epochs or 0,
             _fn=self.fn,
         )
-        return HyperparameterExecutor(task, self.rungs, self.recipe.objectives)
+        return HyperparameterExecutor(
+            task, self.rungs, self.recipe.objectives, self.recipe.desirability
+        )
 
 
 def trial_factory(recipe: TaskRecipe, rungs: Any) -> TrialFactory | CallableFactory:

@@ -93,6 +93,53 @@ def _no_direction(objective: str, task: Any, user_code: bool) -> str:
     )
 
 
+def _desirability_of(spec: Any, given: tuple[str, ...]) -> Any:
+    """The campaign's :class:`~perturbo.desirability.Desirabilities` (None without
+    ``--desirability``), checked against ``--objective`` where both are given."""
+    if not spec:
+        return None
+    from perturbo.desirability import parse_desirability
+
+    try:
+        desire = parse_desirability(spec)
+    except PerturboError as e:
+        raise PerturboError(f"--{e}") from None
+    if given and set(given) != set(desire.names):
+        raise PerturboError(
+            f"--objective names {','.join(given)} but --desirability has terms for "
+            f"{','.join(desire.names)}: give one term per objective (or drop --objective: the "
+            "terms name the objectives)"
+        )
+    return desire
+
+
+def _desired_objectives(
+    desire: Any, given: tuple[str, ...], direction: str | list[str] | None, task: Any
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The raw objectives of a desirability campaign (``--objective``'s order, else the
+    terms') and their directions (each term's shape: max, min or target), checked against the
+    task's metrics and against ``--direction`` where given."""
+    names = given or desire.names
+    known = tuple(getattr(task, "metric_names", lambda: ())())
+    for n in names:
+        if known and n not in known:
+            raise PerturboError(
+                f"--desirability term {desire.of(n).spec()!r}: {n!r} is not a metric of task "
+                f"{task.name!r}; use one of {', '.join(known)}"
+            )
+    shapes = tuple(desire.of(n).shape for n in names)
+    dirs = _names(direction)
+    if dirs and (
+        len(dirs) != len(names)
+        or any(s != "target" and s != d for s, d in zip(shapes, dirs, strict=True))
+    ):
+        raise PerturboError(
+            f"--direction {','.join(dirs)} disagrees with --desirability's shapes "
+            f"({','.join(shapes)} for {','.join(names)}): drop --direction (the terms say it)"
+        )
+    return names, shapes
+
+
 def _recorded_direction(context: BuildContext | None) -> str | None:
     """The direction a campaign recorded before ``--direction`` was required of a user
     objective (its ``direction`` param): what ``perturbo resume`` of such a campaign keeps."""
@@ -164,6 +211,9 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
     else:
         user_space = SearchSpace.from_toml(cfg.space) if cfg.space else None
     given, given_dirs = _names(cfg.objective), _names(cfg.direction)
+    desire = _desirability_of(cfg.desirability, given)
+    if desire is not None:
+        given = given or desire.names
     recipe = TaskRecipe(
         task=cfg.task,
         seed=cfg.seed,
@@ -175,16 +225,32 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
     )
     task = recipe.build()  # validates the task name / user code here, on the driver
     space = user_space or task.space()
-    try:
-        objectives, directions = objectives_of(cfg.objective, cfg.direction, task)
-    except PerturboError:
-        recorded = _recorded_direction(context) if cfg.direction is None else None
-        if recorded is None:
-            raise
-        objectives, directions = objectives_of(cfg.objective, recorded, task)
+    if desire is not None:
+        objectives, directions = _desired_objectives(desire, given, cfg.direction, task)
+    else:
+        try:
+            objectives, directions = objectives_of(cfg.objective, cfg.direction, task)
+        except PerturboError:
+            recorded = _recorded_direction(context) if cfg.direction is None else None
+            if recorded is None:
+                raise
+            objectives, directions = objectives_of(cfg.objective, recorded, task)
     objective, direction = objectives[0], directions[0]
     if objective != task.objective or len(objectives) > 1:
         recipe = TaskRecipe(**{**recipe.__dict__, "objective": objective, "objectives": objectives})
+    if desire is not None:
+        if cfg.asha:
+            raise PerturboError(
+                "--asha stops trials on one raw objective, not on --desirability's "
+                "combination: drop --asha, or --desirability"
+            )
+        from perturbo.desirability import DESIRABILITY
+
+        # the planner maximises the one combined metric; the raw objectives stay metrics
+        recipe = TaskRecipe(**{**recipe.__dict__, "desirability": desire.spec()})
+        raw = (objectives, directions)
+        objectives, directions = (DESIRABILITY,), ("max",)
+        objective, direction = DESIRABILITY, "max"
     max_epochs = int(getattr(task, "max_epochs", 0) or 0)
     rungs = None
     if cfg.asha and len(objectives) > 1:
@@ -220,6 +286,10 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
         "direction": ",".join(directions),
         "asha": cfg.asha,
     }
+    if desire is not None:
+        params.update(
+            objective=",".join(raw[0]), direction=",".join(raw[1]), desirability=desire.spec()
+        )
     if cfg.planner == "agent":
         params.update(llm=cfg.llm, llm_model=cfg.llm_model or "default")
     return CampaignParts(

@@ -48,6 +48,9 @@ class TaskRecipe:
     max_epochs: int | None = None
     objectives: tuple[str, ...] = ()
     """Every metric a trial must return (a multi-objective campaign's; empty: ``objective``)."""
+    desirability: str | None = None
+    """A desirability spec (:mod:`perturbo.desirability`): each trial also records its
+    ``d_<name>`` and overall ``desirability``."""
 
     def build(self) -> Task:
         space = SearchSpace.from_dict(self.space) if self.space else None
@@ -70,11 +73,17 @@ class HyperparameterExecutor:
         recipe: TaskRecipe | Task,
         rungs: Rungs | None = None,
         objectives: tuple[str, ...] = (),
+        desirability: str | None = None,
     ) -> None:
+        from perturbo.desirability import parse_desirability
+
         self.task: Task = recipe.build() if isinstance(recipe, TaskRecipe) else recipe
         self.rungs = rungs
         if not objectives and isinstance(recipe, TaskRecipe):
             objectives = recipe.objectives
+        if desirability is None and isinstance(recipe, TaskRecipe):
+            desirability = recipe.desirability
+        self.desirability = parse_desirability(desirability) if desirability else None
         # the task's objective first, then any other objective of a multi-objective campaign
         self.objectives = tuple(dict.fromkeys((self.task.objective, *objectives)))
         self.device = "cpu"
@@ -132,6 +141,8 @@ class HyperparameterExecutor:
             for k, x in metrics.items()
             if isinstance(x, (int, float)) and math.isfinite(x)
         }
+        if self.desirability is not None:  # beside the raw objectives, never instead of them
+            finite.update(self.desirability.values(finite))
         status = Status.PRUNED if pruned else Status.COMPLETED
         return Outcome(status, finite, tuple(intermediate), duration_s=dt)
 

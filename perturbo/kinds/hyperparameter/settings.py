@@ -77,6 +77,22 @@ class HyperparameterConfig(LLMConfig):
         "function (module:function) and for an --objective other than the task's own "
         "(None: the task's own objective, in its own direction)",
     )
+    desirability: Annotated[
+        str | list[str] | None,
+        Flag(
+            metavar="SPEC",
+            more="; one term per objective, comma-separated: NAME:max:LOW..HIGH[^S] (0 at LOW, "
+            "1 at HIGH), NAME:min:LOW..HIGH[^S] (1 at LOW, 0 at HIGH), "
+            "NAME:target:LOW..TARGET..HIGH[^S[^T]] (1 at TARGET, 0 outside); ^S shapes the rise "
+            "(1 linear, >1 stricter), e.g. val_accuracy:max:0.90..0.98,n_params:min:1e3..5e4; "
+            "the objectives default to its names; the raw metrics, each d_NAME and desirability "
+            "are recorded",
+        ),
+    ] = Field(
+        None,
+        description="optimise the geometric mean of Derringer-Suich desirabilities of the "
+        "objectives (one planner objective, 'desirability', maximised) instead of a Pareto front",
+    )
     allow_user_code: bool = Field(
         False, description="allow --task module:function (runs your code)"
     )

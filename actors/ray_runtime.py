@@ -8,14 +8,16 @@ would join whatever cluster the last ``ray start`` on this machine wrote into
 ``ray stop``; joining is for ``address`` only (``--address``, or ``RAY_ADDRESS`` through
 :mod:`perturbo.config`).
 Ray reads some settings from the environment *when it is imported* (the loopback binding,
-the auth mode), so :func:`connect` sets them from its arguments before importing Ray; no
-constructor deeper down reads the environment.
+the auth mode), and the raylet a local Ray starts inherits the driver's environment: so
+:func:`connect`, Ray's bootstrap in this process, sets them (computed from its arguments by
+:func:`perturbo.config.ray_driver_env`) before importing Ray. What it reads of the
+environment (a Ray job's runtime env, Ray's temp dir) comes from :mod:`perturbo.config`; the
+workers' variables travel to them as ``runtime_env`` data (:func:`worker_env`).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import os
 import signal
@@ -28,18 +30,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from perturbo.config_env import apply_env, env_differs, environment, ray_driver_env, worker_env
 from perturbo.types import PerturboError
 
 __all__ = ["RayRuntime", "connect", "worker_env"]
 
 _DEFAULT_PORTS = {"ray": 10001, "": 6379}
-
-
-def worker_env(threads: int = 1) -> dict[str, str]:
-    """Environment for Ray worker processes: one BLAS/OpenMP thread each (torch with more
-    threads than cores is up to 100x slower on a busy machine)."""
-    n = str(threads)
-    return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n}
 
 
 @dataclass
@@ -108,24 +104,15 @@ def connect(
         _check_reachable(address, min(5.0, timeout_s))
     if "ray" in sys.modules and sys.modules["ray"].is_initialized():
         return RayRuntime(address="", started_here=False, _ray=sys.modules["ray"])
-    env = {"RAY_USAGE_STATS_ENABLED": "0"}
-    if address is None:
-        if loopback_only:
-            env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"  # Ray 2.60: node IP = 127.0.0.1
-        if auth_mode is not None:
-            env["RAY_AUTH_MODE"] = auth_mode
-    else:
-        if auth_mode is not None and auth_mode != "disabled":
-            env["RAY_AUTH_MODE"] = auth_mode  # joining: the local default is not forced
-        if _is_loopback(address):  # else Ray swaps 127.0.0.1 for this machine's LAN address
-            env["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
-    if "ray" in sys.modules and any(os.environ.get(k) != v for k, v in env.items()):
+    loopback = address is not None and _is_loopback(address)
+    env = ray_driver_env(address, auth_mode, loopback_only, loopback)
+    if "ray" in sys.modules and env_differs(env):
         warnings.warn(
             "ray was imported before perturbo.actors.connect(): Ray read its settings "
             f"({', '.join(env)}) at import; set them in the environment before importing ray",
             stacklevel=2,
         )
-    os.environ.update(env)  # inherited by the raylet and the workers this process starts
+    apply_env(env)  # Ray's bootstrap: read at import, inherited by the raylet it starts
     ray = _import_ray()
     if address == "auto":
         _check_address_file(min(5.0, timeout_s))
@@ -220,14 +207,8 @@ def _driver_runtime_env(threads: int, joining: bool) -> dict[str, Any]:
 
 def _job_runtime_env() -> dict[str, Any]:
     """The runtime env of the Ray job this process is the driver of (Ray hands it over in
-    ``RAY_JOB_CONFIG_JSON_ENV_VAR``); ``{}`` outside a job."""
-    raw = os.environ.get("RAY_JOB_CONFIG_JSON_ENV_VAR")
-    if not raw:
-        return {}
-    try:
-        return dict(json.loads(raw).get("runtime_env") or {})
-    except (ValueError, AttributeError, TypeError):
-        return {}
+    ``RAY_JOB_CONFIG_JSON_ENV_VAR``, read by :mod:`perturbo.config`); ``{}`` outside a job."""
+    return dict(environment().ray_job_runtime_env)
 
 
 def _local_failed(e: BaseException) -> str:
@@ -251,8 +232,7 @@ def _address_file() -> str:
 
         return str(get_ray_address_file(None))
     except Exception:  # noqa: BLE001 - another Ray version: the same rule, spelled out
-        base = os.environ.get("RAY_TMPDIR") or os.environ.get("TMPDIR") or "/tmp"
-        return os.path.join(base, "ray", "ray_current_cluster")
+        return os.path.join(environment().ray_tmpdir, "ray", "ray_current_cluster")
 
 
 def _check_address_file(timeout_s: float) -> None:

@@ -1,15 +1,16 @@
 """The body of each actor of :class:`~perturbo.actors.ray_pool.RayExecutorPool` (it runs in the
 actor's process): one executor, built lazily from the pool's factory, and the threads it may
-use. The pool decides what runs where; this only runs what it is given.
+use. The pool decides what runs where; this only runs what it is given. It is the actor
+process's entry point, so it sets that process's thread counts (values from the pool).
 """
 
 from __future__ import annotations
 
 import os
 import socket
-import sys
 
 from perturbo.actors._run import run_one
+from perturbo.config_env import apply_env, set_torch_threads
 from perturbo.protocols import Executor, ExecutorFactory
 from perturbo.types import ExperimentSpec, Outcome
 
@@ -21,7 +22,7 @@ class Worker:
     raises gives FAILED outcomes instead of an actor that never starts)."""
 
     def __init__(self, factory: ExecutorFactory, threads: int) -> None:
-        os.environ.setdefault("OMP_NUM_THREADS", str(threads))  # before torch loads libgomp
+        apply_env({"OMP_NUM_THREADS": str(threads)}, keep_set=True)  # before torch loads libgomp
         self._factory = factory
         self._executor: Executor | None = None
         self._threads = threads
@@ -30,9 +31,7 @@ class Worker:
     def _get(self) -> Executor:
         if self._executor is None:
             self._executor = self._factory()
-            torch = sys.modules.get("torch")
-            if torch is not None:
-                torch.set_num_threads(self._threads)
+            set_torch_threads(self._threads, only_if_loaded=True)
         return self._executor
 
     def run_batch(self, specs: list[ExperimentSpec]) -> list[Outcome]:

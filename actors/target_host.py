@@ -21,10 +21,10 @@ import numpy as np
 
 
 class _TargetHostActor:
-    def __init__(self, recipe: Any) -> None:
-        import torch
+    def __init__(self, recipe: Any) -> None:  # the actor process's entry point
+        from perturbo.config_env import set_torch_threads
 
-        torch.set_num_threads(1)
+        set_torch_threads(1)
         self.target = recipe.load()
 
     def info(self) -> dict[str, Any]:

@@ -342,6 +342,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     ns = parser.parse_args(argv)
+    from perturbo.config_env import prepare_process
+
+    prepare_process()  # this process's MLflow client settings (entry points set them)
     try:
         handler = COMMANDS.get(ns.command) or ns._plugged[ns.command]
         with one_line_warnings():

@@ -1,7 +1,12 @@
 """Settings: CLI flags, a TOML file and environment variables, merged and validated.
 
-The one reader of environment variables in perturbo (``RAY_ADDRESS``,
-``MLFLOW_TRACKING_URI``; API keys later). Everything else receives plain values.
+The one reader of environment variables in perturbo: :data:`ENVIRONMENT` lists each one (its
+default, what it does), :func:`environment` reads them into one typed :class:`Environment`.
+Everything below the entry points receives plain values. The process-wide settings (variables
+MLflow and Ray read, torch's thread count) are computed here as data and applied only by the
+process entry points (the CLI's ``main``, the worker and server mains, the composition root),
+through :func:`apply_env` / :func:`set_torch_threads`
+(``tests/architecture/test_environment.py`` holds every other module to that).
 
 Precedence, highest first: a flag given on the command line, a key in the ``--config`` TOML
 file, an environment variable, the default. Each kind declares its own pydantic model
@@ -12,7 +17,6 @@ where it came from and the fix.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +24,22 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from perturbo.config_env import (  # the environment half of the settings, re-exported
+    ENVIRONMENT,
+    MLFLOW_CLIENT_DEFAULTS,
+    Environment,
+    EnvVar,
+    apply_env,
+    env_differs,
+    env_ray_address,
+    env_tracking_uri,
+    environment,
+    llm_api_key,
+    prepare_process,
+    ray_driver_env,
+    set_torch_threads,
+    worker_env,
+)
 from perturbo.types import PerturboError
 
 DEFAULT_DB = "mlflow.db"
@@ -53,22 +73,6 @@ def default_tracking_uri(cwd: str | Path | None = None) -> str:
     return f"sqlite:///{(base / DEFAULT_DB).resolve()}"
 
 
-def env_tracking_uri() -> str | None:
-    return os.environ.get("MLFLOW_TRACKING_URI") or None
-
-
-def env_ray_address() -> str | None:
-    return os.environ.get("RAY_ADDRESS") or None
-
-
-_API_KEY_VARS = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
-
-
-def llm_api_key(backend: str) -> str | None:
-    """The API key of a remote LLM backend, from its usual environment variable. Passed to
-    the agent as a value; never part of a logged config."""
-    var = _API_KEY_VARS.get(backend)
-    return (os.environ.get(var) or None) if var else None
 
 
 class RunOptions(BaseModel):
@@ -214,3 +218,32 @@ def load(
     options = build_model(RunOptions, c_run, t_run, config_path).check()
     kind = build_model(kind_model, c_kind, t_kind, config_path)
     return options, kind
+
+
+__all__ = [
+    "DEFAULT_DB",
+    "ENVIRONMENT",
+    "MLFLOW_CLIENT_DEFAULTS",
+    "RUN_OPTION_KEYS",
+    "EnvVar",
+    "Environment",
+    "RunOptions",
+    "apply_env",
+    "build_model",
+    "default_tracking_uri",
+    "env_differs",
+    "env_ray_address",
+    "env_tracking_uri",
+    "environment",
+    "existing_file",
+    "explain",
+    "field_help",
+    "llm_api_key",
+    "load",
+    "prepare_process",
+    "ray_driver_env",
+    "read_toml",
+    "set_torch_threads",
+    "split_run_options",
+    "worker_env",
+]

@@ -149,9 +149,11 @@ def launched(
     nothing is written to a store (the Python APIs without a ``tracking_uri``); no claim and
     no resume then, the rest as recorded runs."""
     from perturbo import tracking
+    from perturbo.config import prepare_process, set_torch_threads
     from perturbo.history import History
     from perturbo.names import check_name
 
+    prepare_process()  # the composition root sets the driver's process settings
     name = name or options.name or f"{spec.default_name(config)}-{time.strftime('%Y%m%d-%H%M%S')}"
     check_name(name)  # no '/', '..' or control characters: names become file names
     uri = options.resolved_tracking_uri() if record else None
@@ -173,6 +175,7 @@ def launched(
             engine=host.engine if host else None,
         )
         parts = _for_run(spec, spec.build(config, context), options, history, pinned)
+        set_torch_threads(1)  # the driver fits its models on one thread (build loaded torch)
         history = run_parts(spec, parts, name, uri, address, options, history, resume, poll_s)
         return Launched(history, parts, name)
     finally:

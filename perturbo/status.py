@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import shlex
 import sys
 import time
@@ -146,7 +145,9 @@ def _rows(store: Any, everything: bool) -> list[dict[str, Any]]:
 def _dashboard(address: str | None) -> str | None:
     if address:
         return address
-    env = os.environ.get("RAY_ADDRESS", "")
+    from perturbo.config import env_ray_address
+
+    env = env_ray_address() or ""
     return env if env.startswith(("http://", "https://")) else None
 
 

@@ -123,9 +123,8 @@ class BOPlanner:
 
     # -- the model ------------------------------------------------------------------------
     def _bo(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
-        import torch
+        import torch  # its thread count is the composition root's (perturbo.launch)
 
-        torch.set_num_threads(1)
         with torch.random.fork_rng(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             torch.manual_seed(self._seed * 100_003 + self._told.n_told + len(pending))

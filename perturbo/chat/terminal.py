@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import sys
 import time
 from typing import Any
@@ -22,15 +21,18 @@ def _c(code: str, text: str) -> str:
 
 def inline_image(path: str) -> str:
     """The escape sequence that shows a PNG inline (kitty, iTerm2), or "" elsewhere."""
+    from perturbo.config import environment
+
+    env = environment()
     data = base64.b64encode(open(path, "rb").read()).decode()
-    if "kitty" in os.environ.get("TERM", ""):
+    if "kitty" in env.term:
         chunks = [data[i : i + 4096] for i in range(0, len(data), 4096)]
         out = ""
         for i, c in enumerate(chunks):
             head = "f=100,a=T," if i == 0 else ""
             out += f"\033_G{head}m={1 if i < len(chunks) - 1 else 0};{c}\033\\"
         return out + "\n"
-    if os.environ.get("TERM_PROGRAM") == "iTerm.app":
+    if env.term_program == "iTerm.app":
         return f"\033]1337;File=inline=1;width=60%:{data}\a\n"
     return ""
 

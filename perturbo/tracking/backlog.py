@@ -10,7 +10,6 @@ then names the spool and ``perturbo resume`` (which uploads it on start).
 
 from __future__ import annotations
 
-import os
 import shlex
 import sys
 import time
@@ -19,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from perturbo.config_env import environment
 from perturbo.tracking.spool import Spool, SpooledRound
 from perturbo.types import Observation, PerturboError
 
@@ -93,11 +93,12 @@ class Backlog:
 
     def drain(self, upload: Upload, wait_s: float | None = None) -> None:
         """The campaign is over: retry for ``wait_s`` (default ``$PERTURBO_STORE_WAIT_S``,
-        300 s), then raise :class:`PerturboError` naming the spool."""
+        300 s, as :mod:`perturbo.config` reads it), then raise :class:`PerturboError` naming
+        the spool."""
         if not self.pending:
             return
         if wait_s is None:
-            wait_s = float(os.environ.get("PERTURBO_STORE_WAIT_S", "300"))
+            wait_s = environment().store_wait_s
         self._say(
             f"the campaign is done; waiting up to {wait_s:.0f} s for MLflow at "
             f"{self.spool.uri!r} to take {self.pending} buffered rounds ..."

@@ -23,6 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from perturbo.config_env import environment
+
 HEARTBEAT_TAG = "perturbo.heartbeat"
 """Unix time of the driver's last beat."""
 INTERVAL_TAG = "perturbo.heartbeat_s"
@@ -38,19 +40,18 @@ STALE_BEATS = 3
 
 
 def interval_s() -> float:
-    """Seconds between beats: ``$PERTURBO_HEARTBEAT_S``, default 30."""
-    try:
-        return max(0.2, float(os.environ.get("PERTURBO_HEARTBEAT_S", "30")))
-    except ValueError:
-        return 30.0
+    """Seconds between beats where the caller gives none: ``$PERTURBO_HEARTBEAT_S`` (default
+    30), as :mod:`perturbo.config` reads it."""
+    return environment().heartbeat_s
 
 
-def driver_tags(ray_job: str = "") -> dict[str, str]:
-    """The tags a driver writes when it opens its campaign."""
+def driver_tags(ray_job: str = "", every_s: float | None = None) -> dict[str, str]:
+    """The tags a driver writes when it opens its campaign (``every_s``: its beat interval,
+    default :func:`interval_s`)."""
     driver = {"host": socket.gethostname(), "pid": os.getpid(), "ray_job": ray_job}
     return {
         DRIVER_TAG: json.dumps(driver),
-        INTERVAL_TAG: f"{interval_s():g}",
+        INTERVAL_TAG: f"{every_s or interval_s():g}",
         HEARTBEAT_TAG: f"{time.time():.3f}",
     }
 

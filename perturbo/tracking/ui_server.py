@@ -18,7 +18,6 @@ no choice stored yet; a choice made in the UI is kept. Campaign experiments also
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -190,13 +189,14 @@ def _summarise_old(uri: str, todo: list[tuple[Any, Any]]) -> None:
 
 
 def build_app(uri: str) -> ASGIApp:
-    """MLflow's server app on ``uri``, with the UI defaults (sets the server's environment)."""
-    os.environ.update(server_env(uri))
+    """MLflow's server app on ``uri``, with the UI defaults. MLflow's handlers read
+    :func:`server_env` from the process environment: :func:`main` (this server's entry
+    point) sets it first."""
     _check_env_names()
     from mlflow.server.fastapi_app import app
     from mlflow.server.handlers import initialize_backend_stores
 
-    initialize_backend_stores(uri, uri, os.environ.get("_MLFLOW_SERVER_ARTIFACT_ROOT"))
+    initialize_backend_stores(uri, uri, server_env(uri).get("_MLFLOW_SERVER_ARTIFACT_ROOT"))
     return with_defaults(app)
 
 
@@ -205,12 +205,16 @@ def main(argv: list[str] | None = None) -> int:
     import logging
     import warnings
 
+    from perturbo.config import apply_env, prepare_process
+
     uri, host, port = (argv if argv is not None else sys.argv[1:])[:3]
+    prepare_process()  # this process's MLflow client settings (mark_campaigns reads the store)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     try:
         mark_campaigns(uri)
     except Exception as e:  # noqa: BLE001 - browsing must not depend on it
         print(f"perturbo ui: could not tag the campaigns ({e})", file=sys.stderr)
+    apply_env(server_env(uri))  # what `mlflow server` hands its workers, read per request
     app = build_app(uri)
     import uvicorn
 

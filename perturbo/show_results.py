@@ -47,6 +47,9 @@ def found_line(spec: Any, summary: CampaignSummary, history: Sequence[Any]) -> s
     if findings is None:
         keys = spec.headline if spec is not None else ()
         last = {k: v for k, v in summary.metrics.items() if not k.startswith("final_")}
+        for k in keys:  # a headline metric logged only at the end (final_k) counts too
+            if k not in last and f"final_{k}" in summary.metrics:
+                last[k] = summary.metrics[f"final_{k}"]
         shown = [k for k in keys if k in last][:2]
         return ", ".join(f"{k} = {fmt(last[k])}" for k in shown)
     metrics = {k: v for k, v in summary.metrics.items() if not k.startswith("final_")}

@@ -53,7 +53,12 @@ KIND = KindSpec(
     build=_build,
     planners=_planners,
     default_name=default_name,
-    headline=("worst_case_robust_accuracy", "n_still_robust", "passes_total"),
+    headline=(  # certified_accuracy: the lower bound, logged once at the end (report.py)
+        "worst_case_robust_accuracy",
+        "certified_accuracy",
+        "n_still_robust",
+        "passes_total",
+    ),
     subject="model",
     plotters=ATTACK_PLOTTERS,
     nesting="trial",

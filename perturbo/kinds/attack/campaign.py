@@ -73,9 +73,13 @@ class AttackMetrics:
         direction: str,
         planner: Any = None,
         trials: int | None = None,
+        certifier: Any = None,
     ) -> None:
         self.n, self.eps, self.objective, self.direction = n, eps, objective, direction
         self.planner, self.trials = planner, trials
+        self.certifier = certifier
+        """Called once at the end with the worst case: the certified lower bound
+        (:class:`~perturbo.kinds.attack.report.Certifier`)."""
         self.subsets = bool(getattr(planner, "cascade", False)) and objective == "robust_accuracy"
         """Trials measured on different sample subsets: no 'best trial' figure beside the
         worst case (the progress line shows only figures over all samples)."""
@@ -115,7 +119,13 @@ class AttackMetrics:
             from perturbo.progress import phase
 
             phase(f"  attack campaign stopped by {why}")
-            return Final(out, params={"stopped_by": why})
+            params = {"stopped_by": why}
+            if self.certifier is not None:  # "certified >= L, attacked <= U" (report.py)
+                phase("  bounding the attacked samples (--certify) ...")
+                cert = self.certifier(wc)
+                phase(f"  {cert.line()}")
+                out.update(cert.metrics())  # metrics, not params: a resumed campaign ends again
+            return Final(out, params=params)
         return out
 
 
@@ -179,6 +189,7 @@ def build(
     from perturbo.kinds.attack.attacks import METHODS_BY_NORM
     from perturbo.kinds.attack.executor import AttackFactory, AttackSettings
     from perturbo.kinds.attack.gradients import warn_if_masked
+    from perturbo.kinds.attack.report import Certifier
     from perturbo.kinds.attack.samples import WorstCase
     from perturbo.kinds.attack.space import (
         CascadePlanner,
@@ -259,6 +270,7 @@ def build(
         "max_passes": cfg.max_passes,
         "stop_when_done": cfg.stop_when_done,
         "reference": cfg.reference or "",
+        "certify": cfg.certify,
     }
     cascade_planner = CascadePlanner(
         planner,
@@ -281,7 +293,13 @@ def build(
         config=cfg.model_dump(),
         params=params,
         metrics=AttackMetrics(
-            n, cfg.eps, objectives[0], directions[0], cascade_planner, cfg.trials
+            n,
+            cfg.eps,
+            objectives[0],
+            directions[0],
+            cascade_planner,
+            cfg.trials,
+            Certifier(recipe, cfg.eps, cfg.norm, cfg.certify, context.campaign if context else ""),
         ),
         objectives=objectives,
         directions=directions,
@@ -339,9 +357,15 @@ def attack_campaign(
             record=tracking_uri is not None,
         )
     history = ran.history
-    return history, worst_case(
-        history, int(ran.parts.params["samples"]), float(ran.parts.config["eps"])
-    )
+    worst = worst_case(history, int(ran.parts.params["samples"]), float(ran.parts.config["eps"]))
+    certifier = getattr(ran.parts.metrics, "certifier", None)
+    if certifier is not None:  # the recorder's end bounded it already, else here (unrecorded)
+        if certifier.result is None:
+            from perturbo.progress import phase
+
+            phase(f"  {certifier(worst).line()}")
+        worst.certificate = certifier.result
+    return history, worst
 
 
 __all__ = ["CAMPAIGNS", "LOADED", "AttackMetrics", "Final", "attack_campaign", "build"]

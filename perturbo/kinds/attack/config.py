@@ -105,6 +105,12 @@ class AttackConfig(BaseModel):
         None,
         description="plots: a reference point ACC@PASSES (e.g. AutoAttack's 0.746@3.67e6)",
     )
+    certify: Literal["auto", "off", "ibp", "crown", "alpha"] = Field(
+        "auto",
+        description="the certified lower bound the campaign ends with: auto = IBP, then CROWN "
+        "on the samples IBP leaves open within a time cap; crown: no cap; alpha: then "
+        "alpha-CROWN; off: none",
+    )
     cache_dir: str | None = Field(None, description="where built-in targets are cached")
     train_epochs: int | None = Field(None, gt=0, description="built-ins: training epochs")
 

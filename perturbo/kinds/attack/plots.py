@@ -8,7 +8,9 @@
 - ``robust_accuracy_vs_eps.png``: the campaign's own worst-case robust accuracy at each eps
   its trials ran at (from their per-sample results, nothing recomputed), clean accuracy at 0.
 - ``pareto_front.png``: success rate vs median perturbation norm (colour: passes), the
-  non-dominated trials joined.
+  non-dominated trials joined; only trials that attacked the same samples (under the cascade
+  the largest such group, usually the opening round on every sample).
+- ``certified.csv``: the certified lower bound per sample (:mod:`.report`).
 - ``per_sample.png`` and ``per_sample.csv``: which trial broke which sample.
 
 The recomputing plotters need the campaign's target, found by campaign name in
@@ -22,6 +24,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from perturbo.kinds.attack.plots_pareto import pareto_plot, same_samples
+from perturbo.kinds.attack.report import certified_plot
 from perturbo.plots import PlotData, _figure, set_title
 from perturbo.types import Observation, Status
 
@@ -280,46 +284,6 @@ def robust_vs_eps_plot(data: PlotData) -> dict[str, Any]:
     return {"robust_accuracy_vs_eps.png": fig}
 
 
-def pareto_plot(data: PlotData) -> dict[str, Any]:
-    done = [o for o in _done(data) if o.outcome.value("success_rate") > 0]
-    if len(done) < 2:
-        return {}
-    s = [o.outcome.value("success_rate") for o in done]
-    nrm = [o.outcome.value("median_norm") for o in done]
-    passes = [o.outcome.value("passes") for o in done]
-    front = [
-        i
-        for i in range(len(done))
-        if not any(
-            s[j] >= s[i]
-            and nrm[j] <= nrm[i]
-            and passes[j] <= passes[i]
-            and (s[j], nrm[j], passes[j]) != (s[i], nrm[i], passes[i])
-            for j in range(len(done))
-        )
-    ]
-    fig = _figure(7.0, 4.5)
-    ax = fig.add_subplot()
-    sc = ax.scatter(nrm, s, c=[math.log10(max(p, 1.0)) for p in passes], cmap="viridis", s=20)
-    fig.colorbar(sc, ax=ax, label="log10 passes")
-    fr = sorted(front, key=lambda i: nrm[i])
-    ax.plot(
-        [nrm[i] for i in fr],
-        [s[i] for i in fr],
-        color="C3",
-        marker="o",
-        mfc="none",
-        label="Pareto front (success, norm, passes)",
-    )
-    ax.set_xlabel("median perturbation norm of successes")
-    ax.set_ylabel("success rate")
-    what = "Pareto front: success rate, perturbation size, passes"
-    set_title(ax, data.campaign, what, share=0.7)
-    ax.grid(True, alpha=0.3)
-    ax.legend()
-    return {"pareto_front.png": fig}
-
-
 def per_sample_plot(data: PlotData) -> dict[str, Any]:
     from perturbo.kinds.attack.samples import unpack_bits, worst_case
 
@@ -361,16 +325,19 @@ ATTACK_PLOTTERS = (
     robust_vs_eps_plot,
     pareto_plot,
     per_sample_plot,
+    certified_plot,
 )
 
 __all__ = [
     "ATTACK_PLOTTERS",
     "TextArtifact",
     "adversarial_examples_plot",
+    "certified_plot",
     "pareto_plot",
     "passes_curve",
     "per_sample_plot",
     "robust_vs_eps_plot",
     "robust_vs_eps_points",
+    "same_samples",
     "worst_case_plot",
 ]

@@ -18,6 +18,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -78,6 +79,9 @@ class WorstCase:
     broken_by: list[str] = field(init=False)
     """Per sample: the id of the first trial that found it non-robust (``""``: none)."""
     _seen: set[str] = field(init=False, default_factory=set)
+    certificate: Any = field(init=False, default=None)
+    """The certified lower bound the campaign ended with
+    (:class:`~perturbo.kinds.attack.report.Certificate`), where it has one."""
 
     def __post_init__(self) -> None:
         self.attacked = np.zeros(self.n, bool)

@@ -46,8 +46,10 @@ class Bench:
         return replace(self, **changes)
 
 
-LEARN_ROUNDS = 4
-"""Rounds of 3 before the outcome checks: 12 told, past Optuna's 10 random startup trials."""
+LEARN_ROUNDS = 2
+"""Rounds of 6 (:data:`LEARN_BATCH`) before the outcome checks: 12 told, past Optuna's 10
+random startup trials, in few model fits."""
+LEARN_BATCH = 6
 
 
 def mixed_space() -> SearchSpace:
@@ -168,6 +170,7 @@ def unique(space: Any) -> bool:
 
 
 __all__ = [
+    "LEARN_BATCH",
     "LEARN_ROUNDS",
     "MIXED",
     "TWO_OBJECTIVES",

@@ -48,6 +48,7 @@ from collections.abc import Callable
 from perturbo.objective import pareto_set
 from perturbo.space import SearchSpace
 from perturbo.testing.planner_benches import (
+    LEARN_BATCH,
     LEARN_ROUNDS,
     MIXED,
     TWO_OBJECTIVES,
@@ -248,7 +249,7 @@ def check_resume_uses_outcomes(make: MakePlanner, bench: Bench = MIXED) -> None:
     (``bench.learns`` False): nothing to check."""
     if not bench.learns:
         return
-    _, history, _ = _campaign(make, bench, seed=6, rounds=LEARN_ROUNDS)
+    _, history, _ = _campaign(make, bench, seed=6, rounds=LEARN_ROUNDS, batch=LEARN_BATCH)
     base = _rebuilt_ask(make, bench, history)
     for name in bench.objectives:
         other = _rebuilt_ask(make, bench, negated(history, [name]))
@@ -262,7 +263,7 @@ def check_directions(make: MakePlanner, bench: Bench = TWO_OBJECTIVES) -> None:
     ``-c``, so a planner with the last objective's direction flipped and told the history
     with its values negated proposes exactly the same (same seed); where the planner
     reports a Pareto front it is the non-dominated set of what it was told."""
-    _, history, _ = _campaign(make, bench, seed=6, rounds=LEARN_ROUNDS)
+    _, history, _ = _campaign(make, bench, seed=6, rounds=LEARN_ROUNDS, batch=LEARN_BATCH)
     planner = make(bench.space, 6)
     planner.tell(history)
     a = [dict(s.params) for s in planner.ask(3, [])]
@@ -304,6 +305,7 @@ MULTI_OBJECTIVE: tuple[Callable[..., None], ...] = (
 
 __all__ = [
     "CONTRACT",
+    "LEARN_BATCH",
     "LEARN_ROUNDS",
     "MIXED",
     "MULTI_OBJECTIVE",

@@ -10,6 +10,8 @@ embedded tiny model runs the agents in ``test_agent_planners_on_the_tiny_local_m
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -22,6 +24,7 @@ from contract_benches import (
     PAIR_BENCH,
     PAIR_SCREEN,
     SCREEN,
+    SETS,
     SetChat,
     SpaceChat,
     synthetic_knowledge,
@@ -35,16 +38,15 @@ from perturbo.kinds.genetic.pairs import PairPool
 from perturbo.protocols import Planner
 from perturbo.search.registry import PlannerTable
 from perturbo.space import SearchSpace
+from perturbo.testing.planner_benches import run_round
 from perturbo.testing.planner_contract import (
     CONTRACT,
     MIXED,
     MULTI_OBJECTIVE,
     TWO_OBJECTIVES,
     Bench,
-    check_pending_avoided,
-    check_tell_empty,
 )
-from perturbo.types import PerturboError
+from perturbo.types import ExperimentSpec, PerturboError
 
 Make = Callable[..., Planner]
 
@@ -193,12 +195,17 @@ SLOW_CASES = {  # bo's GP fits are most of the contract's time: these run with -
 }
 
 
+SKIP = {("cascade-bo", "check_resume_uses_outcomes")}  # bo's own run covers it (2 min)
+
+
 def _cases(
     names: Sequence[str], checks: Sequence[Callable[..., None]], slow: Sequence[str] = ()
 ) -> list[Any]:
     out = []
     for name in names:
         for check in checks:
+            if (name, check.__name__) in SKIP:
+                continue
             heavy = name in SLOW or (name, check.__name__) in SLOW_CASES
             marks = [pytest.mark.slow] if heavy or (name, check.__name__) in slow else []
             if (why := KNOWN_FAILURES.get((name, check.__name__))) is not None:
@@ -263,34 +270,65 @@ def test_fake_agents_really_answer() -> None:
         assert any(s.planner == "agent" for s in specs), (name, [s.planner for s in specs])
 
 
+def _answer_ids(answer: str) -> list[int]:
+    """The ``ids`` of a model's raw JSON answer (text around it allowed)."""
+    found = re.search(r'"ids"\s*:\s*(\[[^\]]*\])', answer)
+    assert found, f"no ids in the answer {answer!r}"
+    return [int(i) for i in json.loads(found.group(1))]
+
+
 @pytest.mark.slow
 @pytest.mark.llm
 @pytest.mark.native
 @pytest.mark.timeout(900)
 def test_agent_planners_on_the_tiny_local_model() -> None:
-    """The space agent and the genetic agent on the embedded SmolLM2-135M (loaded once in
-    this child process): whatever the tiny model answers, ``ask(n)`` gives ``n`` valid
-    proposals (repairs and the marked fallback fill the rest); the space agent's avoid the
-    pending configs of a nine-config space."""
+    """The genetic agent and the space agent on the embedded SmolLM2-135M (loaded once in
+    this child process), judged from their call traces. The genetic agent's answer is a
+    valid choice of listed set ids (grammar and validation), and every gene it proposes is an
+    untested gene of a set it chose, two rounds running. The space agent's answer (the tiny
+    model writes configs of made-up params) is recorded with its problems, and the batch is
+    still ``n`` valid configs, none of them pending, each one the model did not give marked
+    ``fallback`` with the count it did give."""
     config = {
         "llm": "local",
         "llm_model": "smollm2-135m",
         "llm_threads": 1,
-        "max_repairs": 1,
+        "max_repairs": 0,
         "llm_max_tokens": 96,
-    }  # a short answer: the contract checks the wiring, not prose
+    }  # one short answer: the contract checks the wiring, not prose
+    gene = TABLE.make(
+        "agent", GENE_BENCH.space, kind="genetic", seed=0, objectives=("hit",),
+        config={**config, "prior": "none"}, extra={"screen": SCREEN.view(), "sources": ()},
+    )  # fmt: skip
+    told: set[str] = set()
+    for r in range(2):
+        specs = gene.ask(4, [])
+        (call,) = gene.last_trace.calls
+        assert call.ok and call.answers, (call.answers, call.errors, call.failure)
+        listed = dict(re.findall(r"^(\d+)\. (\S+) \|", call.prompt, re.M))
+        ids = _answer_ids(call.answers[-1])
+        assert ids and all(str(i) in listed for i in ids), (ids, listed)
+        chosen = {g for i in ids for g in SETS[f"LIB: {listed[str(i)]}"]}
+        genes = [s.params["gene"] for s in specs]
+        assert [s.planner for s in specs] == ["agent"] * 4, [s.planner for s in specs]
+        assert set(genes) <= chosen - told and len(set(genes)) == 4, (genes, sorted(chosen))
+        gene.tell(run_round(GENE_BENCH, GENE_BENCH.space, specs, r))
+        told |= set(genes)
 
-    def space_agent(space: Any, seed: int) -> Planner:
-        return TABLE.make(
-            "agent", space, kind="toy", seed=seed, objectives=("value",), config=config
-        )
-
-    def gene_agent(space: Any, seed: int) -> Planner:
-        return TABLE.make(
-            "agent", space, kind="genetic", seed=seed, objectives=("hit",),
-            config={**config, "prior": "none"}, extra={"screen": SCREEN.view(), "sources": ()},
-        )  # fmt: skip
-
-    check_tell_empty(space_agent, MIXED)
-    check_pending_avoided(space_agent, MIXED)
-    check_tell_empty(gene_agent, GENE_BENCH)
+    space = TABLE.make(
+        "agent", MIXED.small, kind="toy", seed=0, objectives=("value",), config=config
+    )
+    pending = [ExperimentSpec(p, "toy") for p in MIXED.small.sample(0, 4, set())]
+    specs = space.ask(3, pending)
+    trace = space.last_trace
+    (call,) = trace.calls
+    assert call.answers and call.input_tokens > 0, call  # the model was asked and answered
+    own = [s for s in specs if s.planner == "agent"]
+    assert len(own) == trace.by_source.get("agent", 0) <= trace.items_valid
+    for s in specs:
+        MIXED.small.validate(s.params)
+        assert s.planner in ("agent", "fallback")
+        if s.planner == "fallback":
+            assert s.note.startswith(f"fallback: the agent gave {len(own)} valid of 3"), s.note
+    keys = [MIXED.small.key(s.params) for s in specs]
+    assert len(set(keys)) == 3 and not set(keys) & {MIXED.small.key(p.params) for p in pending}

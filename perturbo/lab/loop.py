@@ -17,14 +17,16 @@ This package gets the kind's :class:`~perturbo.kindspec.KindSpec` from its calle
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from perturbo.history import History
 from perturbo.kindspec import BuildContext, KindSpec
+from perturbo.lab.frozen import EARLIER_FILE, Recording
 from perturbo.lab.pending import LAB_TAG, WAITING, Pending, read_pending, write_pending
 from perturbo.lab.replay import NoPool, replay, same_batch
+from perturbo.lab.stored import as_at_start, finished, lab_run, log_sheet, pending_sheet
 from perturbo.protocols import planner_notes
 from perturbo.types import Observation, Outcome, PerturboError, Status
 
@@ -104,25 +106,11 @@ def _propose(spec: KindSpec, lab: Any, parts: Any, steps: Any, n: int) -> tuple[
     return pending, lab.sheet(parts.config, parts.planner, valid)
 
 
-def _log_sheet(recorder: Any, pending: Pending, rows: Sequence[Mapping[str, str]]) -> None:
-    import csv
-    import io
-
-    buf = io.StringIO()
-    if rows:
-        w = csv.DictWriter(buf, fieldnames=list(rows[0]))
-        w.writeheader()
-        w.writerows(rows)
-    recorder.client.log_text(
-        recorder.run_id, buf.getvalue(), f"lab/batch-r{pending.round + 1:03d}.csv"
-    )
-
-
 def _leave_waiting(
     spec: KindSpec, lab: Any, parts: Any, steps: Any, recorder: Any, n: int, step: LabStep
 ) -> LabStep:
     pending, rows = _propose(spec, lab, parts, steps, n)
-    _log_sheet(recorder, pending, rows)  # the sheet first: a pending batch always has one
+    log_sheet(recorder, pending, rows)  # the sheet first: a pending batch always has one
     _park(recorder, pending)
     step.pending, step.sheet = pending, rows
     step.lines.append(pending.line())
@@ -139,12 +127,14 @@ def start(spec: KindSpec, config: Mapping[str, Any], uri: str, name: str) -> Lab
     lab = lab_side(spec)
     tracking.check_reachable(uri)
     refuse_running_name(uri, name)
-    parts = spec.build(config, BuildContext(store=tracking.open_store(uri), campaign=name))
+    store = Recording(tracking.open_store(uri))  # what the planner reads now, kept for later
+    parts = spec.build(config, BuildContext(store=store, campaign=name))
     recorder = _recorder(spec, parts, uri, name, resume=False)
     claim = claim_as_new(uri, name)
     try:
         recorder.start({"pool": "lab", "schedule": "sync", "rounds": parts.stop.rounds})
         claim.confirm_new(recorder.run_id)
+        recorder.client.log_text(recorder.run_id, store.to_json(), EARLIER_FILE)
         recorder.client.set_tag(recorder.run_id, LAB_TAG, "1")
         steps = _steps(parts, History(), recorder, 0)
         return _leave_waiting(spec, lab, parts, steps, recorder, parts.batch, LabStep(name, None))
@@ -153,17 +143,6 @@ def start(spec: KindSpec, config: Mapping[str, Any], uri: str, name: str) -> Lab
         raise
     finally:
         claim.release()
-
-
-def _open(store: Any, name: str) -> tuple[str, Any]:
-    """The parent run id of lab campaign ``name``, refusing a campaign that is not one."""
-    _, parent = store._open(name)  # noqa: SLF001 - the store's one lookup
-    if parent.data.tags.get(LAB_TAG) != "1":
-        raise PerturboError(
-            f"campaign {name!r} is not a lab campaign (its experiments ran in perturbo): "
-            "`perturbo run KIND --lab ...` starts one"
-        )
-    return parent.info.run_id, parent
 
 
 def _hold(store: Any, name: str) -> Any:
@@ -215,7 +194,7 @@ def tell(
     from perturbo import tracking
 
     store = tracking.open_store(uri)
-    run_id, _ = _open(store, name)
+    run_id, _ = lab_run(store, name)
     claim = _hold(store, name)
     try:
         config = store.config(name)
@@ -234,7 +213,7 @@ def tell(
             again = None if results is None else _already_recorded(lab, config, results, history)
             if again is not None:
                 step.lines.append(f"{results}: already recorded as round {again + 1}; nothing new")
-            if _finished(store, name):
+            if finished(store, name):
                 if again is None:
                     raise PerturboError(
                         f"campaign {name!r} is finished: no batch waits for results "
@@ -252,7 +231,7 @@ def tell(
             again = _already_recorded(lab, config, results, history)
             if again is not None:
                 step.lines.append(f"{results}: already recorded as round {again + 1}; nothing new")
-                step.sheet = _pending_sheet(store, run_id, pending)
+                step.sheet = pending_sheet(store, run_id, pending)
                 return step
             told = lab.read_results(config, results, pending.specs, history)
             changed = [k for k, v in told.items() if k in pending.told and pending.told[k] != v]
@@ -273,7 +252,7 @@ def tell(
             client = store.client
             write_pending(client, run_id, pending)
             step.pending = pending
-            step.sheet = _pending_sheet(store, run_id, pending)
+            step.sheet = pending_sheet(store, run_id, pending)
             step.lines.append(pending.line() + "; `perturbo tell --drop-failed` drops the rest")
             return step
         return _record_and_continue(
@@ -283,28 +262,8 @@ def tell(
         claim.release()
 
 
-def _finished(store: Any, name: str) -> bool:
-    _, parent = store._open(name)  # noqa: SLF001 - the store's one lookup
-    return parent.info.status == "FINISHED"
-
-
-def _pending_sheet(store: Any, run_id: str, pending: Pending) -> list[dict[str, str]]:
-    import csv
-    import tempfile
-    from pathlib import Path
-
-    with tempfile.TemporaryDirectory(prefix="perturbo-lab-") as tmp:
-        path = store.client.download_artifacts(
-            run_id, f"lab/batch-r{pending.round + 1:03d}.csv", tmp
-        )
-        with Path(path).open(newline="") as f:
-            return list(csv.DictReader(f))
-
-
 def _rebuilt(spec: KindSpec, config: Mapping[str, Any], uri: str, name: str, history: History):
-    from perturbo import tracking
-
-    parts = spec.build(config, BuildContext(store=tracking.open_store(uri), campaign=name))
+    parts = spec.build(config, BuildContext(store=as_at_start(uri, name), campaign=name))
     diverged = replay(parts.planner, parts.space, history)
     return parts, diverged
 
@@ -393,13 +352,13 @@ def ask(kind_of: Callable[[str], KindSpec], uri: str, name: str) -> LabStep:
     from perturbo import tracking
 
     store = tracking.open_store(uri)
-    run_id, parent = _open(store, name)
+    run_id, parent = lab_run(store, name)
     pending = read_pending(store.client, run_id)
     stale = pending is not None and pending.round <= store.history(name).last_round
     if stale or (pending is None and parent.info.status not in ("FINISHED",)):
         return tell(kind_of, uri, name, None)
     if pending is None:
         return LabStep(name, None, lines=[f"campaign {name!r} finished: nothing waits for results"])
-    step = LabStep(name, pending, _pending_sheet(store, run_id, pending))
+    step = LabStep(name, pending, pending_sheet(store, run_id, pending))
     step.lines.append(pending.line())
     return step

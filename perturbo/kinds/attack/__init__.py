@@ -19,7 +19,9 @@ Modules: :mod:`.config` (settings, flags), :mod:`.targets` / :mod:`.builtin` /
 :mod:`.model` (the hosted model), :mod:`.pgd` / :mod:`.library` / :mod:`.onepixel` /
 :mod:`.attacks` (attacks), :mod:`.evaluate` (the robust-accuracy definition),
 :mod:`.executor`, :mod:`.samples` (per-sample worst case), :mod:`.space` (search space,
-cascade), :mod:`.campaign` (build), :mod:`.plots`. Torch loads only where an attack runs.
+cascade), :mod:`.campaign` (build), :mod:`.plots`, :mod:`.report` and :mod:`.certify` (the
+"certified >= L, attacked <= U" every campaign ends with, ``--certify``). Torch loads only
+where an attack runs.
 """
 
 from __future__ import annotations

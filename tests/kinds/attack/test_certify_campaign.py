@@ -175,3 +175,35 @@ def test_pareto_compares_only_trials_on_the_same_samples() -> None:
     assert pareto_plot(PlotData("c", [opening[0], *later])) == {}
     no_cascade = same_samples(PlotData("c", opening))
     assert len(no_cascade[0]) == 3 and no_cascade[1] == 0
+
+
+def test_campaign_on_an_unsupported_model_ends_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A user's TorchScript model with a Tanh: the campaign runs and ends as usual, and its
+    end report says in one line that Tanh stopped the certification."""
+    from perturbo.kinds.attack import attack_campaign
+    from perturbo.types import Status
+
+    torch.manual_seed(0)
+    net = nn.Sequential(nn.Linear(4, 16), nn.Tanh(), nn.Linear(16, 3)).eval()
+    x = torch.rand(40, 4)
+    y = net(x).argmax(1)
+    torch.jit.script(net).save(str(tmp_path / "tanh.pt"))
+    np.savez(tmp_path / "tanh.npz", x=x.numpy(), y=y.numpy())
+    history, worst = attack_campaign(
+        str(tmp_path / "tanh.pt"),
+        data=str(tmp_path / "tanh.npz"),
+        input_range="0,1",
+        samples=40,
+        planner="random",
+        trials=1,
+        batch=1,
+        methods="pgd",
+    )
+    assert [o.outcome.status for o in history] == [Status.COMPLETED]
+    cert = worst.certificate
+    assert "'Tanh' is not supported" in cert.skipped
+    err = capsys.readouterr().err
+    said = [line for line in err.splitlines() if "certified: skipped" in line]
+    assert len(said) == 1 and "Tanh" in said[0] and "Traceback" not in err

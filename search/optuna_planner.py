@@ -136,13 +136,18 @@ class OptunaPlanner:
         if isinstance(self.study.sampler, self._optuna.samplers.CmaEsSampler):
             # CMA-ES keeps its state in attributes of its own trials, which a history added
             # with add_trial lacks: restart it around the best config told instead of the
-            # space's centre (its warm start, source_trials, refuses mixed spaces).
+            # space's centre (its warm start, source_trials, refuses mixed spaces). x0 is
+            # deprecated since Optuna 4.9, to go in 6.0 (pinned: 5.0.0).
+            import warnings
+
             done = self.study.get_trials(states=(self._optuna.trial.TrialState.COMPLETE,))
             if done:
-                best = self.study.best_trial.params
-                self.study.sampler = self._optuna.samplers.CmaEsSampler(
-                    seed=seed, warn_independent_sampling=False, x0=dict(best)
-                )
+                best = dict(self.study.best_trial.params)
+                with warnings.catch_warnings():
+                    warnings.filterwarnings("ignore", "`x0` has been deprecated", FutureWarning)
+                    self.study.sampler = self._optuna.samplers.CmaEsSampler(
+                        seed=seed, warn_independent_sampling=False, x0=best
+                    )
         self._rng = np.random.default_rng([self._seed, told])
 
     def _values(self, o: Observation) -> list[float] | None:

@@ -248,7 +248,6 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
 
         # the planner maximises the one combined metric; the raw objectives stay metrics
         recipe = TaskRecipe(**{**recipe.__dict__, "desirability": desire.spec()})
-        raw = (objectives, directions)
         objectives, directions = (DESIRABILITY,), ("max",)
         objective, direction = DESIRABILITY, "max"
     max_epochs = int(getattr(task, "max_epochs", 0) or 0)
@@ -286,10 +285,8 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
         "direction": ",".join(directions),
         "asha": cfg.asha,
     }
-    if desire is not None:
-        params.update(
-            objective=",".join(raw[0]), direction=",".join(raw[1]), desirability=desire.spec()
-        )
+    if desire is not None:  # objective/direction: what the planner optimises, as elsewhere
+        params["desirability"] = desire.spec()  # names the raw objectives and their shapes
     if cfg.planner == "agent":
         params.update(llm=cfg.llm, llm_model=cfg.llm_model or "default")
     return CampaignParts(

@@ -46,3 +46,12 @@ def plant(tree: Path, module: str, line: str) -> None:
     """Append ``line`` to ``module`` (a path under the assembled perturbo/)."""
     f = tree / "perturbo" / module
     f.write_text(f.read_text() + f"\n{line}\n")
+
+
+if __name__ == "__main__":  # `make lint`: the contracts on the assembled tree
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        result = lint(assemble(Path(tmp)))
+        print(result.stdout, result.stderr, sep="", end="")
+        sys.exit(result.returncode)

@@ -9,8 +9,8 @@ same protocol as the table's rows, on whatever ``perturbo`` is importable, and a
 
 Sections (``--sections``, comma-separated):
 
-- ``help``: wall seconds of ``python -m perturbo.cli --help`` and ``... run genetic --help``
-  (10 fresh processes each; median and quartiles) and the flag names ``run <kind> --help`` shows;
+- ``help``: wall and CPU seconds of ``python -m perturbo.cli --help`` and ``... run genetic
+  --help`` (10 fresh processes each; median and quartiles) and the flag names ``run <kind> --help`` shows;
 - ``demo``: wall seconds of ``perturbo run genetic`` (what ``make demo`` runs once installed);
 - ``genetic``: ``benchmarks/genetic.py``'s ``run_one`` for its equal-information rows
   (``EQUAL``) and leave-one-screen-out rows (``LOSO``) on the 4 shipped screens, 5 rounds,
@@ -72,17 +72,28 @@ def _run(cmd: list[str], cwd: Path, timeout: float = 1800) -> subprocess.Complet
 # -- sections ------------------------------------------------------------------------------------
 
 
+def _child_cpu() -> float:
+    """CPU seconds (user + system) of this process's finished children: less moved by other
+    users of a shared box than wall time."""
+    import resource
+
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 def sec_help(bench_dir: Path, work: Path, a: argparse.Namespace) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for label, argv in (("perturbo --help", ["--help"]), ("run genetic --help", ["run", "genetic", "--help"])):  # fmt: skip
-        walls = []
+        walls, cpus = [], []
         for _ in range(10):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), _child_cpu()
             p = _run([sys.executable, "-m", "perturbo.cli", *argv], work, 120)
             walls.append(time.perf_counter() - t0)
+            cpus.append(_child_cpu() - c0)
             assert p.returncode == 0, p.stderr[-2000:]
         q = statistics.quantiles(walls, n=4)
-        out[label] = {"walls": walls, "median": statistics.median(walls), "q1": q[0], "q3": q[2]}
+        out[label] = {"walls": walls, "median": statistics.median(walls), "q1": q[0], "q3": q[2],
+                      "cpus": cpus, "cpu_median": statistics.median(cpus)}  # fmt: skip
     for kind in KINDS:
         p = _run([sys.executable, "-m", "perturbo.cli", "run", kind, "--help"], work, 120)
         out[f"flags {kind}"] = sorted(set(re.findall(r"(?<![\w-])--[a-z][a-z0-9-]*", p.stdout)))
@@ -190,14 +201,18 @@ def run_sections(a: argparse.Namespace) -> dict[str, Any]:
         "sections": {},
     }
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    if a.out.is_file():  # rerunning some sections keeps the others
-        result["sections"] = json.loads(a.out.read_text())["sections"]
+    if a.out.is_file():  # rerunning some sections keeps the others and the first run's header
+        old = json.loads(a.out.read_text())
+        result.update({k: v for k, v in old.items() if k not in ("bench_dir", "perturbo")})
     with tempfile.TemporaryDirectory(prefix="refactor-check-") as tmp:
         for name in a.sections:
             t0 = time.perf_counter()
             print(f"== {name}", flush=True)
             data = globals()[f"sec_{name}"](a.bench_dir.resolve(), Path(tmp), a)
             data["section_s"] = time.perf_counter() - t0
+            data["started"] = time.strftime(
+                "%H:%M:%S UTC", time.gmtime(time.time() - data["section_s"])
+            )
             data["load_end"] = os.getloadavg()
             result["sections"][name] = data
             a.out.write_text(json.dumps(result, indent=1, default=str))
@@ -215,13 +230,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sections", default=",".join(SECTIONS))
     ap.add_argument("--seeds", type=int, default=2, help="genetic seeds per screen (2)")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--title", default="", help="--compare: the report's heading")
     ap.add_argument("--md", type=Path, default=HERE / "results" / "refactor_check.md")
     a = ap.parse_args(argv)
     if a.compare:
         from refactor_check_compare import compare  # type: ignore[import-not-found]
 
         before, after = (json.loads(p.read_text()) for p in a.compare)
-        a.md.write_text(compare(before, after))
+        a.md.write_text(compare(before, after, *([a.title] if a.title else [])))
         print(a.md.read_text())
         return 0
     a.sections = [s for s in a.sections.split(",") if s]

@@ -30,8 +30,9 @@ estimates, all from the same runs:
   are the calibrated per-gene probabilities a sheet can show. No constant is fitted to the
   shipped screens.
 
-Which genes were drawn uniformly is read from the planner's model (``planner._model.uniform``:
-``bo`` has no public accessor for it yet).
+Which genes were drawn uniformly is read from the planner (``planner.uniform_genes``); the
+``uniform-sample`` variant is the estimate a lab campaign reports after each tell
+(:meth:`perturbo.kinds.genetic.lab.outside.GeneticLab.outlook`).
 
 Run (about 11 minutes on the shared 2-core box; ``--seeds`` and ``--screens`` to cut it)::
 
@@ -131,7 +132,7 @@ def replay(name: str, seed: int, rounds: int, coverage: float) -> list[dict[str,
         tested += genes
         found += len(res.hits)
         if r == 1:  # the hedged round: the uniform half and the frame it was drawn from
-            drawn = {screen.genes[i] for i in planner._model.uniform}
+            drawn = set(planner.uniform_genes)
             picked = set(genes) - drawn
             frame_hits = sum(1 for g in picked if screen.is_hit(g))
             sample_hits = sum(1 for g in drawn if screen.is_hit(g))

@@ -111,6 +111,12 @@ def _leave_waiting(
 ) -> LabStep:
     pending, rows = _propose(spec, lab, parts, steps, n)
     log_sheet(recorder, pending, rows)  # the sheet first: a pending batch always has one
+    outlook = getattr(lab, "outlook", None)  # where the screen stands: what a lab stops on
+    if outlook is not None:
+        lines, metrics = outlook(parts.planner, steps.history)
+        step.lines.extend(lines)
+        for key, value in metrics.items():  # on the parent run, at the round just told
+            recorder.client.log_metric(recorder.run_id, key, value, step=pending.round)
     _park(recorder, pending)
     step.pending, step.sheet = pending, rows
     step.lines.append(pending.line())

@@ -216,6 +216,12 @@ class GeneBOPlanner:
     def tell(self, observations: Sequence[Observation]) -> None:
         self._model.observe(observations)
 
+    @property
+    def uniform_genes(self) -> frozenset[str]:
+        """The genes drawn uniformly at random (round 1's hedged half, or a uniform round): an
+        unbiased sample of the library, which a lab's remaining-hits estimate stands on."""
+        return frozenset(self.screen.genes[i] for i in self._model.uniform)
+
     def describe(self) -> dict[str, str | float | int | bool]:
         """This planner's settings and what it built, for the campaign's params (flat values):
         ``prior_sources`` the prior's components and their round-1 weights as JSON (``[]``: no

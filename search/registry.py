@@ -152,6 +152,19 @@ def _evolution(r: PlannerRequest) -> Planner:
     return EvolutionPlanner(r.space, r.kind, r.seed, objective=r.objective, direction=r.direction)
 
 
+def _mf_bo(r: PlannerRequest) -> Planner:
+    from perturbo.search.mf_bo import MFBOPlanner, find_fidelity
+
+    fidelity = r.config.get("fidelity") if isinstance(r.config, Mapping) else None
+    if find_fidelity(r.space, fidelity) is None:  # nothing to trade: bo, under this name
+        planner = _bo(r)
+        planner.name = planner._sobol.name = "mf-bo"  # type: ignore[attr-defined]
+        return planner
+    return MFBOPlanner(
+        r.space, r.kind, r.seed, objective=r.objective, direction=r.direction, fidelity=fidelity
+    )
+
+
 def _optuna(sampler: str) -> PlannerFactory:
     def factory(r: PlannerRequest) -> Planner:
         from perturbo.search.optuna_planner import OptunaPlanner
@@ -171,6 +184,14 @@ GENERAL = PlannerTable(
         ),
         PlannerEntry(SearchSpace, "sobol", _sobol, True, "scrambled Sobol points"),
         PlannerEntry(SearchSpace, "evolution", _evolution, False, "differential evolution"),
+        PlannerEntry(
+            SearchSpace,
+            "mf-bo",
+            _mf_bo,
+            False,
+            "multi-fidelity BO: (config, epochs) pairs by cost-aware knowledge gradient; "
+            "bo where the space has no epochs/fidelity param",
+        ),
         *(
             PlannerEntry(SearchSpace, name, _optuna(sampler), multi, help)
             for name, sampler, multi, help in (

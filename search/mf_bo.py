@@ -1,0 +1,356 @@
+"""Multi-fidelity Bayesian optimisation: proposes (config, fidelity) pairs with a cost-aware
+knowledge gradient, as in BoTorch's "Multi-fidelity BO with discrete fidelities" tutorial.
+
+The fidelity is one parameter of the space (``epochs`` by default, or the one named by
+``fidelity``): an :class:`~perturbo.space.Int`, a numeric :class:`~perturbo.space.Float` or an
+ordered :class:`~perturbo.space.Categorical` of numbers. The planner proposes it on a ladder
+of fidelities (``low * eta**k`` up to ``high``, as ASHA's rungs, or the categorical's
+choices) and the executor runs the config at that fidelity (e.g. trains that many epochs).
+
+- Model: ``SingleTaskMultiFidelityGP`` on the configs' unit-cube encoding plus one fidelity
+  column ``s = fidelity / max`` (its downsampling kernel learns how low fidelities
+  correlate with the highest); outcome ``Standardize``. Unordered categoricals are
+  encoded as their unit positions (the multi-fidelity kernel has no categorical part).
+- Acquisition: ``qMultiFidelityKnowledgeGradient`` with an ``InverseCostWeightedUtility``
+  over an ``AffineFidelityCostModel`` (cost = ``fixed_cost + s``: epochs cost in
+  proportion), the value projected to the target fidelity ``s = 1``; the current value is
+  the best posterior mean at ``s = 1``. In-flight experiments are ``X_pending``. The
+  candidates' fidelities are snapped to the ladder.
+- Incumbent check: the config of the best posterior mean at the target fidelity, when it has
+  not run there yet (nor is pending), takes one slot of a batch of two or more (of every
+  other ask for batches of one) at the full fidelity, so a campaign ends with a
+  recommendation measured at the fidelity that counts.
+- The first ``n_init`` proposals are scrambled Sobol' configs on the lower rungs (each rung
+  repeated in proportion to how cheap it is); so is any proposal the model cannot make.
+
+A space without a fidelity parameter has nothing to trade: the planner is then ``bo``
+(:class:`~perturbo.search.bo.BOPlanner`) under this name. Resume: ``tell`` with the history
+rebuilds the same data, and the model is refitted with a seed from the counts told, so a
+resumed planner proposes what the original would have.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from perturbo.objective import Objective
+from perturbo.search.bo import BOPlanner
+from perturbo.search.sobol import SobolPlanner
+from perturbo.space import Categorical, Float, Int, SearchSpace
+from perturbo.types import ExperimentSpec, InvalidSpec, Observation, Status
+
+FIDELITY_NAMES = ("epochs", "fidelity", "max_epochs", "n_epochs")
+"""Parameter names taken as the fidelity when ``fidelity`` is not given."""
+
+
+def fidelity_ladder(param: Any, eta: float = 3.0) -> tuple[float, ...]:
+    """The fidelities proposed for ``param``: an ordered categorical's choices, else
+    ``low * eta**k`` below ``high``, then ``high`` (ints rounded, deduplicated)."""
+    if isinstance(param, Categorical):
+        return tuple(sorted(float(c) for c in param.choices))
+    lo, hi = float(param.low), float(param.high)
+    lo = max(lo, 1.0 if isinstance(param, Int) else hi / 81.0)
+    out, r = [], lo
+    while r < hi:
+        out.append(round(r) if isinstance(param, Int) else r)
+        r *= eta
+    return tuple(sorted({float(v) for v in (*out, hi)}))
+
+
+def find_fidelity(space: SearchSpace, name: str | None = None) -> str | None:
+    """The fidelity parameter's name: ``name`` (checked), else the first of
+    :data:`FIDELITY_NAMES` in ``space`` that is numeric; None when there is none."""
+    names = (name,) if name else FIDELITY_NAMES
+    for n in names:
+        if n not in space.names:
+            continue
+        p = space[n]
+        numeric = isinstance(p, Int | Float) or (
+            isinstance(p, Categorical)
+            and p.ordered
+            and all(isinstance(c, int | float) and not isinstance(c, bool) for c in p.choices)
+        )
+        if numeric and not p.when and float(min(fidelity_ladder(p))) > 0:
+            return n
+        if name:
+            raise ValueError(
+                f"fidelity parameter {name!r} must be a positive number without 'when'"
+            )
+    if name:
+        raise ValueError(f"the space has no fidelity parameter {name!r}")
+    return None
+
+
+class MFBOPlanner:
+    """Multi-fidelity BO (see the module docstring). One objective.
+
+    ``fixed_cost``: the cost of a run besides the fidelity, in units of a full-fidelity run.
+    ``num_fantasies``/``num_restarts``/``raw_samples``/``maxiter``: the cost knobs of a proposal.
+    """
+
+    name = "mf-bo"
+
+    def __init__(
+        self,
+        space: SearchSpace,
+        kind: str = "",
+        seed: int = 0,
+        objective: str = "value",
+        direction: str = "max",
+        fidelity: str | None = None,
+        eta: float = 3.0,
+        fixed_cost: float = 0.02,
+        n_init: int | None = None,
+        num_fantasies: int = 4,
+        num_restarts: int = 2,
+        raw_samples: int = 32,
+        maxiter: int = 10,
+    ) -> None:
+        self._space, self._kind, self._seed = space, kind, seed
+        self.fidelity = find_fidelity(space, fidelity)
+        self._bo: BOPlanner | None = None
+        self.last_ask_s = self.last_ask_cpu_s = 0.0
+        if self.fidelity is None:
+            self._bo = BOPlanner(space, kind, seed, objective=objective, direction=direction)
+            self._bo.name = self.name
+            self._bo._sobol.name = self.name
+            return
+        self.objective = Objective.of(objective, direction)
+        if self.objective.multi:
+            raise ValueError("mf-bo optimises one objective")
+        self._fparam = space[self.fidelity]
+        self.ladder = fidelity_ladder(self._fparam, eta)
+        self.f_max = self.ladder[-1]
+        self._configs_space = SearchSpace([p for p in space.params if p.name != self.fidelity])
+        self._sobol = SobolPlanner(self._configs_space, kind, seed)
+        self.fixed_cost = fixed_cost
+        d = self._configs_space.dim
+        self.n_init = n_init if n_init is not None else min(12, max(6, d + 2))
+        self.num_fantasies, self.num_restarts = num_fantasies, num_restarts
+        self.raw_samples, self.maxiter = raw_samples, maxiter
+        self._x: list[np.ndarray] = []  # config encoding + s, for usable observations
+        self._y: list[float] = []
+        self._cfg: list[dict[str, Any]] = []
+        self._keys: set[str] = set()  # every (config, fidelity) told
+        self.n_told = 0
+        self._n_asks = 0
+        # the initial design's fidelities: each rung below the top, repeated more when cheaper
+        low = self.ladder[:-1] or self.ladder
+        self._init_pattern = [f for i, f in enumerate(low) for _ in range(len(low) - i)]
+
+    # -- Planner -------------------------------------------------------------------------
+    def tell(self, observations: Sequence[Observation]) -> None:
+        if self._bo is not None:
+            self._bo.tell(observations)
+            return
+        for o in observations:
+            self.n_told += 1
+            if o.outcome.status is Status.REJECTED:
+                continue
+            try:
+                params = self._space.validate(o.spec.params)
+            except InvalidSpec:
+                continue
+            self._keys.add(self._space.key(params))
+            y = self.objective.signed(o)
+            if y is None or not math.isfinite(float(y[0])):
+                continue
+            cfg = {k: v for k, v in params.items() if k != self.fidelity}
+            self._x.append(self._encode(cfg, float(params[self.fidelity])))
+            self._y.append(float(y[0]))
+            self._cfg.append(cfg)
+
+    def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
+        if self._bo is not None:
+            out = self._bo.ask(n, pending)
+            self.last_ask_s, self.last_ask_cpu_s = self._bo.last_ask_s, self._bo.last_ask_cpu_s
+            return out
+        t0, c0 = time.perf_counter(), time.process_time()
+        seen = set(self._keys) | self._pending_keys(pending)
+        out: list[ExperimentSpec] = []
+        n_init = max(0, min(n, self.n_init - self.n_told - len(pending)))
+        if len(self._y) < 3:
+            n_init = n
+        if n_init:
+            cfgs = self._sobol.ask(n_init, [])
+            start = self.n_told + len(pending)
+            for i, s in enumerate(cfgs):
+                f = self._init_pattern[(start + i) % len(self._init_pattern)]
+                out.append(self._spec(s.params, f, "sobol initial design", seen))
+        if n - len(out) > 0:
+            try:
+                out += self._mfkg(n - len(out), list(pending) + out, seen)
+            except Exception as e:  # noqa: BLE001 - a numerical failure must not stop the campaign
+                note = f"sobol fallback: model failed ({type(e).__name__}: {e})"[:300]
+                for s in self._sobol.ask(n - len(out), []):
+                    out.append(self._spec(s.params, self.ladder[0], note, seen))
+        self._n_asks += 1
+        self.last_ask_s = time.perf_counter() - t0
+        self.last_ask_cpu_s = time.process_time() - c0
+        return out
+
+    def describe(self) -> dict[str, str | float | int | bool]:
+        if self._bo is not None:
+            return {"fidelity": "none (bo)"}
+        return {
+            "fidelity": str(self.fidelity),
+            "fidelities": ",".join(f"{f:g}" for f in self.ladder),
+            "fixed_cost": self.fixed_cost,
+        }
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _encode(self, cfg: dict[str, Any], f: float) -> np.ndarray:
+        return np.append(self._configs_space.encode(cfg), f / self.f_max)
+
+    def _value(self, f: float) -> Any:
+        p = self._fparam
+        if isinstance(p, Categorical):
+            return min(p.choices, key=lambda c: abs(float(c) - f))
+        return int(round(f)) if isinstance(p, Int) else float(f)
+
+    def _snap(self, s: float) -> float:
+        """The ladder's fidelity nearest ``s * f_max`` on a log scale."""
+        f = max(float(s), 1e-9) * self.f_max
+        return min(self.ladder, key=lambda v: abs(math.log(v) - math.log(f)))
+
+    def _pending_keys(self, pending: Sequence[ExperimentSpec]) -> set[str]:
+        out = set()
+        for s in pending:
+            try:
+                out.add(self._space.key(self._space.validate(s.params)))
+            except InvalidSpec:
+                continue
+        return out
+
+    def _spec(self, cfg: dict[str, Any], f: float, note: str, seen: set[str]) -> ExperimentSpec:
+        """A spec of ``cfg`` at fidelity ``f``; a repeat of a run or pending pair is swapped for
+        a random config at the same fidelity."""
+        params = self._space.validate({**cfg, self.fidelity: self._value(f)})
+        if self._space.key(params) in seen:
+            rng = np.random.default_rng(self._seed * 7919 + self.n_told + len(seen))
+            for _ in range(20):
+                c = self._configs_space.sample(rng, 1, set())[0]
+                params = self._space.validate({**c, self.fidelity: self._value(f)})
+                if self._space.key(params) not in seen:
+                    break
+            note += "; duplicate replaced by a random config"
+        seen.add(self._space.key(params))
+        return ExperimentSpec(params, self._kind, planner=self.name, note=note)
+
+    # -- the model ------------------------------------------------------------------------
+    def _fit(self, X: Any, Y: Any) -> Any:
+        from botorch.fit import fit_gpytorch_mll
+        from botorch.models import SingleTaskMultiFidelityGP
+        from botorch.models.transforms import Standardize
+        from gpytorch.mlls import ExactMarginalLogLikelihood
+
+        model = SingleTaskMultiFidelityGP(
+            X, Y, data_fidelities=[X.shape[-1] - 1], outcome_transform=Standardize(m=1)
+        )
+        mll = ExactMarginalLogLikelihood(model.likelihood, model)
+        fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": 50}})
+        return model
+
+    def _mfkg(
+        self, n: int, pending: Sequence[ExperimentSpec], seen: set[str]
+    ) -> list[ExperimentSpec]:
+        import torch
+        from botorch.acquisition import PosteriorMean
+        from botorch.acquisition.cost_aware import InverseCostWeightedUtility
+        from botorch.acquisition.fixed_feature import FixedFeatureAcquisitionFunction
+        from botorch.acquisition.knowledge_gradient import qMultiFidelityKnowledgeGradient
+        from botorch.acquisition.utils import project_to_target_fidelity
+        from botorch.models.cost import AffineFidelityCostModel
+        from botorch.optim import optimize_acqf
+
+        d = self._configs_space.dim  # the fidelity column's index
+        out: list[ExperimentSpec] = []
+        with torch.random.fork_rng(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.manual_seed(self._seed * 100_003 + self.n_told + len(pending))
+            X = torch.as_tensor(np.array(self._x), dtype=torch.double)
+            Y = torch.as_tensor(np.array(self._y), dtype=torch.double).unsqueeze(-1)
+            model = self._fit(X, Y)
+            bounds = torch.zeros(2, d + 1, dtype=torch.double)
+            bounds[1] = 1.0
+            bounds[0, d] = self.ladder[0] / self.f_max
+            # the incumbent: best posterior mean at the target fidelity among observed configs
+            Xt = X.clone()
+            Xt[:, d] = 1.0
+            with torch.no_grad():
+                means = model.posterior(Xt).mean.squeeze(-1)
+            best = int(torch.argmax(means))
+            inc_cfg = self._cfg[best]
+            inc_key = self._space.key(
+                self._space.validate({**inc_cfg, self.fidelity: self._value(self.f_max)})
+            )
+            if inc_key not in seen and (n >= 2 or self._n_asks % 2 == 1):
+                out.append(self._spec(inc_cfg, self.f_max, "incumbent at full fidelity", seen))
+            q = n - len(out)
+            if q > 0:
+                current = FixedFeatureAcquisitionFunction(
+                    PosteriorMean(model), d=d + 1, columns=[d], values=[1.0]
+                )
+                _, current_value = optimize_acqf(
+                    current, bounds=bounds[:, :d], q=1, num_restarts=self.num_restarts,
+                    raw_samples=self.raw_samples, options={"maxiter": self.maxiter},
+                )  # fmt: skip
+                cost = AffineFidelityCostModel(
+                    fidelity_weights={d: 1.0}, fixed_cost=self.fixed_cost
+                )
+                rows = [self._encode(c, float(self._space.validate(s.params)[self.fidelity]))
+                        for s in pending for c in [self._cfg_of(s)] if c is not None]  # fmt: skip
+                Xp = torch.as_tensor(np.array(rows), dtype=torch.double) if rows else None
+                if out:
+                    xi = torch.as_tensor(self._encode(inc_cfg, self.f_max)).unsqueeze(0)
+                    Xp = xi if Xp is None else torch.cat([Xp, xi])
+                acq = qMultiFidelityKnowledgeGradient(
+                    model,
+                    num_fantasies=self.num_fantasies,
+                    current_value=current_value,
+                    cost_aware_utility=InverseCostWeightedUtility(cost_model=cost),
+                    project=lambda Z: project_to_target_fidelity(
+                        Z, target_fidelities={d: 1.0}, d=d + 1
+                    ),
+                    X_pending=Xp,
+                )
+                cand, _ = optimize_acqf(
+                    acq, bounds=bounds, q=q, num_restarts=self.num_restarts,
+                    raw_samples=self.raw_samples,
+                    options={"maxiter": self.maxiter, "batch_limit": self.num_restarts},
+                )  # fmt: skip
+                note = f"qMFKG on {len(X)} points"
+                for row in cand.detach().numpy():
+                    cfg = self._configs_space.decode(row[:d])
+                    out.append(self._spec(cfg, self._snap(row[d]), note, seen))
+        return out
+
+    def _cfg_of(self, spec: ExperimentSpec) -> dict[str, Any] | None:
+        try:
+            params = self._space.validate(spec.params)
+        except InvalidSpec:
+            return None
+        return {k: v for k, v in params.items() if k != self.fidelity}
+
+    # -- results ----------------------------------------------------------------------------
+    def best(self) -> tuple[dict[str, Any], float] | None:
+        """The best observed value at the highest fidelity run (original sign), and its config
+        (without the fidelity)."""
+        if self._bo is not None:
+            return self._bo.best()
+        if not self._y:
+            return None
+        s = np.array([x[-1] for x in self._x])
+        top = s.max()
+        idx = [i for i in range(len(self._y)) if s[i] == top]
+        i = max(idx, key=lambda j: self._y[j])
+        return self._cfg[i], float(self._y[i] * self.objective.signs[0])
+
+
+__all__ = ["FIDELITY_NAMES", "MFBOPlanner", "fidelity_ladder", "find_fidelity"]

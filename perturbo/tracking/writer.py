@@ -209,7 +209,10 @@ class MlflowRecorder(RoundWriter, RunSummary):
             ]
             n_ran = sum(o.outcome.status is not Status.REJECTED for o in history)
             final.append(("final_n_experiments", float(n_ran), 0))
-            ended = dict(getattr(metrics, "params", None) or {})  # a kind's "stopped_by"
+            ended = _ended_params(
+                dict(getattr(metrics, "params", None) or {}),  # a kind's "stopped_by"
+                c.get_run(self.run_id).data.params,
+            )
             log_batch(
                 c, self.run_id, metrics=final, params=ended, tags={"perturbo.stopped": "finished"}
             )
@@ -293,3 +296,18 @@ class MlflowRecorder(RoundWriter, RunSummary):
         if self._heartbeat is not None:
             self._heartbeat.close()
             self._heartbeat = None
+
+
+def _ended_params(ended: Mapping[str, Any], logged: Mapping[str, str]) -> dict[str, Any]:
+    """The params a campaign logs when it ends (why it ended), keyed so a resumed campaign's
+    new ending never overwrites its first (MLflow params are immutable): an unchanged value is
+    not logged again; a changed one goes to ``KEY_2``, ``KEY_3``... in the order of endings."""
+    out: dict[str, Any] = {}
+    for key, value in ended.items():
+        name, n = key, 1
+        while name in logged and logged[name] != str(value):
+            n += 1
+            name = f"{key}_{n}"
+        if logged.get(name) != str(value):
+            out[name] = value
+    return out

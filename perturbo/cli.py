@@ -76,16 +76,16 @@ underscores: rounds = 5, tracking_uri = "sqlite:///runs.db"), then the environme
 
 
 def _add_run_options(p: argparse.ArgumentParser, resume: bool = False) -> None:
+    """The run options' flags, generated from :class:`~perturbo.config.RunOptions` (a resume
+    keeps its campaign's name and config), and the two that are no run option: ``--config``
+    and ``--pin``."""
+    from perturbo.config import RUN_GROUPS, RunOptions
+    from perturbo.flags import SKIP, add_flags
+
     s = argparse.SUPPRESS
-    g = p.add_argument_group("where it runs and records")
+    skip = SKIP | {"name"} if resume else SKIP
+    g = add_flags(p, RunOptions, RUN_GROUPS, skip=skip)[""]
     if not resume:
-        g.add_argument(
-            "--name",
-            default=s,
-            metavar="CAMPAIGN",
-            help="campaign name = MLflow experiment (default: the kind's name, e.g. "
-            "KIND-SUBJECT-PLANNER-sSEED, then -DATE-TIME)",
-        )
         g.add_argument(
             "--config",
             dest="config_file",
@@ -94,57 +94,12 @@ def _add_run_options(p: argparse.ArgumentParser, resume: bool = False) -> None:
             help="read settings from a TOML file; flags given here override it",
         )
     g.add_argument(
-        "--tracking-uri",
-        default=s,
-        metavar="URI",
-        help="MLflow store: sqlite:///file.db or http://host:5000 (default: "
-        "$MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in this directory)",
-    )
-    g.add_argument(
-        "--address",
-        default=s,
-        metavar="ADDR",
-        help="join this Ray cluster (auto, host:6379, ray://host:10001; default: "
-        "$RAY_ADDRESS, else start a local Ray on 127.0.0.1)",
-    )
-    g.add_argument(
-        "--local",
-        action="store_true",
-        default=s,
-        help="run experiments in this process, without Ray (fast for small jobs)",
-    )
-    g.add_argument(
-        "--workers", type=int, default=s, help="parallel workers (Ray actors); default: one per CPU"
-    )
-    g.add_argument(
-        "--schedule",
-        default=s,
-        metavar="sync|async",
-        help="sync: rounds, each waits for its slowest experiment; async: a worker is refilled "
-        "as soon as it frees (default: the kind's: async for hyperparameter and attack)",
-    )
-    g.add_argument(
-        "--experiment-timeout",
-        type=float,
-        default=s,
-        metavar="SECONDS",
-        help="an experiment running longer ends FAILED with the reason and its worker is "
-        "replaced (default: no limit)",
-    )
-    g.add_argument(
         "--pin",
         action="append",
         default=s,
         metavar="JSON",
         help="run this experiment first, recorded as chosen by you (repeatable), e.g. "
         '--pin \'{"gene": "IFNG"}\' or --pin \'{"x": 0.3}\'',
-    )
-    g.add_argument(
-        "--no-progress",
-        dest="progress",
-        action="store_false",
-        default=s,
-        help="no live progress display",
     )
 
 

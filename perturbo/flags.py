@@ -57,6 +57,8 @@ class Flag:
     description and "(default: on)".
     ``group``: the key of the help group the flag is listed under (:func:`add_flags` maps keys
     to titles); ``""`` is the model's main group.
+    ``default``: what the help says the default is, where the field's own default (``None``)
+    stands for something decided later (``"$RAY_ADDRESS, else a local Ray"``).
     """
 
     name: str | None = None
@@ -64,6 +66,7 @@ class Flag:
     more: str = ""
     off: str | None = None
     group: str = ""
+    default: str | None = None
 
 
 _PLAIN = Flag()
@@ -127,7 +130,8 @@ def help_text(name: str, info: FieldInfo) -> str:
     flag = flag_of(info)
     if _is_bool(info) and info.default is True:
         return flag.off or f"{info.description}{flag.more} (default: on)"
-    return f"{info.description}{flag.more} (default: {_shown(info.default)})"
+    shown = flag.default if flag.default is not None else _shown(info.default)
+    return f"{info.description}{flag.more} (default: {shown})"
 
 
 def add_flags(
@@ -135,20 +139,23 @@ def add_flags(
     model: type[BaseModel],
     groups: Mapping[str, str],
     skip: frozenset[str] = SKIP,
-) -> None:
+) -> dict[str, argparse._ArgumentGroup]:
     """One flag per field of ``model`` (those in ``skip`` aside), listed under the help
     groups ``groups`` maps :attr:`Flag.group` keys to, in that order; field order within a
     group. A field whose group has no title is a ``ValueError`` (a kind's mistake, caught
-    by its tests), so no setting is left without a flag."""
+    by its tests), so no setting is left without a flag. Returns the groups by key, for flags
+    that are no field of ``model`` (``--config``) to join them."""
     fields = {n: i for n, i in model.model_fields.items() if n not in skip}
     unknown = {flag_of(i).group for i in fields.values()} - set(groups)
     if unknown:
         raise ValueError(f"{model.__name__}: no help group titled for {sorted(unknown)}")
+    made = {}
     for key, title in groups.items():
-        g = parser.add_argument_group(title)
+        g = made[key] = parser.add_argument_group(title)
         for name, info in fields.items():
             if flag_of(info).group == key:
                 _add(g, name, info)
+    return made
 
 
 def _add(g: argparse._ArgumentGroup, name: str, info: FieldInfo) -> None:

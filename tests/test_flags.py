@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from perturbo import cli, kinds
 from perturbo import config as cfg
-from perturbo.flags import SKIP, Flag, add_flags, choices, defaults, option
+from perturbo.flags import SKIP, Flag, add_flags, choices, defaults, help_text, option
 
 KINDS = kinds.names()
 
@@ -39,14 +39,22 @@ BEFORE = {
 }
 """Each kind's flags as written by hand before generation: scripts and docs use them, so none
 may be renamed or lost."""
-RUN_OPTION_FLAGS = {"progress": "--no-progress"}
-"""Run options whose flag is not ``--field-name``."""
+BEFORE_RUN = (
+    "--name --config --tracking-uri --address --local --workers --schedule "
+    "--experiment-timeout --pin --no-progress"
+)
+"""The run options' flags as written by hand before generation (``resume``: all but --name
+and --config)."""
+
+
+def _command_parser(command: str) -> argparse.ArgumentParser:
+    parser = cli.build_parser()
+    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return sub.choices[command]
 
 
 def _kind_parser(kind: str) -> argparse.ArgumentParser:
-    parser = cli.build_parser()
-    sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    run = sub.choices["run"]
+    run = _command_parser("run")
     kind_sub = next(a for a in run._actions if isinstance(a, argparse._SubParsersAction))
     return kind_sub.choices[kind]
 
@@ -120,10 +128,37 @@ def test_every_setting_has_a_flag_that_lands_in_its_field(kind: str, tmp_path: P
 @pytest.mark.parametrize("kind", KINDS)
 def test_no_flag_renamed_or_lost(kind: str) -> None:
     options = _options(_kind_parser(kind))
-    missing = set(BEFORE.get(kind, "").split()) - options
+    missing = set(BEFORE.get(kind, "").split() + BEFORE_RUN.split()) - options
     assert not missing, (kind, missing)
-    for name in cfg.RunOptions.model_fields:
-        assert RUN_OPTION_FLAGS.get(name, "--" + name.replace("_", "-")) in options, name
+
+
+def test_resume_keeps_its_run_flags() -> None:
+    missing = set(BEFORE_RUN.split()) - {"--name", "--config"} - _options(_command_parser("resume"))
+    assert not missing, missing
+
+
+class _MoreRunOptions(cfg.RunOptions):
+    toy_limit: int | None = Field(None, gt=0, description="a run option added to the model")
+
+
+def test_run_options_flags_are_generated_from_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every run option's flag (``perturbo run KIND`` and ``resume``) is generated from
+    :class:`~perturbo.config.RunOptions`: its help is the field's, and a field added to the
+    model is on the command line with no second declaration."""
+    monkeypatch.setattr(cfg, "RunOptions", _MoreRunOptions)
+    parsers = {kind: _kind_parser(kind) for kind in KINDS} | {"resume": _command_parser("resume")}
+    for where, parser in parsers.items():
+        actions = {o: a for a in parser._actions for o in a.option_strings}
+        for name, info in _MoreRunOptions.model_fields.items():
+            if where == "resume" and name == "name":
+                continue
+            action = actions.get(option(name, info))
+            assert action is not None, (where, name)
+            assert (action.dest, action.help) == (name, help_text(name, info)), (where, name)
+        ns = parser.parse_args(["CAMPAIGN"] if where == "resume" else [])
+        assert "toy_limit" not in vars(ns)  # SUPPRESSed: a TOML file may set it
+        ns = parser.parse_args([*(["CAMPAIGN"] if where == "resume" else []), "--toy-limit", "3"])
+        assert ns.toy_limit == 3, where
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -180,3 +215,4 @@ def test_defaults_are_the_models_and_read_only() -> None:
     assert dict(d) == {"kind": "toy", "size": None, "mode": "a", "keep": True, "share": 0.5}
     with pytest.raises(TypeError):
         d["size"] = 3  # type: ignore[index]
+

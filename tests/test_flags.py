@@ -216,3 +216,22 @@ def test_defaults_are_the_models_and_read_only() -> None:
     with pytest.raises(TypeError):
         d["size"] = 3  # type: ignore[index]
 
+
+def test_the_python_apis_defaults_are_the_models() -> None:
+    """``perturbo.Campaign`` takes its settings' defaults from the kind's model (issue 18:
+    they were retyped in its signature): the signature shows them, and a campaign built with
+    no arguments holds the model's defaults for every setting it passes on."""
+    import inspect
+
+    from perturbo.kinds.hyperparameter.api import Campaign
+    from perturbo.kinds.hyperparameter.settings import HyperparameterConfig
+
+    model = defaults(HyperparameterConfig)
+    params = inspect.signature(Campaign).parameters
+    shared = [n for n in params if n in model]
+    assert len(shared) >= 12, shared
+    for name in shared:
+        assert params[name].default == model[name], name
+    config = Campaign().config
+    assert config == {k: model[k] for k in config}
+    assert HyperparameterConfig.model_validate(config) == HyperparameterConfig()

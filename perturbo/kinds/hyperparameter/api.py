@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from perturbo.history import History
+from perturbo.kinds.hyperparameter.settings import DEFAULTS
 from perturbo.space import SearchSpace
 from perturbo.types import Observation, PerturboError, Status
 
@@ -98,29 +99,33 @@ class Campaign:
     :class:`perturbo.desirability.Desirabilities`; see :mod:`perturbo.desirability`): the
     planner maximises their geometric mean, each trial records ``desirability`` and
     ``d_<name>`` beside the raw metrics, and :attr:`Result.best` is the most desirable trial.
+
+    The settings' defaults are read from the kind's model (``HyperparameterConfig``, as
+    ``perturbo run hyperparameter``'s are); only where it runs (``workers``, ``ray``,
+    ``address``, ``tracking_uri``, ``name``) is this API's own.
     """
 
     def __init__(
         self,
-        task: str | Callable[..., Any] = "digits-cnn",
+        task: str | Callable[..., Any] = DEFAULTS["task"],
         *,
-        space: SearchSpace | Mapping[str, Any] | str | None = None,
-        planner: str = "bo",
-        trials: int = 50,
-        batch: int = 4,
-        seed: int = 0,
-        objective: str | Sequence[str] | None = None,
-        direction: str | Sequence[str] | None = None,
-        asha: bool = False,
-        max_epochs: int | None = None,
-        eta: float = 3.0,
+        space: SearchSpace | Mapping[str, Any] | str | None = DEFAULTS["space"],
+        planner: str = DEFAULTS["planner"],
+        trials: int = DEFAULTS["trials"],
+        batch: int = DEFAULTS["batch"],
+        seed: int = DEFAULTS["seed"],
+        objective: str | Sequence[str] | None = DEFAULTS["objective"],
+        direction: str | Sequence[str] | None = DEFAULTS["direction"],
+        asha: bool = DEFAULTS["asha"],
+        max_epochs: int | None = DEFAULTS["max_epochs"],
+        eta: float = DEFAULTS["eta"],
         workers: int = 1,
         ray: bool = False,
         address: str | None = None,
         tracking_uri: str | None = None,
         name: str | None = None,
-        allow_user_code: bool = False,
-        desirability: str | Sequence[str] | Any = None,
+        allow_user_code: bool = DEFAULTS["allow_user_code"],
+        desirability: str | Sequence[str] | Any = DEFAULTS["desirability"],
     ) -> None:
         self.fn = task if callable(task) else None
         if self.fn is not None and space is None:

@@ -96,6 +96,7 @@ def test_upload_preview_confirm_next_batch_in_chromium(lab_web) -> None:  # type
         shown = last_answer()
         assert "pending_batch" in shown and "waiting for results of round 1: 8 genes" in shown
         assert all(g in shown for g in genes)
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".answer a.sheet"))  # its CSV
 
         driver.find_element(By.ID, "attach").send_keys(str(csv_path))
         driver.find_element(By.ID, "q").send_keys("here are the results for L")
@@ -113,7 +114,7 @@ def test_upload_preview_confirm_next_batch_in_chromium(lab_web) -> None:  # type
                 "Next batch: waiting for results of round 2" in d.find_element(By.ID, "log").text
             )
         )
-        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "a.sheet"))
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, "a.sheet")) >= 2)
         assert [g for _, g in recorded(uri)] == genes  # the round, recorded once
         second = [g for g in _pending_genes(uri) if g in driver.find_element(By.ID, "log").text]
         assert len(second) == 8 and not set(second) & set(genes)

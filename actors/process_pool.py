@@ -30,6 +30,7 @@ from typing import Any
 
 from perturbo.actors._queued import QueuedPool
 from perturbo.actors._run import run_one
+from perturbo.config_env import set_torch_threads
 from perturbo.protocols import Executor, ExecutorFactory
 from perturbo.types import ExperimentSpec, Observation, failed
 
@@ -54,6 +55,7 @@ def _child_main(fd: int, name: str) -> None:
     def get() -> Executor:
         if not executor:
             executor.append(factory())
+            set_torch_threads(1, only_if_loaded=True)  # the entry point: one thread
         return executor[0]
 
     while True:

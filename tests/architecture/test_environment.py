@@ -36,12 +36,8 @@ ALLOWED: dict[str, str] = {
         "Ray's bootstrap: Ray reads its settings at import and the raylet inherits the "
         "driver's environment; no way to hand them over as data"
     ),
-    "perturbo/kinds/hyperparameter/executor.py::HyperparameterExecutor.__init__": (
-        "pending (issue 18): the executor sets one torch thread where it is built; the "
-        "process pool's child main should, as the Ray actor does"
-    ),
-    "perturbo/kinds/attack/builtin.py::cached_paths": (
-        "pending (issue 18): training a built-in target re-sets torch's threads"
+    "actors/process_pool.py::_child_main.get": (
+        "the process pool's child's entry point: one torch thread, once it built the executor"
     ),
 }
 """``path::function`` (qualified name) allowed to touch process-wide settings, and why."""

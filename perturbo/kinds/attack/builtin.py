@@ -175,7 +175,6 @@ def cached_paths(
     if model_path.is_file() and data_path.is_file():
         return model_path, data_path
     root.mkdir(parents=True, exist_ok=True)
-    torch.set_num_threads(max(1, torch.get_num_threads()))
     net, x, y = b.train(0, epochs)
     scripted = torch.jit.script(net)
     # write to temporary names, then rename: parallel actors never read a half-written file

@@ -87,10 +87,9 @@ class HyperparameterExecutor:
         # the task's objective first, then any other objective of a multi-objective campaign
         self.objectives = tuple(dict.fromkeys((self.task.objective, *objectives)))
         self.device = "cpu"
-        try:
+        try:  # torch's threads are the process's, set by its entry point (one per worker)
             import torch
 
-            torch.set_num_threads(1)
             self.device = "cuda" if torch.cuda.is_available() else "cpu"
         except ImportError:  # pragma: no cover - torch is a dependency
             pass

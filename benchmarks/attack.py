@@ -96,7 +96,6 @@ def strength(
     (same samples, seed 0: its budget for the campaign); ``skip``: references not run;
     ``wall_s``: cap the campaign's wall clock; ``save(rows)`` after every row."""
     from perturbo.actors import LocalExecutorPool
-    from perturbo.campaign import StopRule
     from perturbo.kinds.attack import library as lib
     from perturbo.kinds.attack.campaign import build
     from perturbo.kinds.attack.pgd import pgd
@@ -139,9 +138,9 @@ def strength(
             "trials": trials,
             "batch": batch,
             "seed": 0,
+            "max_seconds": wall_s,
         }
     )
-    parts.stop = StopRule(max_experiments=trials, wall_clock_s=wall_s)
     pool = LocalExecutorPool(parts.executor_factory, n_workers=1)
     try:
         history, dt = _timed(lambda: parts.run(pool, poll_s=0.05))

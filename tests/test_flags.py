@@ -95,10 +95,12 @@ def _sample(name: str, info: Any, texts: dict[str, str]) -> tuple[list[str], Any
     kind_of = {int: int, float: float}.get(type(default))
     if kind_of is None and "int" in str(info.annotation):
         kind_of = int
+    if kind_of is None and "float" in str(info.annotation):
+        kind_of = float
     if kind_of is int:
         value: Any = (default or 0) + 2
     elif kind_of is float:
-        value = default / 2 if 0 < default <= 1 else default + 1.5
+        value = default / 2 if default and 0 < default <= 1 else (default or 0) + 1.5
     else:
         value = f"sample-{name}"
     return [flag, str(value)], value

@@ -289,7 +289,7 @@ def build(
         space=CascadeSpace(inner),
         executor_factory=AttackFactory(recipe, settings),
         batch=cfg.batch,
-        stop=StopRule(max_experiments=cfg.trials),
+        stop=StopRule(max_experiments=cfg.trials, wall_clock_s=cfg.max_seconds),
         config=cfg.model_dump(),
         params=params,
         metrics=AttackMetrics(

@@ -90,6 +90,12 @@ class AttackConfig(BaseModel):
     max_passes: int | None = Field(
         None, gt=0, description="stop once the trials spent this many forward + backward passes"
     )
+    max_seconds: Annotated[float | None, Flag(metavar="SECONDS", default="no limit")] = Field(
+        None,
+        gt=0,
+        description="start no new config after this many seconds of the campaign (those "
+        "running finish and are recorded)",
+    )
     stop_when_done: Annotated[
         bool,
         Flag(

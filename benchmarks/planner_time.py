@@ -1,0 +1,313 @@
+"""Planner time per proposal at 200 observations, for every planner of every kind's table
+(issue 20 item 5; bar: <= 1 s per proposal on this CPU).
+
+    nice -n 10 .venv/bin/python benchmarks/planner_time.py            # ~5-10 min, loaded box
+    nice -n 10 .venv/bin/python benchmarks/planner_time.py --only bo,mf-bo
+
+Protocol, per planner: a fresh planner is told 200 observations (one ``tell``), then asked 5
+times for a batch of 4 with 4 experiments pending; a proposal's time is the ask's / 4. The
+median and the max over the 5 asks, in CPU seconds of this process (``time.process_time``:
+one torch thread, less moved by the box's load) and in wall seconds. Spaces:
+
+- general planners (``perturbo.kinds.planner_table(k)`` entries for ``SearchSpace``, and
+  ``random``): a mixed 6-D space (log float, float, int, log int, two unordered
+  categoricals), a deterministic toy objective;
+- ``mf-bo`` (and the ASHA rung keeper) on the same space plus an ``epochs`` fidelity
+  (``Int(1, 27)``), the 200 observations spread over the fidelity ladder 1, 3, 9, 27;
+- the genetic kind's own planners on the shipped IFNG screen's gene pool (the 200 observed
+  genes drawn at random, outcomes from the screen) and its pair planner on the pairs of the
+  screen's 60 strongest genes (1,770 pairs);
+- the LLM agents (``agent``, ``hybrid``) need a language model: on the embedded tiny model
+  one answer turn took ~59 s in the contract test, so they are reported "not measured:
+  LLM-bound", not timed here.
+
+Writes benchmarks/results/planner_time.md (with the load average).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "benchmarks" / "results" / "planner_time.md"
+N_OBS, BATCH, PENDING, ASKS, BAR_S = 200, 4, 4, 5, 1.0
+LLM = {"agent", "hybrid"}
+
+
+def mixed_space(fidelity: bool = False) -> Any:
+    from perturbo.space import Categorical, Float, Int, SearchSpace
+
+    params = [
+        Float("lr", 1e-4, 1e-1, log=True),
+        Float("dropout", 0.0, 0.5),
+        Int("layers", 1, 4),
+        Int("width", 8, 256, log=True),
+        Categorical("activation", ["relu", "tanh", "gelu"]),
+        Categorical("optimizer", ["adam", "sgd", "rmsprop"]),
+    ]
+    return SearchSpace([*params, Int("epochs", 1, 27)] if fidelity else params)
+
+
+def toy(p: dict[str, Any]) -> float:
+    v = -((np.log10(p["lr"]) + 2.5) ** 2) - (p["dropout"] - 0.2) ** 2 - abs(p["layers"] - 2) / 4
+    v += (
+        -((np.log2(p["width"]) - 6) ** 2) / 8
+        + {"relu": 0.2, "tanh": 0.0, "gelu": 0.1}[p["activation"]]
+    )
+    v += {"adam": 0.2, "sgd": 0.0, "rmsprop": 0.1}[p["optimizer"]]
+    if "epochs" in p:
+        v -= 0.5 * (1 - p["epochs"] / 27) ** 2
+    return float(v)
+
+
+def _obs(params: dict[str, Any], kind: str, metrics: dict[str, float], i: int) -> Any:
+    from perturbo.types import ExperimentSpec, Observation, Outcome, Status
+
+    spec = ExperimentSpec(params, kind, id=f"t{i}", round=i // BATCH)
+    return Observation(spec, Outcome(Status.COMPLETED, metrics))
+
+
+def general_history(space: Any, rng: np.random.Generator) -> tuple[list[Any], list[Any]]:
+    from perturbo.types import ExperimentSpec
+
+    configs = space.sample(rng, N_OBS + PENDING, set())
+    if "epochs" in space.names:
+        for c in configs:
+            c["epochs"] = int(rng.choice([1, 3, 9, 27], p=[0.5, 0.25, 0.15, 0.1]))
+    hist = [_obs(c, "toy", {"value": toy(c)}, i) for i, c in enumerate(configs[:N_OBS])]
+    pending = [ExperimentSpec(c, "toy") for c in configs[N_OBS:]]
+    return hist, pending
+
+
+def time_asks(planner: Any, history: list[Any], pending: list[Any]) -> dict[str, Any]:
+    t0, c0 = time.perf_counter(), time.process_time()
+    planner.tell(history)
+    tell = (time.process_time() - c0, time.perf_counter() - t0)
+    cpu, wall, notes = [], [], set()
+    for _ in range(ASKS):
+        t0, c0 = time.perf_counter(), time.process_time()
+        specs = planner.ask(BATCH, pending)
+        cpu.append((time.process_time() - c0) / BATCH)
+        wall.append((time.perf_counter() - t0) / BATCH)
+        assert len(specs) == BATCH, f"{planner!r} proposed {len(specs)}"
+        notes |= {s.note.split(";")[0][:40] for s in specs if s.note}
+    return {
+        "cpu_med": statistics.median(cpu),
+        "cpu_max": max(cpu),
+        "wall_med": statistics.median(wall),
+        "wall_max": max(wall),
+        "tell_cpu": tell[0],
+        "notes": ", ".join(sorted(notes))[:90],
+    }
+
+
+def general_rows(names: list[str]) -> list[tuple[str, str, Any]]:
+    from perturbo import kinds
+    from perturbo.space import SearchSpace
+
+    rows: list[tuple[str, str, Any]] = []
+    seen: dict[str, list[str]] = {}
+    for k in kinds.names():
+        for n in kinds.planner_table(k).names(SearchSpace):
+            seen.setdefault(n, []).append(k)
+    for name, ks in seen.items():
+        if names and name not in names:
+            continue
+        if name in LLM:
+            rows.append((name, "/".join(ks), None))
+            continue
+
+        def run(name: str = name, k: str = ks[0]) -> dict[str, Any]:
+            space = mixed_space(fidelity=name == "mf-bo")
+            hist, pending = general_history(space, np.random.default_rng(0))
+            planner = kinds.planner_table(k).make(name, space, kind="toy", seed=0)
+            return time_asks(planner, hist, pending)
+
+        label = "mixed 6-D + epochs" if name == "mf-bo" else "mixed 6-D"
+        rows.append((name, f"{'/'.join(ks)}: {label}", run))
+    return rows
+
+
+def gene_rows(names: list[str]) -> list[tuple[str, str, Any]]:
+    from perturbo import kinds
+    from perturbo.kinds.genetic.experiment import GenePool
+    from perturbo.kinds.genetic.pairs import PairPool
+
+    table = kinds.planner_table("genetic")
+    rows: list[tuple[str, str, Any]] = []
+    for name in table.names(GenePool):
+        if names and f"gene-{name}" not in names:
+            continue
+        rows.append(
+            (f"gene-{name}", "genetic: IFNG gene pool", None if name in LLM else _gene(name))
+        )
+    for name in table.names(PairPool):
+        if names and f"pair-{name}" not in names:
+            continue
+        rows.append(
+            (f"pair-{name}", "genetic: IFNG top-60 pairs", None if name in LLM else _pair(name))
+        )
+    return rows
+
+
+def _screen() -> Any:
+    from perturbo.kinds.genetic import load_screen
+
+    return load_screen("IFNG")
+
+
+def _gene(name: str) -> Callable[[], dict[str, Any]]:
+    def run() -> dict[str, Any]:
+        from perturbo.kinds.genetic.compose import make_planner
+        from perturbo.types import ExperimentSpec
+
+        screen = _screen()
+        rng = np.random.default_rng(0)
+        genes = list(rng.choice(screen.genes, N_OBS + PENDING, replace=False))
+        hist = [
+            _obs({"gene": g}, "genetic", {"hit": float(g in screen.hits)}, i)
+            for i, g in enumerate(genes[:N_OBS])
+        ]
+        pending = [ExperimentSpec({"gene": g}, "genetic") for g in genes[N_OBS:]]
+        planner = make_planner(name, screen, {"seed": 0})
+        return time_asks(planner, hist, pending)
+
+    return run
+
+
+def _pair(name: str) -> Callable[[], dict[str, Any]]:
+    def run() -> dict[str, Any]:
+        from perturbo import kinds
+        from perturbo.kinds.genetic.pairs import PairPool, PairScreen
+        from perturbo.types import ExperimentSpec
+
+        screen = _screen()
+        top = [screen.genes[i] for i in np.argsort(-np.abs(screen.scores))[:60]]
+        pairs = tuple(f"{a}+{b}" for i, a in enumerate(top) for b in top[i + 1 :])
+        hits = frozenset(p for p in pairs if all(g in screen.hits for g in p.split("+")))
+        score = {g: float(s) for g, s in zip(screen.genes, screen.scores, strict=True)}
+        pscreen = PairScreen(
+            "IFNG-pairs", pairs,
+            np.array([score[p.split("+")[0]] + score[p.split("+")[1]] for p in pairs]),
+            hits, screen.task, screen.measurement, screen.study,
+        )  # fmt: skip
+        rng = np.random.default_rng(0)
+        chosen = list(rng.choice(pairs, N_OBS + PENDING, replace=False))
+        hist = [
+            _obs({"pair": p}, "genetic", {"hit": float(p in hits)}, i)
+            for i, p in enumerate(chosen[:N_OBS])
+        ]
+        pending = [ExperimentSpec({"pair": p}, "genetic") for p in chosen[N_OBS:]]
+        planner = kinds.planner_table("genetic").make(
+            name, PairPool(pairs), kind="genetic", seed=0, objectives=("hit",),
+            extra={"screen": pscreen.view()},
+        )  # fmt: skip
+        return time_asks(planner, hist, pending)
+
+    return run
+
+
+def asha_row() -> tuple[str, str, Any]:
+    def run() -> dict[str, Any]:
+        from perturbo.search.asha import ASHA
+
+        rng = np.random.default_rng(0)
+        asha = ASHA(27, 1, 3.0, "max")
+        asha.seed((f"t{i}", False, tuple(rng.random(27))) for i in range(N_OBS))
+        cpu, wall = [], []
+        for a in range(ASKS):
+            t0, c0 = time.perf_counter(), time.process_time()
+            for e in (1, 3, 9):
+                asha.report(f"new{a}", e, float(rng.random()))
+            cpu.append((time.process_time() - c0) / 3)
+            wall.append((time.perf_counter() - t0) / 3)
+        return {
+            "cpu_med": statistics.median(cpu), "cpu_max": max(cpu),
+            "wall_med": statistics.median(wall), "wall_max": max(wall),
+            "tell_cpu": 0.0, "notes": "per rung decision (report), 200 trials in the rungs",
+        }  # fmt: skip
+
+    return ("ASHA rungs", "hyperparameter: epochs 1..27, eta 3", run)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--only", default="", help="comma-separated planner row names")
+    ap.add_argument("--out", type=Path, default=OUT)
+    args = ap.parse_args(argv)
+    names = [n for n in args.only.split(",") if n]
+    import torch
+
+    torch.set_num_threads(1)
+    rows = general_rows(names) + gene_rows(names)
+    if not names or "ASHA rungs" in names:
+        rows.append(asha_row())
+    results: list[tuple[str, str, dict[str, Any] | None, str]] = []
+    for name, where, run in rows:
+        if run is None:
+            results.append((name, where, None, "not measured: LLM-bound"))
+            print(f"{name:16s} not measured: LLM-bound", flush=True)
+            continue
+        try:
+            r = run()
+            results.append((name, where, r, ""))
+            print(f"{name:16s} cpu {r['cpu_med']:.3f}/{r['cpu_max']:.3f}  wall {r['wall_med']:.3f}/{r['wall_max']:.3f}", flush=True)  # fmt: skip
+        except Exception as e:  # noqa: BLE001 - one planner's failure is a row, not the end
+            results.append((name, where, None, f"failed: {type(e).__name__}: {e}"[:120]))
+            print(f"{name:16s} failed: {e}", flush=True)
+    write(results, args.out)
+    return 0
+
+
+def write(results: list[tuple[str, str, dict[str, Any] | None, str]], path: Path) -> None:
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    miss = [n for n, _, r, _ in results if r is not None and r["cpu_max"] > BAR_S]
+    miss_wall = [n for n, _, r, _ in results if r is not None and r["wall_max"] > BAR_S]
+    lines = [
+        f"## Planner time per proposal at {N_OBS} observations (issue 20 item 5; bar <= {BAR_S:g} s)",
+        "",
+        f"Protocol: tell {N_OBS} observations, then {ASKS} asks of a batch of {BATCH} with "
+        f"{PENDING} pending; per proposal = ask / {BATCH}; median / max over the asks. CPU "
+        "seconds of this process (one torch thread) and wall seconds. Written by "
+        "`benchmarks/planner_time.py`.",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"Python {sys.version.split()[0]}; load average at the end: {load} "
+        "(the box is shared with other sessions: wall seconds are inflated by the sharing).",
+        "",
+        "| planner | kind: space | CPU s median | CPU s max | wall s median | wall s max | one tell of 200, CPU s | proposals came from |",
+        "|---|---|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    for name, where, r, why in results:
+        if r is None:
+            lines.append(f"| {name} | {where} | {why} | | | | | |")
+        else:
+            lines.append(
+                f"| {name} | {where} | {r['cpu_med']:.3f} | {r['cpu_max']:.3f} | "
+                f"{r['wall_med']:.3f} | {r['wall_max']:.3f} | {r['tell_cpu']:.2f} | {r['notes']} |"
+            )
+    lines += [
+        "",
+        f"Over the bar (max CPU s per proposal > {BAR_S:g}): {', '.join(miss) or 'none'}. "
+        f"Over it in wall seconds on the loaded box: {', '.join(miss_wall) or 'none'}.",
+        "",
+    ]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join(lines))
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -9,44 +9,40 @@ hits still in the untested library (:mod:`.remaining`). Every bad input is one
 :class:`LabInputError` line naming the input and the fix.
 """
 
-from perturbo.kinds.genetic.lab.errors import LabInputError
-from perturbo.kinds.genetic.lab.hit_rules import (
-    HIT_RULE_FORMS,
-    HitRule,
-    parse_hit_rule,
-    require_hit_rule,
-)
-from perturbo.kinds.genetic.lab.library import Library, load_gene_list, load_library
-from perturbo.kinds.genetic.lab.remaining import (
-    DEFAULT_COVERAGE,
-    RemainingHits,
-    poisson_binomial,
-    remaining_from_sample,
-    remaining_hits,
-    scaled_to,
-)
-from perturbo.kinds.genetic.lab.results import LabResults, read_results
-from perturbo.kinds.genetic.lab.sheet import SHEET_COLUMNS, batch_sheet, sheet_csv, write_sheet
+from __future__ import annotations
 
-__all__ = [
-    "DEFAULT_COVERAGE",
-    "HIT_RULE_FORMS",
-    "SHEET_COLUMNS",
-    "HitRule",
-    "LabInputError",
-    "LabResults",
-    "Library",
-    "RemainingHits",
-    "batch_sheet",
-    "load_gene_list",
-    "load_library",
-    "parse_hit_rule",
-    "poisson_binomial",
-    "read_results",
-    "remaining_from_sample",
-    "remaining_hits",
-    "require_hit_rule",
-    "scaled_to",
-    "sheet_csv",
-    "write_sheet",
-]
+import importlib
+from typing import Any
+
+_HOME = {
+    "LabInputError": "errors",
+    "HIT_RULE_FORMS": "hit_rules",
+    "HitRule": "hit_rules",
+    "parse_hit_rule": "hit_rules",
+    "require_hit_rule": "hit_rules",
+    "Library": "library",
+    "load_gene_list": "library",
+    "load_library": "library",
+    "DEFAULT_COVERAGE": "remaining",
+    "RemainingHits": "remaining",
+    "poisson_binomial": "remaining",
+    "remaining_from_sample": "remaining",
+    "remaining_hits": "remaining",
+    "scaled_to": "remaining",
+    "LabResults": "results",
+    "read_results": "results",
+    "SHEET_COLUMNS": "sheet",
+    "batch_sheet": "sheet",
+    "sheet_csv": "sheet",
+    "write_sheet": "sheet",
+}
+"""Imported on use: a ``perturbo tell`` needs the hit rule and the results reader, not scipy's
+statistics (the remaining-hits interval) before it gets there."""
+
+__all__ = sorted(_HOME)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _HOME:
+        return getattr(importlib.import_module(f"{__name__}.{_HOME[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

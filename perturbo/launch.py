@@ -359,7 +359,7 @@ def run_parts(
             f"are recorded; {again} continues"
         )
         return history
-    refuse_all_failed(history, name, spec, parts)
+    refuse_all_failed(history, name, spec, parts, recorded=recorder is not None)
     say(
         f"done: {len(history)} experiments in {history.last_round + 1} rounds{failures(history)}"
         + (

@@ -183,10 +183,13 @@ def check_room(parts: CampaignParts, history: History, name: str) -> None:
             )
 
 
-def refuse_all_failed(history: History, name: str, spec: KindSpec, parts: CampaignParts) -> None:
+def refuse_all_failed(
+    history: History, name: str, spec: KindSpec, parts: CampaignParts, recorded: bool = True
+) -> None:
     """A campaign in which every experiment that ran FAILED ends with an error (exit 2), not
     with "done": the record is complete, and the message says how many and why. Its budget
-    is spent, so a plain resume would run nothing: the fix says how to run more."""
+    is spent, so a plain resume would run nothing: the fix says how to run more (or, for a
+    run nothing recorded, to run it again)."""
     from perturbo.types import Status
 
     ran = [o for o in history if o.outcome.status is not Status.REJECTED]
@@ -199,6 +202,12 @@ def refuse_all_failed(history: History, name: str, spec: KindSpec, parts: Campai
             if isinstance(now, int)
             else "a new campaign"
         )
+        if not recorded:
+            raise PerturboError(
+                f"all {len(ran)} experiments of campaign {name!r} failed{failures(history)}: "
+                "fix the cause and run it again (this run was not recorded: give it a "
+                "tracking store to keep and resume one)"
+            )
         raise PerturboError(
             f"all {len(ran)} experiments of campaign {name!r} failed{failures(history)}: fix "
             f"the cause, then run more with {more}; the failed ones stay recorded"

@@ -5,6 +5,10 @@ experiments run in a lab (:mod:`perturbo.lab`).
     perturbo ask CAMPAIGN [--out batch.csv]          # the batch waiting for results
     perturbo tell CAMPAIGN results.csv [--next-batch N] [--drop-failed]
 
+    perturbo run hyperparameter --lab --space space.toml --objective loss --direction min
+    perturbo ask CAMPAIGN [-n K] [--format json|csv] # trials trained elsewhere (Optuna's CLI)
+    perturbo tell CAMPAIGN TRIAL_ID VALUE | results.csv | --failed TRIAL_ID
+
 Every command exits when its step is done; the store holds everything between them.
 """
 
@@ -25,12 +29,14 @@ if TYPE_CHECKING:
     from perturbo.kindspec import KindSpec
     from perturbo.lab import LabStep
 
-__all__ = ["add_ask_parser", "add_tell_parser", "start_lab"]
+__all__ = ["add_ask_parser", "add_tell_parser", "ask_trials", "start_lab", "tell_trials"]
 
 ASK_EPILOG = """\
 examples:
   perturbo ask my-screen                       # the pending batch sheet, as CSV on stdout
   perturbo ask my-screen --out round2.csv      # ... written to a file
+  perturbo ask my-hpo --format json            # the open trials of a hyperparameter lab campaign
+  perturbo ask my-hpo -n 2 --format json       # two more trials (the open ones count as pending)
 """
 TELL_EPILOG = """\
 examples:
@@ -38,6 +44,9 @@ examples:
   perturbo tell my-screen part1.csv            # part of the batch: the rest stays pending
   perturbo tell my-screen --drop-failed        # the genes with no result failed: go on
   perturbo tell my-screen results.csv --next-batch 64
+  perturbo tell my-hpo t0003 0.914             # one trial of a hyperparameter lab campaign
+  perturbo tell my-hpo results.csv             # several: trial_id,value (or .json)
+  perturbo tell my-hpo --failed t0004          # a trial that failed
 
 exit status: 0 recorded (or already recorded); 2 an error, nothing recorded (one line says why)
 """
@@ -62,6 +71,24 @@ def _kind_of(name: str) -> KindSpec:
     from perturbo import kinds
 
     return kinds.get(name)
+
+
+def _trials_mode(spec: KindSpec) -> bool:
+    """Whether the kind's lab hands out trials one by one (:mod:`perturbo.lab.trials`)."""
+    from perturbo.lab import lab_side
+
+    return getattr(lab_side(spec), "mode", "") == "trials"
+
+
+def _campaign_trials_mode(uri: str, name: str) -> bool:
+    """Whether lab campaign ``name`` hands out trials (refusing a campaign that is no lab's)."""
+    from perturbo import tracking
+    from perturbo.lab.stored import lab_run
+
+    store = tracking.open_store(uri)
+    lab_run(store, name)
+    kind = str(store.config(name).get("kind", ""))
+    return _trials_mode(_kind_of(kind))
 
 
 def _resolve(uri: str, name: str) -> str:
@@ -112,6 +139,12 @@ def start_lab(spec: KindSpec, config: Mapping[str, Any], options: RunOptions) ->
     name = options.name or f"{spec.default_name(config)}-{time.strftime('%Y%m%d-%H%M%S')}"
     uri = options.resolved_tracking_uri()
     _say(f"starting lab campaign {name!r} in {uri} ...")
+    if _trials_mode(spec):
+        from perturbo.lab import trials
+
+        tstep = trials.start(spec, config, uri, name)
+        print_trials(tstep, "json", uri)
+        return 0
     step = lab.start(spec, config, uri, name)
     _write_sheet(step, None, uri, default=True)
     return 0
@@ -127,13 +160,36 @@ def add_ask_parser(sub: Any) -> Any:
     )
     p.add_argument("campaign", metavar="CAMPAIGN")
     p.add_argument("--out", default=None, metavar="FILE", help="write the sheet here")
+    p.add_argument(
+        "-n",
+        type=int,
+        default=None,
+        metavar="K",
+        help="trials: propose K more (the open ones are the planner's pending); "
+        "without -n: the open trials (a new --batch of them when none is open)",
+    )
+    p.add_argument(
+        "--format",
+        choices=("json", "csv"),
+        default=None,
+        help="trials: print them as JSON (default; trial_id, number, params) or a CSV table",
+    )
     _store_option(p)
 
     def ask(ns: argparse.Namespace) -> int:
         from perturbo import lab
+        from perturbo.types import PerturboError
 
         uri = _uri(ns.tracking_uri)
-        step = lab.ask(_kind_of, uri, _resolve(uri, ns.campaign))
+        name = _resolve(uri, ns.campaign)
+        if _campaign_trials_mode(uri, name):
+            return ask_trials(_kind_of, uri, name, ns.n, ns.format or "json", ns.out)
+        if ns.n is not None or ns.format == "json":
+            raise PerturboError(
+                f"campaign {name!r} asks in batches: -n and --format json are for trials "
+                "(hyperparameter lab campaigns); `perturbo ask` writes its batch sheet (CSV)"
+            )
+        step = lab.ask(_kind_of, uri, name)
         _write_sheet(step, ns.out, uri, default=False)
         return 0
 
@@ -150,7 +206,18 @@ def add_tell_parser(sub: Any) -> Any:
         epilog=TELL_EPILOG,
     )
     p.add_argument("campaign", metavar="CAMPAIGN")
-    p.add_argument("results", nargs="?", default=None, metavar="RESULTS.csv")
+    p.add_argument(
+        "results", nargs="?", default=None, metavar="RESULTS.csv|TRIAL_ID",
+        help="the results file; for trials also a trial id followed by its VALUE",
+    )  # fmt: skip
+    p.add_argument("value", nargs="?", default=None, metavar="VALUE", help="trials: its value")
+    p.add_argument(
+        "--failed",
+        action="append",
+        default=[],
+        metavar="TRIAL_ID",
+        help="trials: this trial failed (no value); repeat for several",
+    )
     p.add_argument("--next-batch", type=int, default=None, metavar="N", help="next round's size")
     p.add_argument(
         "--drop-failed",
@@ -167,10 +234,18 @@ def add_tell_parser(sub: Any) -> Any:
         if ns.next_batch is not None and ns.next_batch <= 0:
             raise PerturboError(f"--next-batch {ns.next_batch}: give a positive number")
         uri = _uri(ns.tracking_uri)
+        name = _resolve(uri, ns.campaign)
+        if _campaign_trials_mode(uri, name):
+            return tell_trials(_kind_of, uri, name, ns.results, ns.value, ns.failed)
+        if ns.value is not None or ns.failed:
+            raise PerturboError(
+                f"campaign {name!r} is told a results file (Gene,Score): TRIAL_ID VALUE and "
+                "--failed are for trials (hyperparameter lab campaigns)"
+            )
         step = lab.tell(
             _kind_of,
             uri,
-            _resolve(uri, ns.campaign),
+            name,
             ns.results,
             next_batch=ns.next_batch,
             drop_failed=ns.drop_failed,
@@ -179,3 +254,81 @@ def add_tell_parser(sub: Any) -> Any:
         return 0
 
     return tell
+
+
+# --------------------------------------------------------------------------- trials
+
+
+def trials_text(specs: Sequence[Any], fmt: str) -> str:
+    """Trials as JSON (a list of ``{"trial_id", "number", "params"}``, Optuna's ``ask``
+    output plus the id) or a CSV table (trial_id, number, one column per parameter)."""
+    import json
+
+    rows = [
+        {"trial_id": s.id, "number": int(s.id.lstrip("t") or 0), "params": dict(s.params)}
+        for s in specs
+    ]
+    if fmt == "json":
+        return json.dumps(rows, indent=1, default=str) + "\n"
+    names = list(dict.fromkeys(k for r in rows for k in r["params"]))
+    return (
+        sheet_csv(
+            [
+                {"trial_id": r["trial_id"], "number": str(r["number"])}
+                | {k: "" if r["params"].get(k) is None else str(r["params"][k]) for k in names}
+                for r in rows
+            ]
+        )
+        if rows
+        else "trial_id,number\n"
+    )
+
+
+def print_trials(
+    step: Any, fmt: str, uri: str, out: str | None = None, show_open: bool = False
+) -> None:
+    """The step's lines on stderr; its new trials (``show_open``: the open ones) on stdout or
+    to ``out``."""
+    from perturbo.tracking import store_flag
+
+    for line in step.lines:
+        _say(line)
+    if step.finished:
+        return
+    text = trials_text(step.open if show_open else step.asked, fmt)
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        Path(out).write_text(text)
+    _say(
+        f"when a trial is done: `perturbo tell {shlex.quote(step.campaign)} TRIAL_ID VALUE"
+        f"{store_flag(uri)}`"
+    )
+
+
+def ask_trials(kind_of: Any, uri: str, name: str, n: int | None, fmt: str, out: str | None) -> int:
+    from perturbo.lab import trials
+    from perturbo.types import PerturboError
+
+    if n is not None and n <= 0:
+        raise PerturboError(f"-n {n}: ask for a positive number of trials")
+    step = trials.ask(kind_of, uri, name, n)
+    print_trials(step, fmt, uri, out, show_open=not step.asked)
+    return 0
+
+
+def tell_trials(
+    kind_of: Any, uri: str, name: str, first: str | None, value: str | None, failed: list[str]
+) -> int:
+    """``tell CAMPAIGN TRIAL_ID VALUE``, ``tell CAMPAIGN results.csv|json``, ``--failed ID``."""
+    from perturbo.lab import lab_side, trials
+    from perturbo.tracking import open_store
+
+    config = open_store(uri).config(name)
+    objective = str(config.get("objective") or "value").split(",")[0]
+    lab = lab_side(kind_of(str(config.get("kind", ""))))
+    values = lab.told(first, value, failed, objective)
+    step = trials.tell(kind_of, uri, name, values)
+    for line in step.lines:
+        _say(line)
+    return 0

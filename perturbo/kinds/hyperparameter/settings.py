@@ -13,7 +13,11 @@ from perturbo.agents.settings import LLMConfig
 from perturbo.config import existing_file
 from perturbo.flags import Flag, add_flags, defaults
 
-GROUPS = {"": "hyperparameter campaign", "llm": "agent planner (--planner agent)"}
+GROUPS = {
+    "": "hyperparameter campaign",
+    "lab": "trials trained elsewhere (--lab; then perturbo ask / perturbo tell)",
+    "llm": "agent planner (--planner agent)",
+}
 """Help group key -> title, in the order ``--help`` lists them."""
 
 
@@ -95,6 +99,15 @@ class HyperparameterConfig(LLMConfig):
     )
     allow_user_code: bool = Field(
         False, description="allow --task module:function (runs your code)"
+    )
+    # trials trained elsewhere (perturbo.kinds.hyperparameter.lab; Optuna's ask/tell CLI)
+    lab: Annotated[bool, Flag(group="lab")] = Field(
+        False,
+        description=(
+            "the trials run elsewhere (no task): with --space, one --objective and its "
+            "--direction, propose --batch trials and exit; `perturbo ask CAMPAIGN -n K "
+            "--format json` hands out more, `perturbo tell CAMPAIGN TRIAL_ID VALUE` records one"
+        ),
     )
 
     @field_validator("space")

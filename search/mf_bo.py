@@ -16,10 +16,12 @@ choices) and the executor runs the config at that fidelity (e.g. trains that man
   proportion), the value projected to the target fidelity ``s = 1``; the current value is
   the best posterior mean at ``s = 1``. In-flight experiments are ``X_pending``. The
   candidates' fidelities are snapped to the ladder.
-- Incumbent check: the config of the best posterior mean at the target fidelity, when it has
-  not run there yet (nor is pending), takes one slot of a batch of two or more (of every
-  other ask for batches of one) at the full fidelity, so a campaign ends with a
-  recommendation measured at the fidelity that counts.
+- Promotion (as ASHA promotes, but by the model): the observed config not yet run at the
+  full fidelity (nor pending there) with the best upper bound at ``s = 1`` takes one slot
+  of a batch of two or more (of every other ask for batches of one) at the full fidelity,
+  when its upper bound (mean + ``promote_beta`` sd) beats the best mean of the configs
+  already measured there; so a campaign ends
+  with its recommendation measured at the fidelity that counts.
 - The first ``n_init`` proposals are scrambled Sobol' configs on the lower rungs (each rung
   repeated in proportion to how cheap it is); so is any proposal the model cannot make.
 
@@ -91,6 +93,7 @@ class MFBOPlanner:
     """Multi-fidelity BO (see the module docstring). One objective.
 
     ``fixed_cost``: the cost of a run besides the fidelity, in units of a full-fidelity run.
+    ``promote_beta``: the promotion's optimism (0: the posterior mean alone).
     ``num_fantasies``/``num_restarts``/``raw_samples``/``maxiter``: the cost knobs of a proposal.
     """
 
@@ -111,6 +114,7 @@ class MFBOPlanner:
         num_restarts: int = 2,
         raw_samples: int = 32,
         maxiter: int = 10,
+        promote_beta: float = 2.0,
     ) -> None:
         self._space, self._kind, self._seed = space, kind, seed
         self.fidelity = find_fidelity(space, fidelity)
@@ -130,6 +134,7 @@ class MFBOPlanner:
         self._configs_space = SearchSpace([p for p in space.params if p.name != self.fidelity])
         self._sobol = SobolPlanner(self._configs_space, kind, seed)
         self.fixed_cost = fixed_cost
+        self.promote_beta = promote_beta
         d = self._configs_space.dim
         self.n_init = n_init if n_init is not None else min(12, max(6, d + 2))
         self.num_fantasies, self.num_restarts = num_fantasies, num_restarts
@@ -280,18 +285,24 @@ class MFBOPlanner:
             bounds = torch.zeros(2, d + 1, dtype=torch.double)
             bounds[1] = 1.0
             bounds[0, d] = self.ladder[0] / self.f_max
-            # the incumbent: best posterior mean at the target fidelity among observed configs
+            # promotion: the observed config not yet run at the full fidelity with the best
+            # upper bound there (mean + promote_beta * sd), when it beats the best mean of the
+            # configs measured there (or none is)
             Xt = X.clone()
             Xt[:, d] = 1.0
             with torch.no_grad():
-                means = model.posterior(Xt).mean.squeeze(-1)
-            best = int(torch.argmax(means))
-            inc_cfg = self._cfg[best]
-            inc_key = self._space.key(
-                self._space.validate({**inc_cfg, self.fidelity: self._value(self.f_max)})
-            )
-            if inc_key not in seen and (n >= 2 or self._n_asks % 2 == 1):
-                out.append(self._spec(inc_cfg, self.f_max, "incumbent at full fidelity", seen))
+                post = model.posterior(Xt)
+                means = post.mean.squeeze(-1)
+                upper = means + self.promote_beta * post.variance.clamp_min(0).sqrt().squeeze(-1)
+            at_full = X[:, d] >= 1.0 - 1e-9
+            bar = float(means[at_full].max()) if bool(at_full.any()) else -math.inf
+            unrun = [i for i in range(len(self._cfg)) if self._full_key(i) not in seen]
+            inc_cfg = None
+            if unrun and (n >= 2 or self._n_asks % 2 == 1):
+                i = max(unrun, key=lambda j: float(upper[j]))
+                if float(upper[i]) > bar:
+                    inc_cfg = self._cfg[i]
+                    out.append(self._spec(inc_cfg, self.f_max, "promoted to full fidelity", seen))
             q = n - len(out)
             if q > 0:
                 current = FixedFeatureAcquisitionFunction(
@@ -307,7 +318,7 @@ class MFBOPlanner:
                 rows = [self._encode(c, float(self._space.validate(s.params)[self.fidelity]))
                         for s in pending for c in [self._cfg_of(s)] if c is not None]  # fmt: skip
                 Xp = torch.as_tensor(np.array(rows), dtype=torch.double) if rows else None
-                if out:
+                if inc_cfg is not None:
                     xi = torch.as_tensor(self._encode(inc_cfg, self.f_max)).unsqueeze(0)
                     Xp = xi if Xp is None else torch.cat([Xp, xi])
                 acq = qMultiFidelityKnowledgeGradient(
@@ -330,6 +341,12 @@ class MFBOPlanner:
                     cfg = self._configs_space.decode(row[:d])
                     out.append(self._spec(cfg, self._snap(row[d]), note, seen))
         return out
+
+    def _full_key(self, i: int) -> str:
+        """The key of observed config ``i`` at the full fidelity."""
+        return self._space.key(
+            self._space.validate({**self._cfg[i], self.fidelity: self._value(self.f_max)})
+        )
 
     def _cfg_of(self, spec: ExperimentSpec) -> dict[str, Any] | None:
         try:

@@ -436,7 +436,7 @@ def plot(curves: dict[str, np.ndarray], grid: np.ndarray, path: Path) -> None:
         ax.plot(grid[ok] / MAX_E, np.maximum(med[ok], 1e-4), label=m)
     ax.set_yscale("log")
     ax.set_xlabel("cost spent (full-training equivalents, 27 epochs each)")
-    ax.set_ylabel("median regret (val_loss)")
+    ax.set_ylabel("median regret (val_loss; 0 drawn at 1e-4)")
     ax.set_title(f"{TASK}: regret vs cost")
     ax.legend()
     fig.tight_layout()

@@ -7,9 +7,15 @@ from setuptools import find_packages, setup
 DIRS = {"perturbo": "perturbo", "perturbo.search": "search", "perturbo.agents": "agents",
         "perturbo.actors": "actors"}
 
-packages = []
-for name, folder in DIRS.items():
-    packages.append(name)
-    packages += [f"{name}.{p}" for p in find_packages(folder)]
 
-setup(packages=packages)
+def packages() -> list[str]:
+    """Every package under the four folders, named as installed."""
+    found = []
+    for name, folder in DIRS.items():
+        found.append(name)
+        found += [f"{name}.{p}" for p in find_packages(folder)]
+    return found
+
+
+if __name__ == "__main__":  # setuptools runs this file as __main__; tests import packages()
+    setup(packages=packages())

@@ -197,15 +197,23 @@ def test_pins_agree() -> None:
 
 
 def test_every_package_dir_is_installed() -> None:
-    """The images `pip install .` (not editable): a package directory missing from
-    pyproject's `packages` list is left out of the image, while an editable install here
-    still imports it."""
+    """The images `pip install .` (not editable): a package directory missing from the
+    package list (found by setup.py) is left out of the image, while an editable install here
+    still imports it (a folder of modules without an __init__.py, say)."""
+    import runpy
+
     setup = _pyproject()["tool"]["setuptools"]
-    listed = set(setup["packages"])
+    listed = set(runpy.run_path(str(ROOT / "setup.py"), run_name="setup")["packages"]())
     found = set()
     for package, directory in setup["package-dir"].items():
         for d in sorted({p.parent for p in (ROOT / directory).rglob("*.py")}):
             if "__pycache__" not in d.parts and not d.name.startswith("."):
                 rel = d.relative_to(ROOT / directory).parts
                 found.add(".".join((package, *rel)))
-    assert found <= listed, f"not in [tool.setuptools] packages: {sorted(found - listed)}"
+    assert found <= listed, f"not in setup.py's packages: {sorted(found - listed)}"
+    for dockerfile in sorted((ROOT / "deploy").glob("Dockerfile*")):
+        copied = " ".join(
+            line for line in dockerfile.read_text().splitlines() if line.startswith("COPY ")
+        ).split()
+        if "pyproject.toml" in copied:  # an image that installs perturbo needs the package list
+            assert "setup.py" in copied, f"{dockerfile.name} does not COPY setup.py"

@@ -176,6 +176,20 @@ TABLE: PlannerTable = GENERAL.plus(*PLANNERS)
 and :data:`PLANNERS`."""
 
 
+def screen_params(cfg: GeneticConfig, screen: Screen) -> dict[str, Any]:
+    """The params every genetic campaign logs: its planner, budget and the screen's identity."""
+    return {
+        "planner": cfg.planner,
+        "seed": cfg.seed,
+        "batch": cfg.batch,
+        "rounds": cfg.rounds,
+        "screen": screen.name,
+        "study": screen.study,
+        "modality": screen.modality,
+        "hit_tail": screen.hit_tail,
+    }
+
+
 def earlier_labels(store: StoreReader | None, screen: Screen, campaign: str) -> list[LabelSource]:
     """Labels of every earlier genetic campaign in ``store`` ("learn from what this lab already
     measured"), one :class:`LabelSource` per *screen* (repeated campaigns on one screen count
@@ -267,16 +281,7 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
     planner = make_planner(
         cfg.planner, screen, cfg.model_dump(), extra_labels=labels, engine=context.engine
     )
-    params = {
-        "planner": cfg.planner,
-        "seed": cfg.seed,
-        "batch": cfg.batch,
-        "rounds": cfg.rounds,
-        "screen": screen.name,
-        "study": screen.study,
-        "modality": screen.modality,
-        "hit_tail": screen.hit_tail,
-    }
+    params = screen_params(cfg, screen)
     if cfg.planner in ("bo", "hybrid"):
         params.update(
             acquisition=cfg.acquisition,

@@ -100,7 +100,12 @@ def lab_screen(cfg: GeneticConfig) -> Screen:
 def build_lab(cfg: GeneticConfig, context: BuildContext) -> CampaignParts:
     """The parts of a lab campaign (see the module's docstring)."""
     from perturbo.campaign import StopRule
-    from perturbo.kinds.genetic.compose import KIND_NAME, earlier_labels, make_planner
+    from perturbo.kinds.genetic.compose import (
+        KIND_NAME,
+        earlier_labels,
+        make_planner,
+        screen_params,
+    )
     from perturbo.kinds.genetic.experiment import GenePool
     from perturbo.parts import CampaignParts
 
@@ -117,14 +122,7 @@ def build_lab(cfg: GeneticConfig, context: BuildContext) -> CampaignParts:
     labels = earlier_labels(context.store, screen, context.campaign) if transfer else ()
     planner = make_planner(cfg.planner, screen, cfg.model_dump(), extra_labels=labels)
     params = {
-        "planner": cfg.planner,
-        "seed": cfg.seed,
-        "batch": cfg.batch,
-        "rounds": cfg.rounds,
-        "screen": screen.name,
-        "study": screen.study,
-        "modality": screen.modality,
-        "hit_tail": screen.hit_tail,
+        **screen_params(cfg, screen),
         "lab": True,
         "hit_rule": cfg.hit_rule,
         "library_genes": len(screen),

@@ -8,6 +8,8 @@ Each function reads one ``ask``'s :class:`~perturbo.kinds.genetic.planners.gene_
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from perturbo.kinds.genetic.planners import gene_gp
@@ -53,15 +55,7 @@ def prior_thompson(p: Picking, n: int, free: np.ndarray) -> list[tuple[str, floa
     lam, vec = np.linalg.eigh(cov)
     root = vec * np.sqrt(np.clip(lam, 0.0, None))
     draws = p.prior[cand][None, :] + p.rng.standard_normal((n, m)) @ root.T
-    chosen: list[tuple[str, float]] = []
-    taken: set[int] = set()
-    for d in draws:
-        for j in np.argsort(-d):
-            if int(j) not in taken:
-                taken.add(int(j))
-                chosen.append((p.genes[cand[j]], float(d[j])))
-                break
-    return chosen
+    return _distinct_argmax(draws, cand, p.genes)
 
 
 def constant_liar(p: Picking, n: int, free: np.ndarray) -> list[tuple[str, float]]:
@@ -115,12 +109,19 @@ def thompson(p: Picking, n: int, free: np.ndarray) -> list[tuple[str, float]]:
     lam, vec = np.linalg.eigh((cov + cov.T) / 2)
     root = vec * np.sqrt(np.clip(lam, 0.0, None))
     draws = mu[None, :] + p.rng.standard_normal((n, m)) @ root.T
+    return _distinct_argmax(draws, cand, p.genes)
+
+
+def _distinct_argmax(
+    draws: np.ndarray, cand: np.ndarray, genes: Sequence[str]
+) -> list[tuple[str, float]]:
+    """Each draw's best candidate not taken by an earlier draw (Thompson sampling's batch)."""
     chosen: list[tuple[str, float]] = []
     taken: set[int] = set()
     for d in draws:
         for j in np.argsort(-d):
             if int(j) not in taken:
                 taken.add(int(j))
-                chosen.append((p.genes[cand[j]], float(d[j])))
+                chosen.append((genes[cand[j]], float(d[j])))
                 break
     return chosen

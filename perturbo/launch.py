@@ -21,6 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
+from perturbo.hosted_model import start_model_host
 from perturbo.kindspec import BuildContext, KindSpec
 from perturbo.launch_checks import (
     apply_overrides,
@@ -73,41 +74,6 @@ class Launched:
     name: str
 
 
-@dataclass
-class _HostedModel:
-    """The campaign's local LLM, loaded once in a Ray actor and shared by its agents."""
-
-    engine: Any
-    runtime: Any
-
-    def close(self) -> None:
-        try:
-            self.engine.shutdown()
-        finally:
-            self.runtime.shutdown()
-
-
-def _start_model_host(
-    spec: KindSpec, config: Mapping[str, Any], options: RunOptions, address: str | None
-) -> _HostedModel | None:
-    """Host the embedded model in a Ray actor where the kind's planner uses it and the campaign
-    runs on Ray (with ``local`` the agent loads it in this process)."""
-    if options.local or not spec.uses_local_llm(config):
-        return None
-    from perturbo.actors import connect
-    from perturbo.actors.model_host import ModelHost
-    from perturbo.agents.llm import engine_settings, llm_settings
-
-    runtime = connect(address)  # the pool's connect() later joins this same Ray
-    try:
-        say("loading the local LLM into a Ray actor (once per campaign) ...")
-        es = engine_settings(llm_settings(config), gpu=runtime.has_gpu())
-        return _HostedModel(ModelHost.start(es, runtime), runtime)
-    except BaseException:
-        runtime.shutdown()
-        raise
-
-
 def _for_run(
     spec: KindSpec,
     parts: CampaignParts,
@@ -131,6 +97,24 @@ def _for_run(
         pins = check_pins(pinned, parts.space, parts.kind, history)
         changes["planner"] = Pinned(parts.planner, pins, parts.kind)
     return replace(parts, **changes)
+
+
+def recorder_for(spec: KindSpec, parts: CampaignParts, uri: str, name: str, resume: bool) -> Any:
+    """The campaign's MLflow recorder, with what the kind's spec says about its record (the
+    one place its arguments are written: the loop here and the lab's steps use it)."""
+    from perturbo import tracking
+
+    return tracking.MlflowRecorder.from_parts(
+        parts,
+        uri,
+        name,
+        resume=resume,
+        nesting=spec.nesting,
+        plotters=tuple(spec.plotters),
+        headline=tuple(spec.headline),
+        subject=spec.subject,
+        findings=spec.findings,
+    )
 
 
 def launched(
@@ -167,7 +151,7 @@ def launched(
             refuse_running_name(uri, name)
     history = history if history is not None else History()
     address = options.resolved_address()
-    host = _start_model_host(spec, config, options, address)
+    host = start_model_host(spec, config, options, address)
     try:
         context = BuildContext(
             store=tracking.open_store(uri) if uri is not None else None,
@@ -277,17 +261,7 @@ def run_parts(
     opened = recorder = claim = None
     if uri is not None:
         say("  preparing the campaign's record in the tracking store ...")  # migrations, if new
-        recorder = tracking.MlflowRecorder.from_parts(
-            parts,
-            uri,
-            name,
-            resume=resume,
-            nesting=spec.nesting,
-            plotters=tuple(spec.plotters),
-            headline=tuple(spec.headline),
-            subject=spec.subject,
-            findings=spec.findings,
-        )
+        recorder = recorder_for(spec, parts, uri, name, resume)
         parts = replace(parts, stop=replace(parts.stop, requested=recorder.stop_requested))
         claim = None if resume else claim_as_new(uri, name)  # resume claimed it before reading
     again = f"`perturbo resume {shlex.quote(name)}{tracking.store_flag(uri)}`" if uri else ""

@@ -57,19 +57,9 @@ def lab_side(spec: KindSpec) -> Any:
 
 
 def _recorder(spec: KindSpec, parts: Any, uri: str, name: str, resume: bool) -> Any:
-    from perturbo import tracking
+    from perturbo.launch import recorder_for
 
-    return tracking.MlflowRecorder.from_parts(
-        parts,
-        uri,
-        name,
-        resume=resume,
-        nesting=spec.nesting,
-        plotters=tuple(spec.plotters),
-        headline=tuple(spec.headline),
-        subject=spec.subject,
-        findings=spec.findings,
-    )
+    return recorder_for(spec, parts, uri, name, resume)
 
 
 def _park(recorder: Any, pending: Pending) -> None:

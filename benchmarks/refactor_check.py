@@ -230,6 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sections", default=",".join(SECTIONS))
     ap.add_argument("--seeds", type=int, default=2, help="genetic seeds per screen (2)")
     ap.add_argument("--out", type=Path, default=None)
+    ap.add_argument("--note", default="", help="--compare: a closing paragraph (what was found)")
     ap.add_argument("--title", default="", help="--compare: the report's heading")
     ap.add_argument("--md", type=Path, default=HERE / "results" / "refactor_check.md")
     a = ap.parse_args(argv)
@@ -237,7 +238,8 @@ def main(argv: list[str] | None = None) -> int:
         from refactor_check_compare import compare  # type: ignore[import-not-found]
 
         before, after = (json.loads(p.read_text()) for p in a.compare)
-        a.md.write_text(compare(before, after, *([a.title] if a.title else [])))
+        text = compare(before, after, *([a.title] if a.title else []))
+        a.md.write_text(text + (f"\n## Notes\n\n{a.note}\n" if a.note else ""))
         print(a.md.read_text())
         return 0
     a.sections = [s for s in a.sections.split(",") if s]

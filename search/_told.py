@@ -73,13 +73,18 @@ class Told:
         return np.array(rows).reshape(len(rows), self.space.dim)
 
     def pending_keys(self, pending: Sequence[ExperimentSpec]) -> set[str]:
-        out = set()
-        for s in pending:
-            try:
-                out.add(self.space.key(self.space.validate(s.params)))
-            except InvalidSpec:
-                continue
-        return out
+        return pending_keys(self.space, pending)
+
+
+def pending_keys(space: SearchSpace, pending: Sequence[ExperimentSpec]) -> set[str]:
+    """Keys of in-flight experiments in ``space`` (invalid ones skipped)."""
+    out = set()
+    for s in pending:
+        try:
+            out.add(space.key(space.validate(s.params)))
+        except InvalidSpec:
+            continue
+    return out
 
 
 def fresh(

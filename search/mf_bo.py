@@ -42,6 +42,7 @@ from typing import Any
 import numpy as np
 
 from perturbo.objective import Objective
+from perturbo.search._told import pending_keys
 from perturbo.search.bo import BOPlanner
 from perturbo.search.sobol import SobolPlanner
 from perturbo.space import Categorical, Float, Int, SearchSpace
@@ -177,7 +178,7 @@ class MFBOPlanner:
             self.last_ask_s, self.last_ask_cpu_s = self._bo.last_ask_s, self._bo.last_ask_cpu_s
             return out
         t0, c0 = time.perf_counter(), time.process_time()
-        seen = set(self._keys) | self._pending_keys(pending)
+        seen = set(self._keys) | pending_keys(self._space, pending)
         out: list[ExperimentSpec] = []
         n_init = max(0, min(n, self.n_init - self.n_told - len(pending)))
         if len(self._y) < 3:
@@ -223,15 +224,6 @@ class MFBOPlanner:
         """The ladder's fidelity nearest ``s * f_max`` on a log scale."""
         f = max(float(s), 1e-9) * self.f_max
         return min(self.ladder, key=lambda v: abs(math.log(v) - math.log(f)))
-
-    def _pending_keys(self, pending: Sequence[ExperimentSpec]) -> set[str]:
-        out = set()
-        for s in pending:
-            try:
-                out.add(self._space.key(self._space.validate(s.params)))
-            except InvalidSpec:
-                continue
-        return out
 
     def _spec(self, cfg: dict[str, Any], f: float, note: str, seen: set[str]) -> ExperimentSpec:
         """A spec of ``cfg`` at fidelity ``f``; a repeat of a run or pending pair is swapped for

@@ -226,17 +226,16 @@ class GeneticLab:
         coverage (``benchmarks/results/lab_calibration.md``); the planner's sum of predicted
         probabilities (exact Poisson-binomial) where it drew none; nothing where it predicts
         nothing (the agents)."""
+        from perturbo.kinds.genetic.experiment import tested_labels
         from perturbo.kinds.genetic.lab.remaining import remaining_from_sample, remaining_hits
 
         done = [o for o in history if o.outcome.ok and "hit" in o.outcome.metrics]
         if not done:
             return [], {}
+        labels = tested_labels(done)  # gene -> hit, as the round metrics count them
         by_round: dict[int, list[bool]] = {}
-        labels: dict[str, bool] = {}
         for o in done:
-            gene, hit = str(o.spec.params["gene"]), o.outcome.metrics["hit"] >= 0.5
-            labels[gene] = hit
-            by_round.setdefault(o.spec.round, []).append(hit)
+            by_round.setdefault(o.spec.round, []).append(o.outcome.value("hit") > 0.5)
         found = sum(labels.values())
         rates = ", ".join(
             f"round {r + 1}: {sum(v)}/{len(v)}" for r, v in sorted(by_round.items())

@@ -55,7 +55,14 @@ class TorchTask:
     """Train a small torch model on a scikit-learn dataset; the objective is validation
     accuracy (maximised), reported each epoch. Deterministic for a given ``seed``, except
     ``train_seconds``. ``n_params`` (model size) and ``train_seconds`` are there to trade
-    accuracy against in a multi-objective campaign."""
+    accuracy against in a multi-objective campaign.
+
+    An ``epochs`` param (a multi-fidelity planner's fidelity, e.g. ``mf-bo`` on a space that
+    adds ``Int("epochs", 1, 27)``) sets how many epochs that run trains, in place of
+    ``max_epochs``. Such a run keeps its training state (model, optimiser, random streams) for
+    up to ``keep_states`` configs, so a later run of the same config at more epochs continues
+    it and trains (and reports) only the new epochs, with the values a run from scratch would
+    give (a run of ``e`` epochs is the first ``e`` epochs of a longer one)."""
 
     name: str
     dataset: str  # "digits" or one of _TABULAR
@@ -64,7 +71,9 @@ class TorchTask:
     device: str = "cpu"
     objective: str = "val_accuracy"
     direction: str = "max"
+    keep_states: int = 32
     _data: tuple[Any, ...] | None = field(default=None, repr=False)
+    _states: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
 
     def metric_names(self) -> tuple[str, ...]:
         return ("val_accuracy", "val_loss", "train_loss", "epochs", "n_params", "train_seconds")
@@ -148,27 +157,28 @@ class TorchTask:
 
         t0 = time.perf_counter()
         Xtr, ytr, Xva, yva, k = (t.to(self.device) if hasattr(t, "to") else t for t in self._load())
-        gen = torch.Generator().manual_seed(self.seed)
-        torch.manual_seed(self.seed)
-        model = self._model(params, Xtr.shape[1], k).to(self.device)
-        n_params = float(sum(p.numel() for p in model.parameters()))
-        if params["optimizer"] == "adam":
-            opt = torch.optim.Adam(
-                model.parameters(),
-                lr=float(params["lr"]),
-                weight_decay=float(params["weight_decay"]),
-            )
+        epochs = self._epochs(params)
+        key = repr(sorted((n, v) for n, v in params.items() if n != "epochs"))
+        state = self._states.get(key) if "epochs" in params else None
+        if state is not None and state["epoch"] <= epochs:  # continue the shorter run
+            del self._states[key]
+            model, opt, gen = state["model"], state["opt"], state["gen"]
+            torch.set_rng_state(state["rng"])  # dropout's stream, where that run left it
+            if state["cuda_rng"] is not None:
+                torch.cuda.set_rng_state(state["cuda_rng"])
+            t0 -= state["seconds"]
+            n_params, start, metrics = state["n_params"], state["epoch"] + 1, state["metrics"]
         else:
-            opt = torch.optim.SGD(
-                model.parameters(),
-                lr=float(params["lr"]),
-                momentum=float(params.get("momentum", 0.0)),
-                weight_decay=float(params["weight_decay"]),
-            )
+            gen = torch.Generator().manual_seed(self.seed)
+            torch.manual_seed(self.seed)
+            model = self._model(params, Xtr.shape[1], k).to(self.device)
+            n_params = float(sum(p.numel() for p in model.parameters()))
+            opt = self._optimizer(params, model)
+            start, metrics = 1, {}
         loss_fn = nn.CrossEntropyLoss()
         bs = int(params["batch_size"])
-        metrics: dict[str, float] = {}
-        for epoch in range(1, self.max_epochs + 1):
+        stopped = False
+        for epoch in range(start, epochs + 1):
             model.train()
             perm = torch.randperm(len(Xtr), generator=gen).to(self.device)
             total = 0.0
@@ -194,10 +204,49 @@ class TorchTask:
             }
             if not math.isfinite(val_loss):
                 metrics["val_accuracy"] = math.nan  # diverged: the executor records FAILED
+                stopped = True
                 break
             if not report(epoch, acc):
+                stopped = True
                 break
+        if "epochs" in params and not stopped and self.keep_states > 0:
+            while len(self._states) >= self.keep_states:  # the oldest goes first
+                self._states.pop(next(iter(self._states)))
+            self._states[key] = {
+                "model": model, "opt": opt, "gen": gen, "rng": torch.get_rng_state(),
+                "cuda_rng": torch.cuda.get_rng_state() if self.device != "cpu" else None,
+                "epoch": epochs, "n_params": n_params, "metrics": dict(metrics),
+                "seconds": time.perf_counter() - t0,
+            }  # fmt: skip
         return metrics
+
+    def _epochs(self, params: Mapping[str, Any]) -> int:
+        """Epochs this run trains: the ``epochs`` param (a fidelity), else ``max_epochs``."""
+        if "epochs" not in params:
+            return self.max_epochs
+        e = params["epochs"]
+        if isinstance(e, bool) or not isinstance(e, int | float) or e < 1 or e != int(e):
+            raise PerturboError(
+                f"param 'epochs' of task {self.name!r} must be a whole number >= 1, got {e!r}; "
+                f"declare it as Int('epochs', 1, {self.max_epochs}) in the space"
+            )
+        return int(e)
+
+    def _optimizer(self, params: Mapping[str, Any], model: Any) -> Any:
+        import torch
+
+        if params["optimizer"] == "adam":
+            return torch.optim.Adam(
+                model.parameters(),
+                lr=float(params["lr"]),
+                weight_decay=float(params["weight_decay"]),
+            )
+        return torch.optim.SGD(
+            model.parameters(),
+            lr=float(params["lr"]),
+            momentum=float(params.get("momentum", 0.0)),
+            weight_decay=float(params["weight_decay"]),
+        )
 
 
 # -- synthetic functions ------------------------------------------------------------------

@@ -1,0 +1,79 @@
+"""The built-in trainers honour an ``epochs`` fidelity param (what ``mf-bo`` proposes), and a
+longer run of a config continues its shorter run: only the new epochs are trained and
+reported, with the values a run from scratch gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from perturbo.kinds.hyperparameter.executor import HyperparameterExecutor
+from perturbo.kinds.hyperparameter.tasks import make_task
+from perturbo.types import ExperimentSpec, PerturboError, Status
+
+MLP = {
+    "layers": 2, "width": 16, "activation": "relu", "lr": 0.01, "weight_decay": 1e-4,
+    "dropout": 0.2, "batch_size": 32, "optimizer": "adam",
+}  # fmt: skip
+CNN = {
+    "channels": 4, "hidden": 16, "lr": 0.01, "weight_decay": 1e-4, "dropout": 0.3,
+    "batch_size": 128, "optimizer": "sgd", "momentum": 0.9,
+}  # fmt: skip
+
+
+def _run(task: Any, params: dict[str, Any]) -> tuple[dict[str, float], list[float]]:
+    seen: list[float] = []
+    metrics = task.evaluate(params, lambda e, v: seen.append(v) or True)
+    return metrics, seen
+
+
+def _same(a: dict[str, float], b: dict[str, float]) -> None:
+    assert {k: v for k, v in a.items() if k != "train_seconds"} == {
+        k: v for k, v in b.items() if k != "train_seconds"
+    }
+
+
+@pytest.mark.parametrize("name,cfg", [("wine-mlp", MLP), ("digits-cnn", CNN)])
+def test_epochs_param_sets_the_run_and_a_longer_run_continues(name: str, cfg: dict) -> None:
+    task = make_task(name, seed=1, max_epochs=9)
+    m2, seen2 = _run(task, {**cfg, "epochs": 2})
+    assert m2["epochs"] == 2 and len(seen2) == 2  # not max_epochs
+    _run(task, {**cfg, "lr": 0.02, "epochs": 1})  # another config between (moves torch's RNG)
+    m5, seen5 = _run(task, {**cfg, "epochs": 5})
+    assert m5["epochs"] == 5 and len(seen5) == 3  # epochs 3..5 only: the 2-epoch run continued
+    fresh = make_task(name, seed=1, max_epochs=9)
+    f5, fseen5 = _run(fresh, {**cfg, "epochs": 5})
+    _same(m5, f5)  # continuing gives what a run from scratch gives
+    assert seen2 + seen5 == fseen5
+    # a shorter run of a config already run longer trains from scratch (no rewinding)
+    m3, seen3 = _run(task, {**cfg, "epochs": 3})
+    assert len(seen3) == 3 and m3["epochs"] == 3
+    # without an epochs param: max_epochs, as before, and nothing kept
+    m, seen = _run(make_task(name, seed=1, max_epochs=4), cfg)
+    assert m["epochs"] == 4 and len(seen) == 4
+
+
+def test_continuing_is_bounded_and_per_config() -> None:
+    task = make_task("iris-mlp", seed=0, max_epochs=9)
+    task.keep_states = 2
+    for w in (8, 9, 10):
+        _run(task, {**MLP, "width": w, "epochs": 1})
+    assert len(task._states) == 2  # the oldest (width 8) was dropped
+    assert len(_run(task, {**MLP, "width": 8, "epochs": 3})[1]) == 3  # from scratch
+    assert len(_run(task, {**MLP, "width": 10, "epochs": 3})[1]) == 2  # continued
+
+
+def test_the_executor_records_only_the_new_epochs() -> None:
+    ex = HyperparameterExecutor(make_task("wine-mlp", seed=0, max_epochs=9))
+    a = ex.run(ExperimentSpec({**MLP, "epochs": 3}, "hyperparameter"))
+    b = ex.run(ExperimentSpec({**MLP, "epochs": 9}, "hyperparameter"))
+    assert a.status is b.status is Status.COMPLETED
+    assert len(a.intermediate) == 3 and len(b.intermediate) == 6
+    assert b.metrics["epochs"] == 9
+
+
+@pytest.mark.parametrize("bad", [0, 2.5, "3", True])
+def test_a_bad_epochs_param_names_the_fix(bad: Any) -> None:
+    with pytest.raises(PerturboError, match="Int\\('epochs', 1, 9\\)"):
+        make_task("iris-mlp", max_epochs=9).evaluate({**MLP, "epochs": bad})

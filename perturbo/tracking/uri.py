@@ -233,6 +233,40 @@ def store_damaged(e: BaseException) -> bool:
     return any(k in text for k in _DAMAGE) or isinstance(e, (ValueError, KeyError))
 
 
+_UNREACHABLE = (
+    "unable to open",
+    "connection",
+    "connect",
+    "timed out",
+    "timeout",
+    "max retries",
+    "refused",
+    "unreachable",
+    "disk i/o",
+    "no space",
+    "read-only",
+    "readonly",
+    "locked",
+    "permission denied",
+    "temporarily unavailable",
+    "service unavailable",
+    "name or service not known",
+    "bad gateway",
+    "gateway time",
+)
+"""What a store that cannot be reached (or written) answers: the server, the network, the disk."""
+
+
+def store_unreachable(e: BaseException) -> bool:
+    """Whether ``e`` says the store could not be reached or written (a server down, a network
+    error, a file that cannot be opened, a full or read-only disk) rather than that a request
+    to a working store failed."""
+    if isinstance(e, (ConnectionError, TimeoutError, OSError)):
+        return True
+    text = f"{type(e).__name__} {e}".lower()
+    return any(k in text for k in _UNREACHABLE)
+
+
 def wrap_error(uri: str, what: str, e: Exception) -> PerturboError:
     """A store failure (not the user's input) as one clear line naming the URI, saying whether
     the store was unreachable or its content is damaged."""
@@ -242,9 +276,15 @@ def wrap_error(uri: str, what: str, e: Exception) -> PerturboError:
             f"the tracking store {uri!r} has damaged content ({msg[:300]}) while {what}: "
             "restore it from a backup, or pass another --tracking-uri; nothing was changed"
         )
+    if store_unreachable(e):
+        return PerturboError(
+            f"the tracking store {uri!r} could not be reached while {what} ({msg[:300]}): "
+            "check it (server running? disk full? file readable?) and pass a working --tracking-uri"
+        )
     return PerturboError(
-        f"the tracking store {uri!r} could not be reached while {what} ({msg[:300]}): "
-        "check it (server running? disk full? file readable?) and pass a working --tracking-uri"
+        f"{what} failed on the tracking store {uri!r} ({type(e).__name__}: {msg[:300]}); "
+        "the store answered, so this is not a connection problem: what was recorded before "
+        "stays, `perturbo resume` continues, and if it happens again please report this line"
     )
 
 

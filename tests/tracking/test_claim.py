@@ -182,3 +182,14 @@ def test_store_errors_say_unreachable_or_damaged() -> None:
     bad = wrap_error(uri, "listing campaigns", sqlite3.DatabaseError("disk image is malformed"))
     assert "could not be reached" in str(down) and "damaged" not in str(down)
     assert "damaged content" in str(bad) and "restore it" in str(bad)
+    # A failure that is neither (a working store refused a request, or a bug while finishing)
+    # is not blamed on the connection.
+    other = wrap_error(uri, "finishing the campaign", RuntimeError("figure has no axes"))
+    assert "could not be reached" not in str(other) and "damaged" not in str(other)
+    assert "RuntimeError: figure has no axes" in str(other) and "perturbo resume" in str(other)
+    http = wrap_error(
+        "http://127.0.0.1:5999",
+        "listing campaigns",
+        Exception("API request failed with exception HTTPConnectionPool: Max retries exceeded"),
+    )
+    assert "could not be reached" in str(http)

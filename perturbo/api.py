@@ -13,6 +13,10 @@ A lab campaign (``perturbo run KIND --lab ...``) is driven from Python as from t
     screen = open_campaign("my-screen", tracking_uri="sqlite:///mlflow.db")
     batch = screen.pending()                  # the batch sheet (pandas), or None
     next_batch = screen.tell(results_df)      # record once, get the next batch's sheet
+
+A trial-by-trial campaign (``perturbo run hyperparameter --lab``) opens as a
+:class:`TrialsCampaign`: ``study.ask(n)`` and ``study.tell(trial_id, value)``, Optuna's ask/tell
+with the study in the store.
 """
 
 from __future__ import annotations
@@ -187,10 +191,87 @@ class LabCampaign:
         return None if step.pending is None else _sheet_frame(step.sheet)
 
 
-def open_campaign(name: str, tracking_uri: str | None = None) -> LabCampaign:
+class TrialsCampaign:
+    """A lab campaign that hands out trials one by one (``perturbo run hyperparameter --lab``):
+    Optuna's ask/tell, with the study in the store. Every call opens the campaign from the
+    store, as ``perturbo ask`` / ``perturbo tell`` do, so several workers (processes,
+    computers) may ask and tell the same campaign; the planner sees open trials as pending.
+
+        study = open_campaign("my-search")
+        for trial in study.ask(2):             # {"trial_id": "t0004", "number": 4, "params": {...}}
+            study.tell(trial["trial_id"], train(**trial["params"]))
+    """
+
+    def __init__(self, name: str, tracking_uri: str) -> None:
+        self.name = name
+        self.tracking_uri = tracking_uri
+        self.lines: list[str] = []
+        """What the last call said (asked, told, finished), as the CLI prints it."""
+
+    def __repr__(self) -> str:
+        return f"TrialsCampaign({self.name!r})"
+
+    @staticmethod
+    def _rows(specs: Any) -> list[dict[str, Any]]:
+        return [
+            {"trial_id": s.id, "number": int(s.id.lstrip("t") or 0), "params": dict(s.params)}
+            for s in specs
+        ]
+
+    def ask(self, n: int | None = None) -> list[dict[str, Any]]:
+        """``n`` new trials (``None``: the open ones, or a new batch when none is open), each
+        ``{"trial_id", "number", "params"}`` as ``perturbo ask --format json`` prints them;
+        ``[]`` once the campaign finished. Raises :class:`PerturboError` when every trial of
+        the budget is handed out."""
+        from perturbo.lab import trials
+        from perturbo.types import PerturboError
+
+        if n is not None and int(n) <= 0:
+            raise PerturboError(f"n={n}: ask for a positive number of trials")
+        step = trials.ask(_kind_of, self.tracking_uri, self.name, n)
+        self.lines = list(step.lines)
+        return [] if step.finished else self._rows(step.asked or step.open)
+
+    def open(self) -> list[dict[str, Any]]:
+        """The trials handed out and not told yet."""
+        from perturbo.lab import trials
+
+        step = trials.ask(_kind_of, self.tracking_uri, self.name, None)
+        return [] if step.finished else self._rows(step.open)
+
+    def tell(self, trial_id: str, value: float | None) -> bool:
+        """Record trial ``trial_id``'s value (``None``: it failed) exactly once; True when
+        that told the campaign's last trial (it finished). An id that is not open raises
+        :class:`PerturboError` and records nothing."""
+        return self.tell_many({trial_id: value})
+
+    def tell_many(self, values: dict[str, float | None]) -> bool:
+        """Several trials' values at once, all or nothing (see :meth:`tell`)."""
+        import math
+
+        from perturbo.lab import trials
+        from perturbo.types import PerturboError
+
+        told: list[tuple[str, float | None]] = []
+        for t, v in values.items():
+            if v is not None and not (isinstance(v, int | float) and math.isfinite(v)):
+                raise PerturboError(
+                    f"trial {t}'s value {v!r} is not a finite number; pass None if it failed"
+                )
+            tid = str(t).strip()
+            tid = f"t{int(tid):04d}" if tid.isdigit() else tid  # 3 -> t0003, as the CLI takes
+            told.append((tid, None if v is None else float(v)))
+        step = trials.tell(_kind_of, self.tracking_uri, self.name, told)
+        self.lines = list(step.lines)
+        return step.finished
+
+
+def open_campaign(name: str, tracking_uri: str | None = None) -> LabCampaign | TrialsCampaign:
     """Lab campaign ``name`` (a unique part of its name is enough) in the store at
-    ``tracking_uri`` (default: ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``).
-    Raises :class:`PerturboError` for an unknown campaign or one that is not a lab campaign."""
+    ``tracking_uri`` (default: ``$MLFLOW_TRACKING_URI``, else ``sqlite:///mlflow.db``): a
+    :class:`LabCampaign` (batches with a sheet: the genetic kind) or a :class:`TrialsCampaign`
+    (trials one by one: the hyperparameter kind). Raises :class:`PerturboError` for an unknown
+    campaign or one that is not a lab campaign."""
     from perturbo import config as cfg
     from perturbo import tracking
     from perturbo.lab.pending import LAB_TAG
@@ -205,7 +286,12 @@ def open_campaign(name: str, tracking_uri: str | None = None) -> LabCampaign:
             f"campaign {full!r} is not a lab campaign (its experiments ran in perturbo): "
             "`perturbo run KIND --lab ...` starts one"
         )
+    from perturbo.lab import lab_side
+
+    kind = str(store.config(full).get("kind", ""))
+    if getattr(lab_side(_kind_of(kind)), "mode", "") == "trials":
+        return TrialsCampaign(full, uri)
     return LabCampaign(full, uri)
 
 
-__all__ = ["LabCampaign", "open_campaign", "resume_campaign", "run_campaign"]
+__all__ = ["LabCampaign", "TrialsCampaign", "open_campaign", "resume_campaign", "run_campaign"]

@@ -258,3 +258,40 @@ def test_a_tell_stopped_after_recording_loses_and_repeats_nothing(
     _refused(capsys, uri, "tell", "H", "t0001", "0.125", words=("already told",))
     assert main(["ask", "H", "-n", "1", "--tracking-uri", uri]) == 0
     assert [t["trial_id"] for t in json.loads(capsys.readouterr().out)] == ["t0003"]
+
+
+def test_open_campaign_of_a_trials_campaign_asks_and_tells_like_the_cli(tmp_path: Path) -> None:
+    """``perturbo.open_campaign`` of a trial-by-trial campaign gives Optuna's ask/tell in
+    Python: the same trials as the CLI's ask (same planner calls), each told once, bad values
+    and unknown ids refused with nothing recorded, and True when the last trial is told."""
+    import perturbo
+    from perturbo.api import TrialsCampaign
+    from perturbo.types import PerturboError
+
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    assert main(_start(tmp_path, uri, "random", batch=2, trials=4)) == 0
+    study = perturbo.open_campaign("H", tracking_uri=uri)
+    assert isinstance(study, TrialsCampaign)
+    first = study.open()
+    assert [t["trial_id"] for t in first] == ["t0000", "t0001"]
+    assert study.ask() == first  # none new while two are open
+
+    with pytest.raises(PerturboError, match="not a finite number"):
+        study.tell("t0000", float("nan"))
+    with pytest.raises(PerturboError, match="t0042"):
+        study.tell("t0042", 1.0)
+    assert tracking.open_store(uri).history("H").n_ran == 0  # nothing recorded
+
+    assert study.tell(0, loss(first[0]["params"])) is False  # number 0 = t0000
+    assert [t["trial_id"] for t in study.open()] == ["t0001"]
+    more = study.ask(1)
+    assert [t["trial_id"] for t in more] == ["t0002"]
+    assert study.tell_many({"t0001": None, "t0002": loss(more[0]["params"])}) is False
+    last = study.ask(1)
+    assert [t["trial_id"] for t in last] == ["t0003"]
+    with pytest.raises(PerturboError, match="asked all"):
+        study.ask(1)
+    assert study.tell("t0003", loss(last[0]["params"])) is True  # the last one: finished
+    assert study.ask(1) == [] and any("finished" in line for line in study.lines)
+    hist = tracking.open_store(uri).history("H")
+    assert hist.n_ran == 4 and sum(o.outcome.ok for o in hist) == 3

@@ -2,8 +2,9 @@
 web bar): "what should we test next in L?" shows the pending batch; the lab's results CSV is
 attached with "here are the results for L", previewed (results to record, hits under the
 campaign's rule, what stays pending) with nothing recorded; Confirm records the round once and
-shows the next batch with a download link for its sheet. The screenshot goes to
-``benchmarks/results/lab_web.png``. The page's server loads SmolLM2-135M (always installed);
+shows the next batch with a download link for its sheet. The screenshot goes to the test's
+tmp folder, or to ``$PERTURBO_SHOTS_DIR/lab_web.png`` (``PERTURBO_SHOTS_DIR=benchmarks/results``
+refreshes the shipped one; a plain run leaves the work tree as it was). The page's server loads SmolLM2-135M (always installed);
 the lab turns route by their words, so the model does not choose them."""
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 ROOT = Path(__file__).resolve().parents[2]
 CHROMEDRIVER = "/usr/bin/chromedriver"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-SHOT = ROOT / "benchmarks" / "results" / "lab_web.png"
+
+
+def _shot(tmp_path: Path) -> Path:
+    return Path(os.environ.get("PERTURBO_SHOTS_DIR") or tmp_path) / "lab_web.png"
 
 
 def _port() -> int:
@@ -66,7 +70,7 @@ def lab_web(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no
     CHROMIUM is None or not Path(CHROMEDRIVER).exists(),
     reason="chromium is missing: apt-get install -y chromium chromium-driver",
 )
-def test_upload_preview_confirm_next_batch_in_chromium(lab_web) -> None:  # type: ignore[no-untyped-def]
+def test_upload_preview_confirm_next_batch_in_chromium(lab_web, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -118,9 +122,11 @@ def test_upload_preview_confirm_next_batch_in_chromium(lab_web) -> None:  # type
         assert [g for _, g in recorded(uri)] == genes  # the round, recorded once
         second = [g for g in _pending_genes(uri) if g in driver.find_element(By.ID, "log").text]
         assert len(second) == 8 and not set(second) & set(genes)
-        SHOT.parent.mkdir(parents=True, exist_ok=True)
+        shot = _shot(tmp_path)
+        shot.parent.mkdir(parents=True, exist_ok=True)
         driver.execute_script("document.getElementById('log').scrollTop = 0")
-        driver.save_screenshot(str(SHOT))
+        driver.save_screenshot(str(shot))
+        assert shot.stat().st_size > 10_000
         buttons = driver.find_elements(By.CSS_SELECTOR, ".pending button")
         assert all(not b.is_enabled() for b in buttons[:2])  # one confirmation per preview
     finally:

@@ -1,8 +1,9 @@
 """``perturbo chat --web`` in Debian's headless Chromium (selenium + /usr/bin/chromedriver):
 the page opens only from the URL with the session's token (403 without it); the campaign list
 loads, a question streams its answer with the store's numbers, a proposed launch waits for the
-page's Confirm (declined here: nothing starts); a screenshot goes to
-``benchmarks/results/chat_web.png``. On SmolLM2-135M (always installed; see the pexpect test)."""
+page's Confirm (declined here: nothing starts); a screenshot goes to the test's tmp folder, or
+to ``$PERTURBO_SHOTS_DIR/chat_web.png`` (``PERTURBO_SHOTS_DIR=benchmarks/results`` refreshes the
+shipped one). On SmolLM2-135M (always installed; see the pexpect test)."""
 
 from __future__ import annotations
 
@@ -57,7 +58,7 @@ def log_text(tmp_path: Path) -> str:
     CHROMIUM is None or not Path(CHROMEDRIVER).exists(),
     reason="chromium is missing: apt-get install -y chromium chromium-driver",
 )
-def test_web_chat_in_headless_chromium(web_chat, chat_store: str) -> None:  # type: ignore[no-untyped-def]
+def test_web_chat_in_headless_chromium(web_chat, chat_store: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     webdriver = pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -106,9 +107,10 @@ def test_web_chat_in_headless_chromium(web_chat, chat_store: str) -> None:  # ty
         )
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".pending button"))
         assert len(store.list_campaigns()) == n_before
-        out = ROOT / "benchmarks" / "results" / "chat_web.png"
+        out = Path(os.environ.get("PERTURBO_SHOTS_DIR") or tmp_path) / "chat_web.png"
         out.parent.mkdir(parents=True, exist_ok=True)
         driver.save_screenshot(str(out))
+        assert out.stat().st_size > 10_000
         driver.find_elements(By.CSS_SELECTOR, ".pending button")[1].click()  # Decline
         wait.until(lambda d: "declined: nothing was started" in d.find_element(By.ID, "log").text)
         assert len(store.list_campaigns()) == n_before  # nothing launched

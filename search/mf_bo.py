@@ -16,12 +16,17 @@ choices) and the executor runs the config at that fidelity (e.g. trains that man
   proportion), the value projected to the target fidelity ``s = 1``; the current value is
   the best posterior mean at ``s = 1``. In-flight experiments are ``X_pending``. The
   candidates' fidelities are snapped to the ladder.
-- Promotion (as ASHA promotes, but by the model): the observed config not yet run at the
-  full fidelity (nor pending there) with the best upper bound at ``s = 1`` takes one slot
-  of a batch of two or more (of every other ask for batches of one) at the full fidelity,
-  when its upper bound (mean + ``promote_beta`` sd) beats the best mean of the configs
-  already measured there; so a campaign ends
-  with its recommendation measured at the fidelity that counts.
+- Promotion (as ASHA promotes, but by the model): observed configs not yet run at the full
+  fidelity are ranked by their upper bound at ``s = 1`` (mean + ``promote_beta`` sd); those
+  whose bound beats the best mean of the configs already measured there take slots of the
+  batch. With ``warm_start`` (the executor continues a config's last run, as the built-in
+  trainers do: a longer run trains only the new epochs) a promoted config climbs one rung of
+  the ladder (1 -> 3 -> 9 -> 27), so a config that looked good cheaply is checked at 3 and 9
+  epochs before it takes the full training, at no extra cost if it gets there; up to half
+  the batch (one slot for batches of two or three). Without it a promotion goes straight to
+  the full fidelity (a rerun pays for it whole), one slot per batch. A batch of one
+  promotes on every other ask. So a campaign ends with its recommendation measured at the
+  fidelity that counts.
 - The first ``n_init`` proposals are scrambled Sobol' configs on the lower rungs (each rung
   repeated in proportion to how cheap it is); so is any proposal the model cannot make.
 
@@ -95,6 +100,7 @@ class MFBOPlanner:
 
     ``fixed_cost``: the cost of a run besides the fidelity, in units of a full-fidelity run.
     ``promote_beta``: the promotion's optimism (0: the posterior mean alone).
+    ``warm_start``: the executor continues a config's last run (promotions climb the ladder).
     ``num_fantasies``/``num_restarts``/``raw_samples``/``maxiter``: the cost knobs of a proposal.
     """
 
@@ -116,6 +122,7 @@ class MFBOPlanner:
         raw_samples: int = 32,
         maxiter: int = 10,
         promote_beta: float = 2.0,
+        warm_start: bool = True,
     ) -> None:
         self._space, self._kind, self._seed = space, kind, seed
         self.fidelity = find_fidelity(space, fidelity)
@@ -136,6 +143,7 @@ class MFBOPlanner:
         self._sobol = SobolPlanner(self._configs_space, kind, seed)
         self.fixed_cost = fixed_cost
         self.promote_beta = promote_beta
+        self.warm_start = warm_start
         d = self._configs_space.dim
         self.n_init = n_init if n_init is not None else min(12, max(6, d + 2))
         self.num_fantasies, self.num_restarts = num_fantasies, num_restarts
@@ -144,6 +152,7 @@ class MFBOPlanner:
         self._y: list[float] = []
         self._cfg: list[dict[str, Any]] = []
         self._keys: set[str] = set()  # every (config, fidelity) told
+        self._reached: dict[str, float] = {}  # config key -> the highest fidelity told
         self.n_told = 0
         self._n_asks = 0
         # the initial design's fidelities: each rung below the top, repeated more when cheaper
@@ -168,6 +177,8 @@ class MFBOPlanner:
             if y is None or not math.isfinite(float(y[0])):
                 continue
             cfg = {k: v for k, v in params.items() if k != self.fidelity}
+            ck = self._configs_space.key(cfg)
+            self._reached[ck] = max(self._reached.get(ck, 0.0), float(params[self.fidelity]))
             self._x.append(self._encode(cfg, float(params[self.fidelity])))
             self._y.append(float(y[0]))
             self._cfg.append(cfg)
@@ -208,6 +219,7 @@ class MFBOPlanner:
             "fidelity": str(self.fidelity),
             "fidelities": ",".join(f"{f:g}" for f in self.ladder),
             "fixed_cost": self.fixed_cost,
+            "warm_start": self.warm_start,
         }
 
     # -- helpers ---------------------------------------------------------------------------
@@ -288,13 +300,17 @@ class MFBOPlanner:
                 upper = means + self.promote_beta * post.variance.clamp_min(0).sqrt().squeeze(-1)
             at_full = X[:, d] >= 1.0 - 1e-9
             bar = float(means[at_full].max()) if bool(at_full.any()) else -math.inf
-            unrun = [i for i in range(len(self._cfg)) if self._full_key(i) not in seen]
-            inc_cfg = None
-            if unrun and (n >= 2 or self._n_asks % 2 == 1):
-                i = max(unrun, key=lambda j: float(upper[j]))
-                if float(upper[i]) > bar:
-                    inc_cfg = self._cfg[i]
-                    out.append(self._spec(inc_cfg, self.f_max, "promoted to full fidelity", seen))
+            promoted: list[tuple[dict[str, Any], float]] = []
+            if n >= 2 or self._n_asks % 2 == 1:
+                slots = max(1, n // 2) if self.warm_start else 1
+                for i, f in sorted(
+                    self._promotable(pending, seen), key=lambda t: -float(upper[t[0]])
+                ):
+                    if len(promoted) == slots or float(upper[i]) <= bar:
+                        break
+                    promoted.append((self._cfg[i], f))
+                    note = f"promoted to {self.fidelity} {self._value(f)}"
+                    out.append(self._spec(self._cfg[i], f, note, seen))
             q = n - len(out)
             if q > 0:
                 current = FixedFeatureAcquisitionFunction(
@@ -310,8 +326,8 @@ class MFBOPlanner:
                 rows = [self._encode(c, float(self._space.validate(s.params)[self.fidelity]))
                         for s in pending for c in [self._cfg_of(s)] if c is not None]  # fmt: skip
                 Xp = torch.as_tensor(np.array(rows), dtype=torch.double) if rows else None
-                if inc_cfg is not None:
-                    xi = torch.as_tensor(self._encode(inc_cfg, self.f_max)).unsqueeze(0)
+                if promoted:
+                    xi = torch.as_tensor(np.array([self._encode(c, f) for c, f in promoted]))
                     Xp = xi if Xp is None else torch.cat([Xp, xi])
                 acq = qMultiFidelityKnowledgeGradient(
                     model,
@@ -334,11 +350,26 @@ class MFBOPlanner:
                     out.append(self._spec(cfg, self._snap(row[d]), note, seen))
         return out
 
-    def _full_key(self, i: int) -> str:
-        """The key of observed config ``i`` at the full fidelity."""
-        return self._space.key(
-            self._space.validate({**self._cfg[i], self.fidelity: self._value(self.f_max)})
-        )
+    def _promotable(self, pending: Sequence[ExperimentSpec], seen: set[str]) -> list[Any]:
+        """Observed configs below the full fidelity, none in flight, each once (its first
+        row), with the fidelity a promotion runs it at: the next rung above the highest it
+        reached (``warm_start``), else the full fidelity; that pair neither run nor pending."""
+        busy = {self._configs_space.key(c) for c in map(self._cfg_of, pending) if c is not None}
+        out, done = [], set(busy)
+        for i, cfg in enumerate(self._cfg):
+            ck = self._configs_space.key(cfg)
+            if ck in done:
+                continue
+            done.add(ck)
+            top = self._reached.get(ck, 0.0)
+            if top >= self.f_max:
+                continue
+            nxt = min((r for r in self.ladder if r > top), default=self.f_max)
+            f = nxt if self.warm_start else self.f_max
+            key = self._space.key(self._space.validate({**cfg, self.fidelity: self._value(f)}))
+            if key not in seen:
+                out.append((i, f))
+        return out
 
     def _cfg_of(self, spec: ExperimentSpec) -> dict[str, Any] | None:
         try:

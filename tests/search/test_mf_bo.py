@@ -87,6 +87,28 @@ def test_proposes_valid_pairs_on_the_ladder_and_cheap_ones_first() -> None:
     assert planner.best() is not None
 
 
+@pytest.mark.parametrize("warm", [True, False])
+def test_promotions_climb_the_ladder_when_runs_continue(warm: bool) -> None:
+    """With warm_start a promoted config runs at the next rung above the highest it reached
+    (a continued run pays only the new epochs); without, straight at the full fidelity."""
+    planner = cheap(warm_start=warm)
+    history = run(planner, rounds=8)
+    reached: dict[str, int] = {}
+    promoted = 0
+    for o in history:
+        cfg = {k: v for k, v in o.spec.params.items() if k != "epochs"}
+        ck, e = repr(sorted(cfg.items())), o.spec.params["epochs"]
+        if o.spec.note.startswith("promoted"):
+            promoted += 1
+            assert ck in reached  # only observed configs are promoted
+            assert e == (min(r for r in (1, 3, 9, 27) if r > reached[ck]) if warm else 27)
+        reached[ck] = max(e, reached.get(ck, 0))
+    assert promoted >= 2
+    if warm:  # a config reaches the full fidelity through the rungs
+        assert any(f == 27 and o.spec.note.startswith("promoted") for o, f in
+                   ((o, o.spec.params["epochs"]) for o in history))  # fmt: skip
+
+
 def test_resume_replays_the_same_state() -> None:
     a = cheap(seed=3)
     history = run(a, rounds=3)

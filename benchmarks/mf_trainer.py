@@ -1,0 +1,115 @@
+"""The multi-fidelity benchmark's tasks and its cost ledger (``benchmarks/multi_fidelity.py``).
+
+:class:`Trainer` trains a built-in task's configs lazily, epoch by epoch as methods ask, through
+the task's own continuation (:class:`~perturbo.kinds.hyperparameter.tasks.TorchTask` keeps a
+run's state, so a longer run of a config continues a shorter one with the values a run from
+scratch gives): every method on a seed reads the same per-epoch ``val_loss`` curves, and a
+config is trained once however many methods ask for it. What a method *pays* is
+:class:`Spend`'s business, not the trainer's.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+TASKS = {  # task -> epochs of a full training (the fidelity's top)
+    "breast_cancer-mlp": 27,  # the development task: mf-bo's settings were chosen on it
+    "wine-mlp": 27,  # held out: fixed before any tuning, never tuned on
+    "iris-mlp": 27,
+    "digits-cnn": 9,  # its own default (a CNN epoch costs ~25x an MLP's here)
+}
+DEV_TASK = "breast_cancer-mlp"
+KEEP = 32  # TorchTask.keep_states: the runs a trainer holds for continuation
+
+
+def ladder(max_e: int, eta: int = 3) -> tuple[int, ...]:
+    out, r = [], 1
+    while r < max_e:
+        out.append(r)
+        r *= eta
+    return (*out, max_e)
+
+
+class Trainer:
+    """One task on one seed: ``curve(cfg, epochs, stop)`` gives the per-epoch val_loss of
+    ``cfg`` (trained on demand, up to the next rung of the eta-3 ladder)."""
+
+    def __init__(self, task: str, seed: int) -> None:
+        from perturbo.kinds.hyperparameter.tasks import make_task
+
+        self.max_e = TASKS[task]
+        self.task = make_task(task, seed=seed, max_epochs=self.max_e)
+        self.task.keep_states = 10**6  # a compute cache shared by the methods (Spend charges)
+        self.space = self.task.space()
+        self.rungs = ladder(self.max_e)
+        self._curves: dict[str, list[float]] = {}
+        self._models: dict[str, Any] = {}
+
+    def _extend(self, cfg: dict[str, Any], key: str, upto: int) -> None:
+        import torch
+        from torch import nn
+
+        curve = self._curves.setdefault(key, [])
+        _, _, Xva, yva, _ = self.task._load()
+        build = self.task._model
+
+        def model(p: Any, n_in: int, n_out: int) -> Any:
+            self._models[key] = build(p, n_in, n_out)
+            return self._models[key]
+
+        def report(epoch: int, acc: float) -> bool:
+            with torch.no_grad():
+                v = float(nn.functional.cross_entropy(self._models[key](Xva), yva))
+            curve.append(v if math.isfinite(v) else 10.0)
+            return True
+
+        self.task._model = model  # type: ignore[method-assign]
+        try:
+            self.task.evaluate({**cfg, "epochs": upto}, report)
+        finally:
+            del self.task._model  # back to the class's method
+        if len(curve) < upto:  # diverged: the last value stays
+            curve += [curve[-1] if curve else 10.0] * (self.max_e - len(curve))
+
+    def curve(
+        self, cfg: dict[str, Any], epochs: int, stop: Callable[[int, float], bool] | None = None
+    ) -> list[float]:
+        """val_loss after each epoch, up to ``epochs`` or until ``stop(epoch, v)`` is True."""
+        key = self.space.key(cfg)
+        out: list[float] = []
+        for e in range(1, epochs + 1):
+            if len(self._curves.get(key, ())) < e:
+                upto = epochs if stop is None else min(r for r in self.rungs if r >= e)
+                self._extend(cfg, key, upto)
+            v = self._curves[key][e - 1]
+            out.append(v)
+            if stop is not None and stop(e, v):
+                break
+        return out
+
+
+class Spend:
+    """The epochs a method pays. ``warm``: the trainer continues a config's last run (as
+    TorchTask does, for its last :data:`KEEP` configs), so a run of ``key`` to ``e`` epochs
+    costs ``e`` minus the epochs that run reached; otherwise (or once the run is dropped, or
+    when ``e`` is shorter) it costs ``e``. A pruned trial is not kept."""
+
+    def __init__(self, warm: bool) -> None:
+        self.warm, self.total = warm, 0.0
+        self._held: OrderedDict[str, int] = OrderedDict()
+
+    def pay(self, key: str, e: int, kept: bool = True) -> float:
+        held = self._held.pop(key, 0) if self.warm else 0
+        cost = float(e - held if held <= e else e)
+        if self.warm and kept:
+            self._held[key] = e
+            while len(self._held) > KEEP:
+                self._held.popitem(last=False)
+        self.total += cost
+        return cost
+
+
+__all__ = ["DEV_TASK", "KEEP", "TASKS", "Spend", "Trainer", "ladder"]

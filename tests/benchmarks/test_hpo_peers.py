@@ -1,0 +1,114 @@
+"""benchmarks/hpo_peers.py and hpo_report.py: the peers' space translation and the report's
+ranks and win/tie/loss counts. Optuna is in the product's environment; SMAC3, HEBO and Ax are
+not (``make bench-peers``): their cases skip when they do not import."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+import hpo_peers  # noqa: E402
+import hpo_report  # noqa: E402
+
+from perturbo.space import Categorical, Float, Int, SearchSpace  # noqa: E402
+
+hpo_peers.peer_path()
+_MODULES = {
+    "smac": "smac",
+    "hebo": "hebo",
+    "ax": "ax",
+    "optuna-tpe": "optuna",
+    "optuna-gp": "optuna",
+}
+
+
+class _Task:
+    """Mixed space: log float, log int, an ordered grid, an unordered categorical and a
+    conditional float; the value is largest at lr=1e-2, width=64, grid=8, act='tanh'."""
+
+    name, objective, direction = "toy", "y", "max"
+
+    def space(self) -> SearchSpace:
+        return SearchSpace(
+            [
+                Float("lr", 1e-4, 1e-1, log=True),
+                Int("width", 8, 256, log=True),
+                Categorical("grid", [2, 4, 8, 16], ordered=True),
+                Categorical("act", ["relu", "tanh", "gelu"]),
+                Categorical("opt", ["adam", "sgd"]),
+                Float("momentum", 0.0, 0.99, when={"opt": ["sgd"]}),
+            ]
+        )
+
+    def evaluate(self, p: dict[str, Any]) -> dict[str, float]:
+        y = -abs(np.log10(p["lr"]) + 2) - abs(np.log2(p["width"]) - 6) / 3
+        return {"y": float(y - abs(p["grid"] - 8) / 8 + (p["act"] == "tanh"))}
+
+
+@pytest.mark.parametrize("peer", hpo_peers.PEERS)
+def test_peer_proposes_valid_configs_in_batches(peer: str) -> None:
+    if importlib.util.find_spec(_MODULES[peer]) is None:
+        pytest.skip(f"{peer} not installed (make bench-peers)")
+    task, seen = _Task(), []
+    space = task.space()
+
+    def true_value(t: Any, params: dict[str, Any], y: float) -> float:
+        assert space.validate(params) == params  # every value is in its domain, its type
+        assert ("momentum" in params) == (params["opt"] == "sgd")  # inactive params dropped
+        seen.append(params)
+        return y
+
+    vals, times = hpo_peers.drive(peer, task, 0, 8, 4, true_value)
+    assert len(vals) == 8 and len(seen) == 8
+    assert all(n % 4 == 0 or peer == "ax" for n, _, _ in times)  # 4 asks, then their tells
+    assert {type(p["grid"]) for p in seen} == {int} and {p["grid"] for p in seen} <= {2, 4, 8, 16}
+
+
+def _run(planner: str, task: str, seed: int, values: list[float]) -> dict[str, Any]:
+    return {
+        "planner": planner,
+        "task": task,
+        "seed": seed,
+        "values": values,
+        "planner_s": [[0, 0.1, 0.1]],
+        "wall_s": 1.0,
+    }
+
+
+class _Max:
+    direction = "max"
+    optimum, reference = 1.0, 0.0
+
+    def true_value(self, p: Any) -> float:  # marks a task with known references
+        return 0.0
+
+
+def test_report_ranks_and_win_tie_loss(tmp_path: Path) -> None:
+    runs = []
+    for s in range(3):  # regret at 50 = 1 - best value: bo 0.1, random 0.5, optuna-tpe 0.1
+        runs += [_run("bo", "t1", s, [0.9] * 50), _run("random", "t1", s, [0.5] * 50)]
+        runs += [_run("optuna-tpe", "t1", s, [0.9] * 50)]
+        runs += [_run("bo", "t2", s, [0.2] * 50), _run("random", "t2", s, [0.4] * 50)]
+        runs += [_run("optuna-tpe", "t2", s, [0.6] * 50)]
+    text = hpo_report.report(
+        runs,
+        tasks=["t1", "t2"],
+        planners=["bo", "random", "optuna-tpe"],
+        make_task=lambda t: _Max(),
+        reference=lambda t: (t.optimum, t.reference),
+        out=tmp_path / "h.md",
+        header=["# h", ""],
+        timing={},
+    )
+    assert "| t1 | **0.1 (1)** | 0.5 (3) | **0.1 (1)** |" in text
+    assert "| t2 | 0.8 (3) | 0.6 (2) | **0.4 (1)** |" in text
+    assert "| random | 1 | 0 | 1 | 2 |" in text  # bo wins t1, loses t2 to random
+    assert "| optuna-tpe | 0 | 1 | 1 | 2 |" in text
+    assert "on 1/2 tasks" in text and "NOT met" in text and "worse on t2" in text
+    assert (tmp_path / "h_regret.png").stat().st_size > 0

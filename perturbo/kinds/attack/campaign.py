@@ -187,6 +187,7 @@ def build(
     """The parts of one attack campaign (loads the target once here, to check it)."""
     from perturbo.campaign import StopRule
     from perturbo.kinds.attack.attacks import METHODS_BY_NORM
+    from perturbo.kinds.attack.escalate import Ladder, opening_configs
     from perturbo.kinds.attack.executor import AttackFactory, AttackSettings
     from perturbo.kinds.attack.gradients import warn_if_masked
     from perturbo.kinds.attack.report import Certifier
@@ -195,7 +196,6 @@ def build(
         CascadePlanner,
         CascadeSpace,
         attack_space,
-        opening_configs,
     )
     from perturbo.kinds.attack.targets import TargetRecipe, parse_range, warn_if_weak
     from perturbo.parts import CampaignParts
@@ -269,6 +269,7 @@ def build(
         "cascade": cascade,
         "max_passes": cfg.max_passes,
         "stop_when_done": cfg.stop_when_done,
+        "escalate": cascade and cfg.escalate,
         "reference": cfg.reference or "",
         "certify": cfg.certify,
     }
@@ -279,6 +280,12 @@ def build(
         max_passes=cfg.max_passes,
         stop_when_done=cfg.stop_when_done and cfg.objective == "robust",
         opening=opening_configs(inner, target.n_classes) if cascade else (),
+        ladder=Ladder(
+            max_targets=max(1, min(9, target.n_classes - 1)),
+            features=target.x.reshape(n, -1).cpu().numpy(),  # the neighbours' distances
+        )
+        if cascade and cfg.escalate
+        else None,
     )
     grad_check = warn_if_masked(target, cfg.norm, cfg.methods)
     params["gradient_check_passes"] = grad_check.passes  # counted, shown with the params

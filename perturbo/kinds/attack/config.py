@@ -107,6 +107,18 @@ class AttackConfig(BaseModel):
         description="end once configs spending half the passes it took to reach the worst "
         "case break nothing more",
     )
+    escalate: Annotated[
+        bool,
+        Flag(
+            off="run every config as its planner proposed it (default: start at a few "
+            "gradient steps per sample, double only when a config breaks nothing new)"
+        ),
+    ] = Field(
+        True,
+        description="under the cascade: fit configs to a cost ladder that starts cheap and "
+        "climbs when a config breaks nothing new; each climb first tries what broke the "
+        "standing samples' nearest neighbours",
+    )
     reference: Annotated[str | None, Flag(metavar="ACC@PASSES")] = Field(
         None,
         description="plots: a reference point ACC@PASSES (e.g. AutoAttack's 0.746@3.67e6)",

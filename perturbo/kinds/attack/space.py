@@ -11,9 +11,9 @@ case, :mod:`.samples`), and strips it again before the inner planner is told, so
 inner planner only ever sees attack configs. :class:`CascadeSpace` validates that extra
 param beside the inner space and leaves it out of a config's identity.
 
-Note for planners: with the cascade on, a trial's ``robust_accuracy`` is measured on the
-samples still robust when it was proposed, so later trials face harder samples; the
-objective is "how many of the remaining samples does this config leave standing".
+Note for planners: under the cascade a trial's ``robust_accuracy`` is measured on the
+samples still robust when it was proposed (later trials face harder samples), and under
+the cost ladder (:mod:`.escalate`) a config is told as it ran, fitted to its rung.
 """
 
 from __future__ import annotations
@@ -24,14 +24,20 @@ from dataclasses import replace
 from typing import Any
 
 from perturbo.kinds.attack.attacks import METHODS_BY_NORM
-from perturbo.kinds.attack.samples import WorstCase
+from perturbo.kinds.attack.escalate import OPENING_NOTE, fit_config, opening_configs
+from perturbo.kinds.attack.samples import WorstCase, decode_mask
 from perturbo.space import Categorical, Float, Int, SearchSpace
 from perturbo.types import ExperimentSpec, InvalidSpec, Observation, PerturboError, Status
 
 SAMPLES = "samples"
 PASS_BUDGET = "pass_budget"
 """The passes a trial may spend (set under ``--max-passes``; not part of a config)."""
-_EXTRA = (SAMPLES, PASS_BUDGET)
+RUNG = "rung"
+"""The cost-ladder rung a config was fitted to (:mod:`.escalate`; not part of a config)."""
+_EXTRA = (SAMPLES, PASS_BUDGET, RUNG)
+CLIMB_CONFIGS = 1
+"""Under the ladder, stop-when-done's stretch also holds this many configs at the rung above
+the one that last broke something (the first proposed after a climb: the neighbours')."""
 _HEX = re.compile(r"^[0-9a-f]*$")
 
 
@@ -106,6 +112,11 @@ class CascadeSpace:
             return self.inner.validate(params)
         rest = {k: v for k, v in params.items() if k not in _EXTRA}
         out = self.inner.validate(rest)
+        if RUNG in params:
+            try:
+                out[RUNG] = max(0, int(params[RUNG]))
+            except (TypeError, ValueError):
+                raise InvalidSpec(f"rung {params[RUNG]!r} is not a number") from None
         if PASS_BUDGET in params:
             try:
                 out[PASS_BUDGET] = max(0, int(params[PASS_BUDGET]))
@@ -128,28 +139,6 @@ class CascadeSpace:
         if name == "inner":
             raise AttributeError(name)
         return getattr(self.inner, name)
-
-
-OPENING_NOTE = "opening: AutoAttack's APGD-CE and targeted APGD-DLR, at half its steps"
-
-
-def opening_configs(space: SearchSpace, n_classes: int) -> list[dict[str, Any]]:
-    """What a campaign runs first, before its planner's own proposals: AutoAttack's first two
-    attacks at 50 steps (APGD-CE; APGD-T with 3 targets, or untargeted APGD-DLR under 4
-    classes), those of them ``space`` allows. Cheap next to the ensemble and strong: the
-    planner then searches for what breaks the samples they leave standing."""
-    wanted: list[dict[str, Any]] = [{"method": "apgd-ce", "steps": 50, "restarts": 1}]
-    if n_classes >= 4:
-        wanted.append({"method": "apgd-t", "steps": 50, "targets": 3})
-    else:
-        wanted.append({"method": "apgd-dlr", "steps": 50, "restarts": 1})
-    out = []
-    for params in wanted:
-        try:
-            out.append(space.validate(params))
-        except Exception:  # noqa: BLE001 - not in this space (--methods, the norm): skip it
-            continue
-    return out
 
 
 def _strip(o: Observation) -> Observation:
@@ -176,6 +165,8 @@ class CascadePlanner:
       ends by ``(1 + patience) P`` however heavy the configs its planner picks (the
       doubling argument: never more than ``1 + patience`` times what the campaign needed,
       whenever its last improvement comes). Before the first improvement no stretch runs.
+      Under a ``ladder`` (:mod:`.escalate`) the stretch also holds one climb: a config of
+      the rung above the one that last broke a sample, on the samples still standing.
     """
 
     def __init__(
@@ -188,8 +179,12 @@ class CascadePlanner:
         stop_when_done: bool = False,
         patience: float = 0.5,
         opening: Sequence[Mapping[str, Any]] = (),
+        ladder: Any = None,
     ) -> None:
         self.inner = inner
+        self.ladder = ladder
+        """A :class:`~.escalate.Ladder`: every config is fitted to its rung, each climb first
+        targets the standing samples with their neighbours' configs (None: as proposed)."""
         self.worst = worst
         self.cascade = cascade
         self.max_passes = max_passes
@@ -222,11 +217,13 @@ class CascadePlanner:
         stretch = self._stretch_free(pending)
         if stretch is not None and self.trials_since_best > 0 and stretch < self._min_useful():
             since = self.passes - self.passes_at_best
+            up = self.ladder.climb if self.ladder is not None else 0.0
+            climb = f" plus {up:,.0f} for a climb of the ladder" if up else ""
             return (
                 f"done: no sample broken in the last {self.trials_since_best} configs "
                 f"({since:,.0f} passes, {since / max(self.passes_at_best, 1):.2f}x the "
                 f"{self.passes_at_best:,.0f} that reached the worst case; the stretch is "
-                f"{self.patience:g}x); --no-stop-when-done runs the whole budget"
+                f"{self.patience:g}x{climb}); --no-stop-when-done runs the whole budget"
             )
         return None
 
@@ -235,13 +232,20 @@ class CascadePlanner:
         if not self.stop_when_done or self.passes_at_best <= 0:
             return None
         since = self.passes - self.passes_at_best
-        return self.patience * self.passes_at_best - since - self._reserved(pending)
+        lad = self.ladder
+        if lad is None or lad.rung <= lad.rung_best:
+            return self.patience * self.passes_at_best - since - self._reserved(pending)
+        # climbed: what the configs above the best's rung spent, against the climb's share
+        high = [s for s in pending if int(s.params.get(RUNG, 0)) > lad.rung_best]
+        return lad.climb - lad.spent_above() - self._reserved(high)
+
+    def _standing(self) -> int:
+        return int(self.worst.robust.sum()) if self.worst.attacked.any() else self.worst.n
 
     def _min_useful(self) -> float:
         """A few gradient steps (5: the shortest APGD run, see :func:`.attacks.fit_steps`),
         their start and the final check, on every sample still standing."""
-        standing = int(self.worst.robust.sum()) if self.worst.attacked.any() else self.worst.n
-        return 15.0 * max(1, standing)
+        return 15.0 * max(1, self._standing())
 
     def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
         if self.stopped_by is None:
@@ -258,12 +262,20 @@ class CascadePlanner:
         ]
         first = [
             ExperimentSpec(p, "attack", planner="opening", note=OPENING_NOTE)
-            for p in self._opening[:n]
-        ]
+            for p in self._opening[: 1 if self.ladder is not None else n]
+        ]  # under the ladder one at a time: each faces what the one before left standing
         del self._opening[: len(first)]
+        near = self._neighbours(n) if not first else []
         # the opening runs alone: the planner's configs then face only what it left standing
-        rest = self.inner.ask(n, bare) if not first else []
-        specs = first + [replace(s, kind="attack") for s in rest]
+        rest = self.inner.ask(n - len(near), bare) if not first and n > len(near) else []
+        specs = first + near + [replace(s, kind="attack") for s in rest]
+        if self.ladder is not None:  # fitted to the rung; the neighbours' were grown to it
+            specs = [
+                s
+                if RUNG in s.params
+                else replace(s, params={**self.ladder.fit(s.params), RUNG: self.ladder.rung})
+                for s in specs
+            ]
         extra: dict[str, Any] = {}
         if self.cascade:
             extra[SAMPLES] = self.worst.still_robust_mask
@@ -275,23 +287,95 @@ class CascadePlanner:
             limits.append(self.max_passes - self.passes - self._reserved(pending))
         if limits and specs:  # equal shares of the n asked for, each >= what a few steps need
             free = max(0.0, min(limits))
-            share = max(1, min(n, int(free // useful)))
-            specs = specs[:share]
-            extra[PASS_BUDGET] = int(free // share)
-        return [replace(s, params={**s.params, **extra}) for s in specs]
+            if self.ladder is not None:  # a shorter config on every sample, not a cut-off one
+                specs = self._shares(specs, free, useful)
+            else:
+                share = max(1, min(n, int(free // useful)))
+                specs = specs[:share]
+                extra[PASS_BUDGET] = int(free // share)
+        own = (SAMPLES, PASS_BUDGET)  # a neighbour group's samples, a config's own budget
+        return [
+            replace(
+                s, params={**s.params, **extra, **{k: s.params[k] for k in own if k in s.params}}
+            )
+            for s in specs
+        ]
+
+    def _shares(
+        self, specs: Sequence[ExperimentSpec], free: float, useful: float
+    ) -> list[ExperimentSpec]:
+        """Under the ladder: as many configs as ``free`` passes hold at the rung, a config
+        on a neighbour group weighing its share of the standing samples; each gets its part
+        of ``free`` and is fitted to it."""
+        standing = max(1, self._standing())
+        units = max(1.0, float(free // max(useful, self.ladder.per_sample * standing)))
+        weights = [self._samples(s) / standing for s in specs]
+        keep, total = 0, 0.0
+        while keep < len(specs) and (keep == 0 or total + weights[keep] <= units + 1e-9):
+            total += weights[keep]
+            keep += 1
+        out = []
+        for s, w in zip(specs[:keep], weights[:keep], strict=True):
+            budget, m = int(free * w / total), self._samples(s)
+            # what the budget buys on every sample it attacks, less the final check's forward
+            per = (budget - m) / max(1, m)
+            fitted = fit_config(s.params, per, max_targets=self.ladder.max_targets)
+            out.append(replace(s, params={**s.params, **fitted, PASS_BUDGET: budget}))
+        return out
+
+    def _samples(self, spec: ExperimentSpec) -> int:
+        """How many samples ``spec`` attacks (its own mask, else every standing one)."""
+        mask = spec.params.get(SAMPLES)
+        if mask is None:
+            return self._standing()
+        return int(decode_mask(str(mask), self.worst.n).sum())
+
+    def _neighbours(self, n: int) -> list[ExperimentSpec]:
+        """Once per climb of the ladder: the standing samples, grouped by what broke their
+        nearest broken neighbours, each group attacked with it at the new rung."""
+        lad = self.ladder
+        if lad is None or not self.cascade:
+            return []
+        from perturbo.kinds.attack.samples import encode_mask
+
+        return [
+            ExperimentSpec(
+                {**p, SAMPLES: encode_mask(mask), RUNG: lad.rung},
+                "attack",
+                planner="neighbours",
+                note=f"what broke the nearest broken neighbours of {int(mask.sum())} standing "
+                f"samples, grown to rung {lad.rung}",
+            )
+            for p, mask in lad.neighbours(self.worst, n)
+        ]
 
     def tell(self, observations: Sequence[Observation]) -> None:
-        self.worst.update(observations)
+        lad, best_rung = self.ladder, 0
+        for o in observations:  # one at a time: did this config break anything new?
+            before = int(self.worst.attacked.sum() - self.worst.robust.sum())
+            self.worst.update([o])
+            gained = int(self.worst.attacked.sum() - self.worst.robust.sum()) > before
+            if lad is not None and o.outcome.status is Status.COMPLETED:
+                lad.params_of[o.spec.id] = dict(_strip(o).spec.params)
+                if RUNG in o.spec.params:
+                    lad.told(int(o.spec.params[RUNG]), gained)
+                if gained:
+                    best_rung = int(o.spec.params.get(RUNG, lad.rung))
         for o in observations:
             if o.spec.id not in self._counted and o.outcome.status is not Status.REJECTED:
                 self._counted.add(o.spec.id)
                 v = o.outcome.metrics.get("passes", 0.0)
-                self.passes += float(v) if v == v else 0.0
+                v = float(v) if v == v else 0.0
+                self.passes += v
+                if lad is not None:
+                    lad.observe(o.spec.params, v)
                 self.trials_since_best += 1
         broken = int(self.worst.attacked.sum() - self.worst.robust.sum())
         if broken > self._n_broken:
             self._n_broken = broken
             self.passes_at_best, self.trials_since_best = self.passes, 0
+            if lad is not None:
+                lad.improved(best_rung, int(self.worst.robust.sum()), CLIMB_CONFIGS)
         self.inner.tell([_strip(o) for o in observations])
 
     def __getattr__(self, name: str) -> Any:  # last_trace and the like
@@ -302,6 +386,7 @@ class CascadePlanner:
 
 __all__ = [
     "PASS_BUDGET",
+    "RUNG",
     "SAMPLES",
     "CascadePlanner",
     "CascadeSpace",

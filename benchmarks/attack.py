@@ -13,6 +13,9 @@ Writes ``benchmarks/results/attack.md`` (``attack-quick.md`` with ``--quick``) a
   every sample through forward, every sample a gradient flows back through). Every
   attack's examples are judged by the same :func:`perturbo.kinds.attack.evaluate.assess`.
   The bar: worst case <= AutoAttack's at <= 1/5 of its passes, fwd+bwd and forward only.
+  Then the escalation taken apart (``--skip ablation`` leaves it out): the default, the cost
+  ladder with the planner's configs at each climb instead of the neighbours', and
+  ``--no-escalate``, each at seeds 0-2.
 - **speed**: PGD-20 adversarial examples per second on one batch of the same samples, ours
   (fixed work, no early stop; and with early stop) vs ART's ProjectedGradientDescentPyTorch.
 - **one-pixel**: success rate of the few-pixel DE attack, 1/3/5 pixels.
@@ -95,9 +98,7 @@ def strength(
     """The strength rows of ``model``. ``known``: a pyautoattack row measured by an earlier run
     (same samples, seed 0: its budget for the campaign); ``skip``: references not run;
     ``wall_s``: cap the campaign's wall clock; ``save(rows)`` after every row."""
-    from perturbo.actors import LocalExecutorPool
     from perturbo.kinds.attack import library as lib
-    from perturbo.kinds.attack.campaign import build
     from perturbo.kinds.attack.pgd import pgd
     from perturbo.kinds.attack.samples import worst_case
     from perturbo.kinds.attack.targets import TargetRecipe
@@ -129,23 +130,7 @@ def strength(
     save(rows)
     # the campaign at its defaults (bo, --trials 40, --batch 4, cascade, stop when done),
     # no --max-passes: where it stops by itself is what is measured
-    parts = build(
-        {
-            "model": model,
-            "eps": EPS,
-            "norm": "linf",
-            "samples": n,
-            "trials": trials,
-            "batch": batch,
-            "seed": 0,
-            "max_seconds": wall_s,
-        }
-    )
-    pool = LocalExecutorPool(parts.executor_factory, n_workers=1)
-    try:
-        history, dt = _timed(lambda: parts.run(pool, poll_s=0.05))
-    finally:
-        pool.close()
+    history, parts, dt = _campaign(model, n, trials, batch, 0, wall_s=wall_s)
     done = [o for o in history if o.outcome.ok]
     n = len(tg.y)  # the target's samples (wine has fewer than asked), as the campaign's
     wc = worst_case(history, n, EPS)
@@ -158,7 +143,7 @@ def strength(
     rows.append(
         {
             "attack": f"campaign (defaults: bo, {len(history)} of {trials} trials, batch "
-            f"{batch}, cascade, stop when done, no pass cap{cap})",
+            f"{batch}, cascade, cost ladder, stop when done, no pass cap{cap})",
             "robust": wc.accuracy(),
             "seconds": dt,
             "fwd": int(sum(o.outcome.metrics.get("forward_passes", 0) for o in history)),
@@ -171,6 +156,9 @@ def strength(
         }
     )
     save(rows)
+    if "ablation" not in skip:
+        rows[-1]["ablation"] = ablation(model, n, trials, batch, rows[-1], wall_s)
+        save(rows)
     if "art" not in skip:
         rows.insert(
             -1,
@@ -192,6 +180,73 @@ def strength(
         )
         save(rows)
     return rows
+
+
+def _campaign(
+    model: str,
+    n: int,
+    trials: int,
+    batch: int,
+    seed: int,
+    *,
+    escalate: bool = True,
+    neighbours: bool = True,
+    wall_s: float | None = None,
+) -> tuple[Any, Any, float]:
+    """One campaign at the defaults (``escalate``: the cost ladder; ``neighbours``: its
+    climbs first try the neighbours' configs, else the planner's); (history, parts, s)."""
+    from perturbo.actors import LocalExecutorPool
+    from perturbo.kinds.attack.campaign import build
+
+    parts = build(
+        {
+            "model": model,
+            "eps": EPS,
+            "norm": "linf",
+            "samples": n,
+            "trials": trials,
+            "batch": batch,
+            "seed": seed,
+            "max_seconds": wall_s,
+            "escalate": escalate,
+        }
+    )
+    if not neighbours and parts.planner.ladder is not None:
+        parts.planner.ladder.features = None  # no neighbour configs: the planner's only
+    pool = LocalExecutorPool(parts.executor_factory, n_workers=1)
+    try:
+        history, dt = _timed(lambda: parts.run(pool, poll_s=0.05))
+    finally:
+        pool.close()
+    return history, parts, dt
+
+
+ABLATION = {
+    "default (ladder, neighbours first at each climb)": {},
+    "ladder, the planner's configs at each climb (no neighbours)": {"neighbours": False},
+    "--no-escalate (the configs as the planner proposes them)": {"escalate": False},
+}
+
+
+def ablation(
+    model: str, n: int, trials: int, batch: int, first: dict[str, Any], wall_s: float | None
+) -> list[dict[str, Any]]:
+    """The campaign's escalation, taken apart: each variant of :data:`ABLATION` at seeds
+    0-2 (the default at seed 0 is the campaign row above, not run again)."""
+    from perturbo.kinds.attack.samples import worst_case
+
+    out = []
+    for name, kw in ABLATION.items():
+        for seed in (0, 1, 2):
+            if not kw and seed == 0:
+                robust, passes = first["robust"], first["fwd"] + first["bwd"]
+            else:
+                print(f"  ablation: {name}, seed {seed}", flush=True)
+                history, parts, _ = _campaign(model, n, trials, batch, seed, wall_s=wall_s, **kw)
+                robust = worst_case(history, int(parts.params["samples"]), EPS).accuracy()
+                passes = sum(float(o.outcome.metrics.get("passes", 0.0)) for o in history)
+            out.append({"variant": name, "seed": seed, "robust": robust, "passes": passes})
+    return out
 
 
 def speed(n: int, repeats: int) -> list[dict[str, Any]]:
@@ -335,6 +390,23 @@ def _plain(results: dict[str, Any]) -> dict[str, Any]:
     return plain
 
 
+def _ablation_table(rows: list[dict[str, Any]], aa: dict[str, Any]) -> list[str]:
+    aa_passes = max(1, aa["fwd"] + aa["bwd"])
+    L = [
+        "Escalation taken apart (seeds 0-2; a worst case above AutoAttack's is a miss):",
+        "",
+        "| variant | seed | worst case | <= AutoAttack | fwd+bwd | x AutoAttack's |",
+        "|---|---:|---:|:---:|---:|---:|",
+    ]
+    for r in rows:
+        ok = "yes" if r["robust"] <= aa["robust"] + 1e-12 else "**no**"
+        L.append(
+            f"| {r['variant']} | {r['seed']} | {r['robust']:.4f} | {ok} | {r['passes']:,.0f} | "
+            f"{r['passes'] / aa_passes:.3f} |"
+        )
+    return [*L, ""]
+
+
 def write_report(results: dict[str, Any], out: Path, quick: bool, wall: float) -> Path:
     suffix = "-quick" if quick else ""
     plots = _plot(results, out, suffix)
@@ -387,6 +459,8 @@ def write_report(results: dict[str, Any], out: Path, quick: bool, wall: float) -
             ]
         if "methods" in ours:
             L += [f"Campaign configs by method: {ours['methods']}; failed: {ours['failed']}", ""]
+        if ours.get("ablation"):
+            L += _ablation_table(ours["ablation"], aa)
     if "speed" in results:
         L += [
             f"## Speed: PGD-20 on one batch of {results['speed_n']} (digits-cnn)",
@@ -463,7 +537,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--part", default="", help="save this run's results as a part JSON only")
     ap.add_argument("--merge", nargs="*", default=[], help="part JSONs of earlier runs to include")
     ap.add_argument("--note", default="", help="a paragraph for the report (how it was run)")
-    ap.add_argument("--skip", default="", help="strength references not to run: pyaa,art")
+    ap.add_argument("--skip", default="", help="strength parts not to run: pyaa,art,ablation")
     ap.add_argument(
         "--known-aa", default="", help="JSON file: {model: pyautoattack row} measured before"
     )

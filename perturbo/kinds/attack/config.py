@@ -111,7 +111,7 @@ class AttackConfig(BaseModel):
         bool,
         Flag(
             off="run every config as its planner proposed it (default: start at a few "
-            "gradient steps per sample, double only when a config breaks nothing new)"
+            "gradient steps per sample, x4 only when a config breaks nothing new)"
         ),
     ] = Field(
         True,

@@ -140,8 +140,10 @@ def _bars(curves: Any, tasks: list[str], planners: list[str], c: int) -> list[st
         w = sum(meds[t]["bo"] < meds[t][q] - TIE for t in both)
         ti = sum(abs(meds[t]["bo"] - meds[t][q]) <= TIE for t in both)
         lines.append(f"| {q} | {w} | {ti} | {len(both) - w - ti} | {len(both)} |")
-    full = [t for t in tasks if "bo" in meds[t] and all(q in meds[t] for q in peers)]
-    ok = [t for t in full if all(meds[t]["bo"] <= meds[t][q] + TIE for q in peers if q != "random")]
+    ext = [q for q in peers if q != "random"]
+    full = [t for t in tasks if "bo" in meds[t] and any(q in meds[t] for q in ext)]
+    ok = [t for t in full if all(meds[t]["bo"] <= meds[t][q] + TIE for q in ext if q in meds[t])]
+    gaps = {q: sum(q not in meds[t] for t in full) for q in ext}
     share = len(ok) / max(1, len(full))
     worse = [
         t
@@ -158,8 +160,14 @@ def _bars(curves: Any, tasks: list[str], planners: list[str], c: int) -> list[st
         "",
         "### The issue's bars",
         "",
-        f"- `bo`'s median ≤ every peer's (random aside) on {len(ok)}/{len(full)} tasks with every "
-        f"planner present ({share:.0%}; bar ≥ 70%): {verdict(share >= 0.7 and bool(full))}."
+        f"- `bo`'s median ≤ every peer's (random aside) on {len(ok)}/{len(full)} tasks "
+        f"({share:.0%}; bar ≥ 70%): {verdict(share >= 0.7 and bool(full))}. Against the peers "
+        "that have runs on the task"
+        + (
+            " (missing: " + ", ".join(f"{q} on {n}" for q, n in gaps.items() if n) + " tasks)."
+            if any(gaps.values())
+            else "."
+        )
         + (f" Not on: {', '.join(t for t in full if t not in ok)}." if len(ok) < len(full) else ""),
         f"- never worse than random: {verdict(not worse)}"
         + (f" (worse on {', '.join(worse)})." if worse else "."),
@@ -225,9 +233,12 @@ def report(
 ) -> str:
     """The markdown text (and ``<out.stem>_regret.png`` beside ``out``)."""
     curves, estimated = regret_curves(runs, make_task, reference)
-    tasks = [t for t in tasks if any(k[0] == t for k in curves)]
     planners = [p for p in planners if any(k[1] == p for k in curves)]
     lines = list(header)
+    missing = [t for t in tasks if not any(k[0] == t for k in curves)]
+    if missing:
+        lines += [f"Not run (no time left on the shared box): {', '.join(missing)}.", ""]
+    tasks = [t for t in tasks if t not in missing]
     est = [t for t in tasks if estimated.get(t)]
     if est:
         lines += [

@@ -230,12 +230,15 @@ def _commit(code: bool = False) -> str:
         head = subprocess.run(
             [*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
         ).stdout.strip()
-        dirty = code and subprocess.run(
-            [*git, "status", "--porcelain", "--", "search", "perturbo"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
+        dirty = (
+            code
+            and subprocess.run(
+                [*git, "status", "--porcelain", "--untracked-files=no", "--", "search", "perturbo"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+        )
         return (head or "?") + ("+dirty" if dirty else "")
     except (OSError, subprocess.SubprocessError):
         return "?"

@@ -85,12 +85,12 @@ class BOPlanner:
         self.cat_prior = cat_prior
         # Planner time (issue 20 item 5; benchmarks/results/planner_time.md): at 200
         # observations on the mixed 6-D space a proposal cost 1.9 CPU s, 1/4 the GP fit and
-        # 3/4 optimize_acqf_mixed_alternating. The fit stops at 50 L-BFGS iterations (was 100;
-        # it never converges within 500 there; NB201/fcnet regret at 50 evaluations unchanged,
-        # see docs/findings/hyperparameter.md); the mixed optimiser runs BoTorch's own
-        # default of 8 continuous iterations (was 15), 2 alternations (was 4), and scores its
-        # raw samples and discrete neighbours in one batch (``init_batch_limit``; it
-        # defaulted to ``batch_limit``, i.e. batches of 3).
+        # 3/4 optimize_acqf_mixed_alternating. The fit stops at 50 L-BFGS iterations (was
+        # 100; it never converges within 500 there; median regret at 50 evaluations over 3
+        # seeds unchanged on NB201 cifar10/cifar100/imagenet and fcnet-protein); the mixed
+        # optimiser runs BoTorch's own default of 8 continuous iterations (was 15), 2
+        # alternations (was 4), and scores its raw samples and discrete neighbours in one
+        # batch (``init_batch_limit``; it defaulted to ``batch_limit``, i.e. batches of 3).
         self.fit_maxiter = fit_maxiter
         self.mixed_options = {
             "maxiter_alternating": 2,

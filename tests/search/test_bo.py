@@ -106,7 +106,10 @@ def test_bo_proposal_is_fast_on_a_mixed_space_with_200_observations() -> None:
         specs = pl.ask(4, [ExperimentSpec(c, K) for c in cfgs[200:]])
         cpus.append((time.process_time() - c0) / 4)
         assert all("qLogNEI on 200 points" in s.note for s in specs), [s.note for s in specs]
-    assert min(cpus) < 1.0, f"{cpus} CPU s per proposal"
+    # The bar (<= 1 s) is measured by benchmarks/planner_time.py (0.75 CPU s median here). This
+    # guard sits between the new settings (~0.75) and the old (1.76 in this test): a CPU a
+    # third slower than this box does not turn CI red, the old settings still do.
+    assert min(cpus) < 1.2, f"{cpus} CPU s per proposal"
 
 
 def test_bo_spreads_batch_and_avoids_pending() -> None:

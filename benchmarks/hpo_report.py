@@ -195,6 +195,7 @@ def _plot(curves: Any, tasks: list[str], planners: list[str], path: Path) -> Non
     fig, axes = plt.subplots(rows, cols, figsize=(3.4 * cols, 2.8 * rows), squeeze=False)
     for ax in axes.flat[len(tasks) :]:
         ax.axis("off")
+    colour = {p: f"C{i}" for i, p in enumerate(planners)}  # the same colour on every panel
     for ax, t in zip(axes.flat, tasks, strict=False):
         for p in planners:
             if (t, p) not in curves:
@@ -206,7 +207,7 @@ def _plot(curves: Any, tasks: list[str], planners: list[str], path: Path) -> Non
             ax.plot(
                 x,
                 np.maximum(np.nanmedian(c[:, :n], 0), 1e-4),
-                label=p,
+                color=colour[p],
                 lw=2.2 if p == "bo" else 1.1,
             )
         ax.set_yscale("log")
@@ -214,7 +215,9 @@ def _plot(curves: Any, tasks: list[str], planners: list[str], path: Path) -> Non
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
     axes[0][0].set_ylabel("median regret (0 drawn at 1e-4)", fontsize=8)
-    axes.flat[min(len(tasks), axes.size) - 1].legend(fontsize=7)
+    handles = [plt.Line2D([], [], color=colour[p], lw=2.2 if p == "bo" else 1.1) for p in planners]
+    fig.legend(handles, planners, loc="lower right", fontsize=8, ncol=2)
+    fig.supxlabel("evaluations", fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=90)
     plt.close(fig)

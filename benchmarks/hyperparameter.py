@@ -199,7 +199,9 @@ def _header(runs: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
         f"{_commit()}). Runs from {len(commits)} commit(s).",
         f"Batch {args.batch} proposals per round (the earlier ones pending), the same budget for "
         f"every planner; every seed run to 52 evaluations first (13 rounds: the 50 column), then "
-        f"from scratch to 100 where time allowed. Seeds per cell are in each table. Versions: "
+        f"from scratch to 100 where time allowed"
+        + ("" if any(len(r["values"]) >= 100 for r in runs) else " (no run reached 100 this time)")
+        + ". Seeds per cell are in each table. Versions: "
         + ", ".join(f"{p} {v}" for p, v in vers.items())
         + f", BoTorch {_version('botorch')}, perturbo `bo`/`random` through perturbo's loop.",
         "",
@@ -207,7 +209,9 @@ def _header(runs: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
         "`TPESampler(multivariate=True, constant_liar=True, seed)`, Optuna `GPSampler(seed)`, "
         "SMAC3 `HyperparameterOptimizationFacade` (default initial design; deterministic=True "
         "except on the noisy tabular lookups), HEBO `suggest(n_suggestions=4)`/`observe`, Ax "
-        "`Client` default generation strategy (`get_next_trials(max_trials=4)`). Installed with "
+        "`Client` default generation strategy (`get_next_trials(max_trials=4)`; while its Sobol "
+        "stage waits for data it hands out fewer than 4, so its rounds are smaller, the budget the "
+        "same). HEBO 0.3.6 runs on numpy 2.4 / torch 2.13 with no shim (pymoo 0.6.2). Installed with "
         "`make bench-peers` (`pip install --no-deps --target .peers/lib`, see "
         "benchmarks/requirements-peers.txt): nothing in the product's environment changes.",
         "",

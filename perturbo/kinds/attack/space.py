@@ -306,9 +306,11 @@ class CascadePlanner:
     ) -> list[ExperimentSpec]:
         """Under the ladder: as many configs as ``free`` passes hold at the rung, a config
         on a neighbour group weighing its share of the standing samples; each gets its part
-        of ``free`` and is fitted to it."""
+        of ``free``, at most a rung's worth (what it holds others cannot start on), and is
+        fitted to it."""
         standing = max(1, self._standing())
-        units = max(1.0, float(free // max(useful, self.ladder.per_sample * standing)))
+        unit = max(useful, (self.ladder.per_sample + 1) * standing)  # a rung's config, checked
+        units = max(1.0, float(free // unit))
         weights = [self._samples(s) / standing for s in specs]
         keep, total = 0, 0.0
         while keep < len(specs) and (keep == 0 or total + weights[keep] <= units + 1e-9):
@@ -316,7 +318,7 @@ class CascadePlanner:
             keep += 1
         out = []
         for s, w in zip(specs[:keep], weights[:keep], strict=True):
-            budget, m = int(free * w / total), self._samples(s)
+            budget, m = int(min(free * w / total, w * unit)), self._samples(s)  # no hoarding
             # what the budget buys on every sample it attacks, less the final check's forward
             per = (budget - m) / max(1, m)
             fitted = fit_config(s.params, per, max_targets=self.ladder.max_targets)

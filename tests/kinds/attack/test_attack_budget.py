@@ -105,7 +105,8 @@ def test_stops_when_done_and_says_so(digits_recipe: Any, capsys: Any) -> None:
     # the stretch without improvement was run as a budget: it never overshot
     stretch = planner.passes - planner.passes_at_best
     # (under the cost ladder it also holds the configs of one climb: ``climb`` passes)
-    assert 0 < stretch <= planner.patience * planner.passes_at_best + planner.climb
+    climb = planner.ladder.climb if planner.ladder is not None else 0.0
+    assert 0 < stretch <= planner.patience * planner.passes_at_best + climb
     assert _passes(history) == planner.passes
     assert "attack campaign ends: done" in capsys.readouterr().err
 

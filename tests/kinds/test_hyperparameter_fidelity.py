@@ -77,3 +77,32 @@ def test_the_executor_records_only_the_new_epochs() -> None:
 def test_a_bad_epochs_param_names_the_fix(bad: Any) -> None:
     with pytest.raises(PerturboError, match="Int\\('epochs', 1, 9\\)"):
         make_task("iris-mlp", max_epochs=9).evaluate({**MLP, "epochs": bad})
+
+
+def test_mf_bo_on_a_built_in_task_trades_its_epochs(tmp_path: Any) -> None:
+    """``perturbo run hyperparameter --task wine-mlp --planner mf-bo`` (no space file): the
+    task's epochs become the fidelity (without it mf-bo had nothing to trade and ran as bo,
+    every trial at max_epochs); ``bo`` on the same task keeps the task's own space."""
+    from perturbo.api import run_campaign
+
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    common = dict(task="wine-mlp", trials=8, batch=2, seed=0, max_epochs=9, local=True)
+    hist = run_campaign("hyperparameter", planner="mf-bo", tracking_uri=uri, **common)
+    epochs = [o.spec.params.get("epochs") for o in hist]
+    assert all(isinstance(e, int) and 1 <= e <= 9 for e in epochs), epochs
+    assert min(epochs) < 9, epochs  # cheap fidelities were proposed
+    plain = run_campaign("hyperparameter", planner="bo", tracking_uri=uri, **common)
+    assert all("epochs" not in o.spec.params for o in plain)
+
+
+def test_run_help_names_every_planner_of_the_kind(capsys: Any) -> None:
+    """``perturbo run hyperparameter --help`` lists every planner the kind's table can build
+    (mf-bo was in the table but not in the help)."""
+    from perturbo.cli import main
+    from perturbo.kinds import planner_table
+
+    with pytest.raises(SystemExit):
+        main(["run", "hyperparameter", "--help"])
+    text = " ".join(capsys.readouterr().out.split()).replace("- ", "-")  # argparse wraps at -
+    missing = [e.name for e in planner_table("hyperparameter").entries if e.name not in text]
+    assert not missing, missing

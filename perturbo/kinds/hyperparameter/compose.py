@@ -151,6 +151,17 @@ def _recorded_direction(context: BuildContext | None) -> str | None:
         return None  # a new campaign: nothing recorded
 
 
+def _with_epochs(space: SearchSpace, max_epochs: int) -> SearchSpace:
+    """``space`` plus ``Int("epochs", 1, max_epochs)`` (a built-in task trained over epochs,
+    for ``--planner mf-bo``), unless it has a fidelity parameter already."""
+    from perturbo.search.mf_bo import find_fidelity
+    from perturbo.space import Int, SearchSpace
+
+    if find_fidelity(space) is not None:
+        return space
+    return SearchSpace([*space.params, Int("epochs", 1, max_epochs)])
+
+
 def make_planner(
     name: str,
     space: SearchSpace,
@@ -251,6 +262,9 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
         objectives, directions = (DESIRABILITY,), ("max",)
         objective, direction = DESIRABILITY, "max"
     max_epochs = int(getattr(task, "max_epochs", 0) or 0)
+    if cfg.planner == "mf-bo" and user_space is None and max_epochs >= 2:
+        space = _with_epochs(space, max_epochs)  # the task's own epochs are the fidelity
+        recipe = TaskRecipe(**{**recipe.__dict__, "space": space.to_dict()})
     rungs = None
     if cfg.asha and len(objectives) > 1:
         raise PerturboError(

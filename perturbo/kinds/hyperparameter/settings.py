@@ -40,8 +40,9 @@ class HyperparameterConfig(LLMConfig):
         Flag(
             metavar="NAME",
             more=": bo (BoTorch batch BO), optuna / optuna-tpe, optuna-gp, optuna-cmaes, "
-            "optuna-nsga2, evolution (differential evolution), sobol, random, agent (LLM, see "
-            "--llm)",
+            "optuna-nsga2, evolution (differential evolution), sobol, random, mf-bo "
+            "(multi-fidelity BO: trains cheap epochs first; a built-in task's epochs, or an "
+            "'epochs' param of --space), agent (LLM, see --llm)",
         ),
     ] = Field("bo", description="who proposes")
     trials: int = Field(50, gt=0, description="trials to run in all")

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
@@ -80,6 +81,37 @@ def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
     if proc.returncode == 5:
         pytest.fail(f"the child pytest found no test {pyfuncitem.nodeid}\n{tail}")
     pytest.fail(f"failed in its child process (exit {proc.returncode})\n{tail}", pytrace=False)
+
+
+SERIAL_DIRS = ("cluster", "faults")
+"""Test folders whose tests run one after another on one pytest-xdist worker (``make test``
+runs ``-n 2``): they start Ray heads and worker nodes, PostgreSQL and MLflow servers, kill
+drivers and raylets, and time a campaign against an undisturbed twin; two of them at once
+would share two cores between two clusters. The rest spreads over both workers."""
+
+
+def _serial_scope(nodeid: str) -> str:
+    """The xdist work unit of a test: ``serial`` for every test under SERIAL_DIRS (in
+    collection order, module fixtures shared as in a plain run), else the test alone."""
+    parts = nodeid.split("/", 2)
+    if len(parts) == 3 and parts[0] == "tests" and parts[1] in SERIAL_DIRS:
+        return "serial"
+    return nodeid
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """xdist's ``load`` with SERIAL_DIRS as one unit. (Its ``loadgroup`` cannot do it here:
+    with pytest 9.2 its ``xdist_group`` marks no longer reach the test ids it schedules by.)"""
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    class SerialDirsScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            return _serial_scope(nodeid)
+
+    return SerialDirsScheduling(config, log)
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:

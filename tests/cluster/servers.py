@@ -462,10 +462,13 @@ def _start_ray_head(
     )
     try:
         # Ready for `ray job submit` when both the dashboard (job API) and the head's dashboard
-        # agent (which runs the job: it starts ~15 s after the dashboard) answer.
+        # agent (which runs the job: it starts ~15 s after the dashboard) answer, and `ray
+        # start` has written its address file (its last step; test_ray_job.py reads it, and
+        # on a loaded box it can come after the agent answers).
         agent = f"http://127.0.0.1:{ports['agent_listen']}/api/healthz"
+        written = temp_dir / "ray_current_cluster"
         _wait(
-            lambda: _ok(f"{head.dashboard_url}/api/version") and _ok(agent),
+            lambda: _ok(f"{head.dashboard_url}/api/version") and _ok(agent) and written.exists(),
             proc,
             "ray head",
             log,

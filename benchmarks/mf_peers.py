@@ -46,7 +46,7 @@ def run_optuna(tr: Trainer, seed: int, budget: float, spend: Spend) -> list[Any]
     pruned, so a trial stopped at epoch e costs e."""
     import optuna
 
-    from perturbo.space import Categorical, Float, Int
+    from perturbo.search.optuna_planner import suggest
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = optuna.create_study(
@@ -59,17 +59,7 @@ def run_optuna(tr: Trainer, seed: int, budget: float, spend: Spend) -> list[Any]
     trace: list[Any] = []
 
     def objective(trial: Any) -> float:
-        cfg: dict[str, Any] = {}
-        for p in tr.space.params:
-            if not p.active(cfg):
-                continue
-            if isinstance(p, Float):
-                cfg[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.log)
-            elif isinstance(p, Int):
-                cfg[p.name] = trial.suggest_int(p.name, p.low, p.high, log=p.log)
-            elif isinstance(p, Categorical):
-                cfg[p.name] = trial.suggest_categorical(p.name, list(p.choices))
-        cfg = tr.space.validate(cfg)
+        cfg = tr.space.validate(suggest(trial, tr.space))
 
         def stop(e: int, v: float) -> bool:
             trial.report(v, e)

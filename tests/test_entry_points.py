@@ -138,16 +138,26 @@ def test_attack_campaign_fails_midway_then_resumes(
 
 
 SLOW_CLI = """
-import sys, time
+import os, sys, time
 
 import perturbo.actors
 from perturbo.actors.local_pool import LocalExecutorPool
 
+HOLD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "hold")
+
 
 class Slow(LocalExecutorPool):  # time for the test to stop the campaign mid-run
+    done = 0
+
     def wait(self, timeout_s):
+        # Once 2 experiments are back (and recorded by the loop), hold while the test's HOLD
+        # file exists: the stop lands mid-run however slowly the test reads the store.
+        while Slow.done >= 2 and os.path.exists(HOLD):
+            time.sleep(0.1)
         time.sleep(0.4)
-        return super().wait(timeout_s)
+        got = super().wait(timeout_s)
+        Slow.done += len(got)
+        return got
 
 
 perturbo.actors.LocalExecutorPool = Slow
@@ -183,6 +193,7 @@ def test_chat_launch_stopped_midway_then_resumed(store: str, tmp_path: Path) -> 
     tools = ChatTools(tr.open_store(store), launcher, settings=settings, kinds=kinds)
     try:
         values = {"task": "branin", "planner": "random", "trials": 8, "batch": 2}
+        (tmp_path / "hold").touch()  # the slowed pool holds after 2 experiments (SLOW_CLI)
         _confirm(tools, tools.launch_campaign("hyperparameter", values, name="chat"))
         deadline = time.time() + 120
         while time.time() < deadline:  # stop it once a few experiments are recorded
@@ -196,6 +207,7 @@ def test_chat_launch_stopped_midway_then_resumed(store: str, tmp_path: Path) -> 
             time.sleep(0.2)
         assert "stopped 'chat'" in _confirm(tools, tools.stop_campaign("chat"))
         before = _ended_midway(store, "chat", "KILLED", 8)
+        (tmp_path / "hold").unlink()
         _confirm(tools, tools.resume_campaign("chat"))
         job = launcher.jobs["chat"]
         assert job.process.wait(timeout=120) == 0, job.log.read_text()

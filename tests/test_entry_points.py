@@ -151,7 +151,7 @@ class Slow(LocalExecutorPool):  # time for the test to stop the campaign mid-run
 
     def wait(self, timeout_s):
         # Once 2 experiments are back (and recorded by the loop), hold while the test's HOLD
-        # file exists: the stop lands mid-run however slowly the test reads the store.
+        # file exists: the campaign cannot finish before the test has seen them and stops it.
         while Slow.done >= 2 and os.path.exists(HOLD):
             time.sleep(0.1)
         time.sleep(0.4)
@@ -205,9 +205,12 @@ def test_chat_launch_stopped_midway_then_resumed(store: str, tmp_path: Path) -> 
             except Exception:  # noqa: BLE001 - not in the store yet
                 pass
             time.sleep(0.2)
-        assert "stopped 'chat'" in _confirm(tools, tools.stop_campaign("chat"))
-        before = _ended_midway(store, "chat", "KILLED", 8)
+        proposed = tools.stop_campaign("chat")
+        # Release the hold just before the SIGINT: a stop lets the round in flight finish, and a
+        # held pool would never finish it; the pool's 0.4 s wait keeps the rest from running.
         (tmp_path / "hold").unlink()
+        assert "stopped 'chat'" in _confirm(tools, proposed)
+        before = _ended_midway(store, "chat", "KILLED", 8)
         _confirm(tools, tools.resume_campaign("chat"))
         job = launcher.jobs["chat"]
         assert job.process.wait(timeout=120) == 0, job.log.read_text()

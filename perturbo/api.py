@@ -211,33 +211,28 @@ class TrialsCampaign:
     def __repr__(self) -> str:
         return f"TrialsCampaign({self.name!r})"
 
-    @staticmethod
-    def _rows(specs: Any) -> list[dict[str, Any]]:
-        return [
-            {"trial_id": s.id, "number": int(s.id.lstrip("t") or 0), "params": dict(s.params)}
-            for s in specs
-        ]
-
     def ask(self, n: int | None = None) -> list[dict[str, Any]]:
         """``n`` new trials (``None``: the open ones, or a new batch when none is open), each
         ``{"trial_id", "number", "params"}`` as ``perturbo ask --format json`` prints them;
         ``[]`` once the campaign finished. Raises :class:`PerturboError` when every trial of
         the budget is handed out."""
         from perturbo.lab import trials
+        from perturbo.lab.trial_ids import trial_rows
         from perturbo.types import PerturboError
 
         if n is not None and int(n) <= 0:
             raise PerturboError(f"n={n}: ask for a positive number of trials")
         step = trials.ask(_kind_of, self.tracking_uri, self.name, n)
         self.lines = list(step.lines)
-        return [] if step.finished else self._rows(step.asked or step.open)
+        return [] if step.finished else trial_rows(step.asked or step.open)
 
     def open(self) -> list[dict[str, Any]]:
         """The trials handed out and not told yet."""
         from perturbo.lab import trials
+        from perturbo.lab.trial_ids import trial_rows
 
         step = trials.ask(_kind_of, self.tracking_uri, self.name, None)
-        return [] if step.finished else self._rows(step.open)
+        return [] if step.finished else trial_rows(step.open)
 
     def tell(self, trial_id: str, value: float | None) -> bool:
         """Record trial ``trial_id``'s value (``None``: it failed) exactly once; True when
@@ -250,6 +245,7 @@ class TrialsCampaign:
         import math
 
         from perturbo.lab import trials
+        from perturbo.lab.trial_ids import trial_id
         from perturbo.types import PerturboError
 
         told: list[tuple[str, float | None]] = []
@@ -258,9 +254,7 @@ class TrialsCampaign:
                 raise PerturboError(
                     f"trial {t}'s value {v!r} is not a finite number; pass None if it failed"
                 )
-            tid = str(t).strip()
-            tid = f"t{int(tid):04d}" if tid.isdigit() else tid  # 3 -> t0003, as the CLI takes
-            told.append((tid, None if v is None else float(v)))
+            told.append((trial_id(t), None if v is None else float(v)))
         step = trials.tell(_kind_of, self.tracking_uri, self.name, told)
         self.lines = list(step.lines)
         return step.finished

@@ -264,10 +264,9 @@ def trials_text(specs: Sequence[Any], fmt: str) -> str:
     output plus the id) or a CSV table (trial_id, number, one column per parameter)."""
     import json
 
-    rows = [
-        {"trial_id": s.id, "number": int(s.id.lstrip("t") or 0), "params": dict(s.params)}
-        for s in specs
-    ]
+    from perturbo.lab.trial_ids import trial_rows
+
+    rows = trial_rows(specs)
     if fmt == "json":
         return json.dumps(rows, indent=1, default=str) + "\n"
     names = list(dict.fromkeys(k for r in rows for k in r["params"]))

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from perturbo.lab.trial_ids import trial_id
 from perturbo.types import ExperimentSpec, Outcome, PerturboError, Status
 
 if TYPE_CHECKING:
@@ -122,12 +123,6 @@ def lab_name(config: Mapping[str, Any]) -> str:
     space = config.get("space")
     stem = Path(space).stem if isinstance(space, str) else "space"
     return f"hyperparameter-lab-{stem}-{config.get('planner', 'bo')}-s{config.get('seed', 0)}"
-
-
-def trial_id(text: Any) -> str:
-    """A trial id as the user gave it: ``t0003`` or its number ``3``."""
-    s = str(text).strip()
-    return f"t{int(s):04d}" if s.isdigit() else s
 
 
 def number(text: Any, where: str) -> float:

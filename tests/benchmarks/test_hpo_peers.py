@@ -112,3 +112,62 @@ def test_report_ranks_and_win_tie_loss(tmp_path: Path) -> None:
     assert "| optuna-tpe | 0 | 1 | 1 | 2 |" in text
     assert "on 1/2 tasks" in text and "NOT met" in text and "worse on t2" in text
     assert (tmp_path / "h_regret.png").stat().st_size > 0
+
+
+def test_report_marks_significant_differences(tmp_path: Path) -> None:
+    """Mann-Whitney U beside the medians: separated distributions are significant (bo better on
+    t1, worse on t2 against optuna-gp), overlapping ones are not (random on t1: medians differ),
+    and a peer with 2 seeds is not tested."""
+    runs = []
+    for s in range(5):
+        runs += [_run("bo", "t1", s, [0.9 - 0.01 * s] * 50)]  # regret 0.10..0.14
+        runs += [_run("random", "t1", s, [0.91 - 0.02 * s] * 50)]  # 0.09..0.17: overlaps
+        runs += [_run("optuna-gp", "t1", s, [0.5 - 0.01 * s] * 50)]  # 0.50..0.54
+        runs += [_run("bo", "t2", s, [0.5 - 0.01 * s] * 50)]
+        runs += [_run("random", "t2", s, [0.4 - 0.01 * s] * 50)]
+        runs += [_run("optuna-gp", "t2", s, [0.9 - 0.01 * s] * 50)]
+    runs += [_run("hebo", t, s, [0.1] * 50) for t in ("t1", "t2") for s in range(2)]
+    text = hpo_report.report(
+        runs,
+        tasks=["t1", "t2"],
+        planners=["bo", "random", "optuna-gp", "hebo"],
+        make_task=lambda t: _Max(),
+        reference=lambda t: (t.optimum, t.reference),
+        out=tmp_path / "h.md",
+        header=["# h", ""],
+        timing={},
+    )
+    assert "| t1 | **0.12 (1)** | 0.13 (2) | 0.52 (3)* | 0.9 (4) n=2 |" in text
+    assert "| t2 | 0.52 (2) | 0.62 (3)* | **0.12 (1)*** | 0.9 (4) n=2 |" in text
+    assert "| random | 2 | 0 | 0 | 2 | 1 | 0 | 2 | – |" in text
+    assert "| optuna-gp | 1 | 0 | 1 | 2 | 1 | 1 | 2 | t2 |" in text
+    assert "| hebo | 2 | 0 | 0 | 2 | 0 | 0 | 0 | – |" in text
+    assert (
+        "significantly worse (Mann-Whitney U, p < 0.05) than at least one peer on 1/2 tasks (t2)"
+        in text
+    )
+    assert "bo 5, random 5, optuna-gp 5, hebo 2." in text
+    assert hpo_report.compare(np.zeros(2), np.ones(9)) is None  # too few seeds to test
+    assert hpo_report.compare(np.zeros(3), np.zeros(3)) == (1.0, 0)
+
+
+def test_ackley10_shifted_moves_the_optimum_off_centre() -> None:
+    import warnings
+
+    import hpo_tasks
+
+    with warnings.catch_warnings():  # the benchmark script silences warnings at import
+        import hyperparameter as bench
+
+    base, task = bench.make_task("ackley10"), bench.make_task("ackley10-shifted", seed=3)
+    at = lambda x: {f"x{i}": float(v) for i, v in enumerate(x)}  # noqa: E731
+    assert "ackley10-shifted" in bench.TASKS and "ackley10" not in bench.TASKS
+    assert task.space().params == base.space().params and task.optimum == base.optimum == 0.0
+    s = hpo_tasks.SHIFT
+    assert np.all(np.abs(s) >= 1.0) and np.all(np.abs(s) <= 16.0)  # off-centre, off the corners
+    assert task.evaluate(at(s))["value"] == base.evaluate(at(np.zeros(10)))["value"] < 1e-12
+    assert task.evaluate(at(np.zeros(10)))["value"] > 10.0  # the box's centre is no optimum
+    assert bench.true_value(task, at(s), 99.0) < 1e-12  # noise-free value: the shifted function
+    zero = hpo_tasks.ShiftedTask("z", base, np.zeros(10))  # the wrapper alone changes nothing
+    assert bench.reference(zero) == bench.reference(base)
+    assert bench.reference(task)[1] != bench.reference(base)[1]  # median of the shifted function

@@ -12,8 +12,8 @@
 - Optimisation: ``optimize_acqf`` (continuous spaces), ``optimize_acqf_mixed_alternating``
   (continuous with ints/categoricals), or, on finite grids (tabular benchmarks),
   ``optimize_acqf_discrete`` over the grid or a candidate set of random configs plus the
-  neighbours of the best ones (untested configs only). All kept cheap (few restarts and raw samples) so a proposal
-  costs well under a second with 200 observations on one CPU thread.
+  neighbours of the best ones (untested configs only). Kept cheap: under a CPU second per
+  proposal at 200 observations.
 - The first ``n_init`` points are scrambled Sobol'; so is any proposal made while fewer
   than two usable observations exist or the model cannot be fitted (the spec's ``note``
   says which).
@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from perturbo.objective import Objective, pareto_mask
+from perturbo.search import bo_transforms
 from perturbo.search._told import Told
 from perturbo.search.sobol import SobolPlanner
 from perturbo.space import SearchSpace
@@ -44,7 +45,8 @@ class BOPlanner:
     ``n_init``: Sobol' points before the first model (default ``max(5, dim + 1)``, at most 20).
     ``num_restarts``/``raw_samples``/``mc_samples``/``fit_maxiter`` (L-BFGS iterations of the GP
     fit) and ``mixed_options`` (overrides of ``optimize_acqf_mixed_alternating``'s options): the
-    cost knobs of one proposal.
+    cost knobs of one proposal. ``y_warp``/``input_warp``/``noise="low"``: opt-in fit changes
+    (search/bo_transforms.py).
     """
 
     name = "bo"
@@ -67,6 +69,9 @@ class BOPlanner:
         cat_prior: float | None = 2**0.5,
         fit_maxiter: int = 50,
         mixed_options: dict[str, Any] | None = None,
+        y_warp: bool = False,
+        input_warp: bool = False,
+        noise: str = "botorch",
     ) -> None:
         self._space, self._kind, self._seed = space, kind, seed
         self.objective = Objective.of(objective, direction)
@@ -74,23 +79,19 @@ class BOPlanner:
         self._sobol = SobolPlanner(space, kind, seed)
         self._sobol.name = self.name
         self.n_init = n_init if n_init is not None else min(20, max(5, space.dim + 1))
-        self.num_restarts, self.raw_samples, self.mc_samples, self.maxiter = (
-            num_restarts,
-            raw_samples,
-            mc_samples,
-            maxiter,
-        )
+        self.num_restarts, self.raw_samples = num_restarts, raw_samples
+        self.mc_samples, self.maxiter = mc_samples, maxiter
         self.max_grid, self.n_random, self.n_top = max_grid, n_random, n_top
         # LogNormal loc of the categorical lengthscale prior; None: BoTorch's unregularised fit
         self.cat_prior = cat_prior
-        # Planner time (issue 20 item 5; benchmarks/results/planner_time.md): at 200
-        # observations on the mixed 6-D space a proposal cost 1.9 CPU s, 1/4 the GP fit and
-        # 3/4 optimize_acqf_mixed_alternating. The fit stops at 50 L-BFGS iterations (was
-        # 100; it never converges within 500 there; median regret at 50 evaluations over 3
-        # seeds unchanged on NB201 cifar10/cifar100/imagenet and fcnet-protein); the mixed
-        # optimiser runs BoTorch's own default of 8 continuous iterations (was 15), 2
-        # alternations (was 4), and scores its raw samples and discrete neighbours in one
-        # batch (``init_batch_limit``; it defaulted to ``batch_limit``, i.e. batches of 3).
+        if noise not in ("botorch", "low"):
+            raise ValueError(f"noise must be 'botorch' or 'low', not {noise!r}")
+        self.y_warp, self.input_warp, self.noise = y_warp, input_warp, noise
+        # Planner time (issue 20 item 5, commit 9f80506): the fit stops at 50 L-BFGS
+        # iterations; the mixed optimiser runs BoTorch's defaults (8 continuous iterations, 2
+        # alternations) and scores raw samples and neighbours in one batch (init_batch_limit):
+        # 1.9 -> ~0.75 CPU s per proposal at 200 observations on the mixed 6-D space, median
+        # regret at 50 unchanged (3 seeds, NB201 x3 and fcnet-protein).
         self.fit_maxiter = fit_maxiter
         self.mixed_options = {
             "maxiter_alternating": 2,
@@ -149,7 +150,8 @@ class BOPlanner:
             warnings.simplefilter("ignore")
             torch.manual_seed(self._seed * 100_003 + self._told.n_told + len(pending))
             X = torch.as_tensor(self._told.X, dtype=torch.double)
-            Y = torch.as_tensor(self._told.Y, dtype=torch.double)
+            Y = self._told.Y if not self.y_warp else bo_transforms.warp_outcomes(self._told.Y)
+            Y = torch.as_tensor(Y, dtype=torch.double)
             Xp = torch.as_tensor(self._told.pending_x(pending), dtype=torch.double)
             model = self._fit(X, Y)
             acq = self._acquisition(model, X, Y, Xp if len(Xp) else None)
@@ -172,6 +174,8 @@ class BOPlanner:
         cont = [i for i in range(d) if i not in cat]
         bounds = torch_unit_bounds(d)
         tf = Normalize(d=d, bounds=bounds, indices=cont) if cont else None
+        if self.input_warp and cont:
+            tf = bo_transforms.input_warp(d, cont, tf)
         if cat:
             model = MixedSingleTaskGP(
                 X, Y, cat_dims=cat, input_transform=tf, outcome_transform=Standardize(m=m)
@@ -182,6 +186,8 @@ class BOPlanner:
             from perturbo.search.bo_kernels import add_categorical_lengthscale_prior
 
             add_categorical_lengthscale_prior(model, self.cat_prior)
+        if self.noise == "low":
+            bo_transforms.low_noise(model)
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
         fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": self.fit_maxiter}})
         return model
@@ -236,10 +242,8 @@ class BOPlanner:
 
         cat = {i: discrete[i] for i in self._space.cat_dims}
         disc = {i: v for i, v in discrete.items() if i not in cat}
-        for (
-            i,
-            v,
-        ) in discrete.items():  # BoTorch wants a discrete column's bounds to be its values' range
+        # BoTorch wants a discrete column's bounds to be its values' range
+        for i, v in discrete.items():
             bounds[0, i], bounds[1, i] = min(v), max(v)
         cand, _ = optimize_acqf_mixed_alternating(
             acq,

@@ -1,0 +1,70 @@
+"""Opt-in changes to ``bo``'s GP fit, one per candidate reason why ``bo`` loses to Optuna's
+``GPSampler`` or HEBO on some tasks (docs/findings/categorical-bo.md, "Why bo loses ..."):
+
+- :func:`warp_outcomes` (``BOPlanner(y_warp=True)``): a monotone power transform of the
+  observed values before the fit, as HEBO does (standardise, then Yeo-Johnson with its
+  lambda fitted by maximum likelihood: scikit-learn's ``PowerTransformer``). Skewed values
+  (many bad configs, few good ones) otherwise pull a GP on standardised values toward the tail.
+- :func:`input_warp` (``BOPlanner(input_warp=True)``): BoTorch's Kumaraswamy-CDF ``Warp``
+  on the numeric columns, fitted with the GP (HEBO's input warping).
+- :func:`low_noise` (``BOPlanner(noise="low")``): Optuna's noise model instead of BoTorch's:
+  noise variance (of the standardised values) >= 1e-6 with a Gamma(1.1, 30) prior, nearly
+  flat near zero. BoTorch's LogNormal(-4, 1) prior and 1e-4 floor make a noise-free function
+  look noisy, which may floor the precision near the optimum.
+
+Each keeps the argmax of the data (a monotone map of Y, a reparametrisation of X, or a
+likelihood setting); none is on by default unless the findings say it was adopted.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["input_warp", "low_noise", "warp_outcomes"]
+
+
+def warp_outcomes(Y: np.ndarray) -> np.ndarray:
+    """Column-wise: standardise, then a Yeo-Johnson power transform (lambda by maximum
+    likelihood), standardised again. Monotone increasing per column, so the order of the
+    observations (and the argmax) is kept. A constant column is returned as zeros."""
+    from sklearn.preprocessing import PowerTransformer
+
+    Y = np.asarray(Y, dtype=float)
+    out = np.zeros_like(Y)
+    for j in range(Y.shape[1]):
+        y = Y[:, j]
+        sd = y.std()
+        if not np.isfinite(sd) or sd <= 0 or len(y) < 3:
+            continue
+        z = ((y - y.mean()) / sd).reshape(-1, 1)
+        w = PowerTransformer(method="yeo-johnson", standardize=True).fit_transform(z)[:, 0]
+        out[:, j] = w if np.all(np.isfinite(w)) else z[:, 0]
+    return out
+
+
+def input_warp(d: int, indices: list[int], normalize: Any | None) -> Any:
+    """``normalize`` (or nothing) followed by BoTorch's Kumaraswamy ``Warp`` on ``indices``
+    (the unit-cube numeric columns), as one input transform for the model."""
+    from botorch.models.transforms.input import ChainedInputTransform, Warp
+
+    warp = Warp(d=d, indices=indices)
+    if normalize is None:
+        return warp
+    return ChainedInputTransform(normalize=normalize, warp=warp)
+
+
+def low_noise(model: Any, floor: float = 1e-6) -> None:
+    """Optuna's ``GPSampler`` noise model on ``model``'s Gaussian likelihood: a Gamma(1.1, 30)
+    prior on the noise variance and a lower bound ``floor`` (BoTorch: LogNormal(-4, 1), >= 1e-4).
+    Starts at the prior's mode."""
+    from gpytorch.constraints import GreaterThan
+    from gpytorch.priors import GammaPrior
+
+    noise = model.likelihood.noise_covar
+    prior = GammaPrior(1.1, 30.0)
+    start = 0.1 / 30.0  # the mode: (concentration - 1) / rate
+    noise.register_constraint("raw_noise", GreaterThan(floor, transform=None, initial_value=start))
+    noise.register_prior("noise_prior", prior, lambda m: m.noise, lambda m, v: m._set_noise(v))
+    noise.noise = start

@@ -1,0 +1,93 @@
+"""bo's opt-in fit changes (search/bo_transforms.py): each does what it says."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from perturbo.kinds.hyperparameter.tasks import make_task
+from perturbo.search.bo import BOPlanner
+from perturbo.search.bo_transforms import warp_outcomes
+from perturbo.space import Categorical, Float, Int, SearchSpace
+from perturbo.types import ExperimentSpec, Observation, Outcome, Status
+
+K = "hyperparameter"
+
+
+def _told(planner: BOPlanner, task, n: int, seed: int = 0) -> None:
+    space = task.space()
+    cfgs = space.sample(np.random.default_rng(seed), n, set())
+    planner.tell(
+        [
+            Observation(ExperimentSpec(c, K), Outcome(Status.COMPLETED, task.evaluate(c)))
+            for c in cfgs
+        ]
+    )
+
+
+def _fit(planner: BOPlanner):
+    import torch
+
+    return planner._fit(
+        torch.as_tensor(planner._told.X, dtype=torch.double),
+        torch.as_tensor(planner._told.Y, dtype=torch.double),
+    )
+
+
+def test_warp_outcomes_keeps_the_order_and_removes_the_skew() -> None:
+    """Error-rate-like values (most configs bad, a few good: a long tail) come out nearly
+    symmetric, in the same order, so the argmax the GP is asked about is the same."""
+    from scipy.stats import skew
+
+    rng = np.random.default_rng(0)
+    y = -np.exp(1.5 * rng.normal(size=60))  # maximised; long tail of bad values
+    assert skew(y) < -2
+    w = warp_outcomes(y[:, None])[:, 0]
+    assert abs(skew(w)) < 0.5, skew(w)
+    assert (np.argsort(w, kind="stable") == np.argsort(y, kind="stable")).all()
+    assert abs(w.mean()) < 1e-9 and abs(w.std() - 1) < 1e-6
+    assert (warp_outcomes(np.ones((5, 1))) == 0).all()  # a constant column: no NaN
+
+
+def test_low_noise_lets_a_noise_free_function_fit_below_botorch_noise_floor() -> None:
+    """Branin is noise-free: with Optuna's noise model the fitted noise variance goes below
+    BoTorch's 1e-4 floor, which the default fit cannot."""
+    task = make_task("branin")
+    fitted = {}
+    for noise in ("botorch", "low"):
+        pl = BOPlanner(task.space(), K, 0, "value", "min", noise=noise)
+        _told(pl, task, 30)
+        fitted[noise] = float(_fit(pl).likelihood.noise.detach().min())
+    assert fitted["botorch"] >= 1e-4, fitted
+    assert fitted["low"] < 1e-4, fitted
+
+
+def test_input_warp_on_the_numeric_columns_and_y_warp_propose_from_the_model() -> None:
+    from botorch.models.transforms.input import Warp
+
+    space = SearchSpace(
+        [
+            Float("lr", 1e-4, 1e-1, log=True),
+            Categorical("act", ["relu", "tanh", "gelu"]),
+            Int("width", 8, 256, log=True),
+        ]
+    )
+    rng = np.random.default_rng(0)
+    cfgs = space.sample(rng, 12, set())
+    obs = [
+        Observation(ExperimentSpec(c, K), Outcome(Status.COMPLETED, {"f": float(rng.random())}))
+        for c in cfgs
+    ]
+    pl = BOPlanner(space, K, 0, "f", "max", n_init=4, input_warp=True, y_warp=True)
+    pl.tell(obs)
+    warps = [m for m in _fit(pl).modules() if isinstance(m, Warp)]
+    assert len(warps) == 1
+    cat = set(space.cat_dims)
+    assert sorted(warps[0].indices.tolist()) == [i for i in range(space.dim) if i not in cat]
+    specs = pl.ask(3, [])
+    assert all(s.note.startswith("qLogNEI on 12 points") for s in specs), [s.note for s in specs]
+
+
+def test_unknown_noise_model_is_refused() -> None:
+    with pytest.raises(ValueError, match="noise"):
+        BOPlanner(make_task("branin").space(), K, noise="none")

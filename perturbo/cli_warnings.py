@@ -64,7 +64,16 @@ def one_line_warnings() -> Iterator[None]:
     once = _Once()
     logger = logging.getLogger("perturbo")
     handler = _OnceHandler(once)
-    saved: dict[str, Any] = {"propagate": logger.propagate}
+    saved: dict[str, Any] = {"propagate": logger.propagate, "level": logger.level}
+    # Our warnings print whatever logging state libraries left in this process: a root level
+    # above WARNING (perturbo's logger inherits it while NOTSET) or a perturbo.* logger
+    # disabled by a ``dictConfig``/``fileConfig`` would silently drop them (seen once, order-
+    # dependent, in the test suite: an "LLM call ... failed" line missing).
+    children = [
+        lg
+        for name, lg in list(logging.root.manager.loggerDict.items())
+        if name.startswith("perturbo.") and isinstance(lg, logging.Logger) and lg.disabled
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("default")  # DeprecationWarnings stay hidden: see below
         warnings.filterwarnings("ignore", category=DeprecationWarning)
@@ -72,11 +81,18 @@ def one_line_warnings() -> Iterator[None]:
         warnings.showwarning = once.showwarning
         logger.addHandler(handler)
         logger.propagate = False  # else logging's last-resort handler prints it again
+        if logger.getEffectiveLevel() > logging.WARNING:
+            logger.setLevel(logging.WARNING)
+        for lg in children:
+            lg.disabled = False
         try:
             yield
         finally:
             logger.removeHandler(handler)
             logger.propagate = saved["propagate"]
+            logger.setLevel(saved["level"])
+            for lg in children:
+                lg.disabled = True
 
 
 __all__ = ["PREFIX", "one_line_warnings"]

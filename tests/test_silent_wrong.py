@@ -328,6 +328,27 @@ def test_each_warning_once_and_one_line(capsys: pytest.CaptureFixture[str]) -> N
     assert err.splitlines() == [f"{PREFIX}the prior covers 3 of 40 genes", f"{PREFIX}two"]
 
 
+def test_warnings_print_whatever_logging_state_libraries_left(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A library's logging setup (a root level above WARNING, a ``fileConfig`` that disables
+    existing loggers) must not silence perturbo's warnings; the state comes back after."""
+    from perturbo.cli_warnings import one_line_warnings
+
+    root, child = logging.getLogger(), logging.getLogger("perturbo.agents.structured")
+    saved = root.level
+    root.setLevel(logging.ERROR)
+    child.disabled = True
+    try:
+        with one_line_warnings():
+            child.warning("LLM call 'x' failed")
+        assert capsys.readouterr().err.splitlines() == [f"{PREFIX}LLM call 'x' failed"]
+        assert child.disabled and logging.getLogger("perturbo").level == logging.NOTSET
+    finally:
+        root.setLevel(saved)
+        child.disabled = False
+
+
 def test_a_warning_prints_once_without_source_lines(
     capsys: pytest.CaptureFixture[str], store: str, screen: Path
 ) -> None:

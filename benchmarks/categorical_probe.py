@@ -35,18 +35,22 @@ warnings.filterwarnings("ignore")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from hyperparameter import (  # noqa: E402
-    reference,
-    regret_curve,
-    run_optuna,
-    time_bo_at,
-    true_value,
-)
+from hpo_peers import drive  # noqa: E402
+from hyperparameter import reference, time_bo_at, true_value  # noqa: E402
 
 from perturbo.kinds.hyperparameter.tasks import make_task  # noqa: E402
 from perturbo.types import ExperimentSpec, Observation, Outcome, Status  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def regret_curve(task: Any, values: list[float], ref: tuple[float, float]) -> np.ndarray:
+    """Normalised regret of the best value so far (as benchmarks/hpo_report.py computes it)."""
+    opt, med = ref
+    acc = np.maximum if task.direction == "max" else np.minimum
+    return np.clip(
+        np.abs(acc.accumulate(np.asarray(values, float)) - opt) / abs(med - opt), 0, None
+    )
 
 
 def _min_cat_lengthscale(model: Any) -> float:
@@ -72,7 +76,7 @@ def _rank_quality(task: Any, model: Any) -> float:
     X = torch.as_tensor(space.encode_many(grid), dtype=torch.double).unsqueeze(1)
     with torch.no_grad():
         mu = model.posterior(X).mean.reshape(-1).numpy()
-    truth = np.array([true_value(task, c) for c in grid])
+    truth = np.array([true_value(task, c, np.nan) for c in grid])  # tabular: table mean
     sign = 1.0 if task.direction == "max" else -1.0
     return float(spearmanr(mu, sign * truth)[0])
 
@@ -108,7 +112,7 @@ def run_bo(task: Any, seed: int, evals: int, batch: int, **kw: Any) -> dict[str,
                     ExperimentSpec(s.params, "hyperparameter"), Outcome(Status.COMPLETED, m)
                 )
             )
-            vals.append(true_value(task, s.params))
+            vals.append(true_value(task, s.params, m[task.objective]))
             notes.append(s.note)
             keys.append(space.key(space.validate(s.params)))
         planner.tell(obs)
@@ -126,7 +130,7 @@ def run_bo(task: Any, seed: int, evals: int, batch: int, **kw: Any) -> dict[str,
 def run_random(task: Any, seed: int, evals: int) -> dict[str, Any]:
     space = task.space()
     cfgs = space.sample(np.random.default_rng(seed), evals, set())
-    return {"values": [true_value(task, c) for c in cfgs]}
+    return {"values": [true_value(task, c, task.evaluate(c)[task.objective]) for c in cfgs]}
 
 
 def one(planner: str, task_name: str, seed: int, evals: int, batch: int) -> dict[str, Any]:
@@ -140,7 +144,7 @@ def one(planner: str, task_name: str, seed: int, evals: int, batch: int) -> dict
         kw = {k: json.loads(v) for k, v in (a.split("=") for a in planner[3:].split(";"))}
         r = run_bo(task, seed, evals, batch, **kw)
     elif planner == "optuna-gp":
-        r = {"values": run_optuna("gp", task, seed, evals, batch)[0]}
+        r = {"values": drive("optuna-gp", task, seed, evals, batch, true_value)[0]}
     elif planner == "random":
         r = run_random(task, seed, evals)
     else:

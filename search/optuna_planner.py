@@ -9,6 +9,7 @@ observations the study never asked for are added with ``study.add_trial``.
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,15 +22,18 @@ from perturbo.types import ExperimentSpec, InvalidSpec, Observation, PerturboErr
 SAMPLERS = ("tpe", "gp", "cmaes", "nsga2", "random")
 
 
-def make_sampler(name: str, seed: int, multi: bool = False) -> Any:
-    """An Optuna sampler by short name (see :data:`SAMPLERS`)."""
+def make_sampler(name: str, seed: int, multi: bool = False, deterministic: bool = False) -> Any:
+    """An Optuna sampler by short name (see :data:`SAMPLERS`); ``deterministic``: the objective
+    is noise-free (``GPSampler``'s ``deterministic_objective``)."""
     import optuna
 
     name = name.lower().replace("-", "").replace("_", "")
     if name == "tpe":
         return optuna.samplers.TPESampler(seed=seed, multivariate=True, constant_liar=True)
     if name == "gp":
-        return optuna.samplers.GPSampler(seed=seed)
+        with warnings.catch_warnings():  # "experimental argument": noise on a user's terminal
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return optuna.samplers.GPSampler(seed=seed, deterministic_objective=deterministic)
     if name in ("cmaes", "cma"):
         if multi:
             raise PerturboError(
@@ -84,6 +88,7 @@ class OptunaPlanner:
         objective: str | Sequence[str] = "value",
         direction: str | Sequence[str] = "max",
         sampler: str = "tpe",
+        deterministic: bool = False,
     ) -> None:
         import optuna
 
@@ -97,11 +102,12 @@ class OptunaPlanner:
             directions=[
                 "maximize" if d == "max" else "minimize" for d in self._objective.directions
             ],
-            sampler=make_sampler(sampler, seed, self._objective.multi),
+            sampler=make_sampler(sampler, seed, self._objective.multi, deterministic),
         )
         self._running: dict[str, list[Any]] = {}
         self._rng = np.random.default_rng(seed)
         self._sampler, self._seed, self._asked = sampler, seed, False
+        self._deterministic = deterministic
 
     def _suggest(self, trial: Any) -> dict[str, Any]:
         return suggest(trial, self._space)
@@ -138,7 +144,9 @@ class OptunaPlanner:
         stream would replay the campaign's first configs while it is still in its startup
         phase (Optuna's samplers sample at random for their first trials)."""
         seed = int(np.random.SeedSequence([self._seed, told]).generate_state(1)[0])
-        self.study.sampler = make_sampler(self._sampler, seed, self._objective.multi)
+        self.study.sampler = make_sampler(
+            self._sampler, seed, self._objective.multi, self._deterministic
+        )
         if isinstance(self.study.sampler, self._optuna.samplers.CmaEsSampler):
             # CMA-ES keeps its state in attributes of its own trials, which a history added
             # with add_trial lacks: restart it around the best config told instead of the

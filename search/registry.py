@@ -45,6 +45,12 @@ class PlannerRequest:
         return self.objectives[0] if len(self.objectives) == 1 else self.objectives
 
     @property
+    def deterministic(self) -> bool:
+        """The campaign says its objective is noise-free (config ``deterministic``): ``bo``
+        and ``optuna-gp`` then fit near-noise-free GPs (docs/findings/categorical-bo.md)."""
+        return isinstance(self.config, Mapping) and bool(self.config.get("deterministic"))
+
+    @property
     def direction(self) -> str | tuple[str, ...]:
         return self.directions[0] if len(self.directions) == 1 else self.directions
 
@@ -137,7 +143,14 @@ def _random(r: PlannerRequest) -> Planner:
 def _bo(r: PlannerRequest) -> Planner:
     from perturbo.search.bo import BOPlanner
 
-    return BOPlanner(r.space, r.kind, r.seed, objective=r.objective, direction=r.direction)
+    return BOPlanner(
+        r.space,
+        r.kind,
+        r.seed,
+        objective=r.objective,
+        direction=r.direction,
+        noise="low" if r.deterministic else "botorch",
+    )
 
 
 def _sobol(r: PlannerRequest) -> Planner:
@@ -170,7 +183,13 @@ def _optuna(sampler: str) -> PlannerFactory:
         from perturbo.search.optuna_planner import OptunaPlanner
 
         return OptunaPlanner(
-            r.space, r.kind, r.seed, objective=r.objective, direction=r.direction, sampler=sampler
+            r.space,
+            r.kind,
+            r.seed,
+            objective=r.objective,
+            direction=r.direction,
+            sampler=sampler,
+            deterministic=r.deterministic,
         )
 
     return factory

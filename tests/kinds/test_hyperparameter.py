@@ -215,3 +215,21 @@ def test_agent_planner_runs_a_hyperparameter_campaign_with_a_fake_llm() -> None:
     assert len(hist) == 4 and all(o.outcome.ok for o in hist)
     assert [o.spec.planner for o in hist].count("agent") == 3  # x0=99 is outside [-5, 10]: fallback
     assert min(o.outcome.metrics["value"] for o in hist) < 2.0
+
+
+def test_a_noise_free_objective_gets_the_near_noise_free_models() -> None:
+    """``deterministic`` (automatic on the synthetic tasks) reaches bo's noise model and
+    optuna-gp's ``deterministic_objective``; a training task or table lookup keeps BoTorch's."""
+    from perturbo.kinds.hyperparameter.compose import make_planner
+    from perturbo.kinds.hyperparameter.tasks import make_task
+
+    def planner(name: str, task: str, **cfg: object) -> object:
+        space = make_task(task).space()
+        return make_planner(name, space, 0, "value", "min", {"task": task, **cfg})
+
+    assert planner("bo", "branin").noise == "low"
+    assert planner("bo", "hpobench-australian").noise == "botorch"
+    assert planner("bo", "hpobench-australian", deterministic=True).noise == "low"
+    gp = planner("optuna-gp", "hartmann6").study.sampler
+    assert gp._deterministic
+    assert not planner("optuna-gp", "hpobench-kc1").study.sampler._deterministic

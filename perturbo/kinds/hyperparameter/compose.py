@@ -177,10 +177,13 @@ def make_planner(
     planner. ``config`` (the campaign's) and ``llm`` (a LangChain chat model, for tests) matter
     to ``agent`` only."""
     from perturbo.kinds.hyperparameter.planners import TABLE
+    from perturbo.kinds.hyperparameter.tasks import is_noise_free
 
     objectives = (objective,) if isinstance(objective, str) else tuple(objective)
     directions = (direction,) if isinstance(direction, str) else tuple(direction)
     cfg = dict(config or {})
+    if is_noise_free(str(cfg.get("task", ""))):
+        cfg["deterministic"] = True
     task = f"tune the hyperparameters of task {cfg.get('task', '?')!r} to {directions[0]}imise {objectives[0]}"
     return TABLE.make(
         name,

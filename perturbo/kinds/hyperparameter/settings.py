@@ -98,6 +98,13 @@ class HyperparameterConfig(LLMConfig):
         description="optimise the geometric mean of Derringer-Suich desirabilities of the "
         "objectives (one planner objective, 'desirability', maximised) instead of a Pareto front",
     )
+    deterministic: bool = Field(
+        False,
+        description="the objective is noise-free (the same config always gives the same "
+        "value, e.g. a simulation): bo and optuna-gp then fit a near-noise-free model, which "
+        "pins a noise-free optimum down more precisely (off: trainings and noisy measurements; "
+        "the synthetic tasks branin, hartmann6 and ackley10 are always noise-free)",
+    )
     allow_user_code: bool = Field(
         False, description="allow --task module:function (runs your code)"
     )

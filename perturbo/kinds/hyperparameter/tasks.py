@@ -34,6 +34,13 @@ _SYNTHETIC = {
 }
 
 
+def is_noise_free(name: str) -> bool:
+    """Whether the built-in task ``name`` is a noise-free function (a synthetic one: its value
+    is the same every time for a config; training runs and table lookups of one recorded seed
+    are not)."""
+    return name in _SYNTHETIC
+
+
 @dataclass
 class SyntheticTask:
     """A ``botorch.test_functions`` function, minimised; ``optimum`` is its known minimum."""
@@ -208,6 +215,7 @@ __all__ = [
     "TorchTask",
     "UserTask",
     "builtin_tasks",
+    "is_noise_free",
     "make_task",
     "register_function",
     "registered_function",

@@ -235,6 +235,7 @@ def _bars(curves: Any, tasks: list[str], planners: list[str], c: int) -> list[st
         + (f" ({', '.join(sw)})" if sw else "")
         + "; untested pairs (a side with fewer than "
         f"{MIN_TEST_SEEDS} seeds) count as no difference.",
+        *_bound(curves, meds, full, ext, c),
         f"- never worse than random: {verdict(not worse)}"
         + (f" (worse on {', '.join(worse)})." if worse else "."),
         "- NAS-Bench-201 within 1.5× of the best peer: "
@@ -248,6 +249,26 @@ def _bars(curves: Any, tasks: list[str], planners: list[str], c: int) -> list[st
         "",
     ]
     return lines
+
+
+def _bound(curves: Any, meds: Any, full: list[str], ext: list[str], c: int) -> list[str]:
+    """The bar's share against only the peers' cells that hold the most seeds: more seeds in
+    the other cells can only lower it (a task counts when ``bo`` beats every peer on it)."""
+    n = {(t, q): len(_at(curves, t, q, c)) for t in full for q in ext}
+    most = max(n.values(), default=0)
+    if all(v == most for v in n.values() if v):
+        return []
+    ok = [t for t in full if all(meds[t]["bo"] <= meds[t][q] + TIE for q in ext if n[t, q] == most)]
+    return [
+        f"  Against only the peer cells with {most} seeds: `bo`'s median ≤ each of theirs on "
+        f"{len(ok)}/{len(full)} tasks ({len(ok) / len(full):.0%}), an upper bound on the share "
+        "above"
+        + (
+            ": the bar cannot be met whatever more seeds in the other cells show."
+            if len(ok) / len(full) < 0.7
+            else "."
+        )
+    ]
 
 
 def _plot(curves: Any, tasks: list[str], planners: list[str], path: Path) -> None:

@@ -2,8 +2,8 @@
 
 ``ackley10-shifted``: botorch's Ackley-10D on its own box [-32.768, 32.768]^10, evaluated at
 ``x - SHIFT``. Plain Ackley has its optimum at the centre of the box, a point that a GP's
-first proposals or a scrambled Sobol' design often hit (a 1-seed Ax run reached regret 2e-17
-on ``ackley10``: the centre itself). The shift moves the optimum to ``SHIFT`` -- off-centre and
+first proposals or a Sobol' design often hit (Ax 1.3's default generation strategy,
+Center+Sobol+MBM, evaluates the box's centre first: its 1-seed regret 2e-17 on ``ackley10``). The shift moves the optimum to ``SHIFT`` -- off-centre and
 off the box's corners -- with the optimum value unchanged (0; botorch's float rounding gives
 4.4e-16 at the optimum, shifted or not). Points with ``x - SHIFT`` outside the box are
 evaluated with the same Ackley formula (botorch's ``_evaluate_true``, which skips the bounds

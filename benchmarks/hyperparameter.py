@@ -219,7 +219,8 @@ def _header(runs: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
         "median config; noise-free values for the tabular tasks). Median over seeds; lower is better.",
         "",
         "**Changed task:** `ackley10-shifted` replaces `ackley10` (whose optimum is the centre of "
-        "its box, a point a GP's or a Sobol' design's first proposals often hit: Ax's 1-seed "
+        "its box, a point a GP's or a Sobol' design's first proposals often hit: Ax 1.3's default "
+        "generation strategy is Center+Sobol+MBM, its first trial the box's centre, so its 1-seed "
         "2e-17 there was the centre itself). The same botorch Ackley-10D on the same box "
         "[-32.768, 32.768]^10, evaluated at x − s with s = `np.random.default_rng(2026).uniform("
         "-16, 16, 10)` = [" + ", ".join(f"{v:.3f}" for v in SHIFT) + "]: the optimum (value 0, "

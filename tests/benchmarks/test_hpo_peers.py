@@ -147,6 +147,7 @@ def test_report_marks_significant_differences(tmp_path: Path) -> None:
         in text
     )
     assert "bo 5, random 5, optuna-gp 5, hebo 2." in text
+    assert "peer cells with 5 seeds: `bo`'s median ≤ each of theirs on 1/2 tasks (50%)" in text
     assert hpo_report.compare(np.zeros(2), np.ones(9)) is None  # too few seeds to test
     assert hpo_report.compare(np.zeros(3), np.zeros(3)) == (1.0, 0)
 

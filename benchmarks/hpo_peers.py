@@ -18,7 +18,8 @@ Peers (settings from each library's documentation):
 
 - ``optuna-tpe``: ``TPESampler(multivariate=True, constant_liar=True, seed=seed)``
   (the settings Optuna 5.0 recommends for batch/parallel use);
-- ``optuna-gp``: ``GPSampler(seed=seed)``, its defaults;
+- ``optuna-gp``: ``GPSampler(seed=seed)``, its defaults, with ``deterministic_objective=True``
+  on the noise-free synthetic functions (perturbo's ``bo`` gets ``--deterministic`` there);
 - ``smac``: SMAC3 ``HyperparameterOptimizationFacade``, its default initial design,
   ``deterministic=True`` for noise-free tasks (synthetic functions, seeded trainers), ``False``
   for the tabular lookups (a recorded training seed drawn at random);
@@ -107,7 +108,10 @@ class _Optuna:
         smp = (
             optuna.samplers.TPESampler(multivariate=True, constant_liar=True, seed=seed)
             if kind == "tpe"
-            else optuna.samplers.GPSampler(seed=seed)
+            # deterministic_objective on noise-free functions: the information bo gets there
+            else optuna.samplers.GPSampler(
+                seed=seed, deterministic_objective=hasattr(task, "evaluate_array")
+            )
         )
         direction = "maximize" if task.direction == "max" else "minimize"
         self.study = optuna.create_study(direction=direction, sampler=smp)

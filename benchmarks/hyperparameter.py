@@ -89,6 +89,12 @@ def true_value(task: Any, params: Mapping[str, Any], observed: float) -> float:
     return float(task.evaluate_array(np.array([[params[f"x{i}"] for i in range(len(params))]]))[0])
 
 
+def noise_free(task: Any) -> bool:
+    """A synthetic function without noise (the product's ``--deterministic`` is automatic on
+    these; trainers and table lookups are noisy across seeds). bo and GPSampler both get it."""
+    return hasattr(task, "evaluate_array") and not getattr(task, "noise_std", 0.0)
+
+
 def run_ours(
     name: str, task: Any, seed: int, evals: int, batch: int
 ) -> tuple[list[float], list[tuple[int, float]]]:
@@ -100,7 +106,10 @@ def run_ours(
     space = task.space()
     kw = dict(seed=seed, objective=task.objective, direction=task.direction)
     planner = {
-        "bo": lambda: BOPlanner(space, "hyperparameter", **kw),
+        # as `perturbo run hyperparameter` builds it: --deterministic on noise-free tasks
+        "bo": lambda: BOPlanner(
+            space, "hyperparameter", noise="low" if noise_free(task) else "botorch", **kw
+        ),
         "evolution": lambda: EvolutionPlanner(space, "hyperparameter", **kw),
         "random": lambda: RandomPlanner(space, "hyperparameter", seed),
     }[name]()

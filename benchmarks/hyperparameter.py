@@ -215,7 +215,9 @@ def _header(runs: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
         + f", BoTorch {_version('botorch')}, perturbo `bo`/`random` through perturbo's loop.",
         "",
         "Peers through their own APIs (benchmarks/hpo_peers.py): Optuna TPE "
-        "`TPESampler(multivariate=True, constant_liar=True, seed)`, Optuna `GPSampler(seed)`, "
+        "`TPESampler(multivariate=True, constant_liar=True, seed)`, Optuna `GPSampler(seed)` "
+        "(`deterministic_objective=True` on the noise-free synthetic functions, where perturbo's "
+        "`bo` runs with `--deterministic` as the product sets it: both from commit cda876c on), "
         "SMAC3 `HyperparameterOptimizationFacade` (default initial design; deterministic=True "
         "except on the noisy tabular lookups), HEBO `suggest(n_suggestions=4)`/`observe`, Ax "
         "`Client` default generation strategy (`get_next_trials(max_trials=4)`; while its Sobol "

@@ -15,7 +15,8 @@ and how far (unit cube, max-norm) each proposal lies from the best observed conf
 
 Baseline: ``--baseline-from`` takes today's ``bo`` rows of benchmarks/results/
 hyperparameter_runs.jsonl instead of running them (only after ``--check`` has shown this runner
-reproduces them value for value). Writes benchmarks/results/bo_variants[_STAGE].md and
+reproduces them value for value), except on noise-free tasks, where the main benchmark's ``bo``
+runs with ``--deterministic`` (this runner's ``bo-lownoise``): those are run here. Writes benchmarks/results/bo_variants[_STAGE].md and
 ``_runs.jsonl`` beside it (``--resume`` skips runs already there). Never touches the main
 benchmark's files.
 """
@@ -39,7 +40,7 @@ import numpy as np  # noqa: E402
 from hpo_report import regret_curves  # noqa: E402
 from hyperparameter import TaskExecutor, Timed, _commit, reference, true_value  # noqa: E402
 
-from perturbo.kinds.hyperparameter.tasks import make_task  # noqa: E402
+from perturbo.kinds.hyperparameter.tasks import is_noise_free, make_task  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MAIN_RUNS = RESULTS / "hyperparameter_runs.jsonl"
@@ -185,10 +186,17 @@ def _load(path: Path) -> list[dict[str, Any]]:
 
 
 def _baseline(tasks: list[str], seeds: int, evals: int) -> list[dict[str, Any]]:
+    """The main benchmark's ``bo`` rows that are this runner's ``bo``: not on noise-free
+    tasks, where hyperparameter.py runs ``bo`` with ``--deterministic`` (this runner's
+    ``bo-lownoise``) since cda876c; those are run here."""
     rows = [
         r
         for r in _load(MAIN_RUNS)
-        if r["planner"] == "bo" and r["task"] in tasks and r["seed"] < seeds and r["evals"] == evals
+        if r["planner"] == "bo"
+        and r["task"] in tasks
+        and not is_noise_free(r["task"])
+        and r["seed"] < seeds
+        and r["evals"] == evals
     ]
     one = {(r["task"], r["seed"]): r for r in rows}  # one run per (task, seed)
     return [{**r, "baseline_from": MAIN_RUNS.name} for r in one.values()]
@@ -318,8 +326,10 @@ def main(argv: list[str] | None = None) -> int:
         (p, t, s) for s in range(seeds) for t in tasks for p in variants if (p, t, s) not in done
     ]
     if a.baseline_from and "bo" in variants:
-        todo = [x for x in todo if x[0] != "bo"]
-        runs = [r for r in runs if r["planner"] != "bo"] + _baseline(tasks, seeds, a.evals)
+        base = _baseline(tasks, seeds, a.evals)
+        had = {("bo", r["task"], r["seed"]) for r in base}
+        todo = [x for x in todo if x not in had]
+        runs = [r for r in runs if (r["planner"], r["task"], r["seed"]) not in had] + base
     commit, t0 = _commit(code=True), time.perf_counter()
     for i, (p, t, s) in enumerate(todo, 1):
         r = run_variant(p, make_task(t, seed=s), s, a.evals, a.batch, a.diagnose)

@@ -43,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from hpo_tasks import noise_free
 
 from perturbo.space import Categorical, Float, Int, SearchSpace
 
@@ -110,7 +111,7 @@ class _Optuna:
             if kind == "tpe"
             # deterministic_objective on noise-free functions: the information bo gets there
             else optuna.samplers.GPSampler(
-                seed=seed, deterministic_objective=hasattr(task, "evaluate_array")
+                seed=seed, deterministic_objective=noise_free(task)
             )
         )
         direction = "maximize" if task.direction == "max" else "minimize"

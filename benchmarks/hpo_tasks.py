@@ -19,7 +19,7 @@ import numpy as np
 
 from perturbo.kinds.hyperparameter.tasks import make_task as _product_task
 
-__all__ = ["SHIFT", "ShiftedTask", "make_task"]
+__all__ = ["SHIFT", "ShiftedTask", "make_task", "noise_free"]
 
 SHIFT = np.random.default_rng(2026).uniform(-16.0, 16.0, 10)  # the optimum of ackley10-shifted
 SHIFTED = {"ackley10-shifted": ("ackley10", SHIFT)}
@@ -63,3 +63,10 @@ def make_task(name: str, **kw: Any) -> Any:
         base, shift = SHIFTED[name]
         return ShiftedTask(name, _product_task(base, **kw), shift)
     return _product_task(name, **kw)
+
+
+def noise_free(task: Any) -> bool:
+    """A synthetic function without noise (the product's ``--deterministic`` is automatic on
+    these; trainers and table lookups are noisy across seeds): ``bo`` runs with it there, and
+    GPSampler gets ``deterministic_objective`` on the same tasks (equal information)."""
+    return hasattr(task, "evaluate_array") and not getattr(task, "noise_std", 0.0)

@@ -49,7 +49,7 @@ from perturbo.types import ExperimentSpec, Outcome, Status  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hpo_peers import PEERS, drive, peer_versions  # noqa: E402
 from hpo_report import report  # noqa: E402
-from hpo_tasks import SHIFT, make_task  # noqa: E402
+from hpo_tasks import SHIFT, make_task, noise_free  # noqa: E402
 
 from perturbo.kinds.hyperparameter.tabular import tabular_tasks  # noqa: E402
 
@@ -87,12 +87,6 @@ def true_value(task: Any, params: Mapping[str, Any], observed: float) -> float:
     if not hasattr(task, "evaluate_array"):
         return observed
     return float(task.evaluate_array(np.array([[params[f"x{i}"] for i in range(len(params))]]))[0])
-
-
-def noise_free(task: Any) -> bool:
-    """A synthetic function without noise (the product's ``--deterministic`` is automatic on
-    these; trainers and table lookups are noisy across seeds). bo and GPSampler both get it."""
-    return hasattr(task, "evaluate_array") and not getattr(task, "noise_std", 0.0)
 
 
 def run_ours(

@@ -268,6 +268,18 @@ def _version(pkg: str) -> str:
     return version(pkg)
 
 
+def _deadline(hhmm: str, now: float | None = None) -> float:
+    """Epoch seconds of the next ``HH:MM`` UTC at or after ``now``: a run started at 22:30
+    with ``--stop-at 00:30`` stops after midnight, not at once (a plain string comparison
+    of the two times did)."""
+    import datetime as dt
+
+    t = dt.datetime.fromtimestamp(time.time() if now is None else now, dt.UTC)
+    h, m = (int(x) for x in hhmm.split(":"))
+    d = t.replace(hour=h, minute=m, second=0, microsecond=0)
+    return (d if d >= t else d + dt.timedelta(days=1)).timestamp()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -341,8 +353,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.report_only:
         todo = []
     t_start, commit = time.perf_counter(), _commit(code=True)
+    deadline = _deadline(args.stop_at) if args.stop_at else None
     for i, (p, t, s, e) in enumerate(todo, 1):
-        if args.stop_at and time.strftime("%H:%M", time.gmtime()) >= args.stop_at:
+        if deadline is not None and time.time() >= deadline:
             print(f"--stop-at {args.stop_at}: {len(todo) - i + 1} runs not started", flush=True)
             break
         r = one_run(p, t, s, e, args.batch)

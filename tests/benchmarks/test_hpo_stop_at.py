@@ -1,0 +1,23 @@
+"""``benchmarks/hyperparameter.py --stop-at HH:MM`` is the next such time, across midnight."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+sys.path.append(str(Path(__file__).resolve().parents[2] / "benchmarks"))  # after the packages
+import hyperparameter  # noqa: E402
+
+
+def _at(hhmm: str) -> float:
+    return dt.datetime(2026, 12, 5, *map(int, hhmm.split(":")), tzinfo=dt.UTC).timestamp()
+
+
+def test_stop_at_later_today() -> None:
+    assert hyperparameter._deadline("23:10", now=_at("22:30")) - _at("22:30") == 40 * 60
+
+
+def test_stop_at_after_midnight_is_tomorrow_not_now() -> None:
+    # a string comparison ("22:30" >= "00:30") stopped such a run before its first task
+    assert hyperparameter._deadline("00:30", now=_at("22:30")) - _at("22:30") == 2 * 3600

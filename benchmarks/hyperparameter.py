@@ -352,6 +352,12 @@ def main(argv: list[str] | None = None) -> int:
     ]
     if args.report_only:
         todo = []
+        if not runs:
+            print(
+                f"error: no runs in {jl} to report: run without --report-only first",
+                file=sys.stderr,
+            )
+            return 2
     t_start, commit = time.perf_counter(), _commit(code=True)
     deadline = _deadline(args.stop_at) if args.stop_at else None
     for i, (p, t, s, e) in enumerate(todo, 1):

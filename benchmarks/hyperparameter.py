@@ -216,7 +216,10 @@ def _header(runs: list[dict[str, Any]], args: argparse.Namespace) -> list[str]:
         "except on the noisy tabular lookups), HEBO `suggest(n_suggestions=4)`/`observe`, Ax "
         "`Client` default generation strategy (`get_next_trials(max_trials=4)`; while its Sobol "
         "stage waits for data it hands out fewer than 4, so its rounds are smaller, the budget the "
-        "same). HEBO 0.3.6 runs on numpy 2.4 / torch 2.13 with no shim (pymoo 0.6.2). Installed with "
+        "same; on NAS-Bench-201's grid its model now and then proposes a config already tried, and "
+        "after 5 attempts Ax generates that trial by Sobol' instead, its logged 'switching to "
+        "fallback model': 3-5 of 52 trials a run, counted in one run per NB201 task on "
+        "2026-12-05). HEBO 0.3.6 runs on numpy 2.4 / torch 2.13 with no shim (pymoo 0.6.2). Installed with "
         "`make bench-peers` (`pip install --no-deps --target .peers/lib`, see "
         "benchmarks/requirements-peers.txt): nothing in the product's environment changes.",
         "",

@@ -1,4 +1,5 @@
-"""``benchmarks/hyperparameter.py --stop-at HH:MM`` is the next such time, across midnight."""
+"""`benchmarks/hyperparameter.py --stop-at HH:MM` is the next such time, across midnight; the
+report's first bar applied to every planner."""
 
 from __future__ import annotations
 
@@ -21,3 +22,16 @@ def test_stop_at_later_today() -> None:
 def test_stop_at_after_midnight_is_tomorrow_not_now() -> None:
     # a string comparison ("22:30" >= "00:30") stopped such a run before its first task
     assert hyperparameter._deadline("00:30", now=_at("22:30")) - _at("22:30") == 2 * 3600
+
+
+def test_every_planner_share_counts_ties_for_both() -> None:
+    import hpo_report
+
+    meds = {
+        "t1": {"bo": 0.1, "hebo": 0.2, "ax": 0.3},
+        "t2": {"bo": 0.5, "hebo": 0.2, "ax": 0.3},
+        "t3": {"bo": 0.2, "hebo": 0.2, "ax": 0.3},  # a tie: counts for bo and hebo
+        "t4": {"hebo": 0.1},  # hebo alone: judged against nobody, left out
+    }
+    (line,) = hpo_report._every_planner(meds, list(meds), ["bo", "hebo", "ax"])
+    assert "bo 2/3 (67%)" in line and "hebo 2/3 (67%)" in line and "ax 0/3 (0%)" in line

@@ -386,6 +386,22 @@ def report(
         lines.append(
             f"| {p} | {np.median(cpu):.3f} / {max(cpu):.2f} | {len(rs)} | {sum(r['wall_s'] for r in rs):.0f} |"
         )
+    slow = [
+        (x[1], r["task"], x[0])
+        for r in runs
+        if r["planner"] == "bo" and r["task"] in tasks
+        for x in r["planner_s"]
+        if x[1] > 1.0
+    ]
+    if slow:
+        n_rounds = sum(len(r["planner_s"]) for r in runs if r["planner"] == "bo")
+        lines += [
+            "",
+            f"`bo`'s rounds over the issue's 1 CPU s per proposal: {len(slow)} of {n_rounds} ("
+            + ", ".join(f"{t} at {n} observations: {c:.2f}" for c, t, n in sorted(slow)[::-1][:6])
+            + "). The runs shared the 2 cores with up to three other benchmark processes; the "
+            "line below measures 200 observations on its own.",
+        ]
     if timing:
         lines += [
             "",

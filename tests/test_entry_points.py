@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import stat
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -206,11 +207,17 @@ def test_chat_launch_stopped_midway_then_resumed(store: str, tmp_path: Path) -> 
                 pass
             time.sleep(0.2)
         proposed = tools.stop_campaign("chat")
-        # The SIGINT lands while the pool holds: it raises KeyboardInterrupt there and the
-        # campaign ends KILLED. (Releasing the hold before the SIGINT raced it: on a loaded box
-        # the last three rounds finished first, FINISHED.) The resumed run must not hold.
-        assert "stopped 'chat'" in _confirm(tools, proposed)
-        (tmp_path / "hold").unlink()
+        # The SIGINT must land while the pool holds, and the hold must then go: a stop lets the
+        # round in flight finish, which a held pool never does. Released before the SIGINT (as
+        # this test once did), the last three rounds could finish first on a loaded box
+        # (FINISHED, not KILLED); kept held, the stop waited out its 60 s. So the hold is
+        # released 1 s after the confirmation starts, long after its SIGINT is sent.
+        release = threading.Timer(1.0, (tmp_path / "hold").unlink)
+        release.start()
+        try:
+            assert "stopped 'chat'" in _confirm(tools, proposed)
+        finally:
+            release.join()
         before = _ended_midway(store, "chat", "KILLED", 8)
         _confirm(tools, tools.resume_campaign("chat"))
         job = launcher.jobs["chat"]

@@ -9,6 +9,7 @@ chat, SIGINT from its stop action to the ``perturbo run`` process it started."""
 
 from __future__ import annotations
 
+import signal
 import stat
 import sys
 import threading
@@ -183,7 +184,12 @@ def _confirm(tools: Any, proposed: Any) -> str:
     return str(tools.launcher.confirm(proposed.pending.token))
 
 
-def test_chat_launch_stopped_midway_then_resumed(store: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("chat_ignores_sigint", [False, True])
+def test_chat_launch_stopped_midway_then_resumed(
+    store: str, tmp_path: Path, chat_ignores_sigint: bool
+) -> None:
+    """Also where the chat's process ignores SIGINT (started with ``&`` from a script, as some
+    test workers are): its campaigns inherit that, and must still honour its stop."""
     from perturbo import kinds
     from perturbo import tracking as tr
     from perturbo.agents.chat.actions import Launcher
@@ -192,6 +198,9 @@ def test_chat_launch_stopped_midway_then_resumed(store: str, tmp_path: Path) -> 
 
     launcher = Launcher(store, local=True, workdir=tmp_path / "work", python=_slow_python(tmp_path))
     tools = ChatTools(tr.open_store(store), launcher, settings=settings, kinds=kinds)
+    previous = signal.getsignal(signal.SIGINT)
+    if chat_ignores_sigint:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # what the campaign's process inherits
     try:
         values = {"task": "branin", "planner": "random", "trials": 8, "batch": 2}
         (tmp_path / "hold").touch()  # the slowed pool holds after 2 experiments (SLOW_CLI)
@@ -225,3 +234,4 @@ def test_chat_launch_stopped_midway_then_resumed(store: str, tmp_path: Path) -> 
         _finished(store, "chat", before, 8)
     finally:
         launcher.close(stop=True)
+        signal.signal(signal.SIGINT, previous)

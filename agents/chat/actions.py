@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Literal
 
 from perturbo.names import check_name, inside, within
+from perturbo.tracking.interrupts import SIGINT_ENV
 from perturbo.types import PerturboError
 
 __all__ = ["Job", "Launcher", "PendingAction", "refuse_user_code"]
@@ -347,6 +348,9 @@ class Launcher:
                 cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                 cwd=self.root,  # relative names in the settings mean the working folder
                 start_new_session=True,  # Ctrl-C in the chat does not stop the campaign
+                # the stop is SIGINT: honour it even where this chat ignores SIGINT (a chat
+                # started with `&` from a script inherits SIG_IGN, and so would the campaign)
+                env={**os.environ, SIGINT_ENV: "1"},
             )  # fmt: skip
         job = Job(action.campaign, "perturbo " + shlex.join(argv), proc, log)
         self.jobs[action.campaign] = job

@@ -18,7 +18,17 @@ import signal
 import threading
 from collections.abc import Iterator
 
-__all__ = ["Terminated", "ctrl_c_after_write", "exit_code", "sigterm_as_interrupt"]
+__all__ = [
+    "SIGINT_ENV",
+    "Terminated",
+    "ctrl_c_after_write",
+    "exit_code",
+    "honour_sigint",
+    "sigterm_as_interrupt",
+]
+
+SIGINT_ENV = "PERTURBO_HONOUR_SIGINT"
+"""Set (to 1) by a launcher whose stop is SIGINT (the chat's): see :func:`honour_sigint`."""
 
 _received: list[int] = []  # SIGTERMs seen inside sigterm_as_interrupt (this process)
 
@@ -79,3 +89,14 @@ def ctrl_c_after_write() -> Iterator[None]:
         _terminate(signal.SIGTERM, None)
     if pressed:
         raise KeyboardInterrupt
+
+
+def honour_sigint() -> None:
+    """Where :data:`SIGINT_ENV` is set and SIGINT is ignored, make it raise KeyboardInterrupt
+    again. A process started in the background of a script (``cmd &``) inherits SIGINT
+    ignored; a chat started that way passed it on to the campaigns it launched, which then
+    ran on through the chat's stop (its SIGINT)."""
+    import os
+
+    if os.environ.get(SIGINT_ENV) and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)

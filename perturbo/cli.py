@@ -300,9 +300,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     from perturbo.config_env import prepare_process
 
     prepare_process()  # this process's MLflow client settings (entry points set them)
-    from perturbo.tracking.interrupts import honour_sigint
+    import os
 
-    honour_sigint()  # started by the chat, whose stop is SIGINT
+    from perturbo.tracking.interrupts import SIGINT_ENV, honour_sigint
+
+    honour_sigint(bool(os.environ.get(SIGINT_ENV)))  # started by the chat, whose stop is SIGINT
     try:
         handler = COMMANDS.get(ns.command) or ns._plugged[ns.command]
         with one_line_warnings():

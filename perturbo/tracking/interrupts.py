@@ -91,12 +91,10 @@ def ctrl_c_after_write() -> Iterator[None]:
         raise KeyboardInterrupt
 
 
-def honour_sigint() -> None:
-    """Where :data:`SIGINT_ENV` is set and SIGINT is ignored, make it raise KeyboardInterrupt
-    again. A process started in the background of a script (``cmd &``) inherits SIGINT
-    ignored; a chat started that way passed it on to the campaigns it launched, which then
-    ran on through the chat's stop (its SIGINT)."""
-    import os
-
-    if os.environ.get(SIGINT_ENV) and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+def honour_sigint(asked: bool) -> None:
+    """Where ``asked`` (the entry point found :data:`SIGINT_ENV` set) and SIGINT is ignored,
+    make it raise KeyboardInterrupt again. A process started in the background of a script
+    (``cmd &``) inherits SIGINT ignored; a chat started that way passed it on to the campaigns
+    it launched, which then ran on through the chat's stop (its SIGINT)."""
+    if asked and signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
         signal.signal(signal.SIGINT, signal.default_int_handler)

@@ -27,6 +27,10 @@ CONFIG = {"perturbo/config.py", "perturbo/config_env.py"}
 
 ALLOWED: dict[str, str] = {
     "perturbo/cli.py::main": "the console script's entry point",
+    "agents/chat/actions.py::Launcher._start": (
+        "the chat's launcher builds its child's environment (PERTURBO_HONOUR_SIGINT: its stop "
+        "is SIGINT); its own process's environment is untouched"
+    ),
     "perturbo/launch.py::launched": "the composition root: the Python APIs' entry point",
     "perturbo/tracking/ui_server.py::main": "the MLflow UI server process's main",
     "actors/ray_worker.py::Worker.__init__": "the Ray actor process's entry point",

@@ -27,6 +27,7 @@ import numpy as np
 
 sys.path.append(str(Path(__file__).resolve().parent))  # after the packages
 from hpo_tasks import make_task  # noqa: E402
+from hpo_report import regret_curves  # noqa: E402
 from hyperparameter import reference  # noqa: E402
 
 from perturbo.search.bo import BOPlanner, torch_unit_bounds  # noqa: E402
@@ -73,7 +74,10 @@ def acq_gap(task_name: str, seed: int) -> list[tuple[int, float, float, float, f
 
 
 def first_evals(jl: Path) -> list[str]:
+    """Best-of-first-12 and first-trial regret per planner, from the report's own regret
+    curves (each seed's longest run once; the task's direction honoured)."""
     runs = [json.loads(x) for x in jl.read_text().splitlines() if x.strip()]
+    curves, _ = regret_curves([r for r in runs if r["task"] in TASKS], make_task, reference)
     planners = ["bo", "optuna-gp", "hebo", "ax"]
     lines = [
         "| task | the box's centre | "
@@ -81,6 +85,12 @@ def first_evals(jl: Path) -> list[str]:
         + " | ax: its first trial |",
         "|---|---|" + "---|" * (len(planners) + 1),
     ]
+
+    def cell(tn: str, p: str, at: int) -> str:
+        c = curves.get((tn, p))
+        vals = [] if c is None else c[:, at][~np.isnan(c[:, at])]
+        return f"{np.median(vals):.3f} (n={len(vals)})" if len(vals) else "–"
+
     for tn in TASKS:
         task = make_task(tn)
         opt, ref = reference(task)
@@ -88,17 +98,7 @@ def first_evals(jl: Path) -> list[str]:
         lo = np.array([p.low for p in sp.params])
         hi = np.array([p.high for p in sp.params])
         centre = abs(task.evaluate_array(((lo + hi) / 2)[None])[0] - opt) / abs(ref - opt)
-        cells = []
-        for p in [*planners, "ax"]:
-            rs = [
-                r for r in runs if r["task"] == tn and r["planner"] == p and len(r["values"]) >= 12
-            ]
-            vals = (
-                [abs(min(r["values"][:12]) - opt) / abs(ref - opt) for r in rs]
-                if len(cells) < len(planners)
-                else [abs(r["values"][0] - opt) / abs(ref - opt) for r in rs]
-            )
-            cells.append(f"{np.median(vals):.3f} (n={len(vals)})" if vals else "–")
+        cells = [cell(tn, p, 11) for p in planners] + [cell(tn, "ax", 0)]
         lines.append(f"| {tn} | {centre:.3f} | " + " | ".join(cells) + " |")
     return lines
 

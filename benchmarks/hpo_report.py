@@ -7,17 +7,11 @@ median config, 0 the optimum). For the real training tasks (digits-cnn, wine-mlp
 known: ``f*`` is the best value any run of any planner reached on that task, and ``f_ref`` the
 median of the ``random`` planner's evaluations (uniform draws: the median config's value).
 
-Seeds are not paired across planners (seed 3 of ``bo`` and seed 3 of a peer share nothing but the
-number), so beside the medians each peer's regret distribution at 50 evaluations is compared
-with ``bo``'s by a two-sided Mann-Whitney U test (``scipy.stats.mannwhitneyu``, its p-value from
-the permutation distribution: exact for small samples, else 9,999 seeded resamples; right with
-ties, such as several runs at regret 0) where both have at least ``MIN_TEST_SEEDS`` seeds:
-p < ``ALPHA`` counts as a significant difference.
+The statistics are in ``hpo_stats.py``, the issue's bars in ``hpo_bars.py``.
 """
 
 from __future__ import annotations
 
-import functools
 import os
 import platform
 import time
@@ -26,13 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from hpo_bars import bars
+from hpo_stats import ALPHA, MIN_TEST_SEEDS, TIE, at, compare, medians, significant
 
-__all__ = ["ALPHA", "MIN_TEST_SEEDS", "TIE", "compare", "regret_curves", "report"]
-
-TIE = 1e-9  # medians within this (absolute, in normalised regret) are a tie
 CHECKPOINTS = (50, 100)
-ALPHA = 0.05  # Mann-Whitney U p-value below which bo's and a peer's regrets differ
-MIN_TEST_SEEDS = 3  # fewer seeds on either side: no test (1 vs 10 can never reach p < 0.05)
 
 
 def _estimated_refs(task: Any, runs: list[dict[str, Any]]) -> tuple[float, float]:
@@ -74,58 +65,14 @@ def regret_curves(
     return curves, estimated
 
 
-def _at(curves: dict[tuple[str, str], np.ndarray], t: str, p: str, c: int) -> np.ndarray:
-    if (t, p) not in curves or curves[t, p].shape[1] < c:
-        return np.array([])
-    col = curves[t, p][:, c - 1]
-    return col[~np.isnan(col)]
-
-
-def _medians(
-    curves: Any, tasks: list[str], planners: list[str], c: int
-) -> dict[str, dict[str, float]]:
-    out: dict[str, dict[str, float]] = {}
-    for t in tasks:
-        out[t] = {
-            p: float(np.median(_at(curves, t, p, c))) for p in planners if len(_at(curves, t, p, c))
-        }
-    return out
-
-
-def compare(bo: np.ndarray, peer: np.ndarray) -> tuple[float, int] | None:
-    """(two-sided Mann-Whitney U p-value, sign): sign -1 = ``bo``'s regrets tend lower (better),
-    +1 higher, 0 neither. None when either side has fewer than ``MIN_TEST_SEEDS`` seeds."""
-    if min(len(bo), len(peer)) < MIN_TEST_SEEDS:
-        return None
-    if np.ptp(np.concatenate([bo, peer])) <= TIE:  # all equal (e.g. every run at the optimum)
-        return 1.0, 0
-    return _mwu(tuple(map(float, bo)), tuple(map(float, peer)))
-
-
-@functools.lru_cache(maxsize=4096)
-def _mwu(bo: tuple[float, ...], peer: tuple[float, ...]) -> tuple[float, int]:
-    from scipy.stats import PermutationMethod, mannwhitneyu
-
-    method = PermutationMethod(n_resamples=9999, rng=0)
-    res = mannwhitneyu(bo, peer, alternative="two-sided", method=method)
-    half = len(bo) * len(peer) / 2  # U counts the pairs where bo's regret is the higher one
-    return float(res.pvalue), int(np.sign(res.statistic - half))
-
-
-def _significant(curves: Any, t: str, p: str, c: int) -> int:
-    """-1 / +1: ``bo`` significantly better / worse than ``p`` on ``t``; 0: not (or untested)."""
-    r = compare(_at(curves, t, "bo", c), _at(curves, t, p, c)) if p != "bo" else None
-    return r[1] if r is not None and r[0] < ALPHA else 0
-
-
 def _ranks(meds: dict[str, float]) -> dict[str, int]:
     """1 = best median; ties (within TIE) share the better rank."""
     return {p: 1 + sum(o < m - TIE for o in meds.values()) for p, m in meds.items()}
 
 
 def _table(curves: Any, tasks: list[str], planners: list[str], c: int) -> list[str]:
-    meds = _medians(curves, tasks, planners, c)
-    ns = sorted({len(_at(curves, t, p, c)) for t in tasks for p in planners} - {0})
+    meds = medians(curves, tasks, planners, c)
+    ns = sorted({len(at(curves, t, p, c)) for t in tasks for p in planners} - {0})
     lines = [
         f"## Median normalised regret after {c} evaluations ({'/'.join(map(str, ns)) or 0} seeds per cell)",
         "",
@@ -138,7 +85,7 @@ def _table(curves: Any, tasks: list[str], planners: list[str], c: int) -> list[s
         + ", ".join(
             f"{p} {min(k)}" + (f"–{max(k)}" if max(k) > min(k) else "")
             for p in planners
-            if (k := [len(_at(curves, t, p, c)) for t in tasks if len(_at(curves, t, p, c))])
+            if (k := [len(at(curves, t, p, c)) for t in tasks if len(at(curves, t, p, c))])
         )
         + ".",
         "",
@@ -155,9 +102,9 @@ def _table(curves: Any, tasks: list[str], planners: list[str], c: int) -> list[s
                 cells.append("–")
                 continue
             rank_sum[p].append(rk[p])
-            n = len(_at(curves, t, p, c))
+            n = len(at(curves, t, p, c))
             s = f"{meds[t][p]:.3g} ({rk[p]})" + (f" n={n}" if n < most else "")
-            s += "*" if _significant(curves, t, p, c) else ""
+            s += "*" if significant(curves, t, p, c) else ""
             cells.append(f"**{s}**" if rk[p] == 1 else s)
         if meds[t]:
             lines.append(f"| {t} | " + " | ".join(cells) + " |")
@@ -167,128 +114,6 @@ def _table(curves: Any, tasks: list[str], planners: list[str], c: int) -> list[s
         + " |"
     )
     return [*lines, ""]
-
-
-def _bars(curves: Any, tasks: list[str], planners: list[str], c: int) -> list[str]:
-    meds = _medians(curves, tasks, planners, c)
-    if "bo" not in planners:
-        return ["`bo` has no runs yet: no bars.", ""]
-    peers = [p for p in planners if p != "bo"]
-    lines = [
-        f"## `bo` against each peer at {c} evaluations",
-        "",
-        f"Per task, on medians over seeds: win = `bo` lower by more than {TIE:g}, tie = within "
-        f"{TIE:g}, loss = higher. Tasks where either has no runs are left out. Beside them, on the "
-        f"distributions (seeds are not paired): the tasks where a two-sided Mann-Whitney U test "
-        f"finds `bo`'s regrets significantly lower (sig. better) or higher (sig. worse) than the "
-        f"peer's, p < {ALPHA:g}, out of the tasks where both have ≥ {MIN_TEST_SEEDS} seeds (tested).",
-        "",
-        "| peer | win | tie | loss | tasks | sig. better | sig. worse | tested | sig. worse on |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    sig_worse: dict[str, list[str]] = {}
-    for q in peers:
-        both = [t for t in tasks if "bo" in meds[t] and q in meds[t]]
-        w = sum(meds[t]["bo"] < meds[t][q] - TIE for t in both)
-        ti = sum(abs(meds[t]["bo"] - meds[t][q]) <= TIE for t in both)
-        tested = [
-            t for t in both if compare(_at(curves, t, "bo", c), _at(curves, t, q, c)) is not None
-        ]
-        sb = [t for t in tested if _significant(curves, t, q, c) < 0]
-        sig_worse[q] = [t for t in tested if _significant(curves, t, q, c) > 0]
-        lines.append(
-            f"| {q} | {w} | {ti} | {len(both) - w - ti} | {len(both)} | {len(sb)} | "
-            f"{len(sig_worse[q])} | {len(tested)} | {', '.join(sig_worse[q]) or '–'} |"
-        )
-    ext = [q for q in peers if q != "random"]
-    full = [t for t in tasks if "bo" in meds[t] and any(q in meds[t] for q in ext)]
-    ok = [t for t in full if all(meds[t]["bo"] <= meds[t][q] + TIE for q in ext if q in meds[t])]
-    gaps = {q: sum(q not in meds[t] for t in full) for q in ext}
-    share = len(ok) / max(1, len(full))
-    worse = [
-        t
-        for t in tasks
-        if "bo" in meds[t] and "random" in meds[t] and meds[t]["bo"] > meds[t]["random"] + TIE
-    ]
-    nb = [t for t in tasks if t.startswith("nb201-") and "bo" in meds[t]]
-    nb_rows = []
-    for t in nb:
-        best = min((meds[t][q], q) for q in peers if q in meds[t] and q != "random")
-        nb_rows.append((t, meds[t]["bo"], best, meds[t]["bo"] <= 1.5 * best[0] + TIE))
-    verdict = lambda b: "**met**" if b else "**NOT met**"  # noqa: E731
-    lines += [
-        "",
-        "### The issue's bars",
-        "",
-        f"- `bo`'s median ≤ every peer's (random aside) on {len(ok)}/{len(full)} tasks "
-        f"({share:.0%}; bar ≥ 70%): {verdict(share >= 0.7 and bool(full))}. Against the peers "
-        "that have runs on the task"
-        + (
-            " (missing: " + ", ".join(f"{q} on {n}" for q, n in gaps.items() if n) + " tasks)."
-            if any(gaps.values())
-            else "."
-        )
-        + (f" Not on: {', '.join(t for t in full if t not in ok)}." if len(ok) < len(full) else ""),
-        "  Beside it, on the distributions: `bo` is significantly worse (Mann-Whitney U, p < "
-        f"{ALPHA:g}) than at least one peer on "
-        f"{len(sw := sorted({t for q in ext for t in sig_worse[q]}))}/{len(full)} tasks"
-        + (f" ({', '.join(sw)})" if sw else "")
-        + "; untested pairs (a side with fewer than "
-        f"{MIN_TEST_SEEDS} seeds) count as no difference.",
-        *_bound(curves, meds, full, ext, c),
-        *_every_planner(meds, tasks, ["bo", *ext]),
-        f"- never worse than random: {verdict(not worse)}"
-        + (f" (worse on {', '.join(worse)})." if worse else "."),
-        "- NAS-Bench-201 within 1.5× of the best peer: "
-        + (
-            verdict(all(r[3] for r in nb_rows))
-            + " — "
-            + "; ".join(f"{t}: bo {b:.3g} vs {q} {m:.3g}" for t, b, (m, q), _ in nb_rows)
-            if nb_rows
-            else "no runs."
-        ),
-        "",
-    ]
-    return lines
-
-
-def _bound(curves: Any, meds: Any, full: list[str], ext: list[str], c: int) -> list[str]:
-    """The bar's share against only the peers' cells that hold the most seeds: more seeds in
-    the other cells can only lower it (a task counts when ``bo`` beats every peer on it)."""
-    n = {(t, q): len(_at(curves, t, q, c)) for t in full for q in ext}
-    most = max(n.values(), default=0)
-    if all(v == most for v in n.values() if v):
-        return []
-    ok = [t for t in full if all(meds[t]["bo"] <= meds[t][q] + TIE for q in ext if n[t, q] == most)]
-    return [
-        f"  Against only the peer cells with {most} seeds: `bo`'s median ≤ each of theirs on "
-        f"{len(ok)}/{len(full)} tasks ({len(ok) / len(full):.0%}), an upper bound on the share "
-        "above"
-        + (
-            ": the bar cannot be met whatever more seeds in the other cells show."
-            if len(ok) / len(full) < 0.7
-            else "."
-        )
-    ]
-
-
-def _every_planner(meds: Any, tasks: list[str], judged: list[str]) -> list[str]:
-    """The first bar applied to every planner in turn: the share of tasks where its median is
-    <= every other judged planner's (random aside). How far the best of them is from 70% says
-    how far the bar is from what any of these planners does on these tasks."""
-    out = []
-    for x in judged:
-        on = [t for t in tasks if x in meds[t] and any(q in meds[t] for q in judged if q != x)]
-        ok = [t for t in on if all(meds[t][x] <= meds[t][q] + TIE for q in judged if q in meds[t])]
-        if on:
-            out.append(f"{x} {len(ok)}/{len(on)} ({len(ok) / len(on):.0%})")
-    if not out:
-        return []
-    return [
-        "  The same test for each planner against all the others (random aside): "
-        + ", ".join(out)
-        + ". A task can count for several planners (tied medians)."
-    ]
 
 
 def _plot(curves: Any, tasks: list[str], planners: list[str], path: Path) -> None:
@@ -357,9 +182,9 @@ def report(
             "",
         ]
     for c in CHECKPOINTS:
-        if any(len(_at(curves, t, p, c)) for t in tasks for p in planners):
+        if any(len(at(curves, t, p, c)) for t in tasks for p in planners):
             lines += _table(curves, tasks, planners, c)
-    counts = [len(_at(curves, t, p, 50)) for t in tasks for p in planners]
+    counts = [len(at(curves, t, p, 50)) for t in tasks for p in planners]
     fewest = min((n for n in counts if n), default=0)
     if fewest < 5:
         lines += [
@@ -368,7 +193,7 @@ def report(
             "provisional where they rest on those cells.",
             "",
         ]
-    lines += _bars(curves, tasks, planners, 50)
+    lines += bars(curves, tasks, planners, 50)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines += [
         "## Planner time and wall time",
@@ -417,3 +242,6 @@ def report(
         f"{os.cpu_count()} CPUs (shared)._",
     )
     return "\n".join(lines)
+
+
+__all__ = ["compare", "regret_curves", "report"]

@@ -1,5 +1,5 @@
 """`benchmarks/hyperparameter.py --stop-at HH:MM` is the next such time, across midnight; the
-report's first bar applied to every planner."""
+report's first and NB201 bars applied to every planner."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_stop_at_after_midnight_is_tomorrow_not_now() -> None:
 
 
 def test_every_planner_share_counts_ties_for_both() -> None:
-    import hpo_report
+    import hpo_bars
 
     meds = {
         "t1": {"bo": 0.1, "hebo": 0.2, "ax": 0.3},
@@ -33,5 +33,16 @@ def test_every_planner_share_counts_ties_for_both() -> None:
         "t3": {"bo": 0.2, "hebo": 0.2, "ax": 0.3},  # a tie: counts for bo and hebo
         "t4": {"hebo": 0.1},  # hebo alone: judged against nobody, left out
     }
-    (line,) = hpo_report._every_planner(meds, list(meds), ["bo", "hebo", "ax"])
+    (line,) = hpo_bars._every_planner(meds, list(meds), ["bo", "hebo", "ax"])
     assert "bo 2/3 (67%)" in line and "hebo 2/3 (67%)" in line and "ax 0/3 (0%)" in line
+
+
+def test_nb201_bar_for_every_planner_is_its_worst_ratio() -> None:
+    import hpo_bars
+
+    meds = {
+        "nb201-a": {"bo": 0.02, "hebo": 0.01, "ax": 0.04},
+        "nb201-b": {"bo": 0.01, "hebo": 0.03, "ax": 0.01},  # bo ties ax: ratio 1
+    }
+    (line,) = hpo_bars._nb201_every_planner(meds, list(meds), ["bo", "hebo", "ax"])
+    assert "bo 2.00×" in line and "hebo 3.00×" in line and "ax 4.00×" in line

@@ -166,7 +166,8 @@ def _evolution(r: PlannerRequest) -> Planner:
 
 
 def _mf_bo(r: PlannerRequest) -> Planner:
-    from perturbo.search.mf_bo import MFBOPlanner, find_fidelity, warn_no_fidelity
+    from perturbo.search.fidelity import find_fidelity, warn_no_fidelity
+    from perturbo.search.mf_bo import MFBOPlanner
 
     fidelity = r.config.get("fidelity") if isinstance(r.config, Mapping) else None
     if find_fidelity(r.space, fidelity) is None:  # nothing to trade: bo, under this name

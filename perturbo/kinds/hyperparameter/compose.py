@@ -154,7 +154,7 @@ def _recorded_direction(context: BuildContext | None) -> str | None:
 def _with_epochs(space: SearchSpace, max_epochs: int) -> SearchSpace:
     """``space`` plus ``Int("epochs", 1, max_epochs)`` (a built-in task trained over epochs,
     for ``--planner mf-bo``), unless it has a fidelity parameter already."""
-    from perturbo.search.mf_bo import find_fidelity
+    from perturbo.search.fidelity import find_fidelity
     from perturbo.space import Int, SearchSpace
 
     if find_fidelity(space) is not None:

@@ -201,7 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         panels.append((task, max_e, curves, grid))
         dump[task] = {
             "max_epochs": max_e, "budget_epochs": budget, "full_trainings": args.budget,
-            **info, "seconds": seconds, "runs": runs,
+            "warm_start": args.warm_start, **info, "seconds": seconds, "runs": runs,
         }  # fmt: skip
         # written after each task, so a long run's finished tasks are on disk
         wall, cpu = time.perf_counter() - t_all, time.process_time() - c_all
@@ -230,6 +230,9 @@ def report_only(args: Any) -> int:
         panels.append((task, d["max_epochs"], curves, grid))
         dump[task] = {**d, **info}
     wall = sum(x for d in old.values() for v in d.get("seconds", {}).values() for x in v)
+    first = next(iter(old.values()), {})  # the header says how the runs were made, not argv
+    args.budget = first.get("full_trainings", args.budget)
+    args.warm_start = first.get("warm_start", True)  # files before 2026-12-06: always on
     write(args, sections, panels, dump, wall, math.nan)
     return 0
 

@@ -34,22 +34,33 @@ def _estimated_refs(task: Any, runs: list[dict[str, Any]]) -> tuple[float, float
 
 
 def regret_curves(
-    runs: list[dict[str, Any]], make_task: Callable[..., Any], reference: Callable[..., Any]
+    runs: list[dict[str, Any]],
+    make_task: Callable[..., Any],
+    reference: Callable[..., Any],
+    budget: int | None = None,
 ) -> tuple[dict[tuple[str, str], np.ndarray], dict[str, bool]]:
     """{(task, planner): seeds x evals regret (NaN past a run's budget)}, {task: refs estimated}.
-    Each (planner, task, seed) counts once: its longest run."""
-    longest: dict[tuple[str, str, int], dict[str, Any]] = {}
+    Each (planner, task, seed) counts once: with ``budget``, its shortest run of at least that
+    many evaluations (the run made for that checkpoint: a peer may size itself by its budget,
+    as SMAC3's initial design does, so a 100-evaluation run read at 50 is not the 50 run);
+    without, its longest."""
+    chosen: dict[tuple[str, str, int], dict[str, Any]] = {}
     for r in runs:
-        k = (r["planner"], r["task"], r["seed"])
-        if k not in longest or len(r["values"]) > len(longest[k]["values"]):
-            longest[k] = r
+        k, n = (r["planner"], r["task"], r["seed"]), len(r["values"])
+        if budget is not None and n < budget:
+            continue
+        old = chosen.get(k)
+        if old is None or (n < len(old["values"]) if budget else n > len(old["values"])):
+            chosen[k] = r
+
     curves: dict[tuple[str, str], np.ndarray] = {}
     estimated: dict[str, bool] = {}
-    for t in sorted({r["task"] for r in longest.values()}):
+    for t in sorted({r["task"] for r in chosen.values()}):
         task = make_task(t)
-        trs = [r for r in longest.values() if r["task"] == t]
+        trs = [r for r in chosen.values() if r["task"] == t]
         est = not hasattr(task, "true_value") and not hasattr(task, "evaluate_array")
-        opt, ref = _estimated_refs(task, trs) if est else reference(task)
+        every = [r for r in runs if r["task"] == t]  # refs not tied to which runs were chosen
+        opt, ref = _estimated_refs(task, every) if est else reference(task)
         estimated[t] = est
         for p in sorted({r["planner"] for r in trs}):
             rows = []
@@ -168,6 +179,7 @@ def report(
 ) -> str:
     """The markdown text (and ``<out.stem>_regret.png`` beside ``out``)."""
     curves, estimated = regret_curves(runs, make_task, reference)
+    at_c = {c: regret_curves(runs, make_task, reference, budget=c)[0] for c in CHECKPOINTS}
     planners = [p for p in planners if any(k[1] == p for k in curves)]
     lines = list(header)
     missing = [t for t in tasks if not any(k[0] == t for k in curves)]
@@ -182,9 +194,9 @@ def report(
             "",
         ]
     for c in CHECKPOINTS:
-        if any(len(at(curves, t, p, c)) for t in tasks for p in planners):
-            lines += _table(curves, tasks, planners, c)
-    counts = [len(at(curves, t, p, 50)) for t in tasks for p in planners]
+        if any(len(at(at_c[c], t, p, c)) for t in tasks for p in planners):
+            lines += _table(at_c[c], tasks, planners, c)
+    counts = [len(at(at_c[50], t, p, 50)) for t in tasks for p in planners]
     fewest = min((n for n in counts if n), default=0)
     if fewest < 5:
         lines += [
@@ -193,7 +205,7 @@ def report(
             "provisional where they rest on those cells.",
             "",
         ]
-    lines += bars(curves, tasks, planners, 50)
+    lines += bars(at_c[50], tasks, planners, 50)
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     lines += [
         "## Planner time and wall time",

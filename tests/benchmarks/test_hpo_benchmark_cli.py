@@ -46,3 +46,22 @@ def test_nb201_bar_for_every_planner_is_its_worst_ratio() -> None:
     }
     (line,) = hpo_bars._nb201_every_planner(meds, list(meds), ["bo", "hebo", "ax"])
     assert "bo 2.00×" in line and "hebo 3.00×" in line and "ax 4.00×" in line
+
+
+def test_a_checkpoint_reads_the_run_made_for_it() -> None:
+    """The 50 column reads a seed's 52-evaluation run even where a 100-evaluation run exists
+    (SMAC3 sizes its initial design by its budget: the 100 run read at 50 is another run)."""
+    import types
+
+    import hpo_report
+
+    task = types.SimpleNamespace(direction="min", evaluate_array=None)
+    runs = [
+        {"planner": "smac", "task": "t", "seed": 0, "values": [0.5] * 52},
+        {"planner": "smac", "task": "t", "seed": 0, "values": [0.9] * 50 + [0.1] * 50},
+    ]
+    at50, _ = hpo_report.regret_curves(runs, lambda t: task, lambda t: (0.0, 1.0), budget=50)
+    at100, _ = hpo_report.regret_curves(runs, lambda t: task, lambda t: (0.0, 1.0), budget=100)
+    longest, _ = hpo_report.regret_curves(runs, lambda t: task, lambda t: (0.0, 1.0))
+    assert at50["t", "smac"][0, 49] == 0.5 and at100["t", "smac"][0, 99] == 0.1
+    assert longest["t", "smac"].shape == (1, 100)

@@ -12,6 +12,7 @@ The statistics are in ``hpo_stats.py``, the issue's bars in ``hpo_bars.py``.
 
 from __future__ import annotations
 
+import functools
 import os
 import platform
 import time
@@ -178,6 +179,7 @@ def report(
     timing: dict[str, tuple[float, float]],
 ) -> str:
     """The markdown text (and ``<out.stem>_regret.png`` beside ``out``)."""
+    make_task = functools.cache(make_task)  # each table loads once for the three reads below
     curves, estimated = regret_curves(runs, make_task, reference)
     at_c = {c: regret_curves(runs, make_task, reference, budget=c)[0] for c in CHECKPOINTS}
     planners = [p for p in planners if any(k[1] == p for k in curves)]

@@ -12,7 +12,8 @@
 - Optimisation: ``optimize_acqf`` (continuous spaces), ``optimize_acqf_mixed_alternating``
   (continuous with ints/categoricals), or, on finite grids (tabular benchmarks),
   ``optimize_acqf_discrete`` over the grid or a candidate set of random configs plus the
-  neighbours of the best ones (untested configs only). Kept cheap: under a CPU second per
+  neighbours of the best ones (untested configs only), the GP posterior over that set
+  computed once (:mod:`~perturbo.search.bo_discrete`). Kept cheap: under a CPU second per
   proposal at 200 observations.
 - The first ``n_init`` points are scrambled Sobol'; so is any proposal made while fewer
   than two usable observations exist or the model cannot be fitted (the spec's ``note``
@@ -321,7 +322,8 @@ class BOPlanner:
         ``n_random`` random configs plus every neighbour of the best observed ones. Configs
         already run or pending are left out, so proposals never repeat."""
         import torch
-        from botorch.optim import optimize_acqf_discrete
+
+        from perturbo.search.bo_discrete import greedy_batch
 
         space = self._space
         taken = set(self._told.keys) | self._told.pending_keys(pending)
@@ -350,8 +352,7 @@ class BOPlanner:
         if len(uniq) < q:
             raise RuntimeError(f"only {len(uniq)} untested configs left in the candidate set")
         X = torch.as_tensor(space.encode_many(list(uniq.values())), dtype=torch.double)
-        cand, _ = optimize_acqf_discrete(acq, q=q, choices=X, max_batch_size=512, unique=True)
-        return cand
+        return greedy_batch(acq, torch.as_tensor(self._told.X).to(X), X, q)
 
     def _to_specs(
         self, x: np.ndarray, pending: Sequence[ExperimentSpec], model_note: str

@@ -65,7 +65,7 @@ def grid_gap(task_name: str, seed: int) -> list[tuple[int, int, float, float]]:
     rows = []
     bo_discrete.greedy_batch = grab
     try:
-        while pl._told.n_told < max(CHECKS):
+        while pl._told.n_told <= max(CHECKS):
             seen.clear()
             specs = pl.ask(4, [])
             if pl._told.n_told in CHECKS and seen:

@@ -59,7 +59,7 @@ def _ask(pl: Any, pending: list[Any], cached: bool) -> tuple[list[str], float]:
 
     real = bd.cached_candidate_posterior
     if not cached:
-        bd.cached_candidate_posterior = lambda acq, X, choices: acq
+        bd.cached_candidate_posterior = lambda acq, choices: acq
     try:
         c0 = time.process_time()
         specs = pl.ask(BATCH, pending)

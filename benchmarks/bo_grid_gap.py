@@ -57,9 +57,9 @@ def grid_gap(task_name: str, seed: int) -> list[tuple[int, int, float, float]]:
     seen: dict[str, Any] = {}
     real = bo_discrete.greedy_batch
 
-    def grab(acq: Any, X: Any, choices: Any, q: int) -> Any:
+    def grab(acq: Any, choices: Any, q: int) -> Any:
         seen.update(acq=acq, choices=choices)
-        return real(acq, X, choices, q)
+        return real(acq, choices, q)
 
     pl = BOPlanner(space, "hyperparameter", seed, task.objective, task.direction)
     rows = []

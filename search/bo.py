@@ -352,7 +352,7 @@ class BOPlanner:
         if len(uniq) < q:
             raise RuntimeError(f"only {len(uniq)} untested configs left in the candidate set")
         X = torch.as_tensor(space.encode_many(list(uniq.values())), dtype=torch.double)
-        return greedy_batch(acq, torch.as_tensor(self._told.X).to(X), X, q)
+        return greedy_batch(acq, X, q)
 
     def _to_specs(
         self, x: np.ndarray, pending: Sequence[ExperimentSpec], model_note: str

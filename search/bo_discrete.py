@@ -9,8 +9,8 @@ compute posterior over both training and test points", cornellius-gp/gpytorch#56
 observations on hpobench-australian that was ~75% of the proposal time (profiled: one pass
 over 1,252 candidates with a pruned baseline of 102 points, 0.6-0.9 CPU s).
 
-Every row those scores ask about is known before the first pass: the observed points (the
-baseline is a subset), the pending ones and the candidates. :class:`CandidateSetPosterior`
+Every row those scores ask about is known before the first pass: the pruned baseline (later
+passes prune within it), the pending points and the candidates. :class:`CandidateSetPosterior`
 computes the joint posterior over all of them once (one mean vector, one covariance matrix)
 and answers each score's posterior by indexing into it: the same mean and covariance, to
 rounding, so the same scores and picks (``tests/search/test_bo_discrete.py`` checks both
@@ -28,7 +28,11 @@ from botorch.posteriors.gpytorch import GPyTorchPosterior
 from gpytorch.distributions import MultivariateNormal
 from linear_operator.operators import DenseLinearOperator
 
-__all__ = ["CandidateSetPosterior", "cached_candidate_posterior", "greedy_batch"]
+__all__ = ["MAX_ROWS", "CandidateSetPosterior", "cached_candidate_posterior", "greedy_batch"]
+
+# the joint covariance is MAX_ROWS^2 doubles (~290 MB at 6,000): a grid of max_grid=4,096
+# configs, a pruned baseline and pending points fit; past it the model answers every score
+MAX_ROWS = 6000
 
 
 class CandidateSetPosterior(GPyTorchModel):
@@ -99,29 +103,32 @@ class CandidateSetPosterior(GPyTorchModel):
         return GPyTorchPosterior(MultivariateNormal(self._mean[idx], cov))
 
 
-def cached_candidate_posterior(acq: Any, X: Any, choices: Any) -> Any:
-    """Point ``acq`` (a single-objective MC acquisition) at a :class:`CandidateSetPosterior`
-    over the observed points ``X``, its pending ones and ``choices`` (all in the model's
-    input space, untransformed); returns ``acq``. Its baseline was pruned on the model.
-    Several objectives (qLogNEHVI's model has one output per objective): ``acq`` as it is."""
+def cached_candidate_posterior(acq: Any, choices: Any) -> Any:
+    """Point ``acq`` (a single-objective MC acquisition with a pruned baseline) at a
+    :class:`CandidateSetPosterior` over its baseline, its pending points and ``choices`` (in
+    the model's input space, untransformed); returns ``acq``. Later passes prune within
+    that baseline and add picks from ``choices``, so every row they ask about is there.
+    Several objectives (qLogNEHVI's model has one output per objective), or more rows than
+    :data:`MAX_ROWS`: ``acq`` as it is."""
     import torch
 
     model = acq.model
     if model.num_outputs != 1 or not hasattr(acq, "X_baseline"):
         return acq
-    parts = [X, choices]
+    parts = [acq.X_baseline, choices]
     if acq.X_pending is not None:
         parts.append(acq.X_pending)
-    parts.append(acq.X_baseline)
     pts = torch.unique(torch.cat(parts), dim=0)
+    if len(pts) > MAX_ROWS:
+        return acq
     acq.model = CandidateSetPosterior(model, pts)
     return acq
 
 
-def greedy_batch(acq: Any, X: Any, choices: Any, q: int) -> Any:
+def greedy_batch(acq: Any, choices: Any, q: int) -> Any:
     """``q`` distinct rows of ``choices`` picked by BoTorch's greedy sequential
-    ``optimize_acqf_discrete``, on the cached posterior (``X``: the observed points)."""
+    ``optimize_acqf_discrete``, on the cached posterior."""
     from botorch.optim import optimize_acqf_discrete
 
-    acq = cached_candidate_posterior(acq, X, choices)
+    acq = cached_candidate_posterior(acq, choices)
     return optimize_acqf_discrete(acq, q=q, choices=choices, max_batch_size=512, unique=True)[0]

@@ -84,7 +84,7 @@ def test_qlognei_scores_are_the_models(model_and_data, n_pending):
     cands, pending = grid[: len(grid) - n_pending], grid[len(grid) - n_pending :]
     pending = pending if n_pending else None
     want = _acq(model, X, pending)(cands.unsqueeze(-2))
-    acq = cached_candidate_posterior(_acq(model, X, pending), X, cands)
+    acq = cached_candidate_posterior(_acq(model, X, pending), cands)
     assert isinstance(acq.model, CandidateSetPosterior)
     assert acq.model._index(torch.cat([acq.X_baseline, cands[:1]]).unsqueeze(0)) is not None
     got = acq(cands.unsqueeze(-2))
@@ -101,7 +101,7 @@ def test_greedy_passes_after_the_first_keep_the_cached_root(model_and_data):
     grid = grid[~(grid.unsqueeze(1) == X.unsqueeze(0)).all(-1).any(-1)]
     cands, picks = grid[:-2], grid[-2:]
     plain = _acq(model, X)
-    cached = cached_candidate_posterior(_acq(model, X), X, grid)
+    cached = cached_candidate_posterior(_acq(model, X), grid)
     torch.manual_seed(1)
     plain.set_X_pending(picks)
     torch.manual_seed(1)
@@ -109,3 +109,12 @@ def test_greedy_passes_after_the_first_keep_the_cached_root(model_and_data):
     assert cached._cache_root
     got, want = cached(cands.unsqueeze(-2)), plain(cands.unsqueeze(-2))
     assert torch.allclose(got, want, atol=1e-8)
+
+
+def test_past_max_rows_the_model_answers(model_and_data, monkeypatch):
+    import perturbo.search.bo_discrete as bd
+
+    model, X = model_and_data
+    monkeypatch.setattr(bd, "MAX_ROWS", 10)
+    acq = cached_candidate_posterior(_acq(model, X), _grid_points(50, 4, 4))
+    assert acq.model is model

@@ -46,8 +46,8 @@ class BOPlanner:
     ``n_init``: Sobol' points before the first model (default ``max(5, dim + 1)``, at most 20).
     ``num_restarts``/``raw_samples``/``mc_samples``/``fit_maxiter`` (L-BFGS iterations of the GP
     fit) and ``mixed_options`` (overrides of ``optimize_acqf_mixed_alternating``'s options): the
-    cost knobs of one proposal. ``y_warp``/``input_warp``/``noise="low"``: opt-in fit changes
-    (search/bo_transforms.py).
+    cost knobs of one proposal. ``y_warp``/``input_warp``/``noise="low"``/``cat_kernel``: opt-in
+    fit changes (search/bo_model.py).
     """
 
     name = "bo"
@@ -73,6 +73,7 @@ class BOPlanner:
         y_warp: bool = False,
         input_warp: bool = False,
         noise: str = "botorch",
+        cat_kernel: str = "mixed",
     ) -> None:
         self._space, self._kind, self._seed = space, kind, seed
         self.objective = Objective.of(objective, direction)
@@ -88,6 +89,9 @@ class BOPlanner:
         if noise not in ("botorch", "low"):
             raise ValueError(f"noise must be 'botorch' or 'low', not {noise!r}")
         self.y_warp, self.input_warp, self.noise = y_warp, input_warp, noise
+        if cat_kernel not in ("mixed", "matern"):
+            raise ValueError(f"cat_kernel must be 'mixed' or 'matern', not {cat_kernel!r}")
+        self.cat_kernel = cat_kernel
         # Planner time (issue 20 item 5, commit 9f80506): the fit stops at 50 L-BFGS
         # iterations; the mixed optimiser runs BoTorch's defaults (8 continuous iterations, 2
         # alternations) and scores raw samples and neighbours in one batch (init_batch_limit):
@@ -165,33 +169,18 @@ class BOPlanner:
         )
 
     def _fit(self, X: Any, Y: Any) -> Any:
-        from botorch.fit import fit_gpytorch_mll
-        from botorch.models import MixedSingleTaskGP, SingleTaskGP
-        from botorch.models.transforms import Normalize, Standardize
-        from gpytorch.mlls import ExactMarginalLogLikelihood
+        from perturbo.search.bo_model import fit_gp
 
-        d, m = X.shape[-1], Y.shape[-1]
-        cat = list(self._space.cat_dims)
-        cont = [i for i in range(d) if i not in cat]
-        bounds = torch_unit_bounds(d)
-        tf = Normalize(d=d, bounds=bounds, indices=cont) if cont else None
-        if self.input_warp and cont:
-            tf = bo_transforms.input_warp(d, cont, tf)
-        if cat:
-            model = MixedSingleTaskGP(
-                X, Y, cat_dims=cat, input_transform=tf, outcome_transform=Standardize(m=m)
-            )
-        else:
-            model = SingleTaskGP(X, Y, input_transform=tf, outcome_transform=Standardize(m=m))
-        if cat and self.cat_prior is not None:
-            from perturbo.search.bo_kernels import add_categorical_lengthscale_prior
-
-            add_categorical_lengthscale_prior(model, self.cat_prior)
-        if self.noise == "low":
-            bo_transforms.low_noise(model)
-        mll = ExactMarginalLogLikelihood(model.likelihood, model)
-        fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": self.fit_maxiter}})
-        return model
+        return fit_gp(
+            self._space,
+            X,
+            Y,
+            cat_prior=self.cat_prior,
+            cat_kernel=self.cat_kernel,
+            noise=self.noise,
+            input_warp=self.input_warp,
+            fit_maxiter=self.fit_maxiter,
+        )
 
     def _acquisition(self, model: Any, X: Any, Y: Any, Xp: Any) -> Any:
         import torch

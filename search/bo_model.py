@@ -1,0 +1,73 @@
+"""The GP ``bo`` fits each round (:class:`~perturbo.search.bo.BOPlanner`'s model).
+
+- No unordered categoricals: BoTorch's ``SingleTaskGP`` (its default kernel and
+  dimension-scaled lengthscale prior) on the unit-cube encoding.
+- Unordered categoricals, ``cat_kernel="mixed"`` (the default): BoTorch's
+  ``MixedSingleTaskGP`` (a categorical kernel summed with, and multiplied by, the numeric
+  one), its categorical lengthscales given a prior
+  (:func:`~perturbo.search.bo_kernels.add_categorical_lengthscale_prior`).
+- ``cat_kernel="matern"`` (opt-in): a ``SingleTaskGP`` with Optuna GPSampler's kernel, one
+  Matern-5/2 over numeric and categorical (mismatch) distances
+  (:func:`~perturbo.search.bo_kernels.mismatch_matern`); measured in
+  docs/findings/categorical-bo.md.
+
+Either way: an input ``Normalize`` over the numeric columns (optionally warped), an outcome
+``Standardize``, optionally Optuna's low noise floor, and hyperparameters fitted by maximum
+(a posteriori) marginal likelihood with at most ``fit_maxiter`` L-BFGS iterations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from perturbo.search import bo_transforms
+from perturbo.space import SearchSpace
+
+__all__ = ["fit_gp"]
+
+
+def fit_gp(
+    space: SearchSpace,
+    X: Any,
+    Y: Any,
+    *,
+    cat_prior: float | None,
+    cat_kernel: str = "mixed",
+    noise: str = "botorch",
+    input_warp: bool = False,
+    fit_maxiter: int = 50,
+) -> Any:
+    """A fitted GP on ``X`` (n x d, unit-cube encoding of ``space``) and ``Y`` (n x m)."""
+    import torch
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import MixedSingleTaskGP, SingleTaskGP
+    from botorch.models.transforms import Normalize, Standardize
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    d, m = X.shape[-1], Y.shape[-1]
+    cat = list(space.cat_dims)
+    cont = [i for i in range(d) if i not in cat]
+    bounds = torch.stack([torch.zeros(d, dtype=torch.double), torch.ones(d, dtype=torch.double)])
+    tf = Normalize(d=d, bounds=bounds, indices=cont) if cont else None
+    if input_warp and cont:
+        tf = bo_transforms.input_warp(d, cont, tf)
+    out_tf = Standardize(m=m)
+    if cat and cat_kernel == "matern":
+        from perturbo.search.bo_kernels import mismatch_matern
+
+        model = SingleTaskGP(
+            X, Y, covar_module=mismatch_matern(d, cat), input_transform=tf, outcome_transform=out_tf
+        )
+    elif cat:
+        model = MixedSingleTaskGP(X, Y, cat_dims=cat, input_transform=tf, outcome_transform=out_tf)
+        if cat_prior is not None:
+            from perturbo.search.bo_kernels import add_categorical_lengthscale_prior
+
+            add_categorical_lengthscale_prior(model, cat_prior)
+    else:
+        model = SingleTaskGP(X, Y, input_transform=tf, outcome_transform=out_tf)
+    if noise == "low":
+        bo_transforms.low_noise(model)
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": fit_maxiter}})
+    return model

@@ -89,8 +89,10 @@ class BOPlanner:
         if noise not in ("botorch", "low"):
             raise ValueError(f"noise must be 'botorch' or 'low', not {noise!r}")
         self.y_warp, self.input_warp, self.noise = y_warp, input_warp, noise
-        if cat_kernel not in ("mixed", "matern"):
-            raise ValueError(f"cat_kernel must be 'mixed' or 'matern', not {cat_kernel!r}")
+        if cat_kernel not in ("mixed", "matern", "matern-optuna"):
+            raise ValueError(
+                f"cat_kernel: 'mixed', 'matern' or 'matern-optuna', not {cat_kernel!r}"
+            )
         self.cat_kernel = cat_kernel
         # Planner time (issue 20 item 5, commit 9f80506): the fit stops at 50 L-BFGS
         # iterations; the mixed optimiser runs BoTorch's defaults (8 continuous iterations, 2

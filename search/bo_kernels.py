@@ -90,22 +90,52 @@ def _mismatch_matern_cls() -> Any:
 _MISMATCH_MATERN: Any = None
 
 
-def mismatch_matern(d: int, cat_dims: list[int]) -> Any:
+def _optuna_lengthscale_prior() -> Any:
+    """GPSampler's lengthscale prior (``optuna/_gp/prior.py``): log density
+    ``-(0.1 / theta + 0.1 * theta)`` on ``theta = 1 / l**2``, i.e. ``-(0.1 l**2 + 0.1 / l**2)``
+    (no Jacobian, as Optuna's MAP objective has none); mode at l = 1."""
+    from gpytorch.priors import Prior
+    from torch.distributions import constraints
+
+    class OptunaLengthscalePrior(Prior):
+        arg_constraints: dict[str, Any] = {}
+        support = constraints.positive
+
+        def __init__(self) -> None:
+            super().__init__(validate_args=False)
+
+        def log_prob(self, x: Any) -> Any:
+            x2 = x.square()
+            return -(0.1 * x2 + 0.1 / x2)
+
+        @property
+        def mode(self) -> Any:
+            import torch
+
+            return torch.tensor(1.0)
+
+    return OptunaLengthscalePrior()
+
+
+def mismatch_matern(d: int, cat_dims: list[int], prior: str = "botorch") -> Any:
     """``ScaleKernel(MismatchMaternKernel)`` over ``d`` columns, ``cat_dims`` unordered, with
-    BoTorch's dimension-scaled LogNormal lengthscale prior (its ``SingleTaskGP`` default:
-    loc sqrt 2 + log(d) / 2, scale sqrt 3; lower bound 0.025) and GPSampler's Gamma(2, 1)
-    on the output scale."""
+    GPSampler's Gamma(2, 1) on the output scale and, per ``prior``, BoTorch's
+    dimension-scaled LogNormal lengthscale prior (its ``SingleTaskGP`` default: loc
+    sqrt 2 + log(d) / 2, scale sqrt 3) or GPSampler's (``"optuna"``); lower bound 0.025."""
     import math
 
     from gpytorch.constraints import GreaterThan
     from gpytorch.kernels import ScaleKernel
     from gpytorch.priors import GammaPrior, LogNormalPrior
 
-    prior = LogNormalPrior(loc=2**0.5 + math.log(d) * 0.5, scale=3**0.5)
+    if prior == "optuna":
+        ls_prior = _optuna_lengthscale_prior()
+    else:
+        ls_prior = LogNormalPrior(loc=2**0.5 + math.log(d) * 0.5, scale=3**0.5)
     base = _mismatch_matern_cls()(
         cat_dims,
         ard_num_dims=d,
-        lengthscale_prior=prior,
-        lengthscale_constraint=GreaterThan(2.5e-2, transform=None, initial_value=prior.mode),
+        lengthscale_prior=ls_prior,
+        lengthscale_constraint=GreaterThan(2.5e-2, transform=None, initial_value=ls_prior.mode),
     )
     return ScaleKernel(base, outputscale_prior=GammaPrior(2.0, 1.0))

@@ -6,10 +6,10 @@
   ``MixedSingleTaskGP`` (a categorical kernel summed with, and multiplied by, the numeric
   one), its categorical lengthscales given a prior
   (:func:`~perturbo.search.bo_kernels.add_categorical_lengthscale_prior`).
-- ``cat_kernel="matern"`` (opt-in): a ``SingleTaskGP`` with Optuna GPSampler's kernel, one
-  Matern-5/2 over numeric and categorical (mismatch) distances
-  (:func:`~perturbo.search.bo_kernels.mismatch_matern`); measured in
-  docs/findings/categorical-bo.md.
+- ``cat_kernel="matern"`` / ``"matern-optuna"`` (opt-in): a ``SingleTaskGP`` with Optuna
+  GPSampler's kernel, one Matern-5/2 over numeric and categorical (mismatch) distances
+  (:func:`~perturbo.search.bo_kernels.mismatch_matern`), under BoTorch's lengthscale prior or
+  GPSampler's; measured in docs/findings/categorical-bo.md.
 
 Either way: an input ``Normalize`` over the numeric columns (optionally warped), an outcome
 ``Standardize``, optionally Optuna's low noise floor, and hyperparameters fitted by maximum
@@ -52,11 +52,13 @@ def fit_gp(
     if input_warp and cont:
         tf = bo_transforms.input_warp(d, cont, tf)
     out_tf = Standardize(m=m)
-    if cat and cat_kernel == "matern":
+    if cat and cat_kernel.startswith("matern"):
         from perturbo.search.bo_kernels import mismatch_matern
 
+        prior = "optuna" if cat_kernel == "matern-optuna" else "botorch"
+        kernel = mismatch_matern(d, cat, prior)
         model = SingleTaskGP(
-            X, Y, covar_module=mismatch_matern(d, cat), input_transform=tf, outcome_transform=out_tf
+            X, Y, covar_module=kernel, input_transform=tf, outcome_transform=out_tf
         )
     elif cat:
         model = MixedSingleTaskGP(X, Y, cat_dims=cat, input_transform=tf, outcome_transform=out_tf)

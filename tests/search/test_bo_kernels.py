@@ -41,3 +41,12 @@ def test_gradient_is_finite_at_distance_zero():
     x = torch.tensor([[0.0, 0.5], [0.0, 0.5], [1.0, 0.5]], dtype=torch.double)
     k(x, x).to_dense().sum().backward()
     assert torch.isfinite(k.raw_lengthscale.grad).all()
+
+
+def test_optuna_prior_is_gpsamplers_on_the_inverse_squared_lengthscale():
+    k = mismatch_matern(2, [1], prior="optuna").base_kernel
+    assert torch.allclose(k.lengthscale, torch.ones(1, 2))  # starts at the mode
+    ls = torch.tensor([0.5, 1.0, 3.0])
+    theta = ls.pow(-2)
+    want = -(0.1 / theta + 0.1 * theta)  # optuna/_gp/prior.py, on theta
+    assert torch.allclose(k.lengthscale_prior.log_prob(ls), want)

@@ -108,12 +108,12 @@ def cached_candidate_posterior(acq: Any, choices: Any) -> Any:
     :class:`CandidateSetPosterior` over its baseline, its pending points and ``choices`` (in
     the model's input space, untransformed); returns ``acq``. Later passes prune within
     that baseline and add picks from ``choices``, so every row they ask about is there.
-    Several objectives (qLogNEHVI's model has one output per objective), or more rows than
-    :data:`MAX_ROWS`: ``acq`` as it is."""
+    Several objectives (qLogNEHVI's model has one output per objective), a batched model, or
+    more rows than :data:`MAX_ROWS`: ``acq`` as it is."""
     import torch
 
     model = acq.model
-    if model.num_outputs != 1 or not hasattr(acq, "X_baseline"):
+    if model.num_outputs != 1 or len(model.batch_shape) or not hasattr(acq, "X_baseline"):
         return acq
     parts = [acq.X_baseline, choices]
     if acq.X_pending is not None:

@@ -118,3 +118,56 @@ def test_past_max_rows_the_model_answers(model_and_data, monkeypatch):
     monkeypatch.setattr(bd, "MAX_ROWS", 10)
     acq = cached_candidate_posterior(_acq(model, X), _grid_points(50, 4, 4))
     assert acq.model is model
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_bo_asks_the_same_batch_with_and_without_the_cache_on_a_small_grid(seed, monkeypatch):
+    """A grid under ``max_grid`` (the whole grid is the candidate set), unordered and ordered
+    categoricals and an int, pending experiments: the planner's batch is the same with the
+    cache as with the model's own posterior, in order."""
+    import numpy as np
+
+    import perturbo.search.bo_discrete as bd
+    from perturbo.search.bo import BOPlanner
+    from perturbo.space import Categorical, Int, SearchSpace
+    from perturbo.types import ExperimentSpec, Observation, Outcome, Status
+
+    space = SearchSpace(
+        [
+            Categorical("act", ["relu", "tanh", "gelu", "silu"]),
+            Categorical("opt", ["sgd", "adam", "rmsprop"]),
+            Categorical("batch", [16, 32, 64, 128], ordered=True),
+            Int("layers", 1, 6),
+        ]
+    )
+    rng = np.random.default_rng(seed)
+    w = rng.normal(size=4)
+
+    def f(p):
+        return float(
+            w[0] * ["relu", "tanh", "gelu", "silu"].index(p["act"])
+            + w[1] * (p["opt"] == "adam")
+            - (np.log2(p["batch"]) - 5.5) ** 2
+            + w[2] * p["layers"]
+            + 0.1 * rng.normal()
+        )
+
+    cfgs = space.sample(rng, 30, set())
+    obs = [
+        Observation(ExperimentSpec(c, "t"), Outcome(Status.COMPLETED, {"value": f(c)}))
+        for c in cfgs
+    ]
+    pending = [ExperimentSpec(c, "t") for c in space.sample(rng, 2, {space.key(c) for c in cfgs})]
+
+    def batch(cached: bool) -> list[str]:
+        pl = BOPlanner(space, "t", seed)
+        pl.tell(obs)
+        if not cached:
+            monkeypatch.setattr(bd, "cached_candidate_posterior", lambda acq, choices: acq)
+        out = [space.key(s.params) for s in pl.ask(4, pending)]
+        monkeypatch.undo()
+        return out
+
+    with_cache, without = batch(True), batch(False)
+    assert with_cache == without
+    assert len(set(with_cache)) == 4

@@ -35,6 +35,7 @@ import numpy as np
 from perturbo.objective import Objective, pareto_mask
 from perturbo.search import bo_transforms
 from perturbo.search._told import Told
+from perturbo.search.bo_model import torch_unit_bounds
 from perturbo.search.sobol import SobolPlanner
 from perturbo.space import SearchSpace
 from perturbo.types import ExperimentSpec, Observation
@@ -383,9 +384,3 @@ class BOPlanner:
             return None
         i = int(np.argmax(Y[:, 0]))
         return self._configs[i], float(Y[i, 0] * self.objective.signs[0])
-
-
-def torch_unit_bounds(d: int) -> Any:
-    import torch
-
-    return torch.stack([torch.zeros(d, dtype=torch.double), torch.ones(d, dtype=torch.double)])

@@ -23,7 +23,14 @@ from typing import Any
 from perturbo.search import bo_transforms
 from perturbo.space import SearchSpace
 
-__all__ = ["fit_gp"]
+__all__ = ["fit_gp", "torch_unit_bounds"]
+
+
+def torch_unit_bounds(d: int) -> Any:
+    """The unit cube's bounds in ``d`` dimensions (2 x d, double)."""
+    import torch
+
+    return torch.stack([torch.zeros(d, dtype=torch.double), torch.ones(d, dtype=torch.double)])
 
 
 def fit_gp(
@@ -38,7 +45,6 @@ def fit_gp(
     fit_maxiter: int = 50,
 ) -> Any:
     """A fitted GP on ``X`` (n x d, unit-cube encoding of ``space``) and ``Y`` (n x m)."""
-    import torch
     from botorch.fit import fit_gpytorch_mll
     from botorch.models import MixedSingleTaskGP, SingleTaskGP
     from botorch.models.transforms import Normalize, Standardize
@@ -47,7 +53,7 @@ def fit_gp(
     d, m = X.shape[-1], Y.shape[-1]
     cat = list(space.cat_dims)
     cont = [i for i in range(d) if i not in cat]
-    bounds = torch.stack([torch.zeros(d, dtype=torch.double), torch.ones(d, dtype=torch.double)])
+    bounds = torch_unit_bounds(d)
     tf = Normalize(d=d, bounds=bounds, indices=cont) if cont else None
     if input_warp and cont:
         tf = bo_transforms.input_warp(d, cont, tf)

@@ -35,24 +35,6 @@ OUT = ROOT / "benchmarks" / "results" / "bo_candidate_posterior.md"
 BATCH = 4
 
 
-def _planner(task: Any, n_obs: int, seed: int) -> Any:
-    from perturbo.search.bo import BOPlanner
-    from perturbo.types import ExperimentSpec, Observation, Outcome, Status
-
-    space = task.space()
-    pl = BOPlanner(space, "hyperparameter", seed, task.objective, task.direction)
-    cfgs = space.sample(np.random.default_rng(seed), n_obs, set())
-    pl.tell(
-        [
-            Observation(
-                ExperimentSpec(c, "hyperparameter"), Outcome(Status.COMPLETED, task.evaluate(c))
-            )
-            for c in cfgs
-        ]
-    )
-    return pl, space
-
-
 def _ask(pl: Any, pending: list[Any], cached: bool) -> tuple[list[str], float]:
     """Keys of the batch and CPU seconds of the ask."""
     import perturbo.search.bo_discrete as bd
@@ -71,7 +53,7 @@ def _ask(pl: Any, pending: list[Any], cached: bool) -> tuple[list[str], float]:
 
 def main(argv: list[str] | None = None) -> int:
     from hpo_tasks import make_task
-    from hyperparameter import TASKS
+    from hyperparameter import TASKS, bo_told
 
     from perturbo.types import ExperimentSpec
 
@@ -90,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
         task = make_task(t, seed=0)
         for n_obs in args.obs:
             for n_pend in (0, BATCH):
-                pl, space = _planner(task, n_obs, seed=n_obs + n_pend)
+                pl = bo_told(task, n_obs, seed=n_obs + n_pend)
+                space = pl._space
                 pend = [
                     ExperimentSpec(c, "hyperparameter")
                     for c in space.sample(np.random.default_rng(99), n_pend, set(pl._told.keys))

@@ -165,16 +165,14 @@ def one_run(planner: str, task_name: str, seed: int, evals: int, batch: int) -> 
     }
 
 
-def time_bo_at(task_name: str, n_obs: int = 200, batch: int = 4) -> tuple[float, float]:
-    """(CPU, wall) seconds per proposal of ``bo`` asked for ``batch`` configs after ``n_obs``
-    observations of random configs."""
+def bo_told(task: Any, n_obs: int, seed: int = 0) -> Any:
+    """A ``bo`` planner on ``task`` told ``n_obs`` random configs (drawn with ``seed``)."""
     from perturbo.search.bo import BOPlanner
     from perturbo.types import Observation
 
-    task = make_task(task_name, seed=0)
     space = task.space()
-    pl = BOPlanner(space, "hyperparameter", 0, task.objective, task.direction)
-    cfgs = space.sample(np.random.default_rng(0), n_obs, set())
+    pl = BOPlanner(space, "hyperparameter", seed, task.objective, task.direction)
+    cfgs = space.sample(np.random.default_rng(seed), n_obs, set())
     pl.tell(
         [
             Observation(
@@ -183,6 +181,13 @@ def time_bo_at(task_name: str, n_obs: int = 200, batch: int = 4) -> tuple[float,
             for c in cfgs
         ]
     )
+    return pl
+
+
+def time_bo_at(task_name: str, n_obs: int = 200, batch: int = 4) -> tuple[float, float]:
+    """(CPU, wall) seconds per proposal of ``bo`` asked for ``batch`` configs after ``n_obs``
+    observations of random configs."""
+    pl = bo_told(make_task(task_name, seed=0), n_obs)
     t0, c0 = time.perf_counter(), time.process_time()
     pl.ask(batch, [])
     return (time.process_time() - c0) / batch, (time.perf_counter() - t0) / batch

@@ -1,7 +1,8 @@
 """The GP posterior over a finite candidate set, computed once per proposal.
 
 On a finite candidate set ``bo`` picks a batch with BoTorch's ``optimize_acqf_discrete``:
-q greedy passes, each scoring every candidate with ``qLogNoisyExpectedImprovement``. Each
+q greedy passes, each scoring every candidate with ``qLogNoisyExpectedImprovement`` (or, with
+several objectives, ``qLogNoisyExpectedHypervolumeImprovement``). Each
 score asks the model for the joint posterior over (baseline, pending, candidate), and
 GPyTorch computes it from scratch: a solve against the 200 training points for every one of
 the ~100 baseline points, per candidate (BoTorch's own TODO, "implement more efficient way to
@@ -25,8 +26,8 @@ from typing import Any
 
 from botorch.models.gpytorch import GPyTorchModel
 from botorch.posteriors.gpytorch import GPyTorchPosterior
-from gpytorch.distributions import MultivariateNormal
-from linear_operator.operators import DenseLinearOperator
+from gpytorch.distributions import MultitaskMultivariateNormal, MultivariateNormal
+from linear_operator.operators import BlockDiagLinearOperator, DenseLinearOperator
 
 __all__ = ["MAX_ROWS", "CandidateSetPosterior", "cached_candidate_posterior", "greedy_batch"]
 
@@ -36,21 +37,29 @@ MAX_ROWS = 6000
 
 
 class CandidateSetPosterior(GPyTorchModel):
-    """A single-output GP ``model`` whose posterior over any rows of ``points`` is read from
-    one joint posterior computed here; other rows go to ``model``. A ``GPyTorchModel``, as
-    BoTorch keeps its cached-root sampling (``cache_root``) for those only: as a plain
-    ``Model`` every greedy pass after the first fell back to sampling the whole joint
-    posterior per candidate, and its later picks differed from the model's."""
+    """A GP ``model`` whose posterior over any rows of ``points`` is read from one joint
+    posterior computed here; other rows go to ``model``. One output, or several independent
+    ones (a batched multi-output model, as qLogNEHVI's: its posterior is a multi-task normal
+    with a block-diagonal covariance, one block per output, and so is this one's). A
+    ``GPyTorchModel``, as BoTorch keeps its cached-root sampling (``cache_root``) for those
+    only: as a plain ``Model`` every greedy pass after the first fell back to sampling the
+    whole joint posterior per candidate, and its later picks differed from the model's."""
 
     def __init__(self, model: Any, points: Any) -> None:
         import torch
+        from botorch.utils.low_rank import extract_batch_covar
 
         super().__init__()
         self.model = model
+        self._m = model.num_outputs
         with torch.no_grad():
             post = model.posterior(points)
-            self._mean = post.mean.squeeze(-1).detach()
-            self._cov = post.distribution.covariance_matrix.detach()
+            # per output: mean m x N, covariance m x N x N
+            self._mean = post.mean.detach().transpose(-1, -2)
+            if self._m == 1:
+                self._cov = post.distribution.covariance_matrix.detach().unsqueeze(0)
+            else:  # raises BotorchError unless block-diagonal (independent outputs)
+                self._cov = extract_batch_covar(post.distribution).to_dense().detach()
         self._points = points
         # rows are matched by a random projection (a float key each), then checked exactly
         gen = torch.Generator().manual_seed(0)
@@ -60,7 +69,7 @@ class CandidateSetPosterior(GPyTorchModel):
 
     @property
     def num_outputs(self) -> int:
-        return 1
+        return self._m
 
     @property
     def batch_shape(self) -> Any:
@@ -99,21 +108,28 @@ class CandidateSetPosterior(GPyTorchModel):
             )
         # a LinearOperator: a plain tensor would make torch factor it here, and fail where
         # GPyTorch (and BoTorch's cached-root sampler) add jitter
-        cov = DenseLinearOperator(self._cov[idx.unsqueeze(-1), idx.unsqueeze(-2)])
-        return GPyTorchPosterior(MultivariateNormal(self._mean[idx], cov))
+        mean = self._mean[:, idx]  # m x ... x n
+        cov = self._cov[:, idx.unsqueeze(-1), idx.unsqueeze(-2)]  # m x ... x n x n
+        if self._m == 1:
+            return GPyTorchPosterior(MultivariateNormal(mean[0], DenseLinearOperator(cov[0])))
+        # as the model's (after its outcome transform): not interleaved, block-diagonal
+        blocks = BlockDiagLinearOperator(DenseLinearOperator(cov.movedim(0, -3)))
+        mtmvn = MultitaskMultivariateNormal(mean.movedim(0, -1), blocks, interleaved=False)
+        return GPyTorchPosterior(mtmvn)
 
 
 def cached_candidate_posterior(acq: Any, choices: Any) -> Any:
-    """Point ``acq`` (a single-objective MC acquisition with a pruned baseline) at a
+    """Point ``acq`` (an MC acquisition with a pruned baseline: qLogNEI, qLogNEHVI) at a
     :class:`CandidateSetPosterior` over its baseline, its pending points and ``choices`` (in
     the model's input space, untransformed); returns ``acq``. Later passes prune within
     that baseline and add picks from ``choices``, so every row they ask about is there.
-    Several objectives (qLogNEHVI's model has one output per objective), a batched model, or
-    more rows than :data:`MAX_ROWS`: ``acq`` as it is."""
+    A batched model, outputs that are not independent, or more rows than :data:`MAX_ROWS`:
+    ``acq`` as it is."""
     import torch
+    from botorch.exceptions import BotorchError
 
     model = acq.model
-    if model.num_outputs != 1 or len(model.batch_shape) or not hasattr(acq, "X_baseline"):
+    if len(model.batch_shape) or not hasattr(acq, "X_baseline"):
         return acq
     parts = [acq.X_baseline, choices]
     if acq.X_pending is not None:
@@ -121,7 +137,10 @@ def cached_candidate_posterior(acq: Any, choices: Any) -> Any:
     pts = torch.unique(torch.cat(parts), dim=0)
     if len(pts) > MAX_ROWS:
         return acq
-    acq.model = CandidateSetPosterior(model, pts)
+    try:
+        acq.model = CandidateSetPosterior(model, pts)
+    except BotorchError:  # a multi-task covariance that is not block-diagonal
+        return acq
     return acq
 
 

@@ -121,10 +121,14 @@ def test_past_max_rows_the_model_answers(model_and_data, monkeypatch):
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
-def test_bo_asks_the_same_batch_with_and_without_the_cache_on_a_small_grid(seed, monkeypatch):
+@pytest.mark.parametrize("objectives", [1, 2])
+def test_bo_asks_the_same_batch_with_and_without_the_cache_on_a_small_grid(
+    seed, objectives, monkeypatch
+):
     """A grid under ``max_grid`` (the whole grid is the candidate set), unordered and ordered
     categoricals and an int, pending experiments: the planner's batch is the same with the
-    cache as with the model's own posterior, in order."""
+    cache as with the model's own posterior, in order; with two objectives too (qLogNEHVI
+    over a two-output model: the cache's posterior is the model's block-diagonal one)."""
     import numpy as np
 
     import perturbo.search.bo_discrete as bd
@@ -153,14 +157,16 @@ def test_bo_asks_the_same_batch_with_and_without_the_cache_on_a_small_grid(seed,
         )
 
     cfgs = space.sample(rng, 30, set())
-    obs = [
-        Observation(ExperimentSpec(c, "t"), Outcome(Status.COMPLETED, {"value": f(c)}))
-        for c in cfgs
-    ]
+
+    def metrics(c):
+        return {"value": f(c), "size": float(c["layers"] * np.log2(c["batch"]) + rng.normal())}
+
+    obs = [Observation(ExperimentSpec(c, "t"), Outcome(Status.COMPLETED, metrics(c))) for c in cfgs]
     pending = [ExperimentSpec(c, "t") for c in space.sample(rng, 2, {space.key(c) for c in cfgs})]
 
     def batch(cached: bool) -> list[str]:
-        pl = BOPlanner(space, "t", seed)
+        names, dirs = ("value", "size")[:objectives], ("max", "min")[:objectives]
+        pl = BOPlanner(space, "t", seed, objective=names, direction=dirs)
         pl.tell(obs)
         if not cached:
             monkeypatch.setattr(bd, "cached_candidate_posterior", lambda acq, choices: acq)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["add_categorical_lengthscale_prior", "mismatch_matern"]
+import torch
+from gpytorch.kernels import Kernel
+
+__all__ = ["MismatchMaternKernel", "add_categorical_lengthscale_prior", "mismatch_matern"]
 
 
 def add_categorical_lengthscale_prior(model: Any, loc: float = 2**0.5) -> None:
@@ -39,55 +42,41 @@ def add_categorical_lengthscale_prior(model: Any, loc: float = 2**0.5) -> None:
             k.lengthscale = prior.mode
 
 
-def _mismatch_matern_cls() -> Any:
-    """The kernel class, built on first use (gpytorch is imported lazily in this package)."""
-    global _MISMATCH_MATERN
-    if _MISMATCH_MATERN is not None:
-        return _MISMATCH_MATERN
-    import torch
-    from gpytorch.kernels import Kernel
+class MismatchMaternKernel(Kernel):
+    """Optuna GPSampler's kernel (``optuna/_gp/gp.py``): one Matern-5/2 over the squared
+    distance ``sum_numeric ((x_i - y_i) / l_i)**2 + sum_categorical [x_i != y_i] / l_i**2``
+    (one ARD lengthscale per parameter); i.e. a Matern-5/2 on the one-hot embedding of the
+    categorical columns. No library kernel has this distance, hence the hand-written form;
+    the categorical part is accumulated one column at a time (n x m memory, not n x m x d).
+    """
 
-    class MismatchMaternKernel(Kernel):
-        """Optuna GPSampler's kernel (``optuna/_gp/gp.py``): one Matern-5/2 over the squared
-        distance ``sum_numeric ((x_i - y_i) / l_i)**2 + sum_categorical [x_i != y_i] / l_i**2``
-        (one ARD lengthscale per parameter); i.e. a Matern-5/2 on the one-hot embedding of the
-        categorical columns. No library kernel has this distance, hence the hand-written form;
-        the categorical part is accumulated one column at a time (n x m memory, not n x m x d).
-        """
+    has_lengthscale = True
 
-        has_lengthscale = True
+    def __init__(self, cat_dims: list[int], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.cat_dims = list(cat_dims)
 
-        def __init__(self, cat_dims: list[int], **kwargs: Any) -> None:
-            super().__init__(**kwargs)
-            self.cat_dims = list(cat_dims)
-
-        def forward(self, x1: Any, x2: Any, diag: bool = False, **params: Any) -> Any:
-            d = x1.shape[-1]
-            num = [i for i in range(d) if i not in self.cat_dims]
-            ls = self.lengthscale  # ... x 1 x d
+    def forward(self, x1: Any, x2: Any, diag: bool = False, **params: Any) -> Any:
+        d = x1.shape[-1]
+        num = [i for i in range(d) if i not in self.cat_dims]
+        ls = self.lengthscale  # ... x 1 x d
+        if diag:
+            sq = torch.zeros(x1.shape[:-1], dtype=x1.dtype, device=x1.device)
+        else:
+            sq = torch.zeros((*x1.shape[:-1], x2.shape[-2]), dtype=x1.dtype, device=x1.device)
+        if num:
+            a, b = x1[..., num] / ls[..., num], x2[..., num] / ls[..., num]
+            sq = sq + self.covar_dist(a, b, diag=diag, square_dist=True)
+        w = ls.pow(-2)  # ... x 1 x d
+        for i in self.cat_dims:
             if diag:
-                sq = torch.zeros(x1.shape[:-1], dtype=x1.dtype, device=x1.device)
+                sq = sq + (x1[..., i] != x2[..., i]).to(x1.dtype) * w[..., i]
             else:
-                sq = torch.zeros((*x1.shape[:-1], x2.shape[-2]), dtype=x1.dtype, device=x1.device)
-            if num:
-                a, b = x1[..., num] / ls[..., num], x2[..., num] / ls[..., num]
-                sq = sq + self.covar_dist(a, b, diag=diag, square_dist=True)
-            w = ls.pow(-2)  # ... x 1 x d
-            for i in self.cat_dims:
-                if diag:
-                    sq = sq + (x1[..., i] != x2[..., i]).to(x1.dtype) * w[..., i]
-                else:
-                    diff = x1[..., :, None, i] != x2[..., None, :, i]
-                    sq = sq + diff.to(x1.dtype) * w[..., i].unsqueeze(-1)
-            # the 1e-30 keeps the gradient at distance 0 finite (its limit, -5/6, not 0 * inf)
-            r5 = torch.sqrt(5.0 * sq.clamp_min(0.0) + 1e-30)
-            return (1.0 + r5 + r5.square() / 3.0) * torch.exp(-r5)
-
-    _MISMATCH_MATERN = MismatchMaternKernel
-    return _MISMATCH_MATERN
-
-
-_MISMATCH_MATERN: Any = None
+                diff = x1[..., :, None, i] != x2[..., None, :, i]
+                sq = sq + diff.to(x1.dtype) * w[..., i].unsqueeze(-1)
+        # the 1e-30 keeps the gradient at distance 0 finite (its limit, -5/6, not 0 * inf)
+        r5 = torch.sqrt(5.0 * sq.clamp_min(0.0) + 1e-30)
+        return (1.0 + r5 + r5.square() / 3.0) * torch.exp(-r5)
 
 
 def _optuna_lengthscale_prior() -> Any:
@@ -132,7 +121,7 @@ def mismatch_matern(d: int, cat_dims: list[int], prior: str = "botorch") -> Any:
         ls_prior = _optuna_lengthscale_prior()
     else:
         ls_prior = LogNormalPrior(loc=2**0.5 + math.log(d) * 0.5, scale=3**0.5)
-    base = _mismatch_matern_cls()(
+    base = MismatchMaternKernel(
         cat_dims,
         ard_num_dims=d,
         lengthscale_prior=ls_prior,

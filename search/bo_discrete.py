@@ -31,8 +31,9 @@ from linear_operator.operators import BlockDiagLinearOperator, DenseLinearOperat
 
 __all__ = ["MAX_ROWS", "CandidateSetPosterior", "cached_candidate_posterior", "greedy_batch"]
 
-# the joint covariance is MAX_ROWS^2 doubles (~290 MB at 6,000): a grid of max_grid=4,096
-# configs, a pruned baseline and pending points fit; past it the model answers every score
+# the joint covariance is rows^2 doubles per output (~290 MB for one output at 6,000 rows): a
+# grid of max_grid=4,096 configs, a pruned baseline and pending points fit; past the same
+# memory (rows^2 x outputs <= MAX_ROWS^2) the model answers every score
 MAX_ROWS = 6000
 
 
@@ -106,10 +107,10 @@ class CandidateSetPosterior(GPyTorchModel):
                 posterior_transform=posterior_transform,
                 **kwargs,
             )
-        # a LinearOperator: a plain tensor would make torch factor it here, and fail where
-        # GPyTorch (and BoTorch's cached-root sampler) add jitter
         mean = self._mean[:, idx]  # m x ... x n
         cov = self._cov[:, idx.unsqueeze(-1), idx.unsqueeze(-2)]  # m x ... x n x n
+        # a LinearOperator: a plain tensor would make torch factor it here, and fail where
+        # GPyTorch (and BoTorch's cached-root sampler) add jitter
         if self._m == 1:
             return GPyTorchPosterior(MultivariateNormal(mean[0], DenseLinearOperator(cov[0])))
         # as the model's (after its outcome transform): not interleaved, block-diagonal
@@ -123,8 +124,8 @@ def cached_candidate_posterior(acq: Any, choices: Any) -> Any:
     :class:`CandidateSetPosterior` over its baseline, its pending points and ``choices`` (in
     the model's input space, untransformed); returns ``acq``. Later passes prune within
     that baseline and add picks from ``choices``, so every row they ask about is there.
-    A batched model, outputs that are not independent, or more rows than :data:`MAX_ROWS`:
-    ``acq`` as it is."""
+    A batched model, outputs that are not independent, or a covariance past
+    :data:`MAX_ROWS`'s memory: ``acq`` as it is."""
     import torch
     from botorch.exceptions import BotorchError
 
@@ -135,7 +136,7 @@ def cached_candidate_posterior(acq: Any, choices: Any) -> Any:
     if acq.X_pending is not None:
         parts.append(acq.X_pending)
     pts = torch.unique(torch.cat(parts), dim=0)
-    if len(pts) > MAX_ROWS:
+    if len(pts) ** 2 * model.num_outputs > MAX_ROWS**2:
         return acq
     try:
         acq.model = CandidateSetPosterior(model, pts)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import os
-import platform
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import Any
 import numpy as np
 from hpo_bars import bars
 from hpo_stats import ALPHA, MIN_TEST_SEEDS, TIE, at, compare, medians, significant
+from machine import describe
 
 CHECKPOINTS = (50, 100)
 
@@ -245,15 +245,14 @@ def report(
         lines += [
             "",
             f"`bo` asked for 4 configs after 200 observations of random configs (CPU / wall s per "
-            f"proposal, load {load:.1f}): "
+            f"proposal, load {load:.1f}, {describe()}): "
             + ", ".join(f"{t} {c:.2f} / {w:.2f}" for t, (c, w) in timing.items()),
         ]
     lines += ["", f"![median regret curves]({out.stem}_regret.png)", ""]
     _plot(curves, tasks, planners, out.parent / f"{out.stem}_regret.png")
     lines.insert(
         1,
-        f"\n_Written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {platform.machine()}, "
-        f"{os.cpu_count()} CPUs (shared)._",
+        f"\n_Written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {describe()} (shared)._",
     )
     return "\n".join(lines)
 

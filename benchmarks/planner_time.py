@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -42,6 +40,7 @@ from typing import Any
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
+from machine import describe, reference_cpu_s  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "results" / "planner_time.md"
@@ -273,6 +272,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     load_start = os.getloadavg()
+    reference = reference_cpu_s()
     rows = general_rows(names) + gene_rows(names)
     if not names or "ASHA rungs" in names:
         rows.append(asha_row())
@@ -289,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as e:  # noqa: BLE001 - one planner's failure is a row, not the end
             results.append((name, where, None, f"failed: {type(e).__name__}: {e}"[:120]))
             print(f"{name:16s} failed: {e}", flush=True)
-    write(results, args.out, load_start)
+    write(results, args.out, load_start, reference)
     return 0
 
 
@@ -297,6 +297,7 @@ def write(
     results: list[tuple[str, str, dict[str, Any] | None, str]],
     path: Path,
     load_start: tuple[float, ...] = (),
+    reference: float | None = None,
 ) -> None:
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     start = ", ".join(f"{x:.1f}" for x in load_start) or "not taken"
@@ -317,10 +318,13 @@ def write(
         "seconds of this process (one torch thread) and wall seconds. Written by "
         "`benchmarks/planner_time.py`.",
         "",
-        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"Python {sys.version.split()[0]}; load average (1, 5, 15 min) at the start: {start}, "
+        f"Machine: {describe()}; load average (1, 5, 15 min) at the start: {start}, "
         f"at the end: {load} (the box is shared with other sessions: wall seconds are inflated "
         f"by the sharing; median wall / CPU of the rows taking >= 10 ms: {ratio}).",
+        "",
+        "Reference, to compare machines by (`benchmarks/machine.py`): a float64 Cholesky "
+        "factorisation and solve of a 1000 x 1000 matrix on one thread took "
+        + (f"{reference * 1e3:.1f} ms CPU (median of 7) on this machine." if reference else "not taken."),
         "",
         "| planner | kind: space | CPU s median | CPU s max | wall s median | wall s max | one tell of 200, CPU s | proposals came from |",
         "|---|---|---|---|---|---|---|---|",

@@ -120,12 +120,45 @@ def _table(curves: Any, tasks: list[str], planners: list[str], c: int) -> list[s
             cells.append(f"**{s}**" if rk[p] == 1 else s)
         if meds[t]:
             lines.append(f"| {t} | " + " | ".join(cells) + " |")
-    lines.append(
-        "| mean rank | "
-        + " | ".join(f"{np.mean(v):.2f}" if v else "–" for v in rank_sum.values())
-        + " |"
-    )
-    return [*lines, ""]
+    return [*lines, *_mean_rank_rows(meds, tasks, planners, rank_sum), ""]
+
+
+def _mean_rank_rows(
+    meds: dict[str, dict[str, float]],
+    tasks: list[str],
+    planners: list[str],
+    rank_sum: dict[str, list[int]],
+) -> list[str]:
+    """The mean-rank row. Where some planner lacks runs on some task, a mean over different
+    task sets (and ranks among different fields) would not compare: then one row over the
+    tasks every planner ran, and one over every task among the planners that ran them all."""
+    shown = [t for t in tasks if meds[t]]
+    complete = [p for p in planners if all(p in meds[t] for t in shown)]
+    if len(complete) == len(planners):
+        return [
+            "| mean rank | "
+            + " | ".join(f"{np.mean(v):.2f}" if v else "–" for v in rank_sum.values())
+            + " |"
+        ]
+    common = [t for t in shown if all(p in meds[t] for p in planners)]
+    rows = []
+    if common:
+        ranks = [_ranks(meds[t]) for t in common]
+        rows.append(
+            f"| mean rank, the {len(common)} task{'s' * (len(common) != 1)} every planner ran | "
+            + " | ".join(f"{np.mean([r[p] for r in ranks]):.2f}" for p in planners)
+            + " |"
+        )
+    if len(complete) > 1:
+        ranks = [_ranks({p: meds[t][p] for p in complete}) for t in shown]
+        rows.append(
+            f"| mean rank, all {len(shown)} tasks, among the planners that ran them all | "
+            + " | ".join(
+                f"{np.mean([r[p] for r in ranks]):.2f}" if p in complete else "–" for p in planners
+            )
+            + " |"
+        )
+    return rows
 
 
 def _plot(curves: Any, tasks: list[str], planners: list[str], path: Path) -> None:

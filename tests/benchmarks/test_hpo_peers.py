@@ -172,3 +172,29 @@ def test_ackley10_shifted_moves_the_optimum_off_centre() -> None:
     zero = hpo_tasks.ShiftedTask("z", base, np.zeros(10))  # the wrapper alone changes nothing
     assert bench.reference(zero) == bench.reference(base)
     assert bench.reference(task)[1] != bench.reference(base)[1]  # median of the shifted function
+
+
+def test_mean_rank_compares_like_with_like_when_a_planner_lacks_tasks(tmp_path: Path) -> None:
+    """hebo ran t1 only: one mean-rank row over t1 (every planner's task), one over both tasks
+    among bo and random (ranked between themselves); never a mean over different task sets."""
+    runs = []
+    for s in range(3):
+        runs += [_run("bo", "t1", s, [0.8] * 50), _run("random", "t1", s, [0.7] * 50)]
+        runs += [_run("hebo", "t1", s, [0.9] * 50)]
+        runs += [_run("bo", "t2", s, [0.9] * 50), _run("random", "t2", s, [0.5] * 50)]
+    text = hpo_report.report(
+        runs,
+        tasks=["t1", "t2"],
+        planners=["bo", "random", "hebo"],
+        make_task=lambda t: _Max(),
+        reference=lambda t: (t.optimum, t.reference),
+        out=tmp_path / "h.md",
+        header=["# h", ""],
+        timing={},
+    )
+    assert "| t2 | **0.1 (1)** | 0.5 (2) | – |" in text
+    assert "| mean rank, the 1 task every planner ran | 2.00 | 3.00 | 1.00 |" in text
+    assert (
+        "| mean rank, all 2 tasks, among the planners that ran them all | 1.00 | 2.00 | – |" in text
+    )
+    assert "| mean rank | " not in text

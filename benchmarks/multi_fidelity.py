@@ -140,8 +140,9 @@ def run_method(m: str, tr: Trainer, seed: int, budget: float, args: Any) -> list
     from mf_peers import run_dehb, run_optuna, run_smac
 
     spend = Spend(args.warm_start)
-    if m == "mf-bo":
+    if m in ("mf-bo", "mf-bo-ywarp"):  # the second: y_warp=True (docs/findings)
         opts = {"fixed_cost": args.fixed_cost, "promote_beta": args.promote_beta}
+        opts["y_warp"] = m == "mf-bo-ywarp"
         return run_mfbo(tr, seed, budget, spend, opts)
     if m.startswith("asha+"):
         return run_asha(tr, seed, budget, spend, m.split("+")[1])
@@ -220,7 +221,9 @@ def report_only(args: Any) -> int:
     old = json.loads(path.read_text())
     sections, panels, dump = [], [], {}
     for task, d in old.items():
-        runs = {m: {int(s): [tuple(x) for x in tr] for s, tr in r.items()} for m, r in d["runs"].items()}
+        runs = {
+            m: {int(s): [tuple(x) for x in tr] for s, tr in r.items()} for m, r in d["runs"].items()
+        }
         seconds = d.get("seconds") or {m: [] for m in runs}  # files before 2026-12-06 lack it
         full = d.get("full_trainings", d["budget_epochs"] / d["max_epochs"])
         lines, curves, grid, info = task_section(

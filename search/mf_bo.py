@@ -47,6 +47,7 @@ from typing import Any
 import numpy as np
 
 from perturbo.objective import Objective
+from perturbo.search import bo_transforms
 from perturbo.search._told import pending_keys
 from perturbo.search.bo import BOPlanner
 from perturbo.search.fidelity import (
@@ -66,6 +67,8 @@ class MFBOPlanner:
     ``fixed_cost``: the cost of a run besides the fidelity, in units of a full-fidelity run.
     ``promote_beta``: the promotion's optimism (0: the posterior mean alone).
     ``warm_start``: the executor continues a config's last run (promotions climb the ladder).
+    ``y_warp``: a Yeo-Johnson transform of the values before the fit (``bo``'s opt-in
+    ``y_warp``); off. Under test: one diverged training can flatten the standardised values.
     ``num_fantasies``/``num_restarts``/``raw_samples``/``maxiter``: the cost knobs of a proposal.
     """
 
@@ -88,6 +91,7 @@ class MFBOPlanner:
         maxiter: int = 10,
         promote_beta: float = 2.0,
         warm_start: bool = True,
+        y_warp: bool = False,
     ) -> None:
         self._space, self._kind, self._seed = space, kind, seed
         self.fidelity = find_fidelity(space, fidelity)
@@ -110,6 +114,7 @@ class MFBOPlanner:
         self.fixed_cost = fixed_cost
         self.promote_beta = promote_beta
         self.warm_start = warm_start
+        self.y_warp = y_warp
         d = self._configs_space.dim
         self.n_init = n_init if n_init is not None else min(12, max(6, d + 2))
         self.num_fantasies, self.num_restarts = num_fantasies, num_restarts
@@ -250,7 +255,10 @@ class MFBOPlanner:
             warnings.simplefilter("ignore")
             torch.manual_seed(self._seed * 100_003 + self.n_told + len(pending))
             X = torch.as_tensor(np.array(self._x), dtype=torch.double)
-            Y = torch.as_tensor(np.array(self._y), dtype=torch.double).unsqueeze(-1)
+            Y = np.array(self._y)[:, None]
+            if self.y_warp:  # monotone: promotion's and the incumbent's order is kept
+                Y = bo_transforms.warp_outcomes(Y)
+            Y = torch.as_tensor(Y, dtype=torch.double)
             model = self._fit(X, Y)
             bounds = torch.zeros(2, d + 1, dtype=torch.double)
             bounds[1] = 1.0

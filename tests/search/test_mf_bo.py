@@ -163,3 +163,28 @@ CHECKS = [
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
 def test_contract_with_a_fidelity(check: Any) -> None:
     check(lambda space, seed: cheap(space, seed), FIDELITY_BENCH)
+
+
+def test_y_warp_fits_on_the_warped_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``y_warp`` (opt-in): the model is fitted on Yeo-Johnson-warped values, a diverged
+    observation included; off, on the values as told."""
+    from perturbo.search import bo_transforms
+
+    calls: list[int] = []
+    real = bo_transforms.warp_outcomes
+
+    def spy(Y: Any) -> Any:
+        calls.append(len(Y))
+        return real(Y)
+
+    monkeypatch.setattr(bo_transforms, "warp_outcomes", spy)
+    for warp in (False, True):
+        planner = cheap(seed=1, y_warp=warp)
+        history = run(planner, rounds=2)  # past the 6 initial configs: the model proposes
+        diverged = ExperimentSpec({"x1": 0.1, "x2": 0.9, "c": "a", "epochs": 1}, "toy")
+        planner.tell(
+            [Observation(diverged.stamped("div", 3), Outcome(Status.COMPLETED, {"value": -53.0}))]
+        )
+        specs = planner.ask(4, [])
+        assert len(specs) == 4 and all(SPACE.validate(s.params) for s in specs)
+        assert bool(calls) == warp and (not warp or calls[-1] == len(history) + 1)

@@ -89,6 +89,20 @@ class _Max:
         return 0.0
 
 
+def _report(runs: list[dict[str, Any]], planners: list[str], tmp_path: Path) -> str:
+    """The report on tasks t1, t2 (maximised, optimum 1, reference 0), written under tmp_path."""
+    return hpo_report.report(
+        runs,
+        tasks=["t1", "t2"],
+        planners=planners,
+        make_task=lambda t: _Max(),
+        reference=lambda t: (t.optimum, t.reference),
+        out=tmp_path / "h.md",
+        header=["# h", ""],
+        timing={},
+    )
+
+
 def test_report_ranks_and_win_tie_loss(tmp_path: Path) -> None:
     runs = []
     for s in range(3):  # regret at 50 = 1 - best value: bo 0.1, random 0.5, optuna-tpe 0.1
@@ -96,16 +110,7 @@ def test_report_ranks_and_win_tie_loss(tmp_path: Path) -> None:
         runs += [_run("optuna-tpe", "t1", s, [0.9] * 50)]
         runs += [_run("bo", "t2", s, [0.2] * 50), _run("random", "t2", s, [0.4] * 50)]
         runs += [_run("optuna-tpe", "t2", s, [0.6] * 50)]
-    text = hpo_report.report(
-        runs,
-        tasks=["t1", "t2"],
-        planners=["bo", "random", "optuna-tpe"],
-        make_task=lambda t: _Max(),
-        reference=lambda t: (t.optimum, t.reference),
-        out=tmp_path / "h.md",
-        header=["# h", ""],
-        timing={},
-    )
+    text = _report(runs, ["bo", "random", "optuna-tpe"], tmp_path)
     assert "| t1 | **0.1 (1)** | 0.5 (3) | **0.1 (1)** |" in text
     assert "| t2 | 0.8 (3) | 0.6 (2) | **0.4 (1)** |" in text
     assert "| random | 1 | 0 | 1 | 2 |" in text  # bo wins t1, loses t2 to random
@@ -127,16 +132,7 @@ def test_report_marks_significant_differences(tmp_path: Path) -> None:
         runs += [_run("random", "t2", s, [0.4 - 0.01 * s] * 50)]
         runs += [_run("optuna-gp", "t2", s, [0.9 - 0.01 * s] * 50)]
     runs += [_run("hebo", t, s, [0.1] * 50) for t in ("t1", "t2") for s in range(2)]
-    text = hpo_report.report(
-        runs,
-        tasks=["t1", "t2"],
-        planners=["bo", "random", "optuna-gp", "hebo"],
-        make_task=lambda t: _Max(),
-        reference=lambda t: (t.optimum, t.reference),
-        out=tmp_path / "h.md",
-        header=["# h", ""],
-        timing={},
-    )
+    text = _report(runs, ["bo", "random", "optuna-gp", "hebo"], tmp_path)
     assert "| t1 | **0.12 (1)** | 0.13 (2) | 0.52 (3)* | 0.9 (4) n=2 |" in text
     assert "| t2 | 0.52 (2) | 0.62 (3)* | **0.12 (1)*** | 0.9 (4) n=2 |" in text
     assert "| random | 2 | 0 | 0 | 2 | 1 | 0 | 2 | – |" in text
@@ -182,16 +178,7 @@ def test_mean_rank_compares_like_with_like_when_a_planner_lacks_tasks(tmp_path: 
         runs += [_run("bo", "t1", s, [0.8] * 50), _run("random", "t1", s, [0.7] * 50)]
         runs += [_run("hebo", "t1", s, [0.9] * 50)]
         runs += [_run("bo", "t2", s, [0.9] * 50), _run("random", "t2", s, [0.5] * 50)]
-    text = hpo_report.report(
-        runs,
-        tasks=["t1", "t2"],
-        planners=["bo", "random", "hebo"],
-        make_task=lambda t: _Max(),
-        reference=lambda t: (t.optimum, t.reference),
-        out=tmp_path / "h.md",
-        header=["# h", ""],
-        timing={},
-    )
+    text = _report(runs, ["bo", "random", "hebo"], tmp_path)
     assert "| t2 | **0.1 (1)** | 0.5 (2) | – |" in text
     assert "| mean rank, the 1 task every planner ran | 2.00 | 3.00 | 1.00 |" in text
     assert (

@@ -140,9 +140,9 @@ def run_method(m: str, tr: Trainer, seed: int, budget: float, args: Any) -> list
     from mf_peers import run_dehb, run_optuna, run_smac
 
     spend = Spend(args.warm_start)
-    if m in ("mf-bo", "mf-bo-ywarp"):  # the second: y_warp=True (docs/findings)
+    if m in ("mf-bo", "mf-bo-ywarp", "mf-bo-wins"):  # variants: docs/findings/hyperparameter.md
         opts = {"fixed_cost": args.fixed_cost, "promote_beta": args.promote_beta}
-        opts["y_warp"] = m == "mf-bo-ywarp"
+        opts["y_warp"], opts["y_winsorize"] = m == "mf-bo-ywarp", m == "mf-bo-wins"
         return run_mfbo(tr, seed, budget, spend, opts)
     if m.startswith("asha+"):
         return run_asha(tr, seed, budget, spend, m.split("+")[1])

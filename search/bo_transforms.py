@@ -22,7 +22,20 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["input_warp", "low_noise", "warp_outcomes"]
+__all__ = ["input_warp", "low_noise", "warp_outcomes", "winsorize_bad_tail"]
+
+
+def winsorize_bad_tail(Y: np.ndarray) -> np.ndarray:
+    """Column-wise (larger is better): values below Tukey's lower fence, ``q1 - 1.5 IQR``, are
+    raised to it. Ax's default outcome transform for a single objective (its ``Winsorize``,
+    ``_get_tukey_cutoffs``, the same percentile methods). The identity on a column without
+    such values; monotone (non-decreasing), so the best observations keep their order."""
+    Y = np.array(Y, dtype=float)
+    for j in range(Y.shape[1]):
+        q1 = np.percentile(Y[:, j], q=25, method="lower")
+        q3 = np.percentile(Y[:, j], q=75, method="higher")
+        Y[:, j] = np.maximum(Y[:, j], q1 - 1.5 * (q3 - q1))
+    return Y
 
 
 def warp_outcomes(Y: np.ndarray) -> np.ndarray:

@@ -68,7 +68,9 @@ class MFBOPlanner:
     ``promote_beta``: the promotion's optimism (0: the posterior mean alone).
     ``warm_start``: the executor continues a config's last run (promotions climb the ladder).
     ``y_warp``: a Yeo-Johnson transform of the values before the fit (``bo``'s opt-in
-    ``y_warp``); off. Under test: one diverged training can flatten the standardised values.
+    ``y_warp``); off. ``y_winsorize``: values worse than Tukey's fence raised to it, as Ax's
+    default ``Winsorize`` does; off. Both measured in docs/findings/hyperparameter.md: one
+    diverged training can flatten the standardised values.
     ``num_fantasies``/``num_restarts``/``raw_samples``/``maxiter``: the cost knobs of a proposal.
     """
 
@@ -92,6 +94,7 @@ class MFBOPlanner:
         promote_beta: float = 2.0,
         warm_start: bool = True,
         y_warp: bool = False,
+        y_winsorize: bool = False,
     ) -> None:
         self._space, self._kind, self._seed = space, kind, seed
         self.fidelity = find_fidelity(space, fidelity)
@@ -114,7 +117,7 @@ class MFBOPlanner:
         self.fixed_cost = fixed_cost
         self.promote_beta = promote_beta
         self.warm_start = warm_start
-        self.y_warp = y_warp
+        self.y_warp, self.y_winsorize = y_warp, y_winsorize
         d = self._configs_space.dim
         self.n_init = n_init if n_init is not None else min(12, max(6, d + 2))
         self.num_fantasies, self.num_restarts = num_fantasies, num_restarts
@@ -256,7 +259,9 @@ class MFBOPlanner:
             torch.manual_seed(self._seed * 100_003 + self.n_told + len(pending))
             X = torch.as_tensor(np.array(self._x), dtype=torch.double)
             Y = np.array(self._y)[:, None]
-            if self.y_warp:  # monotone: promotion's and the incumbent's order is kept
+            if self.y_winsorize:  # monotone: promotion's and the incumbent's order is kept
+                Y = bo_transforms.winsorize_bad_tail(Y)
+            if self.y_warp:
                 Y = bo_transforms.warp_outcomes(Y)
             Y = torch.as_tensor(Y, dtype=torch.double)
             model = self._fit(X, Y)

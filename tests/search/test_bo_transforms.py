@@ -7,7 +7,7 @@ import pytest
 
 from perturbo.kinds.hyperparameter.tasks import make_task
 from perturbo.search.bo import BOPlanner
-from perturbo.search.bo_transforms import warp_outcomes
+from perturbo.search.bo_transforms import warp_outcomes, winsorize_bad_tail
 from perturbo.space import Categorical, Float, Int, SearchSpace
 from perturbo.types import ExperimentSpec, Observation, Outcome, Status
 
@@ -91,3 +91,15 @@ def test_input_warp_on_the_numeric_columns_and_y_warp_propose_from_the_model() -
 def test_unknown_noise_model_is_refused() -> None:
     with pytest.raises(ValueError, match="noise"):
         BOPlanner(make_task("branin").space(), K, noise="none")
+
+
+def test_winsorize_bad_tail_is_ax_tukey_fence_and_the_identity_without_outliers() -> None:
+    y = -np.linspace(0.1, 0.5, 40)[:, None]  # signed losses (larger is better), no outlier
+    assert np.array_equal(winsorize_bad_tail(y), y)
+    bad = np.vstack([y, [[-2.4e31]], [[-53.0]]])  # two diverged trainings
+    q1 = np.percentile(bad, 25, method="lower")
+    q3 = np.percentile(bad, 75, method="higher")
+    out = winsorize_bad_tail(bad)
+    assert np.allclose(out[-2:, 0], q1 - 1.5 * (q3 - q1))  # both raised to the fence
+    assert np.array_equal(out[:-2], y)  # the rest untouched
+    assert np.all(np.diff(out[np.argsort(bad[:, 0]), 0]) >= 0)  # order kept (monotone)

@@ -67,10 +67,11 @@ class MFBOPlanner:
     ``fixed_cost``: the cost of a run besides the fidelity, in units of a full-fidelity run.
     ``promote_beta``: the promotion's optimism (0: the posterior mean alone).
     ``warm_start``: the executor continues a config's last run (promotions climb the ladder).
-    ``y_warp``: a Yeo-Johnson transform of the values before the fit (``bo``'s opt-in
-    ``y_warp``); off. ``y_winsorize``: values worse than Tukey's fence raised to it, as Ax's
-    default ``Winsorize`` does; off. Both measured in docs/findings/hyperparameter.md: one
-    diverged training can flatten the standardised values.
+    ``y_winsorize`` (on): values worse than Tukey's fence (q1 - 1.5 IQR) are raised to it
+    before the fit, as Ax's default ``Winsorize`` does, so one diverged training's huge loss
+    cannot flatten the standardised values of all the others; the identity on data without
+    such values. ``y_warp``: a Yeo-Johnson transform instead (``bo``'s opt-in); off. Both
+    measured in docs/findings/hyperparameter.md.
     ``num_fantasies``/``num_restarts``/``raw_samples``/``maxiter``: the cost knobs of a proposal.
     """
 
@@ -94,7 +95,7 @@ class MFBOPlanner:
         promote_beta: float = 2.0,
         warm_start: bool = True,
         y_warp: bool = False,
-        y_winsorize: bool = False,
+        y_winsorize: bool = True,
     ) -> None:
         self._space, self._kind, self._seed = space, kind, seed
         self.fidelity = find_fidelity(space, fidelity)

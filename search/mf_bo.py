@@ -70,7 +70,7 @@ class MFBOPlanner:
     ``y_winsorize`` (on): values worse than Tukey's fence (q1 - 1.5 IQR) are raised to it
     before the fit, as Ax's default ``Winsorize`` does, so one diverged training's huge loss
     cannot flatten the standardised values of all the others; the identity on data without
-    such values. ``y_warp``: a Yeo-Johnson transform instead (``bo``'s opt-in); off. Both
+    such values. ``y_warp``: a Yeo-Johnson transform after it (``bo``'s opt-in); off. Both
     measured in docs/findings/hyperparameter.md.
     ``num_fantasies``/``num_restarts``/``raw_samples``/``maxiter``: the cost knobs of a proposal.
     """

@@ -45,6 +45,17 @@ def test_digits_cnn_trains_and_reports_every_epoch() -> None:
     )
 
 
+def test_digits_mlp_is_the_mlp_on_the_64_pixels() -> None:
+    ex = HyperparameterExecutor(TaskRecipe("digits-mlp", max_epochs=3))
+    assert "width" in ex.task.space().names and "channels" not in ex.task.space().names
+    cfg = {"layers": 1, "width": 64, "activation": "relu", "lr": 3e-3, "weight_decay": 1e-5,
+           "dropout": 0.0, "batch_size": 32, "optimizer": "adam"}  # fmt: skip
+    o = ex.run(_spec(ex.task.space().validate(cfg)))
+    assert o.ok and len(o.intermediate) == 3
+    assert o.metrics["val_accuracy"] > 0.85  # chance is 0.1; a sane MLP learns digits fast
+    assert "digits-mlp" in builtin_tasks()
+
+
 def test_tabular_mlp_and_lookup_tasks() -> None:
     ex = HyperparameterExecutor(TaskRecipe("breast_cancer-mlp", max_epochs=5))
     cfg = ex.task.space().sample(np.random.default_rng(0), 1, set())[0]

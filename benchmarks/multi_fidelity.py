@@ -145,12 +145,13 @@ def run_method(m: str, tr: Trainer, seed: int, budget: float, args: Any) -> list
         # `mf-bo` is the planner's defaults: winsorized since 2026-12-06 (mf-bo-wins names it
         # explicitly); mf_variants' and mf_digits' runs, recorded before then, label the
         # planner without it `mf-bo` (now `mf-bo-nowins`); multi_fidelity_runs.json was rerun
-        # with the new default (session 13). mf-bo-it10/-it30: the maxiter protocol
+        # with the new default (session 13). mf-bo-it10/-it30: the maxiter protocol; mf-bo-nei: the acquisition protocol
         opts = {"fixed_cost": args.fixed_cost, "promote_beta": args.promote_beta}
         variant = {"mf-bo": {}, "mf-bo-wins": {"y_winsorize": True},
                    "mf-bo-nowins": {"y_winsorize": False},
                    "mf-bo-ywarp": {"y_warp": True, "y_winsorize": False},
-                   "mf-bo-it10": {"maxiter": 10}, "mf-bo-it30": {"maxiter": 30}}  # fmt: skip
+                   "mf-bo-it10": {"maxiter": 10}, "mf-bo-it30": {"maxiter": 30},
+                   "mf-bo-nei": {"acquisition": "nei"}}  # fmt: skip
         opts.update(variant[m])
         return run_mfbo(tr, seed, budget, spend, opts)
     if m.startswith("asha+"):

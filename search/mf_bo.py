@@ -61,6 +61,9 @@ from perturbo.space import Categorical, Int, SearchSpace
 from perturbo.types import ExperimentSpec, InvalidSpec, Observation, Status
 
 
+NEI_KNOBS = (3, 64, 30)  # restarts, raw points, iterations: `bo`'s continuous settings
+
+
 class MFBOPlanner:
     """Multi-fidelity BO (see the module docstring). One objective.
 
@@ -73,6 +76,9 @@ class MFBOPlanner:
     such values. ``y_warp``: a Yeo-Johnson transform after it (``bo``'s opt-in); off. Both
     measured in docs/findings/hyperparameter.md.
     ``num_fantasies``/``num_restarts``/``raw_samples``/``maxiter``: the cost knobs of a proposal.
+    ``acquisition``: ``"kg"`` (the cost-aware qMFKG above) or ``"nei"``
+    (:mod:`~perturbo.search.mf_nei`: qLogNEI at the full fidelity, new configs at the lowest
+    rung; an opt-in under measurement).
     """
 
     name = "mf-bo"
@@ -96,7 +102,11 @@ class MFBOPlanner:
         warm_start: bool = True,
         y_warp: bool = False,
         y_winsorize: bool = True,
+        acquisition: str = "kg",
     ) -> None:
+        if acquisition not in ("kg", "nei"):
+            raise ValueError(f"mf-bo's acquisition is 'kg' or 'nei', got {acquisition!r}")
+        self.acquisition = acquisition
         self._space, self._kind, self._seed = space, kind, seed
         self.fidelity = find_fidelity(space, fidelity)
         self._bo: BOPlanner | None = None
@@ -195,6 +205,7 @@ class MFBOPlanner:
             "fidelities": ",".join(f"{f:g}" for f in self.ladder),
             "fixed_cost": self.fixed_cost,
             "warm_start": self.warm_start,
+            "acquisition": self.acquisition,
         }
 
     # -- helpers ---------------------------------------------------------------------------
@@ -292,7 +303,21 @@ class MFBOPlanner:
                     note = f"promoted to {self.fidelity} {self._value(f)}"
                     out.append(self._spec(self._cfg[i], f, note, seen))
             q = n - len(out)
-            if q > 0:
+            rows = [self._encode(c, float(self._space.validate(s.params)[self.fidelity]))
+                    for s in pending for c in [self._cfg_of(s)] if c is not None]  # fmt: skip
+            Xp = torch.as_tensor(np.array(rows), dtype=torch.double) if rows else None
+            if promoted:
+                xi = torch.as_tensor(np.array([self._encode(c, f) for c, f in promoted]))
+                Xp = xi if Xp is None else torch.cat([Xp, xi])
+            if q > 0 and self.acquisition == "nei":
+                from perturbo.search.mf_nei import propose_nei
+
+                cand = propose_nei(model, X, Xp, d, q, *NEI_KNOBS)
+                note = f"qLogNEI at the full {self.fidelity} on {len(X)} points"
+                for row in cand.numpy():
+                    cfg = self._configs_space.decode(row)
+                    out.append(self._spec(cfg, self.ladder[0], note, seen))
+            elif q > 0:
                 current = FixedFeatureAcquisitionFunction(
                     PosteriorMean(model), d=d + 1, columns=[d], values=[1.0]
                 )
@@ -303,12 +328,6 @@ class MFBOPlanner:
                 cost = AffineFidelityCostModel(
                     fidelity_weights={d: 1.0}, fixed_cost=self.fixed_cost
                 )
-                rows = [self._encode(c, float(self._space.validate(s.params)[self.fidelity]))
-                        for s in pending for c in [self._cfg_of(s)] if c is not None]  # fmt: skip
-                Xp = torch.as_tensor(np.array(rows), dtype=torch.double) if rows else None
-                if promoted:
-                    xi = torch.as_tensor(np.array([self._encode(c, f) for c, f in promoted]))
-                    Xp = xi if Xp is None else torch.cat([Xp, xi])
                 acq = qMultiFidelityKnowledgeGradient(
                     model,
                     num_fantasies=self.num_fantasies,

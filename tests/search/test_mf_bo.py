@@ -188,3 +188,28 @@ def test_y_warp_fits_on_the_warped_values(monkeypatch: pytest.MonkeyPatch) -> No
         specs = planner.ask(4, [])
         assert len(specs) == 4 and all(SPACE.validate(s.params) for s in specs)
         assert bool(calls) == warp and (not warp or calls[-1] == len(history) + 1)
+
+
+# -- acquisition="nei" (opt-in): qLogNEI at the full fidelity, new configs at the lowest rung --
+
+
+NEI_CHECKS = [c for c in CHECKS if c.__name__ in ("check_ask_valid", "check_pending_avoided",
+                                                   "check_resume", "check_bad_outcomes")]  # fmt: skip
+
+
+@pytest.mark.parametrize("check", NEI_CHECKS, ids=lambda c: c.__name__)
+def test_contract_with_nei(check: Any) -> None:
+    check(lambda space, seed: cheap(space, seed, acquisition="nei"), FIDELITY_BENCH)
+
+
+def test_nei_starts_new_configs_at_the_lowest_rung_and_picks_by_the_full_fidelity() -> None:
+    planner = cheap(seed=2, acquisition="nei")
+    run(planner, rounds=4)  # past the initial design
+    pending = [ExperimentSpec({"x1": 0.7, "x2": 0.3, "c": "b", "epochs": 1}, "toy")]
+    specs = planner.ask(4, pending)
+    new = [s for s in specs if "qLogNEI" in s.note]
+    assert new and all(s.params["epochs"] == 1 for s in new)
+    assert all(not s.note.startswith("sobol") for s in specs)
+    assert planner.describe()["acquisition"] == "nei"
+    with pytest.raises(ValueError, match="acquisition"):
+        MFBOPlanner(SPACE, "toy", 0, acquisition="ucb")

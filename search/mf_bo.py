@@ -60,7 +60,6 @@ from perturbo.search.sobol import SobolPlanner
 from perturbo.space import Categorical, Int, SearchSpace
 from perturbo.types import ExperimentSpec, InvalidSpec, Observation, Status
 
-
 NEI_KNOBS = (3, 64, 30)  # restarts, raw points, iterations: `bo`'s continuous settings
 
 

@@ -7,7 +7,10 @@ fidelity, and maximising that KG harder made the held-out results worse
 (docs/findings/hyperparameter.md, session 13): the KG's value per cost favoured looks that
 inform the model at 1 epoch, not configs likely to be good at the full fidelity. This
 acquisition asks the second question directly, and the ladder keeps each first look cheap.
-An opt-in under measurement, not the default.
+
+Measured worse than the default (session 13, docs/findings/hyperparameter.md): its median
+final regret was lower on the held-out digits-cnn, and higher on the four other tasks (worse
+on 27 of their 40 seeds). Not the default; kept so the benchmark's ``mf-bo-nei`` reruns.
 """
 
 from __future__ import annotations

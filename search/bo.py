@@ -48,7 +48,9 @@ class BOPlanner:
     ``num_restarts``/``raw_samples``/``mc_samples``/``fit_maxiter`` (L-BFGS iterations of the GP
     fit) and ``mixed_options`` (overrides of ``optimize_acqf_mixed_alternating``'s options): the
     cost knobs of one proposal. ``y_warp``/``input_warp``/``noise="low"``/``cat_kernel``: opt-in
-    fit changes (search/bo_model.py).
+    fit changes (search/bo_model.py). ``y_guard`` (on): a value over 100 IQRs worse than the
+    lower quartile (a diverged training) is raised to Tukey's fence before the fit
+    (:func:`~perturbo.search.bo_transforms.clamp_blow_ups`); the identity otherwise.
     """
 
     name = "bo"
@@ -75,6 +77,7 @@ class BOPlanner:
         input_warp: bool = False,
         noise: str = "botorch",
         cat_kernel: str = "mixed",
+        y_guard: bool = True,
     ) -> None:
         self._space, self._kind, self._seed = space, kind, seed
         self.objective = Objective.of(objective, direction)
@@ -90,6 +93,7 @@ class BOPlanner:
         if noise not in ("botorch", "low"):
             raise ValueError(f"noise must be 'botorch' or 'low', not {noise!r}")
         self.y_warp, self.input_warp, self.noise = y_warp, input_warp, noise
+        self.y_guard = y_guard
         if cat_kernel not in ("mixed", "matern", "matern-optuna"):
             raise ValueError(
                 f"cat_kernel: 'mixed', 'matern' or 'matern-optuna', not {cat_kernel!r}"
@@ -158,7 +162,8 @@ class BOPlanner:
             warnings.simplefilter("ignore")
             torch.manual_seed(self._seed * 100_003 + self._told.n_told + len(pending))
             X = torch.as_tensor(self._told.X, dtype=torch.double)
-            Y = self._told.Y if not self.y_warp else bo_transforms.warp_outcomes(self._told.Y)
+            Y = bo_transforms.clamp_blow_ups(self._told.Y) if self.y_guard else self._told.Y
+            Y = bo_transforms.warp_outcomes(Y) if self.y_warp else Y
             Y = torch.as_tensor(Y, dtype=torch.double)
             Xp = torch.as_tensor(self._told.pending_x(pending), dtype=torch.double)
             model = self._fit(X, Y)

@@ -7,7 +7,7 @@ import pytest
 
 from perturbo.kinds.hyperparameter.tasks import make_task
 from perturbo.search.bo import BOPlanner
-from perturbo.search.bo_transforms import warp_outcomes, winsorize_bad_tail
+from perturbo.search.bo_transforms import clamp_blow_ups, warp_outcomes, winsorize_bad_tail
 from perturbo.space import Categorical, Float, Int, SearchSpace
 from perturbo.types import ExperimentSpec, Observation, Outcome, Status
 
@@ -103,3 +103,36 @@ def test_winsorize_bad_tail_is_ax_tukey_fence_and_the_identity_without_outliers(
     assert np.allclose(out[-2:, 0], q1 - 1.5 * (q3 - q1))  # both raised to the fence
     assert np.array_equal(out[:-2], y)  # the rest untouched
     assert np.all(np.diff(out[np.argsort(bad[:, 0]), 0]) >= 0)  # order kept (monotone)
+
+
+def test_the_blow_up_guard_clamps_only_values_far_out_and_bo_fits_on_them(monkeypatch) -> None:
+    rng = np.random.default_rng(0)
+    y = -rng.lognormal(0.0, 1.0, (40, 1))  # signed losses with a heavy tail of their own
+    assert np.array_equal(clamp_blow_ups(y), y)  # a skewed measurement is not a blow-up
+    bad = np.vstack([y, [[-2.4e31]], [[-53e3]]])
+    q1 = np.percentile(bad, 25, method="lower")
+    q3 = np.percentile(bad, 75, method="higher")
+    out = clamp_blow_ups(bad)
+    assert np.allclose(out[-2:, 0], q1 - 1.5 * (q3 - q1)) and np.array_equal(out[:-2], y)
+    flat = np.vstack([np.zeros((9, 1)), [[-1e9]]])  # IQR 0: nothing to judge by
+    assert np.array_equal(clamp_blow_ups(flat), flat)
+
+    seen: list[float] = []
+    real = BOPlanner._fit
+
+    def spy(self, X, Y):
+        seen.append(float(Y.min()))
+        return real(self, X, Y)
+
+    monkeypatch.setattr(BOPlanner, "_fit", spy)
+    space = SearchSpace([Float("x", 0.0, 1.0), Float("z", 0.0, 1.0)])
+    cfgs = space.sample(rng, 10, set())
+    vals = [(c["x"] - 0.3) ** 2 + c["z"] for c in cfgs]
+    vals[2] = 1e6  # a diverged run of a loss
+    obs = [Observation(ExperimentSpec(c, K), Outcome(Status.COMPLETED, {"loss": v}))
+           for c, v in zip(cfgs, vals, strict=True)]  # fmt: skip
+    for guard in (True, False):
+        pl = BOPlanner(space, K, 0, "loss", "min", n_init=4, y_guard=guard)
+        pl.tell(obs)
+        pl.ask(1, [])
+        assert (seen[-1] > -10) == guard, seen  # fitted on the clamped value, or on -1e6

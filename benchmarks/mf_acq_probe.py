@@ -54,15 +54,15 @@ def probe_state(trace: list[Any], task: str, seed: int, rounds: int) -> dict[str
     from botorch.acquisition.knowledge_gradient import qMultiFidelityKnowledgeGradient
 
     from perturbo.search.mf_bo import MFBOPlanner
-    from perturbo.space import Int, SearchSpace
     from perturbo.types import ExperimentSpec, Observation, Outcome, Status
 
     n = rounds * 4
     if len(trace) <= n:
         return None
     tr = Trainer(task, seed)
-    space = SearchSpace([*tr.space.params, Int("epochs", 1, tr.max_e)])
-    pl = MFBOPlanner(space, "hyperparameter", seed, objective="val_loss", direction="min")
+    pl = MFBOPlanner(
+        tr.fidelity_space(), "hyperparameter", seed, objective="val_loss", direction="min"
+    )
     for r in range(rounds):
         obs = []
         for i, (_, e, v, key) in enumerate(trace[4 * r : 4 * r + 4]):

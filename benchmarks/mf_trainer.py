@@ -49,6 +49,13 @@ class Trainer:
         self._curves: dict[str, list[float]] = {}
         self._models: dict[str, Any] = {}
 
+    def fidelity_space(self) -> Any:
+        """The task's space plus the ``epochs`` fidelity (1 to a full training), as `mf-bo`
+        searches it: the run and every replay of it build it here, so they agree."""
+        from perturbo.space import Int, SearchSpace
+
+        return SearchSpace([*self.space.params, Int("epochs", 1, self.max_e)])
+
     def _extend(self, cfg: dict[str, Any], key: str, upto: int) -> None:
         import torch
         from torch import nn

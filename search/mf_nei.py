@@ -24,22 +24,24 @@ def propose_nei(
     X_pending: Any,
     d: int,
     q: int,
-    num_restarts: int,
-    raw_samples: int,
-    maxiter: int,
+    num_restarts: int = 3,
+    raw_samples: int = 64,
+    maxiter: int = 30,
 ) -> Any:
     """``q`` configs (rows of ``d`` unit-cube numbers, no fidelity column) maximising qLogNEI
     of ``model`` at fidelity column ``d`` = 1, the baseline the observed configs and the
-    pending ones (fidelity column included, ``(n, d + 1)``) moved to the full fidelity."""
+    pending ones (fidelity column included, ``(n, d + 1)``) moved to the full fidelity. The
+    optimiser's knobs default to `bo`'s continuous settings."""
     import torch
     from botorch.acquisition.fixed_feature import FixedFeatureAcquisitionFunction
     from botorch.acquisition.logei import qLogNoisyExpectedImprovement
+    from botorch.acquisition.utils import project_to_target_fidelity
     from botorch.optim import optimize_acqf
 
     def at_full(Z: Any) -> Any:
-        Z = Z.clone()
-        Z[:, d] = 1.0
-        return torch.unique(Z, dim=0)
+        return torch.unique(
+            project_to_target_fidelity(Z, target_fidelities={d: 1.0}, d=d + 1), dim=0
+        )
 
     acq = qLogNoisyExpectedImprovement(
         model,

@@ -14,7 +14,6 @@ import mf_acq_probe  # noqa: E402
 from mf_trainer import Trainer  # noqa: E402
 
 from perturbo.search.mf_bo import MFBOPlanner
-from perturbo.space import Int, SearchSpace
 from perturbo.types import ExperimentSpec, Observation, Outcome, Status
 
 
@@ -23,8 +22,9 @@ def _toy_trace(task: str, rounds: int) -> list:
     multi_fidelity.py records (cost, epochs, value, config key), the planner was told the
     configs as the keys hold them, so a replay from the keys is exact."""
     tr = Trainer(task, 0)
-    space = SearchSpace([*tr.space.params, Int("epochs", 1, tr.max_e)])
-    pl = MFBOPlanner(space, "hyperparameter", 0, objective="val_loss", direction="min")
+    pl = MFBOPlanner(
+        tr.fidelity_space(), "hyperparameter", 0, objective="val_loss", direction="min"
+    )
     trace, cost = [], 0.0
     for r in range(rounds):
         obs = []

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 sys.path.append(str(Path(__file__).resolve().parents[2] / "benchmarks"))  # after the packages
 import mf_report  # noqa: E402
@@ -63,3 +64,14 @@ def test_variants_are_compared_with_the_default_seed_by_seed() -> None:
     assert "`mf-bo-it30`" in line and "1 worse, 1 better, 1 the same" in line
     assert "median 0.1000 vs 0.1000" in line
     assert mf_report.variants_vs_default({"asha+bo": curves["asha+bo"]}) == []
+
+
+def test_an_unknown_method_is_refused_before_any_training(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    import multi_fidelity
+
+    with pytest.raises(SystemExit) as e:
+        multi_fidelity.main(["--methods", "mf-bo,mf-bo-foo", "--out", str(tmp_path)])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "--methods: unknown mf-bo-foo" in err and "mf-bo-nei" in err
+    assert not list(tmp_path.iterdir())  # nothing trained, nothing written

@@ -1,6 +1,7 @@
 """The neural tasks on scikit-learn data: ``digits-cnn`` (a small CNN on the 8x8 digits) and
-``<dataset>-mlp`` (``wine``, ``breast_cancer``, ``iris``, ``digits``), trained with torch in the trial's
-process; an ``epochs`` param is a fidelity, and a longer run of a config continues its shorter one.
+``<dataset>-mlp`` (``wine``, ``breast_cancer``, ``iris``, ``digits``), trained with torch in
+the trial's process; an ``epochs`` param is a fidelity, and a longer run of a config continues
+its shorter one.
 """
 
 from __future__ import annotations

@@ -77,6 +77,7 @@ MF_VARIANTS: dict[str, dict[str, Any]] = {
     "mf-bo-it10": {"maxiter": 10},
     "mf-bo-it30": {"maxiter": 30},
     "mf-bo-nei": {"acquisition": "nei"},
+    "mf-bo-rung": {"promote": "rung"},
 }
 
 

@@ -16,17 +16,16 @@ choices) and the executor runs the config at that fidelity (e.g. trains that man
   proportion), the value projected to the target fidelity ``s = 1``; the current value is
   the best posterior mean at ``s = 1``. In-flight experiments are ``X_pending``. The
   candidates' fidelities are snapped to the ladder.
-- Promotion (as ASHA promotes, but by the model): observed configs not yet run at the full
-  fidelity are ranked by their upper bound at ``s = 1`` (mean + ``promote_beta`` sd); those
-  whose bound beats the best mean of the configs already measured there take slots of the
-  batch. With ``warm_start`` (the executor continues a config's last run, as the built-in
-  trainers do: a longer run trains only the new epochs) a promoted config climbs one rung of
-  the ladder (1 -> 3 -> 9 -> 27), so a config that looked good cheaply is checked at 3 and 9
-  epochs before it takes the full training, at no extra cost if it gets there; up to half
-  the batch (one slot for batches of two or three). Without it a promotion goes straight to
-  the full fidelity (a rerun pays for it whole), one slot per batch. A batch of one
-  promotes on every other ask. So a campaign ends with its recommendation measured at the
-  fidelity that counts.
+- Promotion (as ASHA promotes, but by the model; ``promote="rung"``: by ASHA's cut, see
+  :mod:`~perturbo.search.mf_promote`): observed configs not yet run at the full fidelity
+  are ranked by their upper bound at ``s = 1`` (mean + ``promote_beta`` sd); those whose bound
+  beats the best mean of the configs already measured there take slots of the batch. With
+  ``warm_start`` (the executor continues a config's last run, as the built-in trainers do) a
+  promoted config climbs one rung (1 -> 3 -> 9 -> 27), so a config that looked good cheaply
+  is checked at 3 and 9 epochs before its full training, at no extra cost if it gets there;
+  up to half the batch (one slot for batches of two or three). Without it a promotion goes
+  straight to the full fidelity, one slot per batch. A batch of one promotes on every other
+  ask. So a campaign ends with its recommendation measured at the fidelity that counts.
 - The first ``n_init`` proposals are scrambled Sobol' configs on the lower rungs (each rung
   repeated in proportion to how cheap it is); so is any proposal the model cannot make.
 
@@ -56,6 +55,7 @@ from perturbo.search.fidelity import (
     find_fidelity,
     warn_no_fidelity,
 )
+from perturbo.search.mf_promote import choose, in_top_of_rung, promotable
 from perturbo.search.sobol import SobolPlanner
 from perturbo.space import Categorical, Int, SearchSpace
 from perturbo.types import ExperimentSpec, InvalidSpec, Observation, Status
@@ -73,6 +73,7 @@ class MFBOPlanner:
     such values. ``y_warp``: a Yeo-Johnson transform after it (``bo``'s opt-in); off. Both
     measured in docs/findings/hyperparameter.md.
     ``num_fantasies``/``num_restarts``/``raw_samples``/``maxiter``: the cost knobs of a proposal.
+    ``promote``: ``"model"`` or ``"rung"`` (ASHA's cut on the rung a config reached).
     ``acquisition``: ``"kg"`` (the cost-aware qMFKG above) or ``"nei"``
     (:mod:`~perturbo.search.mf_nei`: qLogNEI at the full fidelity, new configs at the lowest
     rung; measured worse than ``"kg"`` on 4 of 5 tasks, kept for the benchmark).
@@ -100,10 +101,12 @@ class MFBOPlanner:
         y_warp: bool = False,
         y_winsorize: bool = True,
         acquisition: str = "kg",
+        promote: str = "model",
     ) -> None:
-        if acquisition not in ("kg", "nei"):
-            raise ValueError(f"mf-bo's acquisition is 'kg' or 'nei', got {acquisition!r}")
-        self.acquisition = acquisition
+        if acquisition not in ("kg", "nei") or promote not in ("model", "rung"):
+            msg = f"acquisition {acquisition!r} (kg, nei), promote {promote!r} (model, rung)"
+            raise ValueError(f"mf-bo: {msg}")
+        self.acquisition, self.promote, self.eta = acquisition, promote, eta
         self._space, self._kind, self._seed = space, kind, seed
         self.fidelity = find_fidelity(space, fidelity)
         self._bo: BOPlanner | None = None
@@ -135,6 +138,7 @@ class MFBOPlanner:
         self._cfg: list[dict[str, Any]] = []
         self._keys: set[str] = set()  # every (config, fidelity) told
         self._reached: dict[str, float] = {}  # config key -> the highest fidelity told
+        self._at: dict[str, dict[float, float]] = {}  # config key -> {fidelity: best signed y}
         self.n_told = 0
         self._n_asks = 0
         # the initial design's fidelities: each rung below the top, repeated more when cheaper
@@ -160,8 +164,11 @@ class MFBOPlanner:
                 continue
             cfg = {k: v for k, v in params.items() if k != self.fidelity}
             ck = self._configs_space.key(cfg)
-            self._reached[ck] = max(self._reached.get(ck, 0.0), float(params[self.fidelity]))
-            self._x.append(self._encode(cfg, float(params[self.fidelity])))
+            f = float(params[self.fidelity])
+            self._reached[ck] = max(self._reached.get(ck, 0.0), f)
+            at = self._at.setdefault(ck, {})
+            at[f] = max(at.get(f, -math.inf), float(y[0]))
+            self._x.append(self._encode(cfg, f))
             self._y.append(float(y[0]))
             self._cfg.append(cfg)
 
@@ -203,6 +210,7 @@ class MFBOPlanner:
             "fixed_cost": self.fixed_cost,
             "warm_start": self.warm_start,
             "acquisition": self.acquisition,
+            "promote": self.promote,
         }
 
     # -- helpers ---------------------------------------------------------------------------
@@ -291,11 +299,8 @@ class MFBOPlanner:
             promoted: list[tuple[dict[str, Any], float]] = []
             if n >= 2 or self._n_asks % 2 == 1:
                 slots = max(1, n // 2) if self.warm_start else 1
-                for i, f in sorted(
-                    self._promotable(pending, seen), key=lambda t: -float(upper[t[0]])
-                ):
-                    if len(promoted) == slots or float(upper[i]) <= bar:
-                        break
+                cands = self._promotable(pending, seen)
+                for i, f in choose(cands, upper.tolist(), bar, slots, self._qualifies):
                     promoted.append((self._cfg[i], f))
                     note = f"promoted to {self.fidelity} {self._value(f)}"
                     out.append(self._spec(self._cfg[i], f, note, seen))
@@ -344,8 +349,7 @@ class MFBOPlanner:
     def _pending_x(
         self, pending: Sequence[ExperimentSpec], promoted: list[tuple[dict[str, Any], float]]
     ) -> Any:
-        """The in-flight rows (encoded config + fidelity): the pending specs, then this batch's
-        promotions; None when there are none."""
+        """The in-flight rows (config + fidelity): pending specs, then this batch's promotions."""
         import torch
 
         rows = [self._encode(c, float(self._space.validate(s.params)[self.fidelity]))
@@ -354,25 +358,22 @@ class MFBOPlanner:
         return torch.as_tensor(np.array(rows), dtype=torch.double) if rows else None
 
     def _promotable(self, pending: Sequence[ExperimentSpec], seen: set[str]) -> list[Any]:
-        """Observed configs below the full fidelity, none in flight, each once (its first
-        row), with the fidelity a promotion runs it at: the next rung above the highest it
-        reached (``warm_start``), else the full fidelity; that pair neither run nor pending."""
+        """:func:`~perturbo.search.mf_promote.promotable` on this planner's data."""
         busy = {self._configs_space.key(c) for c in map(self._cfg_of, pending) if c is not None}
-        out, done = [], set(busy)
-        for i, cfg in enumerate(self._cfg):
-            ck = self._configs_space.key(cfg)
-            if ck in done:
-                continue
-            done.add(ck)
-            top = self._reached.get(ck, 0.0)
-            if top >= self.f_max:
-                continue
-            nxt = min((r for r in self.ladder if r > top), default=self.f_max)
-            f = nxt if self.warm_start else self.f_max
-            key = self._space.key(self._space.validate({**cfg, self.fidelity: self._value(f)}))
-            if key not in seen:
-                out.append((i, f))
-        return out
+        args = (self._configs_space.key, self._reached, busy, self.ladder, self.warm_start)
+        return promotable(self._cfg, *args, self._pair_key, seen)
+
+    def _qualifies(self, i: int) -> bool | None:
+        """ASHA's cut on row ``i``'s config (``promote="rung"``), else None: the bound decides."""
+        ck = self._configs_space.key(self._cfg[i])
+        return (
+            in_top_of_rung(self._at, ck, self._reached[ck], self.eta)
+            if self.promote == "rung"
+            else None
+        )
+
+    def _pair_key(self, cfg: dict[str, Any], f: float) -> str:
+        return self._space.key(self._space.validate({**cfg, self.fidelity: self._value(f)}))
 
     def _cfg_of(self, spec: ExperimentSpec) -> dict[str, Any] | None:
         try:
@@ -383,8 +384,7 @@ class MFBOPlanner:
 
     # -- results ----------------------------------------------------------------------------
     def best(self) -> tuple[dict[str, Any], float] | None:
-        """The best observed value at the highest fidelity run (original sign), and its config
-        (without the fidelity)."""
+        """The config (less the fidelity) and value (original sign) best at the top fidelity run."""
         if self._bo is not None:
             return self._bo.best()
         if not self._y:

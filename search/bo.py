@@ -51,6 +51,7 @@ class BOPlanner:
     fit changes (search/bo_model.py). ``y_guard`` (on): a value over 100 IQRs worse than the
     lower quartile (a diverged training) is raised to Tukey's fence before the fit
     (:func:`~perturbo.search.bo_transforms.clamp_blow_ups`); the identity otherwise.
+    ``y_winsorize`` (opt-in): every value below Tukey's fence is raised to it, as Ax does.
     """
 
     name = "bo"
@@ -78,6 +79,7 @@ class BOPlanner:
         noise: str = "botorch",
         cat_kernel: str = "mixed",
         y_guard: bool = True,
+        y_winsorize: bool = False,
     ) -> None:
         self._space, self._kind, self._seed = space, kind, seed
         self.objective = Objective.of(objective, direction)
@@ -93,7 +95,7 @@ class BOPlanner:
         if noise not in ("botorch", "low"):
             raise ValueError(f"noise must be 'botorch' or 'low', not {noise!r}")
         self.y_warp, self.input_warp, self.noise = y_warp, input_warp, noise
-        self.y_guard = y_guard
+        self.y_guard, self.y_winsorize = y_guard, y_winsorize
         if cat_kernel not in ("mixed", "matern", "matern-optuna"):
             raise ValueError(
                 f"cat_kernel: 'mixed', 'matern' or 'matern-optuna', not {cat_kernel!r}"
@@ -163,6 +165,7 @@ class BOPlanner:
             torch.manual_seed(self._seed * 100_003 + self._told.n_told + len(pending))
             X = torch.as_tensor(self._told.X, dtype=torch.double)
             Y = bo_transforms.clamp_blow_ups(self._told.Y) if self.y_guard else self._told.Y
+            Y = bo_transforms.winsorize_bad_tail(Y) if self.y_winsorize else Y
             Y = bo_transforms.warp_outcomes(Y) if self.y_warp else Y
             Y = torch.as_tensor(Y, dtype=torch.double)
             Xp = torch.as_tensor(self._told.pending_x(pending), dtype=torch.double)

@@ -136,3 +136,32 @@ def test_the_blow_up_guard_clamps_only_values_far_out_and_bo_fits_on_them(monkey
         pl.tell(obs)
         pl.ask(1, [])
         assert (seen[-1] > -10) == guard, seen  # fitted on the clamped value, or on -1e6
+
+
+def test_bo_y_winsorize_fits_on_the_fenced_values(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``y_winsorize`` (opt-in): the model sees every value below Tukey's fence raised to it
+    (here a bad tail well inside the guard's 100 IQRs); off, the values as told."""
+    seen: list[np.ndarray] = []
+    real = BOPlanner._fit
+
+    def spy(self, X, Y):
+        seen.append(Y.numpy().ravel().copy())
+        return real(self, X, Y)
+
+    monkeypatch.setattr(BOPlanner, "_fit", spy)
+    rng = np.random.default_rng(3)
+    space = SearchSpace([Float("x", 0.0, 1.0), Float("z", 0.0, 1.0)])
+    cfgs = space.sample(rng, 12, set())
+    acc = [0.9 - 0.1 * c["x"] - 0.05 * c["z"] for c in cfgs]
+    acc[1] = acc[5] = 0.1  # two configs at chance level: a bad tail, not a blow-up
+    obs = [Observation(ExperimentSpec(c, K), Outcome(Status.COMPLETED, {"acc": v}))
+           for c, v in zip(cfgs, acc, strict=True)]  # fmt: skip
+    q1 = np.percentile(acc, 25, method="lower")
+    fence = q1 - 1.5 * (np.percentile(acc, 75, method="higher") - q1)
+    assert 0.1 < fence  # the tail is below the fence
+    for wins in (True, False):
+        pl = BOPlanner(space, K, 0, "acc", "max", n_init=4, y_winsorize=wins)
+        pl.tell(obs)
+        pl.ask(1, [])
+        assert np.isclose(seen[-1].min(), fence if wins else 0.1)
+        assert np.allclose(np.sort(seen[-1])[2:], np.sort(acc)[2:])  # the rest as told

@@ -16,6 +16,14 @@ pc_checks = [c for c in CHECKS if c.__name__ in ("check_ask_valid", "check_pendi
                                                  "check_resume", "check_bad_outcomes")]  # fmt: skip
 
 
+def _cfg(params: Any) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k != "epochs"}
+
+
+def _key(params: Any) -> str:
+    return repr(sorted(_cfg(params).items()))
+
+
 def test_the_cut_is_ashas_top_third() -> None:
     # at rung 1: values 0..8 (larger is better); the others' 2/3 quantile decides
     values = {f"c{i}": {1.0: float(i)} for i in range(9)}
@@ -44,14 +52,14 @@ def test_rung_promotions_pass_the_cut_computed_from_the_history() -> None:
             continue
         promoted += 1
         before = [h for h in history if h.spec.round < o.spec.round]
-        cfg = {k: v for k, v in o.spec.params.items() if k != "epochs"}
+        cfg = _cfg(o.spec.params)
         at: dict[str, dict[int, float]] = {}
         for h in before:
-            c = {k: v for k, v in h.spec.params.items() if k != "epochs"}
-            at.setdefault(repr(sorted(c.items())), {})[h.spec.params["epochs"]] = h.outcome.metrics["value"]
-        mine = at[repr(sorted(cfg.items()))]
+            ep, val = h.spec.params["epochs"], h.outcome.metrics["value"]
+            at.setdefault(_key(h.spec.params), {})[ep] = val
+        mine = at[_key(cfg)]
         rung = max(mine)
-        others = [v[rung] for k, v in at.items() if k != repr(sorted(cfg.items())) and rung in v]
+        others = [v[rung] for k, v in at.items() if k != _key(cfg) and rung in v]
         assert not others or mine[rung] >= np.percentile(others, 200 / 3), (j, rung)
     assert promoted >= 2
 
@@ -66,7 +74,7 @@ def test_the_rung_rule_refuses_what_the_model_rule_promotes() -> None:
         p = cheap(seed=4, promote=rule)
         p.tell(history)
         out = [s for s in p.ask(4, []) if s.note.startswith("promoted")]
-        ck = [p._configs_space.key({k: v for k, v in s.params.items() if k != "epochs"}) for s in out]
+        ck = [p._configs_space.key(_cfg(s.params)) for s in out]
         below.append([c for c in ck if not in_top_of_rung(p._at, c, p._reached[c], 3.0)])
     assert below[0] and not below[1]
 

@@ -38,9 +38,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 from hpo_report import regret_curves  # noqa: E402
+from hpo_tasks import make_task, noise_free  # noqa: E402
 from hyperparameter import TaskExecutor, Timed, _commit, reference, true_value  # noqa: E402
 
-from perturbo.kinds.hyperparameter.tasks import is_noise_free, make_task  # noqa: E402
+from perturbo.kinds.hyperparameter.tasks import is_noise_free  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MAIN_RUNS = RESULTS / "hyperparameter_runs.jsonl"
@@ -130,7 +131,7 @@ def run_variant(
 
     space = task.space()
     kw = dict(variant_kw(name))
-    if deterministic and is_noise_free(task.name):
+    if deterministic and noise_free(task):
         kw.setdefault("noise", "low")
     planner = BOPlanner(
         space,

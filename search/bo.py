@@ -51,7 +51,8 @@ class BOPlanner:
     fit changes (search/bo_model.py). ``y_guard`` (on): a value over 100 IQRs worse than the
     lower quartile (a diverged training) is raised to Tukey's fence before the fit
     (:func:`~perturbo.search.bo_transforms.clamp_blow_ups`); the identity otherwise.
-    ``y_winsorize`` (opt-in): every value below Tukey's fence is raised to it, as Ax does.
+    ``y_winsorize`` (opt-in): every value below Tukey's fence is raised to it, as Ax does;
+    measured a trade across tasks, not adopted (docs/findings/hyperparameter.md).
     """
 
     name = "bo"

@@ -73,7 +73,7 @@ class MFBOPlanner:
     such values. ``y_warp``: a Yeo-Johnson transform after it (``bo``'s opt-in); off. Both
     measured in docs/findings/hyperparameter.md.
     ``num_fantasies``/``num_restarts``/``raw_samples``/``maxiter``: the cost knobs of a proposal.
-    ``promote``: ``"model"`` or ``"rung"`` (ASHA's cut on the rung a config reached).
+    ``promote``: ``"model"`` or ``"rung"`` (ASHA's cut on the rung a config reached; worse).
     ``acquisition``: ``"kg"`` (the cost-aware qMFKG above) or ``"nei"``
     (:mod:`~perturbo.search.mf_nei`: qLogNEI at the full fidelity, new configs at the lowest
     rung; measured worse than ``"kg"`` on 4 of 5 tasks, kept for the benchmark).

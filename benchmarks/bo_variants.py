@@ -41,8 +41,6 @@ from hpo_report import regret_curves  # noqa: E402
 from hpo_tasks import make_task, noise_free  # noqa: E402
 from hyperparameter import TaskExecutor, Timed, _commit, reference, true_value  # noqa: E402
 
-from perturbo.kinds.hyperparameter.tasks import is_noise_free  # noqa: E402
-
 RESULTS = Path(__file__).resolve().parent / "results"
 MAIN_RUNS = RESULTS / "hyperparameter_runs.jsonl"
 DEV = ("branin", "hpobench-australian", "hpobench-kc1", "nb201-cifar10", "fcnet-naval_propulsion")
@@ -201,12 +199,12 @@ def _baseline(tasks: list[str], seeds: int, evals: int) -> list[dict[str, Any]]:
     """The main benchmark's ``bo`` rows that are this runner's ``bo``: not on noise-free
     tasks, where hyperparameter.py runs ``bo`` with ``--deterministic`` (this runner's
     ``bo-lownoise``) since cda876c; those are run here."""
+    noisy = {t for t in tasks if not noise_free(make_task(t))}
     rows = [
         r
         for r in _load(MAIN_RUNS)
         if r["planner"] == "bo"
-        and r["task"] in tasks
-        and not is_noise_free(r["task"])
+        and r["task"] in noisy
         and r["seed"] < seeds
         and r["evals"] == evals
     ]

@@ -26,6 +26,14 @@ import numpy as np
 from perturbo.types import Observation, Status
 
 
+def in_top(value: float, others: Sequence[float], eta: float) -> bool:
+    """ASHA's cut, larger is better: ``value`` is at or above the ``1 - 1/eta`` quantile of
+    ``others`` (the values already at the rung); with no others it goes on."""
+    if not len(others):
+        return True
+    return value >= float(np.percentile(np.asarray(others), (1 - 1 / eta) * 100))
+
+
 @dataclass(frozen=True)
 class RungStats:
     epoch: int
@@ -78,12 +86,9 @@ class ASHA:
             return True
         with self._lock:
             recorded = self._recorded[epoch]
-            others = [v for t, v in recorded.items() if t != trial_id]
-            keep = True
-            if others:
-                signed = np.asarray(others) * (1 if self.direction == "max" else -1)
-                cutoff = float(np.percentile(signed, (1 - 1 / self.eta) * 100))
-                keep = value * (1 if self.direction == "max" else -1) >= cutoff
+            sign = 1 if self.direction == "max" else -1
+            others = [sign * v for t, v in recorded.items() if t != trial_id]
+            keep = in_top(sign * value, others, self.eta)
             recorded[trial_id] = float(value)
             if not keep:
                 self._stopped[epoch].add(trial_id)

@@ -137,7 +137,6 @@ class MFBOPlanner:
         self._y: list[float] = []
         self._cfg: list[dict[str, Any]] = []
         self._keys: set[str] = set()  # every (config, fidelity) told
-        self._reached: dict[str, float] = {}  # config key -> the highest fidelity told
         self._at: dict[str, dict[float, float]] = {}  # config key -> {fidelity: best signed y}
         self.n_told = 0
         self._n_asks = 0
@@ -165,7 +164,6 @@ class MFBOPlanner:
             cfg = {k: v for k, v in params.items() if k != self.fidelity}
             ck = self._configs_space.key(cfg)
             f = float(params[self.fidelity])
-            self._reached[ck] = max(self._reached.get(ck, 0.0), f)
             at = self._at.setdefault(ck, {})
             at[f] = max(at.get(f, -math.inf), float(y[0]))
             self._x.append(self._encode(cfg, f))
@@ -360,17 +358,14 @@ class MFBOPlanner:
     def _promotable(self, pending: Sequence[ExperimentSpec], seen: set[str]) -> list[Any]:
         """:func:`~perturbo.search.mf_promote.promotable` on this planner's data."""
         busy = {self._configs_space.key(c) for c in map(self._cfg_of, pending) if c is not None}
-        args = (self._configs_space.key, self._reached, busy, self.ladder, self.warm_start)
+        reached = {ck: max(at) for ck, at in self._at.items()}  # the highest fidelity told
+        args = (self._configs_space.key, reached, busy, self.ladder, self.warm_start)
         return promotable(self._cfg, *args, self._pair_key, seen)
 
     def _qualifies(self, i: int) -> bool | None:
         """ASHA's cut on row ``i``'s config (``promote="rung"``), else None: the bound decides."""
         ck = self._configs_space.key(self._cfg[i])
-        return (
-            in_top_of_rung(self._at, ck, self._reached[ck], self.eta)
-            if self.promote == "rung"
-            else None
-        )
+        return in_top_of_rung(self._at, ck, self.eta) if self.promote == "rung" else None
 
     def _pair_key(self, cfg: dict[str, Any], f: float) -> str:
         return self._space.key(self._space.validate({**cfg, self.fidelity: self._value(f)}))

@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-import numpy as np
+from perturbo.search.asha import in_top
 
 
 def promotable(
@@ -47,15 +47,12 @@ def promotable(
     return out
 
 
-def in_top_of_rung(values: Mapping[str, Mapping[float, float]], ck: str, rung: float,
-                   eta: float) -> bool:  # fmt: skip
-    """ASHA's cut at ``rung`` for config ``ck``; ``values``: config key -> {fidelity: value},
-    signed so that larger is better."""
-    mine = values[ck][rung]
+def in_top_of_rung(values: Mapping[str, Mapping[float, float]], ck: str, eta: float) -> bool:
+    """ASHA's cut (:func:`~perturbo.search.asha.in_top`) for config ``ck`` at the highest rung
+    it reached; ``values``: config key -> {fidelity: value}, signed so that larger is better."""
+    rung = max(values[ck])
     others = [v[rung] for k, v in values.items() if k != ck and rung in v]
-    if not others:
-        return True
-    return mine >= float(np.percentile(others, (1 - 1 / eta) * 100))
+    return in_top(values[ck][rung], others, eta)
 
 
 def choose(

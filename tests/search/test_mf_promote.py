@@ -27,9 +27,10 @@ def _key(params: Any) -> str:
 def test_the_cut_is_ashas_top_third() -> None:
     # at rung 1: values 0..8 (larger is better); the others' 2/3 quantile decides
     values = {f"c{i}": {1.0: float(i)} for i in range(9)}
-    assert [k for k in values if in_top_of_rung(values, k, 1.0, 3.0)] == ["c6", "c7", "c8"]
-    assert in_top_of_rung({"a": {3.0: -5.0}, "b": {1.0: 9.0}}, "a", 3.0, 3.0)  # alone at 3
-    assert not in_top_of_rung({"a": {1.0: 0.0}, "b": {1.0: 1.0}}, "a", 1.0, 3.0)
+    assert [k for k in values if in_top_of_rung(values, k, 3.0)] == ["c6", "c7", "c8"]
+    # at the highest rung a config reached: "a" is alone at 3 (its 1-epoch value is not judged)
+    assert in_top_of_rung({"a": {1.0: -9.0, 3.0: -5.0}, "b": {1.0: 9.0}}, "a", 3.0)
+    assert not in_top_of_rung({"a": {1.0: 0.0}, "b": {1.0: 1.0}}, "a", 3.0)
 
 
 def test_choose_orders_by_the_bound_and_applies_the_rule() -> None:
@@ -75,7 +76,7 @@ def test_the_rung_rule_refuses_what_the_model_rule_promotes() -> None:
         p.tell(history)
         out = [s for s in p.ask(4, []) if s.note.startswith("promoted")]
         ck = [p._configs_space.key(_cfg(s.params)) for s in out]
-        below.append([c for c in ck if not in_top_of_rung(p._at, c, p._reached[c], 3.0)])
+        below.append([c for c in ck if not in_top_of_rung(p._at, c, 3.0)])
     assert below[0] and not below[1]
 
 

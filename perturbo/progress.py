@@ -7,7 +7,9 @@ The bar counts what the campaign's stop rule counts: rounds where it stops after
 experiments where it stops after ``max_experiments``. Under the asynchronous schedule (and
 in-process, with fewer workers than the batch) a round is a group of completions, so a budget
 of experiments says nothing about the number of rounds: counting rounds against
-``ceil(budget / batch)`` printed ``8/2``. Done never exceeds the total shown.
+``ceil(budget / batch)`` printed ``8/2``. Done never exceeds the total shown. There a
+round's line says how many finished in it and how many still run (``ran=1 running=3``), so
+a batch of 4 does not read as a batch of 1.
 
 :func:`phase` prints one status line for a slow step before the first round (loading a
 model, computing a reference, starting Ray) and :meth:`RoundProgress.finishing` one for the
@@ -166,10 +168,11 @@ class RoundProgress:
         round_s, self._last = now - self._last, now
         self.rounds = report.round + 1
         self.ran += report.n_ran
+        running = f" running={report.in_flight}" if report.in_flight else ""
         line = (
             f"round {report.round + 1} ({self.count()}): "
             f"{headline(report.metrics, 4, self.headline)}  "
-            f"ran={report.n_ran} rejected={report.n_rejected}  "
+            f"ran={report.n_ran}{running} rejected={report.n_rejected}  "
             f"planner {report.planner_s:.2f}s  experiments {report.run_s:.2f}s  "
             f"round {round_s:.2f}s"
         )

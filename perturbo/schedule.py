@@ -44,6 +44,9 @@ class RoundReport:
     n_ran: int
     n_rejected: int
     observations: Sequence[Observation] = field(repr=False, default=())
+    in_flight: int = 0
+    """Experiments still running when the round was recorded: under the asynchronous schedule
+    a round is one group of completions while the rest of the batch runs on."""
 
 
 def seen_keys(history: Sequence[Observation], space: Space) -> set[str]:
@@ -161,7 +164,9 @@ class Steps:
         self.history.extend(obs)
         self.planner.tell(obs)
         n_bad = sum(o.outcome.status is Status.REJECTED for o in obs)
-        report = RoundReport(r, m, planner_s, run_s, len(obs) - n_bad, n_bad, obs)
+        report = RoundReport(
+            r, m, planner_s, run_s, len(obs) - n_bad, n_bad, obs, len(self.pool.in_flight())
+        )
         if self.on_round is not None:
             self.on_round(report)
         self.next_round += 1

@@ -101,3 +101,77 @@ def test_python_api_progress_prints_counts(capfd: pytest.CaptureFixture[str]) ->
 
     Campaign("branin", planner="random", trials=6, batch=2, name="api").run(progress=True)
     _check_counts(capfd.readouterr().err, 6)
+
+
+class _Items:
+    """Eight items g0..g7, each runnable once."""
+
+    unique = True
+
+    def validate(self, params: Any) -> dict[str, Any]:
+        return {"item": str(params["item"])}
+
+    def key(self, params: Any) -> str:
+        return str(params["item"])
+
+
+class _Staggered:
+    """Item gN sleeps 0.15 * (1 + N % 4) s: a batch of four ends one by one."""
+
+    def run(self, spec: Any) -> Any:
+        import time
+
+        from perturbo.types import Outcome, Status
+
+        n = int(spec.params["item"][1:])
+        time.sleep(0.15 * (1 + n % 4))
+        return Outcome(Status.COMPLETED, {"value": float(n)})
+
+
+class _InOrder:
+    name = "in-order"
+
+    def __init__(self) -> None:
+        self.next = 0
+
+    def ask(self, n: int, pending: Any) -> list[Any]:
+        from perturbo.types import ExperimentSpec
+
+        out = [
+            ExperimentSpec({"item": f"g{i}"}, "toy")
+            for i in range(self.next, min(8, self.next + n))
+        ]
+        self.next += len(out)
+        return out
+
+    def tell(self, observations: Any) -> None:
+        pass
+
+
+@pytest.mark.parametrize("schedule", ["sync", "async"])
+def test_async_lines_say_how_many_still_run(
+    capfd: pytest.CaptureFixture[str], schedule: str
+) -> None:
+    """Under the asynchronous schedule a round is one group of completions, so a batch of 4
+    printed ``ran=1`` four times and read as if the batch were ignored: each line now says
+    how many still run. Four workers, a batch of 4 whose experiments end 0.15 s apart."""
+    from perturbo.actors import LocalExecutorPool
+    from perturbo.campaign import run
+
+    pool = LocalExecutorPool(_Staggered, n_workers=4)
+    try:
+        with RoundProgress(None, title="t", total_experiments=8) as progress:
+            run(planner=_InOrder(), pool=pool, space=_Items(), batch=4,
+                stop=StopRule(max_experiments=8), on_round=progress, schedule=schedule,
+                poll_s=0.02)  # fmt: skip
+    finally:
+        pool.close()
+    err = capfd.readouterr().err
+    lines = re.findall(r"ran=(\d+)(?: running=(\d+))?", err)
+    assert sum(int(r) for r, _ in lines) == 8, err
+    running = [int(k or 0) for _, k in lines]
+    assert all(int(r) + k <= 4 for (r, _), k in zip(lines, running, strict=True)), err
+    if schedule == "sync":
+        assert running == [0, 0] and [int(r) for r, _ in lines] == [4, 4], err
+    else:  # the first of a batch ends while the other three run
+        assert max(running) == 3 and len(lines) > 2, err

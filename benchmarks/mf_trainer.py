@@ -22,18 +22,29 @@ TASKS = {  # task -> epochs of a full training (the fidelity's top)
     "digits-cnn": 9,  # its own default (a CNN epoch costs ~25x an MLP's here)
     "digits-mlp": 27,  # added 2026-12-06 as the held-out task of mf-bo's maxiter protocol
     "synth-mlp": 27,  # benchmark-only (not a product task), held out for the promotion rule
+    "synth2-mlp": 27,  # benchmark-only, held out for the ladder protocol (session 15)
 }
 DEV_TASK = "breast_cancer-mlp"
 KEEP = 32  # TorchTask.keep_states: the runs a trainer holds for continuation
 
 
-def synthetic_task(seed: int, max_epochs: int) -> Any:
-    """``synth-mlp``: the product's MLP on a fixed scikit-learn ``make_classification`` set
-    (1000 rows, 20 features of which 8 informative and 4 redundant, 3 classes of two
-    clusters each, 3% of the labels flipped; generator seed 2026), split 70/30 and
-    standardised as the product's tabular tasks are. Its training is real; only its data
-    are generated. It was fixed, and never run by any planner, before the promotion-rule
-    protocol in docs/findings/hyperparameter.md (session 14) named it as held out."""
+SYNTH = {  # benchmark-only tasks: the product's MLP on a fixed make_classification set
+    # held out for the promotion rule (session 14): 1000 rows, 20 features (8 informative,
+    # 4 redundant), 3 classes of two clusters, class_sep 0.8, 3% of labels flipped
+    "synth-mlp": dict(n_samples=1000, n_features=20, n_informative=8, n_redundant=4,
+                      n_classes=3, class_sep=0.8, flip_y=0.03, random_state=2026),
+    # held out for the ladder protocol (session 15): fixed, and never run by a planner, before
+    # it; it differs from synth-mlp in more than the generator's seed (rows, features,
+    # classes, separation, label noise), so a setting cannot ride on one data family
+    "synth2-mlp": dict(n_samples=1500, n_features=30, n_informative=10, n_redundant=5,
+                       n_classes=4, class_sep=1.0, flip_y=0.05, random_state=2027),
+}  # fmt: skip
+
+
+def synthetic_task(seed: int, max_epochs: int, name: str = "synth-mlp") -> Any:
+    """A :data:`SYNTH` task: the product's MLP on a fixed scikit-learn ``make_classification``
+    set (two clusters per class), split 70/30 and standardised as the product's tabular tasks
+    are. Its training is real; only its data are generated."""
     import numpy as np
     import torch
     from sklearn.datasets import make_classification
@@ -41,17 +52,15 @@ def synthetic_task(seed: int, max_epochs: int) -> Any:
 
     from perturbo.kinds.hyperparameter.torch_tasks import TorchTask
 
-    X, y = make_classification(
-        n_samples=1000, n_features=20, n_informative=8, n_redundant=4, n_classes=3,
-        n_clusters_per_class=2, class_sep=0.8, flip_y=0.03, random_state=2026,
-    )  # fmt: skip
+    gen = SYNTH[name]
+    X, y = make_classification(n_clusters_per_class=2, **gen)  # type: ignore[arg-type]
     Xtr, Xva, ytr, yva = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
     mu, sd = Xtr.mean(0), Xtr.std(0) + 1e-8
     t = lambda a, dt: torch.as_tensor(np.asarray(a), dtype=dt)  # noqa: E731
     data = (t((Xtr - mu) / sd, torch.float32), t(ytr, torch.long),
-            t((Xva - mu) / sd, torch.float32), t(yva, torch.long), 3)  # fmt: skip
+            t((Xva - mu) / sd, torch.float32), t(yva, torch.long), int(gen["n_classes"]))  # fmt: skip
     # dataset names the MLP's family only: _data is set, so nothing is loaded by that name
-    return TorchTask("synth-mlp", "breast_cancer", max_epochs, seed=seed, _data=data)
+    return TorchTask(name, "breast_cancer", max_epochs, seed=seed, _data=data)
 
 
 def ladder(max_e: int, eta: int = 3) -> tuple[int, ...]:
@@ -70,8 +79,8 @@ class Trainer:
         from perturbo.kinds.hyperparameter.tasks import make_task
 
         self.max_e = TASKS[task]
-        if task == "synth-mlp":
-            self.task = synthetic_task(seed, self.max_e)
+        if task in SYNTH:
+            self.task = synthetic_task(seed, self.max_e, task)
         else:
             self.task = make_task(task, seed=seed, max_epochs=self.max_e)
         self.task.keep_states = 10**6  # a compute cache shared by the methods (Spend charges)
@@ -80,12 +89,13 @@ class Trainer:
         self._curves: dict[str, list[float]] = {}
         self._models: dict[str, Any] = {}
 
-    def fidelity_space(self) -> Any:
-        """The task's space plus the ``epochs`` fidelity (1 to a full training), as `mf-bo`
-        searches it: the run and every replay of it build it here, so they agree."""
+    def fidelity_space(self, min_epochs: int = 1) -> Any:
+        """The task's space plus the ``epochs`` fidelity (``min_epochs`` to a full training),
+        as `mf-bo` searches it: the run and every replay of it build it here, so they agree.
+        `mf-bo`'s ladder starts at ``min_epochs`` (``min_epochs * 3**k``, then the top)."""
         from perturbo.space import Int, SearchSpace
 
-        return SearchSpace([*self.space.params, Int("epochs", 1, self.max_e)])
+        return SearchSpace([*self.space.params, Int("epochs", min_epochs, self.max_e)])
 
     def _extend(self, cfg: dict[str, Any], key: str, upto: int) -> None:
         import torch
@@ -151,4 +161,4 @@ class Spend:
         return cost
 
 
-__all__ = ["DEV_TASK", "KEEP", "TASKS", "Spend", "Trainer", "ladder", "synthetic_task"]
+__all__ = ["DEV_TASK", "KEEP", "SYNTH", "TASKS", "Spend", "Trainer", "ladder", "synthetic_task"]

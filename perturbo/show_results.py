@@ -141,8 +141,33 @@ def best_lines(store: Any, name: str, summary: CampaignSummary) -> list[str]:
         params, planner = dict(best.spec.params), best.spec.planner
     by = f", planner {planner}" if planner else ""
     lines = [f"  best {objective} ({direction}) = {fmt(value)}: experiment {bid}{by}"]
+    lines += _measured_lines(store, name, summary, bid)
     lines += [f"    {k} = {fmt(v) if isinstance(v, float) else v}" for k, v in params.items()]
     return lines
+
+
+def _measured_lines(store: Any, name: str, summary: CampaignSummary, bid: str) -> list[str]:
+    """A desirability campaign's best, in the user's own metrics: a desirability of 0.86 says
+    little until it reads ``loss=0.07 (d=0.86)  size=1 (d=1)``."""
+    from perturbo.desirability import d_name, parse_desirability
+
+    spec = summary.params.get("desirability")
+    if not spec:
+        return []
+    try:
+        names = parse_desirability(str(spec)).names
+    except Exception:  # a spec this version no longer reads: show the rest
+        return []
+    best = next((o for o in store.history(name) if o.spec.id == bid), None)
+    if best is None:
+        return []
+    m = best.outcome.metrics
+    parts = [
+        f"{n}={fmt(float(m[n]))}" + (f" (d={fmt(float(m[d_name(n)]))})" if d_name(n) in m else "")
+        for n in names
+        if n in m
+    ]
+    return [f"    measured: {'  '.join(parts)}"] if parts else []
 
 
 __all__ = ["MAX_FRONT", "best_lines", "best_trial", "fmt", "found_line", "hits_lines"]

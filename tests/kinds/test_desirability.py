@@ -14,6 +14,7 @@ from perturbo import Campaign, tracking
 from perturbo.cli import main
 from perturbo.desirability import Desirability, geometric_mean, parse_desirability
 from perturbo.kinds.hyperparameter.compose import build
+from perturbo.show_results import fmt
 from perturbo.space import Float, SearchSpace
 from perturbo.types import PerturboError, Status
 
@@ -166,7 +167,9 @@ def _by_hand(acc: float, size: float, lat: float) -> float:
     return (da * ds * dl) ** (1 / 3)
 
 
-def test_campaign_picks_the_trial_the_raw_objectives_make_most_desirable(store: str) -> None:
+def test_campaign_picks_the_trial_the_raw_objectives_make_most_desirable(
+    store: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     space = SearchSpace([Float("x", 0.0, 1.0), Float("y", 0.0, 1.0)])
     camp = Campaign(
         _synthetic, space=space, desirability=SPEC, planner="random", trials=12, batch=4,
@@ -194,3 +197,10 @@ def test_campaign_picks_the_trial_the_raw_objectives_make_most_desirable(store: 
     assert res.best is not None and res.best.spec.id == best_id
     assert parent.data.params["desirability"] == SPEC
     assert parent.data.params["objective"] == "desirability"
+    # `perturbo show` gives the chosen trial in the user's own metrics, not only its score
+    best = next(t for t in done if t.data.tags["perturbo.id"] == best_id).data.metrics
+    assert main(["show", "desire", "--tracking-uri", store]) == 0
+    out = capsys.readouterr().out
+    measured = next(ln for ln in out.splitlines() if ln.strip().startswith("measured:"))
+    for n in ("acc", "size", "lat"):
+        assert f"{n}={fmt(best[n])} (d={fmt(best['d_' + n])})" in measured, measured

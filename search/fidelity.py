@@ -22,7 +22,8 @@ def fidelity_ladder(param: Any, eta: float = 3.0) -> tuple[float, ...]:
     lo = max(lo, 1.0 if isinstance(param, Int) else hi / 81.0)
     out, r = [], lo
     while r < hi:
-        out.append(round(r) if isinstance(param, Int) else r)
+        # 12 significant digits: a data fraction is recorded as 0.15, not 0.15000000000000002
+        out.append(round(r) if isinstance(param, Int) else float(f"{r:.12g}"))
         r *= eta
     return tuple(sorted({float(v) for v in (*out, hi)}))
 
@@ -56,7 +57,8 @@ def warn_no_fidelity() -> None:
     warnings.warn(
         "mf-bo: the space has no fidelity parameter (a positive number named "
         f"{' or '.join(FIDELITY_NAMES)}), so it runs as plain bo: pick a task trained "
-        "over epochs, or add an 'epochs' parameter to --space",
+        "over epochs, add an 'epochs' parameter to --space, or name the parameter a trial's "
+        "cost grows with (--fidelity NAME)",
         stacklevel=3,
     )
 

@@ -113,6 +113,62 @@ def test_mf_bo_with_asha_is_refused_before_anything_is_recorded(tmp_path: Any) -
     assert not [n for n in names if n.startswith("hyperparameter")], names
 
 
+def _by_fraction(params: dict[str, Any]) -> dict[str, float]:
+    """A loss whose noise falls with the data fraction a trial trains on."""
+    return {"loss": (params["x"] - 0.3) ** 2 + 0.05 / params["data_fraction"]}
+
+
+FRACTION_SPACE = {
+    "x": {"type": "float", "low": 0.0, "high": 1.0},
+    "data_fraction": {"type": "float", "low": 0.05, "high": 1.0},
+}
+
+
+def test_a_data_fraction_is_the_fidelity_fidelity_names(tmp_path: Any) -> None:
+    """``--fidelity data_fraction``: mf-bo trades on a parameter of the user's own name (the
+    issue's 'epochs, or a data fraction'); its values are the ladder 0.05, 0.15, 0.45, 1.0,
+    cheap ones first. Without the flag the name is not a fidelity: mf-bo says so and runs as
+    bo, whose fractions are anywhere in the range."""
+    from perturbo import Campaign
+
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    common = dict(
+        space=FRACTION_SPACE, planner="mf-bo", trials=12, batch=2, seed=0, objective="loss",
+        direction="min", tracking_uri=uri,
+    )  # fmt: skip
+    res = Campaign(_by_fraction, fidelity="data_fraction", name="frac", **common).run()
+    fractions = [o.spec.params["data_fraction"] for o in res.history]
+    assert set(fractions) <= {0.05, 0.15, 0.45, 1.0}, fractions
+    assert fractions.count(0.05) >= 3 and max(fractions) == 1.0, fractions
+    with pytest.warns(UserWarning, match="--fidelity NAME"):
+        plain = Campaign(_by_fraction, name="plain", **common).run()
+    rest = [o.spec.params["data_fraction"] for o in plain.history]
+    assert len(set(rest) - {0.05, 0.15, 0.45, 1.0}) >= 10, rest
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        ({"planner": "bo"}, ["--planner bo", "use --planner mf-bo, or drop --fidelity"]),
+        ({"fidelity": "frac"}, ["--fidelity 'frac'", "x, data_fraction", "add it to --space"]),
+    ],
+)
+def test_a_bad_fidelity_is_refused_before_anything_is_recorded(
+    tmp_path: Any, change: dict[str, Any], words: list[str]
+) -> None:
+    import mlflow
+
+    from perturbo import Campaign
+
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    kw = dict(space=FRACTION_SPACE, planner="mf-bo", fidelity="data_fraction", trials=4,
+              objective="loss", direction="min", tracking_uri=uri, name="bad")  # fmt: skip
+    with pytest.raises(PerturboError) as e:
+        Campaign(_by_fraction, **{**kw, **change}).run()
+    assert all(w in str(e.value) for w in words), str(e.value)
+    assert mlflow.MlflowClient(uri).get_experiment_by_name("bad") is None
+
+
 def test_run_help_names_every_planner_of_the_kind(capsys: Any) -> None:
     """``perturbo run hyperparameter --help`` lists every planner the kind's table can build
     (mf-bo was in the table but not in the help)."""

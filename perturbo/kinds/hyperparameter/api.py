@@ -119,6 +119,7 @@ class Campaign:
         asha: bool = DEFAULTS["asha"],
         max_epochs: int | None = DEFAULTS["max_epochs"],
         eta: float = DEFAULTS["eta"],
+        fidelity: str | None = DEFAULTS["fidelity"],
         workers: int = 1,
         ray: bool = False,
         address: str | None = None,
@@ -152,6 +153,7 @@ class Campaign:
             "asha": asha,
             "eta": eta,
             "max_epochs": max_epochs,
+            "fidelity": fidelity,
             "objective": _plain(objective),
             "direction": _plain(direction),
             "desirability": (

@@ -162,6 +162,24 @@ def _with_epochs(space: SearchSpace, max_epochs: int) -> SearchSpace:
     return SearchSpace([*space.params, Int("epochs", 1, max_epochs)])
 
 
+def _check_fidelity(name: str, planner: str, space: SearchSpace) -> None:
+    """``--fidelity NAME``: only mf-bo trades on a fidelity, and NAME must be one it can."""
+    from perturbo.search.fidelity import find_fidelity
+
+    if planner != "mf-bo":
+        raise PerturboError(
+            f"--fidelity names the parameter --planner mf-bo trades cost on; --planner {planner} "
+            "runs every trial as given: use --planner mf-bo, or drop --fidelity"
+        )
+    try:
+        find_fidelity(space, name)
+    except ValueError as e:
+        raise PerturboError(
+            f"--fidelity {name!r}: {e} (the space's parameters: {', '.join(space.names)}); "
+            "add it to --space, e.g. [data_fraction] type = \"float\", low = 0.05, high = 1.0"
+        ) from None
+
+
 def make_planner(
     name: str,
     space: SearchSpace,
@@ -275,6 +293,8 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
     if cfg.planner == "mf-bo" and user_space is None and max_epochs >= 2:
         space = _with_epochs(space, max_epochs)  # the task's own epochs are the fidelity
         recipe = TaskRecipe(**{**recipe.__dict__, "space": space.to_dict()})
+    if cfg.fidelity is not None:
+        _check_fidelity(cfg.fidelity, cfg.planner, space)
     rungs = None
     if cfg.asha and len(objectives) > 1:
         raise PerturboError(
@@ -309,6 +329,8 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
         "direction": ",".join(directions),
         "asha": cfg.asha,
     }
+    if cfg.fidelity is not None:
+        params["fidelity"] = cfg.fidelity
     if desire is not None:  # objective/direction: what the planner optimises, as elsewhere
         params["desirability"] = desire.spec()  # names the raw objectives and their shapes
     if cfg.planner == "agent":

@@ -42,7 +42,7 @@ class HyperparameterConfig(LLMConfig):
             more=": bo (BoTorch batch BO), optuna / optuna-tpe, optuna-gp, optuna-cmaes, "
             "optuna-nsga2, evolution (differential evolution), sobol, random, mf-bo "
             "(multi-fidelity BO: trains cheap epochs first; a built-in task's epochs, or an "
-            "'epochs' param of --space), agent (LLM, see --llm)",
+            "'epochs' param of --space, or the one --fidelity names), agent (LLM, see --llm)",
         ),
     ] = Field("bo", description="who proposes")
     trials: int = Field(50, gt=0, description="trials to run in all")
@@ -64,6 +64,18 @@ class HyperparameterConfig(LLMConfig):
     eta: float = Field(3.0, gt=1, description="ASHA: keep the top 1/eta at each rung")
     min_epochs: int = Field(1, gt=0, description="ASHA: epochs before the first rung")
     max_epochs: int | None = Field(None, gt=0, description="epochs of a full trial (task default)")
+    fidelity: Annotated[
+        str | None,
+        Flag(
+            metavar="NAME",
+            more="; e.g. a data fraction: [data_fraction] type = \"float\", low = 0.05, "
+            "high = 1.0 in --space, then --fidelity data_fraction (cheap trials use 0.05)",
+        ),
+    ] = Field(
+        None,
+        description="mf-bo: the --space parameter a trial's cost grows with (default: the first "
+        "of epochs, fidelity, max_epochs, n_epochs the space has)",
+    )
     objective: Annotated[
         str | list[str] | None,
         Flag(

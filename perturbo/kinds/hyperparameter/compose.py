@@ -176,7 +176,7 @@ def _check_fidelity(name: str, planner: str, space: SearchSpace) -> None:
     except ValueError as e:
         raise PerturboError(
             f"--fidelity {name!r}: {e} (the space's parameters: {', '.join(space.names)}); "
-            "add it to --space, e.g. [data_fraction] type = \"float\", low = 0.05, high = 1.0"
+            'add it to --space, e.g. [data_fraction] type = "float", low = 0.05, high = 1.0'
         ) from None
 
 

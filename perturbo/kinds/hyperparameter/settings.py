@@ -68,7 +68,7 @@ class HyperparameterConfig(LLMConfig):
         str | None,
         Flag(
             metavar="NAME",
-            more="; e.g. a data fraction: [data_fraction] type = \"float\", low = 0.05, "
+            more='; e.g. a data fraction: [data_fraction] type = "float", low = 0.05, '
             "high = 1.0 in --space, then --fidelity data_fraction (cheap trials use 0.05)",
         ),
     ] = Field(

@@ -50,3 +50,24 @@ def test_plots_render_and_skip_empty_histories() -> None:
     assert name == "pareto_front.png" and _png(fig)[:4] == b"\x89PNG"
     empty = PlotData("c", [], {}, "acc", "max")
     assert parallel_coordinates_plot(empty) == {} and learning_curves_plot(empty) == {}
+
+
+def test_a_continued_run_is_drawn_at_the_epochs_it_trained() -> None:
+    """mf-bo promotes a config from 9 to 27 epochs: the run records its 18 new epochs and
+    ``epochs`` = 27. Its curve is drawn over epochs 10..27 joined to its 9-epoch run's last
+    point, not over 1..18 as if from scratch; a run from scratch (and one without an
+    ``epochs`` metric) still starts at 1."""
+    a, b = {"lr": 0.01, "epochs": 9}, {"lr": 0.01, "epochs": 27}
+    runs = [
+        (a, Outcome(Status.COMPLETED, {"acc": 0.8, "epochs": 9}, tuple(np.linspace(0.3, 0.8, 9)))),
+        (b, Outcome(Status.COMPLETED, {"acc": 0.9, "epochs": 27}, tuple(np.linspace(0.81, 0.9, 18)))),
+        ({"lr": 0.1}, Outcome(Status.COMPLETED, {"acc": 0.7}, tuple(np.linspace(0.3, 0.7, 5)))),
+    ]  # fmt: skip
+    hist = [Observation(ExperimentSpec(p, "hyperparameter", f"t{i}", 0), o) for i, (p, o) in
+            enumerate(runs)]  # fmt: skip
+    fig = learning_curves_plot(PlotData("c", hist, objective="acc"))["learning_curves.png"]
+    lines = fig.axes[0].get_lines()
+    xs = [list(line.get_xdata()) for line in lines]
+    assert xs == [list(range(1, 10)), list(range(9, 28)), list(range(1, 6))], xs
+    assert lines[1].get_ydata()[0] == lines[0].get_ydata()[-1] == 0.8
+    assert "1 continued a shorter run" in " ".join(fig.axes[0].get_title().split())

@@ -112,8 +112,28 @@ def parallel_coordinates_plot(data: PlotData) -> dict[str, Figure]:
     return {"parallel_coordinates.png": fig}
 
 
+def _first_epoch(o: Any, n: int) -> int:
+    """The epoch a trial's recorded curve starts at. A run that continued a shorter run of its
+    config (``mf-bo`` promoting it) records only its ``n`` new epochs, and its metric
+    ``epochs`` says where it ended: drawn from 1, a run from 9 to 27 epochs looked like 18
+    epochs from scratch."""
+    total = o.outcome.metrics.get("epochs")
+    if isinstance(total, int | float) and math.isfinite(total) and int(total) >= n:
+        return int(total) - n + 1
+    return 1
+
+
+def _config_key(o: Any) -> str:
+    """A trial's config without its epochs: the runs of one config share it."""
+    import json
+
+    params = {k: v for k, v in o.spec.params.items() if k != "epochs"}
+    return json.dumps(params, sort_keys=True, default=str)
+
+
 def learning_curves_plot(data: PlotData) -> dict[str, Figure]:
-    """The objective per epoch of every trial; pruned trials (ASHA) in grey."""
+    """The objective per epoch of every trial, at the epochs it trained (a continued run from
+    where its shorter run stopped, joined to it); pruned trials (ASHA) in grey."""
     obs = [
         o
         for o in data.history
@@ -124,11 +144,22 @@ def learning_curves_plot(data: PlotData) -> dict[str, Figure]:
         return {}
     fig = _figure()
     ax = fig.add_subplot()
+    ends = {}  # (config, last epoch) -> its last value: where a continued run joins on
+    for o in data.history:
+        if o.outcome.intermediate:
+            n = len(o.outcome.intermediate)
+            ends[(_config_key(o), _first_epoch(o, n) + n - 1)] = o.outcome.intermediate[-1]
+    continued = 0
     for o in obs:
         ys = list(o.outcome.intermediate)
         pruned = o.outcome.status is Status.PRUNED
+        first = _first_epoch(o, len(ys))
+        continued += first > 1
+        joined = ends.get((_config_key(o), first - 1)) if first > 1 else None
+        if joined is not None:
+            ys, first = [joined, *ys], first - 1
         ax.plot(
-            range(1, len(ys) + 1),
+            range(first, first + len(ys)),
             ys,
             color="0.6" if pruned else "C0",
             alpha=0.5 if pruned else 0.8,
@@ -142,7 +173,8 @@ def learning_curves_plot(data: PlotData) -> dict[str, Figure]:
     ax.set_ylabel(data.objective or "value")
     ax.xaxis.get_major_locator().set_params(integer=True)
     n_p = sum(o.outcome.status is Status.PRUNED for o in obs)
-    set_title(ax, data.campaign, f"learning curves ({n_p} of {len(obs)} stopped early)")
+    more = f", {continued} continued a shorter run" if continued else ""
+    set_title(ax, data.campaign, f"learning curves ({n_p} of {len(obs)} stopped early{more})")
     ax.grid(True, alpha=0.3)
     return {"learning_curves.png": fig}
 

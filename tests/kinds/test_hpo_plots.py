@@ -7,6 +7,7 @@ import io
 import numpy as np
 
 from perturbo.kinds.hyperparameter.plots import (
+    fidelity_plot,
     learning_curves_plot,
     parallel_coordinates_plot,
     pareto_front_plot,
@@ -71,3 +72,29 @@ def test_a_continued_run_is_drawn_at_the_epochs_it_trained() -> None:
     assert xs == [list(range(1, 10)), list(range(9, 28)), list(range(1, 6))], xs
     assert lines[1].get_ydata()[0] == lines[0].get_ydata()[-1] == 0.8
     assert "1 continued a shorter run" in " ".join(fig.axes[0].get_title().split())
+
+
+def test_an_mf_bo_campaign_shows_each_fidelity_and_the_best_fully_trained() -> None:
+    """The best-so-far line counts only trials at the highest fidelity: a 1-epoch trial's 0.95
+    (a lucky cheap look) is not what any config reached trained in full. Another planner's
+    campaign gets no fidelity plot."""
+    rows = [(1, 0.95), (3, 0.6), (9, 0.7), (1, 0.5), (9, 0.8), (3, 0.9), (9, 0.75)]
+    hist = [
+        Observation(
+            ExperimentSpec({"lr": 0.01 * (i + 1), "epochs": e}, "hyperparameter", f"t{i}", i),
+            Outcome(Status.COMPLETED, {"acc": v}),
+        )
+        for i, (e, v) in enumerate(rows)
+    ]
+    data = PlotData("c", hist, objective="acc", params={"planner": "mf-bo"})
+    fig = fidelity_plot(data)["fidelity.png"]
+    ax = fig.axes[0]
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["epochs = 1", "epochs = 3", "epochs = 9", "best at epochs = 9"], labels
+    (best,) = ax.get_lines()
+    assert list(best.get_xdata()) == [3, 5, 7, 7] and list(best.get_ydata()) == [0.7, 0.8, 0.8, 0.8]
+    assert len(_png(fig)) > 1000
+    assert fidelity_plot(PlotData("c", hist, objective="acc", params={"planner": "bo"})) == {}
+    named = PlotData("c", hist, objective="acc", params={"planner": "mf-bo", "fidelity": "lr"})
+    assert "best at lr = 0.07" in [t.get_text() for t in fidelity_plot(named)["fidelity.png"]
+                                     .axes[0].get_legend().get_texts()]  # fmt: skip

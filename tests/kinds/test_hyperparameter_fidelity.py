@@ -93,6 +93,16 @@ def test_mf_bo_on_a_built_in_task_trades_its_epochs(tmp_path: Any) -> None:
     assert min(epochs) < 9, epochs  # cheap fidelities were proposed
     plain = run_campaign("hyperparameter", planner="bo", tracking_uri=uri, **common)
     assert all("epochs" not in o.spec.params for o in plain)
+    import mlflow
+
+    c = mlflow.MlflowClient(uri)
+    plots = {}
+    for e in c.search_experiments():
+        for r in c.search_runs([e.experiment_id], "tags.`perturbo.role` = 'campaign'"):
+            names = {a.path for a in c.list_artifacts(r.info.run_id, "plots")}
+            plots[r.data.params["planner"]] = names
+    assert "plots/fidelity.png" in plots["mf-bo"], plots  # each trial at its epochs
+    assert "plots/fidelity.png" not in plots["bo"], plots
 
 
 def test_mf_bo_with_asha_is_refused_before_anything_is_recorded(tmp_path: Any) -> None:

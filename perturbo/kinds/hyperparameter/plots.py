@@ -1,6 +1,6 @@
 """Hyperparameter plots logged at the end of a campaign (plotters for :mod:`perturbo.plots`):
-parallel coordinates of the trials, per-epoch learning curves (pruned trials greyed), and the
-Pareto front of two objectives."""
+parallel coordinates of the trials, per-epoch learning curves (pruned trials greyed), the
+Pareto front of two objectives, and an ``mf-bo`` campaign's trials by fidelity."""
 
 from __future__ import annotations
 
@@ -224,5 +224,65 @@ def pareto_plot(data: PlotData) -> dict[str, Figure]:
     )
 
 
-HYPERPARAMETER_PLOTTERS = (parallel_coordinates_plot, learning_curves_plot, pareto_plot)
+def _fidelity_name(data: PlotData) -> str | None:
+    """The parameter an ``mf-bo`` campaign traded cost on (``--fidelity``, else the name mf-bo
+    looks for first); None for another planner."""
+    from perturbo.search.fidelity import FIDELITY_NAMES
+
+    if data.params.get("planner") != "mf-bo":
+        return None
+    if data.params.get("fidelity"):
+        return str(data.params["fidelity"])
+    seen = {k for o in data.history for k in o.spec.params}
+    return next((n for n in FIDELITY_NAMES if n in seen), None)
+
+
+def fidelity_plot(data: PlotData) -> dict[str, Figure]:
+    """An ``mf-bo`` campaign's trials coloured by the fidelity each ran at, and the best so far
+    among those at the highest fidelity: a cheap trial's value is not what the config reaches
+    trained in full, and the plain optimisation history mixes the two."""
+    name, key = _fidelity_name(data), data.objective or "value"
+    if name is None:
+        return {}
+    pts = [
+        (i + 1, float(o.outcome.metrics[key]), float(o.spec.params[name]))
+        for i, o in enumerate(data.history)
+        if o.outcome.ok
+        and math.isfinite(o.outcome.metrics.get(key, math.nan))
+        and isinstance(o.spec.params.get(name), int | float)
+    ]
+    levels = sorted({f for _, _, f in pts})
+    if len(levels) < 2:
+        return {}
+    fig = _figure()
+    ax = fig.add_subplot()
+    for k, level in enumerate(levels):
+        xs = [(i, v) for i, v, f in pts if f == level]
+        label = f"{name} = {_num(level, level == int(level))}"
+        ax.scatter(*zip(*xs, strict=True), s=14, color=f"C{k % 10}", alpha=0.7, label=label)
+    top = [(i, v) for i, v, f in pts if f == levels[-1]]
+    better = max if data.direction == "max" else min
+    best = [top[0][1]]
+    for _, v in top[1:]:
+        best.append(better(best[-1], v))
+    x_end = max(i for i, _, _ in pts)
+    ax.step([i for i, _ in top] + [x_end], [*best, best[-1]], where="post", color="k", lw=1.2,
+            label=f"best at {name} = {_num(levels[-1], levels[-1] == int(levels[-1]))}")  # fmt: skip
+    from perturbo.plots import set_title
+
+    ax.set_xlabel("trial")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.set_ylabel(key)
+    ax.grid(True, alpha=0.3)
+    ax.legend(fontsize=8)
+    set_title(ax, data.campaign, f"each trial at its {name} (mf-bo)")
+    return {"fidelity.png": fig}
+
+
+HYPERPARAMETER_PLOTTERS = (
+    parallel_coordinates_plot,
+    learning_curves_plot,
+    pareto_plot,
+    fidelity_plot,
+)
 """The kind's own plotters (its KindSpec adds the general optimisation-history plot)."""

@@ -10,6 +10,22 @@ import numpy as np
 
 from perturbo.types import Observation, Status
 
+FIDELITY_SHARE = "fidelity_share"
+"""A multi-fidelity campaign's trial metric: its fidelity over the top one (1 = trained in full)."""
+
+
+def at_top_fidelity(candidates: Sequence[Observation]) -> list[Observation]:
+    """The ``candidates`` a best may be chosen from. Trials of a multi-fidelity campaign record
+    :data:`FIDELITY_SHARE`; then only those at the highest share recorded count, because a
+    1-epoch look is not what a config reaches trained in full (SMAC3's incumbent is chosen at
+    the highest budget observed; ASHA's stopped trials do not count either). Without it: all."""
+    shares = [o.outcome.metrics.get(FIDELITY_SHARE) for o in candidates]
+    known = [s for s in shares if s is not None and math.isfinite(s)]
+    if not known:
+        return list(candidates)
+    top = max(known)
+    return [o for o, s in zip(candidates, shares, strict=True) if s is not None and s >= top]
+
 
 @dataclass(frozen=True)
 class Objective:

@@ -28,8 +28,10 @@ def best_trial(history: Sequence[Any], objective: str, direction: str) -> Any | 
     ]
     if not done:
         return None
+    from perturbo.objective import at_top_fidelity
+
     sign = 1.0 if direction == "max" else -1.0
-    return max(done, key=lambda o: sign * o.outcome.metrics[objective])
+    return max(at_top_fidelity(done), key=lambda o: sign * o.outcome.metrics[objective])
 
 
 def _round_base(summary: CampaignSummary) -> int:

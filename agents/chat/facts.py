@@ -92,13 +92,17 @@ def hit_metric_of(history: Sequence[Observation]) -> str | None:
 def best_of(
     history: Sequence[Observation], objective: str, direction: str, n: int = 3
 ) -> list[Best]:
-    """The ``n`` best completed experiments by ``objective`` (``direction`` min or max)."""
+    """The ``n`` best completed experiments by ``objective`` (``direction`` min or max; of a
+    multi-fidelity campaign, among those at its top fidelity)."""
+    from perturbo.objective import at_top_fidelity
+
     done = [
         o
         for o in history
         if o.outcome.status is Status.COMPLETED
         and math.isfinite(o.outcome.metrics.get(objective, math.nan))
     ]
+    done = at_top_fidelity(done)
     sign = -1.0 if direction == "min" else 1.0
     done.sort(key=lambda o: -sign * o.outcome.metrics[objective])
     return [

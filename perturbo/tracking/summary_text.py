@@ -58,13 +58,21 @@ class CampaignFacts:
 def best_observation(
     history: Sequence[Observation], objective: str, direction: str
 ) -> Observation | None:
-    """The completed experiment with the best finite ``objective`` (the first of ties)."""
+    """The completed experiment with the best finite ``objective`` (the first of ties; of a
+    multi-fidelity campaign, among those at the top fidelity: :func:`at_top_fidelity`)."""
+    from perturbo.objective import at_top_fidelity
+
     sign = -1.0 if direction == "min" else 1.0
     best: Observation | None = None
-    for o in history:
-        v = o.outcome.metrics.get(objective, math.nan) if objective else math.nan
-        if o.outcome.status is not Status.COMPLETED or not math.isfinite(v):
-            continue
+    done = [
+        o
+        for o in history
+        if objective
+        and o.outcome.status is Status.COMPLETED
+        and math.isfinite(o.outcome.metrics.get(objective, math.nan))
+    ]
+    for o in at_top_fidelity(done):
+        v = o.outcome.metrics[objective]
         if best is None or sign * v > sign * best.outcome.metrics[objective]:
             best = o
     return best

@@ -156,6 +156,50 @@ def test_a_data_fraction_is_the_fidelity_fidelity_names(tmp_path: Any) -> None:
     assert len(set(rest) - {0.05, 0.15, 0.45, 1.0}) >= 10, rest
 
 
+def _optimistic(params: dict[str, Any]) -> dict[str, float]:
+    """Cheap looks flatter the config: the less data, the lower (better) the loss."""
+    return {"loss": (params["x"] - 0.3) ** 2 + params["data_fraction"]}
+
+
+def test_the_best_of_an_mf_bo_campaign_is_trained_in_full(tmp_path: Any) -> None:
+    """Every trial records its ``fidelity_share``, and every place that names a best (the
+    Python result, the store's best marks that `perturbo show` prints, the chat's facts, the
+    round metric) chooses it among the trials at the top fidelity reached, as SMAC3 chooses its
+    incumbent: a loss flattered by a 5% data fraction is not what the config reaches on all
+    of it."""
+    import json
+
+    from perturbo import Campaign, tracking
+    from perturbo.agents.chat.facts import best_of
+
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    res = Campaign(
+        _optimistic, space=FRACTION_SPACE, planner="mf-bo", fidelity="data_fraction",
+        trials=16, batch=2, seed=0, objective="loss", direction="min", tracking_uri=uri,
+        name="opt",
+    ).run()  # fmt: skip
+    done = res.completed
+    shares = {o.spec.id: o.outcome.metrics["fidelity_share"] for o in done}
+    assert all(s == o.spec.params["data_fraction"] for o in done for s in [shares[o.spec.id]])
+    top = max(shares.values())
+    assert top == 1.0, shares  # the ladder was climbed
+    at_top = [o for o in done if shares[o.spec.id] == top]
+    want = min(at_top, key=lambda o: o.outcome.metrics["loss"])
+    cheaper = min(done, key=lambda o: o.outcome.metrics["loss"])
+    assert shares[cheaper.spec.id] < top  # the flattering look the best must not be
+    assert res.best is not None and res.best.spec.id == want.spec.id
+    store = tracking.open_store(uri)
+    tags = store.best_marks("opt")
+    assert tags["perturbo.best.id"] == want.spec.id
+    assert json.loads(tags["perturbo.best.params"])["data_fraction"] == 1.0
+    assert best_of(store.history("opt"), "loss", "min", 1)[0].id == want.spec.id
+    rounds = store.client.search_runs(
+        [store.client.get_experiment_by_name("opt").experiment_id],
+        "tags.`perturbo.role` = 'campaign'",
+    )[0].data.metrics
+    assert rounds["best_loss"] == pytest.approx(want.outcome.metrics["loss"])
+
+
 @pytest.mark.parametrize(
     "change, words",
     [

@@ -66,7 +66,9 @@ class Result:
 
     @property
     def best(self) -> Observation | None:
-        done = self.completed
+        from perturbo.objective import at_top_fidelity
+
+        done = at_top_fidelity(self.completed)  # mf-bo: among the trials trained in full
         if not done:
             return None
         sign = 1.0 if self.direction == "max" else -1.0

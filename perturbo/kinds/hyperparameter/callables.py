@@ -46,7 +46,11 @@ class CallableFactory:
             _fn=self.fn,
         )
         return HyperparameterExecutor(
-            task, self.rungs, self.recipe.objectives, self.recipe.desirability
+            task,
+            self.rungs,
+            self.recipe.objectives,
+            self.recipe.desirability,
+            self.recipe.fidelity,
         )
 
 

@@ -162,6 +162,14 @@ def _with_epochs(space: SearchSpace, max_epochs: int) -> SearchSpace:
     return SearchSpace([*space.params, Int("epochs", 1, max_epochs)])
 
 
+def _fidelity_top(space: SearchSpace, name: str | None) -> tuple[str, float] | None:
+    """(mf-bo's fidelity param, its top value), or None where the space has none."""
+    from perturbo.search.fidelity import fidelity_ladder, find_fidelity
+
+    found = find_fidelity(space, name)
+    return None if found is None else (found, float(fidelity_ladder(space[found])[-1]))
+
+
 def _check_fidelity(name: str, planner: str, space: SearchSpace) -> None:
     """``--fidelity NAME``: only mf-bo trades on a fidelity, and NAME must be one it can."""
     from perturbo.search.fidelity import find_fidelity
@@ -295,6 +303,8 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
         recipe = TaskRecipe(**{**recipe.__dict__, "space": space.to_dict()})
     if cfg.fidelity is not None:
         _check_fidelity(cfg.fidelity, cfg.planner, space)
+    if cfg.planner == "mf-bo":  # each trial records its share of the top fidelity
+        recipe = TaskRecipe(**{**recipe.__dict__, "fidelity": _fidelity_top(space, cfg.fidelity)})
     rungs = None
     if cfg.asha and len(objectives) > 1:
         raise PerturboError(

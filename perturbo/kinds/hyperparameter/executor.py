@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from perturbo.kinds.hyperparameter.tasks import Task, make_task
+from perturbo.objective import FIDELITY_SHARE, at_top_fidelity
 from perturbo.space import SearchSpace
 from perturbo.types import (
     ExperimentSpec,
@@ -51,6 +52,9 @@ class TaskRecipe:
     desirability: str | None = None
     """A desirability spec (:mod:`perturbo.desirability`): each trial also records its
     ``d_<name>`` and overall ``desirability``."""
+    fidelity: tuple[str, float] | None = None
+    """An ``mf-bo`` campaign's fidelity param and its top value: each trial also records
+    ``fidelity_share`` (its value over the top), so a best is chosen among full trainings."""
 
     def build(self) -> Task:
         space = SearchSpace.from_dict(self.space) if self.space else None
@@ -74,6 +78,7 @@ class HyperparameterExecutor:
         rungs: Rungs | None = None,
         objectives: tuple[str, ...] = (),
         desirability: str | None = None,
+        fidelity: tuple[str, float] | None = None,
     ) -> None:
         from perturbo.desirability import parse_desirability
 
@@ -84,6 +89,9 @@ class HyperparameterExecutor:
         if desirability is None and isinstance(recipe, TaskRecipe):
             desirability = recipe.desirability
         self.desirability = parse_desirability(desirability) if desirability else None
+        if fidelity is None and isinstance(recipe, TaskRecipe):
+            fidelity = recipe.fidelity
+        self.fidelity = fidelity
         # the task's objective first, then any other objective of a multi-objective campaign
         self.objectives = tuple(dict.fromkeys((self.task.objective, *objectives)))
         self.device = "cpu"
@@ -142,6 +150,9 @@ class HyperparameterExecutor:
         }
         if self.desirability is not None:  # beside the raw objectives, never instead of them
             finite.update(self.desirability.values(finite))
+        fid = self.fidelity
+        if fid is not None and isinstance(spec.params.get(fid[0]), int | float):
+            finite[FIDELITY_SHARE] = float(spec.params[fid[0]]) / fid[1]
         status = Status.PRUNED if pruned else Status.COMPLETED
         return Outcome(status, finite, tuple(intermediate), duration_s=dt)
 
@@ -186,7 +197,7 @@ class HyperparameterMetrics:
         self, round_obs: Sequence[Observation], history: Sequence[Observation]
     ) -> dict[str, float]:
         done = [o for o in history if o.outcome.status is Status.COMPLETED]
-        vals = [o.outcome.value(self.objective) for o in done]
+        vals = [o.outcome.value(self.objective) for o in at_top_fidelity(done)]
         vals = [v for v in vals if math.isfinite(v)]
         out: dict[str, float] = {}
         if vals:  # first: the progress display shows the leading keys

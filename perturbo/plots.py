@@ -86,24 +86,33 @@ def metric_vs_round(
 
 def optimisation_history_plot(data: PlotData) -> dict[str, Figure]:
     """Each trial's objective in the order it was recorded, and the best so far (as Optuna's
-    ``plot_optimization_history``). Failed and rejected trials are left out."""
+    ``plot_optimization_history``). Failed and rejected trials are left out. In a
+    multi-fidelity campaign the best so far is among the trials at the top fidelity reached so
+    far (:func:`perturbo.objective.at_top_fidelity`, the rule every other best follows)."""
+    from perturbo.objective import FIDELITY_SHARE
+
     key = data.objective or "value"
     pts = [
-        (i, float(o.outcome.metrics[key]))
+        (i, float(o.outcome.metrics[key]), o.outcome.metrics.get(FIDELITY_SHARE, 1.0))
         for i, o in enumerate(data.history)
         if o.outcome.ok and key in o.outcome.metrics
     ]
     if not pts:
         return {}
+    better = max if data.direction == "max" else min
     best: list[float] = []
-    for _, v in pts:
-        better = max if data.direction == "max" else min
-        best.append(v if not best else better(best[-1], v))
+    top = float("-inf")
+    for _, v, share in pts:
+        if share > top:  # a higher fidelity reached: the best starts again there
+            top, v_best = share, v
+        else:
+            v_best = best[-1] if share < top else better(best[-1], v)
+        best.append(v_best)
     fig = _figure()
     ax = fig.add_subplot()
-    ax.scatter([i + 1 for i, _ in pts], [v for _, v in pts], s=12, alpha=0.6, label="trial")
+    ax.scatter([i + 1 for i, _, _ in pts], [v for _, v, _ in pts], s=12, alpha=0.6, label="trial")
     ax.step(
-        [i + 1 for i, _ in pts], best, where="post", color="C1", label=f"best ({data.direction})"
+        [i + 1 for i, _, _ in pts], best, where="post", color="C1", label=f"best ({data.direction})"
     )
     ax.set_xlabel("trial")
     ax.set_ylabel(key)

@@ -206,3 +206,28 @@ def test_robust_vs_eps_points_are_the_worst_case_at_each_eps() -> None:
     assert points[0][1] == history[0].outcome.metrics["clean_accuracy"]
     for eps, acc in points[1:]:
         assert acc == worst_case(history, 60, eps).accuracy()  # exactly, not approximately
+
+
+def test_the_best_so_far_of_a_multi_fidelity_campaign_is_at_its_top_fidelity() -> None:
+    """A minimised loss: cheap looks (share 0.05) flatter configs, so once a trial at the full
+    fidelity is in, the best so far is among those, as every other best (at_top_fidelity); a
+    later flattering look does not lower it. Without shares, the plain running best."""
+    from perturbo.plots import optimisation_history_plot
+
+    rows = [(0.05, 0.1), (0.05, 0.2), (1.0, 0.5), (0.05, 0.01), (1.0, 0.4)]
+    hist = [
+        Observation(
+            ExperimentSpec({"x": i}, "hyperparameter", f"t{i}", i),
+            Outcome(Status.COMPLETED, {"loss": v, "fidelity_share": s}),
+        )
+        for i, (s, v) in enumerate(rows)
+    ]
+    for shared, want in ((True, [0.1, 0.1, 0.5, 0.5, 0.4]), (False, [0.1, 0.1, 0.1, 0.01, 0.01])):
+        obs = hist if shared else [
+            Observation(o.spec, Outcome(Status.COMPLETED, {"loss": o.outcome.metrics["loss"]}))
+            for o in hist
+        ]  # fmt: skip
+        data = PlotData("c", obs, objective="loss", direction="min")
+        fig = optimisation_history_plot(data)["optimisation_history.png"]
+        (line,) = fig.axes[0].get_lines()
+        assert list(line.get_ydata()) == want, (shared, list(line.get_ydata()))

@@ -143,12 +143,20 @@ def best_lines(store: Any, name: str, summary: CampaignSummary) -> list[str]:
         params, planner = dict(best.spec.params), best.spec.planner
     by = f", planner {planner}" if planner else ""
     lines = [f"  best {objective} ({direction}) = {fmt(value)}: experiment {bid}{by}"]
-    lines += _measured_lines(store, name, summary, bid)
+    cache: list[Any] = []
+
+    def history() -> Any:  # read once, and only where a line needs it
+        if not cache:
+            cache.append(store.history(name))
+        return cache[0]
+
+    lines += _measured_lines(history, summary, bid)
+    lines += _fidelity_lines(history, summary, bid)
     lines += [f"    {k} = {fmt(v) if isinstance(v, float) else v}" for k, v in params.items()]
     return lines
 
 
-def _measured_lines(store: Any, name: str, summary: CampaignSummary, bid: str) -> list[str]:
+def _measured_lines(history: Any, summary: CampaignSummary, bid: str) -> list[str]:
     """A desirability campaign's best, in the user's own metrics: a desirability of 0.86 says
     little until it reads ``loss=0.07 (d=0.86)  size=1 (d=1)``."""
     from perturbo.desirability import d_name, parse_desirability
@@ -160,7 +168,7 @@ def _measured_lines(store: Any, name: str, summary: CampaignSummary, bid: str) -
         names = parse_desirability(str(spec)).names
     except Exception:  # a spec this version no longer reads: show the rest
         return []
-    best = next((o for o in store.history(name) if o.spec.id == bid), None)
+    best = next((o for o in history() if o.spec.id == bid), None)
     if best is None:
         return []
     m = best.outcome.metrics
@@ -170,6 +178,26 @@ def _measured_lines(store: Any, name: str, summary: CampaignSummary, bid: str) -
         if n in m
     ]
     return [f"    measured: {'  '.join(parts)}"] if parts else []
+
+
+def _fidelity_lines(history: Any, summary: CampaignSummary, bid: str) -> list[str]:
+    """An ``mf-bo`` campaign's best is chosen among the trials at the top fidelity reached
+    (:func:`perturbo.objective.at_top_fidelity`): say so, and say when none was trained in
+    full, or a better-looking cheap trial in the table reads as a wrong best."""
+    from perturbo.objective import FIDELITY_SHARE
+
+    if summary.params.get("planner") != "mf-bo":
+        return []
+    best = next((o for o in history() if o.spec.id == bid), None)
+    share = None if best is None else best.outcome.metrics.get(FIDELITY_SHARE)
+    if share is None:
+        return []
+    if share >= 1.0:
+        return ["    trained in full (mf-bo's cheaper looks are not counted as results)"]
+    return [
+        f"    at {share:.0%} of the full fidelity, the highest reached: none trained in full yet "
+        "(`perturbo resume` with more --trials)"
+    ]
 
 
 __all__ = ["MAX_FRONT", "best_lines", "best_trial", "fmt", "found_line", "hits_lines"]

@@ -161,7 +161,9 @@ def _optimistic(params: dict[str, Any]) -> dict[str, float]:
     return {"loss": (params["x"] - 0.3) ** 2 + params["data_fraction"]}
 
 
-def test_the_best_of_an_mf_bo_campaign_is_trained_in_full(tmp_path: Any) -> None:
+def test_the_best_of_an_mf_bo_campaign_is_trained_in_full(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Every trial records its ``fidelity_share``, and every place that names a best (the
     Python result, the store's best marks that `perturbo show` prints, the chat's facts, the
     round metric) chooses it among the trials at the top fidelity reached, as SMAC3 chooses its
@@ -198,6 +200,20 @@ def test_the_best_of_an_mf_bo_campaign_is_trained_in_full(tmp_path: Any) -> None
         "tags.`perturbo.role` = 'campaign'",
     )[0].data.metrics
     assert rounds["best_loss"] == pytest.approx(want.outcome.metrics["loss"])
+    from perturbo.cli import main
+
+    assert main(["show", "opt", "--tracking-uri", uri]) == 0
+    assert "trained in full (mf-bo's cheaper looks are not counted" in capsys.readouterr().out
+    short = Campaign(
+        _optimistic, space=FRACTION_SPACE, planner="mf-bo", fidelity="data_fraction",
+        trials=2, batch=2, seed=0, objective="loss", direction="min", tracking_uri=uri,
+        name="short",
+    ).run()  # fmt: skip
+    assert {o.spec.params["data_fraction"] for o in short.history} == {0.05}
+    assert main(["show", "short", "--tracking-uri", uri]) == 0
+    assert "at 5% of the full fidelity, the highest reached: none trained in full yet" in (
+        " ".join(capsys.readouterr().out.split())
+    )
 
 
 @pytest.mark.parametrize(

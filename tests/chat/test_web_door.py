@@ -60,6 +60,12 @@ class Tools:
         return ToolResult("0 campaigns", {"campaigns": []})
 
 
+RESET = -1
+"""A request the server refused by closing the connection (h11 answers a request without a
+Host 400 and closes before reading its body: the unread bytes make the kernel send a reset,
+and now and then it reaches the client before the 400 does)."""
+
+
 class Served:
     """A real uvicorn server on 127.0.0.1 (an ephemeral port) in a thread."""
 
@@ -96,9 +102,13 @@ class Served:
             conn.putheader("Content-Type", "application/json")
         conn.putheader("Content-Length", str(len(data)))
         conn.endheaders(data)
-        r = conn.getresponse()
-        text = r.read().decode()
-        conn.close()
+        try:
+            r = conn.getresponse()
+            text = r.read().decode()
+        except ConnectionResetError:  # the server closed without reading what was sent
+            return RESET, "connection reset by the server"
+        finally:
+            conn.close()
         return r.status, text
 
     def own(self, **extra: str) -> dict[str, str]:
@@ -158,9 +168,8 @@ def test_every_attack_is_answered_403(served: Served, attack: str) -> None:
         ("GET", "/api/plot?path=/etc/passwd", None),
     ):
         status, text = served.request(method, path, headers, body)
-        refused = (
-            (400, 403) if attack == "no Host" else (403,)
-        )  # HTTP/1.1 needs a Host: h11 says 400
+        # HTTP/1.1 needs a Host: h11 says 400, or resets (RESET); never served either way
+        refused = (400, 403, RESET) if attack == "no Host" else (403,)
         assert status in refused, (attack, path, status, text)
         assert "first fact" not in text
 

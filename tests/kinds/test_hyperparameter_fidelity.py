@@ -250,3 +250,27 @@ def test_run_help_names_every_planner_of_the_kind(capsys: Any) -> None:
     text = " ".join(capsys.readouterr().out.split()).replace("- ", "-")  # argparse wraps at -
     missing = [e.name for e in planner_table("hyperparameter").entries if e.name not in text]
     assert not missing, missing
+
+
+def test_a_bad_fidelity_of_a_lab_campaign_is_one_line(
+    tmp_path: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--lab`` builds its parts apart from a task: a bad --fidelity there was a traceback."""
+    from perturbo.cli import main
+    from perturbo.space import SearchSpace
+
+    space = tmp_path / "space.toml"
+    space.write_text(
+        "\n".join(
+            f'[{n}]\ntype = "float"\nlow = {p["low"]}\nhigh = {p["high"]}'
+            for n, p in FRACTION_SPACE.items()
+        )
+    )
+    assert SearchSpace.from_toml(space).names == ("x", "data_fraction")
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    rc = main(["run", "hyperparameter", "--lab", "--space", str(space), "--objective", "loss",
+               "--direction", "min", "--planner", "mf-bo", "--fidelity", "frac",
+               "--tracking-uri", uri, "--name", "labf"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert rc == 2 and "Traceback" not in err, err
+    assert "--fidelity 'frac'" in err and "add it to --space" in err, err

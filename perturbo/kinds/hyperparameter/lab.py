@@ -58,7 +58,12 @@ def build_lab(cfg: Any, context: BuildContext | None = None) -> CampaignParts:
     with its direction (both required), the planner a simulated campaign on the same space
     would get (so its proposals match one)."""
     from perturbo.campaign import StopRule
-    from perturbo.kinds.hyperparameter.compose import KIND_NAME, _names, make_planner
+    from perturbo.kinds.hyperparameter.compose import (
+        KIND_NAME,
+        _check_fidelity,
+        _names,
+        make_planner,
+    )
     from perturbo.kinds.hyperparameter.executor import HyperparameterMetrics
     from perturbo.parts import CampaignParts
     from perturbo.space import SearchSpace
@@ -85,6 +90,8 @@ def build_lab(cfg: Any, context: BuildContext | None = None) -> CampaignParts:
             "a hyperparameter lab campaign takes plain trials: drop --asha/--desirability, "
             "and use a planner other than agent (bo, optuna-tpe, random, ...)"
         )
+    if cfg.fidelity is not None:  # a bad one is one line naming the fix, as without --lab
+        _check_fidelity(cfg.fidelity, cfg.planner, space)
     objective, direction = objectives[0], directions[0]
     planner = make_planner(
         cfg.planner, space, cfg.seed, (objective,), (direction,), cfg.model_dump()

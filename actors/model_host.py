@@ -39,7 +39,9 @@ class _ModelHostActor:
     def chat(self, messages: list[dict[str, Any]], kw: dict[str, Any]) -> dict[str, Any]:
         return self.engine.chat(messages, **kw)
 
-    def stream(self, messages: list[dict[str, Any]], kw: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    def stream(
+        self, messages: list[dict[str, Any]], kw: dict[str, Any]
+    ) -> Iterator[dict[str, Any]]:
         yield from self.engine.stream(messages, **kw)
 
 
@@ -73,10 +75,18 @@ class ModelHost:
         if not ray.is_initialized():
             raise PerturboError("ModelHost needs Ray: call perturbo.actors.connect() first")
         if gpu is None:
-            gpu = bool(runtime.has_gpu()) if runtime is not None else ray.cluster_resources().get("GPU", 0) > 0
+            gpu = (
+                bool(runtime.has_gpu())
+                if runtime is not None
+                else ray.cluster_resources().get("GPU", 0) > 0
+            )
         if gpu and settings.n_gpu_layers == 0:
             settings = dataclasses.replace(settings, n_gpu_layers=-1)
-        opts: dict[str, Any] = {"num_cpus": num_cpus, "num_gpus": 1 if gpu else 0, "max_restarts": 1}
+        opts: dict[str, Any] = {
+            "num_cpus": num_cpus,
+            "num_gpus": 1 if gpu else 0,
+            "max_restarts": 1,
+        }
         if name:
             opts.update(name=name, get_if_exists=True)
         actor = ray.remote(_ModelHostActor).options(**opts).remote(settings)
@@ -84,7 +94,9 @@ class ModelHost:
             info = ray.get(actor.info.remote(), timeout=timeout_s)
         except ray.exceptions.RayActorError as e:
             cause = e.__cause__ or e
-            raise PerturboError(f"the local model could not be loaded in its actor: {cause}") from None
+            raise PerturboError(
+                f"the local model could not be loaded in its actor: {cause}"
+            ) from None
         except ray.exceptions.GetTimeoutError:
             ray.kill(actor)
             raise PerturboError(
@@ -103,7 +115,9 @@ class ModelHost:
     def stream(self, messages: Sequence[Mapping[str, Any]], **kw: Any) -> Iterator[dict[str, Any]]:
         import ray
 
-        gen = self._actor.stream.options(num_returns="streaming").remote([dict(m) for m in messages], kw)
+        gen = self._actor.stream.options(num_returns="streaming").remote(
+            [dict(m) for m in messages], kw
+        )
         for ref in gen:
             yield ray.get(ref)
 

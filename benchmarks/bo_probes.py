@@ -26,8 +26,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.append(str(Path(__file__).resolve().parent))  # after the packages
-from hpo_tasks import make_task  # noqa: E402
 from hpo_report import regret_curves  # noqa: E402
+from hpo_tasks import make_task  # noqa: E402
 from hyperparameter import reference  # noqa: E402
 
 from perturbo.search.bo import BOPlanner, torch_unit_bounds  # noqa: E402

@@ -203,10 +203,7 @@ def _baseline(tasks: list[str], seeds: int, evals: int) -> list[dict[str, Any]]:
     rows = [
         r
         for r in _load(MAIN_RUNS)
-        if r["planner"] == "bo"
-        and r["task"] in noisy
-        and r["seed"] < seeds
-        and r["evals"] == evals
+        if r["planner"] == "bo" and r["task"] in noisy and r["seed"] < seeds and r["evals"] == evals
     ]
     one = {(r["task"], r["seed"]): r for r in rows}  # one run per (task, seed)
     return [{**r, "baseline_from": MAIN_RUNS.name} for r in one.values()]

@@ -337,7 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--prose-limit", type=int, default=12, metavar="N")
     p.add_argument("--limit", type=int, default=None, help="first N questions of each set only")
-    p.add_argument("--set", choices=("original", "held-out", "unseen"), default=None, help="one set only")
+    p.add_argument(
+        "--set", choices=("original", "held-out", "unseen"), default=None, help="one set only"
+    )
     p.add_argument("--no-router-only", action="store_true", help="skip the run without a model")
     p.add_argument("--store", default=None, help="reuse this store (built by an earlier run)")
     p.add_argument("--remote", choices=("openai", "anthropic"), default=None,

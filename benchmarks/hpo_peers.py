@@ -110,9 +110,7 @@ class _Optuna:
             optuna.samplers.TPESampler(multivariate=True, constant_liar=True, seed=seed)
             if kind == "tpe"
             # deterministic_objective on noise-free functions: the information bo gets there
-            else optuna.samplers.GPSampler(
-                seed=seed, deterministic_objective=noise_free(task)
-            )
+            else optuna.samplers.GPSampler(seed=seed, deterministic_objective=noise_free(task))
         )
         direction = "maximize" if task.direction == "max" else "minimize"
         self.study = optuna.create_study(direction=direction, sampler=smp)

@@ -48,7 +48,6 @@ RESULTS = Path(__file__).resolve().parent / "results"
 class NoOp:
     """The executor that does nothing: all that is measured is the machinery around it."""
 
-
     def run(self, spec: ExperimentSpec) -> Outcome:
         return Outcome(Status.COMPLETED, {"y": float(spec.params["x"])})
 
@@ -82,9 +81,7 @@ class Row:
 
 
 def bench_pool(pool: Any, trials: int, batch: int) -> float:
-    specs = [
-        ExperimentSpec({"x": i / trials}, "hyperparameter", id=f"e{i}") for i in range(trials)
-    ]
+    specs = [ExperimentSpec({"x": i / trials}, "hyperparameter", id=f"e{i}") for i in range(trials)]
     t0 = time.perf_counter()
     for b in range(0, trials, batch):
         chunk = specs[b : b + batch]
@@ -186,10 +183,7 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         pool = RayExecutorPool(NoOp, n_workers=workers)
         pool.submit(
-            [
-                ExperimentSpec({"x": 0.0}, "hyperparameter", id=f"w{i}")
-                for i in range(4 * workers)
-            ]
+            [ExperimentSpec({"x": 0.0}, "hyperparameter", id=f"w{i}") for i in range(4 * workers)]
         )
         n = 0
         while n < 4 * workers:

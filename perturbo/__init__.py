@@ -52,7 +52,9 @@ def __getattr__(name: str) -> Any:
     if name.startswith("__") or importlib.util.find_spec(f"perturbo.{name}") is not None:
         # a dunder, or a submodule `from perturbo import X` is about to import
         raise AttributeError(f"module 'perturbo' has no attribute {name!r}")
-    return importlib.import_module("perturbo.kinds").exported(name)  # names a kind adds (``KindSpec.exports``: ``Campaign``, ``Result``)
+    return importlib.import_module("perturbo.kinds").exported(
+        name
+    )  # names a kind adds (``KindSpec.exports``: ``Campaign``, ``Result``)
 
 
 __all__ = [

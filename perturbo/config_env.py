@@ -160,6 +160,7 @@ MLFLOW_CLIENT_DEFAULTS: Mapping[str, str] = {
 """What an MLflow client process needs (MLflow reads them per request): applied as defaults
 (a value the user set is kept) by every entry point that records or reads a campaign."""
 
+
 def worker_env(threads: int = 1) -> dict[str, str]:
     """Environment for worker processes (Ray actors, the process pool's children): one
     BLAS/OpenMP thread each (torch with more threads than cores is up to 100x slower on a

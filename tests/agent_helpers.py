@@ -24,8 +24,15 @@ HITS = frozenset({"G01", "G03", "G05", "G07", "G09", "G12"})
 @pytest.fixture()
 def screen() -> Screen:
     scores = np.array([3.0 if g in HITS else 0.1 * (i % 7) for i, g in enumerate(GENES)])
-    return Screen("tiny", GENES, scores, HITS, "find genes whose knockout blocks toy signalling",
-                  "toy score", "toy")
+    return Screen(
+        "tiny",
+        GENES,
+        scores,
+        HITS,
+        "find genes whose knockout blocks toy signalling",
+        "toy score",
+        "toy",
+    )
 
 
 @pytest.fixture()

@@ -322,7 +322,9 @@ def test_each_warning_once_and_one_line(capsys: pytest.CaptureFixture[str]) -> N
     with one_line_warnings():
         twice()
         warnings.warn("the prior covers 3 of 40 genes", stacklevel=1)  # another place
-        logging.getLogger("perturbo.kinds.genetic.planners.gene_bo").warning("the prior covers 3 of 40 genes")
+        logging.getLogger("perturbo.kinds.genetic.planners.gene_bo").warning(
+            "the prior covers 3 of 40 genes"
+        )
         warnings.warn("two\nlines", stacklevel=1)
         warnings.warn("unclosed file <_io.BufferedReader>", ResourceWarning, stacklevel=1)
     err = capsys.readouterr().err

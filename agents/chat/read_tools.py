@@ -130,9 +130,7 @@ class ReadTools:
         """Rank the campaigns (of ``kind``) by ``by``: hits, hit_ratio, best, experiments,
         rounds or started; with the leader and totals of each."""
         rows = self.store.list_campaigns(kind)
-        text, data = rank(
-            [campaign_facts(self.store, c.name, kinds=self.kinds) for c in rows], by
-        )
+        text, data = rank([campaign_facts(self.store, c.name, kinds=self.kinds) for c in rows], by)
         return ToolResult(text, data)
 
     def propose_experiments(self, name: str, n: int = 4) -> ToolResult:

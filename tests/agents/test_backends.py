@@ -58,7 +58,9 @@ def test_key_never_in_repr_or_public_params() -> None:
 
 def test_unreachable_endpoint_falls_back_marked(screen, knowledge) -> None:
     url = f"http://127.0.0.1:{_free_port()}/v1"  # nothing listens there
-    llm = make_chat_model(LLMSettings(backend="openai", base_url=url, model="m", timeout_s=3, max_retries=0))
+    llm = make_chat_model(
+        LLMSettings(backend="openai", base_url=url, model="m", timeout_s=3, max_retries=0)
+    )
     p = GeneticAgentPlanner(screen.genes, screen.task, llm, knowledge=knowledge)
     specs = p.ask(6, [])
     assert len(specs) == 6 and len({s.params["gene"] for s in specs}) == 6

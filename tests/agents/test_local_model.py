@@ -47,14 +47,24 @@ def test_chat_model_invoke_stream_structured_through_the_actor(host) -> None:  #
 def test_agent_rounds_end_to_end_with_the_real_model(host, screen, knowledge) -> None:  # type: ignore[no-untyped-def]
     llm = make_chat_model(LLMSettings(model="smollm2-135m", max_tokens=80), engine=host)
     planner = GeneticAgentPlanner(
-        screen.genes, screen.task, llm, knowledge=knowledge, ranker=Ranker(reversed(screen.genes)),
-        hybrid=True, agent_share=0.5, max_repairs=1,
+        screen.genes,
+        screen.task,
+        llm,
+        knowledge=knowledge,
+        ranker=Ranker(reversed(screen.genes)),
+        hybrid=True,
+        agent_share=0.5,
+        max_repairs=1,
     )
     reports = []
     history = run(
-        planner=planner, pool=LocalExecutorPool(lambda: GeneticExecutor(screen)),
-        space=GenePool(screen.genes), batch=6, stop=StopRule(rounds=2),
-        metrics=GeneticMetrics(screen), on_round=reports.append,
+        planner=planner,
+        pool=LocalExecutorPool(lambda: GeneticExecutor(screen)),
+        space=GenePool(screen.genes),
+        batch=6,
+        stop=StopRule(rounds=2),
+        metrics=GeneticMetrics(screen),
+        on_round=reports.append,
     )
     assert [r.round for r in reports] == [0, 1] and len(history) == 12
     assert all(o.outcome.status is Status.COMPLETED for o in history)

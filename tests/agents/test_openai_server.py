@@ -35,9 +35,26 @@ def server_url(tmp_path_factory):  # type: ignore[no-untyped-def]
     log = tmp_path_factory.mktemp("server") / "server.log"
     log_f = log.open("wb")  # a file, not a pipe: a full pipe would block the server
     proc = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", "smollm2",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "1"],
-        stdout=log_f, stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"},
+        [
+            sys.executable,
+            "-m",
+            "llama_cpp.server",
+            "--model",
+            str(model),
+            "--model_alias",
+            "smollm2",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--n_ctx",
+            "2048",
+            "--n_threads",
+            "1",
+        ],
+        stdout=log_f,
+        stderr=subprocess.STDOUT,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
     )
     url = f"http://127.0.0.1:{port}/v1"
     try:
@@ -64,10 +81,25 @@ def server_url(tmp_path_factory):  # type: ignore[no-untyped-def]
 
 @pytest.mark.parametrize("method", ["json_mode", "function_calling"])
 def test_agent_round_against_a_local_openai_server(server_url, screen, knowledge, method) -> None:  # type: ignore[no-untyped-def]
-    llm = make_chat_model(LLMSettings(backend="openai", base_url=server_url, model="smollm2",
-                                      max_tokens=80, timeout_s=120, max_retries=0))
-    planner = GeneticAgentPlanner(screen.genes, screen.task, llm, knowledge=knowledge,
-                                  ranker=Ranker(screen.genes), max_repairs=1, method=method)
+    llm = make_chat_model(
+        LLMSettings(
+            backend="openai",
+            base_url=server_url,
+            model="smollm2",
+            max_tokens=80,
+            timeout_s=120,
+            max_retries=0,
+        )
+    )
+    planner = GeneticAgentPlanner(
+        screen.genes,
+        screen.task,
+        llm,
+        knowledge=knowledge,
+        ranker=Ranker(screen.genes),
+        max_repairs=1,
+        method=method,
+    )
     specs = planner.ask(5, [])
     assert len({s.params["gene"] for s in specs}) == 5
     call = planner.last_trace.calls[0]

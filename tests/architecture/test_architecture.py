@@ -70,11 +70,23 @@ def test_core_contract_breaks_on_a_kind_import(tree: Path, tmp_path: Path) -> No
         # a planner reaching up to the composition root
         ("search/random.py", "import perturbo.launch", "perturbo.search.random -> perturbo.launch"),
         # a package-level cycle: agents import search today; search importing agents closes it
-        ("search/sobol.py", "import perturbo.agents.llm", "perturbo.search.sobol -> perturbo.agents.llm"),
+        (
+            "search/sobol.py",
+            "import perturbo.agents.llm",
+            "perturbo.search.sobol -> perturbo.agents.llm",
+        ),
         # the store importing a pool
-        ("tracking/reader.py", "import perturbo.actors.jobs", "perturbo.tracking.reader -> perturbo.actors.jobs"),
+        (
+            "tracking/reader.py",
+            "import perturbo.actors.jobs",
+            "perturbo.tracking.reader -> perturbo.actors.jobs",
+        ),
         # the chat agent importing the kind registry (it is handed a catalog instead)
-        ("agents/chat/facts.py", "import perturbo.kinds", "perturbo.agents.chat.facts -> perturbo.kinds"),
+        (
+            "agents/chat/facts.py",
+            "import perturbo.kinds",
+            "perturbo.agents.chat.facts -> perturbo.kinds",
+        ),
     ],
 )
 def test_layers_break_on_a_planted_violation(
@@ -105,7 +117,9 @@ def test_every_top_level_module_is_in_a_layer(tree: Path) -> None:
         if (p.suffix == ".py" and p.stem != "__init__") or (p / "__init__.py").exists()
     }
     assert found - placed == set(), f"not in any layer: {sorted(found - placed)}"
-    assert placed - found == set(), f"layers name modules that do not exist: {sorted(placed - found)}"
+    assert placed - found == set(), (
+        f"layers name modules that do not exist: {sorted(placed - found)}"
+    )
 
 
 def _docstring_lines(source: str) -> set[int]:

@@ -99,7 +99,9 @@ def test_python_api_pareto_and_a_missing_second_objective_fails_the_trial() -> N
 
     # a missing objective fails each trial; every trial failed, so the run says so and why
     # (as the CLI does, and Ray Tune's raise_on_failed_trial), not "done" with nothing found
-    with pytest.raises(PerturboError, match=r"all 4 experiments .* failed .*no 'b' metric.*run it again"):
+    with pytest.raises(
+        PerturboError, match=r"all 4 experiments .* failed .*no 'b' metric.*run it again"
+    ):
         Campaign(
             lambda p: {"a": p["x"]}, space=space, objective="a,b", direction="max,min",
             planner="random", trials=4, batch=4,
@@ -166,7 +168,10 @@ def test_bad_objective_through_the_cli_is_one_line(
     lines = [ln for ln in lines if not ln.rstrip().endswith("...")]  # start-up progress lines
     assert rc == 2 and len(lines) == 1 and "Traceback" not in err, err
     assert "--objective 'loss'" in lines[0] and "branin" in lines[0] and "value" in lines[0]
-    assert tracking.open_store(store).client.get_experiment_by_name("hyperparameter-branin-bo-s0") is None
+    assert (
+        tracking.open_store(store).client.get_experiment_by_name("hyperparameter-branin-bo-s0")
+        is None
+    )
 
 
 def test_task_metrics_include_the_cheap_second_objectives() -> None:

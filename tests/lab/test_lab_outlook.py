@@ -28,7 +28,9 @@ def test_each_tell_reports_hits_rates_and_the_hits_left(tmp_path: Path, monkeypa
     err = capsys.readouterr().err
     hits = sum(score(g) >= 2 for g in genes)
     assert f"{hits} hits in 8 genes tested (round 1: {hits}/8)" in err, err
-    m = re.search(r"Still untested \((\d+) genes\): about (\d+) hits left .*interval (\d+)-(\d+)", err)
+    m = re.search(
+        r"Still untested \((\d+) genes\): about (\d+) hits left .*interval (\d+)-(\d+)", err
+    )
     assert m, err
     untested, est, lo, hi = map(int, m.groups())
     assert untested == len(GENES) - 8 and 0 <= lo <= est <= hi <= untested

@@ -36,6 +36,7 @@ def certified_plot(*args: Any, **kwargs: Any) -> Any:
 
     return draw(*args, **kwargs)
 
+
 MAX_IMAGES = 8
 
 

@@ -165,7 +165,9 @@ PLANNERS: tuple[PlannerEntry, ...] = (
     PlannerEntry(
         PairPool, "bo", _pair_bo, help="GP over gene pairs (kernel built from the gene kernel)"
     ),
-    PlannerEntry(GenePool, "agent", _gene_agent("agent"), help="LLM agent over gene-set hypotheses"),
+    PlannerEntry(
+        GenePool, "agent", _gene_agent("agent"), help="LLM agent over gene-set hypotheses"
+    ),
     PlannerEntry(GenePool, "hybrid", _gene_agent("hybrid"), help="LLM agent + bo"),
 )
 """The genetic kind's own planners, handed to the planner table by its spec

@@ -25,8 +25,12 @@ def _choices(*ids: int, why: str = "test") -> str:
 def _planner(screen, knowledge, responses, **kw) -> GeneticAgentPlanner:  # type: ignore[no-untyped-def]
     ranker = kw.pop("ranker", Ranker(list(reversed(screen.genes))))
     return GeneticAgentPlanner(
-        screen.genes, screen.task, FakeListChatModel(responses=responses),
-        knowledge=knowledge, ranker=ranker, **kw,
+        screen.genes,
+        screen.task,
+        FakeListChatModel(responses=responses),
+        knowledge=knowledge,
+        ranker=ranker,
+        **kw,
     )
 
 
@@ -75,7 +79,9 @@ def test_hallucinated_ids_are_fed_back_and_repaired(screen, knowledge) -> None:
     call = p.last_trace.calls[0]
     assert any("42 is not in the list" in e for e in call.errors[0])
     assert call.repairs == 1 and not any("1" in e for e in call.errors[0][1:])  # repeats: no repair
-    assert call.ok and p.last_trace.validity_first == pytest.approx(1 / 3)  # one valid distinct id of 3
+    assert call.ok and p.last_trace.validity_first == pytest.approx(
+        1 / 3
+    )  # one valid distinct id of 3
 
 
 @pytest.mark.parametrize("bad", ["", "{}", '{"choices": "all of them"}', "[1, 2, 3]"])
@@ -97,8 +103,14 @@ def test_set_exhausted_rest_is_fallback_from_bo_ranking(screen, knowledge) -> No
     from_agent = [s for s in specs if s.planner == "agent"]
     rest = [s.params["gene"] for s in specs if s.planner == "fallback"]
     assert len(from_agent) == 8  # SET0 has 8 untested genes
-    assert rest == [g for g in reversed(screen.genes) if g not in tested and g not in
-                    {s.params["gene"] for s in from_agent}][:4]  # bo's order
+    assert (
+        rest
+        == [
+            g
+            for g in reversed(screen.genes)
+            if g not in tested and g not in {s.params["gene"] for s in from_agent}
+        ][:4]
+    )  # bo's order
     assert ranker.told  # the ranker learns from what the agent tells
 
 
@@ -150,11 +162,18 @@ def test_genes_style_hallucinated_genes_repaired_then_filled(screen, knowledge) 
 
 
 def test_campaign_with_a_failing_llm_loses_no_round(screen, knowledge) -> None:
-    p = _planner(screen, knowledge, ["garbage"] * 2 + [_choices(1)] + ["garbage"] * 20, max_repairs=1)
+    p = _planner(
+        screen, knowledge, ["garbage"] * 2 + [_choices(1)] + ["garbage"] * 20, max_repairs=1
+    )
     rounds = []
     history = run(
-        planner=p, pool=LocalExecutorPool(lambda: GeneticExecutor(screen)), space=GenePool(screen.genes),
-        batch=5, stop=StopRule(rounds=3), metrics=GeneticMetrics(screen), on_round=rounds.append,
+        planner=p,
+        pool=LocalExecutorPool(lambda: GeneticExecutor(screen)),
+        space=GenePool(screen.genes),
+        batch=5,
+        stop=StopRule(rounds=3),
+        metrics=GeneticMetrics(screen),
+        on_round=rounds.append,
     )
     assert [r.round for r in rounds] == [0, 1, 2] and len(history) == 15
     assert all(o.outcome.status is Status.COMPLETED for o in history)

@@ -213,7 +213,6 @@ class GeneticLab:
         )
         return list(csv.DictReader(io.StringIO(sheet_csv(table))))
 
-
     def outlook(
         self, planner: Any, history: Sequence[Observation]
     ) -> tuple[list[str], dict[str, float]]:
@@ -237,9 +236,7 @@ class GeneticLab:
         for o in done:
             by_round.setdefault(o.spec.round, []).append(o.outcome.value("hit") > 0.5)
         found = sum(labels.values())
-        rates = ", ".join(
-            f"round {r + 1}: {sum(v)}/{len(v)}" for r, v in sorted(by_round.items())
-        )
+        rates = ", ".join(f"round {r + 1}: {sum(v)}/{len(v)}" for r, v in sorted(by_round.items()))
         lines = [f"{found} hits in {len(labels)} genes tested ({rates})"]
         metrics = {"hits_total": float(found), "n_tested": float(len(labels))}
         genes = tuple(getattr(getattr(planner, "screen", None), "genes", ()) or ())

@@ -23,7 +23,9 @@ of the whole table): 1 = a median config, 0 = the optimum. Trainers: see hpo_rep
 
 Writes benchmarks/results/hyperparameter.md, hyperparameter_regret.png and the raw runs
 (hyperparameter_runs.jsonl; ``--resume`` appends and skips runs already there, so a long run
-can be extended in several invocations, e.g. more seeds, then ``--evals 100``).
+can be extended in several invocations, e.g. more seeds, then ``--evals 100``; an existing
+.jsonl is never deleted without ``--fresh``). The report covers every task and peer in the
+.jsonl, whatever this invocation's ``--tasks`` and ``--planners``.
 """
 
 from __future__ import annotations
@@ -295,6 +297,19 @@ def _deadline(hhmm: str, now: float | None = None) -> float:
     return (d if d >= t else d + dt.timedelta(days=1)).timestamp()
 
 
+def report_scope(
+    runs: list[dict[str, Any]], tasks: list[str], planners: list[str]
+) -> tuple[list[str], list[str]]:
+    """The report is of the whole .jsonl, not only of this invocation's ``--tasks`` and
+    ``--planners``: a ``--resume`` of one task must not rewrite the table without the others.
+    The benchmark's own tasks and peers found in the runs, in their usual order, then those
+    asked for that are not among them (a retired task, such as ``ackley10``, only if asked)."""
+    have_t, have_p = {r["task"] for r in runs}, {r["planner"] for r in runs}
+    t_out = [t for t in TASKS if t in have_t or t in tasks] + [t for t in tasks if t not in TASKS]
+    p_out = [p for p in PLANNERS if p in have_p or p in planners]
+    return t_out, p_out + [p for p in planners if p not in p_out]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -321,6 +336,12 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="2 seeds, 24 evaluations, Branin and one tabular task"
     )
     ap.add_argument("--resume", action="store_true", help="skip runs already in the .jsonl")
+    ap.add_argument(
+        "--fresh",
+        action="store_true",
+        help="delete the runs already in the .jsonl and start over (without --resume or "
+        "--fresh an existing .jsonl is refused: it may hold days of runs)",
+    )
     ap.add_argument(
         "--stop-at", default=None, help="UTC HH:MM: start no new run after it (finished ones stay)"
     )
@@ -349,6 +370,14 @@ def main(argv: list[str] | None = None) -> int:
     runs: list[dict[str, Any]] = []
     if (args.resume or args.report_only) and jl.exists():
         runs = [json.loads(x) for x in jl.read_text().splitlines() if x.strip()]
+    elif jl.exists() and not args.fresh:
+        n = sum(1 for x in jl.read_text().splitlines() if x.strip())
+        print(
+            f"error: {jl} already holds {n} runs. --resume adds to them (runs already there are "
+            "skipped); --fresh deletes them and starts over; --out elsewhere.md keeps both.",
+            file=sys.stderr,
+        )
+        return 2
     elif jl.exists():
         jl.unlink()
     done = {(r["planner"], r["task"], r["seed"], r["evals"]) for r in runs}
@@ -395,10 +424,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.no_timing or "bo" not in args.planners
         else {t: time_bo_at(t, 200, args.batch) for t in TIMING_TASKS if t in args.tasks}
     )
+    tasks, planners = report_scope(runs, args.tasks, args.planners)
     text = report(
         runs,
-        tasks=args.tasks,
-        planners=args.planners,
+        tasks=tasks,
+        planners=planners,
         make_task=make_task,
         reference=reference,
         out=out,

@@ -4,6 +4,7 @@ report's first and NB201 bars applied to every planner."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import sys
 from pathlib import Path
 
@@ -65,3 +66,40 @@ def test_a_checkpoint_reads_the_run_made_for_it() -> None:
     longest, _ = hpo_report.regret_curves(runs, lambda t: task, lambda t: (0.0, 1.0))
     assert at50["t", "smac"][0, 49] == 0.5 and at100["t", "smac"][0, 99] == 0.1
     assert longest["t", "smac"].shape == (1, 100)
+
+
+def test_an_existing_runs_file_is_refused_without_resume_or_fresh(tmp_path: Path, capsys) -> None:
+    """Without --resume the script used to delete the .jsonl beside --out before its first
+    run: the main benchmark's file holds days of runs."""
+    out = tmp_path / "h.md"
+    jl = tmp_path / "h_runs.jsonl"
+    jl.write_text('{"planner": "bo", "task": "branin", "seed": 0, "evals": 52}\n' * 3)
+    before = jl.read_text()
+    rc = hyperparameter.main(["--tasks", "branin", "--planners", "random", "--out", str(out)])
+    err = capsys.readouterr().err
+    assert rc == 2 and jl.read_text() == before and not out.exists()
+    assert "holds 3 runs" in err and "--resume" in err and "--fresh" in err
+
+
+def test_fresh_starts_over(tmp_path: Path) -> None:
+    out, jl = tmp_path / "h.md", tmp_path / "h_runs.jsonl"
+    jl.write_text('{"planner": "bo", "task": "branin", "seed": 0, "evals": 52}\n')
+    argv = ["--tasks", "branin", "--planners", "random", "--seeds", "1", "--evals", "8"]
+    rc = hyperparameter.main(
+        [*argv, "--first-evals", "0", "--no-timing", "--fresh", "--out", str(out)]
+    )
+    runs = [json.loads(x) for x in jl.read_text().splitlines()]
+    assert rc == 0 and [(r["planner"], r["evals"]) for r in runs] == [("random", 8)]
+
+
+def test_the_report_covers_the_whole_runs_file_not_only_this_invocation() -> None:
+    runs = [
+        {"task": t, "planner": p}
+        for t, p in [("branin", "bo"), ("nb201-cifar10", "hebo"), ("ackley10", "bo")]
+    ]
+    tasks, planners = hyperparameter.report_scope(runs, ["digits-cnn"], ["smac"])
+    # the benchmark's order; the retired ackley10 only when asked for
+    assert tasks == ["branin", "nb201-cifar10", "digits-cnn"]
+    assert planners == ["bo", "smac", "hebo"]
+    tasks, planners = hyperparameter.report_scope(runs, ["ackley10"], ["evolution"])
+    assert tasks == ["branin", "nb201-cifar10", "ackley10"] and planners[-1] == "evolution"

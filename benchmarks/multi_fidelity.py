@@ -192,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--promote-beta", type=float, default=2.0, help="mf-bo's promote_beta")
     ap.add_argument("--report-only", action="store_true",
                     help="rewrite the .md and .png from the _runs.json (no training)")  # fmt: skip
+    ap.add_argument("--fresh", action="store_true",
+                    help="overwrite an existing <name>_runs.json (refused without it)")  # fmt: skip
     args = ap.parse_args(argv)
     import torch
     from mf_report import task_section
@@ -211,6 +213,14 @@ def main(argv: list[str] | None = None) -> int:
             f"--methods: unknown {', '.join(bad)}; choose from {', '.join(dict.fromkeys(known))}"
         )
     methods = available(methods)
+    kept = args.out / f"{args.name}_runs.json"
+    if kept.exists() and not args.fresh:
+        print(
+            f"error: {kept} holds earlier runs, and this run would replace them. --name NEW "
+            "writes beside them; --fresh replaces them; --report-only rewrites their report.",
+            file=sys.stderr,
+        )
+        return 2
     t_all, c_all = time.perf_counter(), time.process_time()
     sections, panels, dump = [], [], {}
     for task in tasks:

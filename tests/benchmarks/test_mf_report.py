@@ -54,6 +54,27 @@ def test_report_only_without_runs_says_so(tmp_path: Path, capsys) -> None:  # no
     assert "run without --report-only first" in capsys.readouterr().err
 
 
+def test_earlier_runs_are_not_replaced_without_fresh(tmp_path: Path, capsys) -> None:  # noqa: ANN001
+    """A run wrote its <name>_runs.json whole at the end: `--tasks wine-mlp` replaced every
+    other task's runs in multi_fidelity_runs.json."""
+    import multi_fidelity
+
+    kept = tmp_path / "multi_fidelity_runs.json"
+    kept.write_text('{"iris-mlp": {}}')
+    argv = [
+        "--tasks",
+        "iris-mlp",
+        "--methods",
+        "asha+random",
+        "--seeds",
+        "1",
+        "--out",
+        str(tmp_path),
+    ]
+    assert multi_fidelity.main(argv) == 2
+    assert "--fresh" in capsys.readouterr().err and kept.read_text() == '{"iris-mlp": {}}'
+
+
 def test_variants_are_compared_with_the_default_seed_by_seed() -> None:
     curves = {
         "mf-bo": np.array([[0.5, 0.2], [0.5, 0.1], [0.5, 0.0]]),

@@ -7,6 +7,7 @@ and a task (a task.json, a sentence, or the default). The rules they follow are 
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
 from pathlib import Path
@@ -18,6 +19,28 @@ from perturbo.types import PerturboError
 HIT_FRACTION = 0.05
 """Default hit rule for a user's screen without a hits file: the top 5% by |score|."""
 
+GENE_COLUMNS = (
+    "gene",
+    "gene symbol",
+    "gene_symbol",
+    "target gene",
+    "target_gene",
+    "target gene symbol",
+    "target_gene_symbol",
+    "symbol",
+)
+"""Header names (lower case) taken as the gene column, first match wins: a screen's and a
+lab library's alike."""
+
+TAB_SUFFIXES = (".tsv", ".tab", ".txt")
+"""File names read as tab-separated when the file has a tab (else comma-separated)."""
+
+
+def delimiter(path: Path, text: str) -> str:
+    """The field separator of a screen or lab file: a tab for ``.tsv``/``.tab``/``.txt``
+    names whose text has one, else a comma."""
+    return "\t" if path.suffix.lower() in TAB_SUFFIXES and "\t" in text else ","
+
 
 def normalize_gene(symbol: str) -> str:
     """The canonical form of a gene symbol: whitespace stripped, upper case."""
@@ -27,13 +50,14 @@ def normalize_gene(symbol: str) -> str:
 def csv_table(
     path: Path, what: str, columns: tuple[str, ...], fix: str
 ) -> tuple[list[list[str]], tuple[int, ...]]:
-    """The non-empty rows of a CSV screen and the positions of ``columns`` (matched ignoring
-    case) in its header; a :class:`PerturboError` naming ``what`` and ``fix`` if the file
-    cannot be read, is empty, lacks a column, or has no data rows. Used for gene and pair
-    screens alike."""
+    """The non-empty rows of a CSV screen (tab-separated for the names
+    :func:`delimiter` takes so) and the positions of ``columns`` (matched ignoring case; a
+    ``gene`` column by any name of :data:`GENE_COLUMNS`) in its header; a
+    :class:`PerturboError` naming ``what`` and ``fix`` if the file cannot be read, is empty,
+    lacks a column, or has no data rows. Used for gene and pair screens alike."""
     try:
-        with path.open(newline="", encoding="utf-8-sig") as f:
-            rows = list(csv.reader(f))
+        text = path.read_text(encoding="utf-8-sig")
+        rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter(path, text)))
     except UnicodeDecodeError as e:
         raise PerturboError(_not_utf8(path, what, e)) from None
     except (OSError, csv.Error) as e:
@@ -42,15 +66,35 @@ def csv_table(
     if not rows:
         raise PerturboError(f"{what} {path}: the file is empty; {fix}")
     header = [c.strip().lower() for c in rows[0]]
-    missing = [c for c in columns if c not in header]
+    at = {c: _column(header, c) for c in columns}
+    missing = [c for c, i in at.items() if i is None]
     if missing:
         names = " or ".join(m.capitalize() for m in missing)
         raise PerturboError(  # the header is not echoed: it may be any file's first line
-            f"{what} {path}: no {names} column in its first row ({len(rows[0])} fields); {fix}"
+            f"{what} {path}: no {names} column in its first row ({len(rows[0])} fields); "
+            f"{_separator_hint(path, rows[0])}{fix}"
         )
     if len(rows) == 1:
         raise PerturboError(f"{what} {path}: the header has no data rows below it; {fix}")
-    return rows, tuple(header.index(c) for c in columns)
+    return rows, tuple(i for i in at.values() if i is not None)
+
+
+def _column(header: list[str], name: str) -> int | None:
+    for alias in GENE_COLUMNS if name == "gene" else (name,):
+        if alias in header:
+            return header.index(alias)
+    return None
+
+
+def _separator_hint(path: Path, first: list[str]) -> str:
+    """For a one-field header with tabs or semicolons in it: how to have it read."""
+    if len(first) != 1:
+        return ""
+    if "\t" in first[0]:
+        return f"its fields are tab-separated: name it {path.stem}.tsv, or "
+    if ";" in first[0]:
+        return "its fields are separated by ';' (Excel in some languages): save it comma-separated, or "
+    return ""
 
 
 def _not_utf8(path: Path, what: str, e: UnicodeDecodeError) -> str:
@@ -81,7 +125,10 @@ def read_gene_scores(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...
     """(genes, scores) of a ``Gene,Score`` CSV, genes normalised; a :class:`PerturboError`
     naming the line and the fix for a short row, an empty gene, a score that is not a finite
     number, or (unless ``allow_duplicates``: the largest |score| is kept) a repeated gene."""
-    fix = "it must be a CSV with a header row containing Gene and Score, one gene per row"
+    fix = (
+        "it must be a CSV (or a .tsv, tab-separated) with a header row containing Gene and "
+        "Score, one gene per row"
+    )
     rows, (gi, si) = csv_table(path, "screen", ("gene", "score"), fix)
     best: dict[str, float] = {}
     dupes: list[str] = []
@@ -207,8 +254,11 @@ def read_task(task: str | None, csv_path: Path | None) -> tuple[str, str, str, d
 
 
 __all__ = [
+    "GENE_COLUMNS",
     "HIT_FRACTION",
+    "TAB_SUFFIXES",
     "csv_table",
+    "delimiter",
     "normalize_gene",
     "read_gene_scores",
     "read_hits",

@@ -37,7 +37,10 @@ class GeneticConfig(LLMConfig):
             metavar="NAME|CSV",
             more=": IFNG, IL2, Carnevale22_Adenosine, Scharenberg22, or my_screen.csv",
         ),
-    ] = Field("IFNG", description="a built-in screen name or the path to a Gene,Score CSV")
+    ] = Field(
+        "IFNG",
+        description="a built-in screen name or the path to a Gene,Score CSV (.tsv: tab-separated)",
+    )
     hits: Annotated[
         str | None,
         Flag(metavar="FILE", more="; without it the top 5% of genes by |score| are the hits"),

@@ -116,6 +116,35 @@ def test_bad_csv_raises_one_message_naming_the_file(
     assert expected in str(err.value) and str(path) in str(err.value)
 
 
+def test_a_tsv_screen_and_other_gene_column_names_are_read(tmp_path: Path) -> None:
+    """A scientist's screen is often a .tsv, its gene column 'Gene Symbol' or 'Symbol' (the
+    names a lab library's gene column already takes)."""
+    rows = "".join(f"g{i}\t{(-1) ** i * i / 40:.4f}\tx\n" for i in range(40))
+    tsv = _csv(tmp_path, "Gene Symbol\tScore\tNote\n" + rows, name="mine.tsv")
+    screen = load_screen(str(tsv))
+    assert screen.genes[:2] == ("G0", "G1") and screen.score("G39") == pytest.approx(-39 / 40)
+    assert screen.hits == frozenset({"G39", "G38"})
+    csv_ = _csv(tmp_path, "symbol,Score\nA,1\nB,-2\n", name="sym.csv")
+    assert load_screen(str(csv_)).genes == ("A", "B")
+
+
+@pytest.mark.parametrize(
+    ("name", "header", "hint"),
+    [
+        ("mine.csv", "Gene\tScore", "tab-separated: name it mine.tsv"),
+        ("mine.csv", "Gene;Score", "separated by ';'"),
+    ],
+)
+def test_a_screen_with_another_separator_says_how_to_have_it_read(
+    tmp_path: Path, name: str, header: str, hint: str
+) -> None:
+    sep = header[4]
+    path = _csv(tmp_path, f"{header}\nA{sep}1\nB{sep}2\n", name=name)
+    with pytest.raises(PerturboError) as err:
+        load_screen(str(path))
+    assert "no Gene or Score column" in str(err.value) and hint in str(err.value)
+
+
 def test_duplicate_genes_in_a_user_csv_are_named(tmp_path: Path) -> None:
     with pytest.raises(PerturboError, match=r"\(A\b.*keep one row per gene"):
         load_screen(str(_csv(tmp_path, "Gene,Score\nA,1\nB,2\na,3\n")))

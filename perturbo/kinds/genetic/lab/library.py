@@ -25,21 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from perturbo.kinds.genetic.lab.errors import LabInputError
+from perturbo.kinds.genetic.screen_files import GENE_COLUMNS, delimiter
 from perturbo.kinds.genetic.screens import normalize_gene
 
 __all__ = ["GENE_COLUMNS", "Library", "load_gene_list", "load_library"]
 
-GENE_COLUMNS = (
-    "gene",
-    "gene symbol",
-    "gene_symbol",
-    "target gene",
-    "target_gene",
-    "target gene symbol",
-    "target_gene_symbol",
-    "symbol",
-)
-"""Header names (lower case) taken as the gene column, first match wins."""
 _LIB_FIX = (
     "pass a CSV whose first row names a Gene column (one row per gene, or per guide with "
     "columns such as sgRNA, Sequence)"
@@ -93,9 +83,8 @@ def _read_rows(path: Path, what: str, fix: str) -> list[tuple[int, list[str]]]:
         raise LabInputError(f"{what} {path}: cannot be read ({e.strerror}); {fix}") from None
     if "\x00" in text[:4096]:
         raise LabInputError(f"{what} {path}: is not a text file; {fix}")
-    delim = "\t" if path.suffix.lower() in (".tsv", ".tab", ".txt") and "\t" in text else ","
     try:
-        rows = list(csv.reader(io.StringIO(text), delimiter=delim))
+        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter(path, text)))
     except csv.Error as e:
         raise LabInputError(f"{what} {path}: cannot be read as CSV ({e}); {fix}") from None
     return [(i, r) for i, r in enumerate(rows, start=1) if any(c.strip() for c in r)]

@@ -79,8 +79,10 @@ def _diag(planner: Any, log: list[dict[str, Any]]) -> None:
 
     fit = planner._fit
 
-    def spy(X: Any, Y: Any) -> Any:
-        m = fit(X, Y)
+    def spy(X: Any, Y: Any, hyper: Any = None) -> Any:
+        m = fit(X, Y, hyper)
+        if hyper is not None:  # hyperparameters reused (search/gp_refit.py): no fit to log
+            return m
         raw = planner._told.Y[:, 0]
         ls = []
         for k in m.covar_module.modules():

@@ -91,8 +91,8 @@ def run_bo(task: Any, seed: int, evals: int, batch: int, **kw: Any) -> dict[str,
     fits: list[Any] = []
     fit = planner._fit
 
-    def spy(X: Any, Y: Any) -> Any:
-        m = fit(X, Y)
+    def spy(X: Any, Y: Any, hyper: Any = None) -> Any:
+        m = fit(X, Y, hyper)
         fits.append(m)
         return m
 

@@ -36,6 +36,7 @@ from perturbo.objective import Objective, pareto_mask
 from perturbo.search import bo_transforms
 from perturbo.search._told import Told
 from perturbo.search.bo_model import torch_unit_bounds
+from perturbo.search.gp_refit import HyperparameterCache
 from perturbo.search.sobol import SobolPlanner
 from perturbo.space import SearchSpace
 from perturbo.types import ExperimentSpec, Observation
@@ -53,6 +54,10 @@ class BOPlanner:
     (:func:`~perturbo.search.bo_transforms.clamp_blow_ups`); the identity otherwise.
     ``y_winsorize`` (opt-in): every value below Tukey's fence is raised to it, as Ax does;
     measured a trade across tasks, not adopted (docs/findings/hyperparameter.md).
+    ``refit_every``: the GP's hyperparameters are refitted at multiples of this many
+    observations; asks in between condition on every observation with the last fit's
+    hyperparameters (search/gp_refit.py: one proposal at a time, as the asynchronous
+    schedule asks, no longer pays a fit each). 1: a fit on every ask.
     """
 
     name = "bo"
@@ -81,6 +86,7 @@ class BOPlanner:
         cat_kernel: str = "mixed",
         y_guard: bool = True,
         y_winsorize: bool = False,
+        refit_every: int = 4,
     ) -> None:
         self._space, self._kind, self._seed = space, kind, seed
         self.objective = Objective.of(objective, direction)
@@ -115,6 +121,8 @@ class BOPlanner:
             "init_batch_limit": 512,
             **(mixed_options or {}),
         }
+        # hyperparameters refitted every `refit_every` observations (search/gp_refit.py)
+        self._refit = HyperparameterCache(refit_every, seed)
         self._n_asked = 0
         self.last_ask_s = 0.0  # wall seconds of the last ask (all its proposals)
         self.last_ask_cpu_s = 0.0  # CPU seconds of this process in the last ask
@@ -165,12 +173,9 @@ class BOPlanner:
             warnings.simplefilter("ignore")
             torch.manual_seed(self._seed * 100_003 + self._told.n_told + len(pending))
             X = torch.as_tensor(self._told.X, dtype=torch.double)
-            Y = bo_transforms.clamp_blow_ups(self._told.Y) if self.y_guard else self._told.Y
-            Y = bo_transforms.winsorize_bad_tail(Y) if self.y_winsorize else Y
-            Y = bo_transforms.warp_outcomes(Y) if self.y_warp else Y
-            Y = torch.as_tensor(Y, dtype=torch.double)
+            Y = self._train_y(len(X))
             Xp = torch.as_tensor(self._told.pending_x(pending), dtype=torch.double)
-            model = self._fit(X, Y)
+            model = self._refit.model(X, self._train_y, self._fit)
             acq = self._acquisition(model, X, Y, Xp if len(Xp) else None)
             if self._space.is_discrete:
                 cand = self._optimize_discrete(acq, n, pending)
@@ -180,7 +185,17 @@ class BOPlanner:
             cand.detach().numpy(), pending, model_note=f"{self._acq_name} on {len(X)} points"
         )
 
-    def _fit(self, X: Any, Y: Any) -> Any:
+    def _train_y(self, m: int) -> Any:
+        """The GP's targets from the first ``m`` usable observations (guarded, warped)."""
+        import torch
+
+        Y = self._told.Y[:m]
+        Y = bo_transforms.clamp_blow_ups(Y) if self.y_guard else Y
+        Y = bo_transforms.winsorize_bad_tail(Y) if self.y_winsorize else Y
+        Y = bo_transforms.warp_outcomes(Y) if self.y_warp else Y
+        return torch.as_tensor(Y, dtype=torch.double)
+
+    def _fit(self, X: Any, Y: Any, hyper: dict[str, Any] | None = None) -> Any:
         from perturbo.search.bo_model import fit_gp
 
         return fit_gp(
@@ -192,6 +207,7 @@ class BOPlanner:
             noise=self.noise,
             input_warp=self.input_warp,
             fit_maxiter=self.fit_maxiter,
+            hyper=hyper,
         )
 
     def _acquisition(self, model: Any, X: Any, Y: Any, Xp: Any) -> Any:
@@ -264,58 +280,15 @@ class BOPlanner:
         return cand
 
     def _optimize_continuous(self, acq: Any, q: int, bounds: Any) -> Any:
-        """Sequential greedy q-batch: each point maximises the acquisition with the ones
-        chosen before it pending. Restarts start from the best of ``raw_samples`` uniform
-        points *and* as many Gaussian perturbations of the best observed points (the peak of
-        EI near the incumbent is narrow in 6-10 dimensions; uniform points rarely land on it)."""
-        import torch
-        from botorch.optim import optimize_acqf
+        from perturbo.search.bo_continuous import optimize_continuous
 
-        d = bounds.shape[-1]
-        base_pending = acq.X_pending
         X, Y = self._told.X, self._told.Y
         top = (
             X[np.argsort(-Y[:, 0])[: self.n_top]] if not self.objective.multi else X[pareto_mask(Y)]
         )
-        chosen: list[Any] = []
-        for _ in range(q):
-            n_local = self.raw_samples
-            centres = top[torch.randint(len(top), (n_local,)).numpy()]
-            scale = np.exp(
-                torch.empty(n_local, 1, dtype=torch.double)
-                .uniform_(np.log(0.01), np.log(0.2))
-                .numpy()
-            )
-            local = np.clip(
-                centres + scale * torch.randn(n_local, d, dtype=torch.double).numpy(), 0, 1
-            )
-            raw = torch.cat(
-                [
-                    torch.rand(self.raw_samples, d, dtype=torch.double),
-                    torch.as_tensor(local, dtype=torch.double),
-                ]
-            ).unsqueeze(1)
-            with torch.no_grad():
-                vals = acq(raw)
-            ics = raw[torch.topk(vals, self.num_restarts).indices]
-            x, _ = optimize_acqf(
-                acq,
-                bounds=bounds,
-                q=1,
-                num_restarts=self.num_restarts,
-                batch_initial_conditions=ics,
-                options={"maxiter": self.maxiter},
-                retry_on_optimization_warning=False,
-            )
-            chosen.append(x)
-            pend = (
-                torch.cat([base_pending, *chosen])
-                if base_pending is not None
-                else torch.cat(chosen)
-            )
-            acq.set_X_pending(pend)
-        acq.set_X_pending(base_pending)
-        return torch.cat(chosen)
+        return optimize_continuous(
+            acq, q, bounds, top, self.raw_samples, self.num_restarts, self.maxiter
+        )
 
     def _optimize_discrete(self, acq: Any, q: int, pending: Sequence[ExperimentSpec]) -> Any:
         """Finite grids: greedy sequential q-batch over a candidate set (BoTorch's

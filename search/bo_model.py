@@ -43,8 +43,11 @@ def fit_gp(
     noise: str = "botorch",
     input_warp: bool = False,
     fit_maxiter: int = 50,
+    hyper: dict[str, Any] | None = None,
 ) -> Any:
-    """A fitted GP on ``X`` (n x d, unit-cube encoding of ``space``) and ``Y`` (n x m)."""
+    """A fitted GP on ``X`` (n x d, unit-cube encoding of ``space``) and ``Y`` (n x m); with
+    ``hyper`` (:func:`~perturbo.search.gp_refit.hyperparameters` of an earlier fit of the
+    same settings) the same GP with those hyperparameters, not fitted."""
     from botorch.fit import fit_gpytorch_mll
     from botorch.models import MixedSingleTaskGP, SingleTaskGP
     from botorch.models.transforms import Normalize, Standardize
@@ -76,6 +79,10 @@ def fit_gp(
         model = SingleTaskGP(X, Y, input_transform=tf, outcome_transform=out_tf)
     if noise == "low":
         bo_transforms.low_noise(model)
+    if hyper is not None:
+        from perturbo.search.gp_refit import load
+
+        return load(model, hyper)
     mll = ExactMarginalLogLikelihood(model.likelihood, model)
     fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": fit_maxiter}})
     return model

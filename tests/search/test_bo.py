@@ -91,7 +91,9 @@ def test_bo_proposal_is_fast_on_a_mixed_space_with_200_observations() -> None:
             v - abs(c["layers"] - 2) / 4 + (c["activation"] == "relu") + (c["optimizer"] == "adam")
         )
 
-    pl = BOPlanner(space, K, 0, "value", "max")
+    # refit_every=1: the second ask fits again (by default it would keep the first ask's fit
+    # of the same 200 observations, search/gp_refit.py, and time no fit)
+    pl = BOPlanner(space, K, 0, "value", "max", refit_every=1)
     pl.tell(
         [
             Observation(

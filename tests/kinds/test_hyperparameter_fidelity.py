@@ -153,7 +153,9 @@ def test_a_data_fraction_is_the_fidelity_fidelity_names(tmp_path: Any) -> None:
     with pytest.warns(UserWarning, match="--fidelity NAME"):
         plain = Campaign(_by_fraction, name="plain", **common).run()
     rest = [o.spec.params["data_fraction"] for o in plain.history]
-    assert len(set(rest) - {0.05, 0.15, 0.45, 1.0}) >= 10, rest
+    # bo: off the ladder (a snapped planner has none); the bound 1.0, the optimum here, may
+    # be proposed more than once as bo closes in
+    assert len(set(rest) - {0.05, 0.15, 0.45, 1.0}) >= 6, rest
 
 
 def _optimistic(params: dict[str, Any]) -> dict[str, float]:

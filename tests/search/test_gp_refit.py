@@ -105,4 +105,3 @@ def test_a_resumed_planner_reuses_what_the_original_fitted() -> None:
     a, b = original.ask(1, []), rebuilt.ask(1, [])
     assert original._refit.reused and rebuilt._refit.reused
     assert [s.params for s in a] == [s.params for s in b]
-

@@ -13,9 +13,9 @@ So the hyperparameters are fitted at the multiples of ``every`` observations (an
 count below ``2 * every``, where fits are cheap and the data change most); in between, the GP
 is built on *all* the observations with the hyperparameters fitted on the first ``m``, the
 last multiple (conditioning on the new points, no optimisation); asked again with no new
-observation, it reuses the fit it has. Each proposal still sees
-every observation; only its hyperparameters may be up to ``every - 1`` observations old,
-as the last proposals of a round of ``every`` are in the synchronous schedule.
+observation, it reuses the fit it has. Each proposal still sees every observation; only its
+hyperparameters may be up to ``every - 1`` observations old, as the last proposals of a
+round of ``every`` are in the synchronous schedule.
 
 The hyperparameters reused are a function of the first ``m`` observations in the order told:
 fitted in a random stream seeded by ``m``, or kept from an ask at exactly ``m`` observations

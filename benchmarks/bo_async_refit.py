@@ -38,8 +38,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 from hpo_report import regret_curves  # noqa: E402
-from hpo_tasks import make_task, noise_free  # noqa: E402
-from hyperparameter import reference, true_value  # noqa: E402
+from hpo_tasks import make_task  # noqa: E402
+from hyperparameter import bo_planner, reference, true_value  # noqa: E402
 from machine import describe  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -56,20 +56,10 @@ WORKERS, EVALS, AT = 4, 52, 50
 
 
 def run_async(task_name: str, seed: int, refit_every: int) -> dict[str, Any]:
-    from perturbo.search.bo import BOPlanner
     from perturbo.types import Observation, Outcome, Status
 
     task = make_task(task_name, seed=seed)
-    space = task.space()
-    pl = BOPlanner(
-        space,
-        "hyperparameter",
-        seed=seed,
-        objective=task.objective,
-        direction=task.direction,
-        noise="low" if noise_free(task) else "botorch",
-        refit_every=refit_every,
-    )
+    pl = bo_planner(task, seed, refit_every=refit_every)
     running = pl.ask(WORKERS, [])
     values, cpu, t0 = [], 0.0, time.perf_counter()
     while len(values) < EVALS:

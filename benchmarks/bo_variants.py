@@ -39,7 +39,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import numpy as np  # noqa: E402
 from hpo_report import regret_curves  # noqa: E402
 from hpo_tasks import make_task, noise_free  # noqa: E402
-from hyperparameter import TaskExecutor, Timed, _commit, reference, true_value  # noqa: E402
+from hyperparameter import (  # noqa: E402
+    TaskExecutor,
+    Timed,
+    _commit,
+    bo_planner,
+    reference,
+    true_value,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 MAIN_RUNS = RESULTS / "hyperparameter_runs.jsonl"
@@ -127,20 +134,9 @@ def run_variant(
     sets ``noise`` (the product's ``--deterministic``, as the main benchmark runs ``bo``)."""
     from perturbo.actors.local_pool import LocalExecutorPool
     from perturbo.campaign import StopRule, run
-    from perturbo.search.bo import BOPlanner
 
     space = task.space()
-    kw = dict(variant_kw(name))
-    if deterministic and noise_free(task):
-        kw.setdefault("noise", "low")
-    planner = BOPlanner(
-        space,
-        "hyperparameter",
-        seed=seed,
-        objective=task.objective,
-        direction=task.direction,
-        **kw,
-    )
+    planner = bo_planner(task, seed, deterministic, **variant_kw(name))
     log: list[dict[str, Any]] = []
     if diagnose:
         _diag(planner, log)

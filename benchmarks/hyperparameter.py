@@ -93,21 +93,30 @@ def true_value(task: Any, params: Mapping[str, Any], observed: float) -> float:
     return float(task.evaluate_array(np.array([[params[f"x{i}"] for i in range(len(params))]]))[0])
 
 
+def bo_planner(task: Any, seed: int, deterministic: bool = True, **kw: Any) -> Any:
+    """``bo`` on ``task`` as `perturbo run hyperparameter` builds it (``kw``: its options):
+    ``--deterministic`` on a noise-free task, unless ``kw`` sets ``noise``."""
+    from perturbo.search.bo import BOPlanner
+
+    if deterministic and noise_free(task):
+        kw.setdefault("noise", "low")
+    return BOPlanner(
+        task.space(), "hyperparameter", seed=seed, objective=task.objective,
+        direction=task.direction, **kw,
+    )  # fmt: skip
+
+
 def run_ours(
     name: str, task: Any, seed: int, evals: int, batch: int
 ) -> tuple[list[float], list[tuple[int, float]]]:
     from perturbo.actors.local_pool import LocalExecutorPool
-    from perturbo.search.bo import BOPlanner
     from perturbo.search.evolution import EvolutionPlanner
     from perturbo.search.random import RandomPlanner
 
     space = task.space()
     kw = dict(seed=seed, objective=task.objective, direction=task.direction)
     planner = {
-        # as `perturbo run hyperparameter` builds it: --deterministic on noise-free tasks
-        "bo": lambda: BOPlanner(
-            space, "hyperparameter", noise="low" if noise_free(task) else "botorch", **kw
-        ),
+        "bo": lambda: bo_planner(task, seed),
         "evolution": lambda: EvolutionPlanner(space, "hyperparameter", **kw),
         "random": lambda: RandomPlanner(space, "hyperparameter", seed),
     }[name]()

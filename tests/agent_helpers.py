@@ -45,6 +45,24 @@ def knowledge() -> GeneKnowledge:
     return GeneKnowledge(GENES, names, binary)
 
 
+def run_on_screen(planner, screen: Screen, batch: int, rounds: int, on_round=None):  # type: ignore[no-untyped-def]
+    """A genetic campaign of ``planner`` on ``screen`` in this process (local pool, no
+    store): the history; ``on_round`` gets each round's report."""
+    from perturbo import StopRule, run
+    from perturbo.actors.local_pool import LocalExecutorPool
+    from perturbo.kinds.genetic import GenePool, GeneticExecutor, GeneticMetrics
+
+    return run(
+        planner=planner,
+        pool=LocalExecutorPool(lambda: GeneticExecutor(screen)),
+        space=GenePool(screen.genes),
+        batch=batch,
+        stop=StopRule(rounds=rounds),
+        metrics=GeneticMetrics(screen),
+        on_round=on_round,
+    )
+
+
 class Ranker:
     """A fixed stand-in for bo's ranking (``GeneBOPlanner.rank``), so fast tests need no GP."""
 

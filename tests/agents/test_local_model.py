@@ -5,14 +5,11 @@ of the agent planner end to end."""
 from __future__ import annotations
 
 import pytest
-from agent_helpers import Ranker
+from agent_helpers import Ranker, run_on_screen
 from pydantic import BaseModel
 
-from perturbo import StopRule, run
-from perturbo.actors.local_pool import LocalExecutorPool
 from perturbo.agents.llama_engine import EngineSettings
 from perturbo.agents.llm import LLMSettings, make_chat_model
-from perturbo.kinds.genetic import GenePool, GeneticExecutor, GeneticMetrics
 from perturbo.kinds.genetic.agent.genetic import GeneticAgentPlanner
 from perturbo.types import Status
 
@@ -57,15 +54,7 @@ def test_agent_rounds_end_to_end_with_the_real_model(host, screen, knowledge) ->
         max_repairs=1,
     )
     reports = []
-    history = run(
-        planner=planner,
-        pool=LocalExecutorPool(lambda: GeneticExecutor(screen)),
-        space=GenePool(screen.genes),
-        batch=6,
-        stop=StopRule(rounds=2),
-        metrics=GeneticMetrics(screen),
-        on_round=reports.append,
-    )
+    history = run_on_screen(planner, screen, batch=6, rounds=2, on_round=reports.append)
     assert [r.round for r in reports] == [0, 1] and len(history) == 12
     assert all(o.outcome.status is Status.COMPLETED for o in history)
     for t in planner.traces:

@@ -8,12 +8,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from agent_helpers import Ranker
+from agent_helpers import Ranker, run_on_screen
 from langchain_core.language_models import FakeListChatModel
 
-from perturbo import StopRule, run
-from perturbo.actors.local_pool import LocalExecutorPool
-from perturbo.kinds.genetic import GenePool, GeneticExecutor, GeneticMetrics
 from perturbo.kinds.genetic.agent.genetic import GeneticAgentPlanner
 from perturbo.types import ExperimentSpec, Observation, Outcome, Status
 
@@ -166,15 +163,7 @@ def test_campaign_with_a_failing_llm_loses_no_round(screen, knowledge) -> None:
         screen, knowledge, ["garbage"] * 2 + [_choices(1)] + ["garbage"] * 20, max_repairs=1
     )
     rounds = []
-    history = run(
-        planner=p,
-        pool=LocalExecutorPool(lambda: GeneticExecutor(screen)),
-        space=GenePool(screen.genes),
-        batch=5,
-        stop=StopRule(rounds=3),
-        metrics=GeneticMetrics(screen),
-        on_round=rounds.append,
-    )
+    history = run_on_screen(p, screen, batch=5, rounds=3, on_round=rounds.append)
     assert [r.round for r in rounds] == [0, 1, 2] and len(history) == 15
     assert all(o.outcome.status is Status.COMPLETED for o in history)
     assert [t.by_source.get("fallback", 0) for t in p.traces] == [5, 0, 5]

@@ -175,7 +175,7 @@ class BOPlanner:
             X = torch.as_tensor(self._told.X, dtype=torch.double)
             Y = self._train_y(len(X))
             Xp = torch.as_tensor(self._told.pending_x(pending), dtype=torch.double)
-            model = self._refit.model(X, self._train_y, self._fit)
+            model = self._refit.model(X, Y, self._train_y, self._fit)
             acq = self._acquisition(model, X, Y, Xp if len(Xp) else None)
             if self._space.is_discrete:
                 cand = self._optimize_discrete(acq, n, pending)

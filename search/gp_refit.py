@@ -70,21 +70,21 @@ class HyperparameterCache:
             return n
         return n - n % self.every
 
-    def model(self, X: Any, y_of: Callable[[int], Any], build: Build) -> Any:
-        """A GP on all of ``X`` (rows in the order told) and ``y_of(len(X))``; ``y_of(m)`` is
-        the training targets of the first ``m`` observations as the planner would have made
-        them with only those."""
+    def model(self, X: Any, Y: Any, y_of: Callable[[int], Any], build: Build) -> Any:
+        """A GP on all of ``X`` (rows in the order told) and ``Y`` (their training targets);
+        ``y_of(m)`` is the targets of the first ``m`` observations as the planner would have
+        made them with only those (for a fit on fewer than all)."""
         import torch
 
         n = len(X)
         m = self.anchor(n)
         if m == n and self._at == n:  # asked again on the same observations
             self.reused = True
-            return build(X, y_of(n), self._hyper)
+            return build(X, Y, self._hyper)
         if m == n:  # fitted as before, in the caller's random stream
             self.reused = False
             state = torch.get_rng_state()
-            model = build(X, y_of(n))
+            model = build(X, Y)
             if torch.equal(state, torch.get_rng_state()):  # drew nothing: any seed's fit
                 self._at, self._hyper = n, hyperparameters(model)
             return model
@@ -95,4 +95,4 @@ class HyperparameterCache:
                 fitted = build(X[:m], y_of(m))
             self._at, self._hyper = m, hyperparameters(fitted)
         self.reused = True
-        return build(X, y_of(n), self._hyper)
+        return build(X, Y, self._hyper)

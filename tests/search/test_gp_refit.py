@@ -75,7 +75,7 @@ def test_one_at_a_time_asks_fit_once_per_four_observations_and_see_every_point()
     assert spy.reuses == [9, 10, 11], spy.reuses  # each on every observation so far
     # the reused hyperparameters are those of a fit on the first 8 observations
     X = torch.as_tensor(pl._told.X, dtype=torch.double)
-    model = pl._refit.model(X[:11], pl._train_y, pl._fit)
+    model = pl._refit.model(X[:11], pl._train_y(11), pl._train_y, pl._fit)
     assert pl._refit.reused and model.train_inputs[0].shape[-2] == 11
     with torch.random.fork_rng():  # as the cache fits (the seed matters only if a fit draws)
         torch.manual_seed(0 * 100_003 + 8)

@@ -37,7 +37,7 @@ warnings.filterwarnings("ignore")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from hpo_report import regret_curves  # noqa: E402
+from hpo_report import load_runs, regret_curves  # noqa: E402
 from hpo_tasks import make_task  # noqa: E402
 from hyperparameter import bo_planner, reference, true_value  # noqa: E402
 from machine import describe  # noqa: E402
@@ -143,11 +143,7 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(1)
     jl = RESULTS / "bo_async_refit_runs.jsonl"
-    runs = (
-        [json.loads(x) for x in jl.read_text().splitlines() if x.strip()]
-        if (args.resume or args.report_only) and jl.exists()
-        else []
-    )
+    runs = load_runs(jl) if args.resume or args.report_only else []
     if not (args.resume or args.report_only):
         jl.unlink(missing_ok=True)
     done = {(r["planner"], r["task"], r["seed"]) for r in runs}

@@ -17,7 +17,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import warnings
@@ -26,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.append(str(Path(__file__).resolve().parent))  # after the packages
-from hpo_report import regret_curves  # noqa: E402
+from hpo_report import load_runs, regret_curves  # noqa: E402
 from hpo_tasks import make_task  # noqa: E402
 from hyperparameter import reference  # noqa: E402
 
@@ -76,7 +75,7 @@ def acq_gap(task_name: str, seed: int) -> list[tuple[int, float, float, float, f
 def first_evals(jl: Path) -> list[str]:
     """Best-of-first-12 and first-trial regret per planner, from the report's own regret
     curves (each seed's longest run once; the task's direction honoured)."""
-    runs = [json.loads(x) for x in jl.read_text().splitlines() if x.strip()]
+    runs = load_runs(jl)
     curves, _ = regret_curves([r for r in runs if r["task"] in TASKS], make_task, reference)
     planners = ["bo", "optuna-gp", "hebo", "ax"]
     lines = [

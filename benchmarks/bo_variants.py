@@ -37,7 +37,7 @@ warnings.filterwarnings("ignore")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
-from hpo_report import regret_curves  # noqa: E402
+from hpo_report import load_runs, regret_curves  # noqa: E402
 from hpo_tasks import make_task, noise_free  # noqa: E402
 from hyperparameter import (  # noqa: E402
     TaskExecutor,
@@ -187,12 +187,6 @@ def time_variants(variants: list[str]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _load(path: Path) -> list[dict[str, Any]]:
-    return (
-        [json.loads(x) for x in path.read_text().splitlines() if x.strip()] if path.exists() else []
-    )
-
-
 def _baseline(tasks: list[str], seeds: int, evals: int) -> list[dict[str, Any]]:
     """The main benchmark's ``bo`` rows that are this runner's ``bo``: not on noise-free
     tasks, where hyperparameter.py runs ``bo`` with ``--deterministic`` (this runner's
@@ -200,7 +194,7 @@ def _baseline(tasks: list[str], seeds: int, evals: int) -> list[dict[str, Any]]:
     noisy = {t for t in tasks if not noise_free(make_task(t))}
     rows = [
         r
-        for r in _load(MAIN_RUNS)
+        for r in load_runs(MAIN_RUNS)
         if r["planner"] == "bo" and r["task"] in noisy and r["seed"] < seeds and r["evals"] == evals
     ]
     one = {(r["task"], r["seed"]): r for r in rows}  # one run per (task, seed)
@@ -326,7 +320,7 @@ def main(argv: list[str] | None = None) -> int:
             same = r["values"] == b["values"]
             print(f"check {b['task']} seed {b['seed']}: identical={same}", flush=True)
         return 0
-    runs = _load(jl) if a.resume else []
+    runs = load_runs(jl) if a.resume else []
     if not a.resume and jl.exists():
         jl.unlink()
     done = {(r["planner"], r["task"], r["seed"]) for r in runs}

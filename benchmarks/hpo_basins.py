@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from hpo_report import load_runs  # noqa: E402
 from machine import describe  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -41,12 +42,6 @@ PROBES = ("bo:num_restarts=20;raw_samples=1024", 'bo:noise="botorch"', "bo:n_ini
 def outside(values: list[float], at: int) -> bool:
     """Still outside the global basin after ``at`` evaluations."""
     return min(values[:at]) > F_SECOND
-
-
-def _load(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
 
 
 def _fisher(a: tuple[int, int], b: tuple[int, int]) -> float:
@@ -91,7 +86,7 @@ def probe(runs: list[dict[str, Any]], resume: bool) -> list[str]:
         if r["task"] == TASK and r["planner"] == "bo" and r["evals"] == 100
         if outside(r["values"], 100)
     )
-    done = _load(PROBE_RUNS) if resume else []
+    done = load_runs(PROBE_RUNS) if resume else []
     if not resume:
         PROBE_RUNS.unlink(missing_ok=True)
     have = {(r["planner"], r["seed"]) for r in done}
@@ -127,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--probe", action="store_true", help="rerun bo's trapped seeds with variants")
     ap.add_argument("--resume", action="store_true", help="keep probe runs already on disk")
     args = ap.parse_args(argv)
-    runs = _load(MAIN_RUNS)
+    runs = load_runs(MAIN_RUNS)
     if not runs:
         print(
             f"error: no runs in {MAIN_RUNS}: run benchmarks/hyperparameter.py first",

@@ -27,6 +27,15 @@ from machine import describe
 CHECKPOINTS = (50, 100)
 
 
+def load_runs(path: Path) -> list[dict[str, Any]]:
+    """The runs of a ``*_runs.jsonl`` (one JSON object per line); none if there is no file."""
+    import json
+
+    if not path.exists():
+        return []
+    return [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+
+
 def _estimated_refs(task: Any, runs: list[dict[str, Any]]) -> tuple[float, float]:
     vals = [v for r in runs for v in r["values"]]
     rand = [v for r in runs if r["planner"] == "random" for v in r["values"]] or vals
@@ -290,4 +299,4 @@ def report(
     return "\n".join(lines)
 
 
-__all__ = ["compare", "regret_curves", "report"]
+__all__ = ["compare", "load_runs", "regret_curves", "report"]

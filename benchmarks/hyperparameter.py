@@ -50,7 +50,7 @@ from perturbo.types import ExperimentSpec, Outcome, Status  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from hpo_peers import PEERS, drive, peer_versions  # noqa: E402
-from hpo_report import report  # noqa: E402
+from hpo_report import load_runs, report  # noqa: E402
 from hpo_tasks import SHIFT, make_task, noise_free  # noqa: E402
 
 from perturbo.kinds.hyperparameter.tabular import tabular_tasks  # noqa: E402
@@ -377,10 +377,10 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     jl = out.with_name(out.stem + "_runs.jsonl")
     runs: list[dict[str, Any]] = []
-    if (args.resume or args.report_only) and jl.exists():
-        runs = [json.loads(x) for x in jl.read_text().splitlines() if x.strip()]
+    if args.resume or args.report_only:
+        runs = load_runs(jl)
     elif jl.exists() and not args.fresh:
-        n = sum(1 for x in jl.read_text().splitlines() if x.strip())
+        n = len(load_runs(jl))
         print(
             f"error: {jl} already holds {n} runs. --resume adds to them (runs already there are "
             "skipped); --fresh deletes them and starts over; --out elsewhere.md keeps both.",

@@ -71,11 +71,11 @@ def run(task_name: str, seed: int, outlier: bool, opts: dict[str, Any]) -> float
 
 def identity(path: Path) -> list[str]:
     """The guard on every prefix of every recorded `bo` run: rows per task, changed prefixes."""
-    import json
+    from hpo_report import load_runs
 
     from perturbo.search.bo_transforms import clamp_blow_ups
 
-    runs = [json.loads(x) for x in path.read_text().splitlines() if x.strip()]
+    runs = load_runs(path)
     out: dict[str, list[int]] = {}
     for r in (r for r in runs if r["planner"] == "bo"):
         sign = 1.0 if make_task(r["task"]).direction == "max" else -1.0

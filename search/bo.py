@@ -35,6 +35,7 @@ import numpy as np
 from perturbo.objective import Objective, pareto_mask
 from perturbo.search import bo_transforms
 from perturbo.search._told import Told
+from perturbo.search.bo_baseline import BASELINE_CAP, baseline_for
 from perturbo.search.bo_model import torch_unit_bounds
 from perturbo.search.gp_refit import HyperparameterCache
 from perturbo.search.sobol import SobolPlanner
@@ -58,6 +59,9 @@ class BOPlanner:
     observations; asks in between condition on every observation with the last fit's
     hyperparameters (search/gp_refit.py: one proposal at a time, as the asynchronous
     schedule asks, no longer pays a fit each). 1: a fit on every ask.
+    ``baseline_cap``: qLogNEI's baseline keeps at most this many observed points, those most
+    often the best in posterior samples (search/bo_baseline.py); None: every point BoTorch's
+    pruning keeps.
     """
 
     name = "bo"
@@ -87,6 +91,7 @@ class BOPlanner:
         y_guard: bool = True,
         y_winsorize: bool = False,
         refit_every: int = 4,
+        baseline_cap: int | None = BASELINE_CAP,
     ) -> None:
         self._space, self._kind, self._seed = space, kind, seed
         self.objective = Objective.of(objective, direction)
@@ -123,6 +128,7 @@ class BOPlanner:
         }
         # hyperparameters refitted every `refit_every` observations (search/gp_refit.py)
         self._refit = HyperparameterCache(refit_every, seed)
+        self.baseline_cap = baseline_cap
         self._n_asked = 0
         self.last_ask_s = 0.0  # wall seconds of the last ask (all its proposals)
         self.last_ask_cpu_s = 0.0  # CPU seconds of this process in the last ask
@@ -219,12 +225,13 @@ class BOPlanner:
             from botorch.acquisition.logei import qLogNoisyExpectedImprovement
 
             self._acq_name = "qLogNEI"
+            X_base, prune = baseline_for(model, X, self.baseline_cap)
             return qLogNoisyExpectedImprovement(
                 model,
-                X_baseline=X,
+                X_baseline=X_base,
                 X_pending=Xp,
                 sampler=sampler,
-                prune_baseline=True,
+                prune_baseline=prune,
                 cache_root=True,
             )
         from botorch.acquisition.multi_objective import logei

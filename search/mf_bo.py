@@ -46,7 +46,6 @@ from typing import Any
 import numpy as np
 
 from perturbo.objective import Objective
-from perturbo.search import bo_transforms
 from perturbo.search._told import pending_keys
 from perturbo.search.bo import BOPlanner
 from perturbo.search.fidelity import (
@@ -55,6 +54,8 @@ from perturbo.search.fidelity import (
     find_fidelity,
     warn_no_fidelity,
 )
+from perturbo.search.gp_refit import HyperparameterCache
+from perturbo.search.mf_model import fit_mf_gp, train_y
 from perturbo.search.mf_promote import choose, in_top_of_rung, promotable
 from perturbo.search.sobol import SobolPlanner
 from perturbo.space import Categorical, Int, SearchSpace
@@ -77,6 +78,8 @@ class MFBOPlanner:
     ``acquisition``: ``"kg"`` (the cost-aware qMFKG above) or ``"nei"``
     (:mod:`~perturbo.search.mf_nei`: qLogNEI at the full fidelity, new configs at the lowest
     rung; measured worse than ``"kg"`` on 4 of 5 tasks, kept for the benchmark).
+    ``refit_every``: the GP's hyperparameters are refitted at multiples of this many usable
+    observations, as ``bo``'s (search/gp_refit.py); 1: a fit on every ask.
     """
 
     name = "mf-bo"
@@ -102,6 +105,7 @@ class MFBOPlanner:
         y_winsorize: bool = True,
         acquisition: str = "kg",
         promote: str = "model",
+        refit_every: int = 4,
     ) -> None:
         if acquisition not in ("kg", "nei") or promote not in ("model", "rung"):
             msg = f"acquisition {acquisition!r} (kg, nei), promote {promote!r} (model, rung)"
@@ -133,13 +137,13 @@ class MFBOPlanner:
         self.n_init = n_init if n_init is not None else min(12, max(6, d + 2))
         self.num_fantasies, self.num_restarts = num_fantasies, num_restarts
         self.raw_samples, self.maxiter = raw_samples, maxiter
+        self._refit = HyperparameterCache(refit_every, seed)  # search/gp_refit.py
         self._x: list[np.ndarray] = []  # config encoding + s, for usable observations
         self._y: list[float] = []
         self._cfg: list[dict[str, Any]] = []
         self._keys: set[str] = set()  # every (config, fidelity) told
         self._at: dict[str, dict[float, float]] = {}  # config key -> {fidelity: best signed y}
         self.n_told = 0
-        self._n_asks = 0
         # the initial design's fidelities: each rung below the top, repeated more when cheaper
         low = self.ladder[:-1] or self.ladder
         self._init_pattern = [f for i, f in enumerate(low) for _ in range(len(low) - i)]
@@ -194,7 +198,6 @@ class MFBOPlanner:
                 note = f"sobol fallback: model failed ({type(e).__name__}: {e})"[:300]
                 for s in self._sobol.ask(n - len(out), []):
                     out.append(self._spec(s.params, self.ladder[0], note, seen))
-        self._n_asks += 1
         self.last_ask_s = time.perf_counter() - t0
         self.last_ask_cpu_s = time.process_time() - c0
         return out
@@ -242,18 +245,12 @@ class MFBOPlanner:
         return ExperimentSpec(params, self._kind, planner=self.name, note=note)
 
     # -- the model ------------------------------------------------------------------------
-    def _fit(self, X: Any, Y: Any) -> Any:
-        from botorch.fit import fit_gpytorch_mll
-        from botorch.models import SingleTaskMultiFidelityGP
-        from botorch.models.transforms import Standardize
-        from gpytorch.mlls import ExactMarginalLogLikelihood
+    def _fit(self, X: Any, Y: Any, hyper: dict[str, Any] | None = None) -> Any:
+        return fit_mf_gp(X, Y, hyper)
 
-        model = SingleTaskMultiFidelityGP(
-            X, Y, data_fidelities=[X.shape[-1] - 1], outcome_transform=Standardize(m=1)
-        )
-        mll = ExactMarginalLogLikelihood(model.likelihood, model)
-        fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": 50}})
-        return model
+    def _train_y(self, m: int) -> Any:
+        """The GP's targets from the first ``m`` usable observations."""
+        return train_y(self._y[:m], self.y_winsorize, self.y_warp)
 
     def _mfkg(
         self, n: int, pending: Sequence[ExperimentSpec], seen: set[str]
@@ -273,13 +270,8 @@ class MFBOPlanner:
             warnings.simplefilter("ignore")
             torch.manual_seed(self._seed * 100_003 + self.n_told + len(pending))
             X = torch.as_tensor(np.array(self._x), dtype=torch.double)
-            Y = np.array(self._y)[:, None]
-            if self.y_winsorize:  # monotone: promotion's and the incumbent's order is kept
-                Y = bo_transforms.winsorize_bad_tail(Y)
-            if self.y_warp:
-                Y = bo_transforms.warp_outcomes(Y)
-            Y = torch.as_tensor(Y, dtype=torch.double)
-            model = self._fit(X, Y)
+            Y = self._train_y(len(self._y))
+            model = self._refit.model(X, Y, self._train_y, self._fit)
             bounds = torch.zeros(2, d + 1, dtype=torch.double)
             bounds[1] = 1.0
             bounds[0, d] = self.ladder[0] / self.f_max
@@ -295,7 +287,9 @@ class MFBOPlanner:
             at_full = X[:, d] >= 1.0 - 1e-9
             bar = float(means[at_full].max()) if bool(at_full.any()) else -math.inf
             promoted: list[tuple[dict[str, Any], float]] = []
-            if n >= 2 or self._n_asks % 2 == 1:
+            # a batch of one promotes every other proposal, counted over the history (told
+            # and pending), so a planner resumed from it keeps the turn
+            if n >= 2 or (self.n_told + len(pending)) % 2 == 1:
                 slots = max(1, n // 2) if self.warm_start else 1
                 cands = self._promotable(pending, seen)
                 for i, f in choose(cands, upper.tolist(), bar, slots, self._qualifies):

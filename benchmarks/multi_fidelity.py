@@ -85,6 +85,13 @@ MF_VARIANTS: dict[str, dict[str, Any]] = {
     "mf-bo-nei": {"acquisition": "nei"},
     "mf-bo-rung": {"promote": "rung"},
     "mf-bo-min3": {"min_epochs": 3},
+    "mf-bo-fit1": {"refit_every": 1},
+}
+# the asynchronous schedule (benchmarks/mf_async.py): mf-bo as the hyperparameter kind runs it
+# by default, and with a fit on every ask (the refit protocol, session 18)
+MF_ASYNC: dict[str, dict[str, Any]] = {
+    "mf-bo-async": {},
+    "mf-bo-async-fit1": {"refit_every": 1},
 }
 
 
@@ -164,6 +171,11 @@ def run_method(m: str, tr: Trainer, seed: int, budget: float, args: Any) -> list
     from mf_peers import run_dehb, run_optuna, run_smac
 
     spend = Spend(args.warm_start)
+    if m in MF_ASYNC:
+        from mf_async import run_mfbo_async
+
+        opts = {"fixed_cost": args.fixed_cost, "promote_beta": args.promote_beta}
+        return run_mfbo_async(tr, seed, budget, spend, {**opts, **MF_ASYNC[m]})
     if m in MF_VARIANTS:
         opts = {"fixed_cost": args.fixed_cost, "promote_beta": args.promote_beta}
         return run_mfbo(tr, seed, budget, spend, {**opts, **MF_VARIANTS[m]})
@@ -183,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--budget", type=float, default=10, help="full trainings per run")
     ap.add_argument("--methods", default=",".join(METHODS),
-                    help=f"comma-separated; mf-bo's variants: {', '.join(MF_VARIANTS)}")  # fmt: skip
+                    help=f"comma-separated; mf-bo's variants: {', '.join([*MF_VARIANTS, *MF_ASYNC])}")  # fmt: skip
     ap.add_argument("--warm-start", action=argparse.BooleanOptionalAction, default=True,
                     help="the trainer continues a config's last run (default; see above)")  # fmt: skip
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -206,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         ap.error(f"--tasks: unknown {', '.join(bad)}; choose from {', '.join(TASKS)}")
     methods = [m for m in args.methods.split(",") if m]
-    known = (*METHODS, *MF_VARIANTS)
+    known = (*METHODS, *MF_VARIANTS, *MF_ASYNC)
     bad = [m for m in methods if m not in known]
     if bad:
         ap.error(

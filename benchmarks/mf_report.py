@@ -148,16 +148,18 @@ def task_section(
 
 
 def variants_vs_default(curves: dict[str, np.ndarray], tol: float = 1e-9) -> list[str]:
-    """Each ``mf-bo-*`` variant against ``mf-bo`` (the planner's defaults), seed by seed, on
-    the final regret (the seeds share their trainings, so the pairs are paired)."""
-    if "mf-bo" not in curves:
-        return []
+    """Each ``mf-bo-*`` variant against ``mf-bo`` (the planner's defaults), and each
+    ``mf-bo-async-*`` against ``mf-bo-async``, seed by seed, on the final regret (the seeds
+    share their trainings, so the pairs are paired)."""
     out = []
     for m in (m for m in curves if m.startswith("mf-bo-")):
-        a, b = curves[m][:, -1], curves["mf-bo"][:, -1]
+        base = "mf-bo-async" if m.startswith("mf-bo-async-") else "mf-bo"
+        if base not in curves:
+            continue
+        a, b = curves[m][:, -1], curves[base][:, -1]
         worse, better = int(np.sum(a > b + tol)), int(np.sum(a < b - tol))
         out.append(
-            f"- `{m}` against `mf-bo`, final regret seed by seed: {worse} worse, {better} "
+            f"- `{m}` against `{base}`, final regret seed by seed: {worse} worse, {better} "
             f"better, {len(a) - worse - better} the same; median {np.median(a):.4f} vs "
             f"{np.median(b):.4f}."
         )

@@ -85,6 +85,10 @@ def test_variants_are_compared_with_the_default_seed_by_seed() -> None:
     assert "`mf-bo-it30`" in line and "1 worse, 1 better, 1 the same" in line
     assert "median 0.1000 vs 0.1000" in line
     assert mf_report.variants_vs_default({"asha+bo": curves["asha+bo"]}) == []
+    # the asynchronous schedule's variants are compared with mf-bo-async, not mf-bo
+    async_curves = {"mf-bo-async": curves["mf-bo"], "mf-bo-async-fit1": curves["mf-bo-it30"]}
+    (line,) = [x for x in mf_report.variants_vs_default(async_curves) if x]
+    assert "`mf-bo-async-fit1` against `mf-bo-async`" in line and "1 worse, 1 better" in line
 
 
 def test_an_unknown_method_is_refused_before_any_training(tmp_path: Path, capsys) -> None:  # noqa: ANN001

@@ -170,7 +170,9 @@ def test_the_best_of_an_mf_bo_campaign_is_trained_in_full(
     Python result, the store's best marks that `perturbo show` prints, the chat's facts, the
     round metric) chooses it among the trials at the top fidelity reached, as SMAC3 chooses its
     incumbent: a loss flattered by a 5% data fraction is not what the config reaches on all
-    of it."""
+    of it. Seed 1: the campaign must reach the top fidelity for the test to mean anything;
+    with seed 0 it did so only at its 15th trial (a fit on every ask) or not within 16 (the
+    refit cadence, search/gp_refit.py), where seeds 1-5 reach it by the 11th either way."""
     import json
 
     from perturbo import Campaign, tracking
@@ -179,7 +181,7 @@ def test_the_best_of_an_mf_bo_campaign_is_trained_in_full(
     uri = f"sqlite:///{tmp_path / 'm.db'}"
     res = Campaign(
         _optimistic, space=FRACTION_SPACE, planner="mf-bo", fidelity="data_fraction",
-        trials=16, batch=2, seed=0, objective="loss", direction="min", tracking_uri=uri,
+        trials=16, batch=2, seed=1, objective="loss", direction="min", tracking_uri=uri,
         name="opt",
     ).run()  # fmt: skip
     done = res.completed

@@ -7,9 +7,9 @@ observed points qLogNEI keeps as its baseline, the acquisition optimiser's CPU t
 proposal, and that proposal's qLogNEI value under the *uncapped* baseline (what the cap
 costs in acquisition terms; the same random streams for every cap).
 
-    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bo_baseline_probe.py [--evals 84 --seed 1]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bo_baseline_probe.py [--evals 200 --seed 1]
 
-Writes ``benchmarks/results/bo_baseline_probe.md``. About 10 minutes (it trains the CNNs).
+Writes ``benchmarks/results/bo_baseline_probe.md``. About 30 minutes (it trains the CNNs).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     ap.add_argument("--task", default="digits-cnn")
-    ap.add_argument("--evals", type=int, default=84)
+    ap.add_argument("--evals", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args(argv)
     import torch

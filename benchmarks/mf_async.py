@@ -18,31 +18,20 @@ from typing import Any
 WORKERS = 4
 
 
-def run_mfbo_async(
-    tr: Any, seed: int, budget: float, spend: Any, opts: dict[str, Any]
-) -> list[Any]:
-    from perturbo.search.mf_bo import MFBOPlanner
+def run_mfbo_async(tr: Any, planner: Any, budget: float, spend: Any) -> list[Any]:
+    """``planner`` (``mf_trainer.mfbo_planner``) on ``tr`` until ``budget`` epochs are paid."""
+    from mf_trainer import run_spec
+
     from perturbo.types import Observation, Outcome, Status
 
-    opts = dict(opts)
-    space = tr.fidelity_space(opts.pop("min_epochs", 1))
-    planner = MFBOPlanner(
-        space, "hyperparameter", seed, objective="val_loss", direction="min", **opts
-    )
     trace: list[Any] = []
     running: list[tuple[float, int, Any, float]] = []  # (finish time, launch no., spec, value)
     clock, launched = 0.0, 0
 
     def launch(k: int) -> None:
         nonlocal launched
-        pending = [r[2] for r in running]
-        for s in planner.ask(k, pending):
-            e = int(s.params["epochs"])
-            cfg = {p: v for p, v in s.params.items() if p != "epochs"}
-            v = tr.curve(cfg, e)[-1]
-            key = tr.space.key(cfg)
-            paid = spend.pay(key, e)
-            trace.append((spend.total, e, v, key))
+        for s in planner.ask(k, [r[2] for r in running]):
+            v, paid = run_spec(tr, spend, s, trace)
             spec = s.stamped(f"a{launched}", launched)
             heapq.heappush(running, (clock + paid, launched, spec, v))
             launched += 1

@@ -161,4 +161,37 @@ class Spend:
         return cost
 
 
-__all__ = ["DEV_TASK", "KEEP", "SYNTH", "TASKS", "Spend", "Trainer", "ladder", "synthetic_task"]
+def mfbo_planner(tr: Trainer, seed: int, opts: dict[str, Any]) -> Any:
+    """``mf-bo`` on ``tr``'s space plus its epochs (``opts``: the planner's options, and the
+    benchmark's ``min_epochs``, the ladder's first rung)."""
+    from perturbo.search.mf_bo import MFBOPlanner
+
+    opts = dict(opts)
+    space = tr.fidelity_space(opts.pop("min_epochs", 1))
+    return MFBOPlanner(space, "hyperparameter", seed, objective="val_loss", direction="min", **opts)
+
+
+def run_spec(tr: Trainer, spend: Spend, spec: Any, trace: list[Any]) -> tuple[float, float]:
+    """Train ``spec``'s config to its epochs, pay for it and add it to ``trace`` (the total
+    paid once it is, its epochs, its value, its config's key); ``(value, epochs paid)``."""
+    e = int(spec.params["epochs"])
+    cfg = {k: v for k, v in spec.params.items() if k != "epochs"}
+    v = tr.curve(cfg, e)[-1]
+    key = tr.space.key(cfg)
+    paid = spend.pay(key, e)
+    trace.append((spend.total, e, v, key))
+    return v, paid
+
+
+__all__ = [
+    "DEV_TASK",
+    "KEEP",
+    "SYNTH",
+    "TASKS",
+    "Spend",
+    "Trainer",
+    "ladder",
+    "mfbo_planner",
+    "run_spec",
+    "synthetic_task",
+]

@@ -63,7 +63,7 @@ for _peer in ("lib", "smac", "dehb"):  # `make bench-peers` (lib), outside the p
     if (ROOT / ".peers" / _peer).is_dir():
         sys.path.append(str(ROOT / ".peers" / _peer))
 
-from mf_trainer import DEV_TASK, TASKS, Spend, Trainer  # noqa: E402
+from mf_trainer import DEV_TASK, TASKS, Spend, Trainer, mfbo_planner, run_spec  # noqa: E402
 
 RESULTS = ROOT / "benchmarks" / "results"
 BATCH = 4
@@ -98,26 +98,15 @@ MF_ASYNC: dict[str, dict[str, Any]] = {
 def run_mfbo(
     tr: Trainer, seed: int, budget: float, spend: Spend, opts: dict[str, Any]
 ) -> list[Any]:
-    from perturbo.search.mf_bo import MFBOPlanner
     from perturbo.types import Observation, Outcome, Status
 
-    opts = dict(opts)
-    space = tr.fidelity_space(opts.pop("min_epochs", 1))
-    planner = MFBOPlanner(
-        space, "hyperparameter", seed, objective="val_loss", direction="min", **opts
-    )
+    planner = mfbo_planner(tr, seed, opts)
     trace: list[Any] = []
     r = 0
     while spend.total < budget:
-        specs = planner.ask(BATCH, [])
         obs = []
-        for i, s in enumerate(specs):
-            e = int(s.params["epochs"])
-            cfg = {k: v for k, v in s.params.items() if k != "epochs"}
-            v = tr.curve(cfg, e)[-1]
-            key = tr.space.key(cfg)
-            spend.pay(key, e)
-            trace.append((spend.total, e, v, key))
+        for i, s in enumerate(planner.ask(BATCH, [])):
+            v, _ = run_spec(tr, spend, s, trace)
             obs.append(
                 Observation(s.stamped(f"{r}-{i}", r), Outcome(Status.COMPLETED, {"val_loss": v}))
             )
@@ -175,7 +164,7 @@ def run_method(m: str, tr: Trainer, seed: int, budget: float, args: Any) -> list
         from mf_async import run_mfbo_async
 
         opts = {"fixed_cost": args.fixed_cost, "promote_beta": args.promote_beta}
-        return run_mfbo_async(tr, seed, budget, spend, {**opts, **MF_ASYNC[m]})
+        return run_mfbo_async(tr, mfbo_planner(tr, seed, {**opts, **MF_ASYNC[m]}), budget, spend)
     if m in MF_VARIANTS:
         opts = {"fixed_cost": args.fixed_cost, "promote_beta": args.promote_beta}
         return run_mfbo(tr, seed, budget, spend, {**opts, **MF_VARIANTS[m]})

@@ -193,7 +193,7 @@ class MFBOPlanner:
                 out.append(self._spec(s.params, f, "sobol initial design", seen))
         if n - len(out) > 0:
             try:
-                out += self._mfkg(n - len(out), list(pending) + out, seen)
+                out += self._mfkg(n - len(out), list(pending) + out, seen, bool(out))
             except Exception as e:  # noqa: BLE001 - a numerical failure must not stop the campaign
                 note = f"sobol fallback: model failed ({type(e).__name__}: {e})"[:300]
                 for s in self._sobol.ask(n - len(out), []):
@@ -253,7 +253,7 @@ class MFBOPlanner:
         return train_y(self._y[:m], self.y_winsorize, self.y_warp)
 
     def _mfkg(
-        self, n: int, pending: Sequence[ExperimentSpec], seen: set[str]
+        self, n: int, pending: Sequence[ExperimentSpec], seen: set[str], after_init: bool = False
     ) -> list[ExperimentSpec]:
         import torch
         from botorch.acquisition import PosteriorMean
@@ -288,8 +288,9 @@ class MFBOPlanner:
             bar = float(means[at_full].max()) if bool(at_full.any()) else -math.inf
             promoted: list[tuple[dict[str, Any], float]] = []
             # a batch of one promotes every other proposal, counted over the history (told
-            # and pending), so a planner resumed from it keeps the turn
-            if n >= 2 or (self.n_told + len(pending)) % 2 == 1:
+            # and pending), so a planner resumed from it keeps the turn; not in the ask that
+            # ends the initial design (its one model slot goes to the KG)
+            if n >= 2 or (not after_init and (self.n_told + len(pending)) % 2 == 1):
                 slots = max(1, n // 2) if self.warm_start else 1
                 cands = self._promotable(pending, seen)
                 for i, f in choose(cands, upper.tolist(), bar, slots, self._qualifies):

@@ -7,7 +7,10 @@ order a 4-GPU box would finish them, and the schedule does not depend on this CP
 The trace is in launch order, each entry with the total cost paid once that run was launched
 (as the synchronous runner records a batch's runs), so regret against cost means the same in
 both schedules. Launching stops once the budget is paid; the runs in flight are not counted
-beyond their launch.
+beyond their launch. ``benchmarks/results/multi_fidelity_async.md`` was written by
+
+    nice -n 5 .venv/bin/python benchmarks/multi_fidelity.py --methods mf-bo-async,mf-bo-async-fit1 \
+        --seeds 4 --name multi_fidelity_async
 """
 
 from __future__ import annotations

@@ -9,8 +9,8 @@ The trace is in launch order, each entry with the total cost paid once that run 
 both schedules. Launching stops once the budget is paid; the runs in flight are not counted
 beyond their launch. ``benchmarks/results/multi_fidelity_async.md`` was written by
 
-    nice -n 5 .venv/bin/python benchmarks/multi_fidelity.py --methods mf-bo-async,mf-bo-async-fit1 \
-        --seeds 4 --name multi_fidelity_async
+    .venv/bin/python benchmarks/multi_fidelity.py --seeds 4 --name multi_fidelity_async \\
+        --methods mf-bo-async,mf-bo-async-fit1
 """
 
 from __future__ import annotations

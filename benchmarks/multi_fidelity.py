@@ -160,13 +160,12 @@ def run_method(m: str, tr: Trainer, seed: int, budget: float, args: Any) -> list
     from mf_peers import run_dehb, run_optuna, run_smac
 
     spend = Spend(args.warm_start)
+    opts = {"fixed_cost": args.fixed_cost, "promote_beta": args.promote_beta}
     if m in MF_ASYNC:
         from mf_async import run_mfbo_async
 
-        opts = {"fixed_cost": args.fixed_cost, "promote_beta": args.promote_beta}
         return run_mfbo_async(tr, mfbo_planner(tr, seed, {**opts, **MF_ASYNC[m]}), budget, spend)
     if m in MF_VARIANTS:
-        opts = {"fixed_cost": args.fixed_cost, "promote_beta": args.promote_beta}
         return run_mfbo(tr, seed, budget, spend, {**opts, **MF_VARIANTS[m]})
     if m.startswith("asha+"):
         return run_asha(tr, seed, budget, spend, m.split("+")[1])

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from fit_spy import FitSpy
 
 from perturbo.search.bo import BOPlanner
 from perturbo.search.gp_refit import HyperparameterCache
@@ -38,21 +39,6 @@ def _obs(configs: list[dict]) -> list[Observation]:
 CONFIGS = SPACE.sample(np.random.default_rng(0), 16, set())
 
 
-class _Counting:
-    """Wraps ``BOPlanner._fit``: counts fits (2 arguments) and reuses (with ``hyper``)."""
-
-    def __init__(self, planner: BOPlanner) -> None:
-        self.fits: list[int] = []
-        self.reuses: list[int] = []
-        real = planner._fit
-
-        def spy(X, Y, hyper=None):  # noqa: ANN001, ANN202
-            (self.fits if hyper is None else self.reuses).append(len(X))
-            return real(X, Y, hyper)
-
-        planner._fit = spy  # type: ignore[method-assign]
-
-
 def test_anchor_is_the_last_multiple_once_there_are_two() -> None:
     c = HyperparameterCache(4, 0)
     assert [c.anchor(n) for n in (3, 7, 8, 9, 11, 12, 13)] == [3, 7, 8, 8, 8, 12, 12]
@@ -65,7 +51,7 @@ def test_one_at_a_time_asks_fit_once_per_four_observations_and_see_every_point()
     import torch
 
     pl = BOPlanner(SPACE, K, 0, n_init=4)
-    spy = _Counting(pl)
+    spy = FitSpy(pl)
     pl.tell(_obs(CONFIGS[:8]))
     for n in range(8, 12):  # the asynchronous schedule: one new result, one new proposal
         assert len(pl.ask(1, [])) == 1
@@ -85,7 +71,7 @@ def test_one_at_a_time_asks_fit_once_per_four_observations_and_see_every_point()
     ):
         assert torch.allclose(a, b), name
     with_every = BOPlanner(SPACE, K, 0, n_init=4, refit_every=1)
-    every = _Counting(with_every)
+    every = FitSpy(with_every)
     with_every.tell(_obs(CONFIGS[:9]))
     with_every.ask(1, [])
     assert every.fits == [9] and every.reuses == []

@@ -6,6 +6,7 @@ from the recorded history proposes what the original did."""
 from __future__ import annotations
 
 import numpy as np
+from fit_spy import FitSpy
 
 from perturbo.search.mf_bo import MFBOPlanner
 from perturbo.space import Float, Int, SearchSpace
@@ -33,33 +34,20 @@ def _planner(seed: int = 0, **kw: int) -> MFBOPlanner:
     return MFBOPlanner(SPACE, K, seed, objective="loss", direction="min", n_init=4, **kw)
 
 
-def _count_fits(pl: MFBOPlanner) -> tuple[list[int], list[int]]:
-    fits: list[int] = []
-    reuses: list[int] = []
-    real = pl._fit
-
-    def spy(X, Y, hyper=None):  # noqa: ANN001, ANN202
-        (fits if hyper is None else reuses).append(len(X))
-        return real(X, Y, hyper)
-
-    pl._fit = spy  # type: ignore[method-assign]
-    return fits, reuses
-
-
 def test_one_at_a_time_asks_fit_once_per_four_observations() -> None:
     pl = _planner()
-    fits, reuses = _count_fits(pl)
+    spy = FitSpy(pl)
     pl.tell(_obs(CONFIGS[:8]))
     for n in range(8, 12):
         assert len(pl.ask(1, [])) == 1
         pl.tell(_obs(CONFIGS[n : n + 1]))
-    assert fits and set(fits) == {8} and len(fits) <= 2, fits
-    assert reuses == [9, 10, 11], reuses
+    assert spy.fits and set(spy.fits) == {8} and len(spy.fits) <= 2, spy.fits
+    assert spy.reuses == [9, 10, 11], spy.reuses
     every = _planner(refit_every=1)
-    fits1, reuses1 = _count_fits(every)
+    spy1 = FitSpy(every)
     every.tell(_obs(CONFIGS[:9]))
     every.ask(1, [])
-    assert fits1 == [9] and reuses1 == []
+    assert spy1.fits == [9] and spy1.reuses == []
 
 
 def test_a_resumed_planner_proposes_what_the_original_did() -> None:

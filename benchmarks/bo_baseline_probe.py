@@ -8,8 +8,12 @@ proposal, and that proposal's qLogNEI value under the *uncapped* baseline (what 
 costs in acquisition terms; the same random streams for every cap).
 
     OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bo_baseline_probe.py [--evals 200 --seed 1]
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/bo_baseline_probe.py --caps 32,16 --jobs 2 \
+        --out bo_baseline_caps.md
 
-Writes ``benchmarks/results/bo_baseline_probe.md``. About 30 minutes (it trains the CNNs).
+Writes ``benchmarks/results/bo_baseline_probe.md`` (about 45 minutes: the uncapped run is the
+slow part) or ``--out``. The second command (about 15 minutes) ran session 19's comparison of
+two caps side by side, under the same load.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import os
 import sys
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 warnings.filterwarnings("ignore")
@@ -29,6 +35,8 @@ import numpy as np  # noqa: E402
 from hpo_tasks import make_task  # noqa: E402
 from hyperparameter import TaskExecutor, Timed, bo_planner  # noqa: E402
 from machine import describe  # noqa: E402
+
+from perturbo.search.bo_baseline import BASELINE_CAP  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CAPS = (None, 64, 32, 16, 8)
@@ -75,6 +83,24 @@ def cap_sweep(pl: object) -> list[tuple[str, int, float, float]]:
     return rows
 
 
+def probe(task: str, seed: int, evals: int, cap: int | None, sweep: bool) -> dict[str, Any]:
+    """One run (a worker process's job): its times per round and, with ``sweep``, the cap
+    sweep at its last state and its ten best values."""
+    import torch
+
+    torch.set_num_threads(1)
+    pl, timed = one_run(task, seed, evals, cap)
+    out: dict[str, Any] = {"times": [(n, c) for n, c, _ in timed.times], "n": len(pl._told.X)}
+    if sweep:
+        out["sweep"] = cap_sweep(pl)
+        out["top"] = np.sort(pl._told.Y[:, 0])[::-1][:10].tolist()
+    return out
+
+
+def _cap(text: str) -> int | None:
+    return None if text == "none" else int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -82,49 +108,64 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--task", default="digits-cnn")
     ap.add_argument("--evals", type=int, default=200)
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument(
+        "--caps", default=f"none,{BASELINE_CAP}",
+        help="the runs' baseline caps, 'none' for uncapped (default: none and bo's default); "
+        "the cap sweep is done at the first run's last state when it is 'none'",
+    )  # fmt: skip
+    ap.add_argument("--jobs", type=int, default=1, help="runs in parallel (one process each)")
+    ap.add_argument("--out", default="bo_baseline_probe.md", help="file in benchmarks/results")
     args = ap.parse_args(argv)
-    import torch
-
-    from perturbo.search.bo_baseline import BASELINE_CAP
-
-    torch.set_num_threads(1)
-    pl, uncapped = one_run(args.task, args.seed, args.evals, None)
-    _, capped = one_run(args.task, args.seed, args.evals, BASELINE_CAP)
-    sweep = cap_sweep(pl)
-    top = np.sort(pl._told.Y[:, 0])[::-1][:10]
-    times = {n: [c, None] for n, c, _ in uncapped.times if n >= 4}
-    for n, c, _ in capped.times:
-        if n in times:
-            times[n][1] = c
-    rows = "\n".join(f"| {n} | {a:.2f} | {b:.2f} |" for n, (a, b) in times.items())
-    sweep_rows = "\n".join(f"| {c} | {k} | {s:.2f} | {v:.3f} |" for c, k, s, v in sweep)
-    n = len(pl._told.X)
-    text = "\n".join(
-        [
-            f"## `bo`'s planner time on {args.task}: the qLogNEI baseline",
-            "",
-            f"_Written by `benchmarks/bo_baseline_probe.py` on {describe()}; seed {args.seed}, "
-            f"rounds of 4, {args.evals} evaluations, one run without the baseline cap and one "
-            f"with the default cap ({BASELINE_CAP}); the runs part once the cap first binds._",
-            "",
-            "| observations told | CPU s per proposal, no cap | with the cap |",
-            "|---|---|---|",
-            rows,
-            "",
-            f"At the uncapped run's last state ({n} observations), one proposal per cap, each "
-            "from the same random state. `log qNEI`: the proposal's value under the uncapped "
-            "baseline (higher is better; the uncapped optimiser's own proposal is the first row).",
+    caps = [_cap(c) for c in args.caps.split(",")]
+    sweep = caps[0] is None
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        jobs = [
+            pool.submit(probe, args.task, args.seed, args.evals, c, sweep and i == 0)
+            for i, c in enumerate(caps)
+        ]
+        runs = [j.result() for j in jobs]
+    names = ["no cap" if c is None else f"cap {c}" for c in caps]
+    times: dict[int, list[str]] = {}
+    for k, run in enumerate(runs):
+        for n, c in run["times"]:
+            if n >= 4:
+                times.setdefault(n, [""] * len(runs))[k] = f"{c:.2f}"
+    rows = "\n".join(f"| {n} | {' | '.join(v)} |" for n, v in sorted(times.items()))
+    text = [
+        f"## `bo`'s planner time on {args.task}: the qLogNEI baseline",
+        "",
+        f"_Written by `benchmarks/bo_baseline_probe.py --caps {args.caps} --jobs {args.jobs}` "
+        f"on {describe()}; seed {args.seed}, rounds of 4, {args.evals} evaluations, one run "
+        f"per cap ({BASELINE_CAP}: `bo`'s default); the runs part once a cap first binds"
+        + ("; run side by side, one process each, so under the same load" if args.jobs > 1 else "")
+        + "._",
+        "",
+        f"| observations told | {' | '.join(f'CPU s per proposal, {m}' for m in names)} |",
+        "|---|" + "---|" * len(names),
+        rows,
+        "",
+    ]
+    if sweep:
+        sweep_rows = "\n".join(
+            f"| {c} | {k} | {s:.2f} | {v:.3f} |" for c, k, s, v in runs[0]["sweep"]
+        )
+        text += [
+            f"At the uncapped run's last state ({runs[0]['n']} observations), one proposal per "
+            "cap, each from the same random state. `log qNEI`: the proposal's value under the "
+            "uncapped baseline (higher is better; the uncapped optimiser's own proposal is the "
+            "first row).",
             "",
             "| cap | baseline kept | optimiser CPU s | log qNEI (uncapped baseline) |",
             "|---|---|---|---|",
             sweep_rows,
             "",
-            f"The ten best observed values (signed): {', '.join(f'{v:.4f}' for v in top)}.",
+            "The ten best observed values (signed): "
+            + ", ".join(f"{v:.4f}" for v in runs[0]["top"])
+            + ".",
             "",
         ]
-    )
-    (RESULTS / "bo_baseline_probe.md").write_text(text)
-    print(text)
+    (RESULTS / args.out).write_text("\n".join(text))
+    print("\n".join(text))
     return 0
 
 

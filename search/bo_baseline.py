@@ -14,13 +14,18 @@ the wrong rows: it indexes ``X`` with positions in its list of unique argmaxes
 (``order_idcs[:max_points]``) instead of the argmaxes themselves, i.e. the first ``cap`` rows
 of ``X`` whatever their values (tests/search/test_bo_baseline.py shows it). Below the cap the
 rows, and the random numbers drawn, are BoTorch's own.
+
+The cap is 16 (32 in session 18): at 32, digits-cnn still took over 1 s per proposal past ~116
+observations; 16 halves the optimiser's time there, and over the benchmark's 200 paired runs
+at 50 evaluations it ended lower on 20 seeds, the same on 160, higher on 20
+(``benchmarks/results/bo_cap_compare.md``, under a protocol fixed before the runs).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-BASELINE_CAP = 16  # 32 until session 19: docs/findings/hyperparameter.md, "cap 32 -> 16"
+BASELINE_CAP = 16
 
 
 def _best_counts(model: Any, X: Any) -> tuple[Any, Any]:

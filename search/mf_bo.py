@@ -328,10 +328,14 @@ class MFBOPlanner:
                     ),
                     X_pending=Xp,
                 )
+                # the raw samples scored in one batch (``init_batch_limit``), not 2 at a time as
+                # the L-BFGS's ``batch_limit`` would: the same values, the fantasy models
+                # built once instead of 16 times (0.61-0.80 -> 0.49-0.54 s at 200 observations)
+                opts = {"maxiter": self.maxiter, "batch_limit": self.num_restarts}
+                opts["init_batch_limit"] = self.raw_samples
                 cand, _ = optimize_acqf(
                     acq, bounds=bounds, q=q, num_restarts=self.num_restarts,
-                    raw_samples=self.raw_samples,
-                    options={"maxiter": self.maxiter, "batch_limit": self.num_restarts},
+                    raw_samples=self.raw_samples, options=opts,
                 )  # fmt: skip
                 note = f"qMFKG on {len(X)} points"
                 for row in cand.detach().numpy():

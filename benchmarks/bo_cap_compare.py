@@ -28,6 +28,7 @@ from hyperparameter import reference  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 AT = 50
+RUN_EVALS = 52  # the runs read at AT: 13 rounds of 4
 SAME = 1e-12
 
 
@@ -44,7 +45,7 @@ def report(runs: list[dict[str, Any]]) -> str:
     tasks = sorted({t for t, p in curves if p == "bo-cap32"})
     bound = {}
     for r in runs:
-        if r["planner"] == "bo" and len(r["values"]) >= AT and "cap_bound_asks" in r:
+        if r["planner"] == "bo" and r["evals"] == RUN_EVALS and "cap_bound_asks" in r:
             bound.setdefault(r["task"], []).append(r["cap_bound_asks"])
     lines = [
         "## `bo`: qLogNEI's baseline capped at 16 points against 32 (50 evaluations)",

@@ -38,6 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 from hpo_report import load_runs, regret_curves  # noqa: E402
+from hpo_stats import paired_signs, sign_test  # noqa: E402
 from hpo_tasks import make_task  # noqa: E402
 from hyperparameter import bo_planner, reference, true_value  # noqa: E402
 from machine import describe  # noqa: E402
@@ -106,9 +107,7 @@ def report(runs: list[dict[str, Any]]) -> str:
         if any((t, n) not in curves for n in names):
             continue
         a, b = (curves[t, n][:, AT - 1] for n in names)
-        k = min(len(a), len(b))
-        d = a[:k] - b[:k]
-        lo, same, hi = int((d < -1e-12).sum()), int((abs(d) <= 1e-12).sum()), int((d > 1e-12).sum())
+        lo, same, hi = paired_signs(a, b)
         totals = [totals[0] + lo, totals[1] + same, totals[2] + hi]
         cpu = [
             np.median([r["planner_cpu_s"] for r in runs if r["task"] == t and r["planner"] == n])
@@ -118,10 +117,8 @@ def report(runs: list[dict[str, Any]]) -> str:
             f"| {t} | {np.median(a):.4g} ({len(a)}) | {np.median(b):.4g} ({len(b)}) "
             f"| {lo} / {same} / {hi} | {cpu[0]:.1f} / {cpu[1]:.1f} |"
         )
-    from scipy.stats import binomtest
-
     lo, hi = totals[0], totals[2]
-    p = binomtest(lo, lo + hi).pvalue if lo + hi else float("nan")
+    p = sign_test(lo, hi)
     lines += [
         "",
         f"Over all seeds: refitting every 4 ends lower on {lo}, the same on {totals[1]}, "

@@ -23,13 +23,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import numpy as np  # noqa: E402
 from hpo_report import load_runs, regret_curves  # noqa: E402
+from hpo_stats import paired_signs, sign_test  # noqa: E402
 from hpo_tasks import make_task  # noqa: E402
 from hyperparameter import reference  # noqa: E402
 
 RESULTS = Path(__file__).resolve().parent / "results"
 AT = 50
 RUN_EVALS = 52  # the runs read at AT: 13 rounds of 4
-SAME = 1e-12
 
 
 def arms() -> list[dict[str, Any]]:
@@ -39,8 +39,6 @@ def arms() -> list[dict[str, Any]]:
 
 
 def report(runs: list[dict[str, Any]]) -> str:
-    from scipy.stats import binomtest
-
     curves, _ = regret_curves(runs, make_task, reference, budget=AT)
     tasks = sorted({t for t, p in curves if p == "bo-cap32"})
     bound = {}
@@ -64,16 +62,14 @@ def report(runs: list[dict[str, Any]]) -> str:
         if (t, "bo") not in curves:
             continue
         a, b = curves[t, "bo"][:, AT - 1], curves[t, "bo-cap32"][:, AT - 1]
-        k = min(len(a), len(b))
-        d = a[:k] - b[:k]
-        c = [int((d < -SAME).sum()), int((abs(d) <= SAME).sum()), int((d > SAME).sum())]
+        c = paired_signs(a, b)
         tot = [x + y for x, y in zip(tot, c, strict=True)]
         nb = f"{np.median(bound[t]):.0f}" if t in bound else "?"
         lines.append(
             f"| {t} | {np.median(a):.4g} | {np.median(b):.4g} | {c[0]} / {c[1]} / {c[2]} | {nb} |"
         )
     lo, same, hi = tot
-    p = binomtest(lo, lo + hi).pvalue if lo + hi else float("nan")
+    p = sign_test(lo, hi)
     worse = hi > lo and p < 0.05
     lines += [
         "",

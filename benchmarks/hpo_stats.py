@@ -19,6 +19,7 @@ import numpy as np
 TIE = 1e-9  # medians within this (absolute, in normalised regret) are a tie
 ALPHA = 0.05  # Mann-Whitney U p-value below which bo's and a peer's regrets differ
 MIN_TEST_SEEDS = 3  # fewer seeds on either side: no test (1 vs 10 can never reach p < 0.05)
+PAIRED_SAME = 1e-12  # paired runs (the same seed of two settings) within this end the same
 
 
 def at(curves: dict[tuple[str, str], np.ndarray], t: str, p: str, c: int) -> np.ndarray:
@@ -65,4 +66,31 @@ def significant(curves: Any, t: str, p: str, c: int) -> int:
     return r[1] if r is not None and r[0] < ALPHA else 0
 
 
-__all__ = ["ALPHA", "MIN_TEST_SEEDS", "TIE", "at", "compare", "medians", "significant"]
+def paired_signs(a: np.ndarray, b: np.ndarray) -> tuple[int, int, int]:
+    """On how many seeds ``a`` ends lower / the same / higher than ``b`` (the same seed of two
+    settings of one planner, so paired; the first ``min(len)`` seeds of each)."""
+    k = min(len(a), len(b))
+    d = np.asarray(a[:k]) - np.asarray(b[:k])
+    lower, same = (d < -PAIRED_SAME).sum(), (np.abs(d) <= PAIRED_SAME).sum()
+    return int(lower), int(same), int((d > PAIRED_SAME).sum())
+
+
+def sign_test(lower: int, higher: int) -> float:
+    """Two-sided sign test over the pairs that differ (NaN when none does)."""
+    from scipy.stats import binomtest
+
+    return binomtest(lower, lower + higher).pvalue if lower + higher else float("nan")
+
+
+__all__ = [
+    "ALPHA",
+    "MIN_TEST_SEEDS",
+    "PAIRED_SAME",
+    "TIE",
+    "at",
+    "compare",
+    "medians",
+    "paired_signs",
+    "sign_test",
+    "significant",
+]

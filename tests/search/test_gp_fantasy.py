@@ -105,7 +105,9 @@ def test_mf_bo_proposes_under_the_context() -> None:
         for s in specs:
             p = s.params
             v = -((p["x"] - 0.3) ** 2) - (p["y"] - 0.7) ** 2 - 0.1 / p["epochs"]
-            obs.append(Observation(ExperimentSpec(p, ""), Outcome(Status.COMPLETED, metrics={"value": v})))
+            obs.append(
+                Observation(ExperimentSpec(p, ""), Outcome(Status.COMPLETED, metrics={"value": v}))
+            )
         planner.tell(obs)
         if rnd == 3:
             assert any("qMFKG" in s.note for s in specs), [s.note for s in specs]

@@ -160,6 +160,10 @@ class Spend:
         self.total += cost
         return cost
 
+    def drop(self, key: str) -> None:
+        """``key``'s run is not kept (a trial pruned after its epochs were paid)."""
+        self._held.pop(key, None)
+
 
 def mfbo_planner(tr: Trainer, seed: int, opts: dict[str, Any]) -> Any:
     """``mf-bo`` on ``tr``'s space plus its epochs (``opts``: the planner's options, and the

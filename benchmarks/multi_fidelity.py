@@ -93,6 +93,9 @@ MF_ASYNC: dict[str, dict[str, Any]] = {
     "mf-bo-async": {},
     "mf-bo-async-fit1": {"refit_every": 1},
 }
+# ASHA in the same asynchronous schedule (its cut as each trial reaches a rung), under `bo`
+# and `random`: the bar's comparison for mf-bo-async (added in session 20)
+ASHA_ASYNC = {"asha+bo-async": "bo", "asha+random-async": "random"}
 
 
 def run_mfbo(
@@ -115,14 +118,20 @@ def run_mfbo(
     return trace
 
 
+def asha_planner(tr: Trainer, seed: int, planner_name: str) -> Any:
+    """The planner (``bo``, ``random``) that proposes ASHA's trials on ``tr``'s configs."""
+    from perturbo.search.registry import GENERAL
+
+    return GENERAL.make(planner_name, tr.space, kind="hyperparameter", seed=seed,
+                        objectives=("val_loss",), directions=("min",))  # fmt: skip
+
+
 def run_asha(tr: Trainer, seed: int, budget: float, spend: Spend, planner_name: str) -> list[Any]:
     from perturbo.search.asha import ASHA
-    from perturbo.search.registry import GENERAL
     from perturbo.types import Observation, Outcome, Status
 
     asha = ASHA(tr.max_e, 1, 3.0, "min")
-    planner = GENERAL.make(planner_name, tr.space, kind="hyperparameter", seed=seed,
-                           objectives=("val_loss",), directions=("min",))  # fmt: skip
+    planner = asha_planner(tr, seed, planner_name)
     trace: list[Any] = []
     r = 0
     while spend.total < budget:
@@ -167,6 +176,10 @@ def run_method(m: str, tr: Trainer, seed: int, budget: float, args: Any) -> list
         return run_mfbo_async(tr, mfbo_planner(tr, seed, {**opts, **MF_ASYNC[m]}), budget, spend)
     if m in MF_VARIANTS:
         return run_mfbo(tr, seed, budget, spend, {**opts, **MF_VARIANTS[m]})
+    if m in ASHA_ASYNC:
+        from mf_async import run_asha_async
+
+        return run_asha_async(tr, asha_planner(tr, seed, ASHA_ASYNC[m]), budget, spend)
     if m.startswith("asha+"):
         return run_asha(tr, seed, budget, spend, m.split("+")[1])
     runner = {"optuna-hyperband": run_optuna, "smac-hyperband": run_smac, "dehb": run_dehb}[m]
@@ -183,7 +196,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--budget", type=float, default=10, help="full trainings per run")
     ap.add_argument("--methods", default=",".join(METHODS),
-                    help=f"comma-separated; mf-bo's variants: {', '.join([*MF_VARIANTS, *MF_ASYNC])}")  # fmt: skip
+                    help=f"comma-separated; also: {', '.join([*MF_VARIANTS, *MF_ASYNC, *ASHA_ASYNC])}")  # fmt: skip
     ap.add_argument("--warm-start", action=argparse.BooleanOptionalAction, default=True,
                     help="the trainer continues a config's last run (default; see above)")  # fmt: skip
     ap.add_argument("--out", type=Path, default=RESULTS)
@@ -206,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     if bad:
         ap.error(f"--tasks: unknown {', '.join(bad)}; choose from {', '.join(TASKS)}")
     methods = [m for m in args.methods.split(",") if m]
-    known = (*METHODS, *MF_VARIANTS, *MF_ASYNC)
+    known = (*METHODS, *MF_VARIANTS, *MF_ASYNC, *ASHA_ASYNC)
     bad = [m for m in methods if m not in known]
     if bad:
         ap.error(

@@ -38,6 +38,7 @@ from perturbo.search._told import Told
 from perturbo.search.bo_baseline import BASELINE_CAP, baseline_for
 from perturbo.search.bo_model import torch_unit_bounds
 from perturbo.search.gp_refit import HyperparameterCache
+from perturbo.search.pareto_baseline import pareto_baseline
 from perturbo.search.sobol import SobolPlanner
 from perturbo.space import SearchSpace
 from perturbo.types import ExperimentSpec, Observation
@@ -248,13 +249,15 @@ class BOPlanner:
         self._acq_name = "qLogNEHVI"
         front = Y[torch.as_tensor(pareto_mask(Y.numpy()))]
         ref = infer_reference_point(front)
+        # BoTorch's pruning with a sort-based mask for 2 objectives (the same rows and draws)
+        X_base = pareto_baseline(model, X, torch.as_tensor(ref.tolist(), dtype=X.dtype))
         return qLogNoisyExpectedHypervolumeImprovement(
             model,
             ref_point=ref.tolist(),
-            X_baseline=X,
+            X_baseline=X_base,
             X_pending=Xp,
             sampler=sampler,
-            prune_baseline=True,
+            prune_baseline=False,
         )
 
     def _optimize(self, acq: Any, q: int) -> Any:

@@ -1,0 +1,54 @@
+"""search/pareto_baseline.py: the sort-based 2-objective Pareto mask is BoTorch's, and the
+pruned baseline is BoTorch's rows from BoTorch's random draws."""
+
+from __future__ import annotations
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from perturbo.search.pareto_baseline import non_dominated_2d, pareto_baseline  # noqa: E402
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_mask_is_botorchs_with_ties_and_duplicates(seed: int) -> None:
+    from botorch.utils.multi_objective.pareto import _is_non_dominated_loop, is_non_dominated
+
+    g = torch.Generator().manual_seed(seed)
+    for n in (1, 2, 7, 40):
+        ints = torch.randint(0, 4, (5, n, 2), generator=g).double()  # many ties
+        floats = torch.randn(5, n, 2, generator=g, dtype=torch.double)
+        dup = floats.clone()
+        dup[:, n // 2] = dup[:, 0]  # an exact duplicate in every batch
+        for Y in (ints, floats, dup, ints[0]):
+            ours = non_dominated_2d(Y)
+            assert torch.equal(ours, is_non_dominated(Y, deduplicate=False)), Y
+            assert torch.equal(ours, _is_non_dominated_loop(Y, deduplicate=False)), Y
+
+
+def _two_output_gp() -> tuple[object, object]:
+    from botorch.fit import fit_gpytorch_mll
+    from botorch.models import SingleTaskGP
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    g = torch.Generator().manual_seed(0)
+    X = torch.rand(60, 3, generator=g, dtype=torch.double)
+    Y = torch.stack([torch.sin(5 * X[:, 0]) + X[:, 1], torch.cos(4 * X[:, 2]) - X[:, 1]], -1)
+    model = SingleTaskGP(X, Y)
+    fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model))
+    return model, X
+
+
+def test_the_baseline_is_botorchs_rows_from_the_same_draws() -> None:
+    from botorch.acquisition.multi_objective.utils import prune_inferior_points_multi_objective
+
+    model, X = _two_output_gp()
+    ref = torch.tensor([-0.5, -1.5], dtype=torch.double)
+    torch.manual_seed(7)
+    theirs = prune_inferior_points_multi_objective(model, X, ref_point=ref)
+    after_theirs = torch.get_rng_state()
+    torch.manual_seed(7)
+    ours = pareto_baseline(model, X, ref)
+    assert torch.equal(torch.get_rng_state(), after_theirs)  # the same random numbers drawn
+    assert torch.equal(ours, theirs)
+    assert 1 < len(ours) < len(X)  # pruned, and not to one point: the test can tell

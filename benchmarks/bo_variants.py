@@ -170,7 +170,7 @@ def run_variant(
 def time_variants(variants: list[str]) -> str:
     """benchmarks/planner_time.py's protocol (mixed 6-D space, 200 observations, 5 asks of 4
     with 4 pending), per variant: CPU s per proposal, median / max."""
-    from planner_time import general_history, mixed_space, time_asks
+    from planner_protocol import general_history, mixed_space, time_asks
 
     from perturbo.search.bo import BOPlanner
 

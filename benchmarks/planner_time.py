@@ -16,7 +16,9 @@ proposal costs its whole ask (median, max and mean per proposal). Spaces:
 - general planners (``perturbo.kinds.planner_table(k)`` entries for ``SearchSpace``, and
   ``random``): a mixed 6-D space (log float, float, int, log int, two unordered
   categoricals), a deterministic toy objective; ``bo, 2 objectives (Pareto)``: ``bo``'s
-  multi-objective mode (qLogNEHVI) on the toy up and ``size`` (layers x width) down;
+  multi-objective mode (qLogNEHVI) on the toy up and ``size`` (layers x width) down, and the
+  same with BoTorch's own Pareto mask pruning its baseline (a baseline row, as before
+  search/pareto_baseline.py);
 - ``mf-bo`` (and the ASHA rung keeper) on the same space plus an ``epochs`` fidelity
   (``Int(1, 27)``), the 200 observations spread over the fidelity ladder 1, 3, 9, 27;
 - the genetic kind's own planners on the shipped IFNG screen's gene pool (the 200 observed
@@ -50,131 +52,23 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 from machine import describe, reference_cpu_s  # noqa: E402
+from planner_protocol import (  # noqa: E402  (the protocol, in its own module)
+    ASKS,
+    ASYNC_ASKS,
+    ASYNC_PENDING,
+    BATCH,
+    N_OBS,
+    PENDING,
+    mixed_space,
+    obs,
+    time_asks,
+    time_both,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "results" / "planner_time.md"
-N_OBS, BATCH, PENDING, ASKS, BAR_S = 200, 4, 4, 5, 1.0
-ASYNC_ASKS, ASYNC_PENDING = 8, 3  # the asynchronous schedule with 4 workers: see time_async
+BAR_S = 1.0
 LLM = {"agent", "hybrid"}
-
-
-def mixed_space(fidelity: bool = False) -> Any:
-    from perturbo.space import Categorical, Float, Int, SearchSpace
-
-    params = [
-        Float("lr", 1e-4, 1e-1, log=True),
-        Float("dropout", 0.0, 0.5),
-        Int("layers", 1, 4),
-        Int("width", 8, 256, log=True),
-        Categorical("activation", ["relu", "tanh", "gelu"]),
-        Categorical("optimizer", ["adam", "sgd", "rmsprop"]),
-    ]
-    return SearchSpace([*params, Int("epochs", 1, 27)] if fidelity else params)
-
-
-def toy(p: dict[str, Any]) -> float:
-    v = -((np.log10(p["lr"]) + 2.5) ** 2) - (p["dropout"] - 0.2) ** 2 - abs(p["layers"] - 2) / 4
-    v += (
-        -((np.log2(p["width"]) - 6) ** 2) / 8
-        + {"relu": 0.2, "tanh": 0.0, "gelu": 0.1}[p["activation"]]
-    )
-    v += {"adam": 0.2, "sgd": 0.0, "rmsprop": 0.1}[p["optimizer"]]
-    if "epochs" in p:
-        v -= 0.5 * (1 - p["epochs"] / 27) ** 2
-    return float(v)
-
-
-def _metrics(p: dict[str, Any]) -> dict[str, float]:
-    """``value`` (the toy, maximised) and ``size`` (layers x width, a model-size proxy that the
-    two-objective row minimises beside it; the other rows read ``value`` only)."""
-    return {"value": toy(p), "size": float(p["layers"] * p["width"])}
-
-
-def _obs(params: dict[str, Any], kind: str, metrics: dict[str, float], i: int) -> Any:
-    from perturbo.types import ExperimentSpec, Observation, Outcome, Status
-
-    spec = ExperimentSpec(params, kind, id=f"t{i}", round=i // BATCH)
-    return Observation(spec, Outcome(Status.COMPLETED, metrics))
-
-
-def general_history(space: Any, rng: np.random.Generator) -> tuple[list[Any], list[Any]]:
-    from perturbo.types import ExperimentSpec
-
-    configs = space.sample(rng, N_OBS + PENDING, set())
-    if "epochs" in space.names:
-        for c in configs:
-            c["epochs"] = int(rng.choice([1, 3, 9, 27], p=[0.5, 0.25, 0.15, 0.1]))
-    hist = [_obs(c, "toy", _metrics(c), i) for i, c in enumerate(configs[:N_OBS])]
-    pending = [ExperimentSpec(c, "toy") for c in configs[N_OBS:]]
-    return hist, pending
-
-
-def time_asks(
-    planner: Any, history: list[Any], pending: list[Any], more: list[Any] | None = None
-) -> dict[str, Any]:
-    """``more``: observations told ``BATCH`` at a time before each ask after the first (a
-    round's results, as in a campaign: a planner that keeps its fit while nothing new is
-    told would otherwise be timed on a fit it does not redo)."""
-    t0, c0 = time.perf_counter(), time.process_time()
-    planner.tell(history)
-    tell = (time.process_time() - c0, time.perf_counter() - t0)
-    cpu, wall, notes = [], [], set()
-    for i in range(ASKS):
-        if more and i:
-            planner.tell(more[(i - 1) * BATCH : i * BATCH])
-        t0, c0 = time.perf_counter(), time.process_time()
-        specs = planner.ask(BATCH, pending)
-        cpu.append((time.process_time() - c0) / BATCH)
-        wall.append((time.perf_counter() - t0) / BATCH)
-        assert len(specs) == BATCH, f"{planner!r} proposed {len(specs)}"
-        notes |= {s.note.split(";")[0][:40] for s in specs if s.note}
-    return {
-        "cpu_med": statistics.median(cpu),
-        "cpu_max": max(cpu),
-        "wall_med": statistics.median(wall),
-        "wall_max": max(wall),
-        "tell_cpu": tell[0],
-        "notes": ", ".join(sorted(notes))[:90],
-    }
-
-
-def fresh_results(space: Any) -> list[Any]:
-    """Observations beyond the 200 (another seed), told as results come in."""
-    extra, _ = general_history(space, np.random.default_rng(1))
-    return [
-        _obs(dict(o.spec.params), "toy", o.outcome.metrics, N_OBS + i) for i, o in enumerate(extra)
-    ]
-
-
-def time_async(planner: Any, more: list[Any], pending: list[Any]) -> dict[str, Any]:
-    """The asynchronous schedule (the hyperparameter kind's default) with 4 workers: after the
-    200 observations, ``ASYNC_ASKS`` times one new result is told and one proposal asked for,
-    with the other ``ASYNC_PENDING`` running. Each proposal costs its whole ask; the mean is
-    the CPU a proposal costs in the long run (planners that refit every few results spread a
-    fit over several asks, as a round of 4 spreads it over its 4 proposals)."""
-    cpu = []
-    for i in range(ASYNC_ASKS):
-        planner.tell(more[i : i + 1])
-        c0 = time.process_time()
-        specs = planner.ask(1, pending[:ASYNC_PENDING])
-        cpu.append(time.process_time() - c0)
-        assert len(specs) == 1, f"{planner!r} proposed {len(specs)}"
-    return {
-        "async_med": statistics.median(cpu),
-        "async_max": max(cpu),
-        "async_mean": statistics.fmean(cpu),
-    }
-
-
-def time_both(planner: Any, space: Any) -> dict[str, Any]:
-    """Rounds of 4 (``time_asks``), then on with one at a time (``time_async``)."""
-    hist, pending = general_history(space, np.random.default_rng(0))
-    more = fresh_results(space)
-    rounds = BATCH * (ASKS - 1)
-    return {
-        **time_asks(planner, hist, pending, more[:rounds]),
-        **time_async(planner, more[rounds:], pending),
-    }
 
 
 def general_rows(names: list[str]) -> list[tuple[str, str, Any]]:
@@ -200,7 +94,7 @@ def general_rows(names: list[str]) -> list[tuple[str, str, Any]]:
         label = "mixed 6-D + epochs" if name == "mf-bo" else "mixed 6-D"
         rows.append((name, f"{'/'.join(ks)}: {label}", run))
         if name == "bo":
-            rows += [BO_TWO_ROW, BO_BEFORE_ROW, BO_REFIT_ROW]
+            rows += [BO_TWO_ROW, BO_TWO_MASK_ROW, BO_BEFORE_ROW, BO_REFIT_ROW]
         if name == "mf-bo":
             rows.append(MF_BEFORE_ROW)
     return rows
@@ -251,11 +145,30 @@ def _bo_two_objectives() -> dict[str, Any]:
     return time_both(planner, space)
 
 
+def _bo_two_objectives_botorch_mask() -> dict[str, Any]:
+    """``bo``'s Pareto mode with BoTorch's ``is_non_dominated`` pruning its baseline, as before
+    search/pareto_baseline.py (the same proposals)."""
+    from botorch.utils.multi_objective.pareto import is_non_dominated
+
+    from perturbo.search import pareto_baseline
+
+    kept = pareto_baseline.non_dominated_2d
+    pareto_baseline.non_dominated_2d = lambda Y: is_non_dominated(Y, deduplicate=False)
+    try:
+        return _bo_two_objectives()
+    finally:
+        pareto_baseline.non_dominated_2d = kept
+
+
 BO_BEFORE_ROW = ("bo, before 9f80506 (baseline)", "mixed 6-D", _bo_before)
 MF_BEFORE_ROW = (
     "mf-bo, before 777e507 (baseline)", "mixed 6-D + epochs", _mf_bo_cache_lost,
 )  # fmt: skip
 BO_TWO_ROW = ("bo, 2 objectives (Pareto)", "mixed 6-D: value up, size down", _bo_two_objectives)
+BO_TWO_MASK_ROW = (
+    "bo, 2 objectives, BoTorch's Pareto mask (baseline)", "mixed 6-D: value up, size down",
+    _bo_two_objectives_botorch_mask,
+)  # fmt: skip
 BO_REFIT_ROW = ("bo, a fit on every ask (baseline)", "mixed 6-D", _bo_refit_every_ask)
 
 
@@ -296,7 +209,7 @@ def _gene(name: str) -> Callable[[], dict[str, Any]]:
         rng = np.random.default_rng(0)
         genes = list(rng.choice(screen.genes, N_OBS + PENDING, replace=False))
         hist = [
-            _obs({"gene": g}, "genetic", {"hit": float(g in screen.hits)}, i)
+            obs({"gene": g}, "genetic", {"hit": float(g in screen.hits)}, i)
             for i, g in enumerate(genes[:N_OBS])
         ]
         pending = [ExperimentSpec({"gene": g}, "genetic") for g in genes[N_OBS:]]
@@ -325,7 +238,7 @@ def _pair(name: str) -> Callable[[], dict[str, Any]]:
         rng = np.random.default_rng(0)
         chosen = list(rng.choice(pairs, N_OBS + PENDING, replace=False))
         hist = [
-            _obs({"pair": p}, "genetic", {"hit": float(p in hits)}, i)
+            obs({"pair": p}, "genetic", {"hit": float(p in hits)}, i)
             for i, p in enumerate(chosen[:N_OBS])
         ]
         pending = [ExperimentSpec({"pair": p}, "genetic") for p in chosen[N_OBS:]]

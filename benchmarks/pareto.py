@@ -1,0 +1,213 @@
+"""``bo``'s Pareto mode against Optuna's multi-objective samplers, by hypervolume.
+
+    OMP_NUM_THREADS=1 .venv/bin/python benchmarks/pareto.py --jobs 2     # ~10 min, 2 cores
+    .venv/bin/python benchmarks/pareto.py --report-only                  # the .md/.png again
+
+Issue 20 keeps the Pareto planners beside desirability; this is the quality benchmark that any
+change to ``bo``'s Pareto mode (qLogNEHVI) must be judged by, e.g. a cut of its planner time
+(``benchmarks/planner_time.py``'s ``bo, 2 objectives`` row). Written in session 20, before any
+such change was tried: nothing in perturbo was tuned on these tasks.
+
+- **Tasks**: BoTorch's multi-objective test functions, both objectives minimised, their
+  reference points and maximum hypervolumes BoTorch's own: ``branincurrin`` (2-D), ``zdt1``,
+  ``zdt2`` (6-D), ``dtlz2`` (6-D, 2 objectives).
+- **Planners**: perturbo's registry, the objects a campaign uses: ``bo`` (qLogNEHVI),
+  ``optuna-tpe`` (multi-objective TPE), ``optuna-gp`` (GPSampler, its multi-objective
+  acquisition), ``optuna-nsga2``, ``random``; 10 seeds, 52 evaluations in rounds of 4
+  (``ask(4)``, then ``tell``), as ``benchmarks/hyperparameter.py`` runs them.
+- **Metric**: log10 of the hypervolume regret (the maximum hypervolume minus that of the
+  points evaluated so far, against the reference point); median over seeds at 12, 24 and 52
+  evaluations, the rank of each planner per task by the final median, and ``bo`` against each
+  peer per task (two-sided Mann-Whitney U on the final regrets, p < 0.05, as
+  ``hpo_stats.compare``).
+
+Writes benchmarks/results/pareto.md, pareto.png and pareto_runs.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+import numpy as np  # noqa: E402
+
+RESULTS = HERE / "results"
+TASKS = ("branincurrin", "zdt1", "zdt2", "dtlz2")
+PLANNERS = ("bo", "optuna-tpe", "optuna-gp", "optuna-nsga2", "random")
+EVALS, BATCH, CHECKS = 52, 4, (12, 24, 52)
+
+
+def problem(task: str) -> Any:
+    """BoTorch's test function (minimised: ``negate=False``)."""
+    from botorch.test_functions import multi_objective as mo
+
+    return {
+        "branincurrin": lambda: mo.BraninCurrin(),
+        "zdt1": lambda: mo.ZDT1(dim=6),
+        "zdt2": lambda: mo.ZDT2(dim=6),
+        "dtlz2": lambda: mo.DTLZ2(dim=6, num_objectives=2),
+    }[task]()
+
+
+def hv_regret(fn: Any, Y: np.ndarray) -> float:
+    """log10(max HV - HV of ``Y``) (minimised values; BoTorch's partitioning maximises)."""
+    import torch
+    from botorch.utils.multi_objective.box_decompositions.dominated import (
+        DominatedPartitioning,
+    )
+
+    ref = -fn.ref_point
+    part = DominatedPartitioning(ref_point=ref, Y=-torch.as_tensor(Y, dtype=torch.double))
+    gap = float(fn.max_hv) - float(part.compute_hypervolume())
+    return float(np.log10(max(gap, 1e-12)))
+
+
+def one_run(task: str, planner: str, seed: int) -> dict[str, Any]:
+    """One planner on one task and seed: the log HV regret after each round."""
+    import torch
+
+    from perturbo.search.registry import GENERAL
+    from perturbo.space import Float, SearchSpace
+    from perturbo.types import Observation, Outcome, Status
+
+    torch.set_num_threads(1)
+    fn = problem(task)
+    lo, hi = fn.bounds.tolist()
+    space = SearchSpace([Float(f"x{i}", lo[i], hi[i]) for i in range(fn.dim)])
+    pl = GENERAL.make(planner, space, kind="hyperparameter", seed=seed,
+                      objectives=("f1", "f2"), directions=("min", "min"))  # fmt: skip
+    Y: list[list[float]] = []
+    curve, cpu = [], time.process_time()
+    while len(Y) < EVALS:
+        specs = pl.ask(BATCH, [])
+        obs = []
+        for s in specs:
+            x = torch.tensor([[float(s.params[f"x{i}"]) for i in range(fn.dim)]])
+            f = fn(x)[0].tolist()
+            Y.append(f)
+            obs.append(Observation(s, Outcome(Status.COMPLETED, {"f1": f[0], "f2": f[1]})))
+        pl.tell(obs)
+        curve.append((len(Y), hv_regret(fn, np.array(Y))))
+    return {"task": task, "planner": planner, "seed": seed, "curve": curve,
+            "cpu_s": time.process_time() - cpu}  # fmt: skip
+
+
+def _at(run: dict[str, Any], n: int) -> float:
+    return next(v for k, v in run["curve"] if k >= n)
+
+
+def report(runs: list[dict[str, Any]], wall_min: float, machine: str) -> list[str]:
+    from hpo_stats import ALPHA, compare
+
+    planners = [p for p in PLANNERS if any(r["planner"] == p for r in runs)]
+    seeds = len({r["seed"] for r in runs})
+    lines = [
+        "## `bo`'s Pareto mode against Optuna's multi-objective samplers (hypervolume)",
+        "",
+        f"Tasks {', '.join(f'`{t}`' for t in TASKS)} (BoTorch's test functions, both objectives "
+        f"minimised); {seeds} seeds, {EVALS} evaluations in rounds of {BATCH}. Metric: log10 of "
+        "the hypervolume regret (BoTorch's maximum hypervolume minus that of the points "
+        "evaluated, against its reference point); lower is better. Written by "
+        f"`benchmarks/pareto.py` in {wall_min:.1f} min wall on {machine}.",
+        "",
+        "| task | planner | median log10 HV regret at " + " / ".join(map(str, CHECKS))
+        + " evaluations | rank (final median) | CPU s per run (median) | `bo` against it (MWU, final) |",
+        "|---|---|---|---|---|---|",
+    ]  # fmt: skip
+    summary: dict[str, list[int]] = {p: [] for p in planners}
+    for t in TASKS:
+        mine = {p: [r for r in runs if r["task"] == t and r["planner"] == p] for p in planners}
+        final = {p: np.array([_at(r, EVALS) for r in mine[p]]) for p in planners}
+        order = sorted(planners, key=lambda p: float(np.median(final[p])))
+        for p in planners:
+            meds = " / ".join(f"{np.median([_at(r, n) for r in mine[p]]):.2f}" for n in CHECKS)
+            rank = order.index(p) + 1
+            summary[p].append(rank)
+            cpu = statistics.median(r["cpu_s"] for r in mine[p])
+            verdict = "–"
+            if p != "bo":
+                res = compare(final["bo"], final[p])
+                verdict = "untested" if res is None else (
+                    ("better" if res[1] < 0 else "worse") + f" (p={res[0]:.3f})"
+                    if res[0] < ALPHA else f"no difference (p={res[0]:.2f})"
+                )  # fmt: skip
+            lines.append(f"| {t} | {p} | {meds} | {rank} | {cpu:.1f} | {verdict} |")
+    lines += ["", "Mean rank over the tasks: " + ", ".join(
+        f"{p} {statistics.fmean(v):.2f}" for p, v in sorted(summary.items(), key=lambda kv: statistics.fmean(kv[1]))
+    ) + ".", ""]  # fmt: skip
+    return lines
+
+
+def plot(runs: list[dict[str, Any]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(TASKS), figsize=(4 * len(TASKS), 3.4))
+    for ax, t in zip(axes, TASKS, strict=True):
+        for p in PLANNERS:
+            mine = [r for r in runs if r["task"] == t and r["planner"] == p]
+            if not mine:
+                continue
+            xs = [k for k, _ in mine[0]["curve"]]
+            ax.plot(xs, np.median([[v for _, v in r["curve"]] for r in mine], axis=0), label=p)
+        ax.set_title(t)
+        ax.set_xlabel("evaluations")
+    axes[0].set_ylabel("median log10 hypervolume regret")
+    axes[-1].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(runs: list[dict[str, Any]], out: Path, wall_min: float) -> None:
+    from machine import describe
+
+    (out / "pareto_runs.json").write_text(json.dumps({"wall_min": wall_min, "runs": runs}))
+    (out / "pareto.md").write_text("\n".join(report(runs, wall_min, describe())))
+    plot(runs, out / "pareto.png")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--seeds", type=int, default=10)
+    ap.add_argument("--planners", default=",".join(PLANNERS))
+    ap.add_argument("--jobs", type=int, default=1, help="processes (one run each at a time)")
+    ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--report-only", action="store_true", help="rewrite .md/.png from the runs")
+    args = ap.parse_args(argv)
+    if args.report_only:
+        d = json.loads((args.out / "pareto_runs.json").read_text())
+        write(d["runs"], args.out, d["wall_min"])
+        return 0
+    bad = [p for p in args.planners.split(",") if p not in PLANNERS]
+    if bad:
+        ap.error(f"--planners: unknown {', '.join(bad)}; choose from {', '.join(PLANNERS)}")
+    jobs = [(t, p, s) for t in TASKS for p in args.planners.split(",") for s in range(args.seeds)]
+    t0 = time.perf_counter()
+    if args.jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(args.jobs) as ex:
+            runs = list(ex.map(one_run, *zip(*jobs, strict=True)))
+    else:
+        runs = [one_run(*j) for j in jobs]
+    args.out.mkdir(parents=True, exist_ok=True)
+    write(runs, args.out, (time.perf_counter() - t0) / 60)
+    print(f"wrote {args.out / 'pareto.md'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

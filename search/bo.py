@@ -63,6 +63,8 @@ class BOPlanner:
     ``baseline_cap``: qLogNEI's baseline keeps at most this many observed points, those most
     often the best in posterior samples (search/bo_baseline.py); None: every point BoTorch's
     pruning keeps.
+    ``ref_point`` (several objectives): qLogNEHVI's reference point inferred from the observed
+    Pareto front (``"front"``) or from every observation (``"data"``, under test).
     """
 
     name = "bo"
@@ -93,7 +95,11 @@ class BOPlanner:
         y_winsorize: bool = False,
         refit_every: int = 4,
         baseline_cap: int | None = BASELINE_CAP,
+        ref_point: str = "front",
     ) -> None:
+        if ref_point not in ("front", "data"):
+            raise ValueError(f"ref_point must be 'front' or 'data', not {ref_point!r}")
+        self.ref_point = ref_point
         self._space, self._kind, self._seed = space, kind, seed
         self.objective = Objective.of(objective, direction)
         self._told = Told(space, self.objective)
@@ -247,7 +253,9 @@ class BOPlanner:
         # sizes (<= a few hundred trials) the kernel's speed-up does not pay for that stall.
         logei._load_attempted = True
         self._acq_name = "qLogNEHVI"
-        front = Y[torch.as_tensor(pareto_mask(Y.numpy()))]
+        # the reference point from the observed front's nadir, or (``ref_point="data"``)
+        # from every observation's worst: docs/findings/hyperparameter.md, session 20
+        front = Y[torch.as_tensor(pareto_mask(Y.numpy()))] if self.ref_point == "front" else Y
         ref = infer_reference_point(front)
         # BoTorch's pruning with a sort-based mask for 2 objectives (the same rows and draws)
         X_base = pareto_baseline(model, X, torch.as_tensor(ref.tolist(), dtype=X.dtype))

@@ -52,3 +52,32 @@ def test_the_baseline_is_botorchs_rows_from_the_same_draws() -> None:
     assert torch.equal(torch.get_rng_state(), after_theirs)  # the same random numbers drawn
     assert torch.equal(ours, theirs)
     assert 1 < len(ours) < len(X)  # pruned, and not to one point: the test can tell
+
+
+@pytest.mark.parametrize("rule", ["front", "data"])
+def test_the_reference_point_comes_from_the_front_or_from_every_observation(rule: str) -> None:
+    """``ref_point="front"``: BoTorch's rule on the observed front (its nadir less 10% of its
+    range); ``"data"``: on every observation (their worst less 10% of their range)."""
+    from botorch.utils.multi_objective.hypervolume import infer_reference_point
+
+    from perturbo.objective import pareto_mask
+    from perturbo.search.bo import BOPlanner
+    from perturbo.space import Float, SearchSpace
+
+    model, X = _two_output_gp()
+    Y = model.train_targets.T.contiguous()  # 60 x 2, maximised; most points dominated
+    space = SearchSpace([Float(f"x{i}", 0.0, 1.0) for i in range(3)])
+    pl = BOPlanner(space, "t", 0, objective=("a", "b"), direction=("max", "max"), ref_point=rule)
+    acq = pl._acquisition(model, X, Y, None)
+    front = Y[torch.as_tensor(pareto_mask(Y.numpy()))]
+    expected = infer_reference_point(front if rule == "front" else Y)
+    torch.testing.assert_close(acq.ref_point, expected)
+    assert not torch.allclose(infer_reference_point(front), infer_reference_point(Y))
+
+
+def test_an_unknown_reference_point_rule_is_refused() -> None:
+    from perturbo.search.bo import BOPlanner
+    from perturbo.space import Float, SearchSpace
+
+    with pytest.raises(ValueError, match="ref_point"):
+        BOPlanner(SearchSpace([Float("x", 0.0, 1.0)]), ref_point="nadir")

@@ -124,16 +124,13 @@ def _mf_bo_cache_lost() -> dict[str, Any]:
     """``mf-bo`` as it was before search/gp_fantasy.py (commit 777e507): its qMFKG's fantasy
     models recompute their mean cache from scratch (GPyTorch 1.15.2, gpytorch#2669)."""
     import contextlib
+    from unittest import mock
 
     from perturbo.search import mf_bo
 
     space = mixed_space(fidelity=True)
-    kept = mf_bo.fantasy_mean_cache
-    mf_bo.fantasy_mean_cache = lambda model: contextlib.nullcontext()  # type: ignore[assignment]
-    try:
+    with mock.patch.object(mf_bo, "fantasy_mean_cache", lambda model: contextlib.nullcontext()):
         return time_both(mf_bo.MFBOPlanner(space, "toy", 0), space)
-    finally:
-        mf_bo.fantasy_mean_cache = kept  # type: ignore[assignment]
 
 
 def _bo_two_objectives() -> dict[str, Any]:
@@ -148,16 +145,15 @@ def _bo_two_objectives() -> dict[str, Any]:
 def _bo_two_objectives_botorch_mask() -> dict[str, Any]:
     """``bo``'s Pareto mode with BoTorch's ``is_non_dominated`` pruning its baseline, as before
     search/pareto_baseline.py (the same proposals)."""
+    from unittest import mock
+
     from botorch.utils.multi_objective.pareto import is_non_dominated
 
     from perturbo.search import pareto_baseline
 
-    kept = pareto_baseline.non_dominated_2d
-    pareto_baseline.non_dominated_2d = lambda Y: is_non_dominated(Y, deduplicate=False)
-    try:
+    botorchs = lambda Y: is_non_dominated(Y, deduplicate=False)  # noqa: E731
+    with mock.patch.object(pareto_baseline, "non_dominated_2d", botorchs):
         return _bo_two_objectives()
-    finally:
-        pareto_baseline.non_dominated_2d = kept
 
 
 BO_BEFORE_ROW = ("bo, before 9f80506 (baseline)", "mixed 6-D", _bo_before)

@@ -258,7 +258,7 @@ class BOPlanner:
         front = Y[torch.as_tensor(pareto_mask(Y.numpy()))] if self.ref_point == "front" else Y
         ref = infer_reference_point(front)
         # BoTorch's pruning with a sort-based mask for 2 objectives (the same rows and draws)
-        X_base = pareto_baseline(model, X, torch.as_tensor(ref.tolist(), dtype=X.dtype))
+        X_base = pareto_baseline(model, X, ref.to(X))
         return qLogNoisyExpectedHypervolumeImprovement(
             model,
             ref_point=ref.tolist(),

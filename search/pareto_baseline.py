@@ -57,7 +57,8 @@ def pareto_baseline(model: Any, X: Any, ref_point: Any) -> Any:
     from botorch.acquisition.utils import _prune_inferior_shared_processing
     from botorch.utils.multi_objective.pareto import is_non_dominated
 
-    max_points, obj_vals, infeas = _prune_inferior_shared_processing(
+    # max_frac 1 (BoTorch's default, kept): no cap on the rows, so its ``max_points`` is unused
+    _, obj_vals, infeas = _prune_inferior_shared_processing(
         model=model, X=X, is_moo=True, objective=None, constraints=None,
         num_samples=2048, max_frac=1.0, marginalize_dim=None,
     )  # fmt: skip
@@ -69,7 +70,5 @@ def pareto_baseline(model: Any, X: Any, ref_point: Any) -> Any:
         front = is_non_dominated(obj_vals, deduplicate=False)
     probs = (front & (obj_vals > ref_point).all(dim=-1)).to(dtype=X.dtype).mean(dim=0)
     idcs = probs.nonzero().view(-1)
-    if idcs.shape[0] > max_points:  # never with max_frac 1 (BoTorch's default, kept)
-        idcs = probs.sort(stable=True, descending=True).indices[:max_points]
     effective_n_w = obj_vals.shape[-2] // X.shape[-2]
     return X[(idcs / effective_n_w).long().unique()]

@@ -109,7 +109,9 @@ class SearchSpace:
         for name, spec in table.items():
             if not isinstance(spec, Mapping):
                 raise PerturboError(
-                    f"parameter {name!r}: expected a table with a `type`, got {spec!r}"
+                    f"parameter {name!r}: expected a table with a `type`, got {spec!r}; e.g. "
+                    f'{{"type": "categorical", "choices": ["a", "b"]}} or '
+                    f'{{"type": "float", "low": 0.001, "high": 1.0, "log": True}}'
                 )
             spec = dict(spec)
             typ = str(spec.pop("type", "categorical" if "choices" in spec else "float")).lower()

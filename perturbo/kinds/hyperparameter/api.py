@@ -11,7 +11,9 @@
     best = Campaign(train, space=SearchSpace([Float("lr", 1e-4, 1e-1, log=True), Int("width", 8, 256)]),
                     objective="accuracy", direction="max", trials=40, batch=4, planner="bo").run().best
 
-A built-in task is named by string (``Campaign("digits-cnn", asha=True)``). Trials run
+The function may also take the parameters by name, ``def train(lr, width, report=None)``
+(read from its signature; one with no argument for a parameter of the space is refused before
+any trial runs). A built-in task is named by string (``Campaign("digits-cnn", asha=True)``). Trials run
 in-process by default (``workers=1``), on a thread pool with ``workers>1``, or on Ray actors
 with ``ray=True`` (a local Ray on 127.0.0.1, or ``address``). It runs through the composition
 root (:mod:`perturbo.launch`) as ``perturbo run`` does, in rounds of ``batch``. With

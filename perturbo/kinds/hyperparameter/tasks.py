@@ -95,8 +95,9 @@ class SyntheticTask:
 
 @dataclass
 class UserTask:
-    """``module:function`` taking the params dict (and, if it accepts one, a ``report``
-    callable) and returning a float or a mapping of metric names to floats."""
+    """``module:function`` taking the params dict, or the parameters by name
+    (:mod:`~perturbo.kinds.hyperparameter.user_call`), and, if it accepts one, a ``report``
+    callable; returning a float or a mapping of metric names to floats."""
 
     name: str
     space_: SearchSpace
@@ -107,7 +108,7 @@ class UserTask:
 
     def __post_init__(self) -> None:
         if self._fn is not None:  # a callable given directly (Python API)
-            self._takes_report = "report" in inspect.signature(self._fn).parameters
+            self._read_signature()
             return
         mod_name, _, fn_name = self.name.partition(":")
         if not mod_name or not fn_name:
@@ -127,16 +128,25 @@ class UserTask:
                 f"module {mod_name!r} has no function {fn_name!r}; check the name after ':'"
             )
         self._fn = fn
-        self._takes_report = "report" in inspect.signature(fn).parameters
+        self._read_signature()
+
+    def _read_signature(self) -> None:
+        from perturbo.kinds.hyperparameter.user_call import call_style
+
+        assert self._fn is not None
+        self._takes_report = "report" in inspect.signature(self._fn).parameters
+        label = getattr(self._fn, "__name__", "") or self.name.partition(":")[2]
+        self._by_name = call_style(self._fn, self.space_, label) == "kwargs"
 
     def space(self) -> SearchSpace:
         return self.space_
 
     def evaluate(self, params: Mapping[str, Any], report: Report = _always) -> dict[str, float]:
         assert self._fn is not None
-        out = (
-            self._fn(dict(params), report=report) if self._takes_report else self._fn(dict(params))
-        )
+        args, kw = ((), dict(params)) if self._by_name else ((dict(params),), {})
+        if self._takes_report:
+            kw["report"] = report
+        out = self._fn(*args, **kw)
         if isinstance(out, Mapping):
             return {str(k): float(v) for k, v in out.items()}
         return {self.objective: float(out)}

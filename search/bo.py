@@ -65,6 +65,8 @@ class BOPlanner:
     pruning keeps.
     ``ref_point`` (several objectives): qLogNEHVI's reference point inferred from the observed
     Pareto front (``"front"``) or from every observation (``"data"``, under test).
+    ``local_search``: on a grid past ``max_grid``, add to the candidate set the configs met
+    climbing the acquisition from its best candidates (search/bo_local.py; under test).
     """
 
     name = "bo"
@@ -96,6 +98,7 @@ class BOPlanner:
         refit_every: int = 4,
         baseline_cap: int | None = BASELINE_CAP,
         ref_point: str = "front",
+        local_search: bool = False,
     ) -> None:
         if ref_point not in ("front", "data"):
             raise ValueError(f"ref_point must be 'front' or 'data', not {ref_point!r}")
@@ -109,6 +112,7 @@ class BOPlanner:
         self.num_restarts, self.raw_samples = num_restarts, raw_samples
         self.mc_samples, self.maxiter = mc_samples, maxiter
         self.max_grid, self.n_random, self.n_top = max_grid, n_random, n_top
+        self.local_search = local_search  # climb the acquisition on large grids (bo_local.py)
         # LogNormal loc of the categorical lengthscale prior; None: BoTorch's unregularised fit
         self.cat_prior = cat_prior
         if noise not in ("botorch", "low"):
@@ -341,6 +345,11 @@ class BOPlanner:
             k = space.key(c)
             if k not in taken:
                 uniq.setdefault(k, c)
+        if self.local_search and space.size() > self.max_grid and uniq:
+            from perturbo.search.bo_local import climb
+
+            for c in climb(acq, space, list(uniq.values()), taken):
+                uniq.setdefault(space.key(c), c)
         if len(uniq) < q:
             raise RuntimeError(f"only {len(uniq)} untested configs left in the candidate set")
         X = torch.as_tensor(space.encode_many(list(uniq.values())), dtype=torch.double)

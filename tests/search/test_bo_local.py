@@ -77,4 +77,4 @@ def test_bo_with_the_climb_finds_the_grids_best_acquisition_value() -> None:
     with_climb, grid2 = _ask(local=True)
     assert grid == pytest.approx(grid2)  # the same model and acquisition
     assert without < grid - 0.05  # 30 random candidates miss the grid's best
-    assert with_climb == pytest.approx(grid, abs=1e-9)
+    assert with_climb > grid - 0.01  # the climb closes it (to 0 on this grid, here)

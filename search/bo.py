@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ from perturbo.search import bo_transforms
 from perturbo.search._told import Told
 from perturbo.search.bo_baseline import BASELINE_CAP, baseline_for
 from perturbo.search.bo_model import torch_unit_bounds
+from perturbo.search.bo_reference import given_thresholds, reference_rule
 from perturbo.search.gp_refit import HyperparameterCache
 from perturbo.search.pareto_baseline import pareto_baseline
 from perturbo.search.sobol import SobolPlanner
@@ -64,7 +65,9 @@ class BOPlanner:
     often the best in posterior samples (search/bo_baseline.py); None: every point BoTorch's
     pruning keeps.
     ``ref_point`` (several objectives): qLogNEHVI's reference point inferred from the observed
-    Pareto front (``"front"``) or from every observation (``"data"``, under test).
+    Pareto front (``"front"``) or from every observation (``"data"``, under test), or
+    ``{objective: threshold}``: the worst value of each named objective still worth having
+    (the others inferred from the front; search/bo_reference.py).
     ``local_search``: on a grid past ``max_grid``, add to the candidate set the configs met
     climbing the acquisition from its best candidates (search/bo_local.py; under test).
     """
@@ -97,14 +100,12 @@ class BOPlanner:
         y_winsorize: bool = False,
         refit_every: int = 4,
         baseline_cap: int | None = BASELINE_CAP,
-        ref_point: str = "front",
+        ref_point: str | Mapping[str, float] = "front",
         local_search: bool = False,
     ) -> None:
-        if ref_point not in ("front", "data"):
-            raise ValueError(f"ref_point must be 'front' or 'data', not {ref_point!r}")
-        self.ref_point = ref_point
         self._space, self._kind, self._seed = space, kind, seed
         self.objective = Objective.of(objective, direction)
+        self.ref_point = reference_rule(ref_point, self.objective)
         self._told = Told(space, self.objective)
         self._sobol = SobolPlanner(space, kind, seed)
         self._sobol.name = self.name
@@ -258,9 +259,11 @@ class BOPlanner:
         logei._load_attempted = True
         self._acq_name = "qLogNEHVI"
         # the reference point from the observed front's nadir, or (``ref_point="data"``)
-        # from every observation's worst: docs/findings/hyperparameter.md, session 20
-        front = Y[torch.as_tensor(pareto_mask(Y.numpy()))] if self.ref_point == "front" else Y
-        ref = infer_reference_point(front)
+        # from every observation's worst (docs/findings/hyperparameter.md, session 20); where
+        # the user gave an objective's threshold, that (search/bo_reference.py)
+        rule = self.ref_point if isinstance(self.ref_point, str) else "front"
+        front = Y[torch.as_tensor(pareto_mask(Y.numpy()))] if rule == "front" else Y
+        ref = given_thresholds(infer_reference_point(front), self.ref_point, self.objective)
         # BoTorch's pruning with a sort-based mask for 2 objectives (the same rows and draws)
         X_base = pareto_baseline(model, X, ref.to(X))
         return qLogNoisyExpectedHypervolumeImprovement(

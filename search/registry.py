@@ -150,6 +150,8 @@ def _bo(r: PlannerRequest) -> Planner:
         objective=r.objective,
         direction=r.direction,
         noise="low" if r.deterministic else "botorch",
+        # a campaign's objective thresholds (--ref-point), else BoTorch's inferred point
+        ref_point=(r.config.get("ref_point") if isinstance(r.config, Mapping) else None) or "front",
     )
 
 

@@ -100,6 +100,8 @@ class Campaign:
     :class:`perturbo.desirability.Desirabilities`; see :mod:`perturbo.desirability`): the
     planner maximises their geometric mean, each trial records ``desirability`` and
     ``d_<name>`` beside the raw metrics, and :attr:`Result.best` is the most desirable trial.
+    ``ref_point`` (``planner="bo"``, several objectives): ``{objective: threshold}``, the worst
+    value of each still worth having (``--ref-point``; :mod:`perturbo.search.bo_reference`).
 
     The settings' defaults are read from the kind's model (``HyperparameterConfig``, as
     ``perturbo run hyperparameter``'s are); only where it runs (``workers``, ``ray``,
@@ -128,6 +130,7 @@ class Campaign:
         name: str | None = None,
         allow_user_code: bool = DEFAULTS["allow_user_code"],
         desirability: str | Sequence[str] | Any = DEFAULTS["desirability"],
+        ref_point: str | Mapping[str, float] | None = None,
     ) -> None:
         self.fn = task if callable(task) else None
         if self.fn is not None and space is None:
@@ -162,6 +165,12 @@ class Campaign:
             ),
             "allow_user_code": allow_user_code or self.fn is not None,
         }
+        if ref_point is not None:  # {objective: worst value worth having}, or "a=0.9,b=5e4"
+            self.config["ref_point"] = (
+                ",".join(f"{k}={v!r}" for k, v in ref_point.items())
+                if isinstance(ref_point, Mapping)
+                else str(ref_point)
+            )
         self.workers, self.ray, self.address = workers, ray, address
         self.tracking_uri, self.name = tracking_uri, name
 

@@ -188,6 +188,33 @@ def _check_fidelity(name: str, planner: str, space: SearchSpace) -> None:
         ) from None
 
 
+def _ref_point_of(
+    spec: str | list[str], planner: str, objectives: tuple[str, ...], desire: Any
+) -> dict[str, float]:
+    """``--ref-point``, checked: bo's, with a Pareto front (search/bo_reference.py)."""
+    from perturbo.search.bo_reference import parse_thresholds
+
+    if desire is not None:
+        raise PerturboError(
+            "--ref-point bounds a Pareto front; --desirability optimises one combined "
+            "objective (its ranges already say what is worth having): drop one of them"
+        )
+    if len(objectives) < 2:
+        raise PerturboError(
+            "--ref-point needs several objectives (a Pareto front), e.g. --objective "
+            "val_accuracy,n_params --direction max,min --ref-point val_accuracy=0.9"
+        )
+    if planner != "bo":
+        raise PerturboError(
+            f"--ref-point is bo's (qLogNEHVI's reference point); --planner {planner} takes "
+            "none: use --planner bo, or drop --ref-point"
+        )
+    try:
+        return parse_thresholds(spec if isinstance(spec, str) else ",".join(spec), objectives)
+    except ValueError as e:
+        raise PerturboError(f"--ref-point: {e}") from None
+
+
 def make_planner(
     name: str,
     space: SearchSpace,
@@ -326,8 +353,11 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
             cfg.eta,
             direction,
         )
+    planner_cfg = cfg.model_dump()
+    if cfg.ref_point is not None:
+        planner_cfg["ref_point"] = _ref_point_of(cfg.ref_point, cfg.planner, objectives, desire)
     planner = make_planner(
-        cfg.planner, space, cfg.seed, objectives, directions, cfg.model_dump(), engine=engine
+        cfg.planner, space, cfg.seed, objectives, directions, planner_cfg, engine=engine
     )
     params: dict[str, Any] = {
         "planner": cfg.planner,
@@ -341,6 +371,8 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
     }
     if cfg.fidelity is not None:
         params["fidelity"] = cfg.fidelity
+    if cfg.ref_point is not None:
+        params["ref_point"] = ",".join(f"{k}={v:g}" for k, v in planner_cfg["ref_point"].items())
     if desire is not None:  # objective/direction: what the planner optimises, as elsewhere
         params["desirability"] = desire.spec()  # names the raw objectives and their shapes
     if cfg.planner == "agent":

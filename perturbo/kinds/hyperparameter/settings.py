@@ -110,6 +110,20 @@ class HyperparameterConfig(LLMConfig):
         description="optimise the geometric mean of Derringer-Suich desirabilities of the "
         "objectives (one planner objective, 'desirability', maximised) instead of a Pareto front",
     )
+    ref_point: Annotated[
+        str | list[str] | None,
+        Flag(
+            metavar="NAME=VALUE[,...]",
+            more="; e.g. --objective val_accuracy,n_params --direction max,min --ref-point "
+            "val_accuracy=0.9,n_params=5e4; an objective left out keeps the inferred value",
+        ),
+    ] = Field(
+        None,
+        description="bo with several objectives: the worst value of each objective still "
+        "worth having (qLogNEHVI's reference point; Ax's objective thresholds). A trial worse "
+        "on any of them adds nothing to the front's hypervolume, so the search stays where "
+        "you care (default: inferred from the observed front, BoTorch's rule)",
+    )
     deterministic: bool = Field(
         False,
         description="the objective is noise-free (the same config always gives the same "

@@ -130,3 +130,11 @@ def test_the_campaign_records_it_and_a_rebuild_keeps_it() -> None:
     again = build(parts.config)
     assert again.planner.ref_point == {"n_params": 5e4}
     assert build({**MO, "planner": "bo"}).planner.ref_point == "front"
+
+
+def test_numpy_thresholds_from_python_reach_the_planner() -> None:
+    c = Campaign(
+        _zdt1, space=SearchSpace([Float(f"x{i}", 0.0, 1.0) for i in range(6)]),
+        objective="f1,f2", direction="min,min", ref_point={"f1": np.float64(0.5)},
+    )  # fmt: skip
+    assert c.parts().planner.ref_point == {"f1": 0.5}

@@ -167,7 +167,7 @@ class Campaign:
         }
         if ref_point is not None:  # {objective: worst value worth having}, or "a=0.9,b=5e4"
             self.config["ref_point"] = (
-                ",".join(f"{k}={v!r}" for k, v in ref_point.items())
+                ",".join(f"{k}={float(v)!r}" for k, v in ref_point.items())
                 if isinstance(ref_point, Mapping)
                 else str(ref_point)
             )

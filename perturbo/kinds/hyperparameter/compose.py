@@ -372,7 +372,7 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
     if cfg.fidelity is not None:
         params["fidelity"] = cfg.fidelity
     if cfg.ref_point is not None:
-        params["ref_point"] = ",".join(f"{k}={v:g}" for k, v in planner_cfg["ref_point"].items())
+        params["ref_point"] = ",".join(f"{k}={v:.10g}" for k, v in planner_cfg["ref_point"].items())
     if desire is not None:  # objective/direction: what the planner optimises, as elsewhere
         params["desirability"] = desire.spec()  # names the raw objectives and their shapes
     if cfg.planner == "agent":

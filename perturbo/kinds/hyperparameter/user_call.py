@@ -43,7 +43,8 @@ def call_style(fn: Callable[..., Any], space: SearchSpace, label: str = "") -> s
         return "dict"
     label = label or getattr(fn, "__name__", "the objective")
     shown = f"{label}({', '.join(p.name for p in args)})"
-    fix = f"or take the whole dict: def {label}(params): lr = params['lr'] ..."
+    first = space.names[0]
+    fix = f"or take the whole dict: def {label}(params): {first} = params[{first!r}] ..."
     by_name = {p.name: p for p in args}
     any_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in sig.parameters.values())
     missing = [n for n in space.names if n not in by_name and not any_kw]

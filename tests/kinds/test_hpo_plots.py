@@ -98,3 +98,28 @@ def test_an_mf_bo_campaign_shows_each_fidelity_and_the_best_fully_trained() -> N
     named = PlotData("c", hist, objective="acc", params={"planner": "mf-bo", "fidelity": "lr"})
     assert "best at lr = 0.07" in [t.get_text() for t in fidelity_plot(named)["fidelity.png"]
                                      .axes[0].get_legend().get_texts()]  # fmt: skip
+
+
+def test_the_pareto_plot_draws_the_ref_point_and_counts_the_front_within_it() -> None:
+    from perturbo.objective import pareto_mask
+
+    hist = _history()
+    ok = [o for o in hist if o.outcome.ok]
+    y = np.array([[o.outcome.metrics["acc"], o.outcome.metrics["cost"]] for o in ok])
+    front = y[pareto_mask(y * np.array([1, -1]))]
+    cut = float(np.median(front[:, 1]))  # some of the front on each side
+    data = PlotData(
+        "c", hist, {}, "acc", "max", ("acc", "cost"), ("max", "min"),
+        {"ref_point": f"cost={cut!r}"},
+    )  # fmt: skip
+    [(_, fig)] = pareto_front_plot(data, ("acc", "cost"), ("max", "min")).items()
+    ax = fig.axes[0]
+    dashed = [ln for ln in ax.get_lines() if ln.get_linestyle() == "--" and len(ln.get_ydata())]
+    assert [tuple(ln.get_ydata()) for ln in dashed] == [(cut, cut)]  # cost: a horizontal line
+    within = int((front[:, 1] <= cut).sum())
+    assert 0 < within < len(front)
+    title = ax.get_title().replace("-\n", "-").replace("\n", " ")
+    assert f"{within} of {len(front)} within --ref-point" in title, title
+    plain = PlotData("c", hist, {}, "acc", "max", ("acc", "cost"), ("max", "min"))
+    [(_, fig)] = pareto_front_plot(plain, ("acc", "cost"), ("max", "min")).items()
+    assert "ref-" not in fig.axes[0].get_title()

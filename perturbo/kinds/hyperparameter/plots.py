@@ -203,14 +203,45 @@ def pareto_front_plot(
     ax.scatter(y[~mask, 0], y[~mask, 1], s=14, color="0.6", label="trial")
     front = y[mask][np.argsort(y[mask, 0])]
     ax.plot(front[:, 0], front[:, 1], "o-", color="C3", label="Pareto front")
+    title = f"Pareto front of {objectives[0]} and {objectives[1]}"
+    given = _thresholds(data, objectives)
+    if given:  # --ref-point: the worst value of each objective still worth having
+        for i, line in ((0, ax.axvline), (1, ax.axhline)):
+            if objectives[i] in given:
+                line(given[objectives[i]], color="C0", ls="--", lw=1)
+        ax.plot([], [], color="C0", ls="--", lw=1, label="--ref-point (worst worth having)")
+        inside = [
+            all(
+                (v >= given[k]) if d == "max" else (v <= given[k])
+                for k, d, v in zip(objectives, directions, row, strict=True)
+                if k in given
+            )
+            for row in front
+        ]
+        title += f"; {sum(inside)} of {len(front)} within --ref-point"
     ax.set_xlabel(f"{objectives[0]} ({directions[0]})")
     ax.set_ylabel(f"{objectives[1]} ({directions[1]})")
     ax.legend()
     ax.grid(True, alpha=0.3)
     from perturbo.plots import set_title
 
-    set_title(ax, data.campaign, f"Pareto front of {objectives[0]} and {objectives[1]}")
+    set_title(ax, data.campaign, title)
     return {"pareto_front.png": fig}
+
+
+def _thresholds(data: PlotData, objectives: tuple[str, str]) -> dict[str, float]:
+    """The campaign's ``--ref-point`` thresholds on these objectives (none: empty)."""
+    spec = data.params.get("ref_point") if data.params else None
+    if not spec:
+        return {}
+    from perturbo.search.bo_reference import parse_thresholds
+
+    names = tuple(data.objectives) or objectives
+    try:
+        given = parse_thresholds(str(spec), names)
+    except ValueError:  # a record this version cannot read: draw the front without them
+        return {}
+    return {k: v for k, v in given.items() if k in objectives}
 
 
 def pareto_plot(data: PlotData) -> dict[str, Figure]:

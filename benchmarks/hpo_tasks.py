@@ -58,7 +58,12 @@ class ShiftedTask:
 
 
 def make_task(name: str, **kw: Any) -> Any:
-    """The product's ``make_task``, plus the benchmark's shifted functions."""
+    """The product's ``make_task``, plus the benchmark's shifted functions and the unseen
+    scikit-learn tasks (``hpo_unseen.py``)."""
+    from hpo_unseen import UNSEEN, UnseenTask
+
+    if name in UNSEEN:
+        return UnseenTask(name)
     if name in SHIFTED:
         base, shift = SHIFTED[name]
         return ShiftedTask(name, _product_task(base, **kw), shift)

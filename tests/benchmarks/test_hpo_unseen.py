@@ -3,10 +3,14 @@ table and score a config of each space, conditional parameters left out where in
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
+sys.path.append(str(Path(__file__).resolve().parents[2] / "benchmarks"))  # after the packages
 
 import hpo_tasks  # noqa: E402
 from hpo_unseen import UNSEEN  # noqa: E402

@@ -79,16 +79,15 @@ def grid_gap(task_name: str, seed: int) -> list[tuple[int, int, float, float]]:
                 t_climb = time.process_time()
                 path = climb(acq, space, cands, taken)
                 t_climb = time.process_time() - t_climb
+                best_cands = _max_score(acq, seen["choices"])
                 X_path = torch.as_tensor(space.encode_many(path), dtype=torch.double)
                 rows.append(
                     (
                         pl._told.n_told,
                         len(seen["choices"]),
-                        _max_score(acq, seen["choices"]),
+                        best_cands,
                         _max_score(acq, untested),
-                        max(_max_score(acq, seen["choices"]), _max_score(acq, X_path))
-                        if len(path)
-                        else _max_score(acq, seen["choices"]),
+                        max(best_cands, _max_score(acq, X_path)) if path else best_cands,
                         len(path),
                         t_climb,
                     )

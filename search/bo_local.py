@@ -65,27 +65,23 @@ def climb(
     current = [cands[i] for i in np.argsort(-score)[:starts]]
     visited: dict[str, dict[str, Any]] = {}
     for _ in range(max_steps):
-        nbrs = [space.neighbours(c, steps=1) for c in current]
-        new = {}
-        for group in nbrs:
-            for n in group:
-                k = space.key(n)
-                if k not in known and k not in taken:
-                    new.setdefault(k, n)
+        # each current config's untested neighbours, by key (keyed once per step)
+        nbrs = [
+            {k: n for n in space.neighbours(c, steps=1) for k in [space.key(n)] if k not in taken}
+            for c in current
+        ]
+        new = {k: n for group in nbrs for k, n in group.items() if k not in known}
         if new:
             Xn = torch.as_tensor(space.encode_many(list(new.values())), dtype=torch.double)
             known.update(zip(new, map(float, _scores(acq, Xn)), strict=True))
-        moved = []
+        moved: dict[str, dict[str, Any]] = {}
         for c, group in zip(current, nbrs, strict=True):
-            best = max(
-                (n for n in group if space.key(n) not in taken),
-                key=lambda n: known[space.key(n)],
-                default=None,
-            )
-            if best is not None and known[space.key(best)] > known[space.key(c)]:
-                moved.append(best)
-                visited.setdefault(space.key(best), best)
+            best = max(group, key=known.__getitem__, default=None)
+            if best is not None and known[best] > known[space.key(c)]:
+                moved.setdefault(best, group[best])
         if not moved:
             break
-        current = list({space.key(m): m for m in moved}.values())
+        for k, n in moved.items():
+            visited.setdefault(k, n)
+        current = list(moved.values())
     return list(visited.values())

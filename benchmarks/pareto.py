@@ -10,7 +10,10 @@ such change was tried: nothing in perturbo was tuned on these tasks.
 
 - **Tasks**: BoTorch's multi-objective test functions, both objectives minimised, their
   reference points and maximum hypervolumes BoTorch's own: ``branincurrin`` (2-D), ``zdt1``,
-  ``zdt2`` (6-D), ``dtlz2`` (6-D, 2 objectives).
+  ``zdt2`` (6-D), ``dtlz2`` (6-D, 2 objectives). Beside them (session 22, ``--tasks`` of
+  ``MANY``, ``--name pareto_many``): three objectives (``dtlz2-m3``, ``vehiclesafety``,
+  ``penicillin``) and four (``carside``, ``dtlz2-m4``), for qLogNParEGO against qLogNEHVI
+  (``bo-parego``, ``bo-nehvi``).
 - **Planners**: perturbo's registry, the objects a campaign uses: ``bo`` (qLogNEHVI),
   ``optuna-tpe`` (multi-objective TPE), ``optuna-gp`` (GPSampler, its multi-objective
   acquisition), ``optuna-nsga2``, ``random``; 10 seeds, 52 evaluations in rounds of 4
@@ -45,8 +48,15 @@ RESULTS = HERE / "results"
 TASKS = ("branincurrin", "zdt1", "zdt2", "dtlz2")  # the development set (session 20)
 # held out for the reference-point protocol (docs/findings/hyperparameter.md, session 20)
 HELD_OUT = ("zdt3", "dtlz1", "dtlz3", "dtlz4")
+# three and four objectives, for the qLogNParEGO protocol (docs/findings/hyperparameter.md,
+# session 22): written before any planner ran on them
+MANY = ("dtlz2-m3", "vehiclesafety", "penicillin", "carside", "dtlz2-m4")
 PLANNERS = ("bo", "optuna-tpe", "optuna-gp", "optuna-nsga2", "random")
-VARIANTS = {"bo-refdata": {"ref_point": "data"}}  # bo with options, made directly
+VARIANTS: dict[str, dict[str, Any]] = {  # bo with options, made directly
+    "bo-refdata": {"ref_point": "data"},
+    "bo-nehvi": {"mo_acq": "nehvi"},
+    "bo-parego": {"mo_acq": "parego"},
+}
 # bo told the task's own reference point as objective thresholds (--ref-point): information
 # the other planners are not given (Optuna's samplers take none), so a row of its own
 GIVEN = "bo-refgiven"
@@ -66,6 +76,11 @@ def problem(task: str) -> Any:
         "dtlz1": lambda: mo.DTLZ1(dim=6, num_objectives=2),
         "dtlz3": lambda: mo.DTLZ3(dim=6, num_objectives=2),
         "dtlz4": lambda: mo.DTLZ4(dim=6, num_objectives=2),
+        "dtlz2-m3": lambda: mo.DTLZ2(dim=6, num_objectives=3),
+        "vehiclesafety": lambda: mo.VehicleSafety(),
+        "penicillin": lambda: mo.Penicillin(),
+        "carside": lambda: mo.CarSideImpact(),
+        "dtlz2-m4": lambda: mo.DTLZ2(dim=6, num_objectives=4),
     }[task]()
 
 
@@ -92,29 +107,30 @@ def one_run(task: str, planner: str, seed: int) -> dict[str, Any]:
 
     torch.set_num_threads(1)
     fn = problem(task)
+    names = tuple(f"f{i + 1}" for i in range(fn.num_objectives))
     lo, hi = fn.bounds.tolist()
     space = SearchSpace([Float(f"x{i}", lo[i], hi[i]) for i in range(fn.dim)])
     if planner in VARIANTS or planner == GIVEN:
         from perturbo.search.bo import BOPlanner
 
         kw = VARIANTS.get(planner) or {
-            "ref_point": dict(zip(("f1", "f2"), map(float, fn.ref_point), strict=True))
+            "ref_point": dict(zip(names, map(float, fn.ref_point), strict=True))
         }
-        pl = BOPlanner(space, "hyperparameter", seed, objective=("f1", "f2"),
-                       direction=("min", "min"), **kw)  # fmt: skip
+        pl = BOPlanner(space, "hyperparameter", seed, objective=names,
+                       direction=("min",) * len(names), **kw)  # fmt: skip
     else:
         pl = GENERAL.make(planner, space, kind="hyperparameter", seed=seed,
-                          objectives=("f1", "f2"), directions=("min", "min"))  # fmt: skip
+                          objectives=names, directions=("min",) * len(names))  # fmt: skip
     Y: list[list[float]] = []
     curve, cpu = [], time.process_time()
     while len(Y) < EVALS:
         specs = pl.ask(BATCH, [])
         obs = []
         for s in specs:
-            x = torch.tensor([[float(s.params[f"x{i}"]) for i in range(fn.dim)]])
+            x = torch.tensor([[float(s.params[f"x{i}"]) for i in range(fn.dim)]], dtype=torch.double)
             f = fn(x)[0].tolist()
             Y.append(f)
-            obs.append(Observation(s, Outcome(Status.COMPLETED, {"f1": f[0], "f2": f[1]})))
+            obs.append(Observation(s, Outcome(Status.COMPLETED, dict(zip(names, f, strict=True)))))
         pl.tell(obs)
         curve.append((len(Y), hv_regret(fn, np.array(Y))))
     return {"task": task, "planner": planner, "seed": seed, "curve": curve,
@@ -134,7 +150,7 @@ def report(runs: list[dict[str, Any]], wall_min: float, machine: str) -> list[st
     lines = [
         "## `bo`'s Pareto mode against Optuna's multi-objective samplers (hypervolume)",
         "",
-        f"Tasks {', '.join(f'`{t}`' for t in tasks)} (BoTorch's test functions, both objectives "
+        f"Tasks {', '.join(f'`{t}`' for t in tasks)} (BoTorch's test functions, every objective "
         f"minimised); {seeds} seeds, {EVALS} evaluations in rounds of {BATCH}. Metric: log10 of "
         "the hypervolume regret (BoTorch's maximum hypervolume minus that of the points "
         "evaluated, against its reference point); lower is better. Written by "
@@ -198,7 +214,7 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
 
 def present(runs: list[dict[str, Any]]) -> list[str]:
     """The tasks ``runs`` hold, in the order of the development set, then the held-out set."""
-    return [t for t in (*TASKS, *HELD_OUT) if any(r["task"] == t for r in runs)]
+    return [t for t in (*TASKS, *HELD_OUT, *MANY) if any(r["task"] == t for r in runs)]
 
 
 def write(runs: list[dict[str, Any]], out: Path, name: str, wall_min: float) -> None:
@@ -212,7 +228,8 @@ def write(runs: list[dict[str, Any]], out: Path, name: str, wall_min: float) -> 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--tasks", default=",".join(TASKS), help=f"of {', '.join((*TASKS, *HELD_OUT))}")
+    ap.add_argument("--tasks", default=",".join(TASKS),
+                    help=f"of {', '.join((*TASKS, *HELD_OUT, *MANY))}")  # fmt: skip
     ap.add_argument("--planners", default=",".join(PLANNERS),
                     help=f"of {', '.join((*PLANNERS, *VARIANTS, GIVEN))}")  # fmt: skip
     ap.add_argument("--name", default="pareto", help="the results' file stem")
@@ -228,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
         write(d["runs"], args.out, args.name, d["wall_min"])
         return 0
     bad = [p for p in args.planners.split(",") if p not in (*PLANNERS, *VARIANTS, GIVEN)]
-    bad += [t for t in args.tasks.split(",") if t not in (*TASKS, *HELD_OUT)]
+    bad += [t for t in args.tasks.split(",") if t not in (*TASKS, *HELD_OUT, *MANY)]
     if bad:
         ap.error(f"unknown --planners/--tasks: {', '.join(bad)} (see --help)")
     tasks, planners = args.tasks.split(","), args.planners.split(",")

@@ -37,9 +37,9 @@ from perturbo.search import bo_transforms
 from perturbo.search._told import Told
 from perturbo.search.bo_baseline import BASELINE_CAP, baseline_for
 from perturbo.search.bo_model import torch_unit_bounds
-from perturbo.search.bo_reference import given_thresholds, reference_rule
+from perturbo.search.bo_multi import choose
+from perturbo.search.bo_reference import reference_rule
 from perturbo.search.gp_refit import HyperparameterCache
-from perturbo.search.pareto_baseline import pareto_baseline
 from perturbo.search.sobol import SobolPlanner
 from perturbo.space import SearchSpace
 from perturbo.types import ExperimentSpec, Observation
@@ -68,6 +68,9 @@ class BOPlanner:
     Pareto front (``"front"``) or from every observation (``"data"``, under test), or
     ``{objective: threshold}``: the worst value of each named objective still worth having
     (the others inferred from the front; search/bo_reference.py).
+    ``mo_acq`` (several objectives): ``"nehvi"`` (qLogNEHVI), ``"parego"`` (qLogNParEGO, one
+    random Chebyshev weight per pick) or ``"auto"``: qLogNEHVI up to three objectives or with
+    thresholds, qLogNParEGO from four (search/bo_multi.py).
     ``local_search``: on a grid past ``max_grid``, add to the candidate set the configs met
     climbing the acquisition from its best candidates (search/bo_local.py; under test).
     """
@@ -102,10 +105,14 @@ class BOPlanner:
         baseline_cap: int | None = BASELINE_CAP,
         ref_point: str | Mapping[str, float] = "front",
         local_search: bool = False,
+        mo_acq: str = "auto",
     ) -> None:
         self._space, self._kind, self._seed = space, kind, seed
         self.objective = Objective.of(objective, direction)
         self.ref_point = reference_rule(ref_point, self.objective)
+        # several objectives: qLogNEHVI, or qLogNParEGO from four on (search/bo_multi.py)
+        self._mo_acq = choose(mo_acq, len(self.objective.names), self.ref_point)
+        self._mo_acq = self._mo_acq if self.objective.multi else "qLogNEI"
         self._told = Told(space, self.objective)
         self._sobol = SobolPlanner(space, kind, seed)
         self._sobol.name = self.name
@@ -194,14 +201,29 @@ class BOPlanner:
             Y = self._train_y(len(X))
             Xp = torch.as_tensor(self._told.pending_x(pending), dtype=torch.double)
             model = self._refit.model(X, Y, self._train_y, self._fit)
-            acq = self._acquisition(model, X, Y, Xp if len(Xp) else None)
-            if self._space.is_discrete:
-                cand = self._optimize_discrete(acq, n, pending)
+            if self._mo_acq == "parego":
+                from perturbo.search.bo_multi import parego_batch
+
+                self._acq_name = "qLogNParEGO"
+                pick = lambda acq, picks: self._pick(acq, 1, pending, picks)  # noqa: E731
+                cand = parego_batch(model, X, Xp if len(Xp) else None, n, self.mc_samples, pick)
             else:
-                cand = self._optimize(acq, n)
+                cand = self._pick(
+                    self._acquisition(model, X, Y, Xp if len(Xp) else None), n, pending
+                )
         return self._to_specs(
             cand.detach().numpy(), pending, model_note=f"{self._acq_name} on {len(X)} points"
         )
+
+    def _pick(self, acq: Any, q: int, pending: Sequence[ExperimentSpec], picks: Any = None) -> Any:
+        """``q`` candidates maximising ``acq``; ``picks``: rows already chosen this ask."""
+        if not self._space.is_discrete:
+            return self._optimize(acq, q)
+        chosen = [
+            ExperimentSpec(self._space.decode(r), self._kind)
+            for r in (picks.numpy() if picks is not None else [])
+        ]
+        return self._optimize_discrete(acq, q, [*pending, *chosen])
 
     def _train_y(self, m: int) -> Any:
         """The GP's targets from the first ``m`` usable observations (guarded, warped)."""
@@ -246,34 +268,10 @@ class BOPlanner:
                 prune_baseline=prune,
                 cache_root=True,
             )
-        from botorch.acquisition.multi_objective import logei
-        from botorch.acquisition.multi_objective.logei import (
-            qLogNoisyExpectedHypervolumeImprovement,
-        )
-        from botorch.utils.multi_objective.hypervolume import infer_reference_point
+        from perturbo.search.bo_multi import nehvi
 
-        # BoTorch 0.18 JIT-compiles an optional fused C++ kernel (torch cpp_extension + ninja)
-        # on the first qLogNEHVI: measured > 5 minutes of silent compiling inside a campaign's
-        # first ask on this 2-core box. Its pure-PyTorch path gives the same values; at our
-        # sizes (<= a few hundred trials) the kernel's speed-up does not pay for that stall.
-        logei._load_attempted = True
         self._acq_name = "qLogNEHVI"
-        # the reference point from the observed front's nadir, or (``ref_point="data"``)
-        # from every observation's worst (docs/findings/hyperparameter.md, session 20); where
-        # the user gave an objective's threshold, that (search/bo_reference.py)
-        rule = self.ref_point if isinstance(self.ref_point, str) else "front"
-        front = Y[torch.as_tensor(pareto_mask(Y.numpy()))] if rule == "front" else Y
-        ref = given_thresholds(infer_reference_point(front), self.ref_point, self.objective)
-        # BoTorch's pruning with a sort-based mask for 2 objectives (the same rows and draws)
-        X_base = pareto_baseline(model, X, ref.to(X))
-        return qLogNoisyExpectedHypervolumeImprovement(
-            model,
-            ref_point=ref.tolist(),
-            X_baseline=X_base,
-            X_pending=Xp,
-            sampler=sampler,
-            prune_baseline=False,
-        )
+        return nehvi(model, X, Y, Xp, sampler, self.ref_point, self.objective)
 
     def _optimize(self, acq: Any, q: int) -> Any:
         d = self._space.dim

@@ -1,0 +1,107 @@
+"""``bo``'s Pareto-mode acquisitions: qLogNEHVI (:func:`nehvi`) and, for many objectives,
+qLogNParEGO (:func:`parego_batch`; docs/findings/hyperparameter.md, session 22).
+
+qLogNEHVI's box decompositions grow exponentially with the number of objectives (four
+objectives at 200 observations: ~4 CPU s per proposal on the benchmark's Xeon). qLogNParEGO
+scalarises each posterior sample with an augmented Chebyshev function of random weights, so
+it needs no decomposition and its cost hardly depends on the number of objectives. As in
+BoTorch's multi-objective tutorial (``optimize_acqf_list``) and Knowles' ParEGO, every pick of a
+batch gets its own weights, drawn uniformly from the simplex, with the earlier picks pending:
+one weight for a whole batch would aim its picks at one point of the front.
+
+:func:`choose` is the rule ``mo_acq="auto"`` follows: qLogNEHVI up to three objectives (the
+default of Optuna's ``BoTorchSampler`` too), qLogNParEGO above, qLogNEHVI wherever the user
+gave thresholds (a hypervolume notion ParEGO has no use for).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["MO_ACQS", "choose", "nehvi", "parego_batch"]
+
+MO_ACQS = ("auto", "nehvi", "parego")
+PAREGO_FROM = 4  # objectives from which "auto" picks qLogNParEGO
+
+
+def choose(mo_acq: str, n_objectives: int, ref_point: str | Mapping[str, float]) -> str:
+    """``"nehvi"`` or ``"parego"`` for this many objectives (``mo_acq`` as the user set it)."""
+    if mo_acq not in MO_ACQS:
+        raise ValueError(f"mo_acq must be one of {', '.join(MO_ACQS)}, not {mo_acq!r}")
+    if mo_acq != "auto":
+        return mo_acq
+    if isinstance(ref_point, Mapping) or n_objectives < PAREGO_FROM:
+        return "nehvi"
+    return "parego"
+
+
+def nehvi(
+    model: Any, X: Any, Y: Any, Xp: Any | None, sampler: Any, ref_point: Any, objective: Any
+) -> Any:
+    """qLogNEHVI, its reference point from the observed front's nadir, or (``ref_point="data"``)
+    from every observation's worst (docs/findings/hyperparameter.md, session 20); where the
+    user gave an objective's threshold, that (search/bo_reference.py)."""
+    import torch
+    from botorch.acquisition.multi_objective import logei
+    from botorch.acquisition.multi_objective.logei import (
+        qLogNoisyExpectedHypervolumeImprovement,
+    )
+    from botorch.utils.multi_objective.hypervolume import infer_reference_point
+
+    from perturbo.objective import pareto_mask
+    from perturbo.search.bo_reference import given_thresholds
+    from perturbo.search.pareto_baseline import pareto_baseline
+
+    # BoTorch 0.18 JIT-compiles an optional fused C++ kernel (torch cpp_extension + ninja)
+    # on the first qLogNEHVI: measured > 5 minutes of silent compiling inside a campaign's
+    # first ask on this 2-core box. Its pure-PyTorch path gives the same values; at our
+    # sizes (<= a few hundred trials) the kernel's speed-up does not pay for that stall.
+    logei._load_attempted = True
+    rule = ref_point if isinstance(ref_point, str) else "front"
+    front = Y[torch.as_tensor(pareto_mask(Y.numpy()))] if rule == "front" else Y
+    ref = given_thresholds(infer_reference_point(front), ref_point, objective)
+    # BoTorch's pruning with a sort-based mask for 2 objectives (the same rows and draws)
+    X_base = pareto_baseline(model, X, ref.to(X))
+    return qLogNoisyExpectedHypervolumeImprovement(
+        model,
+        ref_point=ref.tolist(),
+        X_baseline=X_base,
+        X_pending=Xp,
+        sampler=sampler,
+        prune_baseline=False,
+    )
+
+
+def parego_batch(
+    model: Any,
+    X: Any,
+    Xp: Any | None,
+    n: int,
+    mc_samples: int,
+    pick: Callable[[Any, Any], Any],
+) -> Any:
+    """``n`` picks, each maximising qLogNParEGO under its own random weights, the pending
+    points and the earlier picks as ``X_pending``. ``pick(acq, picks)`` returns one candidate
+    row (1 x d) for ``acq``; ``picks`` holds the earlier ones (k x d)."""
+    import torch
+    from botorch.acquisition.multi_objective.parego import qLogNParEGO
+    from botorch.sampling import SobolQMCNormalSampler
+    from botorch.utils.sampling import sample_simplex
+
+    m = model.num_outputs
+    picks = torch.empty(0, X.shape[-1], dtype=X.dtype)
+    for _ in range(n):
+        weights = sample_simplex(m, dtype=X.dtype).squeeze(0)
+        pending = picks if Xp is None else torch.cat([Xp, picks])
+        acq = qLogNParEGO(
+            model,
+            X_baseline=X,
+            scalarization_weights=weights,
+            sampler=SobolQMCNormalSampler(sample_shape=torch.Size([mc_samples])),
+            X_pending=pending if len(pending) else None,
+            prune_baseline=True,
+            cache_root=True,
+        )
+        picks = torch.cat([picks, pick(acq, picks).reshape(1, -1).to(X)])
+    return picks

@@ -185,10 +185,16 @@ class Steps:
         ran = [o for o in self.history if o.outcome.status is not Status.REJECTED]
         reasons = {(o.outcome.error.splitlines() or [""])[0] for o in ran}
         if len(reasons) == 1:
+            then = (
+                "fix the cause, then `perturbo resume` continues (the failed experiments are "
+                "recorded)"
+                if self.recorder is not None
+                else "fix the cause and run it again (this run was not recorded: give it a "
+                "tracking store to keep and resume one)"
+            )
             raise PerturboError(
                 f"all {len(ran)} experiments so far failed the same way, so the campaign stopped: "
-                f"{reasons.pop()[:300]}; fix the cause, then `perturbo resume` continues "
-                "(the failed experiments are recorded)"
+                f"{reasons.pop()[:300]}; {then}"
             )
 
     def finish(self) -> None:

@@ -63,3 +63,18 @@ def test_campaign_errors() -> None:
         Campaign(bumpy)
     with pytest.raises(PerturboError, match="unknown task"):
         Campaign("no-such-task").run()
+
+
+def test_a_campaign_that_always_fails_untracked_does_not_promise_a_resume() -> None:
+    """With no tracking store nothing is recorded: the stop must not say `perturbo resume`
+    continues it (it said so before session 22)."""
+
+    def broken(params: dict) -> float:
+        raise RuntimeError("always broken")
+
+    space = SearchSpace([Float("x", 0.0, 1.0)])
+    with pytest.raises(PerturboError) as e:
+        Campaign(broken, space=space, direction="max", trials=8, batch=2).run()
+    msg = str(e.value)
+    assert "failed the same way" in msg and "always broken" in msg
+    assert "not recorded" in msg and "perturbo resume" not in msg

@@ -142,8 +142,6 @@ RUN_GROUPS = {"": "where it runs and records"}
 """Help group key -> title of the run options' flags."""
 
 _FIXES = {
-    "greater_than": "use a positive number",
-    "greater_than_equal": "use a larger number",
     "int_parsing": "use a whole number",
     "int_from_float": "use a whole number",
     "float_parsing": "use a number",
@@ -151,6 +149,24 @@ _FIXES = {
     "extra_forbidden": "remove it or fix its spelling (`perturbo run KIND --help` lists the settings)",
     "missing": "set it",
 }
+
+_BOUNDS = {  # pydantic's error type -> (its bound in the error's ctx, the fix naming it)
+    "greater_than": ("gt", "use a number greater than {}"),
+    "greater_than_equal": ("ge", "use a number of {} or more"),
+    "less_than": ("lt", "use a number less than {}"),
+    "less_than_equal": ("le", "use a number of {} or less"),
+}
+
+
+def _fix(err: Mapping[str, Any]) -> str:
+    """The fix of one pydantic error: a bound names its own value (``--eta 1``: "use a number
+    greater than 1", not merely a positive one)."""
+    if err["type"] in _BOUNDS:
+        key, text = _BOUNDS[err["type"]]
+        bound = err.get("ctx", {}).get(key)
+        if isinstance(bound, int | float):
+            return text.format(f"{bound:g}")
+    return _FIXES.get(err["type"], "use a valid value")
 
 
 def read_toml(path: str | Path, kind: str | None = None) -> dict[str, Any]:
@@ -190,7 +206,7 @@ def explain(e: ValidationError, sources: Mapping[str, str]) -> PerturboError:
         src = sources.get(top, _flag(top))
         got = err.get("input")
         got_s = "" if err["type"] in ("missing",) or isinstance(got, dict) else f" (got {got!r})"
-        fix = _FIXES.get(err["type"], "use a valid value")
+        fix = _fix(err)
         what = err["msg"].lower()
         if err["type"] == "literal_error":
             fix = f"use one of {err.get('ctx', {}).get('expected', 'the listed values')}"

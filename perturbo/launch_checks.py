@@ -46,13 +46,28 @@ def apply_overrides(
                 f"--{key} {value}: must be a positive number; fix: use --{key} 1 or more"
             )
         done = history.last_round + 1 if key == "rounds" else history.n_ran
-        if int(value) < done:
+        if int(value) <= done:  # the budget counts what is recorded: equal would run nothing
             raise PerturboError(
-                f"--{key} {value}: campaign {name!r} already has {done} {key} recorded; "
-                f"pass --{key} {done} or more (nothing recorded was changed)"
+                f"--{key} {value}: campaign {name!r} already has {_counted(done, key)} "
+                f"recorded; pass --{key} {done + 1} or more to run more (nothing recorded "
+                "was changed)"
             )
         config[key] = int(value)
     return config
+
+
+def _counted(n: int, noun: str) -> str:
+    """``1 trial``, ``2 trials``: ``noun`` is a plural (a budget key: trials, rounds,
+    experiments), made singular for one."""
+    return f"{n} {noun[:-1] if n == 1 and noun.endswith('s') else noun}"
+
+
+def _all_its(n: int, key: str) -> str:
+    return f"its {_counted(n, key)}" if n == 1 else f"all its {_counted(n, key)}"
+
+
+def _every(n: int) -> str:
+    return "the only experiment" if n == 1 else f"all {n} experiments"
 
 
 def _untested_left(parts: CampaignParts, history: Sequence[Any]) -> int | None:
@@ -80,7 +95,7 @@ def refuse_finished(
         return
     key, budget = next(iter(spent.items()))
     raise PerturboError(
-        f"campaign {name!r} is finished: it ran all its {budget} {key}, so resume has nothing "
+        f"campaign {name!r} is finished: it ran {_all_its(budget, key)}, so resume has nothing "
         f"to run; extend it with `perturbo resume {shlex.quote(name)} --{key} {2 * budget}` "
         "(any number above its budget)"
     )
@@ -164,8 +179,8 @@ def check_room(parts: CampaignParts, history: History, name: str) -> None:
         return
     if parts.batch > left:
         raise PerturboError(
-            f"--batch {parts.batch} is larger than the {left} untested experiments left in "
-            f"campaign {name!r}: use --batch {left} or less"
+            f"--batch {parts.batch} is larger than the {_counted(left, 'untested experiments')} "
+            f"left in campaign {name!r}: use --batch {left} or less"
             if left
             else f"campaign {name!r} has tested every experiment in its space: nothing left to run"
         )
@@ -177,8 +192,8 @@ def check_room(parts: CampaignParts, history: History, name: str) -> None:
             most = left // max(todo, 1)  # 0 where --rounds alone is beyond the space
             raise PerturboError(
                 f"--rounds {rounds} x --batch {parts.batch} needs {todo * parts.batch} untested "
-                f"experiments, but only {left} are left in campaign {name!r}: use --rounds "
-                f"{history.last_round + 1 + fit} or less"
+                f"experiments, but only {left} {'is' if left == 1 else 'are'} left in campaign "
+                f"{name!r}: use --rounds {history.last_round + 1 + fit} or less"
                 + (f", or a --batch of at most {most}" if most else "")
             )
 
@@ -197,19 +212,19 @@ def refuse_all_failed(
         key = spec.budget_keys[0] if spec.budget_keys else ""
         now = parts.config.get(key) if key else None
         more = (
-            f"`perturbo resume {shlex.quote(name)} --{key} {2 * int(now)}` (its {now} {key} "
-            "are spent)"
+            f"`perturbo resume {shlex.quote(name)} --{key} {2 * int(now)}` (its "
+            f"{_counted(now, key)} {'are' if now != 1 else 'is'} spent)"
             if isinstance(now, int)
             else "a new campaign"
         )
         if not recorded:
             raise PerturboError(
-                f"all {len(ran)} experiments of campaign {name!r} failed{failures(history)}: "
+                f"{_every(len(ran))} of campaign {name!r} failed{failures(history)}: "
                 "fix the cause and run it again (this run was not recorded: give it a "
                 "tracking store to keep and resume one)"
             )
         raise PerturboError(
-            f"all {len(ran)} experiments of campaign {name!r} failed{failures(history)}: fix "
+            f"{_every(len(ran))} of campaign {name!r} failed{failures(history)}: fix "
             f"the cause, then run more with {more}; the failed ones stay recorded"
         )
 

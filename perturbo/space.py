@@ -30,7 +30,8 @@ or from a TOML table (``SearchSpace.from_toml("space.toml")``)::
     when = { optimizer = ["sgd"] }
 
 A parameter with ``when`` is *conditional*: it is active only when each named parent takes
-one of the listed values; inactive parameters are dropped from validated params.
+one of the listed values; inactive parameters are dropped from validated params. A parent is a
+categorical or an int (a float almost never equals a listed value: refused).
 
 Unit-cube encoding (:meth:`SearchSpace.encode` / :meth:`SearchSpace.decode`), one column per
 parameter, in declaration order:
@@ -90,6 +91,13 @@ class SearchSpace:
                         f"define {parent!r} first (parents precede children)"
                     )
                 par = names[parent]
+                if isinstance(par, Float):
+                    raise PerturboError(
+                        f"parameter {p.name!r}: its `when` names {parent!r}, a float; a `when` "
+                        f"parent must be a categorical or an int (a float rarely equals a listed "
+                        f"value): make {parent!r} a categorical or an int, or remove the `when` "
+                        f"of {p.name!r}"
+                    )
                 for v in vals:
                     try:
                         par.validate(v)
@@ -125,7 +133,9 @@ class SearchSpace:
             extra = set(spec) - allowed
             if extra:
                 raise PerturboError(
-                    f"parameter {name!r}: unknown key(s) {sorted(extra)} for a {typ}; allowed: {sorted(allowed | {'type', 'when'})}"
+                    f"parameter {name!r}: unknown {'key' if len(extra) == 1 else 'keys'} "
+                    f"{', '.join(map(repr, sorted(extra)))} for a {typ}; allowed: "
+                    f"{', '.join(sorted(allowed | {'type', 'when'}))}"
                 )
             missing = (
                 {"choices"} - set(spec) if cls_ is Categorical else {"low", "high"} - set(spec)
@@ -248,7 +258,10 @@ class SearchSpace:
             )
         unknown = [k for k in params if k not in self._by_name]
         if unknown:
-            raise InvalidSpec(f"unknown parameter(s) {unknown}; the space has {list(self.names)}")
+            raise InvalidSpec(
+                f"unknown {'parameter' if len(unknown) == 1 else 'parameters'} "
+                f"{', '.join(map(repr, unknown))}; the space has {', '.join(self.names)}"
+            )
         out: dict[str, Any] = {}
         for p in self.params:
             if not p.active(out):

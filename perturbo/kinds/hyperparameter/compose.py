@@ -5,11 +5,19 @@ BoTorch, Optuna, Ray) are imported inside the functions, so ``--help`` is fast.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from perturbo.kinds.hyperparameter.settings import DEFAULTS, HyperparameterConfig
+from perturbo.kinds.hyperparameter.trial_budget import (
+    asha_rungs,
+    check_asha,
+    fidelity_top,
+    with_epochs,
+)
+from perturbo.kinds.hyperparameter.trial_budget import (
+    check_fidelity as _check_fidelity,  # perturbo.kinds.hyperparameter.lab imports it here
+)
 from perturbo.types import PerturboError
 
 if TYPE_CHECKING:
@@ -72,10 +80,16 @@ def objectives_of(
             raise PerturboError(_no_direction(names[0], task, user_code=not known))
     if len(dirs) != len(names):
         raise PerturboError(
-            f"--direction gives {len(dirs)} direction(s) ({','.join(dirs)}) for {len(names)} "
-            f"objective(s) ({','.join(names)}); pass one max|min per objective, in the same order"
+            f"--direction gives {_n(len(dirs), 'direction')} ({','.join(dirs)}) for "
+            f"{_n(len(names), 'objective')} ({','.join(names)}); pass one max|min per objective, "
+            "in the same order"
         )
     return names, dirs
+
+
+def _n(n: int, noun: str) -> str:
+    """``1 objective``, ``2 objectives``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 def _no_direction(objective: str, task: Any, user_code: bool) -> str:
@@ -149,43 +163,6 @@ def _recorded_direction(context: BuildContext | None) -> str | None:
         return context.store.summary(context.campaign).params.get("direction") or None
     except PerturboError:
         return None  # a new campaign: nothing recorded
-
-
-def _with_epochs(space: SearchSpace, max_epochs: int) -> SearchSpace:
-    """``space`` plus ``Int("epochs", 1, max_epochs)`` (a built-in task trained over epochs,
-    for ``--planner mf-bo``), unless it has a fidelity parameter already."""
-    from perturbo.search.fidelity import find_fidelity
-    from perturbo.space import Int, SearchSpace
-
-    if find_fidelity(space) is not None:
-        return space
-    return SearchSpace([*space.params, Int("epochs", 1, max_epochs)])
-
-
-def _fidelity_top(space: SearchSpace, name: str | None) -> tuple[str, float] | None:
-    """(mf-bo's fidelity param, its top value), or None where the space has none."""
-    from perturbo.search.fidelity import fidelity_ladder, find_fidelity
-
-    found = find_fidelity(space, name)
-    return None if found is None else (found, float(fidelity_ladder(space[found])[-1]))
-
-
-def _check_fidelity(name: str, planner: str, space: SearchSpace) -> None:
-    """``--fidelity NAME``: only mf-bo trades on a fidelity, and NAME must be one it can."""
-    from perturbo.search.fidelity import find_fidelity
-
-    if planner != "mf-bo":
-        raise PerturboError(
-            f"--fidelity names the parameter --planner mf-bo trades cost on; --planner {planner} "
-            "runs every trial as given: use --planner mf-bo, or drop --fidelity"
-        )
-    try:
-        find_fidelity(space, name)
-    except ValueError as e:
-        raise PerturboError(
-            f"--fidelity {name!r}: {e} (the space's parameters: {', '.join(space.names)}); "
-            'add it to --space, e.g. [data_fraction] type = "float", low = 0.05, high = 1.0'
-        ) from None
 
 
 def _ref_point_of(
@@ -305,54 +282,23 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
     objective, direction = objectives[0], directions[0]
     if objective != task.objective or len(objectives) > 1:
         recipe = TaskRecipe(**{**recipe.__dict__, "objective": objective, "objectives": objectives})
-    if cfg.asha and cfg.planner == "mf-bo":
-        # both would decide each trial's epochs: ASHA's rungs stopped every mf-bo proposal
-        # after the first at once (seen: 5 of 6 pruned in 5 ms, the best a 1-epoch trial)
-        raise PerturboError(
-            "--asha and --planner mf-bo both decide how many epochs a trial gets (mf-bo "
-            "proposes each trial's epochs itself): drop --asha, or use --planner bo --asha"
-        )
+    max_epochs = int(getattr(task, "max_epochs", 0) or 0)
+    check_asha(cfg, max_epochs, objectives, desire is not None)  # before any trial runs
     if desire is not None:
-        if cfg.asha:
-            raise PerturboError(
-                "--asha stops trials on one raw objective, not on --desirability's "
-                "combination: drop --asha, or --desirability"
-            )
         from perturbo.desirability import DESIRABILITY
 
         # the planner maximises the one combined metric; the raw objectives stay metrics
         recipe = TaskRecipe(**{**recipe.__dict__, "desirability": desire.spec()})
         objectives, directions = (DESIRABILITY,), ("max",)
         objective, direction = DESIRABILITY, "max"
-    max_epochs = int(getattr(task, "max_epochs", 0) or 0)
     if cfg.planner == "mf-bo" and user_space is None and max_epochs >= 2:
-        space = _with_epochs(space, max_epochs)  # the task's own epochs are the fidelity
+        space = with_epochs(space, max_epochs)  # the task's own epochs are the fidelity
         recipe = TaskRecipe(**{**recipe.__dict__, "space": space.to_dict()})
     if cfg.fidelity is not None:
         _check_fidelity(cfg.fidelity, cfg.planner, space)
     if cfg.planner == "mf-bo":  # each trial records its share of the top fidelity
-        recipe = TaskRecipe(**{**recipe.__dict__, "fidelity": _fidelity_top(space, cfg.fidelity)})
-    rungs = None
-    if cfg.asha and len(objectives) > 1:
-        raise PerturboError(
-            f"--asha stops trials on one objective, and --objective names {len(objectives)} "
-            f"({','.join(objectives)}): drop --asha, or name one objective"
-        )
-    if cfg.asha:
-        if max_epochs < 2:
-            raise PerturboError(
-                f"--asha needs a task trained over epochs; {cfg.task!r} has none "
-                f"(use digits-cnn or an -mlp task, or --max-epochs for your function)"
-            )
-        from perturbo.actors.rungs import SharedRungs
-
-        rungs = SharedRungs(
-            f"{default_name(cfg.model_dump())}-{uuid.uuid4().hex[:8]}",
-            max_epochs,
-            cfg.min_epochs,
-            cfg.eta,
-            direction,
-        )
+        recipe = TaskRecipe(**{**recipe.__dict__, "fidelity": fidelity_top(space, cfg.fidelity)})
+    rungs = asha_rungs(cfg, max_epochs, direction, default_name(cfg.model_dump()))
     planner_cfg = cfg.model_dump()
     if cfg.ref_point is not None:
         planner_cfg["ref_point"] = _ref_point_of(cfg.ref_point, cfg.planner, objectives, desire)

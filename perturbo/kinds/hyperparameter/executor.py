@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from perturbo.kinds.hyperparameter.tasks import Task, make_task
+from perturbo.kinds.hyperparameter.user_call import ObjectiveReturnError
 from perturbo.objective import FIDELITY_SHARE, at_top_fidelity
 from perturbo.space import SearchSpace
 from perturbo.types import (
@@ -119,6 +120,10 @@ class HyperparameterExecutor:
 
         try:
             metrics = self.task.evaluate(dict(spec.params), report)
+        except ObjectiveReturnError as e:  # what came back, not where perturbo noticed it
+            return replace(
+                failed(str(e), time.perf_counter() - t0), intermediate=tuple(intermediate)
+            )
         except Exception as e:  # noqa: BLE001 - the objective's failure is the trial's outcome
             return replace(
                 failed(f"objective raised {describe_error(e)}", time.perf_counter() - t0),

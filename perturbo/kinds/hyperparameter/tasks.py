@@ -14,7 +14,6 @@ and a user function (``module:function``, opt-in since it runs user code).
 
 from __future__ import annotations
 
-import importlib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -24,6 +23,8 @@ import numpy as np
 
 from perturbo.kinds.hyperparameter.task_base import Report, Task, _always
 from perturbo.kinds.hyperparameter.torch_tasks import _TABULAR, TorchTask
+from perturbo.kinds.hyperparameter.user_call import ObjectiveReturnError, metrics_of
+from perturbo.kinds.hyperparameter.user_import import import_user_module, shadowed_hint
 from perturbo.space import Float, SearchSpace
 from perturbo.types import PerturboError
 
@@ -115,17 +116,19 @@ class UserTask:
             raise PerturboError(
                 f"user objective {self.name!r} must be 'module:function', e.g. 'mypkg.train:objective'"
             )
-        try:
-            mod = importlib.import_module(mod_name)
-        except ImportError as e:
+        if mod_name == "__main__":
             raise PerturboError(
-                f"cannot import module {mod_name!r} of user objective {self.name!r} ({e}); "
-                f"put it on PYTHONPATH or install it"
-            ) from None
+                f"objective {fn_name!r} was defined in a script run as __main__ (`python "
+                "script.py`), which no other process can import: resume the campaign from that "
+                "script, `Campaign(fn, ..., name=..., tracking_uri=...).resume()`, or move the "
+                "function into a module and give `--task module:function`"
+            )
+        mod = import_user_module(mod_name, self.name)
         fn = getattr(mod, fn_name, None)
         if not callable(fn):
             raise PerturboError(
-                f"module {mod_name!r} has no function {fn_name!r}; check the name after ':'"
+                f"module {mod_name!r} ({getattr(mod, '__file__', None) or 'built in'}) has no "
+                f"function {fn_name!r}; check the name after ':'{shadowed_hint(mod, mod_name)}"
             )
         self._fn = fn
         self._read_signature()
@@ -146,10 +149,7 @@ class UserTask:
         args, kw = ((), dict(params)) if self._by_name else ((dict(params),), {})
         if self._takes_report:
             kw["report"] = report
-        out = self._fn(*args, **kw)
-        if isinstance(out, Mapping):
-            return {str(k): float(v) for k, v in out.items()}
-        return {self.objective: float(out)}
+        return metrics_of(self._fn(*args, **kw), self.objective)
 
 
 # -- lookup -----------------------------------------------------------------------------------
@@ -219,14 +219,17 @@ def make_task(
 
 
 __all__ = [
+    "ObjectiveReturnError",  # re-exported from user_call
     "Report",
     "SyntheticTask",
     "Task",
     "TorchTask",
     "UserTask",
     "builtin_tasks",
+    "import_user_module",
     "is_noise_free",
     "make_task",
+    "metrics_of",
     "register_function",
     "registered_function",
 ]

@@ -14,18 +14,21 @@ driver before any trial runs:
   when its condition does not hold), and every other argument but ``report`` a default;
   otherwise :class:`PerturboError` names what is missing and both ways to write it.
 - ``"dict"``: anything else, as before.
+
+And what it returns (:func:`metrics_of`): a number, or a mapping of metric names to numbers;
+anything else (a forgotten ``return``: None) fails the trial with what came back.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from perturbo.space import SearchSpace
 from perturbo.types import PerturboError
 
-__all__ = ["call_style"]
+__all__ = ["ObjectiveReturnError", "call_style", "metrics_of"]
 
 _NAMED = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
 
@@ -57,10 +60,16 @@ def call_style(fn: Callable[..., Any], space: SearchSpace, label: str = "") -> s
     empty = inspect.Parameter.empty
     extra = [p.name for p in args if p.name not in names and p.default is empty]
     if extra:
+        several = len(extra) > 1
+        what = _listed(
+            extra,
+            "is not a parameter of the space and has no default",
+            "are not parameters of the space and have no defaults",
+        )
         raise PerturboError(
-            f"{shown} takes the search space's parameters by name, but "
-            f"{', '.join(map(repr, extra))} is not a parameter of the space and has no "
-            f"default: give it one, add it to the space, {fix}"
+            f"{shown} takes the search space's parameters by name, but {what}: give "
+            f"{'each one' if several else 'it one'}, add {'them' if several else 'it'} to the "
+            f"space, {fix}"
         )
     cond = [
         p.name
@@ -69,7 +78,61 @@ def call_style(fn: Callable[..., Any], space: SearchSpace, label: str = "") -> s
     ]
     if cond:
         raise PerturboError(
-            f"{shown}: {', '.join(map(repr, cond))} is conditional (left out of a trial when "
-            f"its condition does not hold) and needs a default, e.g. {cond[0]}=None, {fix}"
+            f"{shown}: {_listed(cond, 'is', 'are')} conditional (left out of a trial when "
+            f"{'their conditions do' if len(cond) > 1 else 'its condition does'} not hold) and "
+            f"{'need defaults' if len(cond) > 1 else 'needs a default'}, e.g. {cond[0]}=None, "
+            f"{fix}"
         )
     return "kwargs"
+
+
+def _listed(names: list[str], one: str, several: str) -> str:
+    """``'a' is`` / ``'a', 'b' are``: the names quoted, with the verb that agrees."""
+    return f"{', '.join(map(repr, names))} {one if len(names) == 1 else several}"
+
+
+class ObjectiveReturnError(PerturboError):
+    """A user's objective returned what is not a number or a mapping of metric names to
+    numbers: the trial fails with this message (what came back, and what to return)."""
+
+
+def _number(value: Any) -> float | None:
+    """``value`` as a float (an int, a float, a numpy or torch scalar), or None: text, None, a
+    sequence or a larger array is no number (``float("0.9")`` would pass a string)."""
+    if value is None or isinstance(value, (str, bytes)):
+        return None
+    try:
+        return float(value)
+    except Exception:  # noqa: BLE001 - a user's type: its __float__ may raise anything
+        return None
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def metrics_of(out: Any, objective: str) -> dict[str, float]:
+    """What a user's objective returned, as metrics: a number is ``{objective: number}``, a
+    mapping's values each a number; anything else is an :class:`ObjectiveReturnError` naming
+    what came back (a function that forgot its ``return`` gives None)."""
+    fix = "return a number or a dict of metrics"
+    if out is None:
+        raise ObjectiveReturnError(f"objective returned None; {fix}")
+    if isinstance(out, Mapping):
+        metrics: dict[str, float] = {}
+        for k, v in out.items():
+            x = _number(v)
+            if x is None:
+                raise ObjectiveReturnError(
+                    f"objective returned metric {str(k)!r} as {type(v).__name__} "
+                    f"({_shown(v)}), not a number; {fix} whose values are numbers"
+                )
+            metrics[str(k)] = x
+        return metrics
+    x = _number(out)
+    if x is None:
+        raise ObjectiveReturnError(
+            f"objective returned a {type(out).__name__} ({_shown(out)}), not a number; {fix}"
+        )
+    return {objective: x}

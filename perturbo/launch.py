@@ -34,7 +34,7 @@ from perturbo.launch_checks import (
     refuse_running_name,
     resolve_campaign,
 )
-from perturbo.types import PerturboError
+from perturbo.types import PerturboError, counted
 
 if TYPE_CHECKING:
     from perturbo.config import RunOptions
@@ -330,13 +330,15 @@ def run_parts(
             claim.release()
     if recorder is not None and recorder.stopped:
         say(
-            f"{recorder.stopped}: {len(history)} experiments in {history.last_round + 1} rounds "
+            f"{recorder.stopped}: {counted(len(history), 'experiments')} in "
+            f"{counted(history.last_round + 1, 'rounds')} "
             f"are recorded; {again} continues"
         )
         return history
     refuse_all_failed(history, name, spec, parts, recorded=recorder is not None)
     say(
-        f"done: {len(history)} experiments in {history.last_round + 1} rounds{failures(history)}"
+        f"done: {counted(len(history), 'experiments')} in "
+        f"{counted(history.last_round + 1, 'rounds')}{failures(history)}"
         + (
             f"; `perturbo show {shlex.quote(name)}{tracking.store_flag(uri)}`, or "
             f"`perturbo ui{tracking.store_flag(uri)}` and open {recorder.ui_url()}"

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from perturbo.kindspec import KindSpec
-from perturbo.types import PerturboError
+from perturbo.types import PerturboError, counted
 
 if TYPE_CHECKING:
     from perturbo.history import History
@@ -48,7 +48,7 @@ def apply_overrides(
         done = history.last_round + 1 if key == "rounds" else history.n_ran
         if int(value) <= done:  # the budget counts what is recorded: equal would run nothing
             raise PerturboError(
-                f"--{key} {value}: campaign {name!r} already has {_counted(done, key)} "
+                f"--{key} {value}: campaign {name!r} already has {counted(done, key)} "
                 f"recorded; pass --{key} {done + 1} or more to run more (nothing recorded "
                 "was changed)"
             )
@@ -56,14 +56,8 @@ def apply_overrides(
     return config
 
 
-def _counted(n: int, noun: str) -> str:
-    """``1 trial``, ``2 trials``: ``noun`` is a plural (a budget key: trials, rounds,
-    experiments), made singular for one."""
-    return f"{n} {noun[:-1] if n == 1 and noun.endswith('s') else noun}"
-
-
 def _all_its(n: int, key: str) -> str:
-    return f"its {_counted(n, key)}" if n == 1 else f"all its {_counted(n, key)}"
+    return f"its {counted(n, key)}" if n == 1 else f"all its {counted(n, key)}"
 
 
 def _every(n: int) -> str:
@@ -179,7 +173,7 @@ def check_room(parts: CampaignParts, history: History, name: str) -> None:
         return
     if parts.batch > left:
         raise PerturboError(
-            f"--batch {parts.batch} is larger than the {_counted(left, 'untested experiments')} "
+            f"--batch {parts.batch} is larger than the {counted(left, 'untested experiments')} "
             f"left in campaign {name!r}: use --batch {left} or less"
             if left
             else f"campaign {name!r} has tested every experiment in its space: nothing left to run"
@@ -213,7 +207,7 @@ def refuse_all_failed(
         now = parts.config.get(key) if key else None
         more = (
             f"`perturbo resume {shlex.quote(name)} --{key} {2 * int(now)}` (its "
-            f"{_counted(now, key)} {'are' if now != 1 else 'is'} spent)"
+            f"{counted(now, key)} {'are' if now != 1 else 'is'} spent)"
             if isinstance(now, int)
             else "a new campaign"
         )

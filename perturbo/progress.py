@@ -24,6 +24,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from perturbo.campaign import RoundReport
+from perturbo.types import counted
 
 if TYPE_CHECKING:
     from perturbo.campaign import StopRule
@@ -128,7 +129,7 @@ class RoundProgress:
         """``3/5 rounds`` or ``12/40 experiments`` (``3 rounds`` where the end is unknown)."""
         unit = "experiments" if self.by_experiments else "rounds"
         total = self._total()
-        return f"{self.done}/{total} {unit}" if total is not None else f"{self.done} {unit}"
+        return f"{self.done}/{total} {unit}" if total is not None else counted(self.done, unit)
 
     def __enter__(self) -> RoundProgress:
         phase(f"  running round {self.rounds + 1} ({self.count()} so far) ...")

@@ -25,6 +25,7 @@ from perturbo.types import (
     Observation,
     PerturboError,
     Status,
+    counted,
     describe_error,
     rejected,
 )
@@ -96,8 +97,8 @@ class Steps:
         name = getattr(self.planner, "name", type(self.planner).__name__)
         raise PerturboError(
             f"planner {name!r} raised {PLANNER_TRIES} times in a row when asked for round "
-            f"{self.next_round} ({describe_error(error)}); {self.history.n_ran} experiments "
-            "are recorded. Fix the planner (or its settings), then `perturbo resume` the "
+            f"{self.next_round} ({describe_error(error)}); {counted(self.history.n_ran, 'experiments')} "
+            f"{'is' if self.history.n_ran == 1 else 'are'} recorded. Fix the planner (or its settings), then `perturbo resume` the "
             "campaign: it continues after the last recorded round"
         ) from error
 
@@ -193,7 +194,8 @@ class Steps:
                 "tracking store to keep and resume one)"
             )
             raise PerturboError(
-                f"all {len(ran)} experiments so far failed the same way, so the campaign stopped: "
+                f"{'the only experiment' if len(ran) == 1 else f'all {len(ran)} experiments'} so "
+                "far failed the same way, so the campaign stopped: "
                 f"{reasons.pop()[:300]}; {then}"
             )
 
@@ -202,7 +204,8 @@ class Steps:
             finishing = getattr(self.on_round, "finishing", None)  # RoundProgress: one line
             if callable(finishing):
                 finishing(
-                    f"{self.history.n_ran} experiments in {self.next_round} rounds ran; "
+                    f"{counted(self.history.n_ran, 'experiments')} in "
+                    f"{counted(self.next_round, 'rounds')} ran; "
                     "recording the final metrics and drawing the plots ..."
                 )
             final = self.metrics([], list(self.history)) if self.metrics else {}

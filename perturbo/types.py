@@ -137,6 +137,12 @@ def describe_error(exc: BaseException) -> str:
     return text
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 experiment``, ``3 experiments``: ``noun`` given in the plural (experiments, rounds,
+    trials), made singular for one."""
+    return f"{n} {noun[:-1] if n == 1 and noun.endswith('s') else noun}"
+
+
 @dataclass(frozen=True)
 class Observation:
     """An experiment and what came of it: the unit the history stores and planners learn from."""

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from perturbo.findings import by_round, found, headline_of_history
 from perturbo.tracking.layout import BEST_TAG
-from perturbo.types import Observation, Status
+from perturbo.types import Observation, Status, counted
 
 if TYPE_CHECKING:
     from perturbo.findings import Findings
@@ -196,7 +196,7 @@ def summary_markdown(
         f"perturbo `{facts.kind}` campaign{about}, planner `{facts.planner or '?'}`: "
         f"**{facts.status}**" + (f" ({facts.reason})" if facts.reason else "") + ".",
         "",
-        f"{len(facts.history)} experiments in {rounds} rounds: {_counts(facts.history) or 'none'}.",
+        f"{counted(len(facts.history), 'experiments')} in {counted(rounds, 'rounds')}: {_counts(facts.history) or 'none'}.",
     ]
     headline = result_line(facts)
     if headline:

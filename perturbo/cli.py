@@ -204,7 +204,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
     if config.get("lab"):  # the experiments run in a lab: propose, record pending, exit
         from perturbo.cli_lab import start_lab
 
-        return start_lab(spec, config, options)
+        return start_lab(spec, config, options, pinned)
     history = launch(spec, config, options, name=options.name, pinned=pinned)
     return _exit_status(history)
 
@@ -256,11 +256,44 @@ def cmd_resume(ns: argparse.Namespace) -> int:
     from perturbo.launch import resume
 
     values = {k: v for k, v in vars(ns).items() if k in cfg.RUN_OPTION_KEYS}
+    values = _pool_as_started(ns.campaign, values)
     options = cfg.build_model(cfg.RunOptions, values).check()
     pinned = _pinned(getattr(ns, "pin", None))
     budget = {"rounds": ns.rounds, "trials": ns.trials}
     history = resume(ns.campaign, options, budget, pinned=pinned, spec_of=kinds.get)
     return _exit_status(history)
+
+
+def _pool_as_started(campaign: str, values: dict[str, Any]) -> dict[str, Any]:
+    """A resume runs where the campaign ran: one started with ``--local`` (its parent run's
+    ``perturbo.meta.pool`` tag says ``local``) resumes in this process with its ``--workers``,
+    unless this command line names a pool (``--local``, ``--address``, ``--workers``)."""
+    if any(values.get(k) not in (None, False) for k in ("local", "address", "workers")):
+        return values
+    from perturbo import config as cfg
+    from perturbo import tracking
+    from perturbo.launch_checks import resolve_campaign
+
+    uri = values.get("tracking_uri") or cfg.env_tracking_uri() or cfg.default_tracking_uri()
+    try:
+        store = tracking.open_store(uri)
+        _, parent = store._open(resolve_campaign(store, campaign))  # noqa: SLF001
+    except PerturboError:
+        return values  # `resume` says what is wrong, in its own words
+    tags = parent.data.tags
+    if not str(tags.get("perturbo.meta.pool", "")).startswith("local"):
+        return values
+    out = {**values, "local": True}
+    workers = str(tags.get("perturbo.meta.workers", ""))
+    if workers.isdigit() and int(workers) > 0:
+        out["workers"] = int(workers)
+    print(
+        f"campaign {campaign!r} ran with --local: resuming it in this process as it started "
+        "(--address ADDR runs it on a Ray cluster)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return out
 
 
 COMMANDS = {"run": cmd_run, "resume": cmd_resume}

@@ -37,6 +37,8 @@ examples:
   perturbo ask my-screen --out round2.csv      # ... written to a file
   perturbo ask my-hpo --format json            # the open trials of a hyperparameter lab campaign
   perturbo ask my-hpo -n 2 --format json       # two more trials (the open ones count as pending)
+
+another `perturbo ask`/`tell` of the same campaign holding it is waited for (--wait, 30 s).
 """
 TELL_EPILOG = """\
 examples:
@@ -48,7 +50,10 @@ examples:
   perturbo tell my-hpo results.csv             # several: trial_id,value (or .json)
   perturbo tell my-hpo --failed t0004          # a trial that failed
 
-exit status: 0 recorded (or already recorded); 2 an error, nothing recorded (one line says why)
+another `perturbo ask`/`tell` of the same campaign holding it is waited for (--wait, 30 s).
+
+exit status: 0 recorded (a batch's results file told again: 0 too, nothing new recorded);
+2 an error, nothing recorded, one line says why (e.g. a trial told twice)
 """
 
 
@@ -59,6 +64,22 @@ def _store_option(p: argparse.ArgumentParser) -> None:
         metavar="URI",
         help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
     )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=None,
+        metavar="SECONDS",
+        help="how long to wait for another `perturbo ask`/`tell` that holds the campaign "
+        "(default: 30)",
+    )
+
+
+def _wait(ns: argparse.Namespace) -> float | None:
+    from perturbo.types import PerturboError
+
+    if ns.wait is not None and not ns.wait >= 0:
+        raise PerturboError(f"--wait {ns.wait:g}: give a number of seconds, 0 or more")
+    return ns.wait
 
 
 def _uri(tracking_uri: str | None) -> str:
@@ -132,8 +153,14 @@ def _write_sheet(step: LabStep, out: str | None, uri: str, default: bool) -> Non
     )
 
 
-def start_lab(spec: KindSpec, config: Mapping[str, Any], options: RunOptions) -> int:
-    """``perturbo run KIND --lab ...``: start the campaign, write round 1's sheet, exit 0."""
+def start_lab(
+    spec: KindSpec,
+    config: Mapping[str, Any],
+    options: RunOptions,
+    pinned: Sequence[Mapping[str, Any]] = (),
+) -> int:
+    """``perturbo run KIND --lab ...``: start the campaign, write round 1's sheet, exit 0.
+    ``pinned`` (``--pin``): experiments handed out first."""
     from perturbo import lab
 
     name = options.name or f"{spec.default_name(config)}-{time.strftime('%Y%m%d-%H%M%S')}"
@@ -142,10 +169,10 @@ def start_lab(spec: KindSpec, config: Mapping[str, Any], options: RunOptions) ->
     if _trials_mode(spec):
         from perturbo.lab import trials
 
-        tstep = trials.start(spec, config, uri, name)
+        tstep = trials.start(spec, config, uri, name, pinned)
         print_trials(tstep, "json", uri)
         return 0
-    step = lab.start(spec, config, uri, name)
+    step = lab.start(spec, config, uri, name, pinned)
     _write_sheet(step, None, uri, default=True)
     return 0
 
@@ -183,13 +210,13 @@ def add_ask_parser(sub: Any) -> Any:
         uri = _uri(ns.tracking_uri)
         name = _resolve(uri, ns.campaign)
         if _campaign_trials_mode(uri, name):
-            return ask_trials(_kind_of, uri, name, ns.n, ns.format or "json", ns.out)
+            return ask_trials(_kind_of, uri, name, ns.n, ns.format or "json", ns.out, _wait(ns))
         if ns.n is not None or ns.format == "json":
             raise PerturboError(
                 f"campaign {name!r} asks in batches: -n and --format json are for trials "
                 "(hyperparameter lab campaigns); `perturbo ask` writes its batch sheet (CSV)"
             )
-        step = lab.ask(_kind_of, uri, name)
+        step = lab.ask(_kind_of, uri, name, wait_s=_wait(ns))
         _write_sheet(step, ns.out, uri, default=False)
         return 0
 
@@ -236,7 +263,9 @@ def add_tell_parser(sub: Any) -> Any:
         uri = _uri(ns.tracking_uri)
         name = _resolve(uri, ns.campaign)
         if _campaign_trials_mode(uri, name):
-            return tell_trials(_kind_of, uri, name, ns.results, ns.value, ns.failed)
+            return tell_trials(
+                _kind_of, uri, name, ns.results, ns.value, ns.failed, wait_s=_wait(ns)
+            )
         if ns.value is not None or ns.failed:
             raise PerturboError(
                 f"campaign {name!r} is told a results file (Gene,Score): TRIAL_ID VALUE and "
@@ -249,6 +278,7 @@ def add_tell_parser(sub: Any) -> Any:
             ns.results,
             next_batch=ns.next_batch,
             drop_failed=ns.drop_failed,
+            wait_s=_wait(ns),
         )
         _write_sheet(step, ns.out, uri, default=True)
         return 0
@@ -305,29 +335,47 @@ def print_trials(
     )
 
 
-def ask_trials(kind_of: Any, uri: str, name: str, n: int | None, fmt: str, out: str | None) -> int:
+def ask_trials(
+    kind_of: Any,
+    uri: str,
+    name: str,
+    n: int | None,
+    fmt: str,
+    out: str | None,
+    wait_s: float | None = None,
+) -> int:
     from perturbo.lab import trials
     from perturbo.types import PerturboError
 
     if n is not None and n <= 0:
         raise PerturboError(f"-n {n}: ask for a positive number of trials")
-    step = trials.ask(kind_of, uri, name, n)
+    step = trials.ask(kind_of, uri, name, n, wait_s)
     print_trials(step, fmt, uri, out, show_open=not step.asked)
     return 0
 
 
 def tell_trials(
-    kind_of: Any, uri: str, name: str, first: str | None, value: str | None, failed: list[str]
+    kind_of: Any,
+    uri: str,
+    name: str,
+    first: str | None,
+    value: str | None,
+    failed: list[str],
+    wait_s: float | None = None,
 ) -> int:
     """``tell CAMPAIGN TRIAL_ID VALUE``, ``tell CAMPAIGN results.csv|json``, ``--failed ID``."""
     from perturbo.lab import lab_side, trials
     from perturbo.tracking import open_store
 
+    if first is not None and value is None:
+        from perturbo.lab.trial_values import refuse_missing_file
+
+        refuse_missing_file(first)
     config = open_store(uri).config(name)
     objective = str(config.get("objective") or "value").split(",")[0]
     lab = lab_side(kind_of(str(config.get("kind", ""))))
     values = lab.told(first, value, failed, objective)
-    step = trials.tell(kind_of, uri, name, values)
+    step = trials.tell(kind_of, uri, name, values, wait_s)
     for line in step.lines:
         _say(line)
     return 0

@@ -3,8 +3,8 @@
 ``start`` proposes round 1 and records it as pending; ``tell`` records a round the lab measured
 (exactly once) and proposes the next; ``ask`` reads the pending batch. Between steps no process
 lives: every step opens the campaign from the store, holds it with the store's atomic claim
-(:func:`perturbo.launch_checks.claim_to_resume`: two steps at once, one goes on and the other
-is told who holds it), rebuilds the planner by replaying the recorded rounds
+(:mod:`perturbo.lab.hold`: two steps at once take turns, the second waits for the first),
+rebuilds the planner by replaying the recorded rounds
 (:mod:`perturbo.lab.replay`) and leaves the campaign waiting (parent run ``SCHEDULED``).
 
 Exactly once: a round is recorded by the recorder's commit point; a step killed after that and
@@ -17,14 +17,16 @@ This package gets the kind's :class:`~perturbo.kindspec.KindSpec` from its calle
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from perturbo.history import History
 from perturbo.kindspec import BuildContext, KindSpec
 from perturbo.lab.frozen import EARLIER_FILE, Recording
+from perturbo.lab.hold import claim_new_step, hold
 from perturbo.lab.pending import LAB_TAG, WAITING, Pending, read_pending, write_pending
+from perturbo.lab.pins import check_lab_pins, read_pins, with_pins, write_pins
 from perturbo.lab.replay import NoPool, replay, same_batch
 from perturbo.lab.stored import as_at_start, finished, lab_run, log_sheet, pending_sheet
 from perturbo.protocols import planner_notes
@@ -113,10 +115,17 @@ def _leave_waiting(
     return step
 
 
-def start(spec: KindSpec, config: Mapping[str, Any], uri: str, name: str) -> LabStep:
-    """Start lab campaign ``name``: propose round 1, record it as pending, and return."""
+def start(
+    spec: KindSpec,
+    config: Mapping[str, Any],
+    uri: str,
+    name: str,
+    pinned: Sequence[Mapping[str, Any]] = (),
+) -> LabStep:
+    """Start lab campaign ``name``: propose round 1, record it as pending, and return.
+    ``pinned`` (``--pin``): experiments proposed first (:mod:`perturbo.lab.pins`)."""
     from perturbo import tracking
-    from perturbo.launch_checks import claim_as_new, refuse_running_name
+    from perturbo.launch_checks import refuse_running_name
     from perturbo.names import check_name
 
     check_name(name)
@@ -125,13 +134,16 @@ def start(spec: KindSpec, config: Mapping[str, Any], uri: str, name: str) -> Lab
     refuse_running_name(uri, name)
     store = Recording(tracking.open_store(uri))  # what the planner reads now, kept for later
     parts = spec.build(config, BuildContext(store=store, campaign=name))
+    pins = check_lab_pins(pinned, parts) if pinned else []
+    parts = with_pins(parts, pins)
     recorder = _recorder(spec, parts, uri, name, resume=False)
-    claim = claim_as_new(uri, name)
+    claim = claim_new_step(uri, name)
     try:
         recorder.start({"pool": "lab", "schedule": "sync", "rounds": parts.stop.rounds})
         claim.confirm_new(recorder.run_id)
         recorder.client.log_text(recorder.run_id, store.to_json(), EARLIER_FILE)
         recorder.client.set_tag(recorder.run_id, LAB_TAG, "1")
+        write_pins(recorder.client, recorder.run_id, pins)  # every rebuilt planner queues them
         steps = _steps(parts, History(), recorder, 0)
         return _leave_waiting(spec, lab, parts, steps, recorder, parts.batch, LabStep(name, None))
     except BaseException as e:
@@ -139,19 +151,6 @@ def start(spec: KindSpec, config: Mapping[str, Any], uri: str, name: str) -> Lab
         raise
     finally:
         claim.release()
-
-
-def _hold(store: Any, name: str) -> Any:
-    from perturbo.launch_checks import claim_to_resume
-    from perturbo.tracking import Claimed
-
-    try:
-        return claim_to_resume(store, name)
-    except Claimed as e:
-        raise Claimed(
-            f"{e} -- another `perturbo tell`/`ask` is recording campaign {name!r} now; "
-            "run yours again when it is done (results are recorded once)"
-        ) from None
 
 
 def _already_recorded(
@@ -183,15 +182,17 @@ def tell(
     *,
     next_batch: int | None = None,
     drop_failed: bool = False,
+    wait_s: float | None = None,
 ) -> LabStep:
     """Record what the lab measured for campaign ``name``'s pending batch (``results``: the
     file; ``None`` with ``drop_failed``: drop the rest), then propose the next batch.
-    ``kind_of(kind name)`` is the kind registry's lookup."""
+    ``kind_of(kind name)`` is the kind registry's lookup; ``wait_s``: how long to wait for
+    another step that holds the campaign (:func:`perturbo.lab.hold.hold`)."""
     from perturbo import tracking
 
     store = tracking.open_store(uri)
     run_id, _ = lab_run(store, name)
-    claim = _hold(store, name)
+    claim = hold(store, name, wait_s)
     try:
         config = store.config(name)
         spec = kind_of(str(config.get("kind", "")))
@@ -259,7 +260,9 @@ def tell(
 
 
 def _rebuilt(spec: KindSpec, config: Mapping[str, Any], uri: str, name: str, history: History):
-    parts = spec.build(config, BuildContext(store=as_at_start(uri, name), campaign=name))
+    store = as_at_start(uri, name)
+    parts = spec.build(config, BuildContext(store=store, campaign=name))
+    parts = with_pins(parts, read_pins(store.client, store.parent_run_id(name)))
     diverged = replay(parts.planner, parts.space, history)
     return parts, diverged
 
@@ -341,7 +344,9 @@ def _next(
     return _leave_waiting(spec, lab, parts, steps, recorder, n or parts.batch, step)
 
 
-def ask(kind_of: Callable[[str], KindSpec], uri: str, name: str) -> LabStep:
+def ask(
+    kind_of: Callable[[str], KindSpec], uri: str, name: str, wait_s: float | None = None
+) -> LabStep:
     """The pending batch of lab campaign ``name`` and its sheet. Reads only, unless a step
     was killed after recording a round and before proposing the next: then it repairs that
     (proposes the batch, as :func:`tell` would have)."""
@@ -352,7 +357,7 @@ def ask(kind_of: Callable[[str], KindSpec], uri: str, name: str) -> LabStep:
     pending = read_pending(store.client, run_id)
     stale = pending is not None and pending.round <= store.history(name).last_round
     if stale or (pending is None and parent.info.status not in ("FINISHED",)):
-        return tell(kind_of, uri, name, None)
+        return tell(kind_of, uri, name, None, wait_s=wait_s)
     if pending is None:
         return LabStep(name, None, lines=[f"campaign {name!r} finished: nothing waits for results"])
     step = LabStep(name, pending, pending_sheet(store, run_id, pending))

@@ -28,11 +28,14 @@ from typing import Any
 
 from perturbo.history import History
 from perturbo.kindspec import BuildContext, KindSpec
-from perturbo.lab.loop import _failed, _hold, _recorder, lab_side
+from perturbo.lab.hold import claim_new_step, hold
+from perturbo.lab.loop import _failed, _recorder, lab_side
 from perturbo.lab.pending import LAB_TAG, WAITING, Pending, write_pending
+from perturbo.lab.pins import check_lab_pins, read_pins, with_pins, write_pins
 from perturbo.lab.replay import NoPool, by_round, same_batch
 from perturbo.lab.stored import finished, lab_run
-from perturbo.types import ExperimentSpec, Observation, PerturboError, Status
+from perturbo.lab.trial_values import outcomes, told_line
+from perturbo.types import ExperimentSpec, Observation, PerturboError
 
 __all__ = ["TRIALS_FILE", "TrialStep", "TrialsState", "ask", "replay_trials", "start", "tell"]
 
@@ -184,29 +187,41 @@ def _park(recorder: Any) -> None:
     recorder.client.update_run(recorder.run_id, status=WAITING)
 
 
-def start(spec: KindSpec, config: Mapping[str, Any], uri: str, name: str) -> TrialStep:
-    """Start trial lab campaign ``name``: propose its first ``batch`` trials and return."""
+def start(
+    spec: KindSpec,
+    config: Mapping[str, Any],
+    uri: str,
+    name: str,
+    pinned: Sequence[Mapping[str, Any]] = (),
+) -> TrialStep:
+    """Start trial lab campaign ``name``: propose its first ``batch`` trials and return.
+    ``pinned`` (``--pin``): params handed out first, as trials chosen by the user
+    (:mod:`perturbo.lab.pins`)."""
     from perturbo import tracking
-    from perturbo.launch_checks import claim_as_new, refuse_running_name
+    from perturbo.launch_checks import refuse_running_name
     from perturbo.names import check_name
 
     check_name(name)
     lab_side(spec)
+    _refuse_task(spec, config)
     tracking.check_reachable(uri)
     refuse_running_name(uri, name)
     parts = spec.build(config, BuildContext(store=tracking.open_store(uri), campaign=name))
+    pins = check_lab_pins(pinned, parts, parts.stop.max_experiments) if pinned else []
+    parts = with_pins(parts, pins)
     recorder = _recorder(spec, parts, uri, name, resume=False)
-    claim = claim_as_new(uri, name)
+    claim = claim_new_step(uri, name)
     try:
         recorder.start({"pool": "lab", "schedule": "lab"})
         claim.confirm_new(recorder.run_id)
         recorder.client.set_tag(recorder.run_id, LAB_TAG, "1")
+        write_pins(recorder.client, recorder.run_id, pins)  # before the first ask hands them out
         state = TrialsState()
         left = _budget_left(parts, History(), state)
         n = parts.batch if left is None else min(parts.batch, left)
         asked = _propose(spec, parts, History(), state, n, recorder)
         _park(recorder)
-        return TrialStep(name, asked, list(state.open), [_waiting(state)])
+        return TrialStep(name, asked, list(state.open), [_waiting(state, name)])
     except BaseException as e:
         recorder.abort("FAILED", f"{type(e).__name__}: {e}")
         raise
@@ -214,11 +229,28 @@ def start(spec: KindSpec, config: Mapping[str, Any], uri: str, name: str) -> Tri
         claim.release()
 
 
-def _waiting(state: TrialsState) -> str:
+def _refuse_task(spec: KindSpec, config: Mapping[str, Any]) -> None:
+    """A campaign of trials trained elsewhere has no task (its ``--space`` says what a trial
+    is): a ``--task`` given (flag or TOML) would be ignored, so it is refused."""
+    from perturbo.types import PerturboError
+
+    field = getattr(spec.config_model, "model_fields", {}).get("task")
+    task = config.get("task")
+    if field is None or task is None or task == field.default:
+        return
+    raise PerturboError(
+        f"--task {task} with --lab: a lab campaign's trials train elsewhere, so it runs no "
+        "task (--space says what a trial is); drop --task, or drop --lab to run the task here"
+    )
+
+
+def _waiting(state: TrialsState, name: str) -> str:
+    import shlex
+
     ids = ", ".join(s.id for s in state.open[:6]) + (" ..." if len(state.open) > 6 else "")
     if state.open:
         return f"waiting for {len(state.open)} trial(s): {ids}"
-    return "no trial open: `perturbo ask CAMPAIGN -n K` hands out K more"
+    return f"no trial open: `perturbo ask {shlex.quote(name)} -n K` hands out K more"
 
 
 def _open_campaign(kind_of: Callable[[str], KindSpec], uri: str, name: str):
@@ -231,23 +263,43 @@ def _open_campaign(kind_of: Callable[[str], KindSpec], uri: str, name: str):
     return store, run_id, config, spec
 
 
-def ask(kind_of: Callable[[str], KindSpec], uri: str, name: str, n: int | None = None) -> TrialStep:
-    """``n`` more trials of campaign ``name`` (``None``: the open ones, or a new ``batch`` of
-    them when none is open). The new trials are in ``asked``; all open ones in ``open``."""
-    store, run_id, config, spec = _open_campaign(kind_of, uri, name)
+def _nothing_to_ask(
+    store: Any, run_id: str, name: str, n: int | None
+) -> tuple[TrialStep | None, History, TrialsState]:
+    """The step an ``ask`` is without proposing (the campaign finished, or, ``n`` None, the
+    trials open now; ``None``: it proposes), with the history and state it read."""
     history = store.history(name)
     state = _read_state(store.client, run_id, history)
     if finished(store, name):
-        return TrialStep(
-            name, lines=[f"campaign {name!r} finished: {history.n_ran} trials told"], finished=True
-        )
+        line = f"campaign {name!r} finished: {history.n_ran} trials told"
+        return TrialStep(name, lines=[line], finished=True), history, state
     if n is None and state.open:
-        return TrialStep(name, [], list(state.open), [_waiting(state)])
-    claim = _hold(store, name)
+        return TrialStep(name, [], list(state.open), [_waiting(state, name)]), history, state
+    return None, history, state
+
+
+def ask(
+    kind_of: Callable[[str], KindSpec],
+    uri: str,
+    name: str,
+    n: int | None = None,
+    wait_s: float | None = None,
+) -> TrialStep:
+    """``n`` more trials of campaign ``name`` (``None``: the open ones, or a new ``batch`` of
+    them when none is open). The new trials are in ``asked``; all open ones in ``open``.
+    ``wait_s``: how long to wait for another step holding the campaign (:mod:`perturbo.lab.hold`)."""
+    store, run_id, config, spec = _open_campaign(kind_of, uri, name)
+    done, _, _ = _nothing_to_ask(store, run_id, name, n)
+    if done is not None:
+        return done
+    claim = hold(store, name, wait_s)
     try:
+        # what the claim holds (another step may have gone first)
+        done, history, state = _nothing_to_ask(store, run_id, name, n)
+        if done is not None:
+            return done
         parts = spec.build(config, BuildContext(store=store, campaign=name))
-        history = store.history(name)  # what the claim holds
-        state = _read_state(store.client, run_id, history)
+        parts = with_pins(parts, read_pins(store.client, run_id))  # replayed as first asked
         want = parts.batch if n is None else n
         left = _budget_left(parts, history, state)
         if left is not None and left < want:
@@ -271,7 +323,7 @@ def ask(kind_of: Callable[[str], KindSpec], uri: str, name: str, n: int | None =
             _failed(recorder, e)
             raise
         step.open = list(state.open)
-        step.lines.append(f"asked {len(step.asked)} trial(s); " + _waiting(state))
+        step.lines.append(f"asked {len(step.asked)} trial(s); " + _waiting(state, name))
         return step
     finally:
         claim.release()
@@ -282,19 +334,20 @@ def tell(
     uri: str,
     name: str,
     values: Sequence[tuple[str, float | None]],
+    wait_s: float | None = None,
 ) -> TrialStep:
     """Record ``values`` (trial id -> value; ``None``: the trial failed) of campaign ``name``,
     all or nothing: each id must be open (handed out, not told). Finishes the campaign when
-    its last trial is told."""
+    its last trial is told. ``wait_s``: as for :func:`ask`."""
     store, run_id, config, spec = _open_campaign(kind_of, uri, name)
     lab = lab_side(spec)
     if not values:
         raise PerturboError("nothing to tell: give TRIAL_ID VALUE, a results file, or --failed ID")
-    claim = _hold(store, name)
+    claim = hold(store, name, wait_s)
     try:
         history = store.history(name)
         state = _read_state(store.client, run_id, history)
-        obs = _outcomes(lab, config, name, history, state, values)
+        obs = outcomes(lab, config, name, history, state, values)
         parts = spec.build(config, BuildContext(store=store, campaign=name))
         recorder = _recorder(spec, parts, uri, name, resume=True)
         recorder.start({"pool": "lab"})
@@ -308,14 +361,14 @@ def tell(
             state.open = [s for s in state.open if s.id not in told]
             _write_state(recorder.client, recorder.run_id, state)
             step = TrialStep(name, [], list(state.open))
-            step.lines.append(_told_line(parts, obs, steps.history))
+            step.lines.append(told_line(parts, obs, steps.history))
             if not state.open and parts.stop.budget_left(steps.history) == 0:
                 steps.finish()
                 step.finished = True
                 step.lines.append(f"campaign {name!r} finished: {steps.history.n_ran} trials told")
             else:
                 _park(recorder)
-                step.lines.append(_waiting(state))
+                step.lines.append(_waiting(state, name))
         except BaseException as e:
             _failed(recorder, e)
             raise
@@ -327,64 +380,3 @@ def tell(
 class _Deaf:
     def tell(self, observations: Sequence[Observation]) -> None:
         pass
-
-
-def _outcomes(
-    lab: Any,
-    config: Mapping[str, Any],
-    name: str,
-    history: History,
-    state: TrialsState,
-    values: Sequence[tuple[str, float | None]],
-) -> list[Observation]:
-    """The observations ``values`` record, in the order the trials were proposed; one clear
-    error (nothing recorded) for an id told twice, told before, or never handed out."""
-    objective = str(config.get("objective") or "value").split(",")[0]
-    open_by_id = {s.id: s for s in state.open}
-    told = {o.spec.id: o for o in history}
-    seen: set[str] = set()
-    for tid, _ in values:
-        if tid in seen:
-            raise PerturboError(
-                f"trial {tid} is given twice; tell each trial once (nothing recorded)"
-            )
-        seen.add(tid)
-        if tid in told:
-            o = told[tid]
-            was = (
-                f"value {o.outcome.metrics.get(objective)}"
-                if o.outcome.status is Status.COMPLETED
-                else o.outcome.status.value
-            )
-            raise PerturboError(
-                f"trial {tid} of campaign {name!r} was already told ({was}); a trial is told "
-                "once (nothing recorded)"
-            )
-        if tid not in open_by_id:
-            have = ", ".join(list(open_by_id)[:8]) or "none: `perturbo ask` hands some out"
-            raise PerturboError(
-                f"campaign {name!r} has no open trial {tid!r} (open: {have}); nothing recorded"
-            )
-    order = {s.id: i for i, s in enumerate(state.open)}
-    pairs = sorted(values, key=lambda p: order[p[0]])
-    return [Observation(open_by_id[t], lab.outcome(objective, v)) for t, v in pairs]
-
-
-def _told_line(parts: Any, obs: Sequence[Observation], history: History) -> str:
-    sign = 1.0 if parts.direction == "max" else -1.0
-    done = [
-        o
-        for o in history
-        if o.outcome.status is Status.COMPLETED and parts.objective in o.outcome.metrics
-    ]
-    best = max(done, key=lambda o: sign * o.outcome.metrics[parts.objective]) if done else None
-    what = ", ".join(
-        f"{o.spec.id}={o.outcome.metrics[parts.objective]:g}"
-        if o.outcome.status is Status.COMPLETED
-        else f"{o.spec.id} failed"
-        for o in obs
-    )
-    line = f"recorded {len(obs)} trial(s): {what}"
-    if best is not None:
-        line += f"; best {parts.objective} so far {best.outcome.metrics[parts.objective]:g} ({best.spec.id})"
-    return line

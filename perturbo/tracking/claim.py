@@ -16,6 +16,10 @@ constraint of the store itself:
 - a claim ends when its driver ends (:meth:`Claim.release`: the tag :data:`RELEASED_TAG`), or
   when the driver is gone: its PID on this host, else its heartbeat
   (:mod:`~perturbo.tracking.heartbeat`) stale for ``STALE_BEATS`` intervals.
+- a claim says what holds it (:attr:`Holder.role`): a :data:`DRIVER` runs the campaign for as
+  long as it takes; a :data:`STEP` (one ``perturbo ask``/``tell`` of a lab campaign) holds it
+  for a second or two, so another step waits for it (:mod:`perturbo.lab.hold`) rather than
+  give up. :class:`Claimed` carries the holder that won.
 
 An experiment left without a parent run by a driver that died between the two (rare) is
 adopted through a claim experiment (``.perturbo-claim <id> <n>``, deleted at once: its name
@@ -54,6 +58,10 @@ RELEASED_TAG = "perturbo.claim_released"
 """Parent-run tag: the generation whose driver has ended."""
 HOLDER_TAG = "perturbo.claim_holder"
 """Experiment tag: the driver that created the campaign (until its parent run exists)."""
+DRIVER = "driver"
+"""A holder that runs the campaign (``perturbo run``/``resume``): held as long as it runs."""
+STEP = "step"
+"""A holder that is one step of a lab campaign (``perturbo ask``/``tell``): held briefly."""
 
 _ACTIVE: set[str] = set()
 """Tokens of the claims this process holds now."""
@@ -61,16 +69,18 @@ _ACTIVE: set[str] = set()
 
 @dataclass(frozen=True)
 class Holder:
-    """A driver: where it runs, when it claimed, and a token no other claim has."""
+    """A driver: where it runs, when it claimed, a token no other claim has, and what it is
+    (:data:`DRIVER` or :data:`STEP`; a claim written before roles were is a driver's)."""
 
     host: str
     pid: int
     t: float
     token: str
+    role: str = DRIVER
 
     @classmethod
-    def me(cls) -> Holder:
-        return cls(socket.gethostname(), os.getpid(), time.time(), uuid.uuid4().hex)
+    def me(cls, role: str = DRIVER) -> Holder:
+        return cls(socket.gethostname(), os.getpid(), time.time(), uuid.uuid4().hex, role)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
@@ -79,7 +89,8 @@ class Holder:
     def parse(cls, text: str | None) -> Holder | None:
         try:
             d = json.loads(text or "")
-            return cls(str(d["host"]), int(d["pid"]), float(d["t"]), str(d["token"]))
+            role = str(d.get("role", DRIVER))
+            return cls(str(d["host"]), int(d["pid"]), float(d["t"]), str(d["token"]), role)
         except (ValueError, TypeError, KeyError):
             return None
 
@@ -91,7 +102,12 @@ class Holder:
 
 
 class Claimed(PerturboError):
-    """Another driver holds the campaign (the loser's one line, exit 2)."""
+    """Another driver holds the campaign (the loser's one line, exit 2); ``holder``: which one
+    (``None`` where the store does not say: a campaign recorded before claims)."""
+
+    def __init__(self, message: str, holder: Holder | None = None) -> None:
+        super().__init__(message)
+        self.holder = holder
 
 
 def grace_s() -> float:
@@ -127,7 +143,8 @@ def _held_by(campaign: str, holder: Holder, how: str, new: bool = False) -> Clai
     )
     return Claimed(
         f"campaign {campaign!r} is {how}: another driver holds it ({holder.where()}, since "
-        f"{holder.since()}); {fix} (`perturbo status` shows it); nothing was changed"
+        f"{holder.since()}); {fix} (`perturbo status` shows it); nothing was changed",
+        holder,
     )
 
 
@@ -197,12 +214,15 @@ def _log_generation(client: MlflowClient, campaign: str, run_id: str, gen: int, 
         raise _held_by(campaign, winner, "being resumed") from None
 
 
-def claim_resume(client: MlflowClient, campaign: str, experiment_id: str, run: Run) -> Claim:
-    """Claim campaign ``campaign`` (its parent run ``run``, just read) for this driver, or raise
-    :class:`Claimed` naming the driver that holds it."""
+def claim_resume(
+    client: MlflowClient, campaign: str, experiment_id: str, run: Run, role: str = DRIVER
+) -> Claim:
+    """Claim campaign ``campaign`` (its parent run ``run``, just read) for this driver (a
+    ``role``: :data:`DRIVER` or :data:`STEP`), or raise :class:`Claimed` naming the driver
+    that holds it."""
     from perturbo.tracking.heartbeat import liveness
 
-    me = Holder.me()
+    me = Holder.me(role)
     held = claims(run)
     tags = dict(run.data.tags)
     if held:
@@ -234,13 +254,15 @@ def claim_resume(client: MlflowClient, campaign: str, experiment_id: str, run: R
     return claim
 
 
-def claim_new(client: MlflowClient, campaign: str, artifact_location: str | None) -> Claim:
-    """Claim a new campaign by creating its experiment (names are unique). Raises
-    :class:`Claimed` where another driver holds or is starting it, and
+def claim_new(
+    client: MlflowClient, campaign: str, artifact_location: str | None, role: str = DRIVER
+) -> Claim:
+    """Claim a new campaign by creating its experiment (names are unique) for a ``role``.
+    Raises :class:`Claimed` where another driver holds or is starting it, and
     :class:`~perturbo.types.PerturboError` where the campaign already exists."""
     from mlflow.exceptions import MlflowException
 
-    me = Holder.me()
+    me = Holder.me(role)
     exp = client.get_experiment_by_name(campaign)
     if exp is None:
         try:
@@ -307,8 +329,10 @@ def _adopt(client: MlflowClient, campaign: str, experiment_id: str, me: Holder) 
 
 __all__ = [
     "CLAIM_PREFIX",
+    "DRIVER",
     "HOLDER_TAG",
     "RELEASED_TAG",
+    "STEP",
     "Claim",
     "Claimed",
     "Holder",

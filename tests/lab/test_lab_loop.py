@@ -126,17 +126,17 @@ def test_tell_refuses_a_campaign_that_is_not_a_lab_campaign(tmp_path, capsys):
 def test_a_tell_while_another_holds_the_campaign_says_why_and_records_nothing(
     tmp_path, monkeypatch
 ):
-    from perturbo.launch_checks import claim_to_resume
+    from perturbo.lab.hold import claim_step
 
     monkeypatch.chdir(tmp_path)
     uri = _uri(tmp_path)
     assert main(start_args(tmp_path, uri)) == 0
     res = results(tmp_path / "r1.csv", sheet_genes(tmp_path / "L-round1.csv"))
-    claim = claim_to_resume(tracking.open_store(uri), "L")  # another step, alive, holds it
-    try:
-        p = cli("tell", "L", str(res), "--tracking-uri", uri, cwd=tmp_path)
+    claim = claim_step(tracking.open_store(uri), "L")  # another step, alive, holds it
+    try:  # past --wait 1 (a step that keeps it that long), the tell gives up, changing nothing
+        p = cli("tell", "L", str(res), "--tracking-uri", uri, "--wait", "1", cwd=tmp_path)
         assert p.returncode == 2, p.stderr
-        assert "another `perturbo tell`/`ask` is recording campaign 'L' now" in p.stderr
+        assert "another `perturbo ask`/`tell` holds it" in p.stderr
         assert recorded(uri) == []
     finally:
         claim.release()

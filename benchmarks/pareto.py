@@ -127,7 +127,9 @@ def one_run(task: str, planner: str, seed: int) -> dict[str, Any]:
         specs = pl.ask(BATCH, [])
         obs = []
         for s in specs:
-            x = torch.tensor([[float(s.params[f"x{i}"]) for i in range(fn.dim)]], dtype=torch.double)
+            x = torch.tensor(
+                [[float(s.params[f"x{i}"]) for i in range(fn.dim)]], dtype=torch.double
+            )
             f = fn(x)[0].tolist()
             Y.append(f)
             obs.append(Observation(s, Outcome(Status.COMPLETED, dict(zip(names, f, strict=True)))))
@@ -146,18 +148,28 @@ def report(runs: list[dict[str, Any]], wall_min: float, machine: str) -> list[st
 
     planners = [p for p in (*PLANNERS, *VARIANTS, GIVEN) if any(r["planner"] == p for r in runs)]
     tasks = present(runs)
-    seeds = len({r["seed"] for r in runs})
+    per_task = {t: len({r["seed"] for r in runs if r["task"] == t}) for t in tasks}
+    seeds = max(per_task.values())
+    fewer = [t for t in tasks if per_task[t] < seeds]
+    seeds_text = f"{seeds} seeds" + (
+        f" ({min(per_task[t] for t in fewer)} on {', '.join(f'`{t}`' for t in fewer)})"
+        if fewer
+        else ""
+    )
+    # the arm the others are tested against: `bo`, or where it did not run (pareto_many.md's
+    # protocol) qLogNEHVI, today's acquisition
+    base = "bo" if "bo" in planners else "bo-nehvi"
     lines = [
         "## `bo`'s Pareto mode against Optuna's multi-objective samplers (hypervolume)",
         "",
         f"Tasks {', '.join(f'`{t}`' for t in tasks)} (BoTorch's test functions, every objective "
-        f"minimised); {seeds} seeds, {EVALS} evaluations in rounds of {BATCH}. Metric: log10 of "
+        f"minimised); {seeds_text}, {EVALS} evaluations in rounds of {BATCH}. Metric: log10 of "
         "the hypervolume regret (BoTorch's maximum hypervolume minus that of the points "
         "evaluated, against its reference point); lower is better. Written by "
         f"`benchmarks/pareto.py` in {wall_min:.1f} min wall on {machine}.",
         "",
         "| task | planner | median log10 HV regret at " + " / ".join(map(str, CHECKS))
-        + " evaluations | rank (final median) | CPU s per run (median) | `bo` against it (MWU, final) |",
+        + f" evaluations | rank (final median) | CPU s per run (median) | `{base}` against it (MWU, final) |",
         "|---|---|---|---|---|---|",
     ]  # fmt: skip
     # bo-refgiven knows the task's reference point, the others do not: shown, not ranked
@@ -174,8 +186,8 @@ def report(runs: list[dict[str, Any]], wall_min: float, machine: str) -> list[st
                 summary[p].append(rank)
             cpu = statistics.median(r["cpu_s"] for r in mine[p])
             verdict = "–"
-            if p != "bo":
-                res = compare(final["bo"], final[p])
+            if p != base:
+                res = compare(final[base], final[p])
                 verdict = "untested" if res is None else (
                     ("better" if res[1] < 0 else "worse") + f" (p={res[0]:.3f})"
                     if res[0] < ALPHA else f"no difference (p={res[0]:.2f})"

@@ -108,6 +108,22 @@ def test_python_api_pareto_and_a_missing_second_objective_fails_the_trial() -> N
         ).run()  # fmt: skip
 
 
+def test_python_api_three_objectives_with_parego_runs_it_and_records_it() -> None:
+    """``mo_acquisition="parego"`` reaches ``bo`` (its proposals' notes say qLogNParEGO) and is
+    recorded with the campaign's params, so a resume rebuilds the same planner."""
+    space = SearchSpace([Float("x", 0.0, 1.0), Float("y", 0.0, 1.0)])
+    camp = Campaign(
+        lambda p: {"a": p["x"], "b": p["y"], "c": (p["x"] - 0.5) ** 2 + p["y"]},
+        space=space, objective="a,b,c", direction="max,min,min", trials=12, batch=4,
+        mo_acquisition="parego",
+    )  # fmt: skip
+    assert camp.parts().params["mo_acquisition"] == "parego"
+    res = camp.run()
+    notes = [o.spec.note for o in res.history]
+    assert sum("qLogNParEGO" in n for n in notes) >= 4, notes
+    assert len(res.pareto) >= 1
+
+
 @pytest.mark.parametrize(
     "config, words",
     [
@@ -144,6 +160,25 @@ def test_python_api_pareto_and_a_missing_second_objective_fails_the_trial() -> N
         (
             {"objective": "val_accuracy,n_params", "direction": "max,min", "asha": True},
             ["--asha", "one objective", "drop --asha"],
+        ),
+        (
+            {"objective": "val_accuracy", "direction": "max", "mo_acquisition": "parego"},
+            ["--mo-acquisition parego", "several objectives", "drop it"],
+        ),
+        (
+            {"objective": "val_accuracy,n_params", "direction": "max,min",
+             "planner": "random", "mo_acquisition": "parego"},
+            ["--mo-acquisition parego", "--planner bo"],
+        ),
+        (
+            {"objective": "val_accuracy,n_params", "direction": "max,min",
+             "mo_acquisition": "parego", "ref_point": "val_accuracy=0.9"},
+            ["--ref-point", "--mo-acquisition parego has none"],
+        ),
+        (
+            {"objective": "val_accuracy,n_params", "direction": "max,min",
+             "mo_acquisition": "ehvi"},
+            ["mo_acquisition", "'nehvi' or 'parego'"],
         ),
     ],
 )  # fmt: skip

@@ -102,6 +102,8 @@ class Campaign:
     ``d_<name>`` beside the raw metrics, and :attr:`Result.best` is the most desirable trial.
     ``ref_point`` (``planner="bo"``, several objectives): ``{objective: threshold}``, the worst
     value of each still worth having (``--ref-point``; :mod:`perturbo.search.bo_reference`).
+    ``mo_acquisition`` (``planner="bo"``, several objectives): ``"nehvi"`` (default) or
+    ``"parego"``, quicker with many objectives (``--mo-acquisition``; :mod:`perturbo.search.bo_multi`).
 
     The settings' defaults are read from the kind's model (``HyperparameterConfig``, as
     ``perturbo run hyperparameter``'s are); only where it runs (``workers``, ``ray``,
@@ -131,6 +133,7 @@ class Campaign:
         allow_user_code: bool = DEFAULTS["allow_user_code"],
         desirability: str | Sequence[str] | Any = DEFAULTS["desirability"],
         ref_point: str | Mapping[str, float] | None = None,
+        mo_acquisition: str = "nehvi",
     ) -> None:
         self.fn = task if callable(task) else None
         if self.fn is not None and space is None:
@@ -171,6 +174,8 @@ class Campaign:
                 if isinstance(ref_point, Mapping)
                 else str(ref_point)
             )
+        if mo_acquisition != "nehvi":
+            self.config["mo_acquisition"] = mo_acquisition
         self.workers, self.ray, self.address = workers, ray, address
         self.tracking_uri, self.name = tracking_uri, name
 

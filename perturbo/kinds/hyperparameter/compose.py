@@ -192,6 +192,23 @@ def _ref_point_of(
         raise PerturboError(f"--ref-point: {e}") from None
 
 
+def _check_mo_acquisition(
+    acq: str, planner: str, objectives: tuple[str, ...], desire: Any, ref_point: Any
+) -> None:
+    """``--mo-acquisition parego``: bo's, with a Pareto front and no thresholds."""
+    if planner != "bo" or len(objectives) < 2 or desire is not None:
+        raise PerturboError(
+            f"--mo-acquisition {acq} chooses bo's acquisition for a Pareto front: it needs "
+            "--planner bo and several objectives without --desirability (e.g. --objective "
+            "val_accuracy,n_params --direction max,min); drop it otherwise"
+        )
+    if ref_point is not None:
+        raise PerturboError(
+            f"--ref-point sets qLogNEHVI's reference point; --mo-acquisition {acq} has none: "
+            "drop one of them"
+        )
+
+
 def make_planner(
     name: str,
     space: SearchSpace,
@@ -302,6 +319,8 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
     planner_cfg = cfg.model_dump()
     if cfg.ref_point is not None:
         planner_cfg["ref_point"] = _ref_point_of(cfg.ref_point, cfg.planner, objectives, desire)
+    if cfg.mo_acquisition != "nehvi":
+        _check_mo_acquisition(cfg.mo_acquisition, cfg.planner, objectives, desire, cfg.ref_point)
     planner = make_planner(
         cfg.planner, space, cfg.seed, objectives, directions, planner_cfg, engine=engine
     )
@@ -317,6 +336,8 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
     }
     if cfg.fidelity is not None:
         params["fidelity"] = cfg.fidelity
+    if cfg.mo_acquisition != "nehvi":
+        params["mo_acquisition"] = cfg.mo_acquisition
     if cfg.ref_point is not None:
         params["ref_point"] = ",".join(f"{k}={v:.10g}" for k, v in planner_cfg["ref_point"].items())
     if desire is not None:  # objective/direction: what the planner optimises, as elsewhere

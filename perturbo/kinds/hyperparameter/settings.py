@@ -124,6 +124,15 @@ class HyperparameterConfig(LLMConfig):
         "on any of them adds nothing to the front's hypervolume, so the search stays where "
         "you care (default: inferred from the observed front, BoTorch's rule)",
     )
+    mo_acquisition: Literal["nehvi", "parego"] = Field(
+        "nehvi",
+        description="bo with several objectives: its acquisition. nehvi (qLogNEHVI, the "
+        "default) measures each proposal by the hypervolume it adds; its cost grows quickly "
+        "with the objectives (~4 s per proposal with four at 200 trials). parego (qLogNParEGO) "
+        "aims each proposal at a random trade-off of the objectives: ~3x quicker with four, "
+        "no significantly worse front on five test functions (benchmarks/results/"
+        "pareto_many.md), takes no --ref-point",
+    )
     deterministic: bool = Field(
         False,
         description="the objective is noise-free (the same config always gives the same "

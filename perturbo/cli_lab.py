@@ -3,7 +3,7 @@ experiments run in a lab (:mod:`perturbo.lab`).
 
     perturbo run genetic --lab --library lib.csv --hit-rule "score>=2" --task task.json
     perturbo ask CAMPAIGN [--out batch.csv]          # the batch waiting for results
-    perturbo tell CAMPAIGN results.csv [--next-batch N] [--drop-failed]
+    perturbo tell CAMPAIGN results.csv [--next-batch N] [--drop-failed] [--correct]
 
     perturbo run hyperparameter --lab --space space.toml --objective loss --direction min
     perturbo ask CAMPAIGN [-n K] [--format json|csv] # trials trained elsewhere (Optuna's CLI)
@@ -146,7 +146,17 @@ def _write_sheet(step: LabStep, out: str | None, uri: str, default: bool) -> Non
     if out is None:
         sys.stdout.write(text)
         return
-    Path(out).write_text(text)
+    try:
+        Path(out).write_text(text)
+    except OSError as e:
+        from perturbo.types import PerturboError
+
+        done = "" if step.recorded is None else f"round {step.recorded + 1} was recorded; "
+        again = f"perturbo ask {shlex.quote(step.campaign)} --out FILE{store_flag(uri)}"
+        raise PerturboError(
+            f"--out {out}: the batch sheet cannot be written ({e.strerror or e}); {done}"
+            f"get it again with `{again}`"
+        ) from None
     _say(
         f"batch sheet: {out}; when the lab has measured it: `perturbo tell "
         f"{shlex.quote(step.campaign)} RESULTS.csv{store_flag(uri)}`"
@@ -205,10 +215,12 @@ def add_ask_parser(sub: Any) -> Any:
 
     def ask(ns: argparse.Namespace) -> int:
         from perturbo import lab
+        from perturbo.lab.step_checks import check_out
         from perturbo.types import PerturboError
 
         uri = _uri(ns.tracking_uri)
         name = _resolve(uri, ns.campaign)
+        check_out(ns.out)  # before a step that may record (a repair)
         if _campaign_trials_mode(uri, name):
             return ask_trials(_kind_of, uri, name, ns.n, ns.format or "json", ns.out, _wait(ns))
         if ns.n is not None or ns.format == "json":
@@ -251,11 +263,15 @@ def add_tell_parser(sub: Any) -> Any:
         action="store_true",
         help="the batch's genes with no result failed: record them so and go on",
     )
+    p.add_argument("--correct", action="store_true",
+                   help="replace values told before for the round still pending (a typo); "
+                   "the old values stay on the run, lab/correction-*.csv")  # fmt: skip
     p.add_argument("--out", default=None, metavar="FILE", help="write the next sheet here")
     _store_option(p)
 
     def tell(ns: argparse.Namespace) -> int:
         from perturbo import lab
+        from perturbo.lab.step_checks import check_next_batch, check_out
         from perturbo.types import PerturboError
 
         if ns.next_batch is not None and ns.next_batch <= 0:
@@ -271,6 +287,9 @@ def add_tell_parser(sub: Any) -> Any:
                 f"campaign {name!r} is told a results file (Gene,Score): TRIAL_ID VALUE and "
                 "--failed are for trials (hyperparameter lab campaigns)"
             )
+        check_out(ns.out)
+        if ns.next_batch is not None:
+            check_next_batch(uri, name, ns.next_batch)
         step = lab.tell(
             _kind_of,
             uri,
@@ -279,6 +298,7 @@ def add_tell_parser(sub: Any) -> Any:
             next_batch=ns.next_batch,
             drop_failed=ns.drop_failed,
             wait_s=_wait(ns),
+            correct=ns.correct,
         )
         _write_sheet(step, ns.out, uri, default=True)
         return 0

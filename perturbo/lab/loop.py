@@ -23,12 +23,13 @@ from typing import Any
 
 from perturbo.history import History
 from perturbo.kindspec import BuildContext, KindSpec
-from perturbo.lab.frozen import EARLIER_FILE, Recording
+from perturbo.lab.frozen import EARLIER_FILE, INPUTS_FILE, Recording, with_inputs
 from perturbo.lab.hold import claim_new_step, hold
 from perturbo.lab.pending import LAB_TAG, WAITING, Pending, read_pending, write_pending
 from perturbo.lab.pins import check_lab_pins, read_pins, with_pins, write_pins
 from perturbo.lab.replay import NoPool, replay, same_batch
 from perturbo.lab.stored import as_at_start, finished, lab_run, log_sheet, pending_sheet
+from perturbo.lab.told import dropped_line, recorded_line, refuse_or_correct
 from perturbo.protocols import planner_notes
 from perturbo.types import Observation, Outcome, PerturboError, Status
 
@@ -98,17 +99,24 @@ def _propose(spec: KindSpec, lab: Any, parts: Any, steps: Any, n: int) -> tuple[
     return pending, lab.sheet(parts.config, parts.planner, valid)
 
 
+def _outlook(lab: Any, parts: Any, steps: Any, recorder: Any, step: LabStep) -> None:
+    """Where the screen stands (what a lab stops on): said, and logged on the parent run at
+    the round after the one just told (``steps.next_round``)."""
+    outlook = getattr(lab, "outlook", None)
+    if outlook is None:
+        return
+    lines, metrics = outlook(parts.planner, steps.history)
+    step.lines.extend(lines)
+    for key, value in metrics.items():
+        recorder.client.log_metric(recorder.run_id, key, value, step=steps.next_round)
+
+
 def _leave_waiting(
     spec: KindSpec, lab: Any, parts: Any, steps: Any, recorder: Any, n: int, step: LabStep
 ) -> LabStep:
     pending, rows = _propose(spec, lab, parts, steps, n)
     log_sheet(recorder, pending, rows)  # the sheet first: a pending batch always has one
-    outlook = getattr(lab, "outlook", None)  # where the screen stands: what a lab stops on
-    if outlook is not None:
-        lines, metrics = outlook(parts.planner, steps.history)
-        step.lines.extend(lines)
-        for key, value in metrics.items():  # on the parent run, at the round just told
-            recorder.client.log_metric(recorder.run_id, key, value, step=pending.round)
+    _outlook(lab, parts, steps, recorder, step)
     _park(recorder, pending)
     step.pending, step.sheet = pending, rows
     step.lines.append(pending.line())
@@ -129,10 +137,10 @@ def start(
     from perturbo.names import check_name
 
     check_name(name)
-    lab = lab_side(spec)
     tracking.check_reachable(uri)
     refuse_running_name(uri, name)
     store = Recording(tracking.open_store(uri))  # what the planner reads now, kept for later
+    lab = with_inputs(lab_side(spec), store.lab_inputs)  # the files it reads, kept too
     parts = spec.build(config, BuildContext(store=store, campaign=name))
     pins = check_lab_pins(pinned, parts) if pinned else []
     parts = with_pins(parts, pins)
@@ -142,6 +150,7 @@ def start(
         recorder.start({"pool": "lab", "schedule": "sync", "rounds": parts.stop.rounds})
         claim.confirm_new(recorder.run_id)
         recorder.client.log_text(recorder.run_id, store.to_json(), EARLIER_FILE)
+        recorder.client.log_text(recorder.run_id, store.lab_inputs.to_json(), INPUTS_FILE)
         recorder.client.set_tag(recorder.run_id, LAB_TAG, "1")
         write_pins(recorder.client, recorder.run_id, pins)  # every rebuilt planner queues them
         steps = _steps(parts, History(), recorder, 0)
@@ -183,11 +192,14 @@ def tell(
     next_batch: int | None = None,
     drop_failed: bool = False,
     wait_s: float | None = None,
+    correct: bool = False,
 ) -> LabStep:
     """Record what the lab measured for campaign ``name``'s pending batch (``results``: the
     file; ``None`` with ``drop_failed``: drop the rest), then propose the next batch.
     ``kind_of(kind name)`` is the kind registry's lookup; ``wait_s``: how long to wait for
-    another step that holds the campaign (:func:`perturbo.lab.hold.hold`)."""
+    another step that holds the campaign (:func:`perturbo.lab.hold.hold`); ``correct``:
+    results told before with other values replace them (the pending round only; the old
+    values are kept in ``lab/correction-rNNN-*.csv`` on the campaign's run)."""
     from perturbo import tracking
 
     store = tracking.open_store(uri)
@@ -196,7 +208,8 @@ def tell(
     try:
         config = store.config(name)
         spec = kind_of(str(config.get("kind", "")))
-        lab = lab_side(spec)
+        frozen = as_at_start(uri, name)  # as at start: earlier campaigns and input files
+        lab = with_inputs(lab_side(spec), getattr(frozen, "lab_inputs", None))
         history = store.history(name)
         pending = read_pending(store.client, run_id)
         step = LabStep(name, pending)
@@ -222,7 +235,7 @@ def tell(
                     f"campaign {name!r} has no batch waiting for results: `perturbo ask "
                     f"{name}` shows its state"
                 )
-            return _continue(spec, lab, config, uri, name, history, step, next_batch)
+            return _continue(spec, lab, config, frozen, uri, name, history, step, next_batch)
         told: dict[str, Outcome] = {}
         if results is not None:
             again = _already_recorded(lab, config, results, history)
@@ -231,20 +244,21 @@ def tell(
                 step.sheet = pending_sheet(store, run_id, pending)
                 return step
             told = lab.read_results(config, results, pending.specs, history)
-            changed = [k for k, v in told.items() if k in pending.told and pending.told[k] != v]
-            if changed:
-                raise PerturboError(
-                    f"{results}: {len(changed)} result(s) were told before with other values "
-                    f"({', '.join(changed[:5])}); nothing recorded"
+            if any(k in pending.told and pending.told[k] != v for k, v in told.items()):
+                step.lines.append(
+                    refuse_or_correct(
+                        lab, store.client, run_id, name, results, pending, told, correct
+                    )
                 )
         new = {k: v for k, v in told.items() if k not in pending.told}
         pending.told.update(new)
-        if drop_failed:
-            for s in pending.waiting:
-                pending.told[s.id] = Outcome(Status.FAILED, error=DROPPED, worker="lab")
         if results is None and not drop_failed:
             raise PerturboError("nothing to tell: pass a results file, or --drop-failed")
         step.lines.append(f"told {len(new)} result(s) of round {pending.round + 1}")
+        if drop_failed and pending.waiting:
+            step.lines.append(dropped_line(lab, pending.waiting, pending.round))
+            for s in pending.waiting:
+                pending.told[s.id] = Outcome(Status.FAILED, error=DROPPED, worker="lab")
         if pending.waiting:
             client = store.client
             write_pending(client, run_id, pending)
@@ -253,14 +267,14 @@ def tell(
             step.lines.append(pending.line() + "; `perturbo tell --drop-failed` drops the rest")
             return step
         return _record_and_continue(
-            spec, lab, config, uri, name, history, pending, step, next_batch
+            spec, lab, config, frozen, uri, name, history, pending, step, next_batch
         )
     finally:
         claim.release()
 
 
-def _rebuilt(spec: KindSpec, config: Mapping[str, Any], uri: str, name: str, history: History):
-    store = as_at_start(uri, name)
+def _rebuilt(spec: KindSpec, config: Mapping[str, Any], store: Any, name: str, history: History):
+    """The campaign's parts rebuilt from ``store`` (as at start) and replayed to ``history``."""
     parts = spec.build(config, BuildContext(store=store, campaign=name))
     parts = with_pins(parts, read_pins(store.client, store.parent_run_id(name)))
     diverged = replay(parts.planner, parts.space, history)
@@ -271,6 +285,7 @@ def _record_and_continue(
     spec: KindSpec,
     lab: Any,
     config: Mapping[str, Any],
+    frozen: Any,
     uri: str,
     name: str,
     history: History,
@@ -278,7 +293,7 @@ def _record_and_continue(
     step: LabStep,
     next_batch: int | None,
 ) -> LabStep:
-    parts, diverged = _rebuilt(spec, config, uri, name, history)
+    parts, diverged = _rebuilt(spec, config, frozen, name, history)
     n = len(pending.specs) + len(pending.rejected)
     asked = list(parts.planner.ask(n, pending=[]))[:n]  # the ask this round answered
     if diverged or not same_batch(parts.space, asked, [*pending.rejected, *pending.specs]):
@@ -294,7 +309,7 @@ def _record_and_continue(
         steps.asked_notes = planner_notes(parts.planner)  # the replayed ask's (agent's trace)
         steps.record(obs, 0.0, time.time() - pending.proposed)
         step.recorded = pending.round
-        step.lines.append(f"recorded round {pending.round + 1}: {len(obs)} results")
+        step.lines.append(recorded_line(lab, pending.round, obs))
         return _next(spec, lab, parts, steps, recorder, step, next_batch)
     except BaseException as e:
         _failed(recorder, e)
@@ -305,6 +320,7 @@ def _continue(
     spec: KindSpec,
     lab: Any,
     config: Mapping[str, Any],
+    frozen: Any,
     uri: str,
     name: str,
     history: History,
@@ -312,7 +328,7 @@ def _continue(
     next_batch: int | None,
 ) -> LabStep:
     """Nothing pending (a repaired step): propose the next batch, or finish."""
-    parts, diverged = _rebuilt(spec, config, uri, name, history)
+    parts, diverged = _rebuilt(spec, config, frozen, name, history)
     if diverged:
         step.lines.append(f"warning: replayed rounds {diverged} differ from what was recorded")
     recorder = _recorder(spec, parts, uri, name, resume=True)
@@ -336,6 +352,7 @@ def _next(
 ) -> LabStep:
     stop = parts.stop
     if stop.reason(steps.history, steps.next_round, time.monotonic()) is not None:
+        _outlook(lab, parts, steps, recorder, step)  # the last round's, as every round's
         steps.finish()
         write_pending(recorder.client, recorder.run_id, None)
         step.pending = None

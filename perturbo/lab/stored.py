@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from perturbo.lab.frozen import EARLIER_FILE, AsAtStart
+from perturbo.lab.frozen import EARLIER_FILE, INPUTS_FILE, AsAtStart, Inputs
 from perturbo.lab.pending import LAB_TAG, Pending
 from perturbo.types import PerturboError
 
@@ -39,7 +39,9 @@ def lab_run(store: Any, name: str) -> tuple[str, Any]:
 
 
 def as_at_start(uri: str, name: str) -> Any:
-    """The store as the campaign's planner read it at start (:mod:`perturbo.lab.frozen`)."""
+    """The store as the campaign's planner read it at start, with the input files it read
+    (:mod:`perturbo.lab.frozen`); a campaign started before these were kept reads the store
+    as it is and the files at their paths."""
     import tempfile
     from pathlib import Path
 
@@ -48,11 +50,17 @@ def as_at_start(uri: str, name: str) -> Any:
     store = tracking.open_store(uri)
     run_id = store.parent_run_id(name)
     names = {f.path for f in store.client.list_artifacts(run_id, "lab")}
-    if EARLIER_FILE not in names:  # started before this was kept: the store as it is
+    if EARLIER_FILE not in names and INPUTS_FILE not in names:  # started before: as it is
         return store
     with tempfile.TemporaryDirectory(prefix="perturbo-lab-") as tmp:
+        inputs = None
+        if INPUTS_FILE in names:
+            path = store.client.download_artifacts(run_id, INPUTS_FILE, tmp)
+            inputs = Inputs.from_json(Path(path).read_text(encoding="utf-8"))
+        if EARLIER_FILE not in names:
+            return AsAtStart(store, None, inputs)
         path = store.client.download_artifacts(run_id, EARLIER_FILE, tmp)
-        return AsAtStart.from_json(store, Path(path).read_text())
+        return AsAtStart.from_json(store, Path(path).read_text(), inputs)
 
 
 def finished(store: Any, name: str) -> bool:

@@ -28,12 +28,24 @@ from perturbo.kinds.genetic.lab.errors import LabInputError
 from perturbo.kinds.genetic.screen_files import GENE_COLUMNS, delimiter
 from perturbo.kinds.genetic.screens import normalize_gene
 
-__all__ = ["GENE_COLUMNS", "Library", "load_gene_list", "load_library"]
+__all__ = [
+    "EXCLUDE_FIX",
+    "GENE_COLUMNS",
+    "LIBRARY_FIX",
+    "Library",
+    "load_gene_list",
+    "load_library",
+    "read_text",
+]
 
 _LIB_FIX = (
     "pass a CSV whose first row names a Gene column (one row per gene, or per guide with "
     "columns such as sgRNA, Sequence)"
 )
+LIBRARY_FIX = _LIB_FIX
+"""How to fix an unreadable ``--library`` (for :func:`read_text`)."""
+EXCLUDE_FIX = "write one gene per line (or a CSV with a Gene column)"
+"""How to fix an unreadable ``--exclude`` / ``--controls`` file."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -66,8 +78,11 @@ class Library:
         return len(self.genes)
 
 
-def _read_rows(path: Path, what: str, fix: str) -> list[tuple[int, list[str]]]:
-    """``(line number, fields)`` of the non-blank rows of a CSV/TSV file."""
+def read_text(path: str | Path, what: str, fix: str) -> str:
+    """The text of the file ``path`` (``what``: the flag, ``fix``: how to fix it, both for the
+    one-line :class:`LabInputError` it raises when the file cannot be read as text). A lab
+    campaign keeps this text at start (:mod:`perturbo.lab.frozen`) and parses it thereafter."""
+    path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -83,6 +98,16 @@ def _read_rows(path: Path, what: str, fix: str) -> list[tuple[int, list[str]]]:
         raise LabInputError(f"{what} {path}: cannot be read ({e.strerror}); {fix}") from None
     if "\x00" in text[:4096]:
         raise LabInputError(f"{what} {path}: is not a text file; {fix}")
+    return text
+
+
+def _read_rows(
+    path: Path, what: str, fix: str, text: str | None = None
+) -> list[tuple[int, list[str]]]:
+    """``(line number, fields)`` of the non-blank rows of a CSV/TSV file (``text``: its text,
+    already read)."""
+    if text is None:
+        text = read_text(path, what, fix)
     try:
         rows = list(csv.reader(io.StringIO(text), delimiter=delimiter(path, text)))
     except csv.Error as e:
@@ -98,12 +123,15 @@ def _gene_column(header: list[str]) -> int | None:
     return None
 
 
-def load_library(path: str | Path) -> Library:
-    """The :class:`Library` in ``path``; a :class:`LabInputError` naming the file, the line and
-    the fix if it cannot be read, is empty, has no gene column, or a row has no gene. Read once
-    per process while the file is unchanged (a tell builds the campaign and then its sheet from
+def load_library(path: str | Path, text: str | None = None) -> Library:
+    """The :class:`Library` in ``path`` (``text``: the file's text as kept by the campaign, then
+    the file is not read); a :class:`LabInputError` naming the file, the line and the fix if it
+    cannot be read, is empty, has no gene column, or a row has no gene. Parsed once per process
+    while the file (or text) is unchanged (a tell builds the campaign and then its sheet from
     it: an 18k-gene guide library took ~1.8 s a read)."""
     p = Path(path)
+    if text is not None:
+        return _parsed(str(path), text)
     try:
         st = p.stat()
     except OSError:
@@ -116,9 +144,14 @@ def _load_cached(path: str, mtime_ns: int, size: int) -> Library:
     return _load_library(Path(path))
 
 
-def _load_library(p: Path) -> Library:
+@functools.lru_cache(maxsize=4)
+def _parsed(path: str, text: str) -> Library:
+    return _load_library(Path(path), text)
+
+
+def _load_library(p: Path, text: str | None = None) -> Library:
     what = "--library"
-    numbered = _read_rows(p, what, _LIB_FIX)
+    numbered = _read_rows(p, what, _LIB_FIX, text)
     rows = [r for _, r in numbered]
     if not rows:
         raise LabInputError(f"{what} {p}: the file is empty; {_LIB_FIX}")
@@ -150,13 +183,16 @@ def _load_library(p: Path) -> Library:
     )
 
 
-def load_gene_list(path: str | Path, what: str = "gene list") -> tuple[str, ...]:
-    """The genes of an ``--exclude`` / ``--controls`` file (``what`` names the flag in errors):
-    one gene per line (``#`` comments and blank lines ignored), or a CSV whose first row has a
-    ``Gene`` column. Normalised, repeats dropped, file order kept."""
+def load_gene_list(
+    path: str | Path, what: str = "gene list", text: str | None = None
+) -> tuple[str, ...]:
+    """The genes of an ``--exclude`` / ``--controls`` file (``what`` names the flag in errors;
+    ``text``: the file's text as kept by the campaign, then the file is not read): one gene per
+    line (``#`` comments and blank lines ignored), or a CSV whose first row has a ``Gene``
+    column. Normalised, repeats dropped, file order kept."""
     p = Path(path)
-    fix = "write one gene per line (or a CSV with a Gene column)"
-    numbered = _read_rows(p, what, fix)
+    fix = EXCLUDE_FIX
+    numbered = _read_rows(p, what, fix, text)
     entries = [(n, r, ",".join(r).split("#", 1)[0].strip()) for n, r in numbered]
     entries = [e for e in entries if e[2]]  # comment lines and blank ones dropped
     gi = _gene_column(entries[0][1]) if entries else None

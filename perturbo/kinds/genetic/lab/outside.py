@@ -7,10 +7,17 @@ match it. Its executor refuses to run anything: the lab runs the batch and ``per
 brings the results. :data:`LAB` is what :mod:`perturbo.lab` asks of the kind (its
 ``KindSpec.extras["lab"]``): how to read a results file against the pending batch, and the
 batch sheet's rows.
+
+The library, ``--exclude`` and ``--controls`` files and the task are read once, at start: their
+content is kept with the campaign (:class:`perturbo.lab.frozen.Inputs`, handed in as the build
+context's ``store.lab_inputs`` and as ``inputs`` to the hooks) and every later step reads the
+kept copy, so moving or editing a file between rounds changes nothing. A campaign started
+before this kept nothing and reads the paths.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -22,9 +29,11 @@ from perturbo.kinds.genetic.lab.errors import LabInputError
 from perturbo.types import ExperimentSpec, Observation, Outcome, PerturboError, Status
 
 if TYPE_CHECKING:
+    from perturbo.kinds.genetic.lab.library import Library
     from perturbo.kinds.genetic.screens import Screen
     from perturbo.kinds.genetic.settings import GeneticConfig
     from perturbo.kindspec import BuildContext
+    from perturbo.lab.frozen import Inputs
     from perturbo.parts import CampaignParts
 
 __all__ = ["LAB", "GeneticLab", "LabMetrics", "OutsideExecutor", "build_lab", "lab_screen"]
@@ -68,28 +77,68 @@ def _rule(cfg: GeneticConfig) -> Any:
             "a lab campaign needs --hit-rule (what counts as a hit in your results): column, "
             '"score>=T", "score<=T", "abs>=T" or "z>=T" with --controls'
         )
-    return parse_hit_rule(cfg.hit_rule)
+    rule = parse_hit_rule(cfg.hit_rule)
+    if rule.needs_controls and not cfg.controls:
+        raise LabInputError(
+            f'--hit-rule "{cfg.hit_rule}" scores genes against the controls: pass --controls '
+            "(a file of the control guides' names, one per line, measured in every batch), "
+            'or use a rule without them ("score>=T", "score<=T", "abs>=T" or column)'
+        )
+    return rule
 
 
-def lab_screen(cfg: GeneticConfig) -> Screen:
-    """The library as a screen with no measurements (scores NaN, no hits): its genes in library
-    order minus ``--exclude`` and ``--controls``, the task, study, modality and hit tail."""
-    from perturbo.kinds.genetic.lab.library import load_gene_list, load_library
+def _library(path: str, inputs: Inputs | None) -> Library:
+    """The library at ``path``: its kept copy where the campaign keeps inputs."""
+    from perturbo.kinds.genetic.lab.library import LIBRARY_FIX, load_library, read_text
+
+    if inputs is None:
+        return load_library(path)
+    return load_library(
+        path, inputs.read("library", lambda: read_text(path, "--library", LIBRARY_FIX))
+    )
+
+
+def _gene_list(path: str, what: str, inputs: Inputs | None) -> tuple[str, ...]:
+    """The genes of an ``--exclude`` / ``--controls`` file (``what``): its kept copy where the
+    campaign keeps inputs."""
+    from perturbo.kinds.genetic.lab.library import EXCLUDE_FIX, load_gene_list, read_text
+
+    if inputs is None:
+        return load_gene_list(path, what)
+    text = inputs.read(what.lstrip("-"), lambda: read_text(path, what, EXCLUDE_FIX))
+    return load_gene_list(path, what, text)
+
+
+def _task(cfg: GeneticConfig, library: Path, inputs: Inputs | None) -> tuple[str, str, str, dict]:
+    """The task (text, measurement, study, other keys) as read at start where kept: a task.json
+    (``--task`` or beside the library) is read once too."""
     from perturbo.kinds.genetic.screen_files import read_task
+
+    if inputs is None:
+        return read_task(cfg.task, library)
+    text = inputs.read("task", lambda: json.dumps(list(read_task(cfg.task, library))))
+    task, measurement, study, extra = json.loads(text)
+    return str(task), str(measurement), str(study), dict(extra)
+
+
+def lab_screen(cfg: GeneticConfig, inputs: Inputs | None = None) -> Screen:
+    """The library as a screen with no measurements (scores NaN, no hits): its genes in library
+    order minus ``--exclude`` and ``--controls``, the task, study, modality and hit tail.
+    ``inputs``: the campaign's kept input files (``None``: read the paths)."""
     from perturbo.kinds.genetic.screens import Screen, _modality
 
     if not cfg.library:
         raise LabInputError("a lab campaign needs --library (a CSV with a Gene column)")
     rule = _rule(cfg)
-    lib = load_library(cfg.library)
-    drop = set(load_gene_list(cfg.exclude, "--exclude")) if cfg.exclude else set()
+    lib = _library(cfg.library, inputs)
+    drop = set(_gene_list(cfg.exclude, "--exclude", inputs)) if cfg.exclude else set()
     if cfg.controls:
-        drop |= set(load_gene_list(cfg.controls, "--controls"))
+        drop |= set(_gene_list(cfg.controls, "--controls", inputs))
     genes = tuple(g for g in lib.genes if g not in drop)
     if not genes:
         raise LabInputError(f"--library {cfg.library}: every gene is excluded; nothing to propose")
     path = Path(cfg.library)
-    task_text, measurement, study, extra = read_task(cfg.task, path)
+    task_text, measurement, study, extra = _task(cfg, path, inputs)
     tail = cfg.hit_tail or (rule.hit_tail if rule.kind != "column" else None)
     mod, tail = _modality(task_text, measurement, extra, cfg.modality, tail)
     name = path.stem
@@ -111,7 +160,7 @@ def build_lab(cfg: GeneticConfig, context: BuildContext) -> CampaignParts:
 
     if cfg.planner not in ("random", "bo"):
         raise PerturboError(f"--planner {cfg.planner}: a lab campaign runs random or bo")
-    screen = lab_screen(cfg)
+    screen = lab_screen(cfg, getattr(context.store, "lab_inputs", None))
     space = GenePool(screen.genes)
     if cfg.batch > len(space):
         raise PerturboError(
@@ -146,8 +195,15 @@ def build_lab(cfg: GeneticConfig, context: BuildContext) -> CampaignParts:
 class GeneticLab:
     """What :mod:`perturbo.lab` asks of the genetic kind (``KindSpec.extras["lab"]``)."""
 
+    accepts_inputs = True
+    """:meth:`read_results` and :meth:`sheet` take the campaign's kept input files."""
+
     def describe(self, specs: Sequence[ExperimentSpec]) -> str:
         return f"{len(specs)} genes"
+
+    def label(self, spec: ExperimentSpec) -> str:
+        """How the lab names one experiment: its gene."""
+        return str(spec.params.get("gene", spec.id))
 
     def read_results(
         self,
@@ -155,10 +211,12 @@ class GeneticLab:
         path: str,
         pending: Sequence[ExperimentSpec],
         history: Sequence[Observation],
+        inputs: Inputs | None = None,
     ) -> dict[str, Outcome]:
         """The outcomes the results file ``path`` gives the pending specs (by spec id): the
         score and the 0/1 hit by the campaign's hit rule, as a simulated screen's executor
-        reports them. Raises :class:`LabInputError` (one line) on anything wrong in the file."""
+        reports them (``inputs``: the campaign's kept input files, for its controls). Raises
+        :class:`LabInputError` (one line) on anything wrong in the file."""
         from perturbo.kinds.genetic.lab.hit_rules import parse_hit_rule
         from perturbo.kinds.genetic.lab.results import read_results
         from perturbo.kinds.genetic.screens import normalize_gene
@@ -169,7 +227,7 @@ class GeneticLab:
             pending=list(by_gene),
             earlier=[str(o.spec.params.get("gene", "")) for o in history],
             hit_rule=parse_hit_rule(str(config.get("hit_rule") or "")),
-            controls=_controls(config),
+            controls=_controls(config, inputs),
         )
         scores = dict(zip(got.table["Gene"], got.table["Score"], strict=True))
         return {
@@ -182,7 +240,11 @@ class GeneticLab:
         }
 
     def sheet(
-        self, config: Mapping[str, Any], planner: Any, specs: Sequence[ExperimentSpec]
+        self,
+        config: Mapping[str, Any],
+        planner: Any,
+        specs: Sequence[ExperimentSpec],
+        inputs: Inputs | None = None,
     ) -> list[dict[str, str]]:
         """The batch sheet's rows (:func:`perturbo.kinds.genetic.lab.sheet.batch_sheet`): gene,
         rank, the planner's predicted hit probability and its sd (where it predicts), why it
@@ -190,7 +252,6 @@ class GeneticLab:
         import csv
         import io
 
-        from perturbo.kinds.genetic.lab.library import load_library
         from perturbo.kinds.genetic.lab.sheet import batch_sheet, sheet_csv
 
         genes = [str(s.params["gene"]) for s in specs]
@@ -204,12 +265,12 @@ class GeneticLab:
                 mean = sd = None
         table = batch_sheet(
             genes,
-            library=load_library(str(config["library"])),
+            library=_library(str(config["library"]), inputs),
             p_hit=mean,
             p_sd=sd,
             why=[s.note or "exploration" for s in specs],
             round_no=(specs[0].round + 1) if specs else 1,
-            controls=_controls(config),
+            controls=_controls(config, inputs),
         )
         return list(csv.DictReader(io.StringIO(sheet_csv(table))))
 
@@ -268,11 +329,9 @@ class GeneticLab:
         return lines, metrics
 
 
-def _controls(config: Mapping[str, Any]) -> tuple[str, ...]:
-    from perturbo.kinds.genetic.lab.library import load_gene_list
-
+def _controls(config: Mapping[str, Any], inputs: Inputs | None = None) -> tuple[str, ...]:
     path = config.get("controls")
-    return load_gene_list(str(path), "--controls") if path else ()
+    return _gene_list(str(path), "--controls", inputs) if path else ()
 
 
 LAB = GeneticLab()

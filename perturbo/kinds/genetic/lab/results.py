@@ -1,17 +1,22 @@
 """Reading what the lab measured (``perturbo tell CAMPAIGN results.csv``) and checking it
 against the pending batch before anything is recorded.
 
-The file is a CSV with ``Gene`` and ``Score`` (matched ignoring case), an optional ``Hit``
-column (0/1; ``true``/``false`` too) and an optional replicate column (``Replicate``, ``Rep``
-or ``Replicate_ID``): with one, a gene's rows are averaged (Score: mean; Hit: a hit when at
-least half the replicates say so). Every problem is one :class:`LabInputError` line naming the
+The file is a CSV with ``Gene`` and ``Score`` (matched ignoring case; the gene column may
+have any name the library's may, e.g. ``Gene Symbol``), an optional ``Hit`` column (0/1;
+``true``/``false`` too; read by the ``column`` hit rule only, a warning under another) and an
+optional replicate column (``Replicate``, ``Rep`` or ``Replicate_ID``): with one, a gene's
+rows are averaged (Score: mean; Hit: a hit when at least half the replicates say so). Fields
+are separated as in the library (a tab for ``.tsv``/``.tab``/``.txt`` files that have one),
+or by ``;`` when the header has semicolons and no comma (Excel's CSV where the decimal mark is
+a comma; its Scores' decimal commas are read as points). Every problem is one :class:`LabInputError` line naming the
 file, the rows or genes, and the fix; nothing is returned half-checked:
 
 - the file cannot be read, is empty, or lacks Gene / Score;
 - a row has no gene, a Score that is missing or not a finite number (the line is named), or a
   Hit that is not 0/1;
 - genes already recorded in an earlier round, or not in the pending batch (listed);
-- a gene on several rows without a replicate column.
+- a gene on several rows without a replicate column, or twice with the same replicate, or a
+  row with a blank replicate (the gene and the lines are named).
 
 Partial results are allowed: :attr:`LabResults.told` are the batch genes measured now,
 :attr:`LabResults.still_pending` the rest. Controls (``--controls``) may appear in every
@@ -22,8 +27,10 @@ API's ``tell(dataframe)``).
 
 from __future__ import annotations
 
+import io
 import math
-from collections import Counter
+import re
+import warnings
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,12 +39,15 @@ import pandas as pd
 
 from perturbo.kinds.genetic.lab.errors import LabInputError
 from perturbo.kinds.genetic.lab.hit_rules import HitRule
+from perturbo.kinds.genetic.lab.library import GENE_COLUMNS
+from perturbo.kinds.genetic.screen_files import delimiter
 from perturbo.kinds.genetic.screens import normalize_gene
 
 __all__ = ["REPLICATE_COLUMNS", "LabResults", "read_results"]
 
 REPLICATE_COLUMNS = ("replicate", "rep", "replicate_id", "replicate id")
 _FIX = "write a CSV with a header row Gene,Score (optional Hit 0/1, optional Replicate)"
+_DECIMAL_COMMA = re.compile(r"^[-+]?\d*,\d+([eE][-+]?\d+)?$")
 _TRUE = {"1", "1.0", "true", "yes"}
 _FALSE = {"0", "0.0", "false", "no"}
 
@@ -69,10 +79,11 @@ def _listed(genes: Iterable[str], limit: int = 8) -> str:
     return ", ".join(g[:limit]) + (f", ... ({len(g)} in all)" if len(g) > limit else "")
 
 
-def _read_frame(source: str | Path | pd.DataFrame) -> tuple[str, pd.DataFrame, int]:
-    """(name for messages, the raw table as text, the file line of its first data row)."""
+def _read_frame(source: str | Path | pd.DataFrame) -> tuple[str, pd.DataFrame, int, str]:
+    """(name for messages, the raw table as text, the file line of its first data row, the
+    field separator)."""
     if isinstance(source, pd.DataFrame):
-        return "results (table)", source.astype(object).where(source.notna(), ""), 1
+        return "results (table)", source.astype(object).where(source.notna(), ""), 1, ","
     p = Path(source)
     name = f"results {p}"
     try:
@@ -88,20 +99,67 @@ def _read_frame(source: str | Path | pd.DataFrame) -> tuple[str, pd.DataFrame, i
         raise LabInputError(f"{name}: cannot be read ({e.strerror}); {_FIX}") from None
     if not text.strip():
         raise LabInputError(f"{name}: the file is empty; {_FIX}")
-    sep = "\t" if p.suffix.lower() in (".tsv", ".tab") else ","
+    sep = _separator(p, text)
     try:
         frame = pd.read_csv(
-            p,
+            io.StringIO(text),
             sep=sep,
             dtype=str,
             keep_default_na=False,
             skip_blank_lines=True,
-            encoding="utf-8-sig",
         )
     except (pd.errors.ParserError, ValueError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise LabInputError(f"{name}: cannot be read as CSV ({first}); {_FIX}") from None
-    return name, frame.fillna(""), 2  # a guard: with keep_default_na=False pandas gives ""
+    return name, frame.fillna(""), 2, sep  # fillna: a guard (keep_default_na=False gives "")
+
+
+def _separator(path: Path, text: str) -> str:
+    """The library reader's separator (a tab for ``.tsv``/``.tab``/``.txt`` with a tab in it,
+    else a comma), or ``;`` for a file whose header has semicolons and no comma (Excel's CSV in
+    locales with a decimal comma)."""
+    sep = delimiter(path, text)
+    header = text.lstrip().splitlines()[0] if text.strip() else ""
+    if sep == "," and ";" in header and "," not in header:
+        return ";"
+    return sep
+
+
+def _number(raw: str, sep: str) -> float:
+    """The Score ``raw`` as a float; a decimal comma (``-0,5``) is read only in a
+    semicolon-separated file, where a comma cannot separate fields. NaN if not a number."""
+    if sep == ";" and _DECIMAL_COMMA.match(raw):
+        raw = raw.replace(",", ".")
+    try:
+        return float(raw)
+    except ValueError:
+        return math.nan
+
+
+def _refuse_repeats(
+    name: str, rows: list[tuple[int, str, float, float | None, str]], rep_c: object
+) -> None:
+    """One line naming the first gene on several rows without a replicate column, or with
+    the same replicate twice (genes and replicates matched ignoring case), and its lines."""
+    lines: dict[tuple[str, str], list[int]] = {}
+    for line, gene, _, _, rep in rows:
+        lines.setdefault((gene, rep), []).append(line)
+    repeats = {k: v for k, v in lines.items() if len(v) > 1}
+    if not repeats:
+        return
+    (gene, rep), at = next(iter(repeats.items()))
+    where = f"lines {', '.join(map(str, at))}"
+    more = f" (and {len(repeats) - 1} more repeat(s))" if len(repeats) > 1 else ""
+    if rep_c is None:
+        raise LabInputError(
+            f"{name}: {gene} appears on several rows ({where}){more} and there is no "
+            "Replicate column; add one (a gene's replicates are averaged) or keep one row "
+            "per gene"
+        )
+    raise LabInputError(
+        f"{name}: {gene} has {str(rep_c).strip()} {rep!r} on several rows ({where}){more}; "
+        "give each replicate its own number, or delete the repeated row"
+    )
 
 
 def _column(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
@@ -120,8 +178,8 @@ def read_results(
     """The checked :class:`LabResults` of ``path`` for a campaign whose pending batch is
     ``pending``, whose earlier rounds recorded ``earlier``, with ``hit_rule`` and ``controls``.
     Raises one :class:`LabInputError` line per problem (see the module docstring)."""
-    name, frame, first_line = _read_frame(path)
-    gene_c, score_c = _column(frame, ("gene",)), _column(frame, ("score",))
+    name, frame, first_line, sep = _read_frame(path)
+    gene_c, score_c = _column(frame, GENE_COLUMNS), _column(frame, ("score",))
     hit_c, rep_c = _column(frame, ("hit",)), _column(frame, REPLICATE_COLUMNS)
     if gene_c is None or score_c is None:
         missing = " and ".join(n for n, c in (("Gene", gene_c), ("Score", score_c)) if c is None)
@@ -141,10 +199,7 @@ def read_results(
         if not gene:
             raise LabInputError(f"{name}: line {line} has no Gene; fill it or delete that row")
         raw = str(rec[score_c]).strip()
-        try:
-            score = float(raw)
-        except ValueError:
-            score = math.nan
+        score = _number(raw, sep)
         if not math.isfinite(score):
             what = "no Score" if not raw else f"Score {raw!r}, not a finite number"
             raise LabInputError(
@@ -161,7 +216,13 @@ def read_results(
                     f"{name}: line {line} ({gene}) has Hit {str(rec[hit_c]).strip()!r}; Hit must "
                     "be 1 (hit) or 0 (not a hit)"
                 )
-        rows.append((line, gene, score, hit, str(rec[rep_c]).strip() if rep_c else ""))
+        rep = str(rec[rep_c]).strip() if rep_c else ""
+        if rep_c is not None and not rep:
+            raise LabInputError(
+                f"{name}: line {line} ({gene}) has no {str(rep_c).strip()}; fill it (each "
+                "replicate of a gene its own number) or delete that row"
+            )
+        rows.append((line, gene, score, hit, rep.lower()))
     if not rows:
         raise LabInputError(f"{name}: no result rows below the header; {_FIX}")
     ctl = {normalize_gene(c) for c in controls}
@@ -180,15 +241,7 @@ def read_results(
             f"{name}: {len(stray)} gene(s) are not in the pending batch ({_listed(stray)}); "
             "remove them, or check that this file belongs to this campaign and round"
         )
-    if rep_c is None:
-        count = Counter(g for _, g, *_ in rows)
-        dupes = [g for g in genes if count[g] > 1]
-        if dupes:
-            raise LabInputError(
-                f"{name}: {len(dupes)} gene(s) appear on several rows ({_listed(dupes)}) and "
-                "there is no Replicate column; add one (its rows are averaged) or keep one row "
-                "per gene"
-            )
+    _refuse_repeats(name, rows, rep_c)
     long = pd.DataFrame(rows, columns=["Line", "Gene", "Score", "HitIn", "Replicate"])
     agg = long.groupby("Gene", sort=False).agg(
         Score=("Score", "mean"), HitIn=("HitIn", "mean"), Replicates=("Score", "size")
@@ -205,6 +258,13 @@ def read_results(
         raise LabInputError(
             f"{name}: only controls, no gene of the pending batch ({_listed(batch)}); add the "
             "measured batch genes"
+        )
+    if hit_c is not None and not hit_rule.needs_hit_column:
+        warnings.warn(
+            f"{name}: its {str(hit_c).strip()} column is ignored under the campaign's hit rule "
+            f"{hit_rule.text!r} ({hit_rule.describe()}); the Hit column is used only by the "
+            "hit rule 'column'",
+            stacklevel=2,
         )
     told_set = set(told)
     return LabResults(

@@ -44,13 +44,17 @@ def toy(p: dict[str, Any]) -> float:
 
 def _metrics(p: dict[str, Any]) -> dict[str, float]:
     """``value`` (the toy, maximised), ``size`` (layers x width, a model-size proxy that the
-    two- and three-objective rows minimise beside it) and ``latency`` (a made-up cost the
-    three-objective row minimises too); the other rows read ``value`` only."""
+    two- and three-objective rows minimise beside it), ``latency`` (a made-up cost the
+    three-objective rows minimise too) and ``memory`` (size times the optimizer's state: the
+    four-objective rows); the other rows read ``value`` only."""
     act = {"relu": 1.0, "tanh": 1.2, "gelu": 1.5}[p["activation"]]
     return {
         "value": toy(p),
         "size": float(p["layers"] * p["width"]),
         "latency": float(p["layers"] * np.log2(p["width"]) * act * (1 + p["dropout"])),
+        "memory": float(
+            p["layers"] * p["width"] * {"adam": 3, "sgd": 1, "rmsprop": 2}[p["optimizer"]]
+        ),
     }
 
 

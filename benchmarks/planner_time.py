@@ -18,7 +18,9 @@ proposal costs its whole ask (median, max and mean per proposal). Spaces:
   categoricals), a deterministic toy objective; ``bo, 2 objectives (Pareto)``: ``bo``'s
   multi-objective mode (qLogNEHVI) on the toy up and ``size`` (layers x width) down, and the
   same with BoTorch's own Pareto mask pruning its baseline (a baseline row, as before
-  search/pareto_baseline.py);
+  search/pareto_baseline.py); with three objectives (``latency`` down too) and four
+  (``memory`` down too), each with qLogNEHVI (the default) and qLogNParEGO (the option,
+  ``--mo-acquisition parego``);
 - ``mf-bo`` (and the ASHA rung keeper) on the same space plus an ``epochs`` fidelity
   (``Int(1, 27)``), the 200 observations spread over the fidelity ladder 1, 3, 9, 27;
 - the genetic kind's own planners on the shipped IFNG screen's gene pool (the 200 observed
@@ -94,7 +96,8 @@ def general_rows(names: list[str]) -> list[tuple[str, str, Any]]:
         label = "mixed 6-D + epochs" if name == "mf-bo" else "mixed 6-D"
         rows.append((name, f"{'/'.join(ks)}: {label}", run))
         if name == "bo":
-            rows += [BO_TWO_ROW, BO_THREE_ROW, BO_TWO_MASK_ROW, BO_BEFORE_ROW, BO_REFIT_ROW]
+            rows += [BO_TWO_ROW, BO_THREE_ROW, *BO_MANY_ROWS, BO_TWO_MASK_ROW, BO_BEFORE_ROW]
+            rows.append(BO_REFIT_ROW)
         if name == "mf-bo":
             rows.append(MF_BEFORE_ROW)
     return rows
@@ -154,6 +157,22 @@ def _bo_three_objectives() -> dict[str, Any]:
     return time_both(planner, space)
 
 
+def _bo_objectives(m: int, mo_acq: str = "nehvi") -> Callable[[], dict[str, Any]]:
+    """``bo``'s Pareto mode on the first ``m`` of ``value`` (up), ``size``, ``latency`` and
+    ``memory`` (down), its acquisition ``mo_acq`` (search/bo_multi.py)."""
+
+    def run() -> dict[str, Any]:
+        from perturbo.search.bo import BOPlanner
+
+        names = ("value", "size", "latency", "memory")[:m]
+        space = mixed_space()
+        direction = ("max", "min", "min", "min")[:m]
+        return time_both(BOPlanner(space, "toy", 0, objective=names, direction=direction,
+                                   mo_acq=mo_acq), space)  # fmt: skip
+
+    return run
+
+
 def _bo_two_objectives_botorch_mask() -> dict[str, Any]:
     """``bo``'s Pareto mode with BoTorch's ``is_non_dominated`` pruning its baseline, as before
     search/pareto_baseline.py (the same proposals)."""
@@ -177,6 +196,14 @@ BO_THREE_ROW = (
     "bo, 3 objectives (Pareto)", "mixed 6-D: value up, size and latency down",
     _bo_three_objectives,
 )  # fmt: skip
+BO_MANY_ROWS = [
+    ("bo, 3 objectives, qLogNParEGO (option)", "mixed 6-D: value up, size and latency down",
+     _bo_objectives(3, "parego")),
+    ("bo, 4 objectives (Pareto)", "mixed 6-D: value up, size, latency, memory down",
+     _bo_objectives(4)),
+    ("bo, 4 objectives, qLogNParEGO (option)", "mixed 6-D: value up, size, latency, memory down",
+     _bo_objectives(4, "parego")),
+]  # fmt: skip
 BO_TWO_MASK_ROW = (
     "bo, 2 objectives, BoTorch's Pareto mask (baseline)", "mixed 6-D: value up, size down",
     _bo_two_objectives_botorch_mask,

@@ -46,6 +46,7 @@ examples:
   perturbo tell my-screen part1.csv            # part of the batch: the rest stays pending
   perturbo tell my-screen --drop-failed        # the genes with no result failed: go on
   perturbo tell my-screen results.csv --next-batch 64
+  perturbo tell my-screen fixed.csv --correct  # replace values told before (round still pending)
   perturbo tell my-hpo t0003 0.914             # one trial of a hyperparameter lab campaign
   perturbo tell my-hpo results.csv             # several: trial_id,value (or .json)
   perturbo tell my-hpo --failed t0004          # a trial that failed
@@ -263,9 +264,8 @@ def add_tell_parser(sub: Any) -> Any:
         action="store_true",
         help="the batch's genes with no result failed: record them so and go on",
     )
-    p.add_argument("--correct", action="store_true",
-                   help="replace values told before for the round still pending (a typo); "
-                   "the old values stay on the run, lab/correction-*.csv")  # fmt: skip
+    p.add_argument("--correct", action="store_true", help="replace values told before "
+                   "(a typo; the round still pending; old ones kept on the run)")  # fmt: skip
     p.add_argument("--out", default=None, metavar="FILE", help="write the next sheet here")
     _store_option(p)
 

@@ -72,15 +72,18 @@ class StoreLab:
         pending = read_pending(store.client, store.parent_run_id(name))
         if pending is None:
             raise PerturboError(f"campaign {name!r} has no batch waiting for results")
+        from perturbo.lab.frozen import with_inputs
+        from perturbo.lab.stored import as_at_start
+        from perturbo.lab.told import refuse_or_correct
+
         config = store.config(name)
-        side = lab_side(_kind_of(str(config.get("kind", ""))))
+        # the input files kept at start (a moved library must not break the preview)
+        kept = getattr(as_at_start(self.tracking_uri, name), "lab_inputs", None)
+        side = with_inputs(lab_side(_kind_of(str(config.get("kind", "")))), kept)
         told = side.read_results(config, path, pending.specs, store.history(name))
-        changed = [k for k, v in told.items() if k in pending.told and pending.told[k] != v]
-        if changed:
-            raise PerturboError(
-                f"{path}: {len(changed)} result(s) were told before with other values; "
-                "nothing would be recorded"
-            )
+        if any(k in pending.told and pending.told[k] != v for k, v in told.items()):
+            # names each gene with both values, as `perturbo tell` does; nothing recorded
+            refuse_or_correct(side, None, "", name, path, pending, told, correct=False)
         by_id = {s.id: s for s in pending.specs}
         rows = [
             {**dict(by_id[k].params), **dict(o.metrics)}

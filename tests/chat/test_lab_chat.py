@@ -131,3 +131,21 @@ def test_mcp_offers_the_batch_and_tells_behind_the_token(lab):  # type: ignore[n
 
     anyio.run(go)
     assert [g for _, g in recorded(uri)] == genes
+
+
+def test_a_preview_reads_the_kept_library_and_names_a_changed_value(lab):  # type: ignore[no-untyped-def]
+    """The chat's preview reads the files kept at start (a moved library broke it) and a value
+    told before with another value names the gene and both values, as `perturbo tell` does."""
+    tools, uri, tmp = lab
+    genes = sheet_genes(tmp / "L-round1.csv")
+    (tmp / "wrong.csv").write_text(f"Gene,Score\n{genes[0]},0.2\n")
+    assert main(["tell", "L", str(tmp / "wrong.csv"), "--tracking-uri", uri]) == 0
+    for f in tmp.glob("*.csv"):  # the library and lists moved away after the start
+        if f.name.startswith("lib"):
+            f.rename(tmp / f"moved-{f.name}")
+    results(tmp / "fixed.csv", genes[:2])
+    res = tools.call("tell_results", {"name": "L", "results": "fixed.csv"})
+    assert not res.ok and f"{genes[0]}: recorded 0.2, this file" in res.text, res.text
+    results(tmp / "rest.csv", genes[1:3])
+    res = tools.call("tell_results", {"name": "L", "results": "rest.csv"})
+    assert res.ok and res.pending is not None, res.text

@@ -36,6 +36,18 @@ def start_args(tmp: Path, uri: str, name: str = "L", rounds: int = 3, batch: int
     ]  # fmt: skip
 
 
+TRIALS_SPACE = '[x]\ntype = "float"\nlow = 0.0\nhigh = 1.0\n'
+
+
+def trials_start_args(tmp: Path, uri: str, name: str, trials: int, *extra: str) -> list[str]:
+    """``perturbo run hyperparameter --lab`` on a one-float space, one trial a batch."""
+    space = tmp / "space.toml"
+    space.write_text(TRIALS_SPACE)
+    return ["run", "hyperparameter", "--lab", "--space", str(space), "--objective", "a",
+            "--direction", "min", "--planner", "random", "--batch", "1", "--trials", str(trials),
+            "--name", name, "--tracking-uri", uri, *extra]  # fmt: skip
+
+
 def sheet_genes(path: Path) -> list[str]:
     with path.open() as f:
         return [r["Gene"] for r in csv.DictReader(f) if r["Rank"]]

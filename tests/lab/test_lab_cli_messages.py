@@ -10,16 +10,11 @@ from pathlib import Path
 import pytest
 
 from perturbo.cli import main
-
-SPACE = '[x]\ntype = "float"\nlow = 0.0\nhigh = 1.0\n'
+from tests.lab.loop_helpers import trials_start_args
 
 
 def _start(tmp: Path, uri: str, *extra: str) -> list[str]:
-    space = tmp / "space.toml"
-    space.write_text(SPACE)
-    return ["run", "hyperparameter", "--lab", "--space", str(space), "--objective", "a",
-            "--direction", "min", "--planner", "random", "--batch", "1", "--trials", "4",
-            "--name", "my-hpo", "--tracking-uri", uri, *extra]  # fmt: skip
+    return trials_start_args(tmp, uri, "my-hpo", 4, *extra)
 
 
 def _one_line_error(err: str) -> str:

@@ -11,17 +11,11 @@ import pytest
 
 from perturbo import tracking
 from perturbo.cli import main
-from tests.lab.loop_helpers import results, sheet_genes, start_args
-
-SPACE = '[x]\ntype = "float"\nlow = 0.0\nhigh = 1.0\n'
+from tests.lab.loop_helpers import results, sheet_genes, start_args, trials_start_args
 
 
 def _start_trials(tmp: Path, uri: str, *extra: str) -> list[str]:
-    space = tmp / "space.toml"
-    space.write_text(SPACE)
-    return ["run", "hyperparameter", "--lab", "--space", str(space), "--objective", "a",
-            "--direction", "min", "--planner", "random", "--batch", "1", "--trials", "6",
-            "--name", "P", "--tracking-uri", uri, *extra]  # fmt: skip
+    return trials_start_args(tmp, uri, "P", 6, *extra)
 
 
 def test_pinned_trials_are_handed_out_first(

@@ -272,6 +272,7 @@ def open_campaign(name: str, tracking_uri: str | None = None) -> LabCampaign | T
     from perturbo.launch_checks import resolve_campaign
     from perturbo.types import PerturboError
 
+    cfg.prepare_process()  # an entry point: MLflow's settings (no artifact progress bars)
     uri = tracking_uri or cfg.env_tracking_uri() or cfg.default_tracking_uri()
     store = tracking.open_store(uri)
     full = resolve_campaign(store, name)

@@ -22,8 +22,10 @@ def test_open_campaign_pending_and_tell(tmp_path, monkeypatch, capsys):
     uri = f"sqlite:///{tmp_path}/lab.db"
     assert main(start_args(tmp_path, uri, rounds=2)) == 0
     capsys.readouterr()
+    monkeypatch.delenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", raising=False)
     lab = perturbo.open_campaign("L", tracking_uri=uri)
     assert lab.name == "L" and lab.status.startswith("waiting for results of round 1: 8 genes")
+    assert "Downloading artifacts" not in capsys.readouterr().err  # no MLflow bars in a notebook
 
     batch = lab.pending()
     genes = batch.loc[batch["Rank"].notna(), "Gene"].tolist()

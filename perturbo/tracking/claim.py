@@ -292,9 +292,16 @@ def claim_new(
         tags = dict(parent.data.tags)
         if latest is not None and tags.get(RELEASED_TAG) != str(max(held)) and alive(latest, tags):
             raise _held_by(campaign, latest, "running", new=True)
+        # a lab campaign (perturbo.lab.pending.LAB_TAG; the lab layer sits above the store)
+        # goes on with `perturbo ask`/`tell`: `perturbo resume` refuses it
+        go_on = (
+            f"`perturbo ask {campaign}` shows its waiting batch and `perturbo tell {campaign} "
+            "FILE` records it"
+            if tags.get("perturbo.lab") == "1"
+            else f"continue it with `perturbo resume {campaign}`"
+        )
         raise PerturboError(
-            f"campaign {campaign!r} already exists: continue it with `perturbo resume "
-            f"{campaign}` or pick another --name"
+            f"campaign {campaign!r} already exists: {go_on}, or pick another --name"
         )
     creator = Holder.parse(exp.tags.get(HOLDER_TAG))
     if creator is not None and alive(creator):

@@ -153,3 +153,17 @@ def test_dropped_genes_are_named_and_counted_as_failed(tmp_path, monkeypatch, ca
     assert f"recorded round 1: 5 results, 3 failed: {names}" in err, err
     store = tracking.open_store(uri)
     assert read_pending(store.client, store.parent_run_id("L")).round == 1
+
+
+def test_a_lab_campaigns_name_taken_again_says_ask_and_tell_not_resume(
+    tmp_path, monkeypatch, capsys
+):
+    """`perturbo resume` refuses lab campaigns, so the name clash must not send a user there."""
+    monkeypatch.chdir(tmp_path)
+    uri = _uri(tmp_path)
+    assert main(start_args(tmp_path, uri)) == 0
+    capsys.readouterr()
+    assert main(start_args(tmp_path, uri)) == 2
+    err = capsys.readouterr().err.strip()
+    assert "already exists" in err and "perturbo tell L FILE" in err, err
+    assert "perturbo resume" not in err, err

@@ -102,5 +102,8 @@ class StoreLab:
 
     def tell(self, name: str, path: str, next_batch: int | None) -> LabView:
         from perturbo import lab
+        from perturbo.lab.step_checks import check_next_batch
 
+        if next_batch is not None:  # more than the genes left: refused, as the CLI does
+            check_next_batch(self.tracking_uri, name, next_batch)
         return self._view(lab.tell(_kind_of, self.tracking_uri, name, path, next_batch=next_batch))

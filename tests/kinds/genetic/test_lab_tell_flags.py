@@ -71,6 +71,19 @@ def test_a_next_batch_larger_than_the_genes_left_is_refused(
     assert _recorded(uri) == 6
 
 
+def test_the_python_api_refuses_a_next_batch_larger_than_the_genes_left(
+    campaign: tuple[str, Path],
+) -> None:
+    import perturbo
+    from perturbo.types import PerturboError
+
+    uri, plate = campaign
+    lab = perturbo.open_campaign("L", tracking_uri=uri)
+    with pytest.raises(PerturboError, match="only 14 untested"):
+        lab.tell(str(plate), next_batch=1000)
+    assert _recorded(uri) == 0
+
+
 def test_an_out_that_cannot_be_written_is_refused_before_recording(
     campaign: tuple[str, Path], capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:

@@ -183,14 +183,19 @@ class LabCampaign:
                 results.to_csv(path, index=False)
             elif results is not None:
                 path = str(results)
-            step = lab.tell(
-                _kind_of,
-                self.tracking_uri,
-                self.name,
-                path,
-                next_batch=next_batch,
-                drop_failed=drop_failed,
-            )
+            try:
+                step = lab.tell(
+                    _kind_of,
+                    self.tracking_uri,
+                    self.name,
+                    path,
+                    next_batch=next_batch,
+                    drop_failed=drop_failed,
+                )
+            except PerturboError as e:
+                if path is None or isinstance(results, str | Path):
+                    raise
+                raise PerturboError(_as_frame_error(str(e), path)) from None
         self.lines = list(step.lines)
         return None if step.pending is None else _sheet_frame(step.sheet)
 
@@ -262,6 +267,21 @@ class TrialsCampaign:
         step = trials.tell(_kind_of, self.tracking_uri, self.name, told)
         self.lines = list(step.lines)
         return step.finished
+
+
+def _as_frame_error(message: str, path: str) -> str:
+    """An error about the temporary CSV a results DataFrame was written to, in the DataFrame's
+    terms: the file's name is the DataFrame, its ``line N`` (the header is line 1) the
+    DataFrame's row ``N - 2`` (by position, from 0)."""
+    import re
+
+    text = message.replace(f"results {path}", "results DataFrame").replace(path, "DataFrame")
+    return re.sub(r"\blines? (\d+(?:, \d+)*)", lambda m: _rows(m.group(1)), text)
+
+
+def _rows(numbers: str) -> str:
+    rows = [str(int(n) - 2) for n in numbers.split(", ")]
+    return f"{'row' if len(rows) == 1 else 'rows'} {', '.join(rows)}"
 
 
 def open_campaign(name: str, tracking_uri: str | None = None) -> LabCampaign | TrialsCampaign:

@@ -75,3 +75,21 @@ def test_open_campaign_refuses_clearly(tmp_path, monkeypatch, capsys):
     with pytest.raises(PerturboError, match="next_batch"):
         lab.tell(bad, next_batch=0)
     assert recorded(uri) == []
+
+
+def test_a_bad_results_dataframe_is_named_by_its_rows(tmp_path, monkeypatch, capsys):
+    """Errors about a DataFrame told name the DataFrame and its row (by position), not the
+    temporary file it was written to and that file's line."""
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path}/lab.db"
+    assert main(start_args(tmp_path, uri, rounds=2)) == 0
+    lab = perturbo.open_campaign("L", tracking_uri=uri)
+    genes = sheet_genes(tmp_path / "L-round1.csv")
+    df = _results(genes[:4])
+    df.loc[2, "Score"] = None
+    with pytest.raises(PerturboError) as e:
+        lab.tell(df)
+    msg = str(e.value)
+    assert "DataFrame" in msg and "row 2" in msg and genes[2] in msg, msg
+    assert "perturbo-tell-" not in msg and "line " not in msg, msg
+    assert recorded(uri) == []

@@ -32,6 +32,10 @@ ALLOWED: dict[str, str] = {
         "is SIGINT); its own process's environment is untouched"
     ),
     "perturbo/launch.py::launched": "the composition root: the Python APIs' entry point",
+    "perturbo/api.py::open_campaign": (
+        "the lab's Python API entry point (often a notebook's first call): MLflow's client "
+        "defaults, as the CLI sets them (no artifact progress bars)"
+    ),
     "perturbo/tracking/ui_server.py::main": "the MLflow UI server process's main",
     "actors/ray_worker.py::Worker.__init__": "the Ray actor process's entry point",
     "actors/ray_worker.py::Worker._get": "the Ray actor process's entry point",

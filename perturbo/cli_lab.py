@@ -288,8 +288,7 @@ def add_tell_parser(sub: Any) -> Any:
                 "--failed are for trials (hyperparameter lab campaigns)"
             )
         check_out(ns.out)
-        if ns.next_batch is not None:
-            check_next_batch(uri, name, ns.next_batch)
+        check_next_batch(uri, name, ns.next_batch)
         step = lab.tell(
             _kind_of,
             uri,

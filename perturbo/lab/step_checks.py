@@ -32,11 +32,14 @@ def check_out(out: str | None) -> None:
     raise PerturboError(f"--out {out}: {why} (nothing recorded)")
 
 
-def check_next_batch(uri: str, name: str, n: int) -> None:
+def check_next_batch(uri: str, name: str, n: int | None) -> None:
     """Refuse ``--next-batch n`` larger than the library's experiments left untested once the
     pending batch is done: the campaign's ``library_genes`` parameter less the distinct
     experiments recorded or pending. Not checked for a campaign without that parameter, with
-    nothing pending, or whose pending round is its last (no next batch is made)."""
+    nothing pending, or whose pending round is its last (no next batch is made); ``None``:
+    no ``--next-batch`` given, nothing to check."""
+    if n is None:
+        return
     from perturbo import tracking
     from perturbo.lab.pending import read_pending
     from perturbo.lab.stored import lab_run

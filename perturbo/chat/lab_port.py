@@ -81,9 +81,9 @@ class StoreLab:
         kept = getattr(as_at_start(self.tracking_uri, name), "lab_inputs", None)
         side = with_inputs(lab_side(_kind_of(str(config.get("kind", "")))), kept)
         told = side.read_results(config, path, pending.specs, store.history(name))
-        if any(k in pending.told and pending.told[k] != v for k, v in told.items()):
-            # names each gene with both values, as `perturbo tell` does; nothing recorded
-            refuse_or_correct(side, None, "", name, path, pending, told, correct=False)
+        # a value told before with another: refused, naming each gene with both values, as
+        # `perturbo tell` does (nothing recorded)
+        refuse_or_correct(side, None, "", name, path, pending, told, correct=False)
         by_id = {s.id: s for s in pending.specs}
         rows = [
             {**dict(by_id[k].params), **dict(o.metrics)}
@@ -104,6 +104,5 @@ class StoreLab:
         from perturbo import lab
         from perturbo.lab.step_checks import check_next_batch
 
-        if next_batch is not None:  # more than the genes left: refused, as the CLI does
-            check_next_batch(self.tracking_uri, name, next_batch)
+        check_next_batch(self.tracking_uri, name, next_batch)  # more than the genes left
         return self._view(lab.tell(_kind_of, self.tracking_uri, name, path, next_batch=next_batch))

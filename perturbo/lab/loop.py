@@ -244,12 +244,11 @@ def tell(
                 step.sheet = pending_sheet(store, run_id, pending)
                 return step
             told = lab.read_results(config, results, pending.specs, history)
-            if any(k in pending.told and pending.told[k] != v for k, v in told.items()):
-                step.lines.append(
-                    refuse_or_correct(
-                        lab, store.client, run_id, name, results, pending, told, correct
-                    )
-                )
+            fixed = refuse_or_correct(
+                lab, store.client, run_id, name, results, pending, told, correct
+            )
+            if fixed is not None:
+                step.lines.append(fixed)
         new = {k: v for k, v in told.items() if k not in pending.told}
         pending.told.update(new)
         if results is None and not drop_failed:

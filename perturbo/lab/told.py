@@ -68,12 +68,15 @@ def refuse_or_correct(
     pending: Pending,
     told: Mapping[str, Outcome],
     correct: bool,
-) -> str:
+) -> str | None:
     """Results of the pending round that ``path`` tells with other values than told before:
     refused in one line naming each one, its recorded and its new value and how to go on; or
     (``correct``) replaced in ``pending``, the old values kept on the campaign's run
-    (``lab/correction-rNNN-TIME.csv``), and a line saying what changed."""
+    (``lab/correction-rNNN-TIME.csv``), and a line saying what changed. None where no value
+    differs from one told before."""
     changed = {k: v for k, v in told.items() if k in pending.told and pending.told[k] != v}
+    if not changed:
+        return None
     specs = {s.id: s for s in pending.specs}
     what = _changes(lab, specs, pending.told, changed)
     if not correct:

@@ -232,8 +232,6 @@ def start(
 def _refuse_task(spec: KindSpec, config: Mapping[str, Any]) -> None:
     """A campaign of trials trained elsewhere has no task (its ``--space`` says what a trial
     is): a ``--task`` given (flag or TOML) would be ignored, so it is refused."""
-    from perturbo.types import PerturboError
-
     field = getattr(spec.config_model, "model_fields", {}).get("task")
     task = config.get("task")
     if field is None or task is None or task == field.default:

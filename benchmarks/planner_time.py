@@ -20,7 +20,9 @@ proposal costs its whole ask (median, max and mean per proposal). Spaces:
   same with BoTorch's own Pareto mask pruning its baseline (a baseline row, as before
   search/pareto_baseline.py); with three objectives (``latency`` down too) and four
   (``memory`` down too), each with qLogNEHVI (the default) and qLogNParEGO (the option,
-  ``--mo-acquisition parego``);
+  ``--mo-acquisition parego``), and with four the same with qLogNEHVI told the pending
+  points at every pick (a baseline row: before search/lazy_pending.py, the same proposals);
+  these rows live in ``planner_pareto_rows.py``;
 - ``mf-bo`` (and the ASHA rung keeper) on the same space plus an ``epochs`` fidelity
   (``Int(1, 27)``), the 200 observations spread over the fidelity ladder 1, 3, 9, 27;
 - the genetic kind's own planners on the shipped IFNG screen's gene pool (the 200 observed
@@ -54,6 +56,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 from machine import describe, reference_cpu_s  # noqa: E402
+from planner_pareto_rows import PARETO_ROWS  # noqa: E402  (bo's Pareto mode's rows)
 from planner_protocol import (  # noqa: E402  (the protocol, in its own module)
     ASKS,
     ASYNC_ASKS,
@@ -96,7 +99,7 @@ def general_rows(names: list[str]) -> list[tuple[str, str, Any]]:
         label = "mixed 6-D + epochs" if name == "mf-bo" else "mixed 6-D"
         rows.append((name, f"{'/'.join(ks)}: {label}", run))
         if name == "bo":
-            rows += [BO_TWO_ROW, BO_THREE_ROW, *BO_MANY_ROWS, BO_TWO_MASK_ROW, BO_BEFORE_ROW]
+            rows += [*PARETO_ROWS, BO_BEFORE_ROW]
             rows.append(BO_REFIT_ROW)
         if name == "mf-bo":
             rows.append(MF_BEFORE_ROW)
@@ -136,77 +139,9 @@ def _mf_bo_cache_lost() -> dict[str, Any]:
         return time_both(mf_bo.MFBOPlanner(space, "toy", 0), space)
 
 
-def _bo_two_objectives() -> dict[str, Any]:
-    """``bo`` in its Pareto mode (qLogNEHVI): ``value`` up and ``size`` down."""
-    from perturbo.search.bo import BOPlanner
-
-    space = mixed_space()
-    planner = BOPlanner(space, "toy", 0, objective=("value", "size"), direction=("max", "min"))
-    return time_both(planner, space)
-
-
-def _bo_three_objectives() -> dict[str, Any]:
-    """``bo``'s Pareto mode with three objectives: ``value`` up, ``size`` and ``latency``
-    down (the box decompositions and the pruned baseline grow with the front)."""
-    from perturbo.search.bo import BOPlanner
-
-    space = mixed_space()
-    planner = BOPlanner(
-        space, "toy", 0, objective=("value", "size", "latency"), direction=("max", "min", "min")
-    )
-    return time_both(planner, space)
-
-
-def _bo_objectives(m: int, mo_acq: str = "nehvi") -> Callable[[], dict[str, Any]]:
-    """``bo``'s Pareto mode on the first ``m`` of ``value`` (up), ``size``, ``latency`` and
-    ``memory`` (down), its acquisition ``mo_acq`` (search/bo_multi.py)."""
-
-    def run() -> dict[str, Any]:
-        from perturbo.search.bo import BOPlanner
-
-        names = ("value", "size", "latency", "memory")[:m]
-        space = mixed_space()
-        direction = ("max", "min", "min", "min")[:m]
-        return time_both(BOPlanner(space, "toy", 0, objective=names, direction=direction,
-                                   mo_acq=mo_acq), space)  # fmt: skip
-
-    return run
-
-
-def _bo_two_objectives_botorch_mask() -> dict[str, Any]:
-    """``bo``'s Pareto mode with BoTorch's ``is_non_dominated`` pruning its baseline, as before
-    search/pareto_baseline.py (the same proposals)."""
-    from unittest import mock
-
-    from botorch.utils.multi_objective.pareto import is_non_dominated
-
-    from perturbo.search import pareto_baseline
-
-    botorchs = lambda Y: is_non_dominated(Y, deduplicate=False)  # noqa: E731
-    with mock.patch.object(pareto_baseline, "non_dominated_2d", botorchs):
-        return _bo_two_objectives()
-
-
 BO_BEFORE_ROW = ("bo, before 9f80506 (baseline)", "mixed 6-D", _bo_before)
 MF_BEFORE_ROW = (
     "mf-bo, before 777e507 (baseline)", "mixed 6-D + epochs", _mf_bo_cache_lost,
-)  # fmt: skip
-BO_TWO_ROW = ("bo, 2 objectives (Pareto)", "mixed 6-D: value up, size down", _bo_two_objectives)
-BO_THREE_ROW = (
-    "bo, 3 objectives (Pareto)", "mixed 6-D: value up, size and latency down",
-    _bo_three_objectives,
-)  # fmt: skip
-BO_MANY_ROWS = [
-    ("bo, 3 objectives, qLogNParEGO (option)", "mixed 6-D: value up, size and latency down",
-     _bo_objectives(3, "parego")),
-    ("bo, 4 objectives (Pareto)", "mixed 6-D: value up, size, latency, memory down",
-     _bo_objectives(4)),
-    ("bo, 4 objectives, qLogNParEGO (option)", "mixed 6-D: value up, size, latency, memory down",
-     _bo_objectives(4, "parego")),
-]  # fmt: skip
-BO_TWO_MASK_ROW = (
-    "bo, 2 objectives, BoTorch's Pareto mask (baseline)", "mixed 6-D: value up, size down",
-    _bo_two_objectives_botorch_mask,
 )  # fmt: skip
 BO_REFIT_ROW = ("bo, a fit on every ask (baseline)", "mixed 6-D", _bo_refit_every_ask)
 

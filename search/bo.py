@@ -40,6 +40,7 @@ from perturbo.search.bo_model import torch_unit_bounds
 from perturbo.search.bo_multi import choose
 from perturbo.search.bo_reference import reference_rule
 from perturbo.search.gp_refit import HyperparameterCache
+from perturbo.search.lazy_pending import defer_pending
 from perturbo.search.sobol import SobolPlanner
 from perturbo.space import SearchSpace
 from perturbo.types import ExperimentSpec, Observation
@@ -217,6 +218,7 @@ class BOPlanner:
 
     def _pick(self, acq: Any, q: int, pending: Sequence[ExperimentSpec], picks: Any = None) -> Any:
         """``q`` candidates maximising ``acq``; ``picks``: rows already chosen this ask."""
+        acq = defer_pending(acq) if q > 1 else acq  # search/lazy_pending.py
         if not self._space.is_discrete:
             return self._optimize(acq, q)
         chosen = [
@@ -279,28 +281,10 @@ class BOPlanner:
         discrete = {i: v for i, v in self._space.discrete_dims.items() if v}
         if not discrete:
             return self._optimize_continuous(acq, q, bounds)
-        from botorch.optim.optimize_mixed import optimize_acqf_mixed_alternating
+        from perturbo.search.bo_mixed import optimize_mixed
 
-        cat = {i: discrete[i] for i in self._space.cat_dims}
-        disc = {i: v for i, v in discrete.items() if i not in cat}
-        # BoTorch wants a discrete column's bounds to be its values' range
-        for i, v in discrete.items():
-            bounds[0, i], bounds[1, i] = min(v), max(v)
-        cand, _ = optimize_acqf_mixed_alternating(
-            acq,
-            bounds=bounds,
-            discrete_dims=disc or None,
-            cat_dims=cat or None,
-            q=q,
-            num_restarts=self.num_restarts,
-            raw_samples=self.raw_samples,
-            options={
-                **self.mixed_options,
-                "initialization_strategy": "random",
-                "batch_limit": self.num_restarts,
-            },
-        )
-        return cand
+        return optimize_mixed(acq, q, bounds, discrete, self._space.cat_dims, self.num_restarts,
+                              self.raw_samples, self.mixed_options)  # fmt: skip
 
     def _optimize_continuous(self, acq: Any, q: int, bounds: Any) -> Any:
         from perturbo.search.bo_continuous import optimize_continuous

@@ -10,7 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from perturbo.types import CampaignSummary, PerturboError
+from perturbo.types import CampaignSummary, PerturboError, Status
 
 
 def fmt(v: float) -> str:
@@ -35,7 +35,9 @@ def _round_base(summary: CampaignSummary) -> int:
 
 def found_line(spec: Any, summary: CampaignSummary, history: Sequence[Any]) -> str:
     """What the campaign found, counted from its recorded experiments ("" for a kind without
-    findings: its headline metrics are in the rounds table)."""
+    findings: its headline metrics are in the rounds table). Experiments that failed gave no
+    result (a lab's dropped genes): they are said apart ("..., 3 failed") and not counted as
+    experiments run."""
     from perturbo.findings import headline_of_history
 
     findings = getattr(spec, "findings", None)
@@ -48,7 +50,10 @@ def found_line(spec: Any, summary: CampaignSummary, history: Sequence[Any]) -> s
         shown = [k for k in keys if k in last][:2]
         return ", ".join(f"{k} = {fmt(last[k])}" for k in shown)
     metrics = {k: v for k, v in summary.metrics.items() if not k.startswith("final_")}
-    return headline_of_history(findings, history, summary.params, metrics)
+    failed = sum(o.outcome.status is Status.FAILED for o in history)
+    measured = [o for o in history if o.outcome.status is not Status.FAILED]
+    line = headline_of_history(findings, measured, summary.params, metrics)
+    return line + (f", {failed} failed (no result, not counted as tested)" if failed else "")
 
 
 def hits_lines(spec: Any, summary: CampaignSummary, history: Sequence[Any]) -> list[str]:

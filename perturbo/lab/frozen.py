@@ -16,6 +16,7 @@ kept has none: its steps read the paths, as they did.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
@@ -112,6 +113,10 @@ class AsAtStart(_Reader):
                 yield summary, History(list(history)[: self.read[summary.name]])
 
 
+_TAKE_INPUTS = frozenset({"read_results", "sheet", "hit_call"})
+"""The lab hooks that read the campaign's input files (they take ``inputs=``)."""
+
+
 class _WithInputs:
     """A kind's lab hooks with the campaign's kept inputs handed to those that read files."""
 
@@ -119,13 +124,10 @@ class _WithInputs:
         self._lab, self._inputs = lab, inputs
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._lab, name)
-
-    def read_results(self, *args: Any, **kwargs: Any) -> Any:
-        return self._lab.read_results(*args, inputs=self._inputs, **kwargs)
-
-    def sheet(self, *args: Any, **kwargs: Any) -> Any:
-        return self._lab.sheet(*args, inputs=self._inputs, **kwargs)
+        hook = getattr(self._lab, name)  # a hook the kind lacks stays missing
+        if name in _TAKE_INPUTS and callable(hook):
+            return functools.partial(hook, inputs=self._inputs)
+        return hook
 
 
 def with_inputs(lab: Any, inputs: Inputs | None) -> Any:

@@ -11,7 +11,9 @@ Exactly once: a round is recorded by the recorder's commit point; a step killed 
 before its next proposal is written leaves a pending batch older than the last recorded round,
 which the next step notices and repairs (it proposes again, from the same replayed planner).
 This package gets the kind's :class:`~perturbo.kindspec.KindSpec` from its caller and asks its
-``extras["lab"]`` (``describe``, ``read_results``, ``sheet``) for what is kind-specific.
+``extras["lab"]`` (``describe``, ``read_results``, ``sheet``; optionally ``label``,
+``untested_left``, ``outlook``, ``plots``, ``hit_call``/``hit_call_round``:
+:mod:`perturbo.lab.after_round`) for what is kind-specific.
 """
 
 from __future__ import annotations
@@ -23,13 +25,15 @@ from typing import Any
 
 from perturbo.history import History
 from perturbo.kindspec import BuildContext, KindSpec
+from perturbo.lab.after_round import draw, keep_hit_call, log_hit_call, outlook
 from perturbo.lab.frozen import EARLIER_FILE, INPUTS_FILE, Recording, with_inputs
 from perturbo.lab.hold import claim_new_step, hold
 from perturbo.lab.pending import LAB_TAG, WAITING, Pending, read_pending, write_pending
 from perturbo.lab.pins import check_lab_pins, read_pins, with_pins, write_pins
 from perturbo.lab.replay import NoPool, replay, same_batch
+from perturbo.lab.step_checks import refuse_next_batch
 from perturbo.lab.stored import as_at_start, finished, lab_run, log_sheet, pending_sheet
-from perturbo.lab.told import dropped_line, recorded_line, refuse_or_correct
+from perturbo.lab.told import already_recorded, dropped_line, recorded_line, refuse_or_correct
 from perturbo.protocols import planner_notes
 from perturbo.types import Observation, Outcome, PerturboError, Status
 
@@ -100,15 +104,19 @@ def _propose(spec: KindSpec, lab: Any, parts: Any, steps: Any, n: int) -> tuple[
 
 
 def _outlook(lab: Any, parts: Any, steps: Any, recorder: Any, step: LabStep) -> None:
-    """Where the screen stands (what a lab stops on): said, and logged on the parent run at
-    the round after the one just told (``steps.next_round``)."""
-    outlook = getattr(lab, "outlook", None)
-    if outlook is None:
-        return
-    lines, metrics = outlook(parts.planner, steps.history)
-    step.lines.extend(lines)
-    for key, value in metrics.items():
-        recorder.client.log_metric(recorder.run_id, key, value, step=steps.next_round)
+    """Where the screen stands, said and logged (:func:`perturbo.lab.after_round.outlook`),
+    and the kind's plots of the campaign so far, redrawn once a round is recorded."""
+    outlook(lab, parts, steps, recorder, step.lines)
+    _best_effort(step, "drawing the plots", lambda: draw(lab, parts, steps, recorder))
+
+
+def _best_effort(step: LabStep, what: str, do: Callable[[], Any]) -> None:
+    """What is drawn or kept beside a recorded round: a failure is a warning line, never a
+    failed step (the round stands)."""
+    try:
+        do()
+    except Exception as e:  # noqa: BLE001 - the round is recorded; this is a courtesy
+        step.lines.append(f"warning: {what} failed ({type(e).__name__}: {e}); the round stands")
 
 
 def _leave_waiting(
@@ -162,27 +170,6 @@ def start(
         claim.release()
 
 
-def _already_recorded(
-    lab: Any, config: Mapping[str, Any], path: str, history: History
-) -> int | None:
-    """The recorded round ``path`` tells exactly again (the same file told twice), else None."""
-    from perturbo.lab.replay import by_round
-
-    rounds = by_round(history)
-    if not rounds:
-        return None
-    r, obs = rounds[-1]
-    before = History([o for o in history if o.spec.round != r])
-    try:
-        told = lab.read_results(config, path, [o.spec for o in obs], before)
-    except PerturboError:
-        return None
-    recorded = {o.spec.id: o.outcome.metrics for o in obs}
-    if told and all(dict(recorded.get(k, {})) == dict(v.metrics) for k, v in told.items()):
-        return r
-    return None
-
-
 def tell(
     kind_of: Callable[[str], KindSpec],
     uri: str,
@@ -203,7 +190,7 @@ def tell(
     from perturbo import tracking
 
     store = tracking.open_store(uri)
-    run_id, _ = lab_run(store, name)
+    run_id, parent = lab_run(store, name)
     claim = hold(store, name, wait_s)
     try:
         config = store.config(name)
@@ -212,6 +199,7 @@ def tell(
         lab = with_inputs(lab_side(spec), getattr(frozen, "lab_inputs", None))
         history = store.history(name)
         pending = read_pending(store.client, run_id)
+        refuse_next_batch(lab, parent.data.params, config, history, pending, next_batch)
         step = LabStep(name, pending)
         if pending is not None and pending.round <= history.last_round:
             step.lines.append(
@@ -220,7 +208,7 @@ def tell(
             )
             pending = None
         if pending is None:
-            again = None if results is None else _already_recorded(lab, config, results, history)
+            again = None if results is None else already_recorded(lab, config, results, history)
             if again is not None:
                 step.lines.append(f"{results}: already recorded as round {again + 1}; nothing new")
             if finished(store, name):
@@ -238,7 +226,7 @@ def tell(
             return _continue(spec, lab, config, frozen, uri, name, history, step, next_batch)
         told: dict[str, Outcome] = {}
         if results is not None:
-            again = _already_recorded(lab, config, results, history)
+            again = already_recorded(lab, config, results, history)
             if again is not None:
                 step.lines.append(f"{results}: already recorded as round {again + 1}; nothing new")
                 step.sheet = pending_sheet(store, run_id, pending)
@@ -249,6 +237,8 @@ def tell(
             )
             if fixed is not None:
                 step.lines.append(fixed)
+            if fixed is not None or any(k not in pending.told for k in told):
+                keep_hit_call(lab, store.client, run_id, config, results, pending, history)
         new = {k: v for k, v in told.items() if k not in pending.told}
         pending.told.update(new)
         if results is None and not drop_failed:
@@ -307,6 +297,8 @@ def _record_and_continue(
         steps = _steps(parts, history, recorder, pending.round)
         steps.asked_notes = planner_notes(parts.planner)  # the replayed ask's (agent's trace)
         steps.record(obs, 0.0, time.time() - pending.proposed)
+        r = pending.round
+        _best_effort(step, "keeping the hit call", lambda: log_hit_call(lab, recorder, r))
         step.recorded = pending.round
         step.lines.append(recorded_line(lab, pending.round, obs))
         return _next(spec, lab, parts, steps, recorder, step, next_batch)

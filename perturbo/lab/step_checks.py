@@ -1,15 +1,22 @@
 """What ``perturbo ask`` / ``tell`` check before a step records anything: an ``--out`` path
-that cannot be written, a ``--next-batch`` larger than the experiments left untested. Each
-is one :class:`~perturbo.types.PerturboError` line naming the flag and the fix."""
+that cannot be written, a ``--next-batch`` larger than the experiments left untested (how many
+are left, and what they are called, is the kind's to say: its lab hooks' ``untested_left``).
+Each is one :class:`~perturbo.types.PerturboError` line naming the flag and the fix."""
 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from perturbo.types import PerturboError
+from perturbo.types import Observation, PerturboError
 
-__all__ = ["check_next_batch", "check_out"]
+if TYPE_CHECKING:
+    from perturbo.kindspec import KindSpec
+    from perturbo.lab.pending import Pending
+
+__all__ = ["check_next_batch", "check_out", "refuse_next_batch"]
 
 
 def check_out(out: str | None) -> None:
@@ -32,31 +39,58 @@ def check_out(out: str | None) -> None:
     raise PerturboError(f"--out {out}: {why} (nothing recorded)")
 
 
-def check_next_batch(uri: str, name: str, n: int | None) -> None:
-    """Refuse ``--next-batch n`` larger than the library's experiments left untested once the
-    pending batch is done: the campaign's ``library_genes`` parameter less the distinct
-    experiments recorded or pending. Not checked for a campaign without that parameter, with
-    nothing pending, or whose pending round is its last (no next batch is made); ``None``:
-    no ``--next-batch`` given, nothing to check."""
-    if n is None:
+def check_next_batch(
+    uri: str, name: str, n: int | None, kind_of: Callable[[str], KindSpec] | None = None
+) -> None:
+    """Refuse ``--next-batch n`` larger than the experiments left untested once the pending
+    batch is done (:func:`refuse_next_batch`). ``kind_of(kind name)``: the kind registry's
+    lookup, which says how many experiments the campaign may propose; without it nothing is
+    checked here -- :func:`perturbo.lab.tell` checks it (under the campaign's hold) before it
+    records anything. ``None`` for ``n``: no ``--next-batch`` given, nothing to check."""
+    if n is None or kind_of is None:
         return
     from perturbo import tracking
+    from perturbo.lab.loop import lab_side
     from perturbo.lab.pending import read_pending
     from perturbo.lab.stored import lab_run
 
     store = tracking.open_store(uri)
     run_id, parent = lab_run(store, name)
-    size = parent.data.params.get("library_genes")
-    rounds = store.config(name).get("rounds")
+    config = store.config(name)
+    lab = lab_side(kind_of(str(config.get("kind", ""))))
     pending = read_pending(store.client, run_id)
-    if size is None or pending is None or (rounds and pending.round + 1 >= int(rounds)):
+    refuse_next_batch(lab, parent.data.params, config, store.history(name), pending, n)
+
+
+def refuse_next_batch(
+    lab: Any,
+    params: Mapping[str, str],
+    config: Mapping[str, Any],
+    history: Sequence[Observation],
+    pending: Pending | None,
+    n: int | None,
+) -> None:
+    """Refuse ``--next-batch n`` larger than what the kind's lab hooks (``lab``) say is left
+    to propose once ``pending`` is done: ``lab.untested_left(params, tested)`` gives that
+    number and its name from the campaign's logged ``params`` and the distinct experiments
+    recorded (``history``) or pending. Not checked for a kind without that hook (or a
+    campaign it has no size for), with nothing pending, or whose pending round is its last
+    (no next batch is made)."""
+    hook = getattr(lab, "untested_left", None)
+    rounds = config.get("rounds")
+    if n is None or hook is None or pending is None:
         return
-    specs = [o.spec for o in store.history(name)] + [o.spec for o in pending.rejected]
+    if rounds and pending.round + 1 >= int(rounds):
+        return
+    specs = [o.spec for o in history] + [o.spec for o in pending.rejected]
     tested = {tuple(sorted(map(str, s.params.items()))) for s in [*specs, *pending.specs]}
-    left = int(size) - len(tested)
+    room = hook(params, len(tested))
+    if room is None:
+        return
+    left, what = room
     if n > left:
         fix = f"use --next-batch {left} or less" if left > 0 else "drop --next-batch"
         raise PerturboError(
-            f"--next-batch {n}: only {max(left, 0)} untested gene(s) are left in the library "
-            f"after this batch; {fix} (nothing recorded)"
+            f"--next-batch {n}: only {max(left, 0)} {what} after this batch; {fix} "
+            "(nothing recorded)"
         )

@@ -9,10 +9,12 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from perturbo.history import History
 from perturbo.lab.pending import Pending
 from perturbo.types import ExperimentSpec, Observation, Outcome, PerturboError
 
 __all__ = [
+    "already_recorded",
     "correction_csv",
     "dropped_line",
     "label",
@@ -91,6 +93,27 @@ def refuse_or_correct(
     client.log_text(run_id, record, f"lab/correction-r{pending.round + 1:03d}-{stamp}.csv")
     pending.told.update(changed)
     return f"{path}: corrected {len(changed)} result(s) of round {pending.round + 1} ({what})"
+
+
+def already_recorded(
+    lab: Any, config: Mapping[str, Any], path: str, history: History
+) -> int | None:
+    """The recorded round ``path`` tells exactly again (the same file told twice), else None."""
+    from perturbo.lab.replay import by_round
+
+    rounds = by_round(history)
+    if not rounds:
+        return None
+    r, obs = rounds[-1]
+    before = History([o for o in history if o.spec.round != r])
+    try:
+        told = lab.read_results(config, path, [o.spec for o in obs], before)
+    except PerturboError:
+        return None
+    recorded = {o.spec.id: o.outcome.metrics for o in obs}
+    if told and all(dict(recorded.get(k, {})) == dict(v.metrics) for k, v in told.items()):
+        return r
+    return None
 
 
 def dropped_line(lab: Any, specs: Sequence[ExperimentSpec], round_no: int) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from perturbo.plots import PlotData, Series, metric_vs_round
+from perturbo.plots import PlotData, Series, metric_vs_round, set_title
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -45,6 +45,37 @@ def hit_ratio_plot(data: PlotData) -> dict[str, Figure]:
     return {"hit_ratio.png": fig}
 
 
+def lab_hit_ratio_plot(data: PlotData) -> dict[str, Figure]:
+    """A lab campaign's ``hit_ratio.png`` (its screen's hits are unknown, so no measured
+    ratio): the hits found after each round and, where the campaign estimated the hits left
+    in the untested library (``remaining_hits`` with its interval), the estimated hits in the
+    library (found + left) with that interval; the title gives the estimated share found."""
+    found = data.round_metrics.get("hits_total")
+    if not found:
+        return {}
+    fig = metric_vs_round({"hits found": found}, "hits", "", data.campaign)
+    ax = fig.axes[0]
+    left = dict(data.round_metrics.get("remaining_hits", ()))
+    lo = dict(data.round_metrics.get("remaining_hits_lo", ()))
+    hi = dict(data.round_metrics.get("remaining_hits_hi", ()))
+    est = [(r, v + left[r], v + lo.get(r, left[r]), v + hi.get(r, left[r]))
+           for r, v in found if r in left]  # fmt: skip
+    last, n = found[-1]
+    what = f"hits found vs round: {int(n)} after round {last + 1}"
+    if est:
+        xs = [r + 1 for r, *_ in est]
+        ax.plot(xs, [e for _, e, _, _ in est], marker="s", ls="--", label="found + estimated left")
+        ax.fill_between(xs, [a for *_, a, _ in est], [b for *_, b in est], alpha=0.2,
+                        label="estimate's interval")  # fmt: skip
+        ax.legend()
+        r, total, _, _ = est[-1]
+        if r == last and total > 0:
+            what += f", about {n / total:.0%} of the {total:.0f} hits estimated in the library"
+    set_title(ax, data.campaign, what)
+    ax.set_ylim(bottom=0)
+    return {"hit_ratio.png": fig}
+
+
 GENETIC_PLOTTERS = (hit_ratio_plot,)
 
-__all__ = ["GENETIC_PLOTTERS", "hit_ratio_plot", "random_baseline"]
+__all__ = ["GENETIC_PLOTTERS", "hit_ratio_plot", "lab_hit_ratio_plot", "random_baseline"]

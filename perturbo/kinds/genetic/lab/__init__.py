@@ -4,8 +4,9 @@ perturbo proposes a batch, the lab measures it (days or weeks later), perturbo r
 proposes the next. These modules hold what that needs and nothing that touches a store or a
 cluster (no MLflow, no Ray): reading the lab's library (:mod:`.library`), the hit rule a lab
 campaign declares at start (:mod:`.hit_rules`), checking the lab's results against the pending
-batch (:mod:`.results`), the batch sheet the lab works from (:mod:`.sheet`) and the estimate of
-hits still in the untested library (:mod:`.remaining`). Every bad input is one
+batch (:mod:`.results`), the batch sheet the lab works from (:mod:`.sheet`), the estimate of
+hits still in the untested library (:mod:`.remaining`, said after each round by
+:mod:`.outlook`) and what a z rule's hit call stood on (:mod:`.hit_call`). Every bad input is one
 :class:`LabInputError` line naming the input and the fix.
 """
 
@@ -16,6 +17,9 @@ from typing import Any
 
 _HOME = {
     "LabInputError": "errors",
+    "HIT_CALL_COLUMNS": "hit_call",
+    "hit_call_csv": "hit_call",
+    "hit_call_round": "hit_call",
     "HIT_RULE_FORMS": "hit_rules",
     "HitRule": "hit_rules",
     "parse_hit_rule": "hit_rules",
@@ -29,6 +33,8 @@ _HOME = {
     "remaining_from_sample": "remaining",
     "remaining_hits": "remaining",
     "scaled_to": "remaining",
+    "failed_genes": "outlook",
+    "outlook": "outlook",
     "LabResults": "results",
     "read_results": "results",
     "SHEET_COLUMNS": "sheet",

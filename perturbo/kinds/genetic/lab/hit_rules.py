@@ -80,6 +80,16 @@ class HitRule:
         score = pd.to_numeric(table["Score"], errors="coerce").astype(float)
         if self.kind != "z":
             return score if self.kind == "score" else score * math.nan
+        mean, sd, _ = self.control_stats(table, controls)
+        return (score - mean) / sd
+
+    def control_stats(
+        self, table: pd.DataFrame, controls: Collection[str] = ()
+    ) -> tuple[float, float, int]:
+        """A z rule's reference: the mean, the sample sd and the number of the controls'
+        scores in ``table``; a :class:`LabInputError` where fewer than two controls were
+        measured or they all have the same score."""
+        score = pd.to_numeric(table["Score"], errors="coerce").astype(float)
         ctl = {normalize_gene(c) for c in controls}
         is_ctl = table["Gene"].map(lambda g: normalize_gene(str(g)) in ctl)
         c_scores = score[is_ctl].dropna()
@@ -96,7 +106,7 @@ class HitRule:
                 f"({float(c_scores.iloc[0]):g}), so no z can be computed; check the controls' "
                 "scores, or use a score rule"
             )
-        return (score - float(c_scores.mean())) / sd
+        return float(c_scores.mean()), sd, len(c_scores)
 
     def hits(self, table: pd.DataFrame, controls: Collection[str] = ()) -> set[str]:
         """The hit genes (normalised) of ``table`` (``Gene``, ``Score``, and ``Hit`` for the

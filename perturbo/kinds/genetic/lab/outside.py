@@ -278,55 +278,64 @@ class GeneticLab:
         self, planner: Any, history: Sequence[Observation]
     ) -> tuple[list[str], dict[str, float]]:
         """Where the screen stands after the rounds told: hits found, each round's hit rate, and
-        the hits estimated still in the untested library with an interval -- the number a lab
-        decides to stop on. Design-based where the planner drew genes uniformly at random
-        (``bo``'s hedged round 1: an unbiased sample of the library), since the planner's own
-        probabilities are learned from genes it chose for looking likely and their sum was
-        0.06x-5.8x the truth on the shipped screens while the design-based interval held its
-        coverage (``benchmarks/results/lab_calibration.md``); the planner's sum of predicted
-        probabilities (exact Poisson-binomial) where it drew none; nothing where it predicts
-        nothing (the agents)."""
-        from perturbo.kinds.genetic.experiment import tested_labels
-        from perturbo.kinds.genetic.lab.remaining import remaining_from_sample, remaining_hits
+        the hits estimated still in the untested library with an interval
+        (:func:`perturbo.kinds.genetic.lab.outlook.outlook`)."""
+        from perturbo.kinds.genetic.lab.outlook import outlook
 
-        done = [o for o in history if o.outcome.ok and "hit" in o.outcome.metrics]
-        if not done:
-            return [], {}
-        labels = tested_labels(done)  # gene -> hit, as the round metrics count them
-        by_round: dict[int, list[bool]] = {}
-        for o in done:
-            by_round.setdefault(o.spec.round, []).append(o.outcome.value("hit") > 0.5)
-        found = sum(labels.values())
-        rates = ", ".join(f"round {r + 1}: {sum(v)}/{len(v)}" for r, v in sorted(by_round.items()))
-        lines = [f"{found} hits in {len(labels)} genes tested ({rates})"]
-        metrics = {"hits_total": float(found), "n_tested": float(len(labels))}
-        genes = tuple(getattr(getattr(planner, "screen", None), "genes", ()) or ())
-        untested = [g for g in genes if g not in labels]
-        if not untested:
-            return lines, metrics
-        drawn = set(getattr(planner, "uniform_genes", ()) or ()) & set(labels)
-        if drawn:
-            first = min(by_round)
-            picked = {str(o.spec.params["gene"]) for o in done if o.spec.round == first} - drawn
-            est = remaining_from_sample(
-                len(genes) - len(picked),
-                len(drawn),
-                sum(labels[g] for g in drawn),
-                found - sum(labels[g] for g in picked),
-                n_untested=len(untested),
+        return outlook(planner, history)
+
+    def untested_left(self, params: Mapping[str, str], tested: int) -> tuple[int, str] | None:
+        """How many of the library's genes are left to propose once ``tested`` distinct ones
+        were recorded or proposed (``--next-batch`` may not ask for more), and what they are
+        called; ``None`` for a campaign that logged no library size."""
+        size = params.get("library_genes")
+        if size is None:
+            return None
+        return int(size) - tested, "untested gene(s) are left in the library"
+
+    def hit_call(
+        self,
+        config: Mapping[str, Any],
+        path: str,
+        pending: Sequence[ExperimentSpec],
+        history: Sequence[Observation],
+        inputs: Inputs | None = None,
+    ) -> str | None:
+        """What a z rule's hit call of the results file ``path`` stood on (a CSV:
+        :func:`perturbo.kinds.genetic.lab.hit_call.hit_call_csv`); ``None`` under another rule.
+        ``path`` was read by :meth:`read_results` just before: it is read again, quietly."""
+        import warnings
+
+        from perturbo.kinds.genetic.lab.hit_call import hit_call_csv
+        from perturbo.kinds.genetic.lab.hit_rules import parse_hit_rule
+        from perturbo.kinds.genetic.lab.results import read_results
+
+        rule = parse_hit_rule(str(config.get("hit_rule") or ""))
+        if rule.kind != "z":
+            return None
+        controls = _controls(config, inputs)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # said once, by read_results
+            got = read_results(
+                path,
+                pending=[str(s.params["gene"]) for s in pending],
+                earlier=[str(o.spec.params.get("gene", "")) for o in history],
+                hit_rule=rule,
+                controls=controls,
             )
-        elif callable(getattr(planner, "posterior", None)):
-            p, _ = planner.posterior(untested)
-            est = remaining_hits(p)
-        else:
-            return lines, metrics
-        lines.append(f"Still untested ({len(untested)} genes): {est.describe()}")
-        metrics.update(
-            remaining_hits=float(est.estimate),
-            remaining_hits_lo=float(est.lo),
-            remaining_hits_hi=float(est.hi),
-        )
-        return lines, metrics
+        return hit_call_csv(got, rule, controls, str(path))
+
+    def hit_call_round(self, parts: Sequence[str]) -> dict[str, str]:
+        """The round's hit call from its files' :meth:`hit_call` records (on the round's run)."""
+        from perturbo.kinds.genetic.lab.hit_call import hit_call_round
+
+        return hit_call_round(parts)
+
+    def plots(self, data: Any) -> dict[str, Any]:
+        """The campaign's ``hit_ratio.png``, drawn after each recorded round."""
+        from perturbo.kinds.genetic.plots import lab_hit_ratio_plot
+
+        return lab_hit_ratio_plot(data)
 
 
 def _controls(config: Mapping[str, Any], inputs: Inputs | None = None) -> tuple[str, ...]:

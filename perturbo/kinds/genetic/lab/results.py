@@ -57,7 +57,8 @@ class LabResults:
     """Checked results, one row per gene. ``table``: ``Gene``, ``Score``, ``Hit`` (bool, by the
     campaign's rule), ``Replicates`` (rows averaged), ``Control``. ``told``: the batch genes
     measured now (file order, controls left out); ``still_pending``: the batch genes not in
-    this file; ``hits``: the hit genes among ``told``."""
+    this file; ``hits``: the hit genes among ``told``; ``replicates``: the rows as read, one
+    per gene and replicate (``Line``, ``Gene``, ``Score``, ``Replicate``), before averaging."""
 
     source: str
     table: pd.DataFrame
@@ -65,6 +66,7 @@ class LabResults:
     still_pending: tuple[str, ...]
     hits: frozenset[str]
     controls_told: tuple[str, ...]
+    replicates: pd.DataFrame | None = None
 
     def score(self, gene: str) -> float:
         g = normalize_gene(gene)
@@ -274,4 +276,5 @@ def read_results(
         tuple(g for g in batch if g not in told_set and g not in ctl),
         hits,
         tuple(g for g in table["Gene"] if g in ctl),
+        long[["Line", "Gene", "Score", "Replicate"]],
     )

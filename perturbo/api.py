@@ -15,8 +15,9 @@ A lab campaign (``perturbo run KIND --lab ...``) is driven from Python as from t
     next_batch = screen.tell(results_df)      # record once, get the next batch's sheet
 
 A trial-by-trial campaign (``perturbo run hyperparameter --lab``) opens as a
-:class:`TrialsCampaign`: ``study.ask(n)`` and ``study.tell(trial_id, value)``, Optuna's ask/tell
-with the study in the store.
+:class:`TrialsCampaign`: ``study.ask()`` (one trial; ``ask(n)``, ``ask(stale_after="2h")``),
+``study.tell(trial_id, value)`` and ``study.open()``, Optuna's ask/tell with the study in the
+store.
 """
 
 from __future__ import annotations
@@ -173,7 +174,7 @@ class LabCampaign:
         if next_batch is not None:  # more than the genes left: refused, as the CLI does
             from perturbo.lab.step_checks import check_next_batch
 
-            check_next_batch(self.tracking_uri, self.name, int(next_batch))
+            check_next_batch(self.tracking_uri, self.name, int(next_batch), _kind_of)
         if results is None and not drop_failed:
             raise PerturboError("nothing to tell: pass the results, or drop_failed=True")
         with tempfile.TemporaryDirectory(prefix="perturbo-tell-") as tmp:
@@ -207,8 +208,11 @@ class TrialsCampaign:
     computers) may ask and tell the same campaign; the planner sees open trials as pending.
 
         study = open_campaign("my-search")
-        for trial in study.ask(2):             # {"trial_id": "t0004", "number": 4, "params": {...}}
+        for trial in study.ask(stale_after="2h"):  # [{"trial_id", "number", "params"}]
             study.tell(trial["trial_id"], train(**trial["params"]))
+
+    ``ask()`` hands out one trial (``perturbo ask NAME -n 1``), ``ask(n)`` ``n`` of them
+    (``-n N``); ``open()`` lists those handed out and not told (``perturbo ask NAME``).
     """
 
     def __init__(self, name: str, tracking_uri: str) -> None:
@@ -220,28 +224,52 @@ class TrialsCampaign:
     def __repr__(self) -> str:
         return f"TrialsCampaign({self.name!r})"
 
-    def ask(self, n: int | None = None) -> list[dict[str, Any]]:
-        """``n`` new trials (``None``: the open ones, or a new batch when none is open), each
-        ``{"trial_id", "number", "params"}`` as ``perturbo ask --format json`` prints them;
-        ``[]`` once the campaign finished. Raises :class:`PerturboError` when every trial of
-        the budget is handed out."""
+    def ask(self, n: int = 1, *, stale_after: str | float | Any = None) -> list[dict[str, Any]]:
+        """Hand out ``n`` trials (default one, as Optuna's ``study.ask()``; the CLI's
+        ``perturbo ask NAME -n N``), each ``{"trial_id", "number", "params"}`` as ``perturbo
+        ask --format json`` prints them: new ones the planner proposes with every open trial
+        pending, so workers that each ``ask()`` never get the same trial. Always a list
+        (``[trial] = study.ask()``); ``[]`` once the campaign finished. The trials already
+        handed out are :meth:`open` (``perturbo ask NAME`` without ``-n``).
+
+        ``stale_after`` (``"2h"``, ``"30m"``, seconds, or a ``timedelta``; the CLI's
+        ``--stale-after``): a trial handed out longer ago than that and not told (its worker
+        died?) is handed out again first, as itself -- the same ``trial_id`` and params -- and
+        the planner proposes only the rest; a late tell from its first worker still counts,
+        and the second tell of a trial is refused. Raises :class:`PerturboError` when every
+        trial of the budget is handed out (and none is stale)."""
+        import operator
+
         from perturbo.lab import trials
+        from perturbo.lab.stale import parse_duration
         from perturbo.lab.trial_ids import trial_rows
         from perturbo.types import PerturboError
 
-        if n is not None and int(n) <= 0:
-            raise PerturboError(f"n={n}: ask for a positive number of trials")
-        step = trials.ask(_kind_of, self.tracking_uri, self.name, n)
+        try:
+            count = None if isinstance(n, bool) else operator.index(n)
+        except TypeError:
+            count = None
+        if count is None or count <= 0:
+            raise PerturboError(
+                f"n={n!r}: ask for a positive number of trials (default 1); the trials "
+                "already handed out are open()"
+            )
+        after = None if stale_after is None else parse_duration(stale_after, "stale_after")
+        step = trials.ask(_kind_of, self.tracking_uri, self.name, count, stale_after=after)
         self.lines = list(step.lines)
-        return [] if step.finished else trial_rows(step.asked or step.open)
+        return [] if step.finished else trial_rows(step.asked)
 
     def open(self) -> list[dict[str, Any]]:
-        """The trials handed out and not told yet."""
+        """The trials handed out and not told yet (every worker's), oldest first in the order
+        handed out, each with ``age_s``: seconds since it was (last) handed out. Hands nothing
+        out (``[]``: none open, or the campaign finished); ``perturbo ask NAME`` lists the same
+        trials, its line their ages."""
         from perturbo.lab import trials
         from perturbo.lab.trial_ids import trial_rows
 
-        step = trials.ask(_kind_of, self.tracking_uri, self.name, None)
-        return [] if step.finished else trial_rows(step.open)
+        step, ages = trials.open_trials(self.tracking_uri, self.name)
+        self.lines = list(step.lines)
+        return [r | {"age_s": ages[r["trial_id"]]} for r in trial_rows(step.open)]
 
     def tell(self, trial_id: str, value: float | None) -> bool:
         """Record trial ``trial_id``'s value (``None``: it failed) exactly once; True when

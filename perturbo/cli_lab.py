@@ -6,8 +6,8 @@ experiments run in a lab (:mod:`perturbo.lab`).
     perturbo tell CAMPAIGN results.csv [--next-batch N] [--drop-failed] [--correct]
 
     perturbo run hyperparameter --lab --space space.toml --objective loss --direction min
-    perturbo ask CAMPAIGN [-n K] [--format json|csv] # trials trained elsewhere (Optuna's CLI)
-    perturbo tell CAMPAIGN TRIAL_ID VALUE | results.csv | --failed TRIAL_ID
+    perturbo ask CAMPAIGN [-n K] [--format json|csv] [--stale-after 2h] # trials trained elsewhere
+    perturbo tell CAMPAIGN TRIAL_ID VALUE | results.csv | --failed TRIAL_ID  # (perturbo.cli_trials)
 
 Every command exits when its step is done; the store holds everything between them.
 """
@@ -24,12 +24,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from perturbo.cli_trials import STALE_HELP
+
 if TYPE_CHECKING:
     from perturbo.config import RunOptions
     from perturbo.kindspec import KindSpec
     from perturbo.lab import LabStep
 
-__all__ = ["add_ask_parser", "add_tell_parser", "ask_trials", "start_lab", "tell_trials"]
+__all__ = ["add_ask_parser", "add_tell_parser", "sheet_csv", "start_lab"]
 
 ASK_EPILOG = """\
 examples:
@@ -37,6 +39,7 @@ examples:
   perturbo ask my-screen --out round2.csv      # ... written to a file
   perturbo ask my-hpo --format json            # the open trials of a hyperparameter lab campaign
   perturbo ask my-hpo -n 2 --format json       # two more trials (the open ones count as pending)
+  perturbo ask my-hpo --stale-after 2h         # one trial: one open > 2h (a dead worker's), else new
 
 another `perturbo ask`/`tell` of the same campaign holding it is waited for (--wait, 30 s).
 """
@@ -178,6 +181,7 @@ def start_lab(
     uri = options.resolved_tracking_uri()
     _say(f"starting lab campaign {name!r} in {uri} ...")
     if _trials_mode(spec):
+        from perturbo.cli_trials import print_trials
         from perturbo.lab import trials
 
         tstep = trials.start(spec, config, uri, name, pinned)
@@ -204,8 +208,10 @@ def add_ask_parser(sub: Any) -> Any:
         default=None,
         metavar="K",
         help="trials: propose K more (the open ones are the planner's pending); "
-        "without -n: the open trials (a new --batch of them when none is open)",
+        "without -n: the open trials (a new --batch of them when none is open); "
+        "Python: open_campaign(NAME).ask(K), open() for the open ones",
     )
+    p.add_argument("--stale-after", default=None, metavar="DURATION", help=STALE_HELP)
     p.add_argument(
         "--format",
         choices=("json", "csv"),
@@ -216,17 +222,21 @@ def add_ask_parser(sub: Any) -> Any:
 
     def ask(ns: argparse.Namespace) -> int:
         from perturbo import lab
+        from perturbo.cli_trials import ask_trials, stale_seconds
         from perturbo.lab.step_checks import check_out
         from perturbo.types import PerturboError
 
+        stale_seconds(ns.stale_after)  # a bad duration: one line before the store is read
         uri = _uri(ns.tracking_uri)
         name = _resolve(uri, ns.campaign)
         check_out(ns.out)  # before a step that may record (a repair)
         if _campaign_trials_mode(uri, name):
-            return ask_trials(_kind_of, uri, name, ns.n, ns.format or "json", ns.out, _wait(ns))
-        if ns.n is not None or ns.format == "json":
+            fmt, wait = ns.format or "json", _wait(ns)
+            return ask_trials(_kind_of, uri, name, ns.n, fmt, ns.out, wait, ns.stale_after)
+        if ns.n is not None or ns.format == "json" or ns.stale_after is not None:
             raise PerturboError(
-                f"campaign {name!r} asks in batches: -n and --format json are for trials "
+                f"campaign {name!r} asks in batches: -n, --stale-after and --format json are "
+                "for trials "
                 "(hyperparameter lab campaigns); `perturbo ask` writes its batch sheet (CSV)"
             )
         step = lab.ask(_kind_of, uri, name, wait_s=_wait(ns))
@@ -279,6 +289,8 @@ def add_tell_parser(sub: Any) -> Any:
         uri = _uri(ns.tracking_uri)
         name = _resolve(uri, ns.campaign)
         if _campaign_trials_mode(uri, name):
+            from perturbo.cli_trials import tell_trials
+
             return tell_trials(
                 _kind_of, uri, name, ns.results, ns.value, ns.failed, wait_s=_wait(ns)
             )
@@ -288,7 +300,7 @@ def add_tell_parser(sub: Any) -> Any:
                 "--failed are for trials (hyperparameter lab campaigns)"
             )
         check_out(ns.out)
-        check_next_batch(uri, name, ns.next_batch)
+        check_next_batch(uri, name, ns.next_batch, _kind_of)
         step = lab.tell(
             _kind_of,
             uri,
@@ -303,98 +315,3 @@ def add_tell_parser(sub: Any) -> Any:
         return 0
 
     return tell
-
-
-# --------------------------------------------------------------------------- trials
-
-
-def trials_text(specs: Sequence[Any], fmt: str) -> str:
-    """Trials as JSON (a list of ``{"trial_id", "number", "params"}``, Optuna's ``ask``
-    output plus the id) or a CSV table (trial_id, number, one column per parameter)."""
-    import json
-
-    from perturbo.lab.trial_ids import trial_rows
-
-    rows = trial_rows(specs)
-    if fmt == "json":
-        return json.dumps(rows, indent=1, default=str) + "\n"
-    names = list(dict.fromkeys(k for r in rows for k in r["params"]))
-    return (
-        sheet_csv(
-            [
-                {"trial_id": r["trial_id"], "number": str(r["number"])}
-                | {k: "" if r["params"].get(k) is None else str(r["params"][k]) for k in names}
-                for r in rows
-            ]
-        )
-        if rows
-        else "trial_id,number\n"
-    )
-
-
-def print_trials(
-    step: Any, fmt: str, uri: str, out: str | None = None, show_open: bool = False
-) -> None:
-    """The step's lines on stderr; its new trials (``show_open``: the open ones) on stdout or
-    to ``out``."""
-    from perturbo.tracking import store_flag
-
-    for line in step.lines:
-        _say(line)
-    if step.finished:
-        return
-    text = trials_text(step.open if show_open else step.asked, fmt)
-    if out is None:
-        sys.stdout.write(text)
-    else:
-        Path(out).write_text(text)
-    _say(
-        f"when a trial is done: `perturbo tell {shlex.quote(step.campaign)} TRIAL_ID VALUE"
-        f"{store_flag(uri)}`"
-    )
-
-
-def ask_trials(
-    kind_of: Any,
-    uri: str,
-    name: str,
-    n: int | None,
-    fmt: str,
-    out: str | None,
-    wait_s: float | None = None,
-) -> int:
-    from perturbo.lab import trials
-    from perturbo.types import PerturboError
-
-    if n is not None and n <= 0:
-        raise PerturboError(f"-n {n}: ask for a positive number of trials")
-    step = trials.ask(kind_of, uri, name, n, wait_s)
-    print_trials(step, fmt, uri, out, show_open=not step.asked)
-    return 0
-
-
-def tell_trials(
-    kind_of: Any,
-    uri: str,
-    name: str,
-    first: str | None,
-    value: str | None,
-    failed: list[str],
-    wait_s: float | None = None,
-) -> int:
-    """``tell CAMPAIGN TRIAL_ID VALUE``, ``tell CAMPAIGN results.csv|json``, ``--failed ID``."""
-    from perturbo.lab import lab_side, trials
-    from perturbo.tracking import open_store
-
-    if first is not None and value is None:
-        from perturbo.lab.trial_values import refuse_missing_file
-
-        refuse_missing_file(first)
-    config = open_store(uri).config(name)
-    objective = str(config.get("objective") or "value").split(",")[0]
-    lab = lab_side(kind_of(str(config.get("kind", ""))))
-    values = lab.told(first, value, failed, objective)
-    step = trials.tell(kind_of, uri, name, values, wait_s)
-    for line in step.lines:
-        _say(line)
-    return 0

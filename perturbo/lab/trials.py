@@ -9,8 +9,13 @@ once. No process lives between steps; the store holds everything:
   ``tell``, its trials in the order they were proposed);
 - ``lab/trials.json`` on the parent run holds the ask log -- for each ask: how many rounds
   were recorded before it, how many trials it asked for, the trials open then, and what it
-  got -- and the open trials; ``lab/pending.json`` and the waiting tag say what is open
-  (:mod:`perturbo.lab.pending`, which ``status``/``show``/chat read).
+  got -- the open trials, and when each trial was handed out (:mod:`perturbo.lab.trial_state`);
+  ``lab/pending.json`` and the waiting tag say what is open (:mod:`perturbo.lab.pending`,
+  which ``status``/``show``/chat read).
+
+A worker that dies leaves its trial open: ``ask(..., stale_after=S)`` (``--stale-after``) hands
+a trial open longer than ``S`` out again, as itself, before the planner proposes new ones
+(:mod:`perturbo.lab.stale`); without it nothing is handed out twice.
 
 Planner state is rebuilt by replaying that log (:func:`replay_trials`): the same asks with
 the same pending trials, the same tells in between, in the same order. A ``tell`` killed
@@ -20,7 +25,6 @@ log not yet in the history.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -30,53 +34,40 @@ from perturbo.history import History
 from perturbo.kindspec import BuildContext, KindSpec
 from perturbo.lab.hold import claim_new_step, hold
 from perturbo.lab.loop import _failed, _recorder, lab_side
-from perturbo.lab.pending import LAB_TAG, WAITING, Pending, write_pending
+from perturbo.lab.pending import LAB_TAG, WAITING
 from perturbo.lab.pins import check_lab_pins, read_pins, with_pins, write_pins
 from perturbo.lab.replay import NoPool, by_round, same_batch
+from perturbo.lab.stale import reissue_line, take_stale
 from perturbo.lab.stored import finished, lab_run
+from perturbo.lab.trial_state import TRIALS_FILE, TrialsState, open_ages, waiting_line
+from perturbo.lab.trial_state import read_state as _read_state
+from perturbo.lab.trial_state import write_state as _write_state
 from perturbo.lab.trial_values import outcomes, told_line
 from perturbo.types import ExperimentSpec, Observation, PerturboError
 
-__all__ = ["TRIALS_FILE", "TrialStep", "TrialsState", "ask", "replay_trials", "start", "tell"]
-
-TRIALS_FILE = "lab/trials.json"
-
-
-@dataclass
-class TrialsState:
-    """The ask log and the trials handed out and not yet told (see the module docstring)."""
-
-    asks: list[dict[str, Any]] = field(default_factory=list)
-    open: list[ExperimentSpec] = field(default_factory=list)
-    next_number: int = 0
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "asks": self.asks,
-                "open": [s.to_dict() for s in self.open],
-                "next_number": self.next_number,
-            },
-            indent=1,
-        )
-
-    @classmethod
-    def from_json(cls, text: str) -> TrialsState:
-        d = json.loads(text)
-        return cls(
-            list(d["asks"]), [ExperimentSpec.from_dict(s) for s in d["open"]], int(d["next_number"])
-        )
+__all__ = [
+    "TRIALS_FILE",
+    "TrialStep",
+    "TrialsState",
+    "ask",
+    "open_trials",
+    "replay_trials",
+    "start",
+    "tell",
+]
 
 
 @dataclass
 class TrialStep:
-    """What one step did: the trials it proposed (``asked``), those open now, lines to say."""
+    """What one step did: the trials it handed out (``asked``: the stale ones handed out
+    again, ``reissued``, first, then those the planner proposed), those open now, lines to say."""
 
     campaign: str
     asked: list[ExperimentSpec] = field(default_factory=list)
     open: list[ExperimentSpec] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     finished: bool = False
+    reissued: list[ExperimentSpec] = field(default_factory=list)
 
 
 class _Open(NoPool):
@@ -87,36 +78,6 @@ class _Open(NoPool):
 
     def in_flight(self) -> list[ExperimentSpec]:
         return list(self._specs)
-
-
-def _read_state(client: Any, run_id: str, history: History) -> TrialsState:
-    import tempfile
-    from pathlib import Path
-
-    names = {f.path for f in client.list_artifacts(run_id, "lab")}
-    if TRIALS_FILE not in names:
-        return TrialsState()
-    with tempfile.TemporaryDirectory(prefix="perturbo-lab-") as tmp:
-        state = TrialsState.from_json(
-            Path(client.download_artifacts(run_id, TRIALS_FILE, tmp)).read_text()
-        )
-    told = {o.spec.id for o in history}
-    # a tell killed after recording and before writing the log: its trials are told
-    state.open = [s for s in state.open if s.id not in told]
-    return state
-
-
-def _write_state(client: Any, run_id: str, state: TrialsState) -> None:
-    """The log first, then what ``status``/``show`` read (the pending trials and the tag)."""
-    client.log_text(run_id, state.to_json(), TRIALS_FILE)
-    client.set_tag(run_id, LAB_TAG, "1")
-    if state.open:
-        noun = f"{len(state.open)} trials"
-        write_pending(
-            client, run_id, Pending(len(state.asks) - 1, time.time(), state.open, noun=noun)
-        )
-    else:
-        write_pending(client, run_id, None)
 
 
 def replay_trials(planner: Any, space: Any, history: History, state: TrialsState) -> list[int]:
@@ -146,7 +107,13 @@ def _budget_left(parts: Any, history: History, state: TrialsState) -> int | None
 
 
 def _propose(
-    spec: KindSpec, parts: Any, history: History, state: TrialsState, n: int, recorder: Any
+    spec: KindSpec,
+    parts: Any,
+    history: History,
+    state: TrialsState,
+    n: int,
+    recorder: Any,
+    now: float,
 ) -> list[ExperimentSpec]:
     """Ask the planner (already replayed) for ``n`` trials with the open ones pending; log the
     ask, hand out the valid proposals, record the rejected ones (a round of their own)."""
@@ -172,10 +139,11 @@ def _propose(
             "n": n,
             "pending": [s.id for s in state.open],
             "got": [s.id for s in valid] + [o.spec.id for o in bad],
-            "at": time.time(),
+            "at": now,
         }
     )
     state.open.extend(valid)
+    state.hand_out(valid, now)
     _write_state(recorder.client, recorder.run_id, state)
     if bad:
         steps.record(bad, 0.0, 0.0, restamp=True)
@@ -219,9 +187,10 @@ def start(
         state = TrialsState()
         left = _budget_left(parts, History(), state)
         n = parts.batch if left is None else min(parts.batch, left)
-        asked = _propose(spec, parts, History(), state, n, recorder)
+        now = time.time()
+        asked = _propose(spec, parts, History(), state, n, recorder, now)
         _park(recorder)
-        return TrialStep(name, asked, list(state.open), [_waiting(state, name)])
+        return TrialStep(name, asked, list(state.open), [waiting_line(state, name, now)])
     except BaseException as e:
         recorder.abort("FAILED", f"{type(e).__name__}: {e}")
         raise
@@ -242,15 +211,6 @@ def _refuse_task(spec: KindSpec, config: Mapping[str, Any]) -> None:
     )
 
 
-def _waiting(state: TrialsState, name: str) -> str:
-    import shlex
-
-    ids = ", ".join(s.id for s in state.open[:6]) + (" ..." if len(state.open) > 6 else "")
-    if state.open:
-        return f"waiting for {len(state.open)} trial(s): {ids}"
-    return f"no trial open: `perturbo ask {shlex.quote(name)} -n K` hands out K more"
-
-
 def _open_campaign(kind_of: Callable[[str], KindSpec], uri: str, name: str):
     from perturbo import tracking
 
@@ -262,7 +222,7 @@ def _open_campaign(kind_of: Callable[[str], KindSpec], uri: str, name: str):
 
 
 def _nothing_to_ask(
-    store: Any, run_id: str, name: str, n: int | None
+    store: Any, run_id: str, name: str, n: int | None, now: float
 ) -> tuple[TrialStep | None, History, TrialsState]:
     """The step an ``ask`` is without proposing (the campaign finished, or, ``n`` None, the
     trials open now; ``None``: it proposes), with the history and state it read."""
@@ -272,8 +232,23 @@ def _nothing_to_ask(
         line = f"campaign {name!r} finished: {history.n_ran} trials told"
         return TrialStep(name, lines=[line], finished=True), history, state
     if n is None and state.open:
-        return TrialStep(name, [], list(state.open), [_waiting(state, name)]), history, state
+        step = TrialStep(name, [], list(state.open), [waiting_line(state, name, now)])
+        return step, history, state
     return None, history, state
+
+
+def open_trials(uri: str, name: str, now: float | None = None) -> tuple[TrialStep, dict]:
+    """The open trials of campaign ``name`` and each one's age in seconds (``now``: the time
+    to judge by, default the clock), handing nothing out (nothing open: none)."""
+    from perturbo import tracking
+
+    now = time.time() if now is None else now
+    store = tracking.open_store(uri)
+    run_id, _ = lab_run(store, name)
+    step, _, state = _nothing_to_ask(store, run_id, name, None, now)
+    if step is None:
+        step = TrialStep(name, lines=[waiting_line(state, name, now)])
+    return step, open_ages(state, now)
 
 
 def ask(
@@ -282,49 +257,76 @@ def ask(
     name: str,
     n: int | None = None,
     wait_s: float | None = None,
+    stale_after: float | None = None,
+    now: float | None = None,
 ) -> TrialStep:
     """``n`` more trials of campaign ``name`` (``None``: the open ones, or a new ``batch`` of
-    them when none is open). The new trials are in ``asked``; all open ones in ``open``.
-    ``wait_s``: how long to wait for another step holding the campaign (:mod:`perturbo.lab.hold`)."""
+    them when none is open). The trials handed out are in ``asked``; all open ones in ``open``.
+    ``wait_s``: how long to wait for another step holding the campaign (:mod:`perturbo.lab.hold`).
+    ``stale_after`` (seconds; with ``n``): open trials last handed out longer ago than that are
+    handed out again first, as themselves (:mod:`perturbo.lab.stale`); the planner proposes
+    the rest. ``now``: the time the step judges and stamps by (default: the clock)."""
+    now = time.time() if now is None else now
     store, run_id, config, spec = _open_campaign(kind_of, uri, name)
-    done, _, _ = _nothing_to_ask(store, run_id, name, n)
+    done, _, _ = _nothing_to_ask(store, run_id, name, n, now)
     if done is not None:
         return done
     claim = hold(store, name, wait_s)
     try:
         # what the claim holds (another step may have gone first)
-        done, history, state = _nothing_to_ask(store, run_id, name, n)
+        done, history, state = _nothing_to_ask(store, run_id, name, n, now)
         if done is not None:
             return done
+        step = TrialStep(name)
+        if n is not None and stale_after is not None:
+            ages = open_ages(state, now)
+            step.reissued = take_stale(state, n, stale_after, now)
+            if step.reissued:
+                step.lines.append(reissue_line(step.reissued, ages, stale_after))
+                if len(step.reissued) == n:  # the planner is not asked
+                    return _handed_again(store.client, run_id, state, step, now)
         parts = spec.build(config, BuildContext(store=store, campaign=name))
         parts = with_pins(parts, read_pins(store.client, run_id))  # replayed as first asked
-        want = parts.batch if n is None else n
+        want = parts.batch if n is None else n - len(step.reissued)
         left = _budget_left(parts, history, state)
         if left is not None and left < want:
+            if left == 0 and step.reissued:
+                return _handed_again(store.client, run_id, state, step, now)
             if left == 0:
                 raise PerturboError(
                     f"campaign {name!r} has asked all of its {parts.stop.max_experiments} trials "
                     f"({len(state.open)} open: tell them; `perturbo tell {name} --failed ID` "
-                    "drops one)"
+                    "drops one; a dead worker's: `perturbo ask "
+                    f"{name} --stale-after 2h` hands out again one open longer than 2h)"
                 )
             want = left
-        step = TrialStep(name)
         diverged = replay_trials(parts.planner, parts.space, history, state)
         if diverged:
             step.lines.append(f"warning: replayed asks {diverged} differ from what was handed out")
         recorder = _recorder(spec, parts, uri, name, resume=True)
         recorder.start({"pool": "lab"})
         try:
-            step.asked = _propose(spec, parts, history, state, want, recorder)
+            proposed = _propose(spec, parts, history, state, want, recorder, now)
             _park(recorder)
         except BaseException as e:
             _failed(recorder, e)
             raise
+        step.asked = [*step.reissued, *proposed]
         step.open = list(state.open)
-        step.lines.append(f"asked {len(step.asked)} trial(s); " + _waiting(state, name))
+        step.lines.append(f"asked {len(proposed)} trial(s); " + waiting_line(state, name, now))
         return step
     finally:
         claim.release()
+
+
+def _handed_again(
+    client: Any, run_id: str, state: TrialsState, step: TrialStep, now: float
+) -> TrialStep:
+    """An ask that handed out only stale trials again: their new hand-out times recorded."""
+    _write_state(client, run_id, state)
+    step.asked, step.open = list(step.reissued), list(state.open)
+    step.lines.append(waiting_line(state, step.campaign, now))
+    return step
 
 
 def tell(
@@ -366,7 +368,7 @@ def tell(
                 step.lines.append(f"campaign {name!r} finished: {steps.history.n_ran} trials told")
             else:
                 _park(recorder)
-                step.lines.append(_waiting(state, name))
+                step.lines.append(waiting_line(state, name, time.time()))
         except BaseException as e:
             _failed(recorder, e)
             raise

@@ -102,6 +102,9 @@ class Campaign:
     ``d_<name>`` beside the raw metrics, and :attr:`Result.best` is the most desirable trial.
     ``ref_point`` (``planner="bo"``, several objectives): ``{objective: threshold}``, the worst
     value of each still worth having (``--ref-point``; :mod:`perturbo.search.bo_reference`).
+    ``asha``, ``eta``, ``min_epochs`` (``--min-epochs``: epochs before ASHA's first rung, below
+    ``max_epochs``), ``max_epochs``: ASHA's rungs, checked when the campaign is built, as the
+    CLI's flags are (:mod:`perturbo.kinds.hyperparameter.trial_budget`).
     ``mo_acquisition`` (``planner="bo"``, several objectives): ``"nehvi"`` (default) or
     ``"parego"``, quicker with many objectives (``--mo-acquisition``; :mod:`perturbo.search.bo_multi`).
 
@@ -123,6 +126,7 @@ class Campaign:
         direction: str | Sequence[str] | None = DEFAULTS["direction"],
         asha: bool = DEFAULTS["asha"],
         max_epochs: int | None = DEFAULTS["max_epochs"],
+        min_epochs: int = DEFAULTS["min_epochs"],
         eta: float = DEFAULTS["eta"],
         fidelity: str | None = DEFAULTS["fidelity"],
         workers: int = 1,
@@ -159,6 +163,7 @@ class Campaign:
             "space": table,
             "asha": asha,
             "eta": eta,
+            "min_epochs": min_epochs,
             "max_epochs": max_epochs,
             "fidelity": fidelity,
             "objective": _plain(objective),

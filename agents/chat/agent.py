@@ -25,6 +25,7 @@ from langchain_core.messages import AIMessage, BaseMessage, HumanMessage, System
 
 from perturbo.agents.chat.guard import NumberGuard, SentenceGuard
 from perturbo.agents.chat.lab_tools import LAB_ACTIONS, LAB_READS
+from perturbo.agents.chat.lazy import LazyModel, ModelUnavailable
 from perturbo.agents.chat.router import SLASH_HELP, Route, choice_schema, hints, parse_slash
 from perturbo.agents.chat.tools import ChatTools, ToolResult
 
@@ -82,8 +83,10 @@ Event = Step | Facts | Token | Pending | Image | Done
 
 
 class ChatAgent:
-    """``llm``: a LangChain chat model (or None: slash commands and fixed routes only);
-    ``mode``: ``grammar`` (local) or ``tools`` (remote, ``bind_tools``)."""
+    """``llm``: a LangChain chat model, a :class:`~perturbo.agents.chat.lazy.LazyModel` (made
+    on the first question that needs it: slash commands and routes the words settle never
+    do), or None (slash commands and fixed routes only); ``mode``: ``grammar`` (local) or
+    ``tools`` (remote, ``bind_tools``)."""
 
     def __init__(
         self,
@@ -96,7 +99,7 @@ class ChatAgent:
         max_steps: int = 4,
         history_turns: int = 6,
     ) -> None:
-        self.llm = llm
+        self._llm = llm
         self.tools = tools
         self.mode = mode
         self.allow_actions = allow_actions
@@ -106,6 +109,30 @@ class ChatAgent:
         self.history: list[BaseMessage] = []
         self.last_campaign: str | None = None
 
+    # ------------------------------------------------------------------ the model
+    @property
+    def llm(self) -> Any:
+        """The chat model, made now if it is a :class:`LazyModel` not made yet (raises
+        :class:`ModelUnavailable` saying why it cannot be)."""
+        return self._llm.get() if isinstance(self._llm, LazyModel) else self._llm
+
+    @llm.setter
+    def llm(self, value: Any) -> None:
+        self._llm = value
+
+    @property
+    def has_model(self) -> bool:
+        """Whether a model was handed in (made or not yet): no question loads it to find out."""
+        return self._llm is not None
+
+    @property
+    def model_name(self) -> str:
+        """The model's name, without making it."""
+        m = self._llm
+        if isinstance(m, LazyModel):
+            return m.model_name
+        return str(getattr(m, "model_name", None) or getattr(m, "model", None) or "none")
+
     # ------------------------------------------------------------------ public
     def respond(self, text: str) -> Iterator[Event]:
         t0 = time.perf_counter()
@@ -113,10 +140,16 @@ class ChatAgent:
         if text.startswith("/"):
             yield from self._slash(text, t0)
             return
-        if self.mode == "tools" and self.llm is not None:
-            yield from self._tool_loop(text, t0)
-        else:
-            yield from self._grammar(text, t0)
+        try:
+            if self.mode == "tools" and self.has_model:
+                yield from self._tool_loop(text, t0)
+            else:
+                yield from self._grammar(text, t0)
+        except ModelUnavailable as e:  # the model this question needs cannot be made: say so
+            msg = f"This question needs the chat model, which could not be loaded: {e}"
+            yield Facts(msg, ok=False)
+            self._remember(text, msg)
+            yield Done(msg, time.perf_counter() - t0)
 
     # ------------------------------------------------------------------ tool calls
     def _run(self, route: Route) -> Iterator[Event]:
@@ -182,8 +215,9 @@ class ChatAgent:
         if len(options) == 1:
             return options[0]
         messages = [SystemMessage(system), HumanMessage(text)]  # short: a choice, no history
+        llm = self.llm  # made here, where a question first needs it (ModelUnavailable: said)
         try:
-            raw = self.llm.invoke(
+            raw = llm.invoke(
                 messages,
                 response_format={"type": "json_object", "schema": choice_schema(options)},
                 max_tokens=48,
@@ -201,7 +235,7 @@ class ChatAgent:
         allowed = self.tools.names(self.allow_actions)
         h = replace(h, tools=tuple(t for t in h.tools if t in allowed))
         fixed = h.fixed()
-        if fixed is not None or self.llm is None:
+        if fixed is not None or not self.has_model:
             return fixed
         options = list(h.tools) or [t for t in self.tools.names(False) if t not in LAB_READS]
         described = {s["name"]: s["description"] for s in self.tools.schemas(self.allow_actions)}
@@ -269,11 +303,16 @@ class ChatAgent:
 
     def _prose(self, messages: list[BaseMessage], sources: list[str]) -> Iterator[Event]:
         """Stream the model's prose through the number guard; returns (kept text, dropped)."""
-        if self.llm is None or self.prose_tokens <= 0:
+        if not self.has_model or self.prose_tokens <= 0:
             return "", []
         guard = SentenceGuard(NumberGuard(sources))
         try:
-            for chunk in self.llm.stream(messages, max_tokens=self.prose_tokens):
+            llm = self.llm
+        except ModelUnavailable as e:  # the facts were shown; the prose cannot be written
+            yield Facts(f"(no prose: the chat model could not be loaded: {e})", ok=False)
+            return "", []
+        try:
+            for chunk in llm.stream(messages, max_tokens=self.prose_tokens):
                 for s in guard.feed(_text(chunk)):
                     yield Token(s + " ")
         except Exception:  # the facts were shown; prose is optional
@@ -287,8 +326,9 @@ class ChatAgent:
         schemas = [
             {"type": "function", "function": s} for s in self.tools.schemas(self.allow_actions)
         ]
+        model = self.llm  # made here (ModelUnavailable: said by respond)
         try:
-            llm = self.llm.bind_tools(schemas)
+            llm = model.bind_tools(schemas)
         except Exception:  # a model without tool calling: the grammar path
             yield from self._grammar(text, t0)
             return

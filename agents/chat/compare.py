@@ -62,6 +62,7 @@ def compare(fs: Sequence[CampaignFacts]) -> tuple[str, dict[str, Any]]:
     share compared (totals, difference, which is higher)."""
     lines = [
         f"{f.name}: {f.summary.kind}, planner {f.planner or '?'}, "
+        + (f"{f.threat}, " if f.threat else "")
         + ", ".join(f"{k} {f.settings[k]}" for k in ("seed", "batch") if k in f.settings)
         + f", {f.n_experiments} experiments, {f.budget}; {f.result_line()}"
         for f in fs
@@ -70,13 +71,14 @@ def compare(fs: Sequence[CampaignFacts]) -> tuple[str, dict[str, Any]]:
     lines += _pair("Hits", " hits", hitters, lambda f: f.n_hits)
     lines += _pair("Hit ratio", "", hitters, lambda f: f.hit_ratio, total=False)
     lines += _pair("Experiments", "", fs, lambda f: f.n_experiments)
-    groups: dict[tuple[str, str], list[CampaignFacts]] = {}
-    for f in fs:
-        if f.best:
-            groups.setdefault((f.objective, f.direction), []).append(f)
-    for (obj, d), g in groups.items():
-        lines += _pair(f"Best {obj}", "", g, lambda f: f.best_value, d == "min", total=False)
-    verdict = _verdict(fs, hitters, groups)
+    groups = _scales(fs)
+    for (obj, d, threat), g in groups.items():
+        label = _label(obj)
+        label = label[0].upper() + label[1:] + (f" ({threat})" if threat else "")
+        lines += _pair(label, "", g, lambda f: f.best_value, d == "min", total=False)
+    apart = _apart(groups)
+    lines += apart
+    verdict = _verdict(fs, hitters, groups, bool(apart))
     lines.append(verdict)
     data = {"campaigns": [f.data() for f in fs], "verdict": verdict}
     if len(fs) == 2:
@@ -84,20 +86,64 @@ def compare(fs: Sequence[CampaignFacts]) -> tuple[str, dict[str, Any]]:
     return "\n".join(lines), data
 
 
+Scale = tuple[str, str, str]
+"""What campaigns compare on: (figure, direction, threat model: "" outside attacks)."""
+
+
+def _label(obj: str) -> str:
+    """A figure's name: the best experiment's objective, or a campaign-wide worst case."""
+    return (
+        f"worst-case {obj[len('worst_case_') :]}"
+        if obj.startswith("worst_case_")
+        else f"best {obj}"
+    )
+
+
+def _scales(fs: Sequence[CampaignFacts]) -> dict[Scale, list[CampaignFacts]]:
+    """The campaigns with a figure to compare (:attr:`CampaignFacts.score`), by its scale."""
+    groups: dict[Scale, list[CampaignFacts]] = {}
+    for f in fs:
+        if f.score is not None:
+            groups.setdefault((f.score[0], f.score[2], f.threat), []).append(f)
+    return groups
+
+
+def _apart(groups: dict[Scale, list[CampaignFacts]]) -> list[str]:
+    """Why campaigns on one figure under different threat models are not compared."""
+    by_figure: dict[tuple[str, str], list[Scale]] = {}
+    for key in groups:
+        by_figure.setdefault(key[:2], []).append(key)
+    out = []
+    for (obj, _), keys in by_figure.items():
+        if len(keys) < 2:
+            continue
+        each = "; ".join(
+            f"{k[2] or 'no threat model'}: {', '.join(f.name for f in groups[k])}" for k in keys
+        )
+        out.append(
+            f"{obj} not compared across threat models ({each}): a robust accuracy under one "
+            "norm and eps says nothing about another; compare campaigns with the same norm and eps."
+        )
+    return out
+
+
 def _verdict(
     fs: Sequence[CampaignFacts],
     hitters: Sequence[CampaignFacts],
-    groups: dict[tuple[str, str], list[CampaignFacts]],
+    groups: dict[Scale, list[CampaignFacts]],
+    apart: bool = False,
 ) -> str:
     if len(hitters) == len(fs) and len({f.subject for f in fs}) == 1:
         rate = {f.name: (f.n_hits or 0) / max(1, f.n_experiments) for f in fs}
         win = max(fs, key=lambda f: rate[f.name])
         return f"{win.name} found more hits per experiment ({win.n_hits} in {win.n_experiments})."
+    if apart:
+        return "No winner: they were attacked under different threat models (see above)."
     if len(groups) == 1 and sum(map(len, groups.values())) == len(fs):
-        (obj, d), g = next(iter(groups.items()))
+        (obj, d, _), g = next(iter(groups.items()))
         sign = -1 if d == "min" else 1
         win = max(g, key=lambda f: sign * (f.best_value or 0.0))
-        return f"{win.name} has the better {obj} ({fmt(win.best_value)}, {d})."
+        return f"{win.name} has the better {_label(obj)} ({fmt(win.best_value)}, {d})."
     return "They measure different things, so neither is better on one scale."
 
 
@@ -110,18 +156,18 @@ def rank(fs: Sequence[CampaignFacts], by: str | None = None) -> tuple[str, dict[
     lines = []
     ranked: list[dict[str, Any]] = []
     if by == "best":
-        groups: dict[tuple[str, str], list[CampaignFacts]] = {}
-        for f in fs:
-            if f.best:
-                groups.setdefault((f.objective, f.direction), []).append(f)
-        for (obj, d), g in groups.items():
+        groups = _scales(fs)
+        for (obj, d, threat), g in groups.items():
             g = sorted(g, key=lambda f: f.best_value or 0.0, reverse=d == "max")
+            under = f" under {threat}" if threat else ""
             lines.append(
-                f"Ranked by best {obj} ({d}): "
+                f"Ranked by {_label(obj)} ({d}){under}: "
                 + "; ".join(f"{i}. {f.name} {fmt(f.best_value)}" for i, f in enumerate(g, 1))
                 + f". Best {obj}: {g[0].name} ({fmt(g[0].best_value)})."
             )
-            ranked += [{"name": f.name, "objective": obj, "value": f.best_value} for f in g]
+            ranked += [{"name": f.name, "objective": obj, "value": f.best_value,
+                        **({"threat": threat} if threat else {})} for f in g]  # fmt: skip
+        lines += _apart(groups)
     else:
         have = [f for f in fs if _figures(f)[by] is not None]
         have.sort(key=lambda f: _figures(f)[by] or 0.0, reverse=True)

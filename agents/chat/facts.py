@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import math
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from perturbo.agents.chat.cascade import SUBSETS_NOTE, Breaks, breaks_of, method_lines, on_subsets
 from perturbo.agents.chat.catalog import KindCatalog, spec_of
 from perturbo.agents.chat.figures import (
     RoundRow,
@@ -24,6 +25,8 @@ from perturbo.agents.chat.figures import (
     round_rows,
     settings_of,
 )
+from perturbo.agents.chat.scores import Best, PlannerStats, best_of, fmt, hit_metric_of
+from perturbo.agents.chat.stops import error_lines, final_headline, stop_reason
 from perturbo.types import CampaignSummary, Observation, Status
 
 __all__ = [
@@ -37,18 +40,6 @@ __all__ = [
 ]
 
 
-def fmt(v: Any) -> str:
-    """A number as the chat prints it (4 significant digits; integers as integers)."""
-    if isinstance(v, bool) or not isinstance(v, int | float):
-        return str(v)
-    f = float(v)
-    if not math.isfinite(f):
-        return str(f)
-    if f == int(f) and abs(f) < 1e12:
-        return str(int(f))
-    return f"{f:.4g}"
-
-
 def resolve(store: Any, name: str) -> str:
     """A campaign's full name from its name, a unique prefix or part, or a unique description
     ("the bo screen campaign"); a :class:`PerturboError` saying the name is unknown (and
@@ -56,100 +47,6 @@ def resolve(store: Any, name: str) -> str:
     from perturbo.agents.chat.names import resolve as resolve_name
 
     return resolve_name(store, name)
-
-
-@dataclass(frozen=True)
-class Best:
-    """The best completed experiment of a campaign (by its objective)."""
-
-    id: str
-    round: int
-    planner: str
-    value: float
-    params: Mapping[str, Any]
-    metrics: Mapping[str, float] = field(default_factory=dict)
-
-    def line(self, objective: str) -> str:
-        params = ", ".join(f"{k}={fmt(v)}" for k, v in self.params.items() if 0 < len(str(v)) <= 24)
-        other = ", ".join(f"{k} {fmt(v)}" for k, v in list(self.metrics.items())[:6])
-        return (
-            f"{self.id} (round {self.round + 1}, planner {self.planner or '?'}): "
-            f"{objective} = {fmt(self.value)} with {params}" + (f" ({other})" if other else "")
-        )
-
-
-def hit_metric_of(history: Sequence[Observation]) -> str | None:
-    """A metric that is 0/1 on every completed outcome (a screen's hit label), if any."""
-    done = [o for o in history if o.outcome.status is Status.COMPLETED]
-    if not done:
-        return None
-    for key in done[0].outcome.metrics:
-        if all(o.outcome.metrics.get(key) in (0.0, 1.0) for o in done):
-            return key
-    return None
-
-
-def best_of(
-    history: Sequence[Observation], objective: str, direction: str, n: int = 3
-) -> list[Best]:
-    """The ``n`` best completed experiments by ``objective`` (``direction`` min or max; of a
-    multi-fidelity campaign, among those at its top fidelity)."""
-    from perturbo.objective import at_top_fidelity
-
-    done = [
-        o
-        for o in history
-        if o.outcome.status is Status.COMPLETED
-        and math.isfinite(o.outcome.metrics.get(objective, math.nan))
-    ]
-    done = at_top_fidelity(done)
-    sign = -1.0 if direction == "min" else 1.0
-    done.sort(key=lambda o: -sign * o.outcome.metrics[objective])
-    return [
-        Best(
-            o.spec.id,
-            o.spec.round,
-            o.spec.planner,
-            float(o.outcome.metrics[objective]),
-            dict(o.spec.params),
-            _other_metrics(o, objective),
-        )
-        for o in done[:n]
-    ]
-
-
-_QUIET = ("seconds", "model_loads", "n_samples", "forward_passes", "backward_passes")
-
-
-def _other_metrics(o: Observation, objective: str) -> dict[str, float]:
-    """The experiment's other readable metrics (no bit-packed masks, no timings)."""
-    return {
-        k: float(v)
-        for k, v in o.outcome.metrics.items()
-        if k != objective
-        and k not in _QUIET
-        and "_bits" not in k
-        and not k.startswith("_")
-        and math.isfinite(float(v))
-        and abs(float(v)) < 1e12
-    }
-
-
-@dataclass(frozen=True)
-class PlannerStats:
-    name: str
-    n: int
-    completed: int
-    best: float | None = None
-    hits: int | None = None
-
-    def line(self, objective: str) -> str:
-        out = f"{self.name}: {self.n} experiments, {self.completed} completed"
-        if self.hits is not None:
-            out += f", {self.hits} hits"
-        if self.best is not None:
-            out += f", best {objective} = {fmt(self.best)}"
-        return out
 
 
 @dataclass(frozen=True)
@@ -175,6 +72,31 @@ class CampaignFacts:
     methods: list[dict[str, Any]] = field(default_factory=list)
     front: list[dict[str, Any]] = field(default_factory=list)
     objectives: tuple[str, ...] = ()
+    subsets: bool = False
+    """Its trials were measured on different samples (an attack's cascade): a trial's own
+    objective is not compared across trials; the campaign's worst case is its result."""
+    breaks: Breaks | None = None
+    stopped: str = ""
+    errors: list[str] = field(default_factory=list)
+    method_text: list[str] = field(default_factory=list)
+    threat: str = ""
+    """An attack's threat model ("linf, eps 0.1"): robust accuracies compare only within one."""
+
+    @property
+    def score(self) -> tuple[str, float, str] | None:
+        """What the campaign is compared on: (figure, value, direction). Its worst case over
+        all its trials where it logged one (an attack's per-sample worst case: its result,
+        and the only one where its trials saw different samples); else its best experiment."""
+        v = self.summary.metrics.get(f"worst_case_{self.objective}") if self.best else None
+        if v is not None and math.isfinite(float(v)):
+            return f"worst_case_{self.objective}", float(v), self.direction
+        if self.best and not self.subsets:
+            return self.objective, self.best[0].value, self.direction
+        return None
+
+    @property
+    def n_completed(self) -> int:
+        return int(self.statuses.get(Status.COMPLETED.value, 0))
 
     @property
     def n_hits(self) -> int | None:
@@ -192,11 +114,20 @@ class CampaignFacts:
 
     @property
     def best_value(self) -> float | None:
-        return self.best[0].value if self.best else None
+        """The value it is compared on (:attr:`score`)."""
+        return self.score[1] if self.score else None
 
     def result_line(self) -> str:
-        """The best result in one phrase (best objective, or hits found)."""
-        if self.best:
+        """The best result in one phrase (best objective, worst case, or hits found)."""
+        if self.n_experiments and not self.n_completed:
+            return f"no experiment completed ({self.n_experiments} did not)"
+        if self.score and self.score[0] != self.objective:
+            what = self.objective.replace("_", " ")
+            return (
+                f"worst-case {what} = {fmt(self.score[1])} ({self.direction}, per sample over "
+                "all trials)"
+            )
+        if self.best and not self.subsets:
             return f"best {self.objective} = {fmt(self.best[0].value)} ({self.direction})"
         if self.hit_metric is not None:
             ratio = f", hit ratio {fmt(self.hit_ratio)}" if self.hit_ratio is not None else ""
@@ -212,7 +143,8 @@ class CampaignFacts:
         s = self.summary
         return (
             f"- {s.name}: {s.kind}, {s.status}, planner {self.planner or '?'}"
-            f"{', ' + self.subject if self.subject else ''}, {self.budget}; {self.result_line()}"
+            f"{', ' + self.subject if self.subject else ''}"
+            f"{', ' + self.threat if self.threat else ''}, {self.budget}; {self.result_line()}"
         )
 
     def text(self) -> str:
@@ -227,11 +159,18 @@ class CampaignFacts:
             + (f"; {'; '.join(self.tried)}" if self.tried else "")
             + ".",
         ]
+        if self.stopped:
+            lines.append(f"Stopped: {self.stopped[:600]}.")
+        lines += self.errors
         if self.headline:
             lines.append(
                 "Metrics: " + ", ".join(f"{k} = {fmt(v)}" for k, v in self.headline.items()) + "."
             )
-        if self.best:
+        elif self.n_experiments and not self.n_completed:
+            lines.append("Metrics: none: no experiment completed, so nothing was measured.")
+        if self.subsets:
+            lines += self._subset_lines()
+        elif self.best:
             lines.append(f"Best ({self.objective}, {self.direction}):")
             lines += [f"  {i + 1}. {b.line(self.objective)}" for i, b in enumerate(self.best)]
         elif self.hit_metric is not None:
@@ -241,7 +180,9 @@ class CampaignFacts:
                 f"{shown or 'none'}."
             )
         lines += self._round_lines()
-        if self.methods:
+        if self.method_text:
+            lines += self.method_text
+        elif self.methods:
             lines.append(f"Attack methods tried ({len(self.methods)}):")
             lines += [
                 f"  {m['method']}: {m['trials']} trials"
@@ -261,6 +202,22 @@ class CampaignFacts:
             lines.append("Planners compared:")
         lines += [f"  {p.line(self.objective)}" for p in self.planners if len(self.planners) > 1]
         return "\n".join(lines)
+
+    def _subset_lines(self) -> list[str]:
+        """The best trials of a campaign whose trials saw different samples: those that broke
+        the most samples first (a trial's own objective is over the samples it attacked)."""
+        note = SUBSETS_NOTE.format(objective=self.objective)
+        if self.breaks is None:
+            return [f"No best single trial: {note}; the campaign's result is its worst case."]
+        lines = [f"Trials that broke the most samples first ({note}):"]
+        for i, o in enumerate(self.breaks.top(3), 1):
+            params = ", ".join(f"{k}={fmt(v)}" for k, v in o.spec.params.items()
+                               if k != "samples" and 0 < len(str(v)) <= 24)  # fmt: skip
+            lines.append(
+                f"  {i}. {o.spec.id} (round {o.spec.round + 1}, planner {o.spec.planner or '?'}): "
+                f"broke {self.breaks.first[o.spec.id]} samples first with {params}"
+            )
+        return lines
 
     def _round_lines(self) -> list[str]:
         if not self.rounds:
@@ -326,13 +283,14 @@ def campaign_facts(
     history = list(store.history(name))
     spec = spec_of(kinds, summary.kind)
     params = summary.params
-    objectives, directions = objectives_of(summary, history)
+    findings = spec is not None and getattr(spec, "findings", None) is not None
+    objectives, directions = objectives_of(summary, history, findings=findings)
     objective = objectives[0] if len(objectives) == 1 else ""
     direction = directions[0] if len(objectives) == 1 else "max"
     best = best_of(history, objective, direction, top) if objective else []
     # hits only where the kind finds things (KindSpec.findings); an attack has none, even
     # where one of its metrics happens to be 0/1 on every trial (it was listed as "0 hits")
-    no_hits = best or (spec is not None and getattr(spec, "findings", None) is None)
+    no_hits = best or (spec is not None and not findings)
     hit = None if no_hits else hit_metric_of(history)
     hits = [
         ",".join(str(v) for v in o.spec.params.values())
@@ -341,21 +299,27 @@ def campaign_facts(
         and o.outcome.status is Status.COMPLETED
         and o.outcome.metrics.get(hit) == 1.0
     ]
+    # trials measured on different samples (an attack's cascade): ranked by what each broke
+    subsets = bool(best) and on_subsets(history)
+    breaks = breaks_of(history, _float(params.get("eps"))) if subsets else None
     by_planner: dict[str, list[Observation]] = {}
     for o in history:
         by_planner.setdefault(o.spec.planner or "?", []).append(o)
     planners = []
     for p, obs in sorted(by_planner.items()):
-        b = best_of(obs, objective, direction, 1) if best else []
+        b = best_of(obs, objective, direction, 1) if best and not subsets else []
         nh = sum(1 for o in obs if o.outcome.metrics.get(hit) == 1.0) if hit is not None else None
         done = sum(1 for o in obs if o.outcome.status is Status.COMPLETED)
-        planners.append(PlannerStats(p, len(obs), done, b[0].value if b else None, nh))
+        broke = sum(breaks.first.get(o.spec.id, 0) for o in obs) if breaks else None
+        planners.append(PlannerStats(p, len(obs), done, b[0].value if b else None, nh, broke))
+    completed = sum(1 for o in history if o.outcome.status is Status.COMPLETED)
     keys = tuple(getattr(spec, "headline", ()) or ())
-    metrics = {k: v for k, v in summary.metrics.items() if not k.startswith("final_")}
-    headline = {k: float(metrics[k]) for k in keys if k in metrics}
-    if not headline:
+    headline = final_headline(summary.metrics, keys, completed if history else -1)
+    if not headline and (completed or not history):
+        metrics = {k: v for k, v in summary.metrics.items() if not k.startswith("final_")}
         headline = {k: float(v) for k, v in list(metrics.items())[:3]}
     subject_key = getattr(spec, "subject", "") if spec is not None else ""
+    norm = str(params.get("norm", "") or "")
     return CampaignFacts(
         summary=summary,
         planner=str(params.get("planner", "")),
@@ -375,10 +339,29 @@ def campaign_facts(
         rounds=round_rows(history, hit, objective if best else "", direction)
         if getattr(spec, "nesting", "round") == "round" or hit is not None
         else [],
-        methods=method_rows(history, objective, direction) if best else [],
+        methods=method_rows(history, objective, direction) if best and not subsets else [],
         front=front_of(history, objectives, directions) if len(objectives) > 1 else [],
         objectives=tuple(objectives),
+        subsets=subsets,
+        breaks=breaks,
+        stopped=stop_reason(summary),
+        errors=error_lines(history),
+        method_text=method_lines(history, breaks, objective) if subsets else [],
+        threat=f"{norm}, eps {_num_text(params.get('eps'))}" if norm else "",
     )
+
+
+def _float(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if math.isfinite(f) else None
+
+
+def _num_text(v: Any) -> str:
+    f = _float(v)
+    return fmt(f) if f is not None else str(v)
 
 
 def _config(store: Any, name: str) -> dict[str, Any]:

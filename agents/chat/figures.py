@@ -24,6 +24,7 @@ __all__ = [
     "most_hits",
     "objectives_of",
     "pareto_front",
+    "recorded_objective",
     "round_rows",
     "settings_of",
 ]
@@ -31,11 +32,19 @@ __all__ = [
 # Settings shown first, in this order, where a campaign has them; the rest follow.
 _FIRST = ("kind", "planner", "seed", "batch", "rounds", "trials", "screen", "task", "model",
           "objective", "direction", "status", "started")  # fmt: skip
-_SKIP = ("tracking_uri", "config_file", "cache_dir", "address", "name", "llm_base_url")
+_SKIP = (
+    "tracking_uri",
+    "config_file",
+    "cache_dir",
+    "address",
+    "name",
+    "llm_base_url",
+    "stopped_by",
+)  # fmt: skip  (stopped_by: said on its own line)
 
 
 def _num(v: Any) -> str:
-    from perturbo.agents.chat.facts import fmt
+    from perturbo.agents.chat.scores import fmt
 
     try:
         f = float(v)
@@ -80,7 +89,7 @@ class RoundRow:
     hit_genes: tuple[str, ...] = ()
 
     def line(self, objective: str) -> str:
-        from perturbo.agents.chat.facts import fmt
+        from perturbo.agents.chat.scores import fmt
 
         out = f"round {self.round}: {self.n} experiments"
         if self.hits is not None:
@@ -187,7 +196,7 @@ def lookup(
 ) -> list[str]:
     """What the campaign did with the experiments ``words`` name (a gene, a method): where
     each was tested, its outcome, and whether it was a hit; said plainly where it was not."""
-    from perturbo.agents.chat.facts import fmt
+    from perturbo.agents.chat.scores import fmt
 
     values = {str(v) for o in history for v in o.spec.params.values()}
     lines = []
@@ -213,16 +222,41 @@ def lookup(
     return lines
 
 
-def objectives_of(summary: Any, history: Sequence[Observation]) -> tuple[list[str], list[str]]:
-    """The campaign's objective metrics and directions: its ``objective`` param where that
-    names metrics; else the metric its ``best_<metric>`` figure reports (a kind that names
-    its objective by a word, e.g. attack's ``robust``)."""
+def _split(text: Any) -> list[str]:
+    return [x.strip() for x in str(text or "").split(",") if x.strip()]
+
+
+def recorded_objective(summary: Any) -> tuple[list[str], list[str]]:
+    """The objective metrics and directions the campaign recorded (its parent run's
+    ``perturbo.objective``/``perturbo.direction`` tags, written by the recorder); empty for a
+    campaign recorded before them (or one still running its first round)."""
+    tags = {**dict(getattr(summary, "tags", {}) or {}), **dict(summary.run_tags or {})}
+    objs, dirs = _split(tags.get("perturbo.objective")), _split(tags.get("perturbo.direction"))
+    if not objs or len(dirs) != len(objs) or any(d not in ("min", "max") for d in dirs):
+        return [], []
+    return objs, dirs
+
+
+def objectives_of(
+    summary: Any, history: Sequence[Observation], *, findings: bool = False
+) -> tuple[list[str], list[str]]:
+    """The campaign's objective metrics and directions, as it recorded them: its
+    ``objective``/``direction`` params where they name metrics, else the recorder's
+    ``perturbo.objective``/``perturbo.direction`` tags (a kind that names its objective by a
+    word, e.g. attack's ``robust``, records the metric there). Only a campaign recorded
+    before those tags has its direction guessed (from its ``best_<metric>`` figure).
+    ``findings``: the kind finds things (a screen's hits): its recorded objective is the hit
+    label, which the chat reports as hits, not as a best value."""
     keys = {k for o in history if o.outcome.status is Status.COMPLETED for k in o.outcome.metrics}
-    objs = [x.strip() for x in str(summary.params.get("objective") or "").split(",") if x.strip()]
-    dirs = [x.strip() for x in str(summary.params.get("direction") or "").split(",") if x.strip()]
-    dirs = [d if d in ("min", "max") else "max" for d in dirs]
+    objs, dirs = _split(summary.params.get("objective")), _split(summary.params.get("direction"))
+    t_objs, t_dirs = ([], []) if findings else recorded_objective(summary)
     if objs and all(o in keys for o in objs):
+        if len(dirs) != len(objs) or any(d not in ("min", "max") for d in dirs):
+            dirs = t_dirs if t_objs == objs else [d if d in ("min", "max") else "max" for d in dirs]
         return objs, (dirs + ["max"] * len(objs))[: len(objs)]
+    if t_objs:  # recorded: no guess (a failed campaign's objective too, with nothing to rank)
+        return t_objs, t_dirs
+    dirs = [d for d in dirs if d in ("min", "max")]
     for k, v in summary.metrics.items():  # best_robust_accuracy, worst_case_robust_accuracy
         prefix = next((p for p in ("best_", "worst_case_") if k.startswith(p)), None)
         if prefix is None or k[len(prefix) :] not in keys:

@@ -11,11 +11,15 @@ import json
 from collections import Counter
 from typing import Any
 
+from perturbo.agents.chat.cascade import breaks_of, on_subsets, trial_line
+from perturbo.agents.chat.catalog import spec_of
 from perturbo.agents.chat.compare import compare, leaders, rank
 from perturbo.agents.chat.facts import campaign_facts, fmt, hit_metric_of, resolve
-from perturbo.agents.chat.figures import lookup
+from perturbo.agents.chat.figures import lookup, objectives_of
 from perturbo.agents.chat.result import ToolResult
-from perturbo.types import PerturboError
+from perturbo.agents.chat.scores import best_of
+from perturbo.agents.chat.stops import error_lines, stop_reason
+from perturbo.types import PerturboError, Status
 
 __all__ = ["ReadTools"]
 
@@ -95,13 +99,7 @@ class ReadTools:
             lines.append(
                 "Round metrics: " + ", ".join(f"{k} = {fmt(v)}" for k, v in shown.items()) + "."
             )
-        hit = hit_metric_of(obs)
-        if hit is not None:
-            found = [o for o in obs if o.outcome.metrics.get(hit) == 1.0]
-            genes = ", ".join(",".join(str(v) for v in o.spec.params.values()) for o in found)
-            lines.append(
-                f"Hits in round {r0 + 1}: {len(found)} hits" + (f": {genes}." if genes else ".")
-            )
+        lines += self._round_results(name, history, obs, r0, last=r0 == rounds[-1])
         picked = ", ".join(",".join(str(v) for v in o.spec.params.values()) for o in obs[:16])
         lines.append(f"Chosen: {picked}{' ...' if len(obs) > 16 else ''}.")
         data = {
@@ -110,6 +108,43 @@ class ReadTools:
             "traces": traces, "params": [dict(o.spec.params) for o in obs],
         }  # fmt: skip
         return ToolResult("\n".join(lines), data)
+
+    def _round_results(
+        self, name: str, history: list[Any], obs: list[Any], r0: int, *, last: bool
+    ) -> list[str]:
+        """What a round's experiments found, in the kind's own terms: hits where the kind
+        finds things; else each attack trial's newly broken samples (the cascade: each
+        attacks only the samples still standing), or the round's best value; then what did
+        not complete and why, and (the last round) why the campaign stopped."""
+        summary = self.store.summary(name)
+        spec = spec_of(self.kinds, summary.kind)
+        findings = spec is not None and getattr(spec, "findings", None) is not None
+        objs, dirs = objectives_of(summary, history, findings=findings)
+        lines: list[str] = []
+        if findings or (spec is None and not objs):
+            hit = hit_metric_of(obs)
+            if hit is not None:
+                found = [o for o in obs if o.outcome.metrics.get(hit) == 1.0]
+                genes = ", ".join(",".join(str(v) for v in o.spec.params.values()) for o in found)
+                lines.append(
+                    f"Hits in round {r0 + 1}: {len(found)} hits" + (f": {genes}." if genes else ".")
+                )
+        elif len(objs) == 1 and on_subsets(history):
+            breaks = breaks_of(history, _eps(summary))
+            lines.append(f"Results in round {r0 + 1} (new samples broken):")
+            lines += [f"- {trial_line(o, breaks, objs[0])}" for o in obs[:16]]
+        elif objs:
+            done = len([o for o in obs if o.outcome.status is Status.COMPLETED])
+            for obj, d in zip(objs, dirs, strict=True):
+                b = best_of(obs, obj, d, 1)
+                if b:
+                    lines.append(f"Best in round {r0 + 1} ({obj}, {d}; {done} completed): "
+                                 f"{b[0].line(obj)}")  # fmt: skip
+        lines += error_lines(obs, f" in round {r0 + 1}")
+        why = stop_reason(summary) if last else ""
+        if why:
+            lines.append(f"The campaign stopped: {why[:600]}.")
+        return lines
 
     def compare_campaigns(
         self, first: str, second: str, others: list[str] | None = None
@@ -189,3 +224,10 @@ class ReadTools:
         return ToolResult(
             text, {"name": name, "plot": pick, "path": str(path), "plots": pngs}, image=str(path)
         )
+
+
+def _eps(summary: Any) -> float | None:
+    try:
+        return float(summary.params.get("eps"))
+    except (TypeError, ValueError):
+        return None

@@ -65,6 +65,12 @@ _NEEDS_NAME = {
 _ACTIONS = {
     "launch_campaign", "resume_campaign", "stop_campaign", "pin_experiments", "tell_results",
 }  # fmt: skip
+# A "why" about the campaign's best config or its failure, not a round's choice: the summary
+# answers it (the best configs, what did not complete and why the campaign stopped).
+_BEST_OR_FAILED = re.compile(
+    r"\b(best|winner|won|strongest|top (?:config|trial|experiment)s?)\b|\bfail(?:s|ed|ure)?\b"
+    r"|\berror|\bcrash"
+)
 _RESULTS_FILE = re.compile(r"(?<![\w./-])((?:[\w.-]+/)*[\w.-]+\.(?:csv|tsv|txt))\b", re.I)
 # What a ranking question measures, by its words (first match wins).
 _MEASURES = (
@@ -267,6 +273,8 @@ def _choose(
         if action in found and (action == "launch_campaign" or names or action == "stop_campaign"):
             return (action,)
     for specific in ("show_plot", "pending_batch", "propose_experiments", "explain_round"):
+        if specific == "explain_round" and not has_round and _BEST_OR_FAILED.search(low):
+            continue  # "which config was best and why", "why did it fail": the summary says
         if specific in found and len(names) <= 1:
             return (specific,)
     if has_round and len(names) == 1 and "compare_campaigns" not in found:
@@ -311,7 +319,7 @@ SLASH_HELP = """\
 /compare NAME NAME        two campaigns side by side
 /propose NAME [N]         the campaign's planner proposes N next experiments
 /plot NAME [PLOT]         download a plot and show it
-/launch KIND key=value... propose a new campaign (e.g. /launch hyperparameter task=branin planner=random trials=8)
+/launch KIND key=value... propose a new campaign (e.g. /launch hyperparameter task=branin planner=random trials=8 name=my-run)
 /resume NAME [rounds=N|trials=N]  propose to continue or extend a campaign
 /pin NAME JSON...         propose to run these experiments first (planner=user)
 /stop NAME                propose to stop a campaign this chat started
@@ -355,7 +363,8 @@ def parse_slash(line: str) -> Route:
         if tool == "list_campaigns":
             return Route(tool, {"kind": pos[0]} if pos else {}, "slash")
         if tool == "launch_campaign":
-            return Route(tool, {"kind": pos[0], "settings": kv}, "slash")
+            named = {"name": str(kv.pop("name"))} if "name" in kv else {}
+            return Route(tool, {"kind": pos[0], "settings": kv, **named}, "slash")
         if tool == "compare_campaigns":
             return Route(tool, {"first": pos[0], "second": pos[1]}, "slash")
         if tool == "pin_experiments":

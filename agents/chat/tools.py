@@ -139,8 +139,9 @@ class ChatTools(ReadTools, LabTools):
         like: str | None = None,
     ) -> ToolResult:
         """Propose a new campaign of ``kind`` with ``settings`` (flag names with underscores,
-        e.g. {"planner": "random", "rounds": 2}); ``like``: start from that campaign's
-        settings (a rerun with changes); it starts only after the user confirms."""
+        e.g. {"planner": "random", "rounds": 2}); ``name``: the campaign's name (also taken
+        from ``settings``; default: the kind's name with a time stamp); ``like``: start from
+        that campaign's settings (a rerun with changes); it starts only after the user confirms."""
         base: dict[str, Any] = {}
         if like:
             base = self._settings_of(resolve(self.store, like))
@@ -151,9 +152,15 @@ class ChatTools(ReadTools, LabTools):
                 f"unknown kind {kind!r}: use one of {', '.join(self.kinds.names())}"
             )
         given = {str(k).replace("-", "_"): v for k, v in dict(settings or {}).items()}
+        if name is None and given.get("name") not in (None, ""):
+            name = str(given["name"])  # `/launch ... name=X`, or a model's settings: the name
         values = {**base, **given}
         for bad in ("tracking_uri", "address", "local", "config_file", "name"):
             values.pop(bad, None)
+        if name is not None:
+            from perturbo.names import check_name
+
+            check_name(name)  # a name that cannot be a campaign's: refused here, said why
         values = self.launcher.check_settings(values)  # no user code, no file outside
         _, config = self.settings(spec, values)  # raises PerturboError naming a bad setting
         stamp = time.strftime("%Y%m%d-%H%M%S")

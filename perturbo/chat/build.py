@@ -44,11 +44,21 @@ def make_tools(
 
 
 def make_agent(
-    tools: ChatTools, llm_config: dict[str, Any], mode: str = "auto", prose_tokens: int = 0
+    tools: ChatTools,
+    llm_config: dict[str, Any],
+    mode: str = "auto",
+    prose_tokens: int = 0,
+    say: Any = None,
 ) -> Any:
     """The agent on the backend ``llm_config`` names (``llm``, ``llm_model``... as a campaign's
     config has them). ``mode`` auto: the grammar router on the local model, ``bind_tools``
-    on the others."""
+    on the others. ``say`` (a print function): the model is made on the first question that
+    needs it, and ``say`` is told when (the terminal chat: ``/help`` and ``/list`` need no
+    model); without it the model is made now (the web chat loads it before it serves)."""
+    if say is not None:
+        from perturbo.agents.chat.start import lazy_agent
+
+        return lazy_agent(tools, llm_config, mode, prose_tokens, say=say)
     from perturbo.agents.chat.agent import ChatAgent
     from perturbo.agents.llm import llm_settings, make_chat_model
 

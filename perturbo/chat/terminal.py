@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import sys
-import time
 from typing import Any
 
 __all__ = ["confirm_pending", "inline_image", "render", "run_terminal"]
@@ -86,15 +85,12 @@ def run_terminal(
     from perturbo.agents.chat.router import SLASH_HELP
     from perturbo.chat.build import make_agent
 
+    agent = make_agent(tools, llm_config, mode, prose_tokens, say=lambda m: print(m, flush=True))
     print(
-        f"perturbo chat on {tools.store.uri}: loading the model ({llm_config.get('llm')}) ...",
+        f"perturbo chat on {tools.store.uri}: model {agent.model_name} loads on the first question "
+        "that needs it (/help, /list and the slash commands need none). Ask about your "
+        "campaigns; /help, /quit.",
         flush=True,
-    )
-    t = time.perf_counter()
-    agent = make_agent(tools, llm_config, mode, prose_tokens)
-    model = getattr(agent.llm, "model_name", None) or getattr(agent.llm, "model", "?")
-    print(
-        f"model {model} ready in {time.perf_counter() - t:.0f}s. Ask about your campaigns; /help, /quit."
     )
     while True:
         try:

@@ -15,11 +15,16 @@ from perturbo.types import ExperimentSpec, Observation, Outcome, Status  # noqa:
 
 
 @pytest.mark.parametrize(
-    "other", [None, Categorical("act", ["relu", "tanh"]), Int("layers", 2, 2)],
+    "other",
+    [None, Categorical("act", ["relu", "tanh"]), Int("layers", 2, 2)],
     ids=["alone", "with-categorical", "with-one-value-int"],
 )
 def test_one_value_columns_are_fixed_and_the_model_proposes(other: object) -> None:
-    params = [Float("lr", 1e-4, 1e-1, log=True), Float("wd", 0.0, 0.1), Categorical("opt", ["adam"])]
+    params = [
+        Float("lr", 1e-4, 1e-1, log=True),
+        Float("wd", 0.0, 0.1),
+        Categorical("opt", ["adam"]),
+    ]
     space = SearchSpace(params + ([other] if other is not None else []))
     rng = np.random.default_rng(0)
     pl = BOPlanner(space, "toy", 0)

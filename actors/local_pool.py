@@ -7,15 +7,28 @@ executor contract is the same as on Ray: an exception inside ``run`` becomes a
 
 Time limits (``experiment_timeout_s``, or ``submit(..., timeout_s=)``): an experiment with
 one always runs on a worker thread (also with ``n_workers=1``). Past its limit it is
-reported FAILED ("timed out after N s") and its thread is *abandoned*, not stopped (Python
-cannot kill a thread): a fresh thread with a fresh executor takes its place, and the old
-one's result, if it ever comes, is dropped. An abandoned thread still holds what it holds
-(memory, a GPU) until it returns; use the Ray pool where a hung experiment must really
-stop.
+reported FAILED ("timed out after N s") and its thread is *abandoned*: a fresh thread with a
+fresh executor takes its place, and the old one's result, if it ever comes, is dropped.
+Python cannot kill a thread, so the abandoned one is asked to stop: an exception is raised in
+it (``PyThreadState_SetAsyncExc``) as soon as it runs Python again, i.e. once its current
+native call (a torch op, a sleep) returns. A thread stuck inside one native call holds what
+it holds (memory, a GPU) until that call returns; use the Ray pool where a hung experiment
+must really stop.
+
+At interpreter exit, abandoned threads still alive are waited for (up to
+``EXIT_GRACE_S``) so that they leave torch first. A daemon thread that comes back from native
+code while the interpreter finalizes is ended with ``pthread_exit``, whose unwinding through
+torch's C++ frames aborts the whole process (``terminate called without an active
+exception``, exit 134) after the campaign had already recorded its end and printed its
+error. Stopping the thread at its next bytecode, and waiting for that at exit, avoids this
+without ``os._exit`` (which would skip the other exit handlers, MLflow's among them, and
+cannot know the exit code the CLI chose).
 """
 
 from __future__ import annotations
 
+import atexit
+import ctypes
 import queue
 import threading
 import time
@@ -26,7 +39,42 @@ from perturbo.actors._run import run_one
 from perturbo.protocols import Executor, ExecutorFactory
 from perturbo.types import ExperimentSpec, Observation, failed
 
-__all__ = ["LocalExecutorPool"]
+__all__ = ["EXIT_GRACE_S", "LocalExecutorPool"]
+
+EXIT_GRACE_S = 20.0
+"""At exit, how long to wait in all for abandoned threads to leave their native call."""
+
+_abandoned: list[threading.Thread] = []  # every pool's abandoned threads (joined at exit)
+_abandoned_lock = threading.Lock()
+
+
+class _Abandoned(SystemExit):
+    """Raised inside an abandoned thread to end it: not an ``Exception``, so ``run_one`` does
+    not turn it into an outcome, and a ``SystemExit``, so that where it lands after the
+    thread's loop (a race) ``threading`` ends the thread silently."""
+
+
+def _abandon(thread: threading.Thread | None) -> None:
+    """Ask ``thread`` to stop at its next bytecode and remember it for the exit wait."""
+    if thread is None or thread.ident is None or not thread.is_alive():
+        return
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread.ident), ctypes.py_object(_Abandoned)
+    )
+    with _abandoned_lock:
+        if not _abandoned:
+            atexit.register(_join_abandoned)
+        _abandoned.append(thread)
+
+
+def _join_abandoned(grace_s: float | None = None) -> None:
+    """Wait (in all at most ``grace_s``, default ``EXIT_GRACE_S``) for the abandoned threads
+    to end, so none is inside torch when the interpreter finalizes."""
+    deadline = time.monotonic() + (EXIT_GRACE_S if grace_s is None else grace_s)
+    with _abandoned_lock:
+        threads = list(_abandoned)
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
 
 
 @dataclass(eq=False)
@@ -55,8 +103,11 @@ class _Slot:
         return self.executor
 
     def _loop(self) -> None:
-        while (spec := self.inbox.get()) is not None:
-            self.outbox.put((self, Observation(spec, run_one(self._get, spec, self.name))))
+        try:
+            while (spec := self.inbox.get()) is not None:
+                self.outbox.put((self, Observation(spec, run_one(self._get, spec, self.name))))
+        except _Abandoned:
+            return  # timed out and abandoned: end quietly (its result is not wanted)
 
 
 class LocalExecutorPool(QueuedPool):
@@ -160,6 +211,7 @@ class LocalExecutorPool(QueuedPool):
                 continue
             spec, t, _ = slot.job
             slot.inbox.put(None)  # the thread ends if its experiment ever returns
+            _abandon(slot.thread)  # ... or sooner: at its next bytecode
             self._slots[i] = fresh = self._new_slot()
             if self._queue:
                 fresh.give(*self._queue.popleft())

@@ -56,6 +56,9 @@ KIND = KindSpec(
     planners=_planners,
     default_name=default_name,
     headline=(  # certified_accuracy: the lower bound, logged once at the end (report.py)
+        "min_eps_at_target",  # these three: min-eps campaigns only (min_eps.py)
+        "best_success_rate",
+        "best_success_rate_eps",
         "worst_case_robust_accuracy",
         "certified_accuracy",
         "n_still_robust",

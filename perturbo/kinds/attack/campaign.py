@@ -14,11 +14,12 @@ Objectives (``objective`` in the config):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from perturbo.kinds.attack.config import PARETO_OBJECTIVES, AttackConfig
-from perturbo.types import Observation, PerturboError, Status
+from perturbo.kinds.attack.metrics import AttackMetrics, AttackStop, Final
+from perturbo.types import PerturboError
 
 if TYPE_CHECKING:
     from perturbo.kindspec import BuildContext
@@ -61,83 +62,6 @@ def _make_planner(
     )
 
 
-class AttackMetrics:
-    """Round metrics: the worst case over all trials so far, first (the progress display
-    and ``perturbo show`` lead with it), and the trial counts and compute spent."""
-
-    def __init__(
-        self,
-        n: int,
-        eps: float,
-        objective: str,
-        direction: str,
-        planner: Any = None,
-        trials: int | None = None,
-        certifier: Any = None,
-    ) -> None:
-        self.n, self.eps, self.objective, self.direction = n, eps, objective, direction
-        self.planner, self.trials = planner, trials
-        self.certifier = certifier
-        """Called once at the end with the worst case: the certified lower bound
-        (:class:`~perturbo.kinds.attack.report.Certifier`)."""
-        self.subsets = bool(getattr(planner, "cascade", False)) and objective == "robust_accuracy"
-        """Trials measured on different sample subsets: no 'best trial' figure beside the
-        worst case (the progress line shows only figures over all samples)."""
-
-    def stopped_by(self, history: Sequence[Observation]) -> str:
-        """Which limit ended the campaign (asked at its end)."""
-        why = getattr(self.planner, "stopped_by", None)
-        if why:
-            return str(why)
-        ran = sum(o.outcome.status is not Status.REJECTED for o in history)
-        if self.trials is not None and ran >= self.trials:
-            return f"trial budget spent: {ran} of --trials {self.trials}"
-        return "ended from outside (wall clock, rounds, `perturbo stop` or no proposals)"
-
-    def __call__(
-        self, round_obs: Sequence[Observation], history: Sequence[Observation]
-    ) -> dict[str, float]:
-        from perturbo.kinds.attack.samples import worst_case
-
-        wc = worst_case(history, self.n, self.eps)
-        done = [o for o in history if o.outcome.status is Status.COMPLETED]
-        out: dict[str, float] = {}
-        acc = wc.accuracy()
-        if math.isfinite(acc):
-            out["worst_case_robust_accuracy"] = acc
-        out["n_still_robust"] = float(wc.robust.sum())
-        vals = [o.outcome.value(self.objective) for o in done]
-        vals = [v for v in vals if math.isfinite(v)]
-        if vals and not self.subsets:  # under the cascade each trial saw other samples
-            out[f"best_{self.objective}"] = max(vals) if self.direction == "max" else min(vals)
-        passes = [o.outcome.metrics.get("passes", math.nan) for o in history]
-        out["passes_total"] = float(sum(p for p in passes if math.isfinite(p)))
-        out["n_completed"] = float(len(done))
-        out["n_failed"] = float(sum(o.outcome.status is Status.FAILED for o in history))
-        if not round_obs and self.planner is not None:  # the end of the campaign
-            why = self.stopped_by(history)
-            from perturbo.progress import phase
-
-            phase(f"  attack campaign stopped by {why}")
-            params = {"stopped_by": why}
-            if self.certifier is not None:  # "certified >= L, attacked <= U" (report.py)
-                phase("  bounding the attacked samples (--certify) ...")
-                cert = self.certifier(wc)
-                phase(f"  {cert.line()}")
-                out.update(cert.metrics())  # metrics, not params: a resumed campaign ends again
-            return Final(out, params=params)
-        return out
-
-
-class Final(dict):  # type: ignore[type-arg]
-    """The final round metrics, with ``params`` for the recorder to log beside them (which
-    limit ended the campaign)."""
-
-    def __init__(self, metrics: Mapping[str, float], params: Mapping[str, str]) -> None:
-        super().__init__(metrics)
-        self.params = dict(params)
-
-
 def _load_target(recipe: Any) -> Any:
     """Load the target on the driver, one line per slow step first: a built-in is trained
     once (minutes on a CPU) and cached; loading computes the clean predictions, the reference
@@ -152,7 +76,13 @@ def _load_target(recipe: Any) -> Any:
         f"  loading model {recipe.model!r} and computing its clean predictions on up to "
         f"{recipe.n_samples} samples ..."
     )
-    return recipe.load()
+    target = recipe.load()
+    if len(target.y) < recipe.n_samples:  # say so: the campaign records what it attacks
+        phase(
+            f"  --samples {recipe.n_samples}: the data holds {len(target.y)} samples; "
+            f"attacking all {len(target.y)}"
+        )
+    return target
 
 
 def _check_eps(eps: float, norm: str, target: Any) -> None:
@@ -185,18 +115,14 @@ def build(
     config: Mapping[str, Any] | AttackConfig, context: BuildContext | None = None
 ) -> CampaignParts:
     """The parts of one attack campaign (loads the target once here, to check it)."""
-    from perturbo.campaign import StopRule
     from perturbo.kinds.attack.attacks import METHODS_BY_NORM
+    from perturbo.kinds.attack.cascade import CascadePlanner
     from perturbo.kinds.attack.escalate import Ladder, opening_configs
     from perturbo.kinds.attack.executor import AttackFactory, AttackSettings
     from perturbo.kinds.attack.gradients import warn_if_masked
-    from perturbo.kinds.attack.report import Certifier
+    from perturbo.kinds.attack.report import Certifier, prior_seconds
     from perturbo.kinds.attack.samples import WorstCase
-    from perturbo.kinds.attack.space import (
-        CascadePlanner,
-        CascadeSpace,
-        attack_space,
-    )
+    from perturbo.kinds.attack.space import CascadeSpace, attack_space
     from perturbo.kinds.attack.targets import TargetRecipe, parse_range, warn_if_weak
     from perturbo.parts import CampaignParts
 
@@ -287,6 +213,7 @@ def build(
         if cascade and cfg.escalate
         else None,
     )
+    stop = AttackStop(max_experiments=cfg.trials, wall_clock_s=cfg.max_seconds)
     grad_check = warn_if_masked(target, cfg.norm, cfg.methods)
     params["gradient_check_passes"] = grad_check.passes  # counted, shown with the params
     params["masked_gradient_share"] = round(grad_check.ce_share, 3)
@@ -296,7 +223,7 @@ def build(
         space=CascadeSpace(inner),
         executor_factory=AttackFactory(recipe, settings),
         batch=cfg.batch,
-        stop=StopRule(max_experiments=cfg.trials, wall_clock_s=cfg.max_seconds),
+        stop=stop,
         config=cfg.model_dump(),
         params=params,
         metrics=AttackMetrics(
@@ -306,7 +233,16 @@ def build(
             directions[0],
             cascade_planner,
             cfg.trials,
-            Certifier(recipe, cfg.eps, cfg.norm, cfg.certify, context.campaign if context else ""),
+            Certifier(
+                recipe,
+                cfg.eps,
+                cfg.norm,
+                cfg.certify,
+                context.campaign if context else "",
+                prior_seconds(context.store, context.campaign) if context else 0.0,
+            ),  # fmt: skip
+            cfg.target_success if cfg.objective == "min-eps" else None,
+            stop,
         ),
         objectives=objectives,
         directions=directions,
@@ -375,4 +311,12 @@ def attack_campaign(
     return history, worst
 
 
-__all__ = ["CAMPAIGNS", "LOADED", "AttackMetrics", "Final", "attack_campaign", "build"]
+__all__ = [
+    "CAMPAIGNS",
+    "LOADED",
+    "AttackMetrics",
+    "AttackStop",
+    "Final",
+    "attack_campaign",
+    "build",
+]

@@ -49,9 +49,9 @@ class AttackConfig(BaseModel):
     data: Annotated[str | None, Flag(metavar="NPZ")] = Field(
         None, description=".npz with x (inputs) and y (int labels)"
     )
-    input_range: Annotated[
-        list[float] | None, Flag(metavar="LOW,HIGH", more="; built-ins: 0,1")
-    ] = Field(None, description="the model's input range low,high")
+    input_range: Annotated[list[float] | None, Flag(metavar="LOW,HIGH", default="0,1")] = Field(
+        None, description="the model's input range low,high"
+    )
     mean: Annotated[list[float] | None, Flag(metavar="M[,M...]")] = Field(
         None, description="normalisation inside the model: mean per channel"
     )
@@ -74,7 +74,13 @@ class AttackConfig(BaseModel):
         Flag(
             metavar="M[,M...]",
             more=": fgsm, pgd, apgd-ce, apgd-dlr, apgd-t, square, cw-l2, deepfool (l2), "
-            "onepixel (l0)",
+            "onepixel (l0). An experiment (--pin) is a method and its params: loss (fgsm: "
+            "ce, cw, dlr); steps, restarts (1-4), loss, step_rel (0.02-1) (pgd); steps "
+            "(5-100), restarts (apgd-ce, apgd-dlr); steps, targets (1-9) (apgd-t); queries "
+            "(100-5000), p_init (0.05-0.8) (square); steps, confidence (0-5) (cw-l2); steps "
+            "(deepfool); popsize (20-400), iters (5-100) (onepixel), e.g. --pin "
+            '\'{"method": "pgd", "steps": 10, "restarts": 1, "loss": "ce", '
+            '"step_rel": 0.25}\'',
         ),
     ] = Field(None, description="attack methods to search (default: all for the norm)")
     planner: Annotated[
@@ -145,6 +151,19 @@ class AttackConfig(BaseModel):
             bad = out is not None and not all(math.isfinite(x) for x in out)
         if info.field_name == "input_range" and out is not None:
             bad = bad or len(out) != 2 or out[0] >= out[1]
+        if info.field_name == "std" and out is not None and not bad:
+            shown = v if isinstance(v, str) else ",".join(map(str, v))
+            if min(out, default=1) <= 0:
+                raise ValueError(
+                    f"{shown!r} has a std <= 0 (the model divides by it); pass stds > 0, e.g. "
+                    f"--std {example}"
+                )
+            mean = info.data.get("mean")
+            if mean is not None and len(mean) != len(out) and 1 not in (len(mean), len(out)):
+                raise ValueError(
+                    f"{shown!r} has {len(out)} values and --mean {len(mean)}: give both one "
+                    "value per channel (or one value for every channel)"
+                )
         if bad:
             shown = v if isinstance(v, str) else ",".join(map(str, v))
             raise ValueError(

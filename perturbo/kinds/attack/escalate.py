@@ -202,6 +202,11 @@ class Ladder:
             if r > self.rung_best
         )
 
+    def neighbours_ran(self, rung: int) -> None:
+        """Neighbour configs already ran at ``rung`` (a resumed campaign's record): none
+        again until the next climb."""
+        self._neighbour_rung = max(self._neighbour_rung, rung)
+
     def neighbours(self, worst: Any, n: int) -> list[tuple[dict[str, Any], np.ndarray]]:
         """Once per climb: ``(config grown to the rung, samples)`` for the standing samples,
         grouped by what broke their nearest broken neighbours (:func:`neighbour_configs`)."""

@@ -207,8 +207,12 @@ def adversarial_examples_plot(data: PlotData) -> dict[str, Any]:
             ax.axis("off")
     import textwrap
 
+    m = len(ok)  # the redraw need not fool them all again (a random start, fewer samples):
+    k = int((pa.cpu() != tg.y[ok].cpu()).sum())  # count only the pairs drawn as fooled (red)
+    held = f"; the other {m - k} held in the redraw" if k < m else ""
     what = f"{data.campaign}: {params.get('method')} ({settings.norm}, eps {eps:g}), "
-    what += f"trial {best.spec.id}, on {len(ok)} samples it fooled (redrawn: {redrawn:,} passes)"
+    what += f"trial {best.spec.id}, on {k if k == m else f'{k} of the {m}'} samples it fooled "
+    what += f"(redrawn: {redrawn:,} passes{held})"
     fig.suptitle(textwrap.fill(what, max(20, int(fig.get_figwidth() * 72 / 7.2))), fontsize=11)
     return {"adversarial_examples.png": fig}
 

@@ -113,6 +113,7 @@ class Certificate:
 
     def metrics(self) -> dict[str, float]:
         out = {"attacked_accuracy": self.attacked_accuracy, "certify_seconds": self.seconds}
+        out["campaign_seconds"] = self.campaign_seconds  # a resume's cap counts it (Certifier)
         if not self.skipped:
             out["certified_accuracy"] = self.certified_accuracy
             out["n_between"] = float(self.between.sum())
@@ -224,11 +225,23 @@ def certify_campaign(
 
 class Certifier:
     """What a campaign calls once at its end with its worst case (see the module); built
-    with the campaign, so its clock measures the campaign's wall time for the cap."""
+    with the campaign, so its clock measures the campaign's wall time for the cap.
+    ``prior_s``: the wall time of the campaign's earlier runs (a resume: the
+    ``campaign_seconds`` its last ending logged, :func:`prior_seconds`), so a resumed
+    campaign's cap is a share of its whole time, not of the resumed part only."""
 
-    def __init__(self, recipe: Any, eps: float, norm: str, mode: str, campaign: str = "") -> None:
+    def __init__(
+        self,
+        recipe: Any,
+        eps: float,
+        norm: str,
+        mode: str,
+        campaign: str = "",
+        prior_s: float = 0.0,
+    ) -> None:
         self.recipe, self.eps, self.norm, self.mode = recipe, eps, norm, mode
         self.campaign = campaign
+        self.prior_s = prior_s if math.isfinite(prior_s) and prior_s > 0 else 0.0
         self.started = time.perf_counter()
         self.result: Certificate | None = None
 
@@ -238,7 +251,7 @@ class Certifier:
     def __call__(self, wc: Any) -> Certificate:
         from perturbo.kinds.attack.campaign import LOADED
 
-        elapsed = time.perf_counter() - self.started
+        elapsed = self.prior_s + time.perf_counter() - self.started
         if self.mode == "off":
             target = None
         else:
@@ -255,6 +268,19 @@ class Certifier:
         RESULTS[self.campaign] = cert
         wc.certificate = cert
         return cert
+
+
+def prior_seconds(store: Any, campaign: str) -> float:
+    """The wall time a recorded campaign had run when it last ended (0: none recorded, a new
+    campaign, or one recorded before this was logged)."""
+    if store is None or not campaign:
+        return 0.0
+    try:
+        metrics = store.summary(campaign).metrics
+    except Exception:  # noqa: BLE001 - a new campaign (not in the store yet): nothing before
+        return 0.0
+    value = metrics.get("final_campaign_seconds", metrics.get("campaign_seconds", 0.0))
+    return float(value) if math.isfinite(float(value)) else 0.0
 
 
 def certified_plot(data: Any) -> dict[str, Any]:
@@ -276,4 +302,5 @@ __all__ = [
     "Certifier",
     "certified_plot",
     "certify_campaign",
+    "prior_seconds",
 ]

@@ -8,7 +8,7 @@ outside ``--input-range``, labels outside the model's classes, NaN logits.
 
 from __future__ import annotations
 
-import importlib
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -89,14 +89,14 @@ def _load_net(spec: str, recipe: TargetRecipe, device: str) -> Any:
                 f"--model {spec!r} runs your code (a module:factory); add --allow-user-code "
                 "to allow it, or pass a TorchScript file (torch.jit.save)"
             )
-        module, _, attr = spec.partition(":")
-        try:
-            fn = getattr(importlib.import_module(module), attr)
-        except (ImportError, AttributeError) as e:
+        from perturbo.user_code import import_user_function
+
+        fn = import_user_function(spec, f"--model {spec!r}")  # PYTHONPATH, then the cwd
+        if not callable(fn):
             raise PerturboError(
-                f"--model {spec!r}: cannot import {attr!r} from {module!r} ({e}); check the "
-                "module is on PYTHONPATH and names a function returning an nn.Module"
-            ) from None
+                f"--model {spec!r}: {spec.partition(':')[2]!r} is a {type(fn).__name__}, not "
+                "a function; name a function returning an nn.Module"
+            )
         net = fn()
         if not isinstance(net, torch.nn.Module):
             raise PerturboError(
@@ -159,6 +159,25 @@ def _load_data(path: str, n: int) -> tuple[np.ndarray, np.ndarray]:
     return x[:n].astype(np.float32), y[:n].astype(np.int64)
 
 
+def _check_norm(recipe: TargetRecipe, shape: tuple[int, ...]) -> None:
+    """``--mean`` / ``--std``: finite, std > 0, one value or one per channel (the inputs'
+    second axis: image channels, or tabular features)."""
+    channels = int(shape[1]) if len(shape) > 1 else 1
+    for flag, vals in (("--mean", recipe.mean), ("--std", recipe.std)):
+        if vals is None:
+            continue
+        if not all(math.isfinite(v) for v in vals) or (flag == "--std" and min(vals) <= 0):
+            raise PerturboError(
+                f"{flag} {','.join(f'{v:g}' for v in vals)}: give finite numbers"
+                + (", every std > 0" if flag == "--std" else "")
+            )
+        if len(vals) not in (1, channels):
+            raise PerturboError(
+                f"{flag} has {len(vals)} values for inputs with {channels} channels (shape "
+                f"{tuple(shape[1:])}): give one value per channel, or one for all"
+            )
+
+
 def load_target(recipe: TargetRecipe) -> Target:
     """Load and check (see the module docstring). Counts the load in :data:`LOADS`."""
     import torch
@@ -195,6 +214,7 @@ def load_target(recipe: TargetRecipe) -> Target:
             f"{np.floor(x.min()):g},{np.ceil(x.max()):g}) and normalise inside the model or "
             "with --mean/--std"
         )
+    _check_norm(recipe, x.shape)
     net = _load_net(model_spec, recipe, device)
     for p in net.parameters():  # a target is attacked, never trained: no weight gradients
         p.requires_grad_(False)

@@ -39,4 +39,4 @@ def test_max_seconds_ends_the_campaign_on_time(digits_recipe: Any) -> None:
     finally:
         pool.close()
     assert 0 < len(history) < 200  # the clock, not the trial budget, ended it
-    assert parts.metrics.stopped_by(list(history)).startswith("ended from outside (wall clock")
+    assert parts.metrics.stopped_by(list(history)).startswith("--max-seconds 1 reached (")

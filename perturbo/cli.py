@@ -152,7 +152,7 @@ def build_parser() -> argparse.ArgumentParser:
             help=spec.description,
             epilog=(f"examples:\n{spec.examples}\n" if spec.examples else "") + RUN_EPILOG,
             formatter_class=argparse.RawDescriptionHelpFormatter,
-            description=f"Run a {kind} campaign: {spec.description}.",
+            description=f"Run {'an' if kind[:1] in 'aeiou' else 'a'} {kind} campaign: {spec.description}.",
         )
         spec.add_arguments(kp)
         _add_run_options(kp)

@@ -20,7 +20,7 @@ from perturbo.show_results import (
     hits_lines,
 )
 from perturbo.show_results import fmt as _fmt  # noqa: F401 - re-exported: tests import it here
-from perturbo.types import CampaignSummary, PerturboError
+from perturbo.types import CampaignSummary, PerturboError, counted
 
 
 def _uri(tracking_uri: str | None) -> str:
@@ -239,7 +239,7 @@ def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = Fal
     rounds = store.round_metrics(name)
     console.print(
         f"[bold]{escape(summary.name)}[/bold] ({summary.kind}, {summary.status}, "
-        f"{summary.rounds} rounds recorded)"
+        f"{counted(summary.rounds, 'rounds')} recorded)"
     )
     if waiting := summary.run_tags.get("perturbo.lab.waiting"):  # a lab campaign's pending batch
         console.print(f"  [bold]{escape(waiting)}[/bold] (`perturbo ask {escape(name)}`)")
@@ -250,6 +250,8 @@ def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = Fal
     console.print("  " + escape("  ".join(f"{k}={v}" for k, v in sorted(summary.params.items()))))
     for line in best_lines(store, name, summary):
         console.print(escape(line))
+    if answer := summary.params.get("min_eps_result"):  # --objective min-eps: its answer, not
+        console.print(f"  [bold]{escape(str(answer))}[/bold]")  # the penalty eps_score ranks by
     if hits:
         for line in hits_lines(spec, summary, history):
             console.print(escape(line))

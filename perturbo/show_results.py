@@ -62,7 +62,8 @@ def hits_lines(spec: Any, summary: CampaignSummary, history: Sequence[Any]) -> l
 
     findings = getattr(spec, "findings", None)
     if findings is None:
-        what = f"a {summary.kind!r} campaign" if summary.kind else "this campaign"
+        article = "an" if summary.kind[:1] in "aeiou" else "a"
+        what = f"{article} {summary.kind!r} campaign" if summary.kind else "this campaign"
         raise PerturboError(
             f"--hits: {summary.name!r} is {what}, whose experiments find no hits; drop --hits "
             "(its result is the headline above: `perturbo show " + summary.name + "`)"

@@ -19,7 +19,7 @@ from perturbo.agents.chat.figures import lookup, objectives_of
 from perturbo.agents.chat.result import ToolResult
 from perturbo.agents.chat.scores import best_of
 from perturbo.agents.chat.stops import error_lines, stop_reason
-from perturbo.types import PerturboError, Status
+from perturbo.types import PerturboError, Status, counted
 
 __all__ = ["ReadTools"]
 
@@ -190,7 +190,7 @@ class ReadTools:
                 continue
             rows.append({"params": params, "planner": s.planner, "note": s.note})
         text = (
-            f"{len(rows)} proposals for {name} from its planner ({config.get('planner', '?')}):\n"
+            f"{counted(len(rows), 'proposals')} for {name} from its planner ({config.get('planner', '?')}):\n"
             + "\n".join(
                 f"- {json.dumps(r['params'], default=str)}"
                 + (f" ({r['note']})" if r["note"] else "")

@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from perturbo.kinds.hyperparameter.tasks import import_user_module, make_task
+from perturbo.kinds.hyperparameter.tasks import make_task
 from perturbo.space import Float, SearchSpace
 from perturbo.types import PerturboError
+from perturbo.user_code import import_user_module
 
 SPACE = SearchSpace([Float("x", 0.0, 1.0)])
 
@@ -42,7 +43,7 @@ def test_a_module_in_the_working_folder_is_imported(folder: Path) -> None:
 
 def test_a_missing_module_is_still_one_line(folder: Path) -> None:
     with pytest.raises(PerturboError) as e:
-        import_user_module("no_such_module_here", "no_such_module_here:f")
+        import_user_module("no_such_module_here", "user objective 'no_such_module_here:f'")
     text = str(e.value)
     assert "cannot import module 'no_such_module_here'" in text and "\n" not in text
     assert str(folder) in text and "PYTHONPATH" in text
@@ -52,14 +53,14 @@ def test_a_missing_module_is_still_one_line(folder: Path) -> None:
 def test_a_missing_dependency_is_named(folder: Path) -> None:
     (folder / "cwd_broken.py").write_text("import not_installed_dep_xyz\n")
     with pytest.raises(PerturboError) as e:
-        import_user_module("cwd_broken", "cwd_broken:f")
+        import_user_module("cwd_broken", "user objective 'cwd_broken:f'")
     assert "'not_installed_dep_xyz'" in str(e.value) and "install it" in str(e.value)
 
 
 def test_an_error_in_the_module_is_one_line(folder: Path) -> None:
     (folder / "cwd_syntax.py").write_text("def f(:\n")
     with pytest.raises(PerturboError) as e:
-        import_user_module("cwd_syntax", "cwd_syntax:f")
+        import_user_module("cwd_syntax", "user objective 'cwd_syntax:f'")
     assert "cwd_syntax" in str(e.value) and "SyntaxError" in str(e.value)
 
 

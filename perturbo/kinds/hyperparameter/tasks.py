@@ -24,9 +24,9 @@ import numpy as np
 from perturbo.kinds.hyperparameter.task_base import Report, Task, _always
 from perturbo.kinds.hyperparameter.torch_tasks import _TABULAR, TorchTask
 from perturbo.kinds.hyperparameter.user_call import ObjectiveReturnError, metrics_of
-from perturbo.kinds.hyperparameter.user_import import import_user_module, shadowed_hint
 from perturbo.space import Float, SearchSpace
 from perturbo.types import PerturboError
+from perturbo.user_code import import_user_module, shadowed_hint
 
 _SYNTHETIC = {
     "branin": ("Branin", {}),
@@ -123,7 +123,7 @@ class UserTask:
                 "script, `Campaign(fn, ..., name=..., tracking_uri=...).resume()`, or move the "
                 "function into a module and give `--task module:function`"
             )
-        mod = import_user_module(mod_name, self.name)
+        mod = import_user_module(mod_name, f"user objective {self.name!r}")
         fn = getattr(mod, fn_name, None)
         if not callable(fn):
             raise PerturboError(
@@ -226,7 +226,6 @@ __all__ = [
     "TorchTask",
     "UserTask",
     "builtin_tasks",
-    "import_user_module",
     "is_noise_free",
     "make_task",
     "metrics_of",

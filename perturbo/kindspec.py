@@ -98,6 +98,9 @@ class KindSpec:
     uses_local_llm: Callable[[Mapping[str, Any]], bool] = _never
     budget_keys: tuple[str, ...] = ()
     tag_params: tuple[str, ...] = ()
+    internal_params: tuple[str, ...] = ()
+    """Params the kind's planners set for their own bookkeeping (an attack trial's sample
+    mask): recorded with each experiment, never shown to a person as part of a config."""
     examples: str = ""
     findings: Findings | None = None
     planners: Callable[[], PlannerTable] | None = None
@@ -116,4 +119,10 @@ class KindSpec:
             raise ValueError(f"kind name {self.name!r}: use letters, digits, '-' or '_'")
 
 
-__all__ = ["BuildContext", "KindSpec", "Nesting"]
+def shown_params(spec: Any, params: Mapping[str, Any]) -> dict[str, Any]:
+    """``params`` without the kind's :attr:`KindSpec.internal_params` (``spec`` None: all)."""
+    hidden = getattr(spec, "internal_params", ())
+    return {k: v for k, v in params.items() if k not in hidden}
+
+
+__all__ = ["BuildContext", "KindSpec", "Nesting", "shown_params"]

@@ -248,7 +248,7 @@ def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = Fal
         console.print(f"  [bold]{escape(found)}[/bold]")
     console.print(f"  store: {escape(store.uri)}")
     console.print("  " + escape("  ".join(f"{k}={v}" for k, v in sorted(summary.params.items()))))
-    for line in best_lines(store, name, summary):
+    for line in best_lines(store, name, summary, spec):
         console.print(escape(line))
     if answer := summary.params.get("min_eps_result"):  # --objective min-eps: its answer, not
         console.print(f"  [bold]{escape(str(answer))}[/bold]")  # the penalty eps_score ranks by

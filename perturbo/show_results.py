@@ -10,6 +10,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from perturbo.kindspec import shown_params
 from perturbo.types import CampaignSummary, PerturboError, Status
 
 
@@ -113,9 +114,10 @@ def _pareto_lines(store: Any, name: str) -> list[str]:
     return lines
 
 
-def best_lines(store: Any, name: str, summary: CampaignSummary) -> list[str]:
+def best_lines(store: Any, name: str, summary: CampaignSummary, spec: Any = None) -> list[str]:
     """The best experiment and its parameters (the recorder's marks; else computed from the
-    history for campaigns recorded before it wrote them)."""
+    history for campaigns recorded before it wrote them), less the kind's (``spec``) internal
+    ones."""
     import json
 
     marks = getattr(store, "best_marks", None)
@@ -151,7 +153,8 @@ def best_lines(store: Any, name: str, summary: CampaignSummary) -> list[str]:
 
     lines += _measured_lines(found, summary)
     lines += _fidelity_lines(found, summary)
-    lines += [f"    {k} = {fmt(v) if isinstance(v, float) else v}" for k, v in params.items()]
+    shown = shown_params(spec, params).items()
+    lines += [f"    {k} = {fmt(v) if isinstance(v, float) else v}" for k, v in shown]
     return lines
 
 

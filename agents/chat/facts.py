@@ -27,6 +27,7 @@ from perturbo.agents.chat.figures import (
 )
 from perturbo.agents.chat.scores import Best, PlannerStats, best_of, fmt, hit_metric_of
 from perturbo.agents.chat.stops import error_lines, final_headline, stop_reason
+from perturbo.kindspec import shown_params
 from perturbo.types import CampaignSummary, Observation, Status
 
 __all__ = [
@@ -258,11 +259,12 @@ def _budget(summary: CampaignSummary, spec: Any, n: int) -> str:
     return f"{summary.rounds} rounds"
 
 
-def _tried(history: Sequence[Observation]) -> list[str]:
-    """Per param: the range of numbers tried, or how many distinct values."""
+def _tried(history: Sequence[Observation], spec: Any = None) -> list[str]:
+    """Per param (not the kind's internal ones): the range of numbers tried, or how many
+    distinct values."""
     values: dict[str, list[Any]] = {}
     for o in history:
-        for k, v in o.spec.params.items():
+        for k, v in shown_params(spec, o.spec.params).items():
             values.setdefault(k, []).append(v)
     out = []
     for k, vs in values.items():
@@ -334,7 +336,7 @@ def campaign_facts(
         hits=hits,
         planners=planners,
         headline=headline,
-        tried=_tried(history),
+        tried=_tried(history, spec),
         settings=settings_of(summary, _config(store, name)),
         rounds=round_rows(history, hit, objective if best else "", direction)
         if getattr(spec, "nesting", "round") == "round" or hit is not None

@@ -19,6 +19,7 @@ from perturbo.agents.chat.figures import lookup, objectives_of
 from perturbo.agents.chat.result import ToolResult
 from perturbo.agents.chat.scores import best_of
 from perturbo.agents.chat.stops import error_lines, stop_reason
+from perturbo.kindspec import shown_params
 from perturbo.types import PerturboError, Status, counted
 
 __all__ = ["ReadTools"]
@@ -100,7 +101,10 @@ class ReadTools:
                 "Round metrics: " + ", ".join(f"{k} = {fmt(v)}" for k, v in shown.items()) + "."
             )
         lines += self._round_results(name, history, obs, r0, last=r0 == rounds[-1])
-        picked = ", ".join(",".join(str(v) for v in o.spec.params.values()) for o in obs[:16])
+        spec = spec_of(self.kinds, self.store.summary(name).kind)
+        picked = ", ".join(
+            ",".join(str(v) for v in shown_params(spec, o.spec.params).values()) for o in obs[:16]
+        )
         lines.append(f"Chosen: {picked}{' ...' if len(obs) > 16 else ''}.")
         data = {
             "name": name, "round": r0 + 1, "n": len(obs), "metrics": metrics,
@@ -188,7 +192,9 @@ class ReadTools:
                 params = parts.space.validate(s.params)
             except Exception:  # an invalid proposal is not worth showing
                 continue
-            rows.append({"params": params, "planner": s.planner, "note": s.note})
+            rows.append(
+                {"params": shown_params(spec, params), "planner": s.planner, "note": s.note}
+            )
         text = (
             f"{counted(len(rows), 'proposals')} for {name} from its planner ({config.get('planner', '?')}):\n"
             + "\n".join(

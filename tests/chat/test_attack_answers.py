@@ -112,3 +112,17 @@ def test_a_launch_keeps_the_name_it_was_given(tools: Any) -> None:
     res = tools.call("launch_campaign", {"kind": "attack", "settings": {"model": "wine-mlp",
                                                                         "name": "chat-atk2"}})  # fmt: skip
     assert res.ok and res.data["campaign"] == "chat-atk2", res.text
+
+
+def test_a_trials_sample_mask_is_not_shown_as_part_of_its_config(tools: Any) -> None:
+    """The attack kind's internal params (KindSpec.internal_params: the cascade's sample mask)
+    stay out of the configs the chat shows ("Chosen", "Tried")."""
+    masks = {str(o.spec.params["samples"]) for o in tools.store.history("atk-casc")}
+    masks.discard("")
+    assert masks  # the store's later trials carry a mask
+    for r in (2, 3):
+        text = _ok(tools.call("explain_round", {"name": "atk-casc", "round": r}))
+        assert not any(m in text for m in masks), text
+    text = _ok(tools.call("summarize_campaign", {"name": "atk-casc"}))
+    tried = next(line for line in text.splitlines() if line.startswith("Tried"))
+    assert "samples" not in tried, tried

@@ -70,6 +70,7 @@ KIND = KindSpec(
     schedule="async",  # attack configs vary a lot in cost: keep every worker busy
     budget_keys=("trials",),
     tag_params=("model", "norm", "eps"),
+    internal_params=("samples", "pass_budget"),  # a trial's sample mask and its pass budget
     examples=(
         "perturbo run attack --model digits-cnn --eps 0.1 --norm linf --planner bo --trials 40 --batch 4\n"
         "perturbo run attack --model model.pt --data data.npz --input-range 0,1 --eps 0.03\n"

@@ -53,7 +53,7 @@ def nehvi(
     from botorch.utils.multi_objective.hypervolume import infer_reference_point
 
     from perturbo.objective import pareto_mask
-    from perturbo.search.bo_reference import given_thresholds
+    from perturbo.search.bo_reference import cap_at_bulk, given_thresholds
     from perturbo.search.pareto_baseline import pareto_baseline
 
     # BoTorch 0.18 JIT-compiles an optional fused C++ kernel (torch cpp_extension + ninja)
@@ -62,8 +62,10 @@ def nehvi(
     # sizes (<= a few hundred trials) the kernel's speed-up does not pay for that stall.
     logei._load_attempted = True
     rule = ref_point if isinstance(ref_point, str) else "front"
-    front = Y[torch.as_tensor(pareto_mask(Y.numpy()))] if rule == "front" else Y
-    ref = given_thresholds(infer_reference_point(front), ref_point, objective)
+    front = Y if rule == "data" else Y[torch.as_tensor(pareto_mask(Y.numpy()))]
+    inferred = infer_reference_point(front)
+    inferred = cap_at_bulk(inferred, Y) if rule == "capped" else inferred
+    ref = given_thresholds(inferred, ref_point, objective)
     # BoTorch's pruning with a sort-based mask for 2 objectives (the same rows and draws)
     X_base = pareto_baseline(model, X, ref.to(X))
     return qLogNoisyExpectedHypervolumeImprovement(

@@ -3,7 +3,8 @@
 qLogNEHVI scores a proposal by the hypervolume it adds between the Pareto front and a
 reference point; a trial worse than the reference point on any objective adds none. BoTorch
 infers the point from the observed front's nadir (``"front"``, the default; ``"data"``: from
-every observation, under test, docs/findings/hyperparameter.md session 20). Ax asks the user
+every observation, under test, docs/findings/hyperparameter.md session 20; ``"capped"``: the
+front's, no worse than the 90th percentile of all observations, session 23). Ax asks the user
 for *objective thresholds* instead: the worst value of each objective still worth having
 (accuracy at least 0.9, at most 50,000 parameters). Given, they keep the search where the
 user cares, and a front found first at one end no longer fences the rest off (the trap
@@ -19,7 +20,21 @@ from typing import Any
 
 from perturbo.objective import Objective
 
-__all__ = ["given_thresholds", "parse_thresholds", "reference_rule"]
+__all__ = ["CAP_QUANTILE", "RULES", "cap_at_bulk", "given_thresholds", "parse_thresholds",
+           "reference_rule"]  # fmt: skip
+
+RULES = ("front", "data", "capped")
+CAP_QUANTILE = 0.1
+"""``"capped"``: the reference point no worse than this quantile of all observed values (in
+maximised units: their 90th percentile of badness); fixed before any run (session 23)."""
+
+
+def cap_at_bulk(ref: Any, Y: Any) -> Any:
+    """``ref`` (maximised units), each coordinate raised to at least the
+    :data:`CAP_QUANTILE` quantile of that objective over all observations ``Y`` (n x m)."""
+    import torch
+
+    return torch.maximum(ref, torch.quantile(Y, CAP_QUANTILE, dim=0).to(ref))
 
 
 def parse_thresholds(spec: str | Mapping[str, Any], names: tuple[str, ...]) -> dict[str, float]:
@@ -61,10 +76,12 @@ def parse_thresholds(spec: str | Mapping[str, Any], names: tuple[str, ...]) -> d
 
 def reference_rule(rule: str | Mapping[str, Any], objective: Objective) -> str | dict[str, float]:
     """``"front"``, ``"data"`` or the parsed thresholds (checked against ``objective``)."""
-    if isinstance(rule, str) and rule in ("front", "data"):
+    if isinstance(rule, str) and rule in RULES:
         return rule
     if isinstance(rule, str) and "=" not in rule:
-        raise ValueError(f"ref_point must be 'front', 'data' or objective thresholds, not {rule!r}")
+        raise ValueError(
+            f"ref_point must be one of {', '.join(RULES)} or objective thresholds, not {rule!r}"
+        )
     if not objective.multi:
         raise ValueError("a reference point needs several objectives (a Pareto front)")
     return parse_thresholds(rule, objective.names)

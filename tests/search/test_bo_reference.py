@@ -34,7 +34,7 @@ def test_thresholds_are_parsed_and_checked() -> None:
     one = Objective.of("acc", "max")
     with pytest.raises(ValueError, match="several objectives"):
         reference_rule("acc=0.9", one)
-    with pytest.raises(ValueError, match="'front', 'data' or objective thresholds"):
+    with pytest.raises(ValueError, match="front, data, capped or objective thresholds"):
         reference_rule("nadir", Objective.of(NAMES, ("max", "min")))
 
 
@@ -138,3 +138,36 @@ def test_numpy_thresholds_from_python_reach_the_planner() -> None:
         objective="f1,f2", direction="min,min", ref_point={"f1": np.float64(0.5)},
     )  # fmt: skip
     assert c.parts().planner.ref_point == {"f1": 0.5}
+
+
+def test_capped_reference_point_stops_at_the_bulk_of_the_observations() -> None:
+    """``ref_point="capped"`` (session 23's option): a corner point (best in two objectives,
+    far worse than every other point in the third) stretches the front's nadir; the capped
+    reference point stops at the third objective's 90th percentile of all observations, the
+    others are the front's as before. Expected values computed here with numpy."""
+    names = ("f1", "f2", "f3")
+    space = SearchSpace([Float("x", 0.0, 1.0), Float("y", 0.0, 1.0)])
+    rng = np.random.default_rng(1)
+    hist = []
+    for i, c in enumerate(space.sample(rng, 11, set())):
+        m = {"f1": c["x"], "f2": 1.0 - c["x"], "f3": 0.5 + 0.2 * c["y"]}
+        hist.append(Observation(ExperimentSpec(c, "t", id=f"r{i}"), Outcome(Status.COMPLETED, m)))
+    corner = {"f1": 0.0, "f2": 0.0, "f3": 5.0}  # best in two, awful in the third
+    hist.append(Observation(ExperimentSpec({"x": 0.5, "y": 0.5}, "t", id="r11"),
+                            Outcome(Status.COMPLETED, corner)))  # fmt: skip
+    refs = {}
+    for rule in ("front", "capped"):
+        pl = BOPlanner(space, "t", 0, objective=names, direction="min", ref_point=rule)
+        pl.tell(hist)
+        X = torch.as_tensor(pl._told.X, dtype=torch.double)
+        Y = pl._train_y(len(X))
+        refs[rule] = pl._acquisition(pl._fit(X, Y), X, Y, None).ref_point.numpy()
+    F = np.array([[o.outcome.metrics[n] for n in names] for o in hist])
+    assert -refs["front"][2] > 5.0  # the corner's 5 sets the front's nadir (+ margin)
+    assert -refs["capped"][2] == pytest.approx(np.quantile(F[:, 2], 0.9))  # linear, as torch's
+    # every objective is capped the same way (here the front is most observations, so f1 and
+    # f2 are cut at their 90th percentile too: the cost the protocol's held-out run weighs)
+    expected = np.minimum(-refs["front"], np.quantile(F, 0.9, axis=0))
+    assert -refs["capped"] == pytest.approx(expected)
+    with pytest.raises(ValueError, match="front, data, capped"):
+        reference_rule("loose", Objective(names, ("min",) * 3))

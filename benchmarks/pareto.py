@@ -272,7 +272,7 @@ def main(argv: list[str] | None = None) -> int:
         write(d["runs"], args.out, args.name, d["wall_min"])
         return 0
     bad = [p for p in args.planners.split(",") if p not in (*PLANNERS, *VARIANTS, GIVEN)]
-    bad += [t for t in args.tasks.split(",") if t not in (*TASKS, *HELD_OUT, *MANY)]
+    bad += [t for t in args.tasks.split(",") if t not in (*TASKS, *HELD_OUT, *MANY, *REFCAP_HELD_OUT)]
     if bad:
         ap.error(f"unknown --planners/--tasks: {', '.join(bad)} (see --help)")
     tasks, planners = args.tasks.split(","), args.planners.split(",")

@@ -28,6 +28,13 @@ def best_trial(history: Sequence[Any], objective: str, direction: str) -> Any | 
     return best_observation(history, objective, direction)
 
 
+def _is_zero(value: str) -> bool:
+    try:
+        return float(value) == 0.0
+    except ValueError:
+        return False
+
+
 def _round_base(summary: CampaignSummary) -> int:
     from perturbo.tracking.layout import round_base
 
@@ -123,6 +130,10 @@ def best_lines(store: Any, name: str, summary: CampaignSummary, spec: Any = None
     marks = getattr(store, "best_marks", None)
     t = marks(name) if callable(marks) else {}
     if "perturbo.best.round_metric" in t:  # a round is what people read: its best round
+        found = getattr(spec, "findings", None)
+        metric, _, value = str(t["perturbo.best.round_metric"]).partition("=")
+        if found is not None and _is_zero(value):  # the best round found nothing: none is
+            return [f"  best round: none yet, no {found.noun} found ({metric}=0 in every round)"]
         shown = int(t["perturbo.best.round"]) - _round_base(summary) + 1  # 1..N either way
         return [f"  best round: {shown} ({t['perturbo.best.round_metric']})"]
     front = _pareto_lines(store, name)  # several objectives: all of them, not the first

@@ -41,12 +41,15 @@ Labels = Sequence[Any]
 """Earlier campaigns' labels: :class:`LabelSource` (one per screen) or gene -> hit mappings."""
 
 
-def transfer_sources(screen: Screen, extra_labels: Labels = ()) -> list[LabelSource]:
+def transfer_sources(
+    screen: Screen, extra_labels: Labels = (), left_out: list[str] | None = None
+) -> list[LabelSource]:
     """The transfer prior's sources for ``screen``, checked against its *content* (this side
-    holds the labelled screen; planners only ever get the surviving sources and the view)."""
+    holds the labelled screen; planners only ever get the surviving sources and the view).
+    ``left_out`` collects the sources dropped for sharing too few genes with it."""
     from perturbo.kinds.genetic.planners.gene_priors import training_sources
 
-    return training_sources(screen, extra_labels)
+    return training_sources(screen, extra_labels, left_out)
 
 
 def make_planner(
@@ -55,14 +58,17 @@ def make_planner(
     config: Mapping[str, Any],
     extra_labels: Labels = (),
     engine: Any = None,
+    left_out: list[str] | None = None,
 ) -> Planner:
     """The planner ``name`` for ``screen``, from this kind's planner table (:data:`TABLE`).
     ``extra_labels``: earlier campaigns' labels. ``engine``: the campaign's shared local
     model (a ModelHost client) for agent/hybrid. The planner gets ``screen.view()`` (no labels)
-    and the transfer sources that survive the content check."""
+    and the transfer sources that survive the content check; ``left_out`` collects the
+    sources dropped for sharing too few genes with the screen (named in round 1's note)."""
     prior = str(config.get("prior", DEFAULTS["prior"]))
+    dropped: list[str] = [] if left_out is None else left_out
     sources = (
-        transfer_sources(screen, extra_labels)
+        transfer_sources(screen, extra_labels, dropped)
         if name in ("bo", "hybrid", "agent") and "transfer" in prior
         else []
     )
@@ -75,7 +81,7 @@ def make_planner(
         directions=("max",),
         config=dict(config),
         engine=engine,
-        extra={"screen": screen.view(), "sources": tuple(sources)},
+        extra={"screen": screen.view(), "sources": tuple(sources), "left_out": tuple(dropped)},
     )
 
 
@@ -100,6 +106,7 @@ def _gene_bo(r: PlannerRequest) -> Planner:
         explore_first=_flag(r.config.get("explore_first", False)),
         text_rerank=_text_reranker(r),
         target=str(r.config.get("target", DEFAULTS["target"])),
+        left_out=tuple(r.extra.get("left_out", ())),
     )
 
 
@@ -267,10 +274,15 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
         from perturbo.kinds.genetic.lab.outside import build_lab
 
         return build_lab(cfg, context)
+    from perturbo.kinds.genetic import checks
+
+    checks.refuse_lab_only(cfg, context)
+    cfg = checks.record_files(cfg)  # a resume refuses a screen or hits file changed since
     if is_pair_csv(cfg.screen):
         return _build_pairs(cfg)
     _check_rerank(cfg)
     screen = load_screen(cfg.screen, cfg.hits, cfg.task, cfg.modality, cfg.hit_tail)
+    checks.say(f"{checks.hits_line(screen, cfg)}; building the {cfg.planner} planner ...")
     space = GenePool(screen.genes)
     if cfg.batch > len(space):
         raise PerturboError(
@@ -280,8 +292,14 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
     labels: Labels = (
         earlier_labels(context.store, screen, context.campaign) if _uses_transfer(cfg) else ()
     )
+    left_out: list[str] = []
     planner = make_planner(
-        cfg.planner, screen, cfg.model_dump(), extra_labels=labels, engine=context.engine
+        cfg.planner,
+        screen,
+        cfg.model_dump(),
+        extra_labels=labels,
+        engine=context.engine,
+        left_out=left_out,
     )
     params = screen_params(cfg, screen)
     if cfg.planner in ("bo", "hybrid"):
@@ -298,6 +316,10 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
         # the prior's components and their round-1 weights, as JSON ("[]": no prior); the
         # per-round weights travel in each round's spec notes ("prior weights ...")
         params["prior_sources"] = str(described.get("prior_sources", "[]"))
+        if left_out:  # transfer sources sharing too few genes with this screen
+            params["prior_left_out"] = "; ".join(left_out)
+        if described.get("coverage_warning"):  # kept on the run, for `show` and MLflow
+            params["coverage_warning"] = str(described["coverage_warning"])
         if cfg.text_rerank != "none":  # what the LLM rerank of the text prior did, as JSON
             params["text_rerank"] = str(described.get("text_rerank", '{"status": "not run"}'))
     if cfg.planner in ("agent", "hybrid"):

@@ -291,7 +291,37 @@ def _canon(genes: Iterable[str]) -> list[str]:
     return [normalize_gene(g) for g in genes]
 
 
+def known_symbols(sources: Sequence[LibrarySource] | None = None) -> frozenset[str]:
+    """Every gene symbol in any set of ``sources`` (default: :func:`library_sources`), before
+    sets are restricted to a screen: tells IDs no library knows from a screen too small for
+    its sets."""
+    srcs = tuple(library_sources() if sources is None else sources)
+    return _symbols(srcs, tuple(s.fingerprint() for s in srcs))
+
+
+@lru_cache(maxsize=2)
+def _symbols(sources: tuple[LibrarySource, ...], fingerprints: tuple[str, ...]) -> frozenset[str]:
+    return frozenset(g for members in _all_sets(sources)[1] for g in members)
+
+
 @lru_cache(maxsize=4)
 def knowledge_for(genes: tuple[str, ...]) -> GeneKnowledge:
     """Process-wide memo of :meth:`GeneKnowledge.for_genes` with the default libraries/cache."""
     return GeneKnowledge.for_genes(genes)
+
+
+__all__ = [
+    "DEFAULT_CACHE",
+    "ENRICHR_LIBRARIES",
+    "MAX_SET",
+    "MIN_SET",
+    "SHIPPED_DIR",
+    "SHIPPED_LIBRARIES",
+    "Enrichment",
+    "GeneKnowledge",
+    "LibrarySource",
+    "knowledge_for",
+    "known_symbols",
+    "library_sources",
+    "read_gmt",
+]

@@ -10,6 +10,7 @@ import csv
 import io
 import json
 import math
+import re
 from pathlib import Path
 
 import numpy as np
@@ -69,10 +70,13 @@ def csv_table(
     at = {c: _column(header, c) for c in columns}
     missing = [c for c, i in at.items() if i is None]
     if missing:
+        from perturbo.kinds.genetic.screen_formats import missing_columns_hint
+
         names = " or ".join(m.capitalize() for m in missing)
+        hint = missing_columns_hint(header, GENE_COLUMNS, columns)
         raise PerturboError(  # the header is not echoed: it may be any file's first line
-            f"{what} {path}: no {names} column in its first row ({len(rows[0])} fields); "
-            f"{_separator_hint(path, rows[0])}{fix}"
+            f"{what} {path}: no {names} column in its first row ({len(rows[0])} fields; "
+            f"{hint}); {_separator_hint(path, rows[0])}{fix}"
         )
     if len(rows) == 1:
         raise PerturboError(f"{what} {path}: the header has no data rows below it; {fix}")
@@ -133,6 +137,7 @@ def read_gene_scores(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...
     best: dict[str, float] = {}
     dupes: list[str] = []
     bad_nan: list[str] = []
+    not_number: list[str] = []
     for lineno, r in enumerate(rows[1:], start=2):
         if len(r) <= max(gi, si):
             raise PerturboError(f"screen {path}: line {lineno} has {len(r)} fields, too few; {fix}")
@@ -143,11 +148,9 @@ def read_gene_scores(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...
             )
         try:
             score = float(r[si])
-        except ValueError:
-            raise PerturboError(
-                f"screen {path}: line {lineno} ({gene}) has Score {r[si]!r}, not a number; "
-                "fix or delete that row"
-            ) from None
+        except ValueError:  # NA, blank, text: all of them are listed at once below
+            not_number.append(f"line {lineno} {r[gi].strip()} {r[si].strip()!r}")
+            continue
         if not math.isfinite(score):
             bad_nan.append(gene)
             continue
@@ -157,6 +160,13 @@ def read_gene_scores(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...
                 best[gene] = score
             continue
         best[gene] = score
+    if not_number:
+        more = f", ... ({len(not_number) - 5} more)" if len(not_number) > 5 else ""
+        raise PerturboError(
+            f"screen {path}: {len(not_number)} row(s) have a Score that is not a number "
+            f"({', '.join(not_number[:5])}{more}; NA or blank included); give them a number or "
+            "delete those rows"
+        )
     if bad_nan:
         raise PerturboError(
             f"screen {path}: {len(bad_nan)} gene(s) have a NaN or infinite Score "
@@ -187,9 +197,11 @@ def hits_file_lines(path: Path, unit: str) -> list[tuple[int, str]]:
 
 
 def read_hits(path: Path, genes: tuple[str, ...]) -> frozenset[str]:
-    """The genes named in a ``--hits`` file (one per line, ``#`` comments); all must be in
-    ``genes``."""
-    named = [normalize_gene(text) for _, text in hits_file_lines(path, "gene")]
+    """The genes named in a ``--hits`` file (one per line, ``#`` comments), or in the gene
+    column (:data:`GENE_COLUMNS`) of a CSV/TSV with a header; all must be in ``genes``.
+    Separated fields without such a header are refused, saying the format."""
+    lines = hits_file_lines(path, "gene")
+    named = [normalize_gene(text) for text in _hit_names(path, lines)]
     if not named:
         raise PerturboError(
             f"--hits {path}: no gene names in it; write one hit gene per line, or drop --hits "
@@ -197,6 +209,11 @@ def read_hits(path: Path, genes: tuple[str, ...]) -> frozenset[str]:
         )
     known = set(genes)
     unknown = [g for g in dict.fromkeys(named) if g not in known]
+    if unknown == [named[0]] and named.count(named[0]) == 1:  # a header line, likely
+        raise PerturboError(
+            f"--hits {path}: its first line {lines[0][1]!r} is not a gene of the screen (a "
+            "header?); write one hit gene per line with no header, or name the column Gene"
+        )
     if unknown:
         raise PerturboError(
             f"--hits {path}: {len(unknown)} gene(s) are not in the screen "
@@ -204,6 +221,27 @@ def read_hits(path: Path, genes: tuple[str, ...]) -> frozenset[str]:
             "remove them or add them to the screen CSV"
         )
     return frozenset(named)
+
+
+def _hit_names(path: Path, lines: list[tuple[int, str]]) -> list[str]:
+    """The hit genes' names in ``lines``: each line's text, or, where the first line is a
+    header of separated fields naming a gene column, that column of the rows below it."""
+    if not lines:
+        return []
+    sep = "\t" if "\t" in lines[0][1] else "," if "," in lines[0][1] else ";"
+    header = [c.strip().lower() for c in lines[0][1].split(sep)]
+    at = _column(header, "gene")
+    if at is not None:  # a table with a gene column (one field alone: a "Gene" header line)
+        return [t.split(sep)[at].strip() for _, t in lines[1:] if len(t.split(sep)) > at]
+    for lineno, text in lines:
+        if any(c in text for c in ",;\t"):
+            fields = len(re.split(r"[,;\t]", text))
+            raise PerturboError(
+                f"--hits {path}: line {lineno} has {fields} separated fields, and the first "
+                "line names no Gene column; write one hit gene per line, or give the table a "
+                "header with a Gene column"
+            )
+    return [text for _, text in lines]
 
 
 def read_task(task: str | None, csv_path: Path | None) -> tuple[str, str, str, dict[str, str]]:

@@ -190,9 +190,16 @@ def load_screen(
         return _load_builtin(name, task, modality, hit_tail)
     path = Path(source)
     if not path.is_file():
+        here = (
+            ""
+            if path.is_absolute()
+            else f" (looked in {Path.cwd()}; a campaign started in another folder resumes "
+            "from that folder)"
+        )
         raise PerturboError(
             f"screen {source!r} is neither a built-in screen ({', '.join(builtin_screens())}) "
-            "nor an existing CSV file; pass one of those names or the path to a Gene,Score CSV"
+            f"nor an existing CSV file{here}; pass one of those names or the path to a "
+            "Gene,Score CSV"
         )
     genes, scores = read_gene_scores(path, allow_duplicates=False)
     task_text, measurement, study, extra = read_task(task, path)

@@ -17,11 +17,14 @@ AGENT = "agent"
 """The help group of the LLM agent's own flags."""
 LAB = "lab"
 """The help group of the lab-in-the-loop flags."""
+RECORD = "record"
+"""The help group of what perturbo records at a campaign's start (resume checks it)."""
 GROUPS = {
     "": "genetic campaign",
     AGENT: "LLM agent (--planner agent|hybrid)",
     "llm": "LLM backend (--planner agent|hybrid, --text-rerank llm)",
     "lab": "lab in the loop (--lab)",
+    RECORD: "recorded at the start (set by perturbo; `perturbo resume` checks them)",
 }
 """Help group key -> title, in the order ``--help`` lists them."""
 
@@ -137,12 +140,31 @@ class GeneticConfig(LLMConfig):
         None, description="lab: file of control genes measured in every batch (never hits)"
     )
 
+    # what the campaign's files were at its start (perturbo.kinds.genetic.checks)
+    screen_sha256: Annotated[str | None, Flag(group=RECORD, metavar="HEX")] = Field(
+        None,
+        description=(
+            "sha256 of the screen file's content, recorded at the start (a built-in screen has "
+            "none); resume refuses a screen file whose content changed. Give it to pin the file"
+        ),
+    )
+    hits_sha256: Annotated[str | None, Flag(group=RECORD, metavar="HEX")] = Field(
+        None, description="sha256 of the --hits file's content, recorded and checked likewise"
+    )
+    started_in: Annotated[str | None, Flag(group=RECORD, metavar="DIR")] = Field(
+        None,
+        description="the folder the campaign was started in (named when a file is missing)",
+    )
+
     @field_validator("screen")
     @classmethod
     def _screen_path(cls, v: str) -> str:
-        """A user's CSV is logged by absolute path, so resume finds it from any directory."""
+        """A user's screen file (any format: .csv, .tsv, .txt, ...) is logged by absolute path,
+        so resume finds it from any directory; a built-in name stays a name."""
         p = Path(v).expanduser()
-        return str(p.resolve()) if p.suffix.lower() == ".csv" and p.is_file() else v
+        if v.lower() in _builtin_names() or not p.is_file():
+            return v
+        return str(p.resolve())
 
     @field_validator("hits", "task", "library", "exclude", "controls")
     @classmethod
@@ -151,6 +173,12 @@ class GeneticConfig(LLMConfig):
             return v
         p = Path(v).expanduser()
         return str(p.resolve()) if p.is_file() else v
+
+
+def _builtin_names() -> frozenset[str]:
+    """The built-in screens' names, lower case (a glob: no numpy here)."""
+    here = Path(__file__).resolve().parent / "data" / "screens"
+    return frozenset(p.stem.lower() for p in here.glob("*.csv"))
 
 
 DEFAULTS = defaults(GeneticConfig)

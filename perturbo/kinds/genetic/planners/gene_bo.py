@@ -59,13 +59,21 @@ from perturbo.kinds.genetic.planners import (
     gene_target,
     gene_text,
 )
+from perturbo.kinds.genetic.planners.gene_coverage import COVERAGE_WARN, coverage_warning
 from perturbo.kinds.genetic.planners.gene_model import PRIOR_WEIGHT_SD, GeneModel, weights_text
 from perturbo.kinds.genetic.planners.gene_priors import LabelSource
 from perturbo.kinds.genetic.planners.gene_state import Picking
 from perturbo.kinds.genetic.screens import ScreenView, normalize_gene
 from perturbo.types import ExperimentSpec, Observation
 
-__all__ = ["ACQUISITIONS", "PRIORS", "PRIOR_WEIGHT_SD", "GeneBOPlanner", "coverage_warning"]
+__all__ = [
+    "ACQUISITIONS",
+    "COVERAGE_WARN",
+    "PRIORS",
+    "PRIOR_WEIGHT_SD",
+    "GeneBOPlanner",
+    "coverage_warning",
+]
 
 log = logging.getLogger(__name__)
 
@@ -78,26 +86,6 @@ KERNEL_GRID = (gene_gp.LINEAR,)
 among exponential kernels too picked the local ones and lost hits (IFNG 0.110 -> 0.098,
 Scharenberg22 0.326 -> 0.325 with the exponential grid beside it; exponential alone: 0.093 /
 0.309); the likelihood of binary labels is not the ranking quality a campaign needs."""
-COVERAGE_WARN = 0.5
-"""Warn when fewer than this share of the screen's genes are in any gene set."""
-
-
-def coverage_warning(view: ScreenView, knowledge: GeneKnowledge) -> str | None:
-    """A warning when most genes match no gene set (Ensembl IDs, old aliases): the planner
-    then has no knowledge to go on for them."""
-    if len(view) == 0:
-        return None
-    rows = np.diff(knowledge.membership.indptr) > 0
-    share = float(rows.mean())
-    if share >= COVERAGE_WARN:
-        return None
-    unmatched = [g for g, r in zip(view.genes, rows, strict=True) if not r][:3]
-    return (
-        f"screen {view.name}: only {share:.0%} of its {len(view)} genes match a gene set "
-        f"(unmatched e.g. {', '.join(unmatched)}), so bo has little knowledge to learn from "
-        "and behaves close to random for them; map the Gene column to current HGNC symbols "
-        "(e.g. Ensembl IDs -> symbols with biomart/mygene) and rerun"
-    )
 
 
 class GeneBOPlanner:
@@ -141,6 +129,7 @@ class GeneBOPlanner:
         set_explore: bool = True,
         text_rerank: gene_text.SetReranker | None = None,
         target: str = "auto",
+        left_out: Sequence[str] = (),
     ) -> None:
         _check_options(acquisition, prior, target)
         view = screen.view() if hasattr(screen, "view") else screen  # never keep the labels
@@ -155,6 +144,7 @@ class GeneBOPlanner:
         self.hedge = hedge
         self.degree = degree
         self.set_explore = set_explore  # off only to measure it: the data set its share
+        self.left_out = tuple(left_out)  # transfer sources dropped: too few shared genes
         self._rng = np.random.default_rng(seed)
         self.knowledge = knowledge or GeneKnowledge.for_genes(view.genes, cache_dir=cache_dir)
         self._n = len(view.genes)
@@ -247,6 +237,7 @@ class GeneBOPlanner:
             "text_rerank": json.dumps(
                 done.summary() if done is not None else {"status": "not run"}
             ),
+            "coverage_warning": self.coverage_warning or "",
         }
 
     # -- public scoring API (used by the hybrid planner) --------------------------------------
@@ -339,9 +330,14 @@ class GeneBOPlanner:
     def _note(self) -> str:
         labels = self._model.labels
         if not labels:
+            left = f"; left out, too few shared genes: {', '.join(self.left_out)}"
+            left = left if self.left_out else ""
             if self.prior is None:
-                return "round 1: random"
-            return f"round 1: ranked by the {self.prior_name} prior ({weights_text(self.sources)})"
+                return f"round 1: random{left}"
+            return (
+                f"round 1: ranked by the {self.prior_name} prior "
+                f"({weights_text(self.sources)}){left}"
+            )
         f = self.last_fit
         return (
             f"GP {self.acquisition}: {int(sum(labels.values()))} hits in {len(labels)} "

@@ -54,6 +54,7 @@ from perturbo.kinds.genetic.screens import (
 
 __all__ = [
     "SAME_HIT_JACCARD",
+    "MIN_SHARED",
     "SAME_SCORE_RHO",
     "TEXT_TOP_FRACTION",
     "TRANSFER_C",
@@ -61,6 +62,7 @@ __all__ = [
     "builtin_sources",
     "humanize",
     "logit",
+    "min_shared",
     "same_content",
     "ship_embeddings",
     "sigmoid",
@@ -169,13 +171,36 @@ def view_sources(
     return out
 
 
+def min_shared(src: LabelSource) -> int:
+    """Fewest of a transfer source's labelled genes the gene-set libraries must know for it to
+    be kept: :data:`MIN_SHARED`, or half its genes where it has fewer than twice that (at
+    least one): a short earlier campaign may have few genes, all of them known."""
+    return max(1, min(MIN_SHARED, len(src.labels) // 2))
+
+
 def training_sources(
-    screen: Screen, extra: Sequence[LabelSource | Mapping[str, bool]] = ()
+    screen: Screen,
+    extra: Sequence[LabelSource | Mapping[str, bool]] = (),
+    left_out: list[str] | None = None,
 ) -> list[LabelSource]:
     """The label sources a transfer prior for ``screen`` may learn from: :func:`view_sources`
-    minus any source holding ``screen``'s own data (by content, with a warning)."""
+    minus any source holding ``screen``'s own data (by content, with a warning) and minus any
+    whose labelled genes the gene-set libraries hardly know (fewer than :func:`min_shared`:
+    Ensembl IDs, another organism's symbols). The prior learns from a source's genes' gene-set
+    features, not from genes it shares with ``screen`` (an earlier campaign on other genes
+    still teaches it), so a source with no known genes would be reported as used while it
+    teaches nothing. Those are named, one ``"NAME (N of its M genes known)"`` each, in
+    ``left_out`` and one warning."""
+    from perturbo.kinds.genetic.genesets import known_symbols
+
+    known = known_symbols()
     kept = []
+    few: list[str] = []
     for src in view_sources(screen.view(), extra):
+        n_known = sum(g in known for g in src.labels)
+        if n_known < min_shared(src):
+            few.append(f"transfer:{src.name} ({n_known} of its {len(src.labels)} genes known)")
+            continue
         why = same_content(screen, src)
         if why is None:
             kept.append(src)
@@ -186,6 +211,15 @@ def training_sources(
             "use --prior text to silence this"
         )
         warnings.warn(msg, stacklevel=2)
+        log.warning(msg)
+    if few:
+        if left_out is not None:
+            left_out.extend(few)
+        msg = (
+            f"transfer prior: {len(few)} source(s) left out for screen {screen.name!r}: the "
+            f"gene-set libraries know too few of their genes: {', '.join(few)}; they would "
+            "teach the prior nothing (other gene IDs or species?)"
+        )
         log.warning(msg)
     return kept
 

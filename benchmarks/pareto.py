@@ -57,7 +57,8 @@ MANY = ("dtlz2-m3", "vehiclesafety", "penicillin", "carside", "dtlz2-m4")
 PLANNERS = ("bo", "optuna-tpe", "optuna-gp", "optuna-nsga2", "random")
 VARIANTS: dict[str, dict[str, Any]] = {  # bo with options, made directly
     "bo-refdata": {"ref_point": "data"},
-    "bo-refcap": {"ref_point": "capped"},  # session 23's protocol
+    "bo-refcap": {"ref_point": "capped"},  # session 23's protocol (now bo's default, m >= 3)
+    "bo-front": {"ref_point": "front"},  # the reference point before session 23, any m
     "bo-nehvi": {"mo_acq": "nehvi"},
     "bo-parego": {"mo_acq": "parego"},
 }
@@ -241,7 +242,9 @@ def plot(runs: list[dict[str, Any]], path: Path) -> None:
 
 def present(runs: list[dict[str, Any]]) -> list[str]:
     """The tasks ``runs`` hold, in the order of the development set, then the held-out set."""
-    return [t for t in (*TASKS, *HELD_OUT, *MANY) if any(r["task"] == t for r in runs)]
+    return [
+        t for t in (*TASKS, *HELD_OUT, *MANY, *REFCAP_HELD_OUT) if any(r["task"] == t for r in runs)
+    ]
 
 
 def write(runs: list[dict[str, Any]], out: Path, name: str, wall_min: float) -> None:
@@ -272,7 +275,9 @@ def main(argv: list[str] | None = None) -> int:
         write(d["runs"], args.out, args.name, d["wall_min"])
         return 0
     bad = [p for p in args.planners.split(",") if p not in (*PLANNERS, *VARIANTS, GIVEN)]
-    bad += [t for t in args.tasks.split(",") if t not in (*TASKS, *HELD_OUT, *MANY, *REFCAP_HELD_OUT)]
+    bad += [
+        t for t in args.tasks.split(",") if t not in (*TASKS, *HELD_OUT, *MANY, *REFCAP_HELD_OUT)
+    ]
     if bad:
         ap.error(f"unknown --planners/--tasks: {', '.join(bad)} (see --help)")
     tasks, planners = args.tasks.split(","), args.planners.split(",")

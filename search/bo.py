@@ -66,7 +66,9 @@ class BOPlanner:
     often the best in posterior samples (search/bo_baseline.py); None: every point BoTorch's
     pruning keeps.
     ``ref_point`` (several objectives): qLogNEHVI's reference point inferred from the observed
-    Pareto front (``"front"``) or from every observation (``"data"``, under test), or
+    Pareto front (``"front"``), the same capped at the 90th percentile of all observations
+    (``"capped"``; ``"auto"``, the default, caps with three or more objectives), or from every
+    observation (``"data"``, under test), or
     ``{objective: threshold}``: the worst value of each named objective still worth having
     (the others inferred from the front; search/bo_reference.py).
     ``mo_acq`` (several objectives): ``"nehvi"`` (qLogNEHVI, the default) or ``"parego"``
@@ -104,7 +106,7 @@ class BOPlanner:
         y_winsorize: bool = False,
         refit_every: int = 4,
         baseline_cap: int | None = BASELINE_CAP,
-        ref_point: str | Mapping[str, float] = "front",
+        ref_point: str | Mapping[str, float] = "auto",
         local_search: bool = False,
         mo_acq: str = "nehvi",
     ) -> None:

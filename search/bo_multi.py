@@ -42,9 +42,11 @@ def choose(mo_acq: str, ref_point: str | Mapping[str, float]) -> str:
 def nehvi(
     model: Any, X: Any, Y: Any, Xp: Any | None, sampler: Any, ref_point: Any, objective: Any
 ) -> Any:
-    """qLogNEHVI, its reference point from the observed front's nadir, or (``ref_point="data"``)
-    from every observation's worst (docs/findings/hyperparameter.md, session 20); where the
-    user gave an objective's threshold, that (search/bo_reference.py)."""
+    """qLogNEHVI, its reference point from the observed front's nadir (``"front"``; with three
+    or more objectives capped at the 90th percentile of all observations, the ``"auto"``
+    default), or (``ref_point="data"``) from every observation's worst
+    (docs/findings/hyperparameter.md, sessions 20 and 23); where the user gave an objective's
+    threshold, that (search/bo_reference.py)."""
     import torch
     from botorch.acquisition.multi_objective import logei
     from botorch.acquisition.multi_objective.logei import (
@@ -53,7 +55,7 @@ def nehvi(
     from botorch.utils.multi_objective.hypervolume import infer_reference_point
 
     from perturbo.objective import pareto_mask
-    from perturbo.search.bo_reference import cap_at_bulk, given_thresholds
+    from perturbo.search.bo_reference import cap_at_bulk, given_thresholds, resolved
     from perturbo.search.pareto_baseline import pareto_baseline
 
     # BoTorch 0.18 JIT-compiles an optional fused C++ kernel (torch cpp_extension + ninja)
@@ -61,7 +63,7 @@ def nehvi(
     # first ask on this 2-core box. Its pure-PyTorch path gives the same values; at our
     # sizes (<= a few hundred trials) the kernel's speed-up does not pay for that stall.
     logei._load_attempted = True
-    rule = ref_point if isinstance(ref_point, str) else "front"
+    rule = resolved(ref_point, Y.shape[-1]) if isinstance(ref_point, str) else "front"
     front = Y if rule == "data" else Y[torch.as_tensor(pareto_mask(Y.numpy()))]
     inferred = infer_reference_point(front)
     inferred = cap_at_bulk(inferred, Y) if rule == "capped" else inferred

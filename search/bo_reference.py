@@ -2,9 +2,10 @@
 
 qLogNEHVI scores a proposal by the hypervolume it adds between the Pareto front and a
 reference point; a trial worse than the reference point on any objective adds none. BoTorch
-infers the point from the observed front's nadir (``"front"``, the default; ``"data"``: from
-every observation, under test, docs/findings/hyperparameter.md session 20; ``"capped"``: the
-front's, no worse than the 90th percentile of all observations, session 23). Ax asks the user
+infers the point from the observed front's nadir (``"front"``; ``"data"``: from every
+observation, under test, docs/findings/hyperparameter.md session 20; ``"capped"``: the
+front's, no worse than the 90th percentile of all observations, session 23; ``"auto"``, the
+default: ``"capped"`` with three or more objectives, ``"front"`` with two). Ax asks the user
 for *objective thresholds* instead: the worst value of each objective still worth having
 (accuracy at least 0.9, at most 50,000 parameters). Given, they keep the search where the
 user cares, and a front found first at one end no longer fences the rest off (the trap
@@ -21,12 +22,21 @@ from typing import Any
 from perturbo.objective import Objective
 
 __all__ = ["CAP_QUANTILE", "RULES", "cap_at_bulk", "given_thresholds", "parse_thresholds",
-           "reference_rule"]  # fmt: skip
+           "reference_rule", "resolved"]  # fmt: skip
 
-RULES = ("front", "data", "capped")
+RULES = ("auto", "front", "data", "capped")
 CAP_QUANTILE = 0.1
 """``"capped"``: the reference point no worse than this quantile of all observed values (in
 maximised units: their 90th percentile of badness); fixed before any run (session 23)."""
+
+
+def resolved(rule: str, n_objectives: int) -> str:
+    """``"auto"`` (the default): ``"capped"`` with three or more objectives, ``"front"`` with
+    two (adopted under session 23's protocol: docs/findings/hyperparameter.md,
+    ``benchmarks/results/pareto_refcap_heldout.md``); any other rule as given."""
+    if rule != "auto":
+        return rule
+    return "capped" if n_objectives >= 3 else "front"
 
 
 def cap_at_bulk(ref: Any, Y: Any) -> Any:
@@ -75,7 +85,7 @@ def parse_thresholds(spec: str | Mapping[str, Any], names: tuple[str, ...]) -> d
 
 
 def reference_rule(rule: str | Mapping[str, Any], objective: Objective) -> str | dict[str, float]:
-    """``"front"``, ``"data"`` or the parsed thresholds (checked against ``objective``)."""
+    """One of :data:`RULES` or the parsed thresholds (checked against ``objective``)."""
     if isinstance(rule, str) and rule in RULES:
         return rule
     if isinstance(rule, str) and "=" not in rule:

@@ -151,7 +151,7 @@ def _bo(r: PlannerRequest) -> Planner:
         direction=r.direction,
         noise="low" if r.deterministic else "botorch",
         # a campaign's objective thresholds (--ref-point), else BoTorch's inferred point
-        ref_point=(r.config.get("ref_point") if isinstance(r.config, Mapping) else None) or "front",
+        ref_point=(r.config.get("ref_point") if isinstance(r.config, Mapping) else None) or "auto",
         # --mo-acquisition: qLogNEHVI (default) or qLogNParEGO (search/bo_multi.py)
         mo_acq=(r.config.get("mo_acquisition") if isinstance(r.config, Mapping) else None)
         or "nehvi",

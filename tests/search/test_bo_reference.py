@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 from perturbo import Campaign  # noqa: E402
 from perturbo.objective import Objective  # noqa: E402
 from perturbo.search.bo import BOPlanner  # noqa: E402
-from perturbo.search.bo_reference import parse_thresholds, reference_rule  # noqa: E402
+from perturbo.search.bo_reference import parse_thresholds, reference_rule, resolved  # noqa: E402
 from perturbo.space import Float, SearchSpace  # noqa: E402
 from perturbo.types import ExperimentSpec, Observation, Outcome, Status  # noqa: E402
 
@@ -34,7 +34,7 @@ def test_thresholds_are_parsed_and_checked() -> None:
     one = Objective.of("acc", "max")
     with pytest.raises(ValueError, match="several objectives"):
         reference_rule("acc=0.9", one)
-    with pytest.raises(ValueError, match="front, data, capped or objective thresholds"):
+    with pytest.raises(ValueError, match="auto, front, data, capped or objective thresholds"):
         reference_rule("nadir", Objective.of(NAMES, ("max", "min")))
 
 
@@ -129,7 +129,7 @@ def test_the_campaign_records_it_and_a_rebuild_keeps_it() -> None:
     assert parts.params["ref_point"] == "n_params=50000"
     again = build(parts.config)
     assert again.planner.ref_point == {"n_params": 5e4}
-    assert build({**MO, "planner": "bo"}).planner.ref_point == "front"
+    assert build({**MO, "planner": "bo"}).planner.ref_point == "auto"
 
 
 def test_numpy_thresholds_from_python_reach_the_planner() -> None:
@@ -156,7 +156,7 @@ def test_capped_reference_point_stops_at_the_bulk_of_the_observations() -> None:
     hist.append(Observation(ExperimentSpec({"x": 0.5, "y": 0.5}, "t", id="r11"),
                             Outcome(Status.COMPLETED, corner)))  # fmt: skip
     refs = {}
-    for rule in ("front", "capped"):
+    for rule in ("front", "capped", "auto"):
         pl = BOPlanner(space, "t", 0, objective=names, direction="min", ref_point=rule)
         pl.tell(hist)
         X = torch.as_tensor(pl._told.X, dtype=torch.double)
@@ -169,5 +169,9 @@ def test_capped_reference_point_stops_at_the_bulk_of_the_observations() -> None:
     # f2 are cut at their 90th percentile too: the cost the protocol's held-out run weighs)
     expected = np.minimum(-refs["front"], np.quantile(F, 0.9, axis=0))
     assert -refs["capped"] == pytest.approx(expected)
-    with pytest.raises(ValueError, match="front, data, capped"):
+    # the default with three objectives (adopted, session 23); with two it stays the front's
+    assert refs["auto"] == pytest.approx(refs["capped"])
+    assert resolved("auto", 2) == "front" and resolved("auto", 4) == "capped"
+    assert resolved("front", 3) == "front"
+    with pytest.raises(ValueError, match="auto, front, data, capped"):
         reference_rule("loose", Objective(names, ("min",) * 3))

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 from stores import *  # noqa: F403
 from stores import make_screen_csv

@@ -94,7 +94,9 @@ def test_batch_runs_in_parallel_across_actors(sleepers: Any) -> None:
     }
     a, b = iv.values()
     overlap = sum(_overlap(x, y) for x in a for y in b)
-    assert overlap > 1.0, f"experiments on the two actors overlapped only {overlap:.2f} s"
+    # in parallel the two actors' 2 x 1 s overlap ~2 s, run serially 0; > 1.0 failed once at
+    # 0.9994 s on a box running 4 busy processes on 2 cores (session 23), so half of that
+    assert overlap > 0.5, f"experiments on the two actors overlapped only {overlap:.2f} s"
     assert wall < 0.85 * 4.0, f"4 x 1 s on 2 actors took {wall:.2f} s (serial: 4 s)"
     assert all(o.outcome.metrics["omp"] == 1.0 for o in obs)  # one thread per worker
 

@@ -19,13 +19,16 @@ def lazy_agent(
     mode: str = "auto",
     prose_tokens: int = 0,
     say: Callable[[str], None] | None = None,
+    *,
+    lazy: bool = True,
 ) -> Any:
     """A :class:`~perturbo.agents.chat.agent.ChatAgent` over ``tools`` on the backend
     ``llm_config`` names (``llm``, ``llm_model``... as a campaign's config has them); the
     model is made on the first question that needs it. ``mode`` auto: the grammar router on
     the local model, ``bind_tools`` on the others (known from the settings, no model made).
     ``say``: told "loading the model ..." and "ready in N s" around the load, so the first
-    question that needs it does not look like a hang."""
+    question that needs it does not look like a hang. ``lazy=False``: the model is made now
+    (the web chat loads it before it serves)."""
     from perturbo.agents.chat.agent import ChatAgent
     from perturbo.agents.llm import llm_settings, make_chat_model
 
@@ -42,5 +45,5 @@ def lazy_agent(
         say(f"model ready in {time.perf_counter() - t:.0f}s")
         return made
 
-    model = LazyModel(make, settings.model_name)
+    model = LazyModel(make, settings.model_name) if lazy else make()
     return ChatAgent(model, tools, mode, prose_tokens=prose_tokens)  # type: ignore[arg-type]

@@ -55,15 +55,6 @@ def make_agent(
     on the others. ``say`` (a print function): the model is made on the first question that
     needs it, and ``say`` is told when (the terminal chat: ``/help`` and ``/list`` need no
     model); without it the model is made now (the web chat loads it before it serves)."""
-    if say is not None:
-        from perturbo.agents.chat.start import lazy_agent
+    from perturbo.agents.chat.start import lazy_agent
 
-        return lazy_agent(tools, llm_config, mode, prose_tokens, say=say)
-    from perturbo.agents.chat.agent import ChatAgent
-    from perturbo.agents.llm import llm_settings, make_chat_model
-
-    settings = llm_settings(llm_config)
-    llm = make_chat_model(settings)
-    if mode == "auto":
-        mode = "grammar" if settings.backend == "local" else "tools"
-    return ChatAgent(llm, tools, mode, prose_tokens=prose_tokens)  # type: ignore[arg-type]
+    return lazy_agent(tools, llm_config, mode, prose_tokens, say=say, lazy=say is not None)

@@ -171,10 +171,6 @@ class LabCampaign:
 
         if next_batch is not None and int(next_batch) <= 0:
             raise PerturboError(f"next_batch={next_batch}: give a positive number")
-        if next_batch is not None:  # more than the genes left: refused, as the CLI does
-            from perturbo.lab.step_checks import check_next_batch
-
-            check_next_batch(self.tracking_uri, self.name, int(next_batch), _kind_of)
         if results is None and not drop_failed:
             raise PerturboError("nothing to tell: pass the results, or drop_failed=True")
         with tempfile.TemporaryDirectory(prefix="perturbo-tell-") as tmp:

@@ -281,7 +281,7 @@ def add_tell_parser(sub: Any) -> Any:
 
     def tell(ns: argparse.Namespace) -> int:
         from perturbo import lab
-        from perturbo.lab.step_checks import check_next_batch, check_out
+        from perturbo.lab.step_checks import check_out
         from perturbo.types import PerturboError
 
         if ns.next_batch is not None and ns.next_batch <= 0:
@@ -300,7 +300,6 @@ def add_tell_parser(sub: Any) -> Any:
                 "--failed are for trials (hyperparameter lab campaigns)"
             )
         check_out(ns.out)
-        check_next_batch(uri, name, ns.next_batch, _kind_of)
         step = lab.tell(
             _kind_of,
             uri,

@@ -6,17 +6,16 @@ Each is one :class:`~perturbo.types.PerturboError` line naming the flag and the 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from perturbo.types import Observation, PerturboError
 
 if TYPE_CHECKING:
-    from perturbo.kindspec import KindSpec
     from perturbo.lab.pending import Pending
 
-__all__ = ["check_next_batch", "check_out", "refuse_next_batch"]
+__all__ = ["check_out", "refuse_next_batch"]
 
 
 def check_out(out: str | None) -> None:
@@ -37,29 +36,6 @@ def check_out(out: str | None) -> None:
     else:
         return
     raise PerturboError(f"--out {out}: {why} (nothing recorded)")
-
-
-def check_next_batch(
-    uri: str, name: str, n: int | None, kind_of: Callable[[str], KindSpec] | None = None
-) -> None:
-    """Refuse ``--next-batch n`` larger than the experiments left untested once the pending
-    batch is done (:func:`refuse_next_batch`). ``kind_of(kind name)``: the kind registry's
-    lookup, which says how many experiments the campaign may propose; without it nothing is
-    checked here -- :func:`perturbo.lab.tell` checks it (under the campaign's hold) before it
-    records anything. ``None`` for ``n``: no ``--next-batch`` given, nothing to check."""
-    if n is None or kind_of is None:
-        return
-    from perturbo import tracking
-    from perturbo.lab.loop import lab_side
-    from perturbo.lab.pending import read_pending
-    from perturbo.lab.stored import lab_run
-
-    store = tracking.open_store(uri)
-    run_id, parent = lab_run(store, name)
-    config = store.config(name)
-    lab = lab_side(kind_of(str(config.get("kind", ""))))
-    pending = read_pending(store.client, run_id)
-    refuse_next_batch(lab, parent.data.params, config, store.history(name), pending, n)
 
 
 def refuse_next_batch(

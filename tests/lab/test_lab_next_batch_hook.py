@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-from loop_helpers import start_args
+from loop_helpers import results, sheet_genes, start_args
 
 from perturbo.cli import main
 from perturbo.lab.pending import Pending
-from perturbo.lab.step_checks import check_next_batch, refuse_next_batch
+from perturbo.lab.step_checks import refuse_next_batch
 from perturbo.types import ExperimentSpec, PerturboError
 
 STEP_CHECKS = Path(__file__).resolve().parents[2] / "perturbo" / "lab" / "step_checks.py"
@@ -50,12 +50,13 @@ def test_a_kind_without_the_hook_is_not_checked() -> None:
     refuse_next_batch(object(), {"widgets": "10"}, {"rounds": 5}, [], _pending(4), 1000)
 
 
-def test_check_next_batch_asks_the_kind_it_is_given(tmp_path: Path, monkeypatch) -> None:
-    from perturbo import kinds
+def test_lab_tell_asks_the_campaigns_kind(tmp_path: Path, monkeypatch) -> None:
+    from perturbo import kinds, lab
 
     monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///{tmp_path}/lab.db"
     assert main(start_args(tmp_path, uri, rounds=3, batch=8)) == 0
+    told = str(results(tmp_path / "r1.csv", sheet_genes(tmp_path / "L-round1.csv")))
     with pytest.raises(PerturboError, match=r"only 32 untested gene\(s\) are left in the library"):
-        check_next_batch(uri, "L", 33, kinds.get)
-    check_next_batch(uri, "L", 32, kinds.get)
+        lab.tell(kinds.get, uri, "L", told, next_batch=33)
+    lab.tell(kinds.get, uri, "L", told, next_batch=32)

@@ -62,7 +62,7 @@ __all__ = [
     "builtin_sources",
     "humanize",
     "logit",
-    "min_shared",
+    "min_known",
     "same_content",
     "ship_embeddings",
     "sigmoid",
@@ -171,7 +171,7 @@ def view_sources(
     return out
 
 
-def min_shared(src: LabelSource) -> int:
+def min_known(src: LabelSource) -> int:
     """Fewest of a transfer source's labelled genes the gene-set libraries must know for it to
     be kept: :data:`MIN_SHARED`, or half its genes where it has fewer than twice that (at
     least one): a short earlier campaign may have few genes, all of them known."""
@@ -185,7 +185,7 @@ def training_sources(
 ) -> list[LabelSource]:
     """The label sources a transfer prior for ``screen`` may learn from: :func:`view_sources`
     minus any source holding ``screen``'s own data (by content, with a warning) and minus any
-    whose labelled genes the gene-set libraries hardly know (fewer than :func:`min_shared`:
+    whose labelled genes the gene-set libraries hardly know (fewer than :func:`min_known`:
     Ensembl IDs, another organism's symbols). The prior learns from a source's genes' gene-set
     features, not from genes it shares with ``screen`` (an earlier campaign on other genes
     still teaches it), so a source with no known genes would be reported as used while it
@@ -198,7 +198,7 @@ def training_sources(
     few: list[str] = []
     for src in view_sources(screen.view(), extra):
         n_known = sum(g in known for g in src.labels)
-        if n_known < min_shared(src):
+        if n_known < min_known(src):
             few.append(f"transfer:{src.name} ({n_known} of its {len(src.labels)} genes known)")
             continue
         why = same_content(screen, src)

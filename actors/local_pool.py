@@ -30,9 +30,11 @@ from __future__ import annotations
 import atexit
 import ctypes
 import queue
+import sys
 import threading
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 from perturbo.actors._queued import QueuedPool
 from perturbo.actors._run import run_one
@@ -58,13 +60,32 @@ def _abandon(thread: threading.Thread | None) -> None:
     """Ask ``thread`` to stop at its next bytecode and remember it for the exit wait."""
     if thread is None or thread.ident is None or not thread.is_alive():
         return
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread.ident), ctypes.py_object(_Abandoned)
-    )
+    _raise_in(thread)
     with _abandoned_lock:
         if not _abandoned:
             atexit.register(_join_abandoned)
+            sys.unraisablehook = _unraisable_hook(sys.unraisablehook)
         _abandoned.append(thread)
+
+
+def _raise_in(thread: threading.Thread) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread.ident), ctypes.py_object(_Abandoned)
+    )
+
+
+def _unraisable_hook(previous: Any) -> Any:
+    """An ``_Abandoned`` that lands in a callback Python cannot raise from (a weakref's, a
+    ``__del__``) is printed as "Exception ignored ... Traceback" and does not stop the
+    thread: say nothing, and raise it in the thread again (this hook runs in that thread)."""
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, _Abandoned):
+            _raise_in(threading.current_thread())
+            return
+        previous(unraisable)
+
+    return hook
 
 
 def _join_abandoned(grace_s: float | None = None) -> None:

@@ -237,9 +237,11 @@ class LocalExecutorPool(QueuedPool):
             if self._queue:
                 fresh.give(*self._queue.popleft())
             self.n_timed_out += 1
-            msg = (
-                f"timed out after {t:g} s (its thread was abandoned: the local pool cannot "
-                "stop it). Fix: raise the experiment timeout, or make the experiment cheaper"
+            msg = (  # what happens to the thread: _abandon, then _join_abandoned at exit
+                f"timed out after {t:g} s (its thread is stopped as soon as it runs Python "
+                "again, once a native call such as a torch op returns, and waited for up to "
+                f"{EXIT_GRACE_S:g} s at exit; a fresh thread took its place). Fix: raise the "
+                "experiment timeout, or make the experiment cheaper"
             )
             out.append(Observation(spec, failed(msg, float(t))))
         return out

@@ -220,7 +220,9 @@ class TrialsCampaign:
     def __repr__(self) -> str:
         return f"TrialsCampaign({self.name!r})"
 
-    def ask(self, n: int = 1, *, stale_after: str | float | Any = None) -> list[dict[str, Any]]:
+    def ask(
+        self, n: int = 1, *, stale_after: str | float | Any = None, max_retries: int | None = None
+    ) -> list[dict[str, Any]]:
         """Hand out ``n`` trials (default one, as Optuna's ``study.ask()``; the CLI's
         ``perturbo ask NAME -n N``), each ``{"trial_id", "number", "params"}`` as ``perturbo
         ask --format json`` prints them: new ones the planner proposes with every open trial
@@ -232,12 +234,15 @@ class TrialsCampaign:
         ``--stale-after``): a trial handed out longer ago than that and not told (its worker
         died?) is handed out again first, as itself -- the same ``trial_id`` and params -- and
         the planner proposes only the rest; a late tell from its first worker still counts,
-        and the second tell of a trial is refused. Raises :class:`PerturboError` when every
-        trial of the budget is handed out (and none is stale)."""
+        and the second tell of a trial is refused. ``max_retries`` (with ``stale_after``; the
+        CLI's ``--max-retries``, default 3): a stale trial is handed out again at most that
+        many times; stale once more, it is recorded failed (a trial that kills its workers)
+        and counts against the budget as any failed trial. Raises :class:`PerturboError` when
+        every trial of the budget is handed out (and none is stale)."""
         import operator
 
         from perturbo.lab import trials
-        from perturbo.lab.stale import parse_duration
+        from perturbo.lab.stale import check_retries, parse_duration
         from perturbo.lab.trial_ids import trial_rows
         from perturbo.types import PerturboError
 
@@ -251,7 +256,10 @@ class TrialsCampaign:
                 "already handed out are open()"
             )
         after = None if stale_after is None else parse_duration(stale_after, "stale_after")
-        step = trials.ask(_kind_of, self.tracking_uri, self.name, count, stale_after=after)
+        retries = check_retries(max_retries, after, "max_retries")
+        step = trials.ask(
+            _kind_of, self.tracking_uri, self.name, count, stale_after=after, max_retries=retries
+        )
         self.lines = list(step.lines)
         return [] if step.finished else trial_rows(step.asked)
 

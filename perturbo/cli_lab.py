@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from perturbo.cli_trials import STALE_HELP
+from perturbo.cli_trials import RETRIES_HELP, STALE_HELP
 
 if TYPE_CHECKING:
     from perturbo.config import RunOptions
@@ -40,6 +40,7 @@ examples:
   perturbo ask my-hpo --format json            # the open trials of a hyperparameter lab campaign
   perturbo ask my-hpo -n 2 --format json       # two more trials (the open ones count as pending)
   perturbo ask my-hpo --stale-after 2h         # one trial: one open > 2h (a dead worker's), else new
+  perturbo ask my-hpo --stale-after 2h --max-retries 1  # ... one stale twice: recorded failed
 
 another `perturbo ask`/`tell` of the same campaign holding it is waited for (--wait, 30 s).
 """
@@ -212,6 +213,7 @@ def add_ask_parser(sub: Any) -> Any:
         "Python: open_campaign(NAME).ask(K), open() for the open ones",
     )
     p.add_argument("--stale-after", default=None, metavar="DURATION", help=STALE_HELP)
+    p.add_argument("--max-retries", type=int, default=None, metavar="N", help=RETRIES_HELP)
     p.add_argument(
         "--format",
         choices=("json", "csv"),
@@ -223,16 +225,19 @@ def add_ask_parser(sub: Any) -> Any:
     def ask(ns: argparse.Namespace) -> int:
         from perturbo import lab
         from perturbo.cli_trials import ask_trials, stale_seconds
+        from perturbo.lab.stale import check_retries
         from perturbo.lab.step_checks import check_out
         from perturbo.types import PerturboError
 
-        stale_seconds(ns.stale_after)  # a bad duration: one line before the store is read
+        # a bad duration or retry count: one line before the store is read
+        check_retries(ns.max_retries, stale_seconds(ns.stale_after))
         uri = _uri(ns.tracking_uri)
         name = _resolve(uri, ns.campaign)
         check_out(ns.out)  # before a step that may record (a repair)
         if _campaign_trials_mode(uri, name):
             fmt, wait = ns.format or "json", _wait(ns)
-            return ask_trials(_kind_of, uri, name, ns.n, fmt, ns.out, wait, ns.stale_after)
+            more = {"stale_after": ns.stale_after, "max_retries": ns.max_retries}
+            return ask_trials(_kind_of, uri, name, ns.n, fmt, ns.out, wait, **more)
         if ns.n is not None or ns.format == "json" or ns.stale_after is not None:
             raise PerturboError(
                 f"campaign {name!r} asks in batches: -n, --stale-after and --format json are "

@@ -4,6 +4,7 @@
     perturbo ask CAMPAIGN                     # the open trials (their ages on stderr)
     perturbo ask CAMPAIGN -n K                # K more (the open ones are the planner's pending)
     perturbo ask CAMPAIGN --stale-after 2h    # one trial: a dead worker's open > 2h, else new
+    perturbo ask CAMPAIGN --stale-after 2h --max-retries 1   # a stale trial handed out 2x: failed
     perturbo tell CAMPAIGN TRIAL_ID VALUE | results.csv | --failed TRIAL_ID
 
 The parsers live in :mod:`perturbo.cli_lab` (a layer above this one), shared with the batch
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = [
+    "RETRIES_HELP",
     "STALE_HELP",
     "ask_trials",
     "print_trials",
@@ -31,6 +33,13 @@ STALE_HELP = (
     "trials: hand out again, first, a trial open longer than DURATION (e.g. 2h, 30m, 1h30m, "
     "90s): a dead worker's; the same trial id and params, a late tell from its first worker "
     "still counts; without -n: one trial"
+)
+
+
+RETRIES_HELP = (
+    "trials, with --stale-after: hand a stale trial out again at most N times (default 3); "
+    "stale once more, it is recorded failed (a trial that kills its workers), which counts "
+    "against --trials as any failed trial"
 )
 
 
@@ -102,19 +111,24 @@ def ask_trials(
     wait_s: float | None = None,
     stale_after: str | None = None,
     now: float | None = None,
+    max_retries: int | None = None,
 ) -> int:
-    """``perturbo ask CAMPAIGN [-n K] [--stale-after DURATION]``: without ``-n`` the open
-    trials (a new ``--batch`` when none is open), or with ``--stale-after`` one trial; ``now``:
-    the time the step judges and stamps by (default: the clock)."""
+    """``perturbo ask CAMPAIGN [-n K] [--stale-after DURATION [--max-retries N]]``: without
+    ``-n`` the open trials (a new ``--batch`` when none is open), or with ``--stale-after`` one
+    trial; ``now``: the time the step judges and stamps by (default: the clock)."""
     from perturbo.lab import trials
+    from perturbo.lab.stale import check_retries
     from perturbo.types import PerturboError
 
     if n is not None and n <= 0:
         raise PerturboError(f"-n {n}: ask for a positive number of trials")
     after = stale_seconds(stale_after)
+    retries = check_retries(max_retries, after)
     if after is not None and n is None:
         n = 1  # a worker asking for its next trial, a stale one first
-    step = trials.ask(kind_of, uri, name, n, wait_s, stale_after=after, now=now)
+    step = trials.ask(
+        kind_of, uri, name, n, wait_s, stale_after=after, now=now, max_retries=retries
+    )
     print_trials(step, fmt, uri, out, show_open=not step.asked)
     return 0
 

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from perturbo.plots import Plotter
     from perturbo.protocols import StoreReader
     from perturbo.search.registry import PlannerTable
+    from perturbo.types import CampaignSummary, Observation
 
 Nesting = Literal["round", "trial", "both"]
 """MLflow layout under a campaign's parent run: one nested run per round (a genetic round of
@@ -101,6 +102,16 @@ class KindSpec:
     internal_params: tuple[str, ...] = ()
     """Params the kind's planners set for their own bookkeeping (an attack trial's sample
     mask): recorded with each experiment, never shown to a person as part of a config."""
+    shown_best: (
+        Callable[[CampaignSummary, Callable[[], Sequence[Observation]]], Sequence[str] | None]
+        | None
+    ) = None
+    """What ``perturbo show`` prints in place of its best experiment ("best <objective> =
+    ...: experiment ID" and its config) where a per-trial best would mislead: given the
+    campaign's summary and a reader of its history (called only where needed), its lines, or
+    ``None`` for the generic best. An attack cascade's trials each attack only the samples
+    still standing, so the first trial is the "best" by construction; its result is the
+    cascade's robust accuracy over all samples. ``None``: always the generic best."""
     examples: str = ""
     findings: Findings | None = None
     planners: Callable[[], PlannerTable] | None = None

@@ -124,9 +124,15 @@ def _pareto_lines(store: Any, name: str) -> list[str]:
 def best_lines(store: Any, name: str, summary: CampaignSummary, spec: Any = None) -> list[str]:
     """The best experiment and its parameters (the recorder's marks; else computed from the
     history for campaigns recorded before it wrote them), less the kind's (``spec``) internal
-    ones."""
+    ones; or what the kind says instead where a per-trial best would mislead
+    (:attr:`~perturbo.kindspec.KindSpec.shown_best`: an attack cascade's result)."""
     import json
 
+    instead = getattr(spec, "shown_best", None)
+    if instead is not None:
+        lines = instead(summary, lambda: store.history(name))
+        if lines is not None:
+            return list(lines)
     marks = getattr(store, "best_marks", None)
     t = marks(name) if callable(marks) else {}
     if "perturbo.best.round_metric" in t:  # a round is what people read: its best round

@@ -7,7 +7,8 @@ their progress and whether their driver is alive (its heartbeat, or its PID on t
 
 ``stop`` asks a campaign's driver, through the store, to stop: it asks for nothing more,
 records what is running and ends KILLED; ``perturbo resume`` continues it. A campaign whose
-driver is gone is marked KILLED at once.
+driver is gone is marked KILLED at once. It exits 0 when it stopped the campaign (or asked it
+to), 1 when it stopped nothing (see :func:`stop` for why).
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ examples:
   perturbo stop hpo-branin                 # ask it to stop (returns at once)
   perturbo stop hpo-branin --wait 120      # ... and wait until it has
   perturbo resume hpo-branin               # later: continue where it stopped
+
+exit status: 0 stopped, KILLED and resumable (or, without --wait, asked to stop; or its dead
+driver's campaign marked KILLED); 1 nothing stopped, one line says why: it was not running
+(FINISHED, FAILED, KILLED, or a lab campaign waiting), it did not end within --wait, or it
+ended FAILED; 2 an error (no such campaign or store)
 """
 
 
@@ -242,9 +248,24 @@ def _print_jobs(console: Any, dash: str, jobs: list[Any], campaigns: dict[str, s
 
 
 def stop(campaign: str, tracking_uri: str | None, wait_s: float = 0.0) -> int:
+    """``perturbo stop``; returns the exit status.
+
+    A stop asks the campaign's driver to end cleanly, and KILLED is the state that ends in:
+    MLflow's status for a run a person ended (Ray's ``STOPPED``), resumable, not a failure. So
+    a stop that did what was asked exits 0 and says the state it left -- as ``ray job stop``
+    does once the job has stopped: ended KILLED (``--wait``), or asked and stopping (without
+    it: it returns at once, as ``ray job stop --no-wait``), or a dead driver's campaign marked
+    KILLED here, or one that finished its last round before it saw the request. A stop that
+    stopped nothing exits 1 with one line on stderr that says why -- as ``pkill`` exits 1 when
+    nothing matched, and the chat refuses such a stop: the campaign was not running (it had
+    ended FINISHED, FAILED or KILLED, or is a lab campaign waiting for results, which no
+    process runs), it did not end within ``--wait``, or it ended FAILED instead of the clean
+    stop asked for. A script's ``perturbo stop NAME --wait 120 && perturbo resume NAME`` thus
+    resumes only what it stopped. Exit 2 stays what it is everywhere: an error in the input
+    (no such campaign or store, a bad ``--wait``)."""
     from perturbo.show import _uri, check_store, resolve
     from perturbo.tracking import open_store
-    from perturbo.tracking.control import live, mark_killed, request_stop
+    from perturbo.tracking.control import live, request_stop
 
     if wait_s < 0:
         raise PerturboError(f"--wait {wait_s:g}: must be 0 or more seconds")
@@ -256,31 +277,74 @@ def stop(campaign: str, tracking_uri: str | None, wait_s: float = 0.0) -> int:
     name = resolve(store, campaign)
     state = live(store, name)
     if state.state == "dead":
-        mark_killed(store, name, f"its driver is gone ({state.detail}); marked by `perturbo stop`")
+        return _mark_dead(store, name, state.detail)
+    if state.state not in ("running", "stopping"):
+        return _nothing_stopped(name, state)
+    request_stop(store, name)
+    q = shlex.quote(name)
+    asked = f"asked {name} to stop: it starts nothing new, records what is running, and ends KILLED"
+    if wait_s <= 0:
         print(
-            f"{name}: {state.detail}; marked KILLED. "
-            f"`perturbo resume {shlex.quote(name)}` continues it"
+            f"{asked}; `perturbo stop {q} --wait 120` waits for that, `perturbo resume {q}` "
+            "then continues it",
+            flush=True,
         )
         return 0
-    if state.state not in ("running", "stopping"):
-        print(f"{name} is not running ({state.state}): nothing to stop")
-        return 0
-    request_stop(store, name)
-    print(
-        f"asked {name} to stop: it starts nothing new, records what is running, and ends "
-        f"KILLED; `perturbo resume {shlex.quote(name)}` continues it",
-        flush=True,
-    )
-    if wait_s <= 0:
-        return 0
+    print(f"{asked}; waiting up to {wait_s:g} s", flush=True)
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         state = live(store, name)
+        if state.state == "dead":  # it died instead of ending: as a dead driver's campaign
+            return _mark_dead(store, name, state.detail)
         if state.state not in ("running", "stopping"):
-            print(f"{name} stopped ({state.state})")
-            return 0
+            return _ended(name, state.state)
         time.sleep(1.0)
-    print(f"{name} is still finishing what runs after {wait_s:g} s", file=sys.stderr)
+    print(
+        f"{name} is still finishing what runs after {wait_s:g} s (still {state.state}): it was "
+        f"asked to stop; `perturbo status` shows when it has",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _mark_dead(store: Any, name: str, detail: str) -> int:
+    from perturbo.tracking.control import mark_killed
+
+    mark_killed(store, name, f"its driver is gone ({detail}); marked by `perturbo stop`")
+    print(f"{name}: {detail}; marked KILLED. `perturbo resume {shlex.quote(name)}` continues it")
+    return 0
+
+
+def _ended(name: str, state: str) -> int:
+    """What a stop waited for ended ``state``: 0 when that is what was asked (see :func:`stop`)."""
+    q = shlex.quote(name)
+    if state == "killed":
+        print(f"{name} stopped: KILLED, what it ran recorded; `perturbo resume {q}` continues it")
+        return 0
+    if state == "finished":
+        print(f"{name} finished its last round before it saw the stop: FINISHED, nothing left")
+        return 0
+    print(
+        f"{name} ended {state.upper()}, not the clean stop asked for: `perturbo show {q}` says "
+        f"why; `perturbo resume {q}` continues it",
+        file=sys.stderr,
+    )
+    return 1
+
+
+def _nothing_stopped(name: str, state: Any) -> int:
+    """A campaign that was not running: one line on stderr, exit 1 (see :func:`stop`)."""
+    q = shlex.quote(name)
+    if state.state == "waiting":
+        why = (
+            f"is a lab campaign waiting for {state.detail or 'results'}: no process runs it "
+            f"between steps (`perturbo tell {q}` goes on)"
+        )
+    else:
+        why = f"is not running: it ended {state.state.upper()}"
+        if state.state in ("killed", "failed"):
+            why += f" (`perturbo resume {q}` continues it)"
+    print(f"{name} {why}; nothing to stop", file=sys.stderr)
     return 1
 
 

@@ -2,7 +2,7 @@
 
 ``--pin`` names experiments a person wants run first (:mod:`perturbo.pinned`). A lab campaign
 has no process that keeps its planner between steps: each step rebuilds the planner from the
-store and replays it (:mod:`perturbo.lab.replay`, :func:`perturbo.lab.trials.replay_trials`).
+store and replays it (:mod:`perturbo.lab.replay`, :func:`perturbo.lab.replay.replay_trials`).
 So the pins, checked against the campaign's space at start, are kept on the parent run
 (:data:`PINS_FILE`) and every rebuilt planner is wrapped in the same
 :class:`~perturbo.pinned.Pinned` queue: the replayed asks hand out the pins where the first

@@ -20,7 +20,7 @@ from perturbo.history import History
 from perturbo.protocols import Planner, Space
 from perturbo.types import ExperimentSpec, Observation
 
-__all__ = ["NoPool", "by_round", "replay", "same_batch"]
+__all__ = ["NoPool", "by_round", "replay", "replay_trials", "same_batch"]
 
 
 class NoPool:
@@ -73,5 +73,28 @@ def replay(planner: Planner, space: Space, history: History) -> list[int]:
         asked = list(planner.ask(len(obs), pending=[]))[: len(obs)]
         if not same_batch(space, asked, obs):
             diverged.append(r)
+        planner.tell(obs)
+    return diverged
+
+
+def replay_trials(planner: Any, space: Any, history: History, state: Any) -> list[int]:
+    """Bring a fresh ``planner`` to where a trial lab campaign's steps left it
+    (:mod:`perturbo.lab.trials`; ``state``: its ask log,
+    :class:`~perturbo.lab.trial_state.TrialsState`): for each logged ask, first tell it the
+    rounds recorded before that ask, then ask as that step did (the same ``n``, the same
+    pending trials); then tell it the rest. Returns the asks whose replayed
+    proposals differ from what was handed out (empty: the rebuilt planner is the campaign's)."""
+    rounds = by_round(history)
+    spec_of = {o.spec.id: o.spec for o in history} | {s.id: s for s in state.open}
+    diverged, i = [], 0
+    for k, a in enumerate(state.asks):
+        while i < len(rounds) and rounds[i][0] <= int(a["after"]):
+            planner.tell(rounds[i][1])
+            i += 1
+        pending = [spec_of[t] for t in a["pending"] if t in spec_of]
+        asked = list(planner.ask(int(a["n"]), pending=pending))[: int(a["n"])]
+        if not same_batch(space, asked, [spec_of[t] for t in a["got"] if t in spec_of]):
+            diverged.append(k)
+    for _, obs in rounds[i:]:
         planner.tell(obs)
     return diverged

@@ -20,6 +20,7 @@ __all__ = [
     "TRIALS_FILE",
     "TrialsState",
     "open_ages",
+    "open_lines",
     "read_state",
     "waiting_line",
     "write_state",
@@ -105,6 +106,26 @@ def write_state(client: Any, run_id: str, state: TrialsState) -> None:
 def open_ages(state: TrialsState, now: float) -> dict[str, float]:
     """Each open trial's age: seconds since it was last handed out."""
     return {s.id: max(0.0, now - state.handed_at(s.id)) for s in state.open}
+
+
+def open_lines(state: TrialsState, name: str, now: float, limit: int = 10) -> list[str]:
+    """One line per open trial, the one handed out longest ago first -- "t0003  open 2h 05m
+    (handed out 2 times)" -- for ``perturbo show``: the waiting tag names only the oldest, and
+    which of several workers died shows in the ages. At most ``limit`` lines, then "and N
+    more" (a campaign may have hundreds open)."""
+    import shlex
+
+    ages = open_ages(state, now)
+    specs = sorted(state.open, key=lambda s: (state.handed_at(s.id), s.id))
+    lines = [
+        f"{s.id}  open {age_text(ages[s.id])}"
+        + (f" (handed out {k} times)" if (k := len(state.handed.get(s.id, ()))) > 1 else "")
+        for s in specs[:limit]
+    ]
+    if len(specs) > limit:
+        more = f"`perturbo ask {shlex.quote(name)}` lists them all"
+        lines.append(f"and {len(specs) - limit} more ({more})")
+    return lines
 
 
 def waiting_line(state: TrialsState, name: str, now: float, limit: int = 6) -> str:

@@ -38,11 +38,11 @@ def outcomes(
         seen.add(tid)
         if tid in told:
             o = told[tid]
-            was = (
-                f"value {o.outcome.metrics.get(objective)}"
-                if o.outcome.status is Status.COMPLETED
-                else o.outcome.status.value
-            )
+            was, why = o.outcome.status.value, o.outcome.error
+            if o.outcome.status is Status.COMPLETED:
+                was = f"value {o.outcome.metrics.get(objective)}"
+            elif why and not why.startswith(was):  # e.g. failed by an ask: handed out N times
+                was = f"{was}: {why}"
             raise PerturboError(
                 f"trial {tid} of campaign {name!r} was already told ({was}); a trial is told "
                 "once (nothing recorded)"

@@ -14,8 +14,10 @@ once. No process lives between steps; the store holds everything:
   which ``status``/``show``/chat read).
 
 A worker that dies leaves its trial open: ``ask(..., stale_after=S)`` (``--stale-after``) hands
-a trial open longer than ``S`` out again, as itself, before the planner proposes new ones
-(:mod:`perturbo.lab.stale`); without it nothing is handed out twice.
+a trial open longer than ``S`` out again, as itself, before the planner proposes new ones, up
+to ``max_retries`` times; stale once more, the ask records it failed
+(:mod:`perturbo.lab.stale`, :mod:`perturbo.lab.trial_record`); without it nothing is handed out
+twice.
 
 Planner state is rebuilt by replaying that log (:func:`replay_trials`): the same asks with
 the same pending trials, the same tells in between, in the same order. A ``tell`` killed
@@ -34,11 +36,18 @@ from perturbo.history import History
 from perturbo.kindspec import BuildContext, KindSpec
 from perturbo.lab.hold import claim_new_step, hold
 from perturbo.lab.loop import _failed, _recorder, lab_side
-from perturbo.lab.pending import LAB_TAG, WAITING
+from perturbo.lab.pending import LAB_TAG
 from perturbo.lab.pins import check_lab_pins, read_pins, with_pins, write_pins
-from perturbo.lab.replay import NoPool, by_round, same_batch
-from perturbo.lab.stale import reissue_line, take_stale
+from perturbo.lab.replay import NoPool, replay_trials
+from perturbo.lab.stale import (
+    DEFAULT_MAX_RETRIES,
+    reissue_line,
+    take_stale,
+    worn_out,
+    worn_out_line,
+)
 from perturbo.lab.stored import finished, lab_run
+from perturbo.lab.trial_record import fail_worn_out, park, record_trials
 from perturbo.lab.trial_state import TRIALS_FILE, TrialsState, open_ages, waiting_line
 from perturbo.lab.trial_state import read_state as _read_state
 from perturbo.lab.trial_state import write_state as _write_state
@@ -78,27 +87,6 @@ class _Open(NoPool):
 
     def in_flight(self) -> list[ExperimentSpec]:
         return list(self._specs)
-
-
-def replay_trials(planner: Any, space: Any, history: History, state: TrialsState) -> list[int]:
-    """Bring a fresh ``planner`` to where the campaign's steps left it: for each logged ask,
-    first tell it the rounds recorded before that ask, then ask as that step did (the same
-    ``n``, the same pending trials); then tell it the rest. Returns the asks whose replayed
-    proposals differ from what was handed out (empty: the rebuilt planner is the campaign's)."""
-    rounds = by_round(history)
-    spec_of = {o.spec.id: o.spec for o in history} | {s.id: s for s in state.open}
-    diverged, i = [], 0
-    for k, a in enumerate(state.asks):
-        while i < len(rounds) and rounds[i][0] <= int(a["after"]):
-            planner.tell(rounds[i][1])
-            i += 1
-        pending = [spec_of[t] for t in a["pending"] if t in spec_of]
-        asked = list(planner.ask(int(a["n"]), pending=pending))[: int(a["n"])]
-        if not same_batch(space, asked, [spec_of[t] for t in a["got"] if t in spec_of]):
-            diverged.append(k)
-    for _, obs in rounds[i:]:
-        planner.tell(obs)
-    return diverged
 
 
 def _budget_left(parts: Any, history: History, state: TrialsState) -> int | None:
@@ -150,11 +138,6 @@ def _propose(
     return valid
 
 
-def _park(recorder: Any) -> None:
-    recorder._close_heartbeat()  # noqa: SLF001 - this step ends; the campaign does not
-    recorder.client.update_run(recorder.run_id, status=WAITING)
-
-
 def start(
     spec: KindSpec,
     config: Mapping[str, Any],
@@ -189,7 +172,7 @@ def start(
         n = parts.batch if left is None else min(parts.batch, left)
         now = time.time()
         asked = _propose(spec, parts, History(), state, n, recorder, now)
-        _park(recorder)
+        park(recorder)
         return TrialStep(name, asked, list(state.open), [waiting_line(state, name, now)])
     except BaseException as e:
         recorder.abort("FAILED", f"{type(e).__name__}: {e}")
@@ -229,8 +212,7 @@ def _nothing_to_ask(
     history = store.history(name)
     state = _read_state(store.client, run_id, history)
     if finished(store, name):
-        line = f"campaign {name!r} finished: {history.n_ran} trials told"
-        return TrialStep(name, lines=[line], finished=True), history, state
+        return TrialStep(name, lines=[_done_line(name, history)], finished=True), history, state
     if n is None and state.open:
         step = TrialStep(name, [], list(state.open), [waiting_line(state, name, now)])
         return step, history, state
@@ -259,13 +241,16 @@ def ask(
     wait_s: float | None = None,
     stale_after: float | None = None,
     now: float | None = None,
+    max_retries: int | None = None,
 ) -> TrialStep:
     """``n`` more trials of campaign ``name`` (``None``: the open ones, or a new ``batch`` of
     them when none is open). The trials handed out are in ``asked``; all open ones in ``open``.
     ``wait_s``: how long to wait for another step holding the campaign (:mod:`perturbo.lab.hold`).
     ``stale_after`` (seconds; with ``n``): open trials last handed out longer ago than that are
-    handed out again first, as themselves (:mod:`perturbo.lab.stale`); the planner proposes
-    the rest. ``now``: the time the step judges and stamps by (default: the clock)."""
+    handed out again first, as themselves (:mod:`perturbo.lab.stale`), at most ``max_retries``
+    times each (default :data:`~perturbo.lab.stale.DEFAULT_MAX_RETRIES`; stale once more, a
+    trial is recorded failed); the planner proposes the rest. ``now``: the time the step
+    judges and stamps by (default: the clock)."""
     now = time.time() if now is None else now
     store, run_id, config, spec = _open_campaign(kind_of, uri, name)
     done, _, _ = _nothing_to_ask(store, run_id, name, n, now)
@@ -277,16 +262,27 @@ def ask(
         done, history, state = _nothing_to_ask(store, run_id, name, n, now)
         if done is not None:
             return done
-        step = TrialStep(name)
+        step, parts = TrialStep(name), None
         if n is not None and stale_after is not None:
+            retries = DEFAULT_MAX_RETRIES if max_retries is None else max_retries
+            worn = worn_out(state, stale_after, retries, now)
+            if worn:  # recorded failed first: its hold is this step's, as a tell's would be
+                step.lines.append(worn_out_line(worn, state))
+                parts = _parts(spec, config, store, name, run_id)
+                if fail_worn_out(
+                    spec, parts, uri, name, history, state, worn, stale_after, retries
+                ):
+                    step.finished = True
+                    step.lines.append(_done_line(name, history))
+                    return step
             ages = open_ages(state, now)
-            step.reissued = take_stale(state, n, stale_after, now)
+            step.reissued = take_stale(state, n, stale_after, now, retries)
             if step.reissued:
                 step.lines.append(reissue_line(step.reissued, ages, stale_after))
                 if len(step.reissued) == n:  # the planner is not asked
                     return _handed_again(store.client, run_id, state, step, now)
-        parts = spec.build(config, BuildContext(store=store, campaign=name))
-        parts = with_pins(parts, read_pins(store.client, run_id))  # replayed as first asked
+        if parts is None:
+            parts = _parts(spec, config, store, name, run_id)
         want = parts.batch if n is None else n - len(step.reissued)
         left = _budget_left(parts, history, state)
         if left is not None and left < want:
@@ -294,10 +290,11 @@ def ask(
                 return _handed_again(store.client, run_id, state, step, now)
             if left == 0:
                 raise PerturboError(
-                    f"campaign {name!r} has asked all of its {parts.stop.max_experiments} trials "
-                    f"({len(state.open)} open: tell them; `perturbo tell {name} --failed ID` "
-                    "drops one; a dead worker's: `perturbo ask "
-                    f"{name} --stale-after 2h` hands out again one open longer than 2h)"
+                    "; ".join([*step.lines, ""])
+                    + f"campaign {name!r} has asked all of its {parts.stop.max_experiments} "
+                    f"trials ({len(state.open)} open: tell them; `perturbo tell {name} --failed "
+                    f"ID` drops one; a dead worker's: `perturbo ask {name} --stale-after 2h` "
+                    "hands out again one open longer than 2h)"
                 )
             want = left
         diverged = replay_trials(parts.planner, parts.space, history, state)
@@ -307,7 +304,7 @@ def ask(
         recorder.start({"pool": "lab"})
         try:
             proposed = _propose(spec, parts, history, state, want, recorder, now)
-            _park(recorder)
+            park(recorder)
         except BaseException as e:
             _failed(recorder, e)
             raise
@@ -317,6 +314,12 @@ def ask(
         return step
     finally:
         claim.release()
+
+
+def _parts(spec: KindSpec, config: Mapping[str, Any], store: Any, name: str, run_id: str):
+    """The campaign's parts, its pins replayed as first asked (:mod:`perturbo.lab.pins`)."""
+    parts = spec.build(config, BuildContext(store=store, campaign=name))
+    return with_pins(parts, read_pins(store.client, run_id))
 
 
 def _handed_again(
@@ -349,34 +352,16 @@ def tell(
         state = _read_state(store.client, run_id, history)
         obs = outcomes(lab, config, name, history, state, values)
         parts = spec.build(config, BuildContext(store=store, campaign=name))
-        recorder = _recorder(spec, parts, uri, name, resume=True)
-        recorder.start({"pool": "lab"})
-        try:
-            from perturbo.lab.loop import _steps
-
-            steps = _steps(parts, history, recorder, history.last_round + 1)
-            steps.planner = _Deaf()  # this step proposes nothing: no planner to rebuild
-            steps.record(obs, 0.0, 0.0, restamp=True)
-            told = {o.spec.id for o in obs}
-            state.open = [s for s in state.open if s.id not in told]
-            _write_state(recorder.client, recorder.run_id, state)
-            step = TrialStep(name, [], list(state.open))
-            step.lines.append(told_line(parts, obs, steps.history))
-            if not state.open and parts.stop.budget_left(steps.history) == 0:
-                steps.finish()
-                step.finished = True
-                step.lines.append(f"campaign {name!r} finished: {steps.history.n_ran} trials told")
-            else:
-                _park(recorder)
-                step.lines.append(waiting_line(state, name, time.time()))
-        except BaseException as e:
-            _failed(recorder, e)
-            raise
+        done = record_trials(spec, parts, uri, name, history, state, obs)
+        step = TrialStep(name, [], list(state.open), [told_line(parts, obs, history)])
+        step.finished = done
+        step.lines.append(
+            _done_line(name, history) if done else waiting_line(state, name, time.time())
+        )
         return step
     finally:
         claim.release()
 
 
-class _Deaf:
-    def tell(self, observations: Sequence[Observation]) -> None:
-        pass
+def _done_line(name: str, history: History) -> str:
+    return f"campaign {name!r} finished: {history.n_ran} trials told"

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from perturbo.actors import LocalExecutorPool
+from perturbo.actors.local_pool import EXIT_GRACE_S
 from perturbo.campaign import StopRule, run
 from perturbo.protocols import ExecutorPool
 from perturbo.search.random import RandomPlanner
@@ -172,6 +173,10 @@ def test_timeout_fails_the_hung_experiment_and_abandons_its_thread(workers: int)
         assert obs["n1"].status is Status.FAILED and obs["n1"].error.startswith(
             "timed out after 0.3 s"
         )
+        # it says what happens to the thread: stopped at its next bytecode, waited for at exit
+        assert "cannot stop it" not in obs["n1"].error
+        assert "stopped as soon as it runs Python again" in obs["n1"].error
+        assert f"up to {EXIT_GRACE_S:g} s at exit" in obs["n1"].error, obs["n1"].error
         assert all(obs[i].ok for i in ("n0", "n2", "n3")) and pool.n_timed_out == 1
         assert pool.in_flight() == [] and pool.free_slots() == workers
         time.sleep(3.0)  # the abandoned thread returns now: its late result is dropped

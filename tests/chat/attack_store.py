@@ -21,7 +21,11 @@ from perturbo.types import CampaignSummary, ExperimentSpec, Observation, Outcome
 
 __all__ = ["FakeStore", "attack_store"]
 
-TIMEOUT = "timed out after 0.3 s (its thread was abandoned: the local pool cannot stop it)"
+TIMEOUT = (
+    "timed out after 0.3 s (its thread is stopped as soon as it runs Python again, once a "
+    "native call such as a torch op returns, and waited for up to 20 s at exit; a fresh thread "
+    "took its place)"
+)
 
 
 def _mask(samples: Iterable[int]) -> str:

@@ -6,7 +6,7 @@ second driver go through ``perturbo.cli.main`` in this process (what a second te
   while it lives; `stop` ends it cleanly (what runs is recorded, KILLED) and `resume` finishes
   it with every experiment recorded once and run once;
 - a SIGKILLed driver leaves its run RUNNING, and `status` tells it is dead (its PID is gone);
-  `stop` marks it KILLED.
+  `stop` marks it KILLED (exit 0); a second `stop` stops nothing (exit 1).
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ def test_status_then_stop_then_resume(
 
         rc, out, err = _cli(capsys, "stop", name, "--tracking-uri", uri, "--wait", "120")
         assert rc == 0, out + err
-        assert "asked stoppable to stop" in out and "stopped (killed)" in out, out
+        assert "asked stoppable to stop" in out and "stopped: KILLED" in out, out
         log, _ = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
@@ -105,8 +105,8 @@ def test_a_sigkilled_driver_shows_dead_and_stop_marks_it_killed(
     rc, out, err = _cli(capsys, "stop", name, "--tracking-uri", uri)
     assert rc == 0 and "marked KILLED" in out, out + err
     assert _status(capsys, uri)[name]["state"] == "killed"
-    rc, out, _ = _cli(capsys, "stop", name, "--tracking-uri", uri)
-    assert rc == 0 and "not running" in out
+    rc, out, err = _cli(capsys, "stop", name, "--tracking-uri", uri)
+    assert rc == 1 and "not running" in err and "KILLED" in err, out + err  # nothing stopped
 
 
 def test_stop_on_a_store_nobody_wrote_is_a_clear_error(

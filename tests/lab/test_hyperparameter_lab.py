@@ -241,7 +241,7 @@ def test_a_tell_stopped_after_recording_loses_and_repeats_nothing(
 ) -> None:
     """Killed after the trial is recorded and before the ask log is written: the next step
     sees the trial told (the history is the record), hands it out no more, refuses it again."""
-    import perturbo.lab.trials as trials
+    import perturbo.lab.trial_record as trial_record  # how a tell records (and an ask fails)
 
     uri = campaign
 
@@ -249,7 +249,7 @@ def test_a_tell_stopped_after_recording_loses_and_repeats_nothing(
         raise KeyboardInterrupt
 
     with monkeypatch.context() as m:
-        m.setattr(trials, "_write_state", killed)
+        m.setattr(trial_record, "write_state", killed)
         assert main(["tell", "H", "t0001", "0.125", "--tracking-uri", uri]) != 0
     capsys.readouterr()
     assert [o.spec.id for o in tracking.open_store(uri).history("H")] == ["t0000", "t0001"]

@@ -154,3 +154,22 @@ def test_help_teaches_stale_after(capsys: pytest.CaptureFixture[str]) -> None:
         main(["ask", "--help"])
     out = capsys.readouterr().out
     assert "--stale-after" in out and "2h" in out
+
+
+def test_show_lists_each_open_trial_with_its_age(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``perturbo show`` names every open trial and its age, oldest first (which worker died
+    shows in the ages), not only the oldest; ten lines at most, then how many more."""
+    from perturbo.lab import trials
+
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    _start(tmp_path, uri, trials=20, batch=12)  # t0000..t0011 handed out now
+    trials.ask(_kind_of, uri, "S", 1, now=time.time() - 2 * HOUR - 30)  # t0012, 2h ago
+    capsys.readouterr()
+    assert main(["show", "S", "--tracking-uri", uri]) == 0
+    out = capsys.readouterr().out
+    listed = re.findall(r"^\s+(t\d{4})  open (.+)$", out, re.MULTILINE)
+    assert [t for t, _ in listed] == ["t0012", *(f"t{i:04d}" for i in range(9))], out
+    assert listed[0][1].startswith("2h 00m") and listed[1][1].endswith("s"), listed
+    assert re.search(r"^\s+and 3 more \(`perturbo ask S` lists them all\)$", out, re.MULTILINE)

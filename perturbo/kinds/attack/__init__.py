@@ -20,8 +20,8 @@ Modules: :mod:`.config` (settings, flags), :mod:`.targets` / :mod:`.builtin` /
 :mod:`.attacks` (attacks), :mod:`.evaluate` (the robust-accuracy definition),
 :mod:`.executor`, :mod:`.samples` (per-sample worst case), :mod:`.space` (search space,
 cascade), :mod:`.campaign` (build), :mod:`.plots`, :mod:`.report` and :mod:`.certify` (the
-"certified >= L, attacked <= U" every campaign ends with, ``--certify``). Torch loads only
-where an attack runs.
+"certified >= L, attacked <= U" every campaign ends with, ``--certify``), :mod:`.shown` (what
+``perturbo show`` says a cascade found). Torch loads only where an attack runs.
 """
 
 from __future__ import annotations
@@ -38,6 +38,13 @@ def _build(config: Any, context: Any) -> Any:
     from perturbo.kinds.attack.campaign import build
 
     return build(config, context)
+
+
+def _shown_best(summary: Any, history: Any) -> Any:
+    """``perturbo show``'s result of a cascade, not its first trial (imported on call)."""
+    from perturbo.kinds.attack.shown import shown_best
+
+    return shown_best(summary, history)
 
 
 def _planners() -> Any:
@@ -71,6 +78,7 @@ KIND = KindSpec(
     budget_keys=("trials",),
     tag_params=("model", "norm", "eps"),
     internal_params=("samples", "pass_budget"),  # a trial's sample mask and its pass budget
+    shown_best=_shown_best,  # a cascade's trials saw different samples: its result, not a best
     examples=(
         "perturbo run attack --model digits-cnn --eps 0.1 --norm linf --planner bo --trials 40 --batch 4\n"
         "perturbo run attack --model model.pt --data data.npz --input-range 0,1 --eps 0.03\n"

@@ -176,17 +176,23 @@ def _list(console: Any, store: Any) -> int:
 
 def list_headline(spec: Any, summary: CampaignSummary) -> str:
     """The list's one-cell result: what a kind with findings found ("12 of 45 hits found
-    (27%) in 256 experiments", from the last metrics), else the kind's headline metrics."""
+    (27%) in 256 experiments", from the last metrics), else the kind's headline metrics. The
+    experiments are those that ran and gave a result, the failed ones said apart ("..., 3
+    failed"), as ``perturbo show NAME`` counts them; a store recorded before the failed were
+    tagged counts every one that ran."""
     from perturbo.findings import headline_of_metrics
 
     metrics = {k: v for k, v in summary.metrics.items() if not k.startswith("final_")}
     findings = getattr(spec, "findings", None)
     if findings is not None:
         n_ran = str(summary.run_tags.get("perturbo.n_ran", ""))
+        n_failed = str(summary.run_tags.get("perturbo.n_failed", ""))
         ran = int(n_ran) if n_ran.isdigit() else None
-        line = headline_of_metrics(findings, summary.params, metrics, ran)
+        failed = int(n_failed) if n_failed.isdigit() and ran is not None else 0
+        ok = None if ran is None else ran - failed
+        line = headline_of_metrics(findings, summary.params, metrics, ok)
         if line is not None:
-            return line
+            return line + (f", {failed} failed" if failed else "")
     return headline(metrics, spec.headline if spec is not None else ())
 
 
@@ -207,6 +213,17 @@ def _damaged(console: Any, store: Any, summary: CampaignSummary) -> bool:
     for p in problems:
         console.print("  " + escape(p.line()))
     return bool(problems)
+
+
+def _open_trials(store: Any, name: str) -> list[str]:
+    """A trial lab campaign's open trials, each with its age (:mod:`perturbo.lab.trial_state`:
+    the waiting line names only the oldest); none for a lab campaign of batches."""
+    from perturbo.lab.trial_state import TRIALS_FILE, open_lines, read_state
+
+    run_id = store.parent_run_id(name)
+    if TRIALS_FILE not in {f.path for f in store.client.list_artifacts(run_id, "lab")}:
+        return []  # a batch: its history (a screen's, maybe large) is not read for nothing
+    return open_lines(read_state(store.client, run_id, store.history(name)), name, time.time())
 
 
 def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = False) -> int:
@@ -243,6 +260,8 @@ def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = Fal
     )
     if waiting := summary.run_tags.get("perturbo.lab.waiting"):  # a lab campaign's pending batch
         console.print(f"  [bold]{escape(waiting)}[/bold] (`perturbo ask {escape(name)}`)")
+        for line in _open_trials(store, name):
+            console.print("    " + escape(line))
     found = found_line(spec, summary, history)
     if found:
         console.print(f"  [bold]{escape(found)}[/bold]")

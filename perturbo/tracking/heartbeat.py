@@ -33,7 +33,11 @@ DRIVER_TAG = "perturbo.driver"
 STOP_TAG = "perturbo.stop_requested"
 """Set by ``perturbo stop``: the driver stops asking, records what is running, ends KILLED."""
 PROGRESS_TAG = "perturbo.n_ran"
-"""Experiments that ran so far (written with each round)."""
+"""Experiments that ran so far (written with each round), the failed ones included."""
+FAILED_TAG = "perturbo.n_failed"
+"""Of :data:`PROGRESS_TAG`'s experiments, those that failed (no result: a crash, a lab's dropped
+gene), written with it so the campaign list counts what ran successfully as ``perturbo show
+NAME`` does. Absent in stores recorded before it: the list then counts every one that ran."""
 
 STALE_BEATS = 3
 """A campaign whose last beat is older than this many intervals (+ 10 s) counts as dead."""
@@ -160,6 +164,7 @@ def _float(v: str | None) -> float | None:
 
 __all__ = [
     "DRIVER_TAG",
+    "FAILED_TAG",
     "HEARTBEAT_TAG",
     "INTERVAL_TAG",
     "PROGRESS_TAG",

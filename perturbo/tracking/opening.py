@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from perturbo.tracking.batch import MAX_PARAM_LEN, log_batch
-from perturbo.tracking.heartbeat import PROGRESS_TAG, STOP_TAG
+from perturbo.tracking.heartbeat import FAILED_TAG, PROGRESS_TAG, STOP_TAG
 from perturbo.tracking.layout import (
     CONFIG_FILE,
     KIND_TAG,
@@ -42,6 +42,8 @@ class Opened:
     experiment_id: str = ""
     run_id: str = ""
     n_ran: int = 0
+    n_failed: int | None = 0
+    """``None``: the store has no :data:`FAILED_TAG` (recorded before it was written)."""
     base: int = ROUND_BASE
     series: dict[str, list[tuple[int, float]]] | None = None
 
@@ -133,6 +135,11 @@ def reopen_campaign(
     if STOP_TAG in parent.data.tags:  # the stop it obeyed last time is done
         c.delete_tag(run_id, STOP_TAG)
     opened.n_ran = int(parent.data.tags.get(PROGRESS_TAG, "0") or 0)
+    failed = parent.data.tags.get(FAILED_TAG)
+    if failed is not None or not opened.n_ran:  # none ran yet: none failed either
+        opened.n_failed = int(failed or 0)
+    else:
+        opened.n_failed = None
     opened.base = round_base(parent.data.tags)
     opened.series = load_series(c, run_id, opened.base)
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from perturbo.protocols import AGENT_TRACE
 from perturbo.tracking.artifacts import findings_files
-from perturbo.tracking.heartbeat import PROGRESS_TAG
+from perturbo.tracking.heartbeat import FAILED_TAG, PROGRESS_TAG
 from perturbo.tracking.interrupts import ctrl_c_after_write
 from perturbo.tracking.layout import ROUND_TAG, jsonable
 from perturbo.tracking.reader import nested_runs, recorded_rounds
@@ -50,6 +50,9 @@ class RoundWriter:
     _series: dict[str, list[tuple[int, float]]]
     _seen: list[Observation]
     _n_ran: int
+    _n_failed: int | None
+    """Of ``_n_ran``, the failed ones (``None``: unknown, a campaign recorded before they were
+    counted and whose history was not read on resume: no tag is written then)."""
     _base: int
     _traces: bool
 
@@ -64,6 +67,8 @@ class RoundWriter:
         :data:`~perturbo.protocols.AGENT_TRACE`, the agent's trace of the ask behind it."""
         obs = list(observations)
         self._n_ran += sum(o.outcome.status is not Status.REJECTED for o in obs)
+        if self._n_failed is not None:
+            self._n_failed += sum(o.outcome.status is Status.FAILED for o in obs)
         if self.findings is not None:
             self._seen += obs
         for k, v in metrics.items():
@@ -125,6 +130,8 @@ class RoundWriter:
         )
         files = findings_files(self.findings, self._seen, round)
         tags = {PROGRESS_TAG: self._n_ran}
+        if self._n_failed is not None:
+            tags[FAILED_TAG] = self._n_failed
         write_round(target, round, obs, metrics, notes, trace, tags, files)
         self._traces = self._traces or trace is not None
 

@@ -35,6 +35,7 @@ from perturbo.tracking.summary_text import (
     description,
     fmt,
     last_metrics,
+    nothing_found,
     result_line,
     start_description,
     summary_markdown,
@@ -72,7 +73,10 @@ def write_summary(client: MlflowClient, facts: CampaignFacts) -> str:
     facts = replace(facts, plots=plots, traces=traces or _round_traces(client, facts))
     best = best_observation(facts.history, facts.objective, facts.direction)
     rnd = best_round(facts) if facts.nesting == "round" else None
-    marked = _mark_best(client, facts, best, rnd)
+    # nothing found (0 hits in every round): no round or run is best, none is marked (an
+    # earlier mark is cleared); the best.* tags below still say what was measured
+    none = nothing_found(facts, best, rnd)
+    marked = _mark_best(client, facts, None if none else best, None if none else rnd)
     md = summary_markdown(facts, best, rnd, marked)
     tags = {NOTE_TAG: md, "perturbo.status": facts.status}
     headline = result_line(facts)

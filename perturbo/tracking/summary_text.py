@@ -91,6 +91,27 @@ def best_round(facts: CampaignFacts) -> tuple[str, int, float] | None:
     return key, int(rnd), float(v)
 
 
+def nothing_found(
+    facts: CampaignFacts, best: Observation | None, rnd: tuple[str, int, float] | None
+) -> bool:
+    """Whether the best is best at nothing: a kind that *finds* things (its
+    :class:`~perturbo.findings.Findings`: a screen's hits) whose best round counts 0 of them
+    (or, nested per trial, whose best experiment is no find), so none was found. Then no round
+    or run is marked best (MLflow's " (best)" on round 1 read as if it had found something)
+    and the text says none were found, as ``perturbo show`` does. Only there: elsewhere a 0 is
+    a value like any other (an attack's robust accuracy 0 is the strongest attack, a loss of 0
+    the best fit), and ties go to the first as always."""
+    if facts.findings is None:
+        return False
+    if rnd is not None:
+        return rnd[2] == 0
+    return (
+        best is not None
+        and facts.objective == facts.findings.label
+        and best.outcome.metrics.get(facts.objective) == 0
+    )
+
+
 def last_metrics(facts: CampaignFacts) -> dict[str, float]:
     """Each per-round metric's last value."""
     return {k: float(pts[-1][1]) for k, pts in facts.series.items() if pts}
@@ -208,7 +229,14 @@ def summary_markdown(
         noun = facts.findings.noun.capitalize()
         lines += ["", f"**{noun} by round** (all of them: [{name}]({link}))", "", *found_lines]
     lines += ["", "**Best result**", ""]
-    if rnd is not None:
+    if nothing_found(facts, best, rnd) and facts.findings is not None:
+        noun = facts.findings.noun
+        lines.append(
+            f"- best round: none yet, no {noun} found ({rnd[0]} = 0 in every round)"
+            if rnd is not None
+            else f"- none yet: no {noun} found"
+        )
+    elif rnd is not None:
         link = f" ([round run]({_run_link(facts, marked)}))" if marked else ""
         lines.append(f"- best round: round {rnd[1] + 1} with {rnd[0]} = {fmt(rnd[2])}{link}")
         finals = [(k, pts[-1][1]) for k in facts.headline if (pts := facts.series.get(k))]
@@ -270,7 +298,9 @@ def description(
     headline = result_line(facts)
     if headline:
         parts.append(f"**{headline}**.")
-    if rnd is not None:
+    if nothing_found(facts, best, rnd) and facts.findings is not None:
+        parts.append(f"No {facts.findings.noun} found yet.")
+    elif rnd is not None:
         parts.append(f"Best round: {rnd[1] + 1} with {rnd[0]} = {fmt(rnd[2])}.")
     elif best is not None:
         v = float(best.outcome.metrics[facts.objective])
@@ -290,6 +320,7 @@ __all__ = [
     "description",
     "fmt",
     "last_metrics",
+    "nothing_found",
     "result_line",
     "start_description",
     "summary_markdown",

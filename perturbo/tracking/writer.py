@@ -103,6 +103,7 @@ class MlflowRecorder(RoundWriter, RunSummary):
         self._heartbeat: Heartbeat | None = None
         self._backlog = Backlog(self._spool, self.retry_s, self.notify)
         self._n_ran = 0
+        self._n_failed: int | None = 0
         self._base = ROUND_BASE  # a resumed campaign keeps the numbering it was recorded with
         self._seen: list[Observation] = []  # what the findings CSV is counted from
         self.stopped: str | None = None
@@ -284,6 +285,7 @@ class MlflowRecorder(RoundWriter, RunSummary):
         finally:  # what was read, even where the store failed half way
             self.experiment_id, self.run_id = opened.experiment_id, opened.run_id
             self._n_ran, self._base = opened.n_ran, opened.base
+            self._n_failed = opened.n_failed
             if opened.series is not None:
                 self._series = opened.series
         self._drop_orphans()
@@ -291,6 +293,8 @@ class MlflowRecorder(RoundWriter, RunSummary):
             from perturbo.tracking.reader import MlflowStore
 
             self._seen = list(MlflowStore(self.tracking_uri, self.spool_dir).history(self.campaign))
+            if self._n_failed is None:  # recorded before the failed were counted: count them
+                self._n_failed = sum(o.outcome.status is Status.FAILED for o in self._seen)
 
     def _close_heartbeat(self) -> None:
         if self._heartbeat is not None:

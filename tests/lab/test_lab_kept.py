@@ -167,3 +167,35 @@ def test_a_lab_campaigns_name_taken_again_says_ask_and_tell_not_resume(
     err = capsys.readouterr().err.strip()
     assert "already exists" in err and "perturbo tell L FILE" in err, err
     assert "perturbo resume" not in err, err
+
+
+def test_the_campaign_list_counts_dropped_genes_apart_from_those_that_ran(
+    tmp_path, monkeypatch, capsys
+):
+    """`perturbo show` (the list) counts the experiments that gave a result, the failed ones
+    said apart, as `perturbo show NAME` does; a store without the failed count lists all that
+    ran, and its next round counts the failed from the history."""
+    from perturbo.kinds.genetic.spec import KIND
+    from perturbo.show import list_headline
+
+    monkeypatch.chdir(tmp_path)
+    uri = _uri(tmp_path)
+    assert main(start_args(tmp_path, uri, rounds=3, batch=8)) == 0
+    genes = sheet_genes(tmp_path / "L-round1.csv")
+    assert _tell(uri, results(tmp_path / "a.csv", genes[:5])) == 0
+    assert _tell(uri, None, "--drop-failed") == 0
+    store = tracking.open_store(uri)
+    tags = store.summary("L").run_tags
+    assert (tags["perturbo.n_ran"], tags["perturbo.n_failed"]) == ("8", "3")
+    assert list_headline(KIND, store.summary("L")).endswith(" in 5 experiments, 3 failed")
+    capsys.readouterr()
+    assert main(["show", "--tracking-uri", uri]) == 0
+    assert "3 failed" in capsys.readouterr().out
+
+    store.client.delete_tag(store.parent_run_id("L"), "perturbo.n_failed")  # an older store
+    assert list_headline(KIND, store.summary("L")).endswith(" in 8 experiments")
+    second = sheet_genes(tmp_path / "L-round2.csv")
+    assert _tell(uri, results(tmp_path / "b.csv", second)) == 0
+    tags = store.summary("L").run_tags
+    assert (tags["perturbo.n_ran"], tags["perturbo.n_failed"]) == ("16", "3")
+    assert list_headline(KIND, store.summary("L")).endswith(" in 13 experiments, 3 failed")

@@ -155,3 +155,30 @@ def test_the_finds_csv_is_written_with_each_round_so_a_killed_campaign_has_it(
     rec.abort("KILLED", "killed midway")  # what a kill leaves: the round's finds stay
     again = Path(c.download_artifacts(rec.run_id, "finds.csv", str(tmp_path / "2"))).read_text()
     assert again == text
+
+
+def test_a_campaign_that_found_nothing_marks_no_round_best(store: str) -> None:
+    """0 hits in every round: no round is best, so none is marked " (best)" in MLflow and the
+    texts say nothing was found; once a resume finds some, the best round is marked."""
+    from perturbo.findings import Findings
+
+    finds = Findings(label="hit", subjects=("item",), count="hits_total", file="finds.csv")
+    kw = {"nesting": "round", "headline": ("hits_total",), "findings": finds}
+    # items 3..10 score below 0.8: no hit (1, 2, 14, 15, 27.. are hits)
+    rec, hist = run_toy(store, "sum-none", rounds=2, planner=ToyPlanner(start=3), **kw)
+    assert not any(o.outcome.ok and o.outcome.metrics["hit"] for o in hist)
+    c = _client(store)
+    assert _best_runs(c, rec.experiment_id) == []
+    names = [r.info.run_name for r in c.search_runs([rec.experiment_id])]
+    assert names and not any(n.endswith(BEST_SUFFIX) for n in names), names
+    parent = c.get_run(rec.run_id)
+    assert "perturbo.best.run" not in parent.data.tags
+    note = parent.data.tags[NOTE_TAG]
+    assert "best round: none yet, no hits found (hits_total = 0 in every round)" in note
+    assert "No hits found yet." in c.get_experiment(rec.experiment_id).tags[NOTE_TAG]
+    rec, _ = run_toy(
+        store, "sum-none", rounds=3, planner=ToyPlanner(start=14), history=hist, resume=True, **kw
+    )
+    best = _best_runs(c, rec.experiment_id)
+    assert [r.data.tags["perturbo.round"] for r in best] == ["3"]
+    assert best[0].info.run_name.endswith(BEST_SUFFIX)

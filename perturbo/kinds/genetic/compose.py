@@ -74,7 +74,7 @@ def make_planner(
     )
     return TABLE.make(
         name,
-        GenePool(screen.genes),
+        GenePool(screen.genes, screen.spelling),
         kind=KIND_NAME,
         seed=int(config.get("seed", DEFAULTS["seed"])),
         objectives=("hit",),
@@ -283,7 +283,7 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
     _check_rerank(cfg)
     screen = load_screen(cfg.screen, cfg.hits, cfg.task, cfg.modality, cfg.hit_tail)
     checks.say(f"{checks.hits_line(screen, cfg)}; building the {cfg.planner} planner ...")
-    space = GenePool(screen.genes)
+    space = GenePool(screen.genes, screen.spelling)
     if cfg.batch > len(space):
         raise PerturboError(
             f"--batch {cfg.batch} is larger than the {len(space)} genes of screen {screen.name}: "

@@ -43,13 +43,20 @@ __all__ = [
 
 
 class GenePool:
-    """The genes of a screen as a search space: params ``{"gene": SYMBOL}``, each gene once."""
+    """The genes of a screen as a search space: params ``{"gene": SYMBOL}``, each gene once.
+
+    A gene is matched ignoring case (its :meth:`key` is the normalised symbol) and validated to
+    the screen file's own spelling (``spelling``: normalised symbol -> that spelling, for the
+    genes spelled otherwise; :attr:`~.screens.Screen.spelling`), so what is run, recorded and
+    shown is the user's ``Cd247``, never an upper-cased ``CD247``. A record of either spelling
+    (a store written before this kept the upper case) has the same key: a resume matches it."""
 
     unique = True
 
-    def __init__(self, genes: Iterable[str]) -> None:
+    def __init__(self, genes: Iterable[str], spelling: Mapping[str, str] | None = None) -> None:
         self.genes: tuple[str, ...] = tuple(dict.fromkeys(normalize_gene(g) for g in genes))
         self._known = frozenset(self.genes)
+        self._spelling = {g: spelling[g] for g in self.genes if g in (spelling or {})}
         self._by_first: dict[str, list[str]] = {}
         for g in self.genes:
             self._by_first.setdefault(g[:1], []).append(g)
@@ -73,14 +80,21 @@ class GenePool:
             raise InvalidSpec("gene is empty")
         if gene not in self._known:
             raise InvalidSpec(f"{gene} is not a gene of this screen{self._suggest(gene)}")
-        return {"gene": gene}
+        return {"gene": self.spell(gene)}
+
+    def spell(self, gene: str) -> str:
+        """``gene`` (any case) as the screen spells it."""
+        key = normalize_gene(gene)
+        return self._spelling.get(key, key)
 
     def suggestions(self, gene: str, n: int = 3) -> list[str]:
-        """Close matches among the pool's symbols (difflib), best first."""
+        """Close matches among the pool's symbols (difflib), best first, as the screen
+        spells them."""
         gene = normalize_gene(gene)
         # Same first letter first (fast: ~1k candidates instead of ~19k), then the whole pool.
         near = difflib.get_close_matches(gene, self._by_first.get(gene[:1], []), n=n, cutoff=0.75)
-        return near or difflib.get_close_matches(gene, self.genes, n=n, cutoff=0.8)
+        near = near or difflib.get_close_matches(gene, self.genes, n=n, cutoff=0.8)
+        return [self.spell(g) for g in near]
 
     def _suggest(self, gene: str) -> str:
         near = self.suggestions(gene)
@@ -90,11 +104,11 @@ class GenePool:
         return normalize_gene(str(params["gene"]))
 
     def sample(self, rng: Any, n: int, exclude: set[str]) -> list[dict[str, Any]]:
-        free = [g for g in self.genes if g not in exclude]
+        free = [g for g in self.genes if g not in exclude]  # ``exclude``: keys, as :meth:`key`
         if n <= 0 or not free:
             return []
         pick = rng.choice(len(free), size=min(n, len(free)), replace=False)
-        return [{"gene": free[i]} for i in pick]
+        return [{"gene": self.spell(free[i])} for i in pick]
 
 
 class GeneticExecutor:
@@ -112,10 +126,9 @@ class GeneticExecutor:
         raw = spec.params.get("gene") if isinstance(spec.params, Mapping) else None
         if not isinstance(raw, str) or normalize_gene(raw) not in self.screen:
             return rejected(f"{raw!r} is not a gene of screen {self.screen.name}")
-        gene = normalize_gene(raw)
         metrics = {
-            "score": self.screen.score(gene),
-            "hit": 1.0 if gene in self.screen.hits else 0.0,
+            "score": self.screen.score(raw),
+            "hit": 1.0 if self.screen.is_hit(raw) else 0.0,
         }
         return Outcome(
             Status.COMPLETED, metrics, duration_s=time.perf_counter() - t0, worker=self._worker

@@ -44,7 +44,10 @@ def delimiter(path: Path, text: str) -> str:
 
 
 def normalize_gene(symbol: str) -> str:
-    """The canonical form of a gene symbol: whitespace stripped, upper case."""
+    """The canonical form of a gene symbol: whitespace stripped, upper case. It is the key
+    genes are matched by (a mouse ``Cd247`` meets the human gene-set libraries' ``CD247``, a
+    hits file's ``cd247`` its screen row), never what a user is shown: that is the screen
+    file's own spelling (:func:`read_gene_scores`' third value, :meth:`~.screens.Screen.spell`)."""
     return symbol.strip().upper()
 
 
@@ -125,16 +128,22 @@ def _not_utf8(path: Path, what: str, e: UnicodeDecodeError) -> str:
     )
 
 
-def read_gene_scores(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...], np.ndarray]:
-    """(genes, scores) of a ``Gene,Score`` CSV, genes normalised; a :class:`PerturboError`
-    naming the line and the fix for a short row, an empty gene, a score that is not a finite
-    number, or (unless ``allow_duplicates``: the largest |score| is kept) a repeated gene."""
+def read_gene_scores(
+    path: Path, allow_duplicates: bool
+) -> tuple[tuple[str, ...], np.ndarray, dict[str, str]]:
+    """(genes, scores, spelling) of a ``Gene,Score`` CSV: genes normalised (the keys genes are
+    matched by), ``spelling`` the file's own spelling of each gene whose symbol is not already
+    upper case (``{"CD247": "Cd247"}`` for a mouse screen; the first row's where a gene repeats),
+    so proposals, hits and records show the user's symbols. A :class:`PerturboError` naming
+    the line and the fix for a short row, an empty gene, a score that is not a finite number,
+    or (unless ``allow_duplicates``: the largest |score| is kept) a repeated gene."""
     fix = (
         "it must be a CSV (or a .tsv, tab-separated) with a header row containing Gene and "
         "Score, one gene per row"
     )
     rows, (gi, si) = csv_table(path, "screen", ("gene", "score"), fix)
     best: dict[str, float] = {}
+    spelling: dict[str, str] = {}
     dupes: list[str] = []
     bad_nan: list[str] = []
     not_number: list[str] = []
@@ -154,6 +163,8 @@ def read_gene_scores(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...
         if not math.isfinite(score):
             bad_nan.append(gene)
             continue
+        if gene not in best and r[gi].strip() != gene:
+            spelling[gene] = r[gi].strip()
         if gene in best:
             dupes.append(gene)
             if abs(score) > abs(best[gene]):
@@ -174,13 +185,13 @@ def read_gene_scores(path: Path, allow_duplicates: bool) -> tuple[tuple[str, ...
             "give them a number or delete those rows"
         )
     if dupes and not allow_duplicates:
-        shown = sorted(set(dupes))
+        shown = sorted({spelling.get(g, g) for g in dupes})  # as the file spells them
         raise PerturboError(
             f"screen {path}: {len(shown)} gene(s) appear on more than one row "
             f"({', '.join(shown[:5])}{', ...' if len(shown) > 5 else ''}; symbols compared "
             "ignoring case and spaces); keep one row per gene (e.g. average the replicates)"
         )
-    return tuple(best), np.fromiter(best.values(), float, len(best))
+    return tuple(best), np.fromiter(best.values(), float, len(best)), spelling
 
 
 def hits_file_lines(path: Path, unit: str) -> list[tuple[int, str]]:
@@ -199,17 +210,20 @@ def hits_file_lines(path: Path, unit: str) -> list[tuple[int, str]]:
 def read_hits(path: Path, genes: tuple[str, ...]) -> frozenset[str]:
     """The genes named in a ``--hits`` file (one per line, ``#`` comments), or in the gene
     column (:data:`GENE_COLUMNS`) of a CSV/TSV with a header; all must be in ``genes``.
-    Separated fields without such a header are refused, saying the format."""
+    Separated fields without such a header are refused, saying the format. Names are matched
+    ignoring case (``genes`` are normalised); the unknown ones are named as the file spells them."""
     lines = hits_file_lines(path, "gene")
-    named = [normalize_gene(text) for text in _hit_names(path, lines)]
+    names = _hit_names(path, lines)
+    raw = {normalize_gene(text): text.strip() for text in reversed(names)}  # first spelling
+    named = [normalize_gene(text) for text in names]
     if not named:
         raise PerturboError(
             f"--hits {path}: no gene names in it; write one hit gene per line, or drop --hits "
             f"to use the top {HIT_FRACTION:.0%} of genes by |score|"
         )
     known = set(genes)
-    unknown = [g for g in dict.fromkeys(named) if g not in known]
-    if unknown == [named[0]] and named.count(named[0]) == 1:  # a header line, likely
+    unknown = [raw[g] for g in dict.fromkeys(named) if g not in known]
+    if unknown == [raw[named[0]]] and named.count(named[0]) == 1:  # a header line, likely
         raise PerturboError(
             f"--hits {path}: its first line {lines[0][1]!r} is not a gene of the screen (a "
             "header?); write one hit gene per line with no header, or name the column Gene"

@@ -5,8 +5,12 @@ the set of *hit* genes, and a task description (what is measured, what a hit mea
 
 Rules, in one place:
 
-- **Gene symbols** are normalised by stripping whitespace and upper-casing (``" ifng"`` ->
-  ``"IFNG"``), in the CSV, the hits file and every proposal.
+- **Gene symbols** are matched by their normalised form, whitespace stripped and upper case
+  (``" ifng"`` -> ``"IFNG"``), in the CSV, the hits file and every proposal: :attr:`Screen.genes`
+  and :attr:`Screen.hits` hold those keys (a mouse ``Cd247`` meets the human gene-set
+  libraries' ``CD247`` so). What a user sees and what is recorded is the screen file's own
+  spelling (:meth:`Screen.spell`; the gene pool validates a proposal to it), so a mouse
+  screen's results join back to the user's table without case-folding.
 - **Hits** of a built-in screen come from its shipped ``NAME_hits.npy``. For a user's CSV they
   come from ``--hits hits.txt`` (one gene per line; blank lines and ``#`` comments ignored);
   without one, the hits are the **top 5% of genes by |score|** (both tails, at least one gene),
@@ -33,6 +37,7 @@ Rules, in one place:
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -74,11 +79,18 @@ class _Genes:
     genes: tuple[str, ...]
     task: str
     measurement: str
+    spelling: Mapping[str, str]
     _index: dict[str, int]
 
     def index(self, gene: str) -> int:
         """Position of ``gene`` (normalised) in :attr:`genes`; ``KeyError`` if absent."""
         return self._index[normalize_gene(gene)]
+
+    def spell(self, gene: str) -> str:
+        """``gene`` (any case) as the screen file spells it (the normalised symbol where the
+        file had it so, or the gene is not the screen's): what proposals and records show."""
+        key = normalize_gene(gene)
+        return self.spelling.get(key, key)
 
     def __contains__(self, gene: object) -> bool:
         return isinstance(gene, str) and normalize_gene(gene) in self._index
@@ -104,6 +116,8 @@ class ScreenView(_Genes):
     study: str
     modality: str = "knockout"
     hit_tail: str = "both"
+    spelling: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Normalised symbol -> the screen file's spelling, for the genes spelled otherwise."""
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -113,8 +127,9 @@ class ScreenView(_Genes):
 @dataclass(frozen=True, eq=False)
 class Screen(_Genes):
     """One screen. ``genes`` are canonical (upper case) and unique; ``scores[i]`` belongs to
-    ``genes[i]``; ``hits`` is a subset of ``genes``. Held by the executor and the metrics;
-    planners get :meth:`view`."""
+    ``genes[i]``; ``hits`` is a subset of ``genes``; ``spelling`` maps a gene to the file's own
+    spelling where that is not upper case (:meth:`spell`). Held by the executor and the
+    metrics; planners get :meth:`view`."""
 
     name: str
     genes: tuple[str, ...]
@@ -125,6 +140,8 @@ class Screen(_Genes):
     study: str
     modality: str = "knockout"
     hit_tail: str = "both"
+    spelling: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Normalised symbol -> the screen file's spelling, for the genes spelled otherwise."""
     _index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -140,6 +157,7 @@ class Screen(_Genes):
             self.study,
             self.modality,
             self.hit_tail,
+            self.spelling,
         )
 
     def score(self, gene: str) -> float:
@@ -201,7 +219,7 @@ def load_screen(
             f"nor an existing CSV file{here}; pass one of those names or the path to a "
             "Gene,Score CSV"
         )
-    genes, scores = read_gene_scores(path, allow_duplicates=False)
+    genes, scores, spelling = read_gene_scores(path, allow_duplicates=False)
     task_text, measurement, study, extra = read_task(task, path)
     mod, tail = _modality(task_text, measurement, extra, modality, hit_tail)
     hit_set = (
@@ -210,7 +228,9 @@ def load_screen(
         else top_fraction(genes, scores, tail, f"screen {path}")
     )
     name = path.stem if path.stem.lower() not in by_lower else f"file:{path.stem}"
-    return Screen(name, genes, scores, hit_set, task_text, measurement, study or name, mod, tail)
+    return Screen(
+        name, genes, scores, hit_set, task_text, measurement, study or name, mod, tail, spelling
+    )
 
 
 def _modality(
@@ -242,7 +262,7 @@ def _modality(
 def _load_builtin(
     name: str, task: str | None, modality: str | None = None, hit_tail: str | None = None
 ) -> Screen:
-    genes, scores = read_gene_scores(DATA_DIR / f"{name}.csv", allow_duplicates=True)
+    genes, scores, spelling = read_gene_scores(DATA_DIR / f"{name}.csv", allow_duplicates=True)
     raw = np.load(DATA_DIR / f"{name}_hits.npy", allow_pickle=True)
     hit_set = frozenset(normalize_gene(str(g)) for g in raw.tolist()) & frozenset(genes)
     if task is None:
@@ -256,7 +276,7 @@ def _load_builtin(
         )
     mod, tail = _modality(task_text, measurement, extra, modality, hit_tail)
     study = _BUILTIN_STUDY.get(name, name)
-    return Screen(name, genes, scores, hit_set, task_text, measurement, study, mod, tail)
+    return Screen(name, genes, scores, hit_set, task_text, measurement, study, mod, tail, spelling)
 
 
 def top_fraction(

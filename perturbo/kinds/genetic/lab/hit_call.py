@@ -50,7 +50,7 @@ def hit_call_csv(
     for line, gene, value, rep in results.replicates.itertuples(index=False):
         s = float(score[gene])
         w.writerow(
-            [source, int(line), gene, int(gene in ctl), rep, repr(float(value)), repr(s),
+            [source, int(line), gene, int(normalize_gene(gene) in ctl), rep, repr(float(value)), repr(s),
              repr(mean), repr(sd), n, repr((s - mean) / sd), rule.text,
              int(gene in results.hits)]
         )  # fmt: skip

@@ -7,13 +7,16 @@ Accepted files (CSV, or tab-separated for ``.tsv``/``.tab``/``.txt`` names):
   several rows per gene (Brunello, TKOv3, ...).
 
 The gene column is matched ignoring case, and may also be called ``Gene Symbol``,
-``Target Gene``, ``Target Gene Symbol`` or ``Symbol``. Gene symbols are normalised as the
-screens do (:func:`perturbo.kinds.genetic.screens.normalize_gene`: stripped, upper case).
-:attr:`Library.genes` keeps library order (first appearance); :meth:`Library.guides` gives each
-gene's rows as dicts, every column as the text the file had.
+``Target Gene``, ``Target Gene Symbol`` or ``Symbol``. Gene symbols are matched as the
+screens match them (:func:`perturbo.kinds.genetic.screens.normalize_gene`: stripped, upper
+case) and shown as the file spells them (:attr:`Library.spelling`: a mouse library's
+``Cd247`` is proposed, sheeted and recorded as ``Cd247``). :attr:`Library.genes` keeps library
+order (first appearance); :meth:`Library.guides` gives each gene's rows as dicts, every column
+as the text the file had.
 
 :func:`load_gene_list` reads an ``--exclude`` / ``--controls`` file: one gene per line
-(``#`` comments, blank lines ignored) or a CSV with a ``Gene`` column.
+(``#`` comments, blank lines ignored) or a CSV with a ``Gene`` column; its genes are kept as
+the file spells them (a control is sheeted so), and every use matches them ignoring case.
 """
 
 from __future__ import annotations
@@ -50,13 +53,16 @@ EXCLUDE_FIX = "write one gene per line (or a CSV with a Gene column)"
 
 @dataclass(frozen=True, eq=False)
 class Library:
-    """The genes of a library in file order and each gene's rows (guides)."""
+    """The genes of a library in file order (normalised: the keys they are matched by), each
+    gene's rows (guides), and ``spelling``: normalised symbol -> the file's spelling, for the
+    genes the file spells otherwise (the first row's)."""
 
     path: str
     gene_column: str
     columns: tuple[str, ...]
     genes: tuple[str, ...]
     _rows: dict[str, tuple[dict[str, str], ...]] = field(repr=False)
+    spelling: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
     def guide_columns(self) -> tuple[str, ...]:
@@ -165,6 +171,7 @@ def _load_library(p: Path, text: str | None = None) -> Library:
         raise LabInputError(f"{what} {p}: the header has no gene rows below it; {_LIB_FIX}")
     cols = tuple(c or f"column{i + 1}" for i, c in enumerate(header))
     by_gene: dict[str, list[dict[str, str]]] = {}
+    spelling: dict[str, str] = {}
     for lineno, r in numbered[1:]:
         gene = normalize_gene(r[gi]) if gi < len(r) else ""
         if not gene:
@@ -172,7 +179,8 @@ def _load_library(p: Path, text: str | None = None) -> Library:
                 f"{what} {p}: line {lineno} has an empty {header[gi]}; fill or delete that row"
             )
         row = {c: (r[i].strip() if i < len(r) else "") for i, c in enumerate(cols)}
-        row[cols[gi]] = gene
+        if gene not in by_gene and row[cols[gi]] != gene:
+            spelling[gene] = row[cols[gi]]
         by_gene.setdefault(gene, []).append(row)
     return Library(
         str(p),
@@ -180,6 +188,7 @@ def _load_library(p: Path, text: str | None = None) -> Library:
         cols,
         tuple(by_gene),
         {g: tuple(rs) for g, rs in by_gene.items()},
+        spelling,
     )
 
 
@@ -189,7 +198,8 @@ def load_gene_list(
     """The genes of an ``--exclude`` / ``--controls`` file (``what`` names the flag in errors;
     ``text``: the file's text as kept by the campaign, then the file is not read): one gene per
     line (``#`` comments and blank lines ignored), or a CSV whose first row has a ``Gene``
-    column. Normalised, repeats dropped, file order kept."""
+    column. As the file spells them (stripped; matched ignoring case by every use), repeats
+    (in any case) dropped, file order kept."""
     p = Path(path)
     fix = EXCLUDE_FIX
     numbered = _read_rows(p, what, fix, text)
@@ -206,8 +216,8 @@ def load_gene_list(
                 f"column; {fix}"
             )
         names = [text for _, _, text in entries]
-    genes = [normalize_gene(n) for n in names]
-    genes = [g for g in genes if g]
+    genes = [n.strip() for n in names if n.strip()]
     if not genes:
         raise LabInputError(f"{what} {p}: no gene names in it; {fix}")
-    return tuple(dict.fromkeys(genes))
+    first = {normalize_gene(g): g for g in reversed(genes)}  # the first spelling of each
+    return tuple(dict.fromkeys(first[normalize_gene(g)] for g in genes))

@@ -22,6 +22,7 @@ def outlook(planner: Any, history: Sequence[Observation]) -> tuple[list[str], di
     nothing (the agents)."""
     from perturbo.kinds.genetic.experiment import tested_labels
     from perturbo.kinds.genetic.lab.remaining import remaining_from_sample, remaining_hits
+    from perturbo.kinds.genetic.screens import normalize_gene
 
     done = [o for o in history if o.outcome.ok and "hit" in o.outcome.metrics]
     if not done:
@@ -42,7 +43,9 @@ def outlook(planner: Any, history: Sequence[Observation]) -> tuple[list[str], di
     drawn = set(getattr(planner, "uniform_genes", ()) or ()) & set(labels)
     if drawn:
         first = min(by_round)
-        picked = {str(o.spec.params["gene"]) for o in done if o.spec.round == first} - drawn
+        picked = {  # by the normalised symbol, as the labels and the planner's draws
+            normalize_gene(str(o.spec.params["gene"])) for o in done if o.spec.round == first
+        } - drawn
         est = remaining_from_sample(
             len(genes) - len(picked) - len(failed & set(genes)),
             len(drawn),

@@ -125,15 +125,16 @@ def lab_screen(cfg: GeneticConfig, inputs: Inputs | None = None) -> Screen:
     """The library as a screen with no measurements (scores NaN, no hits): its genes in library
     order minus ``--exclude`` and ``--controls``, the task, study, modality and hit tail.
     ``inputs``: the campaign's kept input files (``None``: read the paths)."""
-    from perturbo.kinds.genetic.screens import Screen, _modality
+    from perturbo.kinds.genetic.screens import Screen, _modality, normalize_gene
 
     if not cfg.library:
         raise LabInputError("a lab campaign needs --library (a CSV with a Gene column)")
     rule = _rule(cfg)
     lib = _library(cfg.library, inputs)
-    drop = set(_gene_list(cfg.exclude, "--exclude", inputs)) if cfg.exclude else set()
+    listed = _gene_list(cfg.exclude, "--exclude", inputs) if cfg.exclude else ()
     if cfg.controls:
-        drop |= set(_gene_list(cfg.controls, "--controls", inputs))
+        listed += _gene_list(cfg.controls, "--controls", inputs)
+    drop = {normalize_gene(g) for g in listed}  # the lists' genes in any case
     genes = tuple(g for g in lib.genes if g not in drop)
     if not genes:
         raise LabInputError(f"--library {cfg.library}: every gene is excluded; nothing to propose")
@@ -143,7 +144,10 @@ def lab_screen(cfg: GeneticConfig, inputs: Inputs | None = None) -> Screen:
     mod, tail = _modality(task_text, measurement, extra, cfg.modality, tail)
     name = path.stem
     nan = np.full(len(genes), math.nan)
-    return Screen(name, genes, nan, frozenset(), task_text, measurement, study or name, mod, tail)
+    return Screen(
+        name, genes, nan, frozenset(), task_text, measurement, study or name, mod, tail,
+        lib.spelling,
+    )  # fmt: skip
 
 
 def build_lab(cfg: GeneticConfig, context: BuildContext) -> CampaignParts:
@@ -161,7 +165,7 @@ def build_lab(cfg: GeneticConfig, context: BuildContext) -> CampaignParts:
     if cfg.planner not in ("random", "bo"):
         raise PerturboError(f"--planner {cfg.planner}: a lab campaign runs random or bo")
     screen = lab_screen(cfg, getattr(context.store, "lab_inputs", None))
-    space = GenePool(screen.genes)
+    space = GenePool(screen.genes, screen.spelling)
     if cfg.batch > len(space):
         raise PerturboError(
             f"--batch {cfg.batch} is larger than the {len(space)} genes of library "
@@ -222,16 +226,16 @@ class GeneticLab:
         from perturbo.kinds.genetic.screens import normalize_gene
 
         by_gene = {normalize_gene(str(s.params["gene"])): s for s in pending}
-        got = read_results(
+        got = read_results(  # its genes come back as the batch spells them
             path,
-            pending=list(by_gene),
+            pending=[str(s.params["gene"]) for s in by_gene.values()],
             earlier=[str(o.spec.params.get("gene", "")) for o in history],
             hit_rule=parse_hit_rule(str(config.get("hit_rule") or "")),
             controls=_controls(config, inputs),
         )
         scores = dict(zip(got.table["Gene"], got.table["Score"], strict=True))
         return {
-            by_gene[g].id: Outcome(
+            by_gene[normalize_gene(g)].id: Outcome(
                 Status.COMPLETED,
                 {"score": float(scores[g]), "hit": 1.0 if g in got.hits else 0.0},
                 worker="lab",

@@ -54,7 +54,8 @@ _FALSE = {"0", "0.0", "false", "no"}
 
 @dataclass(frozen=True, eq=False)
 class LabResults:
-    """Checked results, one row per gene. ``table``: ``Gene``, ``Score``, ``Hit`` (bool, by the
+    """Checked results, one row per gene, genes as the pending batch and the controls' list
+    spell them (matched ignoring case). ``table``: ``Gene``, ``Score``, ``Hit`` (bool, by the
     campaign's rule), ``Replicates`` (rows averaged), ``Control``. ``told``: the batch genes
     measured now (file order, controls left out); ``still_pending``: the batch genes not in
     this file; ``hits``: the hit genes among ``told``; ``replicates``: the rows as read, one
@@ -70,10 +71,10 @@ class LabResults:
 
     def score(self, gene: str) -> float:
         g = normalize_gene(gene)
-        return float(self.table.loc[self.table["Gene"] == g, "Score"].iloc[0])
+        return float(self.table.loc[self.table["Gene"].map(normalize_gene) == g, "Score"].iloc[0])
 
     def is_hit(self, gene: str) -> bool:
-        return normalize_gene(gene) in self.hits
+        return normalize_gene(gene) in {normalize_gene(h) for h in self.hits}
 
 
 def _listed(genes: Iterable[str], limit: int = 8) -> str:
@@ -269,12 +270,22 @@ def read_results(
             stacklevel=2,
         )
     told_set = set(told)
+    # checked by the normalised symbols; returned as the batch (and the controls' list) spell
+    # them, whatever case the lab's file used: the campaign records the user's own symbols
+    spelled = {normalize_gene(c): str(c).strip() for c in reversed(list(controls))}
+    spelled.update({normalize_gene(g): str(g).strip() for g in reversed(list(pending))})
+
+    def spell(g: str) -> str:
+        return spelled.get(g, g)
+
+    table = table.assign(Gene=table["Gene"].map(spell))
+    long = long.assign(Gene=long["Gene"].map(spell))
     return LabResults(
         name,
         table,
-        told,
-        tuple(g for g in batch if g not in told_set and g not in ctl),
-        hits,
-        tuple(g for g in table["Gene"] if g in ctl),
+        tuple(map(spell, told)),
+        tuple(spell(g) for g in batch if g not in told_set and g not in ctl),
+        frozenset(map(spell, hits)),
+        tuple(g for g in table["Gene"] if normalize_gene(g) in ctl),
         long[["Line", "Gene", "Score", "Replicate"]],
     )

@@ -34,7 +34,7 @@ def _per_gene(
         return [None] * len(genes)
     if isinstance(values, Mapping):
         norm = {normalize_gene(str(k)): v for k, v in values.items()}
-        return [norm.get(g) for g in genes]
+        return [norm.get(normalize_gene(g)) for g in genes]
     out = list(values)
     if len(out) != len(genes):
         raise ValueError(f"{what}: {len(out)} values for {len(genes)} genes")
@@ -61,9 +61,19 @@ def batch_sheet(
 ) -> pd.DataFrame:
     """The sheet of a batch (``genes`` in proposal order: rank 1 first). ``p_hit`` / ``p_sd`` /
     ``why``: per gene, aligned with ``genes`` or keyed by gene. ``library``: where the guide
-    columns come from (genes absent from it get empty guide cells)."""
-    gs = [normalize_gene(g) for g in genes]
-    ctl = [c for c in (normalize_gene(c) for c in controls) if c not in set(gs)]
+    columns come from (genes absent from it get empty guide cells). Genes and controls are
+    matched to the library and to each other ignoring case, and sheeted as the library spells
+    them (as given where it has no such gene): a mouse library's ``Cd247`` stays ``Cd247``."""
+
+    def spelled(g: object) -> str:
+        key = normalize_gene(str(g))
+        if library is not None and key in library:
+            return library.spelling.get(key, key)
+        return str(g).strip()
+
+    gs = [spelled(g) for g in genes]
+    keys = {normalize_gene(g) for g in gs}
+    ctl = [c for c in map(spelled, controls) if normalize_gene(c) not in keys]
     ps, sds = _per_gene(p_hit, gs, "p_hit"), _per_gene(p_sd, gs, "p_sd")
     whys = _per_gene(why, gs, "why")
     guide_cols = library.guide_columns if library is not None else ()

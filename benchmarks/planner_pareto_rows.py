@@ -1,9 +1,11 @@
 """``benchmarks/planner_time.py``'s rows for ``bo``'s Pareto mode (moved out of it): two,
 three and four objectives on the protocol's mixed 6-D space, qLogNEHVI (the default) and
 qLogNParEGO (the option), and two baseline rows timing older code in the same run (BoTorch's
-own Pareto mask pruning the baseline, before search/pareto_baseline.py; the pending points told
-to qLogNEHVI at every pick, before search/lazy_pending.py). Each proposes the same points as
-today's code."""
+own Pareto mask pruning the baseline, before search/pareto_baseline.py; GPyTorch's joint
+posterior, BoTorch's PyTorch box decompositions and its Pareto mask for three objectives,
+before search/baseline_posterior.py, search/fast_boxes.py and
+``pareto_baseline.non_dominated_many``). Each computes the same acquisition as today's code (the second to
+rounding: docs/findings/hyperparameter.md, session 24)."""
 
 from __future__ import annotations
 
@@ -66,16 +68,27 @@ def _bo_two_objectives_botorch_mask() -> dict[str, Any]:
         return _bo_two_objectives()
 
 
-def _bo_objectives_eager_pending(m: int) -> Callable[[], dict[str, Any]]:
-    """``_bo_objectives(m)`` with qLogNEHVI told the pending points at every pick, the last
-    one included, as BoTorch's sequential loop does (before search/lazy_pending.py)."""
+def _bo_objectives_uncached(m: int) -> Callable[[], dict[str, Any]]:
+    """``_bo_objectives(m)`` as before session 24: GPyTorch's joint posterior recomputing the
+    baseline's rows at every evaluation (before search/baseline_posterior.py), BoTorch's box
+    decompositions in PyTorch (before search/fast_boxes.py) and BoTorch's Pareto mask when
+    pruning the baseline (before ``pareto_baseline.non_dominated_many``)."""
 
     def run() -> dict[str, Any]:
+        import contextlib
         from unittest import mock
 
-        from perturbo.search import bo
+        from botorch.acquisition.multi_objective.logei import (
+            qLogNoisyExpectedHypervolumeImprovement as plain,
+        )
+        from botorch.utils.multi_objective.pareto import is_non_dominated
 
-        with mock.patch.object(bo, "defer_pending", lambda acq: acq):
+        from perturbo.search import bo, fast_boxes, pareto_baseline
+
+        botorchs = lambda Y: is_non_dominated(Y, deduplicate=False)  # noqa: E731
+        with mock.patch.object(bo, "cached_baseline", contextlib.nullcontext), \
+                mock.patch.object(fast_boxes, "NumpyBoxesNEHVI", plain), \
+                mock.patch.object(pareto_baseline, "non_dominated_many", botorchs):  # fmt: skip
             return _bo_objectives(m)()
 
     return run
@@ -98,8 +111,8 @@ BO_TWO_MASK_ROW = (
     "bo, 2 objectives, BoTorch's Pareto mask (baseline)", "mixed 6-D: value up, size down",
     _bo_two_objectives_botorch_mask,
 )  # fmt: skip
-BO_EAGER_ROW = (
-    "bo, 4 objectives, pending told at every pick (baseline)",
-    "mixed 6-D: value up, size, latency, memory down", _bo_objectives_eager_pending(4),
+BO_UNCACHED_ROW = (
+    "bo, 3 objectives, before session 24 (baseline)",
+    "mixed 6-D: value up, size and latency down", _bo_objectives_uncached(3),
 )  # fmt: skip
-PARETO_ROWS = [BO_TWO_ROW, BO_THREE_ROW, *BO_MANY_ROWS, BO_EAGER_ROW, BO_TWO_MASK_ROW]
+PARETO_ROWS = [BO_TWO_ROW, BO_THREE_ROW, *BO_MANY_ROWS, BO_UNCACHED_ROW, BO_TWO_MASK_ROW]

@@ -28,6 +28,7 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Mapping, Sequence
+from contextlib import nullcontext
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ import numpy as np
 from perturbo.objective import Objective, pareto_mask
 from perturbo.search import bo_transforms
 from perturbo.search._told import Told
+from perturbo.search.baseline_posterior import cached_baseline
 from perturbo.search.bo_baseline import BASELINE_CAP, baseline_for
 from perturbo.search.bo_model import torch_unit_bounds
 from perturbo.search.bo_multi import choose
@@ -204,19 +206,26 @@ class BOPlanner:
             Y = self._train_y(len(X))
             Xp = torch.as_tensor(self._told.pending_x(pending), dtype=torch.double)
             model = self._refit.model(X, Y, self._train_y, self._fit)
-            if self._mo_acq == "parego":
-                from perturbo.search.bo_multi import parego_batch
-
-                self._acq_name = "qLogNParEGO"
-                pick = lambda acq, picks: self._pick(acq, 1, pending, picks)  # noqa: E731
-                cand = parego_batch(model, X, Xp if len(Xp) else None, n, self.mc_samples, pick)
-            else:
-                cand = self._pick(
-                    self._acquisition(model, X, Y, Xp if len(Xp) else None), n, pending
-                )
+            # three or more objectives: the joint posteriors without the baseline's rows
+            # recomputed (search/baseline_posterior.py says why not with fewer)
+            many = len(self.objective.names) >= 3
+            with cached_baseline(model) if many else nullcontext():
+                cand = self._candidates(model, X, Y, Xp, n, pending)
         return self._to_specs(
             cand.detach().numpy(), pending, model_note=f"{self._acq_name} on {len(X)} points"
         )
+
+    def _candidates(
+        self, model: Any, X: Any, Y: Any, Xp: Any, n: int, pending: Sequence[ExperimentSpec]
+    ) -> Any:
+        """``n`` points from the acquisition on ``model``, ``Xp`` pending."""
+        if self._mo_acq == "parego":
+            from perturbo.search.bo_multi import parego_batch
+
+            self._acq_name = "qLogNParEGO"
+            pick = lambda acq, picks: self._pick(acq, 1, pending, picks)  # noqa: E731
+            return parego_batch(model, X, Xp if len(Xp) else None, n, self.mc_samples, pick)
+        return self._pick(self._acquisition(model, X, Y, Xp if len(Xp) else None), n, pending)
 
     def _pick(self, acq: Any, q: int, pending: Sequence[ExperimentSpec], picks: Any = None) -> Any:
         """``q`` candidates maximising ``acq``; ``picks``: rows already chosen this ask."""

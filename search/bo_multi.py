@@ -49,12 +49,10 @@ def nehvi(
     threshold, that (search/bo_reference.py)."""
     import torch
     from botorch.acquisition.multi_objective import logei
-    from botorch.acquisition.multi_objective.logei import (
-        qLogNoisyExpectedHypervolumeImprovement,
-    )
     from botorch.utils.multi_objective.hypervolume import infer_reference_point
 
     from perturbo.objective import pareto_mask
+    from perturbo.search import fast_boxes
     from perturbo.search.bo_reference import cap_at_bulk, given_thresholds, resolved
     from perturbo.search.pareto_baseline import pareto_baseline
 
@@ -70,7 +68,8 @@ def nehvi(
     ref = given_thresholds(inferred, ref_point, objective)
     # BoTorch's pruning with a sort-based mask for 2 objectives (the same rows and draws)
     X_base = pareto_baseline(model, X, ref.to(X))
-    return qLogNoisyExpectedHypervolumeImprovement(
+    # BoTorch's qLogNEHVI, the same boxes found by its loops in NumPy (search/fast_boxes.py)
+    return fast_boxes.NumpyBoxesNEHVI(
         model,
         ref_point=ref.tolist(),
         X_baseline=X_base,

@@ -14,15 +14,22 @@ front point kept, as ``deduplicate=False`` does) in a few milliseconds.
 :func:`pareto_baseline` is BoTorch's function with that mask: the same posterior draws (the
 same random numbers, in the same order: qLogNEHVI is then told ``prune_baseline=False``), the
 same reference-point rule, the same rows, so ``bo`` proposes bit for bit what it proposed
-before (``tests/search/test_pareto_baseline.py``). Three or more objectives, or a NaN in the
-samples, go to BoTorch's own mask.
+before (``tests/search/test_pareto_baseline.py``).
+
+With three or more objectives BoTorch's loop cost ~1 CPU s of each ask at 200 observations
+(2,048 samples; session 24's cProfile of ``planner_time.py``'s three-objective row, a quarter
+of the ask once the rest was made quicker). :func:`non_dominated_many` gives the same mask
+there, ~3x quicker, without a quadratic pass over every point: a point dominated by one of
+the 16 points of largest sum in its sample is dominated; only the few left are compared with
+every point. Both steps apply the same definition (at least as good in all, better in one),
+so the mask is the same, duplicates included. A NaN in the samples goes to BoTorch's mask.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["non_dominated_2d", "pareto_baseline"]
+__all__ = ["non_dominated_2d", "non_dominated_many", "pareto_baseline"]
 
 
 def non_dominated_2d(Y: Any) -> Any:
@@ -51,6 +58,35 @@ def non_dominated_2d(Y: Any) -> Any:
     return mask.scatter_(-1, order, ~dominated)
 
 
+def _dominated_by(Y: Any, C: Any) -> Any:
+    """``batch x n x m`` values and ``batch x k x m`` candidates (maximised) -> ``batch x n``:
+    dominated by one of the candidates (at least as good in all, better in one)."""
+    at_least = (C.unsqueeze(-3) >= Y.unsqueeze(-2)).all(-1)
+    better = (C.unsqueeze(-3) > Y.unsqueeze(-2)).any(-1)
+    return (at_least & better).any(-1)
+
+
+def non_dominated_many(Y: Any, k: int = 16, chunk: int = 256) -> Any:
+    """``batch x n x m`` values (maximised, no NaN) -> ``batch x n`` bool, equal to BoTorch's
+    ``is_non_dominated(Y, deduplicate=False)``: first out, the points one of the ``k`` points
+    of largest sum dominates; the rest compared with every point. ``chunk`` samples at a time
+    bound the memory (``chunk x n x k x m`` and ``chunk x survivors x n x m`` booleans)."""
+    import torch
+
+    out = []
+    for Yc in Y.split(chunk):
+        b, n, m = Yc.shape
+        top = Yc.sum(-1).topk(min(k, n), dim=-1).indices
+        alive = ~_dominated_by(Yc, Yc.gather(-2, top.unsqueeze(-1).expand(-1, -1, m)))
+        s = int(alive.sum(-1).max())
+        # each sample's survivors first (padded with others to the most any sample kept)
+        order = torch.argsort((~alive).to(torch.int8), dim=-1, stable=True)[:, :s]
+        survivors = Yc.gather(-2, order.unsqueeze(-1).expand(-1, -1, m))
+        keep = alive.gather(-1, order) & ~_dominated_by(survivors, Yc)
+        out.append(torch.zeros(b, n, dtype=torch.bool).scatter_(-1, order, keep))
+    return torch.cat(out)
+
+
 def pareto_baseline(model: Any, X: Any, ref_point: Any) -> Any:
     """The rows of ``X`` that BoTorch's ``prune_inferior_points_multi_objective(model, X,
     ref_point)`` keeps (no objective, no constraints), drawing the same random numbers."""
@@ -64,10 +100,12 @@ def pareto_baseline(model: Any, X: Any, ref_point: Any) -> Any:
     )  # fmt: skip
     if infeas.any():
         obj_vals[infeas] = ref_point
-    if obj_vals.shape[-1] == 2 and not obj_vals.isnan().any():
+    if obj_vals.isnan().any():
+        front = is_non_dominated(obj_vals, deduplicate=False)
+    elif obj_vals.shape[-1] == 2:
         front = non_dominated_2d(obj_vals)
     else:
-        front = is_non_dominated(obj_vals, deduplicate=False)
+        front = non_dominated_many(obj_vals)
     probs = (front & (obj_vals > ref_point).all(dim=-1)).to(dtype=X.dtype).mean(dim=0)
     idcs = probs.nonzero().view(-1)
     effective_n_w = obj_vals.shape[-2] // X.shape[-2]

@@ -1,5 +1,6 @@
-"""search/pareto_baseline.py: the sort-based 2-objective Pareto mask is BoTorch's, and the
-pruned baseline is BoTorch's rows from BoTorch's random draws."""
+"""search/pareto_baseline.py: the sort-based 2-objective Pareto mask and the filtered mask for
+three or more are BoTorch's, and the pruned baseline is BoTorch's rows from BoTorch's random
+draws."""
 
 from __future__ import annotations
 
@@ -7,7 +8,11 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from perturbo.search.pareto_baseline import non_dominated_2d, pareto_baseline  # noqa: E402
+from perturbo.search.pareto_baseline import (  # noqa: E402
+    non_dominated_2d,
+    non_dominated_many,
+    pareto_baseline,
+)
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -24,6 +29,28 @@ def test_the_mask_is_botorchs_with_ties_and_duplicates(seed: int) -> None:
             ours = non_dominated_2d(Y)
             assert torch.equal(ours, is_non_dominated(Y, deduplicate=False)), Y
             assert torch.equal(ours, _is_non_dominated_loop(Y, deduplicate=False)), Y
+
+
+@pytest.mark.parametrize("m", [3, 4])
+@pytest.mark.parametrize("seed", range(4))
+def test_the_many_objective_mask_is_botorchs_with_ties_and_duplicates(m: int, seed: int) -> None:
+    from botorch.utils.multi_objective.pareto import _is_non_dominated_loop, is_non_dominated
+
+    g = torch.Generator().manual_seed(seed)
+    for n in (1, 2, 7, 60):
+        ints = torch.randint(0, 3, (40, n, m), generator=g).double()  # many ties
+        # correlated samples of one set of points, as the posterior draws are
+        floats = torch.randn(n, m, generator=g, dtype=torch.double) + 0.3 * torch.randn(
+            300, n, m, generator=g, dtype=torch.double
+        )
+        dup = floats.clone()
+        dup[:, n // 2] = dup[:, 0]  # an exact duplicate in every sample
+        for Y in (ints, floats, dup):
+            # k=4 and chunk=64: several chunks, and many points past the first filter
+            ours = non_dominated_many(Y, k=4, chunk=64)
+            assert torch.equal(ours, _is_non_dominated_loop(Y, deduplicate=False))
+            assert torch.equal(ours, is_non_dominated(Y, deduplicate=False))
+            assert torch.equal(non_dominated_many(Y), ours)  # the defaults
 
 
 def _two_output_gp() -> tuple[object, object]:

@@ -45,9 +45,10 @@ class SharedRungs:
         ray = sys.modules.get("ray")
         if ray is not None and ray.is_initialized():
             return bool(ray.get(self._actor(ray).report.remote(trial_id, epoch, value)))
-        with _LOCK:
+        with _LOCK:  # held for the report too: several threads report (a local pool's, or
+            # rung_link.py's answering child processes), and ASHA's rungs are plain lists
             asha = _LOCAL.setdefault(self.name, self._asha())
-        return asha.report(trial_id, epoch, value)
+            return asha.report(trial_id, epoch, value)
 
     def seed(self, history: Iterable[Observation]) -> int:
         """Rebuild the rungs from recorded observations (see :meth:`ASHA.seed`); returns the
@@ -58,7 +59,7 @@ class SharedRungs:
             return int(ray.get(self._actor(ray).seed.remote(trials)))
         with _LOCK:
             asha = _LOCAL.setdefault(self.name, self._asha())
-        return asha.seed(trials)
+            return asha.seed(trials)
 
     def _actor(self, ray: Any) -> Any:
         with _LOCK:

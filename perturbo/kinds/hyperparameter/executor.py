@@ -14,11 +14,13 @@ Executors never see planners or MLflow: the rung keeper is a plain object with
 from __future__ import annotations
 
 import math
+import sys
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from perturbo.kinds.hyperparameter.rung_link import LinkedRungs, link_rungs
 from perturbo.kinds.hyperparameter.tasks import Task, make_task
 from perturbo.kinds.hyperparameter.user_call import ObjectiveReturnError
 from perturbo.objective import FIDELITY_SHARE, at_top_fidelity
@@ -109,6 +111,7 @@ class HyperparameterExecutor:
         t0 = time.perf_counter()
         intermediate: list[float] = []
         pruned = False
+        top = int(getattr(self.task, "max_epochs", 0) or 0) if self.rungs is not None else 0
 
         def report(epoch: int, value: float) -> bool:
             nonlocal pruned
@@ -116,43 +119,35 @@ class HyperparameterExecutor:
             if self.rungs is not None and not self.rungs.report(spec.id, epoch, float(value)):
                 pruned = True
                 return False
-            return True
+            # a full trial is --max-epochs long under ASHA: its rungs and savings assume so
+            return not (top and epoch >= top)
+
+        def ended(reason: str, kept: Mapping[str, Any] | None = None) -> Outcome:
+            out = failed(reason, time.perf_counter() - t0)
+            return replace(out, metrics=_finite(kept), intermediate=tuple(intermediate))
 
         try:
             metrics = self.task.evaluate(dict(spec.params), report)
         except ObjectiveReturnError as e:  # what came back, not where perturbo noticed it
-            return replace(
-                failed(str(e), time.perf_counter() - t0), intermediate=tuple(intermediate)
-            )
+            return ended(str(e))
         except Exception as e:  # noqa: BLE001 - the objective's failure is the trial's outcome
-            return replace(
-                failed(f"objective raised {describe_error(e)}", time.perf_counter() - t0),
-                intermediate=tuple(intermediate),
-            )
+            return ended(f"objective raised {describe_error(e)}")
+        except SystemExit as e:  # sys.exit() in the objective ends its trial, not the campaign
+            return ended(f"objective called sys.exit({e.code!r}) (at {_where(e)})")
         dt = time.perf_counter() - t0
-        for obj in self.objectives:
+        for obj in self.objectives:  # a rejected result keeps the metrics it did return
             v = metrics.get(obj) if isinstance(metrics, Mapping) else None
             if v is None:
-                return replace(
-                    failed(
-                        f"objective returned no {obj!r} metric (got {sorted(metrics or {})})", dt
-                    ),
-                    intermediate=tuple(intermediate),
+                return ended(
+                    f"objective returned no {obj!r} metric (got {sorted(metrics or {})})", metrics
                 )
             try:
                 v = float(v)
             except (TypeError, ValueError):
-                return failed(f"objective {obj!r} is not a number: {v!r}", dt)
+                return ended(f"objective {obj!r} is not a number: {v!r}", metrics)
             if not math.isfinite(v):
-                return replace(
-                    failed(f"objective {obj!r} is {v} (diverged or invalid)", dt),
-                    intermediate=tuple(intermediate),
-                )
-        finite = {
-            k: float(x)
-            for k, x in metrics.items()
-            if isinstance(x, (int, float)) and math.isfinite(x)
-        }
+                return ended(f"objective {obj!r} is {v} (diverged or invalid)", metrics)
+        finite = _finite(metrics)
         if self.desirability is not None:  # beside the raw objectives, never instead of them
             finite.update(self.desirability.values(finite))
         fid = self.fidelity
@@ -160,6 +155,28 @@ class HyperparameterExecutor:
             finite[FIDELITY_SHARE] = float(spec.params[fid[0]]) / fid[1]
         status = Status.PRUNED if pruned else Status.COMPLETED
         return Outcome(status, finite, tuple(intermediate), duration_s=dt)
+
+
+def _finite(metrics: Any) -> dict[str, float]:
+    """The finite numeric metrics of what an objective returned (nothing from a non-mapping)."""
+    if not isinstance(metrics, Mapping):
+        return {}
+    return {
+        str(k): float(x)
+        for k, x in metrics.items()
+        if isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+    }
+
+
+def _where(exc: BaseException) -> str:
+    """``file:line in func`` of the frame that raised ``exc``, for a one-line reason."""
+    import traceback
+
+    frames = traceback.extract_tb(exc.__traceback__)
+    if not frames:
+        return "an unknown place"
+    f = frames[-1]
+    return f"{f.filename.rsplit('/', 1)[-1]}:{f.lineno} in {f.name}"
 
 
 @dataclass(frozen=True)
@@ -175,9 +192,22 @@ class TrialFactory:
     @property
     def runs_user_code(self) -> bool:
         """A ``module:function`` objective: ``--local`` runs it in a child process, so a crash
-        of it is a FAILED trial, not a dead driver (:func:`perturbo.actors.open_pool`). Not
-        with ASHA: its in-process rungs would not be shared with (or seeded in) the child."""
-        return ":" in self.recipe.task and self.rungs is None
+        of it is a FAILED trial, not a dead driver (:func:`perturbo.actors.open_pool`). With
+        ASHA too: pickled for a child, the rungs go as a link to the driver's (below)."""
+        return ":" in self.recipe.task
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled where no Ray runs (the ``--local`` child-process pool pickles it for its
+        children), the rungs travel as a link to this driver's keeper
+        (:mod:`~perturbo.kinds.hyperparameter.rung_link`): every child then reports to the
+        rungs the driver seeded on resume, not to rungs of its own. On Ray they stay a
+        handle on the campaign's rung actor."""
+        state = dict(self.__dict__)
+        ray = sys.modules.get("ray")
+        on_ray = ray is not None and ray.is_initialized()
+        if self.rungs is not None and not on_ray and not isinstance(self.rungs, LinkedRungs):
+            state["rungs"] = link_rungs(self.rungs)
+        return state
 
     def resume(self, history: Sequence[Observation]) -> None:
         """Rebuild ASHA's rungs from the recorded per-epoch values (called on resume)."""
@@ -187,8 +217,8 @@ class TrialFactory:
 
 @dataclass
 class HyperparameterMetrics:
-    """Round metrics: best objective so far, trial counts, and ASHA's savings (epochs
-    spent vs training every trial that ran for ``max_epochs``)."""
+    """Round metrics: best objective so far, trial counts, and ASHA's savings
+    (:func:`epoch_savings`)."""
 
     objective: str
     direction: str = "max"
@@ -223,16 +253,35 @@ class HyperparameterMetrics:
         if rv:
             out[f"round_best_{self.objective}"] = self._sign * max(self._sign * v for v in rv)
         if self.max_epochs:
-            ran = [
-                o
-                for o in history
-                if o.outcome.status in (Status.COMPLETED, Status.PRUNED, Status.FAILED)
-            ]
-            spent = sum(len(o.outcome.intermediate) for o in ran)
-            full = self.max_epochs * len(ran)
-            out.update(
-                epochs_spent=float(spent),
-                epochs_full=float(full),
-                epochs_saved_frac=0.0 if not full else 1.0 - spent / full,
-            )
+            out.update(epoch_savings(history, self.max_epochs))
         return out
+
+
+def epoch_savings(history: Sequence[Observation], max_epochs: int) -> dict[str, float]:
+    """Epochs the trials reported against what they would have trained unstopped: only what
+    was reported counts (a function that reports no epoch claims nothing), and only a trial
+    ASHA stopped (PRUNED) saved anything, ``max_epochs`` less what it ran; a completed or
+    failed trial's full training is what it ran. So ``epochs_saved_frac`` is never negative
+    and never claims epochs nobody reported."""
+    spent = full = 0
+    for o in history:
+        ran = len(o.outcome.intermediate)
+        if not ran or o.outcome.status is Status.REJECTED:
+            continue
+        spent += ran
+        full += max(ran, max_epochs) if o.outcome.status is Status.PRUNED else ran
+    return {
+        "epochs_spent": float(spent),
+        "epochs_full": float(full),
+        "epochs_saved_frac": 0.0 if not full else 1.0 - spent / full,
+    }
+
+
+__all__ = [
+    "HyperparameterExecutor",
+    "HyperparameterMetrics",
+    "Rungs",
+    "TaskRecipe",
+    "TrialFactory",
+    "epoch_savings",
+]

@@ -108,36 +108,15 @@ class UserTask:
     _fn: Callable[..., Any] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
-        if self._fn is not None:  # a callable given directly (Python API)
-            self._read_signature()
-            return
-        mod_name, _, fn_name = self.name.partition(":")
-        if not mod_name or not fn_name:
-            raise PerturboError(
-                f"user objective {self.name!r} must be 'module:function', e.g. 'mypkg.train:objective'"
-            )
-        if mod_name == "__main__":
-            raise PerturboError(
-                f"objective {fn_name!r} was defined in a script run as __main__ (`python "
-                "script.py`), which no other process can import: resume the campaign from that "
-                "script, `Campaign(fn, ..., name=..., tracking_uri=...).resume()`, or move the "
-                "function into a module and give `--task module:function`"
-            )
-        mod = import_user_module(mod_name, f"user objective {self.name!r}")
-        fn = getattr(mod, fn_name, None)
-        if not callable(fn):
-            raise PerturboError(
-                f"module {mod_name!r} ({getattr(mod, '__file__', None) or 'built in'}) has no "
-                f"function {fn_name!r}; check the name after ':'{shadowed_hint(mod, mod_name)}"
-            )
-        self._fn = fn
+        if self._fn is None:  # else a callable given directly (Python API)
+            self._fn = user_function(self.name)
         self._read_signature()
 
     def _read_signature(self) -> None:
         from perturbo.kinds.hyperparameter.user_call import call_style
 
         assert self._fn is not None
-        self._takes_report = "report" in inspect.signature(self._fn).parameters
+        self._takes_report = takes_report(self._fn)
         label = getattr(self._fn, "__name__", "") or self.name.partition(":")[2]
         self._by_name = call_style(self._fn, self.space_, label) == "kwargs"
 
@@ -166,6 +145,45 @@ def register_function(name: str, fn: Callable[..., Any]) -> None:
 def registered_function(name: str) -> Callable[..., Any] | None:
     """The callable :func:`register_function` made available as ``name`` (None: none)."""
     return _FUNCTIONS.get(name)
+
+
+def user_function(name: str) -> Callable[..., Any]:
+    """The callable of user objective ``name``: the one :func:`register_function` gave, else
+    ``module:function`` imported; :class:`PerturboError` names what is wrong with ``name``."""
+    fn = _FUNCTIONS.get(name)
+    if fn is not None:
+        return fn
+    mod_name, _, fn_name = name.partition(":")
+    if not mod_name or not fn_name:
+        raise PerturboError(
+            f"user objective {name!r} must be 'module:function', e.g. 'mypkg.train:objective'"
+        )
+    if mod_name == "__main__":
+        raise PerturboError(
+            f"objective {fn_name!r} was defined in a script run as __main__ (`python "
+            "script.py`), which no other process can import: resume the campaign from that "
+            "script, `Campaign(fn, ..., name=..., tracking_uri=...).resume()`, or move the "
+            "function into a module and give `--task module:function`"
+        )
+    mod = import_user_module(mod_name, f"user objective {name!r}")
+    fn = getattr(mod, fn_name, None)
+    if not callable(fn):
+        raise PerturboError(
+            f"module {mod_name!r} ({getattr(mod, '__file__', None) or 'built in'}) has no "
+            f"function {fn_name!r}; check the name after ':'{shadowed_hint(mod, mod_name)}"
+        )
+    return fn
+
+
+def takes_report(fn: Callable[..., Any]) -> bool:
+    """Whether ``fn`` takes an argument named ``report``: the only way a user's function hears
+    ASHA stop it, and the only way its epochs are seen (``**kwargs`` gets none: it may pass
+    them on to code that would not expect one)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):  # a builtin or C callable: no signature to read
+        return False
+    return any(p.name == "report" and p.kind is not p.VAR_KEYWORD for p in params)
 
 
 def builtin_tasks() -> tuple[str, ...]:
@@ -231,4 +249,6 @@ __all__ = [
     "metrics_of",
     "register_function",
     "registered_function",
+    "takes_report",
+    "user_function",
 ]

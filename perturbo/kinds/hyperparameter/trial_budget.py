@@ -88,6 +88,8 @@ def check_asha(cfg: Any, max_epochs: int, objectives: tuple[str, ...], desirabil
     resumes as it ran."""
     from perturbo.kinds.hyperparameter.settings import DEFAULTS
 
+    space = _space_of(cfg)
+    check_max_epochs(cfg, space)
     if not cfg.asha:
         ignored = [
             f"--{k.replace('_', '-')} {getattr(cfg, k):g}"
@@ -120,6 +122,7 @@ def check_asha(cfg: Any, max_epochs: int, objectives: tuple[str, ...], desirabil
             f"--asha stops trials on one objective, and --objective names {len(objectives)} "
             f"({','.join(objectives)}): drop --asha, or name one objective"
         )
+    _check_reports(cfg, max_epochs)
     if max_epochs < 2:
         raise PerturboError(
             f"--asha needs a task trained over epochs; {cfg.task!r} has none "
@@ -137,6 +140,89 @@ def check_asha(cfg: Any, max_epochs: int, objectives: tuple[str, ...], desirabil
             f"{max_epochs - 1} or less, or --max-epochs {cfg.min_epochs + 1} or more"
         )
 
+    _check_own_epochs(cfg, space, max_epochs)
+
+
+_EPOCH_NAMES = ("epochs", "max_epochs", "n_epochs")
+"""Fidelity names that count epochs (``fidelity`` itself may be anything a cost grows with)."""
+
+
+def _space_of(cfg: Any) -> SearchSpace | None:
+    """The campaign's own ``--space`` (None: the task's), read as the campaign reads it."""
+    from perturbo.space import SearchSpace
+
+    if not cfg.space:
+        return None
+    if isinstance(cfg.space, dict):
+        return SearchSpace.from_dict(cfg.space)
+    return SearchSpace.from_toml(cfg.space)
+
+
+def _epoch_param(space: SearchSpace | None, name: str | None = None) -> tuple[str, float] | None:
+    """(the space's epoch-counting fidelity param, its top), or None."""
+    if space is None:
+        return None
+    try:
+        top = fidelity_top(space, name)
+    except ValueError:  # a bad --fidelity: check_fidelity says so
+        return None
+    return top if top is not None and top[0] in _EPOCH_NAMES else None
+
+
+def check_max_epochs(cfg: Any, space: SearchSpace | None) -> None:
+    """``--planner mf-bo --max-epochs N`` with an epochs parameter in ``--space``: mf-bo
+    proposes that parameter's values up to its ``high``, and nothing reads ``--max-epochs``
+    (seen: ``--max-epochs 9`` ignored, trials of 27 epochs). Refused rather than capped: the
+    space is the user's statement of the range, and silently narrowing it would be a second
+    surprise; where the two agree there is nothing to refuse."""
+    if cfg.planner != "mf-bo" or cfg.max_epochs is None:
+        return
+    found = _epoch_param(space, getattr(cfg, "fidelity", None))
+    if found is None or found[1] == cfg.max_epochs:
+        return
+    name, top = found
+    raise PerturboError(
+        f"--max-epochs {cfg.max_epochs} and --space's {name!r} (up to {top:g}) both set a full "
+        f"trial's epochs, and --planner mf-bo proposes {name!r} from the space: set high = "
+        f"{cfg.max_epochs} for {name!r} in --space, or drop --max-epochs"
+    )
+
+
+def _check_reports(cfg: Any, max_epochs: int) -> None:
+    """``--asha`` on a user's function that takes no ``report``: ASHA can stop nothing and
+    sees no epoch, so every trial trains in full while the campaign says ASHA ran (seen:
+    ``epochs_saved_frac 1`` with nothing saved)."""
+    if ":" not in cfg.task or not cfg.allow_user_code:
+        return
+    from perturbo.kinds.hyperparameter.tasks import takes_report, user_function
+
+    fn = user_function(cfg.task)
+    if takes_report(fn):
+        return
+    label = cfg.task.partition(":")[2]
+    upto = f"--max-epochs {max_epochs}" if max_epochs else "--max-epochs N"
+    raise PerturboError(
+        f"--asha stops a trial through the function's `report` argument, and {label}() takes "
+        f"none, so no trial could be stopped: write def {label}(params, report), call "
+        f"report(epoch, value) after each epoch (value: the objective so far) and stop when it "
+        f"returns False, training at most {upto} epochs; or drop --asha"
+    )
+
+
+def _check_own_epochs(cfg: Any, space: SearchSpace | None, max_epochs: int) -> None:
+    """``--asha`` with an epochs parameter in ``--space``: each trial would train that many
+    epochs while ASHA's rungs and savings assume ``max_epochs``, as with ``--planner mf-bo``
+    (refused above): two things deciding a trial's epochs."""
+    found = _epoch_param(space)
+    if found is None:
+        return
+    raise PerturboError(
+        f"--asha decides how many epochs a trial gets (up to {max_epochs}, stopping poor ones "
+        f"early), and --space has its own {found[0]!r} parameter (up to {found[1]:g}) that "
+        f"each trial would train instead: remove {found[0]!r} from --space, or drop --asha "
+        "(--planner mf-bo chooses it per trial)"
+    )
+
 
 def asha_rungs(cfg: Any, max_epochs: int, direction: str, campaign: str) -> Any:
     """The campaign's shared ASHA rung keeper (None without ``--asha``); its settings are
@@ -150,4 +236,11 @@ def asha_rungs(cfg: Any, max_epochs: int, direction: str, campaign: str) -> Any:
     )
 
 
-__all__ = ["asha_rungs", "check_asha", "check_fidelity", "fidelity_top", "with_epochs"]
+__all__ = [
+    "asha_rungs",
+    "check_asha",
+    "check_fidelity",
+    "check_max_epochs",
+    "fidelity_top",
+    "with_epochs",
+]

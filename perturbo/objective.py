@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -25,6 +27,47 @@ def at_top_fidelity(candidates: Sequence[Observation]) -> list[Observation]:
         return list(candidates)
     top = max(known)
     return [o for o, s in zip(candidates, shares, strict=True) if s is not None and s >= top]
+
+
+_MISSING = re.compile(
+    r"objective returned no (?P<name>'[^']*'|\"[^\"]*\") metric \(got (?P<got>\[.*\])\)"
+)
+"""The failure of a trial whose function returned no metric of the objective's name (the
+hyperparameter kind's executor writes it): ``objective returned no 'x' metric (got [...])``."""
+
+
+def misnamed_objective(reason: str) -> tuple[str, list[str]] | None:
+    """(the objective's name, the metric names the function returned) where the failure
+    ``reason`` says the function returned no metric of that name; None otherwise. Such a
+    failure is the campaign's setting (``--objective``, a ``--desirability`` term), not the
+    trial's: every trial fails the same way and a resume, which keeps the setting, too."""
+    m = _MISSING.search(reason)
+    if m is None:
+        return None
+    try:
+        name, got = ast.literal_eval(m["name"]), ast.literal_eval(m["got"])
+    except (ValueError, SyntaxError):
+        return None
+    return str(name), [str(g) for g in got]
+
+
+def rename_advice(name: str, got: Sequence[str]) -> str:
+    """What to do about an objective the function does not return: a new campaign that names
+    the returned metric closest to ``name`` (difflib), else one of those returned."""
+    import difflib
+
+    close = difflib.get_close_matches(name, list(got), n=1, cutoff=0.5)
+    if close:
+        instead = f"{close[0]!r}"
+    elif got:
+        instead = f"one of {', '.join(repr(g) for g in got)}"
+    else:
+        instead = "a metric it returns (it returned none)"
+    return (
+        "the objective's name is a setting `perturbo resume` keeps (it would fail the same "
+        f"way): start a new campaign (a new --name) naming {instead} instead, in --objective "
+        f"or in the --desirability term that names {name!r}"
+    )
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from perturbo.history import History
+from perturbo.objective import misnamed_objective, rename_advice
 from perturbo.protocols import (
     ExecutorPool,
     Planner,
@@ -186,6 +187,7 @@ class Steps:
         ran = [o for o in self.history if o.outcome.status is not Status.REJECTED]
         reasons = {(o.outcome.error.splitlines() or [""])[0] for o in ran}
         if len(reasons) == 1:
+            reason = reasons.pop()
             then = (
                 "fix the cause, then `perturbo resume` continues (the failed experiments are "
                 "recorded)"
@@ -193,10 +195,12 @@ class Steps:
                 else "fix the cause and run it again (this run was not recorded: give it a "
                 "tracking store to keep and resume one)"
             )
+            misnamed = misnamed_objective(reason)  # a setting: resuming cannot change it
+            if misnamed is not None:
+                then = rename_advice(*misnamed)
             raise PerturboError(
                 f"{'the only experiment' if len(ran) == 1 else f'all {len(ran)} experiments'} so "
-                "far failed the same way, so the campaign stopped: "
-                f"{reasons.pop()[:300]}; {then}"
+                f"far failed the same way, so the campaign stopped: {reason[:300]}; {then}"
             )
 
     def finish(self) -> None:

@@ -93,18 +93,21 @@ MAX_FRONT = 12
 """Trials of a Pareto front ``show`` lists (the rest are counted, and in pareto_front.csv)."""
 
 
-def _pareto_lines(store: Any, name: str) -> list[str]:
+def _pareto_lines(store: Any, name: str, summary: CampaignSummary) -> list[str]:
     """A campaign of several objectives: its Pareto front, every objective of each trial on it
-    (the ``pareto_front.json`` the recorder wrote at the end; none before that)."""
+    (the ``pareto_front.json`` the recorder wrote at the end; before that, or where a campaign
+    was stopped early, the front of its history: one best of the first objective alone would
+    name a trial another one beats on every objective)."""
     import json
     import tempfile
     from pathlib import Path
 
     listed = getattr(store, "artifacts", None)
-    if not callable(listed) or "pareto_front.json" not in listed(name):
-        return []
-    with tempfile.TemporaryDirectory(prefix="perturbo-show-") as tmp:
-        saved = json.loads(Path(store.download(name, "pareto_front.json", tmp)).read_text())
+    if callable(listed) and "pareto_front.json" in listed(name):
+        with tempfile.TemporaryDirectory(prefix="perturbo-show-") as tmp:
+            saved = json.loads(Path(store.download(name, "pareto_front.json", tmp)).read_text())
+    else:
+        saved = _front_of_history(store, name, summary)
     names, dirs = list(saved.get("objectives", [])), list(saved.get("directions", []))
     rows = list(saved.get("trials", []))
     if len(names) < 2 or len(dirs) != len(names):
@@ -119,6 +122,37 @@ def _pareto_lines(store: Any, name: str) -> list[str]:
     if len(rows) > MAX_FRONT:
         lines.append(f"    ... and {len(rows) - MAX_FRONT} more (pareto_front.csv on the run)")
     return lines
+
+
+def _front_of_history(store: Any, name: str, summary: CampaignSummary) -> dict[str, Any]:
+    """``pareto_front.json``'s content computed from the history ({} with one objective)."""
+    from perturbo.objective import pareto_set
+
+    names = str(summary.params.get("objective", "") or "").split(",")
+    dirs = str(summary.params.get("direction", "") or "").split(",")
+    if len(names) < 2 or len(dirs) != len(names):
+        return {}
+    front = pareto_set(store.history(name), names, dirs)
+    rows = [{"id": o.spec.id, "values": {n: o.outcome.metrics[n] for n in names}} for o in front]
+    return {"objectives": names, "directions": dirs, "trials": rows}
+
+
+def _unmet(
+    store: Any, name: str, summary: CampaignSummary, objective: str, value: float
+) -> list[str]:
+    """A desirability campaign none of whose trials met every range (its best desirability
+    is 0: the "best" would merely be the first trial): say so and how close each objective
+    came; [] otherwise."""
+    from perturbo.desirability import DESIRABILITY
+    from perturbo.tracking.summary_multi import unmet_lines
+
+    spec = summary.params.get(DESIRABILITY)
+    if objective != DESIRABILITY or not spec or value > 0:
+        return []
+    closest = unmet_lines(store.history(name), spec)
+    return [
+        "  no trial met every desirability range yet (desirability 0 in every trial); closest:"
+    ] + [f"    {ln}" for ln in closest]
 
 
 def best_lines(store: Any, name: str, summary: CampaignSummary, spec: Any = None) -> list[str]:
@@ -142,7 +176,7 @@ def best_lines(store: Any, name: str, summary: CampaignSummary, spec: Any = None
             return [f"  best round: none yet, no {found.noun} found ({metric}=0 in every round)"]
         shown = int(t["perturbo.best.round"]) - _round_base(summary) + 1  # 1..N either way
         return [f"  best round: {shown} ({t['perturbo.best.round_metric']})"]
-    front = _pareto_lines(store, name)  # several objectives: all of them, not the first
+    front = _pareto_lines(store, name, summary)  # several objectives: all, not the first
     if front:
         return front
     objective = t.get("perturbo.objective") or str(summary.params.get("objective", "") or "")
@@ -159,6 +193,9 @@ def best_lines(store: Any, name: str, summary: CampaignSummary, spec: Any = None
             return [f"  no completed experiment yet ({objective}, {direction})"]
         bid, value = best.spec.id, float(best.outcome.metrics[objective])
         params, planner = dict(best.spec.params), best.spec.planner
+    unmet = _unmet(store, name, summary, objective, value)
+    if unmet:
+        return unmet
     by = f", planner {planner}" if planner else ""
     lines = [f"  best {objective} ({direction}) = {fmt(value)}: experiment {bid}{by}"]
     cache: list[Any] = []

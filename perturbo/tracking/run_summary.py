@@ -55,6 +55,8 @@ class RunSummary:
             series=dict(self._series),
             objective=self.objective,
             direction=self.direction,
+            objectives=tuple(self.objectives),  # several: the summary gives their front
+            directions=tuple(self.directions),
             nesting=self.nesting,
             headline=tuple(self.headline),
             subject=self._subject(),

@@ -14,6 +14,7 @@ and ``round + 1`` in what people read; tags that name a round use the store's nu
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -28,6 +29,7 @@ from perturbo.tracking.layout import (
     VIEW_TAG,
     VIEW_VALUE,
 )
+from perturbo.tracking.summary_multi import FRONT_SUFFIX, FRONT_TAG, front_of, front_tags
 from perturbo.tracking.summary_text import (
     CampaignFacts,
     best_observation,
@@ -47,6 +49,12 @@ if TYPE_CHECKING:
 
 
 BEST_SUFFIX = " (best)"
+_BEST_KEYS = (
+    "perturbo.best.id",
+    "perturbo.best.value",
+    "perturbo.best.params",
+    "perturbo.best.run",
+)
 
 
 def view_tags() -> dict[str, str]:
@@ -71,18 +79,29 @@ def write_summary(client: MlflowClient, facts: CampaignFacts) -> str:
     ]
     traces = facts.traces or bool(client.list_artifacts(facts.run_id, AGENT_TRACES_DIR))
     facts = replace(facts, plots=plots, traces=traces or _round_traces(client, facts))
-    best = best_observation(facts.history, facts.objective, facts.direction)
     rnd = best_round(facts) if facts.nesting == "round" else None
-    # nothing found (0 hits in every round): no round or run is best, none is marked (an
-    # earlier mark is cleared); the best.* tags below still say what was measured
+    # several objectives: the answer is their Pareto front, no one trial is best (a best by
+    # the first objective alone named a trial another one dominates)
+    front = front_of(facts) if rnd is None else None
+    best = (
+        None
+        if front is not None
+        else best_observation(facts.history, facts.objective, facts.direction)
+    )
+    # nothing found (0 hits in every round, no trial met every desirability range): no round
+    # or run is best, none is marked (an earlier mark is cleared); the best.* tags below still
+    # say what was measured
     none = nothing_found(facts, best, rnd)
     marked = _mark_best(client, facts, None if none else best, None if none else rnd)
-    md = summary_markdown(facts, best, rnd, marked)
+    front_runs = _mark_front(client, facts, front or [])
+    md = summary_markdown(facts, best, rnd, marked, front_runs)
     tags = {NOTE_TAG: md, "perturbo.status": facts.status}
     headline = result_line(facts)
     if headline:
         tags[HEADLINE_TAG] = headline
-    if facts.objective:
+    if front is not None:
+        tags.update(front_tags(facts, front))
+    elif facts.objective:
         tags.update({"perturbo.objective": facts.objective, "perturbo.direction": facts.direction})
     if best is not None:
         tags.update(
@@ -97,6 +116,10 @@ def write_summary(client: MlflowClient, facts: CampaignFacts) -> str:
         tags["perturbo.best.round_metric"] = f"{rnd[0]}={fmt(rnd[2])}"
     if marked:
         tags["perturbo.best.run"] = marked
+    # an earlier summary's marks that no longer hold: its best of the first objective alone,
+    # the run it marked best
+    stale = _BEST_KEYS if front is not None else () if marked else ("perturbo.best.run",)
+    _drop_tags(client, facts.run_id, stale)
     log_batch(client, facts.run_id, tags=tags)
     desc = description(facts, best, rnd)
     # the experiment's perturbo.* tags stay the kind and its tags (what the store lists)
@@ -152,8 +175,49 @@ def _mark_best(
     return new
 
 
+def _mark_front(
+    client: MlflowClient, facts: CampaignFacts, front: Sequence[Observation]
+) -> dict[str, str]:
+    """Tag the nested runs of the Pareto front's trials ``perturbo.front=true`` and suffix
+    their names " (front)", clearing the marks of trials a resume pushed off it; returns their
+    run ids by trial id. Nothing where the campaign nests no trial runs."""
+    flt = f"tags.`mlflow.parentRunId` = '{facts.run_id}'"
+    runs: dict[str, str] = {}
+    if facts.nesting in ("trial", "both"):
+        for o in front:
+            q = f"{flt} and tags.`{ROLE}` = 'trial' and tags.`perturbo.id` = '{o.spec.id}'"
+            found = client.search_runs([facts.experiment_id], q, max_results=1)
+            if found:
+                r = found[0]
+                runs[o.spec.id] = r.info.run_id
+                client.set_tag(r.info.run_id, FRONT_TAG, "true")
+                name = r.info.run_name or ""
+                if not name.endswith(FRONT_SUFFIX):
+                    client.set_tag(r.info.run_id, "mlflow.runName", name + FRONT_SUFFIX)
+    keep = set(runs.values())
+    for r in client.search_runs([facts.experiment_id], f"{flt} and tags.`{FRONT_TAG}` = 'true'"):
+        if r.info.run_id not in keep:
+            client.set_tag(r.info.run_id, FRONT_TAG, "false")
+            name = r.info.run_name or ""
+            if name.endswith(FRONT_SUFFIX):
+                client.set_tag(r.info.run_id, "mlflow.runName", name[: -len(FRONT_SUFFIX)])
+    return runs
+
+
+def _drop_tags(client: MlflowClient, run_id: str, keys: Sequence[str]) -> None:
+    """Delete those of ``keys`` the run has (MLflow raises on a tag it does not hold)."""
+    if not keys:
+        return
+    held = client.get_run(run_id).data.tags
+    for k in keys:
+        if k in held:
+            client.delete_tag(run_id, k)
+
+
 __all__ = [
     "BEST_SUFFIX",
+    "FRONT_SUFFIX",
+    "FRONT_TAG",
     "CampaignFacts",
     "best_observation",
     "best_round",

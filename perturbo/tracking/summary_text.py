@@ -19,6 +19,14 @@ from typing import TYPE_CHECKING, Any
 
 from perturbo.findings import by_round, found, headline_of_history
 from perturbo.tracking.layout import BEST_TAG
+from perturbo.tracking.summary_multi import (
+    FRONT_TAG,
+    front_description,
+    front_markdown,
+    front_of,
+    none_met,
+    unmet_markdown,
+)
 from perturbo.types import Observation, Status, counted
 
 if TYPE_CHECKING:
@@ -53,6 +61,10 @@ class CampaignFacts:
     round_base: int = 0
     """The store's number of the loop's round 0 (1 for campaigns recorded since rounds are
     numbered 1..N; 0 before): the round tags of nested runs."""
+    objectives: Sequence[str] = ()
+    """Every objective where the campaign has several (``objective`` is the first): then the
+    summary gives their Pareto front, not a best by the first alone (:mod:`.summary_multi`)."""
+    directions: Sequence[str] = ()
 
 
 def best_observation(
@@ -94,7 +106,9 @@ def best_round(facts: CampaignFacts) -> tuple[str, int, float] | None:
 def nothing_found(
     facts: CampaignFacts, best: Observation | None, rnd: tuple[str, int, float] | None
 ) -> bool:
-    """Whether the best is best at nothing: a kind that *finds* things (its
+    """Whether the best is best at nothing: a desirability campaign none of whose trials met
+    every range (:func:`~perturbo.tracking.summary_multi.none_met`: all at desirability 0, the
+    "best" merely the first), or a kind that *finds* things (its
     :class:`~perturbo.findings.Findings`: a screen's hits) whose best round counts 0 of them
     (or, nested per trial, whose best experiment is no find), so none was found. Then no round
     or run is marked best (MLflow's " (best)" on round 1 read as if it had found something)
@@ -102,7 +116,7 @@ def nothing_found(
     a value like any other (an attack's robust accuracy 0 is the strongest attack, a loss of 0
     the best fit), and ties go to the first as always."""
     if facts.findings is None:
-        return False
+        return none_met(facts, best)
     if rnd is not None:
         return rnd[2] == 0
     return (
@@ -189,11 +203,16 @@ def _planners(facts: CampaignFacts) -> list[str]:
     if not by:
         return []
     obj = facts.objective
-    head = f"| planner | experiments | completed | best {obj} |" if obj else "| planner | n |"
+    front = front_of(facts)  # several objectives: how many of each planner's are on the front
+    col = "on the Pareto front" if front is not None else f"best {obj}"
+    head = f"| planner | experiments | completed | {col} |" if obj else "| planner | n |"
     lines = ["", "**Planners compared**", "", head, "|---|---:|---:|---:|" if obj else "|---|---:|"]
     for name, obs in sorted(by.items()):
         done = sum(o.outcome.status is Status.COMPLETED for o in obs)
-        if obj:
+        if front is not None:
+            on = sum(any(o is f for f in front) for o in obs)
+            lines.append(f"| {name} | {len(obs)} | {done} | {on} |")
+        elif obj:
             b = best_observation(obs, obj, facts.direction)
             bv = fmt(float(b.outcome.metrics[obj])) if b is not None else "-"
             lines.append(f"| {name} | {len(obs)} | {done} | {bv} |")
@@ -207,8 +226,11 @@ def summary_markdown(
     best: Observation | None,
     rnd: tuple[str, int, float] | None,
     marked: str = "",
+    front_runs: Mapping[str, str] | None = None,
 ) -> str:
-    """The parent run's note: what a person asks first, then where to look."""
+    """The parent run's note: what a person asks first, then where to look. With several
+    objectives (and no best round) the answer is their Pareto front, not one best
+    (``front_runs``: the marked front trials' run ids by trial id)."""
     about = f", {facts.subject[0]} `{facts.subject[1]}`" if facts.subject else ""
     rounds = len({o.spec.round for o in facts.history})
     lines = [
@@ -228,8 +250,15 @@ def summary_markdown(
         link = _run_link(facts, facts.run_id, f"/artifacts/{name}")
         noun = facts.findings.noun.capitalize()
         lines += ["", f"**{noun} by round** (all of them: [{name}]({link}))", "", *found_lines]
-    lines += ["", "**Best result**", ""]
-    if nothing_found(facts, best, rnd) and facts.findings is not None:
+    front = front_of(facts) if rnd is None else None
+    none = nothing_found(facts, best, rnd)
+    lines += ["", "**Best result**" if front is None else "**Pareto front**", ""]
+    if front is not None:
+        links = {i: _run_link(facts, r) for i, r in (front_runs or {}).items()}
+        lines += front_markdown(facts, front, links)
+    elif none and facts.findings is None:  # a desirability campaign: no trial met its ranges
+        lines += unmet_markdown(facts)
+    elif none and facts.findings is not None:
         noun = facts.findings.noun
         lines.append(
             f"- best round: none yet, no {noun} found ({rnd[0]} = 0 in every round)"
@@ -242,7 +271,7 @@ def summary_markdown(
         finals = [(k, pts[-1][1]) for k in facts.headline if (pts := facts.series.get(k))]
         if finals:
             lines.append("- at the end: " + ", ".join(f"{k} = {fmt(v)}" for k, v in finals))
-    if best is not None and facts.findings is None:  # the finds say it better
+    if best is not None and facts.findings is None and front is None and not none:
         v = float(best.outcome.metrics[facts.objective])
         tied = [
             o
@@ -262,15 +291,22 @@ def summary_markdown(
                 f", round {best.spec.round + 1}, planner `{best.spec.planner or '?'}`{link}"
             )
             lines.append(f"- its config: {_params(best.spec.params)}")
-    elif rnd is None and best is None:
+    elif rnd is None and best is None and front is None:
         lines.append("- no completed experiment yet")
     lines += _planners(facts)
     lines += ["", "**Where to look**", ""]
     if facts.objective and facts.nesting in ("trial", "both"):
         asc = facts.direction == "min"
+        marks = (
+            f"the front's trials are tagged `{FRONT_TAG}=true`"
+            if front is not None
+            else "none is best yet"
+            if none
+            else f"the best is tagged `{BEST_TAG}=true`"
+        )
         lines.append(
             f"- [trials ranked by {facts.objective}]"
-            f"({_runs_link(facts, facts.objective, asc)}) (the best is tagged `{BEST_TAG}=true`)"
+            f"({_runs_link(facts, facts.objective, asc)}) ({marks})"
         )
     if rnd is not None:
         lines.append(f"- [rounds ranked by {rnd[0]}]({_runs_link(facts, rnd[0])})")
@@ -298,8 +334,15 @@ def description(
     headline = result_line(facts)
     if headline:
         parts.append(f"**{headline}**.")
-    if nothing_found(facts, best, rnd) and facts.findings is not None:
-        parts.append(f"No {facts.findings.noun} found yet.")
+    front = front_of(facts) if rnd is None else None
+    if front is not None:
+        parts.append(front_description(facts, front))
+    elif nothing_found(facts, best, rnd):
+        parts.append(
+            f"No {facts.findings.noun} found yet."
+            if facts.findings is not None
+            else "No trial met every desirability range yet."
+        )
     elif rnd is not None:
         parts.append(f"Best round: {rnd[1] + 1} with {rnd[0]} = {fmt(rnd[2])}.")
     elif best is not None:

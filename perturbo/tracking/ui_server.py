@@ -178,8 +178,11 @@ def _summarise_old(uri: str, todo: list[tuple[Any, Any]]) -> None:
                 history=list(store.history(exp.name)),
                 series=load_series(store.client, parent.info.run_id, round_base(t)),
                 round_base=round_base(t),
-                objective="" if "," in objective else objective,
-                direction=p.get("direction", "max"),
+                objective=objective.split(",")[0],
+                direction=p.get("direction", "max").split(",")[0],
+                objectives=tuple(objective.split(",")) if "," in objective else (),
+                directions=tuple(p.get("direction", "max").split(",")),
+                params=dict(p),
                 nesting=t.get("perturbo.nesting", "trial"),
                 planner=p.get("planner", ""),
             )

@@ -154,6 +154,7 @@ class _Baselines:
         import torch
         from botorch.posteriors.gpytorch import GPyTorchPosterior
         from gpytorch.distributions import MultitaskMultivariateNormal, MultivariateNormal
+        from linear_operator.operators import DenseLinearOperator
 
         t = self._terms(i)
         model, n_b = self.model, self.known[i][0].shape[-2]
@@ -179,12 +180,16 @@ class _Baselines:
                 dim=-2,
             )
             mean = torch.cat([t["mean_b"].expand(*batch, n_b), mean_x], dim=-1)
-            mvn = MultivariateNormal(mean, cov)
+            # a LinearOperator, as GPyTorch's own: a plain tensor makes torch factorise it at
+            # once, and a candidate on a baseline point makes the joint covariance singular
+            mvn = MultivariateNormal(mean, DenseLinearOperator(cov))
             if model._num_outputs > 1:
                 dim = mean.dim() - 2  # the output dimension add_output_dim inserted
                 mvn = MultitaskMultivariateNormal.from_independent_mvns(
                     mvns=[
-                        MultivariateNormal(mean.select(dim, k), cov.select(dim, k))
+                        MultivariateNormal(
+                            mean.select(dim, k), DenseLinearOperator(cov.select(dim, k))
+                        )
                         for k in range(model._num_outputs)
                     ]
                 )

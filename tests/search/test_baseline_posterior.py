@@ -73,6 +73,24 @@ def test_the_same_joint_distribution_and_gradients(m: int, mixed: bool) -> None:
     assert torch.allclose(g_new, g_ref, rtol=1e-7, atol=1e-9)
 
 
+@pytest.mark.parametrize("m", [1, 3])
+def test_a_candidate_on_a_baseline_point_is_no_error(m: int) -> None:
+    """The joint covariance is then singular: GPyTorch's lazy one is never factorised whole
+    (BoTorch's cached Cholesky adds jitter to the candidate's block); a dense one given to
+    torch's MultivariateNormal was, and the ask fell back to Sobol points (seen in
+    ``tests/kinds/test_multi_objective.py``'s qLogNParEGO campaign)."""
+    space = _space(False)
+    model, X = _model(space, m)
+    B = X[:6]
+    full = torch.cat([B.expand(4, *B.shape), B[:4].unsqueeze(1)], dim=-2)  # each on a point
+    ref = model.posterior(full)
+    with cached_baseline(model):
+        model.posterior(B)
+        new = model.posterior(full)
+    assert (new.mean - ref.mean).abs().max() <= 1e-9 * ref.mean.abs().max()
+    assert (_rows(new, 1) - _rows(ref, 1)).abs().max() <= 1e-9 * _rows(ref, 1).abs().max()
+
+
 def test_a_prefix_that_is_no_baseline_goes_to_the_model() -> None:
     space = _space(False)
     model, X = _model(space, 2)

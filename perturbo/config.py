@@ -87,6 +87,7 @@ class RunOptions(BaseModel):
         str | None,
         Flag(
             metavar="URI",
+            path="uri",
             default="$MLFLOW_TRACKING_URI, else sqlite:///mlflow.db in this directory",
         ),
     ] = Field(None, description="MLflow store: sqlite:///file.db or http://host:5000")
@@ -97,9 +98,13 @@ class RunOptions(BaseModel):
     local: bool = Field(
         False, description="run experiments in this process, without Ray (fast for small jobs)"
     )
-    workers: Annotated[int | None, Flag(default="one per CPU")] = Field(
-        None, gt=0, description="parallel workers (Ray actors)"
-    )
+    workers: Annotated[
+        int | None,
+        Flag(
+            default="Ray: one per CPU; --local: min(--batch, CPUs) child processes for user "
+            "code (module:function), 1 for a built-in task (it runs in this process)"
+        ),
+    ] = Field(None, gt=0, description="parallel workers (Ray actors, or --local's)")
     schedule: Annotated[
         Literal["sync", "async"] | None,
         Flag(default="the kind's: async for hyperparameter and attack"),
@@ -193,6 +198,44 @@ def read_toml(path: str | Path, kind: str | None = None) -> dict[str, Any]:
     return flat
 
 
+def config_paths(
+    model: type[BaseModel], values: Mapping[str, Any], config_path: str | Path
+) -> dict[str, Any]:
+    """``values`` read from the config file at ``config_path`` with each relative path of a
+    path-valued setting (its :attr:`Flag.path <perturbo.flags.Flag.path>`) made absolute
+    from that file's folder, as most tools read a config file's paths: the file and what it
+    names travel together, and it reads the same from any working folder. A flag on the
+    command line is relative to the working folder, as a shell user expects."""
+    from perturbo.flags import flag_of
+
+    base = Path(config_path).expanduser().resolve().parent
+    out = dict(values)
+    for key, v in values.items():
+        info = model.model_fields.get(key)
+        how = flag_of(info).path if info is not None else ""
+        if not how or not isinstance(v, str) or not v.strip():
+            continue
+        if how == "uri":
+            out[key] = _uri_from(base, v)
+            continue
+        p = Path(v).expanduser()
+        if p.is_absolute():
+            continue
+        there = base / p
+        if how == "file" or there.exists():  # file_or_name: a built-in's name stays a name
+            out[key] = str(there)
+    return out
+
+
+def _uri_from(base: Path, uri: str) -> str:
+    """A tracking URI with a relative sqlite file read from ``base``; others as given
+    (``sqlite:////abs.db``, ``http://...``; a bare word may be a scheme: ``databricks``)."""
+    head = "sqlite:///"
+    if uri.startswith(head) and not uri[len(head) :].startswith("/"):
+        return f"{head}{base / uri[len(head) :]}"
+    return uri
+
+
 def _flag(field: str) -> str:
     return "--" + field.replace("_", "-")
 
@@ -258,6 +301,9 @@ def load(
     be flat or hold ``[run]`` and ``[KIND]`` tables."""
     toml = read_toml(config_path, kind) if config_path else {}
     t_run, t_kind = split_run_options(toml)
+    if config_path:  # relative paths in the file are read from its folder
+        t_run = config_paths(RunOptions, t_run, config_path)
+        t_kind = config_paths(kind_model, t_kind, config_path)
     c_run, c_kind = split_run_options(cli)
     options = build_model(RunOptions, c_run, t_run, config_path).check()
     kind = build_model(kind_model, c_kind, t_kind, config_path)
@@ -275,6 +321,7 @@ __all__ = [
     "RunOptions",
     "apply_env",
     "build_model",
+    "config_paths",
     "default_tracking_uri",
     "env_differs",
     "env_ray_address",

@@ -59,6 +59,10 @@ class Flag:
     to titles); ``""`` is the model's main group.
     ``default``: what the help says the default is, where the field's own default (``None``)
     stands for something decided later (``"$RAY_ADDRESS, else a local Ray"``).
+    ``path``: the value names a file, so a ``--config`` file's relative value is read from
+    that file's folder (:func:`perturbo.config.config_paths`): ``"file"`` always,
+    ``"file_or_name"`` where a file of that name is there (else it is a built-in's name or a
+    text), ``"uri"`` for a tracking URI (its ``sqlite:///rel.db``).
     """
 
     name: str | None = None
@@ -67,6 +71,7 @@ class Flag:
     off: str | None = None
     group: str = ""
     default: str | None = None
+    path: Literal["", "file", "file_or_name", "uri"] = ""
 
 
 _PLAIN = Flag()

@@ -275,6 +275,7 @@ def run_parts(
             address=address,
             workers=options.workers,
             num_gpus_per_worker=parts.num_gpus_per_worker,
+            batch=parts.batch,  # --local user code: min(batch, CPUs) child processes
         )
         where = opened.where
         stop = parts.stop

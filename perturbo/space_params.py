@@ -43,6 +43,29 @@ class _Param:
         return all(params.get(p) in vals for p, vals in self.when)
 
 
+def _switch(name: str, key: str, v: Any) -> bool:
+    """``v`` as a bool, refusing anything but a bool (or 0/1): ``bool("false")`` is True, so a
+    quoted TOML ``log = "false"`` would otherwise turn the log scale on."""
+    if isinstance(v, bool) or (isinstance(v, int) and v in (0, 1)):
+        return bool(v)
+    raise PerturboError(
+        f"parameter {name!r}: `{key}` must be true or false (TOML booleans, unquoted), got {v!r}"
+    )
+
+
+def _number(name: str, key: str, v: Any) -> float:
+    """``v`` as a float, refusing strings and bools (``float("4")`` works, so a quoted TOML
+    bound would otherwise pass unnoticed, while its neighbours' quoted values would not)."""
+    if isinstance(v, (str, bytes, bool)):
+        raise PerturboError(
+            f"parameter {name!r}: `{key}` must be a number (unquoted in TOML), got {v!r}"
+        )
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        raise PerturboError(f"parameter {name!r}: `{key}` must be a number, got {v!r}") from None
+
+
 def _numeric_checks(kind: str, name: str, low: float, high: float, log: bool) -> None:
     if not (math.isfinite(low) and math.isfinite(high)):
         raise PerturboError(
@@ -75,12 +98,8 @@ class Float(_Param):
         log: bool = False,
         when: Mapping[str, Iterable[Any]] | None = None,
     ) -> None:
-        try:
-            low, high = float(low), float(high)
-        except (TypeError, ValueError):
-            raise PerturboError(
-                f"parameter {name!r}: low/high must be numbers, got {low!r}, {high!r}"
-            ) from None
+        low, high = _number(name, "low", low), _number(name, "high", high)
+        log = _switch(name, "log", log)
         _numeric_checks("float", name, low, high, log)
         object.__setattr__(self, "name", str(name))
         object.__setattr__(self, "low", low)
@@ -140,11 +159,12 @@ class Int(_Param):
         log: bool = False,
         when: Mapping[str, Iterable[Any]] | None = None,
     ) -> None:
-        for b in (low, high):
-            if isinstance(b, bool) or not float(b).is_integer():
+        for key, b in (("low", low), ("high", high)):
+            if not _number(name, key, b).is_integer():
                 raise PerturboError(
                     f"parameter {name!r}: int bounds must be integers, got low={low!r}, high={high!r}"
                 )
+        log = _switch(name, "log", log)
         _numeric_checks("int", name, float(low), float(high), log)
         object.__setattr__(self, "name", str(name))
         object.__setattr__(self, "low", int(low))
@@ -225,7 +245,7 @@ class Categorical(_Param):
             )
         object.__setattr__(self, "name", str(name))
         object.__setattr__(self, "choices", ch)
-        object.__setattr__(self, "ordered", bool(ordered))
+        object.__setattr__(self, "ordered", _switch(name, "ordered", ordered))
         object.__setattr__(self, "when", _freeze_when(name, when))
 
     def index(self, v: Any) -> int:

@@ -9,6 +9,7 @@ is found but fails to import (a missing dependency, an error in it) is one line 
 from __future__ import annotations
 
 import importlib
+import re
 from typing import Any
 
 from perturbo.types import PerturboError, describe_error
@@ -16,11 +17,12 @@ from perturbo.types import PerturboError, describe_error
 __all__ = ["import_user_function", "import_user_module", "shadowed_hint"]
 
 
-def import_user_module(mod_name: str, what: str) -> Any:
+def import_user_module(mod_name: str, what: str, function: str = "") -> Any:
     """Module ``mod_name``, imported from ``sys.path`` and then from the working folder
     (added to ``sys.path``, so the processes that run trials -- a ``--local`` child takes the
     driver's ``sys.path``, a Ray worker gets the driver's working folder on its path from
-    Ray -- import it as well)."""
+    Ray -- import it as well). ``function``: the attribute wanted, for the fix of a module
+    named by its file (``mymlp.py:train``, not ``mymlp:train``)."""
     import os
     import sys
 
@@ -29,14 +31,14 @@ def import_user_module(mod_name: str, what: str) -> Any:
         return _import(mod_name, what)
     except _NotFound as e:
         if cwd in sys.path or "" in sys.path:  # the working folder was searched already
-            raise PerturboError(_not_found(mod_name, what, e.error, cwd)) from None
+            raise PerturboError(_not_found(mod_name, what, e.error, cwd, function)) from None
     sys.path.append(cwd)
     importlib.invalidate_caches()
     try:
         return _import(mod_name, what)
     except _NotFound as e:
         sys.path.remove(cwd)
-        raise PerturboError(_not_found(mod_name, what, e.error, cwd)) from None
+        raise PerturboError(_not_found(mod_name, what, e.error, cwd, function)) from None
 
 
 def import_user_function(spec: str, what: str) -> Any:
@@ -44,7 +46,7 @@ def import_user_function(spec: str, what: str) -> Any:
     mod_name, _, attr = spec.partition(":")
     if not mod_name or not attr:
         raise PerturboError(f"{what}: write it as module:function, e.g. mymod:factory")
-    mod = import_user_module(mod_name, what)
+    mod = import_user_module(mod_name, what, attr)
     try:
         return getattr(mod, attr)
     except AttributeError:
@@ -91,7 +93,17 @@ def _import(mod_name: str, what: str) -> Any:
         ) from None
 
 
-def _not_found(mod_name: str, what: str, e: ImportError, cwd: str) -> str:
+def _not_found(mod_name: str, what: str, e: ImportError, cwd: str, function: str) -> str:
+    if mod_name.endswith(".py"):  # a file name: `import mymlp.py` looks for mymlp/py.py
+        folder, _, stem = mod_name[: -len(".py")].rpartition("/")
+        if not function:  # a caller that names only the module: its spec is in ``what``
+            named = re.search(re.escape(mod_name) + r":(\w+)", what)
+            function = named.group(1) if named else "FUNCTION"
+        where = f"; run from {folder} or put it on PYTHONPATH" if folder else ""
+        return (
+            f"cannot import module {mod_name!r} of {what}: that is a file name; name its "
+            f"module, without .py: {stem}:{function}{where}"
+        )
     return (
         f"cannot import module {mod_name!r} of {what} ({e}; looked on PYTHONPATH and in the "
         f"working folder {cwd}): run from the folder that holds "

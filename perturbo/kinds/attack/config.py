@@ -41,12 +41,12 @@ class AttackConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["attack"] = "attack"
-    model: Annotated[str, Flag(metavar="NAME|FILE|module:factory")] = Field(
+    model: Annotated[str, Flag(metavar="NAME|FILE|module:factory", path="file_or_name")] = Field(
         "digits-cnn",
         description="target: digits-cnn, digits-cnn-adv, wine-mlp, a TorchScript file, or "
         "module:factory (with --allow-user-code)",
     )
-    data: Annotated[str | None, Flag(metavar="NPZ")] = Field(
+    data: Annotated[str | None, Flag(metavar="NPZ", path="file")] = Field(
         None, description=".npz with x (inputs) and y (int labels)"
     )
     input_range: Annotated[list[float] | None, Flag(metavar="LOW,HIGH", default="0,1")] = Field(

@@ -38,6 +38,7 @@ class GeneticConfig(LLMConfig):
         str,
         Flag(
             metavar="NAME|CSV",
+            path="file_or_name",
             more=": IFNG, IL2, Carnevale22_Adenosine, Scharenberg22, or my_screen.csv",
         ),
     ] = Field(
@@ -46,9 +47,13 @@ class GeneticConfig(LLMConfig):
     )
     hits: Annotated[
         str | None,
-        Flag(metavar="FILE", more="; without it the top 5% of genes by |score| are the hits"),
+        Flag(
+            metavar="FILE",
+            path="file",
+            more="; without it the top 5% of genes by |score| are the hits",
+        ),
     ] = Field(None, description="text file with one hit gene per line (own CSV only)")
-    task: Annotated[str | None, Flag(metavar="JSON|TEXT")] = Field(
+    task: Annotated[str | None, Flag(metavar="JSON|TEXT", path="file_or_name")] = Field(
         None, description="task.json or the task sentence (own CSV only)"
     )
     modality: Literal["knockout", "crispri", "crispra"] | None = Field(
@@ -126,17 +131,17 @@ class GeneticConfig(LLMConfig):
             "`perturbo tell` records the results and proposes the next batch"
         ),
     )
-    library: Annotated[str | None, Flag(group=LAB, metavar="CSV")] = Field(
+    library: Annotated[str | None, Flag(group=LAB, metavar="CSV", path="file")] = Field(
         None, description="lab: the library, a CSV with a Gene column (one row per gene or guide)"
     )
     hit_rule: Annotated[str | None, Flag(group=LAB, metavar="RULE")] = Field(
         None,
         description='lab: what counts as a hit: column, "score>=T", "score<=T", "abs>=T", "z>=T"',
     )
-    exclude: Annotated[str | None, Flag(group=LAB, metavar="FILE")] = Field(
+    exclude: Annotated[str | None, Flag(group=LAB, metavar="FILE", path="file")] = Field(
         None, description="lab: file of genes never to propose"
     )
-    controls: Annotated[str | None, Flag(group=LAB, metavar="FILE")] = Field(
+    controls: Annotated[str | None, Flag(group=LAB, metavar="FILE", path="file")] = Field(
         None, description="lab: file of control genes measured in every batch (never hits)"
     )
 

@@ -258,8 +258,8 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
     from perturbo.config import build_model
     from perturbo.kinds.hyperparameter.callables import trial_factory
     from perturbo.kinds.hyperparameter.executor import HyperparameterMetrics, TaskRecipe
+    from perturbo.kinds.hyperparameter.space_record import recorded_space
     from perturbo.parts import CampaignParts
-    from perturbo.space import SearchSpace
 
     engine = context.engine if context is not None else None
     cfg = (
@@ -267,10 +267,7 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
         if isinstance(config, HyperparameterConfig)
         else build_model(HyperparameterConfig, {}, config, "config")
     )
-    if isinstance(cfg.space, dict):
-        user_space = SearchSpace.from_dict(cfg.space)
-    else:
-        user_space = SearchSpace.from_toml(cfg.space) if cfg.space else None
+    cfg, user_space = recorded_space(cfg)  # read once; a resume uses the recorded space
     given, given_dirs = _names(cfg.objective), _names(cfg.direction)
     desire = _desirability_of(cfg.desirability, given)
     if desire is not None:

@@ -65,19 +65,15 @@ def build_lab(cfg: Any, context: BuildContext | None = None) -> CampaignParts:
         make_planner,
     )
     from perturbo.kinds.hyperparameter.executor import HyperparameterMetrics
+    from perturbo.kinds.hyperparameter.space_record import recorded_space
     from perturbo.parts import CampaignParts
-    from perturbo.space import SearchSpace
 
     if not cfg.space:
         raise PerturboError(
             "a hyperparameter lab campaign needs --space space.toml (what a trial is: its "
             "trials run elsewhere, so there is no task to take a space from)"
         )
-    space = (
-        SearchSpace.from_dict(cfg.space)
-        if isinstance(cfg.space, dict)
-        else SearchSpace.from_toml(cfg.space)
-    )
+    cfg, space = recorded_space(cfg)  # read once; `perturbo tell` uses the recorded space
     objectives, directions = _names(cfg.objective), _names(cfg.direction)
     if len(objectives) != 1 or len(directions) != 1 or directions[0] not in ("max", "min"):
         raise PerturboError(

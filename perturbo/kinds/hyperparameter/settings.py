@@ -17,6 +17,7 @@ GROUPS = {
     "": "hyperparameter campaign",
     "lab": "trials trained elsewhere (--lab; then perturbo ask / perturbo tell)",
     "llm": "agent planner (--planner agent)",
+    "record": "recorded at the start (resume reads them)",
 }
 """Help group key -> title, in the order ``--help`` lists them."""
 
@@ -52,11 +53,15 @@ class HyperparameterConfig(LLMConfig):
         str | dict[str, Any] | None,
         Flag(
             metavar="TOML",
+            path="file",
             more="; tables named after parameters: type = float|int|categorical, low/high/log "
             "or choices, optional when = {parent = [values]}",
         ),
     ] = Field(
-        None, description="TOML file with a custom search space (Python API: also an inline table)"
+        None,
+        description="TOML file with a custom search space (Python API: also an inline table); "
+        "read once, at the start: the campaign records the space itself, so a resume never "
+        "reads the file again",
     )
     asha: bool = Field(
         False, description="stop poor trials early (asynchronous successive halving)"
@@ -151,6 +156,13 @@ class HyperparameterConfig(LLMConfig):
             "--direction, propose --batch trials and exit; `perturbo ask CAMPAIGN -n K "
             "--format json` hands out more, `perturbo tell CAMPAIGN TRIAL_ID VALUE` records one"
         ),
+    )
+
+    # what the campaign recorded at its start (perturbo.kinds.hyperparameter.space_record)
+    space_file: Annotated[str | None, Flag(group="record", metavar="TOML")] = Field(
+        None,
+        description="the --space file the recorded space was read from; a resume uses the "
+        "recorded space and says so where this file has changed since",
     )
 
     @field_validator("space")

@@ -11,7 +11,9 @@ when it is sent, so the first experiment of a fresh child also pays that child's
 Each of ``n_workers`` slots holds one long-lived child (a fresh ``python``, never a ``fork``:
 the driver holds threads), which builds the executor once and runs the experiments
 sent to it one at a time; its start (~1-3 s: Python, perturbo, the executor) is paid once per
-slot, an experiment then costs a pipe round trip (~1 ms). The built-in objectives keep
+slot, an experiment then costs a pipe round trip (~1 ms). Each child runs torch and BLAS on
+one thread (``n_workers`` children, each threading over every core, would oversubscribe the
+machine), unless the user set the BLAS thread variables. The built-in objectives keep
 running in-process (:class:`~perturbo.actors.LocalExecutorPool`), where they are fast.
 """
 
@@ -30,7 +32,7 @@ from typing import Any
 
 from perturbo.actors._queued import QueuedPool
 from perturbo.actors._run import run_one
-from perturbo.config_env import set_torch_threads
+from perturbo.config_env import set_torch_threads, worker_env
 from perturbo.protocols import Executor, ExecutorFactory
 from perturbo.types import ExperimentSpec, Observation, failed
 
@@ -74,7 +76,10 @@ class _Child:
     def __init__(self, fd: int, name: str) -> None:
         code = f"from perturbo.actors.process_pool import _child_main; _child_main({fd}, {name!r})"
         self.popen = subprocess.Popen(
-            [sys.executable, "-c", code], pass_fds=(fd,), stdin=subprocess.DEVNULL
+            [sys.executable, "-c", code],
+            pass_fds=(fd,),
+            stdin=subprocess.DEVNULL,
+            env=_child_env(),
         )
         self.pid = self.popen.pid
         try:
@@ -282,6 +287,13 @@ class ProcessExecutorPool(QueuedPool):
         """Forget a dead (or killed) child; its slot starts a fresh one when next given work."""
         slot.stop(wait_s=0.0)
         self._slots[self._slots.index(slot)] = None
+
+
+def _child_env() -> dict[str, str]:
+    """The driver's environment plus one BLAS/OpenMP thread per child (:func:`worker_env`):
+    ``n_workers`` children each running numpy/BLAS with a thread per core would oversubscribe
+    the machine. A thread variable the user set is kept."""
+    return {**worker_env(1), **os.environ}
 
 
 def _signal_name(exitcode: int | None) -> str:

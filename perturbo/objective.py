@@ -5,7 +5,7 @@ from __future__ import annotations
 import ast
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,11 +29,19 @@ def at_top_fidelity(candidates: Sequence[Observation]) -> list[Observation]:
     return [o for o, s in zip(candidates, shares, strict=True) if s is not None and s >= top]
 
 
+def missing_metric(name: str, got: object) -> str:
+    """The failure of a trial whose function returned no metric ``name`` (``got``: what it
+    returned, a mapping or not): ``objective returned no 'x' metric (got [...])``, the names
+    it did return sorted. :func:`misnamed_objective` reads it back; one wording for both."""
+    names = sorted(str(k) for k in got) if isinstance(got, Mapping) else []
+    return f"objective returned no {name!r} metric (got {names!r})"
+
+
 _MISSING = re.compile(
-    r"objective returned no (?P<name>'[^']*'|\"[^\"]*\") metric \(got (?P<got>\[.*\])\)"
+    r"objective returned no (?P<name>'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\") metric "
+    r"\(got (?P<got>\[.*\])\)"
 )
-"""The failure of a trial whose function returned no metric of the objective's name (the
-hyperparameter kind's executor writes it): ``objective returned no 'x' metric (got [...])``."""
+"""What :func:`missing_metric` writes (Python reprs: a name may hold quotes)."""
 
 
 def misnamed_objective(reason: str) -> tuple[str, list[str]] | None:

@@ -23,7 +23,7 @@ from typing import Any, Protocol
 from perturbo.kinds.hyperparameter.rung_link import LinkedRungs, link_rungs
 from perturbo.kinds.hyperparameter.tasks import Task, make_task
 from perturbo.kinds.hyperparameter.user_call import ObjectiveReturnError
-from perturbo.objective import FIDELITY_SHARE, at_top_fidelity
+from perturbo.objective import FIDELITY_SHARE, at_top_fidelity, missing_metric
 from perturbo.space import SearchSpace
 from perturbo.types import (
     ExperimentSpec,
@@ -138,9 +138,7 @@ class HyperparameterExecutor:
         for obj in self.objectives:  # a rejected result keeps the metrics it did return
             v = metrics.get(obj) if isinstance(metrics, Mapping) else None
             if v is None:
-                return ended(
-                    f"objective returned no {obj!r} metric (got {sorted(metrics or {})})", metrics
-                )
+                return ended(missing_metric(obj, metrics), metrics)
             try:
                 v = float(v)
             except (TypeError, ValueError):

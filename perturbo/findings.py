@@ -27,7 +27,8 @@ from perturbo.types import Observation, Status
 class Findings:
     """What a kind counts as found (all names are the kind's metrics and params).
 
-    - ``noun``: what one find is called, plural ("hits").
+    - ``noun``: what finds are called, plural ("hits"); ``one``: one find ("hit"; where
+      empty, the noun less its final "s"), so a headline says "1 hit", not "1 hits".
     - ``label``: the outcome metric that is 1 on a find ("hit").
     - ``subjects``: the params that name what an experiment tested; the first one present is
       used ("gene", or "pair" in a pair screen).
@@ -40,6 +41,7 @@ class Findings:
     """
 
     noun: str = "hits"
+    one: str = ""
     label: str = "hit"
     subjects: tuple[str, ...] = ("gene",)
     score: str = "score"
@@ -109,13 +111,20 @@ def _pct(n: int, total: int) -> str:
     return f"{p:.0f}%" if p == 0 or p >= 10 else f"{p:.1f}%"
 
 
+def _noun(findings: Findings, n: int) -> str:
+    """The noun for ``n`` finds: singular for exactly one ("1 hit", "1 of 1 hit")."""
+    if n != 1:
+        return findings.noun
+    return findings.one or (findings.noun[:-1] if findings.noun.endswith("s") else findings.noun)
+
+
 def headline_text(findings: Findings, n: int, total: int | None, experiments: int) -> str:
     """ "12 of 45 hits found (27%) in 256 experiments" (or "12 hits in 256 experiments" where
-    the total is unknown)."""
+    the total is unknown; "1 hit in 1 experiment": the count decides the noun's number)."""
     exps = f"{experiments} experiment{'s' if experiments != 1 else ''}"
     if total:
-        return f"{n} of {total} {findings.noun} found ({_pct(n, total)}) in {exps}"
-    return f"{n} {findings.noun} in {exps}"
+        return f"{n} of {total} {_noun(findings, total)} found ({_pct(n, total)}) in {exps}"
+    return f"{n} {_noun(findings, n)} in {exps}"
 
 
 def headline_of_history(

@@ -102,17 +102,30 @@ def add_stop_parser(sub: Any) -> Any:
 
 
 def _progress(s: CampaignSummary) -> str:
+    """Rounds (or experiments) against the budget, then what ran: the failed experiments said
+    apart ("5 ran, 3 failed", as the campaign list counts them from ``perturbo.n_failed``); a
+    store recorded before that tag counts every one that ran. A budget of experiments counts
+    the failed ones too (the loop spends it so), so its fraction stays and the failed follow."""
+    from perturbo.tracking.heartbeat import FAILED_TAG, PROGRESS_TAG
+
     tags = s.run_tags
-    n = tags.get("perturbo.n_ran", "")
+    n = tags.get(PROGRESS_TAG, "")
+    ran = _int(n)
+    failed = _int(tags.get(FAILED_TAG)) or 0
+    failed = failed if ran is not None and 0 < failed <= ran else 0
     rounds = _int(tags.get("perturbo.meta.rounds"))
     budget = _int(tags.get("perturbo.meta.max_experiments"))
     if rounds:
         text = f"{s.rounds}/{rounds} rounds ({100 * s.rounds // rounds}%)"
-    elif budget and n:
-        text = f"{n}/{budget} experiments ({100 * int(n) // budget}%)"
+        if n and ran is not None:
+            text += f", {ran - failed} ran"
+        elif n:
+            text += f", {n} ran"
+    elif budget and ran is not None:
+        text = f"{ran}/{budget} experiments ({100 * ran // budget}%)"
     else:
-        text = f"{s.rounds} rounds"
-    return f"{text}, {n} ran" if n and rounds else text
+        return f"{s.rounds} rounds"
+    return text + (f", {failed} failed" if failed else "")
 
 
 def _int(v: str | None) -> int | None:

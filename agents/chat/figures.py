@@ -191,34 +191,54 @@ def pareto_front(
     return front
 
 
+def _key(value: Any) -> str:
+    """How a looked-up word meets a recorded value: stripped, case ignored (a gene symbol is
+    matched so by the genetic kind, which records a mouse screen's ``Cd247`` as spelled)."""
+    return str(value).strip().upper()
+
+
+def _symbol_like(word: str) -> bool:
+    """Whether a word not found reads as a gene symbol, worth a "not tested": upper case
+    (``IFNG``) or a capitalised symbol with a digit (a mouse ``Cd247``); 3+ characters."""
+    mixed = word[:1].isupper() and any(c.isdigit() for c in word)
+    return len(word) >= 3 and (word.isupper() or mixed)
+
+
 def lookup(
     history: Sequence[Observation], words: Sequence[str], hit_metric: str | None, name: str
 ) -> list[str]:
     """What the campaign did with the experiments ``words`` name (a gene, a method): where
-    each was tested, its outcome, and whether it was a hit; said plainly where it was not."""
+    each was tested, its outcome, and whether it was a hit; said plainly where it was not.
+    Words meet the recorded values ignoring case (``CD247`` finds a recorded ``Cd247``) and
+    are answered in the recorded spelling."""
     from perturbo.agents.chat.scores import fmt
 
-    values = {str(v) for o in history for v in o.spec.params.values()}
+    spelled: dict[str, str] = {}  # key -> the first recorded spelling
+    for o in history:
+        for v in o.spec.params.values():
+            spelled.setdefault(_key(v), str(v))
     lines = []
-    for w in dict.fromkeys(words):
-        if w not in values:
-            if w.isupper() and len(w) >= 3 and hit_metric is not None:
-                lines.append(f"{w} was not tested in {name}.")
+    for w in dict.fromkeys(_key(w) for w in words):
+        if w not in spelled:
+            said = next(x for x in words if _key(x) == w).strip()
+            if hit_metric is not None and _symbol_like(said):
+                lines.append(f"{said} was not tested in {name}.")
             continue
-        obs = [o for o in history if w in {str(v) for v in o.spec.params.values()}]
+        obs = [o for o in history if w in {_key(v) for v in o.spec.params.values()}]
+        shown = spelled[w]
         rounds = sorted({o.spec.round + 1 for o in obs})
         where = f"round {', '.join(map(str, rounds))}"
         if hit_metric is not None:
             hit = [o for o in obs if o.outcome.metrics.get(hit_metric) == 1.0]
             verdict = "was a hit" if hit else "was tested but is not a hit"
-            lines.append(f"{w} {verdict} in {name} ({where}, {hit_metric} = {int(bool(hit))}).")
+            lines.append(f"{shown} {verdict} in {name} ({where}, {hit_metric} = {int(bool(hit))}).")
         else:
-            shown = "; ".join(
+            told = "; ".join(
                 f"{o.spec.id}: "
                 + ", ".join(f"{k} {fmt(v)}" for k, v in list(o.outcome.metrics.items())[:4])
                 for o in obs[:4]
             )
-            lines.append(f"{w} in {name}: {len(obs)} experiments ({where}): {shown}.")
+            lines.append(f"{shown} in {name}: {len(obs)} experiments ({where}): {told}.")
     return lines
 
 

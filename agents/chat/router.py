@@ -241,17 +241,15 @@ def _results_file(text: str) -> str | None:
 
 
 def _about(text: str, names: Sequence[str]) -> tuple[str, ...]:
-    """Words of ``text`` that may name an experiment's value (a gene symbol: IFNG, CD274):
-    upper case, not part of a campaign's name; the tool keeps those that are."""
+    """Words of ``text`` that may name an experiment's value (a gene symbol: IFNG, CD274, or
+    as a mouse screen or a person writes it: Cd247, cd247): upper case after the first letter,
+    or a letter then a digit; not part of a campaign's name; the tool keeps those that are
+    (ignoring case)."""
     parts = {p for n in names for p in re.split(r"[-_]", n.lower())}
     words = re.findall(r"(?<![\w-])[A-Za-z0-9][A-Za-z0-9_.-]*[A-Za-z0-9](?![\w-])", text)
-    return tuple(
-        dict.fromkeys(
-            w
-            for w in words
-            if w.lower() not in parts and w not in names and any(c.isupper() for c in w[1:])
-        )
-    )
+    symbol = re.compile(r".+[A-Z]|[A-Za-z].*\d", re.S)  # CD274, Cd247, cd247; not "Which"
+    keep = (w for w in words if w.lower() not in parts and w not in names and symbol.match(w))
+    return tuple(dict.fromkeys(keep))
 
 
 def _store_wide(low: str, found: Sequence[str]) -> bool:

@@ -336,7 +336,7 @@ def _build_pairs(cfg: GeneticConfig) -> CampaignParts:
             f"--planner {cfg.planner}: a gene-pair screen supports random or bo; use one of those"
         )
     screen = load_pair_screen(cfg.screen, cfg.hits, cfg.task or "", cfg.hit_tail or "both")
-    space = PairPool(screen.pairs)
+    space = PairPool(screen.pairs, screen.spelling)
     planner = TABLE.make(
         cfg.planner,
         space,

@@ -79,7 +79,8 @@ class GenePool:
         if not gene:
             raise InvalidSpec("gene is empty")
         if gene not in self._known:
-            raise InvalidSpec(f"{gene} is not a gene of this screen{self._suggest(gene)}")
+            shown = raw.strip()  # as the user wrote it (matched by its key)
+            raise InvalidSpec(f"{shown} is not a gene of this screen{self._suggest(gene)}")
         return {"gene": self.spell(gene)}
 
     def spell(self, gene: str) -> str:
@@ -145,11 +146,21 @@ def tested_labels(history: Sequence[Observation]) -> dict[str, bool]:
         if "gene" in o.spec.params:
             key = normalize_gene(str(o.spec.params["gene"]))
         elif "pair" in o.spec.params:
-            key = str(o.spec.params["pair"])
+            key = _pair_key(str(o.spec.params["pair"]))
         else:
             continue
         out.setdefault(key, o.outcome.value("hit") > 0.5)
     return out
+
+
+def _pair_key(raw: str) -> str:
+    """A recorded pair's key (as the screen spells it, or upper case in older records)."""
+    from perturbo.kinds.genetic.pairs import pair_key
+
+    try:
+        return pair_key(raw)
+    except ValueError:
+        return raw
 
 
 class GeneticMetrics:

@@ -3,7 +3,9 @@
 A pair screen is a CSV ``Gene_pairs,Score`` whose rows name a pair as ``"('A', 'B')"`` (the
 BioDiscoveryAgent format; ``A_B`` -- its hits files' -- and ``A,B`` / ``A+B`` / ``A|B`` also
 read). Pairs are unordered and
-canonical (``"A+B"`` with ``A < B``). Hits: ``--hits`` (one pair per line) or the top 5% by
+matched by a canonical key (``"A+B"``, members normalised as genes and sorted), but shown and
+recorded as the screen file spells their genes (``"Cd247+Cd3e"``: :meth:`PairScreen.spell`, as
+for single genes). Hits: ``--hits`` (one pair per line) or the top 5% by
 the ``hit_tail`` rule, as for single genes; the hit ratio is hits found / all hit pairs.
 
 - :class:`PairScreen` (labelled, the executor's) and :meth:`PairScreen.view` (label-free);
@@ -53,13 +55,19 @@ def pair_key(raw: str) -> str:
     ``"A+B"`` (members sorted). ``ValueError`` if it does not name two distinct genes. ``_``
     separates only where no other separator does and it occurs once (gene symbols do not
     hold ``_``; ``-`` they do, as in HLA-A)."""
-    parts = [normalize_gene(p.strip("'\"()[] ")) for p in _SPLIT.split(str(raw).strip("()[] "))]
+    return "+".join(k for k, _ in _members(raw))
+
+
+def _members(raw: str) -> list[tuple[str, str]]:
+    """The two genes ``raw`` names as (key, as written), in key order (:func:`pair_key`)."""
+    parts = [p.strip("'\"()[] ").strip() for p in _SPLIT.split(str(raw).strip("()[] "))]
     parts = [p for p in parts if p]
     if len(parts) == 1 and parts[0].count("_") == 1:
         parts = [p.strip() for p in parts[0].split("_")]
-    if len(parts) != 2 or parts[0] == parts[1]:
+    keyed = sorted((normalize_gene(p), p) for p in parts)
+    if len(keyed) != 2 or keyed[0][0] == keyed[1][0]:
         raise ValueError(f"{raw!r} is not a pair of two genes")
-    return "+".join(sorted(parts))
+    return keyed
 
 
 @dataclass(frozen=True, eq=False)
@@ -115,6 +123,13 @@ class PairScreen:
     study: str
     modality: str = "knockout"
     hit_tail: str = "both"
+    spelling: Mapping[str, str] = field(default_factory=dict, repr=False)
+    """Pair key -> the pair as the file spells its genes, for the pairs spelled otherwise."""
+
+    def spell(self, pair: str) -> str:
+        """``pair`` (any case or format) as the screen spells it: what is recorded and shown."""
+        key = pair_key(pair)
+        return self.spelling.get(key, key)
 
     def view(self) -> PairView:
         return PairView(
@@ -131,7 +146,10 @@ class PairScreen:
         return len(self.pairs)
 
     def __contains__(self, pair: object) -> bool:
-        return pair in self._lookup
+        try:
+            return isinstance(pair, str) and pair_key(pair) in self._lookup
+        except ValueError:
+            return False
 
     @property
     def _lookup(self) -> dict[str, float]:
@@ -166,14 +184,18 @@ def load_pair_screen(
     fix = "it must be a CSV with a header row containing Gene_pairs and Score, one pair per row"
     rows, (gi, si) = csv_table(p, "pair screen", ("gene_pairs", "score"), fix)
     best: dict[str, float] = {}
+    first: dict[str, str] = {}  # gene key -> its first spelling in the file
     for lineno, r in enumerate(rows[1:], start=2):
         try:
-            key, score = pair_key(r[gi]), float(r[si])
+            members, score = _members(r[gi]), float(r[si])
         except (ValueError, IndexError):
             raise PerturboError(
                 f"pair screen {p}: line {lineno} ({','.join(r)}) is not a pair and a Score; "
                 f"write each row as PAIR,SCORE with PAIR one of {PAIR_FORMATS}"
             ) from None
+        key = "+".join(k for k, _ in members)
+        for k, written in members:
+            first.setdefault(k, written)
         if key in best or not math.isfinite(score):
             raise PerturboError(f"pair screen {p}: line {lineno}: {key} repeated or not finite")
         best[key] = score
@@ -184,9 +206,10 @@ def load_pair_screen(
     else:
         hit_set = top_fraction(pairs, scores, hit_tail, f"pair screen {p}")
     task = task or "identify gene pairs whose joint knockout changes the phenotype"
-    return PairScreen(
-        p.stem, pairs, scores, hit_set, task, "the Score column", p.stem, "knockout", hit_tail
-    )
+    spelled = {k: "+".join(first[g] for g in k.split("+")) for k in pairs}
+    spelling = {k: v for k, v in spelled.items() if v != k}
+    return PairScreen(p.stem, pairs, scores, hit_set, task, "the Score column", p.stem,
+                      "knockout", hit_tail, spelling)  # fmt: skip
 
 
 def _read_pair_hits(path: Path, pairs: frozenset[str]) -> frozenset[str]:
@@ -226,13 +249,17 @@ def _read_pair_hits(path: Path, pairs: frozenset[str]) -> frozenset[str]:
 
 
 class PairPool:
-    """The pairs of a screen as a search space: params ``{"pair": "A+B"}``, each pair once."""
+    """The pairs of a screen as a search space: params ``{"pair": "A+B"}``, each pair once.
+    Matched by :func:`pair_key` (:meth:`key`); proposed and validated to the screen's spelling
+    (``spelling``: :attr:`PairScreen.spelling`), so a mouse screen's pairs are recorded as
+    its file writes them."""
 
     unique = True
 
-    def __init__(self, pairs: tuple[str, ...]) -> None:
+    def __init__(self, pairs: tuple[str, ...], spelling: Mapping[str, str] | None = None) -> None:
         self.pairs = pairs
         self._known = frozenset(pairs)
+        self._spelling = dict(spelling or {})
 
     def __len__(self) -> int:
         return len(self.pairs)
@@ -244,8 +271,8 @@ class PairPool:
         except ValueError as e:
             raise InvalidSpec(f"a pair experiment needs params {{'pair': 'A+B'}}: {e}") from None
         if key not in self._known:
-            raise InvalidSpec(f"{key} is not a pair of this screen")
-        return {"pair": key}
+            raise InvalidSpec(f"{str(raw).strip()} is not a pair of this screen")
+        return {"pair": self._spelling.get(key, key)}
 
     def key(self, params: Mapping[str, Any]) -> str:
         return pair_key(str(params["pair"]))
@@ -254,7 +281,8 @@ class PairPool:
         free = [p for p in self.pairs if p not in exclude]
         if n <= 0 or not free:
             return []
-        return [{"pair": free[i]} for i in rng.choice(len(free), min(n, len(free)), replace=False)]
+        pick = rng.choice(len(free), min(n, len(free)), replace=False)
+        return [{"pair": self._spelling.get(free[i], free[i])} for i in pick]
 
 
 class PairExecutor:

@@ -178,7 +178,7 @@ def test_gene_pool_validates_and_suggests() -> None:
     pool = GenePool(["IFNG", "IL2", "STAT1", "STAT2"])
     assert pool.validate({"gene": " ifng "}) == {"gene": "IFNG"}
     assert pool.key({"gene": "stat1"}) == "STAT1"
-    with pytest.raises(InvalidSpec, match="STAT9 is not a gene of this screen.*did you mean STAT"):
+    with pytest.raises(InvalidSpec, match="stat9 is not a gene of this screen.*did you mean STAT"):
         pool.validate({"gene": "stat9"})
     for bad in ({"gene": ""}, {"gene": 3}, {"gen": "IFNG"}, {"gene": None}):
         with pytest.raises(InvalidSpec):

@@ -205,30 +205,30 @@ def ask_genes(
         f"Propose {n} untested genes (official human gene symbols) for the next round. "
         'Reply as JSON: {"genes": ["SYMBOL", ...], "rationale": "<one sentence>"}'
     )
-    accepted: dict[str, None] = {}
+    accepted: dict[str, str] = {}  # key -> as the model wrote it (what it is told back in)
     counts = {"proposed": 0, "first_proposed": -1, "first_valid": 0}
 
     def check(p: GeneList) -> list[str]:
         problems: list[str] = []
         valid_now = 0
         for raw in p.genes:
-            g = normalize_gene(str(raw))
+            g, said = normalize_gene(str(raw)), str(raw).strip()  # matched by g, told as said
             counts["proposed"] += 1
             if g not in d.known:
                 problems.append(f"{raw!r} is not a gene of this screen")
             elif g in exclude:
-                problems.append(f"{g} was already tested (or is running)")
+                problems.append(f"{said} was already tested (or is running)")
             elif g in accepted:
-                problems.append(f"{g} is a duplicate")
+                problems.append(f"{said} is a duplicate")
             else:
-                accepted[g] = None
+                accepted[g] = said
                 valid_now += 1
         if counts["first_proposed"] < 0:
             counts["first_proposed"], counts["first_valid"] = len(p.genes), valid_now
         if len(accepted) < n:
             problems.append(
                 f"{n - len(accepted)} more genes needed; already accepted: "
-                f"{', '.join(list(accepted)[:30])}{'...' if len(accepted) > 30 else ''}"
+                f"{', '.join(list(accepted.values())[:30])}{'...' if len(accepted) > 30 else ''}"
             )
         return problems[:20]
 

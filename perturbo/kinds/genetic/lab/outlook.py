@@ -34,7 +34,8 @@ def outlook(planner: Any, history: Sequence[Observation]) -> tuple[list[str], di
         by_round.setdefault(o.spec.round, []).append(o.outcome.value("hit") > 0.5)
     found = sum(labels.values())
     rates = ", ".join(f"round {r + 1}: {sum(v)}/{len(v)}" for r, v in sorted(by_round.items()))
-    lines = [f"{found} hits in {len(labels)} genes tested ({rates})"]
+    n = len(labels)
+    lines = [f"{found} hit{'s' * (found != 1)} in {n} gene{'s' * (n != 1)} tested ({rates})"]
     metrics = {"hits_total": float(found), "n_tested": float(len(labels))}
     genes = tuple(getattr(getattr(planner, "screen", None), "genes", ()) or ())
     untested = [g for g in genes if g not in labels and g not in failed]

@@ -124,12 +124,15 @@ class Steps:
             try:
                 params = self.space.validate(spec.params)
                 key = self.space.key(params)
+                # named as written where one value is the experiment (a gene's ``Cd247``,
+                # whose key is upper case), else by its key
+                what = str(next(iter(params.values()))) if len(params) == 1 else key
                 if self.space.unique and key in self.seen:
-                    raise InvalidSpec(f"{key} was already tested in an earlier round")
+                    raise InvalidSpec(f"{what} was already tested in an earlier round")
                 if self.space.unique and key in batch_keys:
-                    raise InvalidSpec(f"{key} appears twice in this batch")
+                    raise InvalidSpec(f"{what} appears twice in this batch")
                 if key in flying:
-                    raise InvalidSpec(f"{key} is already running")
+                    raise InvalidSpec(f"{what} is already running")
             except InvalidSpec as e:
                 bad.append(Observation(spec, rejected(str(e))))
                 continue

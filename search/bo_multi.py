@@ -2,7 +2,9 @@
 qLogNParEGO (:func:`parego_batch`; docs/findings/hyperparameter.md, session 22).
 
 qLogNEHVI's box decompositions grow exponentially with the number of objectives (four
-objectives at 200 observations: ~4 CPU s per proposal on the benchmark's Xeon). qLogNParEGO
+objectives at 200 observations: ~4 CPU s per proposal on the benchmark's Xeon in session 22,
+~1.9 since session 24's same-acquisition speed-ups: search/baseline_posterior.py,
+search/fast_boxes.py). qLogNParEGO
 scalarises each posterior sample with an augmented Chebyshev function of random weights, so
 it needs no decomposition and its cost hardly depends on the number of objectives. As in
 BoTorch's multi-objective tutorial (``optimize_acqf_list``) and Knowles' ParEGO, every pick of a

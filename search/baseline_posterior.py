@@ -85,8 +85,9 @@ class _Baselines:
 
     def __call__(self, X: Any, output_indices: Any = None, observation_noise: Any = False,
                  posterior_transform: Any = None, **kwargs: Any) -> Any:  # fmt: skip
+        self.model.eval()  # as BoTorch's ``posterior`` does first
         plain = output_indices is None and posterior_transform is None and not kwargs
-        plain = plain and observation_noise is False and not self.model.training
+        plain = plain and observation_noise is False
         if plain and X.dim() == 2:
             self._remember(X)
         elif plain and X.dim() > 2:

@@ -32,7 +32,7 @@ from typing import Any
 
 from perturbo.actors._queued import QueuedPool
 from perturbo.actors._run import run_one
-from perturbo.config_env import set_torch_threads, worker_env
+from perturbo.config_env import child_env, set_torch_threads
 from perturbo.protocols import Executor, ExecutorFactory
 from perturbo.types import ExperimentSpec, Observation, failed
 
@@ -79,7 +79,7 @@ class _Child:
             [sys.executable, "-c", code],
             pass_fds=(fd,),
             stdin=subprocess.DEVNULL,
-            env=_child_env(),
+            env=child_env(1),  # one BLAS thread per child unless the user set one
         )
         self.pid = self.popen.pid
         try:
@@ -287,13 +287,6 @@ class ProcessExecutorPool(QueuedPool):
         """Forget a dead (or killed) child; its slot starts a fresh one when next given work."""
         slot.stop(wait_s=0.0)
         self._slots[self._slots.index(slot)] = None
-
-
-def _child_env() -> dict[str, str]:
-    """The driver's environment plus one BLAS/OpenMP thread per child (:func:`worker_env`):
-    ``n_workers`` children each running numpy/BLAS with a thread per core would oversubscribe
-    the machine. A thread variable the user set is kept."""
-    return {**worker_env(1), **os.environ}
 
 
 def _signal_name(exitcode: int | None) -> str:

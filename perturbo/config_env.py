@@ -30,6 +30,7 @@ __all__ = [
     "EnvVar",
     "Environment",
     "apply_env",
+    "child_env",
     "env_differs",
     "env_ray_address",
     "env_tracking_uri",
@@ -167,6 +168,13 @@ def worker_env(threads: int = 1) -> dict[str, str]:
     busy machine). Handed to Ray as ``runtime_env`` data, never set here."""
     n = str(threads)
     return {"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n}
+
+
+def child_env(threads: int = 1) -> dict[str, str]:
+    """The environment of a child process this one starts (the process pool's): this
+    process's, with :func:`worker_env`'s thread counts where the user set none (several
+    children each running BLAS with a thread per core would oversubscribe the machine)."""
+    return {**worker_env(threads), **os.environ}
 
 
 def ray_driver_env(

@@ -11,7 +11,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from perturbo.history import History
-from perturbo.objective import misnamed_objective, rename_advice
 from perturbo.protocols import (
     ExecutorPool,
     Planner,
@@ -198,6 +197,8 @@ class Steps:
                 else "fix the cause and run it again (this run was not recorded: give it a "
                 "tracking store to keep and resume one)"
             )
+            from perturbo.objective import misnamed_objective, rename_advice  # numpy: lazily
+
             misnamed = misnamed_objective(reason)  # a setting: resuming cannot change it
             if misnamed is not None:
                 then = rename_advice(*misnamed)

@@ -69,7 +69,8 @@ def test_sigkilled_driver_resumes_without_rerunning_or_losing_experiments(tmp_pa
         "run", "hyperparameter", "--task", "slow_branin:branin", "--allow-user-code",
         "--space", str(tmp_path / "space.toml"), "--objective", "value", "--direction", "min",
         "--planner", "random",
-        "--trials", str(BUDGET), "--batch", str(BATCH), "--local", "--tracking-uri", uri,
+        "--trials", str(BUDGET), "--batch", str(BATCH), "--local", "--workers", "1",
+        "--tracking-uri", uri,
         "--name", name, "--no-progress",
     ]  # fmt: skip
     driver = subprocess.Popen(_cli(*run_args), cwd=tmp_path, env=env, stdout=subprocess.PIPE,

@@ -26,26 +26,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 OUT = Path(__file__).parent / "results"
 
 
-def _before() -> contextlib.ExitStack:
-    from unittest import mock
-
-    from botorch.acquisition.multi_objective.logei import (
-        qLogNoisyExpectedHypervolumeImprovement as plain,
-    )
-    from botorch.utils.multi_objective.pareto import is_non_dominated
-
-    from perturbo.search import bo, fast_boxes, pareto_baseline
-
-    stack = contextlib.ExitStack()
-    stack.enter_context(mock.patch.object(bo, "cached_baseline", contextlib.nullcontext))
-    stack.enter_context(mock.patch.object(fast_boxes, "NumpyBoxesNEHVI", plain))
-    botorchs = lambda Y: is_non_dominated(Y, deduplicate=False)  # noqa: E731
-    stack.enter_context(mock.patch.object(pareto_baseline, "non_dominated_many", botorchs))
-    return stack
-
-
 def main(argv: list[str] | None = None) -> int:
     import pareto
+    from planner_pareto_rows import before_session_24
     from scipy.stats import mannwhitneyu
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -54,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     lo, hi = (int(x) for x in a.seeds.split("-"))
     runs: list[dict[str, Any]] = []
     for arm in ("now", "before"):
-        with _before() if arm == "before" else contextlib.nullcontext():
+        with before_session_24() if arm == "before" else contextlib.nullcontext():
             for seed in range(lo, hi + 1):
                 r = pareto.one_run("dtlz2-m3", "bo", seed)
                 runs.append({**r, "arm": arm})

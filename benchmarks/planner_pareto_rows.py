@@ -9,12 +9,13 @@ rounding: docs/findings/hyperparameter.md, session 24)."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
 from planner_protocol import mixed_space, time_both
 
-__all__ = ["PARETO_ROWS"]
+__all__ = ["PARETO_ROWS", "before_session_24"]
 
 
 def _bo_two_objectives() -> dict[str, Any]:
@@ -68,27 +69,34 @@ def _bo_two_objectives_botorch_mask() -> dict[str, Any]:
         return _bo_two_objectives()
 
 
+def before_session_24() -> contextlib.ExitStack:
+    """Inside: ``bo``'s Pareto mode as before session 24: GPyTorch's joint posterior
+    recomputing the baseline's rows at every evaluation (before search/baseline_posterior.py),
+    BoTorch's box decompositions in PyTorch (before search/fast_boxes.py) and BoTorch's Pareto
+    mask when pruning the baseline (before ``pareto_baseline.non_dominated_many``). Also
+    ``benchmarks/pareto_speed_check.py``'s "before" arm."""
+    from unittest import mock
+
+    from botorch.acquisition.multi_objective.logei import (
+        qLogNoisyExpectedHypervolumeImprovement as plain,
+    )
+    from botorch.utils.multi_objective.pareto import is_non_dominated
+
+    from perturbo.search import bo, fast_boxes, pareto_baseline
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(mock.patch.object(bo, "cached_baseline", contextlib.nullcontext))
+    stack.enter_context(mock.patch.object(fast_boxes, "NumpyBoxesNEHVI", plain))
+    botorchs = lambda Y: is_non_dominated(Y, deduplicate=False)  # noqa: E731
+    stack.enter_context(mock.patch.object(pareto_baseline, "non_dominated_many", botorchs))
+    return stack
+
+
 def _bo_objectives_uncached(m: int) -> Callable[[], dict[str, Any]]:
-    """``_bo_objectives(m)`` as before session 24: GPyTorch's joint posterior recomputing the
-    baseline's rows at every evaluation (before search/baseline_posterior.py), BoTorch's box
-    decompositions in PyTorch (before search/fast_boxes.py) and BoTorch's Pareto mask when
-    pruning the baseline (before ``pareto_baseline.non_dominated_many``)."""
+    """``_bo_objectives(m)`` under :func:`before_session_24`."""
 
     def run() -> dict[str, Any]:
-        import contextlib
-        from unittest import mock
-
-        from botorch.acquisition.multi_objective.logei import (
-            qLogNoisyExpectedHypervolumeImprovement as plain,
-        )
-        from botorch.utils.multi_objective.pareto import is_non_dominated
-
-        from perturbo.search import bo, fast_boxes, pareto_baseline
-
-        botorchs = lambda Y: is_non_dominated(Y, deduplicate=False)  # noqa: E731
-        with mock.patch.object(bo, "cached_baseline", contextlib.nullcontext), \
-                mock.patch.object(fast_boxes, "NumpyBoxesNEHVI", plain), \
-                mock.patch.object(pareto_baseline, "non_dominated_many", botorchs):  # fmt: skip
+        with before_session_24():
             return _bo_objectives(m)()
 
     return run

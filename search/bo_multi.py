@@ -50,7 +50,6 @@ def nehvi(
     (docs/findings/hyperparameter.md, sessions 20 and 23); where the user gave an objective's
     threshold, that (search/bo_reference.py)."""
     import torch
-    from botorch.acquisition.multi_objective import logei
     from botorch.utils.multi_objective.hypervolume import infer_reference_point
 
     from perturbo.objective import pareto_mask
@@ -58,11 +57,6 @@ def nehvi(
     from perturbo.search.bo_reference import cap_at_bulk, given_thresholds, resolved
     from perturbo.search.pareto_baseline import pareto_baseline
 
-    # BoTorch 0.18 JIT-compiles an optional fused C++ kernel (torch cpp_extension + ninja)
-    # on the first qLogNEHVI: measured > 5 minutes of silent compiling inside a campaign's
-    # first ask on this 2-core box. Its pure-PyTorch path gives the same values; at our
-    # sizes (<= a few hundred trials) the kernel's speed-up does not pay for that stall.
-    logei._load_attempted = True
     rule = resolved(ref_point, Y.shape[-1]) if isinstance(ref_point, str) else "front"
     front = Y if rule == "data" else Y[torch.as_tensor(pareto_mask(Y.numpy()))]
     inferred = infer_reference_point(front)

@@ -21,12 +21,22 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from botorch.acquisition.multi_objective import logei as _logei
 from botorch.acquisition.multi_objective.logei import qLogNoisyExpectedHypervolumeImprovement
 from botorch.utils.multi_objective.box_decompositions.non_dominated import (
     FastNondominatedPartitioning,
 )
 
 __all__ = ["NumpyBoxesNEHVI", "NumpyNondominatedPartitioning"]
+
+# BoTorch 0.18's qLog(N)EHVI JIT-compiles an optional fused C++ kernel on its first
+# construction in a process (torch cpp_extension, where g++ and ninja exist) with
+# ``-march=native``, into ``~/.cache/torch_extensions``: ~20 s of silent compiling in a first
+# ask (> 5 min measured on a loaded 2-core box), a binary for this CPU alone that a home
+# shared with another CPU reuses (SIGILL), and values that differ in rounding from machines
+# that have no compiler. Never loaded wherever perturbo's qLogNEHVI module is imported, so a
+# proposal is the pure-PyTorch path's on every machine (tests/search/test_fast_boxes.py).
+_logei._load_attempted = True
 
 
 def _local_upper_bounds(U: Any, Z: Any, z: Any) -> tuple[Any, Any]:

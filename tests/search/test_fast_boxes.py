@@ -72,3 +72,16 @@ def test_qlognehvi_with_numpy_boxes_keeps_them_and_its_values() -> None:
     Xq = torch.rand(8, 1, 2, generator=g, dtype=torch.double)
     with torch.no_grad():
         assert torch.equal(theirs(Xq), ours(Xq))
+
+
+def test_botorchs_jit_compiled_kernel_is_never_loaded() -> None:
+    """BoTorch's qLogNEHVI would compile a ``-march=native`` C++ kernel into
+    ``~/.cache/torch_extensions`` on first use (where g++ and ninja exist): ~20 s inside a
+    first ask, a binary for one CPU, other rounding. Importing search/fast_boxes.py turns that
+    off, for BoTorch's own class constructed in this process too (as above)."""
+    from botorch.acquisition.multi_objective import logei
+
+    X = torch.rand(6, 2, dtype=torch.double)
+    model = SingleTaskGP(X, torch.stack([X[:, 0], X[:, 1]], -1)).eval()
+    qLogNoisyExpectedHypervolumeImprovement(model, ref_point=[0.0, 0.0], X_baseline=X)
+    assert logei._load_attempted and logei._C is None

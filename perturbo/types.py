@@ -143,6 +143,16 @@ def counted(n: int, noun: str) -> str:
     return f"{n} {noun[:-1] if n == 1 and noun.endswith('s') else noun}"
 
 
+def finite_float(value: Any) -> float | None:
+    """``value`` as a finite float (a number, or text or a logged param that reads as one);
+    None where it is none: missing, not a number, NaN or infinite."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return None
+    return v if math.isfinite(v) else None
+
+
 @dataclass(frozen=True)
 class Observation:
     """An experiment and what came of it: the unit the history stores and planners learn from."""

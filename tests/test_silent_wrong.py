@@ -191,10 +191,10 @@ def test_pair_hits_file_in_biodiscoveryagents_format(
     argv = _genetic(store, _pairs(tmp_path), "--hits", str(hits), "--rounds", "1", "--batch", "4")
     rc, err = run_cli(capsys, *argv)
     assert rc == 0, err
-    hits.write_text("G0_G1\n('G3', 'G2')\nX_Y  # of a wider library\n")
+    hits.write_text("G0_G1\n('G3', 'G2')\nXa_Yb  # of a wider library\n")
     rc, err = run_cli(capsys, *argv, "--name", "wider")
     assert rc == 0, err  # a hit outside this screen cannot be found here: said, not counted
-    assert f"{PREFIX}--hits {hits}: 1 of 3 hit pairs are not in the screen (X+Y)" in err, err
+    assert f"{PREFIX}--hits {hits}: 1 of 3 hit pairs are not in the screen (Xa_Yb)" in err, err
     hits.write_text("G0_G1\nG0-G1-G2\n")
     rc, err = run_cli(capsys, *argv)
     clear_error(rc, err, "hits.txt", "line 2", "'G0-G1-G2'", "A_B")

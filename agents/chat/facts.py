@@ -28,7 +28,7 @@ from perturbo.agents.chat.figures import (
 from perturbo.agents.chat.scores import Best, PlannerStats, best_of, fmt, hit_metric_of
 from perturbo.agents.chat.stops import error_lines, final_headline, stop_reason
 from perturbo.kindspec import shown_params
-from perturbo.types import CampaignSummary, Observation, Status
+from perturbo.types import CampaignSummary, Observation, Status, finite_float
 
 __all__ = [
     "Best",
@@ -303,7 +303,7 @@ def campaign_facts(
     ]
     # trials measured on different samples (an attack's cascade): ranked by what each broke
     subsets = bool(best) and on_subsets(history)
-    breaks = breaks_of(history, _float(params.get("eps"))) if subsets else None
+    breaks = breaks_of(history, finite_float(params.get("eps"))) if subsets else None
     by_planner: dict[str, list[Observation]] = {}
     for o in history:
         by_planner.setdefault(o.spec.planner or "?", []).append(o)
@@ -353,16 +353,8 @@ def campaign_facts(
     )
 
 
-def _float(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return f if math.isfinite(f) else None
-
-
 def _num_text(v: Any) -> str:
-    f = _float(v)
+    f = finite_float(v)
     return fmt(f) if f is not None else str(v)
 
 

@@ -289,12 +289,15 @@ def ask(
             if left == 0 and step.reissued:
                 return _handed_again(store.client, run_id, state, step, now)
             if left == 0:
+                budget = parts.stop.max_experiments
                 raise PerturboError(
                     "; ".join([*step.lines, ""])
-                    + f"campaign {name!r} has asked all of its {parts.stop.max_experiments} "
-                    f"trials ({len(state.open)} open: tell them; `perturbo tell {name} --failed "
-                    f"ID` drops one; a dead worker's: `perturbo ask {name} --stale-after 2h` "
-                    "hands out again one open longer than 2h)"
+                    + f"campaign {name!r} has asked all of its {budget} trials "
+                    f"({len(state.open)} open: tell each its value, or `perturbo tell {name} "
+                    "--failed ID` if it failed, and the campaign finishes when all are told; "
+                    f"a told trial, failed too, counts against the {budget}, so it frees no "
+                    f"slot for a new one; a dead worker's: `perturbo ask {name} --stale-after "
+                    "2h` hands out again one open longer than 2h)"
                 )
             want = left
         diverged = replay_trials(parts.planner, parts.space, history, state)

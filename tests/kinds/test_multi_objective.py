@@ -14,8 +14,9 @@ from stores import *  # noqa: F403
 from perturbo import Campaign, tracking
 from perturbo.cli import main
 from perturbo.kinds.hyperparameter.compose import build
+from perturbo.kinds.hyperparameter.executor import HyperparameterMetrics
 from perturbo.space import Float, SearchSpace
-from perturbo.types import PerturboError, Status
+from perturbo.types import ExperimentSpec, Observation, Outcome, PerturboError, Status
 
 
 def _dominates(a: tuple[float, float], b: tuple[float, float]) -> bool:
@@ -67,6 +68,12 @@ def test_two_objective_cli_campaign_logs_its_pareto_front(
     png = Path(c.download_artifacts(parent.info.run_id, "plots/pareto_front.png", str(tmp_path)))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert parent.data.params["objective"] == "val_accuracy,n_params"
+    # no one best: no headline best of the first objective alone, the front's per objective
+    m = parent.data.metrics
+    assert not any(k.startswith(("best_", "final_best_")) for k in m), sorted(m)
+    assert m["front_size"] == len(front_ids)
+    assert m["front_best_val_accuracy"] == max(p[0] for p in done.values())
+    assert m["front_best_n_params"] == min(p[1] for p in done.values())
 
 
 def test_single_objective_campaign_logs_no_pareto_front(store: str) -> None:
@@ -77,6 +84,27 @@ def test_single_objective_campaign_logs_no_pareto_front(store: str) -> None:
     names = {f.path for f in c.list_artifacts(parent.info.run_id)}
     plots = {f.path for f in c.list_artifacts(parent.info.run_id, "plots")}
     assert "pareto_front.json" not in names and "plots/pareto_front.png" not in plots
+
+
+def _done(i: int, **metrics: float) -> Observation:
+    spec = ExperimentSpec({"x": i}, "random", id=f"t{i}")
+    return Observation(spec, Outcome(Status.COMPLETED, metrics))
+
+
+def test_pareto_round_metrics_name_the_front_not_a_best_of_the_first_objective() -> None:
+    """A Pareto campaign's parent run logged ``best_<first objective>`` as its headline, as if
+    it were the answer; it logs the front's size and each objective's best on it instead. One
+    objective keeps its ``best_<objective>``."""
+    # acc is maximised, size minimised: 0 and 1 tie on acc, 1 is smaller (0 is dominated)
+    hist = [_done(0, acc=0.9, size=50.0), _done(1, acc=0.9, size=20.0), _done(2, acc=0.7, size=5.0)]
+    m = HyperparameterMetrics("acc", "max", 0, ("acc", "size"), ("max", "min"))(hist[2:], hist)
+    assert not any(k.startswith("best_") for k in m), m
+    assert list(m)[:3] == ["front_size", "front_best_acc", "front_best_size"]  # the headline
+    assert (m["front_size"], m["front_best_acc"], m["front_best_size"]) == (2, 0.9, 5.0)
+    assert (m["round_best_acc"], m["round_best_size"]) == (0.7, 5.0)
+    one = HyperparameterMetrics("acc", "max", 0)(hist[2:], hist)
+    assert list(one)[0] == "best_acc" and one["best_acc"] == 0.9 and "front_size" not in one
+    assert one["round_best_acc"] == 0.7 and "round_best_size" not in one
 
 
 def _two(params: dict[str, float]) -> dict[str, float]:

@@ -151,3 +151,21 @@ def test_askers_in_several_processes_fail_a_worn_out_trial_once(tmp_path: Path) 
     assert "t0000" in failed and len(set(failed)) == len(failed), failed  # each failed once
     assert all(o.outcome.status is Status.FAILED for o in history)
     # (a trial one asker got may be failed by a later one: a step takes longer than 1 s here)
+
+
+def test_the_budget_spent_message_says_a_failed_tell_frees_no_slot(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Its hint was "`tell --failed ID` drops one", but a failed trial counts against
+    ``--trials`` as any told one: telling it failed frees no slot for a new trial."""
+    uri = f"sqlite:///{tmp_path / 'm.db'}"
+    _start(tmp_path, uri, trials=2, batch=2)  # t0000, t0001 handed out: the budget is spent
+    assert main(["tell", "R", "--failed", "t0000", "--tracking-uri", uri]) == 0
+    capsys.readouterr()
+    assert main(["ask", "R", "-n", "1", "--tracking-uri", uri]) == 2  # still none to hand out
+    err = " ".join(capsys.readouterr().err.split())
+    assert "asked all of its 2 trials (1 open: tell each its value" in err, err
+    assert "drops one" not in err and "counts against the 2, so it frees no slot" in err, err
+    assert "`perturbo ask R --stale-after 2h` hands out again" in err, err
+    assert main(["tell", "R", "--failed", "t0001", "--tracking-uri", uri]) == 0
+    assert "campaign 'R' finished" in capsys.readouterr().err  # all told: the campaign ends

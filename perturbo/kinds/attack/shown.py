@@ -13,29 +13,19 @@ Without the cascade every trial attacked every sample, and the generic best line
 
 from __future__ import annotations
 
-import math
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from perturbo.show_results import fmt
-from perturbo.types import CampaignSummary, Observation
+from perturbo.types import CampaignSummary, Observation, finite_float
 
 __all__ = ["shown_best"]
 
 
-def _number(value: Any) -> float | None:
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return None
-    return v if math.isfinite(v) else None
-
-
 def _metric(summary: CampaignSummary, key: str) -> float | None:
     """The campaign's last ``key``, or the one logged at its end (``final_key``)."""
-    v = _number(summary.metrics.get(key))
-    return v if v is not None else _number(summary.metrics.get(f"final_{key}"))
+    v = finite_float(summary.metrics.get(key))
+    return v if v is not None else finite_float(summary.metrics.get(f"final_{key}"))
 
 
 def shown_best(
@@ -44,7 +34,7 @@ def shown_best(
     """The cascade's lines (see the module docstring); ``None`` for a campaign without it."""
     if str(summary.params.get("cascade", "")).strip().lower() != "true":
         return None
-    n = int(_number(summary.params.get("samples")) or 0)
+    n = int(finite_float(summary.params.get("samples")) or 0)
     acc = _metric(summary, "worst_case_robust_accuracy")
     over = f"over all {n} samples" if n else "over all samples"
     if acc is None:
@@ -70,7 +60,7 @@ def _first_breaker(summary: CampaignSummary, history: Sequence[Observation], n: 
     from perturbo.kinds.attack.samples import worst_case
     from perturbo.kindspec import shown_params
 
-    eps = _number(summary.params.get("eps"))
+    eps = finite_float(summary.params.get("eps"))
     if not n or eps is None or not history:
         return []
     wc = worst_case(history, n, eps)

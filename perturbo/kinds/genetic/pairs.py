@@ -214,11 +214,14 @@ def load_pair_screen(
 
 def _read_pair_hits(path: Path, pairs: frozenset[str]) -> frozenset[str]:
     """A pair hits file: one pair per line in any of :data:`PAIR_FORMATS` (blank lines and
-    ``#`` comments ignored); every pair must be one of the screen's."""
+    ``#`` comments ignored); every pair must be one of the screen's. The unknown ones are
+    named as the file writes them (the first time)."""
     named: list[str] = []
+    written: dict[str, str] = {}  # pair key -> the pair as the hits file first writes it
     for lineno, text in hits_file_lines(path, "pair"):
         try:
             named.append(pair_key(text))
+            written.setdefault(named[-1], text)
         except ValueError:
             raise PerturboError(
                 f"--hits {path}: line {lineno} ({text!r}) is not a gene pair; write one pair "
@@ -229,7 +232,7 @@ def _read_pair_hits(path: Path, pairs: frozenset[str]) -> frozenset[str]:
             f"--hits {path}: no pairs in it; write one hit pair per line (e.g. A_B), or drop "
             "--hits to use the top 5% of pairs by |score|"
         )
-    unknown = [k for k in dict.fromkeys(named) if k not in pairs]
+    unknown = [written[k] for k in dict.fromkeys(named) if k not in pairs]
     if unknown:  # hits of a wider library than this screen: not findable here, so not counted
         import warnings
 

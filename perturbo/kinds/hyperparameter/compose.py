@@ -350,7 +350,7 @@ def build(config: Mapping[str, Any], context: BuildContext | None = None) -> Cam
         stop=StopRule(max_experiments=cfg.trials),
         config=cfg.model_dump(),
         params=params,
-        metrics=HyperparameterMetrics(objective, direction, max_epochs),
+        metrics=HyperparameterMetrics(objective, direction, max_epochs, objectives, directions),
         objective=objective,
         direction=direction,
         objectives=objectives,

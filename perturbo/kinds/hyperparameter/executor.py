@@ -216,25 +216,36 @@ class TrialFactory:
 @dataclass
 class HyperparameterMetrics:
     """Round metrics: best objective so far, trial counts, and ASHA's savings
-    (:func:`epoch_savings`)."""
+    (:func:`epoch_savings`). With several ``objectives`` (a Pareto campaign) no trial is
+    best, so there is no ``best_<objective>``: the front's size and, per objective, the
+    front's best value (``front_best_<name>``) and the round's (``round_best_<name>``)."""
 
     objective: str
     direction: str = "max"
     max_epochs: int = 0
+    objectives: tuple[str, ...] = ()
+    directions: tuple[str, ...] = ()
     _sign: float = field(init=False, default=1.0)
 
     def __post_init__(self) -> None:
         self._sign = 1.0 if self.direction == "max" else -1.0
 
+    @property
+    def pareto(self) -> bool:
+        return len(self.objectives) > 1 and len(self.directions) == len(self.objectives)
+
     def __call__(
         self, round_obs: Sequence[Observation], history: Sequence[Observation]
     ) -> dict[str, float]:
         done = [o for o in history if o.outcome.status is Status.COMPLETED]
-        vals = [o.outcome.value(self.objective) for o in at_top_fidelity(done)]
-        vals = [v for v in vals if math.isfinite(v)]
         out: dict[str, float] = {}
-        if vals:  # first: the progress display shows the leading keys
-            out[f"best_{self.objective}"] = self._sign * max(self._sign * v for v in vals)
+        if self.pareto:  # first: the progress display shows the leading keys
+            out.update(self._front(at_top_fidelity(done)))
+        else:
+            vals = [o.outcome.value(self.objective) for o in at_top_fidelity(done)]
+            vals = [v for v in vals if math.isfinite(v)]
+            if vals:
+                out[f"best_{self.objective}"] = self._sign * max(self._sign * v for v in vals)
         out.update(
             {
                 "n_completed": float(len(done)),
@@ -242,17 +253,39 @@ class HyperparameterMetrics:
                 "n_pruned": float(sum(o.outcome.status is Status.PRUNED for o in history)),
             }
         )
-        rv = [
-            o.outcome.value(self.objective)
-            for o in round_obs
-            if o.outcome.status is Status.COMPLETED
-        ]
-        rv = [v for v in rv if math.isfinite(v)]
-        if rv:
-            out[f"round_best_{self.objective}"] = self._sign * max(self._sign * v for v in rv)
+        in_round = [o for o in round_obs if o.outcome.status is Status.COMPLETED]
+        named = (
+            zip(self.objectives, self.directions, strict=True)
+            if self.pareto
+            else [(self.objective, self.direction)]
+        )
+        for name, way in named:
+            rv = _best([o.outcome.value(name) for o in in_round], way)
+            if rv is not None:
+                out[f"round_best_{name}"] = rv
         if self.max_epochs:
             out.update(epoch_savings(history, self.max_epochs))
         return out
+
+    def _front(self, done: Sequence[Observation]) -> dict[str, float]:
+        """``front_size`` and each objective's best on the Pareto front of ``done``."""
+        from perturbo.objective import pareto_set  # numpy: lazily
+
+        front = pareto_set(done, self.objectives, self.directions)
+        out = {"front_size": float(len(front))}
+        for name, way in zip(self.objectives, self.directions, strict=True):
+            best = _best([o.outcome.value(name) for o in front], way)
+            if best is not None:
+                out[f"front_best_{name}"] = best
+        return out
+
+
+def _best(values: Sequence[float], direction: str) -> float | None:
+    """The best finite one of ``values`` (``direction``: "max" or "min"); None if none is."""
+    vals = [v for v in values if math.isfinite(v)]
+    if not vals:
+        return None
+    return max(vals) if direction == "max" else min(vals)
 
 
 def epoch_savings(history: Sequence[Observation], max_epochs: int) -> dict[str, float]:

@@ -157,6 +157,20 @@ def test_api_for_other_planners(tmp_path: Path) -> None:
         GeneBOPlanner(screen, acquisition="best", knowledge=know, cache_dir=None)
 
 
+def test_the_note_counts_one_hit_in_the_singular(tmp_path: Path) -> None:
+    know = GeneKnowledge.for_genes(GENES, _library(tmp_path), cache_dir=None)
+    screen = _screen((0,))
+    planner = GeneBOPlanner(screen, seed=0, prior="none", knowledge=know, cache_dir=None)
+
+    def tell(*genes: str) -> str:
+        specs = [ExperimentSpec({"gene": g}, "genetic", f"t-{g}", 0) for g in genes]
+        planner.tell([Observation(s, GeneticExecutor(screen).run(s)) for s in specs])
+        return planner.ask(2, [])[0].note
+
+    assert "GP " in (note := tell("G0", "G100", "G101")) and " 1 hit in 3 tested" in note, note
+    assert " 2 hits in 4 tested" in (note := tell("G1")), note
+
+
 def test_seeded_planner_is_reproducible(tmp_path: Path) -> None:
     know = GeneKnowledge.for_genes(GENES, _library(tmp_path), cache_dir=None)
     screen = _screen((3, 4))

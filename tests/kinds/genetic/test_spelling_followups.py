@@ -72,3 +72,14 @@ def test_a_pair_campaign_records_the_screens_spelling(tmp_path: Path) -> None:
     screen = load_pair_screen(_mouse_pairs(tmp_path), hit_tail="high")
     m = GeneticMetrics(screen)(list(history), list(history))
     assert m["n_tested"] == 15 and m["hits_total"] == len(screen.hits)
+
+
+def test_a_pair_hits_file_warning_names_unknown_pairs_as_the_file_writes_them(
+    tmp_path: Path,
+) -> None:
+    hits = tmp_path / "hits.txt"
+    hits.write_text("Cd247_Cd3e\nFoxp3_Il2ra  # of a wider library\n('Il7r', 'Cd8a')\nil7r_cd8a\n")
+    with pytest.warns(UserWarning, match=r"2 of 3 hit pairs") as caught:
+        screen = load_pair_screen(_mouse_pairs(tmp_path), str(hits))
+    assert screen.hits == {"CD247+CD3E"}
+    assert "not in the screen (Foxp3_Il2ra, ('Il7r', 'Cd8a')) and" in str(caught[0].message)

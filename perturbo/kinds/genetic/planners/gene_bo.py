@@ -64,7 +64,7 @@ from perturbo.kinds.genetic.planners.gene_model import PRIOR_WEIGHT_SD, GeneMode
 from perturbo.kinds.genetic.planners.gene_priors import LabelSource
 from perturbo.kinds.genetic.planners.gene_state import Picking
 from perturbo.kinds.genetic.screens import ScreenView, normalize_gene
-from perturbo.types import ExperimentSpec, Observation
+from perturbo.types import ExperimentSpec, Observation, counted
 
 __all__ = [
     "ACQUISITIONS",
@@ -340,7 +340,7 @@ class GeneBOPlanner:
             )
         f = self.last_fit
         return (
-            f"GP {self.acquisition}: {int(sum(labels.values()))} hits in {len(labels)} "
+            f"GP {self.acquisition}: {counted(int(sum(labels.values())), 'hits')} in {len(labels)} "
             f"tested; regressing {_target_words(f)}; "
             f"{gene_gp.describe(f.get('lengthscale', 0))} kernel, signal share "
             f"{f.get('signal_share', 0):.1f}; prior weights {f.get('weights_text', 'none')}"

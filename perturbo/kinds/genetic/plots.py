@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from perturbo.plots import PlotData, Series, metric_vs_round, set_title
+from perturbo.types import counted
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -37,7 +38,7 @@ def hit_ratio_plot(data: PlotData) -> dict[str, Figure]:
     last = points[-1][0]
     of = f" of {int(data.params['screen_hits'])}" if data.params.get("screen_hits") else ""
     what = "hit ratio vs round" + (
-        f": {int(found[last])}{of} hits found after round {last + 1}" if last in found else ""
+        f": {_found(int(found[last]), of)} after round {last + 1}" if last in found else ""
     )
     fig = metric_vs_round(series, "hit ratio (hits found / all hits)", what, data.campaign)
     ax = fig.axes[0]
@@ -79,3 +80,8 @@ def lab_hit_ratio_plot(data: PlotData) -> dict[str, Figure]:
 GENETIC_PLOTTERS = (hit_ratio_plot,)
 
 __all__ = ["GENETIC_PLOTTERS", "hit_ratio_plot", "lab_hit_ratio_plot", "random_baseline"]
+
+
+def _found(n: int, of: str) -> str:
+    """``3 of 40 hits found`` / ``1 hit found`` (no total known)."""
+    return f"{n}{of} hits found" if of else f"{counted(n, 'hits')} found"

@@ -83,3 +83,12 @@ def test_a_pair_hits_file_warning_names_unknown_pairs_as_the_file_writes_them(
         screen = load_pair_screen(_mouse_pairs(tmp_path), str(hits))
     assert screen.hits == {"CD247+CD3E"}
     assert "not in the screen (Foxp3_Il2ra, ('Il7r', 'Cd8a')) and" in str(caught[0].message)
+
+
+def test_one_hit_is_singular_in_the_agent_prompt_and_the_hit_ratio_title() -> None:
+    from perturbo.kinds.genetic.agent.tools import CampaignStats
+    from perturbo.kinds.genetic.plots import _found
+
+    stats = CampaignStats(1, 8, 1, 0.125, (("Cd247", 1.0),), (("Ifng", -1.0),), ("Cd247",))
+    assert "1 hit (" in stats.text() and "1 hits" not in stats.text()
+    assert _found(1, "") == "1 hit found" and _found(3, " of 40") == "3 of 40 hits found"

@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field, create_model
 
 from perturbo.kinds.genetic.genesets import Enrichment, GeneKnowledge
 from perturbo.kinds.genetic.screens import normalize_gene
+from perturbo.types import counted
 
 
 @dataclass(frozen=True)
@@ -53,7 +54,7 @@ class CampaignStats:
         bottom = ", ".join(f"{g} {s:+.2f}" for g, s in self.bottom)
         hits = ", ".join(self.recent_hits) or "none"
         return (
-            f"{self.n_tested} genes tested in {self.rounds} round(s), {self.n_hits} hits "
+            f"{self.n_tested} genes tested in {self.rounds} round(s), {counted(self.n_hits, 'hits')} "
             f"({100 * self.hit_rate:.1f}%). Hits: {hits}. Highest: {top}. Lowest: {bottom}."
         )
 

@@ -1,10 +1,12 @@
 """A lab's library: the genes a campaign may propose, with the guide rows the lab orders.
 
-Accepted files (CSV, or tab-separated for ``.tsv``/``.tab``/``.txt`` names):
+Accepted files (CSV, tab-separated for ``.tsv``/``.tab``/``.txt`` names, or semicolon-separated
+where the header has semicolons and no comma):
 
 - a gene list with a ``Gene`` column (one row per gene), or
 - a guide library: ``Gene`` plus guide columns (``sgRNA``, ``Sequence``, ``Guide ID``, ...),
-  several rows per gene (Brunello, TKOv3, ...).
+  several rows per gene (Brunello, TKOv3, ...); a row repeated exactly is one guide (the
+  sheet's ``Guides`` count said 3 for a gene of two guides, one row pasted twice).
 
 The gene column is matched ignoring case, and may also be called ``Gene Symbol``,
 ``Target Gene``, ``Target Gene Symbol`` or ``Symbol``. Gene symbols are matched as the
@@ -181,7 +183,8 @@ def _load_library(p: Path, text: str | None = None) -> Library:
         row = {c: (r[i].strip() if i < len(r) else "") for i, c in enumerate(cols)}
         if gene not in by_gene and row[cols[gi]] != gene:
             spelling[gene] = row[cols[gi]]
-        by_gene.setdefault(gene, []).append(row)
+        if row not in by_gene.get(gene, ()):  # a row pasted twice is one guide, not two
+            by_gene.setdefault(gene, []).append(row)
     return Library(
         str(p),
         cols[gi],

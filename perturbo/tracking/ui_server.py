@@ -213,6 +213,11 @@ def main(argv: list[str] | None = None) -> int:
     uri, host, port = (argv if argv is not None else sys.argv[1:])[:3]
     prepare_process()  # this process's MLflow client settings (mark_campaigns reads the store)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
+    # MLflow's server imports Starlette APIs that Starlette deprecates with a UserWarning
+    # subclass: a warning about MLflow's code, printed to a user who cannot act on it
+    from starlette.exceptions import StarletteDeprecationWarning  # (a UserWarning)
+
+    warnings.filterwarnings("ignore", category=StarletteDeprecationWarning)
     try:
         mark_campaigns(uri)
     except Exception as e:  # noqa: BLE001 - browsing must not depend on it

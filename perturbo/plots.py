@@ -48,6 +48,15 @@ def _figure(width: float = 6.0, height: float = 4.0) -> Figure:
     return Figure(figsize=(width, height), dpi=100, layout="constrained")
 
 
+def legend_below(ax: Any) -> None:
+    """``ax``'s legend under the plot, outside the data (a legend placed at "best" still lay on
+    the points of a plot whose lines fill it: the lab's hit-ratio plot), in as many columns as
+    entries, up to 3; the constrained layout makes room for it."""
+    handles, labels = ax.get_legend_handles_labels()
+    if handles:
+        ax.figure.legend(handles, labels, loc="outside lower center", ncols=min(3, len(labels)))
+
+
 def set_title(
     ax: Any, campaign: str, what: str, fontsize: float = 11.0, share: float = 0.85
 ) -> None:
@@ -80,7 +89,7 @@ def metric_vs_round(
     ax.grid(True, alpha=0.3)
     ax.xaxis.get_major_locator().set_params(integer=True)
     if len(series) > 1:
-        ax.legend()
+        legend_below(ax)
     return fig
 
 
@@ -124,7 +133,7 @@ def optimisation_history_plot(data: PlotData) -> dict[str, Figure]:
     ax.set_ylabel(key)
     set_title(ax, data.campaign, "optimisation history")
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    legend_below(ax)
     return {"optimisation_history.png": fig}
 
 

@@ -249,3 +249,14 @@ def test_a_trial_without_a_share_is_no_candidate_where_others_have_one() -> None
     (line,) = optimisation_history_plot(data)["optimisation_history.png"].axes[0].get_lines()
     ys = list(line.get_ydata())
     assert np.isnan(ys[0]) and ys[1:] == [0.5, 0.5], ys
+
+
+def test_a_legend_sits_below_the_plot_not_on_its_lines() -> None:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from perturbo.plots import metric_vs_round
+
+    fig = metric_vs_round({"a": [(0, 0.0), (1, 1.0)], "b": [(0, 1.0), (1, 0.0)]}, "y", "t", "c")
+    FigureCanvasAgg(fig).draw()
+    (legend,) = fig.legends
+    assert legend.get_window_extent().y1 <= fig.axes[0].get_window_extent().y0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from perturbo.plots import PlotData, Series, metric_vs_round, set_title
+from perturbo.plots import PlotData, Series, legend_below, metric_vs_round, set_title
 from perturbo.types import counted
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def lab_hit_ratio_plot(data: PlotData) -> dict[str, Figure]:
         ax.plot(xs, [e for _, e, _, _ in est], marker="s", ls="--", label="found + estimated left")
         ax.fill_between(xs, [a for *_, a, _ in est], [b for *_, b in est], alpha=0.2,
                         label="estimate's interval")  # fmt: skip
-        ax.legend()
+        legend_below(ax)
         r, total, _, _ = est[-1]
         if r == last and total > 0:
             what += f", about {n / total:.0%} of the {total:.0f} hits estimated in the library"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import shlex
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -154,7 +155,25 @@ class LabTools:
         path = inside(folder, f"{secrets.token_hex(4)}-{stem or 'results'}", ".csv")
         with open(path, "xb") as f:  # a new file, never over another upload
             f.write(data)
+        uploads = self.__dict__.setdefault("_uploads", {})
+        uploads[str(path)] = Path(filename.replace("\\", "/")).name or "results.csv"
         return path
+
+    def _as_uploaded(self, e: PerturboError, path: Path, results: str) -> PerturboError:
+        """``e`` (about the staged upload ``path``) in the words of the person who uploaded it:
+        the file as they named it, never the chat's copy in its folder; a CLI command names
+        their own file (this page records new values only)."""
+        uploads: dict[str, str] = self.__dict__.get("_uploads", {})
+        shown = uploads.get(str(path)) or uploads.get(results)
+        if shown is None:
+            return e
+        text = str(e)
+        for staged in sorted({str(path), results, str(Path(path).resolve())}, key=len)[::-1]:
+            text = text.replace(f" {staged} --correct", f" {shlex.quote(shown)} --correct")
+            text = text.replace(staged, shown)
+        if " --correct" in text:
+            text += f"; this page records new values only: run that in a terminal, beside {shown}"
+        return PerturboError(text)
 
     # ------------------------------------------------------------------ the tools
     def pending_batch(self, name: str) -> ToolResult:
@@ -198,12 +217,16 @@ class LabTools:
             raise PerturboError(f"next_batch={next_batch}: give a positive number")
         if "\n" in results:
             path = self.stage_results(results)
+            self.__dict__.get("_uploads", {}).pop(str(path), None)  # pasted text: no file name
         else:
             checked = self.launcher.check_settings({"results": results})["results"]
             path = Path(str(checked))
             if not path.is_file():
                 raise PerturboError(f"results file {results!r} not found in the working folder")
-        preview = self._lab().preview(name, str(path))
+        try:
+            preview = self._lab().preview(name, str(path))
+        except PerturboError as e:
+            raise self._as_uploaded(e, path, results) from None
         argv = ["tell", name, str(path)]
         if next_batch is not None:
             argv += ["--next-batch", str(int(next_batch))]

@@ -72,7 +72,7 @@ def test_genes_not_in_the_pending_batch_are_listed(tmp_path: Path) -> None:
 
 
 def test_genes_of_an_earlier_round(tmp_path: Path) -> None:
-    _refused(tmp_path, "Gene,Score\nTP53,1\nbrca1,2\n", "BRCA1", "earlier round")
+    _refused(tmp_path, "Gene,Score\nTP53,1\nbrca1,2\n", "(brca1)", "earlier round")  # as written
 
 
 def test_duplicates_without_a_replicate_column(tmp_path: Path) -> None:

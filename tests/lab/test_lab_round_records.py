@@ -1,7 +1,8 @@
 """What a lab campaign leaves in MLflow as its rounds are recorded, read back from a real sqlite
 store: the parent run's ``plots/hit_ratio.png`` (drawn at each recorded round, as the README
 says), and under a z hit rule each round's ``hit_call.csv`` / ``hit_call.json`` on the round's
-run: the controls' mean and sd, every gene's replicate values and the z the call computed."""
+run: the controls' mean and sd, every gene's replicate values and the z the call computed; under a
+score rule the same record, the controls' columns left empty."""
 
 from __future__ import annotations
 
@@ -129,13 +130,34 @@ def test_a_z_rule_keeps_what_each_rounds_hit_call_stood_on(tmp_path: Path, monke
     assert files["p1.csv"]["genes"] == 3 and files["p2.csv"]["genes"] == len(genes) - 3
 
 
-def test_a_score_rule_keeps_no_hit_call(tmp_path: Path, monkeypatch) -> None:
+def test_a_score_rule_keeps_its_hit_call_too(tmp_path: Path, monkeypatch) -> None:
+    """Under ``score<=T`` (as under every rule) the round's run keeps every replicate as read,
+    with its file and line, the gene's mean and the call; the controls' columns and z are left
+    empty, and the JSON says why. It kept nothing but the gene means before."""
     monkeypatch.chdir(tmp_path)
     uri = f"sqlite:///{tmp_path}/lab.db"
-    assert main(start_args(tmp_path, uri, rounds=3, batch=6)) == 0
+    args = start_args(tmp_path, uri, rounds=3, batch=6)
+    args[args.index("--hit-rule") + 1] = "score<=-1"
+    assert main(args) == 0
     genes = sheet_genes(tmp_path / "L-round1.csv")
-    assert main(["tell", "L", str(results(tmp_path / "r.csv", genes)), "--tracking-uri", uri]) == 0
-    client = tracking.open_store(uri).client
-    exp = client.get_experiment_by_name("L").experiment_id
-    (run,) = client.search_runs([exp], filter_string="tags.`perturbo.role` = 'round'")
-    assert "hit_call.csv" not in [f.path for f in client.list_artifacts(run.info.run_id)]
+    value = {g: (-3.0 if i % 2 else 0.5) for i, g in enumerate(genes)}
+    plate = tmp_path / "plate.csv"
+    with plate.open("w") as f:
+        f.write("gene symbol,replicate,score\n")
+        for g in genes:
+            f.write(f"{g},1,{value[g] - 0.1!r}\n{g},2,{value[g] + 0.1!r}\n")
+    assert main(["tell", "L", str(plate), "--tracking-uri", uri]) == 0
+    rows, summary = _round_run_files(uri, tmp_path)
+    assert len(rows) == 2 * len(genes) and {r["gene"] for r in rows} == set(genes)
+    for k, r in enumerate(rows):
+        assert Path(r["file"]).name == "plate.csv" and r["line"] == str(k + 2)
+        g = r["gene"]
+        assert float(r["value"]) == pytest.approx(
+            value[g] + (0.1 if r["replicate"] == "2" else -0.1)
+        )
+        assert float(r["score"]) == pytest.approx(value[g]) and r["rule"] == "score<=-1"
+        assert r["hit"] == ("1" if value[g] <= -1 else "0") and r["control"] == "0"
+        assert r["control_mean"] == r["control_sd"] == r["n_controls"] == r["z"] == ""
+    assert summary["rule"] == "score<=-1" and "no controls" in summary["empty"]
+    (f,) = summary["files"]
+    assert f["genes"] == len(genes) and f["hits"] == sorted(g for g in genes if value[g] <= -1)

@@ -1,7 +1,7 @@
 """The lab's results file read as strictly as it should be and as leniently as the library:
 a repeated (gene, replicate) pair or a blank replicate is refused (never averaged silently),
 the library's gene-column names and separators are accepted, a semicolon file with decimal
-commas is read, and a Hit column a score or z rule ignores is warned about."""
+commas is read (a quoted one in a comma file too), and a Hit column a score or z rule ignores is warned about."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ def test_a_blank_replicate_is_refused(tmp_path: Path) -> None:
 
 def test_controls_repeated_in_another_case_are_refused(tmp_path: Path) -> None:
     text = "Gene,Replicate,Score\nntc_1,1,0.3\nNTC_1,1,-2.9\nCASP1,1,-2\n"
-    _refused(tmp_path, text, "NTC_1", "lines 2, 3", controls=("NTC_1",))
+    _refused(tmp_path, text, "ntc_1", "lines 2, 3", controls=("NTC_1",))  # as written
 
 
 def test_distinct_replicates_still_average(tmp_path: Path) -> None:
@@ -81,8 +81,9 @@ def test_a_semicolon_file_with_decimal_commas_and_a_bom_is_read(tmp_path: Path) 
     assert r.hits == {"MT2A"}
 
 
-def test_a_decimal_comma_in_a_comma_file_is_not_a_number(tmp_path: Path) -> None:
-    _refused(tmp_path, 'Gene,Score\nCASP1,"-0,5"\n', "line 2", "not a finite number")
+def test_a_quoted_decimal_comma_in_a_comma_file_is_read(tmp_path: Path) -> None:
+    r = _read(tmp_path, 'Gene,Score\nCASP1,"-0,5"\nMT2A,"-1,25"\n')  # quoted: one field
+    assert r.score("CASP1") == pytest.approx(-0.5) and r.hits == {"MT2A"}
 
 
 def test_a_hit_column_under_a_score_rule_is_warned_about(tmp_path: Path) -> None:

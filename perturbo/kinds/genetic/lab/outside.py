@@ -222,16 +222,17 @@ class GeneticLab:
         reports them (``inputs``: the campaign's kept input files, for its controls). Raises
         :class:`LabInputError` (one line) on anything wrong in the file."""
         from perturbo.kinds.genetic.lab.hit_rules import parse_hit_rule
-        from perturbo.kinds.genetic.lab.results import read_results
+        from perturbo.kinds.genetic.lab.results import read_results, recorded_genes
         from perturbo.kinds.genetic.screens import normalize_gene
 
         by_gene = {normalize_gene(str(s.params["gene"])): s for s in pending}
         got = read_results(  # its genes come back as the batch spells them
             path,
             pending=[str(s.params["gene"]) for s in by_gene.values()],
-            earlier=[str(o.spec.params.get("gene", "")) for o in history],
+            earlier=recorded_genes(history),  # each gene's round and value, for the refusal
             hit_rule=parse_hit_rule(str(config.get("hit_rule") or "")),
             controls=_controls(config, inputs),
+            library=_library_genes(config, inputs),
         )
         scores = dict(zip(got.table["Gene"], got.table["Score"], strict=True))
         return {
@@ -256,7 +257,7 @@ class GeneticLab:
         import csv
         import io
 
-        from perturbo.kinds.genetic.lab.sheet import batch_sheet, sheet_csv
+        from perturbo.kinds.genetic.lab.sheet import batch_sheet, gene_reasons, sheet_csv
 
         genes = [str(s.params["gene"]) for s in specs]
         mean = sd = None
@@ -272,7 +273,7 @@ class GeneticLab:
             library=_library(str(config["library"]), inputs),
             p_hit=mean,
             p_sd=sd,
-            why=[s.note or "exploration" for s in specs],
+            why=gene_reasons(planner, specs),
             round_no=(specs[0].round + 1) if specs else 1,
             controls=_controls(config, inputs),
         )
@@ -305,27 +306,27 @@ class GeneticLab:
         history: Sequence[Observation],
         inputs: Inputs | None = None,
     ) -> str | None:
-        """What a z rule's hit call of the results file ``path`` stood on (a CSV:
-        :func:`perturbo.kinds.genetic.lab.hit_call.hit_call_csv`); ``None`` under another rule.
-        ``path`` was read by :meth:`read_results` just before: it is read again, quietly."""
+        """What the hit call of the results file ``path`` stood on, under any rule (a CSV:
+        :func:`perturbo.kinds.genetic.lab.hit_call.hit_call_csv`: every row as read, with its
+        file and line; the controls' reference and z under a z rule). ``path`` was read by
+        :meth:`read_results` just before: it is read again, quietly."""
         import warnings
 
         from perturbo.kinds.genetic.lab.hit_call import hit_call_csv
         from perturbo.kinds.genetic.lab.hit_rules import parse_hit_rule
-        from perturbo.kinds.genetic.lab.results import read_results
+        from perturbo.kinds.genetic.lab.results import read_results, recorded_genes
 
         rule = parse_hit_rule(str(config.get("hit_rule") or ""))
-        if rule.kind != "z":
-            return None
         controls = _controls(config, inputs)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # said once, by read_results
             got = read_results(
                 path,
                 pending=[str(s.params["gene"]) for s in pending],
-                earlier=[str(o.spec.params.get("gene", "")) for o in history],
+                earlier=recorded_genes(history),
                 hit_rule=rule,
                 controls=controls,
+                library=_library_genes(config, inputs),
             )
         return hit_call_csv(got, rule, controls, str(path))
 
@@ -345,6 +346,13 @@ class GeneticLab:
 def _controls(config: Mapping[str, Any], inputs: Inputs | None = None) -> tuple[str, ...]:
     path = config.get("controls")
     return _gene_list(str(path), "--controls", inputs) if path else ()
+
+
+def _library_genes(config: Mapping[str, Any], inputs: Inputs | None = None) -> Any:
+    """The library's genes, read only when asked (a results file naming a gene not in the
+    batch: in the library, or not?); ``None`` for a config without a library."""
+    path = config.get("library")
+    return (lambda: _library(str(path), inputs).genes) if path else None
 
 
 LAB = GeneticLab()

@@ -8,13 +8,17 @@ optional replicate column (``Replicate``, ``Rep`` or ``Replicate_ID``): with one
 rows are averaged (Score: mean; Hit: a hit when at least half the replicates say so). Fields
 are separated as in the library (a tab for ``.tsv``/``.tab``/``.txt`` files that have one),
 or by ``;`` when the header has semicolons and no comma (Excel's CSV where the decimal mark is
-a comma; its Scores' decimal commas are read as points). Every problem is one :class:`LabInputError` line naming the
-file, the rows or genes, and the fix; nothing is returned half-checked:
+a comma). A Score with a decimal comma (``-2,388``) is read as a point wherever it cannot be
+two fields: in a tab or semicolon file, or quoted in a comma file (``"-0,49"``). Genes are named
+in messages as the file writes them. Every problem is one :class:`LabInputError` line naming
+the file, the rows or genes, and the fix; nothing is returned half-checked:
 
 - the file cannot be read, is empty, or lacks Gene / Score;
+- a row has more fields than the header (in a comma file, probably an unquoted decimal comma);
 - a row has no gene, a Score that is missing or not a finite number (the line is named), or a
   Hit that is not 0/1;
-- genes already recorded in an earlier round, or not in the pending batch (listed);
+- genes recorded already (the round named, and both values where the file gives another), or
+  not in the pending batch (in the library but not proposed, or not in the library: listed);
 - a gene on several rows without a replicate column, or twice with the same replicate, or a
   row with a blank replicate (the gene and the lines are named).
 
@@ -27,23 +31,30 @@ API's ``tell(dataframe)``).
 
 from __future__ import annotations
 
+import csv
 import io
 import math
 import re
 import warnings
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-from perturbo.kinds.genetic.lab.errors import LabInputError
+from perturbo.kinds.genetic.lab.errors import (
+    LabInputError,
+    Recorded,
+    listed,
+    not_in_batch,
+    recorded_already,
+)
 from perturbo.kinds.genetic.lab.hit_rules import HitRule
 from perturbo.kinds.genetic.lab.library import GENE_COLUMNS
 from perturbo.kinds.genetic.screen_files import delimiter
 from perturbo.kinds.genetic.screens import normalize_gene
 
-__all__ = ["REPLICATE_COLUMNS", "LabResults", "read_results"]
+__all__ = ["REPLICATE_COLUMNS", "LabResults", "read_results", "recorded_genes"]
 
 REPLICATE_COLUMNS = ("replicate", "rep", "replicate_id", "replicate id")
 _FIX = "write a CSV with a header row Gene,Score (optional Hit 0/1, optional Replicate)"
@@ -59,7 +70,8 @@ class LabResults:
     campaign's rule), ``Replicates`` (rows averaged), ``Control``. ``told``: the batch genes
     measured now (file order, controls left out); ``still_pending``: the batch genes not in
     this file; ``hits``: the hit genes among ``told``; ``replicates``: the rows as read, one
-    per gene and replicate (``Line``, ``Gene``, ``Score``, ``Replicate``), before averaging."""
+    per gene and replicate (``Line``, ``Gene``, ``Score``, ``Replicate``, ``Hit``: the file's
+    Hit column, NaN without one), before averaging."""
 
     source: str
     table: pd.DataFrame
@@ -78,15 +90,28 @@ class LabResults:
 
 
 def _listed(genes: Iterable[str], limit: int = 8) -> str:
-    g = list(genes)
-    return ", ".join(g[:limit]) + (f", ... ({len(g)} in all)" if len(g) > limit else "")
+    return listed(genes, limit)
 
 
-def _read_frame(source: str | Path | pd.DataFrame) -> tuple[str, pd.DataFrame, int, str]:
-    """(name for messages, the raw table as text, the file line of its first data row, the
+def recorded_genes(history: Iterable[object]) -> dict[str, Recorded]:
+    """What the recorded rounds of ``history`` (observations) hold, by normalised gene: the
+    round (1-based) and the score (``None``: recorded failed); the ``earlier`` of
+    :func:`read_results`."""
+    out: dict[str, Recorded] = {}
+    for o in history:
+        spec, outcome = o.spec, o.outcome  # type: ignore[attr-defined]
+        gene = normalize_gene(str(spec.params.get("gene", "")))
+        score = outcome.metrics.get("score") if outcome.ok else None
+        out[gene] = (int(spec.round) + 1, None if score is None else float(score))
+    return out
+
+
+def _read_frame(source: str | Path | pd.DataFrame) -> tuple[str, pd.DataFrame, list[int], str]:
+    """(name for messages, the raw table as text, the file line of each of its rows, the
     field separator)."""
     if isinstance(source, pd.DataFrame):
-        return "results (table)", source.astype(object).where(source.notna(), ""), 1, ","
+        frame = source.astype(object).where(source.notna(), "")
+        return "results (table)", frame, list(range(1, len(frame) + 1)), ","
     p = Path(source)
     name = f"results {p}"
     try:
@@ -103,18 +128,61 @@ def _read_frame(source: str | Path | pd.DataFrame) -> tuple[str, pd.DataFrame, i
     if not text.strip():
         raise LabInputError(f"{name}: the file is empty; {_FIX}")
     sep = _separator(p, text)
+    header, rows, lines = _split(name, text, sep)
+    frame = pd.DataFrame(rows, columns=_unique(header), dtype=object)
+    return name, frame, lines, sep
+
+
+def _split(name: str, text: str, sep: str) -> tuple[list[str], list[list[str]], list[int]]:
+    """The header, the data rows (as long as the header: short rows padded with blanks, blank
+    trailing fields dropped) and each row's file line; a row with more filled fields than the
+    header is refused (in a comma file, most likely a decimal comma left unquoted)."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=sep)
+    header: list[str] | None = None
+    rows: list[list[str]] = []
+    lines: list[int] = []
     try:
-        frame = pd.read_csv(
-            io.StringIO(text),
-            sep=sep,
-            dtype=str,
-            keep_default_na=False,
-            skip_blank_lines=True,
+        end = 0
+        for fields in reader:
+            first, end = end + 1, reader.line_num
+            if not any(f.strip() for f in fields):
+                continue
+            if header is None:
+                header = fields
+                continue
+            extra = fields[len(header) :]
+            if any(f.strip() for f in extra):
+                raise LabInputError(_too_many(name, first, fields, header, sep))
+            rows.append(fields[: len(header)] + [""] * (len(header) - len(fields)))
+            lines.append(first)
+    except csv.Error as e:
+        raise LabInputError(f"{name}: cannot be read as CSV ({e}); {_FIX}") from None
+    return header or [], rows, lines
+
+
+def _too_many(name: str, line: int, fields: list[str], header: list[str], sep: str) -> str:
+    shown = sep.join(fields) if len(sep.join(fields)) <= 60 else sep.join(fields)[:57] + "..."
+    said = f"{name}: line {line} ({shown!r}) has {len(fields)} fields, more than the header's "
+    said += f"{len(header)} ({sep.join(header)!r})"
+    numbers = [bool(re.fullmatch(r"[-+]?\d+", f.strip())) for f in fields]
+    if sep == "," and any(a and b for a, b in zip(numbers, numbers[1:], strict=False)):
+        return (
+            f"{said}: probably a decimal comma (a number written 0,5); quote such numbers "
+            '("0,5"), write them with a decimal point, or save the file with ; separators '
+            "(Excel: CSV with the list separator ;)"
         )
-    except (pd.errors.ParserError, ValueError) as e:
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise LabInputError(f"{name}: cannot be read as CSV ({first}); {_FIX}") from None
-    return name, frame.fillna(""), 2, sep  # fillna: a guard (keep_default_na=False gives "")
+    return f"{said}: a separator inside a value? quote that value, or remove the extra field"
+
+
+def _unique(header: list[str]) -> list[str]:
+    """Column names as pandas would make them: a repeated name gets ``.1``, ``.2``, ..."""
+    seen: dict[str, int] = {}
+    out = []
+    for h in header:
+        k = seen.get(h, 0)
+        seen[h] = k + 1
+        out.append(h if k == 0 else f"{h}.{k}")
+    return out
 
 
 def _separator(path: Path, text: str) -> str:
@@ -128,10 +196,11 @@ def _separator(path: Path, text: str) -> str:
     return sep
 
 
-def _number(raw: str, sep: str) -> float:
-    """The Score ``raw`` as a float; a decimal comma (``-0,5``) is read only in a
-    semicolon-separated file, where a comma cannot separate fields. NaN if not a number."""
-    if sep == ";" and _DECIMAL_COMMA.match(raw):
+def _number(raw: str) -> float:
+    """The Score ``raw`` as a float; NaN if not a number. A decimal comma (``-0,5``) is read as
+    a point: a field holds one only where a comma cannot separate fields (a tab or semicolon
+    file), or quoted in a comma file (``"-0,5"``), or in a table handed in."""
+    if _DECIMAL_COMMA.match(raw):
         raw = raw.replace(",", ".")
     try:
         return float(raw)
@@ -139,9 +208,11 @@ def _number(raw: str, sep: str) -> float:
         return math.nan
 
 
-def _refuse_repeats(
-    name: str, rows: list[tuple[int, str, float, float | None, str]], rep_c: object
-) -> None:
+Row = tuple[int, str, float, float | None, str]
+"""A results row as read: its line, gene (normalised), score, Hit (0/1, None) and replicate."""
+
+
+def _refuse_repeats(name: str, rows: list[Row], rep_c: object, written: Mapping[str, str]) -> None:
     """One line naming the first gene on several rows without a replicate column, or with
     the same replicate twice (genes and replicates matched ignoring case), and its lines."""
     lines: dict[tuple[str, str], list[int]] = {}
@@ -155,13 +226,13 @@ def _refuse_repeats(
     more = f" (and {len(repeats) - 1} more repeat(s))" if len(repeats) > 1 else ""
     if rep_c is None:
         raise LabInputError(
-            f"{name}: {gene} appears on several rows ({where}){more} and there is no "
+            f"{name}: {written[gene]} appears on several rows ({where}){more} and there is no "
             "Replicate column; add one (a gene's replicates are averaged) or keep one row "
             "per gene"
         )
     raise LabInputError(
-        f"{name}: {gene} has {str(rep_c).strip()} {rep!r} on several rows ({where}){more}; "
-        "give each replicate its own number, or delete the repeated row"
+        f"{name}: {written[gene]} has {str(rep_c).strip()} {rep!r} on several rows ({where})"
+        f"{more}; give each replicate its own number, or delete the repeated row"
     )
 
 
@@ -170,18 +241,66 @@ def _column(frame: pd.DataFrame, names: tuple[str, ...]) -> str | None:
     return next((low[n] for n in names if n in low), None)
 
 
+def _rows(
+    name: str, frame: pd.DataFrame, lines: list[int], hit_rule: HitRule, columns: tuple
+) -> tuple[list[Row], dict[str, str]]:
+    """The rows of ``frame`` checked one by one, and each gene as the file first writes it."""
+    gene_c, score_c, hit_c, rep_c = columns
+    rows: list[Row] = []
+    written: dict[str, str] = {}
+    for line, r in zip(lines, frame.itertuples(index=False), strict=True):
+        rec = dict(zip(frame.columns, r, strict=True))
+        if all(not str(v).strip() for v in rec.values()):
+            continue
+        spelled = str(rec[gene_c]).strip()
+        gene = normalize_gene(spelled)
+        if not gene:
+            raise LabInputError(f"{name}: line {line} has no Gene; fill it or delete that row")
+        written.setdefault(gene, spelled)
+        raw = str(rec[score_c]).strip()
+        score = _number(raw)
+        if not math.isfinite(score):
+            what = "no Score" if not raw else f"Score {raw!r}, not a finite number"
+            raise LabInputError(
+                f"{name}: line {line} ({spelled}) has {what}; give it a number, or leave the "
+                "gene out (it stays pending) if it was not measured"
+            )
+        hit: float | None = None
+        if hit_c is not None:
+            h = str(rec[hit_c]).strip().lower()
+            if h in _TRUE or h in _FALSE:
+                hit = 1.0 if h in _TRUE else 0.0
+            elif h or hit_rule.needs_hit_column:
+                raise LabInputError(
+                    f"{name}: line {line} ({spelled}) has Hit {str(rec[hit_c]).strip()!r}; Hit "
+                    "must be 1 (hit) or 0 (not a hit)"
+                )
+        rep = str(rec[rep_c]).strip() if rep_c else ""
+        if rep_c is not None and not rep:
+            raise LabInputError(
+                f"{name}: line {line} ({spelled}) has no {str(rep_c).strip()}; fill it (each "
+                "replicate of a gene its own number) or delete that row"
+            )
+        rows.append((line, gene, score, hit, rep.lower()))
+    return rows, written
+
+
 def read_results(
     path: str | Path | pd.DataFrame,
     *,
     pending: Collection[str],
-    earlier: Collection[str] = (),
+    earlier: Collection[str] | Mapping[str, Recorded] = (),
     hit_rule: HitRule,
     controls: Collection[str] = (),
+    library: Collection[str] | Callable[[], Collection[str]] | None = None,
 ) -> LabResults:
     """The checked :class:`LabResults` of ``path`` for a campaign whose pending batch is
-    ``pending``, whose earlier rounds recorded ``earlier``, with ``hit_rule`` and ``controls``.
-    Raises one :class:`LabInputError` line per problem (see the module docstring)."""
-    name, frame, first_line, sep = _read_frame(path)
+    ``pending``, whose recorded rounds hold ``earlier`` (:func:`recorded_genes`, or only the
+    genes' names), with ``hit_rule`` and ``controls``; ``library``: the campaign's library
+    genes (or a function giving them, called only to tell a stray gene of the library from one
+    it does not have). Raises one :class:`LabInputError` line per problem (see the module
+    docstring)."""
+    name, frame, lines, _ = _read_frame(path)
     gene_c, score_c = _column(frame, GENE_COLUMNS), _column(frame, ("score",))
     hit_c, rep_c = _column(frame, ("hit",)), _column(frame, REPLICATE_COLUMNS)
     if gene_c is None or score_c is None:
@@ -192,59 +311,30 @@ def read_results(
             f"{name}: the campaign's hit rule is 'column' but the file has no Hit column; add "
             "Hit (1 = hit, 0 = not) for every gene"
         )
-    rows: list[tuple[int, str, float, float | None, str]] = []
-    for k, r in enumerate(frame.itertuples(index=False)):
-        rec = dict(zip(frame.columns, r, strict=True))
-        line = first_line + k
-        if all(not str(v).strip() for v in rec.values()):
-            continue
-        gene = normalize_gene(str(rec[gene_c]))
-        if not gene:
-            raise LabInputError(f"{name}: line {line} has no Gene; fill it or delete that row")
-        raw = str(rec[score_c]).strip()
-        score = _number(raw, sep)
-        if not math.isfinite(score):
-            what = "no Score" if not raw else f"Score {raw!r}, not a finite number"
-            raise LabInputError(
-                f"{name}: line {line} ({gene}) has {what}; give it a number, or leave the gene "
-                "out (it stays pending) if it was not measured"
-            )
-        hit: float | None = None
-        if hit_c is not None:
-            h = str(rec[hit_c]).strip().lower()
-            if h in _TRUE or h in _FALSE:
-                hit = 1.0 if h in _TRUE else 0.0
-            elif h or hit_rule.needs_hit_column:
-                raise LabInputError(
-                    f"{name}: line {line} ({gene}) has Hit {str(rec[hit_c]).strip()!r}; Hit must "
-                    "be 1 (hit) or 0 (not a hit)"
-                )
-        rep = str(rec[rep_c]).strip() if rep_c else ""
-        if rep_c is not None and not rep:
-            raise LabInputError(
-                f"{name}: line {line} ({gene}) has no {str(rep_c).strip()}; fill it (each "
-                "replicate of a gene its own number) or delete that row"
-            )
-        rows.append((line, gene, score, hit, rep.lower()))
+    rows, written = _rows(name, frame, lines, hit_rule, (gene_c, score_c, hit_c, rep_c))
     if not rows:
         raise LabInputError(f"{name}: no result rows below the header; {_FIX}")
     ctl = {normalize_gene(c) for c in controls}
     batch = [normalize_gene(g) for g in pending]
-    in_batch, before = set(batch), {normalize_gene(g) for g in earlier}
+    in_batch = set(batch)
+    before = (
+        {normalize_gene(g): v for g, v in earlier.items()}
+        if isinstance(earlier, Mapping)
+        else {normalize_gene(g): None for g in earlier}
+    )
     genes = list(dict.fromkeys(g for _, g, *_ in rows))
     old = [g for g in genes if g in before and g not in ctl]
     if old:
-        raise LabInputError(
-            f"{name}: {len(old)} gene(s) were recorded in an earlier round ({_listed(old)}); "
-            "remove those rows (a round is recorded once)"
-        )
+        long = pd.DataFrame([r[1:3] for r in rows], columns=["Gene", "Score"])
+        now = long.groupby("Gene")["Score"].mean().to_dict()
+        held = {g: v for g, v in before.items() if v is not None}
+        raise recorded_already(name, old, written, now, held if held else None)
     stray = [g for g in genes if g not in in_batch and g not in ctl]
     if stray:
-        raise LabInputError(
-            f"{name}: {len(stray)} gene(s) are not in the pending batch ({_listed(stray)}); "
-            "remove them, or check that this file belongs to this campaign and round"
-        )
-    _refuse_repeats(name, rows, rep_c)
+        lib = library() if callable(library) else library
+        known = None if lib is None else {normalize_gene(str(g)) for g in lib}
+        raise not_in_batch(name, stray, written, known)
+    _refuse_repeats(name, rows, rep_c, written)
     long = pd.DataFrame(rows, columns=["Line", "Gene", "Score", "HitIn", "Replicate"])
     agg = long.groupby("Gene", sort=False).agg(
         Score=("Score", "mean"), HitIn=("HitIn", "mean"), Replicates=("Score", "size")
@@ -259,8 +349,8 @@ def read_results(
     told = tuple(g for g in table["Gene"] if g not in ctl)
     if not told:
         raise LabInputError(
-            f"{name}: only controls, no gene of the pending batch ({_listed(batch)}); add the "
-            "measured batch genes"
+            f"{name}: only controls, no gene of the pending batch "
+            f"({_listed(str(g).strip() for g in pending)}); add the measured batch genes"
         )
     if hit_c is not None and not hit_rule.needs_hit_column:
         warnings.warn(
@@ -279,7 +369,7 @@ def read_results(
         return spelled.get(g, g)
 
     table = table.assign(Gene=table["Gene"].map(spell))
-    long = long.assign(Gene=long["Gene"].map(spell))
+    long = long.assign(Gene=long["Gene"].map(spell), Hit=long["HitIn"].astype(float))
     return LabResults(
         name,
         table,
@@ -287,5 +377,5 @@ def read_results(
         tuple(spell(g) for g in batch if g not in told_set and g not in ctl),
         frozenset(map(spell, hits)),
         tuple(g for g in table["Gene"] if normalize_gene(g) in ctl),
-        long[["Line", "Gene", "Score", "Replicate"]],
+        long[["Line", "Gene", "Score", "Replicate", "Hit"]],
     )

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from perturbo.config import RunOptions
     from perturbo.kindspec import KindSpec
     from perturbo.lab import LabStep
+    from perturbo.lab.pending import Pending
 
 __all__ = ["add_ask_parser", "add_tell_parser", "sheet_csv", "start_lab"]
 
@@ -37,6 +38,7 @@ ASK_EPILOG = """\
 examples:
   perturbo ask my-screen                       # the pending batch sheet, as CSV on stdout
   perturbo ask my-screen --out round2.csv      # ... written to a file
+  perturbo ask my-screen --to-come             # only the genes whose results are still to come
   perturbo ask my-hpo --format json            # the open trials of a hyperparameter lab campaign
   perturbo ask my-hpo -n 2 --format json       # two more trials (the open ones count as pending)
   perturbo ask my-hpo --stale-after 2h         # one trial: one open > 2h (a dead worker's), else new
@@ -137,35 +139,56 @@ def _say(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
-def _write_sheet(step: LabStep, out: str | None, uri: str, default: bool) -> None:
-    """The pending batch's sheet to ``out``, to a default file (``default``), or stdout."""
+def _write_sheet(
+    step: LabStep, out: str | None, uri: str, default: bool, since: float, to_come: bool = False
+) -> None:
+    """The pending batch's sheet to ``out``, to a default file (``default``), or stdout
+    (``to_come``: only the rows still to come). A file is never overwritten with what it
+    holds, nor where it differs from what perturbo wrote
+    (:func:`perturbo.lab.stored.place_sheet`)."""
+    from perturbo.lab.pending import NAMED_TO_COME
+    from perturbo.lab.stored import place_sheet
     from perturbo.tracking import store_flag
 
     for line in step.lines:
         _say(line)
-    if step.pending is None:
+    pending = step.pending
+    if pending is None or not step.sheet:
         return
-    text = sheet_csv(step.sheet)
-    if out is None and default:
-        out = f"{step.campaign}-round{step.pending.round + 1}.csv"
-    if out is None:
+    rows = _rows_to_come(step.sheet, pending) if to_come else step.sheet
+    text = sheet_csv(rows)
+    name = shlex.quote(step.campaign)
+    rest = pending.to_come() if pending.told else []
+    more = f"`perturbo ask {name} --to-come{store_flag(uri)}` lists the {len(rest)} to come"
+    if out is None and not default:
         sys.stdout.write(text)
+        if len(rest) > NAMED_TO_COME and not to_come:
+            _say(more)
         return
-    try:
-        Path(out).write_text(text)
+    path = Path(out) if out is not None else Path(f"{step.campaign}-round{pending.round + 1}.csv")
+    try:  # fresh: proposed by this step (a later step of the same round rewrites nothing)
+        said = place_sheet(
+            path, text, out is not None, pending.proposed >= since, uri, step.campaign
+        )
     except OSError as e:
         from perturbo.types import PerturboError
 
         done = "" if step.recorded is None else f"round {step.recorded + 1} was recorded; "
-        again = f"perturbo ask {shlex.quote(step.campaign)} --out FILE{store_flag(uri)}"
+        again = f"perturbo ask {name} --out FILE{store_flag(uri)}"
         raise PerturboError(
-            f"--out {out}: the batch sheet cannot be written ({e.strerror or e}); {done}"
+            f"--out {path}: the batch sheet cannot be written ({e.strerror or e}); {done}"
             f"get it again with `{again}`"
         ) from None
-    _say(
-        f"batch sheet: {out}; when the lab has measured it: `perturbo tell "
-        f"{shlex.quote(step.campaign)} RESULTS.csv{store_flag(uri)}`"
-    )
+    _say(f"batch sheet: {said}; when the lab has measured it: `perturbo tell {name} "
+         f"RESULTS.csv{store_flag(uri)}`")  # fmt: skip
+    if len(rest) > NAMED_TO_COME and not to_come:
+        _say(more)
+
+
+def _rows_to_come(rows: Sequence[Mapping[str, str]], pending: Pending) -> list[Mapping[str, str]]:
+    """The sheet's rows with no result yet (the controls, measured in every batch, stay)."""
+    rest = {g.strip().upper() for g in pending.to_come()}
+    return [r for r in rows if not r.get("Rank") or str(r.get("Gene", "")).strip().upper() in rest]
 
 
 def start_lab(
@@ -188,8 +211,9 @@ def start_lab(
         tstep = trials.start(spec, config, uri, name, pinned)
         print_trials(tstep, "json", uri)
         return 0
+    since = time.time()
     step = lab.start(spec, config, uri, name, pinned)
-    _write_sheet(step, None, uri, default=True)
+    _write_sheet(step, None, uri, default=True, since=since)
     return 0
 
 
@@ -202,7 +226,15 @@ def add_ask_parser(sub: Any) -> Any:
         epilog=ASK_EPILOG,
     )
     p.add_argument("campaign", metavar="CAMPAIGN")
-    p.add_argument("--out", default=None, metavar="FILE", help="write the sheet here")
+    p.add_argument(
+        "--out",
+        default=None,
+        metavar="FILE",
+        help="write the sheet here (a file "
+        "that is an edited batch sheet is kept: the sheet goes beside it, FILE-v2)",
+    )
+    p.add_argument("--to-come", action="store_true", help="only the genes with no result told "
+                   "yet (part of the batch told; the controls stay)")  # fmt: skip
     p.add_argument(
         "-n",
         type=int,
@@ -235,6 +267,9 @@ def add_ask_parser(sub: Any) -> Any:
         name = _resolve(uri, ns.campaign)
         check_out(ns.out)  # before a step that may record (a repair)
         if _campaign_trials_mode(uri, name):
+            if ns.to_come:
+                raise PerturboError(f"campaign {name!r} hands out trials: --to-come is for a "
+                                    "batch sheet; `perturbo ask` prints the open trials")  # fmt: skip
             fmt, wait = ns.format or "json", _wait(ns)
             more = {"stale_after": ns.stale_after, "max_retries": ns.max_retries}
             return ask_trials(_kind_of, uri, name, ns.n, fmt, ns.out, wait, **more)
@@ -244,8 +279,9 @@ def add_ask_parser(sub: Any) -> Any:
                 "for trials "
                 "(hyperparameter lab campaigns); `perturbo ask` writes its batch sheet (CSV)"
             )
+        since = time.time()
         step = lab.ask(_kind_of, uri, name, wait_s=_wait(ns))
-        _write_sheet(step, ns.out, uri, default=False)
+        _write_sheet(step, ns.out, uri, default=False, since=since, to_come=ns.to_come)
         return 0
 
     return ask
@@ -305,6 +341,7 @@ def add_tell_parser(sub: Any) -> Any:
                 "--failed are for trials (hyperparameter lab campaigns)"
             )
         check_out(ns.out)
+        since = time.time()
         step = lab.tell(
             _kind_of,
             uri,
@@ -315,7 +352,7 @@ def add_tell_parser(sub: Any) -> Any:
             wait_s=_wait(ns),
             correct=ns.correct,
         )
-        _write_sheet(step, ns.out, uri, default=True)
+        _write_sheet(step, ns.out, uri, default=True, since=since)
         return 0
 
     return tell

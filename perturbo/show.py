@@ -177,9 +177,8 @@ def _list(console: Any, store: Any) -> int:
 def list_headline(spec: Any, summary: CampaignSummary) -> str:
     """The list's one-cell result: what a kind with findings found ("12 of 45 hits found
     (27%) in 256 experiments", from the last metrics), else the kind's headline metrics. The
-    experiments are those that ran and gave a result, the failed ones said apart ("..., 3
-    failed"), as ``perturbo show NAME`` counts them; a store recorded before the failed were
-    tagged counts every one that ran."""
+    experiments are all that ran, the failed ones (no result) said apart ("... (3 failed)"),
+    as ``perturbo show NAME``, the campaign's metrics and the chat count them."""
     from perturbo.findings import headline_of_metrics
 
     metrics = {k: v for k, v in summary.metrics.items() if not k.startswith("final_")}
@@ -189,10 +188,9 @@ def list_headline(spec: Any, summary: CampaignSummary) -> str:
         n_failed = str(summary.run_tags.get("perturbo.n_failed", ""))
         ran = int(n_ran) if n_ran.isdigit() else None
         failed = int(n_failed) if n_failed.isdigit() and ran is not None else 0
-        ok = None if ran is None else ran - failed
-        line = headline_of_metrics(findings, summary.params, metrics, ok)
+        line = headline_of_metrics(findings, summary.params, metrics, ran)
         if line is not None:
-            return line + (f", {failed} failed" if failed else "")
+            return line + (f" ({failed} failed)" if failed else "")
     return headline(metrics, spec.headline if spec is not None else ())
 
 
@@ -226,6 +224,11 @@ def _open_trials(store: Any, name: str) -> list[str]:
     return open_lines(read_state(store.client, run_id, store.history(name)), name, time.time())
 
 
+def _status_word(status: str) -> str:
+    """A run's status as said: a lab campaign's parent run waits as ``SCHEDULED``."""
+    return "waiting for results" if status == "SCHEDULED" else status
+
+
 def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = False) -> int:
     """Print the store's campaigns (``campaign=None``) or one campaign (``hits``: and what it
     found, by round); returns the exit code."""
@@ -255,11 +258,12 @@ def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = Fal
     history = store.history(name) if getattr(spec, "findings", None) is not None else []
     rounds = store.round_metrics(name)
     console.print(
-        f"[bold]{escape(summary.name)}[/bold] ({summary.kind}, {summary.status}, "
+        f"[bold]{escape(summary.name)}[/bold] ({summary.kind}, {_status_word(summary.status)}, "
         f"{counted(summary.rounds, 'rounds')} recorded)"
     )
     if waiting := summary.run_tags.get("perturbo.lab.waiting"):  # a lab campaign's pending batch
-        console.print(f"  [bold]{escape(waiting)}[/bold] (`perturbo ask {escape(name)}`)")
+        more = " --to-come" if " to come)" in waiting else ""  # many to come: not named
+        console.print(f"  [bold]{escape(waiting)}[/bold] (`perturbo ask {escape(name)}{more}`)")
         for line in _open_trials(store, name):
             console.print("    " + escape(line))
     found = found_line(spec, summary, history)

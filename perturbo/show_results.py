@@ -44,8 +44,8 @@ def _round_base(summary: CampaignSummary) -> int:
 def found_line(spec: Any, summary: CampaignSummary, history: Sequence[Any]) -> str:
     """What the campaign found, counted from its recorded experiments ("" for a kind without
     findings: its headline metrics are in the rounds table). Experiments that failed gave no
-    result (a lab's dropped genes): they are said apart ("..., 3 failed") and not counted as
-    experiments run."""
+    result (a lab's dropped genes): counted among the experiments, as the campaign's metrics and
+    the chat count them, and said apart ("in 96 experiments (4 failed: ...)")."""
     from perturbo.findings import headline_of_history
 
     findings = getattr(spec, "findings", None)
@@ -59,9 +59,8 @@ def found_line(spec: Any, summary: CampaignSummary, history: Sequence[Any]) -> s
         return ", ".join(f"{k} = {fmt(last[k])}" for k in shown)
     metrics = {k: v for k, v in summary.metrics.items() if not k.startswith("final_")}
     failed = sum(o.outcome.status is Status.FAILED for o in history)
-    measured = [o for o in history if o.outcome.status is not Status.FAILED]
-    line = headline_of_history(findings, measured, summary.params, metrics)
-    return line + (f", {failed} failed (no result, not counted as tested)" if failed else "")
+    line = headline_of_history(findings, history, summary.params, metrics)  # failed counted
+    return line + (f" ({failed} failed: no result, not counted as tested)" if failed else "")
 
 
 def hits_lines(spec: Any, summary: CampaignSummary, history: Sequence[Any]) -> list[str]:

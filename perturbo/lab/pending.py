@@ -22,10 +22,12 @@ from perturbo.types import ExperimentSpec, Observation, Outcome
 
 __all__ = [
     "LAB_TAG",
+    "NAMED_TO_COME",
     "PENDING_FILE",
     "WAITING",
     "WAITING_TAG",
     "Pending",
+    "label",
     "read_pending",
     "write_pending",
 ]
@@ -38,6 +40,17 @@ WAITING_TAG = "perturbo.lab.waiting"
 nothing is pending)."""
 WAITING = "SCHEDULED"
 """The parent run's MLflow status while a batch waits for results."""
+
+
+NAMED_TO_COME = 10
+"""The waiting line names the experiments still to come when there are at most this many
+(more: the count; ``perturbo ask NAME --to-come`` lists them)."""
+
+
+def label(spec: ExperimentSpec) -> str:
+    """How a lab names one experiment: its one parameter's value (a gene), else its id."""
+    values = list(spec.params.values())
+    return str(values[0]) if len(values) == 1 else spec.id
 
 
 @dataclass
@@ -58,11 +71,21 @@ class Pending:
         """The specs with no result yet."""
         return [s for s in self.specs if s.id not in self.told]
 
+    def to_come(self) -> list[str]:
+        """How the lab names each experiment with no result yet (:func:`label`), in batch order."""
+        return [label(s) for s in self.waiting]
+
     def line(self) -> str:
-        """ "waiting for results of round 1: 96 genes, proposed 2026-12-05 14:03 UTC"."""
+        """ "waiting for results of round 1: 96 genes, proposed 2026-12-05 14:03 UTC"; once part
+        of the batch was told, how much, naming the ones to come where at most
+        :data:`NAMED_TO_COME` ("(23 told, 1 to come: TP53)")."""
         when = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(self.proposed))
         what = self.noun or f"{len(self.specs)} experiments"
-        told = f" ({len(self.told)} told, {len(self.waiting)} to come)" if self.told else ""
+        told = ""
+        if self.told:
+            rest = self.to_come()
+            named = f": {', '.join(rest)}" if 0 < len(rest) <= NAMED_TO_COME else ""
+            told = f" ({len(self.told)} told, {len(rest)} to come{named})"
         return f"waiting for results of round {self.round + 1}: {what}, proposed {when}{told}"
 
     def to_json(self) -> str:

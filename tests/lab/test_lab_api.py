@@ -44,7 +44,7 @@ def test_open_campaign_pending_and_tell(tmp_path, monkeypatch, capsys):
     # part of the batch: recorded nowhere yet, the rest stays pending
     same = lab.tell(_results(genes[:3]))
     assert recorded(uri) == [] and same["Gene"].tolist() == batch["Gene"].tolist()
-    assert "(3 told, 5 to come)" in lab.status
+    assert "(3 told, 5 to come: " in lab.status  # named: 10 or fewer
     assert [w["gene"] for w in lab.waiting()] == genes[3:]
 
     nxt = lab.tell(_results(genes))  # the whole batch (the 3 again: the same values)

@@ -187,7 +187,7 @@ def test_the_campaign_list_counts_dropped_genes_apart_from_those_that_ran(
     store = tracking.open_store(uri)
     tags = store.summary("L").run_tags
     assert (tags["perturbo.n_ran"], tags["perturbo.n_failed"]) == ("8", "3")
-    assert list_headline(KIND, store.summary("L")).endswith(" in 5 experiments, 3 failed")
+    assert list_headline(KIND, store.summary("L")).endswith(" in 8 experiments (3 failed)")
     capsys.readouterr()
     assert main(["show", "--tracking-uri", uri]) == 0
     assert "3 failed" in capsys.readouterr().out
@@ -198,4 +198,4 @@ def test_the_campaign_list_counts_dropped_genes_apart_from_those_that_ran(
     assert _tell(uri, results(tmp_path / "b.csv", second)) == 0
     tags = store.summary("L").run_tags
     assert (tags["perturbo.n_ran"], tags["perturbo.n_failed"]) == ("16", "3")
-    assert list_headline(KIND, store.summary("L")).endswith(" in 13 experiments, 3 failed")
+    assert list_headline(KIND, store.summary("L")).endswith(" in 16 experiments (3 failed)")

@@ -1,11 +1,17 @@
-"""The batch sheet a lab works from: one row per proposed gene, best first.
+"""The batch sheet a lab works from: one row per proposed gene, in the planner's order.
+
+Rank 1 is the planner's best; a hedged round 1 lists its prior-ranked half first (best first)
+and then its uniform random half (in draw order: ``P_hit`` is not sorted there); a later
+round's set-level Thompson picks follow its posterior-mean picks.
 
 Columns: ``Round``, ``Rank``, ``Gene``, ``P_hit`` (the planner's predicted hit probability),
-``P_hit_sd`` (its uncertainty, a standard deviation), ``Why`` (the prior or gene set that
-drove the pick, or "exploration"), ``Guides`` (how many library rows the gene has), then the
-library's own guide columns carried over (``sgRNA``, ``Sequence``, ...; a gene's several
-guides joined by ``"; "`` in library order). Controls, when given, follow as rows with no
-rank and ``Why`` = "control (measure in every batch)".
+``P_hit_sd`` (its uncertainty, a standard deviation), ``Why`` (:func:`gene_reasons`: the
+planner's note on its pick, per gene where the planner says per gene -- :data:`UNIFORM_WHY`
+for a gene drawn uniformly at random -- else the round's note, or "exploration"), ``Guides``
+(how many library rows the gene has), then the library's own guide columns carried over
+(``sgRNA``, ``Sequence``, ...; a gene's several guides joined by ``"; "`` in library order).
+Controls, when given, follow as rows with no rank and ``Why`` = "control (measure in every
+batch)".
 """
 
 from __future__ import annotations
@@ -19,12 +25,38 @@ import pandas as pd
 
 from perturbo.kinds.genetic.lab.library import Library
 from perturbo.kinds.genetic.screens import normalize_gene
+from perturbo.types import ExperimentSpec
 
-__all__ = ["GUIDE_JOIN", "SHEET_COLUMNS", "batch_sheet", "sheet_csv", "write_sheet"]
+__all__ = [
+    "GUIDE_JOIN",
+    "SHEET_COLUMNS",
+    "UNIFORM_WHY",
+    "batch_sheet",
+    "gene_reasons",
+    "sheet_csv",
+    "write_sheet",
+]
 
 SHEET_COLUMNS = ("Round", "Rank", "Gene", "P_hit", "P_hit_sd", "Why", "Guides")
 GUIDE_JOIN = "; "
 CONTROL_WHY = "control (measure in every batch)"
+UNIFORM_WHY = "uniform random (the stopping estimate's sample)"
+RANDOM_PLANNER = "random"
+"""The name of the planner whose every pick is a uniform draw (``--planner random``)."""
+
+
+def gene_reasons(planner: object, specs: Sequence[ExperimentSpec]) -> list[str]:
+    """Each proposal's ``Why``, aligned with ``specs``: :data:`UNIFORM_WHY` for a gene the
+    planner drew uniformly at random (its ``uniform_genes``: ``bo``'s hedged round-1 half, or
+    every pick of ``--planner random``), else the planner's note (round-level for ``bo``: the
+    same on each gene of a round), else "exploration". A pinned gene keeps its own note."""
+    drawn = {normalize_gene(str(g)) for g in getattr(planner, "uniform_genes", ()) or ()}
+    out: list[str] = []
+    for s in specs:
+        gene = normalize_gene(str(s.params.get("gene", "")))
+        uniform = s.planner == RANDOM_PLANNER or (gene in drawn and s.planner != "user")
+        out.append(UNIFORM_WHY if uniform else (s.note or "exploration"))
+    return out
 
 
 def _per_gene(

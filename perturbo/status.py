@@ -39,11 +39,12 @@ examples:
   perturbo stop hpo-branin                 # ask it to stop (returns at once)
   perturbo stop hpo-branin --wait 120      # ... and wait until it has
   perturbo resume hpo-branin               # later: continue where it stopped
+  perturbo stop my-screen                  # a lab campaign waiting for results: closed (KILLED)
 
 exit status: 0 stopped, KILLED and resumable (or, without --wait, asked to stop; or its dead
-driver's campaign marked KILLED); 1 nothing stopped, one line says why: it was not running
-(FINISHED, FAILED, KILLED, or a lab campaign waiting), it did not end within --wait, or it
-ended FAILED; 2 an error (no such campaign or store)
+driver's campaign marked KILLED; or a lab campaign waiting for results closed, KILLED); 1
+nothing stopped, one line says why: it was not running (FINISHED, FAILED or KILLED), it did
+not end within --wait, or it ended FAILED; 2 an error (no such campaign or store)
 """
 
 
@@ -268,12 +269,13 @@ def stop(campaign: str, tracking_uri: str | None, wait_s: float = 0.0) -> int:
     a stop that did what was asked exits 0 and says the state it left -- as ``ray job stop``
     does once the job has stopped: ended KILLED (``--wait``), or asked and stopping (without
     it: it returns at once, as ``ray job stop --no-wait``), or a dead driver's campaign marked
-    KILLED here, or one that finished its last round before it saw the request. A stop that
-    stopped nothing exits 1 with one line on stderr that says why -- as ``pkill`` exits 1 when
-    nothing matched, and the chat refuses such a stop: the campaign was not running (it had
-    ended FINISHED, FAILED or KILLED, or is a lab campaign waiting for results, which no
-    process runs), it did not end within ``--wait``, or it ended FAILED instead of the clean
-    stop asked for. A script's ``perturbo stop NAME --wait 120 && perturbo resume NAME`` thus
+    KILLED here, or one that finished its last round before it saw the request, or a lab
+    campaign waiting for results (no process runs it) closed here, KILLED, its recorded
+    rounds and pending batch kept for ``perturbo resume`` (:mod:`perturbo.lab.extend`). A
+    stop that stopped nothing exits 1 with one line on stderr that says why -- as ``pkill``
+    exits 1 when nothing matched, and the chat refuses such a stop: the campaign was not
+    running (it had ended FINISHED, FAILED or KILLED), it did not end within ``--wait``, or it
+    ended FAILED instead of the clean stop asked for. A script's ``perturbo stop NAME --wait 120 && perturbo resume NAME`` thus
     resumes only what it stopped. Exit 2 stays what it is everywhere: an error in the input
     (no such campaign or store, a bad ``--wait``)."""
     from perturbo.show import _uri, check_store, resolve
@@ -291,6 +293,8 @@ def stop(campaign: str, tracking_uri: str | None, wait_s: float = 0.0) -> int:
     state = live(store, name)
     if state.state == "dead":
         return _mark_dead(store, name, state.detail)
+    if state.state == "waiting":  # a lab campaign: no driver to ask, so it is closed here
+        return _stop_lab(store, name, wait_s)
     if state.state not in ("running", "stopping"):
         return _nothing_stopped(name, state)
     request_stop(store, name)
@@ -348,17 +352,21 @@ def _ended(name: str, state: str) -> int:
 def _nothing_stopped(name: str, state: Any) -> int:
     """A campaign that was not running: one line on stderr, exit 1 (see :func:`stop`)."""
     q = shlex.quote(name)
-    if state.state == "waiting":
-        why = (
-            f"is a lab campaign waiting for {state.detail or 'results'}: no process runs it "
-            f"between steps (`perturbo tell {q}` goes on)"
-        )
-    else:
-        why = f"is not running: it ended {state.state.upper()}"
-        if state.state in ("killed", "failed"):
-            why += f" (`perturbo resume {q}` continues it)"
+    why = f"is not running: it ended {state.state.upper()}"
+    if state.state in ("killed", "failed"):
+        why += f" (`perturbo resume {q}` continues it)"
     print(f"{name} {why}; nothing to stop", file=sys.stderr)
     return 1
+
+
+def _stop_lab(store: Any, name: str, wait_s: float) -> int:
+    """A lab campaign waiting for results (no process runs it): closed, KILLED, its rounds
+    and pending batch kept, resumable (:func:`perturbo.lab.extend.stop_lab`); ``wait_s``: how
+    long to wait for an ``ask``/``tell`` that holds it."""
+    from perturbo.lab.extend import stop_lab
+
+    print(stop_lab(store, name, wait_s if wait_s > 0 else None), flush=True)
+    return 0
 
 
 __all__ = ["add_status_parser", "add_stop_parser", "status", "stop"]

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from perturbo.agents.chat.ended import EARLY_EXIT_S, LAB_STEP_S, ended, is_lab
 from perturbo.names import check_name, inside, within
 from perturbo.tracking.interrupts import SIGINT_ENV
 from perturbo.types import PerturboError
@@ -100,13 +101,16 @@ class PendingAction:
 
 @dataclass
 class Job:
-    """A campaign process this chat started."""
+    """A campaign process this chat started (a launch that ends within its first seconds is
+    said as it ended, never as started: :mod:`perturbo.agents.chat.ended`)."""
 
     campaign: str
     command: str
     process: subprocess.Popen[bytes]
     log: Path
     started: float = field(default_factory=time.time)
+    offset: int = 0
+    """Where this job's output starts in ``log`` (a campaign's log is appended to)."""
 
     def state(self) -> str:
         rc = self.process.poll()
@@ -142,6 +146,7 @@ class Launcher:
         self.pending: dict[str, PendingAction] = {}
         self.jobs: dict[str, Job] = {}
         self._staged: dict[str, str] = {}  # settings path -> TOML text, until proposed
+        self.early_exit_s = EARLY_EXIT_S
         self.handlers: dict[str, Callable[[PendingAction], str]] = {}
         """Action kinds confirmed in this process instead of a background ``perturbo``
         (``tell``: the lab tools record a round and answer with the next batch)."""
@@ -247,7 +252,11 @@ class Launcher:
             return self.stop(action.campaign)
         if action.kind in self.handlers:
             return self.handlers[action.kind](action)
+        lab = action.kind == "resume" and is_lab(self.tracking_uri, action.campaign)
         job = self._start(action)
+        said = ended(job, LAB_STEP_S if lab else self.early_exit_s)
+        if said is not None:
+            return said
         return (
             f"started {action.campaign!r} (pid {job.process.pid}): {job.command}; log {job.log}. "
             "It records to the store as it runs; ask for the campaign list to follow it."
@@ -343,6 +352,7 @@ class Launcher:
             cmd = [self.python, "-m", "perturbo.cli", *argv]
         self.workdir.mkdir(parents=True, exist_ok=True, mode=0o700)
         log = inside(self.workdir, action.campaign, ".log")
+        offset = log.stat().st_size if log.exists() else 0
         with open(log, "ab") as out:
             proc = subprocess.Popen(
                 cmd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -352,7 +362,7 @@ class Launcher:
                 # started with `&` from a script inherits SIG_IGN, and so would the campaign)
                 env={**os.environ, SIGINT_ENV: "1"},
             )  # fmt: skip
-        job = Job(action.campaign, "perturbo " + shlex.join(argv), proc, log)
+        job = Job(action.campaign, "perturbo " + shlex.join(argv), proc, log, offset=offset)
         self.jobs[action.campaign] = job
         return job
 

@@ -14,6 +14,10 @@ A step finds the campaign held:
 
 A step that could not claim changed nothing: the trials a worker was handed stay open, to be
 told by a step that runs again (or by another worker).
+
+A campaign a person stopped (``perturbo stop``: KILLED, :func:`perturbo.lab.extend.stop_lab`)
+takes no step: its hold is refused in one line naming ``perturbo resume``, the one step that
+holds it then (``stopped_ok``).
 """
 
 from __future__ import annotations
@@ -23,8 +27,16 @@ import time
 from typing import Any
 
 from perturbo.tracking.claim import STEP, Claim, Claimed
+from perturbo.types import PerturboError
 
-__all__ = ["STEP_WAIT_S", "claim_new_step", "claim_step", "hold"]
+__all__ = [
+    "STEP_WAIT_S",
+    "STOPPED_STATUS",
+    "STOPPED_TAG",
+    "claim_new_step",
+    "claim_step",
+    "hold",
+]
 
 STEP_WAIT_S = 30.0
 """How long a step waits, by default, for another step that holds its campaign."""
@@ -32,6 +44,10 @@ POLL_S = (0.05, 0.25)
 """Seconds between two looks at the claim (uniform: two waiting steps do not look in step)."""
 MAX_WAITS = 4
 """A step waits at most this many times ``wait_s`` in all, however often the holder changes."""
+STOPPED_STATUS = "KILLED"
+"""The parent run's status once a person stopped the campaign (resumable)."""
+STOPPED_TAG = "perturbo.stopped"
+"""On the parent run: why and how it was stopped (:func:`perturbo.tracking.control.mark_killed`)."""
 
 
 def claim_step(store: Any, name: str) -> Claim:
@@ -61,10 +77,32 @@ def claim_new_step(uri: str, name: str) -> Claim:
         raise wrap_error(uri, f"claiming campaign {name!r}", e) from None
 
 
-def hold(store: Any, name: str, wait_s: float | None = None) -> Claim:
+def hold(store: Any, name: str, wait_s: float | None = None, *, stopped_ok: bool = False) -> Claim:
     """Claim campaign ``name`` for this step, waiting while another step holds it (see the
     module docstring): up to ``wait_s`` (default :data:`STEP_WAIT_S`) for one holder, and
-    :data:`MAX_WAITS` times that in all."""
+    :data:`MAX_WAITS` times that in all. A campaign a person stopped is refused (the claim let
+    go), unless ``stopped_ok`` (the resume that continues it)."""
+    claim = _claim(store, name, wait_s)
+    if stopped_ok:
+        return claim
+    try:
+        _, parent = store._open(name)  # noqa: SLF001 - read under the claim
+        if parent.info.status == STOPPED_STATUS:
+            import shlex
+
+            why = parent.data.tags.get(STOPPED_TAG) or "KILLED"
+            q = shlex.quote(name)
+            raise PerturboError(
+                f"campaign {name!r} is stopped ({why}); nothing was recorded: "
+                f"`perturbo resume {q}` continues it (`perturbo show {q}` shows what it recorded)"
+            )
+    except BaseException:
+        claim.release()
+        raise
+    return claim
+
+
+def _claim(store: Any, name: str, wait_s: float | None) -> Claim:
     wait = STEP_WAIT_S if wait_s is None else max(0.0, float(wait_s))
     start = time.monotonic()
     token, since = "", start

@@ -296,8 +296,10 @@ def ask(
                     f"({len(state.open)} open: tell each its value, or `perturbo tell {name} "
                     "--failed ID` if it failed, and the campaign finishes when all are told; "
                     f"a told trial, failed too, counts against the {budget}, so it frees no "
-                    f"slot for a new one; a dead worker's: `perturbo ask {name} --stale-after "
-                    "2h` hands out again one open longer than 2h)"
+                    f"slot for a new one: `perturbo resume {name} --trials {2 * budget}` raises "
+                    "the budget; a dead worker's: "
+                    f"`perturbo ask {name} --stale-after 2h` hands out again one open longer "
+                    "than 2h)"
                 )
             want = left
         diverged = replay_trials(parts.planner, parts.space, history, state)

@@ -16,9 +16,16 @@ from perturbo.types import ExperimentSpec, Outcome, failed
 from perturbo.types import describe_error as describe
 
 
-def run_one(get_executor: Callable[[], Executor], spec: ExperimentSpec, worker: str) -> Outcome:
+def run_one(
+    get_executor: Callable[[], Executor],
+    spec: ExperimentSpec,
+    worker: str,
+    started: Callable[[], None] | None = None,
+) -> Outcome:
     """Build (once, lazily, by ``get_executor``) and run the executor on ``spec``; never raises
-    an ``Exception``: failures become ``Status.FAILED`` outcomes with the error text."""
+    an ``Exception``: failures become ``Status.FAILED`` outcomes with the error text.
+    ``started`` is called once the executor is built, just before it runs ``spec`` (the
+    process pool starts an experiment's clock there, not at the worker's start-up)."""
     t0 = time.perf_counter()
     try:
         executor = get_executor()
@@ -27,6 +34,8 @@ def run_one(get_executor: Callable[[], Executor], spec: ExperimentSpec, worker: 
             failed(f"could not build the executor: {describe(e)}", time.perf_counter() - t0),
             worker=worker,
         )
+    if started is not None:
+        started()
     try:
         outcome = executor.run(spec)
     except Exception as e:  # noqa: BLE001 - the executor's failure is the experiment's outcome

@@ -5,8 +5,13 @@ A user objective that crashes its process (a segfault in native code, ``os._exit
 out-of-memory killer) would otherwise take the driver with it: exit 139 and the campaign
 left RUNNING in the store. Here the crash ends only the child: the experiment is recorded
 FAILED with the signal, and a fresh child takes the next one. An experiment past its time
-limit is really stopped (its child is killed), not abandoned like a thread (its clock starts
-when it is sent, so the first experiment of a fresh child also pays that child's start).
+limit is really stopped (its child is killed), not abandoned like a thread. Its clock starts
+when the child begins it (the child says so, once its executor is built), never at the
+child's start: a fresh child's start-up (Python, perturbo, building the executor, importing
+the objective: seconds on a loaded machine) is bounded apart, by ``start_timeout_s``
+(:data:`START_TIMEOUT_S` by default, or the experiment's own limit if longer): a child that
+has not begun its experiment by then is stopped and the experiment recorded FAILED naming the
+start-up. Neither limit applies to an experiment sent without a time limit.
 
 Each of ``n_workers`` slots holds one long-lived child (a fresh ``python``, never a ``fork``:
 the driver holds threads), which builds the executor once and runs the experiments
@@ -36,7 +41,13 @@ from perturbo.config_env import child_env, set_torch_threads
 from perturbo.protocols import Executor, ExecutorFactory
 from perturbo.types import ExperimentSpec, Observation, failed
 
-__all__ = ["ProcessExecutorPool"]
+__all__ = ["START_TIMEOUT_S", "ProcessExecutorPool"]
+
+START_TIMEOUT_S = 120.0
+"""The default limit on a child's start-up (up to the moment it begins its experiment) where
+the experiment has a time limit: generous, as importing torch on a busy machine takes long."""
+
+_STARTED = "started"  # the child's word that it begins the experiment sent (then its outcome)
 
 
 def _child_main(fd: int, name: str) -> None:
@@ -60,14 +71,17 @@ def _child_main(fd: int, name: str) -> None:
             set_torch_threads(1, only_if_loaded=True)  # the entry point: one thread
         return executor[0]
 
+    def started() -> None:  # the experiment's clock starts now, not at this child's start
+        conn.send((_STARTED, time.monotonic()))
+
     while True:
         try:
             spec = conn.recv()
+            if spec is None:
+                return
+            conn.send(run_one(get, spec, worker, started))
         except (EOFError, OSError):
             return  # the driver is gone
-        if spec is None:
-            return
-        conn.send(run_one(get, spec, worker))
 
 
 class _Child:
@@ -109,11 +123,33 @@ class _Child:
 
 
 @dataclass(eq=False)
+class _Job:
+    """An experiment sent to a child: its time limit (``None``: none), when it was sent and
+    when the child began it (``None``: the child is still starting)."""
+
+    spec: ExperimentSpec
+    limit: float | None
+    sent: float
+    started: float | None = None
+
+    def start_limit(self, start_timeout_s: float) -> float:
+        """The start-up limit: ``start_timeout_s``, or the experiment's own if that is longer."""
+        return max(start_timeout_s, self.limit or 0.0)
+
+    def deadline(self, start_timeout_s: float) -> float | None:
+        if self.limit is None:
+            return None
+        if self.started is None:
+            return self.sent + self.start_limit(start_timeout_s)
+        return self.started + self.limit
+
+
+@dataclass(eq=False)
 class _Slot:
     name: str
     proc: _Child
     conn: Connection
-    job: tuple[ExperimentSpec, float | None, float] | None = None  # spec, limit, started
+    job: _Job | None = None
 
     def alive(self) -> bool:
         return self.proc.is_alive()
@@ -134,15 +170,21 @@ class _Slot:
 class ProcessExecutorPool(QueuedPool):
     """Runs experiments in ``n_workers`` child processes, each holding an executor built by
     ``executor_factory`` (pickled with cloudpickle where it is installed, so a lambda works).
-    ``experiment_timeout_s``: the default time limit of an experiment (``None``: none)."""
+    ``experiment_timeout_s``: the default time limit of an experiment (``None``: none),
+    counted from the moment its child begins it; ``start_timeout_s``: the limit on a child's
+    start-up before that, where the experiment has a time limit."""
 
     def __init__(
         self,
         executor_factory: ExecutorFactory,
         n_workers: int = 1,
         experiment_timeout_s: float | None = None,
+        start_timeout_s: float = START_TIMEOUT_S,
     ) -> None:
         super().__init__(executor_factory, n_workers, experiment_timeout_s)
+        if start_timeout_s <= 0:
+            raise ValueError(f"start_timeout_s must be > 0, got {start_timeout_s}")
+        self._start_timeout_s = start_timeout_s
         self._blob: bytes | None = None  # pickled at the first start: after its resume()
         self._slots: list[_Slot | None] = [None] * n_workers
         self.n_crashed = 0
@@ -162,8 +204,8 @@ class ProcessExecutorPool(QueuedPool):
             if not busy:
                 return out
             now = time.monotonic()
-            limits = [s.job[2] + s.job[1] for s in busy if s.job and s.job[1] is not None]
-            wake = now if out else min([deadline, *limits])
+            limits = [s.job.deadline(self._start_timeout_s) for s in busy if s.job]
+            wake = now if out else min([deadline, *(t for t in limits if t is not None)])
             handles: dict[Any, _Slot] = {}
             for s in busy:
                 handles[s.conn] = s
@@ -181,7 +223,7 @@ class ProcessExecutorPool(QueuedPool):
         return max(0, self._n - len(self._queue) - len(self._running()))
 
     def in_flight(self) -> list[ExperimentSpec]:
-        return [j[0] for j in self._running()] + [s for s, _ in self._queue]
+        return [j.spec for j in self._running()] + [s for s, _ in self._queue]
 
     def close(self) -> None:
         """Stop the children (those running an experiment are killed). Idempotent."""
@@ -203,7 +245,7 @@ class ProcessExecutorPool(QueuedPool):
 
     # -- children ----------------------------------------------------------------------
 
-    def _running(self) -> list[tuple[ExperimentSpec, float | None, float]]:
+    def _running(self) -> list[_Job]:
         return [s.job for s in self._slots if s is not None and s.job is not None]
 
     def _give(self) -> None:
@@ -216,7 +258,7 @@ class ProcessExecutorPool(QueuedPool):
             if slot is None or not slot.alive():
                 slot = self._slots[i] = self._start()
             spec, t = self._queue.popleft()
-            slot.job = (spec, t, time.monotonic())
+            slot.job = _Job(spec, t, time.monotonic())
             try:
                 slot.conn.send(spec)
             except OSError:  # it died between the check and the send: collected as a crash
@@ -242,12 +284,16 @@ class ProcessExecutorPool(QueuedPool):
     def _collect(self, slot: _Slot) -> list[Observation]:
         if slot.job is None:
             return []
-        spec, _, started = slot.job
+        job = slot.job
         try:
-            if slot.conn.poll():
-                outcome = slot.conn.recv()
+            while slot.conn.poll():
+                message = slot.conn.recv()
+                if isinstance(message, tuple) and message[:1] == (_STARTED,):
+                    # its clock (a system-wide monotonic one), kept within [sent, now]
+                    job.started = min(max(float(message[1]), job.sent), time.monotonic())
+                    continue
                 slot.job = None
-                return [Observation(spec, outcome)]
+                return [Observation(job.spec, message)]
         except (EOFError, OSError):
             pass
         if slot.alive():
@@ -261,26 +307,44 @@ class ProcessExecutorPool(QueuedPool):
             "crashed its process (native code, os._exit, out of memory); not retried. Fix: "
             "check the objective with these params outside perturbo"
         )
-        return [Observation(spec, failed(msg, time.monotonic() - started))]
+        return [Observation(job.spec, failed(msg, time.monotonic() - job.sent))]
 
     def _time_out(self) -> list[Observation]:
         out = []
         now = time.monotonic()
         for slot in self._slots:
-            if slot is None or slot.job is None or slot.job[1] is None:
+            if slot is None or slot.job is None:
                 continue
-            spec, t, t0 = slot.job
-            if now < t0 + t:
+            due = slot.job.deadline(self._start_timeout_s)
+            if due is None or now < due:
                 continue
+            done = self._collect(slot)  # its answer (or its word that it began) came in time
+            if done or slot.job is None:
+                out.extend(done)
+                continue
+            job = slot.job
+            due = job.deadline(self._start_timeout_s)
+            if due is not None and now < due:
+                continue  # it began meanwhile: its own clock runs now
             slot.job = None
             slot.proc.kill()
             self._drop(slot)
             self.n_timed_out += 1
+            if job.started is None:
+                msg = (
+                    f"its process did not start the experiment within the start-up limit of "
+                    f"{job.start_limit(self._start_timeout_s):g} s (starting Python and perturbo, building the "
+                    "executor, importing the objective) and was stopped; the experiment never "
+                    "began. Fix: check that the objective's module imports quickly outside "
+                    "perturbo (a slow import or one that waits on something)"
+                )
+                out.append(Observation(job.spec, failed(msg, now - job.sent)))
+                continue
             msg = (
-                f"timed out after {t:g} s (its process was stopped). Fix: raise the "
+                f"timed out after {job.limit:g} s (its process was stopped). Fix: raise the "
                 "experiment timeout, or make the experiment cheaper"
             )
-            out.append(Observation(spec, failed(msg, float(t))))
+            out.append(Observation(job.spec, failed(msg, float(job.limit or 0.0))))
         return out
 
     def _drop(self, slot: _Slot) -> None:

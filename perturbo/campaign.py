@@ -106,6 +106,7 @@ def run(
     steps = Steps(
         planner, pool, space, history, recorder, metrics, on_round, experiment_timeout_s,
         seen=seen_keys(history, space), next_round=history.last_round + 1,
+        budget=stop.max_experiments,
     )  # fmt: skip
     (_run_sync if schedule == "sync" else _run_async)(steps, stop, batch, poll_s)
     steps.finish()

@@ -94,7 +94,9 @@ def _for_run(
     if pinned:
         from perturbo.pinned import Pinned, check_pins
 
-        pins = check_pins(pinned, parts.space, parts.kind, history)
+        pins = check_pins(
+            pinned, parts.space, parts.kind, history, stop=parts.stop, batch=parts.batch
+        )
         changes["planner"] = Pinned(parts.planner, pins, parts.kind)
     return replace(parts, **changes)
 
@@ -212,11 +214,14 @@ def resumed(
         refuse_damaged(store, name)  # what the store holds now: refused, naming the file
         config = store.config(name)
         if config.get("lab"):  # its experiments run in a lab: perturbo.lab drives its rounds
-            q = shlex.quote(name)
+            q = shlex.quote(name)  # (`perturbo resume` of one is a step: perturbo.lab.extend)
+            keys = "|".join(f"--{k} N" for k in spec_of(str(config.get("kind", ""))).budget_keys)
             raise PerturboError(
-                f"campaign {name!r} runs its experiments outside perturbo: `perturbo tell {q} "
-                "RESULTS.csv` (or `TRIAL_ID VALUE` for trials) records results and proposes "
-                f"the next (`perturbo ask {q}` shows what is waiting)"
+                f"campaign {name!r} runs its experiments outside perturbo, with no process to "
+                f"resume: `perturbo resume {q} [{keys}]` raises its budget or continues it once "
+                f"finished or stopped; `perturbo tell {q} RESULTS.csv` (or `TRIAL_ID VALUE` for "
+                f"trials) records results and proposes the next (`perturbo ask {q}` shows what "
+                "is waiting)"
             )
         history = store.history(name)
         spec = spec_of(str(config.get("kind", "")))
@@ -268,6 +273,7 @@ def run_parts(
     try:
         from perturbo.actors import open_pool
 
+        # the chat says a launch started once it logs this (perturbo.agents.chat.ended)
         say(f"  starting the executor pool ({'in this process' if options.local else 'Ray'}) ...")
         opened = open_pool(
             parts.executor_factory,

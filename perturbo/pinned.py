@@ -23,11 +23,16 @@ def check_pins(
     space: Any,
     kind: str,
     history: Sequence[Observation] = (),
+    *,
+    stop: Any = None,
+    batch: int | None = None,
 ) -> list[dict[str, Any]]:
     """Each ``--pin``, validated by the campaign's ``space`` before anything runs: a pin the
     campaign cannot run (a gene not in the screen, another kind's params, an experiment already
     tested where each runs once, the same pin twice) is a :class:`PerturboError` naming it,
-    never a proposal quietly rejected among the campaign's records."""
+    never a proposal quietly rejected among the campaign's records. Given the campaign's
+    ``stop`` rule (and ``batch``), more pins than its budget has room for (after ``history``)
+    are refused too (:func:`check_pin_budget`), never dropped without a word."""
     import json
 
     seen: set[str] = set()
@@ -57,7 +62,42 @@ def check_pins(
             )
         mine.add(key)
         out.append(valid)
+    if stop is not None:
+        check_pin_budget(len(out), stop, batch, history)
     return out
+
+
+def check_pin_budget(
+    n_pins: int, stop: Any, batch: int | None = None, history: Sequence[Observation] = ()
+) -> None:
+    """Refuse ``n_pins`` pinned experiments that the campaign's budget (``stop``: a
+    :class:`~perturbo.campaign.StopRule`; its ``max_experiments`` as ``--trials``, its
+    ``rounds`` of ``batch`` as ``--rounds``), less what ``history`` ran, has no room for: the
+    pins past it would never run. A :class:`PerturboError` naming the counts and the fix."""
+    ran = sum(o.outcome.status is not Status.REJECTED for o in history)
+    done_rounds = max((o.spec.round for o in history), default=-1) + 1
+    trials = getattr(stop, "max_experiments", None)
+    if trials is not None and n_pins > trials - ran:
+        _refuse(n_pins, "trials", trials, max(0, trials - ran), ran + n_pins, ran, "experiments")
+    rounds = getattr(stop, "rounds", None)
+    if rounds is not None and batch and n_pins > (rounds - done_rounds) * batch:
+        need = done_rounds + -(-n_pins // batch)
+        room = max(0, (rounds - done_rounds) * batch)
+        _refuse(n_pins, "rounds", rounds, room, need, done_rounds, "rounds", batch)
+
+
+def _refuse(
+    n: int, flag: str, value: int, room: int, need: int, done: int, what: str, batch: int = 0
+) -> None:
+    from perturbo.types import counted
+
+    size = f" (batch {batch})" if batch else ""
+    recorded = f" with {counted(done, what)} recorded" if done else ""
+    raise PerturboError(
+        f"{counted(n, '--pin experiments')} for a campaign of --{flag} {value}{size}{recorded}, "
+        f"which has room for {room}{' more' if done else ''}: the rest would never run; raise "
+        f"--{flag} to {need}, or drop {n - room} --pin"
+    )
 
 
 class Pinned:
@@ -93,4 +133,4 @@ class Pinned:
         self.inner.tell(observations)
 
 
-__all__ = ["USER", "Pinned", "check_pins"]
+__all__ = ["USER", "Pinned", "check_pin_budget", "check_pins"]

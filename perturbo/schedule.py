@@ -5,6 +5,7 @@ and tell the planner. Sequencing them is the campaign's job, not this module's.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -57,7 +58,21 @@ def seen_keys(history: Sequence[Observation], space: Space) -> set[str]:
 
 SAME_FAILURES = 4
 """Experiments that all FAILED with one and the same error before the loop stops the campaign
-(every one of them is recorded first)."""
+(every one of them is recorded first): a systematic failure (the same exception every time,
+a missing metric, a value of the wrong type)."""
+
+NONFINITE_FAILURES = 12
+"""Where every experiment so far FAILED because its objective was NaN or infinite ("diverged
+or invalid"), which depends on the config (a learning rate sweep whose high rates diverge),
+the campaign is stopped only after this many, or a quarter of its budget if that is more."""
+
+_NONFINITE = re.compile(r"^objective .* is (?:[+-]?nan|[+-]?inf) \(diverged or invalid\)$")
+
+
+def nonfinite_failure(reason: str) -> bool:
+    """Whether a failed experiment's reason is a NaN/inf objective value (the executor's
+    "objective 'loss' is nan (diverged or invalid)"): a per-config result, not a bug."""
+    return bool(_NONFINITE.match(reason.strip()))
 
 
 @dataclass
@@ -79,6 +94,8 @@ class Steps:
     _healthy: bool | None = None  # an experiment ran and did not fail (None: not looked yet)
     asked_notes: dict[str, Any] = field(default_factory=dict)
     """The planner's notes on its latest ask (an agent's trace): recorded with the next round."""
+    budget: int | None = None
+    """The campaign's budget of experiments (``None``: unknown), for :meth:`check_not_all_failing`."""
 
     def ask(self, n: int) -> tuple[list[ExperimentSpec], float]:
         """Up to ``n`` proposals with the pool's in-flight experiments as ``pending``, and the
@@ -177,10 +194,16 @@ class Steps:
         self._stamped = 0
         return report
 
+    def nonfinite_limit(self) -> int:
+        """How many experiments that all returned a NaN/inf objective stop the campaign."""
+        return max(NONFINITE_FAILURES, (self.budget or 0) // 4)
+
     def check_not_all_failing(self) -> None:
         """Stop a campaign whose every experiment so far FAILED for the same reason, while it
         still has budget: another round would fail the same way (a missing parameter, an
-        objective that raises). The loops call it between rounds."""
+        objective that raises). A NaN/inf objective depends on the config: it stops the
+        campaign only after :meth:`nonfinite_limit` experiments that all returned one. The
+        loops call it between rounds."""
         if not self._healthy:  # once healthy, always: O(1) per round
             ok = (Status.REJECTED, Status.FAILED)
             self._healthy = any(o.outcome.status not in ok for o in self.history)
@@ -188,6 +211,10 @@ class Steps:
             return
         ran = [o for o in self.history if o.outcome.status is not Status.REJECTED]
         reasons = {(o.outcome.error.splitlines() or [""])[0] for o in ran}
+        if all(nonfinite_failure(r) for r in reasons):  # NaN and inf alike: one class
+            if len(ran) >= self.nonfinite_limit():
+                self._stop_nonfinite(len(ran), sorted(reasons)[0])
+            return
         if len(reasons) == 1:
             reason = reasons.pop()
             then = (
@@ -206,6 +233,19 @@ class Steps:
                 f"{'the only experiment' if len(ran) == 1 else f'all {len(ran)} experiments'} so "
                 f"far failed the same way, so the campaign stopped: {reason[:300]}; {then}"
             )
+
+    def _stop_nonfinite(self, n: int, example: str) -> None:
+        then = (
+            "then `perturbo resume` continues (the failed experiments are recorded)"
+            if self.recorder is not None
+            else "then run it again"
+        )
+        raise PerturboError(
+            f"all {n} experiments so far returned a NaN or infinite objective ({example[:200]})"
+            ": the objective never returned a finite value, so the campaign stopped. Check "
+            "the objective on one of these configs outside perturbo, or narrow the space to "
+            f"where it converges; {then}"
+        )
 
     def finish(self) -> None:
         if self.recorder is not None:

@@ -466,13 +466,17 @@ def test_every_trial_fails_objective_returns_nan(
         "--tracking-uri",
         store,
         "--trials",
-        "8",
+        "16",
         "--batch",
         "2",
         "--name",
         "nan",
     )
-    _assert_all_failed_clearly(rc, err, store, "nan", "nan")
+    # NaN is a config's result (a diverged training), not a bug: fail-fast waits for 12
+    line = clear_error(rc, err, "failed", "never returned a finite value", only_line=False)
+    assert "traceback" not in line.lower()
+    _, history = tracking.load_history(store, "nan")
+    assert len(history) == 12, len(history)
 
 
 def test_user_objective_that_cannot_be_imported(

@@ -39,13 +39,8 @@ TAB_SUFFIXES = (".tsv", ".tab", ".txt")
 
 def delimiter(path: Path, text: str) -> str:
     """The field separator of a screen or lab file: a tab for ``.tsv``/``.tab``/``.txt``
-    names whose text has one, a semicolon where the first line has semicolons and no comma
-    (Excel's CSV in locales with a decimal comma: a ``Symbol;Guide`` library was refused as
-    having no Gene column), else a comma."""
-    if path.suffix.lower() in TAB_SUFFIXES and "\t" in text:
-        return "\t"
-    header = text.lstrip().split("\n", 1)[0]
-    return ";" if ";" in header and "," not in header else ","
+    names whose text has one, else a comma."""
+    return "\t" if path.suffix.lower() in TAB_SUFFIXES and "\t" in text else ","
 
 
 def normalize_gene(symbol: str) -> str:

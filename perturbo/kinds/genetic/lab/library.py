@@ -117,10 +117,20 @@ def _read_rows(
     if text is None:
         text = read_text(path, what, fix)
     try:
-        rows = list(csv.reader(io.StringIO(text), delimiter=delimiter(path, text)))
+        rows = list(csv.reader(io.StringIO(text), delimiter=_separator(path, text)))
     except csv.Error as e:
         raise LabInputError(f"{what} {path}: cannot be read as CSV ({e}); {fix}") from None
     return [(i, r) for i, r in enumerate(rows, start=1) if any(c.strip() for c in r)]
+
+
+def _separator(path: Path, text: str) -> str:
+    """:func:`delimiter`'s, or ``;`` where the first line has semicolons and no comma (Excel's
+    CSV in locales with a decimal comma: a ``Symbol;Guide`` library was refused as having no
+    Gene column, while results files took ``;``). Screens keep their own rule: their scores
+    would come with decimal commas, which their reader does not take."""
+    sep = delimiter(path, text)
+    header = text.lstrip().split("\n", 1)[0]
+    return ";" if sep == "," and ";" in header and "," not in header else sep
 
 
 def _gene_column(header: list[str]) -> int | None:

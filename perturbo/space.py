@@ -57,7 +57,7 @@ from typing import Any
 
 import numpy as np
 
-from perturbo.space_params import _TYPES, Categorical, Float, Int, Param
+from perturbo.space_params import _TYPES, Categorical, Float, Int, Param, key_value
 from perturbo.types import InvalidSpec, PerturboError
 
 
@@ -272,10 +272,9 @@ class SearchSpace:
         return out
 
     def key(self, params: Mapping[str, Any]) -> str:
-        def norm(v: Any) -> Any:
-            return float(f"{v:.10g}") if isinstance(v, float) else v
-
-        return json.dumps({k: norm(params[k]) for k in sorted(params)}, sort_keys=True, default=str)
+        """A config's identity: floats at ``KEY_DIGITS`` significant digits (narrower float
+        ranges and categorical choices that would share a key are refused at construction)."""
+        return json.dumps({k: key_value(params[k]) for k in sorted(params)}, sort_keys=True, default=str)  # fmt: skip
 
     def sample(self, rng: Any, n: int, exclude: set[str]) -> list[dict[str, Any]]:
         """``n`` configs drawn uniformly (on log scale where ``log``); configs whose key is in

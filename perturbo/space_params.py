@@ -4,6 +4,7 @@ optional ``when`` conditions on parent parameters (see :mod:`perturbo.space`).""
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -66,6 +67,18 @@ def _number(name: str, key: str, v: Any) -> float:
         raise PerturboError(f"parameter {name!r}: `{key}` must be a number, got {v!r}") from None
 
 
+KEY_DIGITS = 10
+"""Significant digits at which :meth:`~perturbo.space.SearchSpace.key` tells floats apart
+(so a config read back from a record, e.g. one printed with fewer digits, matches its run)."""
+
+_MIN_KEYS = 1000  # distinct keys a float range must hold at least
+
+
+def key_value(v: Any) -> Any:
+    """``v`` as it enters a config's key: floats rounded to :data:`KEY_DIGITS` digits."""
+    return float(f"{v:.{KEY_DIGITS}g}") if isinstance(v, float) else v
+
+
 def _numeric_checks(kind: str, name: str, low: float, high: float, log: bool) -> None:
     if not (math.isfinite(low) and math.isfinite(high)):
         raise PerturboError(
@@ -74,6 +87,21 @@ def _numeric_checks(kind: str, name: str, low: float, high: float, log: bool) ->
     if low > high:
         raise PerturboError(
             f"parameter {name!r}: low={low} > high={high}; swap them so that low <= high"
+        )
+    if not math.isfinite(high - low):
+        raise PerturboError(
+            f"parameter {name!r}: the width of [{low:g}, {high:g}] overflows a float "
+            f"(high - low = inf), so every value would come out as a bound; use bounds whose "
+            f"width high - low is a finite float (e.g. rescale the parameter to a smaller unit)"
+        )
+    top = max(abs(low), abs(high))
+    if kind == "float" and 0 < high - low < top * 10.0 ** (1 - KEY_DIGITS) * _MIN_KEYS:
+        raise PerturboError(
+            f"parameter {name!r}: the range [{low!r}, {high!r}] is too narrow: configs are told "
+            f"apart at {KEY_DIGITS} significant digits, so it holds only about "
+            f"{round((high - low) / (top * 10.0 ** (1 - KEY_DIGITS))) + 1} distinct values, and "
+            f"planners would take most new values for repeats; rescale the parameter (e.g. search "
+            f"an offset or a factor in a range like [0, 1] and convert it in your code)"
         )
     if log and low <= 0:
         raise PerturboError(
@@ -243,6 +271,16 @@ class Categorical(_Param):
             raise PerturboError(
                 f"parameter {name!r}: choices {list(ch)} contain duplicates; list each once"
             )
+        keys: dict[str, Any] = {}
+        for c in ch:
+            k = json.dumps(key_value(c), default=str)
+            if k in keys:
+                raise PerturboError(
+                    f"parameter {name!r}: choices {keys[k]!r} and {c!r} are the same config to "
+                    f"perturbo (it tells values apart at {KEY_DIGITS} significant digits, or by "
+                    f"their text); make them differ within {KEY_DIGITS} digits or drop one"
+                )
+            keys[k] = c
         object.__setattr__(self, "name", str(name))
         object.__setattr__(self, "choices", ch)
         object.__setattr__(self, "ordered", _switch(name, "ordered", ordered))

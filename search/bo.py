@@ -175,9 +175,8 @@ class BOPlanner:
         if len(self._told) < 2:
             n_sobol = n
         if n_sobol:
-            out += [
-                self._note(s, "sobol initial design") for s in self._sobol.ask(n_sobol, pending)
-            ]
+            specs = self._sobol.ask(n_sobol, pending)  # a repeat of a told config is noted
+            out += [self._note(s, "; ".join(filter(None, ("sobol initial design", s.note)))) for s in specs]  # fmt: skip
         if n - len(out) > 0:
             try:
                 out += self._bo(n - len(out), list(pending) + out)

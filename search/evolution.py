@@ -19,7 +19,8 @@ import numpy as np
 from scipy.stats import qmc
 
 from perturbo.objective import Objective
-from perturbo.search._told import Told, fresh
+from perturbo.search._told import Told
+from perturbo.search.unseen import REPLACED, Unseen
 from perturbo.space import SearchSpace
 from perturbo.types import ExperimentSpec, Observation
 
@@ -157,22 +158,24 @@ class EvolutionPlanner:
         self._space, self._kind = space, kind
         self._objective = Objective.of(objective, direction)
         self._told = Told(space, self._objective)
+        self._unseen = Unseen(space, self._told.keys)  # told keys, to avoid repeats
         self.de = DifferentialEvolution(space.dim, popsize=popsize, strategy=strategy, seed=seed)
         self._asked: dict[str, np.ndarray] = {}  # key -> raw DE vector, to credit its target
 
     def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
         x = self.de.ask(n)
         taken = self._told.pending_keys(pending)
-        configs, replaced = fresh(
-            self._space, [self._space.decode(r) for r in x], taken, self.de._rng
+        configs, replaced = self._unseen.fresh(
+            [self._space.decode(r) for r in x], taken, self.de._rng
         )
         out = []
         for row, params, swap in zip(x, configs, replaced, strict=True):
-            if swap:  # a repeat of a pending config: evolve the random replacement instead
+            if swap:  # a repeat of a pending (or told) config: evolve the random replacement
                 self.de._target.pop(row.tobytes(), None)
                 row = self._space.encode(params)
             self._asked[self._space.key(params)] = row
-            out.append(ExperimentSpec(params, self._kind, planner=self.name))
+            note = REPLACED if swap else ""
+            out.append(ExperimentSpec(params, self._kind, planner=self.name, note=note))
         return out
 
     def tell(self, observations: Sequence[Observation]) -> None:

@@ -52,6 +52,7 @@ from perturbo.search.fidelity import (
     FIDELITY_NAMES,
     fidelity_ladder,
     find_fidelity,
+    tradable_fidelity,
     warn_no_fidelity,
 )
 from perturbo.search.gp_fantasy import fantasy_mean_cache
@@ -113,11 +114,10 @@ class MFBOPlanner:
             raise ValueError(f"mf-bo: {msg}")
         self.acquisition, self.promote, self.eta = acquisition, promote, eta
         self._space, self._kind, self._seed = space, kind, seed
-        self.fidelity = find_fidelity(space, fidelity)
+        self.fidelity = tradable_fidelity(space, fidelity, eta)  # None (warned): plain bo
         self._bo: BOPlanner | None = None
         self.last_ask_s = self.last_ask_cpu_s = 0.0
         if self.fidelity is None:
-            warn_no_fidelity()
             self._bo = BOPlanner(space, kind, seed, objective=objective, direction=direction)
             self._bo.name = self.name
             self._bo._sobol.name = self.name

@@ -16,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from perturbo.objective import Objective
+from perturbo.search import optuna_notes as notes
+from perturbo.search.unseen import REPLACED, Unseen
 from perturbo.space import Categorical, Float, Int, SearchSpace
 from perturbo.types import ExperimentSpec, InvalidSpec, Observation, PerturboError, Status
 
@@ -108,14 +110,17 @@ class OptunaPlanner:
         self._rng = np.random.default_rng(seed)
         self._sampler, self._seed, self._asked = sampler, seed, False
         self._deterministic = deterministic
+        self._unseen = Unseen(space)  # configs told, avoided while unseen ones remain
 
     def _suggest(self, trial: Any) -> dict[str, Any]:
         return suggest(trial, self._space)
 
     def ask(self, n: int, pending: Sequence[ExperimentSpec]) -> list[ExperimentSpec]:
-        """``n`` new trials. A suggestion repeating a pending (or same-batch) config is told
-        FAIL ("duplicate") and asked again, up to 3 times; then a random untaken config is
-        enqueued (``study.enqueue_trial``) so the study records what actually runs."""
+        """``n`` new trials. A suggestion repeating a pending (or same-batch) config, or one
+        already told while the space has unseen configs, is told FAIL ("duplicate") and asked
+        again, up to 3 times; then a random config avoiding them is enqueued
+        (``study.enqueue_trial``) so the study records what actually runs. Each proposal's note
+        says which part of the sampler made it (search/optuna_notes.py) and any replacement."""
         TS = self._optuna.trial.TrialState
         if not self._asked and (told := len(self.study.get_trials(deepcopy=False))):
             self._resumed(told)
@@ -123,19 +128,27 @@ class OptunaPlanner:
         taken = {self._space.key(s.params) for s in pending}
         out = []
         for _ in range(n):
+            avoid = self._unseen.avoid(taken)
             for attempt in range(4):
                 if attempt == 3:
-                    self.study.enqueue_trial(self._space.sample(self._rng, 1, taken)[0])
+                    self.study.enqueue_trial(self._unseen.pick(self._rng, avoid))
                 trial = self.study.ask()
                 params = self._suggest(trial)
                 key = self._space.key(params)
-                if key not in taken or attempt == 3:
+                if key not in avoid or attempt == 3:
                     break
-                trial.set_user_attr("perturbo", "duplicate of a pending config")
+                what = "a pending" if key in taken else "a told"
+                trial.set_user_attr("perturbo", f"duplicate of {what} config")
                 self.study.tell(trial, state=TS.FAIL)
+            note = notes.note(self.study, trial, params, self._space, fixed=attempt == 3)
+            if attempt:
+                how = (
+                    REPLACED if attempt == 3 else "duplicate candidate replaced by a new suggestion"
+                )
+                note = f"{note}; {how}"
             taken.add(key)
             self._running.setdefault(key, []).append(trial)
-            out.append(ExperimentSpec(params, self._kind, planner=self.name))
+            out.append(ExperimentSpec(params, self._kind, planner=self.name, note=note))
         return out
 
     def _resumed(self, told: int) -> None:
@@ -170,6 +183,7 @@ class OptunaPlanner:
 
     def tell(self, observations: Sequence[Observation]) -> None:
         TS = self._optuna.trial.TrialState
+        self._unseen.tell(observations)
         for o in observations:
             trials = self._running.get(self._space.key(o.spec.params))
             trial = trials.pop(0) if trials else None

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 from scipy.stats import qmc
 
-from perturbo.search._told import fresh
+from perturbo.search.unseen import REPLACED, Unseen
 from perturbo.space import SearchSpace
 from perturbo.types import ExperimentSpec, Observation
 
@@ -16,7 +16,8 @@ from perturbo.types import ExperimentSpec, Observation
 class SobolPlanner:
     """Proposes the next points of one scrambled Sobol' sequence (seeded).
 
-    Configs that repeat a pending one (small discrete spaces) are swapped for random ones.
+    Configs that repeat a pending one, or one already told while unseen configs remain (small
+    discrete spaces), are swapped for random ones (noted, as bo notes it).
     Resume-safe: after ``tell(history)`` it continues the sequence after the points already
     run (and those pending), so a resumed campaign does not replay the start of the sequence.
     """
@@ -27,6 +28,7 @@ class SobolPlanner:
         self._space, self._kind, self._seed = space, kind, seed
         self._drawn = 0
         self._n_ran = 0
+        self._unseen = Unseen(space)
 
     def points(self, start: int, n: int) -> np.ndarray:
         """Points ``start .. start+n-1`` of the sequence, shape ``(n, dim)``."""
@@ -42,13 +44,14 @@ class SobolPlanner:
         x = self.points(start, n)
         self._drawn = start + n
         taken = {self._space.key(s.params) for s in pending}
-        configs, _ = fresh(
-            self._space,
-            [self._space.decode(r) for r in x],
-            taken,
-            np.random.default_rng([self._seed, start]),
+        configs, replaced = self._unseen.fresh(
+            [self._space.decode(r) for r in x], taken, np.random.default_rng([self._seed, start])
         )
-        return [ExperimentSpec(c, self._kind, planner=self.name) for c in configs]
+        return [
+            ExperimentSpec(c, self._kind, planner=self.name, note=REPLACED if r else "")
+            for c, r in zip(configs, replaced, strict=True)
+        ]
 
     def tell(self, observations: Sequence[Observation]) -> None:
         self._n_ran += len(observations)
+        self._unseen.tell(observations)

@@ -350,13 +350,16 @@ def _from_environment(message: str, ns: argparse.Namespace) -> str:
     """``message``, saying so where the tracking URI it names came from the environment: a
     user who never typed a URI looks for the variable, not for a flag."""
     from perturbo.config import env_tracking_uri
+    from perturbo.tracking.uri import shown_uri
 
     uri = env_tracking_uri()
-    named = uri is not None and (repr(uri) in message or (len(uri) > 8 and uri in message))
+    named = uri is not None and any(  # messages name a URI as shown_uri shows it
+        repr(u) in message or (len(u) > 8 and u in message) for u in (uri, shown_uri(uri))
+    )
     if not named or getattr(ns, "tracking_uri", None):
         return message
     return (
-        f"MLFLOW_TRACKING_URI={uri} (set in the environment): {message}; or unset "
+        f"MLFLOW_TRACKING_URI={shown_uri(uri)} (set in the environment): {message}; or unset "
         "MLFLOW_TRACKING_URI to use ./mlflow.db"
     )
 
@@ -383,7 +386,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             with _sigterm_as_interrupt():
                 return handler(ns)
     except PerturboError as e:
-        print(f"perturbo: error: {_from_environment(str(e), ns)}", file=sys.stderr)
+        from perturbo.tracking.uri import shown_uri
+
+        print(f"perturbo: error: {shown_uri(_from_environment(str(e), ns))}", file=sys.stderr)
         return 2
     except KeyboardInterrupt as e:
         from perturbo.launch import Interrupted

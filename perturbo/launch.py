@@ -147,7 +147,9 @@ def launched(
         say(f"starting {spec.name} campaign {name!r} ...")  # at once
     if uri is not None:
         if not resume:
-            say(f"  opening the tracking store {uri} ...")
+            from perturbo.tracking.uri import shown_uri
+
+            say(f"  opening the tracking store {shown_uri(uri)} ...")
         tracking.check_reachable(uri)
         if not resume:
             refuse_running_name(uri, name)
@@ -204,7 +206,10 @@ def resumed(
     from perturbo.names import check_name
 
     check_name(name)
-    say(f"resuming campaign {name!r}: reading what {options.resolved_tracking_uri()} recorded ...")
+    from perturbo.tracking.uri import shown_uri
+
+    shown = shown_uri(options.resolved_tracking_uri())
+    say(f"resuming campaign {name!r}: reading what {shown} recorded ...")
     store = tracking.open_store(options.resolved_tracking_uri())
     name = check_name(resolve_campaign(store, name))  # a unique prefix will do, as for `show`
     claim = claim_to_resume(store, name)  # one driver per campaign, atomically; reads follow it
@@ -298,9 +303,11 @@ def run_parts(
             )
         if claim is not None:
             claim.confirm_new(recorder.run_id)
+        from perturbo.tracking.uri import shown_uri
+
         say(
             f"{'resuming' if resume else 'campaign'} {name!r}: {len(history)} experiments "
-            f"recorded, {where}, tracking {uri or 'off'}"
+            f"recorded, {where}, tracking {shown_uri(uri) if uri else 'off'}"
         )
         with RoundProgress.for_stop(  # counts what the stop rule counts: rounds or experiments
             parts.stop, history, enabled=options.progress, title=name, headline=spec.headline

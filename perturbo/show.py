@@ -118,7 +118,7 @@ def check_store(store: Any, default: str) -> None:
     store may be absent (nothing ran yet)."""
     if store.exists() or store.uri == default:
         return
-    from perturbo.tracking.uri import sqlite_path
+    from perturbo.tracking.uri import shown_uri, sqlite_path
 
     db = sqlite_path(store.uri)
     what = (
@@ -129,7 +129,7 @@ def check_store(store: Any, default: str) -> None:
         else "it cannot be read"
     )
     raise PerturboError(
-        f"the tracking store {store.uri!r} does not exist ({what}): pass the --tracking-uri a "
+        f"the tracking store {shown_uri(store.uri)!r} does not exist ({what}): pass the --tracking-uri a "
         f"campaign ran with (`perturbo run` prints it; default {default})"
     )
 
@@ -137,15 +137,17 @@ def check_store(store: Any, default: str) -> None:
 def _list(console: Any, store: Any) -> int:
     from rich.table import Table
 
+    from perturbo.tracking.uri import shown_uri
+
     rows: list[CampaignSummary] = store.list_campaigns()
     if not rows:
         where = "does not exist yet" if not store.exists() else "has no campaigns yet"
         console.print(
-            f"the store {store.uri} {where}: start a campaign with `perturbo run KIND` "
+            f"the store {shown_uri(store.uri)} {where}: start a campaign with `perturbo run KIND` "
             "(`perturbo run --help` lists the kinds), or pass the --tracking-uri it ran with"
         )
         return 0
-    t = Table(title=f"campaigns in {store.uri}")
+    t = Table(title=f"campaigns in {shown_uri(store.uri)}")
     t.add_column("campaign", no_wrap=True, min_width=max(len(r.name) for r in rows))
     for col in (
         "kind",
@@ -200,12 +202,13 @@ def _damaged(console: Any, store: Any, summary: CampaignSummary) -> bool:
     from rich.markup import escape
 
     from perturbo.tracking.integrity import check
+    from perturbo.tracking.uri import shown_uri
 
     problems = check(store, summary.name)
     if problems:
         console.print(
             f"[bold]{escape(summary.name)}[/bold] ({summary.kind}, {summary.status}): its "
-            f"records in {escape(store.uri)} are DAMAGED; `perturbo resume` refuses it until "
+            f"records in {escape(shown_uri(store.uri))} are DAMAGED; `perturbo resume` refuses it until "
             "they are restored:"
         )
     for p in problems:
@@ -237,6 +240,7 @@ def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = Fal
 
     from perturbo import config as cfg
     from perturbo import tracking
+    from perturbo.tracking.uri import shown_uri
 
     store = tracking.open_store(_uri(tracking_uri))
     check_store(store, cfg.default_tracking_uri())
@@ -269,7 +273,7 @@ def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = Fal
     found = found_line(spec, summary, history)
     if found:
         console.print(f"  [bold]{escape(found)}[/bold]")
-    console.print(f"  store: {escape(store.uri)}")
+    console.print(f"  store: {escape(shown_uri(store.uri))}")
     console.print("  " + escape("  ".join(f"{k}={v}" for k, v in sorted(summary.params.items()))))
     for line in best_lines(store, name, summary, spec):
         console.print(escape(line))

@@ -122,8 +122,13 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+_ENV_URI = '"$MLFLOW_TRACKING_URI"'
+
+
 def _remote(uri: str) -> int:
-    base = uri.rstrip("/")
+    from perturbo.tracking.uri import shown_uri
+
+    base = shown_uri(uri.rstrip("/"))
     print(f"the campaigns are on the tracking server {base}: open {base}/#/experiments{ML_VIEW}")
     print(
         "(on a remote machine, forward its port first: ssh -L 5000:127.0.0.1:5000 HOST, then "
@@ -134,12 +139,12 @@ def _remote(uri: str) -> int:
 
         mark_campaigns(uri, summaries=False)
     except Exception as e:  # noqa: BLE001 - the server is browsable all the same
-        print(f"(could not tag its campaigns for the runs view: {e})")
+        print(f"(could not tag its campaigns for the runs view: {shown_uri(str(e))})")
     return 0
 
 
 def cmd_ui(ns: argparse.Namespace) -> int:
-    from perturbo.tracking.uri import store_exists
+    from perturbo.tracking.uri import has_password, shown_uri, store_exists
 
     uri = _uri(ns)
     if uri.startswith(("http://", "https://")):
@@ -147,21 +152,27 @@ def cmd_ui(ns: argparse.Namespace) -> int:
     cmd = server_command(uri, ns.port)
     url = f"http://127.0.0.1:{ns.port}/#/experiments{ML_VIEW}"
     if ns.print_only:
-        print(shlex.join(cmd))
+        hidden = has_password(uri)  # printed as "$MLFLOW_TRACKING_URI", never in the clear
+        quoted = _ENV_URI if hidden else shlex.quote(uri)
+        if hidden:
+            print(
+                f"# the password in the URI is hidden ({shown_uri(uri)}): set MLFLOW_TRACKING_URI to it"
+            )
+        print(shlex.join(cmd[:3]) + f" {quoted} " + shlex.join(cmd[4:]))
         print(
             "# or with MLflow's own CLI (slower to start): MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false "
-            f"mlflow ui --backend-store-uri {shlex.quote(uri)} --host 127.0.0.1 --port {ns.port} "
+            f"mlflow ui --backend-store-uri {quoted} --host 127.0.0.1 --port {ns.port} "
             f"--workers 1; then open {url}"
         )
         return 0
     if not store_exists(uri):
         raise PerturboError(
-            f"the tracking store {uri!r} does not exist: run a campaign first "
+            f"the tracking store {shown_uri(uri)!r} does not exist: run a campaign first "
             "(`perturbo run KIND`), or pass the --tracking-uri it ran with"
         )
     if not _port_free(ns.port):
         raise PerturboError(f"port {ns.port} on 127.0.0.1 is in use: pass another --port")
-    print(f"starting the MLflow UI on {uri} ...", flush=True)
+    print(f"starting the MLflow UI on {shown_uri(uri)} ...", flush=True)
     proc = subprocess.Popen(cmd, preexec_fn=_die_with_parent)  # noqa: S603, PLW1509
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:

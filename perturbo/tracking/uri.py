@@ -26,6 +26,29 @@ if TYPE_CHECKING:
 _QUIET_LOGGERS = ("mlflow.store.db.utils", "alembic.runtime.migration", "mlflow.tracking")
 
 
+_USERINFO_PW = re.compile(r"(?P<head>\b[A-Za-z][A-Za-z0-9+.-]*://[^\s/?#@:'\"]*):[^\s/'\"]*@")
+"""``scheme://user:PASSWORD@``: the password is everything up to the last ``@`` before the path
+(an unescaped ``@`` in it included), never past a space, a quote or a ``/``."""
+_QUERY_PW = re.compile(r"(?P<key>[?&](?:password|passwd|pwd)=)[^&#\s'\"]*", re.IGNORECASE)
+"""``...?password=PASSWORD`` (libpq and SQLAlchemy take a password there too)."""
+
+
+def shown_uri(text: str) -> str:
+    """``text`` (a URI, or a message naming URIs) with every password in it replaced by ``***``:
+    ``postgresql://u:pw@host:5432/db`` -> ``postgresql://u:***@host:5432/db``; user, host,
+    port, path stay, and a URI without a password (sqlite, file, databricks, http) is unchanged.
+    Every URI perturbo prints, puts in an error or records goes through it (MLflow, too, shows
+    URIs with the credentials removed): job logs are read by whoever can see the dashboard."""
+    if "@" not in text and "=" not in text:
+        return text
+    return _QUERY_PW.sub(r"\g<key>***", _USERINFO_PW.sub(r"\g<head>:***@", text))
+
+
+def has_password(uri: str) -> bool:
+    """Whether :func:`shown_uri` hides something in ``uri``."""
+    return shown_uri(uri) != uri
+
+
 def sqlite_path(uri: str) -> Path | None:
     """The database file of a ``sqlite:`` URI (``None`` for any other URI)."""
     if not uri.startswith("sqlite:"):
@@ -34,7 +57,7 @@ def sqlite_path(uri: str) -> Path | None:
     if rest.startswith("///"):
         return Path(rest[3:])  # sqlite:///rel.db -> rel.db; sqlite:////abs.db -> /abs.db
     raise PerturboError(
-        f"tracking URI {uri!r} is not a sqlite file URI: use sqlite:///relative/path.db "
+        f"tracking URI {shown_uri(uri)!r} is not a sqlite file URI: use sqlite:///relative/path.db "
         "or sqlite:////absolute/path.db"
     )
 
@@ -76,24 +99,23 @@ def check_reachable(uri: str, timeout_s: float = 3.0) -> None:
         parent = db.resolve().parent
         if not parent.is_dir():
             raise PerturboError(
-                f"tracking URI {uri!r}: directory {str(parent)!r} does not exist: create it "
+                f"tracking URI {shown_uri(uri)!r}: directory {str(parent)!r} does not exist: create it "
                 "or pass another --tracking-uri (default: sqlite:///mlflow.db)"
             )
         if not os.access(parent, os.W_OK):
             raise PerturboError(
-                f"tracking URI {uri!r}: directory {str(parent)!r} is not writable: "
+                f"tracking URI {shown_uri(uri)!r}: directory {str(parent)!r} is not writable: "
                 "pass a --tracking-uri in a writable directory"
             )
         if db.is_dir():
             raise PerturboError(
-                f"tracking URI {uri!r}: {str(db)!r} is a directory, not a sqlite file: "
+                f"tracking URI {shown_uri(uri)!r}: {str(db)!r} is a directory, not a sqlite file: "
                 "pass the path of a .db file, e.g. --tracking-uri sqlite:///mlflow.db"
             )
         return
     if uri.startswith(("http://", "https://")):
-        base = uri.rstrip("/")
         try:
-            with urllib.request.urlopen(f"{base}/health", timeout=timeout_s) as r:  # noqa: S310
+            with urllib.request.urlopen(_health_request(uri), timeout=timeout_s) as r:  # noqa: S310
                 r.read(64)
         except urllib.error.HTTPError as e:
             if e.code in (401, 403):
@@ -102,20 +124,38 @@ def check_reachable(uri: str, timeout_s: float = 3.0) -> None:
                 raise _unreachable(uri, f"HTTP {e.code}") from None
         except (urllib.error.URLError, OSError) as e:
             reason = getattr(e, "reason", e)
-            raise _unreachable(uri, str(reason)) from None
+            raise _unreachable(uri, shown_uri(str(reason))) from None
         return
     if uri.startswith("file:") or "://" not in uri:
         raise PerturboError(
-            f"tracking URI {uri!r} is a file store, which MLflow 3 no longer writes by default: "
+            f"tracking URI {shown_uri(uri)!r} is a file store, which MLflow 3 no longer writes by default: "
             "use a sqlite file instead, e.g. --tracking-uri sqlite:///mlflow.db"
         )
     scheme = uri.split("://", 1)[0].split("+", 1)[0].lower()
     if scheme not in _DB_SCHEMES:
         raise PerturboError(
-            f"--tracking-uri {uri!r}: {scheme!r} is not a tracking store MLflow knows: use "
-            "sqlite:///path.db, http(s)://host:port (an MLflow server) or a database URI "
-            "(postgresql://..., mysql://...)"
+            f"--tracking-uri {shown_uri(uri)!r}: {scheme!r} is not a tracking store MLflow "
+            "knows: use sqlite:///path.db, http(s)://host:port (an MLflow server) or a database "
+            "URI (postgresql+psycopg2://..., mysql+pymysql://...)"
         )
+    from perturbo.tracking.store_errors import check_driver
+
+    check_driver(uri)
+
+
+def _health_request(uri: str) -> urllib.request.Request:
+    """``GET <server>/health``, with any ``user:password@`` in ``uri`` sent as HTTP basic auth
+    (as MLflow's client does) rather than left in the URL, where urllib takes it for the host."""
+    import base64
+    from urllib.parse import unquote, urlsplit, urlunsplit
+
+    parts = urlsplit(uri.rstrip("/"))
+    headers = {}
+    if parts.username is not None or parts.password is not None:
+        cred = f"{unquote(parts.username or '')}:{unquote(parts.password or '')}"
+        parts = parts._replace(netloc=parts.netloc.rpartition("@")[2])  # host[:port]
+        headers["Authorization"] = "Basic " + base64.b64encode(cred.encode()).decode("ascii")
+    return urllib.request.Request(f"{urlunsplit(parts)}/health", headers=headers)
 
 
 _DB_SCHEMES = ("postgresql", "mysql", "mssql", "databricks", "databricks-uc")
@@ -124,7 +164,7 @@ _DB_SCHEMES = ("postgresql", "mysql", "mssql", "databricks", "databricks-uc")
 
 def _unreachable(uri: str, reason: str) -> PerturboError:
     return PerturboError(
-        f"MLflow tracking server {uri!r} is unreachable ({reason}): start it "
+        f"MLflow tracking server {shown_uri(uri)!r} is unreachable ({reason}): start it "
         "(`mlflow server --host 127.0.0.1 --port 5000`) or pass another --tracking-uri "
         "(default: a local sqlite file, sqlite:///mlflow.db)"
     )
@@ -206,7 +246,7 @@ def _probe(uri: str, db: Path) -> None:
         if "locked" in str(e) or "busy" in str(e):
             return  # another process writes: MLflow waits for it
         raise PerturboError(
-            f"the tracking store {uri!r} is damaged: {str(db)!r} is not a readable SQLite "
+            f"the tracking store {shown_uri(uri)!r} is damaged: {str(db)!r} is not a readable SQLite "
             f"database ({e}); restore it from a backup, or move it aside and pass another "
             "--tracking-uri (nothing was written to it)"
         ) from None
@@ -214,12 +254,17 @@ def _probe(uri: str, db: Path) -> None:
 
 def store_flag(uri: str) -> str:
     """`` --tracking-uri URI`` where ``uri`` is not the default store (so a printed command
-    works when pasted), else ``""``."""
+    works when pasted), else ``""``. A URI with a password is never printed: the flag reads
+    ``"$MLFLOW_TRACKING_URI"`` instead (set it to the URI, and the command works when pasted)."""
     import shlex
 
     from perturbo.config import default_tracking_uri
 
-    return "" if uri == default_tracking_uri() else f" --tracking-uri {shlex.quote(uri)}"
+    if uri == default_tracking_uri():
+        return ""
+    if has_password(uri):  # never printed: the variable holds it (and MLflow reads it too)
+        return ' --tracking-uri "$MLFLOW_TRACKING_URI"'
+    return f" --tracking-uri {shlex.quote(uri)}"
 
 
 _DAMAGE = ("not a database", "malformed", "no such table", "no such column", "corrupt")
@@ -270,19 +315,24 @@ def store_unreachable(e: BaseException) -> bool:
 def wrap_error(uri: str, what: str, e: Exception) -> PerturboError:
     """A store failure (not the user's input) as one clear line naming the URI, saying whether
     the store was unreachable or its content is damaged."""
-    msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+    from perturbo.tracking.store_errors import missing_driver
+
+    missing = missing_driver(uri, e)
+    if missing is not None:
+        return PerturboError(f"{what}: {missing}")
+    msg = shown_uri(str(e).splitlines()[0] if str(e) else type(e).__name__)
     if store_damaged(e):
         return PerturboError(
-            f"the tracking store {uri!r} has damaged content ({msg[:300]}) while {what}: "
+            f"the tracking store {shown_uri(uri)!r} has damaged content ({msg[:300]}) while {what}: "
             "restore it from a backup, or pass another --tracking-uri; nothing was changed"
         )
     if store_unreachable(e):
         return PerturboError(
-            f"the tracking store {uri!r} could not be reached while {what} ({msg[:300]}): "
+            f"the tracking store {shown_uri(uri)!r} could not be reached while {what} ({msg[:300]}): "
             "check it (server running? disk full? file readable?) and pass a working --tracking-uri"
         )
     return PerturboError(
-        f"{what} failed on the tracking store {uri!r} ({type(e).__name__}: {msg[:300]}); "
+        f"{what} failed on the tracking store {shown_uri(uri)!r} ({type(e).__name__}: {msg[:300]}); "
         "the store answered, so this is not a connection problem: what was recorded before "
         "stays, `perturbo resume` continues, and if it happens again please report this line"
     )
@@ -291,9 +341,9 @@ def wrap_error(uri: str, what: str, e: Exception) -> PerturboError:
 def unknown_campaign(uri: str, campaign: str) -> PerturboError:
     if not store_exists(uri):
         return PerturboError(
-            f"no campaign named {campaign!r}: the tracking store {uri!r} does not exist yet; "
+            f"no campaign named {campaign!r}: the tracking store {shown_uri(uri)!r} does not exist yet; "
             "pass the --tracking-uri the campaign ran with"
         )
     return PerturboError(
-        f"no campaign named {campaign!r} in {uri!r}: `perturbo show` lists the campaigns there"
+        f"no campaign named {campaign!r} in {shown_uri(uri)!r}: `perturbo show` lists the campaigns there"
     )

@@ -67,6 +67,41 @@ def default_tracking_uri(cwd: str | Path | None = None) -> str:
     return f"sqlite:///{(base / DEFAULT_DB).resolve()}"
 
 
+def job_store_refusal(
+    uri: str | None, env: Environment, cwd: str | Path | None = None
+) -> str | None:
+    """Why a campaign must not record to ``uri`` (``None``: the default store) where ``env``
+    says this process is a submitted Ray job's driver, else ``None``. Such a driver runs in
+    the job's working directory, Ray's cache of the uploaded files
+    (``.../runtime_resources/working_dir_files/_ray_pkg_...``): a default (or relative) sqlite
+    store there is deleted when Ray cleans its cache or the head goes."""
+    if env.ray_job_submission_id is None:
+        return None
+    base = Path(cwd) if cwd is not None else Path.cwd()
+    if uri is not None:
+        head = "sqlite:///"
+        if not uri.startswith(head) or not env.ray_job_runtime_env.get("working_dir"):
+            return None
+        inside = Path(uri[len(head) :]).expanduser()
+        inside = (base / inside).resolve() if not inside.is_absolute() else inside.resolve()
+        if not inside.is_relative_to(base.resolve()):
+            return None
+        store, how = uri, "--tracking-uri/MLFLOW_TRACKING_URI names"
+    else:
+        store, how = (
+            default_tracking_uri(base),
+            "with no --tracking-uri nor MLFLOW_TRACKING_URI it would record to",
+        )
+    job = f" {env.ray_job_submission_id}" if env.ray_job_submission_id else ""
+    return (
+        f"this runs as Ray job{job}'s driver and {how} {store}, inside the job's working "
+        "directory (Ray's cache of the uploaded files, deleted when Ray cleans its cache or the "
+        "head goes): pass --tracking-uri http://MLFLOW-SERVER:5000 (or sqlite:////PATH/mlflow.db "
+        "outside the job's working directory), or set it for the job with --runtime-env-json "
+        '\'{"env_vars": {"MLFLOW_TRACKING_URI": "http://MLFLOW-SERVER:5000"}}\'; nothing ran'
+    )
+
+
 class RunOptions(BaseModel):
     """Where and how a campaign runs (not part of what it is: not logged as its config).
 
@@ -135,6 +170,11 @@ class RunOptions(BaseModel):
         return self
 
     def resolved_tracking_uri(self) -> str:
+        """The store to record to; refuses one inside a Ray job's working directory (see
+        :func:`job_store_refusal`) before anything runs."""
+        why = job_store_refusal(self.tracking_uri or env_tracking_uri(), environment())
+        if why:
+            raise PerturboError(why)
         return self.tracking_uri or env_tracking_uri() or default_tracking_uri()
 
     def resolved_address(self) -> str | None:
@@ -329,6 +369,7 @@ __all__ = [
     "environment",
     "existing_file",
     "explain",
+    "job_store_refusal",
     "llm_api_key",
     "load",
     "prepare_process",

@@ -90,6 +90,10 @@ class Environment:
     heartbeat_s: float = 30.0
     store_wait_s: float = 300.0
     ray_job_runtime_env: Mapping[str, Any] = field(default_factory=dict)
+    ray_job_submission_id: str | None = None
+    """The submission id (``raysubmit_...``) of the Ray job this process is the driver of
+    (Ray's job supervisor sets ``RAY_JOB_CONFIG_JSON_ENV_VAR`` for a submitted entrypoint);
+    ``None`` outside a submitted job."""
     ray_tmpdir: str = "/tmp"
     term: str = ""
     term_program: str = ""
@@ -107,6 +111,7 @@ def environment(environ: Mapping[str, str] | None = None) -> Environment:
         heartbeat_s=max(0.2, _number(env.get("PERTURBO_HEARTBEAT_S"), 30.0)),
         store_wait_s=max(0.0, _number(env.get("PERTURBO_STORE_WAIT_S"), 300.0)),
         ray_job_runtime_env=_job_runtime_env(env.get("RAY_JOB_CONFIG_JSON_ENV_VAR")),
+        ray_job_submission_id=_job_submission_id(env.get("RAY_JOB_CONFIG_JSON_ENV_VAR")),
         ray_tmpdir=env.get("RAY_TMPDIR") or env.get("TMPDIR") or "/tmp",
         term=env.get("TERM", ""),
         term_program=env.get("TERM_PROGRAM", ""),
@@ -129,6 +134,19 @@ def _job_runtime_env(raw: str | None) -> dict[str, Any]:
         return dict(json.loads(raw).get("runtime_env") or {})
     except (ValueError, AttributeError, TypeError):
         return {}
+
+
+def _job_submission_id(raw: str | None) -> str | None:
+    """The submission id in Ray's job config (``metadata.job_submission_id``, Ray 2.x's job
+    supervisor); ``None`` outside a submitted job. A job config without one (a driver Ray
+    started some other way) still counts as a job: ``""``."""
+    if not raw:
+        return None
+    try:
+        meta = json.loads(raw).get("metadata") or {}
+        return str(meta.get("job_submission_id") or "")
+    except (ValueError, AttributeError, TypeError):
+        return ""
 
 
 def env_tracking_uri() -> str | None:

@@ -43,8 +43,9 @@ examples:
 
 exit status: 0 stopped, KILLED and resumable (or, without --wait, asked to stop; or its dead
 driver's campaign marked KILLED; or a lab campaign waiting for results closed, KILLED); 1
-nothing stopped, one line says why: it was not running (FINISHED, FAILED or KILLED), it did
-not end within --wait, or it ended FAILED; 2 an error (no such campaign or store)
+nothing stopped, one line says why: it was not running (FINISHED, FAILED or KILLED), it
+finished its last round before it saw the stop (FINISHED), it did not end within --wait, or it
+ended FAILED; 2 an error (no such campaign or store)
 """
 
 
@@ -156,6 +157,7 @@ def _rows(store: Any, everything: bool) -> list[dict[str, Any]]:
                 "host": driver.get("host", ""),
                 "pid": driver.get("pid"),
                 "ray_job": driver.get("ray_job", ""),
+                "ray_submission": driver.get("ray_submission", ""),
                 "started": s.started,
             }
         )
@@ -188,10 +190,10 @@ def status(
         from perturbo.actors.jobs import perturbo_jobs
 
         jobs = perturbo_jobs(dash)
-        by_job = {r["ray_job"]: r for r in rows if r["ray_job"]}
-        for j in jobs:
-            if j.job_id in by_job:
-                by_job[j.job_id]["submission_id"] = j.submission_id
+        matched = job_campaigns(rows, jobs)
+        for r in rows:
+            if r["ray_submission"] in matched:
+                r["submission_id"] = r["ray_submission"]
     if as_json:
         for r in rows:
             print(json.dumps(r))
@@ -202,8 +204,18 @@ def status(
     console = _console()
     _print_campaigns(console, uri, rows, everything)
     if dash:
-        _print_jobs(console, dash, jobs, {r["ray_job"]: r["campaign"] for r in rows})
+        _print_jobs(console, dash, jobs, job_campaigns(rows, jobs))
     return 0
+
+
+def job_campaigns(rows: list[dict[str, Any]], jobs: list[Any]) -> dict[str, str]:
+    """``{submission id: campaign}`` for the Ray ``jobs`` a campaign's driver ran as: matched
+    on the submission id (``raysubmit_...``) the driver recorded, unique to a cluster's jobs.
+    Never on Ray's job id (``perturbo.meta.ray_job``, e.g. ``06000000``): it restarts with
+    every new head, so a campaign recorded before the submission id was (an old store) is
+    left unmatched rather than guessed."""
+    ours = {r["ray_submission"]: r["campaign"] for r in rows if r.get("ray_submission")}
+    return {j.submission_id: ours[j.submission_id] for j in jobs if j.submission_id in ours}
 
 
 def _age(s: float | None) -> str:
@@ -215,11 +227,13 @@ def _age(s: float | None) -> str:
 def _print_campaigns(console: Any, uri: str, rows: list[dict[str, Any]], everything: bool) -> None:
     from rich.table import Table
 
+    from perturbo.tracking.uri import shown_uri
+
     if not rows:
         what = "campaigns" if everything else "running campaigns"
-        console.print(f"no {what} in {uri} (`perturbo show` lists every campaign there)")
+        console.print(f"no {what} in {shown_uri(uri)} (`perturbo show` lists every campaign there)")
         return
-    t = Table(title=f"{'campaigns' if everything else 'running campaigns'} in {uri}")
+    t = Table(title=f"{'campaigns' if everything else 'running campaigns'} in {shown_uri(uri)}")
     for col in ("campaign", "kind", "state", "progress", "heartbeat", "driver"):
         t.add_column(col, overflow="fold", no_wrap=col == "campaign")
     style = {"running": "green", "stopping": "yellow", "dead": "red"}
@@ -253,7 +267,11 @@ def _print_jobs(console: Any, dash: str, jobs: list[Any], campaigns: dict[str, s
             time.strftime("%Y-%m-%d %H:%M", time.localtime(j.start_time)) if j.start_time else "-"
         )
         t.add_row(
-            j.submission_id, j.status, campaigns.get(j.job_id, "-"), started, j.entrypoint[:120]
+            j.submission_id,
+            j.status,
+            campaigns.get(j.submission_id, "-"),
+            started,
+            j.entrypoint[:120],
         )
     console.print(t)
 
@@ -269,12 +287,12 @@ def stop(campaign: str, tracking_uri: str | None, wait_s: float = 0.0) -> int:
     a stop that did what was asked exits 0 and says the state it left -- as ``ray job stop``
     does once the job has stopped: ended KILLED (``--wait``), or asked and stopping (without
     it: it returns at once, as ``ray job stop --no-wait``), or a dead driver's campaign marked
-    KILLED here, or one that finished its last round before it saw the request, or a lab
-    campaign waiting for results (no process runs it) closed here, KILLED, its recorded
-    rounds and pending batch kept for ``perturbo resume`` (:mod:`perturbo.lab.extend`). A
+    KILLED here, or a lab campaign waiting for results (no process runs it) closed here,
+    KILLED, its recorded rounds and pending batch kept for ``perturbo resume`` (:mod:`perturbo.lab.extend`). A
     stop that stopped nothing exits 1 with one line on stderr that says why -- as ``pkill``
     exits 1 when nothing matched, and the chat refuses such a stop: the campaign was not
-    running (it had ended FINISHED, FAILED or KILLED), it did not end within ``--wait``, or it
+    running (it had ended FINISHED, FAILED or KILLED; or it finished its last round before it
+    saw the request: FINISHED, nothing left to resume), it did not end within ``--wait``, or it
     ended FAILED instead of the clean stop asked for. A script's ``perturbo stop NAME --wait 120 && perturbo resume NAME`` thus
     resumes only what it stopped. Exit 2 stays what it is everywhere: an error in the input
     (no such campaign or store, a bad ``--wait``)."""
@@ -333,14 +351,18 @@ def _mark_dead(store: Any, name: str, detail: str) -> int:
 
 
 def _ended(name: str, state: str) -> int:
-    """What a stop waited for ended ``state``: 0 when that is what was asked (see :func:`stop`)."""
+    """What a stop waited for ended ``state``: 0 when that is what was asked, KILLED; 1 for
+    FINISHED (nothing stopped, nothing to resume) or FAILED (see :func:`stop`)."""
     q = shlex.quote(name)
     if state == "killed":
         print(f"{name} stopped: KILLED, what it ran recorded; `perturbo resume {q}` continues it")
         return 0
     if state == "finished":
-        print(f"{name} finished its last round before it saw the stop: FINISHED, nothing left")
-        return 0
+        print(  # nothing stopped, nothing to resume: 1, so `stop X --wait && resume X` stops
+            f"{name} finished its last round before it saw the stop: FINISHED, nothing left",
+            file=sys.stderr,
+        )
+        return 1
     print(
         f"{name} ended {state.upper()}, not the clean stop asked for: `perturbo show {q}` says "
         f"why; `perturbo resume {q}` continues it",
@@ -369,4 +391,4 @@ def _stop_lab(store: Any, name: str, wait_s: float) -> int:
     return 0
 
 
-__all__ = ["add_status_parser", "add_stop_parser", "status", "stop"]
+__all__ = ["add_status_parser", "add_stop_parser", "job_campaigns", "status", "stop"]

@@ -29,7 +29,9 @@ HEARTBEAT_TAG = "perturbo.heartbeat"
 """Unix time of the driver's last beat."""
 INTERVAL_TAG = "perturbo.heartbeat_s"
 DRIVER_TAG = "perturbo.driver"
-"""JSON ``{"host", "pid", "ray_job"}``: where the campaign's driver runs."""
+"""JSON ``{"host", "pid", "ray_job"}``: where the campaign's driver runs; a driver that runs as
+a submitted Ray job adds ``"ray_submission"``, the job's submission id (``raysubmit_...``: Ray's
+``ray_job``, e.g. ``06000000``, restarts with every new head, so only this names the job)."""
 STOP_TAG = "perturbo.stop_requested"
 """Set by ``perturbo stop``: the driver stops asking, records what is running, ends KILLED."""
 PROGRESS_TAG = "perturbo.n_ran"
@@ -53,6 +55,9 @@ def driver_tags(ray_job: str = "", every_s: float | None = None) -> dict[str, st
     """The tags a driver writes when it opens its campaign (``every_s``: its beat interval,
     default :func:`interval_s`)."""
     driver = {"host": socket.gethostname(), "pid": os.getpid(), "ray_job": ray_job}
+    submission = environment().ray_job_submission_id  # a submitted job's: what Ray lists it by
+    if submission:
+        driver["ray_submission"] = submission
     return {
         DRIVER_TAG: json.dumps(driver),
         INTERVAL_TAG: f"{every_s or interval_s():g}",

@@ -256,7 +256,9 @@ def cmd_resume(ns: argparse.Namespace) -> int:
     from perturbo.launch import resume
 
     values = {k: v for k, v in vars(ns).items() if k in cfg.RUN_OPTION_KEYS}
-    lab = _resume_lab(ns, values)
+    from perturbo.cli_lab import resume_lab
+
+    lab = resume_lab(ns, values)
     if lab is not None:
         return lab
     values = _pool_as_started(ns.campaign, values)
@@ -265,40 +267,6 @@ def cmd_resume(ns: argparse.Namespace) -> int:
     budget = {"rounds": ns.rounds, "trials": ns.trials}
     history = resume(ns.campaign, options, budget, pinned=pinned, spec_of=kinds.get)
     return _exit_status(history)
-
-
-def _resume_lab(ns: argparse.Namespace, values: dict[str, Any]) -> int | None:
-    """``perturbo resume`` of a lab campaign: one step, no driver (:mod:`perturbo.lab.extend`:
-    raise its budget, go on once finished or stopped), the next batch's sheet written as
-    ``perturbo tell`` writes it; ``None`` for a campaign that is not a lab's."""
-    from perturbo import config as cfg
-    from perturbo import kinds, tracking
-    from perturbo.lab.pending import LAB_TAG
-    from perturbo.launch_checks import resolve_campaign
-
-    uri = values.get("tracking_uri") or cfg.env_tracking_uri() or cfg.default_tracking_uri()
-    try:
-        store = tracking.open_store(uri)
-        name = resolve_campaign(store, ns.campaign)
-        _, parent = store._open(name)  # noqa: SLF001
-    except PerturboError:
-        return None  # `resume` says what is wrong, in its own words
-    if parent.data.tags.get(LAB_TAG) != "1":
-        return None
-    if getattr(ns, "pin", None):
-        raise PerturboError(
-            f"--pin: campaign {name!r} is a lab campaign; its pins are given when it starts "
-            "(`perturbo run KIND --lab --pin JSON`)"
-        )
-    import time
-
-    from perturbo.cli_lab import _write_sheet
-    from perturbo.lab.extend import resume_lab
-
-    since = time.time()
-    step = resume_lab(kinds.get, uri, name, {"rounds": ns.rounds, "trials": ns.trials})
-    _write_sheet(step, None, uri, default=True, since=since)  # as `perturbo tell` writes it
-    return 0
 
 
 def _pool_as_started(campaign: str, values: dict[str, Any]) -> dict[str, Any]:

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from perturbo.lab import LabStep
     from perturbo.lab.pending import Pending
 
-__all__ = ["add_ask_parser", "add_tell_parser", "sheet_csv", "start_lab"]
+__all__ = ["add_ask_parser", "add_tell_parser", "resume_lab", "sheet_csv", "start_lab"]
 
 ASK_EPILOG = """\
 examples:
@@ -356,3 +356,35 @@ def add_tell_parser(sub: Any) -> Any:
         return 0
 
     return tell
+
+
+def resume_lab(ns: argparse.Namespace, values: dict[str, Any]) -> int | None:
+    """``perturbo resume`` of a lab campaign: one step, no driver (:mod:`perturbo.lab.extend`:
+    raise its budget, go on once finished or stopped), the next batch's sheet written as
+    ``perturbo tell`` writes it; ``None`` for a campaign that is not a lab's."""
+    from perturbo import config as cfg
+    from perturbo import kinds, tracking
+    from perturbo.lab.pending import LAB_TAG
+    from perturbo.launch_checks import resolve_campaign
+    from perturbo.types import PerturboError
+
+    uri = values.get("tracking_uri") or cfg.env_tracking_uri() or cfg.default_tracking_uri()
+    try:
+        store = tracking.open_store(uri)
+        name = resolve_campaign(store, ns.campaign)
+        _, parent = store._open(name)  # noqa: SLF001
+    except PerturboError:
+        return None  # `resume` says what is wrong, in its own words
+    if parent.data.tags.get(LAB_TAG) != "1":
+        return None
+    if getattr(ns, "pin", None):
+        raise PerturboError(
+            f"--pin: campaign {name!r} is a lab campaign; its pins are given when it starts "
+            "(`perturbo run KIND --lab --pin JSON`)"
+        )
+    from perturbo.lab.extend import resume_lab as extend
+
+    since = time.time()
+    step = extend(kinds.get, uri, name, {"rounds": ns.rounds, "trials": ns.trials})
+    _write_sheet(step, None, uri, default=True, since=since)  # as `perturbo tell` writes it
+    return 0

@@ -83,18 +83,19 @@ def print_trials(
     step: Any, fmt: str, uri: str, out: str | None = None, show_open: bool = False
 ) -> None:
     """The step's lines on stderr; its new trials (``show_open``: the open ones) on stdout or
-    to ``out``."""
+    to ``out``; none once the campaign has finished (``[]``, or the CSV's header: a worker
+    that parses what ``ask`` wrote met an empty output and crashed on it)."""
     from perturbo.tracking import store_flag
 
     for line in step.lines:
         _say(line)
-    if step.finished:
-        return
-    text = trials_text(step.open if show_open else step.asked, fmt)
+    text = trials_text([] if step.finished else step.open if show_open else step.asked, fmt)
     if out is None:
         sys.stdout.write(text)
     else:
         Path(out).write_text(text)
+    if step.finished:
+        return
     _say(
         f"when a trial is done: `perturbo tell {shlex.quote(step.campaign)} TRIAL_ID VALUE"
         f"{store_flag(uri)}`"

@@ -99,6 +99,8 @@ def test_scripted_lab_through_the_cli_matches_the_in_process_campaign(tmp_path: 
             assert r.returncode == 0, r.stderr
             trials = json.loads(r.stdout)
     assert "finished" in r.stderr
+    r = cli("ask", "H", "-n", "1", "--format", "json", *store, cwd=tmp_path, timeout=300)
+    assert r.returncode == 0 and json.loads(r.stdout) == [], (r.stdout, r.stderr)  # parseable
     expected, best = _in_process(tmp_path, "bo", batch=2, trials=4)
     assert _close(proposed, expected)
     history = tracking.open_store(uri).history("H")

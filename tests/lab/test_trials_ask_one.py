@@ -53,3 +53,13 @@ def test_open_lists_without_handing_anything_out(tmp_path: Path) -> None:
     assert [t["trial_id"] for t in study.ask()] == ["t0002"]
     with pytest.raises(Exception, match="positive"):
         study.ask(0)
+
+
+@pytest.mark.parametrize("value", ["-1e-3", "-2.5E+4", "-inf", "-0.001", "-3"])
+def test_a_negative_value_in_any_float_spelling_is_a_value_not_an_option(value: str) -> None:
+    """``perturbo tell NAME t0001 -1e-3``: argparse's negative-number pattern has no exponent,
+    so it said "unrecognized arguments: -1e-3" (the value check then names -inf itself)."""
+    from perturbo.cli import build_parser
+
+    ns = build_parser().parse_args(["tell", "H", "t0001", value])
+    assert (ns.results, ns.value) == ("t0001", value)

@@ -203,7 +203,9 @@ def start_lab(
 
     name = options.name or f"{spec.default_name(config)}-{time.strftime('%Y%m%d-%H%M%S')}"
     uri = options.resolved_tracking_uri()
-    _say(f"starting lab campaign {name!r} in {uri} ...")
+    from perturbo.tracking.uri import shown_uri
+
+    _say(f"starting lab campaign {name!r} in {shown_uri(uri)} ...")
     if _trials_mode(spec):
         from perturbo.cli_trials import print_trials
         from perturbo.lab import trials

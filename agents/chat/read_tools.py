@@ -20,6 +20,7 @@ from perturbo.agents.chat.result import ToolResult
 from perturbo.agents.chat.scores import best_of
 from perturbo.agents.chat.stops import error_lines, stop_reason
 from perturbo.kindspec import shown_params
+from perturbo.tracking.uri import shown_uri
 from perturbo.types import PerturboError, Status, counted
 
 __all__ = ["ReadTools"]
@@ -42,13 +43,16 @@ class ReadTools:
         if not facts:
             where = "has no campaigns yet" if self.store.exists() else "does not exist yet"
             text = (
-                f"The store {self.store.uri} {where}" + (f" of kind {kind}" if kind else "") + "."
+                f"The store {shown_uri(self.store.uri)} {where}"
+                + (f" of kind {kind}" if kind else "")
+                + "."
             )
         else:
             kinds_count = Counter(f.summary.kind for f in facts)
             by_kind = ", ".join(f"{n} {k}" for k, n in sorted(kinds_count.items()))
-            text = f"{len(facts)} campaigns in {self.store.uri} ({by_kind}):\n" + "\n".join(
-                f.list_line() for f in facts
+            text = (
+                f"{len(facts)} campaigns in {shown_uri(self.store.uri)} ({by_kind}):\n"
+                + "\n".join(f.list_line() for f in facts)
             )
             text += "\n" + "\n".join(leaders(facts))
         jobs = self.launcher.jobs.values()

@@ -84,10 +84,11 @@ def run_terminal(
     from perturbo.agents.chat.agent import Pending
     from perturbo.agents.chat.router import SLASH_HELP
     from perturbo.chat.build import make_agent
+    from perturbo.tracking.uri import shown_uri
 
     agent = make_agent(tools, llm_config, mode, prose_tokens, say=lambda m: print(m, flush=True))
     print(
-        f"perturbo chat on {tools.store.uri}: model {agent.model_name} loads on the first question "
+        f"perturbo chat on {shown_uri(tools.store.uri)}: model {agent.model_name} loads on the first question "
         "that needs it (/help, /list and the slash commands need none). Ask about your "
         "campaigns; /help, /quit.",
         flush=True,

@@ -311,9 +311,10 @@ def serve(
     port = int(sock.getsockname()[1])
     if agent is None:
         from perturbo.chat.build import make_agent
+        from perturbo.tracking.uri import shown_uri
 
         print(
-            f"perturbo chat --web on {tools.store.uri}: loading the model "
+            f"perturbo chat --web on {shown_uri(tools.store.uri)}: loading the model "
             f"({llm_config.get('llm')}) ...",
             flush=True,
         )

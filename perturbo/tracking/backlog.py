@@ -20,6 +20,7 @@ from typing import Any
 
 from perturbo.config_env import environment
 from perturbo.tracking.spool import Spool, SpooledRound
+from perturbo.tracking.uri import shown_uri
 from perturbo.types import Observation, PerturboError
 
 Upload = Callable[[list[SpooledRound]], None]
@@ -65,7 +66,7 @@ class Backlog:
         self._next_try = max(self._next_try, time.monotonic() + self.retry_s)
         if self.pending == 1:
             self._say(
-                f"MLflow at {self.spool.uri!r} refused round {round + 1} ({first_line(self.error)}): "
+                f"MLflow at {shown_uri(self.spool.uri)!r} refused round {round + 1} ({first_line(self.error)}): "
                 f"buffering rounds on disk in {str(path.parent)!r}; the campaign goes on and "
                 "uploads them when the store is back"
             )
@@ -86,7 +87,7 @@ class Backlog:
             return False
         if self.pending:
             self._say(
-                f"MLflow at {self.spool.uri!r} is back: {len(spooled)} buffered rounds uploaded"
+                f"MLflow at {shown_uri(self.spool.uri)!r} is back: {len(spooled)} buffered rounds uploaded"
             )
         self.pending = 0
         return True
@@ -101,13 +102,13 @@ class Backlog:
             wait_s = environment().store_wait_s
         self._say(
             f"the campaign is done; waiting up to {wait_s:.0f} s for MLflow at "
-            f"{self.spool.uri!r} to take {self.pending} buffered rounds ..."
+            f"{shown_uri(self.spool.uri)!r} to take {self.pending} buffered rounds ..."
         )
         deadline = time.monotonic() + wait_s
         while not self.flush(upload):
             if time.monotonic() >= deadline:
                 raise PerturboError(
-                    f"MLflow at {self.spool.uri!r} is still down ({first_line(self.error)}); "
+                    f"MLflow at {shown_uri(self.spool.uri)!r} is still down ({first_line(self.error)}); "
                     f"{self.pending} rounds are saved in {str(self.spool.path)!r}: start the "
                     "store again, then "
                     f"`perturbo resume {shlex.quote(self.spool.campaign)}` uploads them "

@@ -472,11 +472,13 @@ def test_every_trial_fails_objective_returns_nan(
         "--name",
         "nan",
     )
-    # NaN is a config's result (a diverged training), not a bug: fail-fast waits for 12
+    # NaN is a config's result (a diverged training), not a bug: fail-fast waits for 12; the
+    # trial already running when the 12th failed (the asynchronous schedule, 2 workers) ends
+    # and is recorded too
     line = clear_error(rc, err, "failed", "never returned a finite value", only_line=False)
     assert "traceback" not in line.lower()
     _, history = tracking.load_history(store, "nan")
-    assert len(history) == 12, len(history)
+    assert 12 <= len(history) <= 13, len(history)
 
 
 def test_user_objective_that_cannot_be_imported(

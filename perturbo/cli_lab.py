@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from perturbo.cli_trials import RETRIES_HELP, STALE_HELP
+from perturbo.cli_trials import RETRIES_HELP, STALE_HELP, negative_values_are_values
 
 if TYPE_CHECKING:
     from perturbo.config import RunOptions
@@ -289,18 +289,6 @@ def add_ask_parser(sub: Any) -> Any:
     return ask
 
 
-def _negative_values_are_values(p: argparse.ArgumentParser) -> None:
-    """``perturbo tell NAME t0001 -1e-3`` (or ``-inf``): argparse takes ``-1e-3`` for an option
-    (its negative-number pattern has no exponent) and said "unrecognized arguments". The tell
-    parser has no option that looks like a number, so every number-like word is a value."""
-    import re
-
-    if hasattr(p, "_negative_number_matcher"):
-        p._negative_number_matcher = re.compile(  # noqa: SLF001
-            r"^-(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^-(?:inf|infinity|nan)$", re.IGNORECASE
-        )
-
-
 def add_tell_parser(sub: Any) -> Any:
     p = sub.add_parser(
         "tell",
@@ -316,7 +304,7 @@ def add_tell_parser(sub: Any) -> Any:
         help="the results file; for trials also a trial id followed by its VALUE",
     )  # fmt: skip
     p.add_argument("value", nargs="?", default=None, metavar="VALUE", help="trials: its value")
-    _negative_values_are_values(p)
+    negative_values_are_values(p)
     p.add_argument(
         "--failed",
         action="append",

@@ -23,6 +23,7 @@ __all__ = [
     "RETRIES_HELP",
     "STALE_HELP",
     "ask_trials",
+    "negative_values_are_values",
     "print_trials",
     "stale_seconds",
     "tell_trials",
@@ -41,6 +42,18 @@ RETRIES_HELP = (
     "stale once more, it is recorded failed (a trial that kills its workers), which counts "
     "against --trials as any failed trial"
 )
+
+
+def negative_values_are_values(p: Any) -> None:
+    """``perturbo tell NAME t0001 -1e-3`` (or ``-inf``): argparse takes ``-1e-3`` for an option
+    (its negative-number pattern has no exponent) and said "unrecognized arguments". The tell
+    parser has no option that looks like a number, so every number-like word is a value."""
+    import re
+
+    if hasattr(p, "_negative_number_matcher"):
+        p._negative_number_matcher = re.compile(  # noqa: SLF001
+            r"^-(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$|^-(?:inf|infinity|nan)$", re.IGNORECASE
+        )
 
 
 def _say(line: str) -> None:

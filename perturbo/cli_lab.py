@@ -200,8 +200,9 @@ def start_lab(
     """``perturbo run KIND --lab ...``: start the campaign, write round 1's sheet, exit 0.
     ``pinned`` (``--pin``): experiments handed out first."""
     from perturbo import lab
+    from perturbo.names import auto_name
 
-    name = options.name or f"{spec.default_name(config)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    name = options.name or auto_name(spec.default_name(config))
     uri = options.resolved_tracking_uri()
     from perturbo.tracking.uri import shown_uri
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import shlex
 import sys
-import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -137,10 +136,10 @@ def launched(
     from perturbo import tracking
     from perturbo.config import prepare_process, set_torch_threads
     from perturbo.history import History
-    from perturbo.names import check_name
+    from perturbo.names import auto_name, check_name
 
     prepare_process()  # the composition root sets the driver's process settings
-    name = name or options.name or f"{spec.default_name(config)}-{time.strftime('%Y%m%d-%H%M%S')}"
+    name = name or options.name or auto_name(spec.default_name(config))
     check_name(name)  # no '/', '..' or control characters: names become file names
     uri = options.resolved_tracking_uri() if record else None
     if not resume:  # resume() said so before it read the store

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from perturbo.types import PerturboError
 
-__all__ = ["MAX_NAME_BYTES", "check_name", "inside", "within"]
+__all__ = ["MAX_NAME_BYTES", "auto_name", "check_name", "inside", "within"]
 
 MAX_NAME_BYTES = 200
 """Longest campaign name (UTF-8 bytes): file systems allow 255 for a file name, and the chat
@@ -44,6 +44,17 @@ def _problem(name: str) -> str | None:
         if unicodedata.category(c) in ("Cc", "Cf", "Cs", "Zl", "Zp"):
             return f"contains the control character {c!r}"
     return None
+
+
+def auto_name(prefix: str) -> str:
+    """A name for a campaign the user did not name: ``<prefix>-YYYYMMDD-HHMMSS-xxxx``, sortable
+    by start time, with 4 random hex digits so that two campaigns started in the same second
+    (two people, a script) do not get one name: the second would be refused as taken and told
+    to resume the first's."""
+    import secrets
+    import time
+
+    return f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}-{secrets.token_hex(2)}"
 
 
 def check_name(name: object, what: str = "campaign name") -> str:

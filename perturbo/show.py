@@ -4,7 +4,7 @@ rounds, read through the store's read side (:class:`~perturbo.protocols.StoreRea
 Rounds are numbered 1..N whichever numbering the store recorded them in.
 
 A campaign is named by its full name (``perturbo run`` prints it: the kind's default name
-plus ``-YYYYMMDD-HHMMSS``), a unique prefix of it, or a unique part of it."""
+plus ``-YYYYMMDD-HHMMSS-xxxx``), a unique prefix of it, or a unique part of it."""
 
 from __future__ import annotations
 
@@ -38,12 +38,12 @@ def _spec(kind: str) -> Any:
         return None  # a kind this install lacks: show what the store has, generically
 
 
-EXAMPLE_NAME = "hyperparameter-branin-random-s0-20261201-203924"
-"""A campaign name as ``perturbo run`` makes them: ``<kind default>-YYYYMMDD-HHMMSS``."""
+EXAMPLE_NAME = "hyperparameter-branin-random-s0-20261201-203924-3f9a"
+"""A campaign name as ``perturbo run`` makes them: ``<kind default>-YYYYMMDD-HHMMSS-xxxx``."""
 
 NAMES_NOTE = (
     "CAMPAIGN is the name `perturbo run` printed: the kind's default name plus the start time, "
-    f"-YYYYMMDD-HHMMSS (e.g. {EXAMPLE_NAME}); a unique prefix or part of it will do."
+    f"-YYYYMMDD-HHMMSS-xxxx (e.g. {EXAMPLE_NAME}); a unique prefix or part of it will do."
 )
 SHOW_EPILOG = f"""\
 examples:

@@ -16,7 +16,7 @@ from stores import copy_store
 from perturbo.cli import main
 from perturbo.show import EXAMPLE_NAME, RESUME_EPILOG, SHOW_EPILOG
 
-STAMP = re.compile(r"-\d{8}-\d{6}$")
+STAMP = re.compile(r"-\d{8}-\d{6}-[0-9a-f]{4}$")
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import inspect
 import json
-import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -163,8 +162,9 @@ class ChatTools(ReadTools, LabTools):
             check_name(name)  # a name that cannot be a campaign's: refused here, said why
         values = self.launcher.check_settings(values)  # no user code, no file outside
         _, config = self.settings(spec, values)  # raises PerturboError naming a bad setting
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        name = name or f"{spec.default_name(config)}-{stamp}"
+        from perturbo.names import auto_name
+
+        name = name or auto_name(spec.default_name(config))
         if any(c.name == name for c in self.store.list_campaigns()):
             raise PerturboError(f"a campaign named {name!r} exists: pick another name or resume it")
         toml = self.launcher.stage_settings(name, values)  # written only on confirm

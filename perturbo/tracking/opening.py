@@ -26,7 +26,7 @@ from perturbo.tracking.layout import (
     tag_key,
 )
 from perturbo.tracking.reader import load_series
-from perturbo.tracking.uri import artifact_location
+from perturbo.tracking.uri import artifact_location, shown_uri
 from perturbo.types import PerturboError
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def create_campaign(
     run."""
     if parent is not None:
         raise PerturboError(
-            f"campaign {campaign!r} already exists in {tracking_uri!r}: "
+            f"campaign {campaign!r} already exists in {shown_uri(tracking_uri)!r}: "
             f"continue it with `perturbo resume {shlex.quote(campaign)}` or pick another "
             "--name"
         )
@@ -116,7 +116,7 @@ def reopen_campaign(
     series."""
     if parent is None:
         raise PerturboError(
-            f"no campaign named {campaign!r} in {tracking_uri!r}: "
+            f"no campaign named {campaign!r} in {shown_uri(tracking_uri)!r}: "
             "`perturbo show` lists the campaigns there"
         )
     opened.experiment_id, opened.run_id = exp.experiment_id, parent.info.run_id

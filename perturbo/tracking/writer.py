@@ -34,7 +34,7 @@ from perturbo.tracking.reader import find_parent
 from perturbo.tracking.round_writer import RoundWriter
 from perturbo.tracking.run_summary import RunSummary
 from perturbo.tracking.spool import Spool
-from perturbo.tracking.uri import make_client, wrap_error
+from perturbo.tracking.uri import make_client, shown_uri, wrap_error
 from perturbo.types import Observation, PerturboError, Status
 
 if TYPE_CHECKING:
@@ -160,7 +160,7 @@ class MlflowRecorder(RoundWriter, RunSummary):
             exp = c.get_experiment_by_name(self.campaign)
             if exp is not None and exp.lifecycle_stage == "deleted":
                 raise PerturboError(
-                    f"campaign {self.campaign!r} was deleted in {self.tracking_uri!r}: restore it "
+                    f"campaign {self.campaign!r} was deleted in {shown_uri(self.tracking_uri)!r}: restore it "
                     "(`mlflow experiments restore`) or pick another --name"
                 )
             parent = find_parent(c, exp.experiment_id) if exp is not None else None

@@ -126,13 +126,19 @@ _ENV_URI = '"$MLFLOW_TRACKING_URI"'
 
 
 def _remote(uri: str) -> int:
+    from urllib.parse import urlsplit
+
     from perturbo.tracking.uri import shown_uri
 
     base = shown_uri(uri.rstrip("/"))
+    parts = urlsplit(uri)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    here = port if port >= 1024 else 5000  # a local port of one's own for 80/443
     print(f"the campaigns are on the tracking server {base}: open {base}/#/experiments{ML_VIEW}")
     print(
-        "(on a remote machine, forward its port first: ssh -L 5000:127.0.0.1:5000 HOST, then "
-        f"open http://127.0.0.1:5000/#/experiments{ML_VIEW})"
+        f"(where {parts.hostname} is not reachable from your browser, forward its port first: "
+        f"ssh -L {here}:{parts.hostname}:{port} A-MACHINE-THAT-REACHES-IT, then "
+        f"open {parts.scheme}://127.0.0.1:{here}/#/experiments{ML_VIEW})"
     )
     try:
         from perturbo.tracking.ui_server import mark_campaigns

@@ -163,9 +163,17 @@ _DB_SCHEMES = ("postgresql", "mysql", "mssql", "databricks", "databricks-uc")
 
 
 def _unreachable(uri: str, reason: str) -> PerturboError:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(uri)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:  # a port that is not a number: MLflow's own default in the hint
+        port = 5000
     return PerturboError(
         f"MLflow tracking server {shown_uri(uri)!r} is unreachable ({reason}): start it "
-        "(`mlflow server --host 127.0.0.1 --port 5000`) or pass another --tracking-uri "
+        f"(on its machine: `mlflow server --host 127.0.0.1 --port {port}`) or pass another "
+        "--tracking-uri "
         "(default: a local sqlite file, sqlite:///mlflow.db)"
     )
 

@@ -145,8 +145,12 @@ class MlflowRecorder(RoundWriter, RunSummary):
         return self._spool.path
 
     def ui_url(self) -> str:
-        """Where this campaign's parent run is in a local ``mlflow ui`` (default port)."""
-        return f"http://127.0.0.1:5000/#/experiments/{self.experiment_id}/runs/{self.run_id}"
+        """Where this campaign's parent run is: on the tracking server, for an ``http(s)`` store;
+        else in ``perturbo ui`` on its default port."""
+        path = f"#/experiments/{self.experiment_id}/runs/{self.run_id}"
+        if self.tracking_uri.startswith(("http://", "https://")):
+            return f"{shown_uri(self.tracking_uri.rstrip('/'))}/{path}"
+        return f"http://127.0.0.1:5000/{path}"
 
     # -- Recorder protocol
     def start(self, meta: Mapping[str, Any] | None = None) -> None:

@@ -109,6 +109,25 @@ def _gene_list(path: str, what: str, inputs: Inputs | None) -> tuple[str, ...]:
     return load_gene_list(path, what, text)
 
 
+def _warn_not_in_library(listed: Sequence[str], genes: Sequence[str], what: str) -> None:
+    """A warning naming the genes of ``what``'s list that the library does not hold: dropped
+    without a word, a typo (TP35 for TP53) left the gene it meant in the campaign."""
+    import warnings
+
+    from perturbo.kinds.genetic.screens import normalize_gene
+
+    known = set(genes)
+    missing = [g for g in listed if normalize_gene(g) not in known]
+    if missing:
+        shown = ", ".join(missing[:8]) + (", ..." if len(missing) > 8 else "")
+        warnings.warn(
+            f"{what}: {len(missing)} of its {len(listed)} genes are not in the library "
+            f"({shown}), so nothing is excluded for them; check their spelling",
+            UserWarning,
+            stacklevel=2,
+        )
+
+
 def _task(cfg: GeneticConfig, library: Path, inputs: Inputs | None) -> tuple[str, str, str, dict]:
     """The task (text, measurement, study, other keys) as read at start where kept: a task.json
     (``--task`` or beside the library) is read once too."""
@@ -132,6 +151,7 @@ def lab_screen(cfg: GeneticConfig, inputs: Inputs | None = None) -> Screen:
     rule = _rule(cfg)
     lib = _library(cfg.library, inputs)
     listed = _gene_list(cfg.exclude, "--exclude", inputs) if cfg.exclude else ()
+    _warn_not_in_library(listed, lib.genes, "--exclude")
     if cfg.controls:
         listed += _gene_list(cfg.controls, "--controls", inputs)
     drop = {normalize_gene(g) for g in listed}  # the lists' genes in any case

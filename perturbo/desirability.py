@@ -84,9 +84,10 @@ class Desirability:
             return "the range's ends must be finite numbers"
         if self.shape == "target":
             if not (self.low < self.target < self.high):
-                return f"needs LOW < TARGET < HIGH, got {self.low:g} .. {self.target:g} .. {self.high:g}"
+                got = f"{self.low:g} .. {self.target:g} .. {self.high:g}"
+                return f"needs LOW < TARGET < HIGH, got {got}{self._fix()}"
         elif not self.low < self.high:
-            return f"needs LOW < HIGH, got {self.low:g} .. {self.high:g}"
+            return f"needs LOW < HIGH, got {self.low:g} .. {self.high:g}{self._fix()}"
         if not (self.s > 0 and self.t > 0 and math.isfinite(self.s) and math.isfinite(self.t)):
             return f"exponents must be positive numbers, got ^{self.s:g}" + (
                 f"^{self.t:g}" if self.shape == "target" else ""
@@ -94,6 +95,26 @@ class Desirability:
         if self.shape != "target" and self.t != 1.0:
             return "only a target term takes a second exponent"
         return ""
+
+    def _fix(self) -> str:
+        """How to write a range given in the wrong order (or nothing where sorting does not fix
+        it: equal ends, or a target outside its ends)."""
+        if self.shape == "target":
+            ends = sorted((self.low, self.high))
+            if not ends[0] < self.target < ends[1]:
+                return ""
+            fixed = f"{ends[0]:g}..{self.target:g}..{ends[1]:g}"
+        elif self.low > self.high:
+            fixed = f"{self.high:g}..{self.low:g}"
+        else:
+            return ""
+        exp = ""
+        if self.s != 1.0 or self.t != 1.0:
+            exp = f"^{self.s:g}" + (f"^{self.t:g}" if self.t != 1.0 else "")
+        return (
+            f": write {self.name}:{self.shape}:{fixed}{exp} (a range is written low to high; "
+            f"the shape, {self.shape}, says which values are desirable)"
+        )
 
     @property
     def direction(self) -> str:

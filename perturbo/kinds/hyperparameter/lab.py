@@ -74,17 +74,20 @@ def build_lab(cfg: Any, context: BuildContext | None = None) -> CampaignParts:
             "trials run elsewhere, so there is no task to take a space from)"
         )
     cfg, space = recorded_space(cfg)  # read once; `perturbo tell` uses the recorded space
+    given = [f for f, on in (("--asha", cfg.asha), ("--desirability", cfg.desirability)) if on]
+    given += ["--planner agent"] if cfg.planner == "agent" else []
+    if given:  # before the objective check: its message would name the wrong input
+        raise PerturboError(
+            f"a hyperparameter lab campaign takes plain trials, one objective each: drop "
+            f"{' and '.join(given)} (lab campaigns run bo, optuna-tpe, random, ... on one "
+            "--objective NAME with --direction max|min)"
+        )
     objectives, directions = _names(cfg.objective), _names(cfg.direction)
     if len(objectives) != 1 or len(directions) != 1 or directions[0] not in ("max", "min"):
         raise PerturboError(
             "a hyperparameter lab campaign needs one --objective NAME and --direction max|min "
             f"(got --objective {cfg.objective!r} --direction {cfg.direction!r}), e.g. "
             "--objective val_loss --direction min"
-        )
-    if cfg.asha or cfg.desirability or cfg.planner == "agent":
-        raise PerturboError(
-            "a hyperparameter lab campaign takes plain trials: drop --asha/--desirability, "
-            "and use a planner other than agent (bo, optuna-tpe, random, ...)"
         )
     if cfg.fidelity is not None:  # a bad one is one line naming the fix, as without --lab
         _check_fidelity(cfg.fidelity, cfg.planner, space)

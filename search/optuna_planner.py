@@ -95,6 +95,10 @@ class OptunaPlanner:
         import optuna
 
         logging.getLogger("optuna").setLevel(logging.WARNING)
+        # GPSampler's optimiser says at import that it runs its L-BFGS-B restarts one after
+        # another without the optional `greenlet` (the same optimum, a little slower): a
+        # line a user can do nothing with, printed mid-campaign (Optuna's own format)
+        logging.getLogger("optuna._gp.batched_lbfgsb").setLevel(logging.ERROR)
         self._optuna = optuna
         self._space, self._kind = space, kind
         self._objective = Objective.of(objective, direction)

@@ -282,6 +282,9 @@ def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = Fal
     if hits:
         for line in hits_lines(spec, summary, history):
             console.print(escape(line))
+    if not rounds:  # a campaign waiting for its first results: no table of nothing
+        console.print("  no round recorded yet")
+        return 0
     keys: list[str] = []
     for m in rounds.values():
         keys += [k for k in m if k not in keys]

@@ -21,6 +21,7 @@ import time
 from collections.abc import Mapping
 from typing import Any
 
+from perturbo.status_jobs import job_campaigns, print_jobs
 from perturbo.types import CampaignSummary, PerturboError
 
 STATUS_EPILOG = """\
@@ -179,12 +180,18 @@ def status(
     from perturbo.config import default_tracking_uri
     from perturbo.show import _console, _uri, check_store
     from perturbo.tracking import open_store
+    from perturbo.tracking.uri import shown_uri
 
     uri = _uri(tracking_uri)
-    store = open_store(uri)
-    check_store(store, default_tracking_uri())
-    rows = _rows(store, everything)
     dash = _dashboard(address)
+    try:
+        store = open_store(uri)
+        check_store(store, default_tracking_uri())
+        rows, down = _rows(store, everything), ""
+    except PerturboError as e:  # the store is down (or not there): Ray's side still shows
+        if not dash:
+            raise
+        rows, down = [], shown_uri(str(e))
     jobs: list[Any] = []
     if dash:
         from perturbo.actors.jobs import perturbo_jobs
@@ -200,22 +207,17 @@ def status(
         for j in jobs:
             print(json.dumps({"ray_job_submission": j.submission_id, "status": j.status,
                               "job_id": j.job_id, "entrypoint": j.entrypoint}))  # fmt: skip
-        return 0
-    console = _console()
-    _print_campaigns(console, uri, rows, everything)
-    if dash:
-        _print_jobs(console, dash, jobs, job_campaigns(rows, jobs))
+    else:
+        console = _console()
+        if not down:
+            _print_campaigns(console, uri, rows, everything)
+        if dash:
+            print_jobs(console, dash, jobs, job_campaigns(rows, jobs))
+    if down:  # after Ray's jobs, and the exit status says the campaigns are missing
+        print(f"perturbo: error: {down} (the Ray jobs above are all status could read)",
+              file=sys.stderr)  # fmt: skip
+        return 2
     return 0
-
-
-def job_campaigns(rows: list[dict[str, Any]], jobs: list[Any]) -> dict[str, str]:
-    """``{submission id: campaign}`` for the Ray ``jobs`` a campaign's driver ran as: matched
-    on the submission id (``raysubmit_...``) the driver recorded, unique to a cluster's jobs.
-    Never on Ray's job id (``perturbo.meta.ray_job``, e.g. ``06000000``): it restarts with
-    every new head, so a campaign recorded before the submission id was (an old store) is
-    left unmatched rather than guessed."""
-    ours = {r["ray_submission"]: r["campaign"] for r in rows if r.get("ray_submission")}
-    return {j.submission_id: ours[j.submission_id] for j in jobs if j.submission_id in ours}
 
 
 def _age(s: float | None) -> str:
@@ -251,29 +253,6 @@ def _print_campaigns(console: Any, uri: str, rows: list[dict[str, Any]], everyth
         console.print(
             f"{name}: its driver is gone; `perturbo resume {shlex.quote(name)}` continues it"
         )
-
-
-def _print_jobs(console: Any, dash: str, jobs: list[Any], campaigns: dict[str, str]) -> None:
-    from rich.table import Table
-
-    if not jobs:
-        console.print(f"no perturbo jobs submitted to {dash}")
-        return
-    t = Table(title=f"perturbo jobs at {dash}")
-    for col in ("submission id", "status", "campaign", "started", "entrypoint"):
-        t.add_column(col, overflow="fold")
-    for j in jobs:
-        started = (
-            time.strftime("%Y-%m-%d %H:%M", time.localtime(j.start_time)) if j.start_time else "-"
-        )
-        t.add_row(
-            j.submission_id,
-            j.status,
-            campaigns.get(j.submission_id, "-"),
-            started,
-            j.entrypoint[:120],
-        )
-    console.print(t)
 
 
 # --------------------------------------------------------------------------- stop

@@ -146,7 +146,9 @@ def _rows(store: Any, everything: bool) -> list[dict[str, Any]]:
         if s.status not in ("RUNNING", "SCHEDULED") and not everything:  # SCHEDULED: lab waits
             continue
         live = liveness(s.status, s.run_tags)
-        driver: Mapping[str, Any] = live.driver or {}
+        # a lab campaign has no driver: its last `perturbo ask`/`tell` step held it briefly
+        lab = s.run_tags.get("perturbo.lab") == "1"  # (perturbo.lab.pending.LAB_TAG)
+        driver: Mapping[str, Any] = {} if lab else live.driver or {}
         out.append(
             {
                 "campaign": s.name,
@@ -160,6 +162,7 @@ def _rows(store: Any, everything: bool) -> list[dict[str, Any]]:
                 "ray_job": driver.get("ray_job", ""),
                 "ray_submission": driver.get("ray_submission", ""),
                 "started": s.started,
+                "lab": lab,
             }
         )
     return out
@@ -240,7 +243,7 @@ def _print_campaigns(console: Any, uri: str, rows: list[dict[str, Any]], everyth
         t.add_column(col, overflow="fold", no_wrap=col == "campaign")
     style = {"running": "green", "stopping": "yellow", "dead": "red"}
     for r in rows:
-        where = f"{r['host']}:{r['pid']}" if r["host"] else ""
+        where = f"{r['host']}:{r['pid']}" if r["host"] else ("none: lab" if r["lab"] else "")
         if r.get("submission_id"):
             where += f" (ray job {r['submission_id']})"
         state = f"[{style.get(r['state'], 'dim')}]{r['state']}[/]"

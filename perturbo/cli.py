@@ -36,6 +36,7 @@ PLUGGED: dict[str, str] = {
     "stop": "perturbo.status:add_stop_parser",
     "ask": "perturbo.cli_lab:add_ask_parser",
     "tell": "perturbo.cli_lab:add_tell_parser",
+    "export": "perturbo.export:add_parser",
 }
 """Commands that live in their own modules: ``name -> "module:function"``; the function adds
 the sub-parser to ``sub`` (light: argparse only) and returns the command's handler
@@ -47,6 +48,7 @@ EPILOG_TAIL = """\
   perturbo resume CAMPAIGN --rounds 8                   # continue (or extend) a campaign
   perturbo status                                       # what runs now, and how far it is
   perturbo stop CAMPAIGN                                # stop it cleanly (resumable)
+  perturbo export CAMPAIGN -o CAMPAIGN.csv              # every experiment, one row each
   perturbo ui                                           # browse everything in the MLflow UI
 
 Results go to MLflow: by default a sqlite file ./mlflow.db (--tracking-uri or

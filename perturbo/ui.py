@@ -9,6 +9,7 @@ signal). This module imports no mlflow: ``perturbo ui --help`` stays fast.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shlex
 import signal
@@ -31,8 +32,10 @@ def add_parser(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace]
         "ui",
         help="open the MLflow UI on the store (127.0.0.1)",
         description="Serve the MLflow UI on 127.0.0.1 for the tracking store, campaigns in "
-        "the runs view. Ctrl-C stops it (and everything it started). A store on a tracking "
-        "server (http://...) is browsed on that server: the command prints where.",
+        "the runs view, behind an access token drawn at each start: open the link it prints "
+        "(it holds the token; MLflow's UI can delete runs, and every user of this machine "
+        "reaches 127.0.0.1). Ctrl-C stops it (and everything it started). A store on a "
+        "tracking server (http://...) is browsed on that server: the command prints where.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="examples:\n"
         "  perturbo ui                                   # ./mlflow.db on http://127.0.0.1:5000\n"
@@ -50,8 +53,10 @@ def add_parser(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace]
     return cmd_ui
 
 
-def server_command(uri: str, port: int) -> list[str]:
-    return [sys.executable, "-m", "perturbo.tracking.ui_server", uri, "127.0.0.1", str(port)]
+def server_command(port: int) -> list[str]:
+    """The server's command line: its store URI and token come on standard input (``-``), out
+    of the process list (:func:`perturbo.tracking.ui_server.read_settings`)."""
+    return [sys.executable, "-m", "perturbo.tracking.ui_server", "-", "127.0.0.1", str(port)]
 
 
 def _uri(ns: argparse.Namespace) -> str:
@@ -155,7 +160,7 @@ def cmd_ui(ns: argparse.Namespace) -> int:
     uri = _uri(ns)
     if uri.startswith(("http://", "https://")):
         return _remote(uri)
-    cmd = server_command(uri, ns.port)
+    cmd = server_command(ns.port)
     url = f"http://127.0.0.1:{ns.port}/#/experiments{ML_VIEW}"
     if ns.print_only:
         hidden = has_password(uri)  # printed as "$MLFLOW_TRACKING_URI", never in the clear
@@ -164,9 +169,11 @@ def cmd_ui(ns: argparse.Namespace) -> int:
             print(
                 f"# the password in the URI is hidden ({shown_uri(uri)}): set MLFLOW_TRACKING_URI to it"
             )
-        print(shlex.join(cmd[:3]) + f" {quoted} " + shlex.join(cmd[4:]))
+        print(f"printf '%s\\n' {quoted} | " + shlex.join(cmd))
         print(
-            "# or with MLflow's own CLI (slower to start): MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false "
+            "# it prints the link to open (with its access token); or with MLflow's own CLI "
+            "(slower to start, no token: every user of this machine can browse and edit): "
+            "MLFLOW_SERVER_ENABLE_JOB_EXECUTION=false "
             f"mlflow ui --backend-store-uri {quoted} --host 127.0.0.1 --port {ns.port} "
             f"--workers 1; then open {url}"
         )
@@ -179,13 +186,21 @@ def cmd_ui(ns: argparse.Namespace) -> int:
     if not _port_free(ns.port):
         raise PerturboError(f"port {ns.port} on 127.0.0.1 is in use: pass another --port")
     print(f"starting the MLflow UI on {shown_uri(uri)} ...", flush=True)
-    proc = subprocess.Popen(cmd, preexec_fn=_die_with_parent)  # noqa: S603, PLW1509
+    from perturbo.tracking.ui_token import new_token
+
+    token = new_token()
+    proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, preexec_fn=_die_with_parent)  # noqa: S603, PLW1509
+    assert proc.stdin is not None
+    proc.stdin.write((json.dumps({"uri": uri, "token": token}) + "\n").encode())
+    proc.stdin.close()
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         took = _ready(ns.port, proc, READY_TIMEOUT_S)
         print(
             f"ready in {took:.1f} s (server pid {proc.pid}, process group {proc.pid}): "
-            f"open {url}  (Ctrl-C stops it)",
+            f"open http://127.0.0.1:{ns.port}/?token={token}#/experiments{ML_VIEW}  "
+            "(Ctrl-C stops it; the link holds this server's access token: share it only with "
+            "whom may edit the store)",
             flush=True,
         )
         proc.wait()

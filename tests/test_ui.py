@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -60,9 +61,18 @@ def _group_procs(pgid: int) -> list[str]:
     return out
 
 
-def _get(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=30) as r:
-        return r.status, r.read()
+def _get(url: str, token: str | None = None) -> Any:
+    headers = {"Authorization": f"Token {token}"} if token else {}
+    try:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers), timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kw: Any) -> None:
+        return None
 
 
 def test_ui_serves_the_runs_view_and_ctrl_c_stops_everything(campaign_store: str) -> None:
@@ -85,26 +95,34 @@ def test_ui_serves_the_runs_view_and_ctrl_c_stops_everything(campaign_store: str
     )
     pgid = None
     said: list[str] = []
+    token = ""
     try:
         assert proc.stdout is not None
         for line in proc.stdout:
             said.append(line)
             if "ready in" in line:
                 pgid = int(line.split("process group ")[1].split(")")[0])
+                token = line.split("?token=")[1].split("#")[0]
                 break
         assert pgid is not None, "perturbo ui never said it was ready"
         # MLflow's own deprecation warnings are not the user's to act on
         assert not [w for w in said if "Warning" in w], said
         took = time.monotonic() - t0
         print(f"perturbo ui: first 200 after {took:.1f} s")
-        status, page = _get(f"http://127.0.0.1:{port}/")
+        status, page = _get(f"http://127.0.0.1:{port}/", token)
         assert status == 200 and b"mlflow.workflowType_v1" in page and b"machine_learning" in page
         q = urllib.parse.urlencode({"experiment_name": "ui-branin"})
-        status, body = _get(f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get-by-name?{q}")
+        api = f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/get-by-name?{q}"
+        _token_is_needed(port, token, api)
+        status, body = _get(api, token)
         tags = {t["key"]: t["value"] for t in json.loads(body)["experiment"]["tags"]}
         assert tags[VIEW_TAG] == VIEW_VALUE  # restored by `perturbo ui`
         assert "ui-branin" in tags[NOTE_TAG] and "Best value" in tags[NOTE_TAG]
         assert _group_procs(pgid), "the server's process group is empty while it serves"
+        # the store and the token reach the server on standard input: `ps` shows every user
+        # every command line (a database URI holds a password)
+        seen = " ".join(_group_procs(pgid))
+        assert "ui_server - 127.0.0.1" in seen and campaign_store not in seen and token not in seen
     finally:
         os.kill(proc.pid, signal.SIGINT)
         rc = proc.wait(timeout=90)  # a loaded box: the server stops in seconds when idle
@@ -114,6 +132,47 @@ def test_ui_serves_the_runs_view_and_ctrl_c_stops_everything(campaign_store: str
         time.sleep(0.2)
     left = [p for p in _group_procs(pgid) if any(w in p for w in SERVER_WORDS)]
     assert not left, f"still running after Ctrl-C: {left}"
+
+
+def _token_is_needed(port: int, token: str, api: str) -> None:
+    """Without the token: 403, reads and writes alike; with it once in the link: a cookie and
+    a redirect that drops it from the address; the cookie then opens the API."""
+    assert len(token) >= 32
+    assert _get(f"http://127.0.0.1:{port}/")[0] == 403
+    status, body = _get(api)
+    assert status == 403 and b"access token" in body and token.encode() not in body
+    assert _get(api, token[:-1] + ("A" if token[-1] != "A" else "B"))[0] == 403
+    delete = urllib.request.Request(
+        f"http://127.0.0.1:{port}/api/2.0/mlflow/experiments/delete",
+        data=json.dumps({"experiment_id": "0"}).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(delete, timeout=30)
+    assert refused.value.code == 403
+    assert _get(f"http://127.0.0.1:{port}/health")[0] == 200  # what `perturbo ui` waits on
+    opener = urllib.request.build_opener(_NoRedirect)
+    with pytest.raises(urllib.error.HTTPError) as moved:
+        opener.open(f"http://127.0.0.1:{port}/?token={token}&x=1", timeout=30)
+    assert moved.value.code == 302 and moved.value.headers["Location"] == "/?x=1"
+    cookie = moved.value.headers["Set-Cookie"]
+    assert cookie.startswith(f"perturbo_ui_{port}={token};") and "HttpOnly" in cookie
+    with_cookie = urllib.request.Request(api, headers={"Cookie": cookie.split(";")[0]})
+    with urllib.request.urlopen(with_cookie, timeout=30) as r:
+        assert r.status == 200
+
+
+def test_settings_read_from_standard_input(monkeypatch: pytest.MonkeyPatch) -> None:
+    import io
+
+    from perturbo.tracking.ui_server import read_settings
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO('{"uri": "sqlite:///a.db", "token": "abc"}\n'))
+    assert read_settings("-") == ("sqlite:///a.db", "abc")
+    monkeypatch.setattr(sys, "stdin", io.StringIO("sqlite:///b.db\n"))
+    assert read_settings("-") == ("sqlite:///b.db", None)  # the server then draws its own
+    assert read_settings("sqlite:///c.db") == ("sqlite:///c.db", None)
 
 
 def test_a_missing_store_is_named(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -64,7 +64,8 @@ def test_ui_print_only_of_a_database_store_reads_the_variable(
     out, _ = capsys.readouterr()
     assert rc == 0
     assert PW not in out
-    assert 'ui_server "$MLFLOW_TRACKING_URI" 127.0.0.1' in out
+    assert """printf '%s\\n' "$MLFLOW_TRACKING_URI" | """ in out  # not in the command line
+    assert "ui_server - 127.0.0.1" in out
     assert '--backend-store-uri "$MLFLOW_TRACKING_URI"' in out
 
 

@@ -1,5 +1,5 @@
 """The MLflow UI for ``perturbo ui``, in one process: ``python -m perturbo.tracking.ui_server
-URI HOST PORT``.
+- HOST PORT`` (the store URI and access token on standard input: :func:`read_settings`).
 
 Why not ``mlflow ui``: in MLflow 3.17 it starts a CLI process, a uvicorn supervisor with 4
 workers that each import the whole server (~10 s of CPU apiece), and a huey job runner; on
@@ -203,14 +203,36 @@ def build_app(uri: str) -> ASGIApp:
     return with_defaults(app)
 
 
+def read_settings(first: str) -> tuple[str, str | None]:
+    """The store URI and token: ``-`` reads them from standard input (one line: JSON
+    ``{"uri": ..., "token": ...}``, or the URI alone), so a password in the URI never shows in
+    the process list (``ps`` shows every user a command line); else ``first`` is the URI."""
+    import json
+
+    if first != "-":
+        return first, None
+    line = sys.stdin.readline().strip()
+    if line.startswith("{"):
+        given = json.loads(line)
+        return str(given["uri"]), given.get("token") or None
+    return line, None
+
+
 def main(argv: list[str] | None = None) -> int:
-    """``python -m perturbo.tracking.ui_server URI HOST PORT``: serve until SIGINT/SIGTERM."""
+    """``python -m perturbo.tracking.ui_server URI|- HOST PORT``: serve until SIGINT/SIGTERM,
+    behind an access token (:mod:`perturbo.tracking.ui_token`; drawn here, and the link to
+    open printed, when standard input gave none)."""
     import logging
     import warnings
 
     from perturbo.config import apply_env, prepare_process
+    from perturbo.tracking.ui_token import new_token, with_token
 
-    uri, host, port = (argv if argv is not None else sys.argv[1:])[:3]
+    first, host, port = (argv if argv is not None else sys.argv[1:])[:3]
+    uri, token = read_settings(first)
+    if token is None:
+        token = new_token()
+        print(f"open http://{host}:{port}/?token={token}", flush=True)
     prepare_process()  # this process's MLflow client settings (mark_campaigns reads the store)
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     # MLflow's server imports Starlette APIs that Starlette deprecates with a UserWarning
@@ -223,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as e:  # noqa: BLE001 - browsing must not depend on it
         print(f"perturbo ui: could not tag the campaigns ({e})", file=sys.stderr)
     apply_env(server_env(uri))  # what `mlflow server` hands its workers, read per request
-    app = build_app(uri)
+    app = with_token(build_app(uri), token, port)
     import uvicorn
 
     logging.getLogger("mlflow").setLevel(logging.WARNING)
@@ -231,7 +253,15 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["UI_DEFAULTS", "build_app", "inject_defaults", "main", "mark_campaigns", "server_env"]
+__all__ = [
+    "UI_DEFAULTS",
+    "build_app",
+    "inject_defaults",
+    "main",
+    "mark_campaigns",
+    "read_settings",
+    "server_env",
+]
 
 if __name__ == "__main__":
     raise SystemExit(main())

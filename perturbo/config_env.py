@@ -66,6 +66,9 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar("PERTURBO_STORE_WAIT_S", "300",
            "at a campaign's end, how long to wait for a store that is down before giving up "
            "with the spool named"),
+    EnvVar("PERTURBO_SPOOL_DIR", "beside a sqlite store, else ~/.cache/perturbo/unsent",
+           "where rounds the store refuses while it is down are buffered until uploaded (a "
+           "persistent volume in a Kubernetes pod)"),
     EnvVar("RAY_JOB_CONFIG_JSON_ENV_VAR", "(set by Ray)",
            "the runtime env of the Ray job this driver runs in: its variables are not repeated"),
     EnvVar("RAY_TMPDIR", "$TMPDIR or /tmp", "Ray's temp dir (where `ray start` records its "
@@ -253,3 +256,11 @@ def prepare_process() -> None:
     defaults (:data:`MLFLOW_CLIENT_DEFAULTS`; a value the user set is kept). Idempotent and
     cheap; called by the entry points."""
     apply_env(MLFLOW_CLIENT_DEFAULTS, keep_set=True)
+
+
+def env_spool_dir(environ: Mapping[str, str] | None = None) -> str | None:
+    """``$PERTURBO_SPOOL_DIR``: where a campaign buffers the rounds the store refuses while it
+    is down (a persistent volume in a Kubernetes pod); ``None`` (unset): beside a sqlite store,
+    else ``~/.cache/perturbo/unsent``."""
+    env = os.environ if environ is None else environ
+    return env.get("PERTURBO_SPOOL_DIR") or None

@@ -227,6 +227,30 @@ def _open_trials(store: Any, name: str) -> list[str]:
     return open_lines(read_state(store.client, run_id, store.history(name)), name, time.time())
 
 
+def _files_away(store: Any, name: str) -> str:
+    """One line where the campaign's files are on a tracking server that the store's URI (a
+    direct database URI) does not reach (:mod:`perturbo.tracking.server_files`), else ""."""
+    from perturbo.tracking.server_files import files_on_server, files_on_server_error
+
+    uri = str(getattr(store, "uri", ""))
+    if uri.startswith(("http://", "https://")) or not hasattr(store, "parent_run_id"):
+        return ""
+    run = store.client.get_run(store.parent_run_id(name))
+    return (
+        str(files_on_server_error(uri, name)) if files_on_server(uri, run.info.artifact_uri) else ""
+    )
+
+
+def _best(store: Any, name: str, summary: CampaignSummary, spec: Any) -> list[str]:
+    """:func:`best_lines`, less what only the tracking server's files hold."""
+    from perturbo.tracking.server_files import FilesOnServer
+
+    try:
+        return best_lines(store, name, summary, spec)
+    except FilesOnServer:
+        return []
+
+
 def _status_word(status: str) -> str:
     """A run's status as said: a lab campaign's parent run waits as ``SCHEDULED``."""
     return "waiting for results" if status == "SCHEDULED" else status
@@ -254,12 +278,14 @@ def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = Fal
         return _list(console, store)
     name = resolve(store, campaign)
     summary = store.summary(name)
-    if _damaged(console, store, summary):
+    away = _files_away(store, name)  # files on a server this URI does not reach: say so
+    if not away and _damaged(console, store, summary):
         return 2
     spec = _spec(summary.kind)
     if hits and getattr(spec, "findings", None) is None:
         hits_lines(spec, summary, [])  # the clear error, before reading anything more
-    history = store.history(name) if getattr(spec, "findings", None) is not None else []
+    findings = getattr(spec, "findings", None) is not None and not away
+    history = store.history(name) if findings else []
     rounds = store.round_metrics(name)
     console.print(
         f"[bold]{escape(summary.name)}[/bold] ({summary.kind}, {_status_word(summary.status)}, "
@@ -268,18 +294,24 @@ def show(campaign: str | None, tracking_uri: str | None = None, hits: bool = Fal
     if waiting := summary.run_tags.get("perturbo.lab.waiting"):  # a lab campaign's pending batch
         more = " --to-come" if " to come)" in waiting else ""  # many to come: not named
         console.print(f"  [bold]{escape(waiting)}[/bold] (`perturbo ask {escape(name)}{more}`)")
-        for line in _open_trials(store, name):
+        for line in [] if away else _open_trials(store, name):
             console.print("    " + escape(line))
-    found = found_line(spec, summary, history)
+    found = "" if away else found_line(spec, summary, history)
     if found:
         console.print(f"  [bold]{escape(found)}[/bold]")
     console.print(f"  store: {escape(shown_uri(store.uri))}")
+    from perturbo.tracking.buffer_notice import buffered_lines
+
+    for line in buffered_lines(store, name, summary):
+        console.print(f"  [bold]{escape(line)}[/bold]")
     console.print("  " + escape("  ".join(f"{k}={v}" for k, v in sorted(summary.params.items()))))
-    for line in best_lines(store, name, summary, spec):
+    for line in _best(store, name, summary, spec):
         console.print(escape(line))
+    if away:
+        console.print(f"  [bold]{escape(away)}[/bold]")
     if answer := summary.params.get("min_eps_result"):  # --objective min-eps: its answer, not
         console.print(f"  [bold]{escape(str(answer))}[/bold]")  # the penalty eps_score ranks by
-    if hits:
+    if hits and not away:
         for line in hits_lines(spec, summary, history):
             console.print(escape(line))
     if not rounds:  # a campaign waiting for its first results: no table of nothing

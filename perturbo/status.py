@@ -139,12 +139,14 @@ def _int(v: str | None) -> int | None:
 
 
 def _rows(store: Any, everything: bool) -> list[dict[str, Any]]:
+    from perturbo.tracking.buffer_notice import buffered_lines
     from perturbo.tracking.heartbeat import liveness
 
     out = []
     for s in store.list_campaigns():
-        if s.status not in ("RUNNING", "SCHEDULED") and not everything:  # SCHEDULED: lab waits
-            continue
+        buffered = " ".join(buffered_lines(store, s.name, s))  # shown even when it has ended
+        if s.status not in ("RUNNING", "SCHEDULED") and not everything and not buffered:
+            continue  # SCHEDULED: a lab campaign waits for results
         live = liveness(s.status, s.run_tags)
         # a lab campaign has no driver: its last `perturbo ask`/`tell` step held it briefly
         lab = s.run_tags.get("perturbo.lab") == "1"  # (perturbo.lab.pending.LAB_TAG)
@@ -163,6 +165,7 @@ def _rows(store: Any, everything: bool) -> list[dict[str, Any]]:
                 "ray_submission": driver.get("ray_submission", ""),
                 "started": s.started,
                 "lab": lab,
+                "buffered": buffered,
             }
         )
     return out
@@ -251,6 +254,9 @@ def _print_campaigns(console: Any, uri: str, rows: list[dict[str, Any]], everyth
             state += f" ({r['detail']})"
         t.add_row(r["campaign"], r["kind"], state, r["progress"], _age(r["heartbeat_age_s"]), where)
     console.print(t)
+    for r in rows:  # rounds the store refused, kept on a disk: a resume elsewhere reruns them
+        if r["buffered"]:
+            console.print(r["buffered"])
     dead = [r["campaign"] for r in rows if r["state"] == "dead"]
     for name in dead:
         console.print(

@@ -23,9 +23,11 @@ from perturbo.tracking.spool import Spool, SpooledRound
 from perturbo.tracking.uri import shown_uri
 from perturbo.types import Observation, PerturboError
 
-Upload = Callable[[list[SpooledRound]], None]
+Upload = Callable[[list[SpooledRound]], "Sequence[tuple[SpooledRound, str]] | None"]
 """Writes spooled rounds to the store (each not yet committed there) and removes their files;
-raises while the store is down."""
+raises while the store is down. Returns the rounds whose slot the store already filled with
+other results (a ``resume`` elsewhere reran them), each with what the store holds instead:
+they are not uploaded but kept (:meth:`Spool.keep`)."""
 
 
 def first_line(e: BaseException | None) -> str:
@@ -79,13 +81,18 @@ class Backlog:
             self.pending = 0
             return True
         try:
-            upload(spooled)
+            clashes = list(upload(spooled) or [])
         except Exception as e:  # noqa: BLE001 - still down: try again later
             self.error = e
             self.pending = self.spool.count()
             self._next_try = time.monotonic() + self.retry_s
             return False
-        if self.pending:
+        for s, _ in clashes:
+            if s.path.exists():
+                self.spool.keep(s)
+        if clashes:
+            self._say(clash_line(self.spool, len(spooled), clashes))
+        elif self.pending:
             self._say(
                 f"MLflow at {shown_uri(self.spool.uri)!r} is back: {len(spooled)} buffered rounds uploaded"
             )
@@ -120,4 +127,17 @@ class Backlog:
         (self.say or (lambda m: print(m, file=sys.stderr, flush=True)))(msg)
 
 
-__all__ = ["Backlog", "Upload", "first_line"]
+def clash_line(spool: Spool, n: int, clashes: Sequence[tuple[SpooledRound, str]]) -> str:
+    """What an upload says where the store already held other results for some rounds."""
+    from perturbo.tracking.spool import KEPT
+
+    named = "; ".join(f"round {s.round + 1}: the store holds {held}" for s, held in clashes)
+    return (
+        f"MLflow at {shown_uri(spool.uri)!r} is back: {n - len(clashes)} of {n} buffered rounds "
+        f"uploaded; {len(clashes)} NOT uploaded because the store already holds other results "
+        f"for them (a resumed run recorded them: {named}); the buffered ones are kept in "
+        f"{str(spool.path / KEPT)!r}"
+    )
+
+
+__all__ = ["Backlog", "Upload", "clash_line", "first_line"]

@@ -33,6 +33,7 @@ from perturbo.tracking.layout import (
     round_base,
     round_of,
 )
+from perturbo.tracking.server_files import files_on_server, files_on_server_error
 from perturbo.tracking.spool import Spool
 from perturbo.tracking.uri import make_client, store_exists, unknown_campaign, wrap_error
 from perturbo.types import CampaignSummary, Observation, PerturboError
@@ -102,6 +103,7 @@ class MlflowStore:
     def config(self, campaign: str) -> dict[str, Any]:
         """The config the campaign was built from (what ``resume`` rebuilds it with)."""
         _, parent = self._open(campaign)
+        self._reachable(campaign, parent)
 
         def read(tmp: Path) -> dict[str, Any]:
             try:
@@ -122,6 +124,7 @@ class MlflowStore:
         locally while the store refused them; rounds in the loop's numbering (0-based)
         whichever numbering the store holds them in."""
         _, parent = self._open(campaign)
+        self._reachable(campaign, parent)
         rounds = self._in_tmp(
             f"reading the rounds of campaign {campaign!r}", lambda tmp: self._rounds(parent, tmp)
         )
@@ -137,7 +140,7 @@ class MlflowStore:
         def read() -> dict[int, dict[str, float]]:
             base = round_base(parent.data.tags)
             series = load_series(self.client, parent.info.run_id, base)
-            done = {r - base for r in recorded_rounds(self.client, parent.info.run_id)}
+            done = {r - base for r in self._recorded(parent)}
             rows: dict[int, dict[str, float]] = {}
             for k, pts in series.items():
                 for step, v in pts:
@@ -149,6 +152,7 @@ class MlflowStore:
     def artifacts(self, campaign: str, path: str = "") -> list[str]:
         """Artifact file paths of the campaign's parent run under ``path`` (recursive), sorted."""
         _, parent = self._open(campaign)
+        self._reachable(campaign, parent)
         return self._call(
             f"listing the artifacts of campaign {campaign!r}",
             lambda: sorted(_walk(self.client, parent.info.run_id, path)),
@@ -157,6 +161,7 @@ class MlflowStore:
     def download(self, campaign: str, path: str, dst: str | Path) -> Path:
         """Fetch one artifact (or folder) of the parent run into ``dst``; returns its path."""
         _, parent = self._open(campaign)
+        self._reachable(campaign, parent)
         Path(dst).mkdir(parents=True, exist_ok=True)
         return self._call(
             f"downloading {path!r} of campaign {campaign!r}",
@@ -168,6 +173,7 @@ class MlflowStore:
         rounds, oldest first; each has its ``round``. Read from the nested round runs'
         ``agent_trace.json`` or, without round runs, the parent's ``agent_traces/``."""
         exp, parent = self._open(campaign)
+        self._reachable(campaign, parent)
         return self._in_tmp(
             f"reading the agent traces of campaign {campaign!r}",
             lambda tmp: self._traces(exp, parent, tmp),
@@ -237,7 +243,7 @@ class MlflowStore:
             name=exp.name,
             kind=tags.get(KIND_TAG) or exp.tags.get(KIND_TAG, ""),
             status=parent.info.status,
-            rounds=len(recorded_rounds(self.client, parent.info.run_id)),
+            rounds=len(self._recorded(parent)),
             started=parent.info.start_time / 1000.0,
             params=params,
             metrics=dict(parent.data.metrics),
@@ -279,6 +285,17 @@ class MlflowStore:
                 if AGENT_TRACE_FILE in names:
                     found[rnd] = _read_json(c, r.info.run_id, AGENT_TRACE_FILE, tmp / f"r{rnd}")
         return [{**found[rnd], "round": rnd - base} for rnd in sorted(found)]
+
+    def _recorded(self, parent: Run) -> list[int]:
+        """Recorded rounds; files on an unreached server: the steps of its metrics."""
+        run_id = parent.info.run_id
+        if not files_on_server(self.uri, parent.info.artifact_uri):
+            return recorded_rounds(self.client, run_id)
+        return sorted({s for pts in load_series(self.client, run_id).values() for s, _ in pts})
+
+    def _reachable(self, campaign: str, parent: Run) -> None:
+        if files_on_server(self.uri, parent.info.artifact_uri):
+            raise files_on_server_error(self.uri, campaign)
 
     def _fetch(self, parent: Run, path: str, dst: Path) -> Path:
         return Path(self.client.download_artifacts(parent.info.run_id, path, str(dst)))

@@ -98,17 +98,27 @@ class RoundWriter:
             if rnd is not None and int(rnd) not in recorded:
                 self.client.delete_run(r.info.run_id)
 
-    def _upload(self, spooled: list[SpooledRound]) -> None:
-        """Write spooled rounds the store has not committed, in order; remove their files."""
+    def _upload(self, spooled: list[SpooledRound]) -> list[tuple[SpooledRound, str]]:
+        """Write spooled rounds the store has not committed, in order; remove their files.
+        Returns those whose slot the store filled with other results (a resume elsewhere
+        reran them: :mod:`perturbo.tracking.upload_clash`), left in place for the backlog to
+        keep and name."""
+        from perturbo.tracking.upload_clash import find_clashes
+
         recorded = set(recorded_rounds(self.client, self.run_id))
         self._drop_orphans(recorded)  # half-written nested runs of a refused round
+        clashes = find_clashes(self.client, self.run_id, self._base, spooled, recorded)
+        kept = {s.path for s, _ in clashes}
         for s in spooled:
+            if s.path in kept:
+                continue
             if s.round + self._base not in recorded:
                 notes = dict(s.notes)
                 trace = notes.pop(AGENT_TRACE, None)
                 with ctrl_c_after_write():
                     self._write_round(s.round, s.observations, s.metrics, notes, trace)
             s.path.unlink()
+        return clashes
 
     def _write_round(
         self,

@@ -16,9 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from perturbo.config_env import env_spool_dir
 from perturbo.tracking.layout import jsonable, round_file
 from perturbo.tracking.uri import default_spool_dir, slug
 from perturbo.types import Observation
+
+KEPT = "kept"
+"""The spool's subfolder of rounds set aside because the store holds other results for them."""
 
 
 @dataclass(frozen=True)
@@ -34,7 +38,8 @@ class SpooledRound:
 
 @dataclass(frozen=True)
 class Spool:
-    """The spool folder of one campaign in one store (``root``: default beside the store)."""
+    """The spool folder of one campaign in one store (``root``: default
+    ``$PERTURBO_SPOOL_DIR``, else beside a sqlite store, else ``~/.cache/perturbo/unsent``)."""
 
     uri: str
     campaign: str
@@ -42,7 +47,8 @@ class Spool:
 
     @property
     def path(self) -> Path:
-        root = Path(self.root) if self.root else default_spool_dir(self.uri)
+        root = self.root or env_spool_dir()
+        root = Path(root) if root else default_spool_dir(self.uri)
         key = hashlib.sha1(self.uri.encode()).hexdigest()[:10]
         return root / key / slug(self.campaign)
 
@@ -73,6 +79,13 @@ class Spool:
     def count(self) -> int:
         """How many rounds are spooled (their files are not read)."""
         return len(list(self.path.glob("round-*.json"))) if self.path.is_dir() else 0
+
+    def keep(self, spooled: SpooledRound) -> Path:
+        """Set aside a spooled round the store already holds other results for (a resumed
+        run recorded that round): moved to ``kept/``, never uploaded, never lost."""
+        kept = self.path / KEPT
+        kept.mkdir(parents=True, exist_ok=True)
+        return spooled.path.rename(kept / spooled.path.name)
 
     def rounds(self) -> Iterator[SpooledRound]:
         """The spooled rounds, in round order (none where the folder is absent)."""

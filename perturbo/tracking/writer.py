@@ -16,6 +16,7 @@ round's notes (:data:`perturbo.protocols.AGENT_TRACE`), from the loop.
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +28,7 @@ from perturbo.plots import Plotter
 from perturbo.tracking.artifacts import log_findings, log_pareto
 from perturbo.tracking.backlog import Backlog
 from perturbo.tracking.batch import finite, log_batch
+from perturbo.tracking.buffer_notice import clear_buffered, is_ours, mark_buffered
 from perturbo.tracking.heartbeat import Heartbeat, driver_tags
 from perturbo.tracking.layout import ROUND_BASE
 from perturbo.tracking.opening import Opened, create_campaign, reopen_campaign
@@ -178,6 +180,8 @@ class MlflowRecorder(RoundWriter, RunSummary):
             log_batch(c, self.run_id, tags={**meta_tags, **driver})
             if not self._backlog.flush(self._upload):
                 raise self._backlog.error or RuntimeError("the spool could not be uploaded")
+            if self.resume:
+                self._clear_mark()
         except PerturboError:
             raise
         except Exception as e:  # the store, not the user's input
@@ -239,6 +243,7 @@ class MlflowRecorder(RoundWriter, RunSummary):
             return
         try:
             log_batch(self.client, self.run_id, tags={"perturbo.stopped": reason[:500]})
+            self._upload_or_mark()
             plots = self._log_plots(history) if history else []
             self.client.set_terminated(self.run_id, status=status)
         except Exception:  # noqa: BLE001 - the store may be the reason we are here
@@ -251,6 +256,22 @@ class MlflowRecorder(RoundWriter, RunSummary):
             self._summarise(list(recorded) or list(history), status, plots, reason)
         except Exception:  # noqa: BLE001 - best effort, as above
             pass
+
+    def _upload_or_mark(self) -> None:
+        """Stopping early with rounds still buffered while the store takes writes again: upload
+        them now; where it still refuses them, say on the parent run where they are
+        (:mod:`perturbo.tracking.buffer_notice`), so a resume elsewhere is warned."""
+        if not self._backlog.pending or self._backlog.flush(self._upload):
+            return
+        with contextlib.suppress(Exception):
+            mark_buffered(self.client, self.run_id, self._spool, self._backlog.pending)
+
+    def _clear_mark(self) -> None:
+        """This host's buffer is uploaded: its mark on the parent run goes (another host's
+        mark stays: that buffer is still out there)."""
+        tags = self.client.get_run(self.run_id).data.tags
+        if is_ours(tags, self._spool) and not self._spool.count():
+            clear_buffered(self.client, self.run_id, tags)
 
     # -- opening
     def _create(self, exp: Any, parent: Any) -> None:

@@ -1,15 +1,14 @@
-"""Compose and run one campaign of any kind: THE composition root every entry shares -- the
-CLI (``perturbo run``/``resume``), :mod:`perturbo.api`, a kind's own Python API
-(``perturbo.Campaign``, ``attack_campaign``) and the chat (through the CLI it starts).
-
-It asks the :class:`~perturbo.kindspec.KindSpec` the caller passes for the parts, opens the
-executor pool (Ray actors, or in-process with ``local``), the MLflow recorder (with the kind's
-nesting and plotters) and, where the kind's planner uses the embedded LLM, one ``ModelHost``
-actor shared by its agents; then hands the parts to :func:`perturbo.campaign.run`. Every entry
-gets the same checks (a name a live driver holds, room in the space, one atomic claim per
-campaign) and the same end: a failure or Ctrl-C marks the record FAILED or KILLED (never left
-RUNNING), so ``resume`` continues it. It never names a kind, and imports neither the kinds
-registry nor ``perturbo.show``: a resume's caller passes ``spec_of`` (kind name -> spec).
+"""Compose and run one campaign of any kind: THE composition root every entry shares -- the CLI
+(``perturbo run``/``resume``), :mod:`perturbo.api`, a kind's own Python API
+(``perturbo.Campaign``, ``attack_campaign``) and the chat (through the CLI it starts). It asks
+the :class:`~perturbo.kindspec.KindSpec` the caller passes for the parts, opens the executor
+pool (Ray actors, or in-process with ``local``), the MLflow recorder (with the kind's nesting
+and plotters) and, where the kind's planner uses the embedded LLM, one ``ModelHost`` actor
+shared by its agents; then hands the parts to :func:`perturbo.campaign.run`. Every entry gets
+the same checks (a name a live driver holds, room in the space, one atomic claim per campaign)
+and the same end: a failure or Ctrl-C marks the record FAILED or KILLED (never left RUNNING), so
+``resume`` continues it. It never names a kind, and imports neither the kinds registry nor
+``perturbo.show``: a resume's caller passes ``spec_of`` (kind name -> spec).
 """
 
 from __future__ import annotations
@@ -28,6 +27,7 @@ from perturbo.launch_checks import (
     claim_as_new,
     claim_to_resume,
     failures,
+    fresh_auto_name,
     refuse_all_failed,
     refuse_finished,
     refuse_running_name,
@@ -139,6 +139,7 @@ def launched(
     from perturbo.names import auto_name, check_name
 
     prepare_process()  # the composition root sets the driver's process settings
+    auto = not (name or options.name)  # perturbo draws the name: found taken, it draws again
     name = name or options.name or auto_name(spec.default_name(config))
     check_name(name)  # no '/', '..' or control characters: names become file names
     uri = options.resolved_tracking_uri() if record else None
@@ -150,6 +151,8 @@ def launched(
 
             say(f"  opening the tracking store {shown_uri(uri)} ...")
         tracking.check_reachable(uri)
+        if auto and not resume:
+            name = fresh_auto_name(uri, name, lambda: auto_name(spec.default_name(config)), say)
         if not resume:
             refuse_running_name(uri, name)
     history = history if history is not None else History()
@@ -163,7 +166,7 @@ def launched(
         )
         parts = _for_run(spec, spec.build(config, context), options, history, pinned)
         set_torch_threads(1)  # the driver fits its models on one thread (build loaded torch)
-        history = run_parts(spec, parts, name, uri, address, options, history, resume, poll_s)
+        history = run_parts(spec, parts, name, uri, address, options, history, resume, poll_s, auto)
         return Launched(history, parts, name)
     finally:
         if host is not None:
@@ -216,6 +219,10 @@ def resumed(
         from perturbo.tracking.integrity import refuse_damaged
 
         refuse_damaged(store, name)  # what the store holds now: refused, naming the file
+        from perturbo.tracking.buffer_notice import buffered_lines  # (rerun here otherwise)
+
+        for line in buffered_lines(store, name, store.summary(name)):
+            say(line)
         config = store.config(name)
         if config.get("lab"):  # its experiments run in a lab: perturbo.lab drives its rounds
             q = shlex.quote(name)  # (`perturbo resume` of one is a step: perturbo.lab.extend)
@@ -259,6 +266,7 @@ def run_parts(
     history: History,
     resume: bool,
     poll_s: float = 0.5,
+    drawn: bool = False,
 ) -> History:
     """Run built ``parts`` on a pool, recorded in the store at ``uri`` (``None``: nowhere),
     claimed for this driver; a failure or Ctrl-C ends the record FAILED or KILLED."""
@@ -272,7 +280,7 @@ def run_parts(
         say("  preparing the campaign's record in the tracking store ...")  # migrations, if new
         recorder = recorder_for(spec, parts, uri, name, resume)
         parts = replace(parts, stop=replace(parts.stop, requested=recorder.stop_requested))
-        claim = None if resume else claim_as_new(uri, name)  # resume claimed it before reading
+        claim = None if resume else claim_as_new(uri, name, drawn)  # resume claimed it already
     again = f"`perturbo resume {shlex.quote(name)}{tracking.store_flag(uri)}`" if uri else ""
     try:
         from perturbo.actors import open_pool

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 import shlex
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from perturbo.kindspec import KindSpec
@@ -151,16 +151,48 @@ def claim_to_resume(store: Any, name: str) -> Any:
     )
 
 
-def claim_as_new(uri: str, name: str) -> Any:
+def fresh_auto_name(
+    uri: str, name: str, draw: Callable[[], str], say: Callable[[str], Any], tries: int = 20
+) -> str:
+    """``name`` (drawn by :func:`perturbo.names.auto_name`, not chosen by the user), or where
+    the store already has a campaign of that name, another drawn name (``say`` tells which):
+    the user is never told the name is taken and invited to resume someone else's campaign."""
+    from perturbo.tracking.uri import make_client, wrap_error
+
+    client, first = make_client(uri), name
+    for _ in range(tries):
+        try:
+            if client.get_experiment_by_name(name) is None:
+                if name != first:
+                    say(f"  {first!r} is taken in the store: this campaign is {name!r}")
+                return name
+        except Exception as e:  # the store, not the user's input
+            raise wrap_error(uri, f"reading campaign {name!r}", e) from None
+        name = draw()
+    raise PerturboError(
+        f"every name drawn for this campaign ({name!r} the last) is taken in the store: "
+        "pick one with --name"
+    )
+
+
+def claim_as_new(uri: str, name: str, drawn: bool = False) -> Any:
     """Claim a new campaign in one atomic step of the store: create its experiment (names are
-    unique; :func:`perturbo.tracking.claim.claim_new`). The loser exits 2 naming the driver."""
+    unique; :func:`perturbo.tracking.claim.claim_new`). The loser exits 2 naming the driver.
+    ``drawn``: perturbo drew the name (:func:`perturbo.names.auto_name`), the user did not."""
     from perturbo.tracking.claim import claim_new
     from perturbo.tracking.uri import artifact_location, make_client, wrap_error
 
     try:
         return claim_new(make_client(uri), name, artifact_location(uri, name))
-    except PerturboError:
-        raise
+    except PerturboError as e:
+        if not drawn:
+            raise
+        # a name perturbo drew, taken since fresh_auto_name looked: not the user's campaign
+        raise PerturboError(
+            f"the name drawn for this campaign, {name!r}, was taken by another campaign started "
+            "at the same moment (this one has not started): run the same command again, or pick a "
+            "--name"
+        ) from e
     except Exception as e:  # the store, not the user's input
         raise wrap_error(uri, f"claiming campaign {name!r}", e) from None
 
@@ -247,6 +279,7 @@ __all__ = [
     "claim_as_new",
     "claim_to_resume",
     "failures",
+    "fresh_auto_name",
     "refuse_all_failed",
     "refuse_finished",
     "refuse_running_name",

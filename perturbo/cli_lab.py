@@ -53,6 +53,8 @@ examples:
   perturbo tell my-screen --drop-failed        # the genes with no result failed: go on
   perturbo tell my-screen results.csv --next-batch 64
   perturbo tell my-screen fixed.csv --correct  # replace values told before (round still pending)
+  perturbo tell my-screen redo.csv --correct --reason "well B3 re-measured"  # a recorded round:
+      # a dated correction (old -> new kept); the next batch learns from the new values
   perturbo tell my-hpo t0003 0.914             # one trial of a hyperparameter lab campaign
   perturbo tell my-hpo results.csv             # several: trial_id,value (or .json)
   perturbo tell my-hpo --failed t0004          # a trial that failed
@@ -319,8 +321,9 @@ def add_tell_parser(sub: Any) -> Any:
         action="store_true",
         help="the batch's genes with no result failed: record them so and go on",
     )
-    p.add_argument("--correct", action="store_true", help="replace values told before "
-                   "(a typo; the round still pending; old ones kept on the run)")  # fmt: skip
+    p.add_argument("--correct", action="store_true", help="replace values told before, pending "
+                   "or recorded (a typo, a re-measured well); old values kept, dated")  # fmt: skip
+    p.add_argument("--reason", default=None, help="with --correct: why, kept with the correction")
     p.add_argument("--out", default=None, metavar="FILE", help="write the next sheet here")
     _store_option(p)
 
@@ -337,7 +340,7 @@ def add_tell_parser(sub: Any) -> Any:
             from perturbo.cli_trials import tell_trials
 
             return tell_trials(
-                _kind_of, uri, name, ns.results, ns.value, ns.failed, wait_s=_wait(ns)
+                _kind_of, uri, name, ns.results, ns.value, ns.failed, _wait(ns), ns.correct
             )
         if ns.value is not None or ns.failed:
             raise PerturboError(
@@ -355,6 +358,7 @@ def add_tell_parser(sub: Any) -> Any:
             drop_failed=ns.drop_failed,
             wait_s=_wait(ns),
             correct=ns.correct,
+            reason=ns.reason,
         )
         _write_sheet(step, ns.out, uri, default=True, since=since)
         return 0

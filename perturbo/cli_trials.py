@@ -155,10 +155,19 @@ def tell_trials(
     value: str | None,
     failed: list[str],
     wait_s: float | None = None,
+    correct: bool = False,
 ) -> int:
-    """``tell CAMPAIGN TRIAL_ID VALUE``, ``tell CAMPAIGN results.csv|json``, ``--failed ID``."""
+    """``tell CAMPAIGN TRIAL_ID VALUE``, ``tell CAMPAIGN results.csv|json``, ``--failed ID``;
+    ``correct`` is refused in one line (a trial's value is told once)."""
     from perturbo.lab import lab_side, trials
     from perturbo.tracking import open_store
+    from perturbo.types import PerturboError
+
+    if correct:
+        raise PerturboError(
+            f"--correct: campaign {name!r} hands out trials, and a trial's told value cannot "
+            "be corrected yet (only a genetic lab campaign's results can); nothing recorded"
+        )
 
     if first is not None and value is None:
         from perturbo.lab.trial_values import refuse_missing_file

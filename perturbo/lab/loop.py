@@ -26,6 +26,13 @@ from typing import Any
 from perturbo.history import History
 from perturbo.kindspec import BuildContext, KindSpec
 from perturbo.lab.after_round import draw, keep_hit_call, log_hit_call, outlook
+from perturbo.lab.corrections import (
+    correct_step,
+    corrected,
+    due,
+    read_corrections,
+    tell_corrections,
+)
 from perturbo.lab.frozen import EARLIER_FILE, INPUTS_FILE, Recording, with_inputs
 from perturbo.lab.hold import claim_new_step, hold
 from perturbo.lab.pending import LAB_TAG, WAITING, Pending, read_pending, write_pending
@@ -180,13 +187,15 @@ def tell(
     drop_failed: bool = False,
     wait_s: float | None = None,
     correct: bool = False,
+    reason: str | None = None,
 ) -> LabStep:
     """Record what the lab measured for campaign ``name``'s pending batch (``results``: the
     file; ``None`` with ``drop_failed``: drop the rest), then propose the next batch.
     ``kind_of(kind name)`` is the kind registry's lookup; ``wait_s``: how long to wait for
     another step that holds the campaign (:func:`perturbo.lab.hold.hold`); ``correct``:
     results told before with other values replace them (the pending round only; the old
-    values are kept in ``lab/correction-rNNN-*.csv`` on the campaign's run)."""
+    values are kept in ``lab/correction-rNNN-*.csv`` on the campaign's run), and results of a
+    recorded round are corrected (:mod:`perturbo.lab.corrections`; ``reason`` kept with them)."""
     from perturbo import tracking
 
     store = tracking.open_store(uri)
@@ -201,6 +210,12 @@ def tell(
         pending = read_pending(store.client, run_id)
         refuse_next_batch(lab, parent.data.params, config, history, pending, next_batch)
         step = LabStep(name, pending)
+        if correct and results is not None:
+            fixed = correct_step(lab, store, run_id, config, results, history, pending, reason)
+            if fixed is not None:
+                step.lines.extend(fixed)
+                step.sheet = None if pending is None else pending_sheet(store, run_id, pending)
+                return step
         if pending is not None and pending.round <= history.last_round:
             step.lines.append(
                 f"round {pending.round + 1} was recorded by a step that stopped before "
@@ -263,11 +278,17 @@ def tell(
 
 
 def _rebuilt(spec: KindSpec, config: Mapping[str, Any], store: Any, name: str, history: History):
-    """The campaign's parts rebuilt from ``store`` (as at start) and replayed to ``history``."""
+    """The campaign's parts rebuilt from ``store`` (as at start) and replayed to ``history``
+    (the values each round was proposed from), then told the corrected results; the history
+    as corrected."""
     parts = spec.build(config, BuildContext(store=store, campaign=name))
-    parts = with_pins(parts, read_pins(store.client, store.parent_run_id(name)))
-    diverged = replay(parts.planner, parts.space, history)
-    return parts, diverged
+    run_id = store.parent_run_id(name)
+    parts = with_pins(parts, read_pins(store.client, run_id))
+    entries = read_corrections(store.client, run_id)
+    diverged = replay(parts.planner, parts.space, history, entries)
+    done, now = len(due(entries, history.last_round)), due(entries, history.last_round + 1)
+    tell_corrections(parts.planner, history, now[done:])  # due before the next ask
+    return parts, diverged, corrected(history, entries), entries[len(now) :]
 
 
 def _record_and_continue(
@@ -282,7 +303,7 @@ def _record_and_continue(
     step: LabStep,
     next_batch: int | None,
 ) -> LabStep:
-    parts, diverged = _rebuilt(spec, config, frozen, name, history)
+    parts, diverged, history, rest = _rebuilt(spec, config, frozen, name, history)
     n = len(pending.specs) + len(pending.rejected)
     asked = list(parts.planner.ask(n, pending=[]))[:n]  # the ask this round answered
     if diverged or not same_batch(parts.space, asked, [*pending.rejected, *pending.specs]):
@@ -297,6 +318,7 @@ def _record_and_continue(
         steps = _steps(parts, history, recorder, pending.round)
         steps.asked_notes = planner_notes(parts.planner)  # the replayed ask's (agent's trace)
         steps.record(obs, 0.0, time.time() - pending.proposed)
+        tell_corrections(parts.planner, history, rest)  # made after this round was proposed
         r = pending.round
         _best_effort(step, "keeping the hit call", lambda: log_hit_call(lab, recorder, r))
         step.recorded = pending.round
@@ -319,7 +341,7 @@ def _continue(
     next_batch: int | None,
 ) -> LabStep:
     """Nothing pending (a repaired step): propose the next batch, or finish."""
-    parts, diverged = _rebuilt(spec, config, frozen, name, history)
+    parts, diverged, history, _ = _rebuilt(spec, config, frozen, name, history)
     if diverged:
         step.lines.append(f"warning: replayed rounds {diverged} differ from what was recorded")
     recorder = _recorder(spec, parts, uri, name, resume=True)

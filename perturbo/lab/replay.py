@@ -64,12 +64,23 @@ def same_batch(space: Space, asked: Sequence[ExperimentSpec], recorded: Sequence
         return False
 
 
-def replay(planner: Planner, space: Space, history: History) -> list[int]:
+def replay(
+    planner: Planner, space: Space, history: History, corrections: Sequence[Any] = ()
+) -> list[int]:
     """Bring a freshly built ``planner`` to the state the campaign loop left it in after the
     recorded rounds of ``history``; return the rounds whose replayed ask differed from what
-    was recorded (empty: the rebuilt planner is the campaign's own)."""
+    was recorded (empty: the rebuilt planner is the campaign's own). Each of ``corrections``
+    (:mod:`perturbo.lab.corrections`) is told before the first round proposed after it, so
+    every round replays from the values it was proposed from."""
+    from perturbo.lab.corrections import due, tell_corrections
+
     diverged: list[int] = []
+    told = 0
     for r, obs in by_round(history):
+        now = due(corrections, r)
+        if len(now) > told:
+            tell_corrections(planner, history, now[told:])
+            told = len(now)
         asked = list(planner.ask(len(obs), pending=[]))[: len(obs)]
         if not same_batch(space, asked, obs):
             diverged.append(r)

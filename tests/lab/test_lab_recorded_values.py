@@ -1,8 +1,8 @@
 """``perturbo tell`` of genes whose round is recorded already, or that are not in the pending
 batch, through the CLI on a real sqlite store: the refusal names the round a gene was recorded
-in and, where the file gives another value, both values, and says a recorded round cannot be
-corrected; a gene of the library that was not proposed is told apart from one the library does
-not have; genes are named as the file writes them (``Pth1r``, never ``PTH1R``)."""
+in and, where the file gives another value, both values, and says how a recorded round is
+corrected (--correct); a gene of the library that was not proposed is told apart from one the
+library does not have; genes are named as the file writes them (``Pth1r``, never ``PTH1R``)."""
 
 from __future__ import annotations
 
@@ -53,7 +53,7 @@ def test_a_recorded_gene_told_again_names_its_round_and_both_values(
         in err
     ), err
     assert "earlier round" not in err and first.upper() not in err, err
-    assert "a recorded round cannot be corrected" in err and "remove those rows" in err, err
+    assert "--correct" in err and "remove those rows" in err, err
     assert len(recorded(uri)) == 3  # nothing recorded
 
     two = _batch(tmp_path / "L-round2.csv")

@@ -60,8 +60,8 @@ def recorded_already(
     """The refusal of a results file ``name`` that tells ``genes`` (normalised; ``written``:
     as the file spells them, ``now``: the file's score of each, its replicates' mean) that were
     recorded in a round already (``earlier``: what each holds; ``None``: only their names are
-    known). Where a value differs it names the gene with both values, and says that a recorded
-    round cannot be corrected."""
+    known). Where a value differs it names the gene with both values, and says how to correct
+    a recorded round (``--correct``, one round's genes a file)."""
     shown = listed(written.get(g, g) for g in genes)
     known = {g: earlier[g] for g in genes if earlier is not None and g in earlier}
     if not known:
@@ -93,10 +93,10 @@ def recorded_already(
             f"{len(differ)} of them other values"
         )
     return LabInputError(
-        f"{name}: {len(genes)} gene(s) {what} ({changes}); a recorded round cannot be corrected "
-        "(`perturbo tell --correct` replaces values only while their round is pending, and the "
-        "planner has already learnt from the recorded ones): remove those rows to go on with "
-        "the recorded values (nothing recorded)"
+        f"{name}: {len(genes)} gene(s) {what} ({changes}); nothing recorded: remove those rows "
+        "to go on with the recorded values, or correct them with `perturbo tell CAMPAIGN FILE "
+        "--correct` and a file of one recorded round's genes only (a dated correction; the old "
+        "values are kept)"
     )
 
 

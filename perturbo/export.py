@@ -33,7 +33,8 @@ examples:
   perturbo export hpo-branin --format jsonl       # one JSON object per experiment
 
 columns: campaign, round, experiment, status, one per parameter (a screen's gene), one per
-metric (a screen's score and hit, a trial's objectives), duration_s, error.
+metric (a screen's score and hit, a trial's objectives), a lab screen's replicates and
+file (the results file each gene's value came from), duration_s, error.
 """
 
 FIXED = ("campaign", "round", "experiment", "status")
@@ -129,6 +130,7 @@ def export(
     """Write ``campaign``'s experiments (see the module docstring); returns the exit code."""
     from perturbo import config as cfg
     from perturbo import tracking
+    from perturbo.export_lab import with_lab_files
     from perturbo.show import _uri, check_store, resolve
 
     path = Path(output) if output else None
@@ -143,6 +145,7 @@ def export(
     check_store(store, cfg.default_tracking_uri())
     name = resolve(store, campaign)
     columns, table = rows(name, store.history(name))
+    columns, table = with_lab_files(store, name, columns, table)  # replicates, file
     if path is None:
         _write(sys.stdout, columns, table, fmt)
     else:

@@ -4,7 +4,8 @@
 the chat's folder and hands it to the ``tell_results`` tool, which previews what would be
 recorded (genes, scores, hits under the campaign's rule, what stays pending) and proposes a
 ``tell`` action: nothing is recorded until the page's Confirm (``POST /api/confirm``), which
-records the round exactly once and answers with the next batch. ``GET /api/lab/sheet`` is the
+records the round exactly once and answers with the next batch (or, where the file left
+some of the batch's genes without a result, the same batch, still waiting for them). ``GET /api/lab/sheet`` is the
 pending batch sheet as a CSV download. Both sit behind the chat's :class:`~perturbo.chat.web.Door`.
 """
 
@@ -75,6 +76,9 @@ def add_lab_routes(app: Any, tools: Any, agent: Any) -> None:
                 "command": p.command(),
             }
             out["campaign"] = p.campaign
+            # genes of the batch this file leaves without a result: after the Confirm the
+            # page offers the same batch again (it still waits for them), not a next one
+            out["still_pending"] = len(res.data.get("still_pending") or ())
         return out
 
     @app.get("/api/lab/sheet")

@@ -80,7 +80,8 @@ def _rule(cfg: GeneticConfig) -> Any:
     rule = parse_hit_rule(cfg.hit_rule)
     if rule.needs_controls and not cfg.controls:
         raise LabInputError(
-            f'--hit-rule "{cfg.hit_rule}" scores genes against the controls: pass --controls '
+            f'--hit-rule "{cfg.hit_rule}" (read as: {rule.describe()}) scores genes against '
+            "the controls: pass --controls "
             "(a file of the control guides' names, one per line, measured in every batch), "
             'or use a rule without them ("score>=T", "score<=T", "abs>=T" or column)'
         )

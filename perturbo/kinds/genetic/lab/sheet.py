@@ -48,14 +48,19 @@ RANDOM_PLANNER = "random"
 def gene_reasons(planner: object, specs: Sequence[ExperimentSpec]) -> list[str]:
     """Each proposal's ``Why``, aligned with ``specs``: :data:`UNIFORM_WHY` for a gene the
     planner drew uniformly at random (its ``uniform_genes``: ``bo``'s hedged round-1 half, or
-    every pick of ``--planner random``), else the planner's note (round-level for ``bo``: the
-    same on each gene of a round), else "exploration". A pinned gene keeps its own note."""
+    every pick of ``--planner random``), else the mechanism that chose it (the planner's
+    ``pick_reasons``: posterior mean, UCB, a Thompson draw, a set-level Thompson draw, the
+    prior, ...) followed by the planner's note (round-level for ``bo``: the same on each gene
+    of a round), else "exploration". A pinned gene keeps its own note."""
     drawn = {normalize_gene(str(g)) for g in getattr(planner, "uniform_genes", ()) or ()}
+    chose = getattr(planner, "pick_reasons", None) or {}
     out: list[str] = []
     for s in specs:
         gene = normalize_gene(str(s.params.get("gene", "")))
         uniform = s.planner == RANDOM_PLANNER or (gene in drawn and s.planner != "user")
-        out.append(UNIFORM_WHY if uniform else (s.note or "exploration"))
+        reason = chose.get(gene) if s.planner != "user" else None
+        note = s.note or ("" if reason else "exploration")
+        out.append(UNIFORM_WHY if uniform else "; ".join(x for x in (reason, note) if x))
     return out
 
 

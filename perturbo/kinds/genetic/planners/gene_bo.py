@@ -59,6 +59,7 @@ from perturbo.kinds.genetic.planners import (
     gene_target,
     gene_text,
 )
+from perturbo.kinds.genetic.planners import gene_why as why
 from perturbo.kinds.genetic.planners.gene_coverage import COVERAGE_WARN, coverage_warning
 from perturbo.kinds.genetic.planners.gene_model import PRIOR_WEIGHT_SD, GeneModel, weights_text
 from perturbo.kinds.genetic.planners.gene_priors import LabelSource
@@ -165,6 +166,7 @@ class GeneBOPlanner:
         self.text_rerank: gene_text.TextRerank | None = comps.text_rerank
         self.sources: list[tuple[str, float]] = list(zip(comps.names, comps.mus, strict=True))
         self.set_picks = [0, 0]  # [last batch, all batches] picked by set-level Thompson
+        self.pick_reasons: dict[str, str] = {}  # the last batch: gene -> what chose it (why.*)
         self.deterministic = (
             self.prior is not None and acquisition != "thompson" and not explore_first and not hedge
         )
@@ -244,39 +246,52 @@ class GeneBOPlanner:
     def rank(self, n: int, exclude: Sequence[str] | set[str] = ()) -> list[tuple[str, float]]:
         """The ``n`` best untested genes by this planner's acquisition, best first, with their
         acquisition score (greedy: posterior mean = estimated P(hit)). ``exclude``: genes not
-        to return (in flight, chosen by someone else)."""
+        to return (in flight, chosen by someone else). ``pick_reasons`` then names, per gene,
+        the mechanism that chose it."""
+        picked, reasons = self._rank(n, exclude)
+        self.pick_reasons = why.label(picked, *reasons)
+        return picked
+
+    def _rank(
+        self, n: int, exclude: Sequence[str] | set[str]
+    ) -> tuple[list[tuple[str, float]], tuple[tuple[int, str], ...]]:
         model = self._model
         free = model.free_mask(exclude)
         n = min(n, int(free.sum()))
         if n <= 0:
-            return []
+            return [], ()
+        reason = why.UCB if self.acquisition == "ucb" else why.MEAN
         if not model.labels:
+            reason = why.PRIOR
             if self.prior is None:  # nothing known at all: uniform random draw
                 idx = self._rng.choice(np.flatnonzero(free), size=n, replace=False)
                 model.uniform.update(int(i) for i in idx)
-                return [(self.screen.genes[i], float("nan")) for i in idx]
+                return [(self.screen.genes[i], float("nan")) for i in idx], ((n, why.UNIFORM),)
             if self.explore_first:
-                return gene_batch.prior_thompson(self._picking(), n, free)
+                picked = gene_batch.prior_thompson(self._picking(), n, free)
+                return picked, ((n, why.PRIOR_THOMPSON),)
             if self.hedge:
                 picked, drawn = gene_batch.hedged(self._picking(), n, free)
                 model.uniform.update(drawn)
-                return picked
+                return picked, ((n - len(drawn), why.PRIOR), (len(drawn), why.UNIFORM))
             score = self.prior + self._tie
         elif self.acquisition == "thompson":
-            return gene_batch.thompson(self._picking(fitted=True), n, free)
+            return gene_batch.thompson(self._picking(fitted=True), n, free), ((n, why.THOMPSON),)
         elif self.acquisition == "rwr":
+            reason = why.RWR
             from perturbo.kinds.genetic.planners.gene_propagation import rwr  # noqa: PLC0415
 
             hits = np.array([i for i, v in model.labels.items() if v > 0.5], int)
             base = self.prior if self.prior is not None else np.zeros(self._n)
             score = rwr(self.knowledge.binary, hits) + 1e-6 * base + self._tie
         elif self.liar and self.acquisition == "greedy":
-            return gene_batch.constant_liar(self._picking(fitted=True), n, free)
+            picked = gene_batch.constant_liar(self._picking(fitted=True), n, free)
+            return picked, ((n, why.MEAN_LIAR),)
         elif self.acquisition == "greedy" and (q := self._rare_picks(n)) > 0:
             picked, drawn = gene_explore.with_sets(self._picking(fitted=True), n, q, free)
             self.deterministic = self.deterministic and not drawn  # the draws used the seed
             self.set_picks = [drawn, self.set_picks[1] + drawn]
-            return picked
+            return picked, ((n - q, why.MEAN), (drawn, why.SET_THOMPSON), (n, why.MEAN))
         else:
             mean, sd = model.predict(np.flatnonzero(free), need_sd=self.acquisition == "ucb")
             score = np.full(self._n, -np.inf)
@@ -288,7 +303,7 @@ class GeneBOPlanner:
         flat = self.last_fit.get("score_share", 0.0) == 0.0  # the labels alone, all misses
         if self.prior is None and model.labels and not any(model.labels.values()) and flat:
             model.uniform.update(int(i) for i in top)  # no hit, no prior: a flat mean, ties
-        return [(self.screen.genes[i], float(score[i])) for i in top]
+        return [(self.screen.genes[i], float(score[i])) for i in top], ((n, reason),)
 
     def posterior(self, genes: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation of the hit label for ``genes`` (prior mean and

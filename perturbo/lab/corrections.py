@@ -22,11 +22,16 @@ import io
 import json
 import time
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
 from perturbo.history import History
 from perturbo.lab.told import label, value
+from perturbo.tracking.corrections_read import (
+    CORRECTIONS_DIR,
+    CORRECTIONS_TAG,
+    corrected,
+    read_corrections,
+)
 from perturbo.types import Observation, Outcome, PerturboError
 
 __all__ = [
@@ -41,34 +46,7 @@ __all__ = [
     "tell_corrections",
 ]
 
-CORRECTIONS_DIR = "lab/corrections"
-CORRECTIONS_TAG = "lab.corrections"
 SHOWN = 10
-
-
-def read_corrections(client: Any, run_id: str) -> list[dict[str, Any]]:
-    """Every correction entry of the campaign's run ``run_id``, oldest first (one per result)."""
-    import tempfile
-
-    files = sorted(f.path for f in client.list_artifacts(run_id, CORRECTIONS_DIR))
-    out: list[dict[str, Any]] = []
-    if not files:
-        return out
-    with tempfile.TemporaryDirectory(prefix="perturbo-lab-") as tmp:
-        for name in files:
-            path = client.download_artifacts(run_id, name, tmp)
-            out.extend(json.loads(Path(path).read_text(encoding="utf-8"))["corrections"])
-    return out
-
-
-def corrected(history: Sequence[Observation], entries: Sequence[Mapping[str, Any]]) -> History:
-    """``history`` with each corrected result's latest value (order and rounds kept)."""
-    latest = {str(e["id"]): Outcome.from_dict(e["new"]) for e in entries}
-    if not latest:
-        return History(list(history))
-    return History(
-        [Observation(o.spec, latest[o.spec.id]) if o.spec.id in latest else o for o in history]
-    )
 
 
 def due(entries: Sequence[Mapping[str, Any]], round_no: int) -> list[Mapping[str, Any]]:

@@ -65,7 +65,7 @@ def resume_lab(
         config = store.config(name)
         spec = kind_of(str(config.get("kind", "")))
         trials = getattr(lab_side(spec), "mode", "") == "trials"
-        history = store.history(name)
+        history = store.history(name, raw=True)
         status = parent.info.status
         asked = {k: v for k, v in (budget or {}).items() if v is not None}
         step = LabStep(name, None)

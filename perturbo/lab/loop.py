@@ -206,7 +206,7 @@ def tell(
         spec = kind_of(str(config.get("kind", "")))
         frozen = as_at_start(uri, name)  # as at start: earlier campaigns and input files
         lab = with_inputs(lab_side(spec), getattr(frozen, "lab_inputs", None))
-        history = store.history(name)
+        history = store.history(name, raw=True)
         pending = read_pending(store.client, run_id)
         refuse_next_batch(lab, parent.data.params, config, history, pending, next_batch)
         step = LabStep(name, pending)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from perturbo.history import History
 from perturbo.tracking import integrity
 from perturbo.tracking.claim import CLAIM_PREFIX
+from perturbo.tracking.corrections_read import CORRECTIONS_TAG, corrected, read_corrections
 from perturbo.tracking.layout import (
     AGENT_TRACE_FILE,
     AGENT_TRACES_DIR,
@@ -33,6 +34,8 @@ from perturbo.tracking.layout import (
     round_base,
     round_of,
 )
+from perturbo.tracking.run_listing import PAGE as _PAGE
+from perturbo.tracking.run_listing import _pages, _walk, nested_runs
 from perturbo.tracking.server_files import files_on_server, files_on_server_error
 from perturbo.tracking.spool import Spool
 from perturbo.tracking.uri import make_client, store_exists, unknown_campaign, wrap_error
@@ -43,7 +46,6 @@ if TYPE_CHECKING:
     from mlflow.entities import Experiment, Run
 
 T = TypeVar("T")
-_PAGE = 1000
 
 
 class MlflowStore:
@@ -119,10 +121,11 @@ class MlflowStore:
 
         return self._in_tmp(f"reading the config of campaign {campaign!r}", read)
 
-    def history(self, campaign: str) -> History:
-        """Its observations, exactly as recorded, in round order, plus any rounds spooled
-        locally while the store refused them; rounds in the loop's numbering (0-based)
-        whichever numbering the store holds them in."""
+    def history(self, campaign: str, raw: bool = False) -> History:
+        """Its observations in round order, plus any rounds spooled locally while the store
+        refused them; rounds in the loop's numbering (0-based) whichever numbering the store
+        holds them in. Corrected results carry their corrected values (``raw``: exactly as
+        recorded, what the lab loop replays: :mod:`perturbo.tracking.corrections_read`)."""
         _, parent = self._open(campaign)
         self._reachable(campaign, parent)
         rounds = self._in_tmp(
@@ -130,7 +133,10 @@ class MlflowStore:
         )
         for spooled in Spool(self.uri, campaign, self.spool_dir).rounds():
             rounds.setdefault(spooled.round, spooled.observations)
-        return History([o for r in sorted(rounds) for o in rounds[r]])
+        history = History([o for r in sorted(rounds) for o in rounds[r]])
+        if raw or CORRECTIONS_TAG not in parent.data.tags:
+            return history
+        return corrected(history, read_corrections(self.client, parent.info.run_id))
 
     def round_metrics(self, campaign: str) -> dict[int, dict[str, float]]:
         """Metrics per recorded round (the loop's round, 0-based -> name -> value), from the
@@ -361,40 +367,6 @@ def load_series(
         pts = sorted({m.step: m.value for m in hist}.items())
         out[k] = [(int(s) - base, float(v)) for s, v in pts]
     return out
-
-
-def nested_runs(
-    client: MlflowClient, experiment_id: str, parent_id: str, role: str | None = None
-) -> list[Run]:
-    """The parent's nested runs (of ``role``: ``round`` or ``trial``)."""
-    flt = f"tags.`mlflow.parentRunId` = '{parent_id}'"
-    if role is not None:
-        flt += f" and tags.`{ROLE}` = '{role}'"
-    return _pages(
-        lambda tok: client.search_runs(
-            [experiment_id], filter_string=flt, max_results=_PAGE, page_token=tok
-        )
-    )
-
-
-def _pages(fetch: Callable[[str | None], Any]) -> list[Any]:
-    """All items of a paged MLflow search."""
-    out: list[Any] = []
-    token: str | None = None
-    while True:
-        page = fetch(token)
-        out.extend(page)
-        token = getattr(page, "token", None)
-        if not token:
-            return out
-
-
-def _walk(client: MlflowClient, run_id: str, path: str) -> Iterator[str]:
-    for f in client.list_artifacts(run_id, path or None):
-        if f.is_dir:
-            yield from _walk(client, run_id, f.path)
-        else:
-            yield f.path
 
 
 def _read_json(client: MlflowClient, run_id: str, path: str, dst: Path) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from loop_helpers import library
 from perturbo import kinds, tracking
 from perturbo.cli import main
 from perturbo.kinds.genetic.screens import normalize_gene
-from perturbo.lab.corrections import CORRECTIONS_DIR, CORRECTIONS_TAG, corrected, read_corrections
+from perturbo.lab.corrections import CORRECTIONS_DIR, CORRECTIONS_TAG, read_corrections
 
 
 def _start(tmp: Path, uri: str, planner: str = "random") -> None:
@@ -37,9 +37,7 @@ def _tell(tmp: Path, uri: str, name: str, rows: str, *extra: str) -> int:
 
 def _score(uri: str, gene: str, fixed: bool = True) -> float:
     store = tracking.open_store(uri)
-    history = store.history("L")
-    if fixed:
-        history = corrected(history, read_corrections(store.client, store.parent_run_id("L")))
+    history = store.history("L", raw=not fixed)  # readers get the corrected values
     return next(o.outcome.metrics["score"] for o in history if o.spec.params["gene"] == gene)
 
 
@@ -217,3 +215,25 @@ def test_correct_on_a_trials_campaign_is_refused_in_one_line(tmp_path: Path, mon
     assert main(["tell", "H", "t0001", "0.5", "--correct", "--tracking-uri", uri]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "--correct" in err and "nothing recorded" in err, err
+
+
+def test_show_and_export_read_the_corrected_value(tmp_path: Path, monkeypatch, capsys) -> None:
+    """Every reader of what a campaign found takes the correction: ``export``'s rows and
+    ``show --hits`` (the store's history); the lab loop alone replays the recorded values."""
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path}/lab.db"
+    _start(tmp_path, uri)
+    one = _batch(tmp_path / "L-round1.csv")
+    assert _tell(tmp_path, uri, "r1.csv", "".join(f"{g},0.5\n" for g in one)) == 0
+    g = one[2]
+    assert _tell(tmp_path, uri, "fix.csv", f"{g},3.5\n", "--correct") == 0
+    capsys.readouterr()
+    assert main(["export", "L", "--format", "jsonl", "--tracking-uri", uri]) == 0
+    import json
+
+    rows = {r["gene"]: r for r in map(json.loads, capsys.readouterr().out.splitlines())}
+    assert (rows[g]["score"], rows[g]["hit"]) == (3.5, 1), rows[g]
+    assert all(rows[x]["score"] == 0.5 for x in one if x != g)
+    assert main(["show", "L", "--hits", "--tracking-uri", uri]) == 0
+    out = capsys.readouterr().out
+    assert "1 hit" in out and g in out, out

@@ -47,6 +47,8 @@ from perturbo.search.sobol import SobolPlanner
 from perturbo.space import SearchSpace
 from perturbo.types import ExperimentSpec, Observation
 
+EXHAUSTED = "every config of the space is told or pending: a told config repeated"  # the note
+
 
 class BOPlanner:
     """Batch BO (see the module docstring).
@@ -177,6 +179,10 @@ class BOPlanner:
         if n_sobol:
             specs = self._sobol.ask(n_sobol, pending)  # a repeat of a told config is noted
             out += [self._note(s, "; ".join(filter(None, ("sobol initial design", s.note)))) for s in specs]  # fmt: skip
+        if n - len(out) > 0 and self._exhausted([*pending, *out]):
+            # a finite space seen whole: told configs again (never a pending one), as sobol does
+            specs = self._sobol.ask(n - len(out), list(pending) + out)
+            out += [self._note(s, EXHAUSTED) for s in specs]
         if n - len(out) > 0:
             try:
                 out += self._bo(n - len(out), list(pending) + out)
@@ -190,6 +196,11 @@ class BOPlanner:
         self.last_ask_s = time.perf_counter() - t0
         self.last_ask_cpu_s = time.process_time() - c0
         return out
+
+    def _exhausted(self, pending: Sequence[ExperimentSpec]) -> bool:
+        """True where a finite space has no config left that is neither told nor pending."""
+        unseen = self._sobol._unseen
+        return self._space.is_discrete and not unseen.left(self._told.pending_keys(pending))
 
     def _note(self, s: ExperimentSpec, note: str) -> ExperimentSpec:
         return ExperimentSpec(s.params, self._kind, planner=self.name, note=note)

@@ -114,6 +114,8 @@ class LabTools:
     launcher: Any
     lab: LabPort | None
     _told: dict[str, str]
+    """Per confirmation token: the previewed file's SHA-256 and the round it tells
+    (``"<sha256> <round>"``)."""
 
     def _lab(self) -> LabPort:
         if self.lab is None:
@@ -126,18 +128,20 @@ class LabTools:
         argv = list(action.argv)
         path = argv[2]
         nxt = int(argv[argv.index("--next-batch") + 1]) if "--next-batch" in argv else None
-        want = self._told.pop(action.token, None)
-        if want is None or _digest(Path(path)) != want:
+        want, _, told = (self._told.pop(action.token, None) or "").partition(" ")
+        if not want or _digest(Path(path)) != want:
             raise PerturboError(f"{path} changed since it was previewed: ask again")
         view = self._lab().tell(action.campaign, path, nxt)
         said = [line for line in view.lines if line != view.line]  # said again below
-        return "\n".join([*said, *self._next_text(view)])
+        same = told.isdigit() and view.round == int(told)  # part of the round: it still waits
+        return "\n".join([*said, *self._next_text(view, same)])
 
-    def _next_text(self, view: LabView) -> list[str]:
+    def _next_text(self, view: LabView, same: bool = False) -> list[str]:
         if view.finished:
             return [f"{view.campaign} finished: nothing waits for results."]
+        head = f"Still waiting (the same batch, round {view.round + 1})" if same else "Next batch"
         return [
-            f"Next batch: {view.line}.",
+            f"{head}: {view.line}.",
             *_sheet_lines(view.sheet),
             f"Download it: `perturbo ask {view.campaign} --out batch.csv` (or the page's link).",
         ]
@@ -237,7 +241,7 @@ class LabTools:
             f"({n_hits} hits)"
         )
         action = self.launcher.propose("tell", name, argv, what)
-        self._told[action.token] = _digest(path)
+        self._told[action.token] = f"{_digest(path)} {preview.round}"
         text = "\n".join(
             [*_preview_lines(preview, n_hits), f"Nothing is recorded until you confirm "
              f"(confirmation token {action.token})."]

@@ -66,6 +66,8 @@ def test_results_are_previewed_then_recorded_once_on_confirm(lab):  # type: igno
 
     said = tools.launcher.confirm(pending.token)
     assert "told 5 result(s) of round 1" in said and "3 to come" in said
+    # the same batch still waits for 3 genes: not headed as the next one
+    assert "Still waiting (the same batch, round 1)" in said and "Next batch" not in said, said
     assert recorded(uri) == []  # a partial round is not a round yet
     with pytest.raises(PerturboError, match="no pending action"):
         tools.launcher.confirm(pending.token)  # a token runs once

@@ -118,7 +118,7 @@ def test_a_gene_recorded_with_another_value_names_its_round_and_both_values(
     msg = _refused(tmp_path, "Gene,Score\nPth1r,0.3\nRps9,1.5\n", earlier=earlier)
     assert "in rounds 1 and 2 (Pth1r, Rps9), and this file gives 1 of them" in msg, msg
     assert "Pth1r: recorded -2 in round 1, this file 0.3" in msg, msg
-    assert "cannot be corrected" in msg and "remove those rows" in msg, msg
+    assert "--correct" in msg and "remove those rows" in msg, msg  # both ways on, named
     msg = _refused(tmp_path, "Gene,Score\nSocs1,0.7\n", earlier=earlier)  # the same value
     assert "in round 1, with the values this file gives (Socs1)" in msg, msg
     assert "cannot be corrected" not in msg

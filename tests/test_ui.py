@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -165,27 +164,18 @@ def _token_is_needed(port: int, token: str, api: str) -> None:
         assert r.status == 200
 
 
-CHROMEDRIVER = "/usr/bin/chromedriver"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 def _a_browser_opens_the_printed_link(port: int, link: str) -> None:
     """Headless Chromium: the link `perturbo ui` printed opens the campaign list (the
     token's cookie and redirect as a browser takes them); a browser without it gets the 403
     line. Skipped (said) where Chromium is not installed, as the other browser tests."""
-    if CHROMIUM is None or not Path(CHROMEDRIVER).exists():
-        print("no chromium/chromedriver: the browser half of the token check is skipped")
-        return
-    webdriver = pytest.importorskip("selenium.webdriver")
+    from browser import MISSING, headless_chromium
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1400,1000"):  # fmt: skip
-        opts.add_argument(arg)
-    opts.binary_location = CHROMIUM  # type: ignore[assignment]
-    driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=opts)
+    if MISSING:
+        print("no chromium/chromedriver: the browser half of the token check is skipped")
+        return
+    driver = headless_chromium()
     try:
         driver.get(f"http://127.0.0.1:{port}/#/experiments")
         assert "access token" in driver.find_element(By.TAG_NAME, "body").text

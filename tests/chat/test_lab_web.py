@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -19,14 +18,13 @@ import time
 from pathlib import Path
 
 import pytest
+from browser import headless_chromium, needs_chromium
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lab"))
 from loop_helpers import recorded, results, score, sheet_genes, start_args  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 ROOT = Path(__file__).resolve().parents[2]
-CHROMEDRIVER = "/usr/bin/chromedriver"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _shot(tmp_path: Path) -> Path:
@@ -66,12 +64,9 @@ def lab_web(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no
     proc.wait(timeout=30)
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None or not Path(CHROMEDRIVER).exists(),
-    reason="chromium is missing: apt-get install -y chromium chromium-driver",
-)
+@needs_chromium
 def test_upload_preview_confirm_next_batch_in_chromium(lab_web, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    webdriver = pytest.importorskip("selenium.webdriver")
+    pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -80,12 +75,7 @@ def test_upload_preview_confirm_next_batch_in_chromium(lab_web, tmp_path: Path) 
     csv_path = results(tmp / "plate-1-results.csv", genes)
     hits = [g for g in genes if score(g) >= 2]
 
-    opts = webdriver.ChromeOptions()
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--window-size=1400,1000"):  # fmt: skip
-        opts.add_argument(arg)
-    opts.binary_location = CHROMIUM  # type: ignore[assignment]
-    driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=opts)
+    driver = headless_chromium(1000)
     try:
         driver.get(url)
         wait = WebDriverWait(driver, 240)

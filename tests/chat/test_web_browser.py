@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,12 +16,11 @@ import time
 from pathlib import Path
 
 import pytest
+from browser import headless_chromium, needs_chromium
 from chat_helpers import HPO
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(900)]
 ROOT = Path(__file__).resolve().parents[2]
-CHROMEDRIVER = "/usr/bin/chromedriver"
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 def _port() -> int:
@@ -54,12 +52,9 @@ def log_text(tmp_path: Path) -> str:
     return (tmp_path / "web.log").read_text()
 
 
-@pytest.mark.skipif(
-    CHROMIUM is None or not Path(CHROMEDRIVER).exists(),
-    reason="chromium is missing: apt-get install -y chromium chromium-driver",
-)
+@needs_chromium
 def test_web_chat_in_headless_chromium(web_chat, chat_store: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    webdriver = pytest.importorskip("selenium.webdriver")
+    pytest.importorskip("selenium.webdriver")
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -71,17 +66,7 @@ def test_web_chat_in_headless_chromium(web_chat, chat_store: str, tmp_path: Path
     best = fmt(store.summary(HPO).metrics["best_value"])
     n_before = len(store.list_campaigns())
 
-    opts = webdriver.ChromeOptions()
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1400,900",
-    ):
-        opts.add_argument(arg)
-    opts.binary_location = CHROMIUM  # type: ignore[assignment]
-    driver = webdriver.Chrome(service=webdriver.ChromeService(CHROMEDRIVER), options=opts)
+    driver = headless_chromium(900)
     try:
         driver.get(url.split("?")[0])  # without the token: refused
         assert "403 forbidden" in driver.find_element(By.TAG_NAME, "body").text

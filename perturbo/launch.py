@@ -362,7 +362,7 @@ def run_parts(
         f"{counted(history.last_round + 1, 'rounds')}{failures(history)}"
         + (
             f"; `perturbo show {shlex.quote(name)}{tracking.store_flag(uri)}`, or "
-            f"`perturbo ui{tracking.store_flag(uri)}` and open {recorder.ui_url()}"
+            f"`perturbo ui{tracking.store_flag(uri)}` and open {recorder.ui_target()}"
             if recorder is not None and uri
             else ""
         )

@@ -33,9 +33,12 @@ def test_done_line_link_is_on_the_tracking_server_for_a_server_store() -> None:
     at = SimpleNamespace(
         tracking_uri="http://bob:pw@mlflow.lab:8443", experiment_id="7", run_id="r1"
     )
-    assert MlflowRecorder.ui_url(at) == "http://bob:***@mlflow.lab:8443/#/experiments/7/runs/r1"
+    assert MlflowRecorder.ui_target(at) == "http://bob:***@mlflow.lab:8443/#/experiments/7/runs/r1"
     local = SimpleNamespace(tracking_uri="sqlite:///mlflow.db", experiment_id="7", run_id="r1")
-    assert MlflowRecorder.ui_url(local) == "http://127.0.0.1:5000/#/experiments/7/runs/r1"
+    # perturbo ui's link holds its access token: the hint sends there, not to a bare address
+    hint = MlflowRecorder.ui_target(local)
+    assert hint == "the link it prints (this campaign's run: #/experiments/7/runs/r1)"
+    assert "127.0.0.1:5000" not in hint
 
 
 def test_unreachable_server_hint_names_its_own_port() -> None:

@@ -146,13 +146,14 @@ class MlflowRecorder(RoundWriter, RunSummary):
         """The folder rounds the store refused are saved in."""
         return self._spool.path
 
-    def ui_url(self) -> str:
-        """Where this campaign's parent run is: on the tracking server, for an ``http(s)`` store;
-        else in ``perturbo ui`` on its default port."""
+    def ui_target(self) -> str:
+        """What to open for this campaign's parent run: its address on the tracking server, for
+        an ``http(s)`` store; else the link ``perturbo ui`` prints (it holds the server's access
+        token, drawn at each start) and the run's place in the UI."""
         path = f"#/experiments/{self.experiment_id}/runs/{self.run_id}"
         if self.tracking_uri.startswith(("http://", "https://")):
             return f"{shown_uri(self.tracking_uri.rstrip('/'))}/{path}"
-        return f"http://127.0.0.1:5000/{path}"
+        return f"the link it prints (this campaign's run: {path})"
 
     # -- Recorder protocol
     def start(self, meta: Mapping[str, Any] | None = None) -> None:

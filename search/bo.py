@@ -180,7 +180,6 @@ class BOPlanner:
             specs = self._sobol.ask(n_sobol, pending)  # a repeat of a told config is noted
             out += [self._note(s, "; ".join(filter(None, ("sobol initial design", s.note)))) for s in specs]  # fmt: skip
         if n - len(out) > 0 and self._exhausted([*pending, *out]):
-            # a finite space seen whole: told configs again (never a pending one), as sobol does
             specs = self._sobol.ask(n - len(out), list(pending) + out)
             out += [self._note(s, EXHAUSTED) for s in specs]
         if n - len(out) > 0:
@@ -198,7 +197,7 @@ class BOPlanner:
         return out
 
     def _exhausted(self, pending: Sequence[ExperimentSpec]) -> bool:
-        """True where a finite space has no config left that is neither told nor pending."""
+        """A finite space with every config told or pending: told ones again, as sobol does."""
         unseen = self._sobol._unseen
         return self._space.is_discrete and not unseen.left(self._told.pending_keys(pending))
 

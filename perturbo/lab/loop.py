@@ -198,6 +198,10 @@ def tell(
     recorded round are corrected (:mod:`perturbo.lab.corrections`; ``reason`` kept with them)."""
     from perturbo import tracking
 
+    if reason and not correct:  # a reason is kept with a correction only: said, not dropped
+        raise PerturboError(
+            "--reason goes with --correct (why a value was corrected); nothing recorded"
+        )
     store = tracking.open_store(uri)
     run_id, parent = lab_run(store, name)
     claim = hold(store, name, wait_s)

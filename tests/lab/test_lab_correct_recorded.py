@@ -237,3 +237,15 @@ def test_show_and_export_read_the_corrected_value(tmp_path: Path, monkeypatch, c
     assert main(["show", "L", "--hits", "--tracking-uri", uri]) == 0
     out = capsys.readouterr().out
     assert "1 hit" in out and g in out, out
+
+
+def test_a_reason_without_correct_is_refused_not_dropped(tmp_path: Path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    uri = f"sqlite:///{tmp_path}/lab.db"
+    _start(tmp_path, uri)
+    one = _batch(tmp_path / "L-round1.csv")
+    capsys.readouterr()
+    assert _tell(tmp_path, uri, "r1.csv", "".join(f"{g},0.5\n" for g in one), "--reason", "x") == 2
+    err = capsys.readouterr().err
+    assert "--reason goes with --correct" in err and "Traceback" not in err, err
+    assert _tell(tmp_path, uri, "r1.csv", "".join(f"{g},0.5\n" for g in one)) == 0  # nothing kept

@@ -31,7 +31,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -99,20 +99,15 @@ class Desirability:
     def _fix(self) -> str:
         """How to write a range given in the wrong order (or nothing where sorting does not fix
         it: equal ends, or a target outside its ends)."""
-        if self.shape == "target":
-            ends = sorted((self.low, self.high))
-            if not ends[0] < self.target < ends[1]:
-                return ""
-            fixed = f"{ends[0]:g}..{self.target:g}..{ends[1]:g}"
-        elif self.low > self.high:
-            fixed = f"{self.high:g}..{self.low:g}"
-        else:
+        lo, hi = sorted((self.low, self.high))
+        if not lo < hi or (self.shape == "target" and not lo < self.target < hi):
             return ""
-        exp = ""
-        if self.s != 1.0 or self.t != 1.0:
-            exp = f"^{self.s:g}" + (f"^{self.t:g}" if self.t != 1.0 else "")
+        try:  # the same term with its ends in order, written as spec() writes every term
+            fixed = replace(self, low=lo, high=hi).spec()
+        except PerturboError:  # its exponents are wrong too: said on their own once fixed
+            return ""
         return (
-            f": write {self.name}:{self.shape}:{fixed}{exp} (a range is written low to high; "
+            f": write {fixed} (a range is written low to high; "
             f"the shape, {self.shape}, says which values are desirable)"
         )
 

@@ -67,12 +67,9 @@ exit status: 0 recorded (a batch's results file told again: 0 too, nothing new r
 
 
 def _store_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--tracking-uri",
-        default=None,
-        metavar="URI",
-        help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
-    )
+    from perturbo.show import store_option
+
+    store_option(p, None)
     p.add_argument(
         "--wait",
         type=float,

@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from perturbo.show import store_option
 from perturbo.types import PerturboError
 
 __all__ = ["add_parser", "export", "rows"]
@@ -55,12 +56,7 @@ def add_parser(sub: Any) -> Any:
     p.add_argument("-o", "--output", metavar="FILE", help="write here (default: standard output)")
     p.add_argument("--format", choices=("csv", "jsonl"), default="csv")
     p.add_argument("--force", action="store_true", help="overwrite an existing --output file")
-    p.add_argument(
-        "--tracking-uri",
-        default=argparse.SUPPRESS,
-        metavar="URI",
-        help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
-    )
+    store_option(p)
     return lambda ns: export(
         ns.campaign, getattr(ns, "tracking_uri", None), ns.output, ns.format, ns.force
     )

@@ -8,6 +8,7 @@ plus ``-YYYYMMDD-HHMMSS-xxxx``), a unique prefix of it, or a unique part of it."
 
 from __future__ import annotations
 
+import argparse
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -65,10 +66,20 @@ examples:
 """
 
 
+def store_option(p: argparse.ArgumentParser, default: Any = argparse.SUPPRESS) -> None:
+    """The ``--tracking-uri`` option every command that reads or writes a store takes.
+    ``default``: absent from the namespace when not given (``SUPPRESS``, read with
+    ``getattr(ns, "tracking_uri", None)``), or that value (``None``)."""
+    p.add_argument(
+        "--tracking-uri",
+        default=default,
+        metavar="URI",
+        help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
+    )
+
+
 def add_parser(sub: Any) -> Any:
     """``perturbo show`` as a plugged command (``cli.PLUGGED["show"] = "perturbo.show:add_parser"``)."""
-    import argparse
-
     p = sub.add_parser(
         "show",
         help="list campaigns, or one campaign's result and rounds",
@@ -78,12 +89,7 @@ def add_parser(sub: Any) -> Any:
         epilog=SHOW_EPILOG,
     )
     p.add_argument("campaign", nargs="?", metavar="CAMPAIGN")
-    p.add_argument(
-        "--tracking-uri",
-        default=argparse.SUPPRESS,
-        metavar="URI",
-        help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
-    )
+    store_option(p)
     p.add_argument(
         "--hits",
         action="store_true",

@@ -51,12 +51,9 @@ ended FAILED; 2 an error (no such campaign or store)
 
 
 def _store_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--tracking-uri",
-        default=None,
-        metavar="URI",
-        help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
-    )
+    from perturbo.show import store_option
+
+    store_option(p, None)
 
 
 def add_status_parser(sub: Any) -> Any:

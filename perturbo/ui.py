@@ -21,6 +21,7 @@ import urllib.request
 from collections.abc import Callable
 from typing import Any
 
+from perturbo.show import store_option
 from perturbo.types import PerturboError
 
 READY_TIMEOUT_S = 180.0
@@ -42,12 +43,7 @@ def add_parser(sub: argparse._SubParsersAction) -> Callable[[argparse.Namespace]
         "  perturbo ui --tracking-uri sqlite:////data/runs.db --port 5001\n"
         "  perturbo ui --tracking-uri http://mlflow.lab:5000   # a server: where to open it",
     )
-    ui.add_argument(
-        "--tracking-uri",
-        default=argparse.SUPPRESS,
-        metavar="URI",
-        help="MLflow store (default: $MLFLOW_TRACKING_URI, else sqlite:///mlflow.db)",
-    )
+    store_option(ui)
     ui.add_argument("--port", type=int, default=5000)
     ui.add_argument("--print-only", action="store_true", help="print the command, do not start it")
     return cmd_ui

@@ -136,6 +136,7 @@ def _int(v: str | None) -> int | None:
 
 
 def _rows(store: Any, everything: bool) -> list[dict[str, Any]]:
+    from perturbo.lab.pending import LAB_TAG
     from perturbo.tracking.buffer_notice import buffered_lines
     from perturbo.tracking.heartbeat import liveness
 
@@ -146,7 +147,7 @@ def _rows(store: Any, everything: bool) -> list[dict[str, Any]]:
             continue  # SCHEDULED: a lab campaign waits for results
         live = liveness(s.status, s.run_tags)
         # a lab campaign has no driver: its last `perturbo ask`/`tell` step held it briefly
-        lab = s.run_tags.get("perturbo.lab") == "1"  # (perturbo.lab.pending.LAB_TAG)
+        lab = s.run_tags.get(LAB_TAG) == "1"
         driver: Mapping[str, Any] = {} if lab else live.driver or {}
         out.append(
             {
